@@ -1,0 +1,1 @@
+//! Device filter rule language (spec §3.8).
