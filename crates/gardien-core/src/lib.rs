@@ -1,6 +1,21 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+pub mod compile;
 pub mod device;
+pub mod error;
+pub mod explain;
+pub mod eval;
 pub mod filter;
+pub mod ids;
+pub mod json;
+pub mod model;
 pub mod network;
+pub mod report;
+pub mod signin;
+
+pub use compile::CompiledTenant;
+pub use error::{LoadError, LoadErrors};
+pub use eval::{Decision, Evaluation, Verdict};
+pub use model::tenant::{SourceFile, Tenant, TenantSource};
+pub use signin::SignIn;

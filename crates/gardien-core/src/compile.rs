@@ -1,0 +1,371 @@
+//! Compiling a [`Tenant`] into the form the evaluator reads: dense ids, transitive group
+//! closure, the IP interval index, country tables and per-policy compiled conditions.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::ids::{
+    ADMIN_PORTAL_APPS, COMPLIANT_NETWORK_LOCATION, MFA_TRUSTED_IPS_LOCATION, OFFICE365_APPS,
+    STRENGTH_MFA, STRENGTH_PASSWORDLESS, STRENGTH_PHISHING_RESISTANT,
+};
+use crate::model::directory::parse_combination;
+use crate::model::enums::{AuthMethod, AuthMethods, ExternalUserType};
+use crate::model::location::LocationKind;
+use crate::model::policy::{LocationToken, Policy};
+use crate::model::tenant::Tenant;
+use crate::network::{IpIndex, IpIndexBuilder, LocationSet};
+
+/// Bit of the MFA trusted IPs pseudo-location in every [`LocationSet`].
+pub const MFA_TRUSTED_IPS_BIT: u8 = 0;
+/// Bit of the compliant-network pseudo-location.
+pub const COMPLIANT_NETWORK_BIT: u8 = 1;
+/// First bit used by named locations.
+const FIRST_NAMED_BIT: u8 = 2;
+
+/// A directory user with its transitive group closure resolved.
+#[derive(Debug, Clone)]
+pub struct CompiledUser {
+    /// Index in `tenant.directory.users`.
+    pub index: usize,
+    /// Dense ids of every group the user is in, directly or through nesting (sorted).
+    pub groups: Vec<u32>,
+    /// Kind of guest / external user, `None` for members.
+    pub kind: Option<ExternalUserType>,
+}
+
+/// Compiled location condition: bitsets over named locations.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CompiledLocations {
+    /// `All` included.
+    pub include_all: bool,
+    /// `AllTrusted` included.
+    pub include_trusted: bool,
+    /// Included named locations.
+    pub include: LocationSet,
+    /// `AllTrusted` excluded.
+    pub exclude_trusted: bool,
+    /// Excluded named locations.
+    pub exclude: LocationSet,
+}
+
+/// Per-policy data resolved at compile time.
+#[derive(Debug, Clone, Default)]
+pub struct CompiledPolicy {
+    /// Dense ids of included groups present in the directory.
+    pub include_groups: Vec<u32>,
+    /// Dense ids of excluded groups present in the directory.
+    pub exclude_groups: Vec<u32>,
+    /// Location condition as bitsets.
+    pub locations: Option<CompiledLocations>,
+    /// Index into [`CompiledTenant::strengths`] of the required authentication strength.
+    pub strength: Option<usize>,
+}
+
+/// An authentication strength ready for matching.
+#[derive(Debug, Clone)]
+pub struct CompiledStrength {
+    /// Id (normalised).
+    pub id: Box<str>,
+    /// Display name.
+    pub display_name: String,
+    /// Allowed combinations.
+    pub combinations: Vec<AuthMethods>,
+}
+
+impl CompiledStrength {
+    /// Whether the methods of a session satisfy the strength.
+    pub fn satisfied_by(&self, methods: AuthMethods) -> bool {
+        self.combinations.iter().any(|c| methods.covers(*c))
+    }
+}
+
+/// A tenant compiled for evaluation. Immutable; build a new one to change policies.
+#[derive(Debug, Clone)]
+pub struct CompiledTenant {
+    /// The tenant it was compiled from.
+    pub tenant: Tenant,
+    /// Per-policy compiled data, same order as `tenant.policies`.
+    pub policies: Vec<CompiledPolicy>,
+    /// Directory users by normalised id.
+    pub user_index: FxHashMap<Box<str>, CompiledUser>,
+    /// Dense group ids by normalised id.
+    pub group_index: FxHashMap<Box<str>, u32>,
+    /// Service principals by normalised object id → index in the directory.
+    pub sp_index: FxHashMap<Box<str>, usize>,
+    /// Location bit of each named location, by normalised id.
+    pub location_bits: FxHashMap<Box<str>, u8>,
+    /// Index in `tenant.named_locations` of each bit (`None` for pseudo-locations).
+    pub bit_locations: Vec<Option<usize>>,
+    /// IP ranges → named locations (including MFA trusted IPs).
+    pub ip_index: IpIndex,
+    /// Country code → country locations containing it (IP lookup method).
+    pub countries: FxHashMap<[u8; 2], LocationSet>,
+    /// Country code → country locations using the Authenticator GPS lookup.
+    pub gps_countries: FxHashMap<[u8; 2], LocationSet>,
+    /// Country locations that include unknown countries (IP lookup).
+    pub unknown_country: LocationSet,
+    /// GPS country locations that include unknown countries.
+    pub gps_unknown_country: LocationSet,
+    /// Locations that count for `AllTrusted`.
+    pub trusted: LocationSet,
+    /// IP-based locations (need an IP address to decide).
+    pub ip_based: LocationSet,
+    /// Country locations using the IP lookup (need a country to decide).
+    pub country_based: LocationSet,
+    /// GPS country locations.
+    pub gps_based: LocationSet,
+    /// Application ids of the `Office365` suite.
+    pub office365: FxHashSet<Box<str>>,
+    /// Application ids behind `MicrosoftAdminPortals`.
+    pub admin_portals: FxHashSet<Box<str>>,
+    /// Authentication strengths (built-in first, then custom and inline ones).
+    pub strengths: Vec<CompiledStrength>,
+}
+
+/// The built-in authentication strengths (spec §1.12).
+pub fn builtin_strengths() -> Vec<CompiledStrength> {
+    use AuthMethod as M;
+    let phishing = vec![
+        AuthMethods::of(&[M::Fido2]),
+        AuthMethods::of(&[M::WindowsHelloForBusiness]),
+        AuthMethods::of(&[M::X509CertificateMultiFactor]),
+    ];
+    let mut passwordless = phishing.clone();
+    passwordless.push(AuthMethods::of(&[M::DeviceBasedPush]));
+    let mut mfa = passwordless.clone();
+    mfa.push(AuthMethods::of(&[M::TemporaryAccessPassOneTime]));
+    mfa.push(AuthMethods::of(&[M::TemporaryAccessPassMultiUse]));
+    mfa.push(AuthMethods::of(&[M::FederatedMultiFactor]));
+    for first in [M::Password, M::FederatedSingleFactor] {
+        for second in [M::MicrosoftAuthenticatorPush, M::SoftwareOath, M::HardwareOath, M::Sms, M::Voice] {
+            mfa.push(AuthMethods::of(&[first, second]));
+        }
+    }
+    vec![
+        CompiledStrength { id: STRENGTH_MFA.into(), display_name: "Multifactor authentication".into(), combinations: mfa },
+        CompiledStrength { id: STRENGTH_PASSWORDLESS.into(), display_name: "Passwordless MFA".into(), combinations: passwordless },
+        CompiledStrength {
+            id: STRENGTH_PHISHING_RESISTANT.into(),
+            display_name: "Phishing-resistant MFA".into(),
+            combinations: phishing,
+        },
+    ]
+}
+
+impl CompiledTenant {
+    /// Compiles a loaded tenant. Infallible: everything that can fail was checked at load.
+    pub fn compile(tenant: Tenant) -> CompiledTenant {
+        let dir = &tenant.directory;
+
+        // Groups: dense ids and transitive closure (cycles tolerated).
+        let mut group_index: FxHashMap<Box<str>, u32> = FxHashMap::default();
+        let intern = |id: &Box<str>, index: &mut FxHashMap<Box<str>, u32>| -> u32 {
+            let next = u32::try_from(index.len()).unwrap_or(u32::MAX);
+            *index.entry(id.clone()).or_insert(next)
+        };
+        for g in &dir.groups {
+            intern(&g.id, &mut group_index);
+        }
+        for u in &dir.users {
+            for g in &u.member_of {
+                intern(g, &mut group_index);
+            }
+        }
+        for g in &dir.groups {
+            for p in &g.member_of {
+                intern(p, &mut group_index);
+            }
+        }
+        let mut parents: Vec<Vec<u32>> = vec![Vec::new(); group_index.len()];
+        for g in &dir.groups {
+            if let Some(&gi) = group_index.get(&g.id) {
+                for p in &g.member_of {
+                    if let (Some(&pi), Some(slot)) = (group_index.get(p), parents.get_mut(gi as usize)) {
+                        slot.push(pi);
+                    }
+                }
+            }
+        }
+        let mut user_index = FxHashMap::default();
+        for (index, u) in dir.users.iter().enumerate() {
+            let mut seen = FxHashSet::default();
+            let mut stack: Vec<u32> = u.member_of.iter().filter_map(|g| group_index.get(g).copied()).collect();
+            while let Some(g) = stack.pop() {
+                if seen.insert(g) {
+                    if let Some(ps) = parents.get(g as usize) {
+                        stack.extend(ps.iter().copied());
+                    }
+                }
+            }
+            let mut groups: Vec<u32> = seen.into_iter().collect();
+            groups.sort_unstable();
+            let kind = match (u.external_user_type, u.is_guest) {
+                (Some(k), _) => Some(k),
+                (None, true) => Some(ExternalUserType::B2bCollaborationGuest),
+                (None, false) => None,
+            };
+            user_index.insert(u.id.clone(), CompiledUser { index, groups, kind });
+        }
+        let sp_index = dir.service_principals.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+
+        // Locations: bits, IP index, country tables.
+        let mut location_bits = FxHashMap::default();
+        let mut bit_locations = vec![None, None];
+        location_bits.insert(Box::<str>::from(MFA_TRUSTED_IPS_LOCATION), MFA_TRUSTED_IPS_BIT);
+        location_bits.insert(Box::<str>::from(COMPLIANT_NETWORK_LOCATION), COMPLIANT_NETWORK_BIT);
+        let mut builder = IpIndexBuilder::new();
+        for cidr in &dir.mfa_trusted_ips {
+            builder.add(cidr, MFA_TRUSTED_IPS_BIT);
+        }
+        let mut trusted = LocationSet::EMPTY;
+        trusted.insert(MFA_TRUSTED_IPS_BIT);
+        trusted.insert(COMPLIANT_NETWORK_BIT);
+        let mut ip_based = LocationSet::EMPTY;
+        ip_based.insert(MFA_TRUSTED_IPS_BIT);
+        let mut countries: FxHashMap<[u8; 2], LocationSet> = FxHashMap::default();
+        let mut gps_countries: FxHashMap<[u8; 2], LocationSet> = FxHashMap::default();
+        let mut unknown_country = LocationSet::EMPTY;
+        let mut gps_unknown_country = LocationSet::EMPTY;
+        let mut country_based = LocationSet::EMPTY;
+        let mut gps_based = LocationSet::EMPTY;
+        let mut next_bit = FIRST_NAMED_BIT;
+        for (i, l) in tenant.named_locations.iter().enumerate() {
+            if l.id.as_ref() == COMPLIANT_NETWORK_LOCATION {
+                bit_locations[COMPLIANT_NETWORK_BIT as usize] = Some(i);
+                continue;
+            }
+            let bit = next_bit;
+            next_bit = next_bit.saturating_add(1);
+            location_bits.insert(l.id.clone(), bit);
+            bit_locations.push(Some(i));
+            if l.is_trusted() {
+                trusted.insert(bit);
+            }
+            match &l.kind {
+                LocationKind::Ip { ranges, .. } => {
+                    ip_based.insert(bit);
+                    for r in ranges {
+                        builder.add(r, bit);
+                    }
+                }
+                LocationKind::Country { countries: list, include_unknown, gps } => {
+                    let (table, unknown, based) = if *gps {
+                        (&mut gps_countries, &mut gps_unknown_country, &mut gps_based)
+                    } else {
+                        (&mut countries, &mut unknown_country, &mut country_based)
+                    };
+                    based.insert(bit);
+                    for c in list {
+                        table.entry(*c).or_insert(LocationSet::EMPTY).insert(bit);
+                    }
+                    if *include_unknown {
+                        unknown.insert(bit);
+                    }
+                }
+                LocationKind::CompliantNetwork => {
+                    trusted.insert(bit);
+                }
+            }
+        }
+        let ip_index = builder.build();
+
+        // Strengths.
+        let mut strengths = builtin_strengths();
+        for s in &dir.authentication_strengths {
+            strengths.push(CompiledStrength { id: s.id.clone(), display_name: s.display_name.clone(), combinations: s.combinations.clone() });
+        }
+
+        let office365 = OFFICE365_APPS.iter().map(|a| Box::<str>::from(*a)).chain(dir.office365_app_ids.iter().cloned()).collect();
+        let admin_portals = ADMIN_PORTAL_APPS.iter().map(|a| Box::<str>::from(*a)).chain(dir.admin_portal_app_ids.iter().cloned()).collect();
+
+        let mut compiled = CompiledTenant {
+            policies: Vec::new(),
+            user_index,
+            group_index,
+            sp_index,
+            location_bits,
+            bit_locations,
+            ip_index,
+            countries,
+            gps_countries,
+            unknown_country,
+            gps_unknown_country,
+            trusted,
+            ip_based,
+            country_based,
+            gps_based,
+            office365,
+            admin_portals,
+            strengths,
+            tenant: Tenant::default(),
+        };
+        let policies: Vec<CompiledPolicy> = tenant.policies.iter().map(|p| compiled.compile_policy(p)).collect();
+        compiled.policies = policies;
+        compiled.tenant = tenant;
+        compiled
+    }
+
+    fn compile_policy(&mut self, p: &Policy) -> CompiledPolicy {
+        let dense = |ids: &[Box<str>], index: &FxHashMap<Box<str>, u32>| -> Vec<u32> {
+            let mut v: Vec<u32> = ids.iter().filter_map(|g| index.get(g).copied()).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let (include_groups, exclude_groups) = match &p.conditions.users {
+            Some(u) => (dense(&u.include.groups, &self.group_index), dense(&u.exclude.groups, &self.group_index)),
+            None => (Vec::new(), Vec::new()),
+        };
+        let locations = p.conditions.locations.as_ref().map(|l| {
+            let mut c = CompiledLocations::default();
+            for t in &l.include {
+                match t {
+                    LocationToken::All => c.include_all = true,
+                    LocationToken::AllTrusted => c.include_trusted = true,
+                    LocationToken::Id(id) => {
+                        if let Some(bit) = self.location_bits.get(id) {
+                            c.include.insert(*bit);
+                        }
+                    }
+                }
+            }
+            for t in &l.exclude {
+                match t {
+                    LocationToken::All => {}
+                    LocationToken::AllTrusted => c.exclude_trusted = true,
+                    LocationToken::Id(id) => {
+                        if let Some(bit) = self.location_bits.get(id) {
+                            c.exclude.insert(*bit);
+                        }
+                    }
+                }
+            }
+            c
+        });
+        let strength = p.grant.as_ref().and_then(|g| g.authentication_strength.as_ref()).map(|s| {
+            if let Some(i) = self.strengths.iter().position(|x| x.id == s.id) {
+                return i;
+            }
+            let (name, combos) = s.inline.clone().unwrap_or_default();
+            let combinations = combos.iter().filter_map(|c| parse_combination(c).ok()).collect();
+            self.strengths.push(CompiledStrength { id: s.id.clone(), display_name: name, combinations });
+            self.strengths.len() - 1
+        });
+        CompiledPolicy { include_groups, exclude_groups, locations, strength }
+    }
+
+    /// The display name of the location behind a bit, for explanations.
+    pub fn location_name(&self, bit: u8) -> String {
+        match bit {
+            MFA_TRUSTED_IPS_BIT => "MFA trusted IPs".to_owned(),
+            COMPLIANT_NETWORK_BIT => "All Compliant Network locations".to_owned(),
+            _ => self
+                .bit_locations
+                .get(bit as usize)
+                .copied()
+                .flatten()
+                .and_then(|i| self.tenant.named_locations.get(i))
+                .map(|l| if l.display_name.is_empty() { l.id.to_string() } else { l.display_name.clone() })
+                .unwrap_or_else(|| format!("location #{bit}")),
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Load and validation errors: every one names the file, the JSON pointer and the reason.
+
+use std::fmt;
+
+/// One problem found while loading or validating a tenant or a request.
+///
+/// Displayed as `file: /json/pointer: reason` (the pointer is omitted when it is the whole
+/// file), with the optional `help` on the next line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct LoadError {
+    /// File the problem is in, as given to the loader.
+    pub file: String,
+    /// RFC 6901 pointer inside that file (`""` for the whole document).
+    pub pointer: String,
+    /// What is wrong, one lowercase line without a final period.
+    pub reason: String,
+    /// What to do about it, when there is something useful to say.
+    pub help: Option<String>,
+    /// The policy the problem belongs to, when known: `(id, displayName)`.
+    pub policy: Option<(String, String)>,
+}
+
+impl LoadError {
+    /// A new error at `file` / `pointer`.
+    pub fn new(file: impl Into<String>, pointer: impl Into<String>, reason: impl Into<String>) -> Self {
+        LoadError {
+            file: file.into(),
+            pointer: pointer.into(),
+            reason: reason.into(),
+            help: None,
+            policy: None,
+        }
+    }
+
+    /// Adds a help line.
+    #[must_use]
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Records the policy the error belongs to.
+    #[must_use]
+    pub fn in_policy(mut self, id: &str, display_name: &str) -> Self {
+        if self.policy.is_none() {
+            self.policy = Some((id.to_owned(), display_name.to_owned()));
+        }
+        self
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if !self.pointer.is_empty() {
+            write!(f, ": {}", self.pointer)?;
+        }
+        if let Some((id, name)) = &self.policy {
+            if name.is_empty() {
+                write!(f, ": policy `{id}`")?;
+            } else {
+                write!(f, ": policy `{name}`")?;
+            }
+        }
+        write!(f, ": {}", self.reason)?;
+        if let Some(help) = &self.help {
+            write!(f, "\n  help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found in a tenant; loading fails when it holds at least one error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
+pub struct LoadErrors {
+    /// The problems, in file order.
+    pub errors: Vec<LoadError>,
+}
+
+impl fmt::Display for LoadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<LoadError> for LoadErrors {
+    fn from(e: LoadError) -> Self {
+        LoadErrors { errors: vec![e] }
+    }
+}

@@ -1,0 +1,552 @@
+//! The evaluator: which policies apply (spec §3.2), their grant state (§3.3.1), how they
+//! combine into a decision (§3.3.2) and the session controls that result (§3.3.3).
+//!
+//! [`CompiledTenant::decide`] is the hot path (no allocation, no trace);
+//! [`CompiledTenant::evaluate`] runs the very same checks with a tracer and keeps a record
+//! per policy; [`CompiledTenant::what_if`] runs the condition phase in what-if mode.
+
+pub mod conditions;
+pub mod grant;
+pub mod input;
+pub mod session;
+pub mod trace;
+
+use crate::compile::CompiledTenant;
+use crate::model::policy::{Policy, PolicyState, UserAction};
+use crate::signin::{SignIn, Target};
+use conditions::{apps, client_apps, device, flows, locations, platforms, risk, users};
+use grant::{Control, Controls, GrantState, grant_state};
+use input::{Input, Mode, Outcome};
+use session::MergedSession;
+use trace::{NoTrace, Notes, Tracer};
+
+/// A condition family, with its names in What If reasons and in sign-in log flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Condition {
+    /// Users, groups, roles, guests.
+    Users,
+    /// Workload identities.
+    WorkloadIdentities,
+    /// Target resources.
+    Application,
+    /// User actions.
+    UserActions,
+    /// Authentication contexts.
+    AuthenticationContext,
+    /// Device platforms.
+    DevicePlatform,
+    /// Device filter and device states.
+    Devices,
+    /// Client app types.
+    ClientApps,
+    /// Network locations.
+    Location,
+    /// Sign-in risk.
+    SignInRisk,
+    /// User risk.
+    UserRisk,
+    /// Service principal risk.
+    ServicePrincipalRisk,
+    /// Insider risk.
+    InsiderRisk,
+    /// Authentication flows.
+    AuthenticationFlow,
+}
+
+impl Condition {
+    /// The `whatIfAnalysisReasons` member and its flag value.
+    pub fn what_if_reason(self) -> (&'static str, u32) {
+        match self {
+            Condition::Users => ("users", 4),
+            Condition::WorkloadIdentities | Condition::ServicePrincipalRisk => ("workloadIdentities", 8),
+            Condition::Application => ("application", 16),
+            Condition::UserActions => ("userActions", 32),
+            Condition::AuthenticationContext => ("authenticationContext", 64),
+            Condition::DevicePlatform => ("devicePlatform", 128),
+            Condition::Devices => ("devices", 256),
+            Condition::ClientApps => ("clientApps", 512),
+            Condition::Location => ("location", 1024),
+            Condition::SignInRisk => ("signInRisk", 2048),
+            Condition::UserRisk => ("userRisk", 32768),
+            Condition::InsiderRisk => ("insiderRisk", 131072),
+            Condition::AuthenticationFlow => ("authenticationFlow", 262144),
+        }
+    }
+
+    /// The `conditionalAccessConditions` member and its flag value (sign-in log).
+    pub fn log_flag(self) -> (&'static str, u32) {
+        match self {
+            Condition::Application | Condition::UserActions | Condition::AuthenticationContext => ("application", 1),
+            Condition::Users => ("users", 2),
+            Condition::DevicePlatform => ("devicePlatform", 4),
+            Condition::Location => ("location", 8),
+            Condition::ClientApps => ("clientType", 16),
+            Condition::SignInRisk => ("signInRisk", 32),
+            Condition::UserRisk => ("userRisk", 64),
+            Condition::Devices => ("deviceState", 256),
+            Condition::WorkloadIdentities => ("servicePrincipals", 8192),
+            Condition::ServicePrincipalRisk => ("servicePrincipalRisk", 16384),
+            Condition::AuthenticationFlow => ("authenticationFlows", 32768),
+            Condition::InsiderRisk => ("insiderRisk", 65536),
+        }
+    }
+}
+
+/// The result of one condition of one policy, for traces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConditionRecord {
+    /// Which condition.
+    pub condition: Condition,
+    /// Satisfied, not satisfied or undecidable.
+    pub outcome: Outcome,
+    /// Why, in words (the path through groups, the range that matched, ...).
+    pub detail: String,
+}
+
+/// Receives each condition's outcome; decides whether to keep evaluating.
+trait Recorder {
+    type T: Tracer + Default;
+    /// Returns false to stop at this condition.
+    fn record(&mut self, condition: Condition, outcome: Outcome, notes: Self::T) -> bool;
+}
+
+/// Stops at the first unmet condition, records nothing.
+struct FirstFailure;
+impl Recorder for FirstFailure {
+    type T = NoTrace;
+    #[inline(always)]
+    fn record(&mut self, _c: Condition, outcome: Outcome, _n: NoTrace) -> bool {
+        outcome == Outcome::Satisfied
+    }
+}
+
+/// Evaluates every configured condition and keeps them all.
+#[derive(Default)]
+struct KeepAll(Vec<ConditionRecord>);
+impl Recorder for KeepAll {
+    type T = Notes;
+    fn record(&mut self, condition: Condition, outcome: Outcome, mut notes: Notes) -> bool {
+        self.0.push(ConditionRecord { condition, outcome, detail: notes.take() });
+        true
+    }
+}
+
+/// Decision of a sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Decision {
+    /// Token issued.
+    Allow,
+    /// More is needed from the user (MFA, terms of use, ...).
+    Challenge,
+    /// Access denied.
+    Deny,
+}
+
+impl Decision {
+    /// Lower-case name (`allow`, `challenge`, `deny`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Challenge => "challenge",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
+/// A fixed-size set of policy indices (at most [`crate::model::tenant::MAX_POLICIES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct PolicySet(pub [u64; 8]);
+
+impl PolicySet {
+    /// Adds a policy index.
+    pub fn insert(&mut self, i: usize) {
+        if let Some(w) = self.0.get_mut(i / 64) {
+            *w |= 1 << (i % 64);
+        }
+    }
+    /// Whether a policy index is in the set.
+    pub fn contains(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+    /// Number of policies in the set.
+    pub fn len(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+    /// Whether empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|w| *w == 0)
+    }
+    /// Indices in ascending order.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().enumerate().flat_map(|(wi, w)| {
+            let mut w = *w;
+            std::iter::from_fn(move || {
+                if w == 0 {
+                    return None;
+                }
+                let b = w.trailing_zeros() as usize;
+                w &= w - 1;
+                Some(wi * 64 + b)
+            })
+        })
+    }
+}
+
+/// The outcome of an evaluation, with no allocation: what enforcement needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    /// Allow, challenge or deny.
+    pub decision: Decision,
+    /// AADSTS code when denied.
+    pub error_code: Option<u32>,
+    /// Pending controls (challenge) or the failing ones (deny), canonical order.
+    pub required: Controls,
+    /// The policy that decided a deny or challenge (first in tenant order).
+    pub deciding_policy: Option<usize>,
+    /// Enforced (enabled) policies that apply.
+    pub applied: PolicySet,
+    /// Report-only policies that apply.
+    pub report_only_applied: PolicySet,
+    /// Session controls of the enforced applying policies, merged.
+    pub session: MergedSession,
+}
+
+/// Per-policy result, as the sign-in log names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyResult {
+    /// Applied and satisfied.
+    Success,
+    /// Applied and not satisfied (blocked, failed or pending).
+    Failure,
+    /// Conditions not met.
+    NotApplied,
+    /// Disabled.
+    NotEnabled,
+    /// Report-only: would have been satisfied.
+    ReportOnlySuccess,
+    /// Report-only: would have failed (block, device state).
+    ReportOnlyFailure,
+    /// Report-only: conditions not met.
+    ReportOnlyNotApplied,
+    /// Report-only: would have required user interaction.
+    ReportOnlyInterrupted,
+}
+
+impl PolicyResult {
+    /// Graph spelling (`appliedConditionalAccessPolicyResult`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyResult::Success => "success",
+            PolicyResult::Failure => "failure",
+            PolicyResult::NotApplied => "notApplied",
+            PolicyResult::NotEnabled => "notEnabled",
+            PolicyResult::ReportOnlySuccess => "reportOnlySuccess",
+            PolicyResult::ReportOnlyFailure => "reportOnlyFailure",
+            PolicyResult::ReportOnlyNotApplied => "reportOnlyNotApplied",
+            PolicyResult::ReportOnlyInterrupted => "reportOnlyInterrupted",
+        }
+    }
+}
+
+/// Everything known about one policy after a traced evaluation.
+#[derive(Debug, Clone)]
+pub struct PolicyRecord {
+    /// Index in tenant order.
+    pub index: usize,
+    /// Result as logged.
+    pub result: PolicyResult,
+    /// Whether the policy's conditions are met (`Unknown` only in what-if).
+    pub applies: Outcome,
+    /// Each evaluated condition, in evaluation order.
+    pub conditions: Vec<ConditionRecord>,
+    /// Grant state when the policy applies.
+    pub grant: Option<GrantState>,
+    /// Why the grant state is what it is.
+    pub grant_detail: String,
+}
+
+/// A traced evaluation: the verdict plus one record per policy, in tenant order.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// The decision.
+    pub verdict: Verdict,
+    /// Per-policy records.
+    pub policies: Vec<PolicyRecord>,
+}
+
+impl CompiledTenant {
+    /// Runs every condition of a policy in the canonical order; the recorder decides whether
+    /// to stop at the first failure. Returns the conjunction.
+    fn policy_conditions<R: Recorder>(&self, index: usize, policy: &Policy, input: &Input<'_>, r: &mut R) -> Outcome {
+        let c = &policy.conditions;
+        let mut all = Outcome::Satisfied;
+        macro_rules! step {
+            ($cond:expr, |$t:ident| $body:expr) => {{
+                let mut $t = R::T::default();
+                let outcome: Outcome = $body;
+                all = all.and(outcome);
+                if !r.record($cond, outcome, $t) {
+                    return all;
+                }
+            }};
+        }
+        match (&input.user, input.service_principal) {
+            (Some(user), _) => step!(Condition::Users, |t| users::check_users(policy, index, user, input, &mut t)),
+            (None, Some(sp)) => step!(Condition::WorkloadIdentities, |t| users::check_workload(policy, sp, input, &mut t)),
+            (None, None) => step!(Condition::Users, |t| { let _ = &mut t; Outcome::NotSatisfied }),
+        }
+        let target = match input.signin.target {
+            Target::Applications(_) => Condition::Application,
+            Target::UserAction(_) => Condition::UserActions,
+            Target::AuthContext(_) => Condition::AuthenticationContext,
+        };
+        step!(target, |t| apps::check_target(policy, input, &mut t));
+        if let Some(p) = &c.platforms {
+            step!(Condition::DevicePlatform, |t| platforms::check_platforms(p, input, &mut t));
+        }
+        if let Some(f) = &c.device_filter {
+            step!(Condition::Devices, |t| device::check_device_filter(f, input, &mut t));
+        }
+        if let Some(s) = &c.device_states {
+            step!(Condition::Devices, |t| device::check_device_states(s, input, &mut t));
+        }
+        if !c.client_app_types.is_empty() {
+            step!(Condition::ClientApps, |t| client_apps::check_client_apps(&c.client_app_types, input, &mut t));
+        }
+        if let Some(l) = self.policies.get(index).and_then(|p| p.locations.as_ref()) {
+            step!(Condition::Location, |t| locations::check_locations(l, input, &mut t));
+        }
+        if !c.sign_in_risk.is_empty() {
+            step!(Condition::SignInRisk, |t| risk::check_risk(c.sign_in_risk, input.signin.sign_in_risk, "sign-in risk", input, &mut t));
+        }
+        if !c.user_risk.is_empty() {
+            step!(Condition::UserRisk, |t| risk::check_risk(c.user_risk, input.signin.user_risk, "user risk", input, &mut t));
+        }
+        if !c.service_principal_risk.is_empty() {
+            step!(Condition::ServicePrincipalRisk, |t| risk::check_risk(
+                c.service_principal_risk,
+                input.signin.service_principal_risk,
+                "service principal risk",
+                input,
+                &mut t
+            ));
+        }
+        if let Some(levels) = c.insider_risk {
+            step!(Condition::InsiderRisk, |t| risk::check_insider(levels, input, &mut t));
+        }
+        if let Some(methods) = c.authentication_flows {
+            step!(Condition::AuthenticationFlow, |t| flows::check_flows(methods, input, &mut t));
+        }
+        all
+    }
+
+    /// Decides a sign-in. The hot path: no allocation, no trace.
+    pub fn decide(&self, signin: &SignIn) -> Verdict {
+        let input = Input::resolve(self, signin, Mode::Enforce);
+        let mut states = Combiner::default();
+        for (index, policy) in self.tenant.policies.iter().enumerate() {
+            if policy.state == PolicyState::Disabled {
+                continue;
+            }
+            if self.policy_conditions(index, policy, &input, &mut FirstFailure) != Outcome::Satisfied {
+                continue;
+            }
+            let g = grant_state(index, policy, &input, &mut NoTrace);
+            states.add(index, policy, g);
+        }
+        states.finish(self, &input)
+    }
+
+    /// Evaluates a sign-in and keeps a record of every policy: the view behind
+    /// `gardien evaluate`, the sign-in log and explanations.
+    pub fn evaluate(&self, signin: &SignIn) -> Evaluation {
+        let input = Input::resolve(self, signin, Mode::Enforce);
+        let mut states = Combiner::default();
+        let mut records = Vec::with_capacity(self.tenant.policies.len());
+        for (index, policy) in self.tenant.policies.iter().enumerate() {
+            if policy.state == PolicyState::Disabled {
+                records.push(PolicyRecord {
+                    index,
+                    result: PolicyResult::NotEnabled,
+                    applies: Outcome::NotSatisfied,
+                    conditions: Vec::new(),
+                    grant: None,
+                    grant_detail: String::new(),
+                });
+                continue;
+            }
+            let mut keep = KeepAll::default();
+            let applies = self.policy_conditions(index, policy, &input, &mut keep);
+            let report_only = policy.state == PolicyState::ReportOnly;
+            let (result, grant, grant_detail) = if applies == Outcome::Satisfied {
+                let mut notes = Notes::default();
+                let g = grant_state(index, policy, &input, &mut notes);
+                states.add(index, policy, g);
+                let result = match (report_only, g) {
+                    (false, GrantState::Satisfied) => PolicyResult::Success,
+                    (false, _) => PolicyResult::Failure,
+                    (true, GrantState::Satisfied) => PolicyResult::ReportOnlySuccess,
+                    (true, GrantState::Block | GrantState::Fail(_)) => PolicyResult::ReportOnlyFailure,
+                    (true, GrantState::Interrupt(_)) => PolicyResult::ReportOnlyInterrupted,
+                };
+                (result, Some(g), notes.take())
+            } else {
+                let result = if report_only { PolicyResult::ReportOnlyNotApplied } else { PolicyResult::NotApplied };
+                (result, None, String::new())
+            };
+            records.push(PolicyRecord { index, result, applies, conditions: keep.0, grant, grant_detail });
+        }
+        Evaluation { verdict: states.finish(self, &input), policies: records }
+    }
+
+    /// Runs the condition phase in what-if mode: for each policy, whether it applies and
+    /// every condition's outcome. Grant controls are not evaluated (Graph does not either).
+    pub fn what_if(&self, signin: &SignIn) -> Vec<PolicyRecord> {
+        let input = Input::resolve(self, signin, Mode::WhatIf);
+        self.tenant
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(index, policy)| {
+                if policy.state == PolicyState::Disabled {
+                    return PolicyRecord {
+                        index,
+                        result: PolicyResult::NotEnabled,
+                        applies: Outcome::NotSatisfied,
+                        conditions: Vec::new(),
+                        grant: None,
+                        grant_detail: String::new(),
+                    };
+                }
+                let mut keep = KeepAll::default();
+                let applies = self.policy_conditions(index, policy, &input, &mut keep);
+                let report_only = policy.state == PolicyState::ReportOnly;
+                let result = match (applies == Outcome::Satisfied, report_only) {
+                    (true, false) => PolicyResult::Success,
+                    (true, true) => PolicyResult::ReportOnlySuccess,
+                    (false, false) => PolicyResult::NotApplied,
+                    (false, true) => PolicyResult::ReportOnlyNotApplied,
+                };
+                PolicyRecord { index, result, applies, conditions: keep.0, grant: None, grant_detail: String::new() }
+            })
+            .collect()
+    }
+}
+
+/// Combines applying policies into a verdict (spec §3.3.2).
+#[derive(Default)]
+struct Combiner {
+    applied: PolicySet,
+    report_only: PolicySet,
+    first_block: Option<usize>,
+    fail: Controls,
+    fail_policies: PolicySet,
+    pending: Controls,
+    first_pending: Option<usize>,
+    session_sources: PolicySet,
+}
+
+impl Combiner {
+    fn add(&mut self, index: usize, policy: &Policy, g: GrantState) {
+        if policy.state == PolicyState::ReportOnly {
+            self.report_only.insert(index);
+            return;
+        }
+        self.applied.insert(index);
+        self.session_sources.insert(index);
+        match g {
+            GrantState::Satisfied => {}
+            GrantState::Block => {
+                self.first_block.get_or_insert(index);
+            }
+            GrantState::Fail(c) => {
+                self.fail = self.fail.union(c);
+                self.fail_policies.insert(index);
+            }
+            GrantState::Interrupt(c) => {
+                self.pending = self.pending.union(c);
+                self.first_pending.get_or_insert(index);
+            }
+        }
+    }
+
+    fn finish(self, tenant: &CompiledTenant, input: &Input<'_>) -> Verdict {
+        let mut verdict = Verdict {
+            decision: Decision::Allow,
+            error_code: None,
+            required: Controls::default(),
+            deciding_policy: None,
+            applied: self.applied,
+            report_only_applied: self.report_only,
+            session: MergedSession::default(),
+        };
+        if let Some(block) = self.first_block {
+            verdict.decision = Decision::Deny;
+            verdict.deciding_policy = Some(block);
+            let mut c = Controls::default();
+            c.insert(Control::Block);
+            verdict.required = c;
+            verdict.error_code = Some(block_code(tenant, block, input));
+            return verdict;
+        }
+        if !self.fail.is_empty() {
+            let first = self.fail.first();
+            verdict.decision = Decision::Deny;
+            verdict.required = self.fail;
+            verdict.error_code = Some(match first {
+                Some(Control::CompliantDevice) => 53000,
+                Some(Control::DomainJoinedDevice) => 53001,
+                Some(Control::ApprovedApplication) => 53002,
+                Some(Control::CompliantApplication) => 53009,
+                _ => 53003,
+            });
+            verdict.deciding_policy = self.fail_policies.iter().find(|i| {
+                first.is_some_and(|c| {
+                    let p = tenant.tenant.policies.get(*i);
+                    p.is_some_and(|p| policy_has_control(p, c))
+                })
+            });
+            if verdict.deciding_policy.is_none() {
+                verdict.deciding_policy = self.fail_policies.iter().next();
+            }
+            if let (Some(Target::UserAction(UserAction::RegisterSecurityInformation)), Some(53003)) = (Some(&input.signin.target), verdict.error_code) {
+                verdict.error_code = Some(53010);
+            }
+            return verdict;
+        }
+        if !self.pending.is_empty() {
+            verdict.decision = Decision::Challenge;
+            verdict.required = self.pending;
+            verdict.deciding_policy = self.first_pending;
+            return verdict;
+        }
+        verdict.session = MergedSession::merge(self.session_sources.iter().filter_map(|i| tenant.tenant.policies.get(i)).map(|p| &p.session));
+        verdict
+    }
+}
+
+fn policy_has_control(p: &Policy, c: Control) -> bool {
+    let Some(g) = &p.grant else { return false };
+    match c {
+        Control::AuthenticationStrength => g.authentication_strength.is_some(),
+        Control::TermsOfUse => !g.terms_of_use.is_empty(),
+        Control::CustomAuthenticationFactor => !g.custom_factors.is_empty(),
+        other => g.built_in.iter().any(|b| b.as_str() == other.as_str()),
+    }
+}
+
+/// Error code of a block: 53003, or the specialised codes for security-info registration
+/// (53010) and protocol-tracked refreshes blocked by an all-resources flow policy (530036).
+fn block_code(tenant: &CompiledTenant, block: usize, input: &Input<'_>) -> u32 {
+    let s = input.signin;
+    if matches!(s.target, Target::UserAction(UserAction::RegisterSecurityInformation)) {
+        return 53010;
+    }
+    if let Some(p) = tenant.tenant.policies.get(block) {
+        let tracked = s.session.refresh && s.session.original_transfer_method.is_some_and(|m| m != crate::model::enums::TransferMethod::None);
+        if tracked && p.conditions.authentication_flows.is_some() && p.conditions.applications.include.all {
+            return 530036;
+        }
+    }
+    53003
+}

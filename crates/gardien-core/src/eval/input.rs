@@ -1,0 +1,239 @@
+//! The sign-in resolved against a compiled tenant, once per evaluation.
+
+use crate::compile::{COMPLIANT_NETWORK_BIT, CompiledTenant, CompiledUser};
+use crate::ids::AZURE_AD_GRAPH_APP;
+use crate::model::directory::BaselineScopesMode;
+use crate::model::enums::{ClientAppType, DevicePlatform, ExternalUserType};
+use crate::network::LocationSet;
+use crate::signin::{SignIn, Subject, Target};
+
+/// How inputs the request does not carry are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Enforcement (`evaluate`, the server): a missing input takes its documented default
+    /// (unknown platform, unknown country, no risk, unregistered device); a missing client
+    /// app type satisfies client-app conditions (fail closed: the policy applies).
+    Enforce,
+    /// What-if: a condition whose input is missing cannot be decided
+    /// (`notEnoughInformation`), exactly like Graph's `evaluate` action.
+    WhatIf,
+}
+
+/// Three-valued result of a condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The condition holds.
+    Satisfied,
+    /// The condition does not hold.
+    NotSatisfied,
+    /// The request lacks the input needed to decide (what-if only).
+    Unknown,
+}
+
+impl Outcome {
+    /// From a boolean.
+    pub fn of(b: bool) -> Outcome {
+        if b { Outcome::Satisfied } else { Outcome::NotSatisfied }
+    }
+    /// Kleene OR.
+    pub fn or(self, other: Outcome) -> Outcome {
+        match (self, other) {
+            (Outcome::Satisfied, _) | (_, Outcome::Satisfied) => Outcome::Satisfied,
+            (Outcome::Unknown, _) | (_, Outcome::Unknown) => Outcome::Unknown,
+            _ => Outcome::NotSatisfied,
+        }
+    }
+    /// Kleene AND.
+    pub fn and(self, other: Outcome) -> Outcome {
+        match (self, other) {
+            (Outcome::NotSatisfied, _) | (_, Outcome::NotSatisfied) => Outcome::NotSatisfied,
+            (Outcome::Unknown, _) | (_, Outcome::Unknown) => Outcome::Unknown,
+            _ => Outcome::Satisfied,
+        }
+    }
+    /// Kleene NOT.
+    pub fn not(self) -> Outcome {
+        match self {
+            Outcome::Satisfied => Outcome::NotSatisfied,
+            Outcome::NotSatisfied => Outcome::Satisfied,
+            Outcome::Unknown => Outcome::Unknown,
+        }
+    }
+}
+
+/// The user signing in, as the evaluator sees them.
+#[derive(Debug, Clone, Copy)]
+pub struct UserView<'a> {
+    /// Normalised object id.
+    pub id: &'a str,
+    /// Transitive groups (dense ids, sorted); empty for users outside the directory.
+    pub groups: &'a [u32],
+    /// Active built-in role template ids.
+    pub roles: &'a [Box<str>],
+    /// Kind of guest or external user, `None` for members.
+    pub kind: Option<ExternalUserType>,
+    /// Home tenant of an external user.
+    pub home_tenant: Option<&'a str>,
+    /// Directory entry, when the user is in the directory.
+    pub directory: Option<&'a CompiledUser>,
+}
+
+/// The resources of a token request, after baseline-scope handling.
+#[derive(Debug, Clone, Copy)]
+pub enum Audiences<'a> {
+    /// As requested.
+    Requested(&'a [Box<str>]),
+    /// Baseline scopes only, enforced: Windows Azure Active Directory.
+    AzureAdGraph,
+}
+
+impl<'a> Audiences<'a> {
+    /// Calls `f` on each audience id until it returns true.
+    pub fn any(&self, mut f: impl FnMut(&str) -> bool) -> bool {
+        match self {
+            Audiences::Requested(list) => list.iter().any(|a| f(a)),
+            Audiences::AzureAdGraph => f(AZURE_AD_GRAPH_APP),
+        }
+    }
+}
+
+/// OAuth scopes that count as "baseline" (spec §3.3.4).
+const BASELINE_SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "user.read",
+    "people.read",
+    "user.read.all",
+    "user.readbasic.all",
+    "people.read.all",
+    "groupmember.read.all",
+    "member.read.hidden",
+];
+
+/// A sign-in resolved against the tenant.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// How to treat missing inputs.
+    pub mode: Mode,
+    /// The request.
+    pub signin: &'a SignIn,
+    /// The tenant.
+    pub tenant: &'a CompiledTenant,
+    /// The user, for user sign-ins.
+    pub user: Option<UserView<'a>>,
+    /// The service principal object id and its directory index, for workload sign-ins.
+    pub service_principal: Option<(&'a str, Option<usize>)>,
+    /// Resources of the request (for application targets).
+    pub audiences: Audiences<'a>,
+    /// The request asks only for baseline scopes and the tenant is in legacy mode.
+    pub baseline_exempt: bool,
+    /// Named locations the request is in.
+    pub locations: LocationSet,
+    /// Whether the IP address is known (or treated as known in enforcement).
+    pub ip_known: bool,
+    /// Whether the IP country is known (or treated as unknown-country in enforcement).
+    pub country_known: bool,
+    /// Whether the GPS country is known.
+    pub gps_known: bool,
+    /// Client app type after defaults (`None`: not given).
+    pub client_app_type: Option<ClientAppType>,
+    /// Device platform after defaults.
+    pub platform: Option<DevicePlatform>,
+}
+
+impl<'a> Input<'a> {
+    /// Resolves a sign-in against a tenant.
+    pub fn resolve(tenant: &'a CompiledTenant, signin: &'a SignIn, mode: Mode) -> Input<'a> {
+        let (user, service_principal) = match &signin.subject {
+            Subject::User { id, external_tenant_id, external_user_type } => {
+                let directory = tenant.user_index.get(id.as_ref());
+                let dir_user = directory.and_then(|c| tenant.tenant.directory.users.get(c.index));
+                let kind = external_user_type.or_else(|| directory.and_then(|d| d.kind));
+                let home_tenant = external_tenant_id.as_deref().or_else(|| dir_user.and_then(|u| u.home_tenant_id.as_deref()));
+                let view = UserView {
+                    id,
+                    groups: directory.map(|d| d.groups.as_slice()).unwrap_or(&[]),
+                    roles: dir_user.map(|u| u.roles.as_slice()).unwrap_or(&[]),
+                    kind,
+                    home_tenant,
+                    directory,
+                };
+                (Some(view), None)
+            }
+            Subject::ServicePrincipal { id } => (None, Some((id.as_ref(), tenant.sp_index.get(id.as_ref()).copied()))),
+        };
+        let scopes = &signin.session.requested_scopes;
+        let baseline_only = !scopes.is_empty() && scopes.iter().all(|s| BASELINE_SCOPES.iter().any(|b| s.eq_ignore_ascii_case(b)));
+        let legacy = tenant.tenant.directory.baseline_scopes_mode == BaselineScopesMode::Legacy;
+        let audiences = match &signin.target {
+            Target::Applications(apps) if baseline_only && !legacy => Audiences::AzureAdGraph,
+            Target::Applications(apps) => Audiences::Requested(apps),
+            _ => Audiences::Requested(&[]),
+        };
+        let enforce = mode == Mode::Enforce;
+        let mut locations = LocationSet::EMPTY;
+        let ip_known = match signin.ip_address {
+            Some(ip) => {
+                locations = locations.union(*tenant.ip_index.lookup(ip));
+                true
+            }
+            None => enforce,
+        };
+        let country_known = match signin.country {
+            Some(c) => {
+                if let Some(set) = tenant.countries.get(&c) {
+                    locations = locations.union(*set);
+                }
+                true
+            }
+            None => {
+                if enforce {
+                    locations = locations.union(tenant.unknown_country);
+                }
+                enforce
+            }
+        };
+        let gps_known = match signin.session.gps_country {
+            Some(c) => {
+                if let Some(set) = tenant.gps_countries.get(&c) {
+                    locations = locations.union(*set);
+                }
+                true
+            }
+            None => enforce,
+        };
+        if signin.session.compliant_network {
+            locations.insert(COMPLIANT_NETWORK_BIT);
+        }
+        let platform = match signin.device_platform {
+            Some(p) => Some(p),
+            None if enforce => Some(DevicePlatform::Unknown),
+            None => None,
+        };
+        Input {
+            mode,
+            signin,
+            tenant,
+            user,
+            service_principal,
+            audiences,
+            baseline_exempt: baseline_only && legacy,
+            locations,
+            ip_known,
+            country_known,
+            gps_known,
+            client_app_type: signin.client_app_type,
+            platform,
+        }
+    }
+
+    /// The device as the policy sees it: `other` legacy clients cannot present one.
+    pub fn device(&self) -> Option<&'a crate::device::DeviceInfo> {
+        if self.signin.client_app_type == Some(ClientAppType::Other) {
+            return None;
+        }
+        self.signin.device.as_ref()
+    }
+}

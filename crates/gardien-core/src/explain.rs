@@ -1,0 +1,376 @@
+//! Explanations for users and admins, derived from the evaluation trace (never per policy).
+//!
+//! The category is the one cause a user should act on, read from the deciding policy's
+//! narrowing conditions or its unmet control. User actions are counterfactuals: each
+//! candidate change to the sign-in is evaluated with the same evaluator, and only actions
+//! that really improve the outcome are listed (plus `contactSupport`, always last).
+
+use serde::Serialize;
+
+use crate::compile::CompiledTenant;
+use crate::device::DeviceInfo;
+use crate::eval::grant::Control;
+use crate::eval::input::Outcome;
+use crate::eval::{Condition, Decision, Evaluation, PolicyRecord, Verdict};
+use crate::filter::DeviceProperty;
+use crate::model::enums::{AuthMethod, AuthMethods, ClientAppType, DevicePlatform, RiskLevel};
+use crate::model::location::LocationKind;
+use crate::signin::SignIn;
+
+/// The cause a user should act on (fixed vocabulary, DESIGN.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Category {
+    /// The device is not registered.
+    DeviceNotRegistered,
+    /// The device is not compliant.
+    DeviceNotCompliant,
+    /// The device is not hybrid joined.
+    DeviceNotHybridJoined,
+    /// The operating system version is below what is required.
+    OsVersionTooLow,
+    /// A device filter excludes or targets this device.
+    Device,
+    /// Network location.
+    Location,
+    /// VPN, Tor or proxy.
+    AnonymousNetwork,
+    /// Device platform.
+    Platform,
+    /// Browser vs app vs legacy protocol.
+    ClientApp,
+    /// Approved client app required.
+    ApprovedApp,
+    /// App protection policy required.
+    AppProtection,
+    /// Sign-in, user or insider risk.
+    Risk,
+    /// Device code flow or authentication transfer.
+    AuthenticationFlow,
+    /// Nothing the user can change.
+    Blocked,
+    /// MFA required.
+    MfaRequired,
+    /// A stronger authentication method is required.
+    AuthenticationStrength,
+    /// Terms of use must be accepted.
+    TermsOfUse,
+    /// The password must be changed.
+    PasswordChange,
+}
+
+impl Category {
+    /// Whether the cause can pass by itself or by moving.
+    pub fn is_temporary(self) -> bool {
+        matches!(self, Category::Risk | Category::Location | Category::AnonymousNetwork)
+    }
+}
+
+/// Something a user can do (fixed vocabulary, in the order they are listed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum UserAction {
+    /// Register the device.
+    RegisterDevice,
+    /// Make the device compliant.
+    MakeDeviceCompliant,
+    /// Update the operating system.
+    UpdateOs,
+    /// Use another (managed) device.
+    UseAnotherDevice,
+    /// Disconnect from the VPN / proxy.
+    DisconnectVpn,
+    /// Sign in from an allowed location.
+    SignInFromAllowedLocation,
+    /// Use the desktop or mobile app instead of the browser.
+    UseDesktopApp,
+    /// Use the browser instead of the app.
+    UseBrowser,
+    /// Use an approved client app.
+    UseApprovedApp,
+    /// Use a modern-authentication client.
+    UseModernClient,
+    /// Complete MFA.
+    CompleteMfa,
+    /// Use a stronger authentication method.
+    UseStrongerMethod,
+    /// Change the password.
+    ChangePassword,
+    /// Accept the terms of use.
+    AcceptTermsOfUse,
+    /// Wait and try again.
+    WaitAndRetry,
+    /// Contact support with the troubleshooting details.
+    ContactSupport,
+}
+
+/// The explanation of a deny or challenge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Explanation {
+    /// The cause to act on.
+    pub category: Category,
+    /// Whether it is likely to pass by itself or by moving.
+    pub temporary: bool,
+    /// Actions that would change the outcome, then `contactSupport`.
+    pub user_actions: Vec<UserAction>,
+    /// Policy and condition details, for administrators only.
+    pub admin_details: String,
+}
+
+fn record_of(evaluation: &Evaluation, index: usize) -> Option<&PolicyRecord> {
+    evaluation.policies.iter().find(|r| r.index == index)
+}
+
+/// Which device property a filter rule is mostly about.
+fn device_category(tenant: &CompiledTenant, policy: usize, signin: &SignIn) -> Category {
+    let Some(p) = tenant.tenant.policies.get(policy) else { return Category::Device };
+    if let Some(f) = &p.conditions.device_filter {
+        if f.rule.references(DeviceProperty::OperatingSystemVersion) {
+            return Category::OsVersionTooLow;
+        }
+        if signin.device.is_none() && f.rule.references(DeviceProperty::TrustType) {
+            return Category::DeviceNotRegistered;
+        }
+        if f.rule.references(DeviceProperty::IsCompliant) {
+            return if signin.device.is_none() { Category::DeviceNotRegistered } else { Category::DeviceNotCompliant };
+        }
+        if f.rule.references(DeviceProperty::TrustType) {
+            return Category::DeviceNotHybridJoined;
+        }
+    }
+    if let Some(s) = &p.conditions.device_states {
+        if s.exclude_compliant {
+            return if signin.device.is_none() { Category::DeviceNotRegistered } else { Category::DeviceNotCompliant };
+        }
+        return Category::DeviceNotHybridJoined;
+    }
+    Category::Device
+}
+
+fn category(tenant: &CompiledTenant, evaluation: &Evaluation, signin: &SignIn) -> Category {
+    let v = &evaluation.verdict;
+    let Some(deciding) = v.deciding_policy else { return Category::Blocked };
+    if v.decision == Decision::Deny && v.required.contains(Control::Block) {
+        // A block: the narrowing conditions of the policy say what the user could change.
+        let Some(record) = record_of(evaluation, deciding) else { return Category::Blocked };
+        let narrowing = |c: Condition| record.conditions.iter().any(|r| r.condition == c && r.outcome == Outcome::Satisfied);
+        if narrowing(Condition::Location) {
+            return if signin.session.anonymous_network { Category::AnonymousNetwork } else { Category::Location };
+        }
+        if narrowing(Condition::SignInRisk) || narrowing(Condition::UserRisk) || narrowing(Condition::InsiderRisk) {
+            return if signin.session.anonymous_network { Category::AnonymousNetwork } else { Category::Risk };
+        }
+        if narrowing(Condition::ClientApps) {
+            return Category::ClientApp;
+        }
+        if narrowing(Condition::DevicePlatform) {
+            return Category::Platform;
+        }
+        if narrowing(Condition::Devices) {
+            return device_category(tenant, deciding, signin);
+        }
+        if narrowing(Condition::AuthenticationFlow) {
+            return Category::AuthenticationFlow;
+        }
+        return Category::Blocked;
+    }
+    let legacy = signin.client_app_type.is_some_and(ClientAppType::is_legacy);
+    match v.required.first() {
+        Some(Control::CompliantDevice) => {
+            if signin.device.is_none() { Category::DeviceNotRegistered } else { Category::DeviceNotCompliant }
+        }
+        Some(Control::DomainJoinedDevice) => Category::DeviceNotHybridJoined,
+        Some(Control::ApprovedApplication) => Category::ApprovedApp,
+        Some(Control::CompliantApplication) => Category::AppProtection,
+        _ if legacy && v.decision == Decision::Deny => Category::ClientApp,
+        Some(Control::SignInFrequency | Control::Mfa) => Category::MfaRequired,
+        Some(Control::AuthenticationStrength) => Category::AuthenticationStrength,
+        Some(Control::PasswordChange | Control::RiskRemediation) => Category::PasswordChange,
+        Some(Control::TermsOfUse) => Category::TermsOfUse,
+        Some(Control::CustomAuthenticationFactor) => Category::MfaRequired,
+        Some(Control::Block) | None => Category::Blocked,
+    }
+}
+
+/// Whether `after` is a real improvement over `before`.
+fn improves(before: &Verdict, after: &Verdict) -> bool {
+    match (before.decision, after.decision) {
+        (Decision::Deny, Decision::Challenge | Decision::Allow) => true,
+        (Decision::Challenge, Decision::Allow) => true,
+        (Decision::Challenge, Decision::Challenge) => after.required.0 & !before.required.0 == 0 && after.required != before.required,
+        _ => false,
+    }
+}
+
+fn registered(d: Option<&DeviceInfo>) -> DeviceInfo {
+    let mut d = d.cloned().unwrap_or_default();
+    if d.trust_type.is_none() {
+        d.trust_type = Some("Workplace".into());
+    }
+    if d.is_compliant.is_none() {
+        d.is_compliant = Some(false);
+    }
+    d
+}
+
+fn candidates(tenant: &CompiledTenant, s: &SignIn) -> Vec<(UserAction, Vec<SignIn>)> {
+    let mut out: Vec<(UserAction, Vec<SignIn>)> = Vec::new();
+    let with = |f: &dyn Fn(&mut SignIn)| {
+        let mut c = s.clone();
+        f(&mut c);
+        c
+    };
+    if s.device.is_none() {
+        out.push((UserAction::RegisterDevice, vec![with(&|c| c.device = Some(registered(None)))]));
+    }
+    out.push((
+        UserAction::MakeDeviceCompliant,
+        vec![with(&|c| {
+            let mut d = registered(c.device.as_ref());
+            d.is_compliant = Some(true);
+            c.device = Some(d);
+        })],
+    ));
+    if s.device.as_ref().is_some_and(|d| d.operating_system_version.is_some()) {
+        out.push((
+            UserAction::UpdateOs,
+            vec![with(&|c| {
+                if let Some(d) = c.device.as_mut() {
+                    d.operating_system_version = Some("999.0.0".into());
+                    d.is_compliant = Some(true);
+                }
+            })],
+        ));
+    }
+    let managed = |platform: DevicePlatform, trust: &str| {
+        with(&|c: &mut SignIn| {
+            let mut d = DeviceInfo { trust_type: Some(trust.into()), is_compliant: Some(true), ..Default::default() };
+            if let Some(old) = &s.device {
+                d.device_ownership = old.device_ownership.clone();
+            }
+            d.device_ownership.get_or_insert_with(|| "Company".into());
+            c.device = Some(d);
+            c.device_platform = Some(platform);
+        })
+    };
+    let mut other_devices = Vec::new();
+    for p in [DevicePlatform::Windows, DevicePlatform::MacOS, DevicePlatform::IOS, DevicePlatform::Android] {
+        other_devices.push(managed(p, "AzureAD"));
+        if p == DevicePlatform::Windows {
+            other_devices.push(managed(p, "ServerAD"));
+        }
+    }
+    out.push((UserAction::UseAnotherDevice, other_devices));
+    if s.session.anonymous_network {
+        out.push((
+            UserAction::DisconnectVpn,
+            vec![with(&|c| {
+                c.session.anonymous_network = false;
+                c.sign_in_risk = Some(RiskLevel::None);
+            })],
+        ));
+    }
+    // Representative addresses and countries of every named location, and "no location".
+    let mut places = Vec::new();
+    for l in &tenant.tenant.named_locations {
+        match &l.kind {
+            LocationKind::Ip { ranges, .. } => {
+                if let Some(r) = ranges.first() {
+                    let ip = r.first_address();
+                    places.push(with(&|c| {
+                        c.ip_address = Some(ip);
+                        c.session.anonymous_network = false;
+                    }));
+                }
+            }
+            LocationKind::Country { countries, .. } => {
+                if let Some(code) = countries.first().copied() {
+                    places.push(with(&|c| {
+                        c.country = Some(code);
+                        c.ip_address = None;
+                        c.session.anonymous_network = false;
+                    }));
+                }
+            }
+            LocationKind::CompliantNetwork => {}
+        }
+    }
+    out.push((UserAction::SignInFromAllowedLocation, places));
+    match s.client_app_type {
+        Some(ClientAppType::Browser) | None => {
+            out.push((UserAction::UseDesktopApp, vec![with(&|c| c.client_app_type = Some(ClientAppType::MobileAppsAndDesktopClients))]));
+        }
+        Some(ClientAppType::MobileAppsAndDesktopClients) => {
+            out.push((UserAction::UseBrowser, vec![with(&|c| c.client_app_type = Some(ClientAppType::Browser))]));
+        }
+        Some(ClientAppType::ExchangeActiveSync | ClientAppType::Other) => {
+            out.push((UserAction::UseModernClient, vec![with(&|c| c.client_app_type = Some(ClientAppType::MobileAppsAndDesktopClients))]));
+        }
+    }
+    out.push((
+        UserAction::UseApprovedApp,
+        vec![with(&|c| {
+            c.session.approved_client_app = true;
+            c.session.app_protection_policy = true;
+        })],
+    ));
+    let mfa = AuthMethods::of(&[AuthMethod::Password, AuthMethod::MicrosoftAuthenticatorPush]);
+    out.push((UserAction::CompleteMfa, vec![with(&|c| {
+        c.session.methods.0 |= mfa.0;
+        c.session.seconds_since_mfa = Some(0);
+        c.session.seconds_since_authentication = Some(0);
+    })]));
+    let strong = AuthMethods::of(&[AuthMethod::Fido2]);
+    out.push((UserAction::UseStrongerMethod, vec![with(&|c| {
+        c.session.methods.0 |= strong.0;
+        c.session.seconds_since_mfa = Some(0);
+    })]));
+    out.push((UserAction::ChangePassword, vec![with(&|c| c.session.password_changed = true)]));
+    let terms: Vec<Box<str>> = tenant.tenant.policies.iter().filter_map(|p| p.grant.as_ref()).flat_map(|g| g.terms_of_use.iter().cloned()).collect();
+    out.push((UserAction::AcceptTermsOfUse, vec![with(&|c| c.session.accepted_terms_of_use.extend(terms.iter().cloned()))]));
+    out.push((
+        UserAction::WaitAndRetry,
+        vec![with(&|c| {
+            c.sign_in_risk = Some(RiskLevel::None);
+            c.user_risk = Some(RiskLevel::None);
+            c.insider_risk = Some(crate::model::enums::InsiderRiskLevel::None);
+        })],
+    ));
+    out
+}
+
+fn admin_details(tenant: &CompiledTenant, evaluation: &Evaluation) -> String {
+    let v = &evaluation.verdict;
+    let Some(index) = v.deciding_policy else { return String::new() };
+    let Some(p) = tenant.tenant.policies.get(index) else { return String::new() };
+    let mut parts = vec![format!("policy `{}` ({})", p.display_name, p.id)];
+    if let Some(r) = record_of(evaluation, index) {
+        for c in &r.conditions {
+            if !c.detail.is_empty() {
+                parts.push(format!("{}: {}", c.condition.what_if_reason().0, c.detail));
+            }
+        }
+        if !r.grant_detail.is_empty() {
+            parts.push(format!("controls: {}", r.grant_detail));
+        }
+    }
+    parts.join("; ")
+}
+
+/// Explains a deny or challenge; `None` for an allow.
+pub fn explain(tenant: &CompiledTenant, signin: &SignIn, evaluation: &Evaluation) -> Option<Explanation> {
+    let v = &evaluation.verdict;
+    if v.decision == Decision::Allow {
+        return None;
+    }
+    let category = category(tenant, evaluation, signin);
+    let mut user_actions = Vec::new();
+    for (action, variants) in candidates(tenant, signin) {
+        if variants.iter().any(|c| improves(v, &tenant.decide(c))) {
+            user_actions.push(action);
+        }
+    }
+    user_actions.push(UserAction::ContactSupport);
+    Some(Explanation { category, temporary: category.is_temporary(), user_actions, admin_details: admin_details(tenant, evaluation) })
+}

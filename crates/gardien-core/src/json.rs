@@ -1,0 +1,301 @@
+//! Reading Graph JSON by hand, so that every error names its JSON pointer.
+//!
+//! Graph exports are noisy (`@odata.*` annotations, legacy nulls, UTF-16 files written by
+//! PowerShell). This module decodes the bytes, parses them with `serde_json` and gives the
+//! model a [`Node`] cursor that knows its RFC 6901 pointer.
+
+use serde_json::{Map, Value};
+use std::fmt::Write as _;
+
+use crate::error::LoadError;
+
+/// Decodes the bytes of a JSON file: UTF-8 (with or without BOM) or UTF-16 LE/BE with BOM.
+pub fn decode_text(file: &str, bytes: &[u8]) -> Result<String, LoadError> {
+    let utf16 = |bytes: &[u8], le: bool| -> Result<String, LoadError> {
+        if bytes.len() % 2 != 0 {
+            return Err(LoadError::new(file, "", "UTF-16 file has an odd number of bytes"));
+        }
+        let units = bytes.chunks_exact(2).map(|c| {
+            let pair = [c[0], c[1]];
+            if le { u16::from_le_bytes(pair) } else { u16::from_be_bytes(pair) }
+        });
+        char::decode_utf16(units)
+            .collect::<Result<String, _>>()
+            .map_err(|e| LoadError::new(file, "", format!("invalid UTF-16: {e}")))
+    };
+    match bytes {
+        [0xEF, 0xBB, 0xBF, rest @ ..] => std::str::from_utf8(rest)
+            .map(str::to_owned)
+            .map_err(|e| LoadError::new(file, "", format!("invalid UTF-8: {e}"))),
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, true),
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, false),
+        // UTF-16 LE without BOM: every other byte of the leading ASCII is zero.
+        [a, 0, b, 0, ..] if a.is_ascii() && b.is_ascii() => utf16(bytes, true),
+        _ => std::str::from_utf8(bytes)
+            .map(str::to_owned)
+            .map_err(|e| LoadError::new(file, "", format!("invalid UTF-8: {e}"))),
+    }
+}
+
+/// Parses JSON text, reporting syntax errors with line and column.
+pub fn parse_value(file: &str, text: &str) -> Result<Value, LoadError> {
+    serde_json::from_str(text).map_err(|e| {
+        LoadError::new(
+            file,
+            "",
+            format!("invalid JSON at line {}, column {}: {}", e.line(), e.column(), strip_position(&e)),
+        )
+    })
+}
+
+fn strip_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.find(" at line ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
+/// Escapes one reference token of a JSON pointer (RFC 6901).
+pub fn escape_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// A JSON value together with the file it came from and its pointer inside that file.
+#[derive(Clone, Copy)]
+pub struct Node<'a> {
+    /// File name used in errors.
+    pub file: &'a str,
+    /// The value itself.
+    pub value: &'a Value,
+    path: PathRef<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum PathRef<'a> {
+    Root(&'a str),
+    Key(&'a PathCell<'a>),
+}
+
+/// A linked path segment kept on the stack while walking.
+pub struct PathCell<'a> {
+    parent: PathRef<'a>,
+    segment: Segment<'a>,
+}
+
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl<'a> Node<'a> {
+    /// A cursor at `pointer` (usually `""`) of a file.
+    pub fn root(file: &'a str, pointer: &'a str, value: &'a Value) -> Self {
+        Node { file, value, path: PathRef::Root(pointer) }
+    }
+
+    /// The RFC 6901 pointer of this node.
+    pub fn pointer(&self) -> String {
+        let mut segments = Vec::new();
+        let mut at = self.path;
+        let base = loop {
+            match at {
+                PathRef::Root(p) => break p,
+                PathRef::Key(cell) => {
+                    segments.push(&cell.segment);
+                    at = cell.parent;
+                }
+            }
+        };
+        let mut out = base.to_owned();
+        for segment in segments.iter().rev() {
+            match segment {
+                Segment::Key(k) => {
+                    out.push('/');
+                    out.push_str(&escape_token(k));
+                }
+                Segment::Index(i) => {
+                    let _ = write!(out, "/{i}");
+                }
+            }
+        }
+        out
+    }
+
+    /// An error at this node.
+    pub fn error(&self, reason: impl Into<String>) -> LoadError {
+        LoadError::new(self.file, self.pointer(), reason)
+    }
+
+    /// A cell describing the child `key`; pass it to [`Node::child`].
+    pub fn key_cell(&self, key: &'a str) -> PathCell<'a> {
+        PathCell { parent: self.path, segment: Segment::Key(key) }
+    }
+
+    /// A cell describing the array element `index`.
+    pub fn index_cell(&self, index: usize) -> PathCell<'a> {
+        PathCell { parent: self.path, segment: Segment::Index(index) }
+    }
+
+    /// A child cursor.
+    pub fn child<'b>(&self, cell: &'b PathCell<'b>, value: &'b Value) -> Node<'b>
+    where
+        'a: 'b,
+    {
+        Node { file: self.file, value, path: PathRef::Key(cell) }
+    }
+
+    /// The object's members, or an error naming what was found instead.
+    pub fn object(&self, what: &str) -> Result<&'a Map<String, Value>, LoadError> {
+        self.value
+            .as_object()
+            .ok_or_else(|| self.error(format!("expected {what} (a JSON object), found {}", kind(self.value))))
+    }
+
+    /// Whether the value is JSON `null`.
+    pub fn is_null(&self) -> bool {
+        self.value.is_null()
+    }
+
+    /// The string, or an error.
+    pub fn string(&self) -> Result<&'a str, LoadError> {
+        self.value
+            .as_str()
+            .ok_or_else(|| self.error(format!("expected a string, found {}", kind(self.value))))
+    }
+
+    /// The boolean, or an error.
+    pub fn boolean(&self) -> Result<bool, LoadError> {
+        self.value
+            .as_bool()
+            .ok_or_else(|| self.error(format!("expected true or false, found {}", kind(self.value))))
+    }
+}
+
+/// A short name of a JSON value's kind for error messages.
+pub fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Walks `key` of an object node, calling `f` with the child (or `None` when the member is
+/// absent or null). Keeps the pointer bookkeeping in one place.
+pub fn with_member<'a, T>(
+    node: &Node<'a>,
+    key: &'a str,
+    f: impl FnOnce(Option<Node<'_>>) -> Result<T, LoadError>,
+) -> Result<T, LoadError> {
+    let value = node.value.get(key);
+    match value {
+        None | Some(Value::Null) => f(None),
+        Some(v) => {
+            let cell = node.key_cell(key);
+            f(Some(node.child(&cell, v)))
+        }
+    }
+}
+
+/// Reads an optional array of strings: absent and null read as empty.
+pub fn string_list<'a>(node: &Node<'a>, key: &'a str) -> Result<Vec<String>, LoadError> {
+    with_member(node, key, |child| match child {
+        None => Ok(Vec::new()),
+        Some(child) => {
+            let items = child
+                .value
+                .as_array()
+                .ok_or_else(|| child.error(format!("expected an array of strings, found {}", kind(child.value))))?;
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let cell = child.index_cell(i);
+                let item_node = child.child(&cell, item);
+                out.push(item_node.string()?.to_owned());
+            }
+            Ok(out)
+        }
+    })
+}
+
+/// Reads a flags enum serialised as a comma-separated string (Graph) or, leniently, as an
+/// array of member names. Absent, null and `""` read as empty.
+pub fn flags_list<'a>(node: &Node<'a>, key: &'a str) -> Result<Option<Vec<String>>, LoadError> {
+    with_member(node, key, |child| match child {
+        None => Ok(None),
+        Some(child) => match child.value {
+            Value::String(s) => Ok(Some(
+                s.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect(),
+            )),
+            Value::Array(_) => string_list(node, key).map(Some),
+            other => Err(child.error(format!(
+                "expected a comma-separated string of flags, found {}",
+                kind(other)
+            ))),
+        },
+    })
+}
+
+/// Reads an optional string member (absent and null read as `None`).
+pub fn opt_string<'a>(node: &Node<'a>, key: &'a str) -> Result<Option<String>, LoadError> {
+    with_member(node, key, |child| child.map(|c| c.string().map(str::to_owned)).transpose())
+}
+
+/// Reads an optional boolean member.
+pub fn opt_bool<'a>(node: &Node<'a>, key: &'a str) -> Result<Option<bool>, LoadError> {
+    with_member(node, key, |child| child.map(|c| c.boolean()).transpose())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_utf16_with_bom() {
+        let text = "{\"a\":1}";
+        let mut bytes = vec![0xFF, 0xFE];
+        for unit in text.encode_utf16() {
+            bytes.extend_from_slice(&unit.to_le_bytes());
+        }
+        assert_eq!(decode_text("f", &bytes).ok().as_deref(), Some(text));
+        let mut be = vec![0xFE, 0xFF];
+        for unit in text.encode_utf16() {
+            be.extend_from_slice(&unit.to_be_bytes());
+        }
+        assert_eq!(decode_text("f", &be).ok().as_deref(), Some(text));
+    }
+
+    #[test]
+    fn decodes_utf8_bom_and_rejects_garbage() {
+        assert_eq!(decode_text("f", b"\xEF\xBB\xBF{}").ok().as_deref(), Some("{}"));
+        let err = decode_text("f", b"{\xff}").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.starts_with("f: invalid UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn pointers_escape_and_nest() {
+        let value: Value = serde_json::json!({"a/b": [{"c~": 1}]});
+        let root = Node::root("f", "", &value);
+        let cell = root.key_cell("a/b");
+        let a = root.child(&cell, &value["a/b"]);
+        let cell2 = a.index_cell(0);
+        let item = a.child(&cell2, &value["a/b"][0]);
+        let cell3 = item.key_cell("c~");
+        let c = item.child(&cell3, &value["a/b"][0]["c~"]);
+        assert_eq!(c.pointer(), "/a~1b/0/c~0");
+        assert_eq!(c.string().err().map(|e| e.to_string()).unwrap_or_default(), "f: /a~1b/0/c~0: expected a string, found a number");
+    }
+
+    #[test]
+    fn flags_accept_string_and_array() {
+        let value: Value = serde_json::json!({"x": "deviceCodeFlow, authenticationTransfer", "y": ["deviceCodeFlow"], "z": ""});
+        let root = Node::root("f", "", &value);
+        assert_eq!(flags_list(&root, "x").ok().flatten().map(|v| v.len()), Some(2));
+        assert_eq!(flags_list(&root, "y").ok().flatten().map(|v| v.len()), Some(1));
+        assert_eq!(flags_list(&root, "z").ok().flatten().map(|v| v.len()), Some(0));
+        assert_eq!(flags_list(&root, "w").ok().flatten(), None);
+    }
+}

@@ -1,0 +1,7 @@
+//! The Graph model: policies, named locations, directory, and the tenant that holds them.
+
+pub mod directory;
+pub mod enums;
+pub mod location;
+pub mod policy;
+pub mod tenant;

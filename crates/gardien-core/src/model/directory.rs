@@ -1,0 +1,297 @@
+//! `directory.json`: users, groups, roles, service principals, authentication strengths,
+//! MFA trusted IPs and gardien tenant settings (gardien's own format, see DESIGN.md).
+
+use serde_json::Value;
+
+use super::enums::{AuthMethod, AuthMethods, ExternalUserType};
+use crate::error::LoadError;
+use crate::ids::{id_problem, normalize_id};
+use crate::json::{Node, opt_string, string_list, with_member};
+use crate::network::{Cidr, parse_cidr};
+
+/// At most this many ranges in MFA trusted IPs (Entra limit).
+pub const MAX_MFA_TRUSTED_IPS: usize = 50;
+
+/// A user of the directory.
+#[derive(Debug, Clone)]
+pub struct DirectoryUser {
+    /// Object id (normalised).
+    pub id: Box<str>,
+    /// User principal name.
+    pub user_principal_name: String,
+    /// `Member` or `Guest`.
+    pub is_guest: bool,
+    /// Kind of external user, when the directory says so (gardien extension).
+    pub external_user_type: Option<ExternalUserType>,
+    /// Home tenant of an external user (gardien extension).
+    pub home_tenant_id: Option<Box<str>>,
+    /// Direct group memberships (normalised ids).
+    pub member_of: Vec<Box<str>>,
+    /// Built-in directory role template ids actively assigned tenant-wide.
+    pub roles: Vec<Box<str>>,
+}
+
+/// A group of the directory.
+#[derive(Debug, Clone)]
+pub struct DirectoryGroup {
+    /// Object id (normalised).
+    pub id: Box<str>,
+    /// Display name.
+    pub display_name: String,
+    /// Parent groups (normalised ids).
+    pub member_of: Vec<Box<str>>,
+}
+
+/// A service principal owned by the tenant.
+#[derive(Debug, Clone)]
+pub struct ServicePrincipal {
+    /// Object id (normalised).
+    pub id: Box<str>,
+    /// Application id (normalised).
+    pub app_id: Option<Box<str>>,
+    /// Display name.
+    pub display_name: String,
+    /// Custom security attributes, flattened as `Set_Name` → value.
+    pub attributes: Vec<(String, String)>,
+}
+
+/// An authentication strength policy.
+#[derive(Debug, Clone)]
+pub struct AuthenticationStrength {
+    /// Id (normalised).
+    pub id: Box<str>,
+    /// Display name.
+    pub display_name: String,
+    /// Allowed method combinations.
+    pub combinations: Vec<AuthMethods>,
+}
+
+/// How requests for only baseline scopes (`openid profile email offline_access User.Read`) are
+/// treated by `All`-resources policies with exclusions (spec §3.3.4).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum BaselineScopesMode {
+    /// 2026 behaviour: the request's audience is Windows Azure Active Directory.
+    #[default]
+    Enforced,
+    /// Historic behaviour: such requests are exempt from `All` policies with exclusions.
+    Legacy,
+}
+
+/// The directory data a tenant carries beside its policies.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    /// Users.
+    pub users: Vec<DirectoryUser>,
+    /// Groups.
+    pub groups: Vec<DirectoryGroup>,
+    /// Service principals.
+    pub service_principals: Vec<ServicePrincipal>,
+    /// Custom authentication strengths.
+    pub authentication_strengths: Vec<AuthenticationStrength>,
+    /// MFA trusted IPs (IPv4 only).
+    pub mfa_trusted_ips: Vec<Cidr>,
+    /// Extra application ids in the `Office365` suite.
+    pub office365_app_ids: Vec<Box<str>>,
+    /// Extra application ids behind `MicrosoftAdminPortals`.
+    pub admin_portal_app_ids: Vec<Box<str>>,
+    /// Baseline-scope handling.
+    pub baseline_scopes_mode: BaselineScopesMode,
+}
+
+/// Parses one allowed combination such as `"password,microsoftAuthenticatorPush"`.
+pub fn parse_combination(text: &str) -> Result<AuthMethods, String> {
+    let mut set = AuthMethods::default();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match AuthMethod::parse(part) {
+            Some(m) => set.insert(m),
+            None => return Err(format!("unknown authentication method `{part}`")),
+        }
+    }
+    if set.0 == 0 {
+        return Err("empty authentication method combination".to_owned());
+    }
+    Ok(set)
+}
+
+fn ids<'a>(node: &Node<'a>, key: &'a str, errors: &mut Vec<LoadError>) -> Vec<Box<str>> {
+    match string_list(node, key) {
+        Ok(list) => list
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match id_problem(s) {
+                Some(p) => {
+                    errors.push(LoadError::new(node.file, format!("{}/{key}/{i}", node.pointer()), p));
+                    None
+                }
+                None => Some(normalize_id(s)),
+            })
+            .collect(),
+        Err(e) => {
+            errors.push(e);
+            Vec::new()
+        }
+    }
+}
+
+fn required_id(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<Box<str>> {
+    match opt_string(node, "id") {
+        Ok(Some(id)) => match id_problem(&id) {
+            Some(p) => {
+                errors.push(LoadError::new(node.file, format!("{}/id", node.pointer()), p));
+                None
+            }
+            None => Some(normalize_id(&id)),
+        },
+        Ok(None) => {
+            errors.push(node.error("missing `id`"));
+            None
+        }
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    }
+}
+
+fn each<'a>(node: &Node<'a>, key: &'a str, errors: &mut Vec<LoadError>, mut f: impl FnMut(&Node<'_>, &mut Vec<LoadError>)) {
+    let r = with_member(node, key, |list| {
+        let Some(list) = list else { return Ok(()) };
+        let items = list.value.as_array().ok_or_else(|| list.error("expected an array"))?;
+        for (i, item) in items.iter().enumerate() {
+            let cell = list.index_cell(i);
+            let item = list.child(&cell, item);
+            match item.object("an object") {
+                Ok(_) => f(&item, errors),
+                Err(e) => errors.push(e),
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = r {
+        errors.push(e);
+    }
+}
+
+/// Reads the directory object.
+pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Directory {
+    let mut d = Directory::default();
+    if let Err(e) = node.object("the directory") {
+        errors.push(e);
+        return d;
+    }
+    each(node, "users", errors, |u, errors| {
+        let Some(id) = required_id(u, errors) else { return };
+        let upn = opt_string(u, "userPrincipalName").ok().flatten().unwrap_or_default();
+        let user_type = opt_string(u, "userType").ok().flatten().unwrap_or_else(|| "Member".to_owned());
+        let is_guest = user_type.eq_ignore_ascii_case("guest");
+        if !is_guest && !user_type.eq_ignore_ascii_case("member") {
+            errors.push(LoadError::new(u.file, format!("{}/userType", u.pointer()), format!(
+                "unknown user type `{user_type}`; expected `Member` or `Guest`"
+            )));
+        }
+        let external_user_type = match opt_string(u, "externalUserType") {
+            Ok(Some(t)) => match ExternalUserType::parse(&t) {
+                Some(k) => Some(k),
+                None => {
+                    errors.push(LoadError::new(u.file, format!("{}/externalUserType", u.pointer()), format!(
+                        "unknown external user type `{t}`; expected one of {}",
+                        ExternalUserType::expected()
+                    )));
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        let home_tenant_id = opt_string(u, "homeTenantId").ok().flatten().map(|t| normalize_id(&t));
+        d.users.push(DirectoryUser {
+            id,
+            user_principal_name: upn,
+            is_guest,
+            external_user_type,
+            home_tenant_id,
+            member_of: ids(u, "memberOf", errors),
+            roles: ids(u, "roles", errors),
+        });
+    });
+    each(node, "groups", errors, |g, errors| {
+        let Some(id) = required_id(g, errors) else { return };
+        let display_name = opt_string(g, "displayName").ok().flatten().unwrap_or_default();
+        d.groups.push(DirectoryGroup { id, display_name, member_of: ids(g, "memberOf", errors) });
+    });
+    each(node, "servicePrincipals", errors, |s, errors| {
+        let Some(id) = required_id(s, errors) else { return };
+        let app_id = opt_string(s, "appId").ok().flatten().map(|a| normalize_id(&a));
+        let display_name = opt_string(s, "displayName").ok().flatten().unwrap_or_default();
+        let mut attributes = Vec::new();
+        if let Some(Value::Object(sets)) = s.value.get("customSecurityAttributes") {
+            for (set, values) in sets {
+                if let Value::Object(values) = values {
+                    for (name, v) in values {
+                        if let Some(v) = v.as_str() {
+                            attributes.push((format!("{set}_{name}"), v.to_owned()));
+                        }
+                    }
+                }
+            }
+        }
+        d.service_principals.push(ServicePrincipal { id, app_id, display_name, attributes });
+    });
+    each(node, "authenticationStrengthPolicies", errors, |s, errors| {
+        let Some(id) = required_id(s, errors) else { return };
+        let display_name = opt_string(s, "displayName").ok().flatten().unwrap_or_default();
+        let combos = match string_list(s, "allowedCombinations") {
+            Ok(c) => c,
+            Err(e) => {
+                errors.push(e);
+                return;
+            }
+        };
+        let mut combinations = Vec::new();
+        for (i, c) in combos.iter().enumerate() {
+            match parse_combination(c) {
+                Ok(m) => combinations.push(m),
+                Err(reason) => errors.push(LoadError::new(s.file, format!("{}/allowedCombinations/{i}", s.pointer()), reason)),
+            }
+        }
+        d.authentication_strengths.push(AuthenticationStrength { id, display_name, combinations });
+    });
+    match string_list(node, "mfaTrustedIps") {
+        Ok(list) => {
+            if list.len() > MAX_MFA_TRUSTED_IPS {
+                errors.push(LoadError::new(node.file, format!("{}/mfaTrustedIps", node.pointer()), format!(
+                    "{} MFA trusted IP ranges; Entra allows at most {MAX_MFA_TRUSTED_IPS}",
+                    list.len()
+                )));
+            }
+            for (i, text) in list.iter().enumerate() {
+                let at = format!("{}/mfaTrustedIps/{i}", node.pointer());
+                match parse_cidr(text) {
+                    Ok(c) if c.is_too_broad() => errors.push(LoadError::new(node.file, at, format!(
+                        "prefix /{} of `{text}` is too broad: Entra only accepts prefixes longer than /8",
+                        c.prefix_len()
+                    ))),
+                    Ok(c) if !c.is_ipv4() => errors.push(LoadError::new(node.file, at, format!("`{text}`: MFA trusted IPs are IPv4 only"))),
+                    Ok(c) => d.mfa_trusted_ips.push(c),
+                    Err(e) => errors.push(LoadError::new(node.file, at, e.to_string())),
+                }
+            }
+        }
+        Err(e) => errors.push(e),
+    }
+    d.office365_app_ids = ids(node, "office365AppIds", errors);
+    d.admin_portal_app_ids = ids(node, "adminPortalAppIds", errors);
+    match opt_string(node, "baselineScopesMode") {
+        Ok(None) => {}
+        Ok(Some(m)) if m.eq_ignore_ascii_case("enforced") => d.baseline_scopes_mode = BaselineScopesMode::Enforced,
+        Ok(Some(m)) if m.eq_ignore_ascii_case("legacy") => d.baseline_scopes_mode = BaselineScopesMode::Legacy,
+        Ok(Some(m)) => errors.push(LoadError::new(node.file, format!("{}/baselineScopesMode", node.pointer()), format!(
+            "unknown baseline scopes mode `{m}`; expected `enforced` or `legacy`"
+        ))),
+        Err(e) => errors.push(e),
+    }
+    d
+}

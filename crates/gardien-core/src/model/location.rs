@@ -1,0 +1,216 @@
+//! Graph named locations: `ipNamedLocation`, `countryNamedLocation`, compliant network.
+
+use serde_json::Value;
+
+use crate::error::LoadError;
+use crate::ids::{id_problem, normalize_id};
+use crate::json::{Node, opt_bool, opt_string, string_list, with_member};
+use crate::network::{Cidr, parse_cidr};
+
+/// At most this many IP ranges per IP named location (Entra limit).
+pub const MAX_RANGES_PER_LOCATION: usize = 2000;
+/// At most this many named locations per tenant (Entra limit).
+pub const MAX_NAMED_LOCATIONS: usize = 195;
+
+/// What a named location matches.
+#[derive(Debug, Clone)]
+pub enum LocationKind {
+    /// IP ranges.
+    Ip {
+        /// The ranges, in file order.
+        ranges: Vec<Cidr>,
+        /// Whether the location counts for `AllTrusted`.
+        trusted: bool,
+    },
+    /// Countries or regions.
+    Country {
+        /// Upper-case ISO 3166-1 alpha-2 codes.
+        countries: Vec<[u8; 2]>,
+        /// Whether addresses that map to no country are inside.
+        include_unknown: bool,
+        /// Country from the Authenticator app's GPS instead of the IP address.
+        gps: bool,
+    },
+    /// The Global Secure Access compliant network.
+    CompliantNetwork,
+}
+
+/// One named location.
+#[derive(Debug, Clone)]
+pub struct NamedLocation {
+    /// Id (normalised).
+    pub id: Box<str>,
+    /// Display name.
+    pub display_name: String,
+    /// What it matches.
+    pub kind: LocationKind,
+}
+
+impl NamedLocation {
+    /// Whether the location is trusted (only IP and compliant-network locations can be).
+    pub fn is_trusted(&self) -> bool {
+        match &self.kind {
+            LocationKind::Ip { trusted, .. } => *trusted,
+            LocationKind::Country { .. } => false,
+            LocationKind::CompliantNetwork => true,
+        }
+    }
+}
+
+/// Reads one named location object.
+pub(crate) fn read_named_location(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<NamedLocation> {
+    let obj = match node.object("a named location") {
+        Ok(o) => o,
+        Err(e) => {
+            errors.push(e);
+            return None;
+        }
+    };
+    let before = errors.len();
+    let take = |r: Result<Option<String>, LoadError>, errors: &mut Vec<LoadError>| match r {
+        Ok(v) => v,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let id = take(opt_string(node, "id"), errors);
+    let display_name = take(opt_string(node, "displayName"), errors).unwrap_or_default();
+    let odata = obj
+        .get("@odata.type")
+        .or_else(|| obj.get("locationType"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim_start_matches("#microsoft.graph.")
+        .to_owned();
+    let id = match id {
+        Some(id) => {
+            if let Some(p) = id_problem(&id) {
+                errors.push(LoadError::new(node.file, format!("{}/id", node.pointer()), p));
+            }
+            normalize_id(&id)
+        }
+        None => {
+            errors.push(node.error("named location has no `id`: policies cannot refer to it"));
+            return None;
+        }
+    };
+    let kind = if odata.eq_ignore_ascii_case("ipNamedLocation") || (odata.is_empty() && obj.contains_key("ipRanges")) {
+        read_ip(node, errors)
+    } else if odata.eq_ignore_ascii_case("countryNamedLocation") || (odata.is_empty() && obj.contains_key("countriesAndRegions")) {
+        read_country(node, errors)
+    } else if odata.eq_ignore_ascii_case("compliantNetworkNamedLocation") {
+        Some(LocationKind::CompliantNetwork)
+    } else {
+        errors.push(node.error(format!(
+            "unknown named location type `{odata}`; expected `#microsoft.graph.ipNamedLocation`, `#microsoft.graph.countryNamedLocation` or `#microsoft.graph.compliantNetworkNamedLocation`"
+        )));
+        None
+    };
+    if errors.len() > before {
+        return None;
+    }
+    kind.map(|kind| NamedLocation { id, display_name, kind })
+}
+
+fn read_ip(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<LocationKind> {
+    let trusted = match opt_bool(node, "isTrusted") {
+        Ok(t) => t.unwrap_or(false),
+        Err(e) => {
+            errors.push(e);
+            false
+        }
+    };
+    let r = with_member(node, "ipRanges", |ranges| {
+        let Some(ranges) = ranges else { return Err(node.error("missing `ipRanges`")) };
+        let items = ranges.value.as_array().ok_or_else(|| ranges.error("expected an array of IP ranges"))?;
+        if items.len() > MAX_RANGES_PER_LOCATION {
+            return Err(ranges.error(format!(
+                "{} IP ranges; an IP named location holds at most {MAX_RANGES_PER_LOCATION}",
+                items.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let cell = ranges.index_cell(i);
+            let item = ranges.child(&cell, item);
+            let text = match item.value {
+                Value::String(s) => s.clone(),
+                _ => match opt_string(&item, "cidrAddress")? {
+                    Some(s) => s,
+                    None => {
+                        errors.push(item.error("IP range has no `cidrAddress`"));
+                        continue;
+                    }
+                },
+            };
+            match parse_cidr(&text) {
+                Ok(cidr) if cidr.is_too_broad() => errors.push(
+                    LoadError::new(item.file, format!("{}/cidrAddress", item.pointer()), format!(
+                        "prefix /{} of `{text}` is too broad: Entra only accepts prefixes longer than /8",
+                        cidr.prefix_len()
+                    )),
+                ),
+                Ok(cidr) => out.push(cidr),
+                Err(e) => errors.push(LoadError::new(item.file, format!("{}/cidrAddress", item.pointer()), e.to_string())),
+            }
+        }
+        Ok(out)
+    });
+    match r {
+        Ok(ranges) => Some(LocationKind::Ip { ranges, trusted }),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    }
+}
+
+fn read_country(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<LocationKind> {
+    let list = match string_list(node, "countriesAndRegions") {
+        Ok(l) => l,
+        Err(e) => {
+            errors.push(e);
+            return None;
+        }
+    };
+    let mut countries = Vec::with_capacity(list.len());
+    for (i, c) in list.iter().enumerate() {
+        let t = c.trim();
+        match t.as_bytes() {
+            [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
+                countries.push([a.to_ascii_uppercase(), b.to_ascii_uppercase()]);
+            }
+            _ => errors.push(LoadError::new(
+                node.file,
+                format!("{}/countriesAndRegions/{i}", node.pointer()),
+                format!("`{c}` is not a two-letter country or region code"),
+            )),
+        }
+    }
+    let include_unknown = match opt_bool(node, "includeUnknownCountriesAndRegions") {
+        Ok(v) => v.unwrap_or(false),
+        Err(e) => {
+            errors.push(e);
+            false
+        }
+    };
+    let gps = match opt_string(node, "countryLookupMethod") {
+        Ok(None) => false,
+        Ok(Some(m)) if m.eq_ignore_ascii_case("clientIpAddress") => false,
+        Ok(Some(m)) if m.eq_ignore_ascii_case("authenticatorAppGps") => true,
+        Ok(Some(m)) => {
+            errors.push(LoadError::new(
+                node.file,
+                format!("{}/countryLookupMethod", node.pointer()),
+                format!("unknown country lookup method `{m}`; expected `clientIpAddress` or `authenticatorAppGps`"),
+            ));
+            false
+        }
+        Err(e) => {
+            errors.push(e);
+            false
+        }
+    };
+    Some(LocationKind::Country { countries, include_unknown, gps })
+}

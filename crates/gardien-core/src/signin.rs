@@ -1,0 +1,450 @@
+//! The sign-in being evaluated: the Graph `evaluate` request body plus gardien's `session`.
+//!
+//! Accepts the v1.0 names (`signInIdentity`, `signInContext`, `signInConditions`) and the
+//! older beta names (`conditionalAccessWhatIfSubject`, `conditionalAccessContext`,
+//! `conditionalAccessWhatIfConditions`) with their `@odata.type`s.
+
+use serde_json::Value;
+use std::net::IpAddr;
+
+use crate::device::DeviceInfo;
+use crate::error::LoadError;
+use crate::ids::normalize_id;
+use crate::json::{Node, decode_text, opt_bool, opt_string, parse_value, string_list, with_member};
+use crate::model::directory::parse_combination;
+use crate::model::enums::{
+    AuthMethods, ClientAppType, DevicePlatform, ExternalUserType, InsiderRiskLevel, RiskLevel,
+    TransferMethod, graph_enum,
+};
+use crate::model::policy::UserAction;
+use crate::network::parse_ip;
+
+/// Who signs in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// A user (`userSignIn`).
+    User {
+        /// User object id (normalised).
+        id: Box<str>,
+        /// Home tenant of an external user.
+        external_tenant_id: Option<Box<str>>,
+        /// Kind of external user, when the request says so.
+        external_user_type: Option<ExternalUserType>,
+    },
+    /// A workload identity (`servicePrincipalSignIn`).
+    ServicePrincipal {
+        /// Service principal object id (normalised).
+        id: Box<str>,
+    },
+}
+
+/// What the sign-in asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Token request for these resources (application ids, normalised).
+    Applications(Vec<Box<str>>),
+    /// A user action.
+    UserAction(UserAction),
+    /// An authentication context (`c1`…`c99`, normalised).
+    AuthContext(Box<str>),
+}
+
+/// gardien's grant-phase facts about the session (not part of Graph's request).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Session {
+    /// Authentication methods completed in this session.
+    pub methods: AuthMethods,
+    /// Terms-of-use agreements accepted (normalised ids).
+    pub accepted_terms_of_use: Vec<Box<str>>,
+    /// The user changed their password in this session.
+    pub password_changed: bool,
+    /// The client is an approved client app.
+    pub approved_client_app: bool,
+    /// The client app has an Intune app protection policy.
+    pub app_protection_policy: bool,
+    /// Transfer method that created the session (protocol tracking).
+    pub original_transfer_method: Option<TransferMethod>,
+    /// Seconds since the primary authentication.
+    pub seconds_since_authentication: Option<u64>,
+    /// Seconds since the last multifactor authentication.
+    pub seconds_since_mfa: Option<u64>,
+    /// OAuth scopes requested (for baseline-scope handling, spec §3.3.4).
+    pub requested_scopes: Vec<Box<str>>,
+    /// Country reported by the Authenticator app's GPS.
+    pub gps_country: Option<[u8; 2]>,
+    /// The request comes through the Global Secure Access compliant network.
+    pub compliant_network: bool,
+    /// The address is a known anonymiser (VPN, Tor, proxy), from gardien-signals.
+    pub anonymous_network: bool,
+    /// The request redeems a refresh token (not an interactive sign-in).
+    pub refresh: bool,
+}
+
+/// A sign-in ready for evaluation. Fields that are `None` were not given by the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
+    /// Who signs in.
+    pub subject: Subject,
+    /// What for.
+    pub target: Target,
+    /// Client app type.
+    pub client_app_type: Option<ClientAppType>,
+    /// Device platform (`Unknown` when given as unknown).
+    pub device_platform: Option<DevicePlatform>,
+    /// Client IP address (IPv4-mapped IPv6 normalised).
+    pub ip_address: Option<IpAddr>,
+    /// Country of the IP address (upper case), `None` when not given / unknown.
+    pub country: Option<[u8; 2]>,
+    /// The device, `None` when unregistered.
+    pub device: Option<DeviceInfo>,
+    /// Sign-in risk.
+    pub sign_in_risk: Option<RiskLevel>,
+    /// User risk.
+    pub user_risk: Option<RiskLevel>,
+    /// Service principal risk.
+    pub service_principal_risk: Option<RiskLevel>,
+    /// Insider risk.
+    pub insider_risk: Option<InsiderRiskLevel>,
+    /// Transfer method of this request (`authenticationFlow.transferMethod`).
+    pub transfer_method: Option<TransferMethod>,
+    /// Only list applying policies (what-if).
+    pub applied_policies_only: bool,
+    /// Grant-phase session facts.
+    pub session: Session,
+}
+
+impl SignIn {
+    /// A minimal user sign-in to `apps` (used by tests, benches and counterfactual search).
+    pub fn user(id: &str, apps: &[&str]) -> SignIn {
+        SignIn {
+            subject: Subject::User { id: normalize_id(id), external_tenant_id: None, external_user_type: None },
+            target: Target::Applications(apps.iter().map(|a| normalize_id(a)).collect()),
+            client_app_type: None,
+            device_platform: None,
+            ip_address: None,
+            country: None,
+            device: None,
+            sign_in_risk: None,
+            user_risk: None,
+            service_principal_risk: None,
+            insider_risk: None,
+            transfer_method: None,
+            applied_policies_only: false,
+            session: Session::default(),
+        }
+    }
+
+    /// Parses a request file (JSON, UTF-8 or UTF-16).
+    pub fn parse(file: &str, bytes: &[u8]) -> Result<SignIn, LoadError> {
+        let text = decode_text(file, bytes)?;
+        let value = parse_value(file, &text)?;
+        SignIn::from_value(file, &value)
+    }
+
+    /// Reads a request from parsed JSON.
+    pub fn from_value(file: &str, value: &Value) -> Result<SignIn, LoadError> {
+        let root = Node::root(file, "", value);
+        root.object("an evaluate request")?;
+        let subject = member_any(&root, &["signInIdentity", "conditionalAccessWhatIfSubject"], |n| read_subject(&n))?
+            .ok_or_else(|| root.error("missing `signInIdentity`"))?;
+        let target = member_any(&root, &["signInContext", "conditionalAccessContext"], |n| read_target(&n))?
+            .ok_or_else(|| root.error("missing `signInContext`").with_help(
+                "add {\"@odata.type\":\"#microsoft.graph.applicationContext\",\"includeApplications\":[\"<appId>\"]}",
+            ))?;
+        let mut signin = SignIn {
+            subject,
+            target,
+            client_app_type: None,
+            device_platform: None,
+            ip_address: None,
+            country: None,
+            device: None,
+            sign_in_risk: None,
+            user_risk: None,
+            service_principal_risk: None,
+            insider_risk: None,
+            transfer_method: None,
+            applied_policies_only: opt_bool(&root, "appliedPoliciesOnly")?.unwrap_or(false),
+            session: Session::default(),
+        };
+        member_any(&root, &["signInConditions", "conditionalAccessWhatIfConditions"], |n| {
+            read_conditions(&n, &mut signin)
+        })?;
+        with_member(&root, "session", |s| match s {
+            None => Ok(()),
+            Some(s) => read_session(&s, &mut signin.session),
+        })?;
+        Ok(signin)
+    }
+}
+
+fn member_any<T>(
+    node: &Node<'_>,
+    keys: &[&'static str],
+    f: impl FnOnce(Node<'_>) -> Result<T, LoadError>,
+) -> Result<Option<T>, LoadError> {
+    for key in keys {
+        if node.value.get(*key).is_some_and(|v| !v.is_null()) {
+            return with_member(node, key, |n| match n {
+                Some(n) => f(n).map(Some),
+                None => Ok(None),
+            });
+        }
+    }
+    Ok(None)
+}
+
+fn odata_type(node: &Node<'_>) -> String {
+    node.value
+        .get("@odata.type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim_start_matches('#')
+        .trim_start_matches("microsoft.graph.")
+        .to_owned()
+}
+
+fn read_subject(node: &Node<'_>) -> Result<Subject, LoadError> {
+    node.object("signInIdentity")?;
+    let t = odata_type(node);
+    let user_id = opt_string(node, "userId")?;
+    let sp_id = opt_string(node, "servicePrincipalId")?;
+    let is_user = t.eq_ignore_ascii_case("userSignIn") || t.eq_ignore_ascii_case("userSubject");
+    let is_sp = t.eq_ignore_ascii_case("servicePrincipalSignIn") || t.eq_ignore_ascii_case("servicePrincipalSubject");
+    if is_sp || (t.is_empty() && sp_id.is_some() && user_id.is_none()) {
+        let id = sp_id.ok_or_else(|| node.error("missing `servicePrincipalId`"))?;
+        return Ok(Subject::ServicePrincipal { id: normalize_id(&id) });
+    }
+    if !is_user && !t.is_empty() {
+        return Err(node.error(format!(
+            "unsupported sign-in identity `@odata.type` `{t}`; expected `#microsoft.graph.userSignIn` or `#microsoft.graph.servicePrincipalSignIn`"
+        )));
+    }
+    let id = user_id.ok_or_else(|| node.error("missing `userId`"))?;
+    if id.trim().is_empty() {
+        return Err(node.error("`userId` is empty"));
+    }
+    let external_user_type = match opt_string(node, "externalUserType")? {
+        None => None,
+        Some(t) if t.eq_ignore_ascii_case("none") || t.is_empty() => None,
+        Some(t) => Some(ExternalUserType::parse(&t).ok_or_else(|| {
+            LoadError::new(node.file, format!("{}/externalUserType", node.pointer()), format!(
+                "unknown external user type `{t}`; expected one of {}",
+                ExternalUserType::expected()
+            ))
+        })?),
+    };
+    let external_tenant_id = opt_string(node, "externalTenantId")?.map(|t| normalize_id(&t));
+    Ok(Subject::User { id: normalize_id(&id), external_tenant_id, external_user_type })
+}
+
+fn read_target(node: &Node<'_>) -> Result<Target, LoadError> {
+    node.object("signInContext")?;
+    let t = odata_type(node);
+    let lower = t.to_ascii_lowercase();
+    if lower == "useractioncontext" || lower == "whatifuseractioncontext" || (t.is_empty() && node.value.get("userAction").is_some()) {
+        let action = opt_string(node, "userAction")?.ok_or_else(|| node.error("missing `userAction`"))?;
+        let parsed = [UserAction::RegisterSecurityInformation, UserAction::RegisterOrJoinDevices]
+            .into_iter()
+            .find(|u| u.request_name().eq_ignore_ascii_case(&action) || u.urn().eq_ignore_ascii_case(&action));
+        return parsed.map(Target::UserAction).ok_or_else(|| {
+            LoadError::new(node.file, format!("{}/userAction", node.pointer()), format!(
+                "unknown user action `{action}`; expected `registerSecurityInformation` or `registerOrJoinDevices`"
+            ))
+        });
+    }
+    if lower == "authcontext" || lower == "whatifauthenticationcontext" || (t.is_empty() && (node.value.get("authenticationContextValue").is_some() || node.value.get("authenticationContext").is_some())) {
+        let value = match opt_string(node, "authenticationContextValue")? {
+            Some(v) => v,
+            None => opt_string(node, "authenticationContext")?.ok_or_else(|| node.error("missing `authenticationContextValue`"))?,
+        };
+        return Ok(Target::AuthContext(normalize_id(&value)));
+    }
+    if lower == "applicationcontext" || lower == "whatifapplicationcontext" || t.is_empty() {
+        let apps = string_list(node, "includeApplications")?;
+        if apps.is_empty() {
+            return Err(node.error("`includeApplications` is empty: name the application (resource app id) the sign-in is for"));
+        }
+        return Ok(Target::Applications(apps.iter().map(|a| normalize_id(a)).collect()));
+    }
+    Err(node.error(format!(
+        "unsupported sign-in context `@odata.type` `{t}`; expected `applicationContext`, `userActionContext` or `authContext`"
+    )))
+}
+
+fn enum_member<T>(
+    node: &Node<'_>,
+    key: &'static str,
+    parse: impl Fn(&str) -> Option<T>,
+    expected: impl Fn() -> String,
+) -> Result<Option<T>, LoadError> {
+    match opt_string(node, key)? {
+        None => Ok(None),
+        Some(v) => parse(&v).map(Some).ok_or_else(|| {
+            LoadError::new(node.file, format!("{}/{key}", node.pointer()), format!("unknown value `{v}`; expected one of {}", expected()))
+        }),
+    }
+}
+
+fn country(node: &Node<'_>, key: &'static str) -> Result<Option<[u8; 2]>, LoadError> {
+    match opt_string(node, key)? {
+        None => Ok(None),
+        Some(c) => match c.trim().as_bytes() {
+            [] => Ok(None),
+            [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => Ok(Some([a.to_ascii_uppercase(), b.to_ascii_uppercase()])),
+            _ => Err(LoadError::new(node.file, format!("{}/{key}", node.pointer()), format!("`{c}` is not a two-letter country or region code"))),
+        },
+    }
+}
+
+fn read_conditions(node: &Node<'_>, s: &mut SignIn) -> Result<(), LoadError> {
+    node.object("signInConditions")?;
+    s.client_app_type = match opt_string(node, "clientAppType")? {
+        None => None,
+        Some(v) if v.eq_ignore_ascii_case("all") => None,
+        Some(v) if v.eq_ignore_ascii_case("easSupported") || v.eq_ignore_ascii_case("easUnsupported") => Some(ClientAppType::ExchangeActiveSync),
+        Some(v) if v.eq_ignore_ascii_case("modern") => Some(ClientAppType::MobileAppsAndDesktopClients),
+        Some(v) => Some(ClientAppType::parse(&v).ok_or_else(|| {
+            LoadError::new(node.file, format!("{}/clientAppType", node.pointer()), format!(
+                "unknown value `{v}`; expected one of {}",
+                ClientAppType::expected()
+            ))
+        })?),
+    };
+    s.device_platform = match opt_string(node, "devicePlatform")? {
+        None => None,
+        Some(v) if v.eq_ignore_ascii_case("unknownFutureValue") => Some(DevicePlatform::Unknown),
+        Some(v) => Some(DevicePlatform::parse(&v).ok_or_else(|| {
+            LoadError::new(node.file, format!("{}/devicePlatform", node.pointer()), format!(
+                "unknown value `{v}`; expected one of {}",
+                DevicePlatform::expected()
+            ))
+        })?),
+    };
+    s.ip_address = match opt_string(node, "ipAddress")? {
+        None => None,
+        Some(ip) if ip.trim().is_empty() => None,
+        Some(ip) => Some(parse_ip(&ip).map_err(|e| LoadError::new(node.file, format!("{}/ipAddress", node.pointer()), e.to_string()))?),
+    };
+    s.country = country(node, "country")?;
+    s.sign_in_risk = enum_member(node, "signInRiskLevel", risk, RiskLevel::expected)?;
+    s.user_risk = enum_member(node, "userRiskLevel", risk, RiskLevel::expected)?;
+    s.service_principal_risk = enum_member(node, "servicePrincipalRiskLevel", risk, RiskLevel::expected)?;
+    s.insider_risk = enum_member(node, "insiderRiskLevel", InsiderRiskLevel::parse, InsiderRiskLevel::expected)?;
+    s.transfer_method = with_member(node, "authenticationFlow", |f| match f {
+        None => Ok(None),
+        Some(f) => enum_member(&f, "transferMethod", TransferMethod::parse, TransferMethod::expected),
+    })?;
+    s.device = with_member(node, "deviceInfo", |d| d.map(|d| read_device(&d)).transpose())?;
+    Ok(())
+}
+
+fn risk(text: &str) -> Option<RiskLevel> {
+    if text.eq_ignore_ascii_case("hidden") || text.eq_ignore_ascii_case("unknownFutureValue") {
+        return None;
+    }
+    RiskLevel::parse(text)
+}
+
+graph_enum! {
+    /// Device properties of `deviceInfo` read as plain strings.
+    DeviceStringField {
+        /// `deviceId`.
+        DeviceId = "deviceId",
+        /// `displayName`.
+        DisplayName = "displayName",
+        /// `ownership` (Graph) / `deviceOwnership` (filters).
+        Ownership = "ownership",
+        /// `enrollmentProfileName`.
+        EnrollmentProfileName = "enrollmentProfileName",
+        /// `manufacturer`.
+        Manufacturer = "manufacturer",
+        /// `mdmAppId`.
+        MdmAppId = "mdmAppId",
+        /// `model`.
+        Model = "model",
+        /// `operatingSystem`.
+        OperatingSystem = "operatingSystem",
+        /// `operatingSystemVersion`.
+        OperatingSystemVersion = "operatingSystemVersion",
+        /// `profileType`.
+        ProfileType = "profileType",
+        /// `trustType`.
+        TrustType = "trustType",
+    }
+}
+
+fn read_device(node: &Node<'_>) -> Result<DeviceInfo, LoadError> {
+    let obj = node.object("deviceInfo")?;
+    let mut d = DeviceInfo::default();
+    for field in DeviceStringField::ALL {
+        let mut value = opt_string(node, field.as_str())?;
+        if value.is_none() && *field == DeviceStringField::Ownership {
+            value = opt_string(node, "deviceOwnership")?;
+        }
+        let value = value.map(String::into_boxed_str);
+        match field {
+            DeviceStringField::DeviceId => d.device_id = value,
+            DeviceStringField::DisplayName => d.display_name = value,
+            DeviceStringField::Ownership => d.device_ownership = value,
+            DeviceStringField::EnrollmentProfileName => d.enrollment_profile_name = value,
+            DeviceStringField::Manufacturer => d.manufacturer = value,
+            DeviceStringField::MdmAppId => d.mdm_app_id = value,
+            DeviceStringField::Model => d.model = value,
+            DeviceStringField::OperatingSystem => d.operating_system = value,
+            DeviceStringField::OperatingSystemVersion => d.operating_system_version = value,
+            DeviceStringField::ProfileType => d.profile_type = value,
+            DeviceStringField::TrustType => d.trust_type = value,
+        }
+    }
+    d.is_compliant = match obj.get("isCompliant") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+        Some(_) => return Err(LoadError::new(node.file, format!("{}/isCompliant", node.pointer()), "expected true or false")),
+    };
+    d.physical_ids = string_list(node, "physicalIds")?.into_iter().map(String::into_boxed_str).collect();
+    d.system_labels = string_list(node, "systemLabels")?.into_iter().map(String::into_boxed_str).collect();
+    for (i, slot) in d.extension_attributes.iter_mut().enumerate() {
+        let key = format!("extensionAttribute{}", i + 1);
+        if let Some(v) = obj.get(&key) {
+            *slot = match v {
+                Value::Null => None,
+                Value::String(s) => Some(s.clone().into_boxed_str()),
+                _ => return Err(LoadError::new(node.file, format!("{}/{key}", node.pointer()), "expected a string")),
+            };
+        }
+    }
+    Ok(d)
+}
+
+fn read_session(node: &Node<'_>, s: &mut Session) -> Result<(), LoadError> {
+    node.object("session")?;
+    for (i, m) in string_list(node, "authenticationMethods")?.iter().enumerate() {
+        match parse_combination(m) {
+            Ok(set) => s.methods.0 |= set.0,
+            Err(reason) => return Err(LoadError::new(node.file, format!("{}/authenticationMethods/{i}", node.pointer()), reason)),
+        }
+    }
+    s.accepted_terms_of_use = string_list(node, "acceptedTermsOfUse")?.iter().map(|t| normalize_id(t)).collect();
+    s.password_changed = opt_bool(node, "passwordChanged")?.unwrap_or(false);
+    s.approved_client_app = opt_bool(node, "approvedClientApp")?.unwrap_or(false);
+    s.app_protection_policy = opt_bool(node, "appProtectionPolicy")?.unwrap_or(false);
+    s.compliant_network = opt_bool(node, "compliantNetwork")?.unwrap_or(false);
+    s.anonymous_network = opt_bool(node, "anonymousNetwork")?.unwrap_or(false);
+    s.refresh = opt_bool(node, "refresh")?.unwrap_or(false);
+    s.original_transfer_method = enum_member(node, "originalTransferMethod", TransferMethod::parse, TransferMethod::expected)?;
+    s.gps_country = country(node, "gpsCountry")?;
+    s.requested_scopes = string_list(node, "requestedScopes")?.iter().map(|t| normalize_id(t)).collect();
+    for (key, slot) in [("secondsSinceAuthentication", &mut s.seconds_since_authentication), ("secondsSinceMfa", &mut s.seconds_since_mfa)] {
+        *slot = match node.value.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => Some(n.as_u64().ok_or_else(|| {
+                LoadError::new(node.file, format!("{}/{key}", node.pointer()), "expected a non-negative whole number of seconds")
+            })?),
+            Some(_) => return Err(LoadError::new(node.file, format!("{}/{key}", node.pointer()), "expected a number of seconds")),
+        };
+    }
+    Ok(())
+}

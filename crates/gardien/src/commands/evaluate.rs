@@ -1,0 +1,27 @@
+//! `gardien evaluate`: the decision, with error code, trace and explanation.
+
+use anyhow::{Context, Result};
+use gardien_core::report::DecisionReport;
+use gardien_core::{Decision, SignIn};
+use std::path::Path;
+
+use crate::{Exit, print_out, render, tenant_fs};
+
+/// Evaluates a sign-in; the exit code says allow (0), deny (2) or challenge (3).
+pub fn run(tenant: &Path, request: &Path, json: bool) -> Result<Exit> {
+    let compiled = tenant_fs::load_or_fail(tenant)?;
+    let bytes = std::fs::read(request).with_context(|| format!("cannot read {}", request.display()))?;
+    let signin = SignIn::parse(&request.display().to_string(), &bytes)?;
+    let evaluation = compiled.evaluate(&signin);
+    let report = DecisionReport::new(&compiled, &signin, &evaluation);
+    if json {
+        print_out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+    } else {
+        print_out(&render::decision_text(&report))?;
+    }
+    Ok(match evaluation.verdict.decision {
+        Decision::Allow => Exit::Ok,
+        Decision::Deny => Exit::Deny,
+        Decision::Challenge => Exit::Challenge,
+    })
+}

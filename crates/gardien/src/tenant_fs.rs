@@ -1,0 +1,75 @@
+//! Reading a tenant from disk: a directory (`policies/*.json`, `namedLocations.json`,
+//! `directory.json`) or a single JSON file. Core does no I/O; this is where files are read.
+
+use anyhow::{Context, Result, bail};
+use gardien_core::{CompiledTenant, LoadErrors, SourceFile, Tenant, TenantSource};
+use std::path::Path;
+
+fn read(path: &Path) -> Result<SourceFile> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(SourceFile::new(path.display().to_string(), bytes))
+}
+
+fn json_files(dir: &Path) -> Result<Vec<SourceFile>> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read directory {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("json")))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| read(p)).collect()
+}
+
+/// Collects the files of a tenant.
+pub fn tenant_source(path: &Path) -> Result<TenantSource> {
+    let mut source = TenantSource::default();
+    if path.is_file() {
+        source.combined = Some(read(path)?);
+        return Ok(source);
+    }
+    if !path.is_dir() {
+        bail!("tenant `{}` does not exist", path.display());
+    }
+    let policies = path.join("policies");
+    if !policies.is_dir() {
+        bail!("tenant directory `{}` has no `policies/` folder", path.display());
+    }
+    source.policy_files = json_files(&policies)?;
+    let locations = path.join("namedLocations.json");
+    let locations_dir = path.join("namedLocations");
+    if locations.is_file() {
+        source.location_files.push(read(&locations)?);
+    } else if locations_dir.is_dir() {
+        source.location_files = json_files(&locations_dir)?;
+    }
+    let directory = path.join("directory.json");
+    if directory.is_file() {
+        source.directory = Some(read(&directory)?);
+    }
+    Ok(source)
+}
+
+/// The outcome of loading: the tenant, or every problem found.
+pub enum Loaded {
+    /// Loaded and compiled.
+    Tenant(Box<CompiledTenant>),
+    /// Rejected.
+    Invalid(LoadErrors),
+}
+
+/// Loads and compiles a tenant.
+pub fn load(path: &Path) -> Result<Loaded> {
+    let source = tenant_source(path)?;
+    Ok(match Tenant::load(&source) {
+        Ok(t) => Loaded::Tenant(Box::new(CompiledTenant::compile(t))),
+        Err(e) => Loaded::Invalid(e),
+    })
+}
+
+/// Loads a tenant or fails with every problem in the message.
+pub fn load_or_fail(path: &Path) -> Result<CompiledTenant> {
+    match load(path)? {
+        Loaded::Tenant(t) => Ok(*t),
+        Loaded::Invalid(e) => bail!("invalid tenant `{}`:\n{e}", path.display()),
+    }
+}

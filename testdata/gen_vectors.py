@@ -1,0 +1,191 @@
+import json, os
+U = "11111111-1111-1111-1111-111111111111"
+G_PARENT = "22222222-2222-2222-2222-222222222222"
+G_CHILD = "33333333-3333-3333-3333-333333333333"
+SP = "44444444-4444-4444-4444-444444444444"
+EXO = "00000002-0000-0ff1-ce00-000000000000"
+SPO = "00000003-0000-0ff1-ce00-000000000000"
+HQ = "55555555-5555-5555-5555-555555555555"
+FR = "66666666-6666-6666-6666-666666666666"
+def pol(pid, grant=None, state="enabled", **cond):
+    c = {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]}
+    c.update(cond)
+    p = {"id": pid, "displayName": pid, "state": state, "conditions": c}
+    if grant is not None:
+        p["grantControls"] = grant
+    return p
+def g(*controls, op="OR"):
+    return {"operator": op, "builtInControls": list(controls)}
+directory = {"users": [{"id": U, "userPrincipalName": "alice@contoso.com", "memberOf": [G_CHILD]}],
+             "groups": [{"id": G_PARENT, "displayName": "Staff"}, {"id": G_CHILD, "displayName": "Finance", "memberOf": [G_PARENT]}],
+             "servicePrincipals": [{"id": SP, "appId": "77777777-7777-7777-7777-777777777777", "displayName": "Payroll batch"}]}
+def req(**conds):
+    session = conds.pop("session", None)
+    r = {"signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": U},
+         "signInContext": {"@odata.type": "#microsoft.graph.applicationContext", "includeApplications": [SPO]},
+         "signInConditions": conds}
+    if session is not None:
+        r["session"] = session
+    return r
+MFA = ["password", "microsoftAuthenticatorPush"]
+V = []
+def vec(vid, title, rule, policies, request, expect, mode="evaluate", locations=None, extra_dir=None, note=None):
+    d = json.loads(json.dumps(directory))
+    if extra_dir: d.update(extra_dir)
+    t = {"policies": policies, "namedLocations": locations or [], "directory": d}
+    v = {"id": vid, "title": title, "rule": rule, "mode": mode, "tenant": t, "request": request, "expect": expect}
+    if note: v["note"] = note
+    V.append(v)
+vec("T01", "nested group exclusion beats All", "[DOC] exclusion wins, nesting counts",
+    [pol("P1", g("mfa"), users={"includeUsers": ["All"], "excludeGroups": [G_PARENT]})], req(clientAppType="browser"),
+    {"decision": "allow", "errorCode": None, "conditionalAccessStatus": "notApplied", "policies": {"P1": "notApplied"}})
+vec("T02", "MFA done, device not compliant", "[DOC] all applying policies must be satisfied",
+    [pol("P1", g("mfa")), pol("P2", g("compliantDevice"))],
+    req(clientAppType="browser", deviceInfo={"isCompliant": False, "trustType": "AzureAD"}, session={"authenticationMethods": MFA}),
+    {"decision": "deny", "errorCode": 53000, "conditionalAccessStatus": "failure", "policies": {"P1": "success", "P2": "failure"}})
+vec("T03", "block wins over MFA", "[DOC] block stops enforcement",
+    [pol("P1", g("block")), pol("P2", g("mfa"))], req(clientAppType="browser"),
+    {"decision": "deny", "errorCode": 53003, "requiredControls": ["block"], "policies": {"P1": "failure", "P2": "failure"}})
+vec("T04", "OR of mfa and compliant device, compliant device", "[DOC] one control is enough",
+    [pol("P1", g("mfa", "compliantDevice"))], req(clientAppType="browser", deviceInfo={"isCompliant": True, "trustType": "AzureAD"}),
+    {"decision": "allow", "errorCode": None, "conditionalAccessStatus": "success", "policies": {"P1": "success"}})
+vec("T05", "report-only block", "[DOC] report-only never enforced",
+    [pol("P1", g("block"), state="enabledForReportingButNotEnforced")], req(clientAppType="browser"),
+    {"decision": "allow", "conditionalAccessStatus": "notApplied", "policies": {"P1": "reportOnlyFailure"}})
+vec("T06", "report-only mfa without MFA claim", "[DOC] report-only never prompts",
+    [pol("P1", g("mfa"), state="enabledForReportingButNotEnforced")], req(clientAppType="browser"),
+    {"decision": "allow", "policies": {"P1": "reportOnlyInterrupted"}})
+vec("T07", "disabled policy", "[DOC] not evaluated",
+    [pol("P1", g("block"), state="disabled")], req(clientAppType="browser"),
+    {"decision": "allow", "policies": {"P1": "notEnabled"}})
+vec("T08", "unknown platform recipe", "[DOC] include all, exclude supported, block",
+    [pol("P1", g("block"), platforms={"includePlatforms": ["all"], "excludePlatforms": ["android", "iOS", "windows", "macOS"]})],
+    req(clientAppType="browser"),
+    {"decision": "deny", "errorCode": 53003, "policies": {"P1": "failure"}},
+    note="no devicePlatform: a ChromeOS user agent is an unknown platform (the signals crate maps UAs)")
+vec("T08b", "unknown platform given explicitly", "[DOC] unknown matched only by all",
+    [pol("P1", g("block"), platforms={"includePlatforms": ["all"], "excludePlatforms": ["android", "iOS", "windows", "macOS"]})],
+    req(clientAppType="browser", devicePlatform="unknownFutureValue"),
+    {"decision": "deny", "errorCode": 53003, "policies": {"P1": "failure"}})
+vec("T08c", "supported platform is excluded", "[DOC] exclusion",
+    [pol("P1", g("block"), platforms={"includePlatforms": ["all"], "excludePlatforms": ["android", "iOS", "windows", "macOS"]})],
+    req(clientAppType="browser", devicePlatform="windows"),
+    {"decision": "allow", "policies": {"P1": "notApplied"}})
+vec("T09", "exclude filter with negative operator, unregistered device", "[DOC] null semantics",
+    [pol("P1", g("block"), devices={"deviceFilter": {"mode": "exclude", "rule": "device.extensionAttribute1 -ne \"SAW\""}})],
+    req(clientAppType="browser"),
+    {"decision": "allow", "policies": {"P1": "notApplied"}})
+vec("T10", "include filter with positive operator, unregistered device", "[DOC] null semantics",
+    [pol("P1", g("mfa"), devices={"deviceFilter": {"mode": "include", "rule": "device.trustType -eq \"AzureAD\""}})],
+    req(clientAppType="browser"),
+    {"decision": "allow", "policies": {"P1": "notApplied"}})
+hq = {"@odata.type": "#microsoft.graph.ipNamedLocation", "id": HQ, "displayName": "HQ", "isTrusted": True,
+      "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "198.51.100.0/24"},
+                   {"@odata.type": "#microsoft.graph.iPv6CidrRange", "cidrAddress": "2001:db8:1::/48"}]}
+fr = {"@odata.type": "#microsoft.graph.countryNamedLocation", "id": FR, "displayName": "France",
+      "countriesAndRegions": ["FR"], "includeUnknownCountriesAndRegions": False}
+vec("T11", "trusted location excluded", "[DOC] AllTrusted",
+    [pol("P1", g("mfa"), locations={"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]})],
+    req(clientAppType="browser", ipAddress="198.51.100.7"),
+    {"decision": "allow", "policies": {"P1": "notApplied"}}, locations=[hq, fr])
+vec("T11b", "outside trusted location, IPv4-mapped IPv6 inside", "[DOC] AllTrusted + mapped addresses",
+    [pol("P1", g("mfa"), locations={"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]})],
+    req(clientAppType="browser", ipAddress="::ffff:198.51.100.9"),
+    {"decision": "allow", "policies": {"P1": "notApplied"}}, locations=[hq, fr])
+vec("T11c", "outside trusted location needs MFA", "[DOC] AllTrusted",
+    [pol("P1", g("mfa"), locations={"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]})],
+    req(clientAppType="browser", ipAddress="203.0.113.5"),
+    {"decision": "challenge", "errorCode": None, "requiredControls": ["mfa"], "policies": {"P1": "failure"}}, locations=[hq, fr])
+vec("T12", "unknown country is not in an excluded country location", "[DOC + INF]",
+    [pol("P1", g("block"), locations={"includeLocations": ["All"], "excludeLocations": [FR]})],
+    req(clientAppType="browser", ipAddress="203.0.113.5"),
+    {"decision": "deny", "errorCode": 53003, "policies": {"P1": "failure"}}, locations=[hq, fr])
+vec("T12b", "allowed country is excluded", "[DOC]",
+    [pol("P1", g("block"), locations={"includeLocations": ["All"], "excludeLocations": [FR]})],
+    req(clientAppType="browser", ipAddress="203.0.113.5", country="fr"),
+    {"decision": "allow", "policies": {"P1": "notApplied"}}, locations=[hq, fr])
+vec("T13", "legacy authentication blocked", "[DOC]",
+    [pol("P1", g("block"), clientAppTypes=["exchangeActiveSync", "other"])], req(clientAppType="other"),
+    {"decision": "deny", "errorCode": 53003, "policies": {"P1": "failure"}})
+vec("T14", "legacy client cannot do MFA", "[DOC]",
+    [pol("P1", g("mfa"))], req(clientAppType="other"),
+    {"decision": "deny", "errorCode": 53003, "policies": {"P1": "failure"}})
+vec("T15", "protocol tracking: device code session refreshed", "[DOC]",
+    [pol("P1", g("block"), authenticationFlows={"transferMethods": "deviceCodeFlow"})],
+    req(clientAppType="mobileAppsAndDesktopClients", session={"originalTransferMethod": "deviceCodeFlow", "refresh": True}),
+    {"decision": "deny", "errorCode": 530036, "policies": {"P1": "failure"}})
+vec("T15b", "device code flow blocked at sign-in", "[DOC]",
+    [pol("P1", g("block"), authenticationFlows={"transferMethods": "deviceCodeFlow,authenticationTransfer"})],
+    req(clientAppType="mobileAppsAndDesktopClients", authenticationFlow={"transferMethod": "deviceCodeFlow"}),
+    {"decision": "deny", "errorCode": 53003, "policies": {"P1": "failure"}})
+vec("T16", "workload policy does not apply to users", "[DOC example]",
+    [{"id": "P1", "displayName": "P1", "state": "enabled",
+      "conditions": {"users": {"includeUsers": ["None"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"],
+                     "clientApplications": {"includeServicePrincipals": ["ServicePrincipalsInMyTenant"]}},
+      "grantControls": g("block")}],
+    req(clientAppType="browser"),
+    {"decision": "allow", "policies": {"P1": "notApplied"}})
+sp_req = {"signInIdentity": {"@odata.type": "#microsoft.graph.servicePrincipalSignIn", "servicePrincipalId": SP},
+          "signInContext": {"@odata.type": "#microsoft.graph.applicationContext", "includeApplications": [SPO]},
+          "signInConditions": {}}
+vec("T17", "user policy does not apply to a service principal", "[INF]",
+    [pol("P1", g("block"))], sp_req,
+    {"decision": "allow", "policies": {"P1": "notApplied"}})
+vec("T17b", "workload policy blocks the service principal", "[DOC]",
+    [{"id": "P1", "displayName": "P1", "state": "enabled",
+      "conditions": {"users": {"includeUsers": ["None"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"],
+                     "clientApplications": {"includeServicePrincipals": ["ServicePrincipalsInMyTenant"]}},
+      "grantControls": g("block")}],
+    sp_req,
+    {"decision": "deny", "errorCode": 53003, "policies": {"P1": "failure"}})
+vec("T18", "what-if without country", "[DOC] notEnoughInformation",
+    [pol("P1", g("block"), locations={"includeLocations": [FR]})],
+    req(clientAppType="browser"),
+    {"P1": {"policyApplies": False, "analysisReasons": "notEnoughInformation"}}, mode="whatif", locations=[hq, fr])
+vec("T19", "what-if report-only policy applies", "[DOC example]",
+    [pol("P1", g("mfa", "passwordChange", op="AND"), state="enabledForReportingButNotEnforced", userRiskLevels=["high"])],
+    req(clientAppType="browser", userRiskLevel="high", devicePlatform="android", country="US", ipAddress="40.77.182.32"),
+    {"P1": {"policyApplies": True, "analysisReasons": "notSet"}}, mode="whatif")
+vec("T20", "baseline scopes enforced through Azure AD Graph", "[DOC] 2026 behaviour",
+    [pol("P1", g("mfa"), applications={"includeApplications": ["All"], "excludeApplications": [EXO]})],
+    {**req(clientAppType="mobileAppsAndDesktopClients", session={"requestedScopes": ["openid", "profile"]}),
+     "signInContext": {"@odata.type": "#microsoft.graph.applicationContext", "includeApplications": [EXO]}},
+    {"decision": "challenge", "requiredControls": ["mfa"], "policies": {"P1": "failure"}})
+vec("T20b", "baseline scopes exempt in legacy mode", "[DOC] historic behaviour",
+    [pol("P1", g("mfa"), applications={"includeApplications": ["All"], "excludeApplications": [EXO]})],
+    {**req(clientAppType="mobileAppsAndDesktopClients", session={"requestedScopes": ["openid", "profile"]}),
+     "signInContext": {"@odata.type": "#microsoft.graph.applicationContext", "includeApplications": [EXO]}},
+    {"decision": "allow", "policies": {"P1": "notApplied"}}, extra_dir={"baselineScopesMode": "legacy"})
+bad21 = pol("P1", g("passwordChange"), userRiskLevels=["high"])
+vec("T21", "passwordChange without mfa is rejected", "[DOC constraint]", [bad21], req(),
+    {"loadError": "`passwordChange` must be combined with `mfa`"}, mode="load")
+bad21b = pol("P1", g("mfa", "passwordChange", op="AND"), userRiskLevels=["high"], platforms={"includePlatforms": ["all"]})
+vec("T21b", "passwordChange with a platform condition is rejected", "[DOC constraint]", [bad21b], req(),
+    {"loadError": "may only have users, applications and user risk conditions"}, mode="load")
+long_rule = " -or ".join(['device.displayName -eq "%s"' % ("x" * 20)] * 120)
+vec("T22", "device filter longer than 3072 characters is rejected", "[DOC limit]",
+    [pol("P1", g("block"), devices={"deviceFilter": {"mode": "include", "rule": long_rule}})], req(),
+    {"loadError": "3072"}, mode="load")
+vec("T23", "Office365 applies via the Exchange audience", "[DOC umbrella rule]",
+    [pol("P1", g("mfa"), applications={"includeApplications": ["Office365"]})],
+    {**req(clientAppType="browser"), "signInContext": {"@odata.type": "#microsoft.graph.applicationContext",
+       "includeApplications": ["00000003-0000-0000-c000-000000000000", EXO]}},
+    {"decision": "challenge", "requiredControls": ["mfa"], "policies": {"P1": "failure"}})
+vec("T24", "sign-in frequency everyTime within 5-minute tolerance", "[DOC]",
+    [pol("P1", g("mfa"), sessionControls={}) | {"sessionControls": {"signInFrequency": {"isEnabled": True, "frequencyInterval": "everyTime", "authenticationType": "primaryAndSecondaryAuthentication"}}}],
+    req(clientAppType="browser", session={"authenticationMethods": MFA, "secondsSinceMfa": 180}),
+    {"decision": "allow", "policies": {"P1": "success"}})
+vec("T24b", "sign-in frequency everyTime beyond tolerance", "[DOC]",
+    [pol("P1", g("mfa")) | {"sessionControls": {"signInFrequency": {"isEnabled": True, "frequencyInterval": "everyTime", "authenticationType": "primaryAndSecondaryAuthentication"}}}],
+    req(clientAppType="browser", session={"authenticationMethods": MFA, "secondsSinceMfa": 900}),
+    {"decision": "challenge", "requiredControls": ["signInFrequency"], "policies": {"P1": "failure"}})
+os.makedirs("vectors", exist_ok=True)
+for v in V:
+    # T24 helper: remove stray sessionControls inside conditions
+    for p in v["tenant"]["policies"]:
+        p["conditions"].pop("sessionControls", None)
+    name = "vectors/%s-%s.json" % (v["id"], v["title"].lower().replace(" ", "-").replace(",", "").replace(":", "")[:50])
+    with open(name, "w") as f:
+        json.dump(v, f, indent=2)
+        f.write("\n")
+print(len(V))
