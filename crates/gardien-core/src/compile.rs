@@ -136,13 +136,27 @@ pub fn builtin_strengths() -> Vec<CompiledStrength> {
     mfa.push(AuthMethods::of(&[M::TemporaryAccessPassMultiUse]));
     mfa.push(AuthMethods::of(&[M::FederatedMultiFactor]));
     for first in [M::Password, M::FederatedSingleFactor] {
-        for second in [M::MicrosoftAuthenticatorPush, M::SoftwareOath, M::HardwareOath, M::Sms, M::Voice] {
+        for second in [
+            M::MicrosoftAuthenticatorPush,
+            M::SoftwareOath,
+            M::HardwareOath,
+            M::Sms,
+            M::Voice,
+        ] {
             mfa.push(AuthMethods::of(&[first, second]));
         }
     }
     vec![
-        CompiledStrength { id: STRENGTH_MFA.into(), display_name: "Multifactor authentication".into(), combinations: mfa },
-        CompiledStrength { id: STRENGTH_PASSWORDLESS.into(), display_name: "Passwordless MFA".into(), combinations: passwordless },
+        CompiledStrength {
+            id: STRENGTH_MFA.into(),
+            display_name: "Multifactor authentication".into(),
+            combinations: mfa,
+        },
+        CompiledStrength {
+            id: STRENGTH_PASSWORDLESS.into(),
+            display_name: "Passwordless MFA".into(),
+            combinations: passwordless,
+        },
         CompiledStrength {
             id: STRENGTH_PHISHING_RESISTANT.into(),
             display_name: "Phishing-resistant MFA".into(),
@@ -158,9 +172,9 @@ impl CompiledTenant {
 
         // Groups: dense ids and transitive closure (cycles tolerated).
         let mut group_index: FxHashMap<Box<str>, u32> = FxHashMap::default();
-        let intern = |id: &Box<str>, index: &mut FxHashMap<Box<str>, u32>| -> u32 {
+        let intern = |id: &str, index: &mut FxHashMap<Box<str>, u32>| -> u32 {
             let next = u32::try_from(index.len()).unwrap_or(u32::MAX);
-            *index.entry(id.clone()).or_insert(next)
+            *index.entry(id.into()).or_insert(next)
         };
         for g in &dir.groups {
             intern(&g.id, &mut group_index);
@@ -179,7 +193,9 @@ impl CompiledTenant {
         for g in &dir.groups {
             if let Some(&gi) = group_index.get(&g.id) {
                 for p in &g.member_of {
-                    if let (Some(&pi), Some(slot)) = (group_index.get(p), parents.get_mut(gi as usize)) {
+                    if let (Some(&pi), Some(slot)) =
+                        (group_index.get(p), parents.get_mut(gi as usize))
+                    {
                         slot.push(pi);
                     }
                 }
@@ -188,12 +204,16 @@ impl CompiledTenant {
         let mut user_index = FxHashMap::default();
         for (index, u) in dir.users.iter().enumerate() {
             let mut seen = FxHashSet::default();
-            let mut stack: Vec<u32> = u.member_of.iter().filter_map(|g| group_index.get(g).copied()).collect();
+            let mut stack: Vec<u32> = u
+                .member_of
+                .iter()
+                .filter_map(|g| group_index.get(g).copied())
+                .collect();
             while let Some(g) = stack.pop() {
-                if seen.insert(g) {
-                    if let Some(ps) = parents.get(g as usize) {
-                        stack.extend(ps.iter().copied());
-                    }
+                if seen.insert(g)
+                    && let Some(ps) = parents.get(g as usize)
+                {
+                    stack.extend(ps.iter().copied());
                 }
             }
             let mut groups: Vec<u32> = seen.into_iter().collect();
@@ -203,15 +223,33 @@ impl CompiledTenant {
                 (None, true) => Some(ExternalUserType::B2bCollaborationGuest),
                 (None, false) => None,
             };
-            user_index.insert(u.id.clone(), CompiledUser { index, groups, kind });
+            user_index.insert(
+                u.id.clone(),
+                CompiledUser {
+                    index,
+                    groups,
+                    kind,
+                },
+            );
         }
-        let sp_index = dir.service_principals.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+        let sp_index = dir
+            .service_principals
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect();
 
         // Locations: bits, IP index, country tables.
         let mut location_bits = FxHashMap::default();
         let mut bit_locations = vec![None, None];
-        location_bits.insert(Box::<str>::from(MFA_TRUSTED_IPS_LOCATION), MFA_TRUSTED_IPS_BIT);
-        location_bits.insert(Box::<str>::from(COMPLIANT_NETWORK_LOCATION), COMPLIANT_NETWORK_BIT);
+        location_bits.insert(
+            Box::<str>::from(MFA_TRUSTED_IPS_LOCATION),
+            MFA_TRUSTED_IPS_BIT,
+        );
+        location_bits.insert(
+            Box::<str>::from(COMPLIANT_NETWORK_LOCATION),
+            COMPLIANT_NETWORK_BIT,
+        );
         let mut builder = IpIndexBuilder::new();
         for cidr in &dir.mfa_trusted_ips {
             builder.add(cidr, MFA_TRUSTED_IPS_BIT);
@@ -247,7 +285,11 @@ impl CompiledTenant {
                         builder.add(r, bit);
                     }
                 }
-                LocationKind::Country { countries: list, include_unknown, gps } => {
+                LocationKind::Country {
+                    countries: list,
+                    include_unknown,
+                    gps,
+                } => {
                     let (table, unknown, based) = if *gps {
                         (&mut gps_countries, &mut gps_unknown_country, &mut gps_based)
                     } else {
@@ -271,11 +313,23 @@ impl CompiledTenant {
         // Strengths.
         let mut strengths = builtin_strengths();
         for s in &dir.authentication_strengths {
-            strengths.push(CompiledStrength { id: s.id.clone(), display_name: s.display_name.clone(), combinations: s.combinations.clone() });
+            strengths.push(CompiledStrength {
+                id: s.id.clone(),
+                display_name: s.display_name.clone(),
+                combinations: s.combinations.clone(),
+            });
         }
 
-        let office365 = OFFICE365_APPS.iter().map(|a| Box::<str>::from(*a)).chain(dir.office365_app_ids.iter().cloned()).collect();
-        let admin_portals = ADMIN_PORTAL_APPS.iter().map(|a| Box::<str>::from(*a)).chain(dir.admin_portal_app_ids.iter().cloned()).collect();
+        let office365 = OFFICE365_APPS
+            .iter()
+            .map(|a| Box::<str>::from(*a))
+            .chain(dir.office365_app_ids.iter().cloned())
+            .collect();
+        let admin_portals = ADMIN_PORTAL_APPS
+            .iter()
+            .map(|a| Box::<str>::from(*a))
+            .chain(dir.admin_portal_app_ids.iter().cloned())
+            .collect();
 
         let mut compiled = CompiledTenant {
             policies: Vec::new(),
@@ -298,7 +352,11 @@ impl CompiledTenant {
             strengths,
             tenant: Tenant::default(),
         };
-        let policies: Vec<CompiledPolicy> = tenant.policies.iter().map(|p| compiled.compile_policy(p)).collect();
+        let policies: Vec<CompiledPolicy> = tenant
+            .policies
+            .iter()
+            .map(|p| compiled.compile_policy(p))
+            .collect();
         compiled.policies = policies;
         compiled.tenant = tenant;
         compiled
@@ -312,7 +370,10 @@ impl CompiledTenant {
             v
         };
         let (include_groups, exclude_groups) = match &p.conditions.users {
-            Some(u) => (dense(&u.include.groups, &self.group_index), dense(&u.exclude.groups, &self.group_index)),
+            Some(u) => (
+                dense(&u.include.groups, &self.group_index),
+                dense(&u.exclude.groups, &self.group_index),
+            ),
             None => (Vec::new(), Vec::new()),
         };
         let locations = p.conditions.locations.as_ref().map(|l| {
@@ -341,16 +402,32 @@ impl CompiledTenant {
             }
             c
         });
-        let strength = p.grant.as_ref().and_then(|g| g.authentication_strength.as_ref()).map(|s| {
-            if let Some(i) = self.strengths.iter().position(|x| x.id == s.id) {
-                return i;
-            }
-            let (name, combos) = s.inline.clone().unwrap_or_default();
-            let combinations = combos.iter().filter_map(|c| parse_combination(c).ok()).collect();
-            self.strengths.push(CompiledStrength { id: s.id.clone(), display_name: name, combinations });
-            self.strengths.len() - 1
-        });
-        CompiledPolicy { include_groups, exclude_groups, locations, strength }
+        let strength = p
+            .grant
+            .as_ref()
+            .and_then(|g| g.authentication_strength.as_ref())
+            .map(|s| {
+                if let Some(i) = self.strengths.iter().position(|x| x.id == s.id) {
+                    return i;
+                }
+                let (name, combos) = s.inline.clone().unwrap_or_default();
+                let combinations = combos
+                    .iter()
+                    .filter_map(|c| parse_combination(c).ok())
+                    .collect();
+                self.strengths.push(CompiledStrength {
+                    id: s.id.clone(),
+                    display_name: name,
+                    combinations,
+                });
+                self.strengths.len() - 1
+            });
+        CompiledPolicy {
+            include_groups,
+            exclude_groups,
+            locations,
+            strength,
+        }
     }
 
     /// The display name of the location behind a bit, for explanations.
@@ -364,7 +441,13 @@ impl CompiledTenant {
                 .copied()
                 .flatten()
                 .and_then(|i| self.tenant.named_locations.get(i))
-                .map(|l| if l.display_name.is_empty() { l.id.to_string() } else { l.display_name.clone() })
+                .map(|l| {
+                    if l.display_name.is_empty() {
+                        l.id.to_string()
+                    } else {
+                        l.display_name.clone()
+                    }
+                })
                 .unwrap_or_else(|| format!("location #{bit}")),
         }
     }

@@ -15,14 +15,18 @@ pub struct LoadError {
     /// What is wrong, one lowercase line without a final period.
     pub reason: String,
     /// What to do about it, when there is something useful to say.
-    pub help: Option<String>,
+    pub help: Option<Box<str>>,
     /// The policy the problem belongs to, when known: `(id, displayName)`.
-    pub policy: Option<(String, String)>,
+    pub policy: Option<Box<(String, String)>>,
 }
 
 impl LoadError {
     /// A new error at `file` / `pointer`.
-    pub fn new(file: impl Into<String>, pointer: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn new(
+        file: impl Into<String>,
+        pointer: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
         LoadError {
             file: file.into(),
             pointer: pointer.into(),
@@ -35,7 +39,7 @@ impl LoadError {
     /// Adds a help line.
     #[must_use]
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(help.into().into_boxed_str());
         self
     }
 
@@ -43,7 +47,7 @@ impl LoadError {
     #[must_use]
     pub fn in_policy(mut self, id: &str, display_name: &str) -> Self {
         if self.policy.is_none() {
-            self.policy = Some((id.to_owned(), display_name.to_owned()));
+            self.policy = Some(Box::new((id.to_owned(), display_name.to_owned())));
         }
         self
     }
@@ -55,7 +59,8 @@ impl fmt::Display for LoadError {
         if !self.pointer.is_empty() {
             write!(f, ": {}", self.pointer)?;
         }
-        if let Some((id, name)) = &self.policy {
+        if let Some(policy) = &self.policy {
+            let (id, name) = policy.as_ref();
             if name.is_empty() {
                 write!(f, ": policy `{id}`")?;
             } else {

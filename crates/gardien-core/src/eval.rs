@@ -58,7 +58,9 @@ impl Condition {
     pub fn what_if_reason(self) -> (&'static str, u32) {
         match self {
             Condition::Users => ("users", 4),
-            Condition::WorkloadIdentities | Condition::ServicePrincipalRisk => ("workloadIdentities", 8),
+            Condition::WorkloadIdentities | Condition::ServicePrincipalRisk => {
+                ("workloadIdentities", 8)
+            }
             Condition::Application => ("application", 16),
             Condition::UserActions => ("userActions", 32),
             Condition::AuthenticationContext => ("authenticationContext", 64),
@@ -76,7 +78,9 @@ impl Condition {
     /// The `conditionalAccessConditions` member and its flag value (sign-in log).
     pub fn log_flag(self) -> (&'static str, u32) {
         match self {
-            Condition::Application | Condition::UserActions | Condition::AuthenticationContext => ("application", 1),
+            Condition::Application | Condition::UserActions | Condition::AuthenticationContext => {
+                ("application", 1)
+            }
             Condition::Users => ("users", 2),
             Condition::DevicePlatform => ("devicePlatform", 4),
             Condition::Location => ("location", 8),
@@ -126,7 +130,11 @@ struct KeepAll(Vec<ConditionRecord>);
 impl Recorder for KeepAll {
     type T = Notes;
     fn record(&mut self, condition: Condition, outcome: Outcome, mut notes: Notes) -> bool {
-        self.0.push(ConditionRecord { condition, outcome, detail: notes.take() });
+        self.0.push(ConditionRecord {
+            condition,
+            outcome,
+            detail: notes.take(),
+        });
         true
     }
 }
@@ -277,7 +285,13 @@ pub struct Evaluation {
 impl CompiledTenant {
     /// Runs every condition of a policy in the canonical order; the recorder decides whether
     /// to stop at the first failure. Returns the conjunction.
-    fn policy_conditions<R: Recorder>(&self, index: usize, policy: &Policy, input: &Input<'_>, r: &mut R) -> Outcome {
+    fn policy_conditions<R: Recorder>(
+        &self,
+        index: usize,
+        policy: &Policy,
+        input: &Input<'_>,
+        r: &mut R,
+    ) -> Outcome {
         let c = &policy.conditions;
         let mut all = Outcome::Satisfied;
         macro_rules! step {
@@ -291,9 +305,16 @@ impl CompiledTenant {
             }};
         }
         match (&input.user, input.service_principal) {
-            (Some(user), _) => step!(Condition::Users, |t| users::check_users(policy, index, user, input, &mut t)),
-            (None, Some(sp)) => step!(Condition::WorkloadIdentities, |t| users::check_workload(policy, sp, input, &mut t)),
-            (None, None) => step!(Condition::Users, |t| { let _ = &mut t; Outcome::NotSatisfied }),
+            (Some(user), _) => step!(Condition::Users, |t| users::check_users(
+                policy, index, user, input, &mut t
+            )),
+            (None, Some(sp)) => step!(Condition::WorkloadIdentities, |t| users::check_workload(
+                policy, sp, input, &mut t
+            )),
+            (None, None) => step!(Condition::Users, |t| {
+                let _ = &mut t;
+                Outcome::NotSatisfied
+            }),
         }
         let target = match input.signin.target {
             Target::Applications(_) => Condition::Application,
@@ -302,25 +323,49 @@ impl CompiledTenant {
         };
         step!(target, |t| apps::check_target(policy, input, &mut t));
         if let Some(p) = &c.platforms {
-            step!(Condition::DevicePlatform, |t| platforms::check_platforms(p, input, &mut t));
+            step!(Condition::DevicePlatform, |t| platforms::check_platforms(
+                p, input, &mut t
+            ));
         }
         if let Some(f) = &c.device_filter {
-            step!(Condition::Devices, |t| device::check_device_filter(f, input, &mut t));
+            step!(Condition::Devices, |t| device::check_device_filter(
+                f, input, &mut t
+            ));
         }
         if let Some(s) = &c.device_states {
-            step!(Condition::Devices, |t| device::check_device_states(s, input, &mut t));
+            step!(Condition::Devices, |t| device::check_device_states(
+                s, input, &mut t
+            ));
         }
         if !c.client_app_types.is_empty() {
-            step!(Condition::ClientApps, |t| client_apps::check_client_apps(&c.client_app_types, input, &mut t));
+            step!(Condition::ClientApps, |t| client_apps::check_client_apps(
+                &c.client_app_types,
+                input,
+                &mut t
+            ));
         }
         if let Some(l) = self.policies.get(index).and_then(|p| p.locations.as_ref()) {
-            step!(Condition::Location, |t| locations::check_locations(l, input, &mut t));
+            step!(Condition::Location, |t| locations::check_locations(
+                l, input, &mut t
+            ));
         }
         if !c.sign_in_risk.is_empty() {
-            step!(Condition::SignInRisk, |t| risk::check_risk(c.sign_in_risk, input.signin.sign_in_risk, "sign-in risk", input, &mut t));
+            step!(Condition::SignInRisk, |t| risk::check_risk(
+                c.sign_in_risk,
+                input.signin.sign_in_risk,
+                "sign-in risk",
+                input,
+                &mut t
+            ));
         }
         if !c.user_risk.is_empty() {
-            step!(Condition::UserRisk, |t| risk::check_risk(c.user_risk, input.signin.user_risk, "user risk", input, &mut t));
+            step!(Condition::UserRisk, |t| risk::check_risk(
+                c.user_risk,
+                input.signin.user_risk,
+                "user risk",
+                input,
+                &mut t
+            ));
         }
         if !c.service_principal_risk.is_empty() {
             step!(Condition::ServicePrincipalRisk, |t| risk::check_risk(
@@ -332,10 +377,14 @@ impl CompiledTenant {
             ));
         }
         if let Some(levels) = c.insider_risk {
-            step!(Condition::InsiderRisk, |t| risk::check_insider(levels, input, &mut t));
+            step!(Condition::InsiderRisk, |t| risk::check_insider(
+                levels, input, &mut t
+            ));
         }
         if let Some(methods) = c.authentication_flows {
-            step!(Condition::AuthenticationFlow, |t| flows::check_flows(methods, input, &mut t));
+            step!(Condition::AuthenticationFlow, |t| flows::check_flows(
+                methods, input, &mut t
+            ));
         }
         all
     }
@@ -348,7 +397,9 @@ impl CompiledTenant {
             if policy.state == PolicyState::Disabled {
                 continue;
             }
-            if self.policy_conditions(index, policy, &input, &mut FirstFailure) != Outcome::Satisfied {
+            if self.policy_conditions(index, policy, &input, &mut FirstFailure)
+                != Outcome::Satisfied
+            {
                 continue;
             }
             let g = grant_state(index, policy, &input, &mut NoTrace);
@@ -386,17 +437,33 @@ impl CompiledTenant {
                     (false, GrantState::Satisfied) => PolicyResult::Success,
                     (false, _) => PolicyResult::Failure,
                     (true, GrantState::Satisfied) => PolicyResult::ReportOnlySuccess,
-                    (true, GrantState::Block | GrantState::Fail(_)) => PolicyResult::ReportOnlyFailure,
+                    (true, GrantState::Block | GrantState::Fail(_)) => {
+                        PolicyResult::ReportOnlyFailure
+                    }
                     (true, GrantState::Interrupt(_)) => PolicyResult::ReportOnlyInterrupted,
                 };
                 (result, Some(g), notes.take())
             } else {
-                let result = if report_only { PolicyResult::ReportOnlyNotApplied } else { PolicyResult::NotApplied };
+                let result = if report_only {
+                    PolicyResult::ReportOnlyNotApplied
+                } else {
+                    PolicyResult::NotApplied
+                };
                 (result, None, String::new())
             };
-            records.push(PolicyRecord { index, result, applies, conditions: keep.0, grant, grant_detail });
+            records.push(PolicyRecord {
+                index,
+                result,
+                applies,
+                conditions: keep.0,
+                grant,
+                grant_detail,
+            });
         }
-        Evaluation { verdict: states.finish(self, &input), policies: records }
+        Evaluation {
+            verdict: states.finish(self, &input),
+            policies: records,
+        }
     }
 
     /// Runs the condition phase in what-if mode: for each policy, whether it applies and
@@ -427,7 +494,14 @@ impl CompiledTenant {
                     (false, false) => PolicyResult::NotApplied,
                     (false, true) => PolicyResult::ReportOnlyNotApplied,
                 };
-                PolicyRecord { index, result, applies, conditions: keep.0, grant: None, grant_detail: String::new() }
+                PolicyRecord {
+                    index,
+                    result,
+                    applies,
+                    conditions: keep.0,
+                    grant: None,
+                    grant_detail: String::new(),
+                }
             })
             .collect()
     }
@@ -509,7 +583,11 @@ impl Combiner {
             if verdict.deciding_policy.is_none() {
                 verdict.deciding_policy = self.fail_policies.iter().next();
             }
-            if let (Some(Target::UserAction(UserAction::RegisterSecurityInformation)), Some(53003)) = (Some(&input.signin.target), verdict.error_code) {
+            if let (
+                Some(Target::UserAction(UserAction::RegisterSecurityInformation)),
+                Some(53003),
+            ) = (Some(&input.signin.target), verdict.error_code)
+            {
                 verdict.error_code = Some(53010);
             }
             return verdict;
@@ -520,7 +598,12 @@ impl Combiner {
             verdict.deciding_policy = self.first_pending;
             return verdict;
         }
-        verdict.session = MergedSession::merge(self.session_sources.iter().filter_map(|i| tenant.tenant.policies.get(i)).map(|p| &p.session));
+        verdict.session = MergedSession::merge(
+            self.session_sources
+                .iter()
+                .filter_map(|i| tenant.tenant.policies.get(i))
+                .map(|p| &p.session),
+        );
         verdict
     }
 }
@@ -539,12 +622,21 @@ fn policy_has_control(p: &Policy, c: Control) -> bool {
 /// (53010) and protocol-tracked refreshes blocked by an all-resources flow policy (530036).
 fn block_code(tenant: &CompiledTenant, block: usize, input: &Input<'_>) -> u32 {
     let s = input.signin;
-    if matches!(s.target, Target::UserAction(UserAction::RegisterSecurityInformation)) {
+    if matches!(
+        s.target,
+        Target::UserAction(UserAction::RegisterSecurityInformation)
+    ) {
         return 53010;
     }
     if let Some(p) = tenant.tenant.policies.get(block) {
-        let tracked = s.session.refresh && s.session.original_transfer_method.is_some_and(|m| m != crate::model::enums::TransferMethod::None);
-        if tracked && p.conditions.authentication_flows.is_some() && p.conditions.applications.include.all {
+        let tracked = s.session.refresh
+            && s.session
+                .original_transfer_method
+                .is_some_and(|m| m != crate::model::enums::TransferMethod::None);
+        if tracked
+            && p.conditions.authentication_flows.is_some()
+            && p.conditions.applications.include.all
+        {
             return 530036;
         }
     }

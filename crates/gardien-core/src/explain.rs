@@ -62,7 +62,10 @@ pub enum Category {
 impl Category {
     /// Whether the cause can pass by itself or by moving.
     pub fn is_temporary(self) -> bool {
-        matches!(self, Category::Risk | Category::Location | Category::AnonymousNetwork)
+        matches!(
+            self,
+            Category::Risk | Category::Location | Category::AnonymousNetwork
+        )
     }
 }
 
@@ -124,7 +127,9 @@ fn record_of(evaluation: &Evaluation, index: usize) -> Option<&PolicyRecord> {
 
 /// Which device property a filter rule is mostly about.
 fn device_category(tenant: &CompiledTenant, policy: usize, signin: &SignIn) -> Category {
-    let Some(p) = tenant.tenant.policies.get(policy) else { return Category::Device };
+    let Some(p) = tenant.tenant.policies.get(policy) else {
+        return Category::Device;
+    };
     if let Some(f) = &p.conditions.device_filter {
         if f.rule.references(DeviceProperty::OperatingSystemVersion) {
             return Category::OsVersionTooLow;
@@ -133,7 +138,11 @@ fn device_category(tenant: &CompiledTenant, policy: usize, signin: &SignIn) -> C
             return Category::DeviceNotRegistered;
         }
         if f.rule.references(DeviceProperty::IsCompliant) {
-            return if signin.device.is_none() { Category::DeviceNotRegistered } else { Category::DeviceNotCompliant };
+            return if signin.device.is_none() {
+                Category::DeviceNotRegistered
+            } else {
+                Category::DeviceNotCompliant
+            };
         }
         if f.rule.references(DeviceProperty::TrustType) {
             return Category::DeviceNotHybridJoined;
@@ -141,7 +150,11 @@ fn device_category(tenant: &CompiledTenant, policy: usize, signin: &SignIn) -> C
     }
     if let Some(s) = &p.conditions.device_states {
         if s.exclude_compliant {
-            return if signin.device.is_none() { Category::DeviceNotRegistered } else { Category::DeviceNotCompliant };
+            return if signin.device.is_none() {
+                Category::DeviceNotRegistered
+            } else {
+                Category::DeviceNotCompliant
+            };
         }
         return Category::DeviceNotHybridJoined;
     }
@@ -150,16 +163,36 @@ fn device_category(tenant: &CompiledTenant, policy: usize, signin: &SignIn) -> C
 
 fn category(tenant: &CompiledTenant, evaluation: &Evaluation, signin: &SignIn) -> Category {
     let v = &evaluation.verdict;
-    let Some(deciding) = v.deciding_policy else { return Category::Blocked };
+    let Some(deciding) = v.deciding_policy else {
+        return Category::Blocked;
+    };
     if v.decision == Decision::Deny && v.required.contains(Control::Block) {
         // A block: the narrowing conditions of the policy say what the user could change.
-        let Some(record) = record_of(evaluation, deciding) else { return Category::Blocked };
-        let narrowing = |c: Condition| record.conditions.iter().any(|r| r.condition == c && r.outcome == Outcome::Satisfied);
+        let Some(record) = record_of(evaluation, deciding) else {
+            return Category::Blocked;
+        };
+        let narrowing = |c: Condition| {
+            record
+                .conditions
+                .iter()
+                .any(|r| r.condition == c && r.outcome == Outcome::Satisfied)
+        };
         if narrowing(Condition::Location) {
-            return if signin.session.anonymous_network { Category::AnonymousNetwork } else { Category::Location };
+            return if signin.session.anonymous_network {
+                Category::AnonymousNetwork
+            } else {
+                Category::Location
+            };
         }
-        if narrowing(Condition::SignInRisk) || narrowing(Condition::UserRisk) || narrowing(Condition::InsiderRisk) {
-            return if signin.session.anonymous_network { Category::AnonymousNetwork } else { Category::Risk };
+        if narrowing(Condition::SignInRisk)
+            || narrowing(Condition::UserRisk)
+            || narrowing(Condition::InsiderRisk)
+        {
+            return if signin.session.anonymous_network {
+                Category::AnonymousNetwork
+            } else {
+                Category::Risk
+            };
         }
         if narrowing(Condition::ClientApps) {
             return Category::ClientApp;
@@ -178,7 +211,11 @@ fn category(tenant: &CompiledTenant, evaluation: &Evaluation, signin: &SignIn) -
     let legacy = signin.client_app_type.is_some_and(ClientAppType::is_legacy);
     match v.required.first() {
         Some(Control::CompliantDevice) => {
-            if signin.device.is_none() { Category::DeviceNotRegistered } else { Category::DeviceNotCompliant }
+            if signin.device.is_none() {
+                Category::DeviceNotRegistered
+            } else {
+                Category::DeviceNotCompliant
+            }
         }
         Some(Control::DomainJoinedDevice) => Category::DeviceNotHybridJoined,
         Some(Control::ApprovedApplication) => Category::ApprovedApp,
@@ -198,7 +235,9 @@ fn improves(before: &Verdict, after: &Verdict) -> bool {
     match (before.decision, after.decision) {
         (Decision::Deny, Decision::Challenge | Decision::Allow) => true,
         (Decision::Challenge, Decision::Allow) => true,
-        (Decision::Challenge, Decision::Challenge) => after.required.0 & !before.required.0 == 0 && after.required != before.required,
+        (Decision::Challenge, Decision::Challenge) => {
+            after.required.0 & !before.required.0 == 0 && after.required != before.required
+        }
         _ => false,
     }
 }
@@ -222,7 +261,10 @@ fn candidates(tenant: &CompiledTenant, s: &SignIn) -> Vec<(UserAction, Vec<SignI
         c
     };
     if s.device.is_none() {
-        out.push((UserAction::RegisterDevice, vec![with(&|c| c.device = Some(registered(None)))]));
+        out.push((
+            UserAction::RegisterDevice,
+            vec![with(&|c| c.device = Some(registered(None)))],
+        ));
     }
     out.push((
         UserAction::MakeDeviceCompliant,
@@ -232,7 +274,10 @@ fn candidates(tenant: &CompiledTenant, s: &SignIn) -> Vec<(UserAction, Vec<SignI
             c.device = Some(d);
         })],
     ));
-    if s.device.as_ref().is_some_and(|d| d.operating_system_version.is_some()) {
+    if s.device
+        .as_ref()
+        .is_some_and(|d| d.operating_system_version.is_some())
+    {
         out.push((
             UserAction::UpdateOs,
             vec![with(&|c| {
@@ -245,7 +290,11 @@ fn candidates(tenant: &CompiledTenant, s: &SignIn) -> Vec<(UserAction, Vec<SignI
     }
     let managed = |platform: DevicePlatform, trust: &str| {
         with(&|c: &mut SignIn| {
-            let mut d = DeviceInfo { trust_type: Some(trust.into()), is_compliant: Some(true), ..Default::default() };
+            let mut d = DeviceInfo {
+                trust_type: Some(trust.into()),
+                is_compliant: Some(true),
+                ..Default::default()
+            };
             if let Some(old) = &s.device {
                 d.device_ownership = old.device_ownership.clone();
             }
@@ -255,7 +304,12 @@ fn candidates(tenant: &CompiledTenant, s: &SignIn) -> Vec<(UserAction, Vec<SignI
         })
     };
     let mut other_devices = Vec::new();
-    for p in [DevicePlatform::Windows, DevicePlatform::MacOS, DevicePlatform::IOS, DevicePlatform::Android] {
+    for p in [
+        DevicePlatform::Windows,
+        DevicePlatform::MacOS,
+        DevicePlatform::IOS,
+        DevicePlatform::Android,
+    ] {
         other_devices.push(managed(p, "AzureAD"));
         if p == DevicePlatform::Windows {
             other_devices.push(managed(p, "ServerAD"));
@@ -299,13 +353,26 @@ fn candidates(tenant: &CompiledTenant, s: &SignIn) -> Vec<(UserAction, Vec<SignI
     out.push((UserAction::SignInFromAllowedLocation, places));
     match s.client_app_type {
         Some(ClientAppType::Browser) | None => {
-            out.push((UserAction::UseDesktopApp, vec![with(&|c| c.client_app_type = Some(ClientAppType::MobileAppsAndDesktopClients))]));
+            out.push((
+                UserAction::UseDesktopApp,
+                vec![with(&|c| {
+                    c.client_app_type = Some(ClientAppType::MobileAppsAndDesktopClients)
+                })],
+            ));
         }
         Some(ClientAppType::MobileAppsAndDesktopClients) => {
-            out.push((UserAction::UseBrowser, vec![with(&|c| c.client_app_type = Some(ClientAppType::Browser))]));
+            out.push((
+                UserAction::UseBrowser,
+                vec![with(&|c| c.client_app_type = Some(ClientAppType::Browser))],
+            ));
         }
         Some(ClientAppType::ExchangeActiveSync | ClientAppType::Other) => {
-            out.push((UserAction::UseModernClient, vec![with(&|c| c.client_app_type = Some(ClientAppType::MobileAppsAndDesktopClients))]));
+            out.push((
+                UserAction::UseModernClient,
+                vec![with(&|c| {
+                    c.client_app_type = Some(ClientAppType::MobileAppsAndDesktopClients)
+                })],
+            ));
         }
     }
     out.push((
@@ -316,19 +383,41 @@ fn candidates(tenant: &CompiledTenant, s: &SignIn) -> Vec<(UserAction, Vec<SignI
         })],
     ));
     let mfa = AuthMethods::of(&[AuthMethod::Password, AuthMethod::MicrosoftAuthenticatorPush]);
-    out.push((UserAction::CompleteMfa, vec![with(&|c| {
-        c.session.methods.0 |= mfa.0;
-        c.session.seconds_since_mfa = Some(0);
-        c.session.seconds_since_authentication = Some(0);
-    })]));
+    out.push((
+        UserAction::CompleteMfa,
+        vec![with(&|c| {
+            c.session.methods.0 |= mfa.0;
+            c.session.seconds_since_mfa = Some(0);
+            c.session.seconds_since_authentication = Some(0);
+        })],
+    ));
     let strong = AuthMethods::of(&[AuthMethod::Fido2]);
-    out.push((UserAction::UseStrongerMethod, vec![with(&|c| {
-        c.session.methods.0 |= strong.0;
-        c.session.seconds_since_mfa = Some(0);
-    })]));
-    out.push((UserAction::ChangePassword, vec![with(&|c| c.session.password_changed = true)]));
-    let terms: Vec<Box<str>> = tenant.tenant.policies.iter().filter_map(|p| p.grant.as_ref()).flat_map(|g| g.terms_of_use.iter().cloned()).collect();
-    out.push((UserAction::AcceptTermsOfUse, vec![with(&|c| c.session.accepted_terms_of_use.extend(terms.iter().cloned()))]));
+    out.push((
+        UserAction::UseStrongerMethod,
+        vec![with(&|c| {
+            c.session.methods.0 |= strong.0;
+            c.session.seconds_since_mfa = Some(0);
+        })],
+    ));
+    out.push((
+        UserAction::ChangePassword,
+        vec![with(&|c| c.session.password_changed = true)],
+    ));
+    let terms: Vec<Box<str>> = tenant
+        .tenant
+        .policies
+        .iter()
+        .filter_map(|p| p.grant.as_ref())
+        .flat_map(|g| g.terms_of_use.iter().cloned())
+        .collect();
+    out.push((
+        UserAction::AcceptTermsOfUse,
+        vec![with(&|c| {
+            c.session
+                .accepted_terms_of_use
+                .extend(terms.iter().cloned())
+        })],
+    ));
     out.push((
         UserAction::WaitAndRetry,
         vec![with(&|c| {
@@ -342,8 +431,12 @@ fn candidates(tenant: &CompiledTenant, s: &SignIn) -> Vec<(UserAction, Vec<SignI
 
 fn admin_details(tenant: &CompiledTenant, evaluation: &Evaluation) -> String {
     let v = &evaluation.verdict;
-    let Some(index) = v.deciding_policy else { return String::new() };
-    let Some(p) = tenant.tenant.policies.get(index) else { return String::new() };
+    let Some(index) = v.deciding_policy else {
+        return String::new();
+    };
+    let Some(p) = tenant.tenant.policies.get(index) else {
+        return String::new();
+    };
     let mut parts = vec![format!("policy `{}` ({})", p.display_name, p.id)];
     if let Some(r) = record_of(evaluation, index) {
         for c in &r.conditions {
@@ -359,7 +452,11 @@ fn admin_details(tenant: &CompiledTenant, evaluation: &Evaluation) -> String {
 }
 
 /// Explains a deny or challenge; `None` for an allow.
-pub fn explain(tenant: &CompiledTenant, signin: &SignIn, evaluation: &Evaluation) -> Option<Explanation> {
+pub fn explain(
+    tenant: &CompiledTenant,
+    signin: &SignIn,
+    evaluation: &Evaluation,
+) -> Option<Explanation> {
     let v = &evaluation.verdict;
     if v.decision == Decision::Allow {
         return None;
@@ -372,5 +469,10 @@ pub fn explain(tenant: &CompiledTenant, signin: &SignIn, evaluation: &Evaluation
         }
     }
     user_actions.push(UserAction::ContactSupport);
-    Some(Explanation { category, temporary: category.is_temporary(), user_actions, admin_details: admin_details(tenant, evaluation) })
+    Some(Explanation {
+        category,
+        temporary: category.is_temporary(),
+        user_actions,
+        admin_details: admin_details(tenant, evaluation),
+    })
 }

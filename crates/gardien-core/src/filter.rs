@@ -83,27 +83,44 @@ impl DeviceProperty {
             DeviceProperty::ProfileType => Borrowed("profileType"),
             DeviceProperty::SystemLabels => Borrowed("systemLabels"),
             DeviceProperty::TrustType => Borrowed("trustType"),
-            DeviceProperty::ExtensionAttribute(n) => std::borrow::Cow::Owned(format!("extensionAttribute{n}")),
+            DeviceProperty::ExtensionAttribute(n) => {
+                std::borrow::Cow::Owned(format!("extensionAttribute{n}"))
+            }
         }
     }
 
     fn parse(name: &str) -> Option<DeviceProperty> {
-        if let Some(p) = SIMPLE_PROPERTIES.iter().find(|p| p.name().eq_ignore_ascii_case(name)) {
+        if let Some(p) = SIMPLE_PROPERTIES
+            .iter()
+            .find(|p| p.name().eq_ignore_ascii_case(name))
+        {
             return Some(*p);
         }
         let lower = name.to_ascii_lowercase();
-        let n = lower.strip_prefix("extensionattribute")?.parse::<u8>().ok()?;
-        (1..=15).contains(&n).then_some(DeviceProperty::ExtensionAttribute(n))
+        let n = lower
+            .strip_prefix("extensionattribute")?
+            .parse::<u8>()
+            .ok()?;
+        (1..=15)
+            .contains(&n)
+            .then_some(DeviceProperty::ExtensionAttribute(n))
     }
 
     fn allowed(&self, op: Op) -> bool {
         use Op::*;
         match self {
-            DeviceProperty::DeviceId | DeviceProperty::MdmAppId => matches!(op, Eq | Ne | In | NotIn),
-            DeviceProperty::DeviceOwnership | DeviceProperty::IsCompliant | DeviceProperty::ProfileType | DeviceProperty::TrustType => {
+            DeviceProperty::DeviceId | DeviceProperty::MdmAppId => {
+                matches!(op, Eq | Ne | In | NotIn)
+            }
+            DeviceProperty::DeviceOwnership
+            | DeviceProperty::IsCompliant
+            | DeviceProperty::ProfileType
+            | DeviceProperty::TrustType => {
                 matches!(op, Eq | Ne)
             }
-            DeviceProperty::PhysicalIds | DeviceProperty::SystemLabels => matches!(op, Contains | NotContains),
+            DeviceProperty::PhysicalIds | DeviceProperty::SystemLabels => {
+                matches!(op, Contains | NotContains)
+            }
             _ => true,
         }
     }
@@ -139,10 +156,16 @@ const OPS: [(Op, &str); 10] = [
 
 impl Op {
     fn text(self) -> &'static str {
-        OPS.iter().find(|(o, _)| *o == self).map(|(_, t)| *t).unwrap_or("-eq")
+        OPS.iter()
+            .find(|(o, _)| *o == self)
+            .map(|(_, t)| *t)
+            .unwrap_or("-eq")
     }
     fn is_negative(self) -> bool {
-        matches!(self, Op::Ne | Op::NotStartsWith | Op::NotEndsWith | Op::NotContains | Op::NotIn)
+        matches!(
+            self,
+            Op::Ne | Op::NotStartsWith | Op::NotEndsWith | Op::NotContains | Op::NotIn
+        )
     }
     fn positive(self) -> Op {
         match self {
@@ -167,7 +190,9 @@ enum Literal {
 
 impl fmt::Display for Literal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let quote = |f: &mut fmt::Formatter<'_>, s: &str| write!(f, "\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+        let quote = |f: &mut fmt::Formatter<'_>, s: &str| {
+            write!(f, "\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+        };
         match self {
             Literal::Str(s) => quote(f, s),
             Literal::Bool(b) => write!(f, "{}", if *b { "True" } else { "False" }),
@@ -225,19 +250,20 @@ enum Expr {
 
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let join = |f: &mut fmt::Formatter<'_>, items: &[Expr], sep: &str, wrap_or: bool| -> fmt::Result {
-            for (i, e) in items.iter().enumerate() {
-                if i > 0 {
-                    write!(f, " {sep} ")?;
+        let join =
+            |f: &mut fmt::Formatter<'_>, items: &[Expr], sep: &str, wrap_or: bool| -> fmt::Result {
+                for (i, e) in items.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, " {sep} ")?;
+                    }
+                    if wrap_or && matches!(e, Expr::Or(_)) {
+                        write!(f, "({e})")?;
+                    } else {
+                        write!(f, "{e}")?;
+                    }
                 }
-                if wrap_or && matches!(e, Expr::Or(_)) {
-                    write!(f, "({e})")?;
-                } else {
-                    write!(f, "{e}")?;
-                }
-            }
-            Ok(())
-        };
+                Ok(())
+            };
         match self {
             Expr::Or(items) => join(f, items, "-or", false),
             Expr::And(items) => join(f, items, "-and", true),
@@ -342,13 +368,16 @@ fn tokenize(rule: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
         match c {
             c if c.is_whitespace() => i += 1,
             '(' | ')' | '[' | ']' | ',' => {
-                out.push((at, match c {
-                    '(' => Tok::Open,
-                    ')' => Tok::Close,
-                    '[' => Tok::OpenList,
-                    ']' => Tok::CloseList,
-                    _ => Tok::Comma,
-                }));
+                out.push((
+                    at,
+                    match c {
+                        '(' => Tok::Open,
+                        ')' => Tok::Close,
+                        '[' => Tok::OpenList,
+                        ']' => Tok::CloseList,
+                        _ => Tok::Comma,
+                    },
+                ));
                 i += 1;
             }
             '"' | '\'' => {
@@ -357,7 +386,12 @@ fn tokenize(rule: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
                 i += 1;
                 loop {
                     match chars.get(i) {
-                        None => return Err(FilterError { offset: at, kind: FilterErrorKind::UnterminatedString }),
+                        None => {
+                            return Err(FilterError {
+                                offset: at,
+                                kind: FilterErrorKind::UnterminatedString,
+                            });
+                        }
                         Some('\\') if quote == '"' => {
                             if let Some(n) = chars.get(i + 1) {
                                 s.push(*n);
@@ -384,12 +418,16 @@ fn tokenize(rule: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
             _ => {
                 let start = i;
                 while let Some(ch) = chars.get(i) {
-                    if ch.is_whitespace() || matches!(ch, '(' | ')' | '[' | ']' | ',' | '"' | '\'') {
+                    if ch.is_whitespace() || matches!(ch, '(' | ')' | '[' | ']' | ',' | '"' | '\'')
+                    {
                         break;
                     }
                     i += 1;
                 }
-                out.push((at, Tok::Word(chars.get(start..i).unwrap_or_default().iter().collect())));
+                out.push((
+                    at,
+                    Tok::Word(chars.get(start..i).unwrap_or_default().iter().collect()),
+                ));
             }
         }
     }
@@ -447,7 +485,10 @@ impl Parser {
         self.toks.get(self.pos).map(|(o, _)| *o).unwrap_or(self.end)
     }
     fn err<T>(&self, kind: FilterErrorKind) -> Result<T, FilterError> {
-        Err(FilterError { offset: self.offset(), kind })
+        Err(FilterError {
+            offset: self.offset(),
+            kind,
+        })
     }
     fn keyword(&self, words: &[&str]) -> bool {
         matches!(self.peek(), Some(Tok::Word(w)) if words.iter().any(|k| w.eq_ignore_ascii_case(k)))
@@ -458,7 +499,11 @@ impl Parser {
             self.pos += 1;
             items.push(self.and()?);
         }
-        Ok(if items.len() == 1 { items.pop().unwrap_or(Expr::Or(Vec::new())) } else { Expr::Or(items) })
+        Ok(if items.len() == 1 {
+            items.pop().unwrap_or(Expr::Or(Vec::new()))
+        } else {
+            Expr::Or(items)
+        })
     }
     fn and(&mut self) -> Result<Expr, FilterError> {
         let mut items = vec![self.unary()?];
@@ -466,7 +511,11 @@ impl Parser {
             self.pos += 1;
             items.push(self.unary()?);
         }
-        Ok(if items.len() == 1 { items.pop().unwrap_or(Expr::And(Vec::new())) } else { Expr::And(items) })
+        Ok(if items.len() == 1 {
+            items.pop().unwrap_or(Expr::And(Vec::new()))
+        } else {
+            Expr::And(items)
+        })
     }
     fn unary(&mut self) -> Result<Expr, FilterError> {
         if self.keyword(&["-not", "not"]) {
@@ -483,8 +532,14 @@ impl Parser {
                         self.pos += 1;
                         Ok(e)
                     }
-                    None => Err(FilterError { offset: open_at, kind: FilterErrorKind::Unbalanced('(') }),
-                    Some(t) => self.err(FilterErrorKind::Unexpected { expected: "`)`, `-and` or `-or`".into(), found: tok_text(t) }),
+                    None => Err(FilterError {
+                        offset: open_at,
+                        kind: FilterErrorKind::Unbalanced('('),
+                    }),
+                    Some(t) => self.err(FilterErrorKind::Unexpected {
+                        expected: "`)`, `-and` or `-or`".into(),
+                        found: tok_text(t),
+                    }),
                 }
             }
             _ => self.comparison().map(Expr::Cmp),
@@ -498,29 +553,42 @@ impl Parser {
             if tok == Tok::Close {
                 return self.err(FilterErrorKind::Unbalanced(')'));
             }
-            return self.err(FilterErrorKind::Unexpected { expected: "a property such as `device.trustType`".into(), found: tok_text(&tok) });
+            return self.err(FilterErrorKind::Unexpected {
+                expected: "a property such as `device.trustType`".into(),
+                found: tok_text(&tok),
+            });
         };
         let (prefix, name) = word.split_once('.').unwrap_or(("", word.as_str()));
         let prop = match self.subject {
-            Subject::Device if prefix.eq_ignore_ascii_case("device") => match DeviceProperty::parse(name) {
-                Some(p) => Property::Device(p),
-                None => {
-                    let suggestion = SIMPLE_PROPERTIES
-                        .iter()
-                        .map(|p| p.name().into_owned())
-                        .chain(std::iter::once("extensionAttribute1".to_owned()))
-                        .map(|n| (edit_distance(&n, name), n))
-                        .filter(|(d, _)| *d <= 2)
-                        .min()
-                        .map(|(_, n)| n);
-                    return self.err(FilterErrorKind::UnknownProperty { name: word.clone(), suggestion });
+            Subject::Device if prefix.eq_ignore_ascii_case("device") => {
+                match DeviceProperty::parse(name) {
+                    Some(p) => Property::Device(p),
+                    None => {
+                        let suggestion = SIMPLE_PROPERTIES
+                            .iter()
+                            .map(|p| p.name().into_owned())
+                            .chain(std::iter::once("extensionAttribute1".to_owned()))
+                            .map(|n| (edit_distance(&n, name), n))
+                            .filter(|(d, _)| *d <= 2)
+                            .min()
+                            .map(|(_, n)| n);
+                        return self.err(FilterErrorKind::UnknownProperty {
+                            name: word.clone(),
+                            suggestion,
+                        });
+                    }
                 }
-            },
-            Subject::Attributes if prefix.eq_ignore_ascii_case("CustomSecurityAttribute") && name.contains('_') => {
+            }
+            Subject::Attributes
+                if prefix.eq_ignore_ascii_case("CustomSecurityAttribute") && name.contains('_') =>
+            {
                 Property::Attribute(name.into())
             }
             Subject::Device => {
-                return self.err(FilterErrorKind::Unexpected { expected: "a property such as `device.trustType`".into(), found: word.clone() });
+                return self.err(FilterErrorKind::Unexpected {
+                    expected: "a property such as `device.trustType`".into(),
+                    found: word.clone(),
+                });
             }
             Subject::Attributes => {
                 return self.err(FilterErrorKind::Unexpected {
@@ -537,29 +605,51 @@ impl Parser {
             return self.err(FilterErrorKind::UnexpectedEnd("an operator".into()));
         };
         let Tok::Word(word) = tok else {
-            return self.err(FilterErrorKind::Unexpected { expected: "an operator such as `-eq`".into(), found: tok_text(&tok) });
+            return self.err(FilterErrorKind::Unexpected {
+                expected: "an operator such as `-eq`".into(),
+                found: tok_text(&tok),
+            });
         };
         let bare = word.strip_prefix('-').unwrap_or(&word);
-        if let Some((op, _)) = OPS.iter().find(|(_, t)| t.get(1..).is_some_and(|t| t.eq_ignore_ascii_case(bare))) {
+        if let Some((op, _)) = OPS
+            .iter()
+            .find(|(_, t)| t.get(1..).is_some_and(|t| t.eq_ignore_ascii_case(bare)))
+        {
             self.pos += 1;
             return Ok(*op);
         }
-        if ["match", "notMatch", "any", "all", "le", "ge", "lt", "gt"].iter().any(|u| u.eq_ignore_ascii_case(bare)) {
+        if ["match", "notMatch", "any", "all", "le", "ge", "lt", "gt"]
+            .iter()
+            .any(|u| u.eq_ignore_ascii_case(bare))
+        {
             return self.err(FilterErrorKind::UnsupportedOperator(word.clone()));
         }
         self.err(FilterErrorKind::UnknownOperator(word.clone()))
     }
     fn scalar(&mut self, op: Op) -> Result<Literal, FilterError> {
         let Some(tok) = self.peek().cloned() else {
-            return self.err(FilterErrorKind::UnexpectedEnd(format!("a value after `{}`", op.text())));
+            return self.err(FilterErrorKind::UnexpectedEnd(format!(
+                "a value after `{}`",
+                op.text()
+            )));
         };
         let lit = match tok {
             Tok::Str(s) => Literal::Str(s.into()),
             Tok::Word(w) if w.eq_ignore_ascii_case("true") => Literal::Bool(true),
             Tok::Word(w) if w.eq_ignore_ascii_case("false") => Literal::Bool(false),
             Tok::Word(w) if w.eq_ignore_ascii_case("null") => Literal::Null,
-            Tok::OpenList => return self.err(FilterErrorKind::ValueShape { op: op.text().into(), expected: "a single value, not a list" }),
-            other => return self.err(FilterErrorKind::Unexpected { expected: format!("a value after `{}`", op.text()), found: tok_text(&other) }),
+            Tok::OpenList => {
+                return self.err(FilterErrorKind::ValueShape {
+                    op: op.text().into(),
+                    expected: "a single value, not a list",
+                });
+            }
+            other => {
+                return self.err(FilterErrorKind::Unexpected {
+                    expected: format!("a value after `{}`", op.text()),
+                    found: tok_text(&other),
+                });
+            }
         };
         self.pos += 1;
         Ok(lit)
@@ -575,12 +665,18 @@ impl Parser {
         if !allowed {
             return Err(FilterError {
                 offset: op_at,
-                kind: FilterErrorKind::OperatorNotAllowed { property: property.to_string(), op: op.text().into() },
+                kind: FilterErrorKind::OperatorNotAllowed {
+                    property: property.to_string(),
+                    op: op.text().into(),
+                },
             });
         }
         let value = if matches!(op, Op::In | Op::NotIn) {
             if self.peek() != Some(&Tok::OpenList) {
-                return self.err(FilterErrorKind::ValueShape { op: op.text().into(), expected: "a list such as `[\"a\",\"b\"]`" });
+                return self.err(FilterErrorKind::ValueShape {
+                    op: op.text().into(),
+                    expected: "a list such as `[\"a\",\"b\"]`",
+                });
             }
             let open_at = self.offset();
             self.pos += 1;
@@ -593,8 +689,18 @@ impl Parser {
                         self.pos += 1;
                         break;
                     }
-                    None => return Err(FilterError { offset: open_at, kind: FilterErrorKind::Unbalanced('[') }),
-                    Some(t) => return self.err(FilterErrorKind::Unexpected { expected: "a string in the list".into(), found: tok_text(&t) }),
+                    None => {
+                        return Err(FilterError {
+                            offset: open_at,
+                            kind: FilterErrorKind::Unbalanced('['),
+                        });
+                    }
+                    Some(t) => {
+                        return self.err(FilterErrorKind::Unexpected {
+                            expected: "a string in the list".into(),
+                            found: tok_text(&t),
+                        });
+                    }
                 }
                 self.pos += 1;
                 match self.peek() {
@@ -603,43 +709,82 @@ impl Parser {
                         self.pos += 1;
                         break;
                     }
-                    None => return Err(FilterError { offset: open_at, kind: FilterErrorKind::Unbalanced('[') }),
-                    Some(t) => return self.err(FilterErrorKind::Unexpected { expected: "`,` or `]`".into(), found: tok_text(t) }),
+                    None => {
+                        return Err(FilterError {
+                            offset: open_at,
+                            kind: FilterErrorKind::Unbalanced('['),
+                        });
+                    }
+                    Some(t) => {
+                        return self.err(FilterErrorKind::Unexpected {
+                            expected: "`,` or `]`".into(),
+                            found: tok_text(t),
+                        });
+                    }
                 }
             }
             Literal::List(items)
         } else {
             let lit = self.scalar(op)?;
             if lit == Literal::Null && !matches!(op, Op::Eq | Op::Ne) {
-                return self.err(FilterErrorKind::ValueShape { op: op.text().into(), expected: "a string; only `-eq` and `-ne` compare with null" });
+                return self.err(FilterErrorKind::ValueShape {
+                    op: op.text().into(),
+                    expected: "a string; only `-eq` and `-ne` compare with null",
+                });
             }
             lit
         };
         // isCompliant compares booleans; accept "True"/"False" strings.
         let value = match (&property, value) {
-            (Property::Device(DeviceProperty::IsCompliant), Literal::Str(s)) if s.eq_ignore_ascii_case("true") => Literal::Bool(true),
-            (Property::Device(DeviceProperty::IsCompliant), Literal::Str(s)) if s.eq_ignore_ascii_case("false") => Literal::Bool(false),
+            (Property::Device(DeviceProperty::IsCompliant), Literal::Str(s))
+                if s.eq_ignore_ascii_case("true") =>
+            {
+                Literal::Bool(true)
+            }
+            (Property::Device(DeviceProperty::IsCompliant), Literal::Str(s))
+                if s.eq_ignore_ascii_case("false") =>
+            {
+                Literal::Bool(false)
+            }
             (_, v) => v,
         };
-        Ok(Comparison { property, op, value })
+        Ok(Comparison {
+            property,
+            op,
+            value,
+        })
     }
 }
 
 fn parse(rule: &str, subject: Subject) -> Result<Expr, FilterError> {
     let length = rule.chars().count();
     if length > MAX_RULE_LENGTH {
-        return Err(FilterError { offset: MAX_RULE_LENGTH + 1, kind: FilterErrorKind::TooLong { length } });
+        return Err(FilterError {
+            offset: MAX_RULE_LENGTH + 1,
+            kind: FilterErrorKind::TooLong { length },
+        });
     }
     let toks = tokenize(rule)?;
     if toks.is_empty() {
-        return Err(FilterError { offset: 1, kind: FilterErrorKind::Empty });
+        return Err(FilterError {
+            offset: 1,
+            kind: FilterErrorKind::Empty,
+        });
     }
-    let mut p = Parser { toks, pos: 0, end: length + 1, subject };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        end: length + 1,
+        subject,
+    };
     let e = p.or()?;
     match p.peek() {
         None => Ok(e),
         Some(Tok::Close) => p.err(FilterErrorKind::Unbalanced(')')),
-        Some(t) => p.err(FilterErrorKind::Unexpected { expected: "`-and`, `-or` or the end of the rule".into(), found: tok_text(t) }),
+        Some(t) => p.err(FilterErrorKind::Unexpected {
+            expected: "`-and`, `-or` or the end of the rule".into(),
+            found: tok_text(t),
+        }),
     }
 }
 
@@ -662,14 +807,19 @@ fn starts_ci(a: &str, prefix: &str) -> bool {
 
 fn ends_ci(a: &str, suffix: &str) -> bool {
     let mut a = a.chars().rev().flat_map(char::to_lowercase);
-    suffix.chars().rev().flat_map(char::to_lowercase).all(|c| a.next() == Some(c))
+    suffix
+        .chars()
+        .rev()
+        .flat_map(char::to_lowercase)
+        .all(|c| a.next() == Some(c))
 }
 
 fn contains_ci(a: &str, needle: &str) -> bool {
     if needle.is_empty() {
         return true;
     }
-    a.char_indices().any(|(i, _)| a.get(i..).is_some_and(|rest| starts_ci(rest, needle)))
+    a.char_indices()
+        .any(|(i, _)| a.get(i..).is_some_and(|rest| starts_ci(rest, needle)))
 }
 
 /// The value a comparison reads.
@@ -702,7 +852,10 @@ fn device_value<'a>(p: DeviceProperty, device: Option<&'a DeviceInfo>) -> Actual
             if !d.is_managed() {
                 return Actual::Null;
             }
-            d.extension_attributes.get(usize::from(n).saturating_sub(1)).map(s).unwrap_or(Actual::Null)
+            d.extension_attributes
+                .get(usize::from(n).saturating_sub(1))
+                .map(s)
+                .unwrap_or(Actual::Null)
         }
     }
 }
@@ -779,7 +932,10 @@ pub struct DeviceFilterRule {
 impl DeviceFilterRule {
     /// Parses a rule; errors say where and why.
     pub fn parse(rule: &str) -> Result<DeviceFilterRule, FilterError> {
-        Ok(DeviceFilterRule { expr: parse(rule, Subject::Device)?, source: rule.into() })
+        Ok(DeviceFilterRule {
+            expr: parse(rule, Subject::Device)?,
+            source: rule.into(),
+        })
     }
 
     /// Whether the device (`None`: unregistered) matches. Does not allocate.
@@ -796,15 +952,26 @@ impl DeviceFilterRule {
         comparisons(&self.expr, &mut list);
         list.into_iter()
             .filter_map(|c| {
-                let Property::Device(p) = c.property else { return None };
+                let Property::Device(p) = c.property else {
+                    return None;
+                };
                 let actual = device_value(p, device);
                 let shown = match &actual {
                     Actual::Null => None,
                     Actual::Str(s) => Some((*s).to_owned()),
-                    Actual::Bool(b) => Some(if *b { "True".to_owned() } else { "False".to_owned() }),
+                    Actual::Bool(b) => Some(if *b {
+                        "True".to_owned()
+                    } else {
+                        "False".to_owned()
+                    }),
                     Actual::List(items) => Some(format!("[{}]", items.join(","))),
                 };
-                Some(ComparisonTrace { text: c.to_string(), property: p, actual: shown, result: compare(&actual, c.op, &c.value) })
+                Some(ComparisonTrace {
+                    text: c.to_string(),
+                    property: p,
+                    actual: shown,
+                    result: compare(&actual, c.op, &c.value),
+                })
             })
             .collect()
     }
@@ -813,7 +980,8 @@ impl DeviceFilterRule {
     pub fn references(&self, property: DeviceProperty) -> bool {
         let mut list = Vec::new();
         comparisons(&self.expr, &mut list);
-        list.iter().any(|c| c.property == Property::Device(property))
+        list.iter()
+            .any(|c| c.property == Property::Device(property))
     }
 
     /// The rule as written.
@@ -838,7 +1006,10 @@ pub struct AttributeFilterRule {
 impl AttributeFilterRule {
     /// Parses a rule over `CustomSecurityAttribute.<Set>_<Name>` properties.
     pub fn parse(rule: &str) -> Result<AttributeFilterRule, FilterError> {
-        Ok(AttributeFilterRule { expr: parse(rule, Subject::Attributes)?, source: rule.into() })
+        Ok(AttributeFilterRule {
+            expr: parse(rule, Subject::Attributes)?,
+            source: rule.into(),
+        })
     }
 
     /// Whether the object matches; `attribute("Set_Name")` gives its value.
@@ -864,7 +1035,10 @@ mod tests {
         DeviceFilterRule::parse(s).unwrap()
     }
     fn err(s: &str) -> String {
-        DeviceFilterRule::parse(s).err().map(|e| e.to_string()).unwrap_or_default()
+        DeviceFilterRule::parse(s)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
     }
     fn device() -> DeviceInfo {
         DeviceInfo {
@@ -888,10 +1062,16 @@ mod tests {
         assert!(rule("device.extensionAttribute1 -ne \"SAW\"").matches(None));
         assert!(!rule("device.trustType -eq \"AzureAD\"").matches(None));
         for op in ["-eq", "-startsWith", "-endsWith", "-contains"] {
-            assert!(!rule(&format!("device.displayName {op} \"x\"")).matches(None), "{op}");
+            assert!(
+                !rule(&format!("device.displayName {op} \"x\"")).matches(None),
+                "{op}"
+            );
         }
         for op in ["-ne", "-notStartsWith", "-notEndsWith", "-notContains"] {
-            assert!(rule(&format!("device.displayName {op} \"x\"")).matches(None), "{op}");
+            assert!(
+                rule(&format!("device.displayName {op} \"x\"")).matches(None),
+                "{op}"
+            );
         }
         assert!(!rule("device.model -in [\"a\",\"b\"]").matches(None));
         assert!(rule("device.model -notIn [\"a\",\"b\"]").matches(None));
@@ -912,9 +1092,15 @@ mod tests {
         assert!(rule("device.isCompliant -eq \"True\"").matches(Some(&d)));
         assert!(!rule("device.isCompliant -ne True").matches(Some(&d)));
         assert!(rule("device.systemLabels -contains \"m365managed\"").matches(Some(&d)));
-        assert!(!rule("device.systemLabels -contains \"M365\"").matches(Some(&d)), "collections compare whole elements");
+        assert!(
+            !rule("device.systemLabels -contains \"M365\"").matches(Some(&d)),
+            "collections compare whole elements"
+        );
         assert!(rule("device.extensionAttribute1 -eq \"SAW\"").matches(Some(&d)));
-        assert!(rule("device.operatingSystemVersion -in [\"10.0.19045\", \"10.0.22631\"]").matches(Some(&d)));
+        assert!(
+            rule("device.operatingSystemVersion -in [\"10.0.19045\", \"10.0.22631\"]")
+                .matches(Some(&d))
+        );
     }
 
     #[test]
@@ -933,7 +1119,10 @@ mod tests {
         assert!(rule("device.model -eq \"x\" -and device.model -eq \"y\" -or device.trustType -eq \"AzureAD\"").matches(Some(&d)));
         assert!(!rule("device.trustType -eq \"AzureAD\" -and (device.model -eq \"x\" -or device.model -eq \"y\")").matches(Some(&d)));
         assert!(rule("-not device.model -eq \"x\"").matches(Some(&d)));
-        assert!(rule("device.trustType -eq \"AzureAD\" and device.isCompliant -eq true").matches(Some(&d)));
+        assert!(
+            rule("device.trustType -eq \"AzureAD\" and device.isCompliant -eq true")
+                .matches(Some(&d))
+        );
     }
 
     #[test]
@@ -946,27 +1135,63 @@ mod tests {
             "device.isCompliant -eq True",
         ] {
             let parsed = rule(r);
-            assert_eq!(rule(&parsed.to_string()), DeviceFilterRule { source: parsed.to_string().into(), ..parsed.clone() });
+            assert_eq!(
+                rule(&parsed.to_string()),
+                DeviceFilterRule {
+                    source: parsed.to_string().into(),
+                    ..parsed.clone()
+                }
+            );
         }
-        assert!(rule("device.trustType -ne 'AzureAD' -and device.trustType -ne 'ServerAD'").matches(None));
+        assert!(
+            rule("device.trustType -ne 'AzureAD' -and device.trustType -ne 'ServerAD'")
+                .matches(None)
+        );
     }
 
     #[test]
     fn errors_say_what_and_where() {
-        assert_eq!(err("device.displayName -match \"x\""), "at character 20: operator `-match` is not supported in Conditional Access filters");
-        assert_eq!(err("device.dispayName -eq \"x\""), "at character 1: unknown property `device.dispayName`; did you mean `displayName`?");
-        assert_eq!(err("device.trustType -contains \"x\""), "at character 18: operator `-contains` cannot be used with `device.trustType`");
-        assert_eq!(err("device.model -eq"), "at character 17: expected a value after `-eq` at the end of the rule");
-        assert_eq!(err("device.model -eq \"x"), "at character 18: unterminated string");
-        assert_eq!(err("(device.model -eq \"x\""), "at character 1: unbalanced `(`");
-        assert_eq!(err("device.model -eq \"x\")"), "at character 21: unbalanced `)`");
-        assert_eq!(err("device.model -in \"x\""), "at character 18: operator `-in` takes a list such as `[\"a\",\"b\"]`");
+        assert_eq!(
+            err("device.displayName -match \"x\""),
+            "at character 20: operator `-match` is not supported in Conditional Access filters"
+        );
+        assert_eq!(
+            err("device.dispayName -eq \"x\""),
+            "at character 1: unknown property `device.dispayName`; did you mean `displayName`?"
+        );
+        assert_eq!(
+            err("device.trustType -contains \"x\""),
+            "at character 18: operator `-contains` cannot be used with `device.trustType`"
+        );
+        assert_eq!(
+            err("device.model -eq"),
+            "at character 17: expected a value after `-eq` at the end of the rule"
+        );
+        assert_eq!(
+            err("device.model -eq \"x"),
+            "at character 18: unterminated string"
+        );
+        assert_eq!(
+            err("(device.model -eq \"x\""),
+            "at character 1: unbalanced `(`"
+        );
+        assert_eq!(
+            err("device.model -eq \"x\")"),
+            "at character 21: unbalanced `)`"
+        );
+        assert_eq!(
+            err("device.model -in \"x\""),
+            "at character 18: operator `-in` takes a list such as `[\"a\",\"b\"]`"
+        );
         assert_eq!(err(""), "at character 1: empty rule");
         let ok = format!("device.model -eq \"{}\"", "x".repeat(MAX_RULE_LENGTH - 19));
         assert_eq!(ok.chars().count(), MAX_RULE_LENGTH);
         assert!(DeviceFilterRule::parse(&ok).is_ok());
         let long = format!("{ok} ");
-        assert_eq!(err(&long), "at character 3073: rule is 3073 characters long; the limit is 3072");
+        assert_eq!(
+            err(&long),
+            "at character 3073: rule is 3073 characters long; the limit is 3072"
+        );
     }
 
     #[test]

@@ -61,13 +61,19 @@ pub fn id_problem(id: &str) -> Option<String> {
         return Some("empty id".to_owned());
     }
     if trimmed.contains(['<', '>', '{', '}']) {
-        return Some(format!("`{trimmed}` is a template placeholder, not an object id"));
+        return Some(format!(
+            "`{trimmed}` is a template placeholder, not an object id"
+        ));
     }
     if looks_like_placeholder_guid(trimmed) {
-        return Some(format!("`{trimmed}` is a placeholder in GUID form, not an object id"));
+        return Some(format!(
+            "`{trimmed}` is a placeholder in GUID form, not an object id"
+        ));
     }
     if trimmed.chars().any(char::is_whitespace) {
-        return Some(format!("`{trimmed}` looks like a display name, not an object id"));
+        return Some(format!(
+            "`{trimmed}` looks like a display name, not an object id"
+        ));
     }
     None
 }
@@ -75,8 +81,7 @@ pub fn id_problem(id: &str) -> Option<String> {
 /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`: the GUID shape with non-hex digits.
 fn looks_like_placeholder_guid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
-    let shape = groups.len() == 5
-        && groups.iter().map(|g| g.len()).eq([8usize, 4, 4, 4, 12].into_iter());
+    let shape = groups.len() == 5 && groups.iter().map(|g| g.len()).eq([8usize, 4, 4, 4, 12]);
     shape && !s.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
 }
 

@@ -12,12 +12,20 @@ use crate::error::LoadError;
 /// Decodes the bytes of a JSON file: UTF-8 (with or without BOM) or UTF-16 LE/BE with BOM.
 pub fn decode_text(file: &str, bytes: &[u8]) -> Result<String, LoadError> {
     let utf16 = |bytes: &[u8], le: bool| -> Result<String, LoadError> {
-        if bytes.len() % 2 != 0 {
-            return Err(LoadError::new(file, "", "UTF-16 file has an odd number of bytes"));
+        if !bytes.len().is_multiple_of(2) {
+            return Err(LoadError::new(
+                file,
+                "",
+                "UTF-16 file has an odd number of bytes",
+            ));
         }
         let units = bytes.chunks_exact(2).map(|c| {
             let pair = [c[0], c[1]];
-            if le { u16::from_le_bytes(pair) } else { u16::from_be_bytes(pair) }
+            if le {
+                u16::from_le_bytes(pair)
+            } else {
+                u16::from_be_bytes(pair)
+            }
         });
         char::decode_utf16(units)
             .collect::<Result<String, _>>()
@@ -43,7 +51,12 @@ pub fn parse_value(file: &str, text: &str) -> Result<Value, LoadError> {
         LoadError::new(
             file,
             "",
-            format!("invalid JSON at line {}, column {}: {}", e.line(), e.column(), strip_position(&e)),
+            format!(
+                "invalid JSON at line {}, column {}: {}",
+                e.line(),
+                e.column(),
+                strip_position(&e)
+            ),
         )
     })
 }
@@ -91,7 +104,11 @@ enum Segment<'a> {
 impl<'a> Node<'a> {
     /// A cursor at `pointer` (usually `""`) of a file.
     pub fn root(file: &'a str, pointer: &'a str, value: &'a Value) -> Self {
-        Node { file, value, path: PathRef::Root(pointer) }
+        Node {
+            file,
+            value,
+            path: PathRef::Root(pointer),
+        }
     }
 
     /// The RFC 6901 pointer of this node.
@@ -129,12 +146,18 @@ impl<'a> Node<'a> {
 
     /// A cell describing the child `key`; pass it to [`Node::child`].
     pub fn key_cell(&self, key: &'a str) -> PathCell<'a> {
-        PathCell { parent: self.path, segment: Segment::Key(key) }
+        PathCell {
+            parent: self.path,
+            segment: Segment::Key(key),
+        }
     }
 
     /// A cell describing the array element `index`.
     pub fn index_cell(&self, index: usize) -> PathCell<'a> {
-        PathCell { parent: self.path, segment: Segment::Index(index) }
+        PathCell {
+            parent: self.path,
+            segment: Segment::Index(index),
+        }
     }
 
     /// A child cursor.
@@ -142,14 +165,21 @@ impl<'a> Node<'a> {
     where
         'a: 'b,
     {
-        Node { file: self.file, value, path: PathRef::Key(cell) }
+        Node {
+            file: self.file,
+            value,
+            path: PathRef::Key(cell),
+        }
     }
 
     /// The object's members, or an error naming what was found instead.
     pub fn object(&self, what: &str) -> Result<&'a Map<String, Value>, LoadError> {
-        self.value
-            .as_object()
-            .ok_or_else(|| self.error(format!("expected {what} (a JSON object), found {}", kind(self.value))))
+        self.value.as_object().ok_or_else(|| {
+            self.error(format!(
+                "expected {what} (a JSON object), found {}",
+                kind(self.value)
+            ))
+        })
     }
 
     /// Whether the value is JSON `null`.
@@ -166,9 +196,12 @@ impl<'a> Node<'a> {
 
     /// The boolean, or an error.
     pub fn boolean(&self) -> Result<bool, LoadError> {
-        self.value
-            .as_bool()
-            .ok_or_else(|| self.error(format!("expected true or false, found {}", kind(self.value))))
+        self.value.as_bool().ok_or_else(|| {
+            self.error(format!(
+                "expected true or false, found {}",
+                kind(self.value)
+            ))
+        })
     }
 }
 
@@ -206,10 +239,12 @@ pub fn string_list<'a>(node: &Node<'a>, key: &'a str) -> Result<Vec<String>, Loa
     with_member(node, key, |child| match child {
         None => Ok(Vec::new()),
         Some(child) => {
-            let items = child
-                .value
-                .as_array()
-                .ok_or_else(|| child.error(format!("expected an array of strings, found {}", kind(child.value))))?;
+            let items = child.value.as_array().ok_or_else(|| {
+                child.error(format!(
+                    "expected an array of strings, found {}",
+                    kind(child.value)
+                ))
+            })?;
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 let cell = child.index_cell(i);
@@ -228,7 +263,11 @@ pub fn flags_list<'a>(node: &Node<'a>, key: &'a str) -> Result<Option<Vec<String
         None => Ok(None),
         Some(child) => match child.value {
             Value::String(s) => Ok(Some(
-                s.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect(),
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
             )),
             Value::Array(_) => string_list(node, key).map(Some),
             other => Err(child.error(format!(
@@ -241,7 +280,9 @@ pub fn flags_list<'a>(node: &Node<'a>, key: &'a str) -> Result<Option<Vec<String
 
 /// Reads an optional string member (absent and null read as `None`).
 pub fn opt_string<'a>(node: &Node<'a>, key: &'a str) -> Result<Option<String>, LoadError> {
-    with_member(node, key, |child| child.map(|c| c.string().map(str::to_owned)).transpose())
+    with_member(node, key, |child| {
+        child.map(|c| c.string().map(str::to_owned)).transpose()
+    })
 }
 
 /// Reads an optional boolean member.
@@ -270,8 +311,14 @@ mod tests {
 
     #[test]
     fn decodes_utf8_bom_and_rejects_garbage() {
-        assert_eq!(decode_text("f", b"\xEF\xBB\xBF{}").ok().as_deref(), Some("{}"));
-        let err = decode_text("f", b"{\xff}").err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            decode_text("f", b"\xEF\xBB\xBF{}").ok().as_deref(),
+            Some("{}")
+        );
+        let err = decode_text("f", b"{\xff}")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.starts_with("f: invalid UTF-8"), "{err}");
     }
 
@@ -286,16 +333,28 @@ mod tests {
         let cell3 = item.key_cell("c~");
         let c = item.child(&cell3, &value["a/b"][0]["c~"]);
         assert_eq!(c.pointer(), "/a~1b/0/c~0");
-        assert_eq!(c.string().err().map(|e| e.to_string()).unwrap_or_default(), "f: /a~1b/0/c~0: expected a string, found a number");
+        assert_eq!(
+            c.string().err().map(|e| e.to_string()).unwrap_or_default(),
+            "f: /a~1b/0/c~0: expected a string, found a number"
+        );
     }
 
     #[test]
     fn flags_accept_string_and_array() {
         let value: Value = serde_json::json!({"x": "deviceCodeFlow, authenticationTransfer", "y": ["deviceCodeFlow"], "z": ""});
         let root = Node::root("f", "", &value);
-        assert_eq!(flags_list(&root, "x").ok().flatten().map(|v| v.len()), Some(2));
-        assert_eq!(flags_list(&root, "y").ok().flatten().map(|v| v.len()), Some(1));
-        assert_eq!(flags_list(&root, "z").ok().flatten().map(|v| v.len()), Some(0));
+        assert_eq!(
+            flags_list(&root, "x").ok().flatten().map(|v| v.len()),
+            Some(2)
+        );
+        assert_eq!(
+            flags_list(&root, "y").ok().flatten().map(|v| v.len()),
+            Some(1)
+        );
+        assert_eq!(
+            flags_list(&root, "z").ok().flatten().map(|v| v.len()),
+            Some(0)
+        );
         assert_eq!(flags_list(&root, "w").ok().flatten(), None);
     }
 }

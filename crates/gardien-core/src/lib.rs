@@ -4,8 +4,8 @@
 pub mod compile;
 pub mod device;
 pub mod error;
-pub mod explain;
 pub mod eval;
+pub mod explain;
 pub mod filter;
 pub mod ids;
 pub mod json;

@@ -107,7 +107,9 @@ fn outcome_name(o: Outcome) -> &'static str {
 
 /// The grant controls a policy lists, as the sign-in log names them.
 pub fn grant_control_names(policy: &Policy) -> Vec<String> {
-    let Some(g) = &policy.grant else { return Vec::new() };
+    let Some(g) = &policy.grant else {
+        return Vec::new();
+    };
     let mut out: Vec<String> = g
         .built_in
         .iter()
@@ -132,7 +134,9 @@ pub fn grant_control_names(policy: &Policy) -> Vec<String> {
 }
 
 fn grant_name(g: Option<GrantState>) -> String {
-    let names = |c: crate::eval::grant::Controls| c.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",");
+    let names = |c: crate::eval::grant::Controls| {
+        c.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",")
+    };
     match g {
         None => String::new(),
         Some(GrantState::Satisfied) => "satisfied".to_owned(),
@@ -144,14 +148,37 @@ fn grant_name(g: Option<GrantState>) -> String {
 
 fn applied_policy(policy: &Policy, record: &PolicyRecord) -> AppliedPolicy {
     let disabled = record.result == PolicyResult::NotEnabled;
-    let satisfied = record.conditions.iter().filter(|c| c.outcome == Outcome::Satisfied).map(|c| c.condition.log_flag()).collect();
-    let unsatisfied = record.conditions.iter().filter(|c| c.outcome != Outcome::Satisfied).map(|c| c.condition.log_flag()).collect();
+    let satisfied = record
+        .conditions
+        .iter()
+        .filter(|c| c.outcome == Outcome::Satisfied)
+        .map(|c| c.condition.log_flag())
+        .collect();
+    let unsatisfied = record
+        .conditions
+        .iter()
+        .filter(|c| c.outcome != Outcome::Satisfied)
+        .map(|c| c.condition.log_flag())
+        .collect();
     AppliedPolicy {
         id: policy.id.clone(),
         display_name: policy.display_name.clone(),
         result: record.result.as_str().to_owned(),
-        enforced_grant_controls: if disabled { Vec::new() } else { grant_control_names(policy) },
-        enforced_session_controls: if disabled { Vec::new() } else { policy.session.names().into_iter().map(str::to_owned).collect() },
+        enforced_grant_controls: if disabled {
+            Vec::new()
+        } else {
+            grant_control_names(policy)
+        },
+        enforced_session_controls: if disabled {
+            Vec::new()
+        } else {
+            policy
+                .session
+                .names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        },
         conditions_satisfied: flags(satisfied),
         conditions_not_satisfied: flags(unsatisfied),
     }
@@ -179,10 +206,19 @@ fn trace_policy(policy: &Policy, record: &PolicyRecord) -> TracePolicy {
 
 impl DecisionReport {
     /// Builds the report from a traced evaluation.
-    pub fn new(tenant: &CompiledTenant, signin: &SignIn, evaluation: &Evaluation) -> DecisionReport {
+    pub fn new(
+        tenant: &CompiledTenant,
+        signin: &SignIn,
+        evaluation: &Evaluation,
+    ) -> DecisionReport {
         let v = &evaluation.verdict;
         let policies = &tenant.tenant.policies;
-        let pairs = || evaluation.policies.iter().filter_map(|r| policies.get(r.index).map(|p| (p, r)));
+        let pairs = || {
+            evaluation
+                .policies
+                .iter()
+                .filter_map(|r| policies.get(r.index).map(|p| (p, r)))
+        };
         let status = match v.decision {
             Decision::Deny | Decision::Challenge => "failure",
             Decision::Allow if !v.applied.is_empty() => "success",
@@ -190,15 +226,25 @@ impl DecisionReport {
         };
         DecisionReport {
             decision: v.decision.as_str().to_owned(),
-            error_code: if v.decision == Decision::Deny { v.error_code } else { None },
+            error_code: if v.decision == Decision::Deny {
+                v.error_code
+            } else {
+                None
+            },
             conditional_access_status: status.to_owned(),
             required_controls: if v.decision == Decision::Allow {
                 Vec::new()
             } else {
                 v.required.iter().map(|c| c.as_str().to_owned()).collect()
             },
-            applied_conditional_access_policies: pairs().map(|(p, r)| applied_policy(p, r)).collect(),
-            session_controls: if v.decision == Decision::Allow { v.session.to_json() } else { Value::Object(Map::new()) },
+            applied_conditional_access_policies: pairs()
+                .map(|(p, r)| applied_policy(p, r))
+                .collect(),
+            session_controls: if v.decision == Decision::Allow {
+                v.session.to_json()
+            } else {
+                Value::Object(Map::new())
+            },
             explanation: explain(tenant, signin, evaluation),
             trace: pairs().map(|(p, r)| trace_policy(p, r)).collect(),
         }
@@ -239,7 +285,11 @@ pub fn analysis_reasons(policy: &Policy, record: &PolicyRecord) -> String {
         .filter(|c| c.outcome == Outcome::NotSatisfied)
         .map(|c| c.condition.what_if_reason())
         .collect();
-    if record.conditions.iter().any(|c| c.outcome == Outcome::Unknown) {
+    if record
+        .conditions
+        .iter()
+        .any(|c| c.outcome == Outcome::Unknown)
+    {
         reasons.push(("notEnoughInformation", 1));
     }
     flags(reasons)
@@ -257,7 +307,12 @@ impl WhatIfReport {
                 if signin.applied_policies_only && !applies {
                     return None;
                 }
-                Some(WhatIfEntry { index: r.index, policy_applies: applies, analysis_reasons: analysis_reasons(p, r), trace: trace_policy(p, r) })
+                Some(WhatIfEntry {
+                    index: r.index,
+                    policy_applies: applies,
+                    analysis_reasons: analysis_reasons(p, r),
+                    trace: trace_policy(p, r),
+                })
             })
             .collect();
         WhatIfReport { entries }
@@ -274,10 +329,16 @@ impl WhatIfReport {
                     Value::Object(o) => o.clone(),
                     _ => Map::new(),
                 };
-                obj.retain(|k, _| !k.starts_with('@') && !k.starts_with('#') && !k.contains("@odata."));
-                obj.entry("id").or_insert_with(|| Value::String(p.id.clone()));
+                obj.retain(|k, _| {
+                    !k.starts_with('@') && !k.starts_with('#') && !k.contains("@odata.")
+                });
+                obj.entry("id")
+                    .or_insert_with(|| Value::String(p.id.clone()));
                 obj.insert("policyApplies".into(), Value::Bool(e.policy_applies));
-                obj.insert("analysisReasons".into(), Value::String(e.analysis_reasons.clone()));
+                obj.insert(
+                    "analysisReasons".into(),
+                    Value::String(e.analysis_reasons.clone()),
+                );
                 Some(Value::Object(obj))
             })
             .collect();

@@ -117,7 +117,11 @@ impl SignIn {
     /// A minimal user sign-in to `apps` (used by tests, benches and counterfactual search).
     pub fn user(id: &str, apps: &[&str]) -> SignIn {
         SignIn {
-            subject: Subject::User { id: normalize_id(id), external_tenant_id: None, external_user_type: None },
+            subject: Subject::User {
+                id: normalize_id(id),
+                external_tenant_id: None,
+                external_user_type: None,
+            },
             target: Target::Applications(apps.iter().map(|a| normalize_id(a)).collect()),
             client_app_type: None,
             device_platform: None,
@@ -145,8 +149,12 @@ impl SignIn {
     pub fn from_value(file: &str, value: &Value) -> Result<SignIn, LoadError> {
         let root = Node::root(file, "", value);
         root.object("an evaluate request")?;
-        let subject = member_any(&root, &["signInIdentity", "conditionalAccessWhatIfSubject"], |n| read_subject(&n))?
-            .ok_or_else(|| root.error("missing `signInIdentity`"))?;
+        let subject = member_any(
+            &root,
+            &["signInIdentity", "conditionalAccessWhatIfSubject"],
+            |n| read_subject(&n),
+        )?
+        .ok_or_else(|| root.error("missing `signInIdentity`"))?;
         let target = member_any(&root, &["signInContext", "conditionalAccessContext"], |n| read_target(&n))?
             .ok_or_else(|| root.error("missing `signInContext`").with_help(
                 "add {\"@odata.type\":\"#microsoft.graph.applicationContext\",\"includeApplications\":[\"<appId>\"]}",
@@ -167,9 +175,11 @@ impl SignIn {
             applied_policies_only: opt_bool(&root, "appliedPoliciesOnly")?.unwrap_or(false),
             session: Session::default(),
         };
-        member_any(&root, &["signInConditions", "conditionalAccessWhatIfConditions"], |n| {
-            read_conditions(&n, &mut signin)
-        })?;
+        member_any(
+            &root,
+            &["signInConditions", "conditionalAccessWhatIfConditions"],
+            |n| read_conditions(&n, &mut signin),
+        )?;
         with_member(&root, "session", |s| match s {
             None => Ok(()),
             Some(s) => read_session(&s, &mut signin.session),
@@ -210,10 +220,13 @@ fn read_subject(node: &Node<'_>) -> Result<Subject, LoadError> {
     let user_id = opt_string(node, "userId")?;
     let sp_id = opt_string(node, "servicePrincipalId")?;
     let is_user = t.eq_ignore_ascii_case("userSignIn") || t.eq_ignore_ascii_case("userSubject");
-    let is_sp = t.eq_ignore_ascii_case("servicePrincipalSignIn") || t.eq_ignore_ascii_case("servicePrincipalSubject");
+    let is_sp = t.eq_ignore_ascii_case("servicePrincipalSignIn")
+        || t.eq_ignore_ascii_case("servicePrincipalSubject");
     if is_sp || (t.is_empty() && sp_id.is_some() && user_id.is_none()) {
         let id = sp_id.ok_or_else(|| node.error("missing `servicePrincipalId`"))?;
-        return Ok(Subject::ServicePrincipal { id: normalize_id(&id) });
+        return Ok(Subject::ServicePrincipal {
+            id: normalize_id(&id),
+        });
     }
     if !is_user && !t.is_empty() {
         return Err(node.error(format!(
@@ -228,35 +241,58 @@ fn read_subject(node: &Node<'_>) -> Result<Subject, LoadError> {
         None => None,
         Some(t) if t.eq_ignore_ascii_case("none") || t.is_empty() => None,
         Some(t) => Some(ExternalUserType::parse(&t).ok_or_else(|| {
-            LoadError::new(node.file, format!("{}/externalUserType", node.pointer()), format!(
-                "unknown external user type `{t}`; expected one of {}",
-                ExternalUserType::expected()
-            ))
+            LoadError::new(
+                node.file,
+                format!("{}/externalUserType", node.pointer()),
+                format!(
+                    "unknown external user type `{t}`; expected one of {}",
+                    ExternalUserType::expected()
+                ),
+            )
         })?),
     };
     let external_tenant_id = opt_string(node, "externalTenantId")?.map(|t| normalize_id(&t));
-    Ok(Subject::User { id: normalize_id(&id), external_tenant_id, external_user_type })
+    Ok(Subject::User {
+        id: normalize_id(&id),
+        external_tenant_id,
+        external_user_type,
+    })
 }
 
 fn read_target(node: &Node<'_>) -> Result<Target, LoadError> {
     node.object("signInContext")?;
     let t = odata_type(node);
     let lower = t.to_ascii_lowercase();
-    if lower == "useractioncontext" || lower == "whatifuseractioncontext" || (t.is_empty() && node.value.get("userAction").is_some()) {
-        let action = opt_string(node, "userAction")?.ok_or_else(|| node.error("missing `userAction`"))?;
-        let parsed = [UserAction::RegisterSecurityInformation, UserAction::RegisterOrJoinDevices]
-            .into_iter()
-            .find(|u| u.request_name().eq_ignore_ascii_case(&action) || u.urn().eq_ignore_ascii_case(&action));
+    if lower == "useractioncontext"
+        || lower == "whatifuseractioncontext"
+        || (t.is_empty() && node.value.get("userAction").is_some())
+    {
+        let action =
+            opt_string(node, "userAction")?.ok_or_else(|| node.error("missing `userAction`"))?;
+        let parsed = [
+            UserAction::RegisterSecurityInformation,
+            UserAction::RegisterOrJoinDevices,
+        ]
+        .into_iter()
+        .find(|u| {
+            u.request_name().eq_ignore_ascii_case(&action) || u.urn().eq_ignore_ascii_case(&action)
+        });
         return parsed.map(Target::UserAction).ok_or_else(|| {
             LoadError::new(node.file, format!("{}/userAction", node.pointer()), format!(
                 "unknown user action `{action}`; expected `registerSecurityInformation` or `registerOrJoinDevices`"
             ))
         });
     }
-    if lower == "authcontext" || lower == "whatifauthenticationcontext" || (t.is_empty() && (node.value.get("authenticationContextValue").is_some() || node.value.get("authenticationContext").is_some())) {
+    if lower == "authcontext"
+        || lower == "whatifauthenticationcontext"
+        || (t.is_empty()
+            && (node.value.get("authenticationContextValue").is_some()
+                || node.value.get("authenticationContext").is_some()))
+    {
         let value = match opt_string(node, "authenticationContextValue")? {
             Some(v) => v,
-            None => opt_string(node, "authenticationContext")?.ok_or_else(|| node.error("missing `authenticationContextValue`"))?,
+            None => opt_string(node, "authenticationContext")?
+                .ok_or_else(|| node.error("missing `authenticationContextValue`"))?,
         };
         return Ok(Target::AuthContext(normalize_id(&value)));
     }
@@ -265,7 +301,9 @@ fn read_target(node: &Node<'_>) -> Result<Target, LoadError> {
         if apps.is_empty() {
             return Err(node.error("`includeApplications` is empty: name the application (resource app id) the sign-in is for"));
         }
-        return Ok(Target::Applications(apps.iter().map(|a| normalize_id(a)).collect()));
+        return Ok(Target::Applications(
+            apps.iter().map(|a| normalize_id(a)).collect(),
+        ));
     }
     Err(node.error(format!(
         "unsupported sign-in context `@odata.type` `{t}`; expected `applicationContext`, `userActionContext` or `authContext`"
@@ -281,7 +319,11 @@ fn enum_member<T>(
     match opt_string(node, key)? {
         None => Ok(None),
         Some(v) => parse(&v).map(Some).ok_or_else(|| {
-            LoadError::new(node.file, format!("{}/{key}", node.pointer()), format!("unknown value `{v}`; expected one of {}", expected()))
+            LoadError::new(
+                node.file,
+                format!("{}/{key}", node.pointer()),
+                format!("unknown value `{v}`; expected one of {}", expected()),
+            )
         }),
     }
 }
@@ -291,8 +333,14 @@ fn country(node: &Node<'_>, key: &'static str) -> Result<Option<[u8; 2]>, LoadEr
         None => Ok(None),
         Some(c) => match c.trim().as_bytes() {
             [] => Ok(None),
-            [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => Ok(Some([a.to_ascii_uppercase(), b.to_ascii_uppercase()])),
-            _ => Err(LoadError::new(node.file, format!("{}/{key}", node.pointer()), format!("`{c}` is not a two-letter country or region code"))),
+            [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
+                Ok(Some([a.to_ascii_uppercase(), b.to_ascii_uppercase()]))
+            }
+            _ => Err(LoadError::new(
+                node.file,
+                format!("{}/{key}", node.pointer()),
+                format!("`{c}` is not a two-letter country or region code"),
+            )),
         },
     }
 }
@@ -302,40 +350,74 @@ fn read_conditions(node: &Node<'_>, s: &mut SignIn) -> Result<(), LoadError> {
     s.client_app_type = match opt_string(node, "clientAppType")? {
         None => None,
         Some(v) if v.eq_ignore_ascii_case("all") => None,
-        Some(v) if v.eq_ignore_ascii_case("easSupported") || v.eq_ignore_ascii_case("easUnsupported") => Some(ClientAppType::ExchangeActiveSync),
-        Some(v) if v.eq_ignore_ascii_case("modern") => Some(ClientAppType::MobileAppsAndDesktopClients),
+        Some(v)
+            if v.eq_ignore_ascii_case("easSupported")
+                || v.eq_ignore_ascii_case("easUnsupported") =>
+        {
+            Some(ClientAppType::ExchangeActiveSync)
+        }
+        Some(v) if v.eq_ignore_ascii_case("modern") => {
+            Some(ClientAppType::MobileAppsAndDesktopClients)
+        }
         Some(v) => Some(ClientAppType::parse(&v).ok_or_else(|| {
-            LoadError::new(node.file, format!("{}/clientAppType", node.pointer()), format!(
-                "unknown value `{v}`; expected one of {}",
-                ClientAppType::expected()
-            ))
+            LoadError::new(
+                node.file,
+                format!("{}/clientAppType", node.pointer()),
+                format!(
+                    "unknown value `{v}`; expected one of {}",
+                    ClientAppType::expected()
+                ),
+            )
         })?),
     };
     s.device_platform = match opt_string(node, "devicePlatform")? {
         None => None,
         Some(v) if v.eq_ignore_ascii_case("unknownFutureValue") => Some(DevicePlatform::Unknown),
         Some(v) => Some(DevicePlatform::parse(&v).ok_or_else(|| {
-            LoadError::new(node.file, format!("{}/devicePlatform", node.pointer()), format!(
-                "unknown value `{v}`; expected one of {}",
-                DevicePlatform::expected()
-            ))
+            LoadError::new(
+                node.file,
+                format!("{}/devicePlatform", node.pointer()),
+                format!(
+                    "unknown value `{v}`; expected one of {}",
+                    DevicePlatform::expected()
+                ),
+            )
         })?),
     };
     s.ip_address = match opt_string(node, "ipAddress")? {
         None => None,
         Some(ip) if ip.trim().is_empty() => None,
-        Some(ip) => Some(parse_ip(&ip).map_err(|e| LoadError::new(node.file, format!("{}/ipAddress", node.pointer()), e.to_string()))?),
+        Some(ip) => Some(parse_ip(&ip).map_err(|e| {
+            LoadError::new(
+                node.file,
+                format!("{}/ipAddress", node.pointer()),
+                e.to_string(),
+            )
+        })?),
     };
     s.country = country(node, "country")?;
     s.sign_in_risk = enum_member(node, "signInRiskLevel", risk, RiskLevel::expected)?;
     s.user_risk = enum_member(node, "userRiskLevel", risk, RiskLevel::expected)?;
-    s.service_principal_risk = enum_member(node, "servicePrincipalRiskLevel", risk, RiskLevel::expected)?;
-    s.insider_risk = enum_member(node, "insiderRiskLevel", InsiderRiskLevel::parse, InsiderRiskLevel::expected)?;
+    s.service_principal_risk =
+        enum_member(node, "servicePrincipalRiskLevel", risk, RiskLevel::expected)?;
+    s.insider_risk = enum_member(
+        node,
+        "insiderRiskLevel",
+        InsiderRiskLevel::parse,
+        InsiderRiskLevel::expected,
+    )?;
     s.transfer_method = with_member(node, "authenticationFlow", |f| match f {
         None => Ok(None),
-        Some(f) => enum_member(&f, "transferMethod", TransferMethod::parse, TransferMethod::expected),
+        Some(f) => enum_member(
+            &f,
+            "transferMethod",
+            TransferMethod::parse,
+            TransferMethod::expected,
+        ),
     })?;
-    s.device = with_member(node, "deviceInfo", |d| d.map(|d| read_device(&d)).transpose())?;
+    s.device = with_member(node, "deviceInfo", |d| {
+        d.map(|d| read_device(&d)).transpose()
+    })?;
     Ok(())
 }
 
@@ -402,17 +484,35 @@ fn read_device(node: &Node<'_>) -> Result<DeviceInfo, LoadError> {
         Some(Value::Bool(b)) => Some(*b),
         Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
         Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
-        Some(_) => return Err(LoadError::new(node.file, format!("{}/isCompliant", node.pointer()), "expected true or false")),
+        Some(_) => {
+            return Err(LoadError::new(
+                node.file,
+                format!("{}/isCompliant", node.pointer()),
+                "expected true or false",
+            ));
+        }
     };
-    d.physical_ids = string_list(node, "physicalIds")?.into_iter().map(String::into_boxed_str).collect();
-    d.system_labels = string_list(node, "systemLabels")?.into_iter().map(String::into_boxed_str).collect();
+    d.physical_ids = string_list(node, "physicalIds")?
+        .into_iter()
+        .map(String::into_boxed_str)
+        .collect();
+    d.system_labels = string_list(node, "systemLabels")?
+        .into_iter()
+        .map(String::into_boxed_str)
+        .collect();
     for (i, slot) in d.extension_attributes.iter_mut().enumerate() {
         let key = format!("extensionAttribute{}", i + 1);
         if let Some(v) = obj.get(&key) {
             *slot = match v {
                 Value::Null => None,
                 Value::String(s) => Some(s.clone().into_boxed_str()),
-                _ => return Err(LoadError::new(node.file, format!("{}/{key}", node.pointer()), "expected a string")),
+                _ => {
+                    return Err(LoadError::new(
+                        node.file,
+                        format!("{}/{key}", node.pointer()),
+                        "expected a string",
+                    ));
+                }
             };
         }
     }
@@ -421,29 +521,65 @@ fn read_device(node: &Node<'_>) -> Result<DeviceInfo, LoadError> {
 
 fn read_session(node: &Node<'_>, s: &mut Session) -> Result<(), LoadError> {
     node.object("session")?;
-    for (i, m) in string_list(node, "authenticationMethods")?.iter().enumerate() {
+    for (i, m) in string_list(node, "authenticationMethods")?
+        .iter()
+        .enumerate()
+    {
         match parse_combination(m) {
             Ok(set) => s.methods.0 |= set.0,
-            Err(reason) => return Err(LoadError::new(node.file, format!("{}/authenticationMethods/{i}", node.pointer()), reason)),
+            Err(reason) => {
+                return Err(LoadError::new(
+                    node.file,
+                    format!("{}/authenticationMethods/{i}", node.pointer()),
+                    reason,
+                ));
+            }
         }
     }
-    s.accepted_terms_of_use = string_list(node, "acceptedTermsOfUse")?.iter().map(|t| normalize_id(t)).collect();
+    s.accepted_terms_of_use = string_list(node, "acceptedTermsOfUse")?
+        .iter()
+        .map(|t| normalize_id(t))
+        .collect();
     s.password_changed = opt_bool(node, "passwordChanged")?.unwrap_or(false);
     s.approved_client_app = opt_bool(node, "approvedClientApp")?.unwrap_or(false);
     s.app_protection_policy = opt_bool(node, "appProtectionPolicy")?.unwrap_or(false);
     s.compliant_network = opt_bool(node, "compliantNetwork")?.unwrap_or(false);
     s.anonymous_network = opt_bool(node, "anonymousNetwork")?.unwrap_or(false);
     s.refresh = opt_bool(node, "refresh")?.unwrap_or(false);
-    s.original_transfer_method = enum_member(node, "originalTransferMethod", TransferMethod::parse, TransferMethod::expected)?;
+    s.original_transfer_method = enum_member(
+        node,
+        "originalTransferMethod",
+        TransferMethod::parse,
+        TransferMethod::expected,
+    )?;
     s.gps_country = country(node, "gpsCountry")?;
-    s.requested_scopes = string_list(node, "requestedScopes")?.iter().map(|t| normalize_id(t)).collect();
-    for (key, slot) in [("secondsSinceAuthentication", &mut s.seconds_since_authentication), ("secondsSinceMfa", &mut s.seconds_since_mfa)] {
+    s.requested_scopes = string_list(node, "requestedScopes")?
+        .iter()
+        .map(|t| normalize_id(t))
+        .collect();
+    for (key, slot) in [
+        (
+            "secondsSinceAuthentication",
+            &mut s.seconds_since_authentication,
+        ),
+        ("secondsSinceMfa", &mut s.seconds_since_mfa),
+    ] {
         *slot = match node.value.get(key) {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) => Some(n.as_u64().ok_or_else(|| {
-                LoadError::new(node.file, format!("{}/{key}", node.pointer()), "expected a non-negative whole number of seconds")
+                LoadError::new(
+                    node.file,
+                    format!("{}/{key}", node.pointer()),
+                    "expected a non-negative whole number of seconds",
+                )
             })?),
-            Some(_) => return Err(LoadError::new(node.file, format!("{}/{key}", node.pointer()), "expected a number of seconds")),
+            Some(_) => {
+                return Err(LoadError::new(
+                    node.file,
+                    format!("{}/{key}", node.pointer()),
+                    "expected a number of seconds",
+                ));
+            }
         };
     }
     Ok(())

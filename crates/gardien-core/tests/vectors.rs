@@ -8,21 +8,33 @@ use std::path::PathBuf;
 
 fn vectors() -> Vec<(String, Value)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/vectors");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).into_iter().flatten().filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     files.sort();
     files
         .into_iter()
         .filter_map(|p| {
             let text = std::fs::read_to_string(&p).ok()?;
-            Some((p.file_name()?.to_string_lossy().into_owned(), serde_json::from_str(&text).ok()?))
+            Some((
+                p.file_name()?.to_string_lossy().into_owned(),
+                serde_json::from_str(&text).ok()?,
+            ))
         })
         .collect()
 }
 
 fn load(v: &Value) -> Result<CompiledTenant, String> {
     let bytes = serde_json::to_vec(&v["tenant"]).map_err(|e| e.to_string())?;
-    let source = TenantSource { combined: Some(SourceFile::new("tenant.json", bytes)), ..Default::default() };
-    Tenant::load(&source).map(CompiledTenant::compile).map_err(|e| e.to_string())
+    let source = TenantSource {
+        combined: Some(SourceFile::new("tenant.json", bytes)),
+        ..Default::default()
+    };
+    Tenant::load(&source)
+        .map(CompiledTenant::compile)
+        .map_err(|e| e.to_string())
 }
 
 fn check(name: &str, v: &Value) -> Result<(), String> {
@@ -31,21 +43,30 @@ fn check(name: &str, v: &Value) -> Result<(), String> {
     if mode == "load" {
         let want = expect["loadError"].as_str().unwrap_or_default();
         return match load(v) {
-            Ok(_) => Err(format!("{name}: tenant loaded, expected an error containing `{want}`")),
+            Ok(_) => Err(format!(
+                "{name}: tenant loaded, expected an error containing `{want}`"
+            )),
             Err(e) if e.contains(want) => Ok(()),
             Err(e) => Err(format!("{name}: error `{e}` does not contain `{want}`")),
         };
     }
     let tenant = load(v).map_err(|e| format!("{name}: tenant rejected: {e}"))?;
-    let signin = SignIn::from_value("request.json", &v["request"]).map_err(|e| format!("{name}: {e}"))?;
+    let signin =
+        SignIn::from_value("request.json", &v["request"]).map_err(|e| format!("{name}: {e}"))?;
     if mode == "whatif" {
         let report = WhatIfReport::new(&tenant, &signin).to_graph_json(&tenant);
         let entries = report["value"].as_array().cloned().unwrap_or_default();
         for (id, want) in expect.as_object().into_iter().flatten() {
-            let got = entries.iter().find(|e| e["id"] == Value::String(id.clone())).ok_or(format!("{name}: no entry for {id}"))?;
+            let got = entries
+                .iter()
+                .find(|e| e["id"] == Value::String(id.clone()))
+                .ok_or(format!("{name}: no entry for {id}"))?;
             for key in ["policyApplies", "analysisReasons"] {
                 if got[key] != want[key] {
-                    return Err(format!("{name}: {id}.{key} = {}, expected {}", got[key], want[key]));
+                    return Err(format!(
+                        "{name}: {id}.{key} = {}, expected {}",
+                        got[key], want[key]
+                    ));
                 }
             }
         }
@@ -55,14 +76,26 @@ fn check(name: &str, v: &Value) -> Result<(), String> {
     // The hot path must agree with the traced path.
     let verdict = tenant.decide(&signin);
     if verdict != evaluation.verdict {
-        return Err(format!("{name}: decide() and evaluate() disagree: {verdict:?} vs {:?}", evaluation.verdict));
+        return Err(format!(
+            "{name}: decide() and evaluate() disagree: {verdict:?} vs {:?}",
+            evaluation.verdict
+        ));
     }
-    let report = serde_json::to_value(DecisionReport::new(&tenant, &signin, &evaluation)).map_err(|e| e.to_string())?;
-    for key in ["decision", "errorCode", "conditionalAccessStatus", "requiredControls"] {
-        if let Some(want) = expect.get(key) {
-            if &report[key] != want {
-                return Err(format!("{name}: {key} = {}, expected {want}\ntrace: {:#}", report[key], report["trace"]));
-            }
+    let report = serde_json::to_value(DecisionReport::new(&tenant, &signin, &evaluation))
+        .map_err(|e| e.to_string())?;
+    for key in [
+        "decision",
+        "errorCode",
+        "conditionalAccessStatus",
+        "requiredControls",
+    ] {
+        if let Some(want) = expect.get(key)
+            && &report[key] != want
+        {
+            return Err(format!(
+                "{name}: {key} = {}, expected {want}\ntrace: {:#}",
+                report[key], report["trace"]
+            ));
         }
     }
     for (id, want) in expect["policies"].as_object().into_iter().flatten() {
@@ -72,7 +105,10 @@ fn check(name: &str, v: &Value) -> Result<(), String> {
             .map(|p| p["result"].clone())
             .unwrap_or(Value::Null);
         if &got != want {
-            return Err(format!("{name}: policy {id} result = {got}, expected {want}\ntrace: {:#}", report["trace"]));
+            return Err(format!(
+                "{name}: policy {id} result = {got}, expected {want}\ntrace: {:#}",
+                report["trace"]
+            ));
         }
     }
     Ok(())
@@ -81,8 +117,15 @@ fn check(name: &str, v: &Value) -> Result<(), String> {
 #[test]
 fn t01_to_t24_vectors() {
     let vectors = vectors();
-    assert!(vectors.len() >= 24, "testdata/vectors holds {} vectors", vectors.len());
-    let failures: Vec<String> = vectors.iter().filter_map(|(n, v)| check(n, v).err()).collect();
+    assert!(
+        vectors.len() >= 24,
+        "testdata/vectors holds {} vectors",
+        vectors.len()
+    );
+    let failures: Vec<String> = vectors
+        .iter()
+        .filter_map(|(n, v)| check(n, v).err())
+        .collect();
     println!("{} vectors, {} failed", vectors.len(), failures.len());
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

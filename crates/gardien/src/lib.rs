@@ -85,8 +85,16 @@ pub fn print_out(text: &str) -> std::io::Result<()> {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Whatif { tenant, request, json } => commands::whatif::run(tenant, request, *json),
-        Command::Evaluate { tenant, request, json } => commands::evaluate::run(tenant, request, *json),
+        Command::Whatif {
+            tenant,
+            request,
+            json,
+        } => commands::whatif::run(tenant, request, *json),
+        Command::Evaluate {
+            tenant,
+            request,
+            json,
+        } => commands::evaluate::run(tenant, request, *json),
         Command::Validate { tenant, json } => commands::validate::run(tenant, *json),
     };
     match result {

@@ -16,15 +16,25 @@ fn truncate(s: &str, width: usize) -> String {
 /// The what-if table: policy, applies?, reasons, and the controls of applying policies.
 pub fn whatif_table(tenant: &CompiledTenant, report: &WhatIfReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:<48}  {:<8}  {:<10}  REASONS", "POLICY", "APPLIES", "STATE");
+    let _ = writeln!(
+        out,
+        "{:<48}  {:<8}  {:<10}  REASONS",
+        "POLICY", "APPLIES", "STATE"
+    );
     for e in &report.entries {
-        let Some(p) = tenant.tenant.policies.get(e.index) else { continue };
+        let Some(p) = tenant.tenant.policies.get(e.index) else {
+            continue;
+        };
         let state = match p.state {
             gardien_core::model::policy::PolicyState::Enabled => "enabled",
             gardien_core::model::policy::PolicyState::Disabled => "disabled",
             gardien_core::model::policy::PolicyState::ReportOnly => "reportOnly",
         };
-        let name = if p.display_name.is_empty() { p.id.as_str() } else { p.display_name.as_str() };
+        let name = if p.display_name.is_empty() {
+            p.id.as_str()
+        } else {
+            p.display_name.as_str()
+        };
         let _ = writeln!(
             out,
             "{:<48}  {:<8}  {:<10}  {}",
@@ -36,19 +46,36 @@ pub fn whatif_table(tenant: &CompiledTenant, report: &WhatIfReport) -> String {
         if e.policy_applies {
             let grant = gardien_core::report::grant_control_names(p);
             let session = p.session.names();
-            let grant = if grant.is_empty() { "none".to_owned() } else { grant.join(", ") };
+            let grant = if grant.is_empty() {
+                "none".to_owned()
+            } else {
+                grant.join(", ")
+            };
             let _ = writeln!(out, "{:<48}    grant: {grant}", "");
             if !session.is_empty() {
                 let _ = writeln!(out, "{:<48}    session: {}", "", session.join(", "));
             }
         } else {
-            for c in e.trace.conditions.iter().filter(|c| c.result != "satisfied") {
-                let _ = writeln!(out, "{:<48}    {} ({}): {}", "", c.condition, c.result, c.detail);
+            for c in e
+                .trace
+                .conditions
+                .iter()
+                .filter(|c| c.result != "satisfied")
+            {
+                let _ = writeln!(
+                    out,
+                    "{:<48}    {} ({}): {}",
+                    "", c.condition, c.result, c.detail
+                );
             }
         }
     }
     let applying = report.entries.iter().filter(|e| e.policy_applies).count();
-    let _ = writeln!(out, "\n{applying} of {} policies apply", report.entries.len());
+    let _ = writeln!(
+        out,
+        "\n{applying} of {} policies apply",
+        report.entries.len()
+    );
     out
 }
 
@@ -63,11 +90,35 @@ pub fn decision_text(r: &DecisionReport) -> String {
     if !r.required_controls.is_empty() {
         let _ = writeln!(out, "required controls: {}", r.required_controls.join(", "));
     }
-    let _ = writeln!(out, "conditional access status: {}", r.conditional_access_status);
+    let _ = writeln!(
+        out,
+        "conditional access status: {}",
+        r.conditional_access_status
+    );
     if let Some(e) = &r.explanation {
-        let actions: Vec<String> = e.user_actions.iter().map(|a| serde_json::to_value(a).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()).collect();
-        let category = serde_json::to_value(e.category).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        let _ = writeln!(out, "cause: {category} ({})", if e.temporary { "temporary" } else { "structural" });
+        let actions: Vec<String> = e
+            .user_actions
+            .iter()
+            .map(|a| {
+                serde_json::to_value(a)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect();
+        let category = serde_json::to_value(e.category)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "cause: {category} ({})",
+            if e.temporary {
+                "temporary"
+            } else {
+                "structural"
+            }
+        );
         let _ = writeln!(out, "what the user can do: {}", actions.join(", "));
         let _ = writeln!(out, "admin details: {}", e.admin_details);
     }

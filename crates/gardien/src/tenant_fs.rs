@@ -14,7 +14,11 @@ fn json_files(dir: &Path) -> Result<Vec<SourceFile>> {
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read directory {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("json")))
+        .filter(|p| {
+            p.is_file()
+                && p.extension()
+                    .is_some_and(|x| x.eq_ignore_ascii_case("json"))
+        })
         .collect();
     paths.sort();
     paths.iter().map(|p| read(p)).collect()
@@ -32,7 +36,10 @@ pub fn tenant_source(path: &Path) -> Result<TenantSource> {
     }
     let policies = path.join("policies");
     if !policies.is_dir() {
-        bail!("tenant directory `{}` has no `policies/` folder", path.display());
+        bail!(
+            "tenant directory `{}` has no `policies/` folder",
+            path.display()
+        );
     }
     source.policy_files = json_files(&policies)?;
     let locations = path.join("namedLocations.json");

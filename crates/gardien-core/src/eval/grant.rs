@@ -154,24 +154,39 @@ enum ControlState {
     Cannot,
 }
 
-fn control_state<T: Tracer>(control: Control, policy_index: usize, policy: &Policy, input: &Input<'_>, t: &mut T) -> ControlState {
+fn control_state<T: Tracer>(
+    control: Control,
+    policy_index: usize,
+    policy: &Policy,
+    input: &Input<'_>,
+    t: &mut T,
+) -> ControlState {
     let s = input.signin;
     let legacy = s.client_app_type.is_some_and(ClientAppType::is_legacy);
     let other = s.client_app_type == Some(ClientAppType::Other);
     let device = input.device();
     let interactive = |t: &mut T, what: &dyn Fn() -> String| {
         if legacy {
-            t.note(|| format!("{} not done, and a legacy authentication client cannot perform it", what()));
+            t.note(|| {
+                format!(
+                    "{} not done, and a legacy authentication client cannot perform it",
+                    what()
+                )
+            });
             ControlState::Cannot
         } else {
             t.note(|| format!("{} not done yet", what()));
             ControlState::Interactive
         }
     };
-    let state = match control {
+    match control {
         Control::Block => ControlState::Cannot,
         Control::Mfa => {
-            let mfa = input.tenant.strengths.first().is_some_and(|m| m.satisfied_by(s.session.methods));
+            let mfa = input
+                .tenant
+                .strengths
+                .first()
+                .is_some_and(|m| m.satisfied_by(s.session.methods));
             if mfa && !other {
                 t.note(|| "multifactor authentication already done".to_owned());
                 ControlState::Satisfied
@@ -188,10 +203,17 @@ fn control_state<T: Tracer>(control: Control, policy_index: usize, policy: &Poli
                 .and_then(|i| input.tenant.strengths.get(i));
             match strength {
                 Some(st) if st.satisfied_by(s.session.methods) && !other => {
-                    t.note(|| format!("authentication strength `{}` satisfied by the session's methods", st.display_name));
+                    t.note(|| {
+                        format!(
+                            "authentication strength `{}` satisfied by the session's methods",
+                            st.display_name
+                        )
+                    });
                     ControlState::Satisfied
                 }
-                Some(st) => interactive(t, &|| format!("authentication strength `{}`", st.display_name)),
+                Some(st) => interactive(t, &|| {
+                    format!("authentication strength `{}`", st.display_name)
+                }),
                 None => ControlState::Cannot,
             }
         }
@@ -200,7 +222,13 @@ fn control_state<T: Tracer>(control: Control, policy_index: usize, policy: &Poli
                 t.note(|| "the device is compliant".to_owned());
                 ControlState::Satisfied
             } else {
-                t.note(|| if device.is_some() { "the device is not compliant".to_owned() } else { "the device is not registered, so it cannot be compliant".to_owned() });
+                t.note(|| {
+                    if device.is_some() {
+                        "the device is not compliant".to_owned()
+                    } else {
+                        "the device is not registered, so it cannot be compliant".to_owned()
+                    }
+                });
                 ControlState::Cannot
             }
         }
@@ -237,7 +265,11 @@ fn control_state<T: Tracer>(control: Control, policy_index: usize, policy: &Poli
             }
         }
         Control::TermsOfUse => {
-            let all = policy.grant.as_ref().is_some_and(|g| g.terms_of_use.iter().all(|tou| s.session.accepted_terms_of_use.contains(tou)));
+            let all = policy.grant.as_ref().is_some_and(|g| {
+                g.terms_of_use
+                    .iter()
+                    .all(|tou| s.session.accepted_terms_of_use.contains(tou))
+            });
             if all && !legacy {
                 ControlState::Satisfied
             } else {
@@ -246,12 +278,16 @@ fn control_state<T: Tracer>(control: Control, policy_index: usize, policy: &Poli
         }
         Control::CustomAuthenticationFactor => interactive(t, &|| "custom control".to_owned()),
         Control::SignInFrequency => ControlState::Satisfied,
-    };
-    state
+    }
 }
 
 /// The grant state of an applying policy (spec §3.3.1), then its sign-in frequency.
-pub(crate) fn grant_state<T: Tracer>(policy_index: usize, policy: &Policy, input: &Input<'_>, t: &mut T) -> GrantState {
+pub(crate) fn grant_state<T: Tracer>(
+    policy_index: usize,
+    policy: &Policy,
+    input: &Input<'_>,
+    t: &mut T,
+) -> GrantState {
     let state = match &policy.grant {
         None => GrantState::Satisfied,
         Some(g) if g.is_empty() => GrantState::Satisfied,
@@ -265,9 +301,15 @@ pub(crate) fn grant_state<T: Tracer>(policy_index: usize, policy: &Policy, input
                 .built_in
                 .iter()
                 .map(|c| Control::of(*c))
-                .chain(g.authentication_strength.is_some().then_some(Control::AuthenticationStrength))
+                .chain(
+                    g.authentication_strength
+                        .is_some()
+                        .then_some(Control::AuthenticationStrength),
+                )
                 .chain((!g.terms_of_use.is_empty()).then_some(Control::TermsOfUse))
-                .chain((!g.custom_factors.is_empty()).then_some(Control::CustomAuthenticationFactor));
+                .chain(
+                    (!g.custom_factors.is_empty()).then_some(Control::CustomAuthenticationFactor),
+                );
             let mut satisfied = false;
             let mut interactive = Controls::default();
             let mut first_interactive = None;
@@ -322,11 +364,15 @@ pub(crate) fn grant_state<T: Tracer>(policy_index: usize, policy: &Policy, input
 /// Whether the policy's sign-in frequency asks for a new authentication. Unknown ages mean a
 /// fresh interactive sign-in (nothing to re-prompt) [gardien decision].
 fn sign_in_frequency_due<T: Tracer>(policy: &Policy, input: &Input<'_>, t: &mut T) -> bool {
-    let Some(sif) = policy.session.sign_in_frequency else { return false };
+    let Some(sif) = policy.session.sign_in_frequency else {
+        return false;
+    };
     let session = &input.signin.session;
     match sif {
         SignInFrequency::EveryTime => {
-            let age = session.seconds_since_mfa.or(session.seconds_since_authentication);
+            let age = session
+                .seconds_since_mfa
+                .or(session.seconds_since_authentication);
             let due = age.is_some_and(|a| a > 300);
             t.note(|| match age {
                 Some(a) if due => format!("sign-in frequency `everyTime`: last authentication {a} s ago, beyond the 5-minute tolerance"),
@@ -335,8 +381,17 @@ fn sign_in_frequency_due<T: Tracer>(policy: &Policy, input: &Input<'_>, t: &mut 
             });
             due
         }
-        SignInFrequency::Hours { hours, secondary_only } => {
-            let age = if secondary_only { session.seconds_since_mfa } else { session.seconds_since_authentication.max(session.seconds_since_mfa) };
+        SignInFrequency::Hours {
+            hours,
+            secondary_only,
+        } => {
+            let age = if secondary_only {
+                session.seconds_since_mfa
+            } else {
+                session
+                    .seconds_since_authentication
+                    .max(session.seconds_since_mfa)
+            };
             let limit = u64::from(hours) * 3600;
             let due = age.is_some_and(|a| a > limit);
             if due {

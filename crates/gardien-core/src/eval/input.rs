@@ -33,7 +33,11 @@ pub enum Outcome {
 impl Outcome {
     /// From a boolean.
     pub fn of(b: bool) -> Outcome {
-        if b { Outcome::Satisfied } else { Outcome::NotSatisfied }
+        if b {
+            Outcome::Satisfied
+        } else {
+            Outcome::NotSatisfied
+        }
     }
     /// Kleene OR.
     pub fn or(self, other: Outcome) -> Outcome {
@@ -52,7 +56,7 @@ impl Outcome {
         }
     }
     /// Kleene NOT.
-    pub fn not(self) -> Outcome {
+    pub fn negate(self) -> Outcome {
         match self {
             Outcome::Satisfied => Outcome::NotSatisfied,
             Outcome::NotSatisfied => Outcome::Satisfied,
@@ -147,11 +151,17 @@ impl<'a> Input<'a> {
     /// Resolves a sign-in against a tenant.
     pub fn resolve(tenant: &'a CompiledTenant, signin: &'a SignIn, mode: Mode) -> Input<'a> {
         let (user, service_principal) = match &signin.subject {
-            Subject::User { id, external_tenant_id, external_user_type } => {
+            Subject::User {
+                id,
+                external_tenant_id,
+                external_user_type,
+            } => {
                 let directory = tenant.user_index.get(id.as_ref());
                 let dir_user = directory.and_then(|c| tenant.tenant.directory.users.get(c.index));
                 let kind = external_user_type.or_else(|| directory.and_then(|d| d.kind));
-                let home_tenant = external_tenant_id.as_deref().or_else(|| dir_user.and_then(|u| u.home_tenant_id.as_deref()));
+                let home_tenant = external_tenant_id
+                    .as_deref()
+                    .or_else(|| dir_user.and_then(|u| u.home_tenant_id.as_deref()));
                 let view = UserView {
                     id,
                     groups: directory.map(|d| d.groups.as_slice()).unwrap_or(&[]),
@@ -162,10 +172,16 @@ impl<'a> Input<'a> {
                 };
                 (Some(view), None)
             }
-            Subject::ServicePrincipal { id } => (None, Some((id.as_ref(), tenant.sp_index.get(id.as_ref()).copied()))),
+            Subject::ServicePrincipal { id } => (
+                None,
+                Some((id.as_ref(), tenant.sp_index.get(id.as_ref()).copied())),
+            ),
         };
         let scopes = &signin.session.requested_scopes;
-        let baseline_only = !scopes.is_empty() && scopes.iter().all(|s| BASELINE_SCOPES.iter().any(|b| s.eq_ignore_ascii_case(b)));
+        let baseline_only = !scopes.is_empty()
+            && scopes
+                .iter()
+                .all(|s| BASELINE_SCOPES.iter().any(|b| s.eq_ignore_ascii_case(b)));
         let legacy = tenant.tenant.directory.baseline_scopes_mode == BaselineScopesMode::Legacy;
         let audiences = match &signin.target {
             Target::Applications(apps) if baseline_only && !legacy => Audiences::AzureAdGraph,

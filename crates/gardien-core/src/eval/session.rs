@@ -13,7 +13,9 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::model::policy::{CloudAppSecurityType, PersistentBrowserMode, SessionControls, SignInFrequency};
+use crate::model::policy::{
+    CloudAppSecurityType, PersistentBrowserMode, SessionControls, SignInFrequency,
+};
 
 /// Continuous access evaluation mode after merging.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -48,11 +50,22 @@ pub struct MergedSession {
 
 fn stricter_frequency(a: SignInFrequency, b: SignInFrequency) -> SignInFrequency {
     match (a, b) {
-        (SignInFrequency::EveryTime, _) | (_, SignInFrequency::EveryTime) => SignInFrequency::EveryTime,
+        (SignInFrequency::EveryTime, _) | (_, SignInFrequency::EveryTime) => {
+            SignInFrequency::EveryTime
+        }
         (
-            SignInFrequency::Hours { hours: ha, secondary_only: sa },
-            SignInFrequency::Hours { hours: hb, secondary_only: sb },
-        ) => SignInFrequency::Hours { hours: ha.min(hb), secondary_only: sa && sb },
+            SignInFrequency::Hours {
+                hours: ha,
+                secondary_only: sa,
+            },
+            SignInFrequency::Hours {
+                hours: hb,
+                secondary_only: sb,
+            },
+        ) => SignInFrequency::Hours {
+            hours: ha.min(hb),
+            secondary_only: sa && sb,
+        },
     }
 }
 
@@ -70,7 +83,8 @@ impl MergedSession {
                 (a, b) => a.or(b),
             };
             m.persistent_browser = match (m.persistent_browser, c.persistent_browser) {
-                (Some(PersistentBrowserMode::Never), _) | (_, Some(PersistentBrowserMode::Never)) => Some(PersistentBrowserMode::Never),
+                (Some(PersistentBrowserMode::Never), _)
+                | (_, Some(PersistentBrowserMode::Never)) => Some(PersistentBrowserMode::Never),
                 (a, b) => a.or(b),
             };
             let cae = c.continuous_access_evaluation.as_deref().and_then(|m| {
@@ -94,10 +108,16 @@ impl MergedSession {
     pub fn to_json(&self) -> Value {
         let mut o = Map::new();
         if self.application_enforced_restrictions {
-            o.insert("applicationEnforcedRestrictions".into(), json!({"isEnabled": true}));
+            o.insert(
+                "applicationEnforcedRestrictions".into(),
+                json!({"isEnabled": true}),
+            );
         }
         if let Some(t) = self.cloud_app_security {
-            o.insert("cloudAppSecurity".into(), json!({"isEnabled": true, "cloudAppSecurityType": t.as_str()}));
+            o.insert(
+                "cloudAppSecurity".into(),
+                json!({"isEnabled": true, "cloudAppSecurityType": t.as_str()}),
+            );
         }
         match self.sign_in_frequency {
             Some(SignInFrequency::EveryTime) => {
@@ -106,8 +126,15 @@ impl MergedSession {
                     json!({"isEnabled": true, "type": null, "value": null, "frequencyInterval": "everyTime", "authenticationType": "primaryAndSecondaryAuthentication"}),
                 );
             }
-            Some(SignInFrequency::Hours { hours, secondary_only }) => {
-                let (unit, value) = if hours % 24 == 0 { ("days", hours / 24) } else { ("hours", hours) };
+            Some(SignInFrequency::Hours {
+                hours,
+                secondary_only,
+            }) => {
+                let (unit, value) = if hours % 24 == 0 {
+                    ("days", hours / 24)
+                } else {
+                    ("hours", hours)
+                };
                 o.insert(
                     "signInFrequency".into(),
                     json!({"isEnabled": true, "type": unit, "value": value, "frequencyInterval": "timeBased",
@@ -121,7 +148,10 @@ impl MergedSession {
                 PersistentBrowserMode::Always => "always",
                 PersistentBrowserMode::Never => "never",
             };
-            o.insert("persistentBrowser".into(), json!({"isEnabled": true, "mode": mode}));
+            o.insert(
+                "persistentBrowser".into(),
+                json!({"isEnabled": true, "mode": mode}),
+            );
         }
         if self.disable_resilience_defaults {
             o.insert("disableResilienceDefaults".into(), Value::Bool(true));
@@ -148,26 +178,47 @@ mod tests {
     #[test]
     fn strictest_session_settings_win() {
         let a = SessionControls {
-            sign_in_frequency: Some(SignInFrequency::Hours { hours: 48, secondary_only: true }),
+            sign_in_frequency: Some(SignInFrequency::Hours {
+                hours: 48,
+                secondary_only: true,
+            }),
             persistent_browser: Some(PersistentBrowserMode::Always),
             cloud_app_security: Some(CloudAppSecurityType::MonitorOnly),
             ..Default::default()
         };
         let b = SessionControls {
-            sign_in_frequency: Some(SignInFrequency::Hours { hours: 12, secondary_only: false }),
+            sign_in_frequency: Some(SignInFrequency::Hours {
+                hours: 12,
+                secondary_only: false,
+            }),
             persistent_browser: Some(PersistentBrowserMode::Never),
             cloud_app_security: Some(CloudAppSecurityType::BlockDownloads),
             application_enforced_restrictions: true,
             ..Default::default()
         };
         let m = MergedSession::merge([&a, &b].into_iter());
-        assert_eq!(m.sign_in_frequency, Some(SignInFrequency::Hours { hours: 12, secondary_only: false }));
+        assert_eq!(
+            m.sign_in_frequency,
+            Some(SignInFrequency::Hours {
+                hours: 12,
+                secondary_only: false
+            })
+        );
         assert_eq!(m.persistent_browser, Some(PersistentBrowserMode::Never));
-        assert_eq!(m.cloud_app_security, Some(CloudAppSecurityType::BlockDownloads));
+        assert_eq!(
+            m.cloud_app_security,
+            Some(CloudAppSecurityType::BlockDownloads)
+        );
         assert!(m.application_enforced_restrictions);
-        let every = SessionControls { sign_in_frequency: Some(SignInFrequency::EveryTime), ..Default::default() };
+        let every = SessionControls {
+            sign_in_frequency: Some(SignInFrequency::EveryTime),
+            ..Default::default()
+        };
         let m = MergedSession::merge([&b, &every].into_iter());
         assert_eq!(m.sign_in_frequency, Some(SignInFrequency::EveryTime));
-        assert_eq!(m.to_json()["signInFrequency"]["frequencyInterval"], "everyTime");
+        assert_eq!(
+            m.to_json()["signInFrequency"]["frequencyInterval"],
+            "everyTime"
+        );
     }
 }

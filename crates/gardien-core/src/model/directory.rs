@@ -120,7 +120,11 @@ fn ids<'a>(node: &Node<'a>, key: &'a str, errors: &mut Vec<LoadError>) -> Vec<Bo
             .enumerate()
             .filter_map(|(i, s)| match id_problem(s) {
                 Some(p) => {
-                    errors.push(LoadError::new(node.file, format!("{}/{key}/{i}", node.pointer()), p));
+                    errors.push(LoadError::new(
+                        node.file,
+                        format!("{}/{key}/{i}", node.pointer()),
+                        p,
+                    ));
                     None
                 }
                 None => Some(normalize_id(s)),
@@ -137,7 +141,11 @@ fn required_id(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<Box<str>>
     match opt_string(node, "id") {
         Ok(Some(id)) => match id_problem(&id) {
             Some(p) => {
-                errors.push(LoadError::new(node.file, format!("{}/id", node.pointer()), p));
+                errors.push(LoadError::new(
+                    node.file,
+                    format!("{}/id", node.pointer()),
+                    p,
+                ));
                 None
             }
             None => Some(normalize_id(&id)),
@@ -153,10 +161,18 @@ fn required_id(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<Box<str>>
     }
 }
 
-fn each<'a>(node: &Node<'a>, key: &'a str, errors: &mut Vec<LoadError>, mut f: impl FnMut(&Node<'_>, &mut Vec<LoadError>)) {
+fn each<'a>(
+    node: &Node<'a>,
+    key: &'a str,
+    errors: &mut Vec<LoadError>,
+    mut f: impl FnMut(&Node<'_>, &mut Vec<LoadError>),
+) {
     let r = with_member(node, key, |list| {
         let Some(list) = list else { return Ok(()) };
-        let items = list.value.as_array().ok_or_else(|| list.error("expected an array"))?;
+        let items = list
+            .value
+            .as_array()
+            .ok_or_else(|| list.error("expected an array"))?;
         for (i, item) in items.iter().enumerate() {
             let cell = list.index_cell(i);
             let item = list.child(&cell, item);
@@ -180,23 +196,37 @@ pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Di
         return d;
     }
     each(node, "users", errors, |u, errors| {
-        let Some(id) = required_id(u, errors) else { return };
-        let upn = opt_string(u, "userPrincipalName").ok().flatten().unwrap_or_default();
-        let user_type = opt_string(u, "userType").ok().flatten().unwrap_or_else(|| "Member".to_owned());
+        let Some(id) = required_id(u, errors) else {
+            return;
+        };
+        let upn = opt_string(u, "userPrincipalName")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let user_type = opt_string(u, "userType")
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "Member".to_owned());
         let is_guest = user_type.eq_ignore_ascii_case("guest");
         if !is_guest && !user_type.eq_ignore_ascii_case("member") {
-            errors.push(LoadError::new(u.file, format!("{}/userType", u.pointer()), format!(
-                "unknown user type `{user_type}`; expected `Member` or `Guest`"
-            )));
+            errors.push(LoadError::new(
+                u.file,
+                format!("{}/userType", u.pointer()),
+                format!("unknown user type `{user_type}`; expected `Member` or `Guest`"),
+            ));
         }
         let external_user_type = match opt_string(u, "externalUserType") {
             Ok(Some(t)) => match ExternalUserType::parse(&t) {
                 Some(k) => Some(k),
                 None => {
-                    errors.push(LoadError::new(u.file, format!("{}/externalUserType", u.pointer()), format!(
-                        "unknown external user type `{t}`; expected one of {}",
-                        ExternalUserType::expected()
-                    )));
+                    errors.push(LoadError::new(
+                        u.file,
+                        format!("{}/externalUserType", u.pointer()),
+                        format!(
+                            "unknown external user type `{t}`; expected one of {}",
+                            ExternalUserType::expected()
+                        ),
+                    ));
                     None
                 }
             },
@@ -206,7 +236,10 @@ pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Di
                 None
             }
         };
-        let home_tenant_id = opt_string(u, "homeTenantId").ok().flatten().map(|t| normalize_id(&t));
+        let home_tenant_id = opt_string(u, "homeTenantId")
+            .ok()
+            .flatten()
+            .map(|t| normalize_id(&t));
         d.users.push(DirectoryUser {
             id,
             user_principal_name: upn,
@@ -218,14 +251,31 @@ pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Di
         });
     });
     each(node, "groups", errors, |g, errors| {
-        let Some(id) = required_id(g, errors) else { return };
-        let display_name = opt_string(g, "displayName").ok().flatten().unwrap_or_default();
-        d.groups.push(DirectoryGroup { id, display_name, member_of: ids(g, "memberOf", errors) });
+        let Some(id) = required_id(g, errors) else {
+            return;
+        };
+        let display_name = opt_string(g, "displayName")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        d.groups.push(DirectoryGroup {
+            id,
+            display_name,
+            member_of: ids(g, "memberOf", errors),
+        });
     });
     each(node, "servicePrincipals", errors, |s, errors| {
-        let Some(id) = required_id(s, errors) else { return };
-        let app_id = opt_string(s, "appId").ok().flatten().map(|a| normalize_id(&a));
-        let display_name = opt_string(s, "displayName").ok().flatten().unwrap_or_default();
+        let Some(id) = required_id(s, errors) else {
+            return;
+        };
+        let app_id = opt_string(s, "appId")
+            .ok()
+            .flatten()
+            .map(|a| normalize_id(&a));
+        let display_name = opt_string(s, "displayName")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         let mut attributes = Vec::new();
         if let Some(Value::Object(sets)) = s.value.get("customSecurityAttributes") {
             for (set, values) in sets {
@@ -238,34 +288,61 @@ pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Di
                 }
             }
         }
-        d.service_principals.push(ServicePrincipal { id, app_id, display_name, attributes });
+        d.service_principals.push(ServicePrincipal {
+            id,
+            app_id,
+            display_name,
+            attributes,
+        });
     });
-    each(node, "authenticationStrengthPolicies", errors, |s, errors| {
-        let Some(id) = required_id(s, errors) else { return };
-        let display_name = opt_string(s, "displayName").ok().flatten().unwrap_or_default();
-        let combos = match string_list(s, "allowedCombinations") {
-            Ok(c) => c,
-            Err(e) => {
-                errors.push(e);
+    each(
+        node,
+        "authenticationStrengthPolicies",
+        errors,
+        |s, errors| {
+            let Some(id) = required_id(s, errors) else {
                 return;
+            };
+            let display_name = opt_string(s, "displayName")
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            let combos = match string_list(s, "allowedCombinations") {
+                Ok(c) => c,
+                Err(e) => {
+                    errors.push(e);
+                    return;
+                }
+            };
+            let mut combinations = Vec::new();
+            for (i, c) in combos.iter().enumerate() {
+                match parse_combination(c) {
+                    Ok(m) => combinations.push(m),
+                    Err(reason) => errors.push(LoadError::new(
+                        s.file,
+                        format!("{}/allowedCombinations/{i}", s.pointer()),
+                        reason,
+                    )),
+                }
             }
-        };
-        let mut combinations = Vec::new();
-        for (i, c) in combos.iter().enumerate() {
-            match parse_combination(c) {
-                Ok(m) => combinations.push(m),
-                Err(reason) => errors.push(LoadError::new(s.file, format!("{}/allowedCombinations/{i}", s.pointer()), reason)),
-            }
-        }
-        d.authentication_strengths.push(AuthenticationStrength { id, display_name, combinations });
-    });
+            d.authentication_strengths.push(AuthenticationStrength {
+                id,
+                display_name,
+                combinations,
+            });
+        },
+    );
     match string_list(node, "mfaTrustedIps") {
         Ok(list) => {
             if list.len() > MAX_MFA_TRUSTED_IPS {
-                errors.push(LoadError::new(node.file, format!("{}/mfaTrustedIps", node.pointer()), format!(
-                    "{} MFA trusted IP ranges; Entra allows at most {MAX_MFA_TRUSTED_IPS}",
-                    list.len()
-                )));
+                errors.push(LoadError::new(
+                    node.file,
+                    format!("{}/mfaTrustedIps", node.pointer()),
+                    format!(
+                        "{} MFA trusted IP ranges; Entra allows at most {MAX_MFA_TRUSTED_IPS}",
+                        list.len()
+                    ),
+                ));
             }
             for (i, text) in list.iter().enumerate() {
                 let at = format!("{}/mfaTrustedIps/{i}", node.pointer());
@@ -286,11 +363,17 @@ pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Di
     d.admin_portal_app_ids = ids(node, "adminPortalAppIds", errors);
     match opt_string(node, "baselineScopesMode") {
         Ok(None) => {}
-        Ok(Some(m)) if m.eq_ignore_ascii_case("enforced") => d.baseline_scopes_mode = BaselineScopesMode::Enforced,
-        Ok(Some(m)) if m.eq_ignore_ascii_case("legacy") => d.baseline_scopes_mode = BaselineScopesMode::Legacy,
-        Ok(Some(m)) => errors.push(LoadError::new(node.file, format!("{}/baselineScopesMode", node.pointer()), format!(
-            "unknown baseline scopes mode `{m}`; expected `enforced` or `legacy`"
-        ))),
+        Ok(Some(m)) if m.eq_ignore_ascii_case("enforced") => {
+            d.baseline_scopes_mode = BaselineScopesMode::Enforced
+        }
+        Ok(Some(m)) if m.eq_ignore_ascii_case("legacy") => {
+            d.baseline_scopes_mode = BaselineScopesMode::Legacy
+        }
+        Ok(Some(m)) => errors.push(LoadError::new(
+            node.file,
+            format!("{}/baselineScopesMode", node.pointer()),
+            format!("unknown baseline scopes mode `{m}`; expected `enforced` or `legacy`"),
+        )),
         Err(e) => errors.push(e),
     }
     d

@@ -60,7 +60,10 @@ graph_enum! {
 impl ClientAppType {
     /// Legacy authentication clients cannot perform MFA or interactive controls.
     pub fn is_legacy(self) -> bool {
-        matches!(self, ClientAppType::ExchangeActiveSync | ClientAppType::Other)
+        matches!(
+            self,
+            ClientAppType::ExchangeActiveSync | ClientAppType::Other
+        )
     }
 }
 
@@ -227,7 +230,10 @@ impl AuthMethods {
     }
     /// The methods in the set.
     pub fn iter(self) -> impl Iterator<Item = AuthMethod> {
-        AuthMethod::ALL.iter().copied().filter(move |m| self.0 & (1 << m.index()) != 0)
+        AuthMethod::ALL
+            .iter()
+            .copied()
+            .filter(move |m| self.0 & (1 << m.index()) != 0)
     }
 }
 

@@ -58,7 +58,10 @@ impl NamedLocation {
 }
 
 /// Reads one named location object.
-pub(crate) fn read_named_location(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<NamedLocation> {
+pub(crate) fn read_named_location(
+    node: &Node<'_>,
+    errors: &mut Vec<LoadError>,
+) -> Option<NamedLocation> {
     let obj = match node.object("a named location") {
         Ok(o) => o,
         Err(e) => {
@@ -86,7 +89,11 @@ pub(crate) fn read_named_location(node: &Node<'_>, errors: &mut Vec<LoadError>) 
     let id = match id {
         Some(id) => {
             if let Some(p) = id_problem(&id) {
-                errors.push(LoadError::new(node.file, format!("{}/id", node.pointer()), p));
+                errors.push(LoadError::new(
+                    node.file,
+                    format!("{}/id", node.pointer()),
+                    p,
+                ));
             }
             normalize_id(&id)
         }
@@ -95,9 +102,13 @@ pub(crate) fn read_named_location(node: &Node<'_>, errors: &mut Vec<LoadError>) 
             return None;
         }
     };
-    let kind = if odata.eq_ignore_ascii_case("ipNamedLocation") || (odata.is_empty() && obj.contains_key("ipRanges")) {
+    let kind = if odata.eq_ignore_ascii_case("ipNamedLocation")
+        || (odata.is_empty() && obj.contains_key("ipRanges"))
+    {
         read_ip(node, errors)
-    } else if odata.eq_ignore_ascii_case("countryNamedLocation") || (odata.is_empty() && obj.contains_key("countriesAndRegions")) {
+    } else if odata.eq_ignore_ascii_case("countryNamedLocation")
+        || (odata.is_empty() && obj.contains_key("countriesAndRegions"))
+    {
         read_country(node, errors)
     } else if odata.eq_ignore_ascii_case("compliantNetworkNamedLocation") {
         Some(LocationKind::CompliantNetwork)
@@ -110,7 +121,11 @@ pub(crate) fn read_named_location(node: &Node<'_>, errors: &mut Vec<LoadError>) 
     if errors.len() > before {
         return None;
     }
-    kind.map(|kind| NamedLocation { id, display_name, kind })
+    kind.map(|kind| NamedLocation {
+        id,
+        display_name,
+        kind,
+    })
 }
 
 fn read_ip(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<LocationKind> {
@@ -122,8 +137,13 @@ fn read_ip(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<LocationKind>
         }
     };
     let r = with_member(node, "ipRanges", |ranges| {
-        let Some(ranges) = ranges else { return Err(node.error("missing `ipRanges`")) };
-        let items = ranges.value.as_array().ok_or_else(|| ranges.error("expected an array of IP ranges"))?;
+        let Some(ranges) = ranges else {
+            return Err(node.error("missing `ipRanges`"));
+        };
+        let items = ranges
+            .value
+            .as_array()
+            .ok_or_else(|| ranges.error("expected an array of IP ranges"))?;
         if items.len() > MAX_RANGES_PER_LOCATION {
             return Err(ranges.error(format!(
                 "{} IP ranges; an IP named location holds at most {MAX_RANGES_PER_LOCATION}",
@@ -212,5 +232,9 @@ fn read_country(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<Location
             false
         }
     };
-    Some(LocationKind::Country { countries, include_unknown, gps })
+    Some(LocationKind::Country {
+        countries,
+        include_unknown,
+        gps,
+    })
 }

@@ -451,21 +451,37 @@ fn not_a_policy(node: &Node<'_>, obj: &serde_json::Map<String, Value>) -> Option
         ));
     }
     if obj.contains_key("allowedCombinations") || odata.ends_with("authenticationStrengthPolicy") {
-        return Some(node.error("this is an `authenticationStrengthPolicy`, not a Conditional Access policy").with_help(
-            "put authentication strengths in directory.json `authenticationStrengthPolicies`",
-        ));
+        return Some(
+            node.error(
+                "this is an `authenticationStrengthPolicy`, not a Conditional Access policy",
+            )
+            .with_help(
+                "put authentication strengths in directory.json `authenticationStrengthPolicies`",
+            ),
+        );
     }
-    if odata.ends_with(".group") || obj.contains_key("securityEnabled") || obj.contains_key("groupTypes") {
-        return Some(node.error("this is a group object, not a Conditional Access policy").with_help(
-            "put groups in directory.json `groups`",
-        ));
+    if odata.ends_with(".group")
+        || obj.contains_key("securityEnabled")
+        || obj.contains_key("groupTypes")
+    {
+        return Some(
+            node.error("this is a group object, not a Conditional Access policy")
+                .with_help("put groups in directory.json `groups`"),
+        );
     }
-    if odata.contains("NamedLocation") || obj.contains_key("ipRanges") || obj.contains_key("countriesAndRegions") {
-        return Some(node.error("this is a named location, not a Conditional Access policy").with_help(
-            "put named locations in namedLocations.json",
-        ));
+    if odata.contains("NamedLocation")
+        || obj.contains_key("ipRanges")
+        || obj.contains_key("countriesAndRegions")
+    {
+        return Some(
+            node.error("this is a named location, not a Conditional Access policy")
+                .with_help("put named locations in namedLocations.json"),
+        );
     }
-    if obj.contains_key("Conditions") || obj.contains_key("DisplayName") || obj.contains_key("GrantControls") {
+    if obj.contains_key("Conditions")
+        || obj.contains_key("DisplayName")
+        || obj.contains_key("GrantControls")
+    {
         return Some(
             node.error("member names are PascalCase (`DisplayName`, `Conditions`): this is a PowerShell SDK serialisation, not Graph JSON")
                 .with_help("export with `Invoke-MgGraphRequest` (or Graph Explorer) to get Graph's camelCase JSON"),
@@ -492,8 +508,14 @@ pub(crate) fn read_policy(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Optio
         return None;
     }
     let mut errs = Errors { errors };
-    let id = errs.take(opt_string(node, "id")).flatten().unwrap_or_default();
-    let display_name = errs.take(opt_string(node, "displayName")).flatten().unwrap_or_default();
+    let id = errs
+        .take(opt_string(node, "id"))
+        .flatten()
+        .unwrap_or_default();
+    let display_name = errs
+        .take(opt_string(node, "displayName"))
+        .flatten()
+        .unwrap_or_default();
     let state = match errs.take(opt_string(node, "state")).flatten() {
         None => {
             errs.push(node.error("missing `state`").with_help(
@@ -504,7 +526,9 @@ pub(crate) fn read_policy(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Optio
         Some(s) => match s.as_str() {
             x if x.eq_ignore_ascii_case("enabled") => PolicyState::Enabled,
             x if x.eq_ignore_ascii_case("disabled") => PolicyState::Disabled,
-            x if x.eq_ignore_ascii_case("enabledForReportingButNotEnforced") => PolicyState::ReportOnly,
+            x if x.eq_ignore_ascii_case("enabledForReportingButNotEnforced") => {
+                PolicyState::ReportOnly
+            }
             other => {
                 let cell = node.key_cell("state");
                 let v = &obj["state"];
@@ -520,7 +544,9 @@ pub(crate) fn read_policy(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Optio
         Some(c) => Ok(read_conditions(&c, &mut errs)),
     });
     let conditions = errs.take(conditions).unwrap_or_default();
-    let grant = with_member(node, "grantControls", |g| Ok(g.and_then(|g| read_grant(&g, &mut errs))));
+    let grant = with_member(node, "grantControls", |g| {
+        Ok(g.and_then(|g| read_grant(&g, &mut errs)))
+    });
     let grant = errs.take(grant).flatten();
     let session = with_member(node, "sessionControls", |s| {
         Ok(s.map(|s| read_session(&s, &mut errs)).unwrap_or_default())
@@ -542,7 +568,8 @@ pub(crate) fn read_policy(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Optio
     let errors = errs.errors;
     if errors.len() > before {
         for e in errors.iter_mut().skip(before) {
-            *e = std::mem::replace(e, LoadError::new("", "", "")).in_policy(&policy.id, &policy.display_name);
+            *e = std::mem::replace(e, LoadError::new("", "", ""))
+                .in_policy(&policy.id, &policy.display_name);
         }
         return None;
     }
@@ -603,14 +630,17 @@ fn read_conditions(node: &Node<'_>, errs: &mut Errors<'_>) -> Conditions {
     }
     let r = with_member(node, "users", |u| Ok(u.map(|u| read_users(&u, errs))));
     c.users = errs.take(r).flatten();
-    let r = with_member(node, "clientApplications", |u| Ok(u.and_then(|u| read_client_applications(&u, errs))));
+    let r = with_member(node, "clientApplications", |u| {
+        Ok(u.and_then(|u| read_client_applications(&u, errs)))
+    });
     c.client_applications = errs.take(r).flatten();
     let r = with_member(node, "applications", |a| match a {
         Some(a) => Ok(read_applications(&a, errs)),
         None => Ok(ApplicationCondition::default()),
     });
     c.applications = errs.take(r).unwrap_or_default();
-    if node.value.get("applications").is_none_or(Value::is_null) && c.client_applications.is_none() {
+    if node.value.get("applications").is_none_or(Value::is_null) && c.client_applications.is_none()
+    {
         errs.push(node.error("missing `applications`").with_help(
             "every policy targets resources: set `applications.includeApplications` (e.g. [\"All\"])",
         ));
@@ -619,16 +649,22 @@ fn read_conditions(node: &Node<'_>, errs: &mut Errors<'_>) -> Conditions {
         errs.push(node.error("missing `users`: a policy needs `users` or `clientApplications`"));
     }
     c.client_app_types = read_client_app_types(node, errs);
-    let r = with_member(node, "platforms", |p| Ok(p.and_then(|p| read_platforms(&p, errs))));
+    let r = with_member(node, "platforms", |p| {
+        Ok(p.and_then(|p| read_platforms(&p, errs)))
+    });
     c.platforms = errs.take(r).flatten();
-    let r = with_member(node, "locations", |l| Ok(l.and_then(|l| read_locations(&l, errs))));
+    let r = with_member(node, "locations", |l| {
+        Ok(l.and_then(|l| read_locations(&l, errs)))
+    });
     c.locations = errs.take(r).flatten();
     let r = with_member(node, "devices", |d| Ok(d.map(|d| read_devices(&d, errs))));
     if let Some((filter, states)) = errs.take(r).flatten() {
         c.device_filter = filter;
         c.device_states = states;
     }
-    let r = with_member(node, "deviceStates", |d| Ok(d.and_then(|d| read_device_states(&d, "includeStates", "excludeStates", errs))));
+    let r = with_member(node, "deviceStates", |d| {
+        Ok(d.and_then(|d| read_device_states(&d, "includeStates", "excludeStates", errs)))
+    });
     if let Some(states) = errs.take(r).flatten() {
         if c.device_filter.is_some() {
             errs.push(node.error("`deviceStates` cannot be combined with `devices.deviceFilter`"));
@@ -638,9 +674,17 @@ fn read_conditions(node: &Node<'_>, errs: &mut Errors<'_>) -> Conditions {
     c.sign_in_risk = read_risk(node, "signInRiskLevels", errs);
     c.user_risk = read_risk(node, "userRiskLevels", errs);
     c.service_principal_risk = read_risk(node, "servicePrincipalRiskLevels", errs);
-    c.insider_risk = read_flags::<InsiderRiskLevel>(node, "insiderRiskLevels", errs, &["unknownFutureValue"]);
+    c.insider_risk =
+        read_flags::<InsiderRiskLevel>(node, "insiderRiskLevels", errs, &["unknownFutureValue"]);
     c.authentication_flows = with_member(node, "authenticationFlows", |f| {
-        Ok(f.and_then(|f| read_flags::<TransferMethod>(&f, "transferMethods", errs, &["unknownFutureValue", "none"])))
+        Ok(f.and_then(|f| {
+            read_flags::<TransferMethod>(
+                &f,
+                "transferMethods",
+                errs,
+                &["unknownFutureValue", "none"],
+            )
+        }))
     })
     .ok()
     .flatten()
@@ -662,9 +706,19 @@ macro_rules! flag_enum {
         }
     )*};
 }
-flag_enum!(InsiderRiskLevel, TransferMethod, ExternalUserType, RiskLevel);
+flag_enum!(
+    InsiderRiskLevel,
+    TransferMethod,
+    ExternalUserType,
+    RiskLevel
+);
 
-fn read_flags<'a, T: FlagEnum>(node: &Node<'a>, key: &'a str, errs: &mut Errors<'_>, ignored: &[&str]) -> Option<EnumSet> {
+fn read_flags<'a, T: FlagEnum>(
+    node: &Node<'a>,
+    key: &'a str,
+    errs: &mut Errors<'_>,
+    ignored: &[&str],
+) -> Option<EnumSet> {
     let list = errs.take(flags_list(node, key)).flatten()?;
     let mut set = EnumSet::default();
     for item in list {
@@ -703,7 +757,10 @@ fn read_risk<'a>(node: &Node<'a>, key: &'a str, errs: &mut Errors<'_>) -> EnumSe
             None => errs.push(LoadError::new(
                 node.file,
                 format!("{}/{key}/{i}", node.pointer()),
-                format!("unknown risk level `{item}`; expected one of {}", RiskLevel::expected()),
+                format!(
+                    "unknown risk level `{item}`; expected one of {}",
+                    RiskLevel::expected()
+                ),
             )),
         }
     }
@@ -712,11 +769,21 @@ fn read_risk<'a>(node: &Node<'a>, key: &'a str, errs: &mut Errors<'_>) -> EnumSe
 
 fn read_users(node: &Node<'_>, errs: &mut Errors<'_>) -> UserCondition {
     let mut u = UserCondition::default();
-    let (ids, tokens) = id_list(node, "includeUsers", &["All", "None", "GuestsOrExternalUsers"], errs);
+    let (ids, tokens) = id_list(
+        node,
+        "includeUsers",
+        &["All", "None", "GuestsOrExternalUsers"],
+        errs,
+    );
     u.include.users = ids;
     u.include.all = tokens.contains(&"All");
     u.include.guests_or_external = tokens.contains(&"GuestsOrExternalUsers");
-    let (ids, tokens) = id_list(node, "excludeUsers", &["GuestsOrExternalUsers", "None"], errs);
+    let (ids, tokens) = id_list(
+        node,
+        "excludeUsers",
+        &["GuestsOrExternalUsers", "None"],
+        errs,
+    );
     u.exclude.users = ids;
     u.exclude.guests_or_external = tokens.contains(&"GuestsOrExternalUsers");
     let (ids, tokens) = id_list(node, "includeGroups", &["All"], errs);
@@ -725,9 +792,13 @@ fn read_users(node: &Node<'_>, errs: &mut Errors<'_>) -> UserCondition {
     u.exclude.groups = id_list(node, "excludeGroups", &[], errs).0;
     u.include.roles = id_list(node, "includeRoles", &[], errs).0;
     u.exclude.roles = id_list(node, "excludeRoles", &[], errs).0;
-    let r = with_member(node, "includeGuestsOrExternalUsers", |g| Ok(g.and_then(|g| read_guests(&g, errs))));
+    let r = with_member(node, "includeGuestsOrExternalUsers", |g| {
+        Ok(g.and_then(|g| read_guests(&g, errs)))
+    });
     u.include.guests = errs.take(r).flatten();
-    let r = with_member(node, "excludeGuestsOrExternalUsers", |g| Ok(g.and_then(|g| read_guests(&g, errs))));
+    let r = with_member(node, "excludeGuestsOrExternalUsers", |g| {
+        Ok(g.and_then(|g| read_guests(&g, errs)))
+    });
     u.exclude.guests = errs.take(r).flatten();
     u
 }
@@ -737,16 +808,26 @@ fn read_guests(node: &Node<'_>, errs: &mut Errors<'_>) -> Option<GuestsOrExterna
         errs.push(e);
         return None;
     }
-    let types = read_flags::<ExternalUserType>(node, "guestOrExternalUserTypes", errs, &["none", "unknownFutureValue"])?;
+    let types = read_flags::<ExternalUserType>(
+        node,
+        "guestOrExternalUserTypes",
+        errs,
+        &["none", "unknownFutureValue"],
+    )?;
     if types.is_empty() {
         return None;
     }
     let tenants = with_member(node, "externalTenants", |t| {
         let Some(t) = t else { return Ok(None) };
         t.object("externalTenants")?;
-        let odata = t.value.get("@odata.type").and_then(Value::as_str).unwrap_or("");
+        let odata = t
+            .value
+            .get("@odata.type")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let kind = opt_string(&t, "membershipKind")?.unwrap_or_default();
-        let enumerated = kind.eq_ignore_ascii_case("enumerated") || odata.ends_with("EnumeratedExternalTenants");
+        let enumerated =
+            kind.eq_ignore_ascii_case("enumerated") || odata.ends_with("EnumeratedExternalTenants");
         let all = kind.eq_ignore_ascii_case("all") || odata.ends_with("AllExternalTenants");
         if enumerated && !all {
             let (members, _) = id_list(&t, "members", &[], errs);
@@ -763,13 +844,23 @@ fn read_guests(node: &Node<'_>, errs: &mut Errors<'_>) -> Option<GuestsOrExterna
     Some(GuestsOrExternalUsers { types, tenants })
 }
 
-fn read_client_applications(node: &Node<'_>, errs: &mut Errors<'_>) -> Option<ClientApplicationsCondition> {
+fn read_client_applications(
+    node: &Node<'_>,
+    errs: &mut Errors<'_>,
+) -> Option<ClientApplicationsCondition> {
     let mut c = ClientApplicationsCondition::default();
-    let (ids, tokens) = id_list(node, "includeServicePrincipals", &["ServicePrincipalsInMyTenant", "All"], errs);
+    let (ids, tokens) = id_list(
+        node,
+        "includeServicePrincipals",
+        &["ServicePrincipalsInMyTenant", "All"],
+        errs,
+    );
     c.include = ids;
     c.include_all_in_tenant = !tokens.is_empty();
     c.exclude = id_list(node, "excludeServicePrincipals", &[], errs).0;
-    let r = with_member(node, "servicePrincipalFilter", |f| Ok(f.and_then(|f| read_attribute_filter(&f, errs))));
+    let r = with_member(node, "servicePrincipalFilter", |f| {
+        Ok(f.and_then(|f| read_attribute_filter(&f, errs)))
+    });
     c.filter = errs.take(r).flatten();
     if !c.include_all_in_tenant && c.include.is_empty() && c.filter.is_none() {
         return None;
@@ -793,13 +884,20 @@ fn read_filter_mode(node: &Node<'_>, errs: &mut Errors<'_>) -> Option<FilterMode
     }
 }
 
-fn read_attribute_filter(node: &Node<'_>, errs: &mut Errors<'_>) -> Option<AttributeFilterCondition> {
+fn read_attribute_filter(
+    node: &Node<'_>,
+    errs: &mut Errors<'_>,
+) -> Option<AttributeFilterCondition> {
     let rule = errs.take(opt_string(node, "rule")).flatten()?;
     let mode = read_filter_mode(node, errs)?;
     match AttributeFilterRule::parse(&rule) {
         Ok(rule) => Some(AttributeFilterCondition { mode, rule }),
         Err(e) => {
-            errs.push(LoadError::new(node.file, format!("{}/rule", node.pointer()), format!("invalid filter rule: {e}")));
+            errs.push(LoadError::new(
+                node.file,
+                format!("{}/rule", node.pointer()),
+                format!("invalid filter rule: {e}"),
+            ));
             None
         }
     }
@@ -811,7 +909,13 @@ fn read_applications(node: &Node<'_>, errs: &mut Errors<'_>) -> ApplicationCondi
         errs.push(e);
         return a;
     }
-    let app_tokens = ["All", "None", "Office365", "MicrosoftAdminPortals", "AllAgentIdResources"];
+    let app_tokens = [
+        "All",
+        "None",
+        "Office365",
+        "MicrosoftAdminPortals",
+        "AllAgentIdResources",
+    ];
     let (ids, tokens) = id_list(node, "includeApplications", &app_tokens, errs);
     a.include = AppSet {
         all: tokens.contains(&"All"),
@@ -822,18 +926,28 @@ fn read_applications(node: &Node<'_>, errs: &mut Errors<'_>) -> ApplicationCondi
     if tokens.contains(&"AllAgentIdResources") {
         a.unmodelled.push("AllAgentIdResources".to_owned());
     }
-    let (ids, tokens) = id_list(node, "excludeApplications", &["Office365", "MicrosoftAdminPortals", "None"], errs);
+    let (ids, tokens) = id_list(
+        node,
+        "excludeApplications",
+        &["Office365", "MicrosoftAdminPortals", "None"],
+        errs,
+    );
     a.exclude = AppSet {
         all: false,
         office365: tokens.contains(&"Office365"),
         admin_portals: tokens.contains(&"MicrosoftAdminPortals"),
         apps: ids,
     };
-    let actions = errs.take(string_list(node, "includeUserActions")).unwrap_or_default();
+    let actions = errs
+        .take(string_list(node, "includeUserActions"))
+        .unwrap_or_default();
     for (i, action) in actions.iter().enumerate() {
-        let parsed = [UserAction::RegisterSecurityInformation, UserAction::RegisterOrJoinDevices]
-            .into_iter()
-            .find(|u| u.urn().eq_ignore_ascii_case(action.trim()));
+        let parsed = [
+            UserAction::RegisterSecurityInformation,
+            UserAction::RegisterOrJoinDevices,
+        ]
+        .into_iter()
+        .find(|u| u.urn().eq_ignore_ascii_case(action.trim()));
         match parsed {
             Some(u) => a.user_actions.push(u),
             None => errs.push(LoadError::new(
@@ -843,35 +957,56 @@ fn read_applications(node: &Node<'_>, errs: &mut Errors<'_>) -> ApplicationCondi
             )),
         }
     }
-    let contexts = errs.take(string_list(node, "includeAuthenticationContextClassReferences")).unwrap_or_default();
+    let contexts = errs
+        .take(string_list(
+            node,
+            "includeAuthenticationContextClassReferences",
+        ))
+        .unwrap_or_default();
     for (i, ctx) in contexts.iter().enumerate() {
         let t = ctx.trim();
         let valid = t.len() >= 2
-            && t.as_bytes().first().is_some_and(|c| c.eq_ignore_ascii_case(&b'c'))
+            && t.as_bytes()
+                .first()
+                .is_some_and(|c| c.eq_ignore_ascii_case(&b'c'))
             && t[1..].parse::<u8>().is_ok_and(|n| (1..=99).contains(&n));
         if valid {
             a.auth_contexts.push(normalize_id(t));
         } else {
             errs.push(LoadError::new(
                 node.file,
-                format!("{}/includeAuthenticationContextClassReferences/{i}", node.pointer()),
+                format!(
+                    "{}/includeAuthenticationContextClassReferences/{i}",
+                    node.pointer()
+                ),
                 format!("invalid authentication context `{ctx}`; expected `c1` … `c99`"),
             ));
         }
     }
-    let r = with_member(node, "applicationFilter", |f| Ok(f.and_then(|f| read_attribute_filter(&f, errs))));
+    let r = with_member(node, "applicationFilter", |f| {
+        Ok(f.and_then(|f| read_attribute_filter(&f, errs)))
+    });
     a.filter = errs.take(r).flatten();
-    let targets = usize::from(!a.include.apps.is_empty() || a.include.all || a.include.office365 || a.include.admin_portals || a.filter.is_some())
-        + usize::from(!a.user_actions.is_empty())
+    let targets = usize::from(
+        !a.include.apps.is_empty()
+            || a.include.all
+            || a.include.office365
+            || a.include.admin_portals
+            || a.filter.is_some(),
+    ) + usize::from(!a.user_actions.is_empty())
         + usize::from(!a.auth_contexts.is_empty());
     if targets > 1 {
-        errs.push(node.error("a policy targets exactly one of applications, user actions or authentication contexts"));
+        errs.push(node.error(
+            "a policy targets exactly one of applications, user actions or authentication contexts",
+        ));
     }
     a
 }
 
 fn read_client_app_types(node: &Node<'_>, errs: &mut Errors<'_>) -> Vec<ClientAppTypeToken> {
-    let list = errs.take(string_list(node, "clientAppTypes")).unwrap_or_default();
+    let list = errs
+        .take(string_list(node, "clientAppTypes"))
+        .unwrap_or_default();
     let mut out = Vec::new();
     for (i, item) in list.iter().enumerate() {
         let t = item.trim();
@@ -880,7 +1015,9 @@ fn read_client_app_types(node: &Node<'_>, errs: &mut Errors<'_>) -> Vec<ClientAp
         } else if t.eq_ignore_ascii_case("easSupported") {
             Some(ClientAppTypeToken::EasSupported)
         } else if t.eq_ignore_ascii_case("modern") {
-            Some(ClientAppTypeToken::Type(ClientAppType::MobileAppsAndDesktopClients))
+            Some(ClientAppTypeToken::Type(
+                ClientAppType::MobileAppsAndDesktopClients,
+            ))
         } else if t.eq_ignore_ascii_case("easUnsupported") {
             Some(ClientAppTypeToken::Type(ClientAppType::ExchangeActiveSync))
         } else if t.eq_ignore_ascii_case("unknownFutureValue") {
@@ -893,7 +1030,10 @@ fn read_client_app_types(node: &Node<'_>, errs: &mut Errors<'_>) -> Vec<ClientAp
             None => errs.push(LoadError::new(
                 node.file,
                 format!("{}/clientAppTypes/{i}", node.pointer()),
-                format!("unknown client app type `{item}`; expected `all`, {}, `easSupported`", ClientAppType::expected()),
+                format!(
+                    "unknown client app type `{item}`; expected `all`, {}, `easSupported`",
+                    ClientAppType::expected()
+                ),
             )),
         }
     }
@@ -934,15 +1074,25 @@ fn read_platforms(node: &Node<'_>, errs: &mut Errors<'_>) -> Option<PlatformCond
         if p.exclude.is_empty() {
             return None;
         }
-        errs.push(node.error("`excludePlatforms` is set but `includePlatforms` is empty").with_help(
-            "include `all` and exclude the platforms to leave out",
-        ));
+        errs.push(
+            node.error("`excludePlatforms` is set but `includePlatforms` is empty")
+                .with_help("include `all` and exclude the platforms to leave out"),
+        );
     }
     Some(p)
 }
 
-fn read_location_tokens<'a>(node: &Node<'a>, key: &'a str, include: bool, errs: &mut Errors<'_>) -> Vec<LocationToken> {
-    let tokens: &[&str] = if include { &["All", "AllTrusted"] } else { &["AllTrusted", "All"] };
+fn read_location_tokens<'a>(
+    node: &Node<'a>,
+    key: &'a str,
+    include: bool,
+    errs: &mut Errors<'_>,
+) -> Vec<LocationToken> {
+    let tokens: &[&str] = if include {
+        &["All", "AllTrusted"]
+    } else {
+        &["AllTrusted", "All"]
+    };
     let (ids, found) = id_list(node, key, tokens, errs);
     let mut out = Vec::new();
     if found.contains(&"All") {
@@ -970,9 +1120,10 @@ fn read_locations(node: &Node<'_>, errs: &mut Errors<'_>) -> Option<LocationCond
         if exclude.is_empty() {
             return None;
         }
-        errs.push(node.error("`excludeLocations` is set but `includeLocations` is empty").with_help(
-            "include `All` and exclude the locations to leave out",
-        ));
+        errs.push(
+            node.error("`excludeLocations` is set but `includeLocations` is empty")
+                .with_help("include `All` and exclude the locations to leave out"),
+        );
     }
     Some(LocationCondition { include, exclude })
 }
@@ -983,8 +1134,12 @@ fn read_device_states<'a>(
     exclude_key: &'a str,
     errs: &mut Errors<'_>,
 ) -> Option<DeviceStatesCondition> {
-    let include = errs.take(string_list(node, include_key)).unwrap_or_default();
-    let exclude = errs.take(string_list(node, exclude_key)).unwrap_or_default();
+    let include = errs
+        .take(string_list(node, include_key))
+        .unwrap_or_default();
+    let exclude = errs
+        .take(string_list(node, exclude_key))
+        .unwrap_or_default();
     if include.is_empty() && exclude.is_empty() {
         return None;
     }
@@ -1019,11 +1174,19 @@ type DevicesParts = (Option<DeviceFilterCondition>, Option<DeviceStatesCondition
 fn read_devices(node: &Node<'_>, errs: &mut Errors<'_>) -> DevicesParts {
     let filter = with_member(node, "deviceFilter", |f| {
         let Some(f) = f else { return Ok(None) };
-        let Some(rule) = opt_string(&f, "rule")? else { return Ok(None) };
-        let Some(mode) = read_filter_mode(&f, errs) else { return Ok(None) };
+        let Some(rule) = opt_string(&f, "rule")? else {
+            return Ok(None);
+        };
+        let Some(mode) = read_filter_mode(&f, errs) else {
+            return Ok(None);
+        };
         match DeviceFilterRule::parse(&rule) {
             Ok(rule) => Ok(Some(DeviceFilterCondition { mode, rule })),
-            Err(e) => Err(LoadError::new(f.file, format!("{}/rule", f.pointer()), format!("invalid device filter: {e}"))),
+            Err(e) => Err(LoadError::new(
+                f.file,
+                format!("{}/rule", f.pointer()),
+                format!("invalid device filter: {e}"),
+            )),
         }
     });
     let filter = errs.take(filter).flatten();
@@ -1054,7 +1217,9 @@ fn read_grant(node: &Node<'_>, errs: &mut Errors<'_>) -> Option<GrantControls> {
         }
     };
     let mut built_in = Vec::new();
-    let list = errs.take(string_list(node, "builtInControls")).unwrap_or_default();
+    let list = errs
+        .take(string_list(node, "builtInControls"))
+        .unwrap_or_default();
     for (i, item) in list.iter().enumerate() {
         if item.eq_ignore_ascii_case("unknownFutureValue") {
             continue;
@@ -1066,7 +1231,10 @@ fn read_grant(node: &Node<'_>, errs: &mut Errors<'_>) -> Option<GrantControls> {
                 let mut e = LoadError::new(
                     node.file,
                     format!("{}/builtInControls/{i}", node.pointer()),
-                    format!("unknown grant control `{item}`; expected one of {}", BuiltInControl::expected()),
+                    format!(
+                        "unknown grant control `{item}`; expected one of {}",
+                        BuiltInControl::expected()
+                    ),
                 );
                 if item.eq_ignore_ascii_case("MfaAndChangePassword") {
                     e = e.with_help("write `[\"mfa\", \"passwordChange\"]` with operator `AND`");
@@ -1080,16 +1248,39 @@ fn read_grant(node: &Node<'_>, errs: &mut Errors<'_>) -> Option<GrantControls> {
     let strength = with_member(node, "authenticationStrength", |s| {
         let Some(s) = s else { return Ok(None) };
         s.object("authenticationStrength")?;
-        let Some(id) = opt_string(&s, "id")? else { return Ok(None) };
+        let Some(id) = opt_string(&s, "id")? else {
+            return Ok(None);
+        };
         if let Some(problem) = id_problem(&id) {
-            return Err(LoadError::new(s.file, format!("{}/id", s.pointer()), problem));
+            return Err(LoadError::new(
+                s.file,
+                format!("{}/id", s.pointer()),
+                problem,
+            ));
         }
         let combos = flags_or_list(&s, "allowedCombinations")?;
-        let inline = combos.map(|c| (opt_string(&s, "displayName").ok().flatten().unwrap_or_default(), c));
-        Ok(Some(StrengthRef { id: normalize_id(&id), inline }))
+        let inline = combos.map(|c| {
+            (
+                opt_string(&s, "displayName")
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+                c,
+            )
+        });
+        Ok(Some(StrengthRef {
+            id: normalize_id(&id),
+            inline,
+        }))
     });
     let authentication_strength = errs.take(strength).flatten();
-    Some(GrantControls { operator, built_in, terms_of_use, custom_factors, authentication_strength })
+    Some(GrantControls {
+        operator,
+        built_in,
+        terms_of_use,
+        custom_factors,
+        authentication_strength,
+    })
 }
 
 /// `allowedCombinations`: an array of comma-separated combination strings.
@@ -1101,7 +1292,9 @@ fn flags_or_list<'a>(node: &Node<'a>, key: &'a str) -> Result<Option<Vec<String>
 }
 
 fn enabled(node: &Node<'_>, errs: &mut Errors<'_>) -> bool {
-    errs.take(opt_bool(node, "isEnabled")).flatten().unwrap_or(false)
+    errs.take(opt_bool(node, "isEnabled"))
+        .flatten()
+        .unwrap_or(false)
 }
 
 fn read_session(node: &Node<'_>, errs: &mut Errors<'_>) -> SessionControls {
@@ -1110,17 +1303,24 @@ fn read_session(node: &Node<'_>, errs: &mut Errors<'_>) -> SessionControls {
         errs.push(e);
         return s;
     }
-    let r = with_member(node, "applicationEnforcedRestrictions", |c| Ok(c.is_some_and(|c| enabled(&c, errs))));
+    let r = with_member(node, "applicationEnforcedRestrictions", |c| {
+        Ok(c.is_some_and(|c| enabled(&c, errs)))
+    });
     s.application_enforced_restrictions = errs.take(r).unwrap_or(false);
     let r = with_member(node, "cloudAppSecurity", |c| {
         let Some(c) = c else { return Ok(None) };
         if !enabled(&c, errs) {
             return Ok(None);
         }
-        let t = opt_string(&c, "cloudAppSecurityType")?.unwrap_or_else(|| "mcasConfigured".to_owned());
-        let parsed = [CloudAppSecurityType::McasConfigured, CloudAppSecurityType::MonitorOnly, CloudAppSecurityType::BlockDownloads]
-            .into_iter()
-            .find(|x| x.as_str().eq_ignore_ascii_case(&t));
+        let t =
+            opt_string(&c, "cloudAppSecurityType")?.unwrap_or_else(|| "mcasConfigured".to_owned());
+        let parsed = [
+            CloudAppSecurityType::McasConfigured,
+            CloudAppSecurityType::MonitorOnly,
+            CloudAppSecurityType::BlockDownloads,
+        ]
+        .into_iter()
+        .find(|x| x.as_str().eq_ignore_ascii_case(&t));
         parsed.map(Some).ok_or_else(|| {
             LoadError::new(c.file, format!("{}/cloudAppSecurityType", c.pointer()), format!(
                 "unknown cloud app security type `{t}`; expected `mcasConfigured`, `monitorOnly` or `blockDownloads`"
@@ -1133,7 +1333,8 @@ fn read_session(node: &Node<'_>, errs: &mut Errors<'_>) -> SessionControls {
         if !enabled(&c, errs) {
             return Ok(None);
         }
-        let interval = opt_string(&c, "frequencyInterval")?.unwrap_or_else(|| "timeBased".to_owned());
+        let interval =
+            opt_string(&c, "frequencyInterval")?.unwrap_or_else(|| "timeBased".to_owned());
         if interval.eq_ignore_ascii_case("everyTime") {
             return Ok(Some(SignInFrequency::EveryTime));
         }
@@ -1142,24 +1343,40 @@ fn read_session(node: &Node<'_>, errs: &mut Errors<'_>) -> SessionControls {
             Some(Value::Number(n)) => n.as_u64().and_then(|v| u32::try_from(v).ok()),
             None | Some(Value::Null) => None,
             Some(other) => {
-                return Err(LoadError::new(c.file, format!("{}/value", c.pointer()), format!("expected a number, found {}", kind(other))));
+                return Err(LoadError::new(
+                    c.file,
+                    format!("{}/value", c.pointer()),
+                    format!("expected a number, found {}", kind(other)),
+                ));
             }
         };
         let (Some(unit), Some(value)) = (unit, value) else {
             return Err(c.error("sign-in frequency is enabled but `type` or `value` is missing"));
         };
         if value == 0 {
-            return Err(LoadError::new(c.file, format!("{}/value", c.pointer()), "sign-in frequency must be at least 1"));
+            return Err(LoadError::new(
+                c.file,
+                format!("{}/value", c.pointer()),
+                "sign-in frequency must be at least 1",
+            ));
         }
         let hours = if unit.eq_ignore_ascii_case("days") {
             value.saturating_mul(24)
         } else if unit.eq_ignore_ascii_case("hours") {
             value
         } else {
-            return Err(LoadError::new(c.file, format!("{}/type", c.pointer()), format!("unknown sign-in frequency type `{unit}`; expected `hours` or `days`")));
+            return Err(LoadError::new(
+                c.file,
+                format!("{}/type", c.pointer()),
+                format!("unknown sign-in frequency type `{unit}`; expected `hours` or `days`"),
+            ));
         };
-        let secondary_only = opt_string(&c, "authenticationType")?.is_some_and(|t| t.eq_ignore_ascii_case("secondaryAuthentication"));
-        Ok(Some(SignInFrequency::Hours { hours, secondary_only }))
+        let secondary_only = opt_string(&c, "authenticationType")?
+            .is_some_and(|t| t.eq_ignore_ascii_case("secondaryAuthentication"));
+        Ok(Some(SignInFrequency::Hours {
+            hours,
+            secondary_only,
+        }))
     });
     s.sign_in_frequency = errs.take(r).flatten();
     let r = with_member(node, "persistentBrowser", |c| {
@@ -1170,15 +1387,24 @@ fn read_session(node: &Node<'_>, errs: &mut Errors<'_>) -> SessionControls {
         match opt_string(&c, "mode")?.as_deref() {
             Some(m) if m.eq_ignore_ascii_case("always") => Ok(Some(PersistentBrowserMode::Always)),
             Some(m) if m.eq_ignore_ascii_case("never") => Ok(Some(PersistentBrowserMode::Never)),
-            other => Err(LoadError::new(c.file, format!("{}/mode", c.pointer()), format!(
-                "unknown persistent browser mode `{}`; expected `always` or `never`",
-                other.unwrap_or("null")
-            ))),
+            other => Err(LoadError::new(
+                c.file,
+                format!("{}/mode", c.pointer()),
+                format!(
+                    "unknown persistent browser mode `{}`; expected `always` or `never`",
+                    other.unwrap_or("null")
+                ),
+            )),
         }
     });
     s.persistent_browser = errs.take(r).flatten();
-    s.disable_resilience_defaults = errs.take(opt_bool(node, "disableResilienceDefaults")).flatten().unwrap_or(false);
-    let r = with_member(node, "secureSignInSession", |c| Ok(c.is_some_and(|c| enabled(&c, errs))));
+    s.disable_resilience_defaults = errs
+        .take(opt_bool(node, "disableResilienceDefaults"))
+        .flatten()
+        .unwrap_or(false);
+    let r = with_member(node, "secureSignInSession", |c| {
+        Ok(c.is_some_and(|c| enabled(&c, errs)))
+    });
     s.secure_sign_in_session = errs.take(r).unwrap_or(false);
     let r = with_member(node, "continuousAccessEvaluation", |c| match c {
         None => Ok(None),
@@ -1193,8 +1419,17 @@ fn validate_policy(node: &Node<'_>, p: &Policy, errs: &mut Errors<'_>) {
     let at = |suffix: &str| format!("{}{suffix}", node.pointer());
     let c = &p.conditions;
     if let Some(g) = &p.grant {
-        if g.is_block() && (g.built_in.len() > 1 || !g.terms_of_use.is_empty() || g.authentication_strength.is_some() || !g.custom_factors.is_empty()) {
-            errs.push(LoadError::new(node.file, at("/grantControls/builtInControls"), "`block` cannot be combined with other grant controls"));
+        if g.is_block()
+            && (g.built_in.len() > 1
+                || !g.terms_of_use.is_empty()
+                || g.authentication_strength.is_some()
+                || !g.custom_factors.is_empty())
+        {
+            errs.push(LoadError::new(
+                node.file,
+                at("/grantControls/builtInControls"),
+                "`block` cannot be combined with other grant controls",
+            ));
         }
         if g.built_in.contains(&BuiltInControl::Mfa) && g.authentication_strength.is_some() {
             errs.push(LoadError::new(node.file, at("/grantControls"), "`mfa` and `authenticationStrength` cannot be combined in one policy").with_help(
@@ -1203,29 +1438,59 @@ fn validate_policy(node: &Node<'_>, p: &Policy, errs: &mut Errors<'_>) {
         }
         if g.built_in.contains(&BuiltInControl::PasswordChange) {
             let with_mfa = g.operator == GrantOperator::And
-                && (g.built_in.contains(&BuiltInControl::Mfa) || g.authentication_strength.is_some());
+                && (g.built_in.contains(&BuiltInControl::Mfa)
+                    || g.authentication_strength.is_some());
             if !with_mfa {
                 errs.push(LoadError::new(node.file, at("/grantControls/builtInControls"), "`passwordChange` must be combined with `mfa` (or an authentication strength) under operator `AND`"));
             }
-            let others = g.built_in.iter().any(|b| !matches!(b, BuiltInControl::PasswordChange | BuiltInControl::Mfa));
+            let others = g
+                .built_in
+                .iter()
+                .any(|b| !matches!(b, BuiltInControl::PasswordChange | BuiltInControl::Mfa));
             if others || !g.terms_of_use.is_empty() || !g.custom_factors.is_empty() {
                 errs.push(LoadError::new(node.file, at("/grantControls/builtInControls"), "`passwordChange` cannot be combined with controls other than `mfa` or an authentication strength"));
             }
             if c.user_risk.is_empty() {
-                errs.push(LoadError::new(node.file, at("/conditions/userRiskLevels"), "a `passwordChange` policy must have a user risk condition"));
+                errs.push(LoadError::new(
+                    node.file,
+                    at("/conditions/userRiskLevels"),
+                    "a `passwordChange` policy must have a user risk condition",
+                ));
             }
             let a = &c.applications;
-            if !a.include.all || !a.exclude.apps.is_empty() || a.exclude.office365 || a.exclude.admin_portals {
-                errs.push(LoadError::new(node.file, at("/conditions/applications"), "a `passwordChange` policy must target `All` resources without exclusions"));
+            if !a.include.all
+                || !a.exclude.apps.is_empty()
+                || a.exclude.office365
+                || a.exclude.admin_portals
+            {
+                errs.push(LoadError::new(
+                    node.file,
+                    at("/conditions/applications"),
+                    "a `passwordChange` policy must target `All` resources without exclusions",
+                ));
             }
             let mut extra = Vec::new();
-            if !c.client_app_types.is_empty() { extra.push("clientAppTypes"); }
-            if c.platforms.is_some() { extra.push("platforms"); }
-            if c.locations.is_some() { extra.push("locations"); }
-            if c.device_filter.is_some() || c.device_states.is_some() { extra.push("devices"); }
-            if !c.sign_in_risk.is_empty() { extra.push("signInRiskLevels"); }
-            if c.insider_risk.is_some() { extra.push("insiderRiskLevels"); }
-            if c.authentication_flows.is_some() { extra.push("authenticationFlows"); }
+            if !c.client_app_types.is_empty() {
+                extra.push("clientAppTypes");
+            }
+            if c.platforms.is_some() {
+                extra.push("platforms");
+            }
+            if c.locations.is_some() {
+                extra.push("locations");
+            }
+            if c.device_filter.is_some() || c.device_states.is_some() {
+                extra.push("devices");
+            }
+            if !c.sign_in_risk.is_empty() {
+                extra.push("signInRiskLevels");
+            }
+            if c.insider_risk.is_some() {
+                extra.push("insiderRiskLevels");
+            }
+            if c.authentication_flows.is_some() {
+                extra.push("authenticationFlows");
+            }
             if !extra.is_empty() {
                 errs.push(LoadError::new(node.file, at("/conditions"), format!(
                     "a `passwordChange` policy may only have users, applications and user risk conditions; found `{}`",
@@ -1233,22 +1498,45 @@ fn validate_policy(node: &Node<'_>, p: &Policy, errs: &mut Errors<'_>) {
                 )));
             }
         }
-        if g.built_in.contains(&BuiltInControl::RiskRemediation) && g.built_in.contains(&BuiltInControl::PasswordChange) {
-            errs.push(LoadError::new(node.file, at("/grantControls/builtInControls"), "`riskRemediation` and `passwordChange` cannot be used together"));
+        if g.built_in.contains(&BuiltInControl::RiskRemediation)
+            && g.built_in.contains(&BuiltInControl::PasswordChange)
+        {
+            errs.push(LoadError::new(
+                node.file,
+                at("/grantControls/builtInControls"),
+                "`riskRemediation` and `passwordChange` cannot be used together",
+            ));
         }
-        if c.client_applications.is_some() && c.users.as_ref().is_none_or(|u| u.include.is_empty()) && (!g.is_block() || g.built_in.len() != 1) {
-            errs.push(LoadError::new(node.file, at("/grantControls"), "a workload-identity policy can only `block`"));
+        if c.client_applications.is_some()
+            && c.users.as_ref().is_none_or(|u| u.include.is_empty())
+            && (!g.is_block() || g.built_in.len() != 1)
+        {
+            errs.push(LoadError::new(
+                node.file,
+                at("/grantControls"),
+                "a workload-identity policy can only `block`",
+            ));
         }
-        if c.applications.user_actions.contains(&UserAction::RegisterOrJoinDevices)
+        if c.applications
+            .user_actions
+            .contains(&UserAction::RegisterOrJoinDevices)
             && (g.built_in.iter().any(|b| *b != BuiltInControl::Mfa) || !g.terms_of_use.is_empty())
         {
             errs.push(LoadError::new(node.file, at("/grantControls"), "the register-or-join-devices user action only allows `mfa` or an authentication strength"));
         }
     }
     if !c.applications.user_actions.is_empty() && p.state == PolicyState::ReportOnly {
-        errs.push(LoadError::new(node.file, at("/state"), "policies that target user actions cannot be report-only"));
+        errs.push(LoadError::new(
+            node.file,
+            at("/state"),
+            "policies that target user actions cannot be report-only",
+        ));
     }
     if p.session.persistent_browser.is_some() && !c.applications.include.all {
-        errs.push(LoadError::new(node.file, at("/sessionControls/persistentBrowser"), "persistent browser session requires `All` resources"));
+        errs.push(LoadError::new(
+            node.file,
+            at("/sessionControls/persistentBrowser"),
+            "persistent browser session requires `All` resources",
+        ));
     }
 }

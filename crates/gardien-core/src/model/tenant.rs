@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::directory::{Directory, read_directory};
-use super::location::{LocationKind, MAX_NAMED_LOCATIONS, NamedLocation, read_named_location};
+use super::location::{MAX_NAMED_LOCATIONS, NamedLocation, read_named_location};
 use super::policy::{LocationToken, Policy, read_policy};
 use crate::error::{LoadError, LoadErrors};
 use crate::ids::{
@@ -27,7 +27,10 @@ pub struct SourceFile {
 impl SourceFile {
     /// A source file from a name and bytes.
     pub fn new(name: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
-        SourceFile { name: name.into(), bytes: bytes.into() }
+        SourceFile {
+            name: name.into(),
+            bytes: bytes.into(),
+        }
     }
 }
 
@@ -57,10 +60,19 @@ pub struct Tenant {
 
 fn items<'v>(value: &'v Value, collection_key: &str) -> (Vec<(String, &'v Value)>, bool) {
     match value {
-        Value::Array(a) => (a.iter().enumerate().map(|(i, v)| (format!("/{i}"), v)).collect(), true),
+        Value::Array(a) => (
+            a.iter()
+                .enumerate()
+                .map(|(i, v)| (format!("/{i}"), v))
+                .collect(),
+            true,
+        ),
         Value::Object(o) => match o.get(collection_key) {
             Some(Value::Array(a)) if !o.contains_key("conditions") => (
-                a.iter().enumerate().map(|(i, v)| (format!("/{collection_key}/{i}"), v)).collect(),
+                a.iter()
+                    .enumerate()
+                    .map(|(i, v)| (format!("/{collection_key}/{i}"), v))
+                    .collect(),
                 true,
             ),
             _ => (vec![(String::new(), value)], false),
@@ -96,33 +108,43 @@ impl Tenant {
         let mut location_values: Vec<(String, String, Value)> = Vec::new();
         let mut directory_value: Option<(String, String, Value)> = None;
 
-        if let Some(file) = &source.combined {
-            if let Some(v) = parse_file(file, &mut errors) {
-                match v {
-                    Value::Object(mut o) => {
-                        if !o.contains_key("policies") && o.contains_key("conditions") {
-                            policy_values.push((file.name.clone(), String::new(), Value::Object(o)));
-                        } else {
-                            match o.remove("policies") {
+        if let Some(file) = &source.combined
+            && let Some(v) = parse_file(file, &mut errors)
+        {
+            match v {
+                Value::Object(mut o) => {
+                    if !o.contains_key("policies") && o.contains_key("conditions") {
+                        policy_values.push((file.name.clone(), String::new(), Value::Object(o)));
+                    } else {
+                        match o.remove("policies") {
                                 Some(p) => policy_values.push((file.name.clone(), "/policies".to_owned(), p)),
                                 None => errors.push(LoadError::new(&file.name, "", "missing `policies`").with_help(
                                     "a single-file tenant is {\"policies\":[...], \"namedLocations\":[...], \"directory\":{...}}",
                                 )),
                             }
-                            if let Some(l) = o.remove("namedLocations") {
-                                location_values.push((file.name.clone(), "/namedLocations".to_owned(), l));
-                            }
-                            if let Some(d) = o.remove("directory") {
-                                directory_value = Some((file.name.clone(), "/directory".to_owned(), d));
-                            }
+                        if let Some(l) = o.remove("namedLocations") {
+                            location_values.push((
+                                file.name.clone(),
+                                "/namedLocations".to_owned(),
+                                l,
+                            ));
+                        }
+                        if let Some(d) = o.remove("directory") {
+                            directory_value = Some((file.name.clone(), "/directory".to_owned(), d));
                         }
                     }
-                    Value::Array(a) => policy_values.push((file.name.clone(), String::new(), Value::Array(a))),
-                    other => errors.push(LoadError::new(&file.name, "", format!(
+                }
+                Value::Array(a) => {
+                    policy_values.push((file.name.clone(), String::new(), Value::Array(a)))
+                }
+                other => errors.push(LoadError::new(
+                    &file.name,
+                    "",
+                    format!(
                         "expected a tenant object, found {}",
                         crate::json::kind(&other)
-                    ))),
-                }
+                    ),
+                )),
             }
         }
         for file in &source.policy_files {
@@ -135,10 +157,10 @@ impl Tenant {
                 location_values.push((file.name.clone(), String::new(), v));
             }
         }
-        if let Some(file) = &source.directory {
-            if let Some(v) = parse_file(file, &mut errors) {
-                directory_value = Some((file.name.clone(), String::new(), v));
-            }
+        if let Some(file) = &source.directory
+            && let Some(v) = parse_file(file, &mut errors)
+        {
+            directory_value = Some((file.name.clone(), String::new(), v));
         }
 
         for (file, base, value) in &location_values {
@@ -159,7 +181,10 @@ impl Tenant {
             errors.push(LoadError::new(
                 location_values.first().map(|f| f.0.as_str()).unwrap_or(""),
                 "",
-                format!("{} named locations; Entra allows at most {MAX_NAMED_LOCATIONS}", tenant.named_locations.len()),
+                format!(
+                    "{} named locations; Entra allows at most {MAX_NAMED_LOCATIONS}",
+                    tenant.named_locations.len()
+                ),
             ));
         }
         if let Some((file, pointer, value)) = &directory_value {
@@ -175,7 +200,11 @@ impl Tenant {
                     if p.id.is_empty() {
                         p.id = synthetic_id(file, tenant.policies.len());
                     }
-                    if tenant.policies.iter().any(|x| x.id.eq_ignore_ascii_case(&p.id)) {
+                    if tenant
+                        .policies
+                        .iter()
+                        .any(|x| x.id.eq_ignore_ascii_case(&p.id))
+                    {
                         errors.push(node.error(format!("duplicate policy id `{}`", p.id)));
                         continue;
                     }
@@ -190,7 +219,11 @@ impl Tenant {
             )));
         }
         tenant.check_references(&mut errors);
-        if errors.is_empty() { Ok(tenant) } else { Err(LoadErrors { errors }) }
+        if errors.is_empty() {
+            Ok(tenant)
+        } else {
+            Err(LoadErrors { errors })
+        }
     }
 
     /// Whether a location id exists (named locations and pseudo-locations).
@@ -203,54 +236,66 @@ impl Tenant {
     fn check_references(&self, errors: &mut Vec<LoadError>) {
         for p in &self.policies {
             if let Some(l) = &p.conditions.locations {
-                for (key, tokens) in [("includeLocations", &l.include), ("excludeLocations", &l.exclude)] {
+                for (key, tokens) in [
+                    ("includeLocations", &l.include),
+                    ("excludeLocations", &l.exclude),
+                ] {
                     for (i, t) in tokens.iter().enumerate() {
-                        if let LocationToken::Id(id) = t {
-                            if !self.location_exists(id) {
-                                let index = raw_index(&p.raw, key, id).unwrap_or(i);
-                                errors.push(
-                                    LoadError::new(&p.file, format!("{}/conditions/locations/{key}/{index}", p.pointer), format!(
-                                        "named location `{id}` does not exist"
-                                    ))
-                                    .with_help("add it to namedLocations.json or remove it from the policy")
-                                    .in_policy(&p.id, &p.display_name),
-                                );
-                            }
+                        if let LocationToken::Id(id) = t
+                            && !self.location_exists(id)
+                        {
+                            let index = raw_index(&p.raw, key, id).unwrap_or(i);
+                            errors.push(
+                                LoadError::new(
+                                    &p.file,
+                                    format!("{}/conditions/locations/{key}/{index}", p.pointer),
+                                    format!("named location `{id}` does not exist"),
+                                )
+                                .with_help(
+                                    "add it to namedLocations.json or remove it from the policy",
+                                )
+                                .in_policy(&p.id, &p.display_name),
+                            );
                         }
                     }
                 }
             }
-            if let Some(g) = &p.grant {
-                if let Some(s) = &g.authentication_strength {
-                    let builtin = [STRENGTH_MFA, STRENGTH_PASSWORDLESS, STRENGTH_PHISHING_RESISTANT].contains(&&*s.id);
-                    let known = builtin || s.inline.is_some() || self.directory.authentication_strengths.iter().any(|a| a.id == s.id);
-                    if !known {
-                        errors.push(
-                            LoadError::new(&p.file, format!("{}/grantControls/authenticationStrength/id", p.pointer), format!(
-                                "authentication strength `{}` is not defined",
-                                s.id
-                            ))
-                            .with_help("add it to directory.json `authenticationStrengthPolicies`")
-                            .in_policy(&p.id, &p.display_name),
-                        );
-                    }
-                    if let Some((_, combos)) = &s.inline {
-                        for (i, c) in combos.iter().enumerate() {
-                            if let Err(reason) = super::directory::parse_combination(c) {
-                                errors.push(LoadError::new(&p.file, format!(
+            if let Some(g) = &p.grant
+                && let Some(s) = &g.authentication_strength
+            {
+                let builtin = [
+                    STRENGTH_MFA,
+                    STRENGTH_PASSWORDLESS,
+                    STRENGTH_PHISHING_RESISTANT,
+                ]
+                .contains(&&*s.id);
+                let known = builtin
+                    || s.inline.is_some()
+                    || self
+                        .directory
+                        .authentication_strengths
+                        .iter()
+                        .any(|a| a.id == s.id);
+                if !known {
+                    errors.push(
+                        LoadError::new(
+                            &p.file,
+                            format!("{}/grantControls/authenticationStrength/id", p.pointer),
+                            format!("authentication strength `{}` is not defined", s.id),
+                        )
+                        .with_help("add it to directory.json `authenticationStrengthPolicies`")
+                        .in_policy(&p.id, &p.display_name),
+                    );
+                }
+                if let Some((_, combos)) = &s.inline {
+                    for (i, c) in combos.iter().enumerate() {
+                        if let Err(reason) = super::directory::parse_combination(c) {
+                            errors.push(LoadError::new(&p.file, format!(
                                     "{}/grantControls/authenticationStrength/allowedCombinations/{i}",
                                     p.pointer
                                 ), reason).in_policy(&p.id, &p.display_name));
-                            }
                         }
                     }
-                }
-            }
-        }
-        for l in &self.named_locations {
-            if let LocationKind::Ip { ranges, .. } = &l.kind {
-                if ranges.is_empty() {
-                    // An empty IP location is legal in Graph; it simply matches nothing.
                 }
             }
         }
@@ -264,7 +309,10 @@ fn raw_index(raw: &Value, key: &str, id: &str) -> Option<usize> {
         .get(key)?
         .as_array()?
         .iter()
-        .position(|v| v.as_str().is_some_and(|s| s.trim().eq_ignore_ascii_case(id)))
+        .position(|v| {
+            v.as_str()
+                .is_some_and(|s| s.trim().eq_ignore_ascii_case(id))
+        })
 }
 
 fn synthetic_id(file: &str, index: usize) -> String {

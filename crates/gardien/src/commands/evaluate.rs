@@ -10,7 +10,8 @@ use crate::{Exit, print_out, render, tenant_fs};
 /// Evaluates a sign-in; the exit code says allow (0), deny (2) or challenge (3).
 pub fn run(tenant: &Path, request: &Path, json: bool) -> Result<Exit> {
     let compiled = tenant_fs::load_or_fail(tenant)?;
-    let bytes = std::fs::read(request).with_context(|| format!("cannot read {}", request.display()))?;
+    let bytes =
+        std::fs::read(request).with_context(|| format!("cannot read {}", request.display()))?;
     let signin = SignIn::parse(&request.display().to_string(), &bytes)?;
     let evaluation = compiled.evaluate(&signin);
     let report = DecisionReport::new(&compiled, &signin, &evaluation);

@@ -36,7 +36,7 @@ pub fn run(tenant: &Path, json: bool) -> Result<Exit> {
                     .iter()
                     .map(|e| {
                         json!({"file": e.file, "pointer": e.pointer, "reason": e.reason, "help": e.help,
-                               "policy": e.policy.as_ref().map(|(id, name)| json!({"id": id, "displayName": name}))})
+                               "policy": e.policy.as_ref().map(|p| json!({"id": p.0, "displayName": p.1}))})
                     })
                     .collect();
                 print_out(&format!("{}\n", json!({"valid": false, "errors": list})))?;

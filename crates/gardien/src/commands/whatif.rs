@@ -10,11 +10,15 @@ use crate::{Exit, print_out, render, tenant_fs};
 /// Runs what-if and prints Graph JSON or a table.
 pub fn run(tenant: &Path, request: &Path, json: bool) -> Result<Exit> {
     let compiled = tenant_fs::load_or_fail(tenant)?;
-    let bytes = std::fs::read(request).with_context(|| format!("cannot read {}", request.display()))?;
+    let bytes =
+        std::fs::read(request).with_context(|| format!("cannot read {}", request.display()))?;
     let signin = SignIn::parse(&request.display().to_string(), &bytes)?;
     let report = WhatIfReport::new(&compiled, &signin);
     if json {
-        print_out(&format!("{}\n", serde_json::to_string_pretty(&report.to_graph_json(&compiled))?))?;
+        print_out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report.to_graph_json(&compiled))?
+        ))?;
     } else {
         print_out(&render::whatif_table(&compiled, &report))?;
     }

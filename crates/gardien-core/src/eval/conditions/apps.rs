@@ -21,7 +21,12 @@ fn in_set(set: &AppSet, app: &str, input: &Input<'_>) -> Option<&'static str> {
     None
 }
 
-fn filter_matches(cond: &ApplicationCondition, mode: FilterMode, app: &str, input: &Input<'_>) -> bool {
+fn filter_matches(
+    cond: &ApplicationCondition,
+    mode: FilterMode,
+    app: &str,
+    input: &Input<'_>,
+) -> bool {
     cond.filter.as_ref().is_some_and(|f| {
         f.mode == mode
             && input
@@ -31,12 +36,24 @@ fn filter_matches(cond: &ApplicationCondition, mode: FilterMode, app: &str, inpu
                 .service_principals
                 .iter()
                 .find(|s| s.app_id.as_deref() == Some(app))
-                .is_some_and(|sp| f.rule.matches(|name| sp.attributes.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())))
+                .is_some_and(|sp| {
+                    f.rule.matches(|name| {
+                        sp.attributes
+                            .iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                            .map(|(_, v)| v.as_str())
+                    })
+                })
     })
 }
 
 fn has_exclusions(a: &ApplicationCondition) -> bool {
-    !a.exclude.apps.is_empty() || a.exclude.office365 || a.exclude.admin_portals || a.filter.as_ref().is_some_and(|f| f.mode == FilterMode::Exclude)
+    !a.exclude.apps.is_empty()
+        || a.exclude.office365
+        || a.exclude.admin_portals
+        || a.filter
+            .as_ref()
+            .is_some_and(|f| f.mode == FilterMode::Exclude)
 }
 
 /// The target-resource condition of a policy.
@@ -51,7 +68,8 @@ pub(crate) fn check_target<T: Tracer>(policy: &Policy, input: &Input<'_>, t: &mu
             let mut matched = false;
             input.audiences.any(|app| {
                 let Some(how) = in_set(&a.include, app, input).or_else(|| {
-                    filter_matches(a, FilterMode::Include, app, input).then_some("through the application filter")
+                    filter_matches(a, FilterMode::Include, app, input)
+                        .then_some("through the application filter")
                 }) else {
                     t.note(|| format!("resource `{app}` is not included"));
                     return false;

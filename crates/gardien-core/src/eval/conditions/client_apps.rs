@@ -9,12 +9,21 @@ use crate::model::policy::ClientAppTypeToken;
 fn eas_supported(platform: Option<DevicePlatform>) -> bool {
     matches!(
         platform,
-        Some(DevicePlatform::Android | DevicePlatform::IOS | DevicePlatform::Windows | DevicePlatform::WindowsPhone)
+        Some(
+            DevicePlatform::Android
+                | DevicePlatform::IOS
+                | DevicePlatform::Windows
+                | DevicePlatform::WindowsPhone
+        )
     )
 }
 
 /// Whether the client app type is in a policy's `clientAppTypes` (empty list = `all`).
-pub(crate) fn check_client_apps<T: Tracer>(tokens: &[ClientAppTypeToken], input: &Input<'_>, t: &mut T) -> Outcome {
+pub(crate) fn check_client_apps<T: Tracer>(
+    tokens: &[ClientAppTypeToken],
+    input: &Input<'_>,
+    t: &mut T,
+) -> Outcome {
     if tokens.is_empty() {
         return Outcome::Satisfied;
     }
@@ -25,7 +34,10 @@ pub(crate) fn check_client_apps<T: Tracer>(tokens: &[ClientAppTypeToken], input:
                 Outcome::Unknown
             }
             Mode::Enforce => {
-                t.note(|| "client app type unknown: the condition is treated as met (fail closed)".to_owned());
+                t.note(|| {
+                    "client app type unknown: the condition is treated as met (fail closed)"
+                        .to_owned()
+                });
                 Outcome::Satisfied
             }
         };
@@ -33,8 +45,15 @@ pub(crate) fn check_client_apps<T: Tracer>(tokens: &[ClientAppTypeToken], input:
     let hit = tokens.iter().any(|tok| match tok {
         ClientAppTypeToken::All => true,
         ClientAppTypeToken::Type(x) => *x == client,
-        ClientAppTypeToken::EasSupported => client == ClientAppType::ExchangeActiveSync && eas_supported(input.platform),
+        ClientAppTypeToken::EasSupported => {
+            client == ClientAppType::ExchangeActiveSync && eas_supported(input.platform)
+        }
     });
-    t.note(|| format!("client app type `{client}` is {}selected", if hit { "" } else { "not " }));
+    t.note(|| {
+        format!(
+            "client app type `{client}` is {}selected",
+            if hit { "" } else { "not " }
+        )
+    });
     Outcome::of(hit)
 }

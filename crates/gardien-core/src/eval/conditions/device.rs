@@ -5,23 +5,45 @@ use crate::eval::trace::Tracer;
 use crate::model::policy::{DeviceFilterCondition, DeviceStatesCondition, FilterMode};
 
 /// The device filter of a policy: include mode needs a match, exclude mode needs none.
-pub(crate) fn check_device_filter<T: Tracer>(cond: &DeviceFilterCondition, input: &Input<'_>, t: &mut T) -> Outcome {
+pub(crate) fn check_device_filter<T: Tracer>(
+    cond: &DeviceFilterCondition,
+    input: &Input<'_>,
+    t: &mut T,
+) -> Outcome {
     let device = input.device();
     let matched = cond.rule.matches(device);
     if T::ENABLED {
         t.note(|| {
-            let who = if device.is_some() { "the device" } else { "the unregistered device (every property null)" };
+            let who = if device.is_some() {
+                "the device"
+            } else {
+                "the unregistered device (every property null)"
+            };
             let detail: Vec<String> = cond
                 .rule
                 .explain(device)
                 .into_iter()
-                .map(|c| format!("{} → {} (value {})", c.text, c.result, c.actual.as_deref().map(|v| format!("`{v}`")).unwrap_or_else(|| "null".to_owned())))
+                .map(|c| {
+                    format!(
+                        "{} → {} (value {})",
+                        c.text,
+                        c.result,
+                        c.actual
+                            .as_deref()
+                            .map(|v| format!("`{v}`"))
+                            .unwrap_or_else(|| "null".to_owned())
+                    )
+                })
                 .collect();
             format!(
                 "{who} {} rule `{}` in {} mode: {}",
                 if matched { "matches" } else { "does not match" },
                 cond.rule.source(),
-                if cond.mode == FilterMode::Include { "include" } else { "exclude" },
+                if cond.mode == FilterMode::Include {
+                    "include"
+                } else {
+                    "exclude"
+                },
                 detail.join(", ")
             )
         });
@@ -33,7 +55,11 @@ pub(crate) fn check_device_filter<T: Tracer>(cond: &DeviceFilterCondition, input
 }
 
 /// Legacy `deviceStates`: all devices except compliant and/or hybrid joined ones.
-pub(crate) fn check_device_states<T: Tracer>(cond: &DeviceStatesCondition, input: &Input<'_>, t: &mut T) -> Outcome {
+pub(crate) fn check_device_states<T: Tracer>(
+    cond: &DeviceStatesCondition,
+    input: &Input<'_>,
+    t: &mut T,
+) -> Outcome {
     let device = input.device();
     let compliant = device.is_some_and(|d| d.is_compliant == Some(true));
     let hybrid = device.is_some_and(|d| d.is_hybrid_joined());

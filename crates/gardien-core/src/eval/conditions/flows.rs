@@ -13,15 +13,32 @@ pub(crate) fn check_flows<T: Tracer>(methods: EnumSet, input: &Input<'_>, t: &mu
         t.note(|| "the request gives no authentication flow".to_owned());
         return Outcome::Unknown;
     }
-    let selected = |m: Option<TransferMethod>| m.is_some_and(|m| m != TransferMethod::None && methods.contains(m.index()));
+    let selected = |m: Option<TransferMethod>| {
+        m.is_some_and(|m| m != TransferMethod::None && methods.contains(m.index()))
+    };
     if selected(current) {
-        t.note(|| format!("transfer method `{}` is selected", current.map(|m| m.as_str()).unwrap_or("")));
+        t.note(|| {
+            format!(
+                "transfer method `{}` is selected",
+                current.map(|m| m.as_str()).unwrap_or("")
+            )
+        });
         return Outcome::Satisfied;
     }
     if selected(original) {
-        t.note(|| format!("the session was created by `{}` (protocol tracking)", original.map(|m| m.as_str()).unwrap_or("")));
+        t.note(|| {
+            format!(
+                "the session was created by `{}` (protocol tracking)",
+                original.map(|m| m.as_str()).unwrap_or("")
+            )
+        });
         return Outcome::Satisfied;
     }
-    t.note(|| format!("transfer method `{}` is not selected", current.unwrap_or(TransferMethod::None)));
+    t.note(|| {
+        format!(
+            "transfer method `{}` is not selected",
+            current.unwrap_or(TransferMethod::None)
+        )
+    });
     Outcome::NotSatisfied
 }

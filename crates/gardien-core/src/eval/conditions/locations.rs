@@ -6,7 +6,10 @@ use crate::eval::trace::Tracer;
 use crate::network::LocationSet;
 
 fn names(input: &Input<'_>, set: LocationSet) -> String {
-    set.iter().map(|b| format!("`{}`", input.tenant.location_name(b))).collect::<Vec<_>>().join(", ")
+    set.iter()
+        .map(|b| format!("`{}`", input.tenant.location_name(b)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Whether the request is in any of `set`, three-valued when an input is missing.
@@ -18,7 +21,11 @@ fn in_any(input: &Input<'_>, set: LocationSet) -> Outcome {
     let undecidable = (!input.ip_known && set.intersects(&tenant.ip_based))
         || (!input.country_known && set.intersects(&tenant.country_based))
         || (!input.gps_known && set.intersects(&tenant.gps_based));
-    if undecidable { Outcome::Unknown } else { Outcome::NotSatisfied }
+    if undecidable {
+        Outcome::Unknown
+    } else {
+        Outcome::NotSatisfied
+    }
 }
 
 fn side(input: &Input<'_>, all: bool, trusted: bool, set: LocationSet) -> Outcome {
@@ -34,7 +41,10 @@ fn side(input: &Input<'_>, all: bool, trusted: bool, set: LocationSet) -> Outcom
 
 fn describe_request(input: &Input<'_>) -> String {
     let s = input.signin;
-    let ip = s.ip_address.map(|ip| format!("IP {ip}")).unwrap_or_else(|| "no IP address".to_owned());
+    let ip = s
+        .ip_address
+        .map(|ip| format!("IP {ip}"))
+        .unwrap_or_else(|| "no IP address".to_owned());
     let country = s
         .country
         .map(|c| format!("country {}", String::from_utf8_lossy(&c)))
@@ -43,10 +53,14 @@ fn describe_request(input: &Input<'_>) -> String {
 }
 
 /// The location condition of a policy.
-pub(crate) fn check_locations<T: Tracer>(cond: &CompiledLocations, input: &Input<'_>, t: &mut T) -> Outcome {
+pub(crate) fn check_locations<T: Tracer>(
+    cond: &CompiledLocations,
+    input: &Input<'_>,
+    t: &mut T,
+) -> Outcome {
     let include = side(input, cond.include_all, cond.include_trusted, cond.include);
     let exclude = side(input, false, cond.exclude_trusted, cond.exclude);
-    let out = include.and(exclude.not());
+    let out = include.and(exclude.negate());
     if T::ENABLED {
         let inside = input.locations;
         t.note(|| {
@@ -57,18 +71,29 @@ pub(crate) fn check_locations<T: Tracer>(cond: &CompiledLocations, input: &Input
                 parts.push(format!("in {}", names(input, inside)));
                 for bit in inside.iter() {
                     if let Some(via) = matching_range(input, bit) {
-                        parts.push(format!("matched `{}` via {via}", input.tenant.location_name(bit)));
+                        parts.push(format!(
+                            "matched `{}` via {via}",
+                            input.tenant.location_name(bit)
+                        ));
                     }
                 }
             }
             match include {
                 crate::eval::input::Outcome::Satisfied => parts.push("included".to_owned()),
-                crate::eval::input::Outcome::NotSatisfied => parts.push("not in an included location".to_owned()),
-                crate::eval::input::Outcome::Unknown => parts.push("inclusion cannot be decided without the missing input".to_owned()),
+                crate::eval::input::Outcome::NotSatisfied => {
+                    parts.push("not in an included location".to_owned())
+                }
+                crate::eval::input::Outcome::Unknown => {
+                    parts.push("inclusion cannot be decided without the missing input".to_owned())
+                }
             }
             match exclude {
-                crate::eval::input::Outcome::Satisfied => parts.push("in an excluded location".to_owned()),
-                crate::eval::input::Outcome::Unknown => parts.push("exclusion cannot be decided without the missing input".to_owned()),
+                crate::eval::input::Outcome::Satisfied => {
+                    parts.push("in an excluded location".to_owned())
+                }
+                crate::eval::input::Outcome::Unknown => {
+                    parts.push("exclusion cannot be decided without the missing input".to_owned())
+                }
                 crate::eval::input::Outcome::NotSatisfied => {}
             }
             parts.join(": ")
@@ -81,11 +106,26 @@ pub(crate) fn check_locations<T: Tracer>(cond: &CompiledLocations, input: &Input
 fn matching_range(input: &Input<'_>, bit: u8) -> Option<String> {
     let ip = input.signin.ip_address?;
     if bit == crate::compile::MFA_TRUSTED_IPS_BIT {
-        return input.tenant.tenant.directory.mfa_trusted_ips.iter().find(|c| c.contains(ip)).map(|c| c.to_string());
+        return input
+            .tenant
+            .tenant
+            .directory
+            .mfa_trusted_ips
+            .iter()
+            .find(|c| c.contains(ip))
+            .map(|c| c.to_string());
     }
-    let index = input.tenant.bit_locations.get(bit as usize).copied().flatten()?;
+    let index = input
+        .tenant
+        .bit_locations
+        .get(bit as usize)
+        .copied()
+        .flatten()?;
     match &input.tenant.tenant.named_locations.get(index)?.kind {
-        crate::model::location::LocationKind::Ip { ranges, .. } => ranges.iter().find(|c| c.contains(ip)).map(|c| c.to_string()),
+        crate::model::location::LocationKind::Ip { ranges, .. } => ranges
+            .iter()
+            .find(|c| c.contains(ip))
+            .map(|c| c.to_string()),
         crate::model::location::LocationKind::Country { .. } => Some("its country list".to_owned()),
         crate::model::location::LocationKind::CompliantNetwork => None,
     }

@@ -7,7 +7,11 @@ use crate::model::policy::PlatformCondition;
 
 /// Whether a platform is in scope of a platform condition. `Unknown` is matched only by
 /// `all` and can never be excluded: the "block unknown platforms" recipe relies on it.
-pub(crate) fn check_platforms<T: Tracer>(cond: &PlatformCondition, input: &Input<'_>, t: &mut T) -> Outcome {
+pub(crate) fn check_platforms<T: Tracer>(
+    cond: &PlatformCondition,
+    input: &Input<'_>,
+    t: &mut T,
+) -> Outcome {
     let Some(platform) = input.platform else {
         if cond.include_all && cond.exclude.is_empty() {
             return Outcome::Satisfied;
@@ -15,7 +19,8 @@ pub(crate) fn check_platforms<T: Tracer>(cond: &PlatformCondition, input: &Input
         t.note(|| "the request gives no device platform".to_owned());
         return Outcome::Unknown;
     };
-    let included = cond.include_all || (platform != DevicePlatform::Unknown && cond.include.contains(platform.index()));
+    let included = cond.include_all
+        || (platform != DevicePlatform::Unknown && cond.include.contains(platform.index()));
     if !included {
         t.note(|| format!("platform `{platform}` is not included"));
         return Outcome::NotSatisfied;
@@ -24,6 +29,15 @@ pub(crate) fn check_platforms<T: Tracer>(cond: &PlatformCondition, input: &Input
         t.note(|| format!("platform `{platform}` is excluded"));
         return Outcome::NotSatisfied;
     }
-    t.note(|| format!("platform `{platform}` is included{}", if cond.include_all { " through `all`" } else { "" }));
+    t.note(|| {
+        format!(
+            "platform `{platform}` is included{}",
+            if cond.include_all {
+                " through `all`"
+            } else {
+                ""
+            }
+        )
+    });
     Outcome::Satisfied
 }

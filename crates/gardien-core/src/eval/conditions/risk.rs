@@ -6,7 +6,13 @@ use crate::model::enums::{EnumSet, InsiderRiskLevel, RiskLevel};
 
 /// Exact membership of the request's risk level in the selected levels. A missing level is
 /// `none` in enforcement and undecidable in what-if.
-pub(crate) fn check_risk<T: Tracer>(levels: EnumSet, given: Option<RiskLevel>, what: &str, input: &Input<'_>, t: &mut T) -> Outcome {
+pub(crate) fn check_risk<T: Tracer>(
+    levels: EnumSet,
+    given: Option<RiskLevel>,
+    what: &str,
+    input: &Input<'_>,
+    t: &mut T,
+) -> Outcome {
     let level = match (given, input.mode) {
         (Some(l), _) => l,
         (None, Mode::Enforce) => RiskLevel::None,
@@ -16,7 +22,12 @@ pub(crate) fn check_risk<T: Tracer>(levels: EnumSet, given: Option<RiskLevel>, w
         }
     };
     let hit = levels.contains(level.index());
-    t.note(|| format!("{what} `{level}` is {}selected", if hit { "" } else { "not " }));
+    t.note(|| {
+        format!(
+            "{what} `{level}` is {}selected",
+            if hit { "" } else { "not " }
+        )
+    });
     Outcome::of(hit)
 }
 
@@ -31,6 +42,11 @@ pub(crate) fn check_insider<T: Tracer>(levels: EnumSet, input: &Input<'_>, t: &m
         }
     };
     let hit = levels.contains(level.index());
-    t.note(|| format!("insider risk `{level}` is {}selected", if hit { "" } else { "not " }));
+    t.note(|| {
+        format!(
+            "insider risk `{level}` is {}selected",
+            if hit { "" } else { "not " }
+        )
+    });
     Outcome::of(hit)
 }

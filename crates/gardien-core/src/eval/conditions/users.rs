@@ -3,7 +3,9 @@
 use crate::eval::input::{Input, Outcome, UserView};
 use crate::eval::trace::Tracer;
 use crate::model::enums::ExternalUserType;
-use crate::model::policy::{ClientApplicationsCondition, FilterMode, GuestsOrExternalUsers, Policy, Principals};
+use crate::model::policy::{
+    ClientApplicationsCondition, FilterMode, GuestsOrExternalUsers, Policy, Principals,
+};
 
 /// Why a principal set matched the user, for traces.
 fn matches_principals<T: Tracer>(
@@ -23,7 +25,12 @@ fn matches_principals<T: Tracer>(
         return true;
     }
     if p.guests_or_external && user.kind.is_some() {
-        t.note(|| format!("{side} `GuestsOrExternalUsers`: user is {}", user.kind.map(|k| k.as_str()).unwrap_or("")));
+        t.note(|| {
+            format!(
+                "{side} `GuestsOrExternalUsers`: user is {}",
+                user.kind.map(|k| k.as_str()).unwrap_or("")
+            )
+        });
         return true;
     }
     if let Some(g) = groups.iter().find(|g| user.groups.binary_search(g).is_ok()) {
@@ -34,11 +41,16 @@ fn matches_principals<T: Tracer>(
         t.note(|| format!("{side} through directory role `{r}`"));
         return true;
     }
-    if let Some(g) = &p.guests {
-        if guests_match(g, user) {
-            t.note(|| format!("{side} as guest or external user of kind `{}`", user.kind.map(|k| k.as_str()).unwrap_or("")));
-            return true;
-        }
+    if let Some(g) = &p.guests
+        && guests_match(g, user)
+    {
+        t.note(|| {
+            format!(
+                "{side} as guest or external user of kind `{}`",
+                user.kind.map(|k| k.as_str()).unwrap_or("")
+            )
+        });
+        return true;
     }
     false
 }
@@ -53,7 +65,9 @@ fn guests_match(g: &GuestsOrExternalUsers, user: &UserView<'_>) -> bool {
         None => true,
         // Internal guests have no external tenant, so tenants cannot constrain them [INF].
         Some(_) if kind == ExternalUserType::InternalGuest => true,
-        Some(list) => user.home_tenant.is_some_and(|h| list.iter().any(|t| t.as_ref() == h)),
+        Some(list) => user
+            .home_tenant
+            .is_some_and(|h| list.iter().any(|t| t.as_ref() == h)),
     }
 }
 
@@ -61,33 +75,63 @@ fn guests_match(g: &GuestsOrExternalUsers, user: &UserView<'_>) -> bool {
 fn group_path(input: &Input<'_>, user: &UserView<'_>, target: u32) -> String {
     let tenant = input.tenant;
     let name = |dense: u32| -> String {
-        let id = tenant.group_index.iter().find(|(_, v)| **v == dense).map(|(k, _)| k.as_ref()).unwrap_or("?");
+        let id = tenant
+            .group_index
+            .iter()
+            .find(|(_, v)| **v == dense)
+            .map(|(k, _)| k.as_ref())
+            .unwrap_or("?");
         tenant
             .tenant
             .directory
             .groups
             .iter()
             .find(|g| g.id.as_ref() == id)
-            .map(|g| if g.display_name.is_empty() { format!("`{id}`") } else { format!("`{}`", g.display_name) })
+            .map(|g| {
+                if g.display_name.is_empty() {
+                    format!("`{id}`")
+                } else {
+                    format!("`{}`", g.display_name)
+                }
+            })
             .unwrap_or_else(|| format!("`{id}`"))
     };
-    let Some(dir_user) = user.directory.and_then(|d| tenant.tenant.directory.users.get(d.index)) else {
+    let Some(dir_user) = user
+        .directory
+        .and_then(|d| tenant.tenant.directory.users.get(d.index))
+    else {
         return name(target);
     };
     // Breadth-first search from the user's direct groups up through parents.
     let parents = |dense: u32| -> Vec<u32> {
-        let id = tenant.group_index.iter().find(|(_, v)| **v == dense).map(|(k, _)| k.clone());
+        let id = tenant
+            .group_index
+            .iter()
+            .find(|(_, v)| **v == dense)
+            .map(|(k, _)| k.clone());
         id.and_then(|id| tenant.tenant.directory.groups.iter().find(|g| g.id == id))
-            .map(|g| g.member_of.iter().filter_map(|p| tenant.group_index.get(p).copied()).collect())
+            .map(|g| {
+                g.member_of
+                    .iter()
+                    .filter_map(|p| tenant.group_index.get(p).copied())
+                    .collect()
+            })
             .unwrap_or_default()
     };
-    let mut queue: std::collections::VecDeque<Vec<u32>> =
-        dir_user.member_of.iter().filter_map(|g| tenant.group_index.get(g).map(|d| vec![*d])).collect();
+    let mut queue: std::collections::VecDeque<Vec<u32>> = dir_user
+        .member_of
+        .iter()
+        .filter_map(|g| tenant.group_index.get(g).map(|d| vec![*d]))
+        .collect();
     let mut seen = std::collections::HashSet::new();
     while let Some(path) = queue.pop_front() {
         let Some(&last) = path.last() else { continue };
         if last == target {
-            return path.iter().map(|g| name(*g)).collect::<Vec<_>>().join(" → ");
+            return path
+                .iter()
+                .map(|g| name(*g))
+                .collect::<Vec<_>>()
+                .join(" → ");
         }
         if seen.insert(last) {
             for p in parents(last) {
@@ -101,24 +145,51 @@ fn group_path(input: &Input<'_>, user: &UserView<'_>, target: u32) -> String {
 }
 
 /// The user condition of a policy for a user sign-in.
-pub(crate) fn check_users<T: Tracer>(policy: &Policy, index: usize, user: &UserView<'_>, input: &Input<'_>, t: &mut T) -> Outcome {
+pub(crate) fn check_users<T: Tracer>(
+    policy: &Policy,
+    index: usize,
+    user: &UserView<'_>,
+    input: &Input<'_>,
+    t: &mut T,
+) -> Outcome {
     let Some(cond) = &policy.conditions.users else {
         t.note(|| "the policy targets workload identities, not users".to_owned());
         return Outcome::NotSatisfied;
     };
-    let Some(compiled) = input.tenant.policies.get(index) else { return Outcome::NotSatisfied };
-    if !matches_principals(&cond.include, &compiled.include_groups, user, input, "included:", t) {
+    let Some(compiled) = input.tenant.policies.get(index) else {
+        return Outcome::NotSatisfied;
+    };
+    if !matches_principals(
+        &cond.include,
+        &compiled.include_groups,
+        user,
+        input,
+        "included:",
+        t,
+    ) {
         t.note(|| format!("user `{}` is not included", user.id));
         return Outcome::NotSatisfied;
     }
-    if matches_principals(&cond.exclude, &compiled.exclude_groups, user, input, "excluded:", t) {
+    if matches_principals(
+        &cond.exclude,
+        &compiled.exclude_groups,
+        user,
+        input,
+        "excluded:",
+        t,
+    ) {
         return Outcome::NotSatisfied;
     }
     Outcome::Satisfied
 }
 
 /// The workload-identity condition of a policy for a service-principal sign-in.
-pub(crate) fn check_workload<T: Tracer>(policy: &Policy, sp: (&str, Option<usize>), input: &Input<'_>, t: &mut T) -> Outcome {
+pub(crate) fn check_workload<T: Tracer>(
+    policy: &Policy,
+    sp: (&str, Option<usize>),
+    input: &Input<'_>,
+    t: &mut T,
+) -> Outcome {
     let Some(cond) = &policy.conditions.client_applications else {
         t.note(|| "the policy targets users, not workload identities".to_owned());
         return Outcome::NotSatisfied;
@@ -128,7 +199,14 @@ pub(crate) fn check_workload<T: Tracer>(policy: &Policy, sp: (&str, Option<usize
     let filter_matches = |mode: FilterMode, c: &ClientApplicationsCondition| {
         c.filter.as_ref().is_some_and(|f| {
             f.mode == mode
-                && attrs.is_some_and(|a| f.rule.matches(|name| a.attributes.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())))
+                && attrs.is_some_and(|a| {
+                    f.rule.matches(|name| {
+                        a.attributes
+                            .iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                            .map(|(_, v)| v.as_str())
+                    })
+                })
         })
     };
     let included = (cond.include_all_in_tenant && dir_index.is_some())
@@ -137,7 +215,9 @@ pub(crate) fn check_workload<T: Tracer>(policy: &Policy, sp: (&str, Option<usize
     if !included {
         t.note(|| {
             if cond.include_all_in_tenant && dir_index.is_none() {
-                format!("service principal `{id}` is not a service principal of this tenant's directory")
+                format!(
+                    "service principal `{id}` is not a service principal of this tenant's directory"
+                )
             } else {
                 format!("service principal `{id}` is not included")
             }
