@@ -194,14 +194,14 @@ fn category(tenant: &CompiledTenant, evaluation: &Evaluation, signin: &SignIn) -
                 Category::Risk
             };
         }
+        if narrowing(Condition::Devices) {
+            return device_category(tenant, deciding, signin);
+        }
         if narrowing(Condition::ClientApps) {
             return Category::ClientApp;
         }
         if narrowing(Condition::DevicePlatform) {
             return Category::Platform;
-        }
-        if narrowing(Condition::Devices) {
-            return device_category(tenant, deciding, signin);
         }
         if narrowing(Condition::AuthenticationFlow) {
             return Category::AuthenticationFlow;
@@ -230,10 +230,13 @@ fn category(tenant: &CompiledTenant, evaluation: &Evaluation, signin: &SignIn) -
     }
 }
 
-/// Whether `after` is a real improvement over `before`.
+/// Whether `after` is a real improvement over `before`: a better decision, or the same
+/// denial no longer coming from the policy that decided it (the cause was removed, another
+/// policy now stands in the way).
 fn improves(before: &Verdict, after: &Verdict) -> bool {
     match (before.decision, after.decision) {
         (Decision::Deny, Decision::Challenge | Decision::Allow) => true,
+        (Decision::Deny, Decision::Deny) => after.deciding_policy != before.deciding_policy,
         (Decision::Challenge, Decision::Allow) => true,
         (Decision::Challenge, Decision::Challenge) => {
             after.required.0 & !before.required.0 == 0 && after.required != before.required
@@ -316,16 +319,7 @@ fn candidates(tenant: &CompiledTenant, s: &SignIn) -> Vec<(UserAction, Vec<SignI
         }
     }
     out.push((UserAction::UseAnotherDevice, other_devices));
-    if s.session.anonymous_network {
-        out.push((
-            UserAction::DisconnectVpn,
-            vec![with(&|c| {
-                c.session.anonymous_network = false;
-                c.sign_in_risk = Some(RiskLevel::None);
-            })],
-        ));
-    }
-    // Representative addresses and countries of every named location, and "no location".
+    // Representative addresses and countries of every named location.
     let mut places = Vec::new();
     for l in &tenant.tenant.named_locations {
         match &l.kind {
@@ -349,6 +343,19 @@ fn candidates(tenant: &CompiledTenant, s: &SignIn) -> Vec<(UserAction, Vec<SignI
             }
             LocationKind::CompliantNetwork => {}
         }
+    }
+    if s.session.anonymous_network {
+        // Behind a VPN the real location is unknown: disconnecting helps if it lets the
+        // sign-in through from the address itself or from any allowed place.
+        let mut variants = vec![with(&|c| {
+            c.session.anonymous_network = false;
+            c.sign_in_risk = Some(RiskLevel::None);
+        })];
+        variants.extend(places.iter().cloned().map(|mut c| {
+            c.sign_in_risk = Some(RiskLevel::None);
+            c
+        }));
+        out.push((UserAction::DisconnectVpn, variants));
     }
     out.push((UserAction::SignInFromAllowedLocation, places));
     match s.client_app_type {
