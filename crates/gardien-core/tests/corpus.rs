@@ -10,20 +10,29 @@ fn corpus() -> Option<PathBuf> {
 }
 
 fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for p in paths {
         if p.is_dir() {
             json_files(&p, out);
-        } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("json")) {
+        } else if p
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("json"))
+        {
             out.push(p);
         }
     }
 }
 
 fn source(path: &Path, root: &Path) -> SourceFile {
-    let name = path.strip_prefix(root).unwrap_or(path).display().to_string();
+    let name = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string();
     SourceFile::new(name, std::fs::read(path).unwrap_or_default())
 }
 
@@ -35,11 +44,17 @@ fn is_location_file(rel: &str) -> bool {
 fn locations_for(rel: &str, all: &[PathBuf], root: &Path) -> Vec<SourceFile> {
     let folder = rel.split('/').next().unwrap_or("");
     // denis-beuermann: pair each policy snapshot with the locations of the same date.
-    let date = rel.rsplit('/').next().and_then(|f| f.get(..8)).filter(|d| d.chars().all(|c| c.is_ascii_digit()));
+    let date = rel
+        .rsplit('/')
+        .next()
+        .and_then(|f| f.get(..8))
+        .filter(|d| d.chars().all(|c| c.is_ascii_digit()));
     all.iter()
         .filter(|p| {
             let r = p.strip_prefix(root).unwrap_or(p).display().to_string();
-            is_location_file(&r) && r.starts_with(folder) && date.is_none_or(|d| r.rsplit('/').next().is_some_and(|f| f.starts_with(d)))
+            is_location_file(&r)
+                && r.starts_with(folder)
+                && date.is_none_or(|d| r.rsplit('/').next().is_some_and(|f| f.starts_with(d)))
         })
         .map(|p| source(p, root))
         .collect()
@@ -61,20 +76,34 @@ fn expectation(rel: &str) -> Result<usize, &'static str> {
         return Err("this is an `authenticationStrengthPolicy`, not a Conditional Access policy");
     }
     match folder {
-        "j0eyv__ConditionalAccessBaseline" | "Cloudshield-io__Conditional-Access-Framework" => Ok(1),
+        "j0eyv__ConditionalAccessBaseline" | "Cloudshield-io__Conditional-Access-Framework" => {
+            Ok(1)
+        }
         "denis-beuermann__ConditionalAccess" if rel.contains("20220427") => Ok(52),
         // The 2021 snapshot refers to two named locations its location file lacks.
         "denis-beuermann__ConditionalAccess" => Err("named location `10dea6b9-"),
-        "DataGuys__ConditionalAccessAnalyzer" => Err("this is a `conditionalAccessTemplate`, not a policy"),
+        "DataGuys__ConditionalAccessAnalyzer" => {
+            Err("this is a `conditionalAccessTemplate`, not a policy")
+        }
         "cisagov__ScubaGear" => Err("this is a PowerShell SDK serialisation, not Graph JSON"),
-        "Clutch2View__nis2-conditional-access-policies" => Err("`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` is a placeholder in GUID form, not an object id"),
+        "Clutch2View__nis2-conditional-access-policies" => Err(
+            "`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` is a placeholder in GUID form, not an object id",
+        ),
         "Fortigi__ConditionalAccess" => Err("looks like a display name, not an object id"),
-        "Azure-Samples__azure-ad-conditional-access-apis" if rel.contains("security-info-registration") => {
+        "Azure-Samples__azure-ad-conditional-access-apis"
+            if rel.contains("security-info-registration") =>
+        {
             Err("policies that target user actions cannot be report-only")
         }
         "Azure-Samples__azure-ad-conditional-access-apis" => Ok(1),
-        "AlexFilipin__ConditionalAccess" if rel.contains("/509 - ") => Err("this is a PowerShell SDK serialisation, not Graph JSON"),
-        "AlexFilipin__ConditionalAccess" if rel.contains("/600 - ") || rel.contains("/700 - ") || rel.contains("/701 - ") => Ok(1),
+        "AlexFilipin__ConditionalAccess" if rel.contains("/509 - ") => {
+            Err("this is a PowerShell SDK serialisation, not Graph JSON")
+        }
+        "AlexFilipin__ConditionalAccess"
+            if rel.contains("/600 - ") || rel.contains("/700 - ") || rel.contains("/701 - ") =>
+        {
+            Ok(1)
+        }
         "AlexFilipin__ConditionalAccess" => Err("is a template placeholder, not an object id"),
         _ => Err("no expectation for this file"),
     }
@@ -91,21 +120,41 @@ fn every_corpus_file_loads_or_is_rejected_precisely() {
     let (mut loaded, mut rejected, mut policies) = (0, 0, 0);
     let mut failures = Vec::new();
     for path in &files {
-        let rel = path.strip_prefix(&root).unwrap_or(path).display().to_string();
-        let location_files = if is_location_file(&rel) { Vec::new() } else { locations_for(&rel, &files, &root) };
-        let src = if is_location_file(&rel) {
-            TenantSource { location_files: vec![source(path, &root)], ..Default::default() }
+        let rel = path
+            .strip_prefix(&root)
+            .unwrap_or(path)
+            .display()
+            .to_string();
+        let location_files = if is_location_file(&rel) {
+            Vec::new()
         } else {
-            TenantSource { policy_files: vec![source(path, &root)], location_files, ..Default::default() }
+            locations_for(&rel, &files, &root)
+        };
+        let src = if is_location_file(&rel) {
+            TenantSource {
+                location_files: vec![source(path, &root)],
+                ..Default::default()
+            }
+        } else {
+            TenantSource {
+                policy_files: vec![source(path, &root)],
+                location_files,
+                ..Default::default()
+            }
         };
         let result = Tenant::load(&src);
         match (&result, expectation(&rel)) {
-            (Ok(t), Ok(n)) if t.policies.len() == n && (n > 0 || !t.named_locations.is_empty()) => {}
+            (Ok(t), Ok(n)) if t.policies.len() == n && (n > 0 || !t.named_locations.is_empty()) => {
+            }
             (Err(e), Err(want)) if e.to_string().contains(want) => {}
             (got, want) => failures.push(format!(
                 "{rel}: expected {want:?}, got {}",
                 match got {
-                    Ok(t) => format!("{} policies, {} locations", t.policies.len(), t.named_locations.len()),
+                    Ok(t) => format!(
+                        "{} policies, {} locations",
+                        t.policies.len(),
+                        t.named_locations.len()
+                    ),
                     Err(e) => e.to_string().lines().next().unwrap_or("").to_owned(),
                 }
             )),
@@ -118,8 +167,16 @@ fn every_corpus_file_loads_or_is_rejected_precisely() {
             Err(_) => rejected += 1,
         }
     }
-    println!("corpus: {} files, {loaded} loaded ({policies} policies), {rejected} rejected", files.len());
-    assert!(failures.is_empty(), "{} unexpected outcomes:\n{}", failures.len(), failures.join("\n"));
+    println!(
+        "corpus: {} files, {loaded} loaded ({policies} policies), {rejected} rejected",
+        files.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} unexpected outcomes:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn load_folder(root: &Path, policies: &str, locations: &str) -> Result<Tenant, String> {
@@ -141,8 +198,17 @@ fn live_tenant_exports_load_completely() {
         println!("SKIPPED: ../shared/corpus/policies is absent; the corpus test did not run");
         return;
     };
-    let j0eyv = load_folder(&root, "j0eyv__ConditionalAccessBaseline/ConditionalAccess", "j0eyv__ConditionalAccessBaseline/NamedLocations");
-    assert_eq!(j0eyv.as_ref().map(|t| (t.policies.len(), t.named_locations.len())), Ok((36, 3)));
+    let j0eyv = load_folder(
+        &root,
+        "j0eyv__ConditionalAccessBaseline/ConditionalAccess",
+        "j0eyv__ConditionalAccessBaseline/NamedLocations",
+    );
+    assert_eq!(
+        j0eyv
+            .as_ref()
+            .map(|t| (t.policies.len(), t.named_locations.len())),
+        Ok((36, 3))
+    );
     let cloudshield = load_folder(
         &root,
         "Cloudshield-io__Conditional-Access-Framework/ConditionalAccess",
@@ -158,9 +224,24 @@ fn live_tenant_exports_load_completely() {
         })
     };
     let t2022 = load("20220427-Policies.json", "20220427-Locations.json");
-    assert_eq!(t2022.as_ref().map(|t| (t.policies.len(), t.named_locations.len())).map_err(|e| e.to_string()), Ok((52, 84)));
+    assert_eq!(
+        t2022
+            .as_ref()
+            .map(|t| (t.policies.len(), t.named_locations.len()))
+            .map_err(|e| e.to_string()),
+        Ok((52, 84))
+    );
     // The 2021 snapshot: the validator names both missing locations.
-    let e = load("20210511-Policies.json", "20210511_Locations.json").err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(e.contains("named location `10dea6b9-") && e.contains("named location `ec5b5794-"), "{e}");
-    assert!(e.contains("/conditions/locations/"), "errors name the JSON path: {e}");
+    let e = load("20210511-Policies.json", "20210511_Locations.json")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.contains("named location `10dea6b9-") && e.contains("named location `ec5b5794-"),
+        "{e}"
+    );
+    assert!(
+        e.contains("/conditions/locations/"),
+        "errors name the JSON path: {e}"
+    );
 }

@@ -1,4 +1,4 @@
-//! The `gardien` command line: `whatif`, `evaluate`, `validate`.
+//! The `gardien` command line: `whatif`, `evaluate`, `validate`, `demo`.
 //!
 //! Each command calls a library function that returns one report; `--json` serialises it
 //! and `render/` formats it for people. Results go to stdout, diagnostics to stderr.
@@ -61,6 +61,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Decide and explain the classic cases of the bundled demo tenant.
+    Demo {
+        /// Print the decisions as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Load a tenant and report every problem in it.
     Validate {
         /// Tenant directory or single JSON file.
@@ -96,6 +102,7 @@ pub fn run() -> ExitCode {
             json,
         } => commands::evaluate::run(tenant, request, *json),
         Command::Validate { tenant, json } => commands::validate::run(tenant, *json),
+        Command::Demo { json } => commands::demo::run(*json),
     };
     match result {
         Ok(exit) => ExitCode::from(exit as u8),

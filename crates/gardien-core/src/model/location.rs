@@ -99,7 +99,12 @@ pub(crate) fn read_named_location(
         }
         // POST bodies and hand-written files carry no id: name the location after where it
         // is, so that it loads (no policy can refer to it by a real id anyway).
-        None => format!("{}#{}", node.file.rsplit(['/', '\\']).next().unwrap_or(node.file), node.pointer()).into_boxed_str(),
+        None => format!(
+            "{}#{}",
+            node.file.rsplit(['/', '\\']).next().unwrap_or(node.file),
+            node.pointer()
+        )
+        .into_boxed_str(),
     };
     let kind = if odata.eq_ignore_ascii_case("ipNamedLocation")
         || (odata.is_empty() && obj.contains_key("ipRanges"))

@@ -1,0 +1,281 @@
+//! End-to-end tests of the `gardien` binary: the CLI contract (flags, JSON fields, exit
+//! codes) on the spec vectors and the demo tenant. Parses output with its own model
+//! (`serde_json::Value`), never the producing types.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn gardien(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_gardien"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run gardien: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn write(dir: &Path, name: &str, v: &Value) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, serde_json::to_vec_pretty(v).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
+    p.display().to_string()
+}
+
+#[test]
+fn vectors_through_the_cli() {
+    let dir = root().join("testdata/vectors");
+    let tmp = std::env::temp_dir().join(format!("gardien-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 24);
+    for f in files {
+        let v: Value =
+            serde_json::from_slice(&std::fs::read(&f).unwrap_or_default()).unwrap_or(Value::Null);
+        let id = v["id"].as_str().unwrap_or("?").to_owned();
+        let tenant = write(&tmp, &format!("{id}-tenant.json"), &v["tenant"]);
+        let request = write(&tmp, &format!("{id}-request.json"), &v["request"]);
+        let expect = &v["expect"];
+        match v["mode"].as_str() {
+            Some("load") => {
+                let (code, out, err) = gardien(&[
+                    "evaluate",
+                    "--tenant",
+                    &tenant,
+                    "--request",
+                    &request,
+                    "--json",
+                ]);
+                assert_eq!(code, 1, "{id}: a rejected tenant exits 1");
+                assert!(out.is_empty(), "{id}: nothing on stdout");
+                let want = expect["loadError"].as_str().unwrap_or_default();
+                assert!(err.contains(want), "{id}: stderr `{err}` lacks `{want}`");
+                let (code, _, err) = gardien(&["validate", "--tenant", &tenant]);
+                assert_eq!(code, 1, "{id}: validate exits 1");
+                assert!(
+                    err.contains(want) && err.contains("tenant.json: /policies/0"),
+                    "{id}: validate names file and pointer: {err}"
+                );
+            }
+            Some("whatif") => {
+                let (code, out, err) = gardien(&[
+                    "whatif",
+                    "--tenant",
+                    &tenant,
+                    "--request",
+                    &request,
+                    "--json",
+                ]);
+                assert_eq!(code, 0, "{id}: {err}");
+                let report: Value = serde_json::from_str(&out).unwrap_or(Value::Null);
+                assert_eq!(
+                    report.as_object().map(|o| o.len()),
+                    Some(1),
+                    "{id}: only `value` at the top level"
+                );
+                for (pid, want) in expect.as_object().into_iter().flatten() {
+                    let got = report["value"]
+                        .as_array()
+                        .and_then(|a| a.iter().find(|e| e["id"] == Value::String(pid.clone())))
+                        .cloned()
+                        .unwrap_or(Value::Null);
+                    assert_eq!(got["policyApplies"], want["policyApplies"], "{id}");
+                    assert_eq!(got["analysisReasons"], want["analysisReasons"], "{id}");
+                    assert!(
+                        got.get("conditions").is_some() && got.get("state").is_some(),
+                        "{id}: the policy itself is echoed"
+                    );
+                }
+            }
+            _ => {
+                let (code, out, err) = gardien(&[
+                    "evaluate",
+                    "--tenant",
+                    &tenant,
+                    "--request",
+                    &request,
+                    "--json",
+                ]);
+                let d: Value = serde_json::from_str(&out)
+                    .unwrap_or_else(|e| panic!("{id}: bad JSON ({e}): {out}{err}"));
+                let want_code = match expect["decision"].as_str() {
+                    Some("allow") => 0,
+                    Some("deny") => 2,
+                    Some("challenge") => 3,
+                    other => panic!("{id}: bad expectation {other:?}"),
+                };
+                assert_eq!(code, want_code, "{id}: exit code");
+                assert_eq!(d["decision"], expect["decision"], "{id}");
+                for key in ["errorCode", "requiredControls", "conditionalAccessStatus"] {
+                    if let Some(w) = expect.get(key) {
+                        assert_eq!(&d[key], w, "{id}: {key}");
+                    }
+                }
+                if d["decision"] != "deny" {
+                    assert_eq!(
+                        d["errorCode"],
+                        Value::Null,
+                        "{id}: errorCode is null unless denied"
+                    );
+                }
+                assert_eq!(
+                    d["explanation"].is_object(),
+                    d["decision"] != "allow",
+                    "{id}: explanation for deny and challenge only"
+                );
+                for p in d["appliedConditionalAccessPolicies"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    for key in [
+                        "id",
+                        "displayName",
+                        "result",
+                        "enforcedGrantControls",
+                        "enforcedSessionControls",
+                        "conditionsSatisfied",
+                        "conditionsNotSatisfied",
+                    ] {
+                        assert!(
+                            p.get(key).is_some(),
+                            "{id}: appliedConditionalAccessPolicies[].{key}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn demo_tenant_classic_cases() {
+    let tenant = root().join("examples/demo/tenant").display().to_string();
+    let req = |n: &str| {
+        root()
+            .join(format!("examples/demo/requests/{n}.json"))
+            .display()
+            .to_string()
+    };
+    let run = |n: &str| {
+        let (code, out, err) = gardien(&[
+            "evaluate",
+            "--tenant",
+            &tenant,
+            "--request",
+            &req(n),
+            "--json",
+        ]);
+        let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{n}: {e}: {err}"));
+        (code, v)
+    };
+    let (code, v) = run("laptop-abroad");
+    assert_eq!((code, v["errorCode"].clone()), (2, Value::from(53003)));
+    assert_eq!(v["explanation"]["category"], "anonymousNetwork");
+    assert_eq!(v["explanation"]["temporary"], true);
+    assert_eq!(
+        v["explanation"]["userActions"],
+        serde_json::json!([
+            "disconnectVpn",
+            "signInFromAllowedLocation",
+            "contactSupport"
+        ])
+    );
+    let (code, v) = run("phone-not-compliant");
+    assert_eq!((code, v["errorCode"].clone()), (2, Value::from(53000)));
+    assert_eq!(v["explanation"]["category"], "deviceNotCompliant");
+    assert!(
+        v["explanation"]["userActions"]
+            .as_array()
+            .is_some_and(|a| a.contains(&Value::from("useDesktopApp")))
+    );
+    let (code, _) = run("desktop-app-allowed");
+    assert_eq!(code, 0);
+    let (code, v) = run("old-windows");
+    assert_eq!(code, 2);
+    assert_eq!(v["explanation"]["category"], "osVersionTooLow");
+    assert_eq!(v["explanation"]["userActions"][0], "updateOs");
+    let (code, v) = run("admin-needs-mfa");
+    assert_eq!(code, 3);
+    assert_eq!(v["requiredControls"], serde_json::json!(["mfa"]));
+    assert_eq!(v["explanation"]["category"], "mfaRequired");
+    // The trace names the path: nested group, named location and range.
+    let (_, v) = run("old-windows");
+    let trace = v["trace"].to_string();
+    assert!(trace.contains("through group `Finance`"), "{trace}");
+    assert!(
+        trace.contains("matched `HQ egress` via 198.51.100.0/24"),
+        "{trace}"
+    );
+}
+
+#[test]
+fn demo_command_runs_on_the_embedded_tenant() {
+    let (code, out, err) = gardien(&["demo"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("decision: deny (AADSTS53003)")
+            && out.contains("decision: deny (AADSTS53000)"),
+        "{out}"
+    );
+    let (code, out, _) = gardien(&["demo", "--json"]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap_or(Value::Null);
+    assert_eq!(v["requests/admin-needs-mfa.json"]["decision"], "challenge");
+}
+
+#[test]
+fn human_output_and_bad_input() {
+    let tenant = root().join("examples/demo/tenant").display().to_string();
+    let req = root()
+        .join("examples/demo/requests/laptop-abroad.json")
+        .display()
+        .to_string();
+    let (code, out, _) = gardien(&["whatif", "--tenant", &tenant, "--request", &req]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("CA01 Block sign-ins from outside the EU") && out.contains("grant: Block"),
+        "{out}"
+    );
+    let (code, out, _) = gardien(&["evaluate", "--tenant", &tenant, "--request", &req]);
+    assert_eq!(code, 2);
+    assert!(out.starts_with("decision: deny (AADSTS53003)"), "{out}");
+    let (code, out, _) = gardien(&["validate", "--tenant", &tenant]);
+    assert_eq!(
+        (code, out.trim()),
+        (0, "ok: 6 policies, 2 named locations, 2 users, 3 groups")
+    );
+    // A malformed request: exit 1, message names file and pointer, nothing on stdout.
+    let tmp = std::env::temp_dir().join(format!("gardien-bad-{}.json", std::process::id()));
+    std::fs::write(&tmp, br##"{"signInIdentity":{"@odata.type":"#microsoft.graph.userSignIn","userId":"u"},"signInContext":{"includeApplications":["a"]},"signInConditions":{"devicePlatform":"amiga"}}"##)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (code, out, err) = gardien(&[
+        "evaluate",
+        "--tenant",
+        &tenant,
+        "--request",
+        &tmp.display().to_string(),
+        "--json",
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert!(
+        err.contains("/signInConditions/devicePlatform") && err.contains("`amiga`"),
+        "{err}"
+    );
+    let (code, _, err) = gardien(&["whatif", "--tenant", "/nonexistent", "--request", &req]);
+    assert_eq!(code, 1);
+    assert!(err.contains("does not exist"), "{err}");
+}
