@@ -1,3 +1,5 @@
+#![allow(clippy::panic, reason = "test failures report through panics")]
+
 //! End-to-end tests of the `gardien` binary: the CLI contract (flags, JSON fields, exit
 //! codes) on the spec vectors and the demo tenant. Parses output with its own model
 //! (`serde_json::Value`), never the producing types.
