@@ -179,6 +179,54 @@ vec("T24b", "sign-in frequency everyTime beyond tolerance", "[DOC]",
     [pol("P1", g("mfa")) | {"sessionControls": {"signInFrequency": {"isEnabled": True, "frequencyInterval": "everyTime", "authenticationType": "primaryAndSecondaryAuthentication"}}}],
     req(clientAppType="browser", session={"authenticationMethods": MFA, "secondsSinceMfa": 900}),
     {"decision": "challenge", "requiredControls": ["signInFrequency"], "policies": {"P1": "failure"}})
+vec("W01", "what-if lists every unmet condition", "[SCHEMA] analysisReasons is a flags value",
+    [pol("P1", g("block"), users={"includeUsers": ["someone-else"]}, platforms={"includePlatforms": ["iOS"]}, clientAppTypes=["browser"])],
+    req(clientAppType="mobileAppsAndDesktopClients", devicePlatform="android"),
+    {"P1": {"policyApplies": False, "analysisReasons": "users,devicePlatform,clientApps"}}, mode="whatif")
+vec("W02", "what-if reports disabled policies as policyNotEnabled alone", "[INF from name]",
+    [pol("P1", g("block"), state="disabled", users={"includeUsers": ["someone-else"]})], req(clientAppType="browser"),
+    {"P1": {"policyApplies": False, "analysisReasons": "policyNotEnabled"}}, mode="whatif")
+vec("W03", "what-if: unmet condition plus missing input", "[DOC] notEnoughInformation",
+    [pol("P1", g("block"), users={"includeUsers": ["someone-else"]}, signInRiskLevels=["high"])], req(clientAppType="browser"),
+    {"P1": {"policyApplies": False, "analysisReasons": "notEnoughInformation,users"}}, mode="whatif")
+legacy = {"conditionalAccessWhatIfSubject": {"@odata.type": "#microsoft.graph.userSubject", "userId": U},
+          "conditionalAccessContext": {"@odata.type": "#microsoft.graph.whatIfApplicationContext", "includeApplications": [SPO]},
+          "conditionalAccessWhatIfConditions": {"clientAppType": "browser", "devicePlatform": "iOS", "country": "FR"},
+          "appliedPoliciesOnly": True}
+vec("W04", "legacy beta request names", "[OBS] older beta shape",
+    [pol("P1", g("mfa"), platforms={"includePlatforms": ["iOS"]}), pol("P2", g("block"), platforms={"includePlatforms": ["android"]})], legacy,
+    {"P1": {"policyApplies": True, "analysisReasons": "notSet"}}, mode="whatif")
+vec("W05", "user action context", "[DOC] user actions",
+    [pol("P1", g("mfa"), applications={"includeApplications": [], "includeUserActions": ["urn:user:registersecurityinfo"]}, locations={"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]})],
+    {**req(clientAppType="browser", ipAddress="203.0.113.9"), "signInContext": {"@odata.type": "#microsoft.graph.userActionContext", "userAction": "registerSecurityInformation"}},
+    {"decision": "challenge", "requiredControls": ["mfa"], "policies": {"P1": "failure"}}, locations=[hq, fr])
+vec("W06", "guests by kind and tenant", "[DOC] external user types",
+    [pol("P1", g("block"), users={"includeGuestsOrExternalUsers": {"guestOrExternalUserTypes": "b2bCollaborationGuest,serviceProvider",
+        "externalTenants": {"@odata.type": "#microsoft.graph.conditionalAccessEnumeratedExternalTenants", "membershipKind": "enumerated", "members": ["tenant-a"]}}})],
+    {**req(clientAppType="browser"), "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": "guest-1", "externalTenantId": "TENANT-A", "externalUserType": "b2bCollaborationGuest"}},
+    {"decision": "deny", "errorCode": 53003, "policies": {"P1": "failure"}})
+vec("W07", "guest from another tenant is not included", "[DOC] external tenants",
+    [pol("P1", g("block"), users={"includeGuestsOrExternalUsers": {"guestOrExternalUserTypes": "b2bCollaborationGuest",
+        "externalTenants": {"@odata.type": "#microsoft.graph.conditionalAccessEnumeratedExternalTenants", "membershipKind": "enumerated", "members": ["tenant-a"]}}})],
+    {**req(clientAppType="browser"), "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": "guest-1", "externalTenantId": "tenant-b", "externalUserType": "b2bCollaborationGuest"}},
+    {"decision": "allow", "policies": {"P1": "notApplied"}})
+vec("W08", "authentication strength satisfied only by phishing-resistant methods", "[DOC] strengths",
+    [pol("P1", {"operator": "OR", "builtInControls": [], "authenticationStrength": {"id": "00000000-0000-0000-0000-000000000004"}})],
+    req(clientAppType="browser", session={"authenticationMethods": MFA}),
+    {"decision": "challenge", "requiredControls": ["authenticationStrength"], "policies": {"P1": "failure"}})
+vec("W09", "hybrid join required", "[DOC] 53001",
+    [pol("P1", g("domainJoinedDevice"))], req(clientAppType="browser", deviceInfo={"trustType": "AzureAD", "isCompliant": True}),
+    {"decision": "deny", "errorCode": 53001, "requiredControls": ["domainJoinedDevice"]})
+vec("W10", "app protection required", "[DOC] 53009",
+    [pol("P1", g("compliantApplication"))], req(clientAppType="mobileAppsAndDesktopClients", devicePlatform="iOS"),
+    {"decision": "deny", "errorCode": 53009})
+vec("W11", "AND of mfa and terms of use challenges both in canonical order", "[DOC] canonical order",
+    [pol("P1", {"operator": "AND", "builtInControls": ["mfa"], "termsOfUse": ["tou-1"]})], req(clientAppType="browser"),
+    {"decision": "challenge", "requiredControls": ["mfa", "termsOfUse"]})
+vec("W12", "MFA trusted IPs count as trusted", "[DOC] AllTrusted includes MFA trusted IPs",
+    [pol("P1", g("mfa"), locations={"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]})],
+    req(clientAppType="browser", ipAddress="192.0.2.77"),
+    {"decision": "allow", "policies": {"P1": "notApplied"}}, extra_dir={"mfaTrustedIps": ["192.0.2.0/24"]})
 os.makedirs("vectors", exist_ok=True)
 for v in V:
     # T24 helper: remove stray sessionControls inside conditions
