@@ -642,3 +642,40 @@ fn block_code(tenant: &CompiledTenant, block: usize, input: &Input<'_>) -> u32 {
     }
     53003
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kleene_logic() {
+        use Outcome::*;
+        assert_eq!(Satisfied.and(Unknown), Unknown);
+        assert_eq!(NotSatisfied.and(Unknown), NotSatisfied);
+        assert_eq!(Satisfied.or(Unknown), Satisfied);
+        assert_eq!(NotSatisfied.or(Unknown), Unknown);
+        assert_eq!(Unknown.negate(), Unknown);
+    }
+
+    #[test]
+    fn policy_sets_iterate_in_order() {
+        let mut s = PolicySet::default();
+        for i in [511, 0, 64, 63, 200] {
+            s.insert(i);
+        }
+        s.insert(512); // out of range: ignored
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![0, 63, 64, 200, 511]);
+        assert_eq!(s.len(), 5);
+        assert!(s.contains(200) && !s.contains(201) && !s.contains(512));
+    }
+
+    #[test]
+    fn flag_names_follow_graph() {
+        assert_eq!(Condition::ClientApps.log_flag(), ("clientType", 16));
+        assert_eq!(Condition::Devices.what_if_reason(), ("devices", 256));
+        assert_eq!(
+            Condition::AuthenticationFlow.what_if_reason(),
+            ("authenticationFlow", 262144)
+        );
+    }
+}

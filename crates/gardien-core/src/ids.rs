@@ -45,6 +45,76 @@ pub const ADMIN_PORTAL_APPS: &[&str] = &[
     "12128f48-ec9e-42f0-b203-ea49fb6af367", // Teams admin center
 ];
 
+/// Display names of common built-in directory role templates, for explanations.
+pub const ROLE_NAMES: &[(&str, &str)] = &[
+    (
+        "62e90394-69f5-4237-9190-012177145e10",
+        "Global Administrator",
+    ),
+    (
+        "194ae4cb-b126-40b2-bd5b-6091b380977d",
+        "Security Administrator",
+    ),
+    (
+        "f28a1f50-f6e7-4571-818b-6a12f2af6b6c",
+        "SharePoint Administrator",
+    ),
+    (
+        "29232cdf-9323-42fd-ade2-1d097af3e4de",
+        "Exchange Administrator",
+    ),
+    (
+        "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9",
+        "Conditional Access Administrator",
+    ),
+    (
+        "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+        "Helpdesk Administrator",
+    ),
+    (
+        "b0f54661-2d74-4c50-afa3-1ec803f12efe",
+        "Billing Administrator",
+    ),
+    ("fe930be7-5e62-47db-91af-98c3a49a38b1", "User Administrator"),
+    (
+        "c4e39bd9-1100-46d3-8c65-fb160da0071f",
+        "Authentication Administrator",
+    ),
+    (
+        "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+        "Application Administrator",
+    ),
+    (
+        "158c047a-c907-4556-b7ef-446551a6b5f7",
+        "Cloud Application Administrator",
+    ),
+    (
+        "e8611ab8-c189-46e8-94e1-60213ab1f814",
+        "Privileged Role Administrator",
+    ),
+    (
+        "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",
+        "Privileged Authentication Administrator",
+    ),
+    (
+        "3a2c62db-5318-420d-8d74-23affee5d9d5",
+        "Intune Administrator",
+    ),
+    (
+        "d29b2b05-8046-44ba-8758-1e26182fcf32",
+        "Directory Synchronization Accounts",
+    ),
+];
+
+/// The display name of a built-in role template, or the id itself.
+pub fn role_name(id: &str) -> &str {
+    ROLE_NAMES
+        .iter()
+        .find(|(r, _)| r.eq_ignore_ascii_case(id))
+        .map(|(_, n)| *n)
+        .unwrap_or(id)
+}
+
 /// Normalises an object id for comparison: ids compare case-insensitively (spec §1.15).
 pub fn normalize_id(id: &str) -> Box<str> {
     id.trim().to_ascii_lowercase().into_boxed_str()

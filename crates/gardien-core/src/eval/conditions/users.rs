@@ -38,7 +38,12 @@ fn matches_principals<T: Tracer>(
         return true;
     }
     if let Some(r) = p.roles.iter().find(|r| user.roles.contains(r)) {
-        t.note(|| format!("{side} through directory role `{r}`"));
+        t.note(|| {
+            format!(
+                "{side} through directory role `{}`",
+                crate::ids::role_name(r)
+            )
+        });
         return true;
     }
     if let Some(g) = &p.guests
