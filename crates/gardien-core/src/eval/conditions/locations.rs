@@ -79,7 +79,7 @@ pub(crate) fn check_locations<T: Tracer>(
                 }
             }
             match include {
-                crate::eval::input::Outcome::Satisfied => parts.push("included".to_owned()),
+                crate::eval::input::Outcome::Satisfied => parts.push("matches `includeLocations`".to_owned()),
                 crate::eval::input::Outcome::NotSatisfied => {
                     parts.push("not in an included location".to_owned())
                 }
@@ -96,7 +96,7 @@ pub(crate) fn check_locations<T: Tracer>(
                 }
                 crate::eval::input::Outcome::NotSatisfied => {}
             }
-            parts.join(": ")
+            parts.join("; ")
         });
     }
     out
