@@ -13,40 +13,13 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::model::policy::{
-    CloudAppSecurityType, PersistentBrowserMode, SessionControls, SignInFrequency,
-};
+use crate::model::policy::{PersistentBrowserMode, SessionControls, SignInFrequency};
 
-/// Continuous access evaluation mode after merging.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum CaeMode {
-    /// `disabled`.
-    Disabled,
-    /// `strictEnforcement`.
-    StrictEnforcement,
-    /// `strictLocation`.
-    StrictLocation,
-}
+pub use crate::model::policy::CaeMode;
 
-/// The session controls in force after a sign-in, merged across policies. `Copy`, so the
-/// hot path can return it without allocating.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct MergedSession {
-    /// App-enforced restrictions.
-    pub application_enforced_restrictions: bool,
-    /// Defender for Cloud Apps.
-    pub cloud_app_security: Option<CloudAppSecurityType>,
-    /// Sign-in frequency.
-    pub sign_in_frequency: Option<SignInFrequency>,
-    /// Persistent browser.
-    pub persistent_browser: Option<PersistentBrowserMode>,
-    /// Resilience defaults disabled.
-    pub disable_resilience_defaults: bool,
-    /// Token protection.
-    pub secure_sign_in_session: bool,
-    /// Continuous access evaluation.
-    pub continuous_access_evaluation: Option<CaeMode>,
-}
+/// The session controls in force after a sign-in: the same type as one policy's controls,
+/// merged across policies. `Copy`, so the hot path returns it without allocating.
+pub type MergedSession = SessionControls;
 
 fn stricter_frequency(a: SignInFrequency, b: SignInFrequency) -> SignInFrequency {
     match (a, b) {
@@ -69,10 +42,10 @@ fn stricter_frequency(a: SignInFrequency, b: SignInFrequency) -> SignInFrequency
     }
 }
 
-impl MergedSession {
+impl SessionControls {
     /// Merges the session controls of several policies.
-    pub fn merge<'a>(controls: impl Iterator<Item = &'a SessionControls>) -> MergedSession {
-        let mut m = MergedSession::default();
+    pub fn merge<'a>(controls: impl Iterator<Item = &'a SessionControls>) -> SessionControls {
+        let mut m = SessionControls::default();
         for c in controls {
             m.application_enforced_restrictions |= c.application_enforced_restrictions;
             m.disable_resilience_defaults |= c.disable_resilience_defaults;
@@ -87,18 +60,9 @@ impl MergedSession {
                 | (_, Some(PersistentBrowserMode::Never)) => Some(PersistentBrowserMode::Never),
                 (a, b) => a.or(b),
             };
-            let cae = c.continuous_access_evaluation.as_deref().and_then(|m| {
-                if m.eq_ignore_ascii_case("disabled") {
-                    Some(CaeMode::Disabled)
-                } else if m.eq_ignore_ascii_case("strictEnforcement") {
-                    Some(CaeMode::StrictEnforcement)
-                } else if m.eq_ignore_ascii_case("strictLocation") {
-                    Some(CaeMode::StrictLocation)
-                } else {
-                    None
-                }
-            });
-            m.continuous_access_evaluation = m.continuous_access_evaluation.max(cae);
+            m.continuous_access_evaluation = m
+                .continuous_access_evaluation
+                .max(c.continuous_access_evaluation);
         }
         m
     }
@@ -160,12 +124,10 @@ impl MergedSession {
             o.insert("secureSignInSession".into(), json!({"isEnabled": true}));
         }
         if let Some(mode) = self.continuous_access_evaluation {
-            let mode = match mode {
-                CaeMode::Disabled => "disabled",
-                CaeMode::StrictEnforcement => "strictEnforcement",
-                CaeMode::StrictLocation => "strictLocation",
-            };
-            o.insert("continuousAccessEvaluation".into(), json!({"mode": mode}));
+            o.insert(
+                "continuousAccessEvaluation".into(),
+                json!({"mode": mode.as_str()}),
+            );
         }
         Value::Object(o)
     }
@@ -174,6 +136,7 @@ impl MergedSession {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::policy::CloudAppSecurityType;
 
     #[test]
     fn strictest_session_settings_win() {
@@ -196,7 +159,7 @@ mod tests {
             application_enforced_restrictions: true,
             ..Default::default()
         };
-        let m = MergedSession::merge([&a, &b].into_iter());
+        let m = SessionControls::merge([&a, &b].into_iter());
         assert_eq!(
             m.sign_in_frequency,
             Some(SignInFrequency::Hours {
@@ -214,7 +177,7 @@ mod tests {
             sign_in_frequency: Some(SignInFrequency::EveryTime),
             ..Default::default()
         };
-        let m = MergedSession::merge([&b, &every].into_iter());
+        let m = SessionControls::merge([&b, &every].into_iter());
         assert_eq!(m.sign_in_frequency, Some(SignInFrequency::EveryTime));
         assert_eq!(
             m.to_json()["signInFrequency"]["frequencyInterval"],

@@ -374,8 +374,36 @@ impl CloudAppSecurityType {
     }
 }
 
+/// Continuous access evaluation mode (beta), ordered from weakest to strictest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CaeMode {
+    /// `disabled`.
+    Disabled,
+    /// `strictEnforcement`.
+    StrictEnforcement,
+    /// `strictLocation`.
+    StrictLocation,
+}
+
+impl CaeMode {
+    /// Every mode with its Graph spelling.
+    pub const NAMES: [(CaeMode, &'static str); 3] = [
+        (CaeMode::Disabled, "disabled"),
+        (CaeMode::StrictEnforcement, "strictEnforcement"),
+        (CaeMode::StrictLocation, "strictLocation"),
+    ];
+    /// The Graph spelling.
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(m, _)| *m == self)
+            .map(|(_, n)| *n)
+            .unwrap_or("disabled")
+    }
+}
+
 /// The session controls a policy enables (disabled ones are `None` / `false`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct SessionControls {
     /// App-enforced restrictions.
     pub application_enforced_restrictions: bool,
@@ -390,7 +418,7 @@ pub struct SessionControls {
     /// Token protection for sign-in sessions.
     pub secure_sign_in_session: bool,
     /// Continuous access evaluation mode (beta), as spelled.
-    pub continuous_access_evaluation: Option<String>,
+    pub continuous_access_evaluation: Option<CaeMode>,
 }
 
 impl SessionControls {
@@ -1406,9 +1434,17 @@ fn read_session(node: &Node<'_>, errs: &mut Errors<'_>) -> SessionControls {
         Ok(c.is_some_and(|c| enabled(&c, errs)))
     });
     s.secure_sign_in_session = errs.take(r).unwrap_or(false);
-    let r = with_member(node, "continuousAccessEvaluation", |c| match c {
-        None => Ok(None),
-        Some(c) => opt_string(&c, "mode"),
+    let r = with_member(node, "continuousAccessEvaluation", |c| {
+        let Some(c) = c else { return Ok(None) };
+        match opt_string(&c, "mode")? {
+            None => Ok(None),
+            Some(m) if m.eq_ignore_ascii_case("unknownFutureValue") => Ok(None),
+            Some(m) => CaeMode::NAMES.iter().find(|(_, n)| n.eq_ignore_ascii_case(&m)).map(|(mode, _)| Some(*mode)).ok_or_else(|| {
+                LoadError::new(c.file, format!("{}/mode", c.pointer()), format!(
+                    "unknown continuous access evaluation mode `{m}`; expected `disabled`, `strictEnforcement` or `strictLocation`"
+                ))
+            }),
+        }
     });
     s.continuous_access_evaluation = errs.take(r).flatten();
     s

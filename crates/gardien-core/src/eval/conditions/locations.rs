@@ -79,7 +79,9 @@ pub(crate) fn check_locations<T: Tracer>(
                 }
             }
             match include {
-                crate::eval::input::Outcome::Satisfied => parts.push("matches `includeLocations`".to_owned()),
+                crate::eval::input::Outcome::Satisfied => {
+                    parts.push("matches `includeLocations`".to_owned())
+                }
                 crate::eval::input::Outcome::NotSatisfied => {
                     parts.push("not in an included location".to_owned())
                 }
