@@ -3,6 +3,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::eval::memo::Memo;
 use crate::ids::{
     ADMIN_PORTAL_APPS, COMPLIANT_NETWORK_LOCATION, MFA_TRUSTED_IPS_LOCATION, OFFICE365_APPS,
     STRENGTH_MFA, STRENGTH_PASSWORDLESS, STRENGTH_PHISHING_RESISTANT,
@@ -119,6 +120,8 @@ pub struct CompiledTenant {
     pub admin_portals: FxHashSet<Box<str>>,
     /// Authentication strengths (built-in first, then custom and inline ones).
     pub strengths: Vec<CompiledStrength>,
+    /// Policy masks memoised for the hot path.
+    pub memo: Memo,
 }
 
 /// The built-in authentication strengths (spec §1.12).
@@ -350,6 +353,7 @@ impl CompiledTenant {
             office365,
             admin_portals,
             strengths,
+            memo: Memo::default(),
             tenant: Tenant::default(),
         };
         let policies: Vec<CompiledPolicy> = tenant
@@ -359,6 +363,7 @@ impl CompiledTenant {
             .collect();
         compiled.policies = policies;
         compiled.tenant = tenant;
+        compiled.memo = Memo::build(&compiled);
         compiled
     }
 

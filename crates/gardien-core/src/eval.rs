@@ -8,6 +8,7 @@
 pub mod conditions;
 pub mod grant;
 pub mod input;
+pub mod memo;
 pub mod session;
 pub mod trace;
 
@@ -17,6 +18,7 @@ use crate::signin::{SignIn, Target};
 use conditions::{apps, client_apps, device, flows, locations, platforms, risk, users};
 use grant::{Control, Controls, GrantState, grant_state};
 use input::{Input, Mode, Outcome};
+use memo::Families;
 use session::MergedSession;
 use trace::{NoTrace, Notes, Tracer};
 
@@ -108,14 +110,14 @@ pub struct ConditionRecord {
 }
 
 /// Receives each condition's outcome; decides whether to keep evaluating.
-trait Recorder {
+pub(crate) trait Recorder {
     type T: Tracer + Default;
     /// Returns false to stop at this condition.
     fn record(&mut self, condition: Condition, outcome: Outcome, notes: Self::T) -> bool;
 }
 
 /// Stops at the first unmet condition, records nothing.
-struct FirstFailure;
+pub(crate) struct FirstFailure;
 impl Recorder for FirstFailure {
     type T = NoTrace;
     #[inline(always)]
@@ -166,6 +168,26 @@ impl Decision {
 pub struct PolicySet(pub [u64; 8]);
 
 impl PolicySet {
+    /// Keeps only the policies also in `other`.
+    #[inline]
+    pub fn intersect(&mut self, other: &PolicySet) {
+        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
+            *a &= *b;
+        }
+    }
+    /// Removes a policy index.
+    pub fn remove(&mut self, i: usize) {
+        if let Some(w) = self.0.get_mut(i / 64) {
+            *w &= !(1 << (i % 64));
+        }
+    }
+    /// Adds the policies of `other`.
+    #[inline]
+    pub fn unite(&mut self, other: &PolicySet) {
+        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
+            *a |= *b;
+        }
+    }
     /// Adds a policy index.
     pub fn insert(&mut self, i: usize) {
         if let Some(w) = self.0.get_mut(i / 64) {
@@ -285,22 +307,25 @@ pub struct Evaluation {
 impl CompiledTenant {
     /// Runs every condition of a policy in the canonical order; the recorder decides whether
     /// to stop at the first failure. Returns the conjunction.
-    fn policy_conditions<R: Recorder>(
+    pub(crate) fn policy_conditions<R: Recorder>(
         &self,
         index: usize,
         policy: &Policy,
         input: &Input<'_>,
+        only: Families,
         r: &mut R,
     ) -> Outcome {
         let c = &policy.conditions;
         let mut all = Outcome::Satisfied;
         macro_rules! step {
             ($cond:expr, |$t:ident| $body:expr) => {{
-                let mut $t = R::T::default();
-                let outcome: Outcome = $body;
-                all = all.and(outcome);
-                if !r.record($cond, outcome, $t) {
-                    return all;
+                if only.contains(Families::of($cond)) {
+                    let mut $t = R::T::default();
+                    let outcome: Outcome = $body;
+                    all = all.and(outcome);
+                    if !r.record($cond, outcome, $t) {
+                        return all;
+                    }
                 }
             }};
         }
@@ -389,15 +414,19 @@ impl CompiledTenant {
         all
     }
 
-    /// Decides a sign-in. The hot path: no allocation, no trace.
+    /// Decides a sign-in. The hot path: no allocation, no trace. Conditions over small or
+    /// known domains come from masks memoised at compile time by the same check functions
+    /// ([`memo`]); the rest (device filter, locations) run per remaining policy.
     pub fn decide(&self, signin: &SignIn) -> Verdict {
         let input = Input::resolve(self, signin, Mode::Enforce);
+        let candidates = self.memo.candidates(self, &input);
         let mut states = Combiner::default();
-        for (index, policy) in self.tenant.policies.iter().enumerate() {
-            if policy.state == PolicyState::Disabled {
+        let policies = &self.tenant.policies;
+        for index in candidates.iter() {
+            let Some(policy) = policies.get(index) else {
                 continue;
-            }
-            if self.policy_conditions(index, policy, &input, &mut FirstFailure)
+            };
+            if self.policy_conditions(index, policy, &input, Families::RUNTIME, &mut FirstFailure)
                 != Outcome::Satisfied
             {
                 continue;
@@ -427,7 +456,7 @@ impl CompiledTenant {
                 continue;
             }
             let mut keep = KeepAll::default();
-            let applies = self.policy_conditions(index, policy, &input, &mut keep);
+            let applies = self.policy_conditions(index, policy, &input, Families::ALL, &mut keep);
             let report_only = policy.state == PolicyState::ReportOnly;
             let (result, grant, grant_detail) = if applies == Outcome::Satisfied {
                 let mut notes = Notes::default();
@@ -486,7 +515,8 @@ impl CompiledTenant {
                     };
                 }
                 let mut keep = KeepAll::default();
-                let applies = self.policy_conditions(index, policy, &input, &mut keep);
+                let applies =
+                    self.policy_conditions(index, policy, &input, Families::ALL, &mut keep);
                 let report_only = policy.state == PolicyState::ReportOnly;
                 let result = match (applies == Outcome::Satisfied, report_only) {
                     (true, false) => PolicyResult::Success,

@@ -1,0 +1,324 @@
+//! Policy masks memoised at compile time, so the hot path is a few AND operations.
+//!
+//! Nothing here re-implements a condition: every mask is the set of policies for which the
+//! condition family's own check function says `Satisfied`, computed once per value of a
+//! small domain (platform, client app type, risk levels, transfer methods) or per known id
+//! (directory users, users and apps named by policies). Inputs outside what was memoised
+//! (an unknown subject kind, baseline scopes, user actions, ...) fall back to calling the
+//! same check functions per policy.
+
+use rustc_hash::FxHashMap;
+
+use super::input::{Input, Mode, Outcome};
+use super::{Condition, FirstFailure, PolicySet};
+use crate::compile::CompiledTenant;
+use crate::ids::{AZURE_AD_GRAPH_APP, normalize_id};
+use crate::model::enums::{
+    ClientAppType, DevicePlatform, InsiderRiskLevel, RiskLevel, TransferMethod,
+};
+use crate::model::policy::PolicyState;
+use crate::signin::{SignIn, Subject, Target};
+
+/// A set of condition families, to evaluate only some of a policy's conditions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Families(u16);
+
+impl Families {
+    /// Users or workload identities.
+    pub const IDENTITY: Families = Families(1);
+    /// Resources, user actions, authentication contexts.
+    pub const TARGET: Families = Families(1 << 1);
+    /// Device platforms.
+    pub const PLATFORM: Families = Families(1 << 2);
+    /// Device filter and device states.
+    pub const DEVICES: Families = Families(1 << 3);
+    /// Client app types.
+    pub const CLIENT: Families = Families(1 << 4);
+    /// Locations.
+    pub const LOCATION: Families = Families(1 << 5);
+    /// Sign-in risk.
+    pub const SIGN_IN_RISK: Families = Families(1 << 6);
+    /// User risk.
+    pub const USER_RISK: Families = Families(1 << 7);
+    /// Service principal risk.
+    pub const SP_RISK: Families = Families(1 << 8);
+    /// Insider risk.
+    pub const INSIDER_RISK: Families = Families(1 << 9);
+    /// Authentication flows.
+    pub const FLOWS: Families = Families(1 << 10);
+    /// Every family.
+    pub const ALL: Families = Families(u16::MAX);
+    /// The families the hot path evaluates per policy (not memoised).
+    pub const RUNTIME: Families = Families(Self::DEVICES.0 | Self::LOCATION.0);
+
+    /// The family of a condition.
+    pub fn of(c: Condition) -> Families {
+        match c {
+            Condition::Users | Condition::WorkloadIdentities => Self::IDENTITY,
+            Condition::Application | Condition::UserActions | Condition::AuthenticationContext => {
+                Self::TARGET
+            }
+            Condition::DevicePlatform => Self::PLATFORM,
+            Condition::Devices => Self::DEVICES,
+            Condition::ClientApps => Self::CLIENT,
+            Condition::Location => Self::LOCATION,
+            Condition::SignInRisk => Self::SIGN_IN_RISK,
+            Condition::UserRisk => Self::USER_RISK,
+            Condition::ServicePrincipalRisk => Self::SP_RISK,
+            Condition::InsiderRisk => Self::INSIDER_RISK,
+            Condition::AuthenticationFlow => Self::FLOWS,
+        }
+    }
+
+    /// Whether every family of `other` is in `self`.
+    #[inline]
+    pub fn contains(self, other: Families) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+const PLATFORMS: usize = DevicePlatform::ALL.len();
+const CLIENTS: usize = ClientAppType::ALL.len();
+const LEVELS: usize = RiskLevel::ALL.len();
+const INSIDER: usize = InsiderRiskLevel::ALL.len();
+/// `None` plus each transfer method.
+const FLOW_SLOTS: usize = TransferMethod::ALL.len() + 1;
+
+fn flow_slot(m: Option<TransferMethod>) -> usize {
+    m.map_or(0, |m| m.index() + 1)
+}
+
+/// Memoised policy masks of a compiled tenant.
+#[derive(Debug, Clone, Default)]
+pub struct Memo {
+    active: PolicySet,
+    platform: [PolicySet; PLATFORMS],
+    client: [[PolicySet; PLATFORMS]; CLIENTS],
+    sign_in_risk: [PolicySet; LEVELS],
+    user_risk: [PolicySet; LEVELS],
+    service_principal_risk: [PolicySet; LEVELS],
+    insider_risk: [PolicySet; INSIDER],
+    flows: [[PolicySet; FLOW_SLOTS]; FLOW_SLOTS],
+    users: FxHashMap<Box<str>, PolicySet>,
+    unknown_user: PolicySet,
+    apps: FxHashMap<Box<str>, PolicySet>,
+    other_app: PolicySet,
+}
+
+impl Memo {
+    /// Builds every mask by running the condition checks on synthetic sign-ins.
+    pub(crate) fn build(tenant: &CompiledTenant) -> Memo {
+        let policies = &tenant.tenant.policies;
+        let mut active = PolicySet::default();
+        for (i, p) in policies.iter().enumerate() {
+            if p.state != PolicyState::Disabled {
+                active.insert(i);
+            }
+        }
+        let mask = |signin: &SignIn, families: Families| -> PolicySet {
+            let input = Input::resolve(tenant, signin, Mode::Enforce);
+            let mut set = PolicySet::default();
+            for i in active.iter() {
+                if let Some(p) = policies.get(i) {
+                    if tenant.policy_conditions(i, p, &input, families, &mut FirstFailure)
+                        == Outcome::Satisfied
+                    {
+                        set.insert(i);
+                    }
+                }
+            }
+            set
+        };
+        let base = SignIn::user("\u{0}memo-user", &["\u{0}memo-app"]);
+        let with = |f: &dyn Fn(&mut SignIn)| {
+            let mut s = base.clone();
+            f(&mut s);
+            s
+        };
+        let mut m = Memo {
+            active,
+            ..Memo::default()
+        };
+        for p in DevicePlatform::ALL {
+            m.platform[p.index()] =
+                mask(&with(&|s| s.device_platform = Some(*p)), Families::PLATFORM);
+            for c in ClientAppType::ALL {
+                m.client[c.index()][p.index()] = mask(
+                    &with(&|s| {
+                        s.device_platform = Some(*p);
+                        s.client_app_type = Some(*c);
+                    }),
+                    Families::CLIENT,
+                );
+            }
+        }
+        for l in RiskLevel::ALL {
+            m.sign_in_risk[l.index()] = mask(
+                &with(&|s| s.sign_in_risk = Some(*l)),
+                Families::SIGN_IN_RISK,
+            );
+            m.user_risk[l.index()] = mask(&with(&|s| s.user_risk = Some(*l)), Families::USER_RISK);
+            m.service_principal_risk[l.index()] = mask(
+                &with(&|s| s.service_principal_risk = Some(*l)),
+                Families::SP_RISK,
+            );
+        }
+        for l in InsiderRiskLevel::ALL {
+            m.insider_risk[l.index()] = mask(
+                &with(&|s| s.insider_risk = Some(*l)),
+                Families::INSIDER_RISK,
+            );
+        }
+        let methods: Vec<Option<TransferMethod>> = std::iter::once(None)
+            .chain(TransferMethod::ALL.iter().copied().map(Some))
+            .collect();
+        for current in &methods {
+            for original in &methods {
+                m.flows[flow_slot(*current)][flow_slot(*original)] = mask(
+                    &with(&|s| {
+                        s.transfer_method = *current;
+                        s.session.original_transfer_method = *original;
+                    }),
+                    Families::FLOWS,
+                );
+            }
+        }
+        // Users: the directory, plus every user id a policy names.
+        let mut user_ids: Vec<Box<str>> = tenant
+            .tenant
+            .directory
+            .users
+            .iter()
+            .map(|u| u.id.clone())
+            .collect();
+        for p in policies {
+            if let Some(u) = &p.conditions.users {
+                user_ids.extend(u.include.users.iter().chain(&u.exclude.users).cloned());
+            }
+        }
+        for id in user_ids {
+            if m.users.contains_key(&id) {
+                continue;
+            }
+            let set = mask(
+                &with(&|s| {
+                    s.subject = Subject::User {
+                        id: id.clone(),
+                        external_tenant_id: None,
+                        external_user_type: None,
+                    }
+                }),
+                Families::IDENTITY,
+            );
+            m.users.insert(id, set);
+        }
+        m.unknown_user = mask(&base, Families::IDENTITY);
+        // Applications: every id a policy names, the suites, the directory's apps.
+        let mut app_ids: Vec<Box<str>> = vec![normalize_id(AZURE_AD_GRAPH_APP)];
+        for p in policies {
+            let a = &p.conditions.applications;
+            app_ids.extend(a.include.apps.iter().chain(&a.exclude.apps).cloned());
+        }
+        app_ids.extend(tenant.office365.iter().cloned());
+        app_ids.extend(tenant.admin_portals.iter().cloned());
+        app_ids.extend(
+            tenant
+                .tenant
+                .directory
+                .service_principals
+                .iter()
+                .filter_map(|s| s.app_id.clone()),
+        );
+        for id in app_ids {
+            if m.apps.contains_key(&id) {
+                continue;
+            }
+            let set = mask(
+                &with(&|s| s.target = Target::Applications(vec![id.clone()])),
+                Families::TARGET,
+            );
+            m.apps.insert(id, set);
+        }
+        m.other_app = mask(&base, Families::TARGET);
+        m
+    }
+
+    /// The policies whose memoised conditions hold for this sign-in; families that could not
+    /// be memoised for it are checked per policy here.
+    #[inline]
+    pub(crate) fn candidates(&self, tenant: &CompiledTenant, input: &Input<'_>) -> PolicySet {
+        let s = input.signin;
+        let mut c = self.active;
+        let mut slow = Families(0);
+        match &s.subject {
+            Subject::User {
+                id,
+                external_tenant_id: None,
+                external_user_type: None,
+            } => {
+                c.intersect(self.users.get(id.as_ref()).unwrap_or(&self.unknown_user));
+            }
+            _ => slow = Families(slow.0 | Families::IDENTITY.0),
+        }
+        match &s.target {
+            Target::Applications(apps) if s.session.requested_scopes.is_empty() => {
+                let mut any = PolicySet::default();
+                for a in apps {
+                    any.unite(self.apps.get(a.as_ref()).unwrap_or(&self.other_app));
+                }
+                c.intersect(&any);
+            }
+            _ => slow = Families(slow.0 | Families::TARGET.0),
+        }
+        let platform = input.platform.unwrap_or(DevicePlatform::Unknown).index();
+        if let Some(set) = self.platform.get(platform) {
+            c.intersect(set);
+        }
+        if let Some(client) = input.client_app_type {
+            if let Some(set) = self
+                .client
+                .get(client.index())
+                .and_then(|row| row.get(platform))
+            {
+                c.intersect(set);
+            }
+        }
+        let level = |l: Option<RiskLevel>| l.unwrap_or(RiskLevel::None).index();
+        for (sets, l) in [
+            (&self.sign_in_risk, s.sign_in_risk),
+            (&self.user_risk, s.user_risk),
+            (&self.service_principal_risk, s.service_principal_risk),
+        ] {
+            if let Some(set) = sets.get(level(l)) {
+                c.intersect(set);
+            }
+        }
+        if let Some(set) = self
+            .insider_risk
+            .get(s.insider_risk.unwrap_or(InsiderRiskLevel::None).index())
+        {
+            c.intersect(set);
+        }
+        let flows = self
+            .flows
+            .get(flow_slot(s.transfer_method))
+            .and_then(|row| row.get(flow_slot(s.session.original_transfer_method)));
+        if let Some(set) = flows {
+            c.intersect(set);
+        }
+        if slow.0 != 0 {
+            let policies = &tenant.tenant.policies;
+            let snapshot = c;
+            for i in snapshot.iter() {
+                let keep = policies.get(i).is_some_and(|p| {
+                    tenant.policy_conditions(i, p, input, slow, &mut FirstFailure)
+                        == Outcome::Satisfied
+                });
+                if !keep {
+                    c.remove(i);
+                }
+            }
+        }
+        c
+    }
+}
