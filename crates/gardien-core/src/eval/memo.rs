@@ -119,12 +119,11 @@ impl Memo {
             let input = Input::resolve(tenant, signin, Mode::Enforce);
             let mut set = PolicySet::default();
             for i in active.iter() {
-                if let Some(p) = policies.get(i) {
-                    if tenant.policy_conditions(i, p, &input, families, &mut FirstFailure)
+                if let Some(p) = policies.get(i)
+                    && tenant.policy_conditions(i, p, &input, families, &mut FirstFailure)
                         == Outcome::Satisfied
-                    {
-                        set.insert(i);
-                    }
+                {
+                    set.insert(i);
                 }
             }
             set
@@ -274,14 +273,13 @@ impl Memo {
         if let Some(set) = self.platform.get(platform) {
             c.intersect(set);
         }
-        if let Some(client) = input.client_app_type {
-            if let Some(set) = self
+        if let Some(client) = input.client_app_type
+            && let Some(set) = self
                 .client
                 .get(client.index())
                 .and_then(|row| row.get(platform))
-            {
-                c.intersect(set);
-            }
+        {
+            c.intersect(set);
         }
         let level = |l: Option<RiskLevel>| l.unwrap_or(RiskLevel::None).index();
         for (sets, l) in [
