@@ -1,1 +1,235 @@
-fn main() {}
+//! Speed targets of DESIGN.md on the generated 200-policy / 195-location / 390k-range tenant
+//! (`support/synthetic.rs`): tenant compile < 50 ms, decision p50 ≤ 1 µs on one core, zero
+//! heap allocations per decision without trace.
+//!
+//! `cargo bench -p gardien-core --bench decision` first proves the zero-allocation claim with
+//! a counting global allocator (the run aborts if `decide` allocates), prints per-decision
+//! percentiles, then runs the criterion groups.
+#![allow(
+    unsafe_code,
+    reason = "a counting global allocator is the only way to observe heap allocations; it forwards to System unchanged"
+)]
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark over generated, known-good input: failing loudly is the point"
+)]
+
+#[path = "support/synthetic.rs"]
+mod synthetic;
+
+use criterion::{BatchSize, Criterion, Throughput};
+use gardien_core::model::location::LocationKind;
+use gardien_core::network::{Cidr, IpIndexBuilder};
+use gardien_core::{CompiledTenant, SignIn, Tenant};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+struct Counting;
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the
+// counters are atomics and never allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const SEED: u64 = 0x6a72_6469_656e;
+const REQUESTS: usize = 500;
+
+fn main() {
+    let synthetic = synthetic::generate(SEED, REQUESTS);
+    let started = Instant::now();
+    let tenant = Tenant::load(&synthetic.source).expect("the generated tenant loads");
+    let load = started.elapsed();
+    let started = Instant::now();
+    let compiled = CompiledTenant::compile(tenant.clone());
+    let compile = started.elapsed();
+    let requests: Vec<SignIn> = synthetic
+        .requests
+        .iter()
+        .map(|r| SignIn::from_value("request.json", r).expect("generated requests parse"))
+        .collect();
+    println!(
+        "synthetic tenant: {} policies, {} named locations, {} ranges, {} users, {} groups; load {:.1} ms, first compile {:.1} ms",
+        tenant.policies.len(),
+        synthetic::LOCATIONS,
+        synthetic::LOCATIONS * synthetic::RANGES_PER_LOCATION,
+        synthetic::USERS,
+        synthetic::GROUPS,
+        load.as_secs_f64() * 1e3,
+        compile.as_secs_f64() * 1e3,
+    );
+
+    zero_allocations(&compiled, &requests);
+    percentiles(&compiled, &requests);
+
+    let mut c = Criterion::default().configure_from_args();
+    c.bench_function("compile/synthetic-200p-390k", |b| {
+        b.iter_batched(
+            || tenant.clone(),
+            |t| black_box(CompiledTenant::compile(t)),
+            BatchSize::LargeInput,
+        )
+    });
+    let mut group = c.benchmark_group("mix-500");
+    group.throughput(Throughput::Elements(requests.len() as u64));
+    group.bench_function("decide", |b| {
+        b.iter(|| {
+            for r in &requests {
+                black_box(compiled.decide(black_box(r)));
+            }
+        })
+    });
+    group.bench_function("evaluate-traced", |b| {
+        b.iter(|| {
+            for r in &requests {
+                black_box(compiled.evaluate(black_box(r)));
+            }
+        })
+    });
+    group.bench_function("what-if", |b| {
+        b.iter(|| {
+            for r in &requests {
+                black_box(compiled.what_if(black_box(r)));
+            }
+        })
+    });
+    group.finish();
+
+    // The IP interval index alone, on the generated tenant's ranges and on a worst case where
+    // broad ranges (/9..) overlap everywhere so nearly every interval has its own set.
+    let mut group = c.benchmark_group("ip-index");
+    for (name, ranges) in [
+        ("tenant-like", synthetic_ranges(&tenant)),
+        (
+            "uniform-worst-case",
+            synthetic::uniform_ranges(0x9e37_79b9_7f4a_7c15),
+        ),
+    ] {
+        group.bench_function(format!("build-390k/{name}"), |b| {
+            b.iter(|| {
+                let mut builder = IpIndexBuilder::with_capacity(ranges.len());
+                for (cidr, location) in &ranges {
+                    builder.add(cidr, *location);
+                }
+                black_box(builder.build())
+            })
+        });
+        let mut builder = IpIndexBuilder::with_capacity(ranges.len());
+        for (cidr, location) in &ranges {
+            builder.add(cidr, *location);
+        }
+        let index = builder.build();
+        let mut rng = synthetic::Rng::new(42);
+        let addresses: Vec<IpAddr> = (0..4096)
+            .map(|i| match i % 4 {
+                0 | 1 => ranges[rng.below(ranges.len())].0.last_address(),
+                2 => IpAddr::V4((rng.next() as u32).into()),
+                _ => IpAddr::V6(((u128::from(rng.next()) << 64) | u128::from(rng.next())).into()),
+            })
+            .collect();
+        group.throughput(Throughput::Elements(addresses.len() as u64));
+        group.bench_function(format!("lookup/{name}"), |b| {
+            b.iter(|| {
+                for a in &addresses {
+                    black_box(index.lookup(black_box(*a)));
+                }
+            })
+        });
+        println!(
+            "ip-index {name}: {} ranges -> {} intervals, {} distinct location sets",
+            ranges.len(),
+            index.interval_count(),
+            index.distinct_sets()
+        );
+    }
+    group.finish();
+    c.final_summary();
+}
+
+/// Every range of the tenant's IP named locations, with its location's position.
+fn synthetic_ranges(tenant: &Tenant) -> Vec<(Cidr, u8)> {
+    let mut out = Vec::new();
+    for (i, location) in tenant.named_locations.iter().enumerate() {
+        if let LocationKind::Ip { ranges, .. } = &location.kind {
+            out.extend(ranges.iter().map(|c| (c.clone(), i as u8)));
+        }
+    }
+    out
+}
+
+/// Aborts the bench if `decide` allocates on any request of the mix.
+fn zero_allocations(tenant: &CompiledTenant, requests: &[SignIn]) {
+    for r in requests {
+        black_box(tenant.decide(r));
+    }
+    ALLOCATIONS.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    for r in requests {
+        black_box(tenant.decide(black_box(r)));
+    }
+    COUNTING.store(false, Ordering::SeqCst);
+    let n = ALLOCATIONS.load(Ordering::SeqCst);
+    assert_eq!(
+        n,
+        0,
+        "decide allocated {n} times over {} requests",
+        requests.len()
+    );
+    println!(
+        "zero-allocation check: 0 heap allocations over {} decisions",
+        requests.len()
+    );
+}
+
+/// Times every decision on its own and prints p50/p90/p99/max (criterion reports means).
+fn percentiles(tenant: &CompiledTenant, requests: &[SignIn]) {
+    let mut samples: Vec<u64> = Vec::with_capacity(requests.len() * 200);
+    for _ in 0..200 {
+        for r in requests {
+            let t = Instant::now();
+            black_box(tenant.decide(black_box(r)));
+            samples.push(t.elapsed().as_nanos() as u64);
+        }
+    }
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+    let mut decisions = [0usize; 3];
+    for r in requests {
+        decisions[tenant.decide(r).decision as usize] += 1;
+    }
+    println!(
+        "decide per request ({} timings): p50 {} ns, p90 {} ns, p99 {} ns, max {} ns; mix: {:?} allow/challenge/deny",
+        samples.len(),
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        at(1.0),
+        decisions,
+    );
+}

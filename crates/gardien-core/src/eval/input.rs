@@ -117,7 +117,7 @@ const BASELINE_SCOPES: &[&str] = &[
 ];
 
 /// A sign-in resolved against the tenant.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Input<'a> {
     /// How to treat missing inputs.
     pub mode: Mode,
@@ -145,6 +145,9 @@ pub struct Input<'a> {
     pub client_app_type: Option<ClientAppType>,
     /// Device platform after defaults.
     pub platform: Option<DevicePlatform>,
+    /// Where the request is, in words (IP, country, matching ranges), built the first time a
+    /// traced location check needs it and shared by every policy of the evaluation.
+    pub(crate) location_note: std::cell::OnceCell<String>,
 }
 
 impl<'a> Input<'a> {
@@ -242,6 +245,7 @@ impl<'a> Input<'a> {
             gps_known,
             client_app_type: signin.client_app_type,
             platform,
+            location_note: std::cell::OnceCell::new(),
         }
     }
 

@@ -849,7 +849,7 @@ mod tests {
         }
     }
 
-    /// Deterministic xorshift generator for the timing check.
+    /// Deterministic xorshift generator for the large comparison test.
     struct XorShift(u64);
 
     impl XorShift {
@@ -858,103 +858,6 @@ mod tests {
             self.0 ^= self.0 >> 7;
             self.0 ^= self.0 << 17;
             self.0
-        }
-    }
-
-    /// 195 locations × 2000 random overlapping ranges, 70 % IPv4, 30 % IPv6.
-    ///
-    /// `uniform`: prefix lengths uniform over /9–/32 (IPv4) and /9–/128 (IPv6) anywhere in the
-    /// space, so the broad ranges overlap heavily and nearly every interval has its own set (the
-    /// worst case for interning). Otherwise tenant-like: IPv4 /16–/32 weighted towards /24–/32,
-    /// IPv6 /32–/64 and /128 inside `2000::/3`.
-    fn tenant_sized_ranges(uniform: bool) -> Vec<(Cidr, u8)> {
-        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
-        let mut ranges = Vec::with_capacity(195 * 2000);
-        for location in 0..195u8 {
-            for _ in 0..2000 {
-                let r = rng.next();
-                let v4 = (r >> 32) as u32;
-                let choice = (r >> 8) % 1000;
-                let text = match (uniform, r % 10 < 7) {
-                    (true, true) => format!("{}/{}", Ipv4Addr::from(v4), 9 + choice % 24),
-                    (true, false) => {
-                        let address = u128::from(rng.next()) << 64 | u128::from(rng.next());
-                        format!("{}/{}", Ipv6Addr::from(address), 9 + choice % 120)
-                    }
-                    (false, true) => {
-                        let len =
-                            [16, 20, 22, 24, 24, 26, 28, 29, 30, 32, 32, 32][choice as usize % 12];
-                        format!("{}/{len}", Ipv4Addr::from(v4))
-                    }
-                    (false, false) => {
-                        let address = 0x2 << 124 | u128::from(rng.next()) << 60;
-                        let len = [32, 40, 48, 48, 56, 64, 64, 128][choice as usize % 8];
-                        format!("{}/{len}", Ipv6Addr::from(address))
-                    }
-                };
-                ranges.push((parse_cidr(&text).unwrap(), location));
-            }
-        }
-        ranges
-    }
-
-    /// Run manually: `cargo test --release -p gardien-core network::index -- --ignored
-    /// --nocapture`.
-    #[test]
-    #[ignore = "timing check, run manually in release mode"]
-    fn timing_390k_ranges() {
-        for uniform in [true, false] {
-            let ranges = tenant_sized_ranges(uniform);
-            let mut times = Vec::new();
-            let mut index = IpIndex::default();
-            for _ in 0..11 {
-                let start = std::time::Instant::now();
-                let mut builder = IpIndexBuilder::new();
-                for (cidr, location) in &ranges {
-                    builder.add(cidr, *location);
-                }
-                index = builder.build();
-                times.push(start.elapsed());
-            }
-            times.sort();
-            println!(
-                "{}: build of {} ranges: best {:?}, median {:?} (of {}); {index:?}",
-                if uniform {
-                    "uniform /9.."
-                } else {
-                    "tenant-like"
-                },
-                ranges.len(),
-                times[0],
-                times[times.len() / 2],
-                times.len(),
-            );
-
-            // Half random addresses, half inside a random range.
-            let mut rng = XorShift(42);
-            let addresses: Vec<IpAddr> = (0..1_000_000)
-                .map(|i| {
-                    let r = rng.next();
-                    if i % 2 == 0 {
-                        ranges[(r % ranges.len() as u64) as usize].0.last_address()
-                    } else if i % 10 < 7 {
-                        IpAddr::V4(((r >> 32) as u32).into())
-                    } else {
-                        IpAddr::V6((u128::from(r) << 64 | u128::from(rng.next())).into())
-                    }
-                })
-                .collect();
-            let start = std::time::Instant::now();
-            let mut hits = 0usize;
-            for address in &addresses {
-                hits += std::hint::black_box(index.lookup(std::hint::black_box(*address))).len();
-            }
-            let elapsed = start.elapsed();
-            println!(
-                "  lookup: {:.1} ns/lookup over {} addresses ({hits} location hits)",
-                elapsed.as_nanos() as f64 / addresses.len() as f64,
-                addresses.len()
-            );
         }
     }
 }

@@ -52,6 +52,26 @@ fn describe_request(input: &Input<'_>) -> String {
     format!("{ip}, {country}")
 }
 
+/// The request's address, country and the named locations (with the matching range) it is in.
+fn where_is(input: &Input<'_>) -> String {
+    let inside = input.locations;
+    let mut parts = vec![describe_request(input)];
+    if inside.is_empty() {
+        parts.push("in no named location".to_owned());
+    } else {
+        parts.push(format!("in {}", names(input, inside)));
+        for bit in inside.iter() {
+            if let Some(via) = matching_range(input, bit) {
+                parts.push(format!(
+                    "matched `{}` via {via}",
+                    input.tenant.location_name(bit)
+                ));
+            }
+        }
+    }
+    parts.join("; ")
+}
+
 /// The location condition of a policy.
 pub(crate) fn check_locations<T: Tracer>(
     cond: &CompiledLocations,
@@ -62,41 +82,21 @@ pub(crate) fn check_locations<T: Tracer>(
     let exclude = side(input, false, cond.exclude_trusted, cond.exclude);
     let out = include.and(exclude.negate());
     if T::ENABLED {
-        let inside = input.locations;
         t.note(|| {
-            let mut parts = vec![describe_request(input)];
-            if inside.is_empty() {
-                parts.push("in no named location".to_owned());
-            } else {
-                parts.push(format!("in {}", names(input, inside)));
-                for bit in inside.iter() {
-                    if let Some(via) = matching_range(input, bit) {
-                        parts.push(format!(
-                            "matched `{}` via {via}",
-                            input.tenant.location_name(bit)
-                        ));
-                    }
-                }
-            }
+            let mut parts = vec![input.location_note.get_or_init(|| where_is(input)).clone()];
             match include {
-                crate::eval::input::Outcome::Satisfied => {
-                    parts.push("matches `includeLocations`".to_owned())
-                }
-                crate::eval::input::Outcome::NotSatisfied => {
-                    parts.push("not in an included location".to_owned())
-                }
-                crate::eval::input::Outcome::Unknown => {
+                Outcome::Satisfied => parts.push("matches `includeLocations`".to_owned()),
+                Outcome::NotSatisfied => parts.push("not in an included location".to_owned()),
+                Outcome::Unknown => {
                     parts.push("inclusion cannot be decided without the missing input".to_owned())
                 }
             }
             match exclude {
-                crate::eval::input::Outcome::Satisfied => {
-                    parts.push("in an excluded location".to_owned())
-                }
-                crate::eval::input::Outcome::Unknown => {
+                Outcome::Satisfied => parts.push("in an excluded location".to_owned()),
+                Outcome::Unknown => {
                     parts.push("exclusion cannot be decided without the missing input".to_owned())
                 }
-                crate::eval::input::Outcome::NotSatisfied => {}
+                Outcome::NotSatisfied => {}
             }
             parts.join("; ")
         });
