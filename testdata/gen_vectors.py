@@ -227,6 +227,11 @@ vec("W12", "MFA trusted IPs count as trusted", "[DOC] AllTrusted includes MFA tr
     [pol("P1", g("mfa"), locations={"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]})],
     req(clientAppType="browser", ipAddress="192.0.2.77"),
     {"decision": "allow", "policies": {"P1": "notApplied"}}, extra_dir={"mfaTrustedIps": ["192.0.2.0/24"]})
+vec("W13", "tracked refresh blocked by a flow policy and a general block: 530036 whatever the order", "[INF] specific code wins",
+    [pol("P1", g("block"), clientAppTypes=["mobileAppsAndDesktopClients"]),
+     pol("P2", g("block"), authenticationFlows={"transferMethods": "deviceCodeFlow"})],
+    req(clientAppType="mobileAppsAndDesktopClients", session={"originalTransferMethod": "deviceCodeFlow", "refresh": True}),
+    {"decision": "deny", "errorCode": 530036, "policies": {"P1": "failure", "P2": "failure"}})
 os.makedirs("vectors", exist_ok=True)
 for v in V:
     # T24 helper: remove stray sessionControls inside conditions

@@ -131,6 +131,7 @@ fn main() {
             synthetic::uniform_ranges(0x9e37_79b9_7f4a_7c15),
         ),
     ] {
+        group.throughput(Throughput::Elements(1));
         group.bench_function(format!("build-390k/{name}"), |b| {
             b.iter(|| {
                 let mut builder = IpIndexBuilder::with_capacity(ranges.len());

@@ -542,7 +542,7 @@ impl CompiledTenant {
 struct Combiner {
     applied: PolicySet,
     report_only: PolicySet,
-    first_block: Option<usize>,
+    blocks: PolicySet,
     fail: Controls,
     fail_policies: PolicySet,
     pending: Controls,
@@ -560,9 +560,7 @@ impl Combiner {
         self.session_sources.insert(index);
         match g {
             GrantState::Satisfied => {}
-            GrantState::Block => {
-                self.first_block.get_or_insert(index);
-            }
+            GrantState::Block => self.blocks.insert(index),
             GrantState::Fail(c) => {
                 self.fail = self.fail.union(c);
                 self.fail_policies.insert(index);
@@ -584,13 +582,21 @@ impl Combiner {
             report_only_applied: self.report_only,
             session: MergedSession::default(),
         };
-        if let Some(block) = self.first_block {
+        if let Some(first) = self.blocks.iter().next() {
+            // The specialised code wins whatever the policy order: the first block that
+            // carries it decides, else the first block.
+            let (code, block) = self
+                .blocks
+                .iter()
+                .map(|b| (block_code(tenant, b, input), b))
+                .find(|(code, _)| *code != 53003)
+                .unwrap_or((53003, first));
             verdict.decision = Decision::Deny;
             verdict.deciding_policy = Some(block);
             let mut c = Controls::default();
             c.insert(Control::Block);
             verdict.required = c;
-            verdict.error_code = Some(block_code(tenant, block, input));
+            verdict.error_code = Some(code);
             return verdict;
         }
         if !self.fail.is_empty() {
