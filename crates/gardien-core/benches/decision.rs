@@ -87,6 +87,7 @@ fn main() {
 
     zero_allocations(&compiled, &requests);
     percentiles(&compiled, &requests);
+    parallel_throughput(&compiled, &requests);
 
     let mut c = Criterion::default().configure_from_args();
     c.bench_function("compile/synthetic-200p-390k", |b| {
@@ -97,6 +98,7 @@ fn main() {
         )
     });
     let mut group = c.benchmark_group("mix-500");
+    group.sample_size(20);
     group.throughput(Throughput::Elements(requests.len() as u64));
     group.bench_function("decide", |b| {
         b.iter(|| {
@@ -123,7 +125,6 @@ fn main() {
 
     // The IP interval index alone, on the generated tenant's ranges and on a worst case where
     // broad ranges (/9..) overlap everywhere so nearly every interval has its own set.
-    let mut group = c.benchmark_group("ip-index");
     for (name, ranges) in [
         ("tenant-like", synthetic_ranges(&tenant)),
         (
@@ -131,8 +132,7 @@ fn main() {
             synthetic::uniform_ranges(0x9e37_79b9_7f4a_7c15),
         ),
     ] {
-        group.throughput(Throughput::Elements(1));
-        group.bench_function(format!("build-390k/{name}"), |b| {
+        c.bench_function(&format!("ip-index-build-390k/{name}"), |b| {
             b.iter(|| {
                 let mut builder = IpIndexBuilder::with_capacity(ranges.len());
                 for (cidr, location) in &ranges {
@@ -154,8 +154,9 @@ fn main() {
                 _ => IpAddr::V6(((u128::from(rng.next()) << 64) | u128::from(rng.next())).into()),
             })
             .collect();
+        let mut group = c.benchmark_group("ip-index-lookup");
         group.throughput(Throughput::Elements(addresses.len() as u64));
-        group.bench_function(format!("lookup/{name}"), |b| {
+        group.bench_function(name, |b| {
             b.iter(|| {
                 for a in &addresses {
                     black_box(index.lookup(black_box(*a)));
@@ -168,8 +169,8 @@ fn main() {
             index.interval_count(),
             index.distinct_sets()
         );
+        group.finish();
     }
-    group.finish();
     c.final_summary();
 }
 
@@ -205,6 +206,31 @@ fn zero_allocations(tenant: &CompiledTenant, requests: &[SignIn]) {
     println!(
         "zero-allocation check: 0 heap allocations over {} decisions",
         requests.len()
+    );
+}
+
+/// Decisions per second with one thread per core, each walking the whole mix (DESIGN.md:
+/// ≥ 1M decisions/s on 2 cores).
+fn parallel_throughput(tenant: &CompiledTenant, requests: &[SignIn]) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let rounds = 4000;
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                for _ in 0..rounds {
+                    for r in requests {
+                        black_box(tenant.decide(black_box(r)));
+                    }
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    let decisions = (threads * rounds * requests.len()) as f64;
+    println!(
+        "decide on {threads} threads: {:.2} M decisions/s ({decisions} decisions in {elapsed:.2} s)",
+        decisions / elapsed / 1e6
     );
 }
 
