@@ -6,10 +6,6 @@
 //! a counting global allocator (the run aborts if `decide` allocates), prints per-decision
 //! percentiles, then runs the criterion groups.
 #![allow(
-    unsafe_code,
-    reason = "a counting global allocator is the only way to observe heap allocations; it forwards to System unchanged"
-)]
-#![allow(
     clippy::expect_used,
     clippy::panic,
     reason = "a benchmark over generated, known-good input: failing loudly is the point"
@@ -18,45 +14,16 @@
 #[path = "support/synthetic.rs"]
 mod synthetic;
 
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+
 use criterion::{BatchSize, Criterion, Throughput};
 use gardien_core::model::location::LocationKind;
 use gardien_core::network::{Cidr, IpIndexBuilder};
 use gardien_core::{CompiledTenant, SignIn, Tenant};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
-
-struct Counting;
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the
-// counters are atomics and never allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 const SEED: u64 = 0x6a72_6469_656e;
 const REQUESTS: usize = 500;
@@ -190,13 +157,11 @@ fn zero_allocations(tenant: &CompiledTenant, requests: &[SignIn]) {
     for r in requests {
         black_box(tenant.decide(r));
     }
-    ALLOCATIONS.store(0, Ordering::SeqCst);
-    COUNTING.store(true, Ordering::SeqCst);
-    for r in requests {
-        black_box(tenant.decide(black_box(r)));
-    }
-    COUNTING.store(false, Ordering::SeqCst);
-    let n = ALLOCATIONS.load(Ordering::SeqCst);
+    let n = counting_alloc::allocations_during(|| {
+        for r in requests {
+            black_box(tenant.decide(black_box(r)));
+        }
+    });
     assert_eq!(
         n,
         0,

@@ -374,32 +374,27 @@ impl CompiledTenant {
                 l, input, &mut t
             ));
         }
-        if !c.sign_in_risk.is_empty() {
-            step!(Condition::SignInRisk, |t| risk::check_risk(
+        let s = input.signin;
+        for (cond, levels, level, label) in [
+            (
+                Condition::SignInRisk,
                 c.sign_in_risk,
-                input.signin.sign_in_risk,
+                s.sign_in_risk,
                 "sign-in risk",
-                input,
-                &mut t
-            ));
-        }
-        if !c.user_risk.is_empty() {
-            step!(Condition::UserRisk, |t| risk::check_risk(
-                c.user_risk,
-                input.signin.user_risk,
-                "user risk",
-                input,
-                &mut t
-            ));
-        }
-        if !c.service_principal_risk.is_empty() {
-            step!(Condition::ServicePrincipalRisk, |t| risk::check_risk(
+            ),
+            (Condition::UserRisk, c.user_risk, s.user_risk, "user risk"),
+            (
+                Condition::ServicePrincipalRisk,
                 c.service_principal_risk,
-                input.signin.service_principal_risk,
+                s.service_principal_risk,
                 "service principal risk",
-                input,
-                &mut t
-            ));
+            ),
+        ] {
+            if !levels.is_empty() {
+                step!(cond, |t| risk::check_risk(
+                    levels, level, label, input, &mut t
+                ));
+            }
         }
         if let Some(levels) = c.insider_risk {
             step!(Condition::InsiderRisk, |t| risk::check_insider(

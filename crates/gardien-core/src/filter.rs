@@ -494,27 +494,27 @@ impl Parser {
         matches!(self.peek(), Some(Tok::Word(w)) if words.iter().any(|k| w.eq_ignore_ascii_case(k)))
     }
     fn or(&mut self) -> Result<Expr, FilterError> {
-        let mut items = vec![self.and()?];
-        while self.keyword(&["-or", "or"]) {
-            self.pos += 1;
-            items.push(self.and()?);
-        }
-        Ok(if items.len() == 1 {
-            items.pop().unwrap_or(Expr::Or(Vec::new()))
-        } else {
-            Expr::Or(items)
-        })
+        self.chain(&["-or", "or"], Self::and, Expr::Or)
     }
     fn and(&mut self) -> Result<Expr, FilterError> {
-        let mut items = vec![self.unary()?];
-        while self.keyword(&["-and", "and"]) {
+        self.chain(&["-and", "and"], Self::unary, Expr::And)
+    }
+    /// `operand (keyword operand)*`, one level of the precedence ladder.
+    fn chain(
+        &mut self,
+        keyword: &[&str],
+        operand: fn(&mut Self) -> Result<Expr, FilterError>,
+        combine: fn(Vec<Expr>) -> Expr,
+    ) -> Result<Expr, FilterError> {
+        let mut items = vec![operand(self)?];
+        while self.keyword(keyword) {
             self.pos += 1;
-            items.push(self.unary()?);
+            items.push(operand(self)?);
         }
         Ok(if items.len() == 1 {
-            items.pop().unwrap_or(Expr::And(Vec::new()))
+            items.pop().unwrap_or_else(|| combine(Vec::new()))
         } else {
-            Expr::And(items)
+            combine(items)
         })
     }
     fn unary(&mut self) -> Result<Expr, FilterError> {

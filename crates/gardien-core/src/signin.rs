@@ -310,14 +310,20 @@ fn read_target(node: &Node<'_>) -> Result<Target, LoadError> {
     )))
 }
 
+/// An enum member: absent, one of the `absent` spellings (which mean "not given", e.g.
+/// `hidden` risk), or a value `parse` accepts; anything else is an error naming the member.
 fn enum_member<T>(
     node: &Node<'_>,
     key: &'static str,
+    absent: &[&str],
     parse: impl Fn(&str) -> Option<T>,
     expected: impl Fn() -> String,
 ) -> Result<Option<T>, LoadError> {
     match opt_string(node, key)? {
         None => Ok(None),
+        Some(v) if v.trim().is_empty() || absent.iter().any(|a| v.eq_ignore_ascii_case(a)) => {
+            Ok(None)
+        }
         Some(v) => parse(&v).map(Some).ok_or_else(|| {
             LoadError::new(
                 node.file,
@@ -347,43 +353,36 @@ fn country(node: &Node<'_>, key: &'static str) -> Result<Option<[u8; 2]>, LoadEr
 
 fn read_conditions(node: &Node<'_>, s: &mut SignIn) -> Result<(), LoadError> {
     node.object("signInConditions")?;
-    s.client_app_type = match opt_string(node, "clientAppType")? {
-        None => None,
-        Some(v) if v.eq_ignore_ascii_case("all") => None,
-        Some(v)
-            if v.eq_ignore_ascii_case("easSupported")
+    s.client_app_type = enum_member(
+        node,
+        "clientAppType",
+        &["all"],
+        |v| match v {
+            _ if v.eq_ignore_ascii_case("easSupported")
                 || v.eq_ignore_ascii_case("easUnsupported") =>
-        {
-            Some(ClientAppType::ExchangeActiveSync)
-        }
-        Some(v) if v.eq_ignore_ascii_case("modern") => {
-            Some(ClientAppType::MobileAppsAndDesktopClients)
-        }
-        Some(v) => Some(ClientAppType::parse(&v).ok_or_else(|| {
-            LoadError::new(
-                node.file,
-                format!("{}/clientAppType", node.pointer()),
-                format!(
-                    "unknown value `{v}`; expected one of {}",
-                    ClientAppType::expected()
-                ),
-            )
-        })?),
-    };
-    s.device_platform = match opt_string(node, "devicePlatform")? {
-        None => None,
-        Some(v) if v.eq_ignore_ascii_case("unknownFutureValue") => Some(DevicePlatform::Unknown),
-        Some(v) => Some(DevicePlatform::parse(&v).ok_or_else(|| {
-            LoadError::new(
-                node.file,
-                format!("{}/devicePlatform", node.pointer()),
-                format!(
-                    "unknown value `{v}`; expected one of {}",
-                    DevicePlatform::expected()
-                ),
-            )
-        })?),
-    };
+            {
+                Some(ClientAppType::ExchangeActiveSync)
+            }
+            _ if v.eq_ignore_ascii_case("modern") => {
+                Some(ClientAppType::MobileAppsAndDesktopClients)
+            }
+            _ => ClientAppType::parse(v),
+        },
+        ClientAppType::expected,
+    )?;
+    s.device_platform = enum_member(
+        node,
+        "devicePlatform",
+        &[],
+        |v| {
+            if v.eq_ignore_ascii_case("unknownFutureValue") {
+                Some(DevicePlatform::Unknown)
+            } else {
+                DevicePlatform::parse(v)
+            }
+        },
+        DevicePlatform::expected,
+    )?;
     s.ip_address = match opt_string(node, "ipAddress")? {
         None => None,
         Some(ip) if ip.trim().is_empty() => None,
@@ -396,13 +395,31 @@ fn read_conditions(node: &Node<'_>, s: &mut SignIn) -> Result<(), LoadError> {
         })?),
     };
     s.country = country(node, "country")?;
-    s.sign_in_risk = enum_member(node, "signInRiskLevel", risk, RiskLevel::expected)?;
-    s.user_risk = enum_member(node, "userRiskLevel", risk, RiskLevel::expected)?;
-    s.service_principal_risk =
-        enum_member(node, "servicePrincipalRiskLevel", risk, RiskLevel::expected)?;
+    s.sign_in_risk = enum_member(
+        node,
+        "signInRiskLevel",
+        RISK_UNSET,
+        RiskLevel::parse,
+        RiskLevel::expected,
+    )?;
+    s.user_risk = enum_member(
+        node,
+        "userRiskLevel",
+        RISK_UNSET,
+        RiskLevel::parse,
+        RiskLevel::expected,
+    )?;
+    s.service_principal_risk = enum_member(
+        node,
+        "servicePrincipalRiskLevel",
+        RISK_UNSET,
+        RiskLevel::parse,
+        RiskLevel::expected,
+    )?;
     s.insider_risk = enum_member(
         node,
         "insiderRiskLevel",
+        RISK_UNSET,
         InsiderRiskLevel::parse,
         InsiderRiskLevel::expected,
     )?;
@@ -411,6 +428,7 @@ fn read_conditions(node: &Node<'_>, s: &mut SignIn) -> Result<(), LoadError> {
         Some(f) => enum_member(
             &f,
             "transferMethod",
+            &[],
             TransferMethod::parse,
             TransferMethod::expected,
         ),
@@ -421,12 +439,9 @@ fn read_conditions(node: &Node<'_>, s: &mut SignIn) -> Result<(), LoadError> {
     Ok(())
 }
 
-fn risk(text: &str) -> Option<RiskLevel> {
-    if text.eq_ignore_ascii_case("hidden") || text.eq_ignore_ascii_case("unknownFutureValue") {
-        return None;
-    }
-    RiskLevel::parse(text)
-}
+/// Risk spellings that carry no level: Graph's `hidden` (not shown to this caller) and the
+/// evolvable-enum sentinel. They read as "not given".
+const RISK_UNSET: &[&str] = &["hidden", "unknownFutureValue"];
 
 graph_enum! {
     /// Device properties of `deviceInfo` read as plain strings.
@@ -549,6 +564,7 @@ fn read_session(node: &Node<'_>, s: &mut Session) -> Result<(), LoadError> {
     s.original_transfer_method = enum_member(
         node,
         "originalTransferMethod",
+        &[],
         TransferMethod::parse,
         TransferMethod::expected,
     )?;
@@ -583,4 +599,59 @@ fn read_session(node: &Node<'_>, s: &mut Session) -> Result<(), LoadError> {
         };
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn conditions(c: Value) -> Result<SignIn, LoadError> {
+        SignIn::from_value(
+            "r.json",
+            &json!({
+                "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": "u1"},
+                "signInContext": {"@odata.type": "#microsoft.graph.applicationContext",
+                                  "includeApplications": ["All"]},
+                "signInConditions": c,
+            }),
+        )
+    }
+
+    #[test]
+    fn unset_spellings_read_as_not_given() {
+        let s = conditions(
+            json!({"signInRiskLevel": "hidden", "userRiskLevel": "unknownFutureValue",
+                                  "clientAppType": "all", "devicePlatform": "unknownFutureValue"}),
+        );
+        assert!(s.is_ok(), "{s:?}");
+        let Ok(s) = s else { return };
+        assert_eq!(s.sign_in_risk, None);
+        assert_eq!(s.user_risk, None);
+        assert_eq!(s.client_app_type, None);
+        assert_eq!(s.device_platform, Some(DevicePlatform::Unknown));
+    }
+
+    #[test]
+    fn legacy_client_spellings_are_aliases() {
+        for (text, expected) in [
+            ("easSupported", ClientAppType::ExchangeActiveSync),
+            ("EASUNSUPPORTED", ClientAppType::ExchangeActiveSync),
+            ("modern", ClientAppType::MobileAppsAndDesktopClients),
+            ("browser", ClientAppType::Browser),
+        ] {
+            let s = conditions(json!({"clientAppType": text})).map(|s| s.client_app_type);
+            assert_eq!(s.ok().flatten(), Some(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn unknown_values_name_the_member() {
+        let e = conditions(json!({"signInRiskLevel": "severe"})).err();
+        let e = e.map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("/signInConditions/signInRiskLevel"), "{e}");
+        assert!(e.contains("unknown value `severe`"), "{e}");
+        let e = conditions(json!({"devicePlatform": "amiga"})).err();
+        assert!(e.is_some_and(|e| e.to_string().contains("devicePlatform")));
+    }
 }

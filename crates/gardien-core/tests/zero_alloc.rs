@@ -1,44 +1,11 @@
 //! `CompiledTenant::decide` makes no heap allocation: a counting global allocator watches
-//! every decision over the demo tenant, the spec vectors and the real corpus exports.
-#![allow(
-    unsafe_code,
-    reason = "a counting global allocator is the only way to observe heap allocations; it forwards to System unchanged"
-)]
+//! every decision over the demo tenant and every spec vector that evaluates.
+
+#[path = "../benches/support/counting_alloc.rs"]
+mod counting_alloc;
 
 use gardien_core::{CompiledTenant, SignIn, SourceFile, Tenant, TenantSource};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
-struct Counting;
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the
-// counters are atomics and never allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -68,15 +35,13 @@ fn allocations(tenant: &CompiledTenant, requests: &[SignIn]) -> usize {
     for r in requests {
         std::hint::black_box(tenant.decide(r));
     }
-    ALLOCATIONS.store(0, Ordering::SeqCst);
-    COUNTING.store(true, Ordering::SeqCst);
-    for _ in 0..10 {
-        for r in requests {
-            std::hint::black_box(tenant.decide(std::hint::black_box(r)));
+    counting_alloc::allocations_during(|| {
+        for _ in 0..10 {
+            for r in requests {
+                std::hint::black_box(tenant.decide(std::hint::black_box(r)));
+            }
         }
-    }
-    COUNTING.store(false, Ordering::SeqCst);
-    ALLOCATIONS.load(Ordering::SeqCst)
+    })
 }
 
 #[test]
