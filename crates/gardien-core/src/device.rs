@@ -1,5 +1,10 @@
 //! The device a sign-in comes from, with the Entra properties the device filter reads.
 
+use crate::error::LoadError;
+use crate::json::{Node, opt_string, string_list};
+use crate::model::enums::graph_enum;
+use serde_json::{Map, Value, json};
+
 /// A registered device as Entra knows it (`signInConditions.deviceInfo`).
 ///
 /// `None` in a sign-in means the device is unregistered or did not present its identity:
@@ -51,5 +56,209 @@ impl DeviceInfo {
     /// Extension attributes are only visible to filters for managed devices (spec §3.8).
     pub fn is_managed(&self) -> bool {
         self.is_compliant == Some(true) || self.is_hybrid_joined() || self.mdm_app_id.is_some()
+    }
+}
+
+/// `extensionAttributeN` → index N-1.
+fn extension_index(key: &str) -> Option<usize> {
+    key.strip_prefix("extensionAttribute")
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|n| (1..=15).contains(n))
+        .map(|n| n - 1)
+}
+
+impl DeviceInfo {
+    /// Reads a Graph device object (What If `deviceInfo` or a `device` export), naming the
+    /// file and JSON pointer on error.
+    pub fn from_json(file: &str, pointer: &str, value: &Value) -> Result<DeviceInfo, LoadError> {
+        read_device(&Node::root(file, pointer, value))
+    }
+
+    /// The What If `deviceInfo` object (only the properties that are set).
+    pub fn to_json(&self) -> Value {
+        let mut o = Map::new();
+        for field in DeviceStringField::ALL {
+            let value = match field {
+                DeviceStringField::DeviceId => &self.device_id,
+                DeviceStringField::DisplayName => &self.display_name,
+                DeviceStringField::Ownership => &self.device_ownership,
+                DeviceStringField::EnrollmentProfileName => &self.enrollment_profile_name,
+                DeviceStringField::Manufacturer => &self.manufacturer,
+                DeviceStringField::MdmAppId => &self.mdm_app_id,
+                DeviceStringField::Model => &self.model,
+                DeviceStringField::OperatingSystem => &self.operating_system,
+                DeviceStringField::OperatingSystemVersion => &self.operating_system_version,
+                DeviceStringField::ProfileType => &self.profile_type,
+                DeviceStringField::TrustType => &self.trust_type,
+            };
+            if let Some(v) = value {
+                o.insert(field.as_str().to_owned(), json!(v));
+            }
+        }
+        if let Some(c) = self.is_compliant {
+            o.insert("isCompliant".to_owned(), json!(c));
+        }
+        if !self.physical_ids.is_empty() {
+            o.insert("physicalIds".to_owned(), json!(self.physical_ids));
+        }
+        if !self.system_labels.is_empty() {
+            o.insert("systemLabels".to_owned(), json!(self.system_labels));
+        }
+        for (i, v) in self.extension_attributes.iter().enumerate() {
+            if let Some(v) = v {
+                o.insert(format!("extensionAttribute{}", i + 1), json!(v));
+            }
+        }
+        Value::Object(o)
+    }
+}
+
+graph_enum! {
+    /// Device properties of `deviceInfo` read as plain strings.
+    DeviceStringField {
+        /// `deviceId`.
+        DeviceId = "deviceId",
+        /// `displayName`.
+        DisplayName = "displayName",
+        /// `ownership` (Graph) / `deviceOwnership` (filters).
+        Ownership = "ownership",
+        /// `enrollmentProfileName`.
+        EnrollmentProfileName = "enrollmentProfileName",
+        /// `manufacturer`.
+        Manufacturer = "manufacturer",
+        /// `mdmAppId`.
+        MdmAppId = "mdmAppId",
+        /// `model`.
+        Model = "model",
+        /// `operatingSystem`.
+        OperatingSystem = "operatingSystem",
+        /// `operatingSystemVersion`.
+        OperatingSystemVersion = "operatingSystemVersion",
+        /// `profileType`.
+        ProfileType = "profileType",
+        /// `trustType`.
+        TrustType = "trustType",
+    }
+}
+
+/// Reads a Graph device object (`signInConditions.deviceInfo`, or a `device` export):
+/// extension attributes either flat (`extensionAttribute1`, What If) or nested under
+/// `extensionAttributes` (Graph `device`).
+pub(crate) fn read_device(node: &Node<'_>) -> Result<DeviceInfo, LoadError> {
+    let obj = node.object("deviceInfo")?;
+    let mut d = DeviceInfo::default();
+    for field in DeviceStringField::ALL {
+        let mut value = opt_string(node, field.as_str())?;
+        if value.is_none() && *field == DeviceStringField::Ownership {
+            value = opt_string(node, "deviceOwnership")?;
+        }
+        let value = value.map(String::into_boxed_str);
+        match field {
+            DeviceStringField::DeviceId => d.device_id = value,
+            DeviceStringField::DisplayName => d.display_name = value,
+            DeviceStringField::Ownership => d.device_ownership = value,
+            DeviceStringField::EnrollmentProfileName => d.enrollment_profile_name = value,
+            DeviceStringField::Manufacturer => d.manufacturer = value,
+            DeviceStringField::MdmAppId => d.mdm_app_id = value,
+            DeviceStringField::Model => d.model = value,
+            DeviceStringField::OperatingSystem => d.operating_system = value,
+            DeviceStringField::OperatingSystemVersion => d.operating_system_version = value,
+            DeviceStringField::ProfileType => d.profile_type = value,
+            DeviceStringField::TrustType => d.trust_type = value,
+        }
+    }
+    d.is_compliant = match obj.get("isCompliant") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+        Some(_) => {
+            return Err(LoadError::new(
+                node.file,
+                format!("{}/isCompliant", node.pointer()),
+                "expected true or false",
+            ));
+        }
+    };
+    d.physical_ids = string_list(node, "physicalIds")?
+        .into_iter()
+        .map(String::into_boxed_str)
+        .collect();
+    d.system_labels = string_list(node, "systemLabels")?
+        .into_iter()
+        .map(String::into_boxed_str)
+        .collect();
+    let nested = match obj.get("extensionAttributes") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(o)) => Some(o),
+        Some(_) => {
+            return Err(LoadError::new(
+                node.file,
+                format!("{}/extensionAttributes", node.pointer()),
+                "expected an object of extensionAttribute1 … extensionAttribute15",
+            ));
+        }
+    };
+    if let Some(key) = nested.and_then(|o| o.keys().find(|k| extension_index(k).is_none())) {
+        return Err(LoadError::new(
+            node.file,
+            format!("{}/extensionAttributes/{key}", node.pointer()),
+            "expected extensionAttribute1 … extensionAttribute15",
+        ));
+    }
+    for (i, slot) in d.extension_attributes.iter_mut().enumerate() {
+        let key = format!("extensionAttribute{}", i + 1);
+        let (found, pointer) = match nested.and_then(|o| o.get(&key)) {
+            Some(v) => (
+                Some(v),
+                format!("{}/extensionAttributes/{key}", node.pointer()),
+            ),
+            None => (obj.get(&key), format!("{}/{key}", node.pointer())),
+        };
+        if let Some(v) = found {
+            *slot = match v {
+                Value::Null => None,
+                Value::String(s) => Some(s.clone().into_boxed_str()),
+                _ => {
+                    return Err(LoadError::new(node.file, pointer, "expected a string"));
+                }
+            };
+        }
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_and_nested_extension_attributes_round_trip() {
+        let graph = json!({"deviceId": "d1", "operatingSystem": "Windows", "isCompliant": true,
+                           "extensionAttributes": {"extensionAttribute2": "finance"},
+                           "systemLabels": ["M365Managed"]});
+        let d = DeviceInfo::from_json("devices.json", "/value/0", &graph);
+        assert!(d.is_ok(), "{d:?}");
+        let Ok(d) = d else { return };
+        assert_eq!(d.extension_attributes[1].as_deref(), Some("finance"));
+        let flat = d.to_json();
+        assert_eq!(flat["extensionAttribute2"], "finance");
+        assert_eq!(DeviceInfo::from_json("r.json", "", &flat).ok(), Some(d));
+    }
+
+    #[test]
+    fn errors_point_inside_the_object() {
+        let bad = json!({"extensionAttributes": {"extensionAttribute16": "x"}});
+        let e = DeviceInfo::from_json("devices.json", "/value/3", &bad).err();
+        assert_eq!(
+            e.map(|e| e.pointer),
+            Some("/value/3/extensionAttributes/extensionAttribute16".to_owned())
+        );
+        let bad = json!({"extensionAttributes": {"extensionAttribute1": 7}});
+        let e = DeviceInfo::from_json("devices.json", "/value/3", &bad).err();
+        assert_eq!(
+            e.map(|e| e.pointer),
+            Some("/value/3/extensionAttributes/extensionAttribute1".to_owned())
+        );
     }
 }

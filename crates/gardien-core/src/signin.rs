@@ -4,7 +4,7 @@
 //! older beta names (`conditionalAccessWhatIfSubject`, `conditionalAccessContext`,
 //! `conditionalAccessWhatIfConditions`) with their `@odata.type`s.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::net::IpAddr;
 
 use crate::device::DeviceInfo;
@@ -14,7 +14,7 @@ use crate::json::{Node, decode_text, opt_bool, opt_string, parse_value, string_l
 use crate::model::directory::parse_combination;
 use crate::model::enums::{
     AuthMethods, ClientAppType, DevicePlatform, ExternalUserType, InsiderRiskLevel, RiskLevel,
-    TransferMethod, graph_enum,
+    TransferMethod,
 };
 use crate::model::policy::UserAction;
 use crate::network::parse_ip;
@@ -80,6 +80,51 @@ pub struct Session {
     pub refresh: bool,
 }
 
+impl Session {
+    /// gardien's `session` member with only what is set.
+    pub fn to_json(&self) -> Value {
+        let mut o = serde_json::Map::new();
+        if self.methods.0 != 0 {
+            let methods: Vec<&str> = self.methods.iter().map(|m| m.as_str()).collect();
+            o.insert("authenticationMethods".into(), json!(methods));
+        }
+        if !self.accepted_terms_of_use.is_empty() {
+            o.insert(
+                "acceptedTermsOfUse".into(),
+                json!(self.accepted_terms_of_use),
+            );
+        }
+        for (key, set) in [
+            ("passwordChanged", self.password_changed),
+            ("approvedClientApp", self.approved_client_app),
+            ("appProtectionPolicy", self.app_protection_policy),
+            ("compliantNetwork", self.compliant_network),
+            ("anonymousNetwork", self.anonymous_network),
+            ("refresh", self.refresh),
+        ] {
+            if set {
+                o.insert(key.into(), json!(true));
+            }
+        }
+        if let Some(t) = self.original_transfer_method {
+            o.insert("originalTransferMethod".into(), json!(t.as_str()));
+        }
+        if let Some(c) = self.gps_country {
+            o.insert("gpsCountry".into(), json!(String::from_utf8_lossy(&c)));
+        }
+        if !self.requested_scopes.is_empty() {
+            o.insert("requestedScopes".into(), json!(self.requested_scopes));
+        }
+        if let Some(n) = self.seconds_since_authentication {
+            o.insert("secondsSinceAuthentication".into(), json!(n));
+        }
+        if let Some(n) = self.seconds_since_mfa {
+            o.insert("secondsSinceMfa".into(), json!(n));
+        }
+        Value::Object(o)
+    }
+}
+
 /// A sign-in ready for evaluation. Fields that are `None` were not given by the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignIn {
@@ -114,6 +159,97 @@ pub struct SignIn {
 }
 
 impl SignIn {
+    /// The Graph `evaluate` request body (v1.0 names) plus gardien's `session` member: what
+    /// [`SignIn::from_value`] reads back to an equal sign-in. Used to show a sign-in built
+    /// from an HTTP request (`gardien signin`) and to store it for replay.
+    pub fn to_request_json(&self) -> Value {
+        let identity = match &self.subject {
+            Subject::User {
+                id,
+                external_tenant_id,
+                external_user_type,
+            } => {
+                let mut o = json!({"@odata.type": "#microsoft.graph.userSignIn", "userId": id});
+                if let Some(t) = external_tenant_id {
+                    o["externalTenantId"] = json!(t);
+                }
+                if let Some(t) = external_user_type {
+                    o["externalUserType"] = json!(t.as_str());
+                }
+                o
+            }
+            Subject::ServicePrincipal { id } => json!({
+                "@odata.type": "#microsoft.graph.servicePrincipalSignIn",
+                "servicePrincipalId": id,
+            }),
+        };
+        let context = match &self.target {
+            Target::Applications(apps) => json!({
+                "@odata.type": "#microsoft.graph.applicationContext",
+                "includeApplications": apps,
+            }),
+            Target::UserAction(a) => json!({
+                "@odata.type": "#microsoft.graph.userActionContext",
+                "userAction": a.request_name(),
+            }),
+            Target::AuthContext(c) => json!({
+                "@odata.type": "#microsoft.graph.authContext",
+                "authenticationContextValue": c,
+            }),
+        };
+        let mut conditions = serde_json::Map::new();
+        let mut put = |key: &str, value: Option<Value>| {
+            if let Some(v) = value {
+                conditions.insert(key.to_owned(), v);
+            }
+        };
+        put(
+            "clientAppType",
+            self.client_app_type.map(|c| json!(c.as_str())),
+        );
+        put(
+            "devicePlatform",
+            self.device_platform.map(|p| json!(p.as_str())),
+        );
+        put("ipAddress", self.ip_address.map(|ip| json!(ip.to_string())));
+        put(
+            "country",
+            self.country.map(|c| json!(String::from_utf8_lossy(&c))),
+        );
+        put(
+            "signInRiskLevel",
+            self.sign_in_risk.map(|r| json!(r.as_str())),
+        );
+        put("userRiskLevel", self.user_risk.map(|r| json!(r.as_str())));
+        put(
+            "servicePrincipalRiskLevel",
+            self.service_principal_risk.map(|r| json!(r.as_str())),
+        );
+        put(
+            "insiderRiskLevel",
+            self.insider_risk.map(|r| json!(r.as_str())),
+        );
+        put(
+            "authenticationFlow",
+            self.transfer_method
+                .map(|t| json!({"transferMethod": t.as_str()})),
+        );
+        put("deviceInfo", self.device.as_ref().map(DeviceInfo::to_json));
+        let mut body = json!({
+            "signInIdentity": identity,
+            "signInContext": context,
+            "signInConditions": conditions,
+        });
+        if self.applied_policies_only {
+            body["appliedPoliciesOnly"] = json!(true);
+        }
+        let session = self.session.to_json();
+        if session.as_object().is_some_and(|o| !o.is_empty()) {
+            body["session"] = session;
+        }
+        body
+    }
+
     /// A minimal user sign-in to `apps` (used by tests, benches and counterfactual search).
     pub fn user(id: &str, apps: &[&str]) -> SignIn {
         SignIn {
@@ -434,7 +570,7 @@ fn read_conditions(node: &Node<'_>, s: &mut SignIn) -> Result<(), LoadError> {
         ),
     })?;
     s.device = with_member(node, "deviceInfo", |d| {
-        d.map(|d| read_device(&d)).transpose()
+        d.map(|d| crate::device::read_device(&d)).transpose()
     })?;
     Ok(())
 }
@@ -442,97 +578,6 @@ fn read_conditions(node: &Node<'_>, s: &mut SignIn) -> Result<(), LoadError> {
 /// Risk spellings that carry no level: Graph's `hidden` (not shown to this caller) and the
 /// evolvable-enum sentinel. They read as "not given".
 const RISK_UNSET: &[&str] = &["hidden", "unknownFutureValue"];
-
-graph_enum! {
-    /// Device properties of `deviceInfo` read as plain strings.
-    DeviceStringField {
-        /// `deviceId`.
-        DeviceId = "deviceId",
-        /// `displayName`.
-        DisplayName = "displayName",
-        /// `ownership` (Graph) / `deviceOwnership` (filters).
-        Ownership = "ownership",
-        /// `enrollmentProfileName`.
-        EnrollmentProfileName = "enrollmentProfileName",
-        /// `manufacturer`.
-        Manufacturer = "manufacturer",
-        /// `mdmAppId`.
-        MdmAppId = "mdmAppId",
-        /// `model`.
-        Model = "model",
-        /// `operatingSystem`.
-        OperatingSystem = "operatingSystem",
-        /// `operatingSystemVersion`.
-        OperatingSystemVersion = "operatingSystemVersion",
-        /// `profileType`.
-        ProfileType = "profileType",
-        /// `trustType`.
-        TrustType = "trustType",
-    }
-}
-
-fn read_device(node: &Node<'_>) -> Result<DeviceInfo, LoadError> {
-    let obj = node.object("deviceInfo")?;
-    let mut d = DeviceInfo::default();
-    for field in DeviceStringField::ALL {
-        let mut value = opt_string(node, field.as_str())?;
-        if value.is_none() && *field == DeviceStringField::Ownership {
-            value = opt_string(node, "deviceOwnership")?;
-        }
-        let value = value.map(String::into_boxed_str);
-        match field {
-            DeviceStringField::DeviceId => d.device_id = value,
-            DeviceStringField::DisplayName => d.display_name = value,
-            DeviceStringField::Ownership => d.device_ownership = value,
-            DeviceStringField::EnrollmentProfileName => d.enrollment_profile_name = value,
-            DeviceStringField::Manufacturer => d.manufacturer = value,
-            DeviceStringField::MdmAppId => d.mdm_app_id = value,
-            DeviceStringField::Model => d.model = value,
-            DeviceStringField::OperatingSystem => d.operating_system = value,
-            DeviceStringField::OperatingSystemVersion => d.operating_system_version = value,
-            DeviceStringField::ProfileType => d.profile_type = value,
-            DeviceStringField::TrustType => d.trust_type = value,
-        }
-    }
-    d.is_compliant = match obj.get("isCompliant") {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
-        Some(_) => {
-            return Err(LoadError::new(
-                node.file,
-                format!("{}/isCompliant", node.pointer()),
-                "expected true or false",
-            ));
-        }
-    };
-    d.physical_ids = string_list(node, "physicalIds")?
-        .into_iter()
-        .map(String::into_boxed_str)
-        .collect();
-    d.system_labels = string_list(node, "systemLabels")?
-        .into_iter()
-        .map(String::into_boxed_str)
-        .collect();
-    for (i, slot) in d.extension_attributes.iter_mut().enumerate() {
-        let key = format!("extensionAttribute{}", i + 1);
-        if let Some(v) = obj.get(&key) {
-            *slot = match v {
-                Value::Null => None,
-                Value::String(s) => Some(s.clone().into_boxed_str()),
-                _ => {
-                    return Err(LoadError::new(
-                        node.file,
-                        format!("{}/{key}", node.pointer()),
-                        "expected a string",
-                    ));
-                }
-            };
-        }
-    }
-    Ok(d)
-}
 
 fn read_session(node: &Node<'_>, s: &mut Session) -> Result<(), LoadError> {
     node.object("session")?;

@@ -129,3 +129,32 @@ fn t01_to_t24_vectors() {
     println!("{} vectors, {} failed", vectors.len(), failures.len());
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// `SignIn::to_request_json` writes what `SignIn::from_value` reads back to an equal sign-in,
+/// for every vector request and every demo request.
+#[test]
+fn request_json_round_trips() {
+    let mut requests: Vec<(String, Value)> = vectors()
+        .into_iter()
+        .map(|(name, v)| (name, v["request"].clone()))
+        .collect();
+    let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo/requests");
+    for entry in std::fs::read_dir(&demo).into_iter().flatten().flatten() {
+        if let Ok(text) = std::fs::read_to_string(entry.path())
+            && let Ok(v) = serde_json::from_str(&text)
+        {
+            requests.push((entry.path().display().to_string(), v));
+        }
+    }
+    let mut checked = 0;
+    for (name, body) in &requests {
+        let Ok(first) = SignIn::from_value(name, body) else {
+            continue; // vectors of invalid requests
+        };
+        let written = first.to_request_json();
+        let again = SignIn::from_value(name, &written);
+        assert_eq!(again.as_ref().ok(), Some(&first), "{name}: {written}");
+        checked += 1;
+    }
+    assert!(checked >= 45, "only {checked} requests round-tripped");
+}

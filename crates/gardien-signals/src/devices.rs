@@ -368,7 +368,7 @@ impl DeviceRegistry {
         let mut registry = DeviceRegistry::default();
         for (i, item) in items.iter().enumerate() {
             let pointer = format!("{base}/{i}");
-            let record = read_device(item).map_err(|(p, r)| error(format!("{pointer}{p}"), r))?;
+            let record = read_device(file, &pointer, item)?;
             let mut keys: Vec<String> = Vec::new();
             if let Some(id) = &record.info.device_id {
                 keys.push(normalize_identifier(id));
@@ -433,90 +433,23 @@ impl DeviceRegistry {
     }
 }
 
-/// Reads one Graph `device` object.
-fn read_device(v: &Value) -> Result<DeviceRecord, (String, String)> {
-    let Some(obj) = v.as_object() else {
-        return Err((String::new(), "expected a device object".into()));
-    };
-    let text = |key: &str| -> Result<Option<Box<str>>, (String, String)> {
-        match obj.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.is_empty() => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.as_str().into())),
-            Some(_) => Err((format!("/{key}"), "expected a string".into())),
-        }
-    };
-    let list = |key: &str| -> Result<Vec<Box<str>>, (String, String)> {
-        match obj.get(key) {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Array(a)) => a
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    s.as_str()
-                        .map(Box::from)
-                        .ok_or_else(|| (format!("/{key}/{i}"), "expected a string".into()))
-                })
-                .collect(),
-            Some(_) => Err((format!("/{key}"), "expected a list of strings".into())),
-        }
-    };
-    let mut info = DeviceInfo {
-        device_id: text("deviceId")?,
-        display_name: text("displayName")?,
-        device_ownership: match text("deviceOwnership")? {
-            Some(o) => Some(o),
-            None => text("ownership")?,
-        },
-        enrollment_profile_name: text("enrollmentProfileName")?,
-        is_compliant: None,
-        manufacturer: text("manufacturer")?,
-        mdm_app_id: text("mdmAppId")?,
-        model: text("model")?,
-        operating_system: text("operatingSystem")?,
-        operating_system_version: text("operatingSystemVersion")?,
-        physical_ids: list("physicalIds")?,
-        profile_type: text("profileType")?,
-        system_labels: list("systemLabels")?,
-        trust_type: text("trustType")?,
-        extension_attributes: Default::default(),
-    };
+/// Reads one Graph `device` object with the core's reader (the same one What If
+/// `deviceInfo` goes through); `isCompliant` is dropped: gardien computes it.
+fn read_device(file: &str, pointer: &str, v: &Value) -> Result<DeviceRecord, DeviceError> {
+    let mut info = DeviceInfo::from_json(file, pointer, v).map_err(|e| DeviceError {
+        file: e.file,
+        pointer: e.pointer,
+        reason: e.reason,
+    })?;
+    info.is_compliant = None;
     if let Some(version) = &info.operating_system_version
         && OsVersion::parse(version).is_none()
     {
-        return Err((
-            "/operatingSystemVersion".into(),
-            format!("`{version}` is not a version such as 10.0.22631"),
-        ));
-    }
-    match obj.get("extensionAttributes") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(attrs)) => {
-            for (key, value) in attrs {
-                let slot = key
-                    .strip_prefix("extensionAttribute")
-                    .and_then(|n| n.parse::<usize>().ok())
-                    .filter(|n| (1..=15).contains(n))
-                    .and_then(|n| info.extension_attributes.get_mut(n - 1));
-                let Some(slot) = slot else {
-                    return Err((
-                        format!("/extensionAttributes/{key}"),
-                        "expected extensionAttribute1 … extensionAttribute15".into(),
-                    ));
-                };
-                *slot = match value {
-                    Value::Null => None,
-                    Value::String(s) => Some(s.as_str().into()),
-                    _ => {
-                        return Err((
-                            format!("/extensionAttributes/{key}"),
-                            "expected a string".into(),
-                        ));
-                    }
-                };
-            }
-        }
-        Some(_) => return Err(("/extensionAttributes".into(), "expected an object".into())),
+        return Err(DeviceError {
+            file: file.to_owned(),
+            pointer: format!("{pointer}/operatingSystemVersion"),
+            reason: format!("`{version}` is not a version such as 10.0.22631"),
+        });
     }
     let platform = info
         .operating_system

@@ -17,3 +17,5 @@ pub mod client_ip;
 pub mod devices;
 pub mod geoip;
 pub mod os_version;
+pub mod request;
+pub mod risk;
