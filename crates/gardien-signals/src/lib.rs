@@ -19,3 +19,6 @@ pub mod geoip;
 pub mod os_version;
 pub mod request;
 pub mod risk;
+pub mod signals;
+pub mod useragent;
+pub use signals::{Derived, RequestContext, Signals, SignalsConfig, SignalsError};

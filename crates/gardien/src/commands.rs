@@ -2,5 +2,6 @@
 
 pub mod demo;
 pub mod evaluate;
+pub mod signin;
 pub mod validate;
 pub mod whatif;

@@ -1,4 +1,4 @@
-//! The `gardien` command line: `whatif`, `evaluate`, `validate`, `demo`.
+//! The `gardien` command line: `whatif`, `evaluate`, `signin`, `validate`, `demo`.
 //!
 //! Each command calls a library function that returns one report; `--json` serialises it
 //! and `render/` formats it for people. Results go to stdout, diagnostics to stderr.
@@ -8,6 +8,7 @@ pub mod render;
 pub mod tenant_fs;
 
 use clap::{Parser, Subcommand};
+use commands::signin::SignalArgs;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,9 +56,31 @@ pub enum Command {
         #[arg(long)]
         tenant: PathBuf,
         /// Graph evaluate request body, optionally with gardien's `session` member.
+        #[arg(
+            long,
+            required_unless_present = "http_request",
+            conflicts_with = "http_request"
+        )]
+        request: Option<PathBuf>,
+        /// A saved HTTP request head, turned into a sign-in with the signal options.
         #[arg(long)]
-        request: PathBuf,
+        http_request: Option<PathBuf>,
+        /// Where signals come from (with --http-request).
+        #[command(flatten)]
+        signals: SignalArgs,
         /// Print the decision as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The sign-in an HTTP request would produce, and where each value came from.
+    Signin {
+        /// A saved HTTP request head: optional request line, then `Name: value` lines.
+        #[arg(long)]
+        headers: PathBuf,
+        /// Where signals come from.
+        #[command(flatten)]
+        signals: SignalArgs,
+        /// Print only the Graph evaluate request body (input for `evaluate --request`).
         #[arg(long)]
         json: bool,
     },
@@ -89,7 +112,18 @@ pub fn print_out(text: &str) -> std::io::Result<()> {
 
 /// Runs the command line and returns the process exit code.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 1 like every other failure (clap's default 2 means "deny" here).
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                Exit::Failure as u8
+            } else {
+                Exit::Ok as u8
+            });
+        }
+    };
     let result = match &cli.command {
         Command::Whatif {
             tenant,
@@ -99,8 +133,25 @@ pub fn run() -> ExitCode {
         Command::Evaluate {
             tenant,
             request,
+            http_request,
+            signals,
             json,
-        } => commands::evaluate::run(tenant, request, *json),
+        } => {
+            let input = match (request, http_request) {
+                (Some(r), _) => commands::evaluate::Input::Request(r),
+                (None, Some(h)) => commands::evaluate::Input::HttpRequest(h, signals),
+                (None, None) => {
+                    eprintln!("error: give --request or --http-request");
+                    return ExitCode::from(Exit::Failure as u8);
+                }
+            };
+            commands::evaluate::run(tenant, input, *json)
+        }
+        Command::Signin {
+            headers,
+            signals,
+            json,
+        } => commands::signin::run(headers, signals, *json),
         Command::Validate { tenant, json } => commands::validate::run(tenant, *json),
         Command::Demo { json } => commands::demo::run(*json),
     };

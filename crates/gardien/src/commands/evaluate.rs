@@ -5,14 +5,28 @@ use gardien_core::report::DecisionReport;
 use gardien_core::{Decision, SignIn};
 use std::path::Path;
 
+use crate::commands::signin::SignalArgs;
 use crate::{Exit, print_out, render, tenant_fs};
 
+/// What to evaluate: a Graph evaluate body, or a saved HTTP request turned into one.
+pub enum Input<'a> {
+    /// `--request FILE`.
+    Request(&'a Path),
+    /// `--http-request FILE` with the signal options.
+    HttpRequest(&'a Path, &'a SignalArgs),
+}
+
 /// Evaluates a sign-in; the exit code says allow (0), deny (2) or challenge (3).
-pub fn run(tenant: &Path, request: &Path, json: bool) -> Result<Exit> {
+pub fn run(tenant: &Path, input: Input<'_>, json: bool) -> Result<Exit> {
     let compiled = tenant_fs::load_or_fail(tenant)?;
-    let bytes =
-        std::fs::read(request).with_context(|| format!("cannot read {}", request.display()))?;
-    let signin = SignIn::parse(&request.display().to_string(), &bytes)?;
+    let signin = match input {
+        Input::Request(request) => {
+            let bytes = std::fs::read(request)
+                .with_context(|| format!("cannot read {}", request.display()))?;
+            SignIn::parse(&request.display().to_string(), &bytes)?
+        }
+        Input::HttpRequest(file, args) => args.build(file)?.0,
+    };
     let evaluation = compiled.evaluate(&signin);
     let report = DecisionReport::new(&compiled, &signin, &evaluation);
     if json {
