@@ -15,7 +15,6 @@ use gardien_core::model::enums::{ClientAppType, DevicePlatform};
 use gardien_signals::useragent::{OsVersion, classify};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 /// One `test_cases` entry.
 #[derive(Debug, Default)]
@@ -314,18 +313,6 @@ fn os_corpus_platform_and_version_accuracy() {
         "OS major version accuracy below 97%: {}",
         ratio(version_ok, version_total)
     );
-
-    // Speed, for information (debug builds are much slower than release).
-    let start = Instant::now();
-    let rounds = 20;
-    let mut sink = 0usize;
-    for _ in 0..rounds {
-        for case in &cases {
-            sink += classify(&case.user_agent).platform.index();
-        }
-    }
-    let per_ua = start.elapsed().as_nanos() / (rounds * cases.len()) as u128;
-    println!("classify: {per_ua} ns per UA (this build profile; checksum {sink})");
 }
 
 /// Browser families of `test_ua.yaml`: web browsers people sign in with.
