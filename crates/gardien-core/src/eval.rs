@@ -126,18 +126,39 @@ impl Recorder for FirstFailure {
     }
 }
 
-/// Evaluates every configured condition and keeps them all.
-#[derive(Default)]
-struct KeepAll(Vec<ConditionRecord>);
-impl Recorder for KeepAll {
-    type T = Notes;
-    fn record(&mut self, condition: Condition, outcome: Outcome, mut notes: Notes) -> bool {
+/// Evaluates every configured condition and keeps them all, with the tracer's notes
+/// (`Notes`: readable details; `NoTrace`: outcomes only, for the sign-in log).
+struct KeepAll<T>(Vec<ConditionRecord>, std::marker::PhantomData<T>);
+impl<T> Default for KeepAll<T> {
+    fn default() -> Self {
+        KeepAll(Vec::new(), std::marker::PhantomData)
+    }
+}
+impl<T: Detail> Recorder for KeepAll<T> {
+    type T = T;
+    fn record(&mut self, condition: Condition, outcome: Outcome, mut notes: T) -> bool {
         self.0.push(ConditionRecord {
             condition,
             outcome,
-            detail: notes.take(),
+            detail: notes.take_detail(),
         });
         true
+    }
+}
+
+/// A tracer whose notes become a record's detail text.
+pub(crate) trait Detail: Tracer + Default {
+    /// The notes so far, as one text (empty when not tracing).
+    fn take_detail(&mut self) -> String;
+}
+impl Detail for Notes {
+    fn take_detail(&mut self) -> String {
+        self.take()
+    }
+}
+impl Detail for NoTrace {
+    fn take_detail(&mut self) -> String {
+        String::new()
     }
 }
 
@@ -433,8 +454,18 @@ impl CompiledTenant {
     }
 
     /// Evaluates a sign-in and keeps a record of every policy: the view behind
-    /// `gardien evaluate`, the sign-in log and explanations.
+    /// `gardien evaluate`, the what-if tools and explanations.
     pub fn evaluate(&self, signin: &SignIn) -> Evaluation {
+        self.evaluate_recorded::<Notes>(signin)
+    }
+
+    /// The same evaluation with each condition's outcome but no detail text: what a sign-in
+    /// log record needs (`appliedConditionalAccessPolicies`), at a fraction of the cost.
+    pub fn evaluate_outcomes(&self, signin: &SignIn) -> Evaluation {
+        self.evaluate_recorded::<NoTrace>(signin)
+    }
+
+    fn evaluate_recorded<T: Detail>(&self, signin: &SignIn) -> Evaluation {
         let input = Input::resolve(self, signin, Mode::Enforce);
         let mut states = Combiner::default();
         let mut records = Vec::with_capacity(self.tenant.policies.len());
@@ -450,11 +481,11 @@ impl CompiledTenant {
                 });
                 continue;
             }
-            let mut keep = KeepAll::default();
+            let mut keep = KeepAll::<T>::default();
             let applies = self.policy_conditions(index, policy, &input, Families::ALL, &mut keep);
             let report_only = policy.state == PolicyState::ReportOnly;
             let (result, grant, grant_detail) = if applies == Outcome::Satisfied {
-                let mut notes = Notes::default();
+                let mut notes = T::default();
                 let g = grant_state(index, policy, &input, &mut notes);
                 states.add(index, policy, g);
                 let result = match (report_only, g) {
@@ -466,7 +497,7 @@ impl CompiledTenant {
                     }
                     (true, GrantState::Interrupt(_)) => PolicyResult::ReportOnlyInterrupted,
                 };
-                (result, Some(g), notes.take())
+                (result, Some(g), notes.take_detail())
             } else {
                 let result = if report_only {
                     PolicyResult::ReportOnlyNotApplied
@@ -509,7 +540,7 @@ impl CompiledTenant {
                         grant_detail: String::new(),
                     };
                 }
-                let mut keep = KeepAll::default();
+                let mut keep = KeepAll::<Notes>::default();
                 let applies =
                     self.policy_conditions(index, policy, &input, Families::ALL, &mut keep);
                 let report_only = policy.state == PolicyState::ReportOnly;

@@ -146,6 +146,17 @@ fn grant_name(g: Option<GrantState>) -> String {
     }
 }
 
+/// `appliedConditionalAccessPolicies` of an evaluation, tenant order. Reads only outcomes,
+/// so [`CompiledTenant::evaluate_outcomes`] is enough (the sign-in log's path).
+pub fn applied_policies(tenant: &CompiledTenant, evaluation: &Evaluation) -> Vec<AppliedPolicy> {
+    let policies = &tenant.tenant.policies;
+    evaluation
+        .policies
+        .iter()
+        .filter_map(|r| policies.get(r.index).map(|p| applied_policy(p, r)))
+        .collect()
+}
+
 fn applied_policy(policy: &Policy, record: &PolicyRecord) -> AppliedPolicy {
     let disabled = record.result == PolicyResult::NotEnabled;
     let satisfied = record
@@ -237,9 +248,7 @@ impl DecisionReport {
             } else {
                 v.required.iter().map(|c| c.as_str().to_owned()).collect()
             },
-            applied_conditional_access_policies: pairs()
-                .map(|(p, r)| applied_policy(p, r))
-                .collect(),
+            applied_conditional_access_policies: applied_policies(tenant, evaluation),
             session_controls: if v.decision == Decision::Allow {
                 v.session.to_json()
             } else {

@@ -1,7 +1,7 @@
 //! The spec's test vectors T1–T24 (`testdata/vectors/*.json`), run through the library.
 //! The same files are run through the CLI by `crates/gardien/tests/cli.rs`.
 
-use gardien_core::report::{DecisionReport, WhatIfReport};
+use gardien_core::report::{DecisionReport, WhatIfReport, applied_policies};
 use gardien_core::{CompiledTenant, SignIn, SourceFile, Tenant, TenantSource};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -79,6 +79,15 @@ fn check(name: &str, v: &Value) -> Result<(), String> {
         return Err(format!(
             "{name}: decide() and evaluate() disagree: {verdict:?} vs {:?}",
             evaluation.verdict
+        ));
+    }
+    // The sign-in log's untraced evaluation must log exactly what the traced one does.
+    let outcomes = tenant.evaluate_outcomes(&signin);
+    if outcomes.verdict != verdict
+        || applied_policies(&tenant, &outcomes) != applied_policies(&tenant, &evaluation)
+    {
+        return Err(format!(
+            "{name}: evaluate_outcomes() and evaluate() log different policies"
         ));
     }
     let report = serde_json::to_value(DecisionReport::new(&tenant, &signin, &evaluation))

@@ -57,7 +57,7 @@ fn main() {
             user_header: Some(http::HeaderName::from_static("x-forwarded-user")),
             ..SignalsConfig::default()
         },
-        geoip,
+        geoip: std::sync::Arc::new(geoip),
         ..Signals::default()
     };
     let requests: Vec<HeaderMap> = (0..64)

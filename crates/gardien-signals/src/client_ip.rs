@@ -107,6 +107,8 @@ pub enum IpSource {
     },
     /// No address could be trusted; see the problem.
     Unknown(IpProblem),
+    /// Given with the sign-in (a Graph evaluate request), not read from a connection.
+    Given,
 }
 
 /// Why no client address could be trusted.

@@ -31,6 +31,10 @@ pub struct SignalsConfig {
     /// Header a trusted proxy puts the device identifier in (e.g. the SHA-256 fingerprint of
     /// the mTLS client certificate: `x-client-cert-sha256`).
     pub device_header: Option<HeaderName>,
+    /// Header a trusted proxy or CDN puts the client's country in (Cloudflare
+    /// `cf-ipcountry`, CloudFront `cloudfront-viewer-country`), used when no GeoIP database
+    /// gives one. `XX` and `T1` (unknown, Tor) read as no country.
+    pub country_header: Option<HeaderName>,
     /// Risk thresholds.
     pub risk: RiskConfig,
 }
@@ -97,16 +101,19 @@ pub struct Derived {
 }
 
 /// The signal sources: configuration, GeoIP, device registry, compliance rules, history.
-#[derive(Default)]
+///
+/// Cheap to clone: the sources are shared, so a server can swap one of them (a new device
+/// registry) and keep the others.
+#[derive(Default, Clone)]
 pub struct Signals {
     /// Configuration.
     pub config: SignalsConfig,
     /// GeoIP databases.
-    pub geoip: GeoIp,
+    pub geoip: Arc<GeoIp>,
     /// Registered devices.
-    pub devices: DeviceRegistry,
+    pub devices: Arc<DeviceRegistry>,
     /// Compliance rules.
-    pub compliance: ComplianceRules,
+    pub compliance: Arc<ComplianceRules>,
     /// Earlier sign-ins, for impossible travel and unfamiliar countries.
     pub history: Option<Arc<dyn SignInHistory>>,
 }
@@ -178,6 +185,13 @@ impl Signals {
                 }
             },
             _ => None,
+        };
+        let place = match (place, trusted_header(&c.country_header).and_then(country_code)) {
+            (Some(Place { country: Some(_), .. }), _) | (_, None) => place,
+            (p, Some(country)) => Some(Place {
+                country: Some(country),
+                coordinates: p.and_then(|p| p.coordinates),
+            }),
         };
         let anonymous = match (ip.address, &self.geoip.anonymous) {
             (Some(a), Some(db)) => match db.anonymous(a) {
@@ -254,6 +268,17 @@ impl Signals {
     }
 }
 
+/// An ISO 3166-1 alpha-2 code from a country header (`XX`, `T1` and anything else: none).
+fn country_code(text: &str) -> Option<[u8; 2]> {
+    match text.as_bytes() {
+        [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
+            let code = [a.to_ascii_uppercase(), b.to_ascii_uppercase()];
+            (&code != b"XX").then_some(code)
+        }
+        _ => None,
+    }
+}
+
 /// The first [`MAX_USER_AGENT_BYTES`] of a header as text (lossy bytes dropped).
 fn truncate(bytes: &[u8]) -> &str {
     let bytes = &bytes[..bytes.len().min(MAX_USER_AGENT_BYTES)];
@@ -264,6 +289,30 @@ fn truncate(bytes: &[u8]) -> &str {
 }
 
 impl Derived {
+    /// The record of a sign-in given whole (a Graph evaluate request body): nothing was
+    /// derived from a connection; platform and client app are as the request gave them.
+    pub fn given(signin: &SignIn) -> Derived {
+        Derived {
+            client_ip: ClientIp {
+                address: signin.ip_address,
+                source: IpSource::Given,
+            },
+            peer_trusted: false,
+            user_source: "given".to_owned(),
+            place: None,
+            anonymous: None,
+            geoip_errors: Vec::new(),
+            user_agent: false,
+            platform: signin.device_platform.unwrap_or(DevicePlatform::Unknown),
+            os_version: None,
+            client_app_type: signin.client_app_type.unwrap_or(ClientAppType::Other),
+            device_identifier: None,
+            device_registered: signin.device.is_some(),
+            compliance_failures: Vec::new(),
+            risk: None,
+        }
+    }
+
     /// One line per signal, for administrators (`gardien signin` without `--json`).
     pub fn describe(&self) -> Vec<String> {
         let mut lines = Vec::new();
@@ -271,6 +320,7 @@ impl Derived {
             (Some(a), IpSource::Forwarded { hop }) => {
                 format!("client IP {a} (forwarding header, entry {hop} from the right)")
             }
+            (Some(a), IpSource::Given) => format!("client IP {a} (given with the request)"),
             (Some(a), _) => format!("client IP {a} (TCP peer)"),
             (None, source) => format!(
                 "client IP unknown: {} (in no IP named location)",
@@ -349,5 +399,47 @@ impl Derived {
             }
         }
         lines
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn signals(trusted: &str) -> Signals {
+        Signals {
+            config: SignalsConfig {
+                trusted_proxies: TrustedProxies::parse([trusted]).unwrap(),
+                country_header: Some(HeaderName::from_static("cf-ipcountry")),
+                ..SignalsConfig::default()
+            },
+            ..Signals::default()
+        }
+    }
+
+    fn country(s: &Signals, peer: &str, value: &str) -> Option<[u8; 2]> {
+        let mut headers = HeaderMap::new();
+        headers.insert("cf-ipcountry", HeaderValue::from_str(value).unwrap());
+        let ctx = RequestContext {
+            peer: Some(peer.parse().unwrap()),
+            headers: &headers,
+            user: Some("u1"),
+            application: Some("app"),
+            methods: AuthMethods::default(),
+            now: 0,
+        };
+        s.sign_in(&ctx).unwrap().0.country
+    }
+
+    #[test]
+    fn country_header_is_read_only_from_a_trusted_proxy() {
+        let s = signals("10.0.0.0/8");
+        assert_eq!(country(&s, "10.0.0.1", "br"), Some(*b"BR"));
+        assert_eq!(country(&s, "203.0.113.9", "BR"), None, "untrusted peer");
+        assert_eq!(country(&s, "10.0.0.1", "XX"), None, "unknown");
+        assert_eq!(country(&s, "10.0.0.1", "T1"), None, "Tor");
+        assert_eq!(country(&s, "10.0.0.1", "BRA"), None, "not alpha-2");
     }
 }

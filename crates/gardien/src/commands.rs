@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod evaluate;
+pub mod serve;
 pub mod signin;
 pub mod validate;
 pub mod whatif;

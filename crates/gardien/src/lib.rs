@@ -90,6 +90,26 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the HTTP decision point: forward-auth, evaluate, denial page, sign-in log, admin API.
+    Serve {
+        /// Configuration file (gardien.toml).
+        #[arg(long, required_unless_present = "demo", conflicts_with = "demo")]
+        config: Option<PathBuf>,
+        /// Bundled demo tenant and devices on loopback, admin API open, curl examples printed.
+        #[arg(long)]
+        demo: bool,
+        /// Listen address (overrides the configuration; demo default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Logs as JSON lines instead of text.
+        #[arg(long)]
+        log_json: bool,
+    },
+    /// Print the SHA-256 of an admin token, for `admin.token_sha256` (reads stdin without TOKEN).
+    HashToken {
+        /// The token (prefer stdin: arguments show in the process list).
+        token: Option<String>,
+    },
     /// Load a tenant and report every problem in it.
     Validate {
         /// Tenant directory or single JSON file.
@@ -108,6 +128,23 @@ pub fn print_out(text: &str) -> std::io::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }
+}
+
+/// Structured logs on stderr; the level comes from `GARDIEN_LOG` (error, warn, info, debug,
+/// trace; default info).
+fn init_logs(json: bool) {
+    let level = std::env::var("GARDIEN_LOG")
+        .ok()
+        .and_then(|l| l.parse::<tracing_subscriber::filter::LevelFilter>().ok())
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// Runs the command line and returns the process exit code.
@@ -154,6 +191,16 @@ pub fn run() -> ExitCode {
         } => commands::signin::run(headers, signals, *json),
         Command::Validate { tenant, json } => commands::validate::run(tenant, *json),
         Command::Demo { json } => commands::demo::run(*json),
+        Command::Serve {
+            config,
+            demo,
+            listen,
+            log_json,
+        } => {
+            init_logs(*log_json);
+            commands::serve::run(config.as_deref(), *demo, *listen)
+        }
+        Command::HashToken { token } => commands::serve::hash_token(token.as_deref()),
     };
     match result {
         Ok(exit) => ExitCode::from(exit as u8),

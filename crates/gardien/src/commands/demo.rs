@@ -33,19 +33,23 @@ const REQUESTS: &[(&str, &[u8])] = &[
     demo_file!("requests/admin-needs-mfa.json"),
 ];
 
-/// The embedded demo tenant, compiled.
-pub fn demo_tenant() -> Result<CompiledTenant> {
+/// The files of the embedded demo tenant.
+pub fn demo_source() -> TenantSource {
     let file = |(name, bytes): (&str, &[u8])| {
         SourceFile::new(format!("examples/demo/{name}"), bytes.to_vec())
     };
-    let source = TenantSource {
+    TenantSource {
         policy_files: POLICIES.iter().copied().map(file).collect(),
         location_files: vec![file(LOCATIONS)],
         directory: Some(file(DIRECTORY)),
         combined: None,
-    };
-    let tenant =
-        Tenant::load(&source).map_err(|e| anyhow!("the embedded demo tenant is invalid:\n{e}"))?;
+    }
+}
+
+/// The embedded demo tenant, compiled.
+pub fn demo_tenant() -> Result<CompiledTenant> {
+    let tenant = Tenant::load(&demo_source())
+        .map_err(|e| anyhow!("the embedded demo tenant is invalid:\n{e}"))?;
     Ok(CompiledTenant::compile(tenant))
 }
 

@@ -101,11 +101,15 @@ impl SignalArgs {
                 forwarded_header,
                 user_header: header_name("--user-header", &self.user_header)?,
                 device_header: header_name("--device-header", &self.device_header)?,
+                country_header: None,
                 risk: RiskConfig::default(),
             },
-            geoip: GeoIp::open(self.geoip.as_deref(), self.geoip_anonymous.as_deref())?,
-            devices,
-            compliance,
+            geoip: std::sync::Arc::new(GeoIp::open(
+                self.geoip.as_deref(),
+                self.geoip_anonymous.as_deref(),
+            )?),
+            devices: std::sync::Arc::new(devices),
+            compliance: std::sync::Arc::new(compliance),
             history: None,
         })
     }

@@ -1,0 +1,102 @@
+//! Wall-clock time and correlation ids: the only place the server reads the clock or makes
+//! identifiers, so the rest stays deterministic under test.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// `2026-11-25T10:48:07.123Z` for a time in milliseconds since the epoch.
+pub fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Makes unique correlation ids: a random 64-bit prefix per process (so replicas differ)
+/// and a counter, formatted as a UUID. Unique, not secret.
+#[derive(Debug)]
+pub struct CorrelationIds {
+    prefix: u64,
+    counter: AtomicU64,
+}
+
+impl CorrelationIds {
+    /// A generator with a fresh random prefix.
+    pub fn new() -> Self {
+        let mut bytes = [0u8; 8];
+        let rng = ring::rand::SystemRandom::new();
+        let prefix = match ring::rand::SecureRandom::fill(&rng, &mut bytes) {
+            Ok(()) => u64::from_le_bytes(bytes),
+            // No OS randomness: fall back to the clock, still distinct per start.
+            Err(_) => now_ms().unsigned_abs().rotate_left(29),
+        };
+        CorrelationIds {
+            prefix,
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    /// The next id.
+    pub fn next(&self) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let p = self.prefix;
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            p >> 32,
+            (p >> 16) & 0xffff,
+            p & 0xfff,
+            0x8000 | ((n >> 48) & 0x3fff),
+            n & 0xffff_ffff_ffff
+        )
+    }
+}
+
+impl Default for CorrelationIds {
+    fn default() -> Self {
+        CorrelationIds::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_utc_times() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_795_603_687_123), "2026-11-25T10:48:07.123Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn ids_are_unique_uuids() {
+        let ids = CorrelationIds::new();
+        let (a, b) = (ids.next(), ids.next());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(a.as_bytes()[14], b'4');
+    }
+}

@@ -1,0 +1,361 @@
+//! `gardien.toml`: what the administrator configures. Every section has secure defaults:
+//! trust no proxy, admin API closed, minimal disclosure on the denial page.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! tenant = "tenant/"                  # imported when the store has no version yet
+//!
+//! [store]
+//! path = "gardien.db"
+//! durability = "process"              # or "power" (fsync every commit)
+//!
+//! [log]
+//! acknowledge = "committed"           # reply after the record's batch is committed; or "queued"
+//! retention_days = 90
+//!
+//! [signals]
+//! trusted_proxies = ["127.0.0.1/32"]
+//! forwarded_header = "x-forwarded-for" # or "forwarded", "x-real-ip"
+//! device_header = "x-client-cert-sha256"
+//! geoip = "GeoLite2-City.mmdb"
+//! geoip_anonymous = "GeoIP2-Anonymous-IP.mmdb"
+//! devices = "devices.json"            # imported when the store has no device yet
+//! compliance = "compliance.json"
+//! risk = true
+//!
+//! [identity.headers]                  # Authelia / oauth2-proxy style, trusted proxies only
+//! user = "remote-user"
+//!
+//! [[apps]]
+//! host = "wiki.example.com"
+//! path_prefix = "/"
+//! app_id = "00000003-0000-0ff1-ce00-000000000000"
+//! name = "Wiki"
+//!
+//! [page]
+//! disclosure = "minimal"              # detailed, full
+//! support = "mailto:helpdesk@example.com"
+//!
+//! [admin]
+//! token_sha256 = "…"                  # `gardien hash-token` prints it
+//! ```
+
+use crate::denial::Disclosure;
+use crate::identity::IdentityConfig;
+use gardien_store::Durability;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A configuration file that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML is invalid or has an unknown key.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong, with the line from the TOML parser.
+        reason: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on (default `127.0.0.1:8080`).
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Tenant (directory or single JSON file) imported when the store holds no version.
+    #[serde(default)]
+    pub tenant: Option<PathBuf>,
+    /// Storage.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Sign-in log.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// Signal sources.
+    #[serde(default)]
+    pub signals: SignalsSection,
+    /// Who is signing in.
+    #[serde(default)]
+    pub identity: IdentityConfig,
+    /// Which application a host and path belong to.
+    #[serde(default)]
+    pub apps: Vec<AppRoute>,
+    /// Denial page.
+    #[serde(default)]
+    pub page: PageConfig,
+    /// Admin API and decision API access.
+    #[serde(default)]
+    pub admin: AdminConfig,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// SQLite file (default `gardien.db`).
+    #[serde(default = "default_db")]
+    pub path: PathBuf,
+    /// What a committed record survives.
+    #[serde(default = "default_durability")]
+    pub durability: Durability,
+}
+
+fn default_db() -> PathBuf {
+    PathBuf::from("gardien.db")
+}
+
+fn default_durability() -> Durability {
+    Durability::Process
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: default_db(),
+            durability: default_durability(),
+        }
+    }
+}
+
+/// When a decision is answered relative to its sign-in record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Acknowledge {
+    /// The answer waits until the record's batch is committed (group commit): every answered
+    /// decision is in the log, even after `kill -9`. Default.
+    #[default]
+    Committed,
+    /// The answer goes out once the record is queued; a crash loses the last batch.
+    Queued,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// When a decision is answered.
+    #[serde(default)]
+    pub acknowledge: Acknowledge,
+    /// Records older than this are deleted (hourly). `0` keeps everything.
+    #[serde(default = "default_retention")]
+    pub retention_days: u32,
+}
+
+fn default_retention() -> u32 {
+    90
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            acknowledge: Acknowledge::default(),
+            retention_days: default_retention(),
+        }
+    }
+}
+
+/// `[signals]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SignalsSection {
+    /// Proxies whose forwarding, identity and device headers are believed (none by default).
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// `x-forwarded-for` (default), `forwarded` or `x-real-ip`.
+    #[serde(default)]
+    pub forwarded_header: Option<String>,
+    /// Header carrying the device identifier (client-certificate fingerprint).
+    #[serde(default)]
+    pub device_header: Option<String>,
+    /// Header a trusted proxy or CDN puts the client's country in (`cf-ipcountry`), used
+    /// when no GeoIP database gives one.
+    #[serde(default)]
+    pub country_header: Option<String>,
+    /// MaxMind Country or City database.
+    #[serde(default)]
+    pub geoip: Option<PathBuf>,
+    /// MaxMind Anonymous-IP database.
+    #[serde(default)]
+    pub geoip_anonymous: Option<PathBuf>,
+    /// Graph devices JSON imported when the store has no device yet.
+    #[serde(default)]
+    pub devices: Option<PathBuf>,
+    /// Compliance rules JSON.
+    #[serde(default)]
+    pub compliance: Option<PathBuf>,
+    /// Compute sign-in risk from anonymous networks, impossible travel and unfamiliar
+    /// countries (history kept in memory, per replica).
+    #[serde(default)]
+    pub risk: bool,
+}
+
+/// `[[apps]]`: requests for this host and path are for this application.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppRoute {
+    /// Host, without port, compared case-insensitively; `*` matches any host.
+    pub host: String,
+    /// Path prefix (default `/`); the longest matching prefix wins.
+    #[serde(default = "default_prefix")]
+    pub path_prefix: String,
+    /// Application (client) id the policies name.
+    pub app_id: String,
+    /// Name shown on the denial page.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+fn default_prefix() -> String {
+    "/".to_owned()
+}
+
+/// `[page]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PageConfig {
+    /// What the denial page discloses.
+    #[serde(default)]
+    pub disclosure: Disclosure,
+    /// Support contact shown to users.
+    #[serde(default)]
+    pub support: Option<String>,
+}
+
+/// `[admin]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// SHA-256 (hex) of the bearer token the admin API requires. Without it, the admin API
+    /// is refused (except `serve --demo` on loopback).
+    #[serde(default)]
+    pub token_sha256: Option<String>,
+    /// SHA-256 (hex) of a token for the decision API (`/v1/evaluate`, Graph evaluate) only.
+    /// The admin token is also accepted there.
+    #[serde(default)]
+    pub decision_token_sha256: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: default_listen(),
+            tenant: None,
+            store: StoreConfig::default(),
+            log: LogConfig::default(),
+            signals: SignalsSection::default(),
+            identity: IdentityConfig::default(),
+            apps: Vec::new(),
+            page: PageConfig::default(),
+            admin: AdminConfig::default(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Parses a configuration text; `path` names it in errors.
+    pub fn parse(path: &str, text: &str) -> Result<ServerConfig, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.to_owned(),
+            reason: e.to_string().trim_end().to_owned(),
+        })
+    }
+
+    /// Reads and parses a configuration file. Relative paths inside it are resolved against
+    /// the file's directory.
+    pub fn read(path: &Path) -> Result<ServerConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut config = ServerConfig::parse(&path.display().to_string(), &text)?;
+        if let Some(base) = path.parent() {
+            config.resolve_paths(base);
+        }
+        Ok(config)
+    }
+
+    /// Makes every relative path absolute against `base`.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(t) = &mut self.tenant {
+            fix(t);
+        }
+        fix(&mut self.store.path);
+        for p in [
+            &mut self.signals.geoip,
+            &mut self.signals.geoip_anonymous,
+            &mut self.signals.devices,
+            &mut self.signals.compliance,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            fix(p);
+        }
+        if let Some(jwt) = &mut self.identity.jwt
+            && let Some(f) = &mut jwt.jwks_file
+        {
+            fix(f);
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_closed() {
+        let c = ServerConfig::parse("t.toml", "").unwrap();
+        assert!(c.signals.trusted_proxies.is_empty());
+        assert!(c.admin.token_sha256.is_none());
+        assert_eq!(c.page.disclosure, Disclosure::Minimal);
+        assert_eq!(c.log.acknowledge, Acknowledge::Committed);
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_the_file() {
+        let Err(e) = ServerConfig::parse("g.toml", "[page]\ndisclosur = \"full\"\n") else {
+            unreachable!("an unknown key must be rejected");
+        };
+        let text = e.to_string();
+        assert!(text.starts_with("g.toml:"), "{text}");
+        assert!(text.contains("disclosur"), "{text}");
+    }
+
+    #[test]
+    fn relative_paths_follow_the_file() {
+        let mut c = ServerConfig::parse(
+            "g.toml",
+            "tenant = \"t\"\n[store]\npath = \"x.db\"\n[signals]\ngeoip = \"/abs.mmdb\"\n",
+        )
+        .unwrap();
+        c.resolve_paths(Path::new("/etc/gardien"));
+        assert_eq!(c.tenant, Some(PathBuf::from("/etc/gardien/t")));
+        assert_eq!(c.store.path, PathBuf::from("/etc/gardien/x.db"));
+        assert_eq!(c.signals.geoip, Some(PathBuf::from("/abs.mmdb")));
+    }
+}

@@ -1,0 +1,377 @@
+//! One pipeline from an HTTP request to a logged decision, shared by forward-auth, Envoy
+//! `ext_authz` and `/v1/evaluate`: identity → signals → `decide` → (trace only for a deny or
+//! challenge) → sign-in record → log. The views (status codes, pages, JSON) read its result.
+
+use crate::clock::{now_ms, rfc3339};
+use crate::config::{Acknowledge, AppRoute};
+use crate::denial::DeviceSummary;
+use crate::denials::DenialRecord;
+use crate::identity::{Identity, IdentityError};
+use crate::signin_record::{self, RecordParts};
+use crate::state::AppState;
+use gardien_core::report::{DecisionReport, applied_policies};
+use gardien_core::{CompiledTenant, Decision, SignIn, Verdict};
+use gardien_signals::Derived;
+use gardien_signals::risk::PastSignIn;
+use gardien_signals::signals::RequestContext;
+use gardien_store::SignInRecord;
+use http::HeaderMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// The request a proxy asks about: original method, host and path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Original {
+    /// HTTP method.
+    pub method: String,
+    /// Host, lower case, without port.
+    pub host: String,
+    /// Path and query.
+    pub uri: String,
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next()?;
+    if values.next().is_some() {
+        return None; // repeated: ambiguous
+    }
+    first.to_str().ok().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A Host header value without port or brackets, lower case.
+pub fn bare_host(host: &str) -> String {
+    let host = host.split(',').next().unwrap_or("").trim();
+    let without_port = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':')
+            .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(host, |(h, _)| h)
+    };
+    without_port.to_ascii_lowercase()
+}
+
+impl Original {
+    /// The original request of a forward-auth subrequest. `X-Original-*` (nginx) and
+    /// `X-Forwarded-*` (Traefik, Caddy) are read only from a trusted proxy; otherwise the
+    /// request is taken for itself (and will match no application unless one is mapped).
+    pub fn from_forward_auth(headers: &HeaderMap, trusted: bool, method: &str, uri: &str) -> Self {
+        let pick = |names: &[&str]| {
+            if trusted {
+                names.iter().find_map(|n| header(headers, n))
+            } else {
+                None
+            }
+        };
+        let method = pick(&["x-original-method", "x-forwarded-method"]).unwrap_or(method);
+        let uri = pick(&["x-original-uri", "x-forwarded-uri"]).unwrap_or(uri);
+        let host = pick(&["x-forwarded-host", "x-original-host"])
+            .or_else(|| header(headers, "host"))
+            .unwrap_or("");
+        Original {
+            method: method.to_ascii_uppercase(),
+            host: bare_host(host),
+            uri: uri.to_owned(),
+        }
+    }
+}
+
+/// Finds the application of a host and path: exact host before `*`, longest prefix wins.
+pub fn route_app<'a>(routes: &'a [AppRoute], host: &str, uri: &str) -> Option<&'a AppRoute> {
+    let path = uri.split(['?', '#']).next().unwrap_or("/");
+    routes
+        .iter()
+        .filter(|r| r.host == "*" || r.host.eq_ignore_ascii_case(host))
+        .filter(|r| path.starts_with(r.path_prefix.as_str()))
+        .max_by_key(|r| (r.host != "*", r.path_prefix.len()))
+}
+
+/// Why no decision was made (each is answered as a refusal, never as an allow).
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// No `[[apps]]` entry covers the host and path.
+    #[error("no application is configured for this host and path")]
+    NoApplication,
+    /// No identity: not signed in.
+    #[error("not signed in")]
+    Unauthenticated,
+    /// A token was presented and rejected.
+    #[error("invalid token: {0}")]
+    InvalidToken(&'static str),
+    /// Something failed inside gardien (the answer is a deny: fail closed).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Whether the sign-in record is durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logged {
+    /// Committed to the store before the answer.
+    Committed,
+    /// Queued; committed with the next batch.
+    Queued,
+}
+
+impl Logged {
+    /// Header value (`Gardien-Log`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Logged::Committed => "committed",
+            Logged::Queued => "queued",
+        }
+    }
+}
+
+/// A decided request.
+#[derive(Debug)]
+pub struct Decided {
+    /// Correlation id (also the sign-in record id).
+    pub correlation_id: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The user.
+    pub identity: Option<Identity>,
+    /// Denial page data and its unguessable key, for a deny or challenge.
+    pub denial: Option<(String, Arc<DenialRecord>)>,
+    /// The full report, when asked for (`/v1/evaluate`) or for a deny/challenge.
+    pub report: Option<DecisionReport>,
+    /// Durability of the sign-in record.
+    pub logged: Logged,
+}
+
+fn unguessable_key() -> Result<String, Refusal> {
+    let mut bytes = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .map_err(|_| Refusal::Internal("no randomness".to_owned()))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Builds the device line of the denial page.
+pub fn device_summary(signin: &SignIn, derived: &Derived) -> DeviceSummary {
+    let device = signin.device.as_ref();
+    DeviceSummary {
+        registered: device.is_some(),
+        compliant: device.and_then(|d| d.is_compliant),
+        trust_type: device.and_then(|d| d.trust_type.as_ref().map(|t| t.to_string())),
+        platform: derived.platform.as_str().to_owned(),
+        os_version: derived.os_version.map(|v| v.to_string()),
+        client_app: derived.client_app_type.as_str().to_owned(),
+    }
+}
+
+fn mfa_done(tenant: &CompiledTenant, signin: &SignIn) -> bool {
+    tenant
+        .strengths
+        .first()
+        .is_some_and(|m| m.satisfied_by(signin.session.methods))
+}
+
+/// Everything a caller knows about the request besides its headers.
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    /// TCP peer.
+    pub peer: Option<IpAddr>,
+    /// Headers of the request gardien received.
+    pub headers: &'a HeaderMap,
+    /// The application.
+    pub app: &'a AppRoute,
+    /// Keep the full report even for an allow.
+    pub want_report: bool,
+}
+
+/// Decides a forward-auth / ext_authz request: identity, signals, decision, log.
+pub async fn decide_request(state: &AppState, req: Incoming<'_>) -> Result<Decided, Refusal> {
+    let created_ms = now_ms();
+    let now = u64::try_from(created_ms / 1000).unwrap_or(0);
+    let signals = state.signals.load();
+    let trusted = req
+        .peer
+        .is_some_and(|p| signals.config.trusted_proxies.contains(p));
+    let identity = match state.identity.identify(req.headers, trusted, now) {
+        Ok(Some(i)) => i,
+        Ok(None) => return Err(Refusal::Unauthenticated),
+        Err(e @ IdentityError::InvalidToken(_)) => {
+            return Err(Refusal::InvalidToken(e.token_reason().unwrap_or("invalid")));
+        }
+        Err(e) => return Err(Refusal::Internal(e.to_string())),
+    };
+    let ctx = RequestContext {
+        peer: req.peer,
+        headers: req.headers,
+        user: Some(&identity.user_id),
+        application: Some(&req.app.app_id),
+        methods: identity.methods,
+        now,
+    };
+    let (signin, derived) = signals
+        .sign_in(&ctx)
+        .map_err(|e| Refusal::Internal(e.to_string()))?;
+    let user_agent = req
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let app_name = req.app.name.as_deref().unwrap_or(&req.app.app_id);
+    let decided = decide_and_log(state, &signin, &derived, Some(identity), DecideParts {
+        created_ms,
+        user_agent,
+        app_name,
+        want_report: req.want_report,
+    })
+    .await?;
+    if let (Some(history), Decision::Allow) = (&state.history, decided.verdict.decision) {
+        history.record(&decided.identity.as_ref().map_or("", |i| i.user_id.as_str()).to_owned(), PastSignIn {
+            at: now,
+            country: signin.country,
+            coordinates: derived.place.and_then(|p| p.coordinates),
+        });
+    }
+    Ok(decided)
+}
+
+/// The parts of [`decide_and_log`] that are not the sign-in.
+#[derive(Debug, Clone, Copy)]
+pub struct DecideParts<'a> {
+    /// When.
+    pub created_ms: i64,
+    /// User-Agent as sent.
+    pub user_agent: Option<&'a str>,
+    /// Application display name.
+    pub app_name: &'a str,
+    /// Keep the full report even for an allow.
+    pub want_report: bool,
+}
+
+/// Decides a built sign-in with the policy set in force and logs it.
+pub async fn decide_and_log(
+    state: &AppState,
+    signin: &SignIn,
+    derived: &Derived,
+    identity: Option<Identity>,
+    parts: DecideParts<'_>,
+) -> Result<Decided, Refusal> {
+    let live = state.live.load_full();
+    let tenant = &live.tenant;
+    let verdict = tenant.decide(signin);
+    let correlation_id = state.ids.next();
+    let needs_trace = parts.want_report || verdict.decision != Decision::Allow;
+    let (evaluation, report) = if needs_trace {
+        let evaluation = tenant.evaluate(signin);
+        let report = DecisionReport::new(tenant, signin, &evaluation);
+        (evaluation, Some(report))
+    } else {
+        (tenant.evaluate_outcomes(signin), None)
+    };
+    let applied = match &report {
+        Some(r) => r.applied_conditional_access_policies.clone(),
+        None => applied_policies(tenant, &evaluation),
+    };
+    let record = signin_record::build(signin, derived, &RecordParts {
+        correlation_id: &correlation_id,
+        created_ms: parts.created_ms,
+        user_principal_name: identity.as_ref().and_then(|i| i.email.as_deref()),
+        user_display_name: identity.as_ref().and_then(|i| i.name.as_deref()),
+        app_display_name: parts.app_name,
+        user_agent: parts.user_agent,
+        verdict: &verdict,
+        applied: &applied,
+        mfa_done: mfa_done(tenant, signin),
+    });
+    let (user_id, app_id) = signin_record::ids(signin);
+    let code = signin_record::status_code(&verdict);
+    let entry = SignInRecord {
+        id: correlation_id.clone(),
+        created_ms: parts.created_ms,
+        user_id,
+        app_id,
+        decision: verdict.decision.as_str().to_owned(),
+        error_code: (code != 0).then_some(code),
+        record,
+    };
+    let logged = match state.config.log.acknowledge {
+        Acknowledge::Committed => state.store.log().append(entry).await.map(|()| Logged::Committed),
+        Acknowledge::Queued => state.store.log().append_nowait(entry).map(|()| Logged::Queued),
+    };
+    let logged = match logged {
+        Ok(l) => l,
+        Err(e) => {
+            state.metrics.log_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, correlation_id, "sign-in record not logged; denying");
+            return Err(Refusal::Internal(format!("sign-in log: {e}")));
+        }
+    };
+    let denial = match (&report, verdict.decision) {
+        (Some(report), Decision::Deny | Decision::Challenge) => {
+            let key = unguessable_key()?;
+            let record = Arc::new(DenialRecord {
+                report: report.clone(),
+                correlation_id: correlation_id.clone(),
+                timestamp: rfc3339(parts.created_ms),
+                client_ip: derived.client_ip.address,
+                application: parts.app_name.to_owned(),
+                device: device_summary(signin, derived),
+                status: if verdict.decision == Decision::Deny { 403 } else { 401 },
+            });
+            state.denials.insert(key.clone(), record.clone());
+            Some((key, record))
+        }
+        _ => None,
+    };
+    Ok(Decided {
+        correlation_id,
+        verdict,
+        identity,
+        denial,
+        report,
+        logged,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(host: &str, prefix: &str, id: &str) -> AppRoute {
+        AppRoute {
+            host: host.to_owned(),
+            path_prefix: prefix.to_owned(),
+            app_id: id.to_owned(),
+            name: None,
+        }
+    }
+
+    #[test]
+    fn routes_pick_exact_host_then_longest_prefix() {
+        let routes = [
+            route("*", "/", "any"),
+            route("wiki.example.com", "/", "wiki"),
+            route("wiki.example.com", "/admin", "wiki-admin"),
+        ];
+        let id = |h: &str, p: &str| route_app(&routes, h, p).map(|r| r.app_id.as_str());
+        assert_eq!(id("wiki.example.com", "/admin/x?y"), Some("wiki-admin"));
+        assert_eq!(id("wiki.example.com", "/page"), Some("wiki"));
+        assert_eq!(id("other.example.com", "/admin"), Some("any"));
+        assert_eq!(route_app(&routes[1..], "other", "/"), None);
+    }
+
+    #[test]
+    fn forwarded_request_is_read_only_from_trusted_proxies() {
+        let mut h = HeaderMap::new();
+        h.insert("host", http::HeaderValue::from_static("gardien:8080"));
+        h.insert("x-forwarded-host", http::HeaderValue::from_static("Wiki.Example.com:443"));
+        h.insert("x-original-uri", http::HeaderValue::from_static("/admin?x=1"));
+        h.insert("x-original-method", http::HeaderValue::from_static("post"));
+        let o = Original::from_forward_auth(&h, true, "GET", "/v1/forward-auth");
+        assert_eq!(o, Original { method: "POST".into(), host: "wiki.example.com".into(), uri: "/admin?x=1".into() });
+        let o = Original::from_forward_auth(&h, false, "GET", "/v1/forward-auth");
+        assert_eq!(o, Original { method: "GET".into(), host: "gardien".into(), uri: "/v1/forward-auth".into() });
+    }
+
+    #[test]
+    fn hosts_lose_ports_and_brackets() {
+        assert_eq!(bare_host("[::1]:8080"), "::1");
+        assert_eq!(bare_host("Example.com"), "example.com");
+        assert_eq!(bare_host("a.example, b.example"), "a.example");
+    }
+}

@@ -1,0 +1,774 @@
+//! The end-user denial page: what a user sees when gardien denies (403) or challenges (401)
+//! a request, as an HTML page for browsers or an RFC 9457 `application/problem+json` body
+//! for API clients, in English or French.
+//!
+//! Everything shown comes from the decision report's explanation (category, temporary,
+//! user actions: derived from the evaluation trace, never written per policy) and from the
+//! request context (correlation id, time, IP, app, device). How much of the policy internals
+//! is shown is the administrator's [`Disclosure`] setting:
+//!
+//! - [`Disclosure::Minimal`] (default): no policy name, id, condition or control; only the
+//!   cause category in plain words, the actions and the troubleshooting details.
+//! - [`Disclosure::Detailed`]: also what the deciding policy checked, in generic words
+//!   (`Location: not in an allowed or trusted location`, `Grant: compliant device required`),
+//!   still without any policy name, id or named-location name.
+//! - [`Disclosure::Full`]: also the display names and ids of the policies that failed and
+//!   the explanation's `adminDetails`.
+//!
+//! Messages live in `locales/en.ftl` and `locales/fr.ftl` (see [`messages`]).
+
+mod html;
+mod messages;
+mod negotiate;
+mod problem;
+
+use gardien_core::eval::grant::Control;
+use gardien_core::explain::{Category, UserAction};
+use gardien_core::report::{AppliedPolicy, DecisionReport, TracePolicy};
+
+pub use negotiate::prefers_html;
+
+use messages::msg;
+
+/// How much of the policy internals the denial page discloses (admin setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Disclosure {
+    /// Neither policy names nor failing conditions (the default).
+    #[default]
+    Minimal,
+    /// Also the failing conditions and missing controls, in generic terms, without names.
+    Detailed,
+    /// Also policy display names and ids, and the explanation's admin details.
+    Full,
+}
+
+/// Language of the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// English (the default).
+    En,
+    /// French.
+    Fr,
+}
+
+/// The device as the page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeviceSummary {
+    /// Whether the device is registered (known to the directory).
+    pub registered: bool,
+    /// Whether it is compliant (`None` when unknown).
+    pub compliant: Option<bool>,
+    /// Join type: `AzureAD`, `ServerAD` (hybrid), `Workplace` (registered).
+    pub trust_type: Option<String>,
+    /// Graph `devicePlatform` (`windows`, `macOS`, `iOS`, `android`, `linux`, ...).
+    pub platform: String,
+    /// Operating system version, when known.
+    pub os_version: Option<String>,
+    /// Graph `clientAppType`: `browser`, `mobileAppsAndDesktopClients`,
+    /// `exchangeActiveSync`, `other`.
+    pub client_app: String,
+}
+
+/// Everything the denial page shows about one denied or challenged request.
+#[derive(Debug, Clone, Copy)]
+pub struct DenialContext<'a> {
+    /// The decision (deny or challenge) with its explanation and trace.
+    pub report: &'a DecisionReport,
+    /// Correlation id of the request (also in the sign-in log).
+    pub correlation_id: &'a str,
+    /// Time of the decision, RFC 3339 UTC.
+    pub timestamp: &'a str,
+    /// Client IP address as gardien resolved it.
+    pub client_ip: Option<std::net::IpAddr>,
+    /// Display name or id of the application.
+    pub application: &'a str,
+    /// The device as seen by gardien.
+    pub device: &'a DeviceSummary,
+    /// How much policy detail to show.
+    pub disclosure: Disclosure,
+    /// Admin-configured support contact (`https://` URL, `mailto:` address or text).
+    pub support: Option<&'a str>,
+    /// The HTTP status sent: 401 for a challenge, 403 for a deny.
+    pub status: u16,
+}
+
+/// Renders the denial page: a complete HTML5 document with inline CSS, no external
+/// resource and no JavaScript, `<html lang="en|fr">`; every dynamic value is escaped.
+pub fn render_html(ctx: &DenialContext<'_>, lang: Lang) -> String {
+    html::render(ctx, &Facts::of(ctx), lang)
+}
+
+/// The RFC 9457 `application/problem+json` body for API clients.
+///
+/// `type` is [`PROBLEM_TYPE_BASE`] followed by the category in lower case (for example
+/// `...#devicenotcompliant`); `title` is the category's short title (localized), `detail`
+/// says what was blocked and why, `status` is the HTTP status. Extension members:
+/// `decision`, `errorCode` (AADSTS number, `null` for a challenge), `category`,
+/// `temporary`, `userActions` (the explanation vocabulary), `correlationId`, `timestamp`,
+/// `clientIp`, `application`, `device` {`registered`, `compliant`, `trustType`,
+/// `platform`, `osVersion`, `clientApp`}, `support` (when configured); at `detailed`
+/// `failingConditions` [{`kind`: `condition`|`control`, `name`, `text`}]; at `full` also
+/// `policies` [{`id`, `displayName`, `result`}] and `adminDetails`.
+pub fn problem_json(ctx: &DenialContext<'_>, lang: Lang) -> serde_json::Value {
+    problem::render(ctx, &Facts::of(ctx), lang)
+}
+
+/// Prefix of the problem `type` URIs: the project's documentation of the problem types,
+/// one anchor per explanation category (category name in lower case).
+pub const PROBLEM_TYPE_BASE: &str =
+    "https://github.com/gardien-ca/gardien/blob/main/docs/problems.md#";
+
+/// The explanation vocabulary name of a category (its serde name), exhaustive on purpose:
+/// a new category does not compile until it is named here and translated.
+pub(crate) fn category_name(c: Category) -> &'static str {
+    match c {
+        Category::DeviceNotRegistered => "deviceNotRegistered",
+        Category::DeviceNotCompliant => "deviceNotCompliant",
+        Category::DeviceNotHybridJoined => "deviceNotHybridJoined",
+        Category::OsVersionTooLow => "osVersionTooLow",
+        Category::Device => "device",
+        Category::Location => "location",
+        Category::AnonymousNetwork => "anonymousNetwork",
+        Category::Platform => "platform",
+        Category::ClientApp => "clientApp",
+        Category::ApprovedApp => "approvedApp",
+        Category::AppProtection => "appProtection",
+        Category::Risk => "risk",
+        Category::AuthenticationFlow => "authenticationFlow",
+        Category::Blocked => "blocked",
+        Category::MfaRequired => "mfaRequired",
+        Category::AuthenticationStrength => "authenticationStrength",
+        Category::TermsOfUse => "termsOfUse",
+        Category::PasswordChange => "passwordChange",
+    }
+}
+
+/// The explanation vocabulary name of a user action (its serde name), exhaustive on purpose.
+pub(crate) fn action_name(a: UserAction) -> &'static str {
+    match a {
+        UserAction::RegisterDevice => "registerDevice",
+        UserAction::MakeDeviceCompliant => "makeDeviceCompliant",
+        UserAction::UpdateOs => "updateOs",
+        UserAction::UseAnotherDevice => "useAnotherDevice",
+        UserAction::DisconnectVpn => "disconnectVpn",
+        UserAction::SignInFromAllowedLocation => "signInFromAllowedLocation",
+        UserAction::UseDesktopApp => "useDesktopApp",
+        UserAction::UseBrowser => "useBrowser",
+        UserAction::UseApprovedApp => "useApprovedApp",
+        UserAction::UseModernClient => "useModernClient",
+        UserAction::CompleteMfa => "completeMfa",
+        UserAction::UseStrongerMethod => "useStrongerMethod",
+        UserAction::ChangePassword => "changePassword",
+        UserAction::AcceptTermsOfUse => "acceptTermsOfUse",
+        UserAction::WaitAndRetry => "waitAndRetry",
+        UserAction::ContactSupport => "contactSupport",
+    }
+}
+
+/// The conditions a user can relate to, shown at `detailed` when the deciding policy's
+/// condition is met (users and target resources are left out: they only scope the policy).
+pub(crate) const SHOWN_CONDITIONS: [&str; 8] = [
+    "location",
+    "devicePlatform",
+    "devices",
+    "clientApps",
+    "signInRisk",
+    "userRisk",
+    "insiderRisk",
+    "authenticationFlow",
+];
+
+/// One generic line of "what was checked" (`detailed` and `full`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failing {
+    /// `condition` or `control`.
+    pub kind: &'static str,
+    /// What-if condition name or control name.
+    pub name: String,
+    /// Message key.
+    pub key: String,
+}
+
+/// What the page and the problem body say, computed once from the context.
+#[derive(Debug)]
+pub(crate) struct Facts<'a> {
+    /// Deny (else challenge).
+    pub deny: bool,
+    /// The cause category.
+    pub category: Category,
+    /// Whether it is likely to pass.
+    pub temporary: bool,
+    /// Actions in the explanation's order (at least `contactSupport`).
+    pub actions: Vec<UserAction>,
+    /// Generic failing conditions and controls (empty at `minimal`).
+    pub failing: Vec<Failing>,
+    /// Policies that failed (empty below `full`).
+    pub policies: Vec<&'a AppliedPolicy>,
+    /// The explanation's admin details (`None` below `full`).
+    pub admin_details: Option<&'a str>,
+}
+
+/// The policy that decided, as far as the report shows it: the first enforced applying
+/// policy that blocks (for a block), fails on the first failing control (for a deny by an
+/// unmet control), or is pending (for a challenge).
+fn deciding_policy(report: &DecisionReport) -> Option<&TracePolicy> {
+    let mut enforced = report
+        .trace
+        .iter()
+        .filter(|p| p.applies && p.state == "enabled");
+    let controls = |grant: &str, prefix: &str| -> Vec<String> {
+        grant
+            .strip_prefix(prefix)
+            .map(|rest| rest.split(',').map(|c| c.trim().to_owned()).collect())
+            .unwrap_or_default()
+    };
+    if report.decision == "challenge" {
+        return enforced.find(|p| p.grant.starts_with("interrupt:"));
+    }
+    if report.required_controls.iter().any(|c| c == "block") {
+        return enforced.find(|p| p.grant == "block");
+    }
+    let failing: Vec<&TracePolicy> = enforced.filter(|p| p.grant.starts_with("fail:")).collect();
+    let first = report.required_controls.first();
+    failing
+        .iter()
+        .find(|p| first.is_some_and(|c| controls(&p.grant, "fail:").contains(c)))
+        .or_else(|| failing.first())
+        .copied()
+}
+
+fn failing_lines(report: &DecisionReport) -> Vec<Failing> {
+    let mut out = Vec::new();
+    if let Some(policy) = deciding_policy(report) {
+        for c in &policy.conditions {
+            if c.result == "satisfied" && SHOWN_CONDITIONS.contains(&c.condition.as_str()) {
+                out.push(Failing {
+                    kind: "condition",
+                    name: c.condition.clone(),
+                    key: format!("condition-{}", c.condition),
+                });
+            }
+        }
+    }
+    for c in &report.required_controls {
+        let known = Control::ALL.iter().any(|k| k.as_str() == c);
+        out.push(Failing {
+            kind: "control",
+            name: c.clone(),
+            key: if known {
+                format!("control-{c}")
+            } else {
+                "control-other".to_owned()
+            },
+        });
+    }
+    out
+}
+
+impl<'a> Facts<'a> {
+    fn of(ctx: &DenialContext<'a>) -> Facts<'a> {
+        let report = ctx.report;
+        let deny = report.decision != "challenge";
+        let (category, temporary, mut actions) = match &report.explanation {
+            Some(e) => (e.category, e.temporary, e.user_actions.clone()),
+            None => (Category::Blocked, false, Vec::new()),
+        };
+        if actions.is_empty() {
+            actions.push(UserAction::ContactSupport);
+        }
+        let detailed = ctx.disclosure != Disclosure::Minimal;
+        let full = ctx.disclosure == Disclosure::Full;
+        Facts {
+            deny,
+            category,
+            temporary,
+            actions,
+            failing: if detailed {
+                failing_lines(report)
+            } else {
+                Vec::new()
+            },
+            policies: if full {
+                report
+                    .applied_conditional_access_policies
+                    .iter()
+                    .filter(|p| p.result == "failure")
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            admin_details: if full {
+                report
+                    .explanation
+                    .as_ref()
+                    .map(|e| e.admin_details.as_str())
+                    .filter(|d| !d.is_empty())
+            } else {
+                None
+            },
+        }
+    }
+
+    /// The code line: `AADSTS53003`, or "MFA required" / "Verification required".
+    fn code_label(&self, report: &DecisionReport, lang: Lang) -> String {
+        match (self.deny, report.error_code) {
+            (true, Some(code)) => format!("AADSTS{code}"),
+            (true, None) => "AADSTS53003".to_owned(),
+            (false, _) if self.category == Category::MfaRequired => {
+                msg(lang, "code-challenge-mfa").to_owned()
+            }
+            (false, _) => msg(lang, "code-challenge").to_owned(),
+        }
+    }
+
+    /// The page title (deny or challenge).
+    fn title(&self, lang: Lang) -> &'static str {
+        msg(
+            lang,
+            if self.deny {
+                "page-title-deny"
+            } else {
+                "page-title-challenge"
+            },
+        )
+    }
+
+    /// The lead sentence template (with `{ $app }`).
+    fn lead(&self, lang: Lang) -> &'static str {
+        msg(
+            lang,
+            if self.deny {
+                "lead-deny"
+            } else {
+                "lead-challenge"
+            },
+        )
+    }
+}
+
+/// A category's short title.
+fn category_title(c: Category, lang: Lang) -> String {
+    msg(lang, &format!("category-{}-title", category_name(c))).to_owned()
+}
+
+/// A category's sentence.
+fn category_text(c: Category, lang: Lang) -> String {
+    msg(lang, &format!("category-{}-text", category_name(c))).to_owned()
+}
+
+/// "Yes" / "No" / "Unknown".
+fn yes_no(v: Option<bool>, lang: Lang) -> &'static str {
+    msg(
+        lang,
+        match v {
+            Some(true) => "value-yes",
+            Some(false) => "value-no",
+            None => "value-unknown",
+        },
+    )
+}
+
+/// The device platform as people name it.
+fn platform_label(platform: &str, lang: Lang) -> String {
+    let known = [
+        ("windows", "Windows"),
+        ("macos", "macOS"),
+        ("ios", "iOS"),
+        ("android", "Android"),
+        ("linux", "Linux"),
+        ("windowsphone", "Windows Phone"),
+    ];
+    let p = platform.trim();
+    if p.is_empty() || p.eq_ignore_ascii_case("unknown") || p.eq_ignore_ascii_case("all") {
+        return msg(lang, "value-unknown").to_owned();
+    }
+    known
+        .iter()
+        .find(|(k, _)| p.eq_ignore_ascii_case(k))
+        .map_or_else(|| p.to_owned(), |(_, name)| (*name).to_owned())
+}
+
+/// The client app type in words.
+fn client_app_label(client_app: &str, lang: Lang) -> String {
+    let known = [
+        "browser",
+        "mobileAppsAndDesktopClients",
+        "exchangeActiveSync",
+        "other",
+    ];
+    match known.iter().find(|k| client_app.eq_ignore_ascii_case(k)) {
+        Some(k) => msg(lang, &format!("client-{k}")).to_owned(),
+        None if client_app.trim().is_empty() => msg(lang, "value-unknown").to_owned(),
+        None => client_app.to_owned(),
+    }
+}
+
+/// The join type in words.
+fn trust_label(trust: Option<&str>, lang: Lang) -> String {
+    match trust.map(str::trim) {
+        None | Some("") => msg(lang, "value-none").to_owned(),
+        Some(t) => ["AzureAD", "ServerAD", "Workplace"]
+            .iter()
+            .find(|k| t.eq_ignore_ascii_case(k))
+            .map_or_else(
+                || t.to_owned(),
+                |k| msg(lang, &format!("trust-{k}")).to_owned(),
+            ),
+    }
+}
+
+/// `2025-03-01T10:20:30.123Z` as `2025-03-01 10:20:30 UTC`; anything else as given.
+fn display_time(ts: &str) -> String {
+    let ts = ts.trim();
+    let bytes = ts.as_bytes();
+    let utc = ts.ends_with('Z') || ts.ends_with("+00:00");
+    match (ts.get(..10), ts.get(11..19)) {
+        (Some(date), Some(time)) if utc && bytes.get(10) == Some(&b'T') => {
+            format!("{date} {time} UTC")
+        }
+        _ => ts.to_owned(),
+    }
+}
+
+/// The separator between a label and its value (French puts a space before the colon).
+pub(crate) fn colon(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => ": ",
+        Lang::Fr => "\u{a0}: ",
+    }
+}
+
+/// The troubleshooting rows, as (label, value) pairs, shared by the page and the copy block.
+fn detail_rows(ctx: &DenialContext<'_>, facts: &Facts<'_>, lang: Lang) -> Vec<(String, String)> {
+    let d = ctx.device;
+    let label = |k: &str| msg(lang, k).to_owned();
+    vec![
+        (
+            label("label-error-code"),
+            facts.code_label(ctx.report, lang),
+        ),
+        (label("label-application"), ctx.application.to_owned()),
+        (
+            label("label-category"),
+            format!(
+                "{} ({})",
+                category_title(facts.category, lang),
+                category_name(facts.category)
+            ),
+        ),
+        (label("label-correlation"), ctx.correlation_id.to_owned()),
+        (label("label-time"), display_time(ctx.timestamp)),
+        (
+            label("label-client-ip"),
+            ctx.client_ip
+                .map_or_else(|| label("value-unknown"), |ip| ip.to_string()),
+        ),
+        (
+            label("label-registered"),
+            yes_no(Some(d.registered), lang).to_owned(),
+        ),
+        (
+            label("label-compliant"),
+            yes_no(d.compliant, lang).to_owned(),
+        ),
+        (
+            label("label-trust-type"),
+            trust_label(d.trust_type.as_deref(), lang),
+        ),
+        (label("label-platform"), platform_label(&d.platform, lang)),
+        (
+            label("label-os-version"),
+            d.os_version
+                .as_deref()
+                .filter(|v| !v.trim().is_empty())
+                .map_or_else(|| label("value-unknown"), str::to_owned),
+        ),
+        (
+            label("label-client-app"),
+            client_app_label(&d.client_app, lang),
+        ),
+    ]
+}
+
+/// The plain-text block users copy into a support request.
+fn copy_text(ctx: &DenialContext<'_>, facts: &Facts<'_>, lang: Lang) -> String {
+    let mut out = format!("{}\n", facts.title(lang));
+    for (label, value) in detail_rows(ctx, facts, lang) {
+        out.push_str(&format!("{label}{}{value}\n", colon(lang)));
+    }
+    out.push_str(&format!(
+        "{}\n",
+        msg(
+            lang,
+            if facts.temporary {
+                "temporary-true-label"
+            } else {
+                "temporary-false-label"
+            }
+        )
+    ));
+    if !facts.failing.is_empty() {
+        out.push_str(&format!(
+            "{}{}\n",
+            msg(lang, "heading-conditions"),
+            colon(lang).trim_end()
+        ));
+        for f in &facts.failing {
+            out.push_str(&format!("- {}\n", msg(lang, &f.key)));
+        }
+    }
+    if !facts.policies.is_empty() {
+        out.push_str(&format!(
+            "{}{}\n",
+            msg(lang, "label-policies"),
+            colon(lang).trim_end()
+        ));
+        for p in &facts.policies {
+            out.push_str(&format!("- {} ({})\n", p.display_name, p.id));
+        }
+    }
+    if let Some(details) = facts.admin_details {
+        out.push_str(&format!(
+            "{}{}{details}\n",
+            msg(lang, "label-admin-details"),
+            colon(lang)
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+pub(crate) mod tests {
+    use super::*;
+    use gardien_core::explain::Explanation;
+    use gardien_core::report::{TraceCondition, TracePolicy};
+
+    /// Every category, by following an exhaustive successor function: adding a variant
+    /// to the core does not compile until it is placed here (and then must be translated).
+    pub(crate) fn all_categories() -> Vec<Category> {
+        fn next(c: Category) -> Option<Category> {
+            use Category::*;
+            match c {
+                DeviceNotRegistered => Some(DeviceNotCompliant),
+                DeviceNotCompliant => Some(DeviceNotHybridJoined),
+                DeviceNotHybridJoined => Some(OsVersionTooLow),
+                OsVersionTooLow => Some(Device),
+                Device => Some(Location),
+                Location => Some(AnonymousNetwork),
+                AnonymousNetwork => Some(Platform),
+                Platform => Some(ClientApp),
+                ClientApp => Some(ApprovedApp),
+                ApprovedApp => Some(AppProtection),
+                AppProtection => Some(Risk),
+                Risk => Some(AuthenticationFlow),
+                AuthenticationFlow => Some(Blocked),
+                Blocked => Some(MfaRequired),
+                MfaRequired => Some(AuthenticationStrength),
+                AuthenticationStrength => Some(TermsOfUse),
+                TermsOfUse => Some(PasswordChange),
+                PasswordChange => None,
+            }
+        }
+        std::iter::successors(Some(Category::DeviceNotRegistered), |c| next(*c)).collect()
+    }
+
+    /// Every user action, the same way.
+    pub(crate) fn all_actions() -> Vec<UserAction> {
+        fn next(a: UserAction) -> Option<UserAction> {
+            use UserAction::*;
+            match a {
+                RegisterDevice => Some(MakeDeviceCompliant),
+                MakeDeviceCompliant => Some(UpdateOs),
+                UpdateOs => Some(UseAnotherDevice),
+                UseAnotherDevice => Some(DisconnectVpn),
+                DisconnectVpn => Some(SignInFromAllowedLocation),
+                SignInFromAllowedLocation => Some(UseDesktopApp),
+                UseDesktopApp => Some(UseBrowser),
+                UseBrowser => Some(UseApprovedApp),
+                UseApprovedApp => Some(UseModernClient),
+                UseModernClient => Some(CompleteMfa),
+                CompleteMfa => Some(UseStrongerMethod),
+                UseStrongerMethod => Some(ChangePassword),
+                ChangePassword => Some(AcceptTermsOfUse),
+                AcceptTermsOfUse => Some(WaitAndRetry),
+                WaitAndRetry => Some(ContactSupport),
+                ContactSupport => None,
+            }
+        }
+        std::iter::successors(Some(UserAction::RegisterDevice), |a| next(*a)).collect()
+    }
+
+    #[test]
+    fn every_category_action_condition_and_control_is_translated() {
+        let en = messages::parse(messages::EN_SOURCE).unwrap();
+        let fr = messages::parse(messages::FR_SOURCE).unwrap();
+        let mut keys = Vec::new();
+        let categories = all_categories();
+        assert_eq!(categories.len(), 18);
+        for c in categories {
+            assert_eq!(
+                serde_json::to_value(c).unwrap(),
+                serde_json::Value::String(category_name(c).to_owned())
+            );
+            keys.push(format!("category-{}-title", category_name(c)));
+            keys.push(format!("category-{}-text", category_name(c)));
+        }
+        let actions = all_actions();
+        assert_eq!(actions.len(), 16);
+        for a in actions {
+            assert_eq!(
+                serde_json::to_value(a).unwrap(),
+                serde_json::Value::String(action_name(a).to_owned())
+            );
+            keys.push(format!("action-{}", action_name(a)));
+        }
+        keys.push("action-contactSupport-with".to_owned());
+        for c in SHOWN_CONDITIONS {
+            keys.push(format!("condition-{c}"));
+        }
+        for c in Control::ALL {
+            keys.push(format!("control-{}", c.as_str()));
+        }
+        keys.push("control-other".to_owned());
+        for key in keys {
+            assert!(en.contains_key(key.as_str()), "en.ftl lacks `{key}`");
+            assert!(fr.contains_key(key.as_str()), "fr.ftl lacks `{key}`");
+        }
+    }
+
+    #[test]
+    fn time_and_labels() {
+        assert_eq!(
+            display_time("2025-03-01T10:20:30.123Z"),
+            "2025-03-01 10:20:30 UTC"
+        );
+        assert_eq!(
+            display_time("2025-03-01T10:20:30+00:00"),
+            "2025-03-01 10:20:30 UTC"
+        );
+        assert_eq!(display_time("yesterday"), "yesterday");
+        assert_eq!(
+            display_time("2025-03-01T10:20:30+02:00"),
+            "2025-03-01T10:20:30+02:00"
+        );
+        assert_eq!(platform_label("iOS", Lang::En), "iOS");
+        assert_eq!(platform_label("", Lang::Fr), "Inconnu");
+        assert_eq!(platform_label("tvOS", Lang::En), "tvOS");
+        assert_eq!(client_app_label("browser", Lang::Fr), "Navigateur web");
+        assert_eq!(
+            trust_label(Some("ServerAD"), Lang::En),
+            "Hybrid joined (company domain)"
+        );
+        assert_eq!(trust_label(None, Lang::Fr), "Aucun");
+    }
+
+    /// A hand-made report: `decision` with one enforced policy deciding.
+    pub(crate) fn report(
+        decision: &str,
+        grant: &str,
+        required: &[&str],
+        category: Category,
+        actions: &[UserAction],
+    ) -> DecisionReport {
+        let condition = |name: &str, result: &str| TraceCondition {
+            condition: name.to_owned(),
+            result: result.to_owned(),
+            detail: format!("{name} detail from `Secret Named Location`"),
+        };
+        DecisionReport {
+            decision: decision.to_owned(),
+            error_code: (decision == "deny").then_some(53003),
+            conditional_access_status: "failure".to_owned(),
+            required_controls: required.iter().map(|s| (*s).to_owned()).collect(),
+            applied_conditional_access_policies: vec![AppliedPolicy {
+                id: "pol-secret-id".to_owned(),
+                display_name: "Secret Policy Name".to_owned(),
+                result: "failure".to_owned(),
+                enforced_grant_controls: vec!["Block".to_owned()],
+                enforced_session_controls: Vec::new(),
+                conditions_satisfied: "application,users,location".to_owned(),
+                conditions_not_satisfied: "none".to_owned(),
+            }],
+            session_controls: serde_json::json!({}),
+            explanation: Some(Explanation {
+                category,
+                temporary: category.is_temporary(),
+                user_actions: actions.to_vec(),
+                admin_details: "policy `Secret Policy Name` (pol-secret-id); location: in `Secret Named Location`".to_owned(),
+            }),
+            trace: vec![TracePolicy {
+                policy_id: "pol-secret-id".to_owned(),
+                display_name: "Secret Policy Name".to_owned(),
+                state: "enabled".to_owned(),
+                applies: true,
+                conditions: vec![
+                    condition("users", "satisfied"),
+                    condition("application", "satisfied"),
+                    condition("location", "satisfied"),
+                    condition("clientApps", "satisfied"),
+                ],
+                grant: grant.to_owned(),
+                grant_detail: "the policy blocks access".to_owned(),
+            }],
+        }
+    }
+
+    #[test]
+    fn failing_lines_come_from_the_deciding_policy_and_controls() {
+        let r = report("deny", "block", &["block"], Category::Location, &[]);
+        let lines: Vec<_> = failing_lines(&r).into_iter().map(|f| f.key).collect();
+        assert_eq!(
+            lines,
+            [
+                "condition-location",
+                "condition-clientApps",
+                "control-block"
+            ]
+        );
+        let r = report(
+            "challenge",
+            "interrupt: mfa",
+            &["mfa", "madeUp"],
+            Category::MfaRequired,
+            &[],
+        );
+        let lines: Vec<_> = failing_lines(&r).into_iter().map(|f| f.key).collect();
+        assert_eq!(
+            lines,
+            [
+                "condition-location",
+                "condition-clientApps",
+                "control-mfa",
+                "control-other"
+            ]
+        );
+        // No policy in the trace decides: only the controls.
+        let r = report(
+            "deny",
+            "fail: mfa",
+            &["compliantDevice"],
+            Category::DeviceNotCompliant,
+            &[],
+        );
+        assert_eq!(
+            deciding_policy(&r).map(|p| p.policy_id.as_str()),
+            Some("pol-secret-id")
+        );
+        let mut r = r;
+        r.trace.clear();
+        let lines: Vec<_> = failing_lines(&r).into_iter().map(|f| f.key).collect();
+        assert_eq!(lines, ["control-compliantDevice"]);
+    }
+
+    #[test]
+    fn disclosure_deserializes_lowercase() {
+        let d: Disclosure = serde_json::from_str("\"detailed\"").unwrap();
+        assert_eq!(d, Disclosure::Detailed);
+        let d: Disclosure = serde_json::from_str("\"full\"").unwrap();
+        assert_eq!(d, Disclosure::Full);
+        assert!(serde_json::from_str::<Disclosure>("\"Full\"").is_err());
+        assert_eq!(Disclosure::default(), Disclosure::Minimal);
+    }
+}

@@ -1,0 +1,88 @@
+//! Identity headers set by a trusted authenticating proxy (Authelia, oauth2-proxy, ...).
+
+use http::{HeaderMap, HeaderName};
+
+use super::{HeaderIdentityConfig, Identity, IdentityError, IdentitySource, amr};
+
+/// Parsed header names.
+#[derive(Debug)]
+pub(super) struct ProxyHeaders {
+    user: HeaderName,
+    groups: HeaderName,
+    email: HeaderName,
+    name: HeaderName,
+    methods: Option<HeaderName>,
+}
+
+fn header_name(setting: &str, value: &str) -> Result<HeaderName, IdentityError> {
+    HeaderName::from_bytes(value.trim().as_bytes()).map_err(|_| {
+        IdentityError::Config(format!("headers.{setting}: `{value}` is not a header name"))
+    })
+}
+
+/// The value of a header that appears exactly once and is valid UTF-8, trimmed and
+/// non-empty. A repeated or non-UTF-8 header counts as absent: it is never half-read.
+fn single(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
+    let mut values = headers.get_all(name).iter();
+    let value = values.next()?;
+    if values.next().is_some() {
+        tracing::debug!(header = %name, "repeated identity header ignored");
+        return None;
+    }
+    let Ok(text) = std::str::from_utf8(value.as_bytes()) else {
+        tracing::debug!(header = %name, "non-UTF-8 identity header ignored");
+        return None;
+    };
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_string())
+}
+
+/// Splits a comma-separated header value, dropping empty items.
+fn list(text: &str) -> impl Iterator<Item = &str> {
+    text.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl ProxyHeaders {
+    /// Checks the configured header names.
+    pub(super) fn new(config: &HeaderIdentityConfig) -> Result<Self, IdentityError> {
+        Ok(ProxyHeaders {
+            user: header_name("user", &config.user)?,
+            groups: header_name("groups", &config.groups)?,
+            email: header_name("email", &config.email)?,
+            name: header_name("name", &config.name)?,
+            methods: config
+                .methods
+                .as_deref()
+                .map(|m| header_name("methods", m))
+                .transpose()?,
+        })
+    }
+
+    /// Whether the request carries the user header at all (for logging).
+    pub(super) fn present(&self, headers: &HeaderMap) -> bool {
+        headers.contains_key(&self.user)
+    }
+
+    /// Reads the identity; `None` without a usable user header. Call only for requests
+    /// from a trusted proxy.
+    pub(super) fn read(&self, headers: &HeaderMap) -> Option<Identity> {
+        let user_id = single(headers, &self.user)?;
+        let groups = single(headers, &self.groups)
+            .map(|g| list(&g).map(str::to_string).collect())
+            .unwrap_or_default();
+        let methods = self
+            .methods
+            .as_ref()
+            .and_then(|m| single(headers, m))
+            .map(|m| amr::methods_from_amr(list(&m)))
+            .unwrap_or_default();
+        Some(Identity {
+            user_id,
+            email: single(headers, &self.email),
+            name: single(headers, &self.name),
+            groups,
+            methods,
+            source: IdentitySource::ProxyHeaders,
+        })
+    }
+}

@@ -1,0 +1,165 @@
+//! Prometheus metrics, kept in atomics (no registry crate): decisions by endpoint, result
+//! and error code, latency histograms, sign-in log counters and the policy version.
+
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5,
+];
+
+/// A latency histogram.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_ns: AtomicU64,
+}
+
+impl Histogram {
+    /// Records one observation.
+    pub fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_ns.fetch_add(
+            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let mut cumulative = 0;
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            cumulative += self.buckets[i].load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{{labels}le=\"+Inf\"}} {count}");
+        let sum = self.sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
+        let trimmed = labels.trim_end_matches(',');
+        let _ = writeln!(out, "{name}_sum{{{trimmed}}} {sum}");
+        let _ = writeln!(out, "{name}_count{{{trimmed}}} {count}");
+    }
+}
+
+/// Which decision endpoint answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `/v1/forward-auth`.
+    ForwardAuth,
+    /// Envoy `ext_authz`.
+    ExtAuthz,
+    /// `/v1/evaluate` and Graph evaluate.
+    Evaluate,
+}
+
+impl Endpoint {
+    const ALL: [Endpoint; 3] = [Endpoint::ForwardAuth, Endpoint::ExtAuthz, Endpoint::Evaluate];
+
+    fn label(self) -> &'static str {
+        match self {
+            Endpoint::ForwardAuth => "forward_auth",
+            Endpoint::ExtAuthz => "ext_authz",
+            Endpoint::Evaluate => "evaluate",
+        }
+    }
+}
+
+/// Every metric the server exports.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    latency: [Histogram; 3],
+    /// (endpoint, decision, error code) → count; few distinct keys, so a small vector.
+    decisions: Mutex<Vec<((Endpoint, &'static str, u32), u64)>>,
+    /// Requests refused before a decision (no identity, bad token, no application).
+    pub unauthenticated: AtomicU64,
+    /// Internal errors answered with a deny (fail closed).
+    pub internal_errors: AtomicU64,
+    /// Sign-in records that could not be logged.
+    pub log_errors: AtomicU64,
+    /// Policy version in force.
+    pub policy_version: AtomicI64,
+    /// Admin writes rejected by validation.
+    pub rejected_writes: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts one decision and its latency.
+    pub fn decision(&self, endpoint: Endpoint, decision: &'static str, code: u32, took: Duration) {
+        let index = Endpoint::ALL.iter().position(|e| *e == endpoint).unwrap_or(0);
+        self.latency[index].observe(took);
+        if let Ok(mut d) = self.decisions.lock() {
+            let key = (endpoint, decision, code);
+            match d.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, n)) => *n += 1,
+                None => d.push((key, 1)),
+            }
+        }
+    }
+
+    /// The Prometheus text exposition. `committed` is the sign-in log's committed count.
+    pub fn render(&self, committed: u64) -> String {
+        let mut out = String::with_capacity(4096);
+        out.push_str("# HELP gardien_decisions_total Decisions by endpoint, result and error code (0: none).\n# TYPE gardien_decisions_total counter\n");
+        if let Ok(d) = self.decisions.lock() {
+            let mut rows: Vec<_> = d.clone();
+            rows.sort_by_key(|((e, r, c), _)| (e.label(), *r, *c));
+            for ((e, r, c), n) in rows {
+                let _ = writeln!(
+                    out,
+                    "gardien_decisions_total{{endpoint=\"{}\",decision=\"{r}\",code=\"{c}\"}} {n}",
+                    e.label()
+                );
+            }
+        }
+        out.push_str("# HELP gardien_decision_seconds Time to answer a decision request, log included.\n# TYPE gardien_decision_seconds histogram\n");
+        for (i, e) in Endpoint::ALL.iter().enumerate() {
+            self.latency[i].render(
+                &mut out,
+                "gardien_decision_seconds",
+                &format!("endpoint=\"{}\",", e.label()),
+            );
+        }
+        for (name, help, kind, value) in [
+            ("gardien_unauthenticated_total", "Requests refused for lack of a valid identity.", "counter", self.unauthenticated.load(Ordering::Relaxed) as i64),
+            ("gardien_internal_errors_total", "Internal errors answered with a deny (fail closed).", "counter", self.internal_errors.load(Ordering::Relaxed) as i64),
+            ("gardien_signin_log_errors_total", "Sign-in records that could not be logged.", "counter", self.log_errors.load(Ordering::Relaxed) as i64),
+            ("gardien_signin_log_committed_total", "Sign-in records committed to the log.", "counter", committed as i64),
+            ("gardien_admin_rejected_writes_total", "Admin writes rejected by validation.", "counter", self.rejected_writes.load(Ordering::Relaxed) as i64),
+            ("gardien_policy_version", "Version of the policy set in force.", "gauge", self.policy_version.load(Ordering::Relaxed)),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_cumulative_buckets() {
+        let m = Metrics::default();
+        m.decision(Endpoint::ForwardAuth, "deny", 53003, Duration::from_micros(80));
+        m.decision(Endpoint::ForwardAuth, "deny", 53003, Duration::from_micros(300));
+        m.decision(Endpoint::ForwardAuth, "allow", 0, Duration::from_millis(3));
+        m.policy_version.store(7, Ordering::Relaxed);
+        let text = m.render(3);
+        assert!(text.contains("gardien_decisions_total{endpoint=\"forward_auth\",decision=\"deny\",code=\"53003\"} 2"), "{text}");
+        assert!(text.contains("gardien_decision_seconds_bucket{endpoint=\"forward_auth\",le=\"0.0001\"} 1"), "{text}");
+        assert!(text.contains("gardien_decision_seconds_bucket{endpoint=\"forward_auth\",le=\"0.0005\"} 2"), "{text}");
+        assert!(text.contains("gardien_decision_seconds_count{endpoint=\"forward_auth\"} 3"), "{text}");
+        assert!(text.contains("gardien_policy_version 7"), "{text}");
+        assert!(text.contains("gardien_signin_log_committed_total 3"), "{text}");
+    }
+}

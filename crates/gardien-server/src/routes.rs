@@ -1,0 +1,133 @@
+//! The HTTP surface: one router, endpoints grouped by job.
+
+pub mod admin;
+pub mod decide;
+pub mod ops;
+pub mod signins;
+
+use crate::state::AppState;
+use axum::Router;
+use axum::routing::{any, get, post};
+use http::HeaderMap;
+use std::sync::Arc;
+
+/// The bearer token of a request, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Every route (method, path) the server answers, as the OpenAPI document lists them.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/v1/forward-auth"),
+    ("get", "/v1/ext-authz"),
+    ("get", "/v1/denial/{key}"),
+    ("post", "/v1/evaluate"),
+    ("post", "/identity/conditionalAccess/evaluate"),
+    ("post", "/v1.0/identity/conditionalAccess/evaluate"),
+    ("post", "/beta/identity/conditionalAccess/evaluate"),
+    ("get", "/v1.0/identity/conditionalAccess/policies"),
+    ("post", "/v1.0/identity/conditionalAccess/policies"),
+    ("get", "/v1.0/identity/conditionalAccess/policies/{id}"),
+    ("patch", "/v1.0/identity/conditionalAccess/policies/{id}"),
+    ("put", "/v1.0/identity/conditionalAccess/policies/{id}"),
+    ("delete", "/v1.0/identity/conditionalAccess/policies/{id}"),
+    ("get", "/v1.0/identity/conditionalAccess/namedLocations"),
+    ("post", "/v1.0/identity/conditionalAccess/namedLocations"),
+    ("get", "/v1.0/identity/conditionalAccess/namedLocations/{id}"),
+    ("patch", "/v1.0/identity/conditionalAccess/namedLocations/{id}"),
+    ("put", "/v1.0/identity/conditionalAccess/namedLocations/{id}"),
+    ("delete", "/v1.0/identity/conditionalAccess/namedLocations/{id}"),
+    ("get", "/v1/admin/directory"),
+    ("put", "/v1/admin/directory"),
+    ("get", "/v1/admin/devices"),
+    ("put", "/v1/admin/devices"),
+    ("get", "/v1/admin/devices/{deviceId}"),
+    ("put", "/v1/admin/devices/{deviceId}"),
+    ("delete", "/v1/admin/devices/{deviceId}"),
+    ("get", "/v1/admin/versions"),
+    ("get", "/v1/admin/versions/{version}"),
+    ("post", "/v1/admin/versions/{version}/rollback"),
+    ("get", "/v1/signins"),
+    ("get", "/v1/signins/export"),
+    ("get", "/metrics"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/openapi.json"),
+];
+
+/// Builds the router. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`:
+/// forward-auth needs the peer address to decide which headers to trust.
+pub fn router(state: Arc<AppState>) -> Router {
+    let ca = |kind: &str| format!("/v1.0/identity/conditionalAccess/{kind}");
+    let ca_beta = |kind: &str| format!("/beta/identity/conditionalAccess/{kind}");
+    let mut router = Router::new()
+        .route("/v1/forward-auth", any(decide::forward_auth))
+        .route("/v1/ext-authz", any(decide::ext_authz))
+        .route("/v1/ext-authz/{*rest}", any(decide::ext_authz))
+        .route("/v1/denial/{key}", get(decide::denial_page))
+        .route("/v1/evaluate", post(decide::evaluate))
+        .route("/identity/conditionalAccess/evaluate", post(decide::graph_evaluate))
+        .route("/v1.0/identity/conditionalAccess/evaluate", post(decide::graph_evaluate))
+        .route("/beta/identity/conditionalAccess/evaluate", post(decide::graph_evaluate));
+    for path in [ca("policies"), ca_beta("policies")] {
+        router = router
+            .route(&path, get(admin::list_policies).post(admin::create_policy))
+            .route(
+                &format!("{path}/{{id}}"),
+                get(admin::get_policy)
+                    .patch(admin::patch_policy)
+                    .put(admin::put_policy)
+                    .delete(admin::delete_policy),
+            );
+    }
+    for path in [ca("namedLocations"), ca_beta("namedLocations")] {
+        router = router
+            .route(&path, get(admin::list_locations).post(admin::create_location))
+            .route(
+                &format!("{path}/{{id}}"),
+                get(admin::get_location)
+                    .patch(admin::patch_location)
+                    .put(admin::put_location)
+                    .delete(admin::delete_location),
+            );
+    }
+    router
+        .route("/v1/admin/directory", get(admin::get_directory).put(admin::put_directory))
+        .route("/v1/admin/devices", get(admin::list_devices).put(admin::replace_devices))
+        .route(
+            "/v1/admin/devices/{device_id}",
+            get(admin::get_device).put(admin::put_device).delete(admin::delete_device),
+        )
+        .route("/v1/admin/versions", get(admin::list_versions))
+        .route("/v1/admin/versions/{version}", get(admin::get_version))
+        .route("/v1/admin/versions/{version}/rollback", post(admin::rollback))
+        .route("/v1/signins", get(signins::query))
+        .route("/v1/signins/export", get(signins::export))
+        .route("/metrics", get(ops::metrics))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/openapi.json", get(ops::openapi))
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_strictly() {
+        let mut h = HeaderMap::new();
+        assert_eq!(bearer(&h), None);
+        h.insert("authorization", http::HeaderValue::from_static("Bearer abc"));
+        assert_eq!(bearer(&h), Some("abc"));
+        h.insert("authorization", http::HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer(&h), None);
+        h.insert("authorization", http::HeaderValue::from_static("Bearer "));
+        assert_eq!(bearer(&h), None);
+    }
+}

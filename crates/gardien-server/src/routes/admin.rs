@@ -1,0 +1,408 @@
+//! Admin API: Graph-shaped CRUD for policies and named locations, the directory, devices,
+//! versions and rollback. Every policy-set write is validated by the core on the whole new
+//! tenant; a rejected write is a 400 with the JSON path and changes nothing; an accepted one
+//! is a new version (author, time, diff) put in force atomically. `If-Match: "<version>"`
+//! makes a write conditional (409 when the version moved).
+
+use crate::problem::ApiError;
+use crate::routes::bearer;
+use crate::state::{AppState, WriteError, registry};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use gardien_core::LoadErrors;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+/// Who writes: the `X-Gardien-Author` header (free text), else `admin`.
+fn author(headers: &HeaderMap) -> String {
+    headers
+        .get("x-gardien-author")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && s.len() <= 200)
+        .unwrap_or("admin")
+        .to_owned()
+}
+
+fn guard(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    if state.admin_allowed(bearer(headers)) {
+        Ok(author(headers))
+    } else {
+        Err(ApiError::unauthorized())
+    }
+}
+
+/// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`).
+fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(v) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = v.to_str().unwrap_or("").trim();
+    let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+    text.parse()
+        .map(Some)
+        .map_err(|_| ApiError::bad_request("If-Match: expected a policy version such as \"3\""))
+}
+
+fn with_etag(mut response: Response, version: i64) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    response
+}
+
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(o)) => Ok(o),
+        Ok(_) => Err(ApiError::bad_request("request body: expected a JSON object")),
+        Err(e) => Err(ApiError::bad_request(format!("request body: invalid JSON: {e}"))),
+    }
+}
+
+/// Rewrites errors about the written item so they point into the request body.
+fn relative(mut errors: LoadErrors, kind: &str, index: Option<usize>) -> LoadErrors {
+    if let Some(i) = index {
+        let prefix = format!("/{kind}/{i}");
+        for e in &mut errors.errors {
+            if let Some(rest) = e.pointer.strip_prefix(&prefix)
+                && (rest.is_empty() || rest.starts_with('/'))
+            {
+                e.pointer = rest.to_owned();
+                e.file = "request body".to_owned();
+            }
+        }
+    }
+    errors
+}
+
+fn write_error(e: WriteError, kind: &str, index: Option<usize>) -> ApiError {
+    match e {
+        WriteError::Rejected(errors) => ApiError::invalid(&relative(errors, kind, index)),
+        WriteError::Conflict { expected, actual } => ApiError::conflict(format!(
+            "the policy set is at version {}, not {}; read it again and retry",
+            actual.map_or("none".to_owned(), |v| v.to_string()),
+            expected.map_or("none".to_owned(), |v| v.to_string())
+        )),
+        WriteError::Store(e) => ApiError::internal(&e),
+    }
+}
+
+fn new_id() -> String {
+    let mut b = [0u8; 16];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+/// A Graph collection of the policy set: `policies` or `namedLocations`.
+#[derive(Clone, Copy)]
+struct Collection {
+    key: &'static str,
+    noun: &'static str,
+    odata_type: Option<&'static str>,
+}
+
+const POLICIES: Collection = Collection {
+    key: "policies",
+    noun: "policy",
+    odata_type: None,
+};
+const LOCATIONS: Collection = Collection {
+    key: "namedLocations",
+    noun: "named location",
+    odata_type: Some("#microsoft.graph.namedLocation"),
+};
+
+fn same_id(v: &Value, id: &str) -> bool {
+    v.get("id")
+        .and_then(Value::as_str)
+        .is_some_and(|x| x.eq_ignore_ascii_case(id))
+}
+
+impl Collection {
+    fn list(self, state: &AppState, headers: &HeaderMap) -> Result<Response, ApiError> {
+        guard(state, headers)?;
+        let live = state.live.load();
+        let items = crate::snapshot::list(&live.snapshot, self.key);
+        Ok(with_etag(
+            Json(json!({ "value": items })).into_response(),
+            live.version,
+        ))
+    }
+
+    fn get(self, state: &AppState, headers: &HeaderMap, id: &str) -> Result<Response, ApiError> {
+        guard(state, headers)?;
+        let live = state.live.load();
+        crate::snapshot::list(&live.snapshot, self.key)
+            .iter()
+            .find(|v| same_id(v, id))
+            .map(|v| with_etag(Json(v.clone()).into_response(), live.version))
+            .ok_or_else(|| ApiError::not_found(format!("no {} with id `{id}`", self.noun)))
+    }
+
+    /// Applies `edit` to the collection's array (returning the index written, if any).
+    async fn write(
+        self,
+        state: &AppState,
+        headers: &HeaderMap,
+        edit: impl FnOnce(&mut Vec<Value>) -> Result<Option<usize>, ApiError>,
+    ) -> Result<(i64, Value, Option<usize>), ApiError> {
+        let author = guard(state, headers)?;
+        let expected = expected_version(headers)?;
+        let live = state.live.load_full();
+        let mut snapshot = live.snapshot.clone();
+        let mut items = crate::snapshot::list(&snapshot, self.key).to_vec();
+        let index = edit(&mut items)?;
+        let written = index.and_then(|i| items.get(i).cloned()).unwrap_or(Value::Null);
+        snapshot[self.key] = Value::Array(items);
+        let version = state
+            .apply(&author, expected.or(Some(live.version)), snapshot, None)
+            .await
+            .map_err(|e| write_error(e, self.key, index))?;
+        Ok((version, written, index))
+    }
+
+    async fn create(self, state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
+        let mut object = parse_object(body)?;
+        let id = match object.get("id").and_then(Value::as_str) {
+            Some(id) => id.to_owned(),
+            None => new_id(),
+        };
+        object.insert("id".into(), Value::String(id.clone()));
+        if let (Some(t), None) = (self.odata_type, object.get("@odata.type")) {
+            object.insert("@odata.type".into(), Value::String(t.to_owned()));
+        }
+        let (version, written, _) = self
+            .write(state, headers, |items| {
+                if items.iter().any(|v| same_id(v, &id)) {
+                    return Err(ApiError::conflict(format!("a {} with id `{id}` exists", self.noun)));
+                }
+                items.push(Value::Object(object));
+                Ok(Some(items.len() - 1))
+            })
+            .await?;
+        Ok(with_etag((StatusCode::CREATED, Json(written)).into_response(), version))
+    }
+
+    async fn update(self, state: &AppState, headers: &HeaderMap, id: &str, body: &[u8], merge: bool) -> Result<Response, ApiError> {
+        let object = parse_object(body)?;
+        if let Some(other) = object.get("id").and_then(Value::as_str)
+            && !other.eq_ignore_ascii_case(id)
+        {
+            return Err(ApiError::bad_request("request body: `id` differs from the URL"));
+        }
+        let noun = self.noun;
+        let (version, written, _) = self
+            .write(state, headers, |items| {
+                let i = items
+                    .iter()
+                    .position(|v| same_id(v, id))
+                    .ok_or_else(|| ApiError::not_found(format!("no {noun} with id `{id}`")))?;
+                let current = items.get_mut(i).ok_or_else(|| ApiError::not_found(id.to_owned()))?;
+                if merge {
+                    // Graph PATCH: the members given replace the current ones (a complex
+                    // member such as `conditions` is replaced whole).
+                    if let Value::Object(cur) = current {
+                        for (k, v) in object {
+                            cur.insert(k, v);
+                        }
+                    }
+                } else {
+                    let mut replacement = object;
+                    replacement.insert("id".into(), current.get("id").cloned().unwrap_or(Value::Null));
+                    *current = Value::Object(replacement);
+                }
+                Ok(Some(i))
+            })
+            .await?;
+        Ok(with_etag(Json(written).into_response(), version))
+    }
+
+    async fn delete(self, state: &AppState, headers: &HeaderMap, id: &str) -> Result<Response, ApiError> {
+        let noun = self.noun;
+        let (version, _, _) = self
+            .write(state, headers, |items| {
+                let before = items.len();
+                items.retain(|v| !same_id(v, id));
+                if items.len() == before {
+                    return Err(ApiError::not_found(format!("no {noun} with id `{id}`")));
+                }
+                Ok(None)
+            })
+            .await?;
+        Ok(with_etag(StatusCode::NO_CONTENT.into_response(), version))
+    }
+}
+
+macro_rules! collection_handlers {
+    ($c:expr, $list:ident, $create:ident, $get:ident, $patch:ident, $put:ident, $delete:ident) => {
+        /// List (Graph collection `{"value":[...]}`, `ETag` = policy version).
+        pub async fn $list(State(s): State<Arc<AppState>>, h: HeaderMap) -> Result<Response, ApiError> {
+            $c.list(&s, &h)
+        }
+        /// Create (201; the id is generated when absent).
+        pub async fn $create(State(s): State<Arc<AppState>>, h: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+            $c.create(&s, &h, &body).await
+        }
+        /// Read one.
+        pub async fn $get(State(s): State<Arc<AppState>>, h: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+            $c.get(&s, &h, &id)
+        }
+        /// Update the given members (Graph PATCH).
+        pub async fn $patch(State(s): State<Arc<AppState>>, h: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+            $c.update(&s, &h, &id, &body, true).await
+        }
+        /// Replace whole.
+        pub async fn $put(State(s): State<Arc<AppState>>, h: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+            $c.update(&s, &h, &id, &body, false).await
+        }
+        /// Delete (204).
+        pub async fn $delete(State(s): State<Arc<AppState>>, h: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+            $c.delete(&s, &h, &id).await
+        }
+    };
+}
+
+collection_handlers!(POLICIES, list_policies, create_policy, get_policy, patch_policy, put_policy, delete_policy);
+collection_handlers!(LOCATIONS, list_locations, create_location, get_location, patch_location, put_location, delete_location);
+
+/// `GET /v1/admin/directory`.
+pub async fn get_directory(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    guard(&state, &headers)?;
+    let live = state.live.load();
+    Ok(with_etag(
+        Json(live.snapshot.get("directory").cloned().unwrap_or(json!({}))).into_response(),
+        live.version,
+    ))
+}
+
+/// `PUT /v1/admin/directory`: imports a directory (users, groups, roles), validated with
+/// the policies that reference it.
+pub async fn put_directory(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let author = guard(&state, &headers)?;
+    let expected = expected_version(&headers)?;
+    let directory = Value::Object(parse_object(&body)?);
+    let live = state.live.load_full();
+    let mut snapshot = live.snapshot.clone();
+    snapshot["directory"] = directory;
+    let version = state
+        .apply(&author, expected.or(Some(live.version)), snapshot, Some("directory import"))
+        .await
+        .map_err(|e| match e {
+            WriteError::Rejected(mut errors) => {
+                for err in &mut errors.errors {
+                    if let Some(rest) = err.pointer.strip_prefix("/directory") {
+                        err.pointer = rest.to_owned();
+                        err.file = "request body".to_owned();
+                    }
+                }
+                ApiError::invalid(&errors)
+            }
+            other => write_error(other, "directory", None),
+        })?;
+    Ok(with_etag(StatusCode::NO_CONTENT.into_response(), version))
+}
+
+/// `GET /v1/admin/versions`: every version, newest first.
+pub async fn list_versions(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    guard(&state, &headers)?;
+    let versions = state.store.versions().await.map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(json!({ "current": state.live.load().version, "value": versions })))
+}
+
+/// `GET /v1/admin/versions/{version}`: one version with its snapshot and diff.
+pub async fn get_version(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(version): Path<i64>) -> Result<Json<Value>, ApiError> {
+    guard(&state, &headers)?;
+    match state.store.version(version).await.map_err(|e| ApiError::internal(&e))? {
+        Some(v) => Ok(Json(serde_json::to_value(v).unwrap_or(Value::Null))),
+        None => Err(ApiError::not_found(format!("no version {version}"))),
+    }
+}
+
+/// `POST /v1/admin/versions/{version}/rollback`: puts an earlier version back in force, as
+/// a new version (history is never rewritten).
+pub async fn rollback(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(version): Path<i64>) -> Result<Response, ApiError> {
+    let author = guard(&state, &headers)?;
+    let expected = expected_version(&headers)?;
+    let Some(old) = state.store.version(version).await.map_err(|e| ApiError::internal(&e))? else {
+        return Err(ApiError::not_found(format!("no version {version}")));
+    };
+    let prefix = format!("rollback to version {version}");
+    let new = state
+        .apply(&author, expected, old.snapshot, Some(&prefix))
+        .await
+        .map_err(|e| write_error(e, "policies", None))?;
+    Ok(with_etag(Json(json!({"version": new, "restored": version})).into_response(), new))
+}
+
+fn device_id(v: &Value) -> Option<&str> {
+    v.get("deviceId").and_then(Value::as_str)
+}
+
+/// `GET /v1/admin/devices`.
+pub async fn list_devices(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    guard(&state, &headers)?;
+    let devices = state.store.devices().await.map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(json!({ "value": devices })))
+}
+
+/// `PUT /v1/admin/devices`: replaces the whole registry (`{"value":[...]}`), validated first.
+pub async fn replace_devices(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<StatusCode, ApiError> {
+    guard(&state, &headers)?;
+    let object = parse_object(&body)?;
+    let Some(Value::Array(devices)) = object.get("value") else {
+        return Err(ApiError::bad_request("request body: expected {\"value\": [device, ...]}"));
+    };
+    registry(devices).map_err(|e| ApiError::bad_request(e.to_string().replace("store:devices", "request body")))?;
+    state.store.replace_devices(devices).await.map_err(|e| ApiError::bad_request(e.to_string()))?;
+    state.reload_devices().await.map_err(|e| ApiError::internal(&e))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/admin/devices/{deviceId}`.
+pub async fn get_device(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    guard(&state, &headers)?;
+    let devices = state.store.devices().await.map_err(|e| ApiError::internal(&e))?;
+    devices
+        .into_iter()
+        .find(|d| device_id(d) == Some(id.as_str()))
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no device with deviceId `{id}`")))
+}
+
+/// `PUT /v1/admin/devices/{deviceId}`: creates or replaces one device (201 or 200).
+pub async fn put_device(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+    guard(&state, &headers)?;
+    let mut object = parse_object(&body)?;
+    if let Some(other) = object.get("deviceId").and_then(Value::as_str)
+        && other != id
+    {
+        return Err(ApiError::bad_request("request body: `deviceId` differs from the URL"));
+    }
+    object.insert("deviceId".into(), Value::String(id.clone()));
+    let device = Value::Object(object);
+    // Validate with the rest of the registry (duplicate identifiers, bad properties).
+    let mut all = state.store.devices().await.map_err(|e| ApiError::internal(&e))?;
+    all.retain(|d| device_id(d) != Some(id.as_str()));
+    all.push(device.clone());
+    registry(&all).map_err(|e| ApiError::bad_request(e.to_string().replace("store:devices", "devices")))?;
+    let created = state.store.put_device(&id, &device).await.map_err(|e| ApiError::internal(&e))?;
+    state.reload_devices().await.map_err(|e| ApiError::internal(&e))?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(device)).into_response())
+}
+
+/// `DELETE /v1/admin/devices/{deviceId}`: the device is unregistered from then on.
+pub async fn delete_device(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    guard(&state, &headers)?;
+    if !state.store.delete_device(&id).await.map_err(|e| ApiError::internal(&e))? {
+        return Err(ApiError::not_found(format!("no device with deviceId `{id}`")));
+    }
+    state.reload_devices().await.map_err(|e| ApiError::internal(&e))?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,288 @@
+//! Decision endpoints: forward-auth (nginx, Traefik, Caddy), Envoy `ext_authz`,
+//! `/v1/evaluate`, Graph's what-if `evaluate`, and the denial page.
+//!
+//! Answers: 2xx allow with identity headers out; 401 challenge with an RFC 9470 step-up
+//! `WWW-Authenticate`; 403 deny. Deny and challenge carry the denial page (browsers) or
+//! `application/problem+json`. Anything that goes wrong inside is a 403 (fail closed).
+
+use crate::decision::{self, Decided, DecideParts, Incoming, Original, Refusal, route_app};
+use crate::denial::{DenialContext, Lang, prefers_html, problem_json, render_html};
+use crate::denials::DenialRecord;
+use crate::metrics::Endpoint;
+use crate::problem::ApiError;
+use crate::routes::bearer;
+use crate::state::AppState;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::response::{IntoResponse, Response};
+use gardien_core::report::WhatIfReport;
+use gardien_core::{Decision, SignIn};
+use gardien_signals::Derived;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
+    // Values that cannot be a header (control characters) are left out, never half-sent.
+    if let Ok(v) = HeaderValue::from_str(value) {
+        headers.insert(HeaderName::from_static(name), v);
+    }
+}
+
+/// The page or problem document of a deny/challenge, in the client's language.
+fn denial_body(state: &AppState, record: &DenialRecord, request: &HeaderMap) -> Response {
+    let text = |name: header::HeaderName| request.get(name).and_then(|v| v.to_str().ok());
+    let lang = Lang::negotiate(text(header::ACCEPT_LANGUAGE));
+    let ctx = DenialContext {
+        report: &record.report,
+        correlation_id: &record.correlation_id,
+        timestamp: &record.timestamp,
+        client_ip: record.client_ip,
+        application: &record.application,
+        device: &record.device,
+        disclosure: state.config.page.disclosure,
+        support: state.config.page.support.as_deref(),
+        status: record.status,
+    };
+    let status = StatusCode::from_u16(record.status).unwrap_or(StatusCode::FORBIDDEN);
+    let mut response = if prefers_html(text(header::ACCEPT)) {
+        (status, axum::response::Html(render_html(&ctx, lang))).into_response()
+    } else {
+        let mut r = (status, Json(problem_json(&ctx, lang))).into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        r
+    };
+    let h = response.headers_mut();
+    set(h, "content-language", lang.code());
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::VARY, HeaderValue::from_static("accept, accept-language"));
+    response
+}
+
+/// RFC 9470 step-up challenge: which controls are pending, as `acr_values`.
+fn step_up(decided: &Decided) -> String {
+    let controls: Vec<&str> = decided.verdict.required.iter().map(|c| c.as_str()).collect();
+    format!(
+        "Bearer error=\"insufficient_user_authentication\", error_description=\"Conditional Access requires more: {}\", acr_values=\"{}\"",
+        controls.join(", "),
+        controls.join(" ")
+    )
+}
+
+/// The answer to a forward-auth style decision.
+fn answer(state: &AppState, decided: &Decided, request: &HeaderMap) -> Response {
+    let mut response = match (&decided.verdict.decision, &decided.denial) {
+        (Decision::Allow, _) => {
+            let mut r = StatusCode::OK.into_response();
+            if let Some(identity) = &decided.identity {
+                let h = r.headers_mut();
+                set(h, "remote-user", &identity.user_id);
+                set(h, "x-gardien-user", &identity.user_id);
+                if let Some(e) = &identity.email {
+                    set(h, "remote-email", e);
+                }
+                if let Some(n) = &identity.name {
+                    set(h, "remote-name", n);
+                }
+                if !identity.groups.is_empty() {
+                    set(h, "remote-groups", &identity.groups.join(","));
+                }
+            }
+            r
+        }
+        (_, Some((key, record))) => {
+            let mut r = denial_body(state, record, request);
+            set(r.headers_mut(), "x-gardien-denial", key);
+            r
+        }
+        (_, None) => StatusCode::FORBIDDEN.into_response(),
+    };
+    let h = response.headers_mut();
+    set(h, "x-gardien-correlation-id", &decided.correlation_id);
+    set(h, "x-gardien-decision", decided.verdict.decision.as_str());
+    set(h, "gardien-log", decided.logged.as_str());
+    if let Some(code) = decided.verdict.error_code.filter(|_| decided.verdict.decision == Decision::Deny) {
+        set(h, "x-gardien-error-code", &code.to_string());
+    }
+    if decided.verdict.decision == Decision::Challenge {
+        set(h, "www-authenticate", &step_up(decided));
+    }
+    response
+}
+
+/// The answer when no decision could be made.
+fn refused(state: &AppState, refusal: &Refusal) -> Response {
+    match refusal {
+        Refusal::Unauthenticated => {
+            state.metrics.unauthenticated.fetch_add(1, Ordering::Relaxed);
+            let mut r = ApiError::new(StatusCode::UNAUTHORIZED, "Sign-in required", "sign in first").into_response();
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gardien\""));
+            r
+        }
+        Refusal::InvalidToken(reason) => {
+            state.metrics.unauthenticated.fetch_add(1, Ordering::Relaxed);
+            let mut r = ApiError::new(StatusCode::UNAUTHORIZED, "Invalid token", *reason).into_response();
+            set(
+                r.headers_mut(),
+                "www-authenticate",
+                &format!("Bearer realm=\"gardien\", error=\"invalid_token\", error_description=\"{reason}\""),
+            );
+            r
+        }
+        Refusal::NoApplication => {
+            state.metrics.unauthenticated.fetch_add(1, Ordering::Relaxed);
+            ApiError::new(StatusCode::FORBIDDEN, "Access denied", "no application is configured for this address").into_response()
+        }
+        Refusal::Internal(cause) => {
+            state.metrics.internal_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(%cause, "decision failed; denying (fail closed)");
+            ApiError::new(StatusCode::FORBIDDEN, "Access denied", "gardien could not decide; access is denied").into_response()
+        }
+    }
+}
+
+async fn proxy_decision(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    original: Original,
+    endpoint: Endpoint,
+) -> Response {
+    let started = Instant::now();
+    let Some(app) = route_app(&state.config.apps, &original.host, &original.uri) else {
+        return refused(state, &Refusal::NoApplication);
+    };
+    let incoming = Incoming {
+        peer: Some(peer.ip()),
+        headers,
+        app,
+        want_report: false,
+    };
+    match decision::decide_request(state, incoming).await {
+        Ok(decided) => {
+            let response = answer(state, &decided, headers);
+            state.metrics.decision(
+                endpoint,
+                decided.verdict.decision.as_str(),
+                decided.verdict.error_code.unwrap_or(0),
+                started.elapsed(),
+            );
+            response
+        }
+        Err(refusal) => refused(state, &refusal),
+    }
+}
+
+/// `GET /v1/forward-auth`: nginx `auth_request`, Traefik ForwardAuth, Caddy `forward_auth`.
+pub async fn forward_auth(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let trusted = state.signals.load().config.trusted_proxies.contains(peer.ip());
+    let original = Original::from_forward_auth(&headers, trusted, method.as_str(), &uri.to_string());
+    proxy_decision(&state, peer, &headers, original, Endpoint::ForwardAuth).await
+}
+
+/// Envoy `ext_authz` (HTTP mode): the check request is the original request, with the
+/// original path after the configured `path_prefix` (`/v1/ext-authz`).
+pub async fn ext_authz(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let path = uri.path().strip_prefix("/v1/ext-authz").unwrap_or("/");
+    let path = if path.is_empty() { "/" } else { path };
+    let full = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let original = Original {
+        method: method.as_str().to_owned(),
+        host: crate::decision::bare_host(host),
+        uri: full,
+    };
+    proxy_decision(&state, peer, &headers, original, Endpoint::ExtAuthz).await
+}
+
+/// `GET /v1/denial/{key}`: the denial page of a recent decision (nginx `error_page`).
+pub async fn denial_page(
+    State(state): State<Arc<AppState>>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match state.denials.get(&key) {
+        Some(record) => denial_body(&state, &record, &headers),
+        None => ApiError::not_found("this denial is no longer available; sign in again to see the details").into_response(),
+    }
+}
+
+fn parse_request(body: &[u8]) -> Result<SignIn, ApiError> {
+    SignIn::parse("request body", body).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// `POST /v1/evaluate`: the decision output of DESIGN.md for a Graph evaluate request body.
+/// The decision is logged like any other.
+pub async fn evaluate(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if !state.decision_allowed(bearer(&headers)) {
+        return Err(ApiError::unauthorized());
+    }
+    let started = Instant::now();
+    let signin = parse_request(&body)?;
+    let derived = Derived::given(&signin);
+    let (_, app_id) = crate::signin_record::ids(&signin);
+    let decided = decision::decide_and_log(&state, &signin, &derived, None, DecideParts {
+        created_ms: crate::clock::now_ms(),
+        user_agent: None,
+        app_name: &app_id,
+        want_report: true,
+    })
+    .await
+    .map_err(|r| ApiError::internal(&r))?;
+    state.metrics.decision(
+        Endpoint::Evaluate,
+        decided.verdict.decision.as_str(),
+        decided.verdict.error_code.unwrap_or(0),
+        started.elapsed(),
+    );
+    let mut response = Json(&decided.report).into_response();
+    set(response.headers_mut(), "x-gardien-correlation-id", &decided.correlation_id);
+    set(response.headers_mut(), "gardien-log", decided.logged.as_str());
+    Ok(response)
+}
+
+/// `POST /identity/conditionalAccess/evaluate` (also `/v1.0/…`, `/beta/…`): Graph's what-if
+/// response `{"value":[whatIfAnalysisResult…]}`. Analysis only: not logged.
+pub async fn graph_evaluate(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    if !state.decision_allowed(bearer(&headers)) {
+        return Err(ApiError::unauthorized());
+    }
+    let signin = parse_request(&body)?;
+    let live = state.live.load();
+    let report = WhatIfReport::new(&live.tenant, &signin);
+    Ok(Json(report.to_graph_json(&live.tenant)))
+}
+

@@ -1,0 +1,57 @@
+//! Operations: Prometheus metrics, liveness, readiness (with the policy version in force)
+//! and the OpenAPI document.
+
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// The OpenAPI 3.1 document of every route (kept in `openapi.json`, checked by a test).
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// `GET /metrics`.
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let text = state.metrics.render(state.store.log().committed());
+    let mut r = text.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    r
+}
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: a policy set is in force and the store answers.
+pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
+    let live = state.live.load();
+    let store_ok = state.store.current_version().await.is_ok();
+    let body = json!({
+        "status": if store_ok { "ready" } else { "store unavailable" },
+        "policyVersion": live.version,
+        "policies": live.tenant.tenant.policies.len(),
+        "devices": state.signals.load().devices.len(),
+    });
+    let status = if store_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body))
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi() -> Response {
+    let mut r = OPENAPI.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}

@@ -1,0 +1,171 @@
+//! Devices: Graph `device` objects keyed by their `deviceId`.
+
+use std::collections::HashMap;
+
+use sqlx::Row as _;
+
+use crate::{Store, StoreError};
+
+impl Store {
+    /// Every stored device, ordered by `deviceId` (byte order).
+    pub async fn devices(&self) -> Result<Vec<serde_json::Value>, StoreError> {
+        let rows = sqlx::query("SELECT device_id, body FROM devices ORDER BY device_id")
+            .fetch_all(&self.ctx.pool)
+            .await
+            .map_err(self.ctx.sql("list devices"))?;
+        let decode = self.ctx.sql("decode devices");
+        rows.iter()
+            .map(|row| {
+                let id: &str = row.try_get(0).map_err(&decode)?;
+                let body: &str = row.try_get(1).map_err(&decode)?;
+                serde_json::from_str(body).map_err(|source| StoreError::Json {
+                    what: format!("stored device {id:?}"),
+                    source,
+                })
+            })
+            .collect()
+    }
+
+    /// Creates or replaces device `device_id`; returns `true` if it was created.
+    ///
+    /// `device` must be a JSON object. If it has no `deviceId` member, one is added with
+    /// `device_id`; if it has one, it must be the string `device_id`.
+    pub async fn put_device(
+        &self,
+        device_id: &str,
+        device: &serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        let what = || format!("{device_id:?}");
+        let serde_json::Value::Object(object) = device else {
+            return Err(StoreError::InvalidDevice {
+                what: what(),
+                reason: "not a JSON object".to_owned(),
+            });
+        };
+        let body = match object.get("deviceId") {
+            Some(serde_json::Value::String(id)) if id == device_id => to_json(device, what)?,
+            Some(other) => {
+                return Err(StoreError::InvalidDevice {
+                    what: what(),
+                    reason: format!("its deviceId member is {other}, not {device_id:?}"),
+                });
+            }
+            None => {
+                let mut object = object.clone();
+                object.insert(
+                    "deviceId".to_owned(),
+                    serde_json::Value::String(device_id.to_owned()),
+                );
+                to_json(&serde_json::Value::Object(object), what)?
+            }
+        };
+        let err = self.ctx.sql("put device");
+        let mut tx = self
+            .ctx
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(&err)?;
+        let updated = sqlx::query("UPDATE devices SET body = ? WHERE device_id = ?")
+            .bind(&body)
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(&err)?
+            .rows_affected();
+        let created = updated == 0;
+        if created {
+            sqlx::query("INSERT INTO devices (device_id, body) VALUES (?, ?)")
+                .bind(device_id)
+                .bind(&body)
+                .execute(&mut *tx)
+                .await
+                .map_err(&err)?;
+        }
+        tx.commit().await.map_err(&err)?;
+        tracing::debug!(device_id, created, "device stored");
+        Ok(created)
+    }
+
+    /// Deletes device `device_id`; returns `true` if it existed.
+    pub async fn delete_device(&self, device_id: &str) -> Result<bool, StoreError> {
+        let deleted = sqlx::query("DELETE FROM devices WHERE device_id = ?")
+            .bind(device_id)
+            .execute(&self.ctx.pool)
+            .await
+            .map_err(self.ctx.sql("delete device"))?
+            .rows_affected();
+        tracing::debug!(device_id, existed = deleted > 0, "device deleted");
+        Ok(deleted > 0)
+    }
+
+    /// Replaces every stored device with `devices`, in one transaction. Each must be a JSON
+    /// object with a string `deviceId`, unique in the list; otherwise the error names the
+    /// index of the first offending device and nothing is written.
+    pub async fn replace_devices(&self, devices: &[serde_json::Value]) -> Result<(), StoreError> {
+        let mut rows: Vec<(&str, String)> = Vec::with_capacity(devices.len());
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(devices.len());
+        for (index, device) in devices.iter().enumerate() {
+            let what = || format!("at index {index}");
+            let id = match device {
+                serde_json::Value::Object(object) => match object.get("deviceId") {
+                    Some(serde_json::Value::String(id)) => id.as_str(),
+                    Some(other) => {
+                        return Err(StoreError::InvalidDevice {
+                            what: what(),
+                            reason: format!("deviceId must be a string, found {other}"),
+                        });
+                    }
+                    None => {
+                        return Err(StoreError::InvalidDevice {
+                            what: what(),
+                            reason: "no deviceId member".to_owned(),
+                        });
+                    }
+                },
+                _ => {
+                    return Err(StoreError::InvalidDevice {
+                        what: what(),
+                        reason: "not a JSON object".to_owned(),
+                    });
+                }
+            };
+            if let Some(first) = seen.insert(id, index) {
+                return Err(StoreError::InvalidDevice {
+                    what: what(),
+                    reason: format!("deviceId {id:?} already used by the device at index {first}"),
+                });
+            }
+            rows.push((id, to_json(device, what)?));
+        }
+        let err = self.ctx.sql("replace devices");
+        let mut tx = self
+            .ctx
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(&err)?;
+        sqlx::query("DELETE FROM devices")
+            .execute(&mut *tx)
+            .await
+            .map_err(&err)?;
+        for (id, body) in &rows {
+            sqlx::query("INSERT INTO devices (device_id, body) VALUES (?, ?)")
+                .bind(*id)
+                .bind(body.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(&err)?;
+        }
+        tx.commit().await.map_err(&err)?;
+        tracing::info!(devices = rows.len(), "devices replaced");
+        Ok(())
+    }
+}
+
+fn to_json(device: &serde_json::Value, what: impl Fn() -> String) -> Result<String, StoreError> {
+    serde_json::to_string(device).map_err(|source| StoreError::Json {
+        what: format!("device {}", what()),
+        source,
+    })
+}

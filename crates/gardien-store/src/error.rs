@@ -1,0 +1,119 @@
+//! Errors of the store.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Everything that can go wrong in the store; each variant says what failed and where.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The options passed to [`crate::Store::open`] are unusable.
+    #[error("invalid store options: {reason}")]
+    InvalidOptions {
+        /// Why the options were rejected.
+        reason: String,
+    },
+    /// The parent directory of the database file could not be created.
+    #[error("cannot create directory {} for the database: {source}", path.display())]
+    CreateDir {
+        /// The directory that could not be created.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The database file could not be opened or configured.
+    #[error("cannot open database {}: {source}", path.display())]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// The underlying SQLite error.
+        source: sqlx::Error,
+    },
+    /// The schema migrations could not be applied.
+    #[error("cannot migrate database {}: {source}", path.display())]
+    Migrate {
+        /// The database file.
+        path: PathBuf,
+        /// The underlying migration error.
+        source: sqlx::migrate::MigrateError,
+    },
+    /// A SQL operation failed.
+    #[error("{op} failed on database {}: {source}", path.display())]
+    Sql {
+        /// What the store was doing, e.g. "save tenant version".
+        op: &'static str,
+        /// The database file.
+        path: PathBuf,
+        /// The underlying SQLite error.
+        source: sqlx::Error,
+    },
+    /// `save_version` was called with a stale expected version; nothing was written.
+    #[error(
+        "tenant version conflict: expected current version {}, found {}",
+        fmt_version(*expected),
+        fmt_version(*actual)
+    )]
+    Conflict {
+        /// The version the caller based its change on (`None`: no version yet).
+        expected: Option<i64>,
+        /// The version actually current in the store (`None`: no version yet).
+        actual: Option<i64>,
+    },
+    /// The store was closed, or its sign-in log writer has stopped.
+    #[error("the store is closed (its sign-in log writer has stopped)")]
+    Closed,
+    /// `append_nowait` found the sign-in log queue full; the record was not queued.
+    #[error("sign-in log queue is full ({capacity} records waiting); record {id} was not queued")]
+    QueueFull {
+        /// Capacity of the queue ([`crate::StoreOptions::queue`]).
+        capacity: usize,
+        /// Correlation id of the record that was not queued.
+        id: String,
+    },
+    /// The batch holding a sign-in record could not be committed; the record is not stored.
+    #[error(
+        "sign-in log batch of {records} records was not committed to {}: {source}",
+        path.display()
+    )]
+    LogBatch {
+        /// How many records the failed batch held.
+        records: usize,
+        /// The database file.
+        path: PathBuf,
+        /// The error, shared by every waiter of the batch.
+        source: Arc<sqlx::Error>,
+    },
+    /// One sign-in record was rejected by the database (e.g. its correlation id is already
+    /// stored); the other records of its batch were committed.
+    #[error("sign-in record {id} was rejected by database {}: {source}", path.display())]
+    LogRecord {
+        /// Correlation id of the rejected record.
+        id: String,
+        /// The database file.
+        path: PathBuf,
+        /// The constraint violation reported by SQLite.
+        source: sqlx::Error,
+    },
+    /// A JSON value could not be serialized, or a stored JSON column could not be parsed.
+    #[error("invalid JSON in {what}: {source}")]
+    Json {
+        /// Which value, e.g. "snapshot of tenant version 3".
+        what: String,
+        /// The underlying serde_json error.
+        source: serde_json::Error,
+    },
+    /// A device object is unusable (not an object, missing or mismatched `deviceId`, duplicate).
+    #[error("invalid device {what}: {reason}")]
+    InvalidDevice {
+        /// Which device, e.g. `at index 3` or `"4f1c..."`.
+        what: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+}
+
+fn fmt_version(v: Option<i64>) -> String {
+    match v {
+        Some(v) => v.to_string(),
+        None => "none".to_owned(),
+    }
+}

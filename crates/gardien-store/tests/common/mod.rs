@@ -1,0 +1,118 @@
+//! Realistic sign-in records for the tests and the benchmark.
+
+use gardien_store::SignInRecord;
+use serde_json::json;
+
+/// A fake but well-formed GUID derived from `n`.
+pub fn guid(n: u64) -> String {
+    let h = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (n >> 7);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (h >> 32) as u32,
+        (h >> 16) & 0xffff,
+        h & 0xfff,
+        (h >> 20) & 0xfff,
+        n & 0xffff_ffff_ffff
+    )
+}
+
+/// A Graph `signIn` record of about 1.5 KB, as the server writes it.
+pub fn sign_in(
+    id: &str,
+    created_ms: i64,
+    user_id: &str,
+    app_id: &str,
+    decision: &str,
+    error_code: Option<u32>,
+) -> SignInRecord {
+    let record = json!({
+        "id": id,
+        "createdDateTime": format!("{created_ms}"),
+        "userDisplayName": "Camille Martin",
+        "userPrincipalName": "camille.martin@contoso.example",
+        "userId": user_id,
+        "appId": app_id,
+        "appDisplayName": "Contoso Expenses",
+        "ipAddress": "203.0.113.57",
+        "clientAppUsed": "Browser",
+        "correlationId": id,
+        "conditionalAccessStatus": match decision { "allow" => "success", "deny" => "failure", _ => "notApplied" },
+        "isInteractive": true,
+        "riskDetail": "none",
+        "riskLevelAggregated": "none",
+        "riskLevelDuringSignIn": "low",
+        "riskState": "none",
+        "riskEventTypes_v2": [],
+        "resourceDisplayName": "Contoso Expenses API",
+        "resourceId": "00000003-0000-0000-c000-000000000000",
+        "status": {
+            "errorCode": error_code.unwrap_or(0),
+            "failureReason": if error_code.is_some() { "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance." } else { "Other." },
+            "additionalDetails": "gardien decision"
+        },
+        "deviceDetail": {
+            "deviceId": "",
+            "displayName": "",
+            "operatingSystem": "Windows10",
+            "browser": "Edge 124.0.0",
+            "isCompliant": false,
+            "isManaged": false,
+            "trustType": ""
+        },
+        "location": {
+            "city": "Paris",
+            "state": "Ile-de-France",
+            "countryOrRegion": "FR",
+            "geoCoordinates": { "altitude": null, "latitude": 48.8566, "longitude": 2.3522 }
+        },
+        "appliedConditionalAccessPolicies": [
+            {
+                "id": "7a1c2f3e-0b4d-4c55-9e6f-1a2b3c4d5e6f",
+                "displayName": "Block access from outside allowed countries",
+                "enforcedGrantControls": ["block"],
+                "enforcedSessionControls": [],
+                "result": if decision == "deny" { "failure" } else { "notApplied" }
+            },
+            {
+                "id": "8b2d3e4f-1c5e-4d66-af70-2b3c4d5e6f70",
+                "displayName": "Require MFA for all users",
+                "enforcedGrantControls": ["mfa"],
+                "enforcedSessionControls": ["signInFrequency"],
+                "result": if decision == "challenge" { "failure" } else { "success" }
+            },
+            {
+                "id": "9c3e4f50-2d6f-4e77-b081-3c4d5e6f7081",
+                "displayName": "Require compliant device for admins",
+                "enforcedGrantControls": ["compliantDevice"],
+                "enforcedSessionControls": [],
+                "result": "notApplied"
+            }
+        ]
+    });
+    SignInRecord {
+        id: id.to_owned(),
+        created_ms,
+        user_id: user_id.to_owned(),
+        app_id: app_id.to_owned(),
+        decision: decision.to_owned(),
+        error_code,
+        record,
+    }
+}
+
+/// Record number `n` of a synthetic stream: 1000 users, 20 apps, decisions in turn.
+pub fn nth(n: u64, created_ms: i64) -> SignInRecord {
+    let (decision, code) = match n % 3 {
+        0 => ("allow", None),
+        1 => ("challenge", None),
+        _ => ("deny", Some(53003)),
+    };
+    sign_in(
+        &guid(n),
+        created_ms,
+        &guid(1_000_000 + n % 1000),
+        &guid(2_000_000 + n % 20),
+        decision,
+        code,
+    )
+}
