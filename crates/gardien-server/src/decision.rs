@@ -213,19 +213,32 @@ pub async fn decide_request(state: &AppState, req: Incoming<'_>) -> Result<Decid
         .get(http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
     let app_name = req.app.name.as_deref().unwrap_or(&req.app.app_id);
-    let decided = decide_and_log(state, &signin, &derived, Some(identity), DecideParts {
-        created_ms,
-        user_agent,
-        app_name,
-        want_report: req.want_report,
-    })
+    let decided = decide_and_log(
+        state,
+        &signin,
+        &derived,
+        Some(identity),
+        DecideParts {
+            created_ms,
+            user_agent,
+            app_name,
+            want_report: req.want_report,
+        },
+    )
     .await?;
     if let (Some(history), Decision::Allow) = (&state.history, decided.verdict.decision) {
-        history.record(&decided.identity.as_ref().map_or("", |i| i.user_id.as_str()).to_owned(), PastSignIn {
-            at: now,
-            country: signin.country,
-            coordinates: derived.place.and_then(|p| p.coordinates),
-        });
+        history.record(
+            &decided
+                .identity
+                .as_ref()
+                .map_or("", |i| i.user_id.as_str())
+                .to_owned(),
+            PastSignIn {
+                at: now,
+                country: signin.country,
+                coordinates: derived.place.and_then(|p| p.coordinates),
+            },
+        );
     }
     Ok(decided)
 }
@@ -267,17 +280,21 @@ pub async fn decide_and_log(
         Some(r) => r.applied_conditional_access_policies.clone(),
         None => applied_policies(tenant, &evaluation),
     };
-    let record = signin_record::build(signin, derived, &RecordParts {
-        correlation_id: &correlation_id,
-        created_ms: parts.created_ms,
-        user_principal_name: identity.as_ref().and_then(|i| i.email.as_deref()),
-        user_display_name: identity.as_ref().and_then(|i| i.name.as_deref()),
-        app_display_name: parts.app_name,
-        user_agent: parts.user_agent,
-        verdict: &verdict,
-        applied: &applied,
-        mfa_done: mfa_done(tenant, signin),
-    });
+    let record = signin_record::build(
+        signin,
+        derived,
+        &RecordParts {
+            correlation_id: &correlation_id,
+            created_ms: parts.created_ms,
+            user_principal_name: identity.as_ref().and_then(|i| i.email.as_deref()),
+            user_display_name: identity.as_ref().and_then(|i| i.name.as_deref()),
+            app_display_name: parts.app_name,
+            user_agent: parts.user_agent,
+            verdict: &verdict,
+            applied: &applied,
+            mfa_done: mfa_done(tenant, signin),
+        },
+    );
     let (user_id, app_id) = signin_record::ids(signin);
     let code = signin_record::status_code(&verdict);
     let entry = SignInRecord {
@@ -290,8 +307,17 @@ pub async fn decide_and_log(
         record,
     };
     let logged = match state.config.log.acknowledge {
-        Acknowledge::Committed => state.store.log().append(entry).await.map(|()| Logged::Committed),
-        Acknowledge::Queued => state.store.log().append_nowait(entry).map(|()| Logged::Queued),
+        Acknowledge::Committed => state
+            .store
+            .log()
+            .append(entry)
+            .await
+            .map(|()| Logged::Committed),
+        Acknowledge::Queued => state
+            .store
+            .log()
+            .append_nowait(entry)
+            .map(|()| Logged::Queued),
     };
     let logged = match logged {
         Ok(l) => l,
@@ -311,7 +337,11 @@ pub async fn decide_and_log(
                 client_ip: derived.client_ip.address,
                 application: parts.app_name.to_owned(),
                 device: device_summary(signin, derived),
-                status: if verdict.decision == Decision::Deny { 403 } else { 401 },
+                status: if verdict.decision == Decision::Deny {
+                    403
+                } else {
+                    401
+                },
             });
             state.denials.insert(key.clone(), record.clone());
             Some((key, record))
@@ -359,13 +389,33 @@ mod tests {
     fn forwarded_request_is_read_only_from_trusted_proxies() {
         let mut h = HeaderMap::new();
         h.insert("host", http::HeaderValue::from_static("gardien:8080"));
-        h.insert("x-forwarded-host", http::HeaderValue::from_static("Wiki.Example.com:443"));
-        h.insert("x-original-uri", http::HeaderValue::from_static("/admin?x=1"));
+        h.insert(
+            "x-forwarded-host",
+            http::HeaderValue::from_static("Wiki.Example.com:443"),
+        );
+        h.insert(
+            "x-original-uri",
+            http::HeaderValue::from_static("/admin?x=1"),
+        );
         h.insert("x-original-method", http::HeaderValue::from_static("post"));
         let o = Original::from_forward_auth(&h, true, "GET", "/v1/forward-auth");
-        assert_eq!(o, Original { method: "POST".into(), host: "wiki.example.com".into(), uri: "/admin?x=1".into() });
+        assert_eq!(
+            o,
+            Original {
+                method: "POST".into(),
+                host: "wiki.example.com".into(),
+                uri: "/admin?x=1".into()
+            }
+        );
         let o = Original::from_forward_auth(&h, false, "GET", "/v1/forward-auth");
-        assert_eq!(o, Original { method: "GET".into(), host: "gardien".into(), uri: "/v1/forward-auth".into() });
+        assert_eq!(
+            o,
+            Original {
+                method: "GET".into(),
+                host: "gardien".into(),
+                uri: "/v1/forward-auth".into()
+            }
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! - [`Disclosure::Full`]: also the display names and ids of the policies that failed and
 //!   the explanation's `adminDetails`.
 //!
-//! Messages live in `locales/en.ftl` and `locales/fr.ftl` (see [`messages`]).
+//! Messages live in `locales/en.ftl` and `locales/fr.ftl` (format in their header).
 
 mod html;
 mod messages;
@@ -314,7 +314,7 @@ impl<'a> Facts<'a> {
     fn code_label(&self, report: &DecisionReport, lang: Lang) -> String {
         match (self.deny, report.error_code) {
             (true, Some(code)) => format!("AADSTS{code}"),
-            (true, None) => "AADSTS53003".to_owned(),
+            (true, None) => msg(lang, "value-unknown").to_owned(),
             (false, _) if self.category == Category::MfaRequired => {
                 msg(lang, "code-challenge-mfa").to_owned()
             }

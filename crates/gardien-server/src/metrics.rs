@@ -37,10 +37,7 @@ impl Histogram {
         let mut cumulative = 0;
         for (i, bound) in BUCKETS.iter().enumerate() {
             cumulative += self.buckets[i].load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{{labels}le=\"{bound}\"}} {cumulative}"
-            );
+            let _ = writeln!(out, "{name}_bucket{{{labels}le=\"{bound}\"}} {cumulative}");
         }
         let count = self.count.load(Ordering::Relaxed);
         let _ = writeln!(out, "{name}_bucket{{{labels}le=\"+Inf\"}} {count}");
@@ -63,7 +60,11 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    const ALL: [Endpoint; 3] = [Endpoint::ForwardAuth, Endpoint::ExtAuthz, Endpoint::Evaluate];
+    const ALL: [Endpoint; 3] = [
+        Endpoint::ForwardAuth,
+        Endpoint::ExtAuthz,
+        Endpoint::Evaluate,
+    ];
 
     fn label(self) -> &'static str {
         match self {
@@ -95,7 +96,10 @@ pub struct Metrics {
 impl Metrics {
     /// Counts one decision and its latency.
     pub fn decision(&self, endpoint: Endpoint, decision: &'static str, code: u32, took: Duration) {
-        let index = Endpoint::ALL.iter().position(|e| *e == endpoint).unwrap_or(0);
+        let index = Endpoint::ALL
+            .iter()
+            .position(|e| *e == endpoint)
+            .unwrap_or(0);
         self.latency[index].observe(took);
         if let Ok(mut d) = self.decisions.lock() {
             let key = (endpoint, decision, code);
@@ -130,14 +134,47 @@ impl Metrics {
             );
         }
         for (name, help, kind, value) in [
-            ("gardien_unauthenticated_total", "Requests refused for lack of a valid identity.", "counter", self.unauthenticated.load(Ordering::Relaxed) as i64),
-            ("gardien_internal_errors_total", "Internal errors answered with a deny (fail closed).", "counter", self.internal_errors.load(Ordering::Relaxed) as i64),
-            ("gardien_signin_log_errors_total", "Sign-in records that could not be logged.", "counter", self.log_errors.load(Ordering::Relaxed) as i64),
-            ("gardien_signin_log_committed_total", "Sign-in records committed to the log.", "counter", committed as i64),
-            ("gardien_admin_rejected_writes_total", "Admin writes rejected by validation.", "counter", self.rejected_writes.load(Ordering::Relaxed) as i64),
-            ("gardien_policy_version", "Version of the policy set in force.", "gauge", self.policy_version.load(Ordering::Relaxed)),
+            (
+                "gardien_unauthenticated_total",
+                "Requests refused for lack of a valid identity.",
+                "counter",
+                self.unauthenticated.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "gardien_internal_errors_total",
+                "Internal errors answered with a deny (fail closed).",
+                "counter",
+                self.internal_errors.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "gardien_signin_log_errors_total",
+                "Sign-in records that could not be logged.",
+                "counter",
+                self.log_errors.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "gardien_signin_log_committed_total",
+                "Sign-in records committed to the log.",
+                "counter",
+                committed as i64,
+            ),
+            (
+                "gardien_admin_rejected_writes_total",
+                "Admin writes rejected by validation.",
+                "counter",
+                self.rejected_writes.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "gardien_policy_version",
+                "Version of the policy set in force.",
+                "gauge",
+                self.policy_version.load(Ordering::Relaxed),
+            ),
         ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
         }
         out
     }
@@ -150,16 +187,42 @@ mod tests {
     #[test]
     fn renders_counters_and_cumulative_buckets() {
         let m = Metrics::default();
-        m.decision(Endpoint::ForwardAuth, "deny", 53003, Duration::from_micros(80));
-        m.decision(Endpoint::ForwardAuth, "deny", 53003, Duration::from_micros(300));
+        m.decision(
+            Endpoint::ForwardAuth,
+            "deny",
+            53003,
+            Duration::from_micros(80),
+        );
+        m.decision(
+            Endpoint::ForwardAuth,
+            "deny",
+            53003,
+            Duration::from_micros(300),
+        );
         m.decision(Endpoint::ForwardAuth, "allow", 0, Duration::from_millis(3));
         m.policy_version.store(7, Ordering::Relaxed);
         let text = m.render(3);
         assert!(text.contains("gardien_decisions_total{endpoint=\"forward_auth\",decision=\"deny\",code=\"53003\"} 2"), "{text}");
-        assert!(text.contains("gardien_decision_seconds_bucket{endpoint=\"forward_auth\",le=\"0.0001\"} 1"), "{text}");
-        assert!(text.contains("gardien_decision_seconds_bucket{endpoint=\"forward_auth\",le=\"0.0005\"} 2"), "{text}");
-        assert!(text.contains("gardien_decision_seconds_count{endpoint=\"forward_auth\"} 3"), "{text}");
+        assert!(
+            text.contains(
+                "gardien_decision_seconds_bucket{endpoint=\"forward_auth\",le=\"0.0001\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "gardien_decision_seconds_bucket{endpoint=\"forward_auth\",le=\"0.0005\"} 2"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("gardien_decision_seconds_count{endpoint=\"forward_auth\"} 3"),
+            "{text}"
+        );
         assert!(text.contains("gardien_policy_version 7"), "{text}");
-        assert!(text.contains("gardien_signin_log_committed_total 3"), "{text}");
+        assert!(
+            text.contains("gardien_signin_log_committed_total 3"),
+            "{text}"
+        );
     }
 }

@@ -38,10 +38,22 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("delete", "/v1.0/identity/conditionalAccess/policies/{id}"),
     ("get", "/v1.0/identity/conditionalAccess/namedLocations"),
     ("post", "/v1.0/identity/conditionalAccess/namedLocations"),
-    ("get", "/v1.0/identity/conditionalAccess/namedLocations/{id}"),
-    ("patch", "/v1.0/identity/conditionalAccess/namedLocations/{id}"),
-    ("put", "/v1.0/identity/conditionalAccess/namedLocations/{id}"),
-    ("delete", "/v1.0/identity/conditionalAccess/namedLocations/{id}"),
+    (
+        "get",
+        "/v1.0/identity/conditionalAccess/namedLocations/{id}",
+    ),
+    (
+        "patch",
+        "/v1.0/identity/conditionalAccess/namedLocations/{id}",
+    ),
+    (
+        "put",
+        "/v1.0/identity/conditionalAccess/namedLocations/{id}",
+    ),
+    (
+        "delete",
+        "/v1.0/identity/conditionalAccess/namedLocations/{id}",
+    ),
     ("get", "/v1/admin/directory"),
     ("put", "/v1/admin/directory"),
     ("get", "/v1/admin/devices"),
@@ -71,9 +83,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/ext-authz/{*rest}", any(decide::ext_authz))
         .route("/v1/denial/{key}", get(decide::denial_page))
         .route("/v1/evaluate", post(decide::evaluate))
-        .route("/identity/conditionalAccess/evaluate", post(decide::graph_evaluate))
-        .route("/v1.0/identity/conditionalAccess/evaluate", post(decide::graph_evaluate))
-        .route("/beta/identity/conditionalAccess/evaluate", post(decide::graph_evaluate));
+        .route(
+            "/identity/conditionalAccess/evaluate",
+            post(decide::graph_evaluate),
+        )
+        .route(
+            "/v1.0/identity/conditionalAccess/evaluate",
+            post(decide::graph_evaluate),
+        )
+        .route(
+            "/beta/identity/conditionalAccess/evaluate",
+            post(decide::graph_evaluate),
+        );
     for path in [ca("policies"), ca_beta("policies")] {
         router = router
             .route(&path, get(admin::list_policies).post(admin::create_policy))
@@ -87,7 +108,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     for path in [ca("namedLocations"), ca_beta("namedLocations")] {
         router = router
-            .route(&path, get(admin::list_locations).post(admin::create_location))
+            .route(
+                &path,
+                get(admin::list_locations).post(admin::create_location),
+            )
             .route(
                 &format!("{path}/{{id}}"),
                 get(admin::get_location)
@@ -97,15 +121,26 @@ pub fn router(state: Arc<AppState>) -> Router {
             );
     }
     router
-        .route("/v1/admin/directory", get(admin::get_directory).put(admin::put_directory))
-        .route("/v1/admin/devices", get(admin::list_devices).put(admin::replace_devices))
+        .route(
+            "/v1/admin/directory",
+            get(admin::get_directory).put(admin::put_directory),
+        )
+        .route(
+            "/v1/admin/devices",
+            get(admin::list_devices).put(admin::replace_devices),
+        )
         .route(
             "/v1/admin/devices/{device_id}",
-            get(admin::get_device).put(admin::put_device).delete(admin::delete_device),
+            get(admin::get_device)
+                .put(admin::put_device)
+                .delete(admin::delete_device),
         )
         .route("/v1/admin/versions", get(admin::list_versions))
         .route("/v1/admin/versions/{version}", get(admin::get_version))
-        .route("/v1/admin/versions/{version}/rollback", post(admin::rollback))
+        .route(
+            "/v1/admin/versions/{version}/rollback",
+            post(admin::rollback),
+        )
         .route("/v1/signins", get(signins::query))
         .route("/v1/signins/export", get(signins::export))
         .route("/metrics", get(ops::metrics))
@@ -123,7 +158,10 @@ mod tests {
     fn bearer_tokens_are_read_strictly() {
         let mut h = HeaderMap::new();
         assert_eq!(bearer(&h), None);
-        h.insert("authorization", http::HeaderValue::from_static("Bearer abc"));
+        h.insert(
+            "authorization",
+            http::HeaderValue::from_static("Bearer abc"),
+        );
         assert_eq!(bearer(&h), Some("abc"));
         h.insert("authorization", http::HeaderValue::from_static("Basic abc"));
         assert_eq!(bearer(&h), None);

@@ -64,9 +64,7 @@ fn failure_reason(verdict: &Verdict) -> &'static str {
         (Decision::Deny, Some(53000)) => {
             "Device is not in required device state: compliant. Conditional Access policy requires a compliant device, and the device is not compliant."
         }
-        (Decision::Deny, Some(53001)) => {
-            "Device is not in required device state: domain joined."
-        }
+        (Decision::Deny, Some(53001)) => "Device is not in required device state: domain joined.",
         (Decision::Deny, Some(53002)) => "Application used is not an approved application.",
         (Decision::Deny, Some(53009)) => {
             "Application used is not an approved application or has no app protection policy."

@@ -172,8 +172,14 @@ mod tests {
     fn from_source_flattens_collections_and_keeps_raw_json() {
         let source = TenantSource {
             policy_files: vec![
-                SourceFile::new("a.json", serde_json::to_vec(&json!({"value": [policy("p1", "enabled")]})).unwrap()),
-                SourceFile::new("b.json", serde_json::to_vec(&policy("p2", "disabled")).unwrap()),
+                SourceFile::new(
+                    "a.json",
+                    serde_json::to_vec(&json!({"value": [policy("p1", "enabled")]})).unwrap(),
+                ),
+                SourceFile::new(
+                    "b.json",
+                    serde_json::to_vec(&policy("p2", "disabled")).unwrap(),
+                ),
             ],
             ..TenantSource::default()
         };
@@ -187,7 +193,10 @@ mod tests {
     #[test]
     fn from_source_reports_core_errors_with_the_file() {
         let source = TenantSource {
-            policy_files: vec![SourceFile::new("bad.json", br#"{"id":"x","state":"on"}"#.to_vec())],
+            policy_files: vec![SourceFile::new(
+                "bad.json",
+                br#"{"id":"x","state":"on"}"#.to_vec(),
+            )],
             ..TenantSource::default()
         };
         let err = from_source(&source).unwrap_err().to_string();
@@ -201,7 +210,10 @@ mod tests {
         let d = diff(&a, &b);
         let changes = d["changes"].as_array().unwrap();
         assert_eq!(changes.len(), 4, "{d}");
-        assert_eq!(summary(&d), "1 policy added, 1 policy modified, 1 policy removed, directory modified");
+        assert_eq!(
+            summary(&d),
+            "1 policy added, 1 policy modified, 1 policy removed, directory modified"
+        );
         assert_eq!(summary(&diff(&a, &a)), "no change");
     }
 }

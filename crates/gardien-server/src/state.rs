@@ -184,7 +184,9 @@ fn signals_config(config: &ServerConfig) -> Result<SignalsConfig, StartError> {
     let country_header = match &s.country_header {
         None => None,
         Some(h) => Some(http::HeaderName::try_from(h.as_str()).map_err(|_| {
-            StartError::Config(format!("signals.country_header: `{h}` is not a header name"))
+            StartError::Config(format!(
+                "signals.country_header: `{h}` is not a header name"
+            ))
         })?),
     };
     Ok(SignalsConfig {
@@ -204,10 +206,13 @@ impl AppState {
         config: ServerConfig,
         options: StartOptions,
     ) -> Result<Arc<AppState>, StartError> {
-        let store = Store::open(&config.store.path, StoreOptions {
-            durability: config.store.durability,
-            ..StoreOptions::default()
-        })
+        let store = Store::open(
+            &config.store.path,
+            StoreOptions {
+                durability: config.store.durability,
+                ..StoreOptions::default()
+            },
+        )
         .await?;
         let live = match store.current_version().await? {
             Some(v) => {
@@ -217,8 +222,9 @@ impl AppState {
                         "the store already holds a policy set; the configured tenant is not imported"
                     );
                 }
-                let tenant = snapshot::compile(&format!("store:version {}", v.version), &v.snapshot)
-                    .map_err(StartError::Tenant)?;
+                let tenant =
+                    snapshot::compile(&format!("store:version {}", v.version), &v.snapshot)
+                        .map_err(StartError::Tenant)?;
                 Live {
                     version: v.version,
                     tenant,
@@ -227,16 +233,20 @@ impl AppState {
             }
             None => {
                 let snap = options.initial_tenant.unwrap_or_else(snapshot::empty);
-                let tenant = snapshot::compile("initial tenant", &snap).map_err(StartError::Tenant)?;
+                let tenant =
+                    snapshot::compile("initial tenant", &snap).map_err(StartError::Tenant)?;
                 let diff = snapshot::diff(&snapshot::empty(), &snap);
                 let version = store
-                    .save_version(None, NewVersion {
-                        author: "import".to_owned(),
-                        summary: format!("initial import: {}", snapshot::summary(&diff)),
-                        created_ms: now_ms(),
-                        diff,
-                        snapshot: snap.clone(),
-                    })
+                    .save_version(
+                        None,
+                        NewVersion {
+                            author: "import".to_owned(),
+                            summary: format!("initial import: {}", snapshot::summary(&diff)),
+                            created_ms: now_ms(),
+                            diff,
+                            snapshot: snap.clone(),
+                        },
+                    )
                     .await?;
                 Live {
                     version,
@@ -301,7 +311,9 @@ impl AppState {
             ));
         }
         let metrics = Metrics::default();
-        metrics.policy_version.store(live.version, Ordering::Relaxed);
+        metrics
+            .policy_version
+            .store(live.version, Ordering::Relaxed);
         Ok(Arc::new(AppState {
             config,
             live: ArcSwap::from_pointee(live),
@@ -374,13 +386,16 @@ impl AppState {
         };
         let version = self
             .store
-            .save_version(Some(current.version), NewVersion {
-                author: author.to_owned(),
-                summary,
-                created_ms: now_ms(),
-                diff,
-                snapshot: new.clone(),
-            })
+            .save_version(
+                Some(current.version),
+                NewVersion {
+                    author: author.to_owned(),
+                    summary,
+                    created_ms: now_ms(),
+                    diff,
+                    snapshot: new.clone(),
+                },
+            )
             .await
             .map_err(|e| match e {
                 StoreError::Conflict { expected, actual } => {
@@ -393,7 +408,9 @@ impl AppState {
             tenant,
             snapshot: new,
         }));
-        self.metrics.policy_version.store(version, Ordering::Relaxed);
+        self.metrics
+            .policy_version
+            .store(version, Ordering::Relaxed);
         tracing::info!(version, author, "policy set changed");
         Ok(version)
     }

@@ -116,7 +116,7 @@ struct Case {
 }
 
 fn cases(tenant: &CompiledTenant) -> Vec<Case> {
-    let specs: [(&str, &str, u16, [&str; 2], [&str; 2], [&str; 2]); 4] = [
+    let specs = [
         (
             "laptop-abroad.json",
             "deny",

@@ -57,8 +57,12 @@ fn with_etag(mut response: Response, version: i64) -> Response {
 fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(o)) => Ok(o),
-        Ok(_) => Err(ApiError::bad_request("request body: expected a JSON object")),
-        Err(e) => Err(ApiError::bad_request(format!("request body: invalid JSON: {e}"))),
+        Ok(_) => Err(ApiError::bad_request(
+            "request body: expected a JSON object",
+        )),
+        Err(e) => Err(ApiError::bad_request(format!(
+            "request body: invalid JSON: {e}"
+        ))),
     }
 }
 
@@ -96,7 +100,14 @@ fn new_id() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// A Graph collection of the policy set: `policies` or `namedLocations`.
@@ -158,7 +169,9 @@ impl Collection {
         let mut snapshot = live.snapshot.clone();
         let mut items = crate::snapshot::list(&snapshot, self.key).to_vec();
         let index = edit(&mut items)?;
-        let written = index.and_then(|i| items.get(i).cloned()).unwrap_or(Value::Null);
+        let written = index
+            .and_then(|i| items.get(i).cloned())
+            .unwrap_or(Value::Null);
         snapshot[self.key] = Value::Array(items);
         let version = state
             .apply(&author, expected.or(Some(live.version)), snapshot, None)
@@ -167,7 +180,12 @@ impl Collection {
         Ok((version, written, index))
     }
 
-    async fn create(self, state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
+    async fn create(
+        self,
+        state: &AppState,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Response, ApiError> {
         let mut object = parse_object(body)?;
         let id = match object.get("id").and_then(Value::as_str) {
             Some(id) => id.to_owned(),
@@ -180,21 +198,36 @@ impl Collection {
         let (version, written, _) = self
             .write(state, headers, |items| {
                 if items.iter().any(|v| same_id(v, &id)) {
-                    return Err(ApiError::conflict(format!("a {} with id `{id}` exists", self.noun)));
+                    return Err(ApiError::conflict(format!(
+                        "a {} with id `{id}` exists",
+                        self.noun
+                    )));
                 }
                 items.push(Value::Object(object));
                 Ok(Some(items.len() - 1))
             })
             .await?;
-        Ok(with_etag((StatusCode::CREATED, Json(written)).into_response(), version))
+        Ok(with_etag(
+            (StatusCode::CREATED, Json(written)).into_response(),
+            version,
+        ))
     }
 
-    async fn update(self, state: &AppState, headers: &HeaderMap, id: &str, body: &[u8], merge: bool) -> Result<Response, ApiError> {
+    async fn update(
+        self,
+        state: &AppState,
+        headers: &HeaderMap,
+        id: &str,
+        body: &[u8],
+        merge: bool,
+    ) -> Result<Response, ApiError> {
         let object = parse_object(body)?;
         if let Some(other) = object.get("id").and_then(Value::as_str)
             && !other.eq_ignore_ascii_case(id)
         {
-            return Err(ApiError::bad_request("request body: `id` differs from the URL"));
+            return Err(ApiError::bad_request(
+                "request body: `id` differs from the URL",
+            ));
         }
         let noun = self.noun;
         let (version, written, _) = self
@@ -203,7 +236,9 @@ impl Collection {
                     .iter()
                     .position(|v| same_id(v, id))
                     .ok_or_else(|| ApiError::not_found(format!("no {noun} with id `{id}`")))?;
-                let current = items.get_mut(i).ok_or_else(|| ApiError::not_found(id.to_owned()))?;
+                let current = items
+                    .get_mut(i)
+                    .ok_or_else(|| ApiError::not_found(id.to_owned()))?;
                 if merge {
                     // Graph PATCH: the members given replace the current ones (a complex
                     // member such as `conditions` is replaced whole).
@@ -214,7 +249,10 @@ impl Collection {
                     }
                 } else {
                     let mut replacement = object;
-                    replacement.insert("id".into(), current.get("id").cloned().unwrap_or(Value::Null));
+                    replacement.insert(
+                        "id".into(),
+                        current.get("id").cloned().unwrap_or(Value::Null),
+                    );
                     *current = Value::Object(replacement);
                 }
                 Ok(Some(i))
@@ -223,7 +261,12 @@ impl Collection {
         Ok(with_etag(Json(written).into_response(), version))
     }
 
-    async fn delete(self, state: &AppState, headers: &HeaderMap, id: &str) -> Result<Response, ApiError> {
+    async fn delete(
+        self,
+        state: &AppState,
+        headers: &HeaderMap,
+        id: &str,
+    ) -> Result<Response, ApiError> {
         let noun = self.noun;
         let (version, _, _) = self
             .write(state, headers, |items| {
@@ -242,37 +285,81 @@ impl Collection {
 macro_rules! collection_handlers {
     ($c:expr, $list:ident, $create:ident, $get:ident, $patch:ident, $put:ident, $delete:ident) => {
         /// List (Graph collection `{"value":[...]}`, `ETag` = policy version).
-        pub async fn $list(State(s): State<Arc<AppState>>, h: HeaderMap) -> Result<Response, ApiError> {
+        pub async fn $list(
+            State(s): State<Arc<AppState>>,
+            h: HeaderMap,
+        ) -> Result<Response, ApiError> {
             $c.list(&s, &h)
         }
         /// Create (201; the id is generated when absent).
-        pub async fn $create(State(s): State<Arc<AppState>>, h: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+        pub async fn $create(
+            State(s): State<Arc<AppState>>,
+            h: HeaderMap,
+            body: Bytes,
+        ) -> Result<Response, ApiError> {
             $c.create(&s, &h, &body).await
         }
         /// Read one.
-        pub async fn $get(State(s): State<Arc<AppState>>, h: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+        pub async fn $get(
+            State(s): State<Arc<AppState>>,
+            h: HeaderMap,
+            Path(id): Path<String>,
+        ) -> Result<Response, ApiError> {
             $c.get(&s, &h, &id)
         }
         /// Update the given members (Graph PATCH).
-        pub async fn $patch(State(s): State<Arc<AppState>>, h: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+        pub async fn $patch(
+            State(s): State<Arc<AppState>>,
+            h: HeaderMap,
+            Path(id): Path<String>,
+            body: Bytes,
+        ) -> Result<Response, ApiError> {
             $c.update(&s, &h, &id, &body, true).await
         }
         /// Replace whole.
-        pub async fn $put(State(s): State<Arc<AppState>>, h: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+        pub async fn $put(
+            State(s): State<Arc<AppState>>,
+            h: HeaderMap,
+            Path(id): Path<String>,
+            body: Bytes,
+        ) -> Result<Response, ApiError> {
             $c.update(&s, &h, &id, &body, false).await
         }
         /// Delete (204).
-        pub async fn $delete(State(s): State<Arc<AppState>>, h: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+        pub async fn $delete(
+            State(s): State<Arc<AppState>>,
+            h: HeaderMap,
+            Path(id): Path<String>,
+        ) -> Result<Response, ApiError> {
             $c.delete(&s, &h, &id).await
         }
     };
 }
 
-collection_handlers!(POLICIES, list_policies, create_policy, get_policy, patch_policy, put_policy, delete_policy);
-collection_handlers!(LOCATIONS, list_locations, create_location, get_location, patch_location, put_location, delete_location);
+collection_handlers!(
+    POLICIES,
+    list_policies,
+    create_policy,
+    get_policy,
+    patch_policy,
+    put_policy,
+    delete_policy
+);
+collection_handlers!(
+    LOCATIONS,
+    list_locations,
+    create_location,
+    get_location,
+    patch_location,
+    put_location,
+    delete_location
+);
 
 /// `GET /v1/admin/directory`.
-pub async fn get_directory(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn get_directory(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     guard(&state, &headers)?;
     let live = state.live.load();
     Ok(with_etag(
@@ -283,7 +370,11 @@ pub async fn get_directory(State(state): State<Arc<AppState>>, headers: HeaderMa
 
 /// `PUT /v1/admin/directory`: imports a directory (users, groups, roles), validated with
 /// the policies that reference it.
-pub async fn put_directory(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+pub async fn put_directory(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let author = guard(&state, &headers)?;
     let expected = expected_version(&headers)?;
     let directory = Value::Object(parse_object(&body)?);
@@ -291,7 +382,12 @@ pub async fn put_directory(State(state): State<Arc<AppState>>, headers: HeaderMa
     let mut snapshot = live.snapshot.clone();
     snapshot["directory"] = directory;
     let version = state
-        .apply(&author, expected.or(Some(live.version)), snapshot, Some("directory import"))
+        .apply(
+            &author,
+            expected.or(Some(live.version)),
+            snapshot,
+            Some("directory import"),
+        )
         .await
         .map_err(|e| match e {
             WriteError::Rejected(mut errors) => {
@@ -309,16 +405,34 @@ pub async fn put_directory(State(state): State<Arc<AppState>>, headers: HeaderMa
 }
 
 /// `GET /v1/admin/versions`: every version, newest first.
-pub async fn list_versions(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+pub async fn list_versions(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     guard(&state, &headers)?;
-    let versions = state.store.versions().await.map_err(|e| ApiError::internal(&e))?;
-    Ok(Json(json!({ "current": state.live.load().version, "value": versions })))
+    let versions = state
+        .store
+        .versions()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(
+        json!({ "current": state.live.load().version, "value": versions }),
+    ))
 }
 
 /// `GET /v1/admin/versions/{version}`: one version with its snapshot and diff.
-pub async fn get_version(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(version): Path<i64>) -> Result<Json<Value>, ApiError> {
+pub async fn get_version(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(version): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
     guard(&state, &headers)?;
-    match state.store.version(version).await.map_err(|e| ApiError::internal(&e))? {
+    match state
+        .store
+        .version(version)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+    {
         Some(v) => Ok(Json(serde_json::to_value(v).unwrap_or(Value::Null))),
         None => Err(ApiError::not_found(format!("no version {version}"))),
     }
@@ -326,10 +440,19 @@ pub async fn get_version(State(state): State<Arc<AppState>>, headers: HeaderMap,
 
 /// `POST /v1/admin/versions/{version}/rollback`: puts an earlier version back in force, as
 /// a new version (history is never rewritten).
-pub async fn rollback(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(version): Path<i64>) -> Result<Response, ApiError> {
+pub async fn rollback(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(version): Path<i64>,
+) -> Result<Response, ApiError> {
     let author = guard(&state, &headers)?;
     let expected = expected_version(&headers)?;
-    let Some(old) = state.store.version(version).await.map_err(|e| ApiError::internal(&e))? else {
+    let Some(old) = state
+        .store
+        .version(version)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+    else {
         return Err(ApiError::not_found(format!("no version {version}")));
     };
     let prefix = format!("rollback to version {version}");
@@ -337,7 +460,10 @@ pub async fn rollback(State(state): State<Arc<AppState>>, headers: HeaderMap, Pa
         .apply(&author, expected, old.snapshot, Some(&prefix))
         .await
         .map_err(|e| write_error(e, "policies", None))?;
-    Ok(with_etag(Json(json!({"version": new, "restored": version})).into_response(), new))
+    Ok(with_etag(
+        Json(json!({"version": new, "restored": version})).into_response(),
+        new,
+    ))
 }
 
 fn device_id(v: &Value) -> Option<&str> {
@@ -345,29 +471,59 @@ fn device_id(v: &Value) -> Option<&str> {
 }
 
 /// `GET /v1/admin/devices`.
-pub async fn list_devices(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+pub async fn list_devices(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     guard(&state, &headers)?;
-    let devices = state.store.devices().await.map_err(|e| ApiError::internal(&e))?;
+    let devices = state
+        .store
+        .devices()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     Ok(Json(json!({ "value": devices })))
 }
 
 /// `PUT /v1/admin/devices`: replaces the whole registry (`{"value":[...]}`), validated first.
-pub async fn replace_devices(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<StatusCode, ApiError> {
+pub async fn replace_devices(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
     guard(&state, &headers)?;
     let object = parse_object(&body)?;
     let Some(Value::Array(devices)) = object.get("value") else {
-        return Err(ApiError::bad_request("request body: expected {\"value\": [device, ...]}"));
+        return Err(ApiError::bad_request(
+            "request body: expected {\"value\": [device, ...]}",
+        ));
     };
-    registry(devices).map_err(|e| ApiError::bad_request(e.to_string().replace("store:devices", "request body")))?;
-    state.store.replace_devices(devices).await.map_err(|e| ApiError::bad_request(e.to_string()))?;
-    state.reload_devices().await.map_err(|e| ApiError::internal(&e))?;
+    registry(devices).map_err(|e| {
+        ApiError::bad_request(e.to_string().replace("store:devices", "request body"))
+    })?;
+    state
+        .store
+        .replace_devices(devices)
+        .await
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    state
+        .reload_devices()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /v1/admin/devices/{deviceId}`.
-pub async fn get_device(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn get_device(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     guard(&state, &headers)?;
-    let devices = state.store.devices().await.map_err(|e| ApiError::internal(&e))?;
+    let devices = state
+        .store
+        .devices()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     devices
         .into_iter()
         .find(|d| device_id(d) == Some(id.as_str()))
@@ -376,33 +532,70 @@ pub async fn get_device(State(state): State<Arc<AppState>>, headers: HeaderMap, 
 }
 
 /// `PUT /v1/admin/devices/{deviceId}`: creates or replaces one device (201 or 200).
-pub async fn put_device(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn put_device(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     guard(&state, &headers)?;
     let mut object = parse_object(&body)?;
     if let Some(other) = object.get("deviceId").and_then(Value::as_str)
         && other != id
     {
-        return Err(ApiError::bad_request("request body: `deviceId` differs from the URL"));
+        return Err(ApiError::bad_request(
+            "request body: `deviceId` differs from the URL",
+        ));
     }
     object.insert("deviceId".into(), Value::String(id.clone()));
     let device = Value::Object(object);
     // Validate with the rest of the registry (duplicate identifiers, bad properties).
-    let mut all = state.store.devices().await.map_err(|e| ApiError::internal(&e))?;
+    let mut all = state
+        .store
+        .devices()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     all.retain(|d| device_id(d) != Some(id.as_str()));
     all.push(device.clone());
-    registry(&all).map_err(|e| ApiError::bad_request(e.to_string().replace("store:devices", "devices")))?;
-    let created = state.store.put_device(&id, &device).await.map_err(|e| ApiError::internal(&e))?;
-    state.reload_devices().await.map_err(|e| ApiError::internal(&e))?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    registry(&all)
+        .map_err(|e| ApiError::bad_request(e.to_string().replace("store:devices", "devices")))?;
+    let created = state
+        .store
+        .put_device(&id, &device)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    state
+        .reload_devices()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(device)).into_response())
 }
 
 /// `DELETE /v1/admin/devices/{deviceId}`: the device is unregistered from then on.
-pub async fn delete_device(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_device(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     guard(&state, &headers)?;
-    if !state.store.delete_device(&id).await.map_err(|e| ApiError::internal(&e))? {
-        return Err(ApiError::not_found(format!("no device with deviceId `{id}`")));
+    if !state
+        .store
+        .delete_device(&id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+    {
+        return Err(ApiError::not_found(format!(
+            "no device with deviceId `{id}`"
+        )));
     }
-    state.reload_devices().await.map_err(|e| ApiError::internal(&e))?;
+    state
+        .reload_devices()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     Ok(StatusCode::NO_CONTENT)
 }

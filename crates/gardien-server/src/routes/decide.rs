@@ -5,7 +5,7 @@
 //! `WWW-Authenticate`; 403 deny. Deny and challenge carry the denial page (browsers) or
 //! `application/problem+json`. Anything that goes wrong inside is a 403 (fail closed).
 
-use crate::decision::{self, Decided, DecideParts, Incoming, Original, Refusal, route_app};
+use crate::decision::{self, DecideParts, Decided, Incoming, Original, Refusal, route_app};
 use crate::denial::{DenialContext, Lang, prefers_html, problem_json, render_html};
 use crate::denials::DenialRecord;
 use crate::metrics::Endpoint;
@@ -62,13 +62,21 @@ fn denial_body(state: &AppState, record: &DenialRecord, request: &HeaderMap) -> 
     let h = response.headers_mut();
     set(h, "content-language", lang.code());
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::VARY, HeaderValue::from_static("accept, accept-language"));
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("accept, accept-language"),
+    );
     response
 }
 
 /// RFC 9470 step-up challenge: which controls are pending, as `acr_values`.
 fn step_up(decided: &Decided) -> String {
-    let controls: Vec<&str> = decided.verdict.required.iter().map(|c| c.as_str()).collect();
+    let controls: Vec<&str> = decided
+        .verdict
+        .required
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
     format!(
         "Bearer error=\"insufficient_user_authentication\", error_description=\"Conditional Access requires more: {}\", acr_values=\"{}\"",
         controls.join(", "),
@@ -108,7 +116,11 @@ fn answer(state: &AppState, decided: &Decided, request: &HeaderMap) -> Response 
     set(h, "x-gardien-correlation-id", &decided.correlation_id);
     set(h, "x-gardien-decision", decided.verdict.decision.as_str());
     set(h, "gardien-log", decided.logged.as_str());
-    if let Some(code) = decided.verdict.error_code.filter(|_| decided.verdict.decision == Decision::Deny) {
+    if let Some(code) = decided
+        .verdict
+        .error_code
+        .filter(|_| decided.verdict.decision == Decision::Deny)
+    {
         set(h, "x-gardien-error-code", &code.to_string());
     }
     if decided.verdict.decision == Decision::Challenge {
@@ -121,29 +133,62 @@ fn answer(state: &AppState, decided: &Decided, request: &HeaderMap) -> Response 
 fn refused(state: &AppState, refusal: &Refusal) -> Response {
     match refusal {
         Refusal::Unauthenticated => {
-            state.metrics.unauthenticated.fetch_add(1, Ordering::Relaxed);
-            let mut r = ApiError::new(StatusCode::UNAUTHORIZED, "Sign-in required", "sign in first").into_response();
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gardien\""));
+            state
+                .metrics
+                .unauthenticated
+                .fetch_add(1, Ordering::Relaxed);
+            let mut r = ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "Sign-in required",
+                "sign in first",
+            )
+            .into_response();
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"gardien\""),
+            );
             r
         }
         Refusal::InvalidToken(reason) => {
-            state.metrics.unauthenticated.fetch_add(1, Ordering::Relaxed);
-            let mut r = ApiError::new(StatusCode::UNAUTHORIZED, "Invalid token", *reason).into_response();
+            state
+                .metrics
+                .unauthenticated
+                .fetch_add(1, Ordering::Relaxed);
+            let mut r =
+                ApiError::new(StatusCode::UNAUTHORIZED, "Invalid token", *reason).into_response();
             set(
                 r.headers_mut(),
                 "www-authenticate",
-                &format!("Bearer realm=\"gardien\", error=\"invalid_token\", error_description=\"{reason}\""),
+                &format!(
+                    "Bearer realm=\"gardien\", error=\"invalid_token\", error_description=\"{reason}\""
+                ),
             );
             r
         }
         Refusal::NoApplication => {
-            state.metrics.unauthenticated.fetch_add(1, Ordering::Relaxed);
-            ApiError::new(StatusCode::FORBIDDEN, "Access denied", "no application is configured for this address").into_response()
+            state
+                .metrics
+                .unauthenticated
+                .fetch_add(1, Ordering::Relaxed);
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "Access denied",
+                "no application is configured for this address",
+            )
+            .into_response()
         }
         Refusal::Internal(cause) => {
-            state.metrics.internal_errors.fetch_add(1, Ordering::Relaxed);
+            state
+                .metrics
+                .internal_errors
+                .fetch_add(1, Ordering::Relaxed);
             tracing::error!(%cause, "decision failed; denying (fail closed)");
-            ApiError::new(StatusCode::FORBIDDEN, "Access denied", "gardien could not decide; access is denied").into_response()
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "Access denied",
+                "gardien could not decide; access is denied",
+            )
+            .into_response()
         }
     }
 }
@@ -188,8 +233,14 @@ pub async fn forward_auth(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let trusted = state.signals.load().config.trusted_proxies.contains(peer.ip());
-    let original = Original::from_forward_auth(&headers, trusted, method.as_str(), &uri.to_string());
+    let trusted = state
+        .signals
+        .load()
+        .config
+        .trusted_proxies
+        .contains(peer.ip());
+    let original =
+        Original::from_forward_auth(&headers, trusted, method.as_str(), &uri.to_string());
     proxy_decision(&state, peer, &headers, original, Endpoint::ForwardAuth).await
 }
 
@@ -228,7 +279,10 @@ pub async fn denial_page(
 ) -> Response {
     match state.denials.get(&key) {
         Some(record) => denial_body(&state, &record, &headers),
-        None => ApiError::not_found("this denial is no longer available; sign in again to see the details").into_response(),
+        None => ApiError::not_found(
+            "this denial is no longer available; sign in again to see the details",
+        )
+        .into_response(),
     }
 }
 
@@ -250,12 +304,18 @@ pub async fn evaluate(
     let signin = parse_request(&body)?;
     let derived = Derived::given(&signin);
     let (_, app_id) = crate::signin_record::ids(&signin);
-    let decided = decision::decide_and_log(&state, &signin, &derived, None, DecideParts {
-        created_ms: crate::clock::now_ms(),
-        user_agent: None,
-        app_name: &app_id,
-        want_report: true,
-    })
+    let decided = decision::decide_and_log(
+        &state,
+        &signin,
+        &derived,
+        None,
+        DecideParts {
+            created_ms: crate::clock::now_ms(),
+            user_agent: None,
+            app_name: &app_id,
+            want_report: true,
+        },
+    )
     .await
     .map_err(|r| ApiError::internal(&r))?;
     state.metrics.decision(
@@ -265,8 +325,16 @@ pub async fn evaluate(
         started.elapsed(),
     );
     let mut response = Json(&decided.report).into_response();
-    set(response.headers_mut(), "x-gardien-correlation-id", &decided.correlation_id);
-    set(response.headers_mut(), "gardien-log", decided.logged.as_str());
+    set(
+        response.headers_mut(),
+        "x-gardien-correlation-id",
+        &decided.correlation_id,
+    );
+    set(
+        response.headers_mut(),
+        "gardien-log",
+        decided.logged.as_str(),
+    );
     Ok(response)
 }
 
@@ -285,4 +353,3 @@ pub async fn graph_evaluate(
     let report = WhatIfReport::new(&live.tenant, &signin);
     Ok(Json(report.to_graph_json(&live.tenant)))
 }
-

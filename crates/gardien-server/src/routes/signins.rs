@@ -42,10 +42,20 @@ pub fn parse_time(text: &str) -> Option<i64> {
     }
     let b = text.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> { text.get(r)?.parse().ok() };
-    if b.len() < 19 || b.get(4) != Some(&b'-') || b.get(10).map(u8::to_ascii_uppercase) != Some(b'T') {
+    if b.len() < 19
+        || b.get(4) != Some(&b'-')
+        || b.get(10).map(u8::to_ascii_uppercase) != Some(b'T')
+    {
         return None;
     }
-    let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let (y, mo, d, h, mi, s) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
         return None;
     }
@@ -87,17 +97,23 @@ fn filter(q: SignInQuery) -> Result<SignInFilter, ApiError> {
             )));
         }
         (None, d) => d,
-        (Some(_), Some(_)) => return Err(ApiError::bad_request("give status or decision, not both")),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request("give status or decision, not both"));
+        }
     };
     if let Some(d) = &decision
         && !["allow", "challenge", "deny"].contains(&d.as_str())
     {
-        return Err(ApiError::bad_request(format!("decision: `{d}` is not allow, challenge or deny")));
+        return Err(ApiError::bad_request(format!(
+            "decision: `{d}` is not allow, challenge or deny"
+        )));
     }
     let time = |name: &str, v: Option<String>| -> Result<Option<i64>, ApiError> {
         v.map(|t| {
             parse_time(&t).ok_or_else(|| {
-                ApiError::bad_request(format!("{name}: `{t}` is not an RFC 3339 time or Unix milliseconds"))
+                ApiError::bad_request(format!(
+                    "{name}: `{t}` is not an RFC 3339 time or Unix milliseconds"
+                ))
             })
         })
         .transpose()
@@ -131,7 +147,12 @@ pub async fn query(
     guard(&state, &headers)?;
     let Query(q) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let f = filter(q)?;
-    let records = state.store.log().query(&f).await.map_err(|e| ApiError::internal(&e))?;
+    let records = state
+        .store
+        .log()
+        .query(&f)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     Ok(Json(json!({ "value": records })))
 }
 
@@ -178,7 +199,10 @@ mod tests {
         for ms in [0, 1_795_603_687_123, 951_782_400_000] {
             assert_eq!(parse_time(&crate::clock::rfc3339(ms)), Some(ms));
         }
-        assert_eq!(parse_time("2026-11-25T11:48:07+01:00"), Some(1_795_603_687_000));
+        assert_eq!(
+            parse_time("2026-11-25T11:48:07+01:00"),
+            Some(1_795_603_687_000)
+        );
         assert_eq!(parse_time("1795603687123"), Some(1_795_603_687_123));
         assert_eq!(parse_time("2026-13-25T11:48:07Z"), None);
         assert_eq!(parse_time("yesterday"), None);

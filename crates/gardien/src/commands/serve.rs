@@ -1,9 +1,9 @@
 //! `gardien serve`: the HTTP decision point, from a configuration file or as the loopback
 //! demo (`--demo`) with the bundled tenant, devices and ready-to-paste curl commands.
 
+use crate::Exit;
 use crate::commands::demo::demo_source;
 use crate::tenant_fs::tenant_source;
-use crate::Exit;
 use anyhow::{Context, Result, anyhow};
 use gardien_server::config::{AppRoute, ServerConfig};
 use gardien_server::identity::HeaderIdentityConfig;
@@ -53,7 +53,9 @@ fn demo_config(listen: Option<SocketAddr>, store: PathBuf) -> ServerConfig {
 }
 
 fn demo_commands(addr: SocketAddr) -> String {
-    let base = format!("curl -s -o /dev/null -w '%{{http_code}} %header{{x-gardien-error-code}}\\n' http://{addr}/v1/forward-auth");
+    let base = format!(
+        "curl -s -o /dev/null -w '%{{http_code}} %header{{x-gardien-error-code}}\\n' http://{addr}/v1/forward-auth"
+    );
     let chrome_win = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
     let chrome_android = "Mozilla/5.0 (Linux; Android 12; Pixel 6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
     let outlook_android = "Outlook-Android/2.0";
@@ -94,10 +96,11 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(t) => t,
-            Err(_) => return ctrl_c.await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => return ctrl_c.await,
+            };
         tokio::select! {
             () = ctrl_c => {},
             _ = term.recv() => {},
@@ -115,7 +118,8 @@ pub fn run(config: Option<&Path>, demo: bool, listen: Option<SocketAddr>) -> Res
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let (config, options) = if demo {
-            let store = std::env::temp_dir().join(format!("gardien-demo-{}.db", std::process::id()));
+            let store =
+                std::env::temp_dir().join(format!("gardien-demo-{}.db", std::process::id()));
             let devices: Value = serde_json::from_slice(DEMO_DEVICES)?;
             let options = StartOptions {
                 demo: true,
@@ -124,7 +128,10 @@ pub fn run(config: Option<&Path>, demo: bool, listen: Option<SocketAddr>) -> Res
                         .map_err(|e| anyhow!("the embedded demo tenant is invalid:\n{e}"))?,
                 ),
                 initial_devices: devices.get("value").and_then(Value::as_array).cloned(),
-                compliance: Some(("examples/demo/signals/compliance.json".into(), DEMO_COMPLIANCE.to_vec())),
+                compliance: Some((
+                    "examples/demo/signals/compliance.json".into(),
+                    DEMO_COMPLIANCE.to_vec(),
+                )),
             };
             (demo_config(listen, store), options)
         } else {
@@ -134,22 +141,35 @@ pub fn run(config: Option<&Path>, demo: bool, listen: Option<SocketAddr>) -> Res
                 config.listen = l;
             }
             let initial_tenant = match &config.tenant {
-                Some(t) => Some(
-                    snapshot::from_source(&tenant_source(t)?)
-                        .map_err(|e| anyhow!("{e}"))?,
-                ),
+                Some(t) => {
+                    Some(snapshot::from_source(&tenant_source(t)?).map_err(|e| anyhow!("{e}"))?)
+                }
                 None => None,
             };
             let initial_devices = match &config.signals.devices {
                 Some(p) => {
-                    let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+                    let bytes =
+                        std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
                     let v: Value = serde_json::from_slice(&bytes)
                         .with_context(|| format!("{}: invalid JSON", p.display()))?;
-                    Some(v.get("value").and_then(Value::as_array).cloned().unwrap_or_default())
+                    Some(
+                        v.get("value")
+                            .and_then(Value::as_array)
+                            .cloned()
+                            .unwrap_or_default(),
+                    )
                 }
                 None => None,
             };
-            (config, StartOptions { demo: false, initial_tenant, initial_devices, compliance: None })
+            (
+                config,
+                StartOptions {
+                    demo: false,
+                    initial_tenant,
+                    initial_devices,
+                    compliance: None,
+                },
+            )
         };
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -176,7 +196,9 @@ pub fn hash_token(token: Option<&str>) -> Result<Exit> {
         }
     };
     if token.len() < 16 {
-        return Err(anyhow!("a token shorter than 16 characters is too easy to guess"));
+        return Err(anyhow!(
+            "a token shorter than 16 characters is too easy to guess"
+        ));
     }
     crate::print_out(&format!("{}\n", gardien_server::state::hash_token(&token)))?;
     Ok(Exit::Ok)

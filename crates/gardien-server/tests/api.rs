@@ -1,0 +1,803 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test failures report through panics"
+)]
+
+//! The HTTP surface in process (axum router + tower `oneshot`), on the demo tenant with a
+//! real SQLite file: forward-auth answers, trusted-proxy rules, the decision and what-if
+//! APIs, admin writes (validation, versions, conflicts, rollback), devices, the sign-in log,
+//! metrics and the OpenAPI document.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use gardien_core::{SourceFile, TenantSource};
+use gardien_server::{AppState, ServerConfig, StartOptions, router, snapshot};
+use http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const ALICE: &str = "a1a1a1a1-0000-4000-8000-000000000001";
+const BOB: &str = "b2b2b2b2-0000-4000-8000-000000000002";
+const CHROME_WIN: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+const CHROME_ANDROID: &str = "Mozilla/5.0 (Linux; Android 12; Pixel 6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
+const SAFARI_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
+const TOKEN: &str = "test-admin-token-0123456789";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn demo_source() -> TenantSource {
+    let dir = root().join("examples/demo/tenant");
+    let read = |p: PathBuf| SourceFile::new(p.display().to_string(), std::fs::read(&p).unwrap());
+    let mut policies: Vec<_> = std::fs::read_dir(dir.join("policies"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    policies.sort();
+    TenantSource {
+        policy_files: policies.into_iter().map(read).collect(),
+        location_files: vec![read(dir.join("namedLocations.json"))],
+        directory: Some(read(dir.join("directory.json"))),
+        combined: None,
+    }
+}
+
+struct Server {
+    state: Arc<AppState>,
+    app: Router,
+    _dir: tempfile::TempDir,
+}
+
+async fn server(extra: &str) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"
+listen = "127.0.0.1:0"
+[store]
+path = "{db}"
+[signals]
+trusted_proxies = ["10.0.0.0/8"]
+device_header = "x-client-cert-sha256"
+country_header = "cf-ipcountry"
+[identity.headers]
+methods = "remote-amr"
+[[apps]]
+host = "payroll.contoso.example"
+app_id = "c0ffee00-0000-4000-8000-000000000100"
+name = "Payroll"
+[[apps]]
+host = "*"
+app_id = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
+name = "Wiki"
+[admin]
+token_sha256 = "{hash}"
+{extra}
+"#,
+        db = dir.path().join("gardien.db").display(),
+        hash = gardien_server::state::hash_token(TOKEN),
+    );
+    let config = ServerConfig::parse("test.toml", &text).unwrap();
+    let devices: Value = serde_json::from_slice(
+        &std::fs::read(root().join("examples/demo/server/devices.json")).unwrap(),
+    )
+    .unwrap();
+    let compliance = std::fs::read(root().join("examples/demo/signals/compliance.json")).unwrap();
+    let state = AppState::start(
+        config,
+        StartOptions {
+            demo: false,
+            initial_tenant: Some(snapshot::from_source(&demo_source()).unwrap()),
+            initial_devices: devices["value"].as_array().cloned(),
+            compliance: Some(("compliance.json".into(), compliance)),
+        },
+    )
+    .await
+    .unwrap();
+    Server {
+        app: router(state.clone()),
+        state,
+        _dir: dir,
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+async fn send(app: &Router, peer: &str, req: Request<Body>) -> Reply {
+    let mut req = req;
+    let peer: SocketAddr = format!("{peer}:40000").parse().unwrap();
+    req.extensions_mut().insert(ConnectInfo(peer));
+    let response = app.clone().oneshot(req).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn forward_auth(host: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut b = Request::get("/v1/forward-auth")
+        .header("host", "gardien:8080")
+        .header("x-forwarded-host", host);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+fn admin(method: &str, uri: &str, body: Option<Value>) -> Request<Body> {
+    let b = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("content-type", "application/json")
+        .header("x-gardien-author", "test");
+    b.body(body.map_or(Body::empty(), |v| Body::from(v.to_string())))
+        .unwrap()
+}
+
+const PROXY: &str = "10.0.0.5";
+
+async fn laptop_abroad(app: &Router) -> Reply {
+    send(
+        app,
+        PROXY,
+        forward_auth(
+            "payroll.contoso.example",
+            &[
+                ("remote-user", ALICE),
+                ("cf-ipcountry", "BR"),
+                ("x-forwarded-for", "203.0.113.50"),
+                ("user-agent", CHROME_WIN),
+            ],
+        ),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn forward_auth_decides_the_classic_cases() {
+    let s = server("").await;
+    let r = laptop_abroad(&s.app).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.header("x-gardien-error-code"), "53003");
+    assert_eq!(r.header("x-gardien-decision"), "deny");
+    assert_eq!(r.header("gardien-log"), "committed");
+    assert!(!r.header("x-gardien-correlation-id").is_empty());
+
+    let phone = [
+        ("remote-user", ALICE),
+        ("x-forwarded-for", "198.51.100.20"),
+        ("x-client-cert-sha256", "0A:0B:0C:0D"),
+    ];
+    let mut browser = phone.to_vec();
+    browser.push(("user-agent", CHROME_ANDROID));
+    let r = send(
+        &s.app,
+        PROXY,
+        forward_auth("payroll.contoso.example", &browser),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.header("x-gardien-error-code")),
+        (StatusCode::FORBIDDEN, "53000")
+    );
+
+    let mut app = phone.to_vec();
+    app.push(("user-agent", "Outlook-Android/2.0"));
+    let r = send(&s.app, PROXY, forward_auth("payroll.contoso.example", &app)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.header("remote-user"), ALICE);
+
+    let admin_headers = [
+        ("remote-user", BOB),
+        ("x-forwarded-for", "198.51.100.20"),
+        ("user-agent", SAFARI_MAC),
+    ];
+    let r = send(
+        &s.app,
+        PROXY,
+        forward_auth("wiki.contoso.example", &admin_headers),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        r.header("www-authenticate")
+            .contains("insufficient_user_authentication"),
+        "{:?}",
+        r.headers
+    );
+    assert!(
+        r.header("www-authenticate").contains("acr_values=\"mfa\""),
+        "{:?}",
+        r.headers
+    );
+    let mut with_mfa = admin_headers.to_vec();
+    with_mfa.push(("remote-amr", "pwd,mfa"));
+    let r = send(
+        &s.app,
+        PROXY,
+        forward_auth("wiki.contoso.example", &with_mfa),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn headers_from_an_untrusted_peer_are_ignored() {
+    let s = server("").await;
+    // Same request as the allowed app case, but straight from a client: no identity.
+    let r = send(
+        &s.app,
+        "203.0.113.9",
+        forward_auth(
+            "payroll.contoso.example",
+            &[
+                ("remote-user", ALICE),
+                ("user-agent", "Outlook-Android/2.0"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.header("www-authenticate").starts_with("Bearer realm="));
+    // A trusted peer without an identity: also 401, never an allow.
+    let r = send(&s.app, PROXY, forward_auth("payroll.contoso.example", &[])).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn unmapped_application_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[store]\npath = \"{}\"\n[signals]\ntrusted_proxies = [\"10.0.0.0/8\"]\n[identity.headers]\n[[apps]]\nhost = \"only.example\"\napp_id = \"x\"\n",
+        dir.path().join("g.db").display()
+    );
+    let state = AppState::start(
+        ServerConfig::parse("t", &text).unwrap(),
+        StartOptions::default(),
+    )
+    .await
+    .unwrap();
+    let app = router(state);
+    let r = send(
+        &app,
+        PROXY,
+        forward_auth("other.example", &[("remote-user", ALICE)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn denial_page_follows_language_and_discloses_no_policy_at_minimal() {
+    let s = server("").await;
+    let mut req = forward_auth(
+        "payroll.contoso.example",
+        &[
+            ("remote-user", ALICE),
+            ("cf-ipcountry", "BR"),
+            ("user-agent", CHROME_WIN),
+            ("accept", "text/html,application/xhtml+xml"),
+            ("accept-language", "fr-FR,fr;q=0.9,en;q=0.5"),
+        ],
+    );
+    req.headers_mut()
+        .insert("x-unused", http::HeaderValue::from_static("1"));
+    let r = send(&s.app, PROXY, req).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        r.header("content-type").starts_with("text/html"),
+        "{:?}",
+        r.headers
+    );
+    let html = r.text();
+    assert!(html.contains("lang=\"fr\""), "{html}");
+    assert!(html.contains("53003"));
+    assert!(html.contains(r.header("x-gardien-correlation-id")));
+    for name in [
+        "CA01",
+        "Block sign-ins from outside the EU",
+        "e0000000-0000-4000-8000-000000000001",
+    ] {
+        assert!(!html.contains(name), "minimal disclosure leaked `{name}`");
+    }
+    // The same page by key (what nginx's error_page fetches), as JSON for an API client.
+    let key = r.header("x-gardien-denial").to_owned();
+    assert_eq!(key.len(), 32);
+    let page = send(
+        &s.app,
+        "198.18.0.1",
+        Request::get(format!("/v1/denial/{key}"))
+            .header("accept", "application/json")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert_eq!(page.header("content-type"), "application/problem+json");
+    let problem = page.json();
+    assert_eq!(problem["status"], 403);
+    assert_eq!(problem["errorCode"], 53003);
+    assert_eq!(problem["category"], "location");
+    assert!(!page.text().contains("CA01"));
+    let missing = send(
+        &s.app,
+        PROXY,
+        Request::get("/v1/denial/0123").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn full_disclosure_names_the_policy() {
+    let s = server("[page]\ndisclosure = \"full\"").await;
+    let r = send(
+        &s.app,
+        PROXY,
+        forward_auth(
+            "payroll.contoso.example",
+            &[
+                ("remote-user", ALICE),
+                ("cf-ipcountry", "BR"),
+                ("user-agent", CHROME_WIN),
+                ("accept", "text/html"),
+            ],
+        ),
+    )
+    .await;
+    assert!(
+        r.text().contains("CA01 Block sign-ins from outside the EU"),
+        "{}",
+        r.text()
+    );
+}
+
+#[tokio::test]
+async fn decision_api_needs_a_token_and_returns_the_design_output() {
+    let s = server("").await;
+    let body = std::fs::read(root().join("examples/demo/requests/laptop-abroad.json")).unwrap();
+    let unauth = send(
+        &s.app,
+        "127.0.0.1",
+        Request::post("/v1/evaluate")
+            .body(Body::from(body.clone()))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(unauth.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unauth.header("content-type"), "application/problem+json");
+    let mut req = admin("POST", "/v1/evaluate", None);
+    *req.body_mut() = Body::from(body.clone());
+    let r = send(&s.app, "127.0.0.1", req).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["decision"], "deny");
+    assert_eq!(v["errorCode"], 53003);
+    assert_eq!(
+        v["explanation"]["category"], "anonymousNetwork",
+        "the request says VPN"
+    );
+    assert_eq!(
+        v["appliedConditionalAccessPolicies"]
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
+
+    for path in [
+        "/identity/conditionalAccess/evaluate",
+        "/v1.0/identity/conditionalAccess/evaluate",
+        "/beta/identity/conditionalAccess/evaluate",
+    ] {
+        let mut req = admin("POST", path, None);
+        *req.body_mut() = Body::from(body.clone());
+        let r = send(&s.app, "127.0.0.1", req).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert_eq!(r.json()["value"].as_array().unwrap().len(), 6, "{path}");
+    }
+    let mut bad = admin("POST", "/v1/evaluate", None);
+    *bad.body_mut() = Body::from(r#"{"signInIdentity": 3}"#);
+    let r = send(&s.app, "127.0.0.1", bad).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("signInIdentity"),
+        "{}",
+        r.text()
+    );
+}
+
+#[tokio::test]
+async fn admin_writes_are_validated_versioned_and_atomic() {
+    let s = server("").await;
+    let base = "/v1.0/identity/conditionalAccess/policies";
+    // No token: refused.
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        Request::get(base).body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = send(&s.app, "127.0.0.1", admin("GET", base, None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["value"].as_array().unwrap().len(), 6);
+    assert_eq!(r.header("etag"), "\"1\"");
+
+    // An invalid policy: 400 naming the JSON path in the body, nothing changes.
+    let bad = json!({"displayName": "bad", "state": "enabled",
+        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]},
+                       "clientAppTypes": ["sometimes"]},
+        "grantControls": {"operator": "OR", "builtInControls": ["block"]}});
+    let r = send(&s.app, "127.0.0.1", admin("POST", base, Some(bad))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    let problem = r.json();
+    let err = &problem["errors"][0];
+    assert_eq!(err["file"], "request body", "{problem}");
+    assert!(
+        err["pointer"]
+            .as_str()
+            .unwrap()
+            .starts_with("/conditions/clientAppTypes"),
+        "{problem}"
+    );
+    assert_eq!(s.state.live.load().version, 1);
+    assert_eq!(laptop_abroad(&s.app).await.status, StatusCode::FORBIDDEN);
+
+    // Disable CA01 (location block): accepted, version 2, enforcement changes at once.
+    let ca01 = "/v1.0/identity/conditionalAccess/policies/ca01-0000-4000-8000-000000000000";
+    let current = send(&s.app, "127.0.0.1", admin("GET", ca01, None)).await;
+    assert_eq!(current.status, StatusCode::OK, "{}", current.text());
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("PATCH", ca01, Some(json!({"state": "disabled"}))),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.header("etag"), "\"2\"");
+    assert_eq!(r.json()["state"], "disabled");
+    let after = laptop_abroad(&s.app).await;
+    assert_ne!(
+        after.header("x-gardien-error-code"),
+        "53003",
+        "CA01 no longer blocks"
+    );
+
+    // A write based on version 1 is now a conflict.
+    let mut stale = admin("PATCH", ca01, Some(json!({"state": "enabled"})));
+    stale
+        .headers_mut()
+        .insert("if-match", http::HeaderValue::from_static("\"1\""));
+    let r = send(&s.app, "127.0.0.1", stale).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(s.state.live.load().version, 2);
+
+    // History and rollback.
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("GET", "/v1/admin/versions", None),
+    )
+    .await;
+    let versions = r.json();
+    assert_eq!(versions["current"], 2);
+    assert_eq!(versions["value"][0]["author"], "test");
+    assert_eq!(versions["value"][0]["summary"], "1 policy modified");
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("GET", "/v1/admin/versions/2", None),
+    )
+    .await;
+    assert_eq!(
+        r.json()["diff"]["changes"][0]["id"],
+        "ca01-0000-4000-8000-000000000000"
+    );
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("POST", "/v1/admin/versions/1/rollback", None),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["version"], 3);
+    assert_eq!(
+        laptop_abroad(&s.app).await.header("x-gardien-error-code"),
+        "53003"
+    );
+
+    // Deleting a named location still referenced by a policy is rejected with the reason.
+    let loc =
+        "/v1.0/identity/conditionalAccess/namedLocations/e0000000-0000-4000-8000-000000000001";
+    let r = send(&s.app, "127.0.0.1", admin("DELETE", loc, None)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert_eq!(s.state.live.load().version, 3);
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin(
+            "DELETE",
+            "/v1.0/identity/conditionalAccess/policies/nope",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn device_changes_take_effect_and_bad_devices_are_rejected() {
+    let s = server("").await;
+    let phone_browser = || {
+        forward_auth(
+            "payroll.contoso.example",
+            &[
+                ("remote-user", ALICE),
+                ("x-forwarded-for", "198.51.100.20"),
+                ("x-client-cert-sha256", "0A:0B:0C:0D"),
+                ("user-agent", CHROME_ANDROID),
+            ],
+        )
+    };
+    assert_eq!(
+        send(&s.app, PROXY, phone_browser())
+            .await
+            .header("x-gardien-error-code"),
+        "53000"
+    );
+    let updated = json!({"displayName": "PHONE-ALICE", "operatingSystem": "Android",
+        "operatingSystemVersion": "14", "trustType": "Workplace", "identifiers": ["sha256:0A:0B:0C:0D"]});
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin(
+            "PUT",
+            "/v1/admin/devices/d0000000-0000-4000-8000-000000000003",
+            Some(updated),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        send(&s.app, PROXY, phone_browser()).await.status,
+        StatusCode::OK,
+        "OS updated: compliant"
+    );
+    let bad = json!({"displayName": 7});
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("PUT", "/v1/admin/devices/x", Some(bad)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin(
+            "DELETE",
+            "/v1/admin/devices/d0000000-0000-4000-8000-000000000003",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    // Unknown device now: unregistered, so the browser needs a compliant device again.
+    assert_eq!(
+        send(&s.app, PROXY, phone_browser())
+            .await
+            .header("x-gardien-error-code"),
+        "53000"
+    );
+}
+
+#[tokio::test]
+async fn every_decision_is_logged_and_queryable() {
+    let s = server("").await;
+    let denied = laptop_abroad(&s.app).await;
+    let id = denied.header("x-gardien-correlation-id").to_owned();
+    let allowed = send(
+        &s.app,
+        PROXY,
+        forward_auth(
+            "payroll.contoso.example",
+            &[
+                ("remote-user", ALICE),
+                ("x-forwarded-for", "198.51.100.20"),
+                ("user-agent", "Outlook-Android/2.0"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(allowed.status, StatusCode::OK);
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("GET", &format!("/v1/signins?correlationId={id}"), None),
+    )
+    .await;
+    let records = r.json()["value"].as_array().unwrap().clone();
+    assert_eq!(records.len(), 1);
+    let rec = &records[0];
+    assert_eq!(rec["status"]["errorCode"], 53003);
+    assert_eq!(rec["conditionalAccessStatus"], "failure");
+    assert_eq!(rec["clientAppUsed"], "Browser");
+    assert_eq!(rec["ipAddress"], "203.0.113.50");
+    assert_eq!(rec["location"]["countryOrRegion"], "BR");
+    assert_eq!(rec["userId"], ALICE);
+    assert_eq!(rec["appDisplayName"], "Payroll");
+    let ca01 = rec["appliedConditionalAccessPolicies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "ca01-0000-4000-8000-000000000000")
+        .unwrap();
+    assert_eq!(ca01["result"], "failure");
+    assert_eq!(ca01["enforcedGrantControls"], json!(["Block"]));
+    // The stored request rebuilds the very sign-in that was decided (what replay reads).
+    let again = gardien_core::SignIn::from_value("record", &rec["gardien"]["request"]).unwrap();
+    assert_eq!(again.country, Some(*b"BR"));
+
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("GET", "/v1/signins?status=success", None),
+    )
+    .await;
+    assert_eq!(r.json()["value"].as_array().unwrap().len(), 1);
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("GET", "/v1/signins?status=bogus", None),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin(
+            "GET",
+            "/v1/signins?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.json()["value"].as_array().unwrap().len(), 0);
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("GET", "/v1/signins/export", None),
+    )
+    .await;
+    assert_eq!(r.header("content-type"), "application/x-ndjson");
+    let lines: Vec<Value> = r
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["correlationId"], id.as_str(), "oldest first");
+}
+
+#[tokio::test]
+async fn metrics_health_readiness_and_openapi() {
+    let s = server("").await;
+    laptop_abroad(&s.app).await;
+    let m = send(
+        &s.app,
+        "127.0.0.1",
+        Request::get("/metrics").body(Body::empty()).unwrap(),
+    )
+    .await;
+    let text = m.text();
+    assert!(
+        text.contains(
+            "gardien_decisions_total{endpoint=\"forward_auth\",decision=\"deny\",code=\"53003\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("gardien_policy_version 1"), "{text}");
+    assert!(
+        text.contains("gardien_signin_log_committed_total 1"),
+        "{text}"
+    );
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        Request::get("/healthz").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        Request::get("/readyz").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(r.json()["policyVersion"], 1);
+    assert_eq!(r.json()["devices"], 3);
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        Request::get("/openapi.json").body(Body::empty()).unwrap(),
+    )
+    .await;
+    let doc = r.json();
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            documented.push((method.clone(), path.clone()));
+        }
+    }
+    let mut routes: Vec<(String, String)> = gardien_server::routes::ROUTES
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    documented.sort();
+    routes.sort();
+    assert_eq!(documented, routes, "openapi.json and routes::ROUTES differ");
+    // Every listed route is served (no 404/405 from the router).
+    for (method, path) in gardien_server::routes::ROUTES {
+        let uri = path
+            .replace("{id}", "x")
+            .replace("{key}", "x")
+            .replace("{deviceId}", "x")
+            .replace("{version}", "1");
+        let r = send(
+            &s.app,
+            "127.0.0.1",
+            Request::builder()
+                .method(method.to_uppercase().as_str())
+                .uri(&uri)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        if !path.contains('{') {
+            assert_ne!(r.status, StatusCode::NOT_FOUND, "{method} {path}");
+        }
+    }
+}
