@@ -30,7 +30,7 @@ footer = Protected by gardien.
 temporary-true-label = Probably temporary
 temporary-true = This may work again later, or from another place or network.
 temporary-false-label = Will not change by itself
-temporary-false = This will not change by itself: one of the steps below is needed.
+temporary-false = One of the steps below is needed to get access.
 
 ## Troubleshooting details
 label-category = Cause

@@ -29,7 +29,7 @@ footer = Protégé par gardien.
 temporary-true-label = Probablement temporaire
 temporary-true = Cela peut fonctionner à nouveau plus tard, ou depuis un autre lieu ou un autre réseau.
 temporary-false-label = Ne se résoudra pas tout seul
-temporary-false = Cela ne changera pas tout seul : l’une des étapes ci-dessous est nécessaire.
+temporary-false = L’une des étapes ci-dessous est nécessaire pour obtenir l’accès.
 
 ## Informations de dépannage
 label-category = Cause

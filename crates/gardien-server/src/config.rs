@@ -142,7 +142,8 @@ pub enum Acknowledge {
     /// decision is in the log, even after `kill -9`. Default.
     #[default]
     Committed,
-    /// The answer goes out once the record is queued; a crash loses the last batch.
+    /// The answer goes out once the record is queued; a crash loses every record not yet
+    /// committed (up to the queue capacity).
     Queued,
 }
 

@@ -227,12 +227,9 @@ pub async fn decide_request(state: &AppState, req: Incoming<'_>) -> Result<Decid
     )
     .await?;
     if let (Some(history), Decision::Allow) = (&state.history, decided.verdict.decision) {
+        let user = decided.identity.as_ref().map_or("", |i| i.user_id.as_str());
         history.record(
-            &decided
-                .identity
-                .as_ref()
-                .map_or("", |i| i.user_id.as_str())
-                .to_owned(),
+            user,
             PastSignIn {
                 at: now,
                 country: signin.country,
@@ -382,7 +379,7 @@ mod tests {
         assert_eq!(id("wiki.example.com", "/admin/x?y"), Some("wiki-admin"));
         assert_eq!(id("wiki.example.com", "/page"), Some("wiki"));
         assert_eq!(id("other.example.com", "/admin"), Some("any"));
-        assert_eq!(route_app(&routes[1..], "other", "/"), None);
+        assert!(route_app(&routes[1..], "other", "/").is_none());
     }
 
     #[test]

@@ -29,11 +29,14 @@ pub struct DenialRecord {
     pub status: u16,
 }
 
+/// Denials by key, and the keys in insertion order (for eviction).
+type Entries = (HashMap<String, Arc<DenialRecord>>, VecDeque<String>);
+
 /// A bounded map of the most recent denials by correlation id (oldest evicted first).
 #[derive(Debug)]
 pub struct RecentDenials {
     capacity: usize,
-    inner: Mutex<(HashMap<String, Arc<DenialRecord>>, VecDeque<String>)>,
+    inner: Mutex<Entries>,
 }
 
 impl RecentDenials {

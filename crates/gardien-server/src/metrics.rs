@@ -75,12 +75,15 @@ impl Endpoint {
     }
 }
 
+/// Decision counts by (endpoint, decision, error code).
+type DecisionCounts = Vec<((Endpoint, &'static str, u32), u64)>;
+
 /// Every metric the server exports.
 #[derive(Debug, Default)]
 pub struct Metrics {
     latency: [Histogram; 3],
     /// (endpoint, decision, error code) → count; few distinct keys, so a small vector.
-    decisions: Mutex<Vec<((Endpoint, &'static str, u32), u64)>>,
+    decisions: Mutex<DecisionCounts>,
     /// Requests refused before a decision (no identity, bad token, no application).
     pub unauthenticated: AtomicU64,
     /// Internal errors answered with a deny (fail closed).

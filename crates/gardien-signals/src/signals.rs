@@ -186,8 +186,17 @@ impl Signals {
             },
             _ => None,
         };
-        let place = match (place, trusted_header(&c.country_header).and_then(country_code)) {
-            (Some(Place { country: Some(_), .. }), _) | (_, None) => place,
+        let place = match (
+            place,
+            trusted_header(&c.country_header).and_then(country_code),
+        ) {
+            (
+                Some(Place {
+                    country: Some(_), ..
+                }),
+                _,
+            )
+            | (_, None) => place,
             (p, Some(country)) => Some(Place {
                 country: Some(country),
                 coordinates: p.and_then(|p| p.coordinates),

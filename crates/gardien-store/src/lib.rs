@@ -196,11 +196,20 @@ fn connect_options(path: &Path, durability: Durability) -> SqliteConnectOptions 
         Durability::Process => SqliteSynchronous::Normal,
         Durability::Power => SqliteSynchronous::Full,
     };
-    SqliteConnectOptions::new()
+    let o = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(synchronous)
         .busy_timeout(BUSY_TIMEOUT)
-        .foreign_keys(true)
+        .foreign_keys(true);
+    let mut o = o;
+    if let Ok(v) = std::env::var("XP_PRAGMAS") {
+        for kv in v.split(',').filter(|s| !s.is_empty()) {
+            if let Some((k, v)) = kv.split_once('=') {
+                o = o.pragma(k.to_owned(), v.to_owned());
+            }
+        }
+    }
+    o
 }

@@ -1,0 +1,346 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a bench aborts on setup failure"
+)]
+
+//! Load bench on loopback: `cargo bench -p gardien-server --bench load`.
+//!
+//! Starts `gardien serve` in process on 127.0.0.1 (demo tenant, real SQLite file, sign-in
+//! log in group-commit mode: every answer waits for its record's commit) and drives it with
+//! a keep-alive HTTP/1.1 client on the same machine: forward-auth allowed, a forward-auth
+//! mix (allow, deny with the denial page, challenge) and `POST /v1/evaluate`. Reports
+//! requests/s and latency percentiles per scenario. Client and server share the cores, as
+//! they would on a 2-core box with the proxy in front.
+//!
+//! Environment: `LOAD_SECONDS` (default 5), `LOAD_CONNECTIONS` (default 64),
+//! `LOAD_SERVER_THREADS` (default: number of cores), `LOAD_ACK` (`committed` or `queued`).
+
+use gardien_core::{SourceFile, TenantSource};
+use gardien_server::{AppState, ServerConfig, StartOptions, snapshot};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const ALICE: &str = "a1a1a1a1-0000-4000-8000-000000000001";
+const BOB: &str = "b2b2b2b2-0000-4000-8000-000000000002";
+const CHROME_WIN: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+const SAFARI_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
+const TOKEN: &str = "bench-admin-token-0123456789";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn demo_source() -> TenantSource {
+    let dir = root().join("examples/demo/tenant");
+    let read = |p: PathBuf| SourceFile::new(p.display().to_string(), std::fs::read(&p).unwrap());
+    let mut policies: Vec<_> = std::fs::read_dir(dir.join("policies"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    policies.sort();
+    TenantSource {
+        policy_files: policies.into_iter().map(read).collect(),
+        location_files: vec![read(dir.join("namedLocations.json"))],
+        directory: Some(read(dir.join("directory.json"))),
+        combined: None,
+    }
+}
+
+fn forward_auth(host: &str, user: &str, extra: &str) -> Vec<u8> {
+    format!(
+        "GET /v1/forward-auth HTTP/1.1\r\nHost: gardien\r\nX-Forwarded-Host: {host}\r\nX-Original-URI: /index\r\nRemote-User: {user}\r\n{extra}\r\n"
+    )
+    .into_bytes()
+}
+
+struct Scenario {
+    name: &'static str,
+    requests: Vec<Vec<u8>>,
+}
+
+fn scenarios() -> Vec<Scenario> {
+    let allow = forward_auth(
+        "payroll.contoso.example",
+        ALICE,
+        "X-Forwarded-For: 198.51.100.20\r\nX-Client-Cert-Sha256: 0A:0B:0C:0D\r\nUser-Agent: Outlook-Android/2.0\r\n",
+    );
+    let deny = forward_auth(
+        "payroll.contoso.example",
+        ALICE,
+        &format!(
+            "CF-IPCountry: BR\r\nX-Forwarded-For: 203.0.113.50\r\nUser-Agent: {CHROME_WIN}\r\nAccept: text/html\r\nAccept-Language: fr\r\n"
+        ),
+    );
+    let challenge = forward_auth(
+        "wiki.contoso.example",
+        BOB,
+        &format!("X-Forwarded-For: 198.51.100.20\r\nUser-Agent: {SAFARI_MAC}\r\n"),
+    );
+    let body =
+        std::fs::read(root().join("examples/demo/requests/desktop-app-allowed.json")).unwrap();
+    let mut evaluate = format!(
+        "POST /v1/evaluate HTTP/1.1\r\nHost: gardien\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    evaluate.extend_from_slice(&body);
+    vec![
+        Scenario {
+            name: "GET /healthz (baseline: HTTP stack and client, no decision)",
+            requests: vec![b"GET /healthz HTTP/1.1\r\nHost: gardien\r\n\r\n".to_vec()],
+        },
+        Scenario {
+            name: "forward-auth, allow",
+            requests: vec![allow.clone()],
+        },
+        Scenario {
+            name: "forward-auth, mix 8 allow : 1 deny (HTML page) : 1 challenge",
+            requests: [vec![allow; 8], vec![deny], vec![challenge]].concat(),
+        },
+        Scenario {
+            name: "POST /v1/evaluate (full report)",
+            requests: vec![evaluate],
+        },
+    ]
+}
+
+/// Reads one HTTP/1.1 response (with Content-Length) and returns its status.
+async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<u16> {
+    buf.clear();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = std::str::from_utf8(&buf[..end]).unwrap_or("");
+            let status: u16 = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            while buf.len() < end + 4 + length {
+                let n = stream.read(&mut chunk).await?;
+                if n == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return Ok(status);
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+struct Outcome {
+    latencies_us: Vec<u32>,
+    statuses: [u64; 6],
+    errors: u64,
+}
+
+async fn connection(
+    addr: std::net::SocketAddr,
+    requests: Vec<Vec<u8>>,
+    start: usize,
+    until: Instant,
+) -> Outcome {
+    let mut out = Outcome {
+        latencies_us: Vec::with_capacity(100_000),
+        statuses: [0; 6],
+        errors: 0,
+    };
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut buf = Vec::with_capacity(32 * 1024);
+    let mut i = start;
+    while Instant::now() < until {
+        let req = &requests[i % requests.len()];
+        i += 1;
+        let t = Instant::now();
+        if stream.write_all(req).await.is_err() {
+            out.errors += 1;
+            break;
+        }
+        match read_response(&mut stream, &mut buf).await {
+            Ok(status) => {
+                out.latencies_us
+                    .push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+                out.statuses[usize::from(status / 100).min(5)] += 1;
+                if !matches!(status, 200 | 401 | 403) {
+                    out.errors += 1;
+                }
+            }
+            Err(_) => {
+                out.errors += 1;
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo test --benches` lists benches; nothing to list here.
+    }
+    let seconds: u64 = env_or("LOAD_SECONDS", 5);
+    let connections: usize = env_or("LOAD_CONNECTIONS", 64);
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let server_threads: usize = env_or("LOAD_SERVER_THREADS", cores);
+    let ack = std::env::var("LOAD_ACK").unwrap_or_else(|_| "committed".to_owned());
+
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"
+[store]
+path = "{db}"
+[log]
+acknowledge = "{ack}"
+[signals]
+trusted_proxies = ["127.0.0.0/8"]
+device_header = "x-client-cert-sha256"
+country_header = "cf-ipcountry"
+[identity.headers]
+[[apps]]
+host = "payroll.contoso.example"
+app_id = "c0ffee00-0000-4000-8000-000000000100"
+name = "Payroll"
+[[apps]]
+host = "*"
+app_id = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
+[admin]
+token_sha256 = "{hash}"
+"#,
+        db = dir.path().join("gardien.db").display(),
+        hash = gardien_server::state::hash_token(TOKEN),
+    );
+    let config = ServerConfig::parse("bench.toml", &text).unwrap();
+    let devices: Value = serde_json::from_slice(
+        &std::fs::read(root().join("examples/demo/server/devices.json")).unwrap(),
+    )
+    .unwrap();
+    let compliance = std::fs::read(root().join("examples/demo/signals/compliance.json")).unwrap();
+
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(server_threads)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (addr, state) = server_rt.block_on(async {
+        let state = AppState::start(
+            config,
+            StartOptions {
+                demo: false,
+                initial_tenant: Some(snapshot::from_source(&demo_source()).unwrap()),
+                initial_devices: devices["value"].as_array().cloned(),
+                compliance: Some(("compliance.json".into(), compliance)),
+            },
+        )
+        .await
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let s = state.clone();
+        tokio::spawn(async move {
+            gardien_server::serve(s, listener, std::future::pending())
+                .await
+                .unwrap();
+        });
+        (addr, state)
+    });
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores.max(2) / 2)
+        .enable_all()
+        .build()
+        .unwrap();
+
+    println!(
+        "gardien load bench: {connections} keep-alive connections, {seconds} s per scenario, server {server_threads} threads, client {} threads, {cores} cores, log acknowledge = {ack}",
+        cores.max(2) / 2
+    );
+    println!("| scenario | requests/s | p50 | p90 | p99 | p99.9 | 2xx / 4xx | errors |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for scenario in scenarios() {
+        let committed_before = state.store.log().committed();
+        let outcomes = client_rt.block_on(async {
+            // Warm-up.
+            let warm = Instant::now() + Duration::from_millis(500);
+            let tasks: Vec<_> = (0..connections)
+                .map(|c| tokio::spawn(connection(addr, scenario.requests.clone(), c, warm)))
+                .collect();
+            for t in tasks {
+                let _ = t.await;
+            }
+            let until = Instant::now() + Duration::from_secs(seconds);
+            let tasks: Vec<_> = (0..connections)
+                .map(|c| tokio::spawn(connection(addr, scenario.requests.clone(), c, until)))
+                .collect();
+            let mut out = Vec::new();
+            for t in tasks {
+                out.push(t.await.unwrap());
+            }
+            out
+        });
+        let mut all: Vec<u32> = outcomes
+            .iter()
+            .flat_map(|o| o.latencies_us.iter().copied())
+            .collect();
+        all.sort_unstable();
+        let n = all.len().max(1);
+        let pct = |p: f64| {
+            let i = ((n as f64 * p).ceil() as usize).clamp(1, n) - 1;
+            all.get(i).copied().unwrap_or(0)
+        };
+        let statuses = outcomes.iter().fold([0u64; 6], |mut acc, o| {
+            for (a, b) in acc.iter_mut().zip(o.statuses) {
+                *a += b;
+            }
+            acc
+        });
+        let errors: u64 = outcomes.iter().map(|o| o.errors).sum();
+        let fmt = |us: u32| {
+            if us >= 1000 {
+                format!("{:.2} ms", f64::from(us) / 1000.0)
+            } else {
+                format!("{us} µs")
+            }
+        };
+        println!(
+            "| {} | {:.0} | {} | {} | {} | {} | {} / {} | {} |",
+            scenario.name,
+            all.len() as f64 / seconds as f64,
+            fmt(pct(0.50)),
+            fmt(pct(0.90)),
+            fmt(pct(0.99)),
+            fmt(pct(0.999)),
+            statuses[2],
+            statuses[4],
+            errors
+        );
+        let logged = state.store.log().committed() - committed_before;
+        eprintln!(
+            "  sign-in records committed during the scenario (warm-up included): {logged}; batches so far: {}",
+            state.store.log().batches()
+        );
+    }
+    server_rt.block_on(async {
+        state.store.log().flush().await.unwrap();
+    });
+}

@@ -1,0 +1,552 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test failures report through panics"
+)]
+
+//! gardien behind a real nginx, with the sample configuration users are given
+//! (`examples/nginx/gardien.conf`, `auth_request` to `/v1/forward-auth`), over real TCP:
+//! `gardien serve --demo`, a small upstream application, and nginx running that sample twice
+//! (addresses substituted):
+//!
+//! * as shipped ("edge": nginx strips the client's identity and signal headers), where a
+//!   client forging `Remote-User` is not signed in (401, no decision, nothing logged) and
+//!   never reaches the application;
+//! * without the sample's BEGIN/END block of stripped headers ("behind SSO": the client's
+//!   headers stand for those an authenticating proxy in front of nginx would set), where the
+//!   demo's cases give, as seen by a client of nginx: an allow that reaches the application
+//!   with gardien's `Remote-User`; an MFA step-up challenge (401, one RFC 9470
+//!   `WWW-Authenticate`), then an allow once MFA is done; denials with gardien's page and
+//!   status 403 — the French HTML page with AADSTS53003 and the correlation id, and
+//!   `application/problem+json` with 53000 and 53003 (the latter for a POST, so the page is
+//!   fetched with GET whatever the client's method).
+//!
+//! It also proves the sign-in log holds exactly one record per decision (none for the page
+//! fetches, none for the refused forgery), each with the correlation id nginx passed on to the
+//! client and the right `status.errorCode` (0, 50074, 53000, 53003), and that only allowed
+//! requests reached the application.
+//!
+//! Needs nginx (Debian package `nginx`, CI installs it); without it the test prints a SKIP
+//! line on stderr and passes. Set `GARDIEN_KEEP_TMP=1` to keep the generated configuration
+//! and the logs.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::{Gardien, Response, TempDir};
+
+const ALICE: &str = "a1a1a1a1-0000-4000-8000-000000000001";
+const BOB: &str = "b2b2b2b2-0000-4000-8000-000000000002";
+const HQ: &str = "198.51.100.20";
+const CHROME_WIN: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+const CHROME_ANDROID: &str = "Mozilla/5.0 (Linux; Android 12; Pixel 6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
+const OUTLOOK_ANDROID: &str = "Outlook-Android/2.0";
+const SAFARI_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
+const PAYROLL: &str = "payroll.contoso.example";
+const WIKI: &str = "wiki.contoso.example";
+
+const BEGIN: &str = "# BEGIN client-supplied identity and signal headers";
+const END: &str = "# END client-supplied identity and signal headers";
+
+fn find_nginx() -> Option<PathBuf> {
+    let fixed = Path::new("/usr/sbin/nginx");
+    if fixed.is_file() {
+        return Some(fixed.to_path_buf());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join("nginx"))
+        .find(|p| p.is_file())
+}
+
+/// The upstream application: answers every request with `hello from upstream` and the
+/// `Remote-User` it received, and remembers `(path, remote-user)` of each request.
+struct Upstream {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl Upstream {
+    fn start() -> Upstream {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        // Lives until the test process ends (blocked in accept).
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                Upstream::answer(stream, &log);
+            }
+        });
+        Upstream { addr, seen }
+    }
+
+    fn answer(mut stream: TcpStream, seen: &Mutex<Vec<(String, String)>>) {
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => raw.extend_from_slice(&buf[..n]),
+            }
+        }
+        let head = String::from_utf8_lossy(&raw).into_owned();
+        let mut lines = head.split("\r\n");
+        let path = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .unwrap_or("")
+            .to_owned();
+        let user = lines
+            .filter_map(|l| l.split_once(':'))
+            .find(|(n, _)| n.trim().eq_ignore_ascii_case("remote-user"))
+            .map_or("<none>", |(_, v)| v.trim())
+            .to_owned();
+        let body = format!("hello from upstream\nremote-user: {user}\n");
+        seen.lock().unwrap().push((path, user));
+        let _ = stream.write_all(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+    }
+
+    fn seen(&self) -> Vec<(String, String)> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// A running nginx (one process, `master_process off`), killed when dropped.
+struct Nginx {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Nginx {
+    fn start(bin: &Path, dir: &Path, conf: &str, ports: &[SocketAddr]) -> Nginx {
+        let conf_path = dir.join("nginx.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let out = std::fs::File::create(dir.join("nginx.out")).unwrap();
+        let err = out.try_clone().unwrap();
+        // `-e` (nginx >= 1.19.5) keeps the startup error log out of /var/log/nginx.
+        let help = Command::new(bin).arg("-h").output().unwrap();
+        let has_e = String::from_utf8_lossy(&help.stderr).contains("-e filename");
+        let mut cmd = Command::new(bin);
+        cmd.arg("-p").arg(dir).arg("-c").arg(&conf_path);
+        if has_e {
+            cmd.arg("-e").arg(dir.join("error.log"));
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let mut nginx = Nginx {
+            child,
+            dir: dir.to_path_buf(),
+        };
+        let deadline = Instant::now() + support::STARTUP;
+        for addr in ports {
+            while TcpStream::connect_timeout(addr, Duration::from_secs(1)).is_err() {
+                if let Ok(Some(status)) = nginx.child.try_wait() {
+                    panic!("nginx exited ({status}):\n{}", nginx.logs());
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "nginx does not listen on {addr}:\n{}",
+                    nginx.logs()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        nginx
+    }
+
+    fn logs(&self) -> String {
+        let read = |name: &str| std::fs::read_to_string(self.dir.join(name)).unwrap_or_default();
+        format!("{}{}", read("nginx.out"), read("error.log"))
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The sample's `server` block for one test server: the sample's addresses replaced, and,
+/// `behind_sso`, without the block that strips the client's identity and signal headers.
+fn server_block(
+    sample: &str,
+    listen: SocketAddr,
+    gardien: SocketAddr,
+    app: SocketAddr,
+    behind_sso: bool,
+) -> String {
+    for needle in ["listen 80;", "127.0.0.1:8080", "127.0.0.1:3000", BEGIN, END] {
+        assert!(
+            sample.contains(needle),
+            "examples/nginx/gardien.conf no longer contains `{needle}`: update this test"
+        );
+    }
+    let mut text = sample
+        .replace("listen 80;", &format!("listen {listen};"))
+        .replace("127.0.0.1:8080", &gardien.to_string())
+        .replace("127.0.0.1:3000", &app.to_string());
+    if behind_sso {
+        let mut kept = String::new();
+        let mut skipping = false;
+        for line in text.lines() {
+            if line.trim() == BEGIN {
+                skipping = true;
+            }
+            if !skipping {
+                kept.push_str(line);
+                kept.push('\n');
+            }
+            if line.trim() == END {
+                skipping = false;
+            }
+        }
+        assert!(!kept.contains("proxy_set_header Remote-User          \"\""));
+        text = kept;
+    }
+    text
+}
+
+fn nginx_conf(dir: &Path, servers: &[String]) -> String {
+    let d = dir.display();
+    let mut conf = format!(
+        "# Generated by crates/gardien/tests/nginx_forward_auth.rs.
+master_process off;
+daemon off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log info;
+events {{
+    worker_connections 256;
+}}
+http {{
+    access_log {d}/access.log;
+    client_body_temp_path {d}/client_body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+"
+    );
+    for (i, s) in servers.iter().enumerate() {
+        let name = format!("server{i}.conf");
+        std::fs::write(dir.join(&name), s).unwrap();
+        conf.push_str(&format!("    include {d}/{name};\n"));
+    }
+    conf.push_str("}\n");
+    conf
+}
+
+/// A request to nginx (`Host` is the application's).
+fn send(
+    nginx: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    support::request_with_body(nginx, method, path, headers, body)
+        .unwrap_or_else(|e| panic!("{method} {path} through nginx on {nginx}: {e}"))
+}
+
+fn correlation_id(r: &Response, what: &str) -> String {
+    let cid = r
+        .header("x-gardien-correlation-id")
+        .unwrap_or_else(|| panic!("{what}: no X-Gardien-Correlation-Id from nginx: {r:?}"));
+    assert!(!cid.is_empty(), "{what}: empty correlation id");
+    cid.to_owned()
+}
+
+#[test]
+fn nginx_auth_request_with_the_sample_config() {
+    let Some(nginx_bin) = find_nginx() else {
+        eprintln!("SKIP: nginx not installed (apt-get install nginx)");
+        return;
+    };
+    let started = Instant::now();
+    let tmp = TempDir::new("nginx");
+    let gardien = Gardien::start(tmp.path(), "gardien", &["--demo"]);
+    let app = Upstream::start();
+    let sample_path = support::repo_root().join("examples/nginx/gardien.conf");
+    let sample = std::fs::read_to_string(&sample_path)
+        .unwrap_or_else(|e| panic!("{}: {e}", sample_path.display()));
+    let edge = support::free_addr();
+    let sso = support::free_addr();
+    let conf = nginx_conf(
+        tmp.path(),
+        &[
+            server_block(&sample, edge, gardien.addr, app.addr, false),
+            server_block(&sample, sso, gardien.addr, app.addr, true),
+        ],
+    );
+    let nginx = Nginx::start(&nginx_bin, tmp.path(), &conf, &[edge, sso]);
+    let context = || format!("gardien:\n{}\nnginx:\n{}", gardien.output(), nginx.logs());
+
+    // (cid, expected status.errorCode, user, application) of every decision made.
+    let mut decisions: Vec<(String, u64, &str, &str)> = Vec::new();
+
+    // Demo case 4: the phone, in the Outlook app → allowed; the application sees gardien's
+    // Remote-User.
+    let r = send(
+        sso,
+        "GET",
+        "/payslips/2026-11",
+        &[
+            ("Host", PAYROLL),
+            ("Remote-User", ALICE),
+            ("X-Forwarded-For", HQ),
+            ("X-Client-Cert-Sha256", "0A:0B:0C:0D"),
+            ("User-Agent", OUTLOOK_ANDROID),
+        ],
+        b"",
+    );
+    assert_eq!(r.status, 200, "case 4: {r:?}\n{}", context());
+    let text = r.text();
+    assert!(
+        text.starts_with("hello from upstream\n"),
+        "case 4 body: {text}"
+    );
+    assert!(
+        text.contains(&format!("remote-user: {ALICE}\n")),
+        "case 4 body: {text}"
+    );
+    decisions.push((correlation_id(&r, "case 4"), 0, ALICE, "Payroll"));
+
+    // Demo case 5, administrator without MFA → step-up challenge, gardien's 401 and its one
+    // WWW-Authenticate.
+    let bob_headers = [
+        ("Host", WIKI),
+        ("Remote-User", BOB),
+        ("X-Forwarded-For", HQ),
+        ("User-Agent", SAFARI_MAC),
+    ];
+    let r = send(sso, "GET", "/wiki/Main_Page", &bob_headers, b"");
+    assert_eq!(r.status, 401, "case 5: {r:?}\n{}", context());
+    let www = r.header_all("www-authenticate");
+    assert_eq!(www.len(), 1, "case 5: one WWW-Authenticate: {www:?}");
+    assert!(
+        www[0].starts_with("Bearer ")
+            && www[0].contains("error=\"insufficient_user_authentication\"")
+            && www[0].contains("acr_values=\"mfa\""),
+        "case 5: {}",
+        www[0]
+    );
+    let page = r.json();
+    assert_eq!(page["decision"], "challenge", "case 5: {page}");
+    assert_eq!(page["status"], 401, "case 5: {page}");
+    let cid = correlation_id(&r, "case 5");
+    assert_eq!(page["correlationId"], cid.as_str(), "case 5: {page}");
+    decisions.push((cid, 50074, BOB, "Wiki"));
+
+    // Case 5 with MFA done → allowed.
+    let mut with_mfa = bob_headers.to_vec();
+    with_mfa.push(("Remote-Amr", "pwd,mfa"));
+    let r = send(sso, "GET", "/wiki/Main_Page", &with_mfa, b"");
+    assert_eq!(r.status, 200, "case 5 with MFA: {r:?}\n{}", context());
+    assert!(
+        r.text().contains(&format!("remote-user: {BOB}\n")),
+        "{}",
+        r.text()
+    );
+    decisions.push((correlation_id(&r, "case 5 with MFA"), 0, BOB, "Wiki"));
+
+    // Demo case 1, in a French browser → 403 and gardien's French HTML page.
+    let r = send(
+        sso,
+        "GET",
+        "/payslips/2026-11",
+        &[
+            ("Host", PAYROLL),
+            ("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"),
+            ("Accept-Language", "fr"),
+            ("Remote-User", ALICE),
+            ("CF-IPCountry", "BR"),
+            ("X-Forwarded-For", "203.0.113.50"),
+            ("User-Agent", CHROME_WIN),
+        ],
+        b"",
+    );
+    assert_eq!(r.status, 403, "case 1: {r:?}\n{}", context());
+    let cid = correlation_id(&r, "case 1");
+    assert!(
+        r.header("content-type")
+            .is_some_and(|t| t.starts_with("text/html")),
+        "case 1: {r:?}"
+    );
+    assert_eq!(r.header("content-language"), Some("fr"), "case 1");
+    let html = r.text();
+    for needle in [
+        "<html lang=\"fr\"",
+        "Accès bloqué",
+        "Identifiant de corrélation",
+        "AADSTS53003",
+        cid.as_str(),
+    ] {
+        assert!(
+            html.contains(needle),
+            "case 1: the page lacks `{needle}`:\n{html}"
+        );
+    }
+    decisions.push((cid, 53003, ALICE, "Payroll"));
+
+    // Demo case 2, non-compliant phone in a browser → 403, problem+json with 53000.
+    let r = send(
+        sso,
+        "GET",
+        "/payslips/2026-11",
+        &[
+            ("Host", PAYROLL),
+            ("Remote-User", ALICE),
+            ("X-Forwarded-For", HQ),
+            ("X-Client-Cert-Sha256", "0A:0B:0C:0D"),
+            ("User-Agent", CHROME_ANDROID),
+        ],
+        b"",
+    );
+    assert_eq!(r.status, 403, "case 2: {r:?}\n{}", context());
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/problem+json"),
+        "case 2"
+    );
+    let cid = correlation_id(&r, "case 2");
+    let problem = r.json();
+    assert_eq!(problem["errorCode"], 53000, "case 2: {problem}");
+    assert_eq!(problem["correlationId"], cid.as_str(), "case 2: {problem}");
+    decisions.push((cid, 53000, ALICE, "Payroll"));
+
+    // Demo case 3 (old Windows), as a form POST: the page is still served (fetched with GET).
+    let r = send(
+        sso,
+        "POST",
+        "/payslips/upload",
+        &[
+            ("Host", PAYROLL),
+            ("Accept", "application/json"),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Remote-User", ALICE),
+            ("X-Forwarded-For", HQ),
+            ("X-Client-Cert-Sha256", "AB:CD:EF:01"),
+            ("User-Agent", CHROME_WIN),
+        ],
+        b"month=2026-11",
+    );
+    assert_eq!(r.status, 403, "case 3: {r:?}\n{}", context());
+    let cid = correlation_id(&r, "case 3");
+    let problem = r.json();
+    assert_eq!(problem["errorCode"], 53003, "case 3: {problem}");
+    assert_eq!(problem["correlationId"], cid.as_str(), "case 3: {problem}");
+    decisions.push((cid, 53003, ALICE, "Payroll"));
+
+    // The sample as shipped: a client's own Remote-User is removed, so nobody is signed in.
+    let r = send(
+        edge,
+        "GET",
+        "/payslips/2026-11",
+        &[
+            ("Host", PAYROLL),
+            ("Remote-User", ALICE),
+            ("Remote-Amr", "pwd,mfa"),
+            ("X-Forwarded-For", HQ),
+            ("X-Client-Cert-Sha256", "0A:0B:0C:0D"),
+            ("User-Agent", OUTLOOK_ANDROID),
+        ],
+        b"",
+    );
+    assert_eq!(
+        r.status,
+        401,
+        "forged Remote-User at the edge: {r:?}\n{}",
+        context()
+    );
+    assert_eq!(
+        r.header_all("www-authenticate"),
+        vec!["Bearer realm=\"gardien\""],
+        "forged Remote-User at the edge: {r:?}"
+    );
+    assert!(
+        r.header("x-gardien-correlation-id")
+            .is_none_or(str::is_empty),
+        "no decision was made: {r:?}"
+    );
+    assert!(!r.text().contains("hello from upstream"), "{}", r.text());
+
+    // The decision location is internal on both servers.
+    for server in [edge, sso] {
+        let r = send(server, "GET", "/_gardien", &[("Host", PAYROLL)], b"");
+        assert_eq!(r.status, 404, "/_gardien from outside: {r:?}");
+    }
+
+    // Only the two allowed requests reached the application, with gardien's identity.
+    assert_eq!(
+        app.seen(),
+        vec![
+            ("/payslips/2026-11".to_owned(), ALICE.to_owned()),
+            ("/wiki/Main_Page".to_owned(), BOB.to_owned()),
+        ],
+        "requests the application received"
+    );
+
+    // The sign-in log: one record per decision, under the ids the client was given.
+    let r = support::get(gardien.addr, "/v1/signins?limit=50", &[]).unwrap();
+    assert_eq!(r.status, 200, "{r:?}");
+    let log = r.json();
+    let records = log["value"].as_array().cloned().unwrap_or_default();
+    let by_cid: HashMap<&str, &Value> = records
+        .iter()
+        .filter_map(|rec| Some((rec["correlationId"].as_str()?, rec)))
+        .collect();
+    assert_eq!(
+        records.len(),
+        decisions.len(),
+        "one record per decision, none for the pages or the refused forgery: {log:#}"
+    );
+    assert_eq!(
+        by_cid.len(),
+        decisions.len(),
+        "distinct correlation ids: {log:#}"
+    );
+    for (cid, code, user, app_name) in &decisions {
+        let rec = by_cid
+            .get(cid.as_str())
+            .unwrap_or_else(|| panic!("no sign-in record for {cid}: {log:#}"));
+        assert_eq!(rec["status"]["errorCode"], *code, "{cid}: {rec:#}");
+        assert_eq!(rec["userId"], *user, "{cid}: {rec:#}");
+        assert_eq!(rec["appDisplayName"], *app_name, "{cid}: {rec:#}");
+    }
+    let ip_of = |i: usize| by_cid[decisions[i].0.as_str()]["ipAddress"].clone();
+    assert_eq!(ip_of(0), HQ, "the client's X-Forwarded-For reached gardien");
+    assert_eq!(
+        ip_of(3),
+        "203.0.113.50",
+        "the client's X-Forwarded-For reached gardien"
+    );
+
+    drop(nginx);
+    drop(gardien);
+    eprintln!(
+        "nginx forward-auth: {} decisions checked in {:?}",
+        decisions.len(),
+        started.elapsed()
+    );
+}
