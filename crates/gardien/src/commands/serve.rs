@@ -90,6 +90,15 @@ curl -s http://{addr}/metrics
     )
 }
 
+/// Deletes a demo store and its WAL files (the demo keeps nothing).
+fn remove_store(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -117,9 +126,13 @@ pub fn run(config: Option<&Path>, demo: bool, listen: Option<SocketAddr>) -> Res
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let (config, options) = if demo {
-            let store =
-                std::env::temp_dir().join(format!("gardien-demo-{}.db", std::process::id()));
+        let demo_store = demo.then(|| {
+            std::env::temp_dir().join(format!("gardien-demo-{}.db", std::process::id()))
+        });
+        if let Some(store) = &demo_store {
+            remove_store(store);
+        }
+        let (config, options) = if let Some(store) = demo_store.clone() {
             let devices: Value = serde_json::from_slice(DEMO_DEVICES)?;
             let options = StartOptions {
                 demo: true,
@@ -180,7 +193,11 @@ pub fn run(config: Option<&Path>, demo: bool, listen: Option<SocketAddr>) -> Res
             crate::print_out(&demo_commands(addr))?;
         }
         tracing::info!(%addr, version = state.live.load().version, "gardien serving");
-        gardien_server::serve(state, listener, shutdown_signal()).await?;
+        let served = gardien_server::serve(state, listener, shutdown_signal()).await;
+        if let Some(store) = &demo_store {
+            remove_store(store);
+        }
+        served?;
         Ok(Exit::Ok)
     })
 }
