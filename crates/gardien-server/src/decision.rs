@@ -185,7 +185,9 @@ pub struct Incoming<'a> {
 pub async fn decide_request(state: &AppState, req: Incoming<'_>) -> Result<Decided, Refusal> {
     let created_ms = now_ms();
     let now = u64::try_from(created_ms / 1000).unwrap_or(0);
-    let signals = state.signals.load();
+    // An owned Arc, not a guard: guards held across `.await` exhaust arc-swap's per-thread
+    // fast slots under load and every load then takes the slow path.
+    let signals = state.signals.load_full();
     let trusted = req
         .peer
         .is_some_and(|p| signals.config.trusted_proxies.contains(p));
@@ -301,7 +303,7 @@ pub async fn decide_and_log(
         app_id,
         decision: verdict.decision.as_str().to_owned(),
         error_code: (code != 0).then_some(code),
-        record,
+        record: serde_json::from_str(&record).unwrap_or_default(),
     };
     let logged = match state.config.log.acknowledge {
         Acknowledge::Committed => state

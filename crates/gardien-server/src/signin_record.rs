@@ -10,7 +10,8 @@ use gardien_core::report::AppliedPolicy;
 use gardien_core::{Decision, SignIn, Verdict};
 use gardien_signals::Derived;
 use gardien_signals::risk::Detection;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 /// What a record is made of, besides the sign-in and its derivation.
 #[derive(Debug)]
@@ -81,41 +82,102 @@ fn risk_event(d: &Detection) -> &'static str {
     }
 }
 
-fn country(c: Option<[u8; 2]>) -> Value {
-    c.map_or(Value::Null, |c| {
-        Value::String(String::from_utf8_lossy(&c).into_owned())
-    })
+fn country(c: Option<[u8; 2]>) -> Option<String> {
+    c.map(|c| String::from_utf8_lossy(&c).into_owned())
 }
 
-/// Builds the `signIn` record.
-pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> Value {
+/// `status` of a record.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Status {
+    error_code: u32,
+    failure_reason: &'static str,
+    additional_details: Option<String>,
+}
+
+/// `deviceDetail` of a record.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeviceDetail<'a> {
+    device_id: &'a str,
+    display_name: &'a str,
+    operating_system: String,
+    browser: &'static str,
+    is_compliant: bool,
+    is_managed: bool,
+    trust_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gardien_identifier: Option<&'a str>,
+}
+
+/// `geoCoordinates` of a record.
+#[derive(Serialize)]
+struct Coordinates {
+    latitude: f64,
+    longitude: f64,
+    altitude: Option<f64>,
+}
+
+/// `location` of a record.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location {
+    city: Option<&'static str>,
+    state: Option<&'static str>,
+    country_or_region: Option<String>,
+    geo_coordinates: Option<Coordinates>,
+}
+
+/// gardien's own member: the decision and the exact request, for replay.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GardienMember {
+    decision: &'static str,
+    required_controls: Vec<&'static str>,
+    request: Value,
+}
+
+/// The whole record, serialized straight to text (no intermediate JSON tree: this runs
+/// for every decision).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Record<'a> {
+    id: &'a str,
+    created_date_time: String,
+    user_id: &'a str,
+    user_principal_name: Option<&'a str>,
+    user_display_name: Option<&'a str>,
+    app_id: &'a str,
+    app_display_name: &'a str,
+    ip_address: Option<String>,
+    client_app_used: &'static str,
+    user_agent: Option<&'a str>,
+    correlation_id: &'a str,
+    is_interactive: bool,
+    status: Status,
+    device_detail: DeviceDetail<'a>,
+    location: Location,
+    risk_level_during_sign_in: &'static str,
+    #[serde(rename = "riskEventTypes_v2")]
+    risk_event_types_v2: Vec<&'static str>,
+    conditional_access_status: &'static str,
+    authentication_requirement: &'static str,
+    applied_conditional_access_policies: &'a [AppliedPolicy],
+    gardien: GardienMember,
+}
+
+/// Builds the `signIn` record as JSON text.
+pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> String {
     let v = parts.verdict;
     let (user_id, app_id) = ids(signin);
     let device = signin.device.as_ref();
-    let text = |s: Option<&Box<str>>| s.map_or(Value::Null, |s| Value::String(s.to_string()));
+    let text = |f: fn(&gardien_core::device::DeviceInfo) -> Option<&Box<str>>| {
+        device.and_then(|d| f(d).map(|s| &**s)).unwrap_or("")
+    };
     let operating_system = match (derived.platform.as_str(), &derived.os_version) {
         (p, Some(version)) => format!("{p} {version}"),
         (p, None) => p.to_owned(),
     };
-    let mut device_detail = json!({
-        "deviceId": device.map_or(Value::from(""), |d| text(d.device_id.as_ref())),
-        "displayName": device.map_or(Value::from(""), |d| text(d.display_name.as_ref())),
-        "operatingSystem": operating_system,
-        "browser": "",
-        "isCompliant": device.and_then(|d| d.is_compliant).unwrap_or(false),
-        "isManaged": device.is_some_and(|d| d.trust_type.is_some()),
-        "trustType": device.map_or(Value::from(""), |d| text(d.trust_type.as_ref())),
-    });
-    if let Some(id) = &derived.device_identifier {
-        device_detail["gardienIdentifier"] = json!(id);
-    }
-    let location = json!({
-        "city": null,
-        "state": null,
-        "countryOrRegion": country(signin.country),
-        "geoCoordinates": derived.place.and_then(|p| p.coordinates).map_or(Value::Null,
-            |(lat, lon)| json!({"latitude": lat, "longitude": lon, "altitude": null})),
-    });
     let (risk_level, risk_events) = match &derived.risk {
         Some(r) => (
             r.level.as_str(),
@@ -126,47 +188,68 @@ pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> Val
             Vec::new(),
         ),
     };
-    let mfa = parts.mfa_done;
-    let status = match v.decision {
-        Decision::Deny | Decision::Challenge => "failure",
-        Decision::Allow if !v.applied.is_empty() => "success",
-        Decision::Allow => "notApplied",
-    };
-    let mut gardien = Map::new();
-    gardien.insert("decision".into(), json!(v.decision.as_str()));
-    gardien.insert(
-        "requiredControls".into(),
-        json!(v.required.iter().map(|c| c.as_str()).collect::<Vec<_>>()),
-    );
-    gardien.insert("request".into(), signin.to_request_json());
     let code = status_code(v);
-    json!({
-        "id": parts.correlation_id,
-        "createdDateTime": crate::clock::rfc3339(parts.created_ms),
-        "userId": user_id,
-        "userPrincipalName": parts.user_principal_name,
-        "userDisplayName": parts.user_display_name,
-        "appId": app_id,
-        "appDisplayName": parts.app_display_name,
-        "ipAddress": derived.client_ip.address.map(|a| a.to_string()),
-        "clientAppUsed": client_app_used(signin.client_app_type),
-        "userAgent": parts.user_agent,
-        "correlationId": parts.correlation_id,
-        "isInteractive": true,
-        "status": {
-            "errorCode": code,
-            "failureReason": failure_reason(v),
-            "additionalDetails": if code == 0 { Value::Null } else { json!(format!("AADSTS{code}")) },
+    let record = Record {
+        id: parts.correlation_id,
+        created_date_time: crate::clock::rfc3339(parts.created_ms),
+        user_id: &user_id,
+        user_principal_name: parts.user_principal_name,
+        user_display_name: parts.user_display_name,
+        app_id: &app_id,
+        app_display_name: parts.app_display_name,
+        ip_address: derived.client_ip.address.map(|a| a.to_string()),
+        client_app_used: client_app_used(signin.client_app_type),
+        user_agent: parts.user_agent,
+        correlation_id: parts.correlation_id,
+        is_interactive: true,
+        status: Status {
+            error_code: code,
+            failure_reason: failure_reason(v),
+            additional_details: (code != 0).then(|| format!("AADSTS{code}")),
         },
-        "deviceDetail": device_detail,
-        "location": location,
-        "riskLevelDuringSignIn": risk_level,
-        "riskEventTypes_v2": risk_events,
-        "conditionalAccessStatus": status,
-        "authenticationRequirement": if mfa { "multiFactorAuthentication" } else { "singleFactorAuthentication" },
-        "appliedConditionalAccessPolicies": parts.applied,
-        "gardien": Value::Object(gardien),
-    })
+        device_detail: DeviceDetail {
+            device_id: text(|d| d.device_id.as_ref()),
+            display_name: text(|d| d.display_name.as_ref()),
+            operating_system,
+            browser: "",
+            is_compliant: device.and_then(|d| d.is_compliant).unwrap_or(false),
+            is_managed: device.is_some_and(|d| d.trust_type.is_some()),
+            trust_type: text(|d| d.trust_type.as_ref()),
+            gardien_identifier: derived.device_identifier.as_deref(),
+        },
+        location: Location {
+            city: None,
+            state: None,
+            country_or_region: country(signin.country),
+            geo_coordinates: derived.place.and_then(|p| p.coordinates).map(
+                |(latitude, longitude)| Coordinates {
+                    latitude,
+                    longitude,
+                    altitude: None,
+                },
+            ),
+        },
+        risk_level_during_sign_in: risk_level,
+        risk_event_types_v2: risk_events,
+        conditional_access_status: match v.decision {
+            Decision::Deny | Decision::Challenge => "failure",
+            Decision::Allow if !v.applied.is_empty() => "success",
+            Decision::Allow => "notApplied",
+        },
+        authentication_requirement: if parts.mfa_done {
+            "multiFactorAuthentication"
+        } else {
+            "singleFactorAuthentication"
+        },
+        applied_conditional_access_policies: parts.applied,
+        gardien: GardienMember {
+            decision: v.decision.as_str(),
+            required_controls: v.required.iter().map(|c| c.as_str()).collect(),
+            request: signin.to_request_json(),
+        },
+    };
+    // Serializing plain structs of strings, numbers and a `Value` cannot fail.
+    serde_json::to_string(&record).unwrap_or_default()
 }
 
 /// The user id and first application id of a sign-in (empty when absent).

@@ -801,3 +801,102 @@ async fn metrics_health_readiness_and_openapi() {
         }
     }
 }
+
+#[tokio::test]
+async fn envoy_ext_authz_reads_the_original_path_and_host() {
+    let s = server("").await;
+    let req = Request::post("/v1/ext-authz/reports/q3?x=1")
+        .header("host", "payroll.contoso.example:443")
+        .header("remote-user", ALICE)
+        .header("cf-ipcountry", "BR")
+        .header("user-agent", CHROME_WIN)
+        .body(Body::empty())
+        .unwrap();
+    let r = send(&s.app, PROXY, req).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.header("x-gardien-error-code"), "53003");
+    let id = r.header("x-gardien-correlation-id").to_owned();
+    let rec = send(
+        &s.app,
+        "127.0.0.1",
+        admin("GET", &format!("/v1/signins?correlationId={id}"), None),
+    )
+    .await;
+    assert_eq!(
+        rec.json()["value"][0]["appDisplayName"],
+        "Payroll",
+        "host mapped to the app"
+    );
+}
+
+#[tokio::test]
+async fn bearer_tokens_carry_identity_and_methods() {
+    use base64::Engine as _;
+    use ring::signature::KeyPair as _;
+    let pkcs8 =
+        ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
+    let pair = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+    let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+    let keys = tempfile::tempdir().unwrap();
+    let jwks = keys.path().join("jwks.json");
+    std::fs::write(
+        &jwks,
+        json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k1", "x": x}]}).to_string(),
+    )
+    .unwrap();
+    let s = server(&format!(
+        "[identity.jwt]\nissuer = \"https://idp.example\"\naudiences = [\"gardien\"]\njwks_file = {:?}\n",
+        jwks.display().to_string()
+    ))
+    .await;
+    let now = gardien_server::clock::now_ms() / 1000;
+    let token = |amr: &[&str], exp: i64| {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid = Some("k1".into());
+        let claims = json!({"iss": "https://idp.example", "aud": "gardien", "sub": BOB,
+                            "email": "bob@contoso.example", "amr": amr, "exp": exp});
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_ed_der(pkcs8.as_ref()),
+        )
+        .unwrap()
+    };
+    let ask = |t: String| {
+        let auth = format!("Bearer {t}");
+        forward_auth(
+            "wiki.contoso.example",
+            &[
+                ("authorization", auth.as_str()),
+                ("x-forwarded-for", "198.51.100.20"),
+                ("user-agent", SAFARI_MAC),
+            ],
+        )
+    };
+    let r = send(&s.app, PROXY, ask(token(&["pwd"], now + 300))).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "admin without MFA");
+    assert!(
+        r.header("www-authenticate")
+            .contains("insufficient_user_authentication")
+    );
+    let r = send(&s.app, PROXY, ask(token(&["pwd", "mfa"], now + 300))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.header("remote-email"), "bob@contoso.example");
+    let r = send(&s.app, PROXY, ask(token(&["pwd", "mfa"], now - 3600))).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        r.header("www-authenticate").contains("invalid_token"),
+        "{:?}",
+        r.headers
+    );
+    // A token is verified whoever sends it: straight from a client the identity holds, but
+    // the forwarding headers do not, so the client's own address (unknown country) decides.
+    let r = send(
+        &s.app,
+        "203.0.113.9",
+        ask(token(&["pwd", "mfa"], now + 300)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.header("x-gardien-error-code"), "53003");
+}
