@@ -256,7 +256,14 @@ fn registered(d: Option<&DeviceInfo>) -> DeviceInfo {
     d
 }
 
-fn candidates(tenant: &CompiledTenant, s: &SignIn) -> Vec<(UserAction, Vec<SignIn>)> {
+/// Every change a user could make, each with the sign-ins it could lead to (one per
+/// realistic variant: each managed platform, each allowed place...). The explanation keeps
+/// the actions whose variants improve the outcome; `gardien explain` chains them to find the
+/// smallest sets that reach an allow.
+pub fn user_change_candidates(
+    tenant: &CompiledTenant,
+    s: &SignIn,
+) -> Vec<(UserAction, Vec<SignIn>)> {
     let mut out: Vec<(UserAction, Vec<SignIn>)> = Vec::new();
     let with = |f: &dyn Fn(&mut SignIn)| {
         let mut c = s.clone();
@@ -470,7 +477,7 @@ pub fn explain(
     }
     let category = category(tenant, evaluation, signin);
     let mut user_actions = Vec::new();
-    for (action, variants) in candidates(tenant, signin) {
+    for (action, variants) in user_change_candidates(tenant, signin) {
         if variants.iter().any(|c| improves(v, &tenant.decide(c))) {
             user_actions.push(action);
         }

@@ -1,6 +1,12 @@
-//! Sustained sign-in log append throughput (group commit), records of ~1.5 KB.
+//! Sustained sign-in log append throughput (group commit) with ~1.7 KB Graph `signIn`
+//! records, on a 2-worker tokio runtime:
 //!
-//! `cargo bench -p gardien-store --bench log`
+//! - `wait/512`: 512 concurrent `append` calls (in-flight requests waiting for the commit);
+//! - `nowait`: `append_nowait` from 64 tasks (backing off on `QueueFull`), then `flush`;
+//! - `wait_power/512`: as `wait/512` with `Durability::Power` (fsync per commit).
+//!
+//! `cargo bench -p gardien-store --bench log`. For a longer run printing the rate as it
+//! goes, see `examples/log_throughput.rs`.
 
 #![allow(
     clippy::unwrap_used,
@@ -17,10 +23,44 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use gardien_store::{Durability, Store, StoreOptions};
+use gardien_store::{Durability, SignInLog, Store, StoreError, StoreOptions};
 
-/// Concurrent appenders (in-flight requests of the server).
-const TASKS: u64 = 512;
+/// Appends `count` records numbered from `next`, from `tasks` tasks; returns the time taken
+/// until all are committed.
+async fn run(
+    log: &SignInLog,
+    next: &Arc<AtomicU64>,
+    count: u64,
+    tasks: u64,
+    wait: bool,
+) -> Duration {
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for t in 0..tasks {
+        let log = log.clone();
+        let next = Arc::clone(next);
+        let mine = count / tasks + u64::from(t < count % tasks);
+        handles.push(tokio::spawn(async move {
+            for _ in 0..mine {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                let record = || common::nth(n, 1_700_000_000_000 + n as i64 / 50);
+                if wait {
+                    log.append(record()).await.unwrap();
+                } else {
+                    while let Err(e) = log.append_nowait(record()) {
+                        assert!(matches!(e, StoreError::QueueFull { .. }), "{e}");
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    log.flush().await.unwrap();
+    start.elapsed()
+}
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -29,22 +69,23 @@ fn bench(c: &mut Criterion) {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let serialized = serde_json::to_string(&common::nth(1, 0).record)
+    let size = serde_json::to_string(&common::nth(1, 0).record)
         .unwrap()
         .len();
-    eprintln!("record size: {serialized} bytes of JSON");
+    eprintln!("record: {size} bytes of JSON");
 
     let mut group = c.benchmark_group("sign_in_log");
     group.throughput(Throughput::Elements(1));
     group.sample_size(10);
-    group.measurement_time(Duration::from_secs(15));
-    for (name, durability) in [
-        ("process", Durability::Process),
-        ("power", Durability::Power),
+    group.measurement_time(Duration::from_secs(20));
+    for (name, durability, tasks, wait) in [
+        ("wait/512", Durability::Process, 512, true),
+        ("nowait", Durability::Process, 64, false),
+        ("wait_power/512", Durability::Power, 512, true),
     ] {
         let store = rt
             .block_on(Store::open(
-                &dir.path().join(format!("{name}.db")),
+                &dir.path().join(format!("{}.db", name.replace('/', "-"))),
                 StoreOptions {
                     durability,
                     ..StoreOptions::default()
@@ -52,32 +93,8 @@ fn bench(c: &mut Criterion) {
             ))
             .unwrap();
         let next = Arc::new(AtomicU64::new(0));
-        group.bench_function(format!("append_{name}_{TASKS}_tasks"), |b| {
-            b.iter_custom(|iters| {
-                let store = store.clone();
-                let next = Arc::clone(&next);
-                rt.block_on(async move {
-                    let start = Instant::now();
-                    let mut tasks = Vec::new();
-                    for t in 0..TASKS {
-                        let log = store.log().clone();
-                        let next = Arc::clone(&next);
-                        let count = iters / TASKS + u64::from(t < iters % TASKS);
-                        tasks.push(tokio::spawn(async move {
-                            for _ in 0..count {
-                                let n = next.fetch_add(1, Ordering::Relaxed);
-                                log.append(common::nth(n, 1_700_000_000_000 + n as i64))
-                                    .await
-                                    .unwrap();
-                            }
-                        }));
-                    }
-                    for task in tasks {
-                        task.await.unwrap();
-                    }
-                    start.elapsed()
-                })
-            });
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| rt.block_on(run(store.log(), &next, iters, tasks, wait)));
         });
         let log = store.log();
         eprintln!(

@@ -1,7 +1,12 @@
-//! Sustained sign-in log throughput: `TASKS` concurrent appenders (in-flight requests) each
-//! append ~1.7 KB Graph signIn records and wait for the group commit.
+//! Sustained sign-in log throughput: concurrent tasks append ~1.7 KB Graph `signIn` records
+//! through the group commit; prints the rate every 2 s and the total.
 //!
-//! `cargo run --release -p gardien-store --example log_throughput -- [records] [tasks] [durability]`
+//! `cargo run --release -p gardien-store --example log_throughput -- \
+//!     [records=500000] [tasks=512] [process|power] [max_batch=4096] [wait|nowait]`
+//!
+//! `wait`: each task calls `append` and waits for the commit (tasks = requests in flight);
+//! `nowait`: `append_nowait`, backing off 1 ms on `QueueFull`. The database goes in a
+//! temporary directory (`$TMPDIR`, default /tmp).
 
 #![allow(
     clippy::unwrap_used,
@@ -28,18 +33,22 @@ fn main() {
         Some("power") => Durability::Power,
         Some(other) => panic!("durability must be process or power, not {other}"),
     };
+    let max_batch: usize = args
+        .next()
+        .map_or(StoreOptions::default().max_batch, |a| a.parse().unwrap());
+    let nowait = args.next().as_deref() == Some("nowait");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let dir =
-        tempfile::tempdir_in(std::env::var_os("TMPDIR").unwrap_or_else(|| ".".into())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
     rt.block_on(async {
         let store = Store::open(
             &dir.path().join("log.db"),
             StoreOptions {
                 durability,
+                max_batch,
                 ..StoreOptions::default()
             },
         )
@@ -57,32 +66,47 @@ fn main() {
                     if n >= records {
                         break;
                     }
-                    log.append(common::nth(n, 1_700_000_000_000 + n as i64 / 50))
-                        .await
-                        .unwrap();
+                    let record = || common::nth(n, 1_700_000_000_000 + n as i64 / 50);
+                    if nowait {
+                        // On a full queue, back off and build the record again.
+                        while let Err(e) = log.append_nowait(record()) {
+                            assert!(matches!(e, gardien_store::StoreError::QueueFull { .. }), "{e}");
+                            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                        }
+                    } else {
+                        log.append(record()).await.unwrap();
+                    }
                 }
             }));
         }
-        let mut last = (Instant::now(), 0);
-        let mut interval = tokio::time::interval(std::time::Duration::from_secs(2));
-        interval.tick().await;
-        while !handles.iter().all(|h| h.is_finished()) {
-            interval.tick().await;
-            let (now, done) = (Instant::now(), store.log().committed());
-            eprintln!(
-                "{done} records, {:.0}/s over the last {:.1} s",
-                (done - last.1) as f64 / (now - last.0).as_secs_f64(),
-                (now - last.0).as_secs_f64()
-            );
-            last = (now, done);
-        }
+        let reporter = {
+            let log = store.log().clone();
+            tokio::spawn(async move {
+                let mut last = (Instant::now(), 0);
+                let mut interval = tokio::time::interval(std::time::Duration::from_secs(2));
+                interval.tick().await;
+                loop {
+                    interval.tick().await;
+                    let (now, done) = (Instant::now(), log.committed());
+                    eprintln!(
+                        "{done} records, {:.0}/s over the last {:.1} s",
+                        (done - last.1) as f64 / (now - last.0).as_secs_f64(),
+                        (now - last.0).as_secs_f64()
+                    );
+                    last = (now, done);
+                }
+            })
+        };
         for h in handles {
             h.await.unwrap();
         }
+        store.log().flush().await.unwrap();
         let elapsed = start.elapsed();
+        reporter.abort();
         let log = store.log();
         println!(
-            "{records} records ({durability:?}, {tasks} tasks) in {:.2} s: {:.0} records/s, {} batches ({:.0} records per batch)",
+            "{records} records ({durability:?}, {tasks} tasks, {}, max_batch {max_batch}) in {:.2} s: {:.0} records/s, {} batches ({:.0} records per batch)",
+            if nowait { "nowait" } else { "wait" },
             elapsed.as_secs_f64(),
             records as f64 / elapsed.as_secs_f64(),
             log.batches(),

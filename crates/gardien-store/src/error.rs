@@ -82,16 +82,31 @@ pub enum StoreError {
         /// The error, shared by every waiter of the batch.
         source: Arc<sqlx::Error>,
     },
-    /// One sign-in record was rejected by the database (e.g. its correlation id is already
-    /// stored); the other records of its batch were committed.
-    #[error("sign-in record {id} was rejected by database {}: {source}", path.display())]
-    LogRecord {
+    /// A sign-in record was not stored because its correlation id is already in the log; the
+    /// other records of its batch were committed.
+    #[error(
+        "sign-in record {id} not stored in {}: its correlation id is already in the log",
+        path.display()
+    )]
+    DuplicateSignIn {
         /// Correlation id of the rejected record.
         id: String,
         /// The database file.
         path: PathBuf,
-        /// The constraint violation reported by SQLite.
-        source: sqlx::Error,
+    },
+    /// Writing a sign-in log export failed.
+    #[error("cannot write the sign-in log export: {source}")]
+    Export {
+        /// The underlying I/O error of the output.
+        source: std::io::Error,
+    },
+    /// The sign-in log writer thread could not be started.
+    #[error("cannot start the sign-in log writer thread for {}: {source}", path.display())]
+    WriterThread {
+        /// The database file.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
     },
     /// A JSON value could not be serialized, or a stored JSON column could not be parsed.
     #[error("invalid JSON in {what}: {source}")]

@@ -1,8 +1,14 @@
 //! One module per command.
 
 pub mod demo;
+pub mod diff;
 pub mod evaluate;
+pub mod explain;
+pub mod gaps;
+pub mod lint;
+pub mod replay;
 pub mod serve;
 pub mod signin;
+pub mod test_suite;
 pub mod validate;
 pub mod whatif;

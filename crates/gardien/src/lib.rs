@@ -90,6 +90,79 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Lint a tenant: lockout risks, dangling references, dead or shadowed policies, legacy
+    /// authentication, admins without MFA... Stable rule ids; exit 2 when findings fail.
+    Lint {
+        /// Tenant directory or single JSON file.
+        #[arg(long)]
+        tenant: PathBuf,
+        /// Output format: text, json or sarif.
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// Lowest severity that makes the exit code 2: error, warning or info.
+        #[arg(long, default_value = "warning")]
+        fail_on: String,
+        /// "Now" for age-based rules (RFC 3339; default: the clock).
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Classes of sign-ins that reach an application with no control or no strong control.
+    Gaps {
+        /// Tenant directory or single JSON file.
+        #[arg(long)]
+        tenant: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replay sign-in logs (Entra export or gardien's) against a proposed tenant.
+    Replay {
+        /// The proposed tenant.
+        #[arg(long)]
+        tenant: PathBuf,
+        /// Sign-in log files: JSON `{"value":[...]}` or JSON lines.
+        #[arg(long, required = true, num_args = 1..)]
+        logs: Vec<PathBuf>,
+        /// Compare with this tenant's decisions instead of the logged outcomes.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        /// Print JSON with a per-sign-in listing.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Semantic difference between two tenants: which sign-in classes change outcome.
+    Diff {
+        /// The current tenant.
+        #[arg(long)]
+        from: PathBuf,
+        /// The proposed tenant.
+        #[arg(long)]
+        to: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run declarative policy test suites (YAML or TOML).
+    Test {
+        /// Suite files.
+        #[arg(required = true, num_args = 1..)]
+        suites: Vec<PathBuf>,
+        /// Write JUnit XML here.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+    },
+    /// For a deny or challenge: the smallest changes (user's and admin's) that would allow it.
+    Explain {
+        /// Tenant directory or single JSON file.
+        #[arg(long)]
+        tenant: PathBuf,
+        /// Graph evaluate request body (JSON).
+        #[arg(long)]
+        request: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the HTTP decision point: forward-auth, evaluate, denial page, sign-in log, admin API.
     Serve {
         /// Configuration file (gardien.toml).
@@ -201,6 +274,26 @@ pub fn run() -> ExitCode {
             commands::serve::run(config.as_deref(), *demo, *listen)
         }
         Command::HashToken { token } => commands::serve::hash_token(token.as_deref()),
+        Command::Lint {
+            tenant,
+            format,
+            fail_on,
+            now,
+        } => commands::lint::run(tenant, format, fail_on, now.as_deref()),
+        Command::Explain {
+            tenant,
+            request,
+            json,
+        } => commands::explain::run(tenant, request, *json),
+        Command::Gaps { tenant, json } => commands::gaps::run(tenant, *json),
+        Command::Replay {
+            tenant,
+            logs,
+            baseline,
+            json,
+        } => commands::replay::run(tenant, logs, baseline.as_deref(), *json),
+        Command::Diff { from, to, json } => commands::diff::run(from, to, *json),
+        Command::Test { suites, junit } => commands::test_suite::run(suites, junit.as_deref()),
     };
     match result {
         Ok(exit) => ExitCode::from(exit as u8),

@@ -126,9 +126,8 @@ pub fn run(config: Option<&Path>, demo: bool, listen: Option<SocketAddr>) -> Res
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let demo_store = demo.then(|| {
-            std::env::temp_dir().join(format!("gardien-demo-{}.db", std::process::id()))
-        });
+        let demo_store = demo
+            .then(|| std::env::temp_dir().join(format!("gardien-demo-{}.db", std::process::id())));
         if let Some(store) = &demo_store {
             remove_store(store);
         }
