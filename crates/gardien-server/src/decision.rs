@@ -303,7 +303,7 @@ pub async fn decide_and_log(
         app_id,
         decision: verdict.decision.as_str().to_owned(),
         error_code: (code != 0).then_some(code),
-        record: serde_json::from_str(&record).unwrap_or_default(),
+        record,
     };
     let logged = match state.config.log.acknowledge {
         Acknowledge::Committed => state

@@ -108,6 +108,14 @@ pub enum StoreError {
         /// The underlying I/O error.
         source: std::io::Error,
     },
+    /// A sign-in record handed to the log is not a JSON object.
+    #[error("sign-in record {id}: {reason}")]
+    InvalidRecord {
+        /// Its correlation id.
+        id: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// A JSON value could not be serialized, or a stored JSON column could not be parsed.
     #[error("invalid JSON in {what}: {source}")]
     Json {

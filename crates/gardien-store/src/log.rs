@@ -36,8 +36,10 @@ pub struct SignInRecord {
     pub decision: String,
     /// Entra error code (53003, ...), if any.
     pub error_code: Option<u32>,
-    /// The full Graph `signIn` object.
-    pub record: serde_json::Value,
+    /// The full Graph `signIn` object as JSON text: the caller serializes it once (the
+    /// server straight from typed structs), the store keeps it as is. It must be a JSON
+    /// object; the store checks that much, not the contents.
+    pub record: String,
 }
 
 /// Which records [`SignInLog::query`] and [`SignInLog::export_jsonl`] return. Every `Some`

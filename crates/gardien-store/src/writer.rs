@@ -63,10 +63,14 @@ pub(crate) struct Row {
 
 impl Row {
     pub(crate) fn new(record: SignInRecord) -> Result<Row, StoreError> {
-        let json = serde_json::to_string(&record.record).map_err(|source| StoreError::Json {
-            what: format!("sign-in record {}", record.id),
-            source,
-        })?;
+        let text = record.record.trim();
+        if !(text.starts_with('{') && text.ends_with('}')) {
+            return Err(StoreError::InvalidRecord {
+                id: record.id,
+                reason: "the record is not a JSON object",
+            });
+        }
+        let json = record.record;
         Ok(Row {
             id: record.id,
             created_ms: record.created_ms,

@@ -38,7 +38,7 @@ fn small(id: &str, created_ms: i64) -> SignInRecord {
         app_id: "a".to_owned(),
         decision: "allow".to_owned(),
         error_code: None,
-        record: serde_json::json!({"correlationId": id, "createdMs": created_ms}),
+        record: serde_json::json!({"correlationId": id, "createdMs": created_ms}).to_string(),
     }
 }
 
@@ -73,7 +73,10 @@ async fn append_then_query_with_each_filter() {
     let all = q(SignInFilter::default()).await;
     assert_eq!(
         all[4],
-        sign_in("r1", 1000, "alice", "mail", "allow", None).record
+        serde_json::from_str::<serde_json::Value>(
+            &sign_in("r1", 1000, "alice", "mail", "allow", None).record
+        )
+        .unwrap()
     );
 
     let by = |f: fn(&mut SignInFilter)| {
@@ -184,7 +187,10 @@ async fn export_jsonl_round_trip_in_pages() {
         // Oldest first, insertion order within a millisecond: exactly the append order.
         assert_eq!(
             value,
-            nth(n as u64, 1_700_000_000_000 + (n / 3) as i64).record
+            serde_json::from_str::<serde_json::Value>(
+                &nth(n as u64, 1_700_000_000_000 + (n / 3) as i64).record
+            )
+            .unwrap()
         );
     }
 
@@ -347,7 +353,10 @@ async fn duplicate_correlation_id_fails_alone() {
     let stored = log.query(&SignInFilter::default()).await.unwrap();
     assert_eq!(ids(&stored), ["d", "y", "c", "b", "a", "x"]);
     assert_eq!(stored[1]["createdMs"], 6); // the first "y" won
-    assert_eq!(stored[5], small("x", 1).record);
+    assert_eq!(
+        stored[5],
+        serde_json::from_str::<serde_json::Value>(&small("x", 1).record).unwrap()
+    );
     other.close().await.unwrap();
     store.close().await.unwrap();
 }
@@ -593,6 +602,25 @@ async fn acked_records_survive_kill_9() {
         "{} acked records lost, e.g. {:?}",
         missing.len(),
         missing.first()
+    );
+    store.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_record_that_is_not_a_json_object_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("g.db")).await;
+    let mut bad = small("bad", 1);
+    bad.record = "[1, 2]".to_owned();
+    let err = store.log().append(bad).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::InvalidRecord { ref id, .. } if id == "bad"),
+        "{err}"
+    );
+    store.log().append(small("good", 2)).await.unwrap();
+    assert_eq!(
+        ids(&store.log().query(&SignInFilter::default()).await.unwrap()),
+        ["good"]
     );
     store.close().await.unwrap();
 }

@@ -96,7 +96,7 @@ pub fn sign_in(
         app_id: app_id.to_owned(),
         decision: decision.to_owned(),
         error_code,
-        record,
+        record: record.to_string(),
     }
 }
 
@@ -127,7 +127,8 @@ pub fn nth(n: u64, created_ms: i64) -> SignInRecord {
     record.created_ms = created_ms;
     record.user_id = guid(1_000_000 + n % 1000);
     record.app_id = guid(2_000_000 + n % 20);
-    if let Some(object) = record.record.as_object_mut() {
+    let mut value: serde_json::Value = serde_json::from_str(&record.record).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
         for key in ["id", "correlationId"] {
             object.insert(key.to_owned(), record.id.clone().into());
         }
@@ -135,5 +136,6 @@ pub fn nth(n: u64, created_ms: i64) -> SignInRecord {
         object.insert("userId".to_owned(), record.user_id.clone().into());
         object.insert("appId".to_owned(), record.app_id.clone().into());
     }
+    record.record = value.to_string();
     record
 }
