@@ -82,7 +82,10 @@ type DecisionCounts = Vec<((Endpoint, &'static str, u32), u64)>;
 #[derive(Debug, Default)]
 pub struct Metrics {
     latency: [Histogram; 3],
-    /// (endpoint, decision, error code) → count; few distinct keys, so a small vector.
+    /// Decisions without an error code (allow, challenge) by endpoint: lock-free, the hot
+    /// path never takes a lock.
+    uncoded: [[AtomicU64; 2]; 3],
+    /// Denials by (endpoint, decision, error code); few distinct keys, so a small vector.
     decisions: Mutex<DecisionCounts>,
     /// Requests refused before a decision (no identity, bad token, no application).
     pub unauthenticated: AtomicU64,
@@ -104,6 +107,11 @@ impl Metrics {
             .position(|e| *e == endpoint)
             .unwrap_or(0);
         self.latency[index].observe(took);
+        if code == 0 {
+            let slot = usize::from(decision != "allow");
+            self.uncoded[index][slot].fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         if let Ok(mut d) = self.decisions.lock() {
             let key = (endpoint, decision, code);
             match d.iter_mut().find(|(k, _)| *k == key) {
@@ -119,6 +127,14 @@ impl Metrics {
         out.push_str("# HELP gardien_decisions_total Decisions by endpoint, result and error code (0: none).\n# TYPE gardien_decisions_total counter\n");
         if let Ok(d) = self.decisions.lock() {
             let mut rows: Vec<_> = d.clone();
+            for (i, e) in Endpoint::ALL.iter().enumerate() {
+                for (slot, name) in ["allow", "challenge"].into_iter().enumerate() {
+                    let n = self.uncoded[i][slot].load(Ordering::Relaxed);
+                    if n > 0 {
+                        rows.push(((*e, name, 0), n));
+                    }
+                }
+            }
             rows.sort_by_key(|((e, r, c), _)| (e.label(), *r, *c));
             for ((e, r, c), n) in rows {
                 let _ = writeln!(
@@ -220,6 +236,12 @@ mod tests {
         );
         assert!(
             text.contains("gardien_decision_seconds_count{endpoint=\"forward_auth\"} 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "gardien_decisions_total{endpoint=\"forward_auth\",decision=\"allow\",code=\"0\"} 1"
+            ),
             "{text}"
         );
         assert!(text.contains("gardien_policy_version 7"), "{text}");
