@@ -148,6 +148,20 @@ fn unguessable_key() -> Result<String, Refusal> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// The part of a report the denial page can show: the policies that applied (a 200-policy
+/// trace kept for each of thousands of recent denials would cost megabytes for nothing).
+fn page_report(report: &DecisionReport) -> DecisionReport {
+    let mut r = report.clone();
+    r.trace.retain(|t| t.applies);
+    r.applied_conditional_access_policies.retain(|p| {
+        !matches!(
+            p.result.as_str(),
+            "notApplied" | "notEnabled" | "reportOnlyNotApplied"
+        )
+    });
+    r
+}
+
 /// Builds the device line of the denial page.
 pub fn device_summary(signin: &SignIn, derived: &Derived) -> DeviceSummary {
     let device = signin.device.as_ref();
@@ -330,7 +344,7 @@ pub async fn decide_and_log(
         (Some(report), Decision::Deny | Decision::Challenge) => {
             let key = unguessable_key()?;
             let record = Arc::new(DenialRecord {
-                report: report.clone(),
+                report: page_report(report),
                 correlation_id: correlation_id.clone(),
                 timestamp: rfc3339(parts.created_ms),
                 client_ip: derived.client_ip.address,
