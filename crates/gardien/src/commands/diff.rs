@@ -1,10 +1,27 @@
-//! `gardien diff` (being written).
+//! `gardien diff`: which classes of sign-ins change decision, error code or required
+//! controls between two tenants (docs/gaps.md).
 
-use crate::Exit;
-use anyhow::{Result, bail};
+use anyhow::Result;
+use gardien_analysis::diff::diff;
 use std::path::Path;
 
-/// Runs the command.
-pub fn run(_from: &Path, _to: &Path, _json: bool) -> Result<Exit> {
-    bail!("`gardien diff` is not available yet")
+use crate::commands::gaps::load_tenant;
+use crate::{Exit, print_out};
+
+/// Runs the command: exit 0 when no class changes, 2 when some do (for CI), 1 when a tenant
+/// cannot be loaded.
+pub fn run(from: &Path, to: &Path, json: bool) -> Result<Exit> {
+    let from = load_tenant(from)?;
+    let to = load_tenant(to)?;
+    let report = diff(&from, &to)?;
+    if json {
+        print_out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+    } else {
+        print_out(&report.to_text())?;
+    }
+    Ok(if report.has_changes() {
+        Exit::Deny
+    } else {
+        Exit::Ok
+    })
 }

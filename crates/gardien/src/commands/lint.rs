@@ -1,10 +1,407 @@
-//! `gardien lint` (being written).
+//! `gardien lint`: lint rules over a tenant, as text, JSON or SARIF 2.1.0.
+//!
+//! Exit status: 0 when no finding is at or above `--fail-on` (default `warning`), 2 when some
+//! are, 1 when the tenant cannot be loaded or an option is invalid (message on stderr,
+//! nothing on stdout).
 
-use crate::Exit;
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
+use gardien_analysis::lint::{
+    Finding, LintOptions, LintReport, RULES, Severity, lint, parse_timestamp,
+};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::tenant_fs;
+use crate::{Exit, print_out};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+    Sarif,
+}
+
 /// Runs the command.
-pub fn run(_tenant: &Path, _format: &str, _fail_on: &str, _now: Option<&str>) -> Result<Exit> {
-    bail!("`gardien lint` is not available yet")
+pub fn run(tenant: &Path, format: &str, fail_on: &str, now: Option<&str>) -> Result<Exit> {
+    let format = match format.to_ascii_lowercase().as_str() {
+        "text" => Format::Text,
+        "json" => Format::Json,
+        "sarif" => Format::Sarif,
+        other => bail!("unknown format `{other}`; expected `text`, `json` or `sarif`"),
+    };
+    let threshold = if fail_on.eq_ignore_ascii_case("none") {
+        None
+    } else {
+        Some(Severity::parse(fail_on).ok_or_else(|| {
+            anyhow!("unknown severity `{fail_on}` for --fail-on; expected `error`, `warning`, `info` or `none`")
+        })?)
+    };
+    let now = match now {
+        Some(text) => parse_timestamp(text).ok_or_else(|| {
+            anyhow!("`--now {text}` is not an RFC 3339 timestamp (e.g. `2026-01-31T12:00:00Z`)")
+        })?,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0),
+    };
+    let compiled = tenant_fs::load_or_fail(tenant)?;
+    let options = LintOptions {
+        now: Some(now),
+        tenant_name: tenant.display().to_string(),
+        ..LintOptions::default()
+    };
+    let report = lint(&compiled, &options);
+    let mut lines = LineIndex::default();
+    let out = match format {
+        Format::Text => text(&report, &mut lines),
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
+        Format::Sarif => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&sarif(&report, &mut lines))?
+        ),
+    };
+    print_out(&out)?;
+    Ok(match threshold {
+        Some(t) if report.fails(t) => Exit::Deny,
+        _ => Exit::Ok,
+    })
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Readable report: findings grouped by severity, then a summary.
+fn text(report: &LintReport, lines: &mut LineIndex) -> String {
+    let mut out = String::new();
+    for (severity, title) in [
+        (Severity::Error, "errors"),
+        (Severity::Warning, "warnings"),
+        (Severity::Info, "info"),
+    ] {
+        let group: Vec<&Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .collect();
+        if group.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "── {title} ({}) ──", group.len());
+        for f in group {
+            let mut place = f.file.clone();
+            if let Some(line) = lines.line(&f.file, &f.pointer) {
+                let _ = write!(place, ":{line}");
+            }
+            if !f.pointer.is_empty() {
+                let _ = write!(place, ": {}", f.pointer);
+            }
+            let _ = writeln!(
+                out,
+                "{}[{}] {place}: {}",
+                f.severity.as_str(),
+                f.code,
+                f.message
+            );
+            let _ = writeln!(out, "  help: {}", f.help);
+            let _ = writeln!(out, "  rule: {} ({})", f.name, f.url);
+        }
+        out.push('\n');
+    }
+    let s = &report.summary;
+    if s.total == 0 {
+        let _ = writeln!(
+            out,
+            "no findings in {}",
+            count(s.policies, "policy", "policies")
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{} in {}: {}, {}, {} info",
+            count(s.total, "finding", "findings"),
+            count(s.policies, "policy", "policies"),
+            count(s.errors, "error", "errors"),
+            count(s.warnings, "warning", "warnings"),
+            s.infos
+        );
+    }
+    for skipped in &s.skipped {
+        let _ = writeln!(
+            out,
+            "skipped {}: {}",
+            skipped.codes.join(", "),
+            skipped.reason
+        );
+    }
+    out
+}
+
+/// A file path as a SARIF artifact URI (relative reference, or `file:` URI when absolute).
+fn uri(path: &str) -> String {
+    let slashed = path.replace('\\', "/");
+    let mut out = String::new();
+    for b in slashed.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/:!$&'()*+,;=@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    if slashed.starts_with('/') {
+        format!("file://{out}")
+    } else if slashed.as_bytes().get(1) == Some(&b':') {
+        format!("file:///{out}")
+    } else {
+        out
+    }
+}
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+/// SARIF 2.1.0: one run, the registry as the driver's rules, one result per finding.
+fn sarif(report: &LintReport, lines: &mut LineIndex) -> Value {
+    let rules: Vec<Value> = RULES
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.code,
+                "name": r.name,
+                "shortDescription": {"text": r.summary},
+                "fullDescription": {"text": r.rationale},
+                "help": {"text": r.fix},
+                "helpUri": format!("https://github.com/gardien-ca/gardien/blob/main/{}", r.url()),
+                "defaultConfiguration": {"level": level(r.severity)},
+                "properties": {"needsDirectory": r.needs_directory, "since": r.since},
+            })
+        })
+        .collect();
+    let results: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let mut physical = json!({"artifactLocation": {"uri": uri(&f.file)}});
+            if let Some(line) = lines.line(&f.file, &f.pointer) {
+                physical["region"] = json!({"startLine": line});
+            }
+            let mut location = json!({"physicalLocation": physical});
+            if let Some(p) = &f.policy {
+                location["logicalLocations"] = json!([{
+                    "name": if p.display_name.is_empty() { &p.id } else { &p.display_name },
+                    "fullyQualifiedName": format!("conditionalAccessPolicy/{}", p.id),
+                    "kind": "object",
+                }]);
+            }
+            let mut result = json!({
+                "ruleId": f.code,
+                "ruleIndex": RULES.iter().position(|r| r.code == f.code),
+                "level": level(f.severity),
+                "message": {"text": format!("{} ({})", f.message, f.help)},
+                "locations": [location],
+                "properties": {"pointer": f.pointer, "name": f.name},
+            });
+            if let Some(p) = &f.policy {
+                result["properties"]["policyId"] = json!(p.id);
+            }
+            result
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "gardien",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/gardien-ca/gardien",
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    })
+}
+
+/// Files read once to turn JSON pointers into line numbers.
+#[derive(Default)]
+struct LineIndex {
+    texts: HashMap<String, Option<String>>,
+}
+
+impl LineIndex {
+    /// 1-based line of the value at `pointer` (or of its deepest existing parent) in `file`.
+    fn line(&mut self, file: &str, pointer: &str) -> Option<usize> {
+        let text = self
+            .texts
+            .entry(file.to_owned())
+            .or_insert_with(|| {
+                let bytes = std::fs::read(file).ok()?;
+                gardien_core::json::decode_text(file, &bytes).ok()
+            })
+            .as_deref()?;
+        let tokens: Vec<String> = pointer
+            .split('/')
+            .skip(1)
+            .map(|t| t.replace("~1", "/").replace("~0", "~"))
+            .collect();
+        let offset = locate(text.as_bytes(), &tokens)?;
+        Some(
+            text.as_bytes()
+                .get(..offset)
+                .map_or(0, |b| b.iter().filter(|c| **c == b'\n').count())
+                + 1,
+        )
+    }
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
+        i += 1;
+    }
+    i
+}
+
+/// End of the string starting at `i` (on its opening quote) and its content (unescaped
+/// enough to compare keys: `\"`, `\\`, `\/`).
+fn string_at(b: &[u8], i: usize) -> Option<(usize, String)> {
+    let mut j = i + 1;
+    let mut s = Vec::new();
+    loop {
+        match *b.get(j)? {
+            b'"' => return Some((j + 1, String::from_utf8_lossy(&s).into_owned())),
+            b'\\' => {
+                let c = *b.get(j + 1)?;
+                s.push(c);
+                j += 2;
+            }
+            c => {
+                s.push(c);
+                j += 1;
+            }
+        }
+    }
+}
+
+/// End of the value starting at `i`.
+fn skip_value(b: &[u8], i: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => string_at(b, i).map(|(end, _)| end),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match *b.get(j)? {
+                    b'"' => {
+                        j = string_at(b, j)?.0;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let mut j = i;
+            while b
+                .get(j)
+                .is_some_and(|c| !matches!(c, b',' | b'}' | b']') && !c.is_ascii_whitespace())
+            {
+                j += 1;
+            }
+            Some(j)
+        }
+    }
+}
+
+/// Byte offset of the value at `tokens` inside the JSON text, or of its deepest existing
+/// parent.
+fn locate(b: &[u8], tokens: &[String]) -> Option<usize> {
+    let mut i = skip_ws(b, 0);
+    'tokens: for token in tokens {
+        match *b.get(i)? {
+            b'{' => {
+                let mut j = skip_ws(b, i + 1);
+                while b.get(j) == Some(&b'"') {
+                    let (end, key) = string_at(b, j)?;
+                    j = skip_ws(b, end);
+                    if b.get(j) != Some(&b':') {
+                        return Some(i);
+                    }
+                    j = skip_ws(b, j + 1);
+                    if key == *token {
+                        i = j;
+                        continue 'tokens;
+                    }
+                    j = skip_ws(b, skip_value(b, j)?);
+                    if b.get(j) == Some(&b',') {
+                        j = skip_ws(b, j + 1);
+                    }
+                }
+                return Some(i);
+            }
+            b'[' => {
+                let Ok(want) = token.parse::<usize>() else {
+                    return Some(i);
+                };
+                let mut j = skip_ws(b, i + 1);
+                let mut n = 0;
+                while b.get(j).is_some_and(|c| *c != b']') {
+                    if n == want {
+                        i = j;
+                        continue 'tokens;
+                    }
+                    j = skip_ws(b, skip_value(b, j)?);
+                    if b.get(j) == Some(&b',') {
+                        j = skip_ws(b, j + 1);
+                    }
+                    n += 1;
+                }
+                return Some(i);
+            }
+            _ => return Some(i),
+        }
+    }
+    Some(i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_become_lines() {
+        let text = "{\n  \"a\": 1,\n  \"conditions\": {\n    \"users\": {\"x\": [\"u1\",\n \"u2\"]}\n  }\n}";
+        let find = |p: &str| {
+            let tokens: Vec<String> = p.split('/').skip(1).map(str::to_owned).collect();
+            locate(text.as_bytes(), &tokens)
+                .map(|o| text.as_bytes()[..o].iter().filter(|c| **c == b'\n').count() + 1)
+        };
+        assert_eq!(find(""), Some(1));
+        assert_eq!(find("/conditions"), Some(3));
+        assert_eq!(find("/conditions/users/x/1"), Some(5));
+        // A member that does not exist: its deepest existing parent.
+        assert_eq!(find("/conditions/users/excludeGroups"), Some(4));
+    }
+
+    #[test]
+    fn uris_are_escaped() {
+        assert_eq!(uri("a b/ç.json"), "a%20b/%C3%A7.json");
+        assert_eq!(uri("/tmp/x.json"), "file:///tmp/x.json");
+        assert_eq!(uri("policies\\x.json"), "policies/x.json");
+    }
 }

@@ -1,15 +1,302 @@
-//! `gardien replay` (being written).
+//! `gardien replay`: sign-in logs (an Entra export or gardien's own log) decided again by a
+//! proposed tenant, and what would change.
+//!
+//! Logs are streamed record by record (bounded memory). With `--json` the per-sign-in
+//! listing is written as it goes (`{"signIns": [...]` first, the totals and changes after),
+//! so a run that stops on an unreadable file leaves an incomplete, invalid JSON document on
+//! stdout and exits 1, never a valid-looking partial report. A progress line is drawn on
+//! stderr when stderr is a terminal.
 
-use crate::Exit;
-use anyhow::{Result, bail};
-use std::path::Path;
+use anyhow::{Context, Result, anyhow};
+use gardien_analysis::replay::{
+    Change, ChangeSummary, Count, Element, Outcome, Position, ReadError, Replay, ReplayReport,
+    SkippedEntry, read_log,
+};
+use std::cell::Cell;
+use std::fmt::Write as _;
+use std::io::{BufReader, BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-/// Runs the command.
-pub fn run(
-    _tenant: &Path,
-    _logs: &[std::path::PathBuf],
-    _baseline: Option<&Path>,
-    _json: bool,
-) -> Result<Exit> {
-    bail!("`gardien replay` is not available yet")
+use crate::{Exit, print_out, tenant_fs};
+
+/// How many entries of each "by policy / user / app" list the text report shows.
+const TOP: usize = 10;
+
+/// Counts the bytes read from a file, for the progress line.
+struct Counting<'a, R> {
+    inner: R,
+    read: &'a Cell<u64>,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// The progress line on stderr (only when it is a terminal).
+struct Progress {
+    enabled: bool,
+    total: u64,
+    done_before: u64,
+    records: u64,
+    last: Instant,
+}
+
+impl Progress {
+    fn new(total: u64) -> Progress {
+        Progress {
+            enabled: std::io::stderr().is_terminal(),
+            total,
+            done_before: 0,
+            records: 0,
+            last: Instant::now(),
+        }
+    }
+
+    fn tick(&mut self, file_bytes: u64, file: &str) {
+        self.records += 1;
+        if !self.enabled || !self.records.is_multiple_of(512) {
+            return;
+        }
+        let now = Instant::now();
+        if now.duration_since(self.last) < Duration::from_millis(100) {
+            return;
+        }
+        self.last = now;
+        let done = self.done_before + file_bytes;
+        let percent = if self.total == 0 {
+            100.0
+        } else {
+            done as f64 * 100.0 / self.total as f64
+        };
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r\x1b[2Kreplay: {percent:5.1}% of {:.1} MB, {} records ({file})",
+            self.total as f64 / 1e6,
+            self.records
+        );
+        let _ = err.flush();
+    }
+
+    fn clear(&self) {
+        if self.enabled {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K");
+            let _ = err.flush();
+        }
+    }
+}
+
+/// Replays the logs; exit 0 with the report, 1 when a tenant or a log cannot be read.
+pub fn run(tenant: &Path, logs: &[PathBuf], baseline: Option<&Path>, json: bool) -> Result<Exit> {
+    let proposed = tenant_fs::load_or_fail(tenant)?;
+    let base = baseline.map(tenant_fs::load_or_fail).transpose()?;
+    let mut files = Vec::with_capacity(logs.len());
+    for path in logs {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        files.push((path, file, size));
+    }
+    let mut replay = Replay::new(&proposed, base.as_ref());
+    let mut progress = Progress::new(files.iter().map(|f| f.2).sum());
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut first = true;
+    let result = (|| -> Result<(), ReadError<std::io::Error>> {
+        if json {
+            out.write_all(b"{\"signIns\": [").map_err(ReadError::Sink)?;
+        }
+        for (path, file, size) in files {
+            let name = path.display().to_string();
+            let read = Cell::new(0u64);
+            let reader = BufReader::with_capacity(
+                1 << 16,
+                Counting {
+                    inner: file,
+                    read: &read,
+                },
+            );
+            read_log(
+                &name,
+                reader,
+                |pos: Position, element: Element<'_>| -> std::io::Result<()> {
+                    let outcome = replay.replay(&element, || pos.describe(&name));
+                    if json {
+                        out.write_all(if first { b"\n" } else { b",\n" })?;
+                        first = false;
+                        let source = pos.describe(&name);
+                        match &outcome {
+                            Outcome::Replayed(r) => serde_json::to_writer(
+                                &mut out,
+                                &replay.entry(&source, &r.rebuilt, &r.compared),
+                            )?,
+                            Outcome::Skipped(s) => serde_json::to_writer(
+                                &mut out,
+                                &SkippedEntry {
+                                    source: &source,
+                                    skipped: s.reason.as_str(),
+                                    detail: &s.detail,
+                                },
+                            )?,
+                        }
+                    }
+                    progress.tick(read.get(), &name);
+                    Ok(())
+                },
+            )?;
+            progress.done_before += size;
+        }
+        Ok(())
+    })();
+    progress.clear();
+    match result {
+        Ok(()) => {}
+        Err(ReadError::Sink(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            return Ok(Exit::Ok);
+        }
+        Err(ReadError::Sink(e)) => return Err(anyhow!("cannot write the report: {e}")),
+        Err(ReadError::Log(e)) => {
+            let _ = out.flush();
+            return Err(anyhow!("{e}"));
+        }
+    }
+    let report = replay.report();
+    let finish = if json {
+        let mut summary = serde_json::to_value(&report)?;
+        if let Some(o) = summary.as_object_mut() {
+            o.insert("tenant".into(), tenant.display().to_string().into());
+            o.insert(
+                "baseline".into(),
+                baseline.map(|b| b.display().to_string()).into(),
+            );
+            o.insert(
+                "logs".into(),
+                logs.iter()
+                    .map(|l| l.display().to_string())
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+        }
+        let mut tail = String::from(if first { "]" } else { "\n]" });
+        if let Some(o) = summary.as_object() {
+            for (k, v) in o {
+                let _ = write!(tail, ",\n{}: {}", serde_json::to_string(k)?, v);
+            }
+        }
+        tail.push_str("\n}\n");
+        out.write_all(tail.as_bytes()).and_then(|()| out.flush())
+    } else {
+        drop(out);
+        print_out(&text(&report, tenant, baseline, logs))
+    };
+    match finish {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow!("cannot write the report: {e}"))
+        }
+        _ => Ok(Exit::Ok),
+    }
+}
+
+fn counts(out: &mut String, label: &str, list: &[Count]) {
+    for (i, c) in list.iter().take(TOP).enumerate() {
+        let name = if c.display_name == c.id {
+            c.id.clone()
+        } else {
+            format!("{} ({})", c.display_name, c.id)
+        };
+        let _ = writeln!(
+            out,
+            "  {:<10} {:>8}  {name}",
+            if i == 0 { label } else { "" },
+            c.count
+        );
+    }
+    if list.len() > TOP {
+        let rest: u64 = list.iter().skip(TOP).map(|c| c.count).sum();
+        let _ = writeln!(out, "  {:<10} {rest:>8}  ({} more)", "", list.len() - TOP);
+    }
+}
+
+fn group(out: &mut String, change: Change, g: &ChangeSummary) {
+    if g.count == 0 {
+        return;
+    }
+    let _ = writeln!(out, "\n{}: {}", change.label(), g.count);
+    counts(out, "by policy", &g.by_policy);
+    counts(out, "by user", &g.by_user);
+    counts(out, "by app", &g.by_app);
+}
+
+/// The report for people.
+fn text(r: &ReplayReport, tenant: &Path, baseline: Option<&Path>, logs: &[PathBuf]) -> String {
+    let mut out = String::new();
+    let against = match baseline {
+        Some(b) => format!("compared with the baseline tenant {}", b.display()),
+        None => "compared with the logged outcomes".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "replay of {} log file{} against {} ({against})\n",
+        logs.len(),
+        if logs.len() == 1 { "" } else { "s" },
+        tenant.display()
+    );
+    let t = &r.totals;
+    let _ = writeln!(out, "  records   {:>8}", t.records);
+    let _ = writeln!(
+        out,
+        "  replayed  {:>8}  exact from gardien's request: {}, rebuilt with assumptions: {}",
+        t.replayed, t.exact, t.with_assumptions
+    );
+    let skipped: Vec<String> = r
+        .skipped
+        .iter()
+        .map(|s| format!("{} {}", s.reason, s.count))
+        .collect();
+    let _ = writeln!(
+        out,
+        "  skipped   {:>8}{}",
+        t.skipped,
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!("  {}", skipped.join(", "))
+        }
+    );
+    let _ = writeln!(out, "\nchanges");
+    for c in Change::ALL {
+        let n = r.changes.get(c).map_or(r.changes.unchanged, |g| g.count);
+        let _ = writeln!(out, "  {:<22} {n:>8}", c.label());
+    }
+    for c in Change::ALL {
+        if let Some(g) = r.changes.get(c) {
+            group(&mut out, c, g);
+        }
+    }
+    if !r.skipped.is_empty() {
+        let _ = writeln!(out, "\nskipped records (first {} of each reason)", 5);
+        for s in &r.skipped {
+            let _ = writeln!(out, "  {} ({})", s.reason, s.count);
+            for e in &s.examples {
+                let _ = writeln!(out, "      {e}");
+            }
+        }
+    }
+    if !r.assumptions.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nassumptions ({} records rebuilt from Graph members, not from gardien's request)",
+            t.with_assumptions
+        );
+        for a in &r.assumptions {
+            let _ = writeln!(out, "  {:<22} {:>8}  {}", a.assumption, a.count, a.meaning);
+        }
+    }
+    out
 }

@@ -1,0 +1,487 @@
+//! Replay throughput (DESIGN.md: replay ≥ 2M sign-ins/s per core) on the generated
+//! 200-policy / 195-location / 390k-range tenant of `gardien-core/benches/support/synthetic.rs`
+//! and 100,000 generated sign-ins, logged twice: as `gardien serve` writes them (JSON lines
+//! with the exact request) and as an Entra export (a Graph collection of Graph members only).
+//!
+//! Two logs of 100,000 sign-ins are generated: one where every sign-in is distinct (the worst
+//! case: nothing repeats, every decision walks cold memory of the 390k-range index), and one
+//! drawn from 10,000 distinct sign-ins (each user, device, place and application about ten
+//! times, as in a day of real logs with token refreshes), where replay's verdict cache
+//! answers repeats.
+//!
+//! `cargo bench -p gardien-analysis --bench replay` prints, separately:
+//! * evaluation: rebuilt sign-ins decided by the proposed tenant, compared and counted
+//!   (`Replay::compare`), against the logged outcome and against a baseline tenant, with and
+//!   without the verdict cache;
+//! * parsing: log bytes to rebuilt sign-ins (`read_log` + `rebuild`), per layout, in records/s
+//!   and MB/s, including records that list every one of the 200 policies as Entra and
+//!   gardien do;
+//! * the whole pipeline on one thread.
+//!
+//! then runs the same as criterion groups.
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark over generated, known-good input: failing loudly is the point"
+)]
+
+#[path = "../../gardien-core/benches/support/synthetic.rs"]
+mod synthetic;
+
+use criterion::{Criterion, Throughput};
+use gardien_analysis::replay::cache::DEFAULT_CAPACITY;
+use gardien_analysis::replay::{Change, Element, Outcome, Rebuilt, Replay, read_log, rebuild};
+use gardien_core::report::applied_policies;
+use gardien_core::{CompiledTenant, Decision, SignIn, Tenant, Verdict};
+use serde_json::{Value, json};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+const SEED: u64 = 0x7265_706c_6179;
+/// Sign-ins in the generated logs.
+const RECORDS: usize = 100_000;
+/// Distinct sign-ins the repeating log is drawn from.
+const DISTINCT: usize = 10_000;
+/// Records that list every policy (about 45 KB each on this tenant).
+const FULL_RECORDS: usize = 2_000;
+
+fn status_code(v: &Verdict) -> u32 {
+    match v.decision {
+        Decision::Allow => 0,
+        Decision::Challenge => 50074,
+        Decision::Deny => v.error_code.unwrap_or(53003),
+    }
+}
+
+/// `appliedConditionalAccessPolicies` with only the enforced policies that applied.
+fn compact_applied(tenant: &CompiledTenant, v: &Verdict) -> Value {
+    let list: Vec<Value> = v
+        .applied
+        .iter()
+        .filter_map(|i| tenant.tenant.policies.get(i).map(|p| (i, p)))
+        .map(|(i, p)| {
+            json!({"id": p.id, "displayName": p.display_name,
+                   "result": if Some(i) == v.deciding_policy { "failure" } else { "success" },
+                   "enforcedGrantControls": [], "enforcedSessionControls": []})
+        })
+        .collect();
+    Value::Array(list)
+}
+
+fn gardien_record(i: usize, request: &Value, v: &Verdict, applied: Value) -> String {
+    json!({
+        "id": format!("{i:08x}-0000-4000-8000-000000000000"),
+        "createdDateTime": "2026-11-20T08:00:00.000Z",
+        "userId": request["signInIdentity"]["userId"],
+        "appId": request["signInContext"]["includeApplications"][0],
+        "appDisplayName": "App",
+        "correlationId": format!("{i:08x}-0000-4000-8000-000000000000"),
+        "status": {"errorCode": status_code(v)},
+        "conditionalAccessStatus": if v.decision != Decision::Allow { "failure" } else if v.applied.is_empty() { "notApplied" } else { "success" },
+        "appliedConditionalAccessPolicies": applied,
+        "gardien": {"decision": v.decision.as_str(), "requiredControls": [], "request": request},
+    })
+    .to_string()
+        + "\n"
+}
+
+/// An Entra-shaped record of sign-in `i` (request `k`: the device is the request's).
+fn entra_record(
+    i: usize,
+    k: usize,
+    tenant: &CompiledTenant,
+    request: &Value,
+    v: &Verdict,
+) -> Value {
+    let c = &request["signInConditions"];
+    let client = match c["clientAppType"].as_str() {
+        Some("browser") => "Browser",
+        Some("mobileAppsAndDesktopClients") => "Mobile Apps and Desktop clients",
+        Some("exchangeActiveSync") => "Exchange ActiveSync",
+        _ => "IMAP4",
+    };
+    let os = match c["devicePlatform"].as_str() {
+        Some("windows") => "Windows 10",
+        Some("iOS") => "Ios 17.5.1",
+        Some("android") => "Android 14",
+        Some("macOS") => "MacOs",
+        Some("linux") => "Linux",
+        _ => "Windows Phone",
+    };
+    let device = &c["deviceInfo"];
+    let methods: Vec<Value> = request["session"]["authenticationMethods"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|m| {
+            let name = match m {
+                "password" => "Password",
+                "microsoftAuthenticatorPush" => "Mobile app notification",
+                "sms" => "Text message",
+                "windowsHelloForBusiness" => "Windows Hello for Business",
+                _ => "FIDO2 security key",
+            };
+            json!({"authenticationMethod": name, "succeeded": true, "authenticationStepRequirement": "Primary authentication"})
+        })
+        .collect();
+    let app = &request["signInContext"]["includeApplications"][0];
+    json!({
+        "id": format!("{i:08x}-0000-4000-8000-000000000000"),
+        "createdDateTime": "2026-11-20T08:00:00Z",
+        "userId": request["signInIdentity"]["userId"],
+        "userPrincipalName": "user@contoso.example",
+        "appId": app, "appDisplayName": "App", "resourceId": app, "resourceDisplayName": "App",
+        "ipAddress": c["ipAddress"],
+        "clientAppUsed": client,
+        "correlationId": format!("{i:08x}-0000-4000-8000-000000000000"),
+        "isInteractive": true,
+        "status": {"errorCode": status_code(v), "failureReason": "Other.", "additionalDetails": null},
+        "deviceDetail": {
+            "deviceId": if device.is_object() { json!(format!("d{k:07x}-0000-4000-8000-000000000000")) } else { json!("") },
+            "displayName": "", "operatingSystem": os, "browser": "Edge 131.0.0",
+            "isCompliant": device["isCompliant"].as_bool().unwrap_or(false),
+            "isManaged": false, "trustType": device["trustType"].as_str().unwrap_or(""),
+        },
+        "location": {"city": null, "state": null, "countryOrRegion": c["country"], "geoCoordinates": null},
+        "riskDetail": "none", "riskLevelAggregated": "none", "riskLevelDuringSignIn": c["signInRiskLevel"],
+        "riskState": "none", "riskEventTypes_v2": [],
+        "conditionalAccessStatus": if v.decision != Decision::Allow { "failure" } else if v.applied.is_empty() { "notApplied" } else { "success" },
+        "authenticationRequirement": if methods.len() > 1 { "multiFactorAuthentication" } else { "singleFactorAuthentication" },
+        "authenticationDetails": methods,
+        "appliedConditionalAccessPolicies": compact_applied(tenant, v),
+    })
+}
+
+/// Parses and rebuilds every record of a log; returns the number of sign-ins rebuilt.
+fn parse(bytes: &[u8]) -> usize {
+    let mut n = 0;
+    read_log("bench.log", bytes, |_, e: Element<'_>| {
+        if black_box(rebuild(&e)).is_ok() {
+            n += 1;
+        }
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .expect("the generated log reads");
+    n
+}
+
+/// The best of `runs` timings of `f`, in seconds.
+fn best(runs: usize, mut f: impl FnMut()) -> f64 {
+    (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// The logs of a list of generated requests, in the order of `order`.
+struct Logs {
+    gardien: String,
+    entra: String,
+    mix: [usize; 3],
+}
+
+fn logs(tenant: &CompiledTenant, requests: &[Value], order: &[usize]) -> Logs {
+    let mut gardien = String::new();
+    let mut entra = Vec::with_capacity(order.len());
+    let mut mix = [0usize; 3];
+    let verdicts: Vec<Verdict> = requests
+        .iter()
+        .map(|r| {
+            tenant.decide(&SignIn::from_value("request.json", r).expect("generated requests parse"))
+        })
+        .collect();
+    for (i, &k) in order.iter().enumerate() {
+        let (request, v) = (&requests[k], &verdicts[k]);
+        mix[v.decision as usize] += 1;
+        gardien.push_str(&gardien_record(i, request, v, compact_applied(tenant, v)));
+        entra.push(entra_record(i, k, tenant, request, v));
+    }
+    let entra = json!({"@odata.context": "https://graph.microsoft.com/beta/$metadata#auditLogs/signIns", "value": entra}).to_string();
+    Logs {
+        gardien,
+        entra,
+        mix,
+    }
+}
+
+/// Rebuilt sign-ins, kept in memory: the input of the evaluation part.
+fn rebuilt_of(bytes: &[u8]) -> Vec<Rebuilt> {
+    let mut out: Vec<Rebuilt> = Vec::with_capacity(RECORDS);
+    read_log("bench.log", bytes, |_, e: Element<'_>| {
+        out.push(rebuild(&e).expect("generated records rebuild"));
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .expect("the generated log reads");
+    out
+}
+
+/// Replays rebuilt sign-ins (decide, compare, count). In the pipeline a sign-in is compared
+/// right after it was rebuilt, while it is still in the CPU caches: with `hot`, each chunk of
+/// 64 is copied first (untimed) and only the comparisons are timed; without, the sign-ins are
+/// read where they lie in the 100k-element array. Returns the time and the cache hit rate.
+fn evaluate(
+    tenant: &CompiledTenant,
+    sign_ins: &[Rebuilt],
+    baseline: Option<&CompiledTenant>,
+    cache: usize,
+    hot: bool,
+) -> (Duration, f64) {
+    let mut replay = Replay::new(tenant, baseline).with_cache_capacity(cache);
+    let mut timed = Duration::ZERO;
+    if hot {
+        for chunk in sign_ins.chunks(64) {
+            let chunk = chunk.to_vec();
+            let t = Instant::now();
+            for r in &chunk {
+                black_box(replay.compare(black_box(r), String::new));
+            }
+            timed += t.elapsed();
+        }
+    } else {
+        let t = Instant::now();
+        for r in sign_ins {
+            black_box(replay.compare(black_box(r), String::new));
+        }
+        timed = t.elapsed();
+    }
+    black_box(replay.report());
+    let (hits, lookups) = replay.cache_hits();
+    (timed, hits as f64 / lookups.max(1) as f64)
+}
+
+fn main() {
+    let started = Instant::now();
+    let synthetic = synthetic::generate(SEED, RECORDS);
+    let tenant = CompiledTenant::compile(
+        Tenant::load(&synthetic.source).expect("the generated tenant loads"),
+    );
+    let requests = &synthetic.requests;
+    let distinct_order: Vec<usize> = (0..RECORDS).collect();
+    let mut rng = synthetic::Rng::new(SEED ^ 0x5eed);
+    let repeated_order: Vec<usize> = (0..RECORDS).map(|_| rng.below(DISTINCT)).collect();
+    let distinct = logs(&tenant, requests, &distinct_order);
+    let repeated = logs(&tenant, requests, &repeated_order);
+    let mut full_log = String::new();
+    for (i, request) in requests.iter().take(FULL_RECORDS).enumerate() {
+        let signin = SignIn::from_value("request.json", request).expect("generated requests parse");
+        let v = tenant.decide(&signin);
+        let all = serde_json::to_value(applied_policies(
+            &tenant,
+            &tenant.evaluate_outcomes(&signin),
+        ))
+        .expect("serialisable");
+        full_log.push_str(&gardien_record(i, request, &v, all));
+    }
+    drop(synthetic);
+    println!(
+        "generated in {:.1} s: {RECORDS} distinct sign-ins ({:?} allow/challenge/deny), {RECORDS} drawn from {DISTINCT} ({:?}); gardien JSON lines {:.1} MB ({} B/record), Entra collection {:.1} MB ({} B/record), JSON lines listing all policies {:.1} MB for {FULL_RECORDS} records ({} B/record)",
+        started.elapsed().as_secs_f64(),
+        distinct.mix,
+        repeated.mix,
+        distinct.gardien.len() as f64 / 1e6,
+        distinct.gardien.len() / RECORDS,
+        distinct.entra.len() as f64 / 1e6,
+        distinct.entra.len() / RECORDS,
+        full_log.len() as f64 / 1e6,
+        full_log.len() / FULL_RECORDS,
+    );
+
+    let exact_distinct = rebuilt_of(distinct.gardien.as_bytes());
+    let exact_repeated = rebuilt_of(repeated.gardien.as_bytes());
+    let entra_repeated = rebuilt_of(repeated.entra.as_bytes());
+    assert_eq!(
+        (
+            exact_distinct.len(),
+            exact_repeated.len(),
+            entra_repeated.len()
+        ),
+        (RECORDS, RECORDS, RECORDS)
+    );
+
+    // Replaying gardien's own log against the tenant that decided it changes nothing, with
+    // or without the cache: the evaluation below measures the real path, not a shortcut.
+    for cache in [0, DEFAULT_CAPACITY] {
+        let mut check = Replay::new(&tenant, None).with_cache_capacity(cache);
+        for r in exact_distinct.iter().chain(&exact_repeated) {
+            let c = check.compare(r, String::new).expect("logged outcome");
+            assert_eq!(c.change, Change::Unchanged, "{:?}", r.signin);
+        }
+    }
+
+    let per_s = |n: usize, s: f64| n as f64 / s / 1e6;
+    let line = |what: &str,
+                sign_ins: &[Rebuilt],
+                baseline: Option<&CompiledTenant>,
+                cache: usize,
+                hot: bool| {
+        let (t, rate) = (0..5)
+            .map(|_| evaluate(&tenant, sign_ins, baseline, cache, hot))
+            .min_by_key(|(t, _)| *t)
+            .unwrap_or_default();
+        let t = t.as_secs_f64();
+        println!(
+            "evaluate, {what}: {:.2} M sign-ins/s on one core ({:.0} ns each; cache hits {:.0} %)",
+            per_s(RECORDS, t),
+            t * 1e9 / RECORDS as f64,
+            rate * 100.0
+        );
+    };
+    let cache = DEFAULT_CAPACITY;
+    line(
+        "10 per distinct sign-in, gardien records vs logged outcome",
+        &exact_repeated,
+        None,
+        cache,
+        true,
+    );
+    line(
+        "10 per distinct sign-in, Entra records vs logged outcome",
+        &entra_repeated,
+        None,
+        cache,
+        true,
+    );
+    line(
+        "10 per distinct sign-in, vs a baseline tenant",
+        &exact_repeated,
+        Some(&tenant),
+        cache,
+        true,
+    );
+    line(
+        "10 per distinct sign-in, no cache",
+        &exact_repeated,
+        None,
+        0,
+        true,
+    );
+    line(
+        "all distinct, vs logged outcome",
+        &exact_distinct,
+        None,
+        cache,
+        true,
+    );
+    line("all distinct, no cache", &exact_distinct, None, 0, true);
+    line(
+        "all distinct, vs a baseline tenant",
+        &exact_distinct,
+        Some(&tenant),
+        cache,
+        true,
+    );
+    line(
+        "10 per distinct sign-in, cold input (read from the 100k array)",
+        &exact_repeated,
+        None,
+        cache,
+        false,
+    );
+    line(
+        "all distinct, cold input",
+        &exact_distinct,
+        None,
+        cache,
+        false,
+    );
+
+    for (name, bytes, n) in [
+        ("gardien JSON lines", distinct.gardien.as_bytes(), RECORDS),
+        (
+            "Entra {\"value\":[...]} (streamed)",
+            distinct.entra.as_bytes(),
+            RECORDS,
+        ),
+        (
+            "gardien JSON lines listing all 200 policies",
+            full_log.as_bytes(),
+            FULL_RECORDS,
+        ),
+    ] {
+        let t = best(3, || assert_eq!(parse(bytes), n));
+        println!(
+            "parse + rebuild, {name}: {:.3} M records/s, {:.0} MB/s on one core",
+            per_s(n, t),
+            bytes.len() as f64 / t / 1e6
+        );
+    }
+    for (name, bytes) in [
+        ("distinct", &distinct.gardien),
+        ("10 per distinct", &repeated.gardien),
+    ] {
+        let t = best(3, || {
+            let mut replay = Replay::new(&tenant, None);
+            read_log("bench.log", bytes.as_bytes(), |_, e: Element<'_>| {
+                if let Outcome::Replayed(r) = replay.replay(&e, String::new) {
+                    black_box(r);
+                }
+                Ok::<(), std::convert::Infallible>(())
+            })
+            .expect("reads");
+            black_box(replay.report());
+        });
+        println!(
+            "whole pipeline (parse, rebuild, evaluate, count), gardien JSON lines, {name}: {:.3} M sign-ins/s on one core",
+            per_s(RECORDS, t)
+        );
+    }
+
+    let mut c = Criterion::default().configure_from_args();
+    let mut group = c.benchmark_group("replay-evaluate-100k");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(RECORDS as u64));
+    for (name, sign_ins, baseline, cache) in [
+        (
+            "repeated/vs-logged-outcome",
+            &exact_repeated,
+            None,
+            DEFAULT_CAPACITY,
+        ),
+        (
+            "repeated/vs-baseline-tenant",
+            &exact_repeated,
+            Some(&tenant),
+            DEFAULT_CAPACITY,
+        ),
+        (
+            "distinct/vs-logged-outcome",
+            &exact_distinct,
+            None,
+            DEFAULT_CAPACITY,
+        ),
+        (
+            "distinct/vs-logged-outcome-no-cache",
+            &exact_distinct,
+            None,
+            0,
+        ),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| evaluate(&tenant, sign_ins, baseline, cache, true).0)
+                    .sum()
+            })
+        });
+    }
+    group.finish();
+    let mut group = c.benchmark_group("replay-parse");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(RECORDS as u64));
+    group.bench_function("gardien-jsonl-100k", |b| {
+        b.iter(|| parse(distinct.gardien.as_bytes()))
+    });
+    group.bench_function("entra-collection-100k", |b| {
+        b.iter(|| parse(distinct.entra.as_bytes()))
+    });
+    group.throughput(Throughput::Elements(FULL_RECORDS as u64));
+    group.bench_function("gardien-jsonl-all-policies-2k", |b| {
+        b.iter(|| parse(full_log.as_bytes()))
+    });
+    group.finish();
+    c.final_summary();
+}

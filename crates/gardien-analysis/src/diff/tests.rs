@@ -1,0 +1,234 @@
+//! Tests of the semantic diff: identical tenants, a disabled policy, a stronger control, and
+//! the exhaustive cross-check of the walk over two tenants.
+
+#![allow(clippy::panic, reason = "test failures report through panics")]
+
+use super::*;
+use crate::gaps::partition::enumerate::walk;
+use crate::gaps::tests::{policy, tenant};
+use gardien_core::SignIn;
+use rustc_hash::FxHashMap;
+use serde_json::{Value, json};
+
+fn report(a: &Tenant, b: &Tenant) -> DiffReport {
+    diff(a, b).unwrap_or_else(|e| panic!("diff failed: {e}"))
+}
+
+fn demo(disable: Option<&str>) -> Tenant {
+    let dir =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo/tenant");
+    let read = |name: &str| {
+        gardien_core::SourceFile::new(
+            name.to_owned(),
+            std::fs::read(dir.join(name)).unwrap_or_default(),
+        )
+    };
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("policies"))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    names.sort();
+    let policy_files = names
+        .iter()
+        .map(|n| {
+            let mut f = read(&format!("policies/{n}"));
+            if Some(n.as_str()) == disable {
+                let mut v: Value = serde_json::from_slice(&f.bytes).unwrap_or(Value::Null);
+                v["state"] = json!("disabled");
+                f.bytes = serde_json::to_vec(&v).unwrap_or_default();
+            }
+            f
+        })
+        .collect();
+    let source = gardien_core::TenantSource {
+        policy_files,
+        location_files: vec![read("namedLocations.json")],
+        directory: Some(read("directory.json")),
+        combined: None,
+    };
+    Tenant::load(&source).unwrap_or_else(|e| panic!("demo tenant: {e}"))
+}
+
+/// Every combination of classes, decided directly in both tenants, agrees with the walk.
+fn check_exhaustively(a: &Tenant, b: &Tenant) {
+    let u = Universe::build(&[a, b], true);
+    let walked = walk(&u, classify).unwrap_or_else(|e| panic!("walk failed: {e:?}"));
+    let mut labelled: FxHashMap<(u32, u32, u32), (OutcomeKey, OutcomeKey)> = FxHashMap::default();
+    for f in &walked.found {
+        for (user, target) in &f.pairs {
+            for t in &f.tuples {
+                labelled.insert((*user, *target, *t), f.label);
+            }
+        }
+    }
+    let radix = u.radix();
+    let (Some(ta), Some(tb)) = (u.tenants.first(), u.tenants.get(1)) else {
+        panic!("two tenants expected");
+    };
+    for user in 0..u.users.len() {
+        for target in 0..u.targets.len() {
+            for i in 0..radix.total() {
+                let t = radix.decode(i);
+                let s = u
+                    .signin(user, target, &t)
+                    .unwrap_or_else(|| panic!("no sign-in"));
+                let direct = classify(&[ta.decide(&s), tb.decide(&s)]);
+                assert_eq!(
+                    labelled
+                        .get(&(user as u32, target as u32, i as u32))
+                        .copied(),
+                    direct,
+                    "walk and direct decisions disagree for {user}/{target}/{t:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Every representative, re-read from its request JSON, changes as reported.
+fn check_representatives(a: &Tenant, b: &Tenant, r: &DiffReport) {
+    let add_users = |t: &Tenant| {
+        let mut t = t.clone();
+        for c in &r.dimensions.users {
+            if let Some(e) = &c.directory_user {
+                let wrapped = json!({"policies": [], "directory": {"users": [e]}});
+                t.directory.users.extend(tenant(&wrapped).directory.users);
+            }
+        }
+        gardien_core::CompiledTenant::compile(t)
+    };
+    let (ca, cb) = (add_users(a), add_users(b));
+    for c in &r.changes {
+        let s = SignIn::from_value("request.json", &c.representative.request)
+            .unwrap_or_else(|e| panic!("request: {e}"));
+        for (compiled, expected) in [(&ca, &c.from), (&cb, &c.to)] {
+            let v = compiled.decide(&s);
+            assert_eq!(v.decision.as_str(), expected.decision);
+            assert_eq!(v.error_code, expected.error_code);
+            let required: Vec<&str> = v.required.iter().map(|x| x.as_str()).collect();
+            assert_eq!(required, expected.required_controls);
+        }
+        assert_ne!(c.from, c.to);
+    }
+}
+
+#[test]
+fn identical_tenants_do_not_change() {
+    let t = demo(None);
+    let r = report(&t, &t.clone());
+    assert!(!r.has_changes());
+    assert_eq!(r.summary.changed_classes, 0);
+    assert!(r.to_text().contains("No change"));
+}
+
+#[test]
+fn disabling_a_policy_changes_exactly_the_classes_it_covered() {
+    let (a, b) = (demo(None), demo(Some("ca02.json")));
+    let r = report(&a, &b);
+    assert!(r.has_changes(), "{}", r.to_text());
+    for c in &r.changes {
+        assert!(
+            c.from
+                .applied_policies
+                .iter()
+                .any(|p| p.contains("Block legacy authentication")),
+            "a change outside the disabled policy: {}",
+            c.summary
+        );
+        assert_eq!(c.from.decision, "deny");
+    }
+    // Somewhere (at the trusted HQ, where no MFA is asked) legacy clients now get in.
+    assert!(r.changes.iter().any(|c| c.to.decision == "allow"));
+    check_representatives(&a, &b, &r);
+    check_exhaustively(&a, &b);
+}
+
+#[test]
+fn a_stronger_control_changes_only_mfa_sessions_of_its_users() {
+    let users = json!({"includeUsers": ["All"], "excludeGroups": ["g-bg"]});
+    let conditions = json!({"users": users, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]});
+    let a = tenant(&json!({"policies": [policy(
+        "MFA", conditions.clone(), json!({"operator": "OR", "builtInControls": ["mfa"]}))]}));
+    let b = tenant(&json!({"policies": [policy(
+        "MFA",
+        conditions,
+        json!({"operator": "OR", "builtInControls": [],
+               "authenticationStrength": {"id": "00000000-0000-0000-0000-000000000004"}}),
+    )]}));
+    let r = report(&a, &b);
+    assert!(r.has_changes());
+    let ids = |list: &[crate::gaps::ClassInfo], f: &dyn Fn(&crate::gaps::ClassInfo) -> bool| {
+        list.iter()
+            .filter(|c| f(c))
+            .map(|c| c.id.clone())
+            .collect::<Vec<_>>()
+    };
+    let fido = ids(&r.dimensions.sessions, &|c| {
+        c.label.starts_with("phishing-resistant")
+    });
+    let break_glass = ids(&r.dimensions.users, &|c| {
+        c.members.iter().all(|m| m.contains("`g-bg`"))
+    });
+    assert_eq!((fido.len(), break_glass.len()), (1, 1));
+    for c in &r.changes {
+        // A FIDO2 session satisfies both; break-glass members are excluded from both.
+        assert!(
+            !c.scope.sessions.iter().any(|s| fido.contains(s)),
+            "{}",
+            c.summary
+        );
+        assert!(
+            !c.scope.users.iter().any(|u| break_glass.contains(u)),
+            "{}",
+            c.summary
+        );
+    }
+    assert!(
+        r.changes
+            .iter()
+            .any(|c| c.from.decision == "allow"
+                && c.to.required_controls == ["authenticationStrength"]),
+        "{}",
+        r.to_text()
+    );
+    check_representatives(&a, &b, &r);
+    check_exhaustively(&a, &b);
+}
+
+#[test]
+fn a_new_block_for_guests_is_found_with_its_location() {
+    let a = tenant(&json!({"policies": []}));
+    let b = tenant(&json!({
+        "policies": [policy(
+            "Block guests outside FR",
+            json!({
+                "users": {"includeGuestsOrExternalUsers": {
+                    "guestOrExternalUserTypes": "b2bCollaborationGuest",
+                    "externalTenants": {"membershipKind": "all"}}},
+                "applications": {"includeApplications": ["All"]},
+                "clientAppTypes": ["all"],
+                "locations": {"includeLocations": ["All"], "excludeLocations": ["loc-fr"]},
+            }),
+            json!({"operator": "OR", "builtInControls": ["block"]}),
+        )],
+        "namedLocations": [{"@odata.type": "#microsoft.graph.countryNamedLocation", "id": "loc-fr",
+            "displayName": "France", "countriesAndRegions": ["FR"]}]
+    }));
+    let r = report(&a, &b);
+    assert_eq!(r.summary.transitions.len(), 1, "{}", r.to_text());
+    assert_eq!(
+        r.summary.transitions.first().map(|t| t.transition.as_str()),
+        Some("allow → deny 53003 (block)")
+    );
+    for c in &r.changes {
+        assert!(
+            c.representative
+                .description
+                .contains("b2bCollaborationGuest")
+        );
+        assert!(!c.representative.description.contains("country FR"));
+    }
+    check_representatives(&a, &b, &r);
+    check_exhaustively(&a, &b);
+}
