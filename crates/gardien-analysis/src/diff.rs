@@ -277,6 +277,12 @@ impl DiffReport {
                     c.to.short(),
                     applied(&c.to)
                 ));
+                if let Some(entry) = &c.representative.directory_user {
+                    out.push_str(&format!(
+                        "    (a hypothetical user: add to directory.json `users` to reproduce: {})\n",
+                        serde_json::to_string(entry).unwrap_or_default()
+                    ));
+                }
             }
             if groups.len() > TEXT_GROUPS_PER_TRANSITION {
                 out.push_str(&format!(

@@ -339,7 +339,8 @@ fn exposure(
         * (f64::from(user_w) / 100.0)
         * (f64::from(target_w) / 100.0)
         * if reachable {
-            0.25 + 0.75 * coverage
+            // The attacker picks one open value of what they control: breadth only breaks ties.
+            0.9 + 0.1 * coverage
         } else {
             0.05
         }

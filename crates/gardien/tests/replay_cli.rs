@@ -527,3 +527,35 @@ fn missing_inputs_fail_before_any_output() {
     assert_eq!(code, 1);
     assert!(out.is_empty() && err.contains("no-such-tenant"), "{err}");
 }
+
+#[test]
+fn a_log_can_come_from_stdin() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gardien"))
+        .current_dir(repo_root())
+        .args([
+            "replay",
+            "--tenant",
+            "examples/demo/tenant",
+            "--json",
+            "--logs",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run gardien: {e}"));
+    let log = std::fs::read(repo_root().join(ENTRA_LOG)).unwrap_or_default();
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(&log).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(0));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert_eq!(
+        r["totals"],
+        json!({"records": 10, "replayed": 8, "exact": 0, "withAssumptions": 8, "skipped": 2})
+    );
+    assert_eq!(r["signIns"][7]["source"], "-: /value/7");
+}

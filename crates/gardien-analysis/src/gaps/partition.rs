@@ -635,20 +635,18 @@ impl Universe {
         .map(|(_, c)| c)
         .collect();
 
-        let split =
-            |v: Vec<(Sets, Class<_>)>| -> (Vec<Sets>, Vec<Class<_>>) { v.into_iter().unzip() };
-        let (user_sets, users) = split_generic(user_classes);
-        let (target_keys, targets) = split_generic(target_classes);
+        let (user_sets, users) = unzip_classes(user_classes);
+        let (target_keys, targets) = unzip_classes(target_classes);
         let (target_sets, target_kinds): (Vec<Sets>, Vec<TargetKind>) =
             target_keys.into_iter().unzip();
-        let (_, platforms) = split_generic(platform_classes);
-        let (_, clients) = split_generic(client_classes);
-        let (location_sets, locations) = split(location_classes);
-        let (_, devices) = split_generic(device_classes);
-        let (sign_in_risk_sets, sign_in_risks) = split_generic(sign_in_risk_classes);
-        let (user_risk_sets, user_risks) = split_generic(user_risk_classes);
-        let (insider_risk_sets, insider_risks) = split_generic(insider_classes);
-        let (flow_sets, flows) = split_generic(flow_classes);
+        let (_, platforms) = unzip_classes(platform_classes);
+        let (_, clients) = unzip_classes(client_classes);
+        let (location_sets, locations) = unzip_classes(location_classes);
+        let (_, devices) = unzip_classes(device_classes);
+        let (sign_in_risk_sets, sign_in_risks) = unzip_classes(sign_in_risk_classes);
+        let (user_risk_sets, user_risks) = unzip_classes(user_risk_classes);
+        let (insider_risk_sets, insider_risks) = unzip_classes(insider_classes);
+        let (flow_sets, flows) = unzip_classes(flow_classes);
         Universe {
             candidates: [
                 n_user_candidates,
@@ -761,6 +759,6 @@ impl Universe {
     }
 }
 
-fn split_generic<K, V>(v: Vec<(K, Class<V>)>) -> (Vec<K>, Vec<Class<V>>) {
+fn unzip_classes<K, V>(v: Vec<(K, Class<V>)>) -> (Vec<K>, Vec<Class<V>>) {
     v.into_iter().unzip()
 }

@@ -5,7 +5,7 @@
 #![allow(clippy::panic, reason = "test failures report through panics")]
 
 use super::partition::INNER;
-use super::partition::enumerate::{groups, walk};
+use super::partition::enumerate::{groups, walk, walk_threads};
 use super::partition::{Radix, Universe};
 use super::*;
 use gardien_core::{SignIn, SourceFile, TenantSource};
@@ -119,28 +119,32 @@ pub(crate) fn check_representatives(t: &Tenant, r: &GapsReport) {
 /// of verdicts.
 fn check_walk<L, F>(u: &Universe, label: F)
 where
-    L: Clone + Eq + std::hash::Hash + std::fmt::Debug,
-    F: Fn(&CompiledTenant, &Verdict) -> Option<L>,
+    L: Clone + Eq + std::hash::Hash + std::fmt::Debug + Send,
+    F: Fn(&CompiledTenant, &Verdict) -> Option<L> + Sync,
 {
     let Some(compiled) = u.tenants.first() else {
         return;
     };
-    let walked = walk(u, |v: &[Verdict]| {
-        v.first().and_then(|v| label(compiled, v))
-    })
-    .unwrap_or_else(|e| panic!("walk failed: {e:?}"));
-    let mut labelled: FxHashMap<(u32, u32, u32), L> = FxHashMap::default();
-    for f in &walked.found {
-        for (user, target) in &f.pairs {
-            for t in &f.tuples {
-                assert!(
-                    labelled
-                        .insert((*user, *target, *t), f.label.clone())
-                        .is_none(),
-                    "a class is labelled twice"
-                );
+    let classify = |v: &[Verdict]| v.first().and_then(|v| label(compiled, v));
+    let walked = walk(u, classify).unwrap_or_else(|e| panic!("walk failed: {e:?}"));
+    let flatten = |walked: &super::partition::enumerate::Walked<L>| {
+        let mut labelled: FxHashMap<(u32, u32, u32), L> = FxHashMap::default();
+        for f in &walked.found {
+            for (user, target) in &f.pairs {
+                for t in &f.tuples {
+                    let previous = labelled.insert((*user, *target, *t), f.label.clone());
+                    assert!(previous.is_none(), "a class is labelled twice");
+                }
             }
         }
+        labelled
+    };
+    let labelled = flatten(&walked);
+    // Cut into several threads' chunks, the walk finds the same.
+    for threads in [2, 3] {
+        let parallel = walk_threads(u, classify, Some(threads))
+            .unwrap_or_else(|e| panic!("walk failed: {e:?}"));
+        assert_eq!(flatten(&parallel), labelled, "{threads} threads");
     }
     let radix: Radix = u.radix();
     // The reported groups cover exactly what was found, each class once.
@@ -159,7 +163,10 @@ where
             }
         }
     }
-    assert_eq!(grouped, labelled, "groups cover exactly the labelled classes");
+    assert_eq!(
+        grouped, labelled,
+        "groups cover exactly the labelled classes"
+    );
     for user in 0..u.users.len() {
         for target in 0..u.targets.len() {
             for i in 0..radix.total() {

@@ -25,9 +25,9 @@ use std::net::IpAddr;
 pub const DEFAULT_CAPACITY: usize = 1 << 15;
 
 /// Lookups per window when judging whether the log repeats.
-const WINDOW: u64 = 1 << 14;
+const WINDOW: u64 = 1 << 13;
 /// Windows the cache stays aside after a window with fewer than one hit in ten.
-const ASIDE: u64 = 8;
+const ASIDE: u64 = 32;
 
 /// Remembered verdicts of the proposed (and baseline) tenant.
 #[derive(Debug)]
@@ -301,6 +301,11 @@ impl VerdictCache {
         if self.verdicts.len() >= self.capacity {
             self.index.clear();
             self.verdicts.clear();
+        }
+        if self.verdicts.capacity() == 0 {
+            // Sized once, so that filling the cache never rehashes nor moves the verdicts.
+            self.index.reserve(self.capacity);
+            self.verdicts.reserve_exact(self.capacity);
         }
         self.index.insert(
             Box::from(self.buffer.as_slice()),

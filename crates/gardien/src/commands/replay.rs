@@ -1,7 +1,7 @@
 //! `gardien replay`: sign-in logs (an Entra export or gardien's own log) decided again by a
 //! proposed tenant, and what would change.
 //!
-//! Logs are streamed record by record (bounded memory). With `--json` the per-sign-in
+//! Logs are streamed record by record (bounded memory); `-` reads standard input. With `--json` the per-sign-in
 //! listing is written as it goes (`{"signIns": [...]` first, the totals and changes after),
 //! so a run that stops on an unreadable file leaves an incomplete, invalid JSON document on
 //! stdout and exits 1, never a valid-looking partial report. A progress line is drawn on
@@ -68,18 +68,23 @@ impl Progress {
         }
         self.last = now;
         let done = self.done_before + file_bytes;
-        let percent = if self.total == 0 {
-            100.0
-        } else {
-            done as f64 * 100.0 / self.total as f64
-        };
         let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r\x1b[2Kreplay: {percent:5.1}% of {:.1} MB, {} records ({file})",
-            self.total as f64 / 1e6,
-            self.records
-        );
+        if self.total == 0 || done > self.total {
+            let _ = write!(
+                err,
+                "\r\x1b[2Kreplay: {:.1} MB, {} records ({file})",
+                done as f64 / 1e6,
+                self.records
+            );
+        } else {
+            let _ = write!(
+                err,
+                "\r\x1b[2Kreplay: {:5.1}% of {:.1} MB, {} records ({file})",
+                done as f64 * 100.0 / self.total as f64,
+                self.total as f64 / 1e6,
+                self.records
+            );
+        }
         let _ = err.flush();
     }
 
@@ -96,12 +101,16 @@ impl Progress {
 pub fn run(tenant: &Path, logs: &[PathBuf], baseline: Option<&Path>, json: bool) -> Result<Exit> {
     let proposed = tenant_fs::load_or_fail(tenant)?;
     let base = baseline.map(tenant_fs::load_or_fail).transpose()?;
-    let mut files = Vec::with_capacity(logs.len());
+    let mut files: Vec<(&PathBuf, Box<dyn Read>, u64)> = Vec::with_capacity(logs.len());
     for path in logs {
+        if path.as_os_str() == "-" {
+            files.push((path, Box::new(std::io::stdin()), 0));
+            continue;
+        }
         let file =
             std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        files.push((path, file, size));
+        files.push((path, Box::new(file), size));
     }
     let mut replay = Replay::new(&proposed, base.as_ref());
     let mut progress = Progress::new(files.iter().map(|f| f.2).sum());

@@ -138,8 +138,21 @@ type RestKey = (Sets, u16, u16, u16);
 /// inner key is one (location group, rest group) pair.
 pub(crate) fn walk<L, F>(u: &Universe, classify: F) -> Result<Walked<L>, WalkError>
 where
-    L: Clone + Eq + Hash,
-    F: FnMut(&[Verdict]) -> Option<L>,
+    L: Clone + Eq + Hash + Send,
+    F: Fn(&[Verdict]) -> Option<L> + Sync,
+{
+    walk_threads(u, classify, None)
+}
+
+/// [`walk`] with the number of threads forced (tests), or chosen from the machine (`None`).
+pub(crate) fn walk_threads<L, F>(
+    u: &Universe,
+    classify: F,
+    threads: Option<usize>,
+) -> Result<Walked<L>, WalkError>
+where
+    L: Clone + Eq + Hash + Send,
+    F: Fn(&[Verdict]) -> Option<L> + Sync,
 {
     let radix = u.radix();
     if radix.total() > MAX_INNER {
@@ -255,6 +268,7 @@ where
         outer_pairs: &outer_pairs,
         always,
         varying: &varying,
+        threads,
     };
     let labelled = match varying.len().div_ceil(64) {
         0 | 1 => label_all::<1, L, F>(&ctx, classify)?,
@@ -360,9 +374,13 @@ struct Ctx<'a> {
     outer_pairs: &'a [Vec<(u32, u32)>],
     always: [u64; WORDS],
     varying: &'a [u16],
+    threads: Option<usize>,
 }
 
 type Pattern = Vec<(u32, Vec<u32>)>;
+
+/// An outer key in labelling order: its index, packed varying bits and constant bits.
+type Ordered<const W: usize> = (usize, [u64; W], [u64; WORDS]);
 
 /// Outer key's constant bits (interned), kind of target, applying varying bits, grant inputs.
 type MemoKey<const W: usize> = (u32, TargetKind, [u64; W], u16, u16, u16);
@@ -392,12 +410,11 @@ fn intern<K: Eq + Hash + Copy>(map: &mut FxHashMap<K, u32>, reps: &mut Vec<K>, k
 /// keys the same way ("grouping"): it is computed once for them — locations and rests are
 /// first restricted to those bits, which merges most of them — and each outer key then looks
 /// up one label per group.
-fn label_all<const W: usize, L, F>(ctx: &Ctx<'_>, mut classify: F) -> Result<Labelled<L>, WalkError>
+fn label_all<const W: usize, L, F>(ctx: &Ctx<'_>, classify: F) -> Result<Labelled<L>, WalkError>
 where
-    L: Clone + Eq + Hash,
-    F: FnMut(&[Verdict]) -> Option<L>,
+    L: Clone + Eq + Hash + Send,
+    F: Fn(&[Verdict]) -> Option<L> + Sync,
 {
-    let u = ctx.u;
     let l_packed: Vec<[u64; W]> = ctx
         .lsets
         .iter()
@@ -408,9 +425,8 @@ where
         .iter()
         .map(|(sets, c, d, s)| (pack::<W>(&flat(sets), ctx.varying), *c, *d, *s))
         .collect();
-    let n_rest = r_packed.len();
     // Outer keys by packed varying bits, so that one grouping is alive at a time.
-    let mut order: Vec<(usize, [u64; W], [u64; WORDS])> = ctx
+    let mut order: Vec<Ordered<W>> = ctx
         .outer
         .iter()
         .enumerate()
@@ -425,6 +441,117 @@ where
         .collect();
     order.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
 
+    // Outer keys are cut into one chunk per thread, at grouping boundaries; each thread has
+    // its own memo (a decision is rarely needed by two chunks), the results are merged.
+    let threads = match ctx.threads {
+        Some(n) => n.max(1),
+        None if order.len() < 64 => 1,
+        None => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 8),
+    };
+    let mut chunks: Vec<&[Ordered<W>]> = Vec::new();
+    let mut rest: &[Ordered<W>] = &order;
+    for t in (1..=threads).rev() {
+        let mut cut = rest.len().div_ceil(t).min(rest.len());
+        while cut > 0
+            && cut < rest.len()
+            && rest.get(cut).map(|x| x.1) == rest.get(cut - 1).map(|x| x.1)
+        {
+            cut += 1;
+        }
+        let (chunk, tail) = rest.split_at(cut);
+        if !chunk.is_empty() {
+            chunks.push(chunk);
+        }
+        rest = tail;
+    }
+    let results: Vec<Result<Labelled<L>, WalkError>> = if chunks.len() <= 1 {
+        chunks
+            .iter()
+            .map(|c| label_chunk::<W, L, F>(ctx, &l_packed, &r_packed, c, &classify))
+            .collect()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = chunks
+                .iter()
+                .map(|c| {
+                    let (l_packed, r_packed, classify) = (&l_packed, &r_packed, &classify);
+                    scope
+                        .spawn(move || label_chunk::<W, L, F>(ctx, l_packed, r_packed, c, classify))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(WalkError::Internal("a labelling thread failed".to_owned()))
+                    })
+                })
+                .collect()
+        })
+    };
+    // Merge: labels by value, patterns by their (relabelled) content.
+    let mut merged = Labelled {
+        labels: Vec::new(),
+        patterns: FxHashMap::default(),
+        pattern_outer: Vec::new(),
+        evaluations: 0,
+    };
+    let mut label_ids: FxHashMap<L, u32> = FxHashMap::default();
+    for result in results {
+        let part = result?;
+        merged.evaluations += part.evaluations;
+        let relabel: Vec<u32> = part
+            .labels
+            .into_iter()
+            .map(|l| {
+                let next = u32::try_from(merged.labels.len()).unwrap_or(u32::MAX);
+                *label_ids.entry(l.clone()).or_insert_with(|| {
+                    merged.labels.push(l);
+                    next
+                })
+            })
+            .collect();
+        let mut parts: Vec<(usize, Pattern)> =
+            part.patterns.into_iter().map(|(p, i)| (i, p)).collect();
+        parts.sort_by_key(|(i, _)| *i);
+        for (i, pattern) in parts {
+            let mut pattern: Pattern = pattern
+                .into_iter()
+                .map(|(l, ks)| (relabel.get(l as usize).copied().unwrap_or(u32::MAX), ks))
+                .collect();
+            pattern.sort_by_key(|(l, _)| *l);
+            let next = merged.pattern_outer.len();
+            let p = *merged.patterns.entry(pattern).or_insert(next);
+            if p == next {
+                merged.pattern_outer.push(Vec::new());
+            }
+            if let (Some(list), Some(js)) =
+                (merged.pattern_outer.get_mut(p), part.pattern_outer.get(i))
+            {
+                list.extend(js.iter().copied());
+            }
+        }
+    }
+    Ok(merged)
+}
+
+/// Labels the outer keys of one chunk (sorted by packed bits).
+fn label_chunk<const W: usize, L, F>(
+    ctx: &Ctx<'_>,
+    l_packed: &[[u64; W]],
+    r_packed: &[([u64; W], u16, u16, u16)],
+    order: &[Ordered<W>],
+    classify: &F,
+) -> Result<Labelled<L>, WalkError>
+where
+    L: Clone + Eq + Hash,
+    F: Fn(&[Verdict]) -> Option<L>,
+{
+    let u = ctx.u;
+    let n_rest = r_packed.len();
     let mut bases: FxHashMap<[u64; WORDS], u32> = FxHashMap::default();
     let mut memo: FxHashMap<MemoKey<W>, Option<u32>> = FxHashMap::default();
     let mut labels: Vec<L> = Vec::new();
@@ -448,7 +575,7 @@ where
     let mut combos: Vec<u32> = Vec::new();
     let mut by_labels: FxHashMap<Vec<Option<u32>>, usize> = FxHashMap::default();
     let mut group_labels: Vec<Option<u32>> = Vec::new();
-    for (j, packed, base) in &order {
+    for (j, packed, base) in order {
         if current != Some(*packed) {
             current = Some(*packed);
             l_map.clear();
@@ -655,6 +782,9 @@ pub(crate) fn boxes(radix: &Radix, tuples: &[u32]) -> Vec<Scope> {
     split(&decoded)
 }
 
+/// A label, a box, and the (user, target) pairs that have that label in that box.
+type Gathered<L> = (L, Scope, Vec<(u32, u32)>);
+
 /// One reported group: a label, users × targets, and a box of the inner dimensions.
 pub(crate) struct Group<L> {
     /// The label.
@@ -672,7 +802,7 @@ pub(crate) struct Group<L> {
 /// cut into blocks users × targets. The groups are disjoint and cover everything found.
 pub(crate) fn groups<L: Clone + Eq + Hash>(radix: &Radix, found: &[Found<L>]) -> Vec<Group<L>> {
     let mut index: FxHashMap<(L, Scope), usize> = FxHashMap::default();
-    let mut gathered: Vec<(L, Scope, Vec<(u32, u32)>)> = Vec::new();
+    let mut gathered: Vec<Gathered<L>> = Vec::new();
     for f in found {
         for scope in boxes(radix, &f.tuples) {
             let key = (f.label.clone(), scope);
