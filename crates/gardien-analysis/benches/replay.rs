@@ -18,7 +18,8 @@
 //!   gardien do;
 //! * the whole pipeline on one thread.
 //!
-//! then runs the same as criterion groups.
+//! (each the best of several runs: the figure least disturbed by other processes), then runs
+//! the same as criterion groups.
 #![allow(
     clippy::expect_used,
     clippy::panic,
@@ -318,7 +319,7 @@ fn main() {
                 baseline: Option<&CompiledTenant>,
                 cache: usize,
                 hot: bool| {
-        let (t, rate) = (0..5)
+        let (t, rate) = (0..11)
             .map(|_| evaluate(&tenant, sign_ins, baseline, cache, hot))
             .min_by_key(|(t, _)| *t)
             .unwrap_or_default();

@@ -120,7 +120,7 @@ pub enum Command {
         /// The proposed tenant.
         #[arg(long)]
         tenant: PathBuf,
-        /// Sign-in log files: JSON `{"value":[...]}` or JSON lines.
+        /// Sign-in log files: JSON `{"value":[...]}`, a JSON array or JSON lines (`-`: stdin).
         #[arg(long, required = true, num_args = 1..)]
         logs: Vec<PathBuf>,
         /// Compare with this tenant's decisions instead of the logged outcomes.
@@ -142,7 +142,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run declarative policy test suites (YAML or TOML).
+    /// Run declarative policy test suites (TOML), with JUnit XML for CI.
     Test {
         /// Suite files.
         #[arg(required = true, num_args = 1..)]

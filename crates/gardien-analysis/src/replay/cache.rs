@@ -12,8 +12,8 @@
 //! compare whole encodings, so a hash collision costs nothing but a probe.
 //!
 //! Memory is bounded: at most `capacity` sign-ins, and the cache is emptied when full. When
-//! a log does not repeat (fewer than one hit in ten over a window), the cache steps aside for
-//! a while so that it never costs more than a few percent.
+//! a log does not repeat (fewer than one hit in ten over a window of 8,192 sign-ins), the
+//! cache steps aside for 32 windows, so that a log without repetition pays little for it.
 
 use gardien_core::device::DeviceInfo;
 use gardien_core::signin::{Session, Subject, Target};
@@ -32,8 +32,10 @@ const ASIDE: u64 = 32;
 /// Remembered verdicts of the proposed (and baseline) tenant.
 #[derive(Debug)]
 pub struct VerdictCache {
-    index: FxHashMap<Box<[u8]>, u32>,
-    verdicts: Vec<(Verdict, Option<Verdict>)>,
+    /// The proposed tenant's verdict by encoded sign-in (no baseline).
+    single: FxHashMap<Box<[u8]>, Verdict>,
+    /// The proposed and the baseline tenant's verdicts by encoded sign-in.
+    pair: FxHashMap<Box<[u8]>, (Verdict, Verdict)>,
     capacity: usize,
     buffer: Vec<u8>,
     hits: u64,
@@ -252,8 +254,8 @@ impl VerdictCache {
     /// A cache of at most `capacity` sign-ins (0: no cache).
     pub fn new(capacity: usize) -> VerdictCache {
         VerdictCache {
-            index: FxHashMap::default(),
-            verdicts: Vec::new(),
+            single: FxHashMap::default(),
+            pair: FxHashMap::default(),
             capacity: capacity.min(u32::MAX as usize),
             buffer: Vec::with_capacity(256),
             hits: 0,
@@ -290,29 +292,38 @@ impl VerdictCache {
             return compute();
         }
         encode(signin, &mut self.buffer);
-        if let Some(&i) = self.index.get(self.buffer.as_slice())
-            && let Some(v) = self.verdicts.get(i as usize)
-        {
+        let key = self.buffer.as_slice();
+        let found = match baseline {
+            None => self.single.get(key).map(|v| (*v, None)),
+            Some(_) => self.pair.get(key).map(|(a, b)| (*a, Some(*b))),
+        };
+        if let Some(v) = found {
             self.hits += 1;
             self.window_hits += 1;
-            return *v;
+            return v;
         }
-        let v = compute();
-        if self.verdicts.len() >= self.capacity {
-            self.index.clear();
-            self.verdicts.clear();
+        let (after, before) = compute();
+        let map_len = self.single.len() + self.pair.len();
+        if map_len >= self.capacity {
+            self.single.clear();
+            self.pair.clear();
+        } else if map_len == 0 && self.single.capacity() + self.pair.capacity() == 0 {
+            // Sized once, so that filling the cache never rehashes.
+            match baseline {
+                None => self.single.reserve(self.capacity),
+                Some(_) => self.pair.reserve(self.capacity),
+            }
         }
-        if self.verdicts.capacity() == 0 {
-            // Sized once, so that filling the cache never rehashes nor moves the verdicts.
-            self.index.reserve(self.capacity);
-            self.verdicts.reserve_exact(self.capacity);
+        let key: Box<[u8]> = Box::from(self.buffer.as_slice());
+        match before {
+            None => {
+                self.single.insert(key, after);
+            }
+            Some(b) => {
+                self.pair.insert(key, (after, b));
+            }
         }
-        self.index.insert(
-            Box::from(self.buffer.as_slice()),
-            self.verdicts.len() as u32,
-        );
-        self.verdicts.push(v);
-        v
+        (after, before)
     }
 
     /// Lookups answered from the cache, and all lookups.

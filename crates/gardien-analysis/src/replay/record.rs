@@ -4,8 +4,8 @@
 //! [`Member::Wrong`]) and reported when the sign-in is rebuilt, never as a parse error, so
 //! one odd record cannot stop a stream of millions. Member names are matched without regard
 //! to ASCII case: Graph writes camelCase, the PowerShell SDK's `ConvertTo-Json` PascalCase.
-//! Strings are borrowed from the input when it allows (JSON lines), so reading a record
-//! allocates only for the few strings replay keeps.
+//! Strings are borrowed from the record's bytes (unless they hold escapes), so reading a
+//! record allocates only for the few strings replay keeps.
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;

@@ -1,11 +1,11 @@
 //! `gardien replay`: sign-in logs (an Entra export or gardien's own log) decided again by a
 //! proposed tenant, and what would change.
 //!
-//! Logs are streamed record by record (bounded memory); `-` reads standard input. With `--json` the per-sign-in
-//! listing is written as it goes (`{"signIns": [...]` first, the totals and changes after),
-//! so a run that stops on an unreadable file leaves an incomplete, invalid JSON document on
-//! stdout and exits 1, never a valid-looking partial report. A progress line is drawn on
-//! stderr when stderr is a terminal.
+//! Logs are streamed record by record (bounded memory); `-` reads standard input. With
+//! `--json` the per-sign-in listing is written as it goes (`{"signIns": [...]` first, the
+//! totals and changes after), so a run that stops on an unreadable file leaves an incomplete,
+//! invalid JSON document on stdout and exits 1, never a valid-looking partial report. A
+//! progress line is drawn on stderr when stderr is a terminal. docs/replay.md has the rest.
 
 use anyhow::{Context, Result, anyhow};
 use gardien_analysis::replay::{
