@@ -250,15 +250,12 @@ impl SignIn {
         body
     }
 
-    /// A minimal user sign-in to `apps` (used by tests, benches and counterfactual search).
-    pub fn user(id: &str, apps: &[&str]) -> SignIn {
+    /// A sign-in of `subject` to `target` with nothing else known (every condition input
+    /// absent, empty session).
+    pub fn new(subject: Subject, target: Target) -> SignIn {
         SignIn {
-            subject: Subject::User {
-                id: normalize_id(id),
-                external_tenant_id: None,
-                external_user_type: None,
-            },
-            target: Target::Applications(apps.iter().map(|a| normalize_id(a)).collect()),
+            subject,
+            target,
             client_app_type: None,
             device_platform: None,
             ip_address: None,
@@ -272,6 +269,18 @@ impl SignIn {
             applied_policies_only: false,
             session: Session::default(),
         }
+    }
+
+    /// A minimal user sign-in to `apps` (used by tests, benches and counterfactual search).
+    pub fn user(id: &str, apps: &[&str]) -> SignIn {
+        SignIn::new(
+            Subject::User {
+                id: normalize_id(id),
+                external_tenant_id: None,
+                external_user_type: None,
+            },
+            Target::Applications(apps.iter().map(|a| normalize_id(a)).collect()),
+        )
     }
 
     /// Parses a request file (JSON, UTF-8 or UTF-16).
@@ -295,22 +304,8 @@ impl SignIn {
             .ok_or_else(|| root.error("missing `signInContext`").with_help(
                 "add {\"@odata.type\":\"#microsoft.graph.applicationContext\",\"includeApplications\":[\"<appId>\"]}",
             ))?;
-        let mut signin = SignIn {
-            subject,
-            target,
-            client_app_type: None,
-            device_platform: None,
-            ip_address: None,
-            country: None,
-            device: None,
-            sign_in_risk: None,
-            user_risk: None,
-            service_principal_risk: None,
-            insider_risk: None,
-            transfer_method: None,
-            applied_policies_only: opt_bool(&root, "appliedPoliciesOnly")?.unwrap_or(false),
-            session: Session::default(),
-        };
+        let mut signin = SignIn::new(subject, target);
+        signin.applied_policies_only = opt_bool(&root, "appliedPoliciesOnly")?.unwrap_or(false);
         member_any(
             &root,
             &["signInConditions", "conditionalAccessWhatIfConditions"],

@@ -17,10 +17,10 @@
 //! Environment: `LOAD_SECONDS` (default 5), `LOAD_CONNECTIONS` (default 64),
 //! `LOAD_SERVER_THREADS` (default: number of cores), `LOAD_ACK` (`committed` or `queued`).
 
-use gardien_core::{SourceFile, TenantSource};
-use gardien_server::{AppState, ServerConfig, StartOptions, snapshot};
-use serde_json::Value;
-use std::path::PathBuf;
+#[path = "../tests/support/demo.rs"]
+mod demo;
+use demo::{demo_options, root};
+use gardien_server::{AppState, ServerConfig};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -31,31 +31,11 @@ const CHROME_WIN: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/
 const SAFARI_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
 const TOKEN: &str = "bench-admin-token-0123456789";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn demo_source() -> TenantSource {
-    let dir = root().join("examples/demo/tenant");
-    let read = |p: PathBuf| SourceFile::new(p.display().to_string(), std::fs::read(&p).unwrap());
-    let mut policies: Vec<_> = std::fs::read_dir(dir.join("policies"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    policies.sort();
-    TenantSource {
-        policy_files: policies.into_iter().map(read).collect(),
-        location_files: vec![read(dir.join("namedLocations.json"))],
-        directory: Some(read(dir.join("directory.json"))),
-        combined: None,
-    }
 }
 
 fn forward_auth(host: &str, user: &str, extra: &str) -> Vec<u8> {
@@ -232,11 +212,6 @@ token_sha256 = "{hash}"
         hash = gardien_server::state::hash_token(TOKEN),
     );
     let config = ServerConfig::parse("bench.toml", &text).unwrap();
-    let devices: Value = serde_json::from_slice(
-        &std::fs::read(root().join("examples/demo/server/devices.json")).unwrap(),
-    )
-    .unwrap();
-    let compliance = std::fs::read(root().join("examples/demo/signals/compliance.json")).unwrap();
 
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(server_threads)
@@ -244,17 +219,7 @@ token_sha256 = "{hash}"
         .build()
         .unwrap();
     let (addr, state) = server_rt.block_on(async {
-        let state = AppState::start(
-            config,
-            StartOptions {
-                demo: false,
-                initial_tenant: Some(snapshot::from_source(&demo_source()).unwrap()),
-                initial_devices: devices["value"].as_array().cloned(),
-                compliance: Some(("compliance.json".into(), compliance)),
-            },
-        )
-        .await
-        .unwrap();
+        let state = AppState::start(config, demo_options()).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let s = state.clone();

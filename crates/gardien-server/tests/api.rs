@@ -10,16 +10,17 @@
 //! APIs, admin writes (validation, versions, conflicts, rollback), devices, the sign-in log,
 //! metrics and the OpenAPI document.
 
+#[path = "support/demo.rs"]
+mod demo;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use gardien_core::{SourceFile, TenantSource};
-use gardien_server::{AppState, ServerConfig, StartOptions, router, snapshot};
+use demo::{demo_options, root};
+use gardien_server::{AppState, ServerConfig, StartOptions, router};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -29,26 +30,6 @@ const CHROME_WIN: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/
 const CHROME_ANDROID: &str = "Mozilla/5.0 (Linux; Android 12; Pixel 6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
 const SAFARI_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
 const TOKEN: &str = "test-admin-token-0123456789";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn demo_source() -> TenantSource {
-    let dir = root().join("examples/demo/tenant");
-    let read = |p: PathBuf| SourceFile::new(p.display().to_string(), std::fs::read(&p).unwrap());
-    let mut policies: Vec<_> = std::fs::read_dir(dir.join("policies"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    policies.sort();
-    TenantSource {
-        policy_files: policies.into_iter().map(read).collect(),
-        location_files: vec![read(dir.join("namedLocations.json"))],
-        directory: Some(read(dir.join("directory.json"))),
-        combined: None,
-    }
-}
 
 struct Server {
     state: Arc<AppState>,
@@ -85,22 +66,7 @@ token_sha256 = "{hash}"
         hash = gardien_server::state::hash_token(TOKEN),
     );
     let config = ServerConfig::parse("test.toml", &text).unwrap();
-    let devices: Value = serde_json::from_slice(
-        &std::fs::read(root().join("examples/demo/server/devices.json")).unwrap(),
-    )
-    .unwrap();
-    let compliance = std::fs::read(root().join("examples/demo/signals/compliance.json")).unwrap();
-    let state = AppState::start(
-        config,
-        StartOptions {
-            demo: false,
-            initial_tenant: Some(snapshot::from_source(&demo_source()).unwrap()),
-            initial_devices: devices["value"].as_array().cloned(),
-            compliance: Some(("compliance.json".into(), compliance)),
-        },
-    )
-    .await
-    .unwrap();
+    let state = AppState::start(config, demo_options()).await.unwrap();
     Server {
         app: router(state.clone()),
         state,

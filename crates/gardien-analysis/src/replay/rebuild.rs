@@ -12,7 +12,7 @@ use gardien_core::model::enums::{
     TransferMethod,
 };
 use gardien_core::network::parse_ip;
-use gardien_core::signin::{Session, Subject, Target};
+use gardien_core::signin::{Subject, Target};
 use gardien_core::{Decision, SignIn};
 
 use super::record::{Element, Items, Member, Record, Scalar, flag, integer, text};
@@ -579,22 +579,7 @@ fn method(name: &str) -> Method {
 fn from_graph(r: &Record<'_>, a: &mut Assumptions) -> Result<SignIn, Skip> {
     let subject = subject(r)?;
     let target = target(r, a)?;
-    let mut signin = SignIn {
-        subject,
-        target,
-        client_app_type: None,
-        device_platform: None,
-        ip_address: None,
-        country: None,
-        device: None,
-        sign_in_risk: None,
-        user_risk: None,
-        service_principal_risk: None,
-        insider_risk: None,
-        transfer_method: None,
-        applied_policies_only: false,
-        session: Session::default(),
-    };
+    let mut signin = SignIn::new(subject, target);
     match text(&r.client_app_used) {
         None => a.insert(Assumption::ClientAppType),
         Some(name) => {
