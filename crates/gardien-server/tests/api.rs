@@ -15,7 +15,7 @@ mod demo;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use demo::{demo_options, root};
+use demo::{ALICE, BOB, CHROME_WIN, SAFARI_MAC, TOKEN, demo_options, root};
 use gardien_server::{AppState, ServerConfig, StartOptions, router};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -24,12 +24,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tower::ServiceExt;
 
-const ALICE: &str = "a1a1a1a1-0000-4000-8000-000000000001";
-const BOB: &str = "b2b2b2b2-0000-4000-8000-000000000002";
-const CHROME_WIN: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const CHROME_ANDROID: &str = "Mozilla/5.0 (Linux; Android 12; Pixel 6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
-const SAFARI_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
-const TOKEN: &str = "test-admin-token-0123456789";
 
 struct Server {
     state: Arc<AppState>,

@@ -6,6 +6,17 @@ use gardien_server::{StartOptions, snapshot};
 use serde_json::Value;
 use std::path::PathBuf;
 
+/// Alice (Finance) in the demo directory.
+pub const ALICE: &str = "a1a1a1a1-0000-4000-8000-000000000001";
+/// Bob (Global Administrator) in the demo directory.
+pub const BOB: &str = "b2b2b2b2-0000-4000-8000-000000000002";
+/// Chrome on Windows.
+pub const CHROME_WIN: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+/// Safari on macOS.
+pub const SAFARI_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
+/// The admin token the tests and bench configure (its SHA-256 goes in the config).
+pub const TOKEN: &str = "test-admin-token-0123456789";
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
