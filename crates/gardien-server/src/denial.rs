@@ -574,6 +574,19 @@ pub(crate) mod tests {
         std::iter::successors(Some(Category::DeviceNotRegistered), |c| next(*c)).collect()
     }
 
+    #[test]
+    fn every_problem_type_has_its_heading_in_docs_problems_md() {
+        let doc = include_str!("../../../docs/problems.md");
+        for c in all_categories() {
+            let heading = format!("\n## {}\n", category_name(c));
+            assert!(
+                doc.contains(&heading),
+                "docs/problems.md lacks `{}`",
+                heading.trim()
+            );
+        }
+    }
+
     /// Every user action, the same way.
     pub(crate) fn all_actions() -> Vec<UserAction> {
         fn next(a: UserAction) -> Option<UserAction> {
