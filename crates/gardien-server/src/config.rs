@@ -360,3 +360,23 @@ mod tests {
         assert_eq!(c.signals.geoip, Some(PathBuf::from("/abs.mmdb")));
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod example_file {
+    use super::*;
+
+    #[test]
+    fn the_sample_configuration_reads_and_resolves_its_paths() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/gardien.toml");
+        let c = ServerConfig::read(&path).unwrap();
+        let examples = path.parent().unwrap();
+        assert_eq!(c.tenant, Some(examples.join("demo/tenant")));
+        assert!(c.tenant.as_ref().unwrap().is_dir());
+        assert!(c.signals.devices.as_ref().unwrap().is_file());
+        assert!(c.signals.compliance.as_ref().unwrap().is_file());
+        assert_eq!(c.apps.len(), 2);
+        assert_eq!(c.page.disclosure, Disclosure::Minimal);
+        assert!(c.identity.headers.is_some());
+    }
+}
