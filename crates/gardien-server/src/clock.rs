@@ -35,6 +35,19 @@ pub fn rfc3339(ms: i64) -> String {
     )
 }
 
+/// `N` bytes from the operating system's secure random source, `None` when it fails (the
+/// caller then refuses rather than use a predictable value).
+pub fn random_bytes<const N: usize>() -> Option<[u8; N]> {
+    let mut bytes = [0u8; N];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).ok()?;
+    Some(bytes)
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Makes unique correlation ids: a random 64-bit prefix per process (so replicas differ)
 /// and a counter, formatted as a UUID. Unique, not secret.
 #[derive(Debug)]
@@ -46,12 +59,10 @@ pub struct CorrelationIds {
 impl CorrelationIds {
     /// A generator with a fresh random prefix.
     pub fn new() -> Self {
-        let mut bytes = [0u8; 8];
-        let rng = ring::rand::SystemRandom::new();
-        let prefix = match ring::rand::SecureRandom::fill(&rng, &mut bytes) {
-            Ok(()) => u64::from_le_bytes(bytes),
+        let prefix = match random_bytes::<8>() {
+            Some(bytes) => u64::from_le_bytes(bytes),
             // No OS randomness: fall back to the clock, still distinct per start.
-            Err(_) => now_ms().unsigned_abs().rotate_left(29),
+            None => now_ms().unsigned_abs().rotate_left(29),
         };
         CorrelationIds {
             prefix,

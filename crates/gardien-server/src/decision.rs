@@ -13,7 +13,7 @@ use gardien_core::report::{DecisionReport, applied_policies};
 use gardien_core::{CompiledTenant, Decision, SignIn, Verdict};
 use gardien_signals::Derived;
 use gardien_signals::risk::PastSignIn;
-use gardien_signals::signals::RequestContext;
+use gardien_signals::signals::{RequestContext, header_text};
 use gardien_store::SignInRecord;
 use http::HeaderMap;
 use std::net::IpAddr;
@@ -29,15 +29,6 @@ pub struct Original {
     pub host: String,
     /// Path and query.
     pub uri: String,
-}
-
-fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    let mut values = headers.get_all(name).iter();
-    let first = values.next()?;
-    if values.next().is_some() {
-        return None; // repeated: ambiguous
-    }
-    first.to_str().ok().map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// A Host header value without port or brackets, lower case.
@@ -60,7 +51,7 @@ impl Original {
     pub fn from_forward_auth(headers: &HeaderMap, trusted: bool, method: &str, uri: &str) -> Self {
         let pick = |names: &[&str]| {
             if trusted {
-                names.iter().find_map(|n| header(headers, n))
+                names.iter().find_map(|n| header_text(headers, *n))
             } else {
                 None
             }
@@ -68,7 +59,7 @@ impl Original {
         let method = pick(&["x-original-method", "x-forwarded-method"]).unwrap_or(method);
         let uri = pick(&["x-original-uri", "x-forwarded-uri"]).unwrap_or(uri);
         let host = pick(&["x-forwarded-host", "x-original-host"])
-            .or_else(|| header(headers, "host"))
+            .or_else(|| header_text(headers, "host"))
             .unwrap_or("");
         Original {
             method: method.to_ascii_uppercase(),
@@ -142,10 +133,9 @@ pub struct Decided {
 }
 
 fn unguessable_key() -> Result<String, Refusal> {
-    let mut bytes = [0u8; 16];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
-        .map_err(|_| Refusal::Internal("no randomness".to_owned()))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    crate::clock::random_bytes::<16>()
+        .map(|b| crate::clock::hex(&b))
+        .ok_or_else(|| Refusal::Internal("no randomness".to_owned()))
 }
 
 /// The part of a report the denial page can show: the policies that applied (a 200-policy

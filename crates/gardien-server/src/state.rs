@@ -143,7 +143,7 @@ fn parse_hash(name: &str, hex: &str) -> Result<[u8; 32], StartError> {
 /// SHA-256 of a token, hex (what `gardien hash-token` prints and `token_sha256` holds).
 pub fn hash_token(token: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    crate::clock::hex(digest.as_ref())
 }
 
 fn token_matches(expected: &[u8; 32], presented: &str) -> bool {
@@ -175,20 +175,17 @@ fn signals_config(config: &ServerConfig) -> Result<SignalsConfig, StartError> {
             ))
         })?,
     };
-    let device_header = match &s.device_header {
-        None => None,
-        Some(h) => Some(http::HeaderName::try_from(h.as_str()).map_err(|_| {
-            StartError::Config(format!("signals.device_header: `{h}` is not a header name"))
-        })?),
+    let header = |key: &str, name: &Option<String>| {
+        name.as_deref()
+            .map(|h| {
+                http::HeaderName::try_from(h).map_err(|_| {
+                    StartError::Config(format!("signals.{key}: `{h}` is not a header name"))
+                })
+            })
+            .transpose()
     };
-    let country_header = match &s.country_header {
-        None => None,
-        Some(h) => Some(http::HeaderName::try_from(h.as_str()).map_err(|_| {
-            StartError::Config(format!(
-                "signals.country_header: `{h}` is not a header name"
-            ))
-        })?),
-    };
+    let device_header = header("device_header", &s.device_header)?;
+    let country_header = header("country_header", &s.country_header)?;
     Ok(SignalsConfig {
         trusted_proxies,
         forwarded_header,

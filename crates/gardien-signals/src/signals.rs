@@ -129,7 +129,9 @@ impl std::fmt::Debug for Signals {
     }
 }
 
-fn header_text<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h str> {
+/// The value of a header sent exactly once, as trimmed non-empty text. A repeated,
+/// non-UTF-8 or empty header reads as absent: ambiguous input is never half-read.
+pub fn header_text(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Option<&str> {
     let mut values = headers.get_all(name).iter();
     let first = values.next()?;
     if values.next().is_some() {

@@ -73,10 +73,16 @@ pub fn load(path: &Path) -> Result<Loaded> {
     })
 }
 
+/// Loads a tenant without compiling it (analyses that compile their own augmented copy),
+/// or fails with every problem in the message.
+pub fn load_uncompiled(path: &Path) -> Result<Tenant> {
+    match Tenant::load(&tenant_source(path)?) {
+        Ok(t) => Ok(t),
+        Err(e) => bail!("invalid tenant `{}`:\n{e}", path.display()),
+    }
+}
+
 /// Loads a tenant or fails with every problem in the message.
 pub fn load_or_fail(path: &Path) -> Result<CompiledTenant> {
-    match load(path)? {
-        Loaded::Tenant(t) => Ok(*t),
-        Loaded::Invalid(e) => bail!("invalid tenant `{}`:\n{e}", path.display()),
-    }
+    load_uncompiled(path).map(CompiledTenant::compile)
 }

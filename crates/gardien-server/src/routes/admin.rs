@@ -27,7 +27,8 @@ fn author(headers: &HeaderMap) -> String {
         .to_owned()
 }
 
-fn guard(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+/// Admits a request holding the admin token; returns who writes (for the version history).
+pub(crate) fn guard(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     if state.admin_allowed(bearer(headers)) {
         Ok(author(headers))
     } else {
@@ -94,20 +95,20 @@ fn write_error(e: WriteError, kind: &str, index: Option<usize>) -> ApiError {
     }
 }
 
-fn new_id() -> String {
-    let mut b = [0u8; 16];
-    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+/// A random (version 4) UUID for a created object; `None` without OS randomness.
+fn new_id() -> Option<String> {
+    let mut b = crate::clock::random_bytes::<16>()?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
+    let h = crate::clock::hex(&b);
+    Some(format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],
         &h[8..12],
         &h[12..16],
         &h[16..20],
         &h[20..32]
-    )
+    ))
 }
 
 /// A Graph collection of the policy set: `policies` or `namedLocations`.
@@ -189,7 +190,7 @@ impl Collection {
         let mut object = parse_object(body)?;
         let id = match object.get("id").and_then(Value::as_str) {
             Some(id) => id.to_owned(),
-            None => new_id(),
+            None => new_id().ok_or_else(|| ApiError::internal(&"no OS randomness for an id"))?,
         };
         object.insert("id".into(), Value::String(id.clone()));
         if let (Some(t), None) = (self.odata_type, object.get("@odata.type")) {

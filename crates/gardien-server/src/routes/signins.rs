@@ -6,7 +6,7 @@
 //! `from` inclusive, `to` exclusive), `correlationId`, `limit`.
 
 use crate::problem::ApiError;
-use crate::routes::bearer;
+use crate::routes::admin::guard;
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Body;
@@ -128,14 +128,6 @@ fn filter(q: SignInQuery) -> Result<SignInFilter, ApiError> {
         correlation_id: q.correlation_id,
         limit: q.limit,
     })
-}
-
-fn guard(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    if state.admin_allowed(bearer(headers)) {
-        Ok(())
-    } else {
-        Err(ApiError::unauthorized())
-    }
 }
 
 /// `GET /v1/signins`.

@@ -5,14 +5,13 @@ use anyhow::Result;
 use gardien_analysis::diff::diff;
 use std::path::Path;
 
-use crate::commands::gaps::load_tenant;
 use crate::{Exit, print_out};
 
 /// Runs the command: exit 0 when no class changes, 2 when some do (for CI), 1 when a tenant
 /// cannot be loaded.
 pub fn run(from: &Path, to: &Path, json: bool) -> Result<Exit> {
-    let from = load_tenant(from)?;
-    let to = load_tenant(to)?;
+    let from = crate::tenant_fs::load_uncompiled(from)?;
+    let to = crate::tenant_fs::load_uncompiled(to)?;
     let report = diff(&from, &to)?;
     if json {
         print_out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
