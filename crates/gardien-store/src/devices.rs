@@ -2,31 +2,17 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row as _;
-
-use crate::{Store, StoreError};
+use crate::backend::Backend as _;
+use crate::{Store, StoreError, dispatch};
 
 impl Store {
     /// Every stored device, ordered by `deviceId` (byte order).
     pub async fn devices(&self) -> Result<Vec<serde_json::Value>, StoreError> {
-        let rows = sqlx::query("SELECT device_id, body FROM devices ORDER BY device_id")
-            .fetch_all(&self.ctx.pool)
-            .await
-            .map_err(self.ctx.sql("list devices"))?;
-        let decode = self.ctx.sql("decode devices");
-        rows.iter()
-            .map(|row| {
-                let id: &str = row.try_get(0).map_err(&decode)?;
-                let body: &str = row.try_get(1).map_err(&decode)?;
-                serde_json::from_str(body).map_err(|source| StoreError::Json {
-                    what: format!("stored device {id:?}"),
-                    source,
-                })
-            })
-            .collect()
+        dispatch!(&self.db, b => b.devices().await)
     }
 
-    /// Creates or replaces device `device_id`; returns `true` if it was created.
+    /// Creates or replaces device `device_id`; returns `true` if it was created. Bumps
+    /// [`Store::devices_revision`] and announces [`crate::Change::Devices`].
     ///
     /// `device` must be a JSON object. If it has no `deviceId` member, one is added with
     /// `device_id`; if it has one, it must be the string `device_id`.
@@ -59,49 +45,23 @@ impl Store {
                 to_json(&serde_json::Value::Object(object), what)?
             }
         };
-        let err = self.ctx.sql("put device");
-        let mut tx = self
-            .ctx
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(&err)?;
-        let updated = sqlx::query("UPDATE devices SET body = ? WHERE device_id = ?")
-            .bind(&body)
-            .bind(device_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(&err)?
-            .rows_affected();
-        let created = updated == 0;
-        if created {
-            sqlx::query("INSERT INTO devices (device_id, body) VALUES (?, ?)")
-                .bind(device_id)
-                .bind(&body)
-                .execute(&mut *tx)
-                .await
-                .map_err(&err)?;
-        }
-        tx.commit().await.map_err(&err)?;
+        let created = dispatch!(&self.db, b => b.put_device(device_id, &body).await)?;
         tracing::debug!(device_id, created, "device stored");
         Ok(created)
     }
 
-    /// Deletes device `device_id`; returns `true` if it existed.
+    /// Deletes device `device_id`; returns `true` if it existed (and then bumps
+    /// [`Store::devices_revision`] and announces [`crate::Change::Devices`]).
     pub async fn delete_device(&self, device_id: &str) -> Result<bool, StoreError> {
-        let deleted = sqlx::query("DELETE FROM devices WHERE device_id = ?")
-            .bind(device_id)
-            .execute(&self.ctx.pool)
-            .await
-            .map_err(self.ctx.sql("delete device"))?
-            .rows_affected();
-        tracing::debug!(device_id, existed = deleted > 0, "device deleted");
-        Ok(deleted > 0)
+        let existed = dispatch!(&self.db, b => b.delete_device(device_id).await)?;
+        tracing::debug!(device_id, existed, "device deleted");
+        Ok(existed)
     }
 
     /// Replaces every stored device with `devices`, in one transaction. Each must be a JSON
     /// object with a string `deviceId`, unique in the list; otherwise the error names the
-    /// index of the first offending device and nothing is written.
+    /// index of the first offending device and nothing is written. Bumps
+    /// [`Store::devices_revision`] and announces [`crate::Change::Devices`].
     pub async fn replace_devices(&self, devices: &[serde_json::Value]) -> Result<(), StoreError> {
         let mut rows: Vec<(&str, String)> = Vec::with_capacity(devices.len());
         let mut seen: HashMap<&str, usize> = HashMap::with_capacity(devices.len());
@@ -138,26 +98,7 @@ impl Store {
             }
             rows.push((id, to_json(device, what)?));
         }
-        let err = self.ctx.sql("replace devices");
-        let mut tx = self
-            .ctx
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(&err)?;
-        sqlx::query("DELETE FROM devices")
-            .execute(&mut *tx)
-            .await
-            .map_err(&err)?;
-        for (id, body) in &rows {
-            sqlx::query("INSERT INTO devices (device_id, body) VALUES (?, ?)")
-                .bind(*id)
-                .bind(body.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(&err)?;
-        }
-        tx.commit().await.map_err(&err)?;
+        dispatch!(&self.db, b => b.replace_devices(&rows).await)?;
         tracing::info!(devices = rows.len(), "devices replaced");
         Ok(())
     }

@@ -1,4 +1,8 @@
 //! Errors of the store.
+//!
+//! The `path` member of the variants that have one says where the data is: the SQLite file,
+//! or, for PostgreSQL, the URL with its password replaced by `***`, followed by the schema
+//! when one is set (`postgres://gardien:***@db/gardien (schema tenant_a)`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -6,7 +10,7 @@ use std::sync::Arc;
 /// Everything that can go wrong in the store; each variant says what failed and where.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The options passed to [`crate::Store::open`] are unusable.
+    /// The options passed to [`crate::Store::open`] or [`crate::Store::connect`] are unusable.
     #[error("invalid store options: {reason}")]
     InvalidOptions {
         /// Why the options were rejected.
@@ -20,18 +24,19 @@ pub enum StoreError {
         /// The underlying I/O error.
         source: std::io::Error,
     },
-    /// The database file could not be opened or configured.
+    /// The database could not be opened or configured: the SQLite file, or the connection to
+    /// PostgreSQL (unreachable server, refused authentication, unusable URL or schema).
     #[error("cannot open database {}: {source}", path.display())]
     Open {
-        /// The database file.
+        /// The database (see the module documentation).
         path: PathBuf,
-        /// The underlying SQLite error.
+        /// The underlying database error.
         source: sqlx::Error,
     },
     /// The schema migrations could not be applied.
     #[error("cannot migrate database {}: {source}", path.display())]
     Migrate {
-        /// The database file.
+        /// The database (see the module documentation).
         path: PathBuf,
         /// The underlying migration error.
         source: sqlx::migrate::MigrateError,
@@ -41,9 +46,9 @@ pub enum StoreError {
     Sql {
         /// What the store was doing, e.g. "save tenant version".
         op: &'static str,
-        /// The database file.
+        /// The database (see the module documentation).
         path: PathBuf,
-        /// The underlying SQLite error.
+        /// The underlying database error.
         source: sqlx::Error,
     },
     /// `save_version` was called with a stale expected version; nothing was written.
@@ -77,7 +82,7 @@ pub enum StoreError {
     LogBatch {
         /// How many records the failed batch held.
         records: usize,
-        /// The database file.
+        /// The database (see the module documentation).
         path: PathBuf,
         /// The error, shared by every waiter of the batch.
         source: Arc<sqlx::Error>,
@@ -91,7 +96,7 @@ pub enum StoreError {
     DuplicateSignIn {
         /// Correlation id of the rejected record.
         id: String,
-        /// The database file.
+        /// The database (see the module documentation).
         path: PathBuf,
     },
     /// Writing a sign-in log export failed.
@@ -103,7 +108,7 @@ pub enum StoreError {
     /// The sign-in log writer thread could not be started.
     #[error("cannot start the sign-in log writer thread for {}: {source}", path.display())]
     WriterThread {
-        /// The database file.
+        /// The database (see the module documentation).
         path: PathBuf,
         /// The underlying I/O error.
         source: std::io::Error,

@@ -1,76 +1,73 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
-mod checkpoint;
+mod backend;
+mod changes;
 mod devices;
 mod error;
+mod location;
 mod log;
 mod migrate;
+mod postgres;
+mod sqlite;
 mod versions;
 mod writer;
 
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 
-use sqlx::ConnectOptions as _;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
-};
-
+pub use crate::changes::{Change, ChangeFeed};
 pub use crate::error::StoreError;
 pub use crate::log::{DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT, SignInFilter, SignInLog, SignInRecord};
 pub use crate::versions::{NewVersion, TenantVersion, VersionSummary};
 
-/// How long a connection waits for another writer (another connection of this process or
-/// another process) before reporting "database is locked".
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Connections of the read/admin pool (the sign-in log writer and the checkpointer have
-/// their own).
-const POOL_CONNECTIONS: u32 = 4;
-
-/// Page cache of the sign-in log writer, in KiB: holds the hot tails of every index (one
-/// per active user for the user index) so that commits never re-read them.
-const WRITER_CACHE_KIB: i64 = 64 * 1024;
-
-/// Page cache of each pool connection, in KiB.
-const POOL_CACHE_KIB: i64 = 16 * 1024;
-
-/// WAL size, in pages, at which a committing connection checkpoints by itself (SQLite's
-/// `wal_autocheckpoint`; the default is 1000). Checkpoints normally run in the background
-/// (see `checkpoint.rs`); this bounds the WAL (128 MiB with 4 KiB pages) under sustained
-/// load. A large WAL lets one checkpoint copy each hot index page once for many commits:
-/// measured, 1000 pages cost about a third of the sign-in log throughput.
-pub(crate) const WAL_AUTOCHECKPOINT_PAGES: u32 = 32_768;
+use crate::backend::Backend as _;
 
 /// How a commit is made durable.
+///
+/// SQLite: the `synchronous` setting of every connection. PostgreSQL: the
+/// `synchronous_commit` setting of the sign-in log writer's connection only (tenant versions
+/// and devices always use the server's setting, normally `on`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Durability {
-    /// WAL + `synchronous=NORMAL`: a committed record survives a crash or `kill -9` of the
-    /// process (it is in the WAL file, in the OS page cache) but not a power loss or kernel
-    /// crash. Default.
+    /// A committed record survives a crash or `kill -9` of the process, not a power loss or
+    /// kernel crash of the database host, which may lose the last commits (never corrupts
+    /// anything). SQLite: WAL + `synchronous=NORMAL` (the commit is in the WAL file, in the
+    /// OS page cache). PostgreSQL: the sign-in log writer commits with
+    /// `synchronous_commit=off` (the commit is in the server's memory; a crash of the
+    /// PostgreSQL host may lose the last few hundred milliseconds of sign-in records).
+    /// Default.
     #[default]
     Process,
-    /// WAL + `synchronous=FULL`: the WAL is fsynced at every commit; a committed record
-    /// survives power loss.
+    /// A committed record survives power loss. SQLite: WAL + `synchronous=FULL` (the WAL is
+    /// fsynced at every commit). PostgreSQL: the server's `synchronous_commit` (normally
+    /// `on`: the WAL is flushed before the commit returns).
     Power,
 }
 
-/// Options of [`Store::open`].
+/// Options of [`Store::open`] and [`Store::connect`].
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
     /// What a commit survives.
     pub durability: Durability,
     /// Most sign-in records written in one transaction by the log writer (default 4096:
     /// the index pages a commit rewrites are shared by more records in a larger batch;
-    /// measured, 512 gives about two thirds of the `append_nowait` throughput of 4096).
+    /// measured on SQLite, 512 gives about two thirds of the `append_nowait` throughput of
+    /// 4096).
     pub max_batch: usize,
     /// Capacity of the sign-in log queue, in records (default 65 536). `append` waits for
     /// room when it is full, `append_nowait` returns [`StoreError::QueueFull`].
     pub queue: usize,
+    /// PostgreSQL only (SQLite ignores it): the schema holding gardien's tables. Every
+    /// connection sets its `search_path` to it, and it is created (`CREATE SCHEMA IF NOT
+    /// EXISTS`) before the migrations run. Must be a plain lowercase identifier
+    /// (`[a-z_][a-z0-9_]{0,62}`). `None` (default): the server's default `search_path`
+    /// (normally `public`).
+    pub schema: Option<String>,
+    /// Connections of the pool serving queries, tenant versions and devices (default 4; at
+    /// least 1). The sign-in log writer, the SQLite checkpointer and each PostgreSQL change
+    /// feed have a connection of their own, not counted here.
+    pub pool_connections: u32,
 }
 
 impl Default for StoreOptions {
@@ -79,11 +76,35 @@ impl Default for StoreOptions {
             durability: Durability::Process,
             max_batch: 4096,
             queue: 65_536,
+            schema: None,
+            pool_connections: 4,
         }
     }
 }
 
-/// SQLite store: policy versions with audit, devices, sign-in log.
+impl StoreOptions {
+    /// Checks the options shared by both backends.
+    fn validate(&self) -> Result<(), StoreError> {
+        let invalid = |reason: &str| {
+            Err(StoreError::InvalidOptions {
+                reason: reason.to_owned(),
+            })
+        };
+        if self.max_batch == 0 {
+            return invalid("max_batch must be at least 1");
+        }
+        if self.queue == 0 {
+            return invalid("queue must be at least 1");
+        }
+        if self.pool_connections == 0 {
+            return invalid("pool_connections must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// The store: policy versions with audit, devices, sign-in log; in a SQLite file
+/// ([`Store::open`]) or a PostgreSQL database ([`Store::connect`]), with the same behaviour.
 ///
 /// Cheap to clone: clones share the connection pool and the sign-in log writer.
 ///
@@ -95,104 +116,82 @@ impl Default for StoreOptions {
 /// on a thread of its own, commit what is queued and stop, even if the application's tokio
 /// runtime has shut down; but records queued with [`SignInLog::append_nowait`] and not yet
 /// committed are lost if the process exits first. A record whose [`SignInLog::append`]
-/// returned `Ok` is on disk.
+/// returned `Ok` is committed.
 #[derive(Clone)]
 pub struct Store {
-    ctx: Ctx,
+    db: Db,
     log: SignInLog,
 }
 
-/// What every part of the store shares: the pool and the file path (for error messages).
+/// One of the two backends; every operation of [`Store`] and [`SignInLog`] but the sign-in
+/// log appends (which go through the writer's queue) dispatches on it.
 #[derive(Clone)]
-pub(crate) struct Ctx {
-    pub(crate) pool: SqlitePool,
-    pub(crate) path: Arc<Path>,
+pub(crate) enum Db {
+    /// A SQLite file.
+    Sqlite(sqlite::SqliteDb),
+    /// A PostgreSQL database.
+    Postgres(postgres::PgDb),
 }
 
-impl Ctx {
-    /// Maps a sqlx error of operation `op` to a [`StoreError`].
-    pub(crate) fn sql(&self, op: &'static str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
-        move |source| match source {
-            sqlx::Error::PoolClosed => StoreError::Closed,
-            source => StoreError::Sql {
-                op,
-                path: self.path.to_path_buf(),
-                source,
-            },
+/// Evaluates `$body` with `$b` bound to the backend of `$db`, whichever it is.
+macro_rules! dispatch {
+    ($db:expr, $b:ident => $body:expr) => {
+        match $db {
+            $crate::Db::Sqlite($b) => $body,
+            $crate::Db::Postgres($b) => $body,
         }
-    }
+    };
 }
+pub(crate) use dispatch;
 
 impl Store {
-    /// Opens (creating the file and its parent directory if missing) the database at `path`,
-    /// switches it to WAL, applies the schema migrations and starts the sign-in log writer
-    /// thread (`gardien-signins`).
+    /// Opens (creating the file and its parent directory if missing) the SQLite database at
+    /// `path`, switches it to WAL, applies the schema migrations and starts the sign-in log
+    /// writer thread (`gardien-signins`). `options.schema` is ignored.
     ///
     /// Must be called inside a tokio runtime (the connection pool lives on it).
     pub async fn open(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
-        if options.max_batch == 0 {
-            return Err(StoreError::InvalidOptions {
-                reason: "max_batch must be at least 1".to_owned(),
-            });
-        }
-        if options.queue == 0 {
-            return Err(StoreError::InvalidOptions {
-                reason: "queue must be at least 1".to_owned(),
-            });
-        }
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
-                path: parent.to_path_buf(),
-                source,
-            })?;
-        }
-        let open_err = |source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
-        };
-        let connect = connect_options(path, options.durability);
+        options.validate()?;
+        let (db, log) = sqlite::open(path, &options).await?;
+        Ok(Store {
+            db: Db::Sqlite(db),
+            log,
+        })
+    }
 
-        // The writer's own connection; migrations run on it before anything else touches
-        // the file. On an error below, dropping the connections closes them.
-        let mut writer: SqliteConnection = connect
-            .clone()
-            .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
-            .connect()
-            .await
-            .map_err(open_err)?;
-        migrate::run(&mut writer)
-            .await
-            .map_err(|source| StoreError::Migrate {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        let checkpointer: SqliteConnection = connect.clone().connect().await.map_err(open_err)?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(POOL_CONNECTIONS)
-            .min_connections(1)
-            .connect_with(connect.pragma("cache_size", format!("-{POOL_CACHE_KIB}")))
-            .await
-            .map_err(open_err)?;
-        let ctx = Ctx {
-            pool,
-            path: Arc::from(path),
-        };
-        let log = SignInLog::start(
-            ctx.clone(),
-            writer,
-            checkpointer,
-            options.max_batch,
-            options.queue,
-        )
-        .await?;
-        tracing::info!(
-            path = %path.display(),
-            durability = ?options.durability,
-            max_batch = options.max_batch,
-            queue = options.queue,
-            "store opened"
-        );
-        Ok(Store { ctx, log })
+    /// Opens the store named by `database`: a `postgres://` or `postgresql://` URL is a
+    /// PostgreSQL database (see [`StoreOptions::schema`]); `sqlite://PATH`, or anything else
+    /// taken as a path, is a SQLite file opened as by [`Store::open`].
+    ///
+    /// PostgreSQL: connects (failing with [`StoreError::Open`] naming the URL, password
+    /// masked, if the server is unreachable), creates the schema if needed, applies the
+    /// migrations (under sqlx's advisory lock, so replicas starting together against an
+    /// empty database take turns) and starts the sign-in log writer thread.
+    ///
+    /// Must be called inside a tokio runtime.
+    pub async fn connect(database: &str, options: StoreOptions) -> Result<Store, StoreError> {
+        if location::is_postgres_url(database) {
+            options.validate()?;
+            let (db, log) = postgres::connect(database, &options).await?;
+            Ok(Store {
+                db: Db::Postgres(db),
+                log,
+            })
+        } else {
+            let path = database.strip_prefix("sqlite://").unwrap_or(database);
+            Store::open(Path::new(path), options).await
+        }
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        dispatch!(&self.db, b => b.backend())
+    }
+
+    /// Where the data is, for messages: the SQLite file path, or the PostgreSQL URL with its
+    /// password replaced by `***`.
+    pub fn location(&self) -> String {
+        dispatch!(&self.db, b => b.location())
     }
 
     /// The sign-in log.
@@ -200,40 +199,55 @@ impl Store {
         &self.log
     }
 
-    /// The database file.
+    /// The SQLite database file; an empty path for PostgreSQL (see [`Store::location`]).
     pub fn path(&self) -> &Path {
-        &self.ctx.path
+        match &self.db {
+            Db::Sqlite(db) => db.path(),
+            Db::Postgres(_) => Path::new(""),
+        }
+    }
+
+    /// The number of the newest tenant version, if any, without reading it (cheap: for
+    /// readiness probes and periodic checks).
+    pub async fn current_version_number(&self) -> Result<Option<i64>, StoreError> {
+        dispatch!(&self.db, b => b.current_version_number().await)
+    }
+
+    /// A counter bumped by every device write that changes something ([`Store::put_device`],
+    /// [`Store::delete_device`] of an existing device, [`Store::replace_devices`]), by any
+    /// process sharing the database: a replica whose last seen revision differs reloads
+    /// the devices. Starts at 0.
+    pub async fn devices_revision(&self) -> Result<i64, StoreError> {
+        dispatch!(&self.db, b => b.devices_revision().await)
+    }
+
+    /// A feed of the changes to tenant versions and devices.
+    ///
+    /// PostgreSQL: every process sharing the database (and schema) sees every change: the
+    /// feed LISTENs on its own connection and each write NOTIFYs in its transaction, so a
+    /// notification arrives once the change is committed. SQLite: only the changes made
+    /// through this store (and its clones) are seen; another process writing the same file
+    /// is not (compare [`Store::current_version_number`] and [`Store::devices_revision`]
+    /// periodically).
+    ///
+    /// Changes committed before the feed was created are not reported: create the feed,
+    /// then read the current state.
+    pub async fn changes(&self) -> Result<ChangeFeed, StoreError> {
+        dispatch!(&self.db, b => b.changes().await)
     }
 
     /// Stops the writer after committing everything queued, then closes every connection
     /// (SQLite checkpoints the WAL when the last one closes). Idempotent; afterwards every
-    /// method of this store and of its [`SignInLog`] returns [`StoreError::Closed`].
+    /// method of this store, of its [`SignInLog`] and of its [`ChangeFeed`]s returns
+    /// [`StoreError::Closed`].
     pub async fn close(&self) -> Result<(), StoreError> {
         self.log.stop().await;
-        self.ctx.pool.close().await;
-        tracing::info!(path = %self.ctx.path.display(), "store closed");
+        dispatch!(&self.db, b => b.close().await);
+        tracing::info!(
+            backend = self.backend(),
+            location = %self.location(),
+            "store closed"
+        );
         Ok(())
     }
-}
-
-fn connect_options(path: &Path, durability: Durability) -> SqliteConnectOptions {
-    let synchronous = match durability {
-        Durability::Process => SqliteSynchronous::Normal,
-        Durability::Power => SqliteSynchronous::Full,
-    };
-    SqliteConnectOptions::new()
-        .filename(path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(synchronous)
-        .busy_timeout(BUSY_TIMEOUT)
-        .foreign_keys(true)
-        // Temporary tables and statement journals in memory, not in temporary files.
-        .pragma("temp_store", "memory")
-        .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
-        // When the WAL restarts, truncate a WAL file that grew past this (4 KiB pages).
-        .pragma(
-            "journal_size_limit",
-            (u64::from(WAL_AUTOCHECKPOINT_PAGES) * 4096).to_string(),
-        )
 }

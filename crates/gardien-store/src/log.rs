@@ -1,15 +1,17 @@
 //! The sign-in log: group-committed appends, filtered queries, JSON-lines export, retention.
 
+use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use sqlx::sqlite::{Sqlite, SqliteConnection};
-use sqlx::{QueryBuilder, Row as _};
+use sqlx::QueryBuilder;
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::writer::{Msg, Row, Shared};
-use crate::{Ctx, StoreError};
+use crate::backend::Backend as _;
+use crate::writer::{LogSink, Msg, Row, Shared};
+use crate::{Db, StoreError, dispatch};
 
 /// Default of [`SignInFilter::limit`] for [`SignInLog::query`].
 pub const DEFAULT_QUERY_LIMIT: usize = 100;
@@ -18,7 +20,7 @@ pub const MAX_QUERY_LIMIT: usize = 10_000;
 /// Records read per page by [`SignInLog::export_jsonl`].
 const EXPORT_PAGE: usize = 1_000;
 /// Records deleted per transaction by [`SignInLog::delete_before`], so that retention never
-/// holds the write lock (and blocks the log writer) for long.
+/// holds a lock (SQLite: the write lock, blocking the log writer) for long.
 const DELETE_CHUNK: i64 = 10_000;
 
 /// One sign-in log record.
@@ -72,37 +74,32 @@ pub struct SignInFilter {
 /// one transaction with multi-row INSERTs, commits, then wakes every waiter of that batch.
 #[derive(Clone)]
 pub struct SignInLog {
-    ctx: Ctx,
+    db: Db,
     tx: mpsc::Sender<Msg>,
     shared: Arc<Shared>,
     done: watch::Receiver<bool>,
 }
 
 impl SignInLog {
-    /// Starts the writer on `conn` and the WAL checkpointer on `checkpoint_conn`, on a
-    /// thread of their own (see `writer.rs`).
-    pub(crate) async fn start(
-        ctx: Ctx,
-        conn: SqliteConnection,
-        checkpoint_conn: SqliteConnection,
+    /// Starts the writer thread, whose sink `make` builds on the writer's runtime.
+    pub(crate) async fn start<S, F, Fut>(
+        db: Db,
+        location: PathBuf,
+        make: F,
         max_batch: usize,
         queue: usize,
-    ) -> Result<SignInLog, StoreError> {
+    ) -> Result<SignInLog, StoreError>
+    where
+        S: LogSink,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<S, StoreError>>,
+    {
         let (tx, rx) = mpsc::channel(queue);
         let (done_tx, done) = watch::channel(false);
         let shared = Arc::new(Shared::new(queue));
-        crate::writer::spawn(
-            ctx.clone(),
-            conn,
-            checkpoint_conn,
-            Arc::clone(&shared),
-            max_batch,
-            rx,
-            done_tx,
-        )
-        .await?;
+        crate::writer::spawn(location, make, Arc::clone(&shared), max_batch, rx, done_tx).await?;
         Ok(SignInLog {
-            ctx,
+            db,
             tx,
             shared,
             done,
@@ -167,27 +164,7 @@ impl SignInLog {
             .limit
             .unwrap_or(DEFAULT_QUERY_LIMIT)
             .min(MAX_QUERY_LIMIT);
-        let mut qb =
-            QueryBuilder::<Sqlite>::new("SELECT correlation_id, record FROM sign_ins WHERE 1 = 1");
-        push_filter(&mut qb, filter);
-        qb.push(" ORDER BY created_ms DESC, seq DESC LIMIT ")
-            .push_bind(to_i64(limit));
-        let rows = qb
-            .build()
-            .fetch_all(&self.ctx.pool)
-            .await
-            .map_err(self.ctx.sql("query the sign-in log"))?;
-        let decode = self.ctx.sql("decode sign-in records");
-        rows.iter()
-            .map(|row| {
-                let id: &str = row.try_get(0).map_err(&decode)?;
-                let json: &str = row.try_get(1).map_err(&decode)?;
-                serde_json::from_str(json).map_err(|source| StoreError::Json {
-                    what: format!("stored sign-in record {id}"),
-                    source,
-                })
-            })
-            .collect()
+        dispatch!(&self.db, b => b.query_log(filter, to_i64(limit)).await)
     }
 
     /// Streams every record matching `filter` (at most `filter.limit` if set), oldest first,
@@ -205,41 +182,16 @@ impl SignInLog {
         let write_err = |source| StoreError::Export { source };
         while remaining > 0 {
             let page = remaining.min(EXPORT_PAGE);
-            let mut qb = QueryBuilder::<Sqlite>::new(
-                "SELECT seq, created_ms, record FROM sign_ins WHERE 1 = 1",
-            );
-            push_filter(&mut qb, filter);
-            if let Some((created_ms, seq)) = cursor {
-                qb.push(" AND created_ms >= ")
-                    .push_bind(created_ms)
-                    .push(" AND (created_ms > ")
-                    .push_bind(created_ms)
-                    .push(" OR seq > ")
-                    .push_bind(seq)
-                    .push(")");
-            }
-            qb.push(" ORDER BY created_ms, seq LIMIT ")
-                .push_bind(to_i64(page));
-            let rows = qb
-                .build()
-                .fetch_all(&self.ctx.pool)
-                .await
-                .map_err(self.ctx.sql("export the sign-in log"))?;
-            let decode = self.ctx.sql("decode sign-in records for export");
             buf.clear();
-            for row in &rows {
-                let seq: i64 = row.try_get(0).map_err(&decode)?;
-                let created_ms: i64 = row.try_get(1).map_err(&decode)?;
-                let json: &str = row.try_get(2).map_err(&decode)?;
-                // Stored by `append` with serde_json::to_string: compact, no raw newline.
-                buf.extend_from_slice(json.as_bytes());
-                buf.push(b'\n');
-                cursor = Some((created_ms, seq));
-            }
+            let (read, last) = dispatch!(
+                &self.db,
+                b => b.export_page(filter, cursor, to_i64(page), &mut buf).await
+            )?;
+            cursor = last;
             out.write_all(&buf).await.map_err(write_err)?;
-            count += rows.len() as u64;
-            remaining -= rows.len();
-            if rows.len() < page {
+            count += read as u64;
+            remaining -= read;
+            if read < page {
                 break;
             }
         }
@@ -248,21 +200,13 @@ impl SignInLog {
         Ok(count)
     }
 
-    /// Deletes the records created before `before_ms`, in chunks of 10 000 per transaction;
-    /// returns how many (retention).
+    /// Deletes the records created before `before_ms`, in chunks of 10 000 per transaction
+    /// (each a short one: no long lock); returns how many (retention).
     pub async fn delete_before(&self, before_ms: i64) -> Result<u64, StoreError> {
         let mut total = 0;
         loop {
-            let deleted = sqlx::query(
-                "DELETE FROM sign_ins WHERE seq IN \
-                 (SELECT seq FROM sign_ins WHERE created_ms < ? ORDER BY created_ms LIMIT ?)",
-            )
-            .bind(before_ms)
-            .bind(DELETE_CHUNK)
-            .execute(&self.ctx.pool)
-            .await
-            .map_err(self.ctx.sql("delete old sign-in records"))?
-            .rows_affected();
+            let deleted =
+                dispatch!(&self.db, b => b.delete_log_chunk(before_ms, DELETE_CHUNK).await)?;
             total += deleted;
             if deleted < DELETE_CHUNK.unsigned_abs() {
                 break;
@@ -302,11 +246,18 @@ impl SignInLog {
     }
 }
 
-fn to_i64(n: usize) -> i64 {
+pub(crate) fn to_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn push_filter<'a>(qb: &mut QueryBuilder<'a, Sqlite>, filter: &'a SignInFilter) {
+/// Appends ` AND column = value` for every member of `filter` but the limit (the statement
+/// must already have a `WHERE`).
+pub(crate) fn push_filter<'a, DB>(qb: &mut QueryBuilder<'a, DB>, filter: &'a SignInFilter)
+where
+    DB: sqlx::Database,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
     if let Some(user) = &filter.user {
         qb.push(" AND user_id = ").push_bind(user.as_str());
     }

@@ -5,28 +5,47 @@ use std::future::Future;
 use std::pin::Pin;
 
 use sqlx::error::BoxDynError;
-use sqlx::migrate::{MigrateError, Migration, MigrationSource, MigrationType, Migrator};
-use sqlx::sqlite::SqliteConnection;
+use sqlx::migrate::{Migrate, MigrateError, Migration, MigrationSource, MigrationType, Migrator};
 
-/// (version, description, SQL) of every migration, oldest first. Never edit an applied one:
-/// sqlx checks their checksums on every open.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+/// (version, description, SQL) of a migration.
+type Embedded = &'static [(i64, &'static str, &'static str)];
 
-/// The embedded migrations as a sqlx migration source.
+/// Every SQLite migration, oldest first. Never edit an applied one: sqlx checks their
+/// checksums (of the SQL text only) on every open.
+pub(crate) const SQLITE: Embedded = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "counters",
+        include_str!("../migrations/sqlite/0002_counters.sql"),
+    ),
+];
+
+/// Every PostgreSQL migration, oldest first. Same rule.
+pub(crate) const POSTGRES: Embedded = &[(
+    1,
+    "initial",
+    include_str!("../migrations/postgres/0001_initial.sql"),
+)];
+
+/// Embedded migrations as a sqlx migration source.
 #[derive(Debug)]
-struct Embedded;
+struct Source(Embedded);
 
-impl MigrationSource<'static> for Embedded {
+impl MigrationSource<'static> for Source {
     fn resolve(
         self,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 'static>> {
-        Box::pin(async { Ok(migrations()) })
+        Box::pin(async move { Ok(migrations(self.0)) })
     }
 }
 
-fn migrations() -> Vec<Migration> {
-    MIGRATIONS
+fn migrations(embedded: Embedded) -> Vec<Migration> {
+    embedded
         .iter()
         .map(|&(version, description, sql)| {
             Migration::new(
@@ -40,18 +59,40 @@ fn migrations() -> Vec<Migration> {
         .collect()
 }
 
-/// Applies every migration not yet applied to the database; a no-op on an up-to-date file.
-pub(crate) async fn run(conn: &mut SqliteConnection) -> Result<(), MigrateError> {
-    let migrator = Migrator::new(Embedded).await?;
-    migrator.run(conn).await
+/// Applies every migration of `embedded` not yet applied to the database; a no-op on an
+/// up-to-date one. On PostgreSQL, sqlx holds an advisory lock (keyed on the database name)
+/// from before it creates its `_sqlx_migrations` table until the last migration is applied,
+/// so processes starting together take turns; each migration runs in a transaction.
+pub(crate) async fn run<C: Migrate>(conn: &mut C, embedded: Embedded) -> Result<(), MigrateError> {
+    let migrator = Migrator::new(Source(embedded)).await?;
+    migrator.run_direct(conn).await
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn versions_are_increasing_and_unique() {
-        let versions: Vec<i64> = super::MIGRATIONS.iter().map(|m| m.0).collect();
-        assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
-        assert!(versions.first().is_some_and(|&v| v == 1));
+        for embedded in [super::SQLITE, super::POSTGRES] {
+            let versions: Vec<i64> = embedded.iter().map(|m| m.0).collect();
+            assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
+            assert!(versions.first().is_some_and(|&v| v == 1));
+        }
+    }
+
+    /// sqlx compares the checksum (SHA-384 of the SQL text) of every applied migration on
+    /// each open: moving the SQLite migrations must not have changed a byte. The expected
+    /// value is the checksum of `migrations/0001_initial.sql` as first released.
+    #[test]
+    fn the_first_sqlite_migration_is_unchanged() {
+        let migrations = super::migrations(super::SQLITE);
+        let checksum: String = migrations
+            .first()
+            .map(|m| m.checksum.iter().map(|b| format!("{b:02x}")).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            checksum,
+            "8d9c2cc3d06c6e81fa76154b35c48cf976953fe1a966a0beb0e921bd5a196b22\
+             25361d74fbff187abb9e765fa0c401f6"
+        );
     }
 }

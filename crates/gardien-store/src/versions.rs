@@ -1,9 +1,7 @@
 //! Tenant versions: every accepted change to the policy set, with its audit data.
 
-use sqlx::Row as _;
-use sqlx::sqlite::SqliteRow;
-
-use crate::{Store, StoreError};
+use crate::backend::Backend as _;
+use crate::{Store, StoreError, dispatch};
 
 /// A change to save as the next tenant version.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -53,55 +51,65 @@ pub struct VersionSummary {
     pub created_ms: i64,
 }
 
-const SELECT_VERSION: &str =
-    "SELECT version, author, summary, created_ms, diff, snapshot FROM tenant_versions";
+/// A [`NewVersion`] with its JSON members serialized, as the backends store it.
+pub(crate) struct EncodedVersion {
+    pub(crate) author: String,
+    pub(crate) summary: String,
+    pub(crate) created_ms: i64,
+    pub(crate) diff: String,
+    pub(crate) snapshot: String,
+}
+
+/// The columns every backend selects to read a whole version, in this order.
+pub(crate) const VERSION_COLUMNS: &str = "version, author, summary, created_ms, diff, snapshot";
+
+/// A stored version from its columns (the JSON ones as text).
+pub(crate) fn decode_version(
+    version: i64,
+    author: String,
+    summary: String,
+    created_ms: i64,
+    diff: &str,
+    snapshot: &str,
+) -> Result<TenantVersion, StoreError> {
+    Ok(TenantVersion {
+        version,
+        author,
+        summary,
+        created_ms,
+        diff: serde_json::from_str(diff).map_err(|source| StoreError::Json {
+            what: format!("stored diff of tenant version {version}"),
+            source,
+        })?,
+        snapshot: serde_json::from_str(snapshot).map_err(|source| StoreError::Json {
+            what: format!("stored snapshot of tenant version {version}"),
+            source,
+        })?,
+    })
+}
 
 impl Store {
     /// The newest tenant version, if any.
     pub async fn current_version(&self) -> Result<Option<TenantVersion>, StoreError> {
-        let row = sqlx::query(&format!("{SELECT_VERSION} ORDER BY version DESC LIMIT 1"))
-            .fetch_optional(&self.ctx.pool)
-            .await
-            .map_err(self.ctx.sql("read the current tenant version"))?;
-        row.map(|row| self.decode_version(&row)).transpose()
+        dispatch!(&self.db, b => b.current_version().await)
     }
 
     /// Tenant version number `version`, if it exists.
     pub async fn version(&self, version: i64) -> Result<Option<TenantVersion>, StoreError> {
-        let row = sqlx::query(&format!("{SELECT_VERSION} WHERE version = ?"))
-            .bind(version)
-            .fetch_optional(&self.ctx.pool)
-            .await
-            .map_err(self.ctx.sql("read a tenant version"))?;
-        row.map(|row| self.decode_version(&row)).transpose()
+        dispatch!(&self.db, b => b.version(version).await)
     }
 
     /// Every tenant version, newest first, without diffs and snapshots.
     pub async fn versions(&self) -> Result<Vec<VersionSummary>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT version, author, summary, created_ms FROM tenant_versions \
-             ORDER BY version DESC",
-        )
-        .fetch_all(&self.ctx.pool)
-        .await
-        .map_err(self.ctx.sql("list tenant versions"))?;
-        rows.iter()
-            .map(|row| {
-                Ok(VersionSummary {
-                    version: row.try_get(0)?,
-                    author: row.try_get(1)?,
-                    summary: row.try_get(2)?,
-                    created_ms: row.try_get(3)?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(self.ctx.sql("decode tenant versions"))
+        dispatch!(&self.db, b => b.versions().await)
     }
 
     /// Saves `change` as the next version if the current one is still `expected` (`None`: no
-    /// version yet), in one transaction that holds the write lock from the check to the
-    /// commit. Otherwise returns [`StoreError::Conflict`] and writes nothing. Returns the new
-    /// version number (1, 2, ...).
+    /// version yet), in one transaction that holds a lock excluding every other version
+    /// writer, of this or another process, from the check to the commit (SQLite: the write
+    /// lock; PostgreSQL: a table lock, with the primary key as a second guard). Otherwise
+    /// returns [`StoreError::Conflict`] and writes nothing. Returns the new version number
+    /// (1, 2, ...); the change feeds then report [`crate::Change::Version`].
     pub async fn save_version(
         &self,
         expected: Option<i64>,
@@ -116,65 +124,20 @@ impl Store {
                 what: "snapshot of the new tenant version".to_owned(),
                 source,
             })?;
-        let err = self.ctx.sql("save tenant version");
-        // IMMEDIATE takes the write lock now, so no other writer (of this or another process)
-        // can slip a version in between the check and the insert.
-        let mut tx = self
-            .ctx
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(&err)?;
-        let actual: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM tenant_versions")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(&err)?;
-        if actual != expected {
-            // Dropping `tx` rolls back; nothing was written anyway.
-            return Err(StoreError::Conflict { expected, actual });
-        }
-        let version = actual.map_or(1, |v| v + 1);
-        sqlx::query(
-            "INSERT INTO tenant_versions (version, author, summary, created_ms, diff, snapshot) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(version)
-        .bind(&change.author)
-        .bind(&change.summary)
-        .bind(change.created_ms)
-        .bind(diff)
-        .bind(snapshot)
-        .execute(&mut *tx)
-        .await
-        .map_err(&err)?;
-        tx.commit().await.map_err(&err)?;
+        let encoded = EncodedVersion {
+            author: change.author,
+            summary: change.summary,
+            created_ms: change.created_ms,
+            diff,
+            snapshot,
+        };
+        let version = dispatch!(&self.db, b => b.save_version(expected, &encoded).await)?;
         tracing::info!(
             version,
-            author = %change.author,
-            summary = %change.summary,
+            author = %encoded.author,
+            summary = %encoded.summary,
             "tenant version saved"
         );
         Ok(version)
-    }
-
-    fn decode_version(&self, row: &SqliteRow) -> Result<TenantVersion, StoreError> {
-        let decode = self.ctx.sql("decode a tenant version");
-        let version: i64 = row.try_get(0).map_err(&decode)?;
-        let diff: &str = row.try_get(4).map_err(&decode)?;
-        let snapshot: &str = row.try_get(5).map_err(&decode)?;
-        Ok(TenantVersion {
-            version,
-            author: row.try_get(1).map_err(&decode)?,
-            summary: row.try_get(2).map_err(&decode)?,
-            created_ms: row.try_get(3).map_err(&decode)?,
-            diff: serde_json::from_str(diff).map_err(|source| StoreError::Json {
-                what: format!("stored diff of tenant version {version}"),
-                source,
-            })?,
-            snapshot: serde_json::from_str(snapshot).map_err(|source| StoreError::Json {
-                what: format!("stored snapshot of tenant version {version}"),
-                source,
-            })?,
-        })
     }
 }

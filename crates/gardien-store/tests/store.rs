@@ -63,7 +63,7 @@ async fn open_creates_parent_directories_and_migrations_are_idempotent() {
         assert_eq!(store.devices().await.unwrap().len(), 1);
         store.close().await.unwrap();
     }
-    assert_eq!(applied_migrations(&path).await, 1);
+    assert_eq!(applied_migrations(&path).await, 2);
 }
 
 #[tokio::test]
@@ -388,4 +388,32 @@ async fn closed_store_reports_closed() {
         store.save_version(None, change("late", 1)).await,
         Err(StoreError::Closed)
     ));
+}
+
+#[tokio::test]
+async fn connect_sqlite_feed_and_revisions() {
+    use gardien_store::Change;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feed.db");
+    let store = Store::connect(
+        &format!("sqlite://{}", path.display()),
+        StoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(store.backend(), "sqlite");
+    assert_eq!(store.location(), path.display().to_string());
+    assert_eq!(store.path(), path);
+    assert_eq!(store.current_version_number().await.unwrap(), None);
+    assert_eq!(store.devices_revision().await.unwrap(), 0);
+    let mut feed = store.changes().await.unwrap();
+    store.save_version(None, change("alice", 1)).await.unwrap();
+    assert_eq!(feed.next().await.unwrap(), Change::Version(1));
+    assert_eq!(store.current_version_number().await.unwrap(), Some(1));
+    store.put_device("d", &json!({})).await.unwrap();
+    assert_eq!(feed.next().await.unwrap(), Change::Devices);
+    assert!(!store.delete_device("nope").await.unwrap());
+    assert_eq!(store.devices_revision().await.unwrap(), 1);
+    store.close().await.unwrap();
+    assert!(matches!(feed.next().await, Err(StoreError::Closed)));
 }

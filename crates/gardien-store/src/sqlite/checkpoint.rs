@@ -6,7 +6,7 @@
 //! checkpoint (never blocks writers or readers) at most every [`MIN_INTERVAL`]. The WAL only
 //! restarts from its beginning once it is entirely backfilled when a write transaction
 //! starts, which a continuously busy writer rarely allows; the writer connection therefore
-//! keeps SQLite's own auto-checkpoint at [`crate::WAL_AUTOCHECKPOINT_PAGES`] as a bound: by
+//! keeps SQLite's own auto-checkpoint at [`super::WAL_AUTOCHECKPOINT_PAGES`] as a bound: by
 //! the time it fires, most frames are already copied, so it is short.
 
 use std::path::Path;

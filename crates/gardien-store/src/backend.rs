@@ -1,0 +1,107 @@
+//! The storage trait both backends implement; [`crate::Store`] and [`crate::SignInLog`]
+//! validate and serialize their inputs, then dispatch to it. The sign-in log appends go
+//! through the writer instead (see [`crate::writer::LogSink`]).
+
+use std::future::Future;
+
+use crate::versions::EncodedVersion;
+use crate::{ChangeFeed, SignInFilter, StoreError, TenantVersion, VersionSummary};
+
+/// Position of a record in the log order used by exports: `(created_ms, seq)`.
+pub(crate) type LogCursor = (i64, i64);
+
+/// What a backend stores and how it reads it back. Every method maps its errors to a
+/// [`StoreError`] naming the backend's location and the operation.
+pub(crate) trait Backend {
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+
+    /// Where the data is, with any password masked.
+    fn location(&self) -> String;
+
+    /// The newest tenant version, if any.
+    fn current_version(
+        &self,
+    ) -> impl Future<Output = Result<Option<TenantVersion>, StoreError>> + Send;
+
+    /// Tenant version `version`, if it exists.
+    fn version(
+        &self,
+        version: i64,
+    ) -> impl Future<Output = Result<Option<TenantVersion>, StoreError>> + Send;
+
+    /// Every tenant version, newest first, without diffs and snapshots.
+    fn versions(&self) -> impl Future<Output = Result<Vec<VersionSummary>, StoreError>> + Send;
+
+    /// The newest version number, if any.
+    fn current_version_number(
+        &self,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+
+    /// Inserts `change` as version `expected + 1` (1 if `None`) if the newest version is still
+    /// `expected`, serialized against every other writer of any process; otherwise
+    /// [`StoreError::Conflict`]. Announces the new version to the change feeds on commit.
+    fn save_version(
+        &self,
+        expected: Option<i64>,
+        change: &EncodedVersion,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
+    /// Every stored device body, ordered by device id (byte order).
+    fn devices(&self) -> impl Future<Output = Result<Vec<serde_json::Value>, StoreError>> + Send;
+
+    /// Creates or replaces one device (`body`: its JSON, already checked); `true` if created.
+    /// Bumps the devices revision and announces it, in the same transaction.
+    fn put_device(
+        &self,
+        device_id: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes one device; `true` if it existed (and then bumps and announces the revision).
+    fn delete_device(
+        &self,
+        device_id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Replaces every device with `devices` (id, JSON body; ids unique), in one transaction
+    /// that also bumps and announces the revision.
+    fn replace_devices(
+        &self,
+        devices: &[(&str, String)],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The devices revision counter.
+    fn devices_revision(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
+    /// A new change feed.
+    fn changes(&self) -> impl Future<Output = Result<ChangeFeed, StoreError>> + Send;
+
+    /// Sign-in records matching `filter`, newest first, at most `limit`.
+    fn query_log(
+        &self,
+        filter: &SignInFilter,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<serde_json::Value>, StoreError>> + Send;
+
+    /// Appends to `out` the JSON text and a newline of at most `page` records matching
+    /// `filter`, oldest first, after `after`; returns how many and the position of the last.
+    fn export_page(
+        &self,
+        filter: &SignInFilter,
+        after: Option<LogCursor>,
+        page: i64,
+        out: &mut Vec<u8>,
+    ) -> impl Future<Output = Result<(usize, Option<LogCursor>), StoreError>> + Send;
+
+    /// Deletes at most `chunk` records created before `before_ms`, in one short
+    /// transaction; returns how many.
+    fn delete_log_chunk(
+        &self,
+        before_ms: i64,
+        chunk: i64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Closes the connections (the writer is already stopped) and ends the change feeds.
+    fn close(&self) -> impl Future<Output = ()> + Send;
+}

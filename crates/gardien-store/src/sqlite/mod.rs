@@ -1,0 +1,488 @@
+//! The SQLite backend: one file in WAL mode, a read/admin pool, the sign-in log writer's own
+//! connection and a background checkpointer. Changes are announced to this process's feeds
+//! through a tokio broadcast channel.
+
+mod checkpoint;
+mod sink;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    Sqlite, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
+    SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions as _, QueryBuilder, Row as _};
+use tokio::sync::{broadcast, watch};
+
+use crate::backend::{Backend, LogCursor};
+use crate::changes::LOCAL_FEED_CAPACITY;
+use crate::log::push_filter;
+use crate::versions::{EncodedVersion, VERSION_COLUMNS, decode_version};
+use crate::{
+    Change, ChangeFeed, Db, Durability, SignInFilter, SignInLog, StoreError, StoreOptions,
+    TenantVersion, VersionSummary,
+};
+
+/// How long a connection waits for another writer (another connection of this process or
+/// another process) before reporting "database is locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Page cache of the sign-in log writer, in KiB: holds the hot tails of every index (one
+/// per active user for the user index) so that commits never re-read them.
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+
+/// Page cache of each pool connection, in KiB.
+const POOL_CACHE_KIB: i64 = 16 * 1024;
+
+/// WAL size, in pages, at which a committing connection checkpoints by itself (SQLite's
+/// `wal_autocheckpoint`; the default is 1000). Checkpoints normally run in the background
+/// (see `checkpoint.rs`); this bounds the WAL (128 MiB with 4 KiB pages) under sustained
+/// load. A large WAL lets one checkpoint copy each hot index page once for many commits:
+/// measured, 1000 pages cost about a third of the sign-in log throughput.
+pub(crate) const WAL_AUTOCHECKPOINT_PAGES: u32 = 32_768;
+
+/// A SQLite store's shared state: the pool, the file path (for messages), the broadcast of
+/// this process's changes and the closed flag of its feeds.
+#[derive(Clone)]
+pub(crate) struct SqliteDb {
+    pool: SqlitePool,
+    path: Arc<Path>,
+    changes: broadcast::Sender<Change>,
+    closed: Arc<watch::Sender<bool>>,
+}
+
+/// Opens the file at `path` (see [`crate::Store::open`]).
+pub(crate) async fn open(
+    path: &Path,
+    options: &StoreOptions,
+) -> Result<(SqliteDb, SignInLog), StoreError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    let open_err = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let connect = connect_options(path, options.durability);
+
+    // The writer's own connection; migrations run on it before anything else touches the
+    // file. On an error below, dropping the connections closes them.
+    let mut writer: SqliteConnection = connect
+        .clone()
+        .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
+        .connect()
+        .await
+        .map_err(open_err)?;
+    crate::migrate::run(&mut writer, crate::migrate::SQLITE)
+        .await
+        .map_err(|source| StoreError::Migrate {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let checkpointer: SqliteConnection = connect.clone().connect().await.map_err(open_err)?;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(options.pool_connections)
+        .min_connections(1)
+        .connect_with(connect.pragma("cache_size", format!("-{POOL_CACHE_KIB}")))
+        .await
+        .map_err(open_err)?;
+    let db = SqliteDb {
+        pool,
+        path: Arc::from(path),
+        changes: broadcast::channel(LOCAL_FEED_CAPACITY).0,
+        closed: Arc::new(watch::channel(false).0),
+    };
+    let checkpoint_path = Arc::clone(&db.path);
+    let log = SignInLog::start(
+        Db::Sqlite(db.clone()),
+        path.to_path_buf(),
+        move || async move { Ok(sink::SqliteSink::new(writer, checkpointer, checkpoint_path)) },
+        options.max_batch,
+        options.queue,
+    )
+    .await?;
+    tracing::info!(
+        backend = "sqlite",
+        path = %path.display(),
+        durability = ?options.durability,
+        max_batch = options.max_batch,
+        queue = options.queue,
+        "store opened"
+    );
+    Ok((db, log))
+}
+
+fn connect_options(path: &Path, durability: Durability) -> SqliteConnectOptions {
+    let synchronous = match durability {
+        Durability::Process => SqliteSynchronous::Normal,
+        Durability::Power => SqliteSynchronous::Full,
+    };
+    SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(synchronous)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true)
+        // Temporary tables and statement journals in memory, not in temporary files.
+        .pragma("temp_store", "memory")
+        .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
+        // When the WAL restarts, truncate a WAL file that grew past this (4 KiB pages).
+        .pragma(
+            "journal_size_limit",
+            (u64::from(WAL_AUTOCHECKPOINT_PAGES) * 4096).to_string(),
+        )
+}
+
+impl SqliteDb {
+    /// The database file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Maps a sqlx error of operation `op` to a [`StoreError`].
+    fn sql(&self, op: &'static str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
+        move |source| match source {
+            sqlx::Error::PoolClosed => StoreError::Closed,
+            source => StoreError::Sql {
+                op,
+                path: self.path.to_path_buf(),
+                source,
+            },
+        }
+    }
+
+    /// Tells this process's change feeds about a committed change (none may be listening).
+    fn announce(&self, change: Change) {
+        let _ = self.changes.send(change);
+    }
+
+    fn decode_version(&self, row: &SqliteRow) -> Result<TenantVersion, StoreError> {
+        let decode = self.sql("decode a tenant version");
+        decode_version(
+            row.try_get(0).map_err(&decode)?,
+            row.try_get(1).map_err(&decode)?,
+            row.try_get(2).map_err(&decode)?,
+            row.try_get(3).map_err(&decode)?,
+            row.try_get(4).map_err(&decode)?,
+            row.try_get(5).map_err(&decode)?,
+        )
+    }
+
+    /// Bumps the devices revision inside `tx`.
+    async fn bump_devices_revision(
+        &self,
+        tx: &mut SqliteConnection,
+        op: &'static str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'devices'")
+            .execute(tx)
+            .await
+            .map_err(self.sql(op))?;
+        Ok(())
+    }
+}
+
+impl Backend for SqliteDb {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    async fn current_version(&self) -> Result<Option<TenantVersion>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM tenant_versions ORDER BY version DESC LIMIT 1"
+        ))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(self.sql("read the current tenant version"))?;
+        row.map(|row| self.decode_version(&row)).transpose()
+    }
+
+    async fn version(&self, version: i64) -> Result<Option<TenantVersion>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM tenant_versions WHERE version = ?"
+        ))
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(self.sql("read a tenant version"))?;
+        row.map(|row| self.decode_version(&row)).transpose()
+    }
+
+    async fn versions(&self) -> Result<Vec<VersionSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT version, author, summary, created_ms FROM tenant_versions \
+             ORDER BY version DESC",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.sql("list tenant versions"))?;
+        rows.iter()
+            .map(|row| {
+                Ok(VersionSummary {
+                    version: row.try_get(0)?,
+                    author: row.try_get(1)?,
+                    summary: row.try_get(2)?,
+                    created_ms: row.try_get(3)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(self.sql("decode tenant versions"))
+    }
+
+    async fn current_version_number(&self) -> Result<Option<i64>, StoreError> {
+        sqlx::query_scalar("SELECT MAX(version) FROM tenant_versions")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(self.sql("read the current tenant version number"))
+    }
+
+    async fn save_version(
+        &self,
+        expected: Option<i64>,
+        change: &EncodedVersion,
+    ) -> Result<i64, StoreError> {
+        let err = self.sql("save tenant version");
+        // IMMEDIATE takes the write lock now, so no other writer (of this or another process)
+        // can slip a version in between the check and the insert.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(&err)?;
+        let actual: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM tenant_versions")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(&err)?;
+        if actual != expected {
+            // Dropping `tx` rolls back; nothing was written anyway.
+            return Err(StoreError::Conflict { expected, actual });
+        }
+        let version = actual.map_or(1, |v| v + 1);
+        sqlx::query(
+            "INSERT INTO tenant_versions (version, author, summary, created_ms, diff, snapshot) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(version)
+        .bind(&change.author)
+        .bind(&change.summary)
+        .bind(change.created_ms)
+        .bind(&change.diff)
+        .bind(&change.snapshot)
+        .execute(&mut *tx)
+        .await
+        .map_err(&err)?;
+        tx.commit().await.map_err(&err)?;
+        self.announce(Change::Version(version));
+        Ok(version)
+    }
+
+    async fn devices(&self) -> Result<Vec<serde_json::Value>, StoreError> {
+        let rows = sqlx::query("SELECT device_id, body FROM devices ORDER BY device_id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.sql("list devices"))?;
+        let decode = self.sql("decode devices");
+        rows.iter()
+            .map(|row| {
+                let id: &str = row.try_get(0).map_err(&decode)?;
+                let body: &str = row.try_get(1).map_err(&decode)?;
+                serde_json::from_str(body).map_err(|source| StoreError::Json {
+                    what: format!("stored device {id:?}"),
+                    source,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_device(&self, device_id: &str, body: &str) -> Result<bool, StoreError> {
+        let op = "put device";
+        let err = self.sql(op);
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(&err)?;
+        let updated = sqlx::query("UPDATE devices SET body = ? WHERE device_id = ?")
+            .bind(body)
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(&err)?
+            .rows_affected();
+        let created = updated == 0;
+        if created {
+            sqlx::query("INSERT INTO devices (device_id, body) VALUES (?, ?)")
+                .bind(device_id)
+                .bind(body)
+                .execute(&mut *tx)
+                .await
+                .map_err(&err)?;
+        }
+        self.bump_devices_revision(&mut tx, op).await?;
+        tx.commit().await.map_err(&err)?;
+        self.announce(Change::Devices);
+        Ok(created)
+    }
+
+    async fn delete_device(&self, device_id: &str) -> Result<bool, StoreError> {
+        let op = "delete device";
+        let err = self.sql(op);
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(&err)?;
+        let deleted = sqlx::query("DELETE FROM devices WHERE device_id = ?")
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(&err)?
+            .rows_affected();
+        if deleted > 0 {
+            self.bump_devices_revision(&mut tx, op).await?;
+        }
+        tx.commit().await.map_err(&err)?;
+        if deleted > 0 {
+            self.announce(Change::Devices);
+        }
+        Ok(deleted > 0)
+    }
+
+    async fn replace_devices(&self, devices: &[(&str, String)]) -> Result<(), StoreError> {
+        let op = "replace devices";
+        let err = self.sql(op);
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(&err)?;
+        sqlx::query("DELETE FROM devices")
+            .execute(&mut *tx)
+            .await
+            .map_err(&err)?;
+        for (id, body) in devices {
+            sqlx::query("INSERT INTO devices (device_id, body) VALUES (?, ?)")
+                .bind(*id)
+                .bind(body.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(&err)?;
+        }
+        self.bump_devices_revision(&mut tx, op).await?;
+        tx.commit().await.map_err(&err)?;
+        self.announce(Change::Devices);
+        Ok(())
+    }
+
+    async fn devices_revision(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT value FROM counters WHERE name = 'devices'")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(self.sql("read the devices revision"))
+    }
+
+    async fn changes(&self) -> Result<ChangeFeed, StoreError> {
+        if *self.closed.borrow() {
+            return Err(StoreError::Closed);
+        }
+        Ok(ChangeFeed::local(
+            self.changes.subscribe(),
+            self.closed.subscribe(),
+        ))
+    }
+
+    async fn query_log(
+        &self,
+        filter: &SignInFilter,
+        limit: i64,
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        let mut qb =
+            QueryBuilder::<Sqlite>::new("SELECT correlation_id, record FROM sign_ins WHERE 1 = 1");
+        push_filter(&mut qb, filter);
+        qb.push(" ORDER BY created_ms DESC, seq DESC LIMIT ")
+            .push_bind(limit);
+        let rows = qb
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.sql("query the sign-in log"))?;
+        let decode = self.sql("decode sign-in records");
+        rows.iter()
+            .map(|row| {
+                let id: &str = row.try_get(0).map_err(&decode)?;
+                let json: &str = row.try_get(1).map_err(&decode)?;
+                serde_json::from_str(json).map_err(|source| StoreError::Json {
+                    what: format!("stored sign-in record {id}"),
+                    source,
+                })
+            })
+            .collect()
+    }
+
+    async fn export_page(
+        &self,
+        filter: &SignInFilter,
+        after: Option<LogCursor>,
+        page: i64,
+        out: &mut Vec<u8>,
+    ) -> Result<(usize, Option<LogCursor>), StoreError> {
+        let mut qb =
+            QueryBuilder::<Sqlite>::new("SELECT seq, created_ms, record FROM sign_ins WHERE 1 = 1");
+        push_filter(&mut qb, filter);
+        if let Some((created_ms, seq)) = after {
+            qb.push(" AND created_ms >= ")
+                .push_bind(created_ms)
+                .push(" AND (created_ms > ")
+                .push_bind(created_ms)
+                .push(" OR seq > ")
+                .push_bind(seq)
+                .push(")");
+        }
+        qb.push(" ORDER BY created_ms, seq LIMIT ").push_bind(page);
+        let rows = qb
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.sql("export the sign-in log"))?;
+        let decode = self.sql("decode sign-in records for export");
+        let mut last = None;
+        for row in &rows {
+            let seq: i64 = row.try_get(0).map_err(&decode)?;
+            let created_ms: i64 = row.try_get(1).map_err(&decode)?;
+            let json: &str = row.try_get(2).map_err(&decode)?;
+            // Stored by `append` as the caller's compact JSON: no raw newline.
+            out.extend_from_slice(json.as_bytes());
+            out.push(b'\n');
+            last = Some((created_ms, seq));
+        }
+        Ok((rows.len(), last))
+    }
+
+    async fn delete_log_chunk(&self, before_ms: i64, chunk: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "DELETE FROM sign_ins WHERE seq IN \
+             (SELECT seq FROM sign_ins WHERE created_ms < ? ORDER BY created_ms LIMIT ?)",
+        )
+        .bind(before_ms)
+        .bind(chunk)
+        .execute(&self.pool)
+        .await
+        .map_err(self.sql("delete old sign-in records"))?
+        .rows_affected())
+    }
+
+    async fn close(&self) {
+        self.closed.send_replace(true);
+        self.pool.close().await;
+    }
+}
