@@ -1,7 +1,8 @@
 //! The device a sign-in comes from, with the Entra properties the device filter reads.
 
 use crate::error::LoadError;
-use crate::json::{Node, opt_string, string_list};
+use crate::json::{Node, opt_string, string_list_max};
+use crate::limits::{MAX_DEVICE_VALUE_LENGTH, MAX_REQUEST_LIST_ITEMS};
 use crate::model::enums::graph_enum;
 use serde_json::{Map, Value, json};
 
@@ -141,6 +142,19 @@ graph_enum! {
     }
 }
 
+/// Refuses a device property value longer than [`MAX_DEVICE_VALUE_LENGTH`] characters.
+fn check_length(file: &str, pointer: &str, value: &str) -> Result<(), LoadError> {
+    let length = value.chars().count();
+    if length > MAX_DEVICE_VALUE_LENGTH {
+        return Err(LoadError::new(
+            file,
+            pointer,
+            format!("value is {length} characters long; the limit is {MAX_DEVICE_VALUE_LENGTH}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Reads a Graph device object (`signInConditions.deviceInfo`, or a `device` export):
 /// extension attributes either flat (`extensionAttribute1`, What If) or nested under
 /// `extensionAttributes` (Graph `device`).
@@ -148,9 +162,14 @@ pub(crate) fn read_device(node: &Node<'_>) -> Result<DeviceInfo, LoadError> {
     let obj = node.object("deviceInfo")?;
     let mut d = DeviceInfo::default();
     for field in DeviceStringField::ALL {
-        let mut value = opt_string(node, field.as_str())?;
+        let mut key = field.as_str();
+        let mut value = opt_string(node, key)?;
         if value.is_none() && *field == DeviceStringField::Ownership {
-            value = opt_string(node, "deviceOwnership")?;
+            key = "deviceOwnership";
+            value = opt_string(node, key)?;
+        }
+        if let Some(v) = &value {
+            check_length(node.file, &format!("{}/{key}", node.pointer()), v)?;
         }
         let value = value.map(String::into_boxed_str);
         match field {
@@ -180,14 +199,15 @@ pub(crate) fn read_device(node: &Node<'_>) -> Result<DeviceInfo, LoadError> {
             ));
         }
     };
-    d.physical_ids = string_list(node, "physicalIds")?
-        .into_iter()
-        .map(String::into_boxed_str)
-        .collect();
-    d.system_labels = string_list(node, "systemLabels")?
-        .into_iter()
-        .map(String::into_boxed_str)
-        .collect();
+    let list = |key: &'static str| -> Result<Vec<Box<str>>, LoadError> {
+        let items = string_list_max(node, key, MAX_REQUEST_LIST_ITEMS)?;
+        for (i, v) in items.iter().enumerate() {
+            check_length(node.file, &format!("{}/{key}/{i}", node.pointer()), v)?;
+        }
+        Ok(items.into_iter().map(String::into_boxed_str).collect())
+    };
+    d.physical_ids = list("physicalIds")?;
+    d.system_labels = list("systemLabels")?;
     let nested = match obj.get("extensionAttributes") {
         None | Some(Value::Null) => None,
         Some(Value::Object(o)) => Some(o),
@@ -218,7 +238,10 @@ pub(crate) fn read_device(node: &Node<'_>) -> Result<DeviceInfo, LoadError> {
         if let Some(v) = found {
             *slot = match v {
                 Value::Null => None,
-                Value::String(s) => Some(s.clone().into_boxed_str()),
+                Value::String(s) => {
+                    check_length(node.file, &pointer, s)?;
+                    Some(s.clone().into_boxed_str())
+                }
                 _ => {
                     return Err(LoadError::new(node.file, pointer, "expected a string"));
                 }

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::limits::MAX_ERRORS;
+
 /// One problem found while loading or validating a tenant or a request.
 ///
 /// Displayed as `file: /json/pointer: reason` (the pointer is omitted when it is the whole
@@ -91,6 +93,33 @@ impl fmt::Display for LoadErrors {
             write!(f, "{e}")?;
         }
         Ok(())
+    }
+}
+
+/// Records `e` unless `errors` already holds more than [`MAX_ERRORS`] (one more than is
+/// listed, so that [`LoadErrors::capped`] knows that some were left out).
+pub(crate) fn record(errors: &mut Vec<LoadError>, e: LoadError) {
+    if errors.len() <= MAX_ERRORS {
+        errors.push(e);
+    }
+}
+
+impl LoadErrors {
+    /// `errors`, cut to [`MAX_ERRORS`] with a last line saying that more were found.
+    pub fn capped(mut errors: Vec<LoadError>) -> LoadErrors {
+        if errors.len() > MAX_ERRORS {
+            errors.truncate(MAX_ERRORS);
+            let file = errors.last().map(|e| e.file.clone()).unwrap_or_default();
+            errors.push(
+                LoadError::new(
+                    file,
+                    "",
+                    format!("more than {MAX_ERRORS} problems; the limit is {MAX_ERRORS} listed"),
+                )
+                .with_help("fix these and load again to see the others"),
+            );
+        }
+        LoadErrors { errors }
     }
 }
 

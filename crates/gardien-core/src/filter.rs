@@ -9,8 +9,7 @@ use std::fmt;
 
 use crate::device::DeviceInfo;
 
-/// Longest rule Entra accepts, in characters.
-pub const MAX_RULE_LENGTH: usize = 3072;
+pub use crate::limits::{MAX_RULE_DEPTH, MAX_RULE_LENGTH};
 
 /// A device property a filter can read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -281,11 +280,18 @@ impl fmt::Display for Expr {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FilterErrorKind {
     /// Longer than [`MAX_RULE_LENGTH`].
-    #[error("rule is {length} characters long; the limit is 3072")]
+    #[error("rule is {length} characters long; the limit is {}", MAX_RULE_LENGTH)]
     TooLong {
         /// Length in characters.
         length: usize,
     },
+    /// Parentheses and `-not` nest deeper than [`MAX_RULE_DEPTH`].
+    #[error(
+        "rule nests more than {} levels of parentheses and `-not`; the limit is {}",
+        MAX_RULE_DEPTH,
+        MAX_RULE_DEPTH
+    )]
+    TooDeep,
     /// The rule is empty.
     #[error("empty rule")]
     Empty,
@@ -458,6 +464,8 @@ struct Parser {
     pos: usize,
     end: usize,
     subject: Subject,
+    /// Parentheses and `-not` currently open.
+    depth: usize,
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -517,16 +525,29 @@ impl Parser {
             combine(items)
         })
     }
+    /// One more level of parentheses or `-not`, refused past [`MAX_RULE_DEPTH`].
+    fn enter(&mut self) -> Result<(), FilterError> {
+        if self.depth >= MAX_RULE_DEPTH {
+            return self.err(FilterErrorKind::TooDeep);
+        }
+        self.depth += 1;
+        Ok(())
+    }
     fn unary(&mut self) -> Result<Expr, FilterError> {
         if self.keyword(&["-not", "not"]) {
+            self.enter()?;
             self.pos += 1;
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         match self.peek() {
             Some(Tok::Open) => {
                 let open_at = self.offset();
+                self.enter()?;
                 self.pos += 1;
                 let e = self.or()?;
+                self.depth -= 1;
                 match self.peek() {
                     Some(Tok::Close) => {
                         self.pos += 1;
@@ -776,6 +797,7 @@ fn parse(rule: &str, subject: Subject) -> Result<Expr, FilterError> {
         pos: 0,
         end: length + 1,
         subject,
+        depth: 0,
     };
     let e = p.or()?;
     match p.peek() {
@@ -1192,6 +1214,42 @@ mod tests {
             err(&long),
             "at character 3073: rule is 3073 characters long; the limit is 3072"
         );
+    }
+
+    #[test]
+    fn nesting_is_limited() {
+        let nest = |depth: usize, open: &str, close: &str| {
+            format!(
+                "{}device.model -eq \"x\"{}",
+                open.repeat(depth),
+                close.repeat(depth)
+            )
+        };
+        let d = device();
+        for open in ["(", "-not ", "-not ("] {
+            let close = if open.contains('(') { ")" } else { "" };
+            let levels = if open == "-not (" { 2 } else { 1 };
+            let ok = nest(MAX_RULE_DEPTH / levels, open, close);
+            assert!(DeviceFilterRule::parse(&ok).is_ok(), "{ok}");
+            let too_deep = nest(MAX_RULE_DEPTH / levels + 1, open, close);
+            let e = err(&too_deep);
+            assert!(
+                e.ends_with(
+                    "rule nests more than 32 levels of parentheses and `-not`; the limit is 32"
+                ),
+                "{e}"
+            );
+        }
+        // `device.model` is null: an odd number of `-not` matches, an even one does not.
+        assert!(rule(&nest(MAX_RULE_DEPTH - 1, "-not ", "")).matches(Some(&d)));
+        assert!(!rule(&nest(MAX_RULE_DEPTH, "-not ", "")).matches(Some(&d)));
+        // The longest rule, all parentheses: refused at the limit, not by the stack.
+        let deepest = format!("{}device.model -eq \"x\"", "(".repeat(MAX_RULE_LENGTH - 20));
+        assert_eq!(
+            err(&deepest),
+            "at character 33: rule nests more than 32 levels of parentheses and `-not`; the limit is 32"
+        );
+        assert!(AttributeFilterRule::parse(&nest(33, "(", ")")).is_err());
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Object ids, well-known ids and special tokens of Conditional Access.
 
+use crate::limits::MAX_ID_LENGTH;
+
 /// The "MFA trusted IPs" pseudo-location id (not a `namedLocation` object, spec §1.8).
 pub const MFA_TRUSTED_IPS_LOCATION: &str = "00000000-0000-0000-0000-000000000000";
 /// The Global Secure Access "All Compliant Network locations" object id (beta).
@@ -125,10 +127,18 @@ pub fn normalize_id(id: &str) -> Box<str> {
 /// gardien accepts any opaque id (tests and hand-written tenants use short ids), but refuses
 /// what is clearly not one: template placeholders (`<AdminGroup>`, `xxxxxxxx-xxxx-…`) and
 /// display names written where an id belongs (`Office 365`).
+///
+/// Ids longer than [`MAX_ID_LENGTH`] are refused without quoting them.
 pub fn id_problem(id: &str) -> Option<String> {
     let trimmed = id.trim();
     if trimmed.is_empty() {
         return Some("empty id".to_owned());
+    }
+    let length = trimmed.chars().count();
+    if length > MAX_ID_LENGTH {
+        return Some(format!(
+            "id is {length} characters long; the limit is {MAX_ID_LENGTH}"
+        ));
     }
     if trimmed.contains(['<', '>', '{', '}']) {
         return Some(format!(
@@ -168,6 +178,11 @@ mod tests {
         assert!(id_problem("").is_some());
         assert_eq!(id_problem("62e90394-69f5-4237-9190-012177145e10"), None);
         assert_eq!(id_problem("user-1"), None);
+        assert_eq!(id_problem(&"a".repeat(MAX_ID_LENGTH)), None);
+        assert_eq!(
+            id_problem(&"a".repeat(MAX_ID_LENGTH + 1)),
+            Some("id is 257 characters long; the limit is 256".to_owned())
+        );
     }
 
     #[test]

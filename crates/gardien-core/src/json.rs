@@ -8,9 +8,22 @@ use serde_json::{Map, Value};
 use std::fmt::Write as _;
 
 use crate::error::LoadError;
+use crate::limits::{MAX_FILE_BYTES, MAX_JSON_DEPTH, MAX_NAME_LENGTH};
 
 /// Decodes the bytes of a JSON file: UTF-8 (with or without BOM) or UTF-16 LE/BE with BOM.
+///
+/// Refuses more than [`MAX_FILE_BYTES`] before looking at the content.
 pub fn decode_text(file: &str, bytes: &[u8]) -> Result<String, LoadError> {
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(LoadError::new(
+            file,
+            "",
+            format!(
+                "{} bytes; the limit is {MAX_FILE_BYTES} bytes (64 MiB)",
+                bytes.len()
+            ),
+        ));
+    }
     let utf16 = |bytes: &[u8], le: bool| -> Result<String, LoadError> {
         if !bytes.len().is_multiple_of(2) {
             return Err(LoadError::new(
@@ -46,7 +59,11 @@ pub fn decode_text(file: &str, bytes: &[u8]) -> Result<String, LoadError> {
 }
 
 /// Parses JSON text, reporting syntax errors with line and column.
+///
+/// Nesting deeper than [`MAX_JSON_DEPTH`] is refused first, with the pointer of the first
+/// value that is too deep.
 pub fn parse_value(file: &str, text: &str) -> Result<Value, LoadError> {
+    check_depth(file, text)?;
     serde_json::from_str(text).map_err(|e| {
         LoadError::new(
             file,
@@ -59,6 +76,90 @@ pub fn parse_value(file: &str, text: &str) -> Result<Value, LoadError> {
             ),
         )
     })
+}
+
+/// One open array or object while scanning for depth: where its current member is.
+struct Open {
+    object: bool,
+    /// Index of the current element (arrays).
+    index: usize,
+    /// Byte range of the current member's key, quotes included (objects).
+    key: Option<(usize, usize)>,
+}
+
+/// Refuses JSON nested deeper than [`MAX_JSON_DEPTH`], naming the pointer of the first array
+/// or object past the limit. A linear scan that only tracks strings and brackets: syntax
+/// errors are left to `serde_json`.
+fn check_depth(file: &str, text: &str) -> Result<(), LoadError> {
+    let bytes = text.as_bytes();
+    let mut stack: Vec<Open> = Vec::new();
+    let mut expect_key = false;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => {
+                let start = i;
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+                if expect_key && let Some(top) = stack.last_mut() {
+                    top.key = Some((start, (i + 1).min(bytes.len())));
+                }
+            }
+            b'{' | b'[' => {
+                if stack.len() >= MAX_JSON_DEPTH {
+                    return Err(LoadError::new(
+                        file,
+                        depth_pointer(text, &stack),
+                        format!(
+                            "JSON nested more than {MAX_JSON_DEPTH} levels deep; the limit is {MAX_JSON_DEPTH}"
+                        ),
+                    ));
+                }
+                stack.push(Open {
+                    object: b == b'{',
+                    index: 0,
+                    key: None,
+                });
+                expect_key = b == b'{';
+            }
+            b'}' | b']' => {
+                stack.pop();
+                expect_key = false;
+            }
+            b',' => {
+                if let Some(top) = stack.last_mut() {
+                    top.index += 1;
+                    expect_key = top.object;
+                }
+            }
+            b':' => expect_key = false,
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// The pointer of the value being opened under `stack` (keys decoded from their JSON text).
+fn depth_pointer(text: &str, stack: &[Open]) -> String {
+    let mut out = String::new();
+    for open in stack {
+        out.push('/');
+        if open.object {
+            let raw = open.key.and_then(|(a, b)| text.get(a..b)).unwrap_or("\"\"");
+            let key: String = serde_json::from_str(raw).unwrap_or_else(|_| raw.to_owned());
+            out.push_str(&escape_token(&key));
+        } else {
+            let _ = write!(out, "{}", open.index);
+        }
+    }
+    out
 }
 
 fn strip_position(e: &serde_json::Error) -> String {
@@ -256,6 +357,23 @@ pub fn string_list<'a>(node: &Node<'a>, key: &'a str) -> Result<Vec<String>, Loa
     })
 }
 
+/// Reads an optional array of strings like [`string_list`], refusing more than `max` items.
+pub fn string_list_max<'a>(
+    node: &Node<'a>,
+    key: &'a str,
+    max: usize,
+) -> Result<Vec<String>, LoadError> {
+    if let Some(items) = node.value.get(key).and_then(Value::as_array)
+        && items.len() > max
+    {
+        let cell = node.key_cell(key);
+        return Err(node
+            .child(&cell, &node.value[key])
+            .error(format!("{} items; the limit is {max}", items.len())));
+    }
+    string_list(node, key)
+}
+
 /// Reads a flags enum serialised as a comma-separated string (Graph) or, leniently, as an
 /// array of member names. Absent, null and `""` read as empty.
 pub fn flags_list<'a>(node: &Node<'a>, key: &'a str) -> Result<Option<Vec<String>>, LoadError> {
@@ -282,6 +400,21 @@ pub fn flags_list<'a>(node: &Node<'a>, key: &'a str) -> Result<Option<Vec<String
 pub fn opt_string<'a>(node: &Node<'a>, key: &'a str) -> Result<Option<String>, LoadError> {
     with_member(node, key, |child| {
         child.map(|c| c.string().map(str::to_owned)).transpose()
+    })
+}
+
+/// Reads an optional display name: a string of at most [`MAX_NAME_LENGTH`] characters.
+pub fn opt_name<'a>(node: &Node<'a>, key: &'a str) -> Result<Option<String>, LoadError> {
+    with_member(node, key, |child| {
+        let Some(child) = child else { return Ok(None) };
+        let name = child.string()?;
+        let length = name.chars().count();
+        if length > MAX_NAME_LENGTH {
+            return Err(child.error(format!(
+                "name is {length} characters long; the limit is {MAX_NAME_LENGTH}"
+            )));
+        }
+        Ok(Some(name.to_owned()))
     })
 }
 

@@ -9,6 +9,7 @@ pub mod explain;
 pub mod filter;
 pub mod ids;
 pub mod json;
+pub mod limits;
 pub mod model;
 pub mod network;
 pub mod report;

@@ -10,7 +10,10 @@ use std::net::IpAddr;
 use crate::device::DeviceInfo;
 use crate::error::LoadError;
 use crate::ids::normalize_id;
-use crate::json::{Node, decode_text, opt_bool, opt_string, parse_value, string_list, with_member};
+use crate::json::{
+    Node, decode_text, opt_bool, opt_string, parse_value, string_list_max, with_member,
+};
+use crate::limits::{MAX_ID_LENGTH, MAX_REQUEST_LIST_ITEMS};
 use crate::model::directory::parse_combination;
 use crate::model::enums::{
     AuthMethods, ClientAppType, DevicePlatform, ExternalUserType, InsiderRiskLevel, RiskLevel,
@@ -319,6 +322,33 @@ impl SignIn {
     }
 }
 
+/// A list member of the request: at most [`MAX_REQUEST_LIST_ITEMS`] strings.
+fn list<'a>(node: &Node<'a>, key: &'a str) -> Result<Vec<String>, LoadError> {
+    string_list_max(node, key, MAX_REQUEST_LIST_ITEMS)
+}
+
+/// An id of the request at `pointer`, normalised: at most [`MAX_ID_LENGTH`] characters.
+fn id(node: &Node<'_>, pointer: &str, text: &str) -> Result<Box<str>, LoadError> {
+    let length = text.trim().chars().count();
+    if length > MAX_ID_LENGTH {
+        return Err(LoadError::new(
+            node.file,
+            format!("{}{pointer}", node.pointer()),
+            format!("id is {length} characters long; the limit is {MAX_ID_LENGTH}"),
+        ));
+    }
+    Ok(normalize_id(text))
+}
+
+/// A list of ids of the request ([`list`] and [`id`]).
+fn ids<'a>(node: &Node<'a>, key: &'a str) -> Result<Vec<Box<str>>, LoadError> {
+    list(node, key)?
+        .iter()
+        .enumerate()
+        .map(|(i, text)| id(node, &format!("/{key}/{i}"), text))
+        .collect()
+}
+
 fn member_any<T>(
     node: &Node<'_>,
     keys: &[&'static str],
@@ -354,9 +384,9 @@ fn read_subject(node: &Node<'_>) -> Result<Subject, LoadError> {
     let is_sp = t.eq_ignore_ascii_case("servicePrincipalSignIn")
         || t.eq_ignore_ascii_case("servicePrincipalSubject");
     if is_sp || (t.is_empty() && sp_id.is_some() && user_id.is_none()) {
-        let id = sp_id.ok_or_else(|| node.error("missing `servicePrincipalId`"))?;
+        let sp_id = sp_id.ok_or_else(|| node.error("missing `servicePrincipalId`"))?;
         return Ok(Subject::ServicePrincipal {
-            id: normalize_id(&id),
+            id: id(node, "/servicePrincipalId", &sp_id)?,
         });
     }
     if !is_user && !t.is_empty() {
@@ -364,8 +394,8 @@ fn read_subject(node: &Node<'_>) -> Result<Subject, LoadError> {
             "unsupported sign-in identity `@odata.type` `{t}`; expected `#microsoft.graph.userSignIn` or `#microsoft.graph.servicePrincipalSignIn`"
         )));
     }
-    let id = user_id.ok_or_else(|| node.error("missing `userId`"))?;
-    if id.trim().is_empty() {
+    let user_id = user_id.ok_or_else(|| node.error("missing `userId`"))?;
+    if user_id.trim().is_empty() {
         return Err(node.error("`userId` is empty"));
     }
     let external_user_type = match opt_string(node, "externalUserType")? {
@@ -382,9 +412,11 @@ fn read_subject(node: &Node<'_>) -> Result<Subject, LoadError> {
             )
         })?),
     };
-    let external_tenant_id = opt_string(node, "externalTenantId")?.map(|t| normalize_id(&t));
+    let external_tenant_id = opt_string(node, "externalTenantId")?
+        .map(|t| id(node, "/externalTenantId", &t))
+        .transpose()?;
     Ok(Subject::User {
-        id: normalize_id(&id),
+        id: id(node, "/userId", &user_id)?,
         external_tenant_id,
         external_user_type,
     })
@@ -425,16 +457,18 @@ fn read_target(node: &Node<'_>) -> Result<Target, LoadError> {
             None => opt_string(node, "authenticationContext")?
                 .ok_or_else(|| node.error("missing `authenticationContextValue`"))?,
         };
-        return Ok(Target::AuthContext(normalize_id(&value)));
+        return Ok(Target::AuthContext(id(
+            node,
+            "/authenticationContextValue",
+            &value,
+        )?));
     }
     if lower == "applicationcontext" || lower == "whatifapplicationcontext" || t.is_empty() {
-        let apps = string_list(node, "includeApplications")?;
+        let apps = ids(node, "includeApplications")?;
         if apps.is_empty() {
             return Err(node.error("`includeApplications` is empty: name the application (resource app id) the sign-in is for"));
         }
-        return Ok(Target::Applications(
-            apps.iter().map(|a| normalize_id(a)).collect(),
-        ));
+        return Ok(Target::Applications(apps));
     }
     Err(node.error(format!(
         "unsupported sign-in context `@odata.type` `{t}`; expected `applicationContext`, `userActionContext` or `authContext`"
@@ -576,10 +610,7 @@ const RISK_UNSET: &[&str] = &["hidden", "unknownFutureValue"];
 
 fn read_session(node: &Node<'_>, s: &mut Session) -> Result<(), LoadError> {
     node.object("session")?;
-    for (i, m) in string_list(node, "authenticationMethods")?
-        .iter()
-        .enumerate()
-    {
+    for (i, m) in list(node, "authenticationMethods")?.iter().enumerate() {
         match parse_combination(m) {
             Ok(set) => s.methods.0 |= set.0,
             Err(reason) => {
@@ -591,10 +622,7 @@ fn read_session(node: &Node<'_>, s: &mut Session) -> Result<(), LoadError> {
             }
         }
     }
-    s.accepted_terms_of_use = string_list(node, "acceptedTermsOfUse")?
-        .iter()
-        .map(|t| normalize_id(t))
-        .collect();
+    s.accepted_terms_of_use = ids(node, "acceptedTermsOfUse")?;
     s.password_changed = opt_bool(node, "passwordChanged")?.unwrap_or(false);
     s.approved_client_app = opt_bool(node, "approvedClientApp")?.unwrap_or(false);
     s.app_protection_policy = opt_bool(node, "appProtectionPolicy")?.unwrap_or(false);
@@ -609,7 +637,7 @@ fn read_session(node: &Node<'_>, s: &mut Session) -> Result<(), LoadError> {
         TransferMethod::expected,
     )?;
     s.gps_country = country(node, "gpsCountry")?;
-    s.requested_scopes = string_list(node, "requestedScopes")?
+    s.requested_scopes = list(node, "requestedScopes")?
         .iter()
         .map(|t| normalize_id(t))
         .collect();

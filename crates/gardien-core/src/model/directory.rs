@@ -4,13 +4,14 @@
 use serde_json::Value;
 
 use super::enums::{AuthMethod, AuthMethods, ExternalUserType};
-use crate::error::LoadError;
+use crate::error::{LoadError, record};
 use crate::ids::{id_problem, normalize_id};
-use crate::json::{Node, opt_string, string_list, with_member};
+use crate::json::{Node, opt_name, opt_string, string_list, with_member};
+use crate::limits::{MAX_DIRECTORY_OBJECTS, MAX_EXPANDED_MEMBERSHIPS, MAX_GROUPS_PER_USER};
 use crate::network::{Cidr, parse_cidr};
+use rustc_hash::{FxHashMap, FxHashSet};
 
-/// At most this many ranges in MFA trusted IPs (Entra limit).
-pub const MAX_MFA_TRUSTED_IPS: usize = 50;
+pub use crate::limits::MAX_MFA_TRUSTED_IPS;
 
 /// A user of the directory.
 #[derive(Debug, Clone)]
@@ -113,26 +114,49 @@ pub fn parse_combination(text: &str) -> Result<AuthMethods, String> {
     Ok(set)
 }
 
+/// Reads a list of ids; `memberOf` lists hold at most [`MAX_GROUPS_PER_USER`].
 fn ids<'a>(node: &Node<'a>, key: &'a str, errors: &mut Vec<LoadError>) -> Vec<Box<str>> {
     match string_list(node, key) {
+        Ok(list) if key == "memberOf" && list.len() > MAX_GROUPS_PER_USER => {
+            record(
+                errors,
+                LoadError::new(
+                    node.file,
+                    format!("{}/{key}", node.pointer()),
+                    format!("{} groups; the limit is {MAX_GROUPS_PER_USER}", list.len()),
+                ),
+            );
+            Vec::new()
+        }
         Ok(list) => list
             .iter()
             .enumerate()
             .filter_map(|(i, s)| match id_problem(s) {
                 Some(p) => {
-                    errors.push(LoadError::new(
-                        node.file,
-                        format!("{}/{key}/{i}", node.pointer()),
-                        p,
-                    ));
+                    record(
+                        errors,
+                        LoadError::new(node.file, format!("{}/{key}/{i}", node.pointer()), p),
+                    );
                     None
                 }
                 None => Some(normalize_id(s)),
             })
             .collect(),
         Err(e) => {
-            errors.push(e);
+            record(errors, e);
             Vec::new()
+        }
+    }
+}
+
+/// The `displayName`, empty when absent; a name that is not a string or is too long is an
+/// error.
+fn name(node: &Node<'_>, errors: &mut Vec<LoadError>) -> String {
+    match opt_name(node, "displayName") {
+        Ok(name) => name.unwrap_or_default(),
+        Err(e) => {
+            record(errors, e);
+            String::new()
         }
     }
 }
@@ -141,21 +165,20 @@ fn required_id(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<Box<str>>
     match opt_string(node, "id") {
         Ok(Some(id)) => match id_problem(&id) {
             Some(p) => {
-                errors.push(LoadError::new(
-                    node.file,
-                    format!("{}/id", node.pointer()),
-                    p,
-                ));
+                record(
+                    errors,
+                    LoadError::new(node.file, format!("{}/id", node.pointer()), p),
+                );
                 None
             }
             None => Some(normalize_id(&id)),
         },
         Ok(None) => {
-            errors.push(node.error("missing `id`"));
+            record(errors, node.error("missing `id`"));
             None
         }
         Err(e) => {
-            errors.push(e);
+            record(errors, e);
             None
         }
     }
@@ -173,26 +196,107 @@ fn each<'a>(
             .value
             .as_array()
             .ok_or_else(|| list.error("expected an array"))?;
+        if items.len() > MAX_DIRECTORY_OBJECTS {
+            return Err(list.error(format!(
+                "{} {key}; the limit is {MAX_DIRECTORY_OBJECTS}",
+                items.len()
+            )));
+        }
         for (i, item) in items.iter().enumerate() {
             let cell = list.index_cell(i);
             let item = list.child(&cell, item);
             match item.object("an object") {
                 Ok(_) => f(&item, errors),
-                Err(e) => errors.push(e),
+                Err(e) => record(errors, e),
             }
         }
         Ok(())
     });
     if let Err(e) = r {
-        errors.push(e);
+        record(errors, e);
+    }
+}
+
+/// Refuses a user in more than [`MAX_GROUPS_PER_USER`] groups once nesting is expanded, and a
+/// directory whose expansion takes more than [`MAX_EXPANDED_MEMBERSHIPS`] steps, walking the
+/// groups the way the compiler does (cycles tolerated, groups named only in `memberOf` count).
+fn check_nesting(node: &Node<'_>, d: &Directory, errors: &mut Vec<LoadError>) {
+    check_nesting_within(node, d, errors, MAX_EXPANDED_MEMBERSHIPS);
+}
+
+/// [`check_nesting`] with the step budget as a parameter (tests use a small one).
+fn check_nesting_within(
+    node: &Node<'_>,
+    d: &Directory,
+    errors: &mut Vec<LoadError>,
+    max_steps: usize,
+) {
+    let mut index: FxHashMap<&str, usize> = FxHashMap::default();
+    let ids = d.groups.iter().map(|g| &g.id).chain(
+        d.users
+            .iter()
+            .flat_map(|u| &u.member_of)
+            .chain(d.groups.iter().flat_map(|g| &g.member_of)),
+    );
+    for id in ids {
+        let next = index.len();
+        index.entry(id).or_insert(next);
+    }
+    let mut parents: Vec<Vec<usize>> = vec![Vec::new(); index.len()];
+    for g in &d.groups {
+        if let Some(slot) = index.get(&*g.id).and_then(|&i| parents.get_mut(i)) {
+            slot.extend(g.member_of.iter().filter_map(|p| index.get(&**p).copied()));
+        }
+    }
+    let mut steps = 0usize;
+    let mut seen = FxHashSet::default();
+    let mut stack = Vec::new();
+    for (i, u) in d.users.iter().enumerate() {
+        seen.clear();
+        stack.clear();
+        stack.extend(u.member_of.iter().filter_map(|g| index.get(&**g).copied()));
+        while let Some(g) = stack.pop() {
+            steps += 1;
+            if steps > max_steps {
+                record(
+                    errors,
+                    LoadError::new(
+                        node.file,
+                        format!("{}/users", node.pointer()),
+                        format!(
+                            "group nesting expands to more than {max_steps} memberships; the limit is {max_steps}"
+                        ),
+                    ),
+                );
+                return;
+            }
+            if seen.insert(g) {
+                if seen.len() > MAX_GROUPS_PER_USER {
+                    record(
+                        errors,
+                        LoadError::new(
+                            node.file,
+                            format!("{}/users/{i}/memberOf", node.pointer()),
+                            format!(
+                                "user `{}` is in more than {MAX_GROUPS_PER_USER} groups (direct and nested); the limit is {MAX_GROUPS_PER_USER}",
+                                u.id
+                            ),
+                        ),
+                    );
+                    break;
+                }
+                stack.extend(parents.get(g).into_iter().flatten().copied());
+            }
+        }
     }
 }
 
 /// Reads the directory object.
 pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Directory {
+    let before = errors.len();
     let mut d = Directory::default();
     if let Err(e) = node.object("the directory") {
-        errors.push(e);
+        record(errors, e);
         return d;
     }
     each(node, "users", errors, |u, errors| {
@@ -209,30 +313,36 @@ pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Di
             .unwrap_or_else(|| "Member".to_owned());
         let is_guest = user_type.eq_ignore_ascii_case("guest");
         if !is_guest && !user_type.eq_ignore_ascii_case("member") {
-            errors.push(LoadError::new(
-                u.file,
-                format!("{}/userType", u.pointer()),
-                format!("unknown user type `{user_type}`; expected `Member` or `Guest`"),
-            ));
+            record(
+                errors,
+                LoadError::new(
+                    u.file,
+                    format!("{}/userType", u.pointer()),
+                    format!("unknown user type `{user_type}`; expected `Member` or `Guest`"),
+                ),
+            );
         }
         let external_user_type = match opt_string(u, "externalUserType") {
             Ok(Some(t)) => match ExternalUserType::parse(&t) {
                 Some(k) => Some(k),
                 None => {
-                    errors.push(LoadError::new(
-                        u.file,
-                        format!("{}/externalUserType", u.pointer()),
-                        format!(
-                            "unknown external user type `{t}`; expected one of {}",
-                            ExternalUserType::expected()
+                    record(
+                        errors,
+                        LoadError::new(
+                            u.file,
+                            format!("{}/externalUserType", u.pointer()),
+                            format!(
+                                "unknown external user type `{t}`; expected one of {}",
+                                ExternalUserType::expected()
+                            ),
                         ),
-                    ));
+                    );
                     None
                 }
             },
             Ok(None) => None,
             Err(e) => {
-                errors.push(e);
+                record(errors, e);
                 None
             }
         };
@@ -254,10 +364,7 @@ pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Di
         let Some(id) = required_id(g, errors) else {
             return;
         };
-        let display_name = opt_string(g, "displayName")
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let display_name = name(g, errors);
         d.groups.push(DirectoryGroup {
             id,
             display_name,
@@ -272,10 +379,7 @@ pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Di
             .ok()
             .flatten()
             .map(|a| normalize_id(&a));
-        let display_name = opt_string(s, "displayName")
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let display_name = name(s, errors);
         let mut attributes = Vec::new();
         if let Some(Value::Object(sets)) = s.value.get("customSecurityAttributes") {
             for (set, values) in sets {
@@ -303,14 +407,11 @@ pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Di
             let Some(id) = required_id(s, errors) else {
                 return;
             };
-            let display_name = opt_string(s, "displayName")
-                .ok()
-                .flatten()
-                .unwrap_or_default();
+            let display_name = name(s, errors);
             let combos = match string_list(s, "allowedCombinations") {
                 Ok(c) => c,
                 Err(e) => {
-                    errors.push(e);
+                    record(errors, e);
                     return;
                 }
             };
@@ -318,11 +419,14 @@ pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Di
             for (i, c) in combos.iter().enumerate() {
                 match parse_combination(c) {
                     Ok(m) => combinations.push(m),
-                    Err(reason) => errors.push(LoadError::new(
-                        s.file,
-                        format!("{}/allowedCombinations/{i}", s.pointer()),
-                        reason,
-                    )),
+                    Err(reason) => record(
+                        errors,
+                        LoadError::new(
+                            s.file,
+                            format!("{}/allowedCombinations/{i}", s.pointer()),
+                            reason,
+                        ),
+                    ),
                 }
             }
             d.authentication_strengths.push(AuthenticationStrength {
@@ -334,30 +438,48 @@ pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Di
     );
     match string_list(node, "mfaTrustedIps") {
         Ok(list) => {
-            if list.len() > MAX_MFA_TRUSTED_IPS {
-                errors.push(LoadError::new(
-                    node.file,
-                    format!("{}/mfaTrustedIps", node.pointer()),
-                    format!(
-                        "{} MFA trusted IP ranges; Entra allows at most {MAX_MFA_TRUSTED_IPS}",
-                        list.len()
+            let over = list.len() > MAX_MFA_TRUSTED_IPS;
+            if over {
+                record(
+                    errors,
+                    LoadError::new(
+                        node.file,
+                        format!("{}/mfaTrustedIps", node.pointer()),
+                        format!(
+                            "{} MFA trusted IP ranges; the limit is {MAX_MFA_TRUSTED_IPS}",
+                            list.len()
+                        ),
                     ),
-                ));
+                );
             }
-            for (i, text) in list.iter().enumerate() {
+            for (i, text) in list.iter().enumerate().filter(|_| !over) {
                 let at = format!("{}/mfaTrustedIps/{i}", node.pointer());
                 match parse_cidr(text) {
-                    Ok(c) if c.is_too_broad() => errors.push(LoadError::new(node.file, at, format!(
-                        "prefix /{} of `{text}` is too broad: Entra only accepts prefixes longer than /8",
-                        c.prefix_len()
-                    ))),
-                    Ok(c) if !c.is_ipv4() => errors.push(LoadError::new(node.file, at, format!("`{text}`: MFA trusted IPs are IPv4 only"))),
+                    Ok(c) if c.is_too_broad() => record(
+                        errors,
+                        LoadError::new(
+                            node.file,
+                            at,
+                            format!(
+                                "prefix /{} of `{text}` is too broad: Entra only accepts prefixes longer than /8",
+                                c.prefix_len()
+                            ),
+                        ),
+                    ),
+                    Ok(c) if !c.is_ipv4() => record(
+                        errors,
+                        LoadError::new(
+                            node.file,
+                            at,
+                            format!("`{text}`: MFA trusted IPs are IPv4 only"),
+                        ),
+                    ),
                     Ok(c) => d.mfa_trusted_ips.push(c),
-                    Err(e) => errors.push(LoadError::new(node.file, at, e.to_string())),
+                    Err(e) => record(errors, LoadError::new(node.file, at, e.to_string())),
                 }
             }
         }
-        Err(e) => errors.push(e),
+        Err(e) => record(errors, e),
     }
     d.office365_app_ids = ids(node, "office365AppIds", errors);
     d.admin_portal_app_ids = ids(node, "adminPortalAppIds", errors);
@@ -369,12 +491,45 @@ pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Di
         Ok(Some(m)) if m.eq_ignore_ascii_case("legacy") => {
             d.baseline_scopes_mode = BaselineScopesMode::Legacy
         }
-        Ok(Some(m)) => errors.push(LoadError::new(
-            node.file,
-            format!("{}/baselineScopesMode", node.pointer()),
-            format!("unknown baseline scopes mode `{m}`; expected `enforced` or `legacy`"),
-        )),
-        Err(e) => errors.push(e),
+        Ok(Some(m)) => record(
+            errors,
+            LoadError::new(
+                node.file,
+                format!("{}/baselineScopesMode", node.pointer()),
+                format!("unknown baseline scopes mode `{m}`; expected `enforced` or `legacy`"),
+            ),
+        ),
+        Err(e) => record(errors, e),
+    }
+    if errors.len() == before {
+        // Users are then at their array index, for the pointers.
+        check_nesting(node, &d, errors);
     }
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nesting_expansion_is_bounded() {
+        // Two users in a chain of three groups: three steps each.
+        let value = json!({"groups": [{"id": "g0", "memberOf": ["g1"]}, {"id": "g1", "memberOf": ["g2"]}],
+                           "users": [{"id": "u0", "memberOf": ["g0"]}, {"id": "u1", "memberOf": ["g0"]}]});
+        let node = Node::root("directory.json", "", &value);
+        let mut errors = Vec::new();
+        let d = read_directory(&node, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        check_nesting_within(&node, &d, &mut errors, 6);
+        assert!(errors.is_empty(), "{errors:?}");
+        check_nesting_within(&node, &d, &mut errors, 5);
+        assert_eq!(
+            errors.iter().map(LoadError::to_string).collect::<Vec<_>>(),
+            [
+                "directory.json: /users: group nesting expands to more than 5 memberships; the limit is 5"
+            ]
+        );
+    }
 }

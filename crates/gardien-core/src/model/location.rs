@@ -2,15 +2,12 @@
 
 use serde_json::Value;
 
-use crate::error::LoadError;
+use crate::error::{LoadError, record};
 use crate::ids::{id_problem, normalize_id};
-use crate::json::{Node, opt_bool, opt_string, string_list, with_member};
+use crate::json::{Node, opt_bool, opt_name, opt_string, string_list, with_member};
 use crate::network::{Cidr, parse_cidr};
 
-/// At most this many IP ranges per IP named location (Entra limit).
-pub const MAX_RANGES_PER_LOCATION: usize = 2000;
-/// At most this many named locations per tenant (Entra limit).
-pub const MAX_NAMED_LOCATIONS: usize = 195;
+pub use crate::limits::{MAX_NAMED_LOCATIONS, MAX_RANGES_PER_LOCATION};
 
 /// What a named location matches.
 #[derive(Debug, Clone)]
@@ -65,7 +62,7 @@ pub(crate) fn read_named_location(
     let obj = match node.object("a named location") {
         Ok(o) => o,
         Err(e) => {
-            errors.push(e);
+            record(errors, e);
             return None;
         }
     };
@@ -73,12 +70,12 @@ pub(crate) fn read_named_location(
     let take = |r: Result<Option<String>, LoadError>, errors: &mut Vec<LoadError>| match r {
         Ok(v) => v,
         Err(e) => {
-            errors.push(e);
+            record(errors, e);
             None
         }
     };
     let id = take(opt_string(node, "id"), errors);
-    let display_name = take(opt_string(node, "displayName"), errors).unwrap_or_default();
+    let display_name = take(opt_name(node, "displayName"), errors).unwrap_or_default();
     let odata = obj
         .get("@odata.type")
         .or_else(|| obj.get("locationType"))
@@ -89,11 +86,10 @@ pub(crate) fn read_named_location(
     let id = match id {
         Some(id) => {
             if let Some(p) = id_problem(&id) {
-                errors.push(LoadError::new(
-                    node.file,
-                    format!("{}/id", node.pointer()),
-                    p,
-                ));
+                record(
+                    errors,
+                    LoadError::new(node.file, format!("{}/id", node.pointer()), p),
+                );
             }
             normalize_id(&id)
         }
@@ -117,7 +113,7 @@ pub(crate) fn read_named_location(
     } else if odata.eq_ignore_ascii_case("compliantNetworkNamedLocation") {
         Some(LocationKind::CompliantNetwork)
     } else {
-        errors.push(node.error(format!(
+        record(errors, node.error(format!(
             "unknown named location type `{odata}`; expected `#microsoft.graph.ipNamedLocation`, `#microsoft.graph.countryNamedLocation` or `#microsoft.graph.compliantNetworkNamedLocation`"
         )));
         None
@@ -136,7 +132,7 @@ fn read_ip(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<LocationKind>
     let trusted = match opt_bool(node, "isTrusted") {
         Ok(t) => t.unwrap_or(false),
         Err(e) => {
-            errors.push(e);
+            record(errors, e);
             false
         }
     };
@@ -150,7 +146,7 @@ fn read_ip(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<LocationKind>
             .ok_or_else(|| ranges.error("expected an array of IP ranges"))?;
         if items.len() > MAX_RANGES_PER_LOCATION {
             return Err(ranges.error(format!(
-                "{} IP ranges; an IP named location holds at most {MAX_RANGES_PER_LOCATION}",
+                "{} IP ranges; the limit is {MAX_RANGES_PER_LOCATION} per named location",
                 items.len()
             )));
         }
@@ -163,20 +159,32 @@ fn read_ip(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<LocationKind>
                 _ => match opt_string(&item, "cidrAddress")? {
                     Some(s) => s,
                     None => {
-                        errors.push(item.error("IP range has no `cidrAddress`"));
+                        record(errors, item.error("IP range has no `cidrAddress`"));
                         continue;
                     }
                 },
             };
             match parse_cidr(&text) {
-                Ok(cidr) if cidr.is_too_broad() => errors.push(
-                    LoadError::new(item.file, format!("{}/cidrAddress", item.pointer()), format!(
-                        "prefix /{} of `{text}` is too broad: Entra only accepts prefixes longer than /8",
-                        cidr.prefix_len()
-                    )),
+                Ok(cidr) if cidr.is_too_broad() => record(
+                    errors,
+                    LoadError::new(
+                        item.file,
+                        format!("{}/cidrAddress", item.pointer()),
+                        format!(
+                            "prefix /{} of `{text}` is too broad: Entra only accepts prefixes longer than /8",
+                            cidr.prefix_len()
+                        ),
+                    ),
                 ),
                 Ok(cidr) => out.push(cidr),
-                Err(e) => errors.push(LoadError::new(item.file, format!("{}/cidrAddress", item.pointer()), e.to_string())),
+                Err(e) => record(
+                    errors,
+                    LoadError::new(
+                        item.file,
+                        format!("{}/cidrAddress", item.pointer()),
+                        e.to_string(),
+                    ),
+                ),
             }
         }
         Ok(out)
@@ -184,7 +192,7 @@ fn read_ip(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<LocationKind>
     match r {
         Ok(ranges) => Some(LocationKind::Ip { ranges, trusted }),
         Err(e) => {
-            errors.push(e);
+            record(errors, e);
             None
         }
     }
@@ -194,7 +202,7 @@ fn read_country(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<Location
     let list = match string_list(node, "countriesAndRegions") {
         Ok(l) => l,
         Err(e) => {
-            errors.push(e);
+            record(errors, e);
             return None;
         }
     };
@@ -205,17 +213,20 @@ fn read_country(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<Location
             [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
                 countries.push([a.to_ascii_uppercase(), b.to_ascii_uppercase()]);
             }
-            _ => errors.push(LoadError::new(
-                node.file,
-                format!("{}/countriesAndRegions/{i}", node.pointer()),
-                format!("`{c}` is not a two-letter country or region code"),
-            )),
+            _ => record(
+                errors,
+                LoadError::new(
+                    node.file,
+                    format!("{}/countriesAndRegions/{i}", node.pointer()),
+                    format!("`{c}` is not a two-letter country or region code"),
+                ),
+            ),
         }
     }
     let include_unknown = match opt_bool(node, "includeUnknownCountriesAndRegions") {
         Ok(v) => v.unwrap_or(false),
         Err(e) => {
-            errors.push(e);
+            record(errors, e);
             false
         }
     };
@@ -224,15 +235,20 @@ fn read_country(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<Location
         Ok(Some(m)) if m.eq_ignore_ascii_case("clientIpAddress") => false,
         Ok(Some(m)) if m.eq_ignore_ascii_case("authenticatorAppGps") => true,
         Ok(Some(m)) => {
-            errors.push(LoadError::new(
-                node.file,
-                format!("{}/countryLookupMethod", node.pointer()),
-                format!("unknown country lookup method `{m}`; expected `clientIpAddress` or `authenticatorAppGps`"),
-            ));
+            record(
+                errors,
+                LoadError::new(
+                    node.file,
+                    format!("{}/countryLookupMethod", node.pointer()),
+                    format!(
+                        "unknown country lookup method `{m}`; expected `clientIpAddress` or `authenticatorAppGps`"
+                    ),
+                ),
+            );
             false
         }
         Err(e) => {
-            errors.push(e);
+            record(errors, e);
             false
         }
     };

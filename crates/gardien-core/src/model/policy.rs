@@ -6,10 +6,13 @@ use super::enums::{
     BuiltInControl, ClientAppType, DevicePlatform, EnumSet, ExternalUserType, InsiderRiskLevel,
     RiskLevel, TransferMethod,
 };
-use crate::error::LoadError;
+use crate::error::{LoadError, record};
 use crate::filter::{AttributeFilterRule, DeviceFilterRule};
 use crate::ids::{id_problem, normalize_id};
-use crate::json::{Node, flags_list, kind, opt_bool, opt_string, string_list, with_member};
+use crate::json::{
+    Node, flags_list, kind, opt_bool, opt_name, opt_string, string_list, with_member,
+};
+use crate::limits::MAX_ID_LENGTH;
 
 /// Policy state (`conditionalAccessPolicyState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -457,7 +460,7 @@ pub(crate) struct Errors<'e> {
 
 impl Errors<'_> {
     fn push(&mut self, e: LoadError) {
-        self.errors.push(e);
+        record(self.errors, e);
     }
     fn take<T>(&mut self, r: Result<T, LoadError>) -> Option<T> {
         match r {
@@ -527,21 +530,31 @@ pub(crate) fn read_policy(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Optio
     let obj = match node.object("a Conditional Access policy") {
         Ok(o) => o,
         Err(e) => {
-            errors.push(e);
+            record(errors, e);
             return None;
         }
     };
     if let Some(e) = not_a_policy(node, obj) {
-        errors.push(e);
+        record(errors, e);
         return None;
     }
     let mut errs = Errors { errors };
-    let id = errs
+    let mut id = errs
         .take(opt_string(node, "id"))
         .flatten()
         .unwrap_or_default();
+    let id_length = id.chars().count();
+    if id_length > MAX_ID_LENGTH {
+        // Not kept: every error of the policy names it.
+        id.clear();
+        errs.push(LoadError::new(
+            node.file,
+            format!("{}/id", node.pointer()),
+            format!("id is {id_length} characters long; the limit is {MAX_ID_LENGTH}"),
+        ));
+    }
     let display_name = errs
-        .take(opt_string(node, "displayName"))
+        .take(opt_name(node, "displayName"))
         .flatten()
         .unwrap_or_default();
     let state = match errs.take(opt_string(node, "state")).flatten() {
@@ -1289,7 +1302,7 @@ fn read_grant(node: &Node<'_>, errs: &mut Errors<'_>) -> Option<GrantControls> {
         let combos = flags_or_list(&s, "allowedCombinations")?;
         let inline = combos.map(|c| {
             (
-                opt_string(&s, "displayName")
+                opt_name(&s, "displayName")
                     .ok()
                     .flatten()
                     .unwrap_or_default(),

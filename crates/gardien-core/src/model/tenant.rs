@@ -5,15 +5,15 @@ use serde_json::Value;
 use super::directory::{Directory, read_directory};
 use super::location::{MAX_NAMED_LOCATIONS, NamedLocation, read_named_location};
 use super::policy::{LocationToken, Policy, read_policy};
-use crate::error::{LoadError, LoadErrors};
+use crate::error::{LoadError, LoadErrors, record};
 use crate::ids::{
     COMPLIANT_NETWORK_LOCATION, MFA_TRUSTED_IPS_LOCATION, STRENGTH_MFA, STRENGTH_PASSWORDLESS,
     STRENGTH_PHISHING_RESISTANT,
 };
-use crate::json::{Node, decode_text, parse_value};
+use crate::json::{Node, decode_text, escape_token, parse_value};
+use crate::limits::MAX_ERRORS;
 
-/// At most this many policies per tenant (Entra allows 195).
-pub const MAX_POLICIES: usize = 512;
+pub use crate::limits::MAX_POLICIES;
 
 /// The raw bytes of one file and the name to use in errors.
 #[derive(Debug, Clone)]
@@ -81,18 +81,78 @@ fn items<'v>(value: &'v Value, collection_key: &str) -> (Vec<(String, &'v Value)
     }
 }
 
+/// How many items [`items`] walks in `value`, without listing them.
+fn count_items(value: &Value, collection_key: &str) -> usize {
+    match value {
+        Value::Array(a) => a.len(),
+        Value::Object(o) => match o.get(collection_key) {
+            Some(Value::Array(a)) if !o.contains_key("conditions") => a.len(),
+            _ => 1,
+        },
+        _ => 1,
+    }
+}
+
+/// The pointer of the list [`items`] walks in `value` (the collection itself, or the value
+/// when it is a single object).
+fn collection_pointer(base: &str, value: &Value, collection_key: &str) -> String {
+    match value {
+        Value::Object(o)
+            if !o.contains_key("conditions")
+                && o.get(collection_key).is_some_and(Value::is_array) =>
+        {
+            format!("{base}/{}", escape_token(collection_key))
+        }
+        _ => base.to_owned(),
+    }
+}
+
+/// An error when the files hold more than `limit` items in all, naming the file whose items
+/// pass the limit.
+fn over_limit(
+    values: &[(String, String, Value)],
+    what: &str,
+    limit: usize,
+    help: &str,
+) -> Option<LoadError> {
+    let counts: Vec<usize> = values
+        .iter()
+        .map(|(_, _, v)| count_items(v, "value"))
+        .collect();
+    let total: usize = counts.iter().sum();
+    if total <= limit {
+        return None;
+    }
+    let mut running = 0;
+    let at = counts
+        .iter()
+        .position(|n| {
+            running += n;
+            running > limit
+        })
+        .unwrap_or(0);
+    let (file, base, value) = values.get(at)?;
+    let files = values.len();
+    let reason = if files > 1 {
+        format!("{total} {what} in {files} files; the limit is {limit}")
+    } else {
+        format!("{total} {what}; the limit is {limit}")
+    };
+    Some(LoadError::new(file, collection_pointer(base, value, "value"), reason).with_help(help))
+}
+
 fn parse_file(file: &SourceFile, errors: &mut Vec<LoadError>) -> Option<Value> {
     let text = match decode_text(&file.name, &file.bytes) {
         Ok(t) => t,
         Err(e) => {
-            errors.push(e);
+            record(errors, e);
             return None;
         }
     };
     match parse_value(&file.name, &text) {
         Ok(v) => Some(v),
         Err(e) => {
-            errors.push(e);
+            record(errors, e);
             None
         }
     }
@@ -118,7 +178,7 @@ impl Tenant {
                     } else {
                         match o.remove("policies") {
                                 Some(p) => policy_values.push((file.name.clone(), "/policies".to_owned(), p)),
-                                None => errors.push(LoadError::new(&file.name, "", "missing `policies`").with_help(
+                                None => record(&mut errors, LoadError::new(&file.name, "", "missing `policies`").with_help(
                                     "a single-file tenant is {\"policies\":[...], \"namedLocations\":[...], \"directory\":{...}}",
                                 )),
                             }
@@ -137,14 +197,17 @@ impl Tenant {
                 Value::Array(a) => {
                     policy_values.push((file.name.clone(), String::new(), Value::Array(a)))
                 }
-                other => errors.push(LoadError::new(
-                    &file.name,
-                    "",
-                    format!(
-                        "expected a tenant object, found {}",
-                        crate::json::kind(&other)
+                other => record(
+                    &mut errors,
+                    LoadError::new(
+                        &file.name,
+                        "",
+                        format!(
+                            "expected a tenant object, found {}",
+                            crate::json::kind(&other)
+                        ),
                     ),
-                )),
+                ),
             }
         }
         for file in &source.policy_files {
@@ -163,37 +226,55 @@ impl Tenant {
             directory_value = Some((file.name.clone(), String::new(), v));
         }
 
-        for (file, base, value) in &location_values {
+        // Counts are checked before anything is read, so that an oversized file costs no
+        // more than its parse.
+        let too_many_locations = over_limit(
+            &location_values,
+            "named locations",
+            MAX_NAMED_LOCATIONS,
+            "Entra allows 195 named locations per tenant",
+        );
+        let too_many_policies = over_limit(
+            &policy_values,
+            "policies",
+            MAX_POLICIES,
+            "Entra allows 195 policies per tenant; gardien loads up to 512",
+        );
+        errors.extend(too_many_locations.iter().cloned());
+        errors.extend(too_many_policies.iter().cloned());
+        for (file, base, value) in location_values
+            .iter()
+            .filter(|_| too_many_locations.is_none())
+        {
             let (list, _) = items(value, "value");
             for (suffix, v) in list {
+                if errors.len() > MAX_ERRORS {
+                    break;
+                }
                 let pointer = format!("{base}{suffix}");
                 let node = Node::root(file, &pointer, v);
                 if let Some(l) = read_named_location(&node, &mut errors) {
                     if tenant.named_locations.iter().any(|x| x.id == l.id) {
-                        errors.push(node.error(format!("duplicate named location id `{}`", l.id)));
+                        record(
+                            &mut errors,
+                            node.error(format!("duplicate named location id `{}`", l.id)),
+                        );
                     } else {
                         tenant.named_locations.push(l);
                     }
                 }
             }
         }
-        if tenant.named_locations.len() > MAX_NAMED_LOCATIONS {
-            errors.push(LoadError::new(
-                location_values.first().map(|f| f.0.as_str()).unwrap_or(""),
-                "",
-                format!(
-                    "{} named locations; Entra allows at most {MAX_NAMED_LOCATIONS}",
-                    tenant.named_locations.len()
-                ),
-            ));
-        }
         if let Some((file, pointer, value)) = &directory_value {
             let node = Node::root(file, pointer, value);
             tenant.directory = read_directory(&node, &mut errors);
         }
-        for (file, base, value) in &policy_values {
+        for (file, base, value) in policy_values.iter().filter(|_| too_many_policies.is_none()) {
             let (list, _) = items(value, "value");
             for (suffix, v) in list {
+                if errors.len() > MAX_ERRORS {
+                    break;
+                }
                 let pointer = format!("{base}{suffix}");
                 let node = Node::root(file, &pointer, v);
                 if let Some(mut p) = read_policy(&node, &mut errors) {
@@ -205,24 +286,21 @@ impl Tenant {
                         .iter()
                         .any(|x| x.id.eq_ignore_ascii_case(&p.id))
                     {
-                        errors.push(node.error(format!("duplicate policy id `{}`", p.id)));
+                        record(
+                            &mut errors,
+                            node.error(format!("duplicate policy id `{}`", p.id)),
+                        );
                         continue;
                     }
                     tenant.policies.push(p);
                 }
             }
         }
-        if tenant.policies.len() > MAX_POLICIES {
-            errors.push(LoadError::new("", "", format!(
-                "{} policies; gardien evaluates at most {MAX_POLICIES} per tenant (Entra allows 195)",
-                tenant.policies.len()
-            )));
-        }
         tenant.check_references(&mut errors);
         if errors.is_empty() {
             Ok(tenant)
         } else {
-            Err(LoadErrors { errors })
+            Err(LoadErrors::capped(errors))
         }
     }
 
@@ -245,7 +323,8 @@ impl Tenant {
                             && !self.location_exists(id)
                         {
                             let index = raw_index(&p.raw, key, id).unwrap_or(i);
-                            errors.push(
+                            record(
+                                errors,
                                 LoadError::new(
                                     &p.file,
                                     format!("{}/conditions/locations/{key}/{index}", p.pointer),
@@ -277,7 +356,8 @@ impl Tenant {
                         .iter()
                         .any(|a| a.id == s.id);
                 if !known {
-                    errors.push(
+                    record(
+                        errors,
                         LoadError::new(
                             &p.file,
                             format!("{}/grantControls/authenticationStrength/id", p.pointer),
@@ -290,7 +370,7 @@ impl Tenant {
                 if let Some((_, combos)) = &s.inline {
                     for (i, c) in combos.iter().enumerate() {
                         if let Err(reason) = super::directory::parse_combination(c) {
-                            errors.push(LoadError::new(&p.file, format!(
+                            record(errors, LoadError::new(&p.file, format!(
                                     "{}/grantControls/authenticationStrength/allowedCombinations/{i}",
                                     p.pointer
                                 ), reason).in_policy(&p.id, &p.display_name));
