@@ -109,12 +109,25 @@ fn default_listen() -> SocketAddr {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
-    /// SQLite file (default `gardien.db`).
+    /// SQLite file (default `gardien.db`), used when `database` is not set.
     #[serde(default = "default_db")]
     pub path: PathBuf,
-    /// What a committed record survives.
+    /// A PostgreSQL URL (`postgres://user@host:5432/db`) shared by several replicas; when set,
+    /// `path` is not used. `gardien serve --database` overrides it.
+    #[serde(default)]
+    pub database: Option<String>,
+    /// PostgreSQL schema holding gardien's tables (created if missing; default: the
+    /// connection's `search_path`, normally `public`).
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// What a committed record survives (SQLite; PostgreSQL commits are as durable as the
+    /// server's own settings make them).
     #[serde(default = "default_durability")]
     pub durability: Durability,
+    /// How often, in milliseconds, a replica compares its policy version and device
+    /// revision with the store, in case a change notification was missed (default 2000).
+    #[serde(default = "default_version_check_ms")]
+    pub version_check_ms: u64,
 }
 
 fn default_db() -> PathBuf {
@@ -125,11 +138,18 @@ fn default_durability() -> Durability {
     Durability::Process
 }
 
+fn default_version_check_ms() -> u64 {
+    2000
+}
+
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             path: default_db(),
+            database: None,
+            schema: None,
             durability: default_durability(),
+            version_check_ms: default_version_check_ms(),
         }
     }
 }

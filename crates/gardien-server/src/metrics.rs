@@ -97,6 +97,10 @@ pub struct Metrics {
     pub policy_version: AtomicI64,
     /// Admin writes rejected by validation.
     pub rejected_writes: AtomicU64,
+    /// Policy versions put in force after a change made elsewhere (another replica).
+    pub policy_reloads: AtomicU64,
+    /// Store changes that could not be put in force (store unreachable, invalid version).
+    pub sync_errors: AtomicU64,
 }
 
 impl Metrics {
@@ -182,6 +186,18 @@ impl Metrics {
                 "Admin writes rejected by validation.",
                 "counter",
                 self.rejected_writes.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "gardien_policy_reloads_total",
+                "Policy versions put in force after a change made by another replica.",
+                "counter",
+                self.policy_reloads.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "gardien_store_sync_errors_total",
+                "Store changes that could not be put in force (the previous set stays).",
+                "counter",
+                self.sync_errors.load(Ordering::Relaxed) as i64,
             ),
             (
                 "gardien_policy_version",

@@ -22,7 +22,7 @@ use gardien_signals::signals::SignalsConfig;
 use gardien_store::{NewVersion, Store, StoreError, StoreOptions};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 /// The policy set in force.
 #[derive(Debug)]
@@ -112,6 +112,8 @@ pub struct AppState {
     pub history: Option<Arc<InMemoryHistory>>,
     /// Recent denials, for the page nginx fetches after `auth_request` said 403.
     pub denials: crate::denials::RecentDenials,
+    /// The store's device revision the registry in force was loaded at.
+    devices_revision: AtomicI64,
     write_lock: tokio::sync::Mutex<()>,
     admin_token: Option<[u8; 32]>,
     decision_token: Option<[u8; 32]>,
@@ -203,14 +205,15 @@ impl AppState {
         config: ServerConfig,
         options: StartOptions,
     ) -> Result<Arc<AppState>, StartError> {
-        let store = Store::open(
-            &config.store.path,
-            StoreOptions {
-                durability: config.store.durability,
-                ..StoreOptions::default()
-            },
-        )
-        .await?;
+        let store_options = StoreOptions {
+            durability: config.store.durability,
+            schema: config.store.schema.clone(),
+            ..StoreOptions::default()
+        };
+        let store = match &config.store.database {
+            Some(url) => Store::connect(url, store_options).await?,
+            None => Store::open(&config.store.path, store_options).await?,
+        };
         let live = match store.current_version().await? {
             Some(v) => {
                 if options.initial_tenant.is_some() {
@@ -219,21 +222,14 @@ impl AppState {
                         "the store already holds a policy set; the configured tenant is not imported"
                     );
                 }
-                let tenant =
-                    snapshot::compile(&format!("store:version {}", v.version), &v.snapshot)
-                        .map_err(StartError::Tenant)?;
-                Live {
-                    version: v.version,
-                    tenant,
-                    snapshot: v.snapshot,
-                }
+                live_from_version(v).map_err(StartError::Tenant)?
             }
             None => {
                 let snap = options.initial_tenant.unwrap_or_else(snapshot::empty);
                 let tenant =
                     snapshot::compile("initial tenant", &snap).map_err(StartError::Tenant)?;
                 let diff = snapshot::diff(&snapshot::empty(), &snap);
-                let version = store
+                let saved = store
                     .save_version(
                         None,
                         NewVersion {
@@ -244,14 +240,32 @@ impl AppState {
                             snapshot: snap.clone(),
                         },
                     )
-                    .await?;
-                Live {
-                    version,
-                    tenant,
-                    snapshot: snap,
+                    .await;
+                match saved {
+                    Ok(version) => Live {
+                        version,
+                        tenant,
+                        snapshot: snap,
+                    },
+                    // Another replica imported first: use what it stored.
+                    Err(StoreError::Conflict { .. }) => {
+                        let v = store.current_version().await?.ok_or_else(|| {
+                            StartError::Config(
+                                "the store reported a concurrent import but holds no version"
+                                    .to_owned(),
+                            )
+                        })?;
+                        tracing::info!(
+                            version = v.version,
+                            "another replica imported the policy set first; using it"
+                        );
+                        live_from_version(v).map_err(StartError::Tenant)?
+                    }
+                    Err(e) => return Err(e.into()),
                 }
             }
         };
+        let devices_revision = store.devices_revision().await?;
         let mut devices = store.devices().await?;
         if devices.is_empty()
             && let Some(initial) = options.initial_devices
@@ -322,6 +336,7 @@ impl AppState {
             demo: options.demo,
             history,
             denials: crate::denials::RecentDenials::new(4096),
+            devices_revision: AtomicI64::new(devices_revision),
             write_lock: tokio::sync::Mutex::new(()),
             admin_token,
             decision_token,
@@ -396,6 +411,8 @@ impl AppState {
             .await
             .map_err(|e| match e {
                 StoreError::Conflict { expected, actual } => {
+                    // Another replica wrote first; the change follower loads its version
+                    // (at most `version_check_ms` later if the notification was missed).
                     WriteError::Conflict { expected, actual }
                 }
                 other => WriteError::Store(other),
@@ -412,16 +429,111 @@ impl AppState {
         Ok(version)
     }
 
-    /// Replaces the device registry in force after a change in the store.
+    /// Replaces the device registry in force with the store's devices.
     pub async fn reload_devices(&self) -> Result<usize, StartError> {
+        // One reload at a time, so an older registry never replaces a newer one.
+        let _guard = self.write_lock.lock().await;
+        // Read the revision first: a write landing between the two reads makes the next
+        // check reload again, never miss a change.
+        let revision = self.store.devices_revision().await?;
         let devices = self.store.devices().await?;
         let registry = registry(&devices)?;
         let n = registry.len();
         let mut signals = Signals::clone(&self.signals.load());
         signals.devices = Arc::new(registry);
         self.signals.store(Arc::new(signals));
+        self.devices_revision.store(revision, Ordering::Relaxed);
         Ok(n)
     }
+
+    /// Puts the store's newest policy version in force if it differs from the one in force
+    /// (another replica changed it). Returns the version now in force. A stored version the
+    /// core rejects (written by a newer gardien, say) leaves the current one in force.
+    pub async fn sync_policy(&self) -> Result<i64, SyncError> {
+        let Some(newest) = self.store.current_version_number().await? else {
+            return Ok(self.live.load().version);
+        };
+        if newest == self.live.load().version {
+            return Ok(newest);
+        }
+        let _guard = self.write_lock.lock().await;
+        let current = self.live.load().version;
+        let Some(v) = self.store.current_version().await? else {
+            return Ok(current);
+        };
+        if v.version == current {
+            return Ok(current);
+        }
+        let version = v.version;
+        let live = live_from_version(v).map_err(|errors| SyncError::Invalid { version, errors })?;
+        if version < current {
+            tracing::warn!(
+                current,
+                version,
+                "the store's newest policy version is older than the one in force (restored database?); following the store"
+            );
+        }
+        self.live.store(Arc::new(live));
+        self.metrics
+            .policy_version
+            .store(version, Ordering::Relaxed);
+        self.metrics.policy_reloads.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            from = current,
+            to = version,
+            "policy set changed in the store; now in force"
+        );
+        Ok(version)
+    }
+
+    /// Reloads the device registry if the store's device revision moved. Returns whether it
+    /// did.
+    pub async fn sync_devices(&self) -> Result<bool, SyncError> {
+        let revision = self.store.devices_revision().await?;
+        if revision == self.devices_revision.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        let n = self.reload_devices().await.map_err(|e| match e {
+            StartError::Store(e) => SyncError::Store(e),
+            other => SyncError::Devices(other.to_string()),
+        })?;
+        tracing::info!(
+            devices = n,
+            revision,
+            "devices changed in the store; reloaded"
+        );
+        Ok(true)
+    }
+}
+
+/// Why a change made in the store (by another replica) could not be put in force; the
+/// policy set and devices in force stay as they were.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The store did not answer.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The stored version does not compile.
+    #[error("stored policy version {version} is invalid:\n{errors}")]
+    Invalid {
+        /// The version.
+        version: i64,
+        /// Why.
+        errors: LoadErrors,
+    },
+    /// The stored devices are invalid.
+    #[error("stored devices: {0}")]
+    Devices(String),
+}
+
+/// Compiles a stored version.
+fn live_from_version(v: gardien_store::TenantVersion) -> Result<Live, LoadErrors> {
+    let tenant = snapshot::compile(&format!("store:version {}", v.version), &v.snapshot)?;
+    Ok(Live {
+        version: v.version,
+        tenant,
+        snapshot: v.snapshot,
+    })
 }
 
 #[cfg(test)]

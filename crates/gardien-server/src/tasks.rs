@@ -1,7 +1,10 @@
-//! Background work: GeoIP hot reload, JWKS refresh, sign-in log retention.
+//! Background work: following the store's changes (policy versions and devices written by
+//! other replicas), GeoIP hot reload, JWKS refresh, sign-in log retention.
 
 use crate::state::AppState;
+use gardien_store::Change;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// Handles of the background tasks; dropping them does not stop them, [`Tasks::abort`] does.
@@ -19,7 +22,7 @@ impl Tasks {
 
 /// Starts the background tasks.
 pub fn spawn(state: Arc<AppState>) -> Tasks {
-    let mut tasks = Vec::new();
+    let mut tasks = vec![tokio::spawn(follow_store(state.clone()))];
     let s = state.clone();
     tasks.push(tokio::spawn(async move {
         // GeoIP files replaced on disk are picked up within a minute; a bad file keeps the
@@ -65,4 +68,61 @@ pub fn spawn(state: Arc<AppState>) -> Tasks {
         }));
     }
     Tasks(tasks)
+}
+
+/// Keeps the policy set and devices in force equal to the store's: reacts to the store's
+/// change feed (PostgreSQL LISTEN/NOTIFY: another replica's write arrives within
+/// milliseconds) and, in case a notification is lost, compares versions every
+/// `store.version_check_ms`.
+async fn follow_store(state: Arc<AppState>) {
+    let period = Duration::from_millis(state.config.store.version_check_ms.max(100));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut feed = None;
+    loop {
+        if feed.is_none() {
+            match state.store.changes().await {
+                Ok(f) => {
+                    feed = Some(f);
+                    // Anything written while we were not listening.
+                    sync(&state, true, true).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen to store changes; checking every {period:?}")
+                }
+            }
+        }
+        let change = async {
+            match feed.as_mut() {
+                Some(f) => Some(f.next().await),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tick.tick() => sync(&state, true, true).await,
+            change = change => match change {
+                Some(Ok(Change::Version(_))) => sync(&state, true, false).await,
+                Some(Ok(Change::Devices)) => sync(&state, false, true).await,
+                Some(Ok(Change::Missed)) => sync(&state, true, true).await,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "store change feed failed; reconnecting");
+                    feed = None;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                None => {}
+            },
+        }
+    }
+}
+
+/// One comparison with the store; failures are counted and logged, what is in force stays.
+async fn sync(state: &AppState, policy: bool, devices: bool) {
+    if policy && let Err(e) = state.sync_policy().await {
+        state.metrics.sync_errors.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(error = %e, "policy change in the store not applied; the previous set stays in force");
+    }
+    if devices && let Err(e) = state.sync_devices().await {
+        state.metrics.sync_errors.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(error = %e, "device change in the store not applied; the previous registry stays");
+    }
 }

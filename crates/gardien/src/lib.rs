@@ -174,6 +174,10 @@ pub enum Command {
         /// Listen address (overrides the configuration; demo default 127.0.0.1:8080).
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
+        /// Store: a PostgreSQL URL (`postgres://user@host/db`) shared by several replicas, or
+        /// a SQLite file (overrides `[store]`; the demo default is a temporary SQLite file).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
         /// Logs as JSON lines instead of text.
         #[arg(long)]
         log_json: bool,
@@ -268,10 +272,11 @@ pub fn run() -> ExitCode {
             config,
             demo,
             listen,
+            database,
             log_json,
         } => {
             init_logs(*log_json);
-            commands::serve::run(config.as_deref(), *demo, *listen)
+            commands::serve::run(config.as_deref(), *demo, *listen, database.as_deref())
         }
         Command::HashToken { token } => commands::serve::hash_token(token.as_deref()),
         Command::Lint {

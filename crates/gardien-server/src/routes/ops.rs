@@ -28,13 +28,17 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: a policy set is in force and the store answers.
+/// `GET /readyz`: a policy set is in force and the store answers. Reports the version in
+/// force and the store's newest (another replica's change reaches this one within a second).
 pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
     let live = state.live.load();
-    let store_ok = state.store.current_version().await.is_ok();
+    let stored = state.store.current_version_number().await;
+    let store_ok = stored.is_ok();
     let body = json!({
         "status": if store_ok { "ready" } else { "store unavailable" },
         "policyVersion": live.version,
+        "storeVersion": stored.ok().flatten(),
+        "store": state.store.backend(),
         "policies": live.tenant.tenant.policies.len(),
         "devices": state.signals.load().devices.len(),
     });

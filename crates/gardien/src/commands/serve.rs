@@ -90,6 +90,16 @@ curl -s http://{addr}/metrics
     )
 }
 
+/// Points the configuration at `--database`: a PostgreSQL URL, or a SQLite file.
+fn set_database(config: &mut ServerConfig, database: &str) {
+    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+        config.store.database = Some(database.to_owned());
+    } else {
+        config.store.database = None;
+        config.store.path = PathBuf::from(database.strip_prefix("sqlite://").unwrap_or(database));
+    }
+}
+
 /// Deletes a demo store and its WAL files (the demo keeps nothing).
 fn remove_store(path: &Path) {
     for suffix in ["", "-wal", "-shm"] {
@@ -120,18 +130,23 @@ async fn shutdown_signal() {
 }
 
 /// Starts the server and runs until Ctrl-C or SIGTERM.
-pub fn run(config: Option<&Path>, demo: bool, listen: Option<SocketAddr>) -> Result<Exit> {
+pub fn run(
+    config: Option<&Path>,
+    demo: bool,
+    listen: Option<SocketAddr>,
+    database: Option<&str>,
+) -> Result<Exit> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let demo_store = demo
+        let demo_store = (demo && database.is_none())
             .then(|| std::env::temp_dir().join(format!("gardien-demo-{}.db", std::process::id())));
         if let Some(store) = &demo_store {
             remove_store(store);
         }
-        let (config, options) = if let Some(store) = demo_store.clone() {
+        let (mut config, options) = if demo {
             let devices: Value = serde_json::from_slice(DEMO_DEVICES)?;
             let options = StartOptions {
                 demo: true,
@@ -145,7 +160,10 @@ pub fn run(config: Option<&Path>, demo: bool, listen: Option<SocketAddr>) -> Res
                     DEMO_COMPLIANCE.to_vec(),
                 )),
             };
-            (demo_config(listen, store), options)
+            (
+                demo_config(listen, demo_store.clone().unwrap_or_default()),
+                options,
+            )
         } else {
             let path = config.ok_or_else(|| anyhow!("give --config FILE, or --demo"))?;
             let mut config = ServerConfig::read(path)?;
@@ -183,6 +201,9 @@ pub fn run(config: Option<&Path>, demo: bool, listen: Option<SocketAddr>) -> Res
                 },
             )
         };
+        if let Some(url) = database {
+            set_database(&mut config, url);
+        }
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
