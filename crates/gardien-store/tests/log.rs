@@ -1,4 +1,5 @@
-//! End-to-end tests of the sign-in log on real SQLite files.
+//! End-to-end tests of the sign-in log on both backends (a SQLite file; a fresh PostgreSQL
+//! schema), then what only PostgreSQL replicas have.
 
 #![allow(
     clippy::unwrap_used,
@@ -11,16 +12,27 @@ mod common;
 
 use std::collections::HashSet;
 use std::io::{BufRead as _, BufReader};
-use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{nth, sign_in};
+use common::{TestDb, backend_tests, nth, sign_in};
 use gardien_store::{SignInFilter, SignInRecord, Store, StoreError, StoreOptions};
-use sqlx::{ConnectOptions as _, Connection as _};
 
-async fn open(path: &Path) -> Store {
-    Store::open(path, StoreOptions::default()).await.unwrap()
-}
+backend_tests!(
+    append_then_query_with_each_filter,
+    query_limit_defaults_to_100_and_is_capped,
+    export_jsonl_round_trip_in_pages,
+    group_commit_batches_concurrent_appends,
+    max_batch_bounds_the_transaction_size,
+    duplicate_correlation_id_fails_alone,
+    failed_batch_reports_to_every_waiter_and_the_writer_goes_on,
+    append_nowait_reports_a_full_queue,
+    close_commits_the_queue_then_refuses,
+    delete_before_removes_old_records,
+    acked_records_survive_reopen_without_close,
+    acked_records_survive_kill_9,
+    a_record_that_is_not_a_json_object_is_refused,
+    both_durability_modes_commit,
+);
 
 fn ids(records: &[serde_json::Value]) -> Vec<&str> {
     records
@@ -42,10 +54,8 @@ fn small(id: &str, created_ms: i64) -> SignInRecord {
     }
 }
 
-#[tokio::test]
-async fn append_then_query_with_each_filter() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("q.db")).await;
+async fn append_then_query_with_each_filter(db: TestDb) {
+    let store = db.open().await;
     let log = store.log();
     let rows = [
         ("r1", 1000, "alice", "mail", "allow", None),
@@ -136,10 +146,8 @@ async fn append_then_query_with_each_filter() {
     store.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn query_limit_defaults_to_100_and_is_capped() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("limit.db")).await;
+async fn query_limit_defaults_to_100_and_is_capped(db: TestDb) {
+    let store = db.open().await;
     let log = store.log();
     for i in 0..10_050 {
         log.append_nowait(small(&format!("s{i}"), i)).unwrap();
@@ -160,10 +168,8 @@ async fn query_limit_defaults_to_100_and_is_capped() {
     store.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn export_jsonl_round_trip_in_pages() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("export.db")).await;
+async fn export_jsonl_round_trip_in_pages(db: TestDb) {
+    let store = db.open().await;
     let log = store.log();
     // 2500 records, 3 per millisecond so that page boundaries fall inside equal timestamps.
     for n in 0..2500_u64 {
@@ -227,10 +233,8 @@ async fn export_jsonl_round_trip_in_pages() {
     store.close().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn group_commit_batches_concurrent_appends() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("group.db")).await;
+async fn group_commit_batches_concurrent_appends(db: TestDb) {
+    let store = db.open().await;
     let mut tasks = Vec::new();
     for n in 0..2000_u64 {
         let log = store.log().clone();
@@ -258,18 +262,13 @@ async fn group_commit_batches_concurrent_appends() {
     store.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn max_batch_bounds_the_transaction_size() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
-        &dir.path().join("max.db"),
-        StoreOptions {
+async fn max_batch_bounds_the_transaction_size(db: TestDb) {
+    let store = db
+        .open_with(StoreOptions {
             max_batch: 10,
             ..StoreOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+        })
+        .await;
     let log = store.log();
     for i in 0..95 {
         log.append_nowait(small(&format!("m{i}"), i)).unwrap();
@@ -281,26 +280,8 @@ async fn max_batch_bounds_the_transaction_size() {
     store.close().await.unwrap();
 }
 
-/// A connection of our own on `path`.
-async fn connect(path: &Path) -> sqlx::SqliteConnection {
-    sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(path)
-        .connect()
-        .await
-        .unwrap()
-}
-
-/// Holds the database's write lock until dropped or committed: the log writer then waits
-/// (busy timeout) inside its first INSERT, and messages pile up in the queue.
-async fn hold_write_lock(conn: &mut sqlx::SqliteConnection) -> sqlx::Transaction<'_, sqlx::Sqlite> {
-    conn.begin_with("BEGIN IMMEDIATE").await.unwrap()
-}
-
-#[tokio::test]
-async fn duplicate_correlation_id_fails_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("dup.db");
-    let store = open(&path).await;
+async fn duplicate_correlation_id_fails_alone(db: TestDb) {
+    let store = db.open().await;
     let log = store.log();
     log.append(small("x", 1)).await.unwrap();
 
@@ -317,14 +298,13 @@ async fn duplicate_correlation_id_fails_alone() {
         matches!(&err, StoreError::DuplicateSignIn { id, .. } if id == "x"),
         "{err}"
     );
-    assert!(err.to_string().contains("dup.db"), "{err}");
+    assert!(err.to_string().contains(db.name()), "{err}");
     assert_eq!(log.committed(), 3);
     assert_eq!(log.failed(), 1);
 
     // Duplicates inside one multi-row INSERT: with the writer held, they are queued together
     // and written in the same chunk.
-    let mut other = connect(&path).await;
-    let lock = hold_write_lock(&mut other).await;
+    let mut lock = db.hold_log_lock().await;
     let log2 = log.clone();
     let waiters = tokio::spawn(async move {
         tokio::join!(
@@ -336,7 +316,8 @@ async fn duplicate_correlation_id_fails_alone() {
         )
     });
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    lock.commit().await.unwrap();
+    lock.execute("COMMIT").await;
+    lock.close().await;
     let (c, y1, y2, a2, d) = waiters.await.unwrap();
     c.unwrap();
     y1.unwrap();
@@ -357,38 +338,28 @@ async fn duplicate_correlation_id_fails_alone() {
         stored[5],
         serde_json::from_str::<serde_json::Value>(&small("x", 1).record).unwrap()
     );
-    other.close().await.unwrap();
     store.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn failed_batch_reports_to_every_waiter_and_the_writer_goes_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("fail.db");
-    let store = open(&path).await;
+async fn failed_batch_reports_to_every_waiter_and_the_writer_goes_on(db: TestDb) {
+    let store = db.open().await;
     let log = store.log();
     log.append(small("before", 1)).await.unwrap();
 
-    let mut other = connect(&path).await;
-    sqlx::query("ALTER TABLE sign_ins RENAME TO sign_ins_away")
-        .execute(&mut other)
-        .await
-        .unwrap();
+    db.execute("ALTER TABLE sign_ins RENAME TO sign_ins_away")
+        .await;
     let (a, b) = tokio::join!(log.append(small("a", 2)), log.append(small("b", 3)));
     for result in [a, b] {
         let err = result.err().unwrap();
         assert!(matches!(&err, StoreError::LogBatch { .. }), "{err}");
-        assert!(err.to_string().contains("fail.db"), "{err}");
+        assert!(err.to_string().contains(db.name()), "{err}");
     }
     log.append_nowait(small("c", 4)).unwrap();
     // The batch holding the flush may be the failed one or the next, empty, one.
     let _ = log.flush().await;
     assert_eq!(log.failed(), 3);
-    sqlx::query("ALTER TABLE sign_ins_away RENAME TO sign_ins")
-        .execute(&mut other)
-        .await
-        .unwrap();
-    other.close().await.unwrap();
+    db.execute("ALTER TABLE sign_ins_away RENAME TO sign_ins")
+        .await;
 
     log.append(small("after", 5)).await.unwrap();
     let all = log.query(&SignInFilter::default()).await.unwrap();
@@ -397,22 +368,15 @@ async fn failed_batch_reports_to_every_waiter_and_the_writer_goes_on() {
     store.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn append_nowait_reports_a_full_queue() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("full.db");
-    let store = Store::open(
-        &path,
-        StoreOptions {
+async fn append_nowait_reports_a_full_queue(db: TestDb) {
+    let store = db
+        .open_with(StoreOptions {
             queue: 4,
             ..StoreOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+        })
+        .await;
     let log = store.log();
-    let mut other = connect(&path).await;
-    let lock = hold_write_lock(&mut other).await;
+    let mut lock = db.hold_log_lock().await;
     // The writer takes at most one batch, then waits for the lock: the queue fills up.
     let mut queued = 0;
     let err = loop {
@@ -428,25 +392,22 @@ async fn append_nowait_reports_a_full_queue() {
         "{err}"
     );
     assert!(err.to_string().contains(&expected), "{err}");
-    lock.commit().await.unwrap();
-    other.close().await.unwrap();
+    lock.execute("COMMIT").await;
+    lock.close().await;
     log.flush().await.unwrap();
     assert_eq!(log.committed(), queued as u64);
     log.append_nowait(small("last", 100)).unwrap();
     store.close().await.unwrap();
     // close() committed the record queued just before it.
-    let store = open(&path).await;
+    let store = db.open().await;
     let stored = store.log().query(&SignInFilter::default()).await.unwrap();
     assert_eq!(stored.len(), queued as usize + 1);
     assert_eq!(stored[0]["correlationId"], "last");
     store.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn close_commits_the_queue_then_refuses() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("close.db");
-    let store = open(&path).await;
+async fn close_commits_the_queue_then_refuses(db: TestDb) {
+    let store = db.open().await;
     let log = store.log().clone();
     for i in 0..1000 {
         log.append_nowait(small(&format!("c{i}"), i)).unwrap();
@@ -467,7 +428,7 @@ async fn close_commits_the_queue_then_refuses() {
         Err(StoreError::Closed)
     ));
 
-    let store = open(&path).await;
+    let store = db.open().await;
     let mut out = Vec::new();
     let count = store
         .log()
@@ -478,10 +439,8 @@ async fn close_commits_the_queue_then_refuses() {
     store.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn delete_before_removes_old_records() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("ret.db")).await;
+async fn delete_before_removes_old_records(db: TestDb) {
+    let store = db.open().await;
     let log = store.log();
     for i in 0..25_000 {
         log.append_nowait(small(&format!("d{i}"), i)).unwrap();
@@ -503,17 +462,14 @@ async fn delete_before_removes_old_records() {
     store.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn acked_records_survive_reopen_without_close() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("reopen.db");
-    let store = open(&path).await;
+async fn acked_records_survive_reopen_without_close(db: TestDb) {
+    let store = db.open().await;
     for n in 0..300 {
         store.log().append(nth(n, n as i64)).await.unwrap();
     }
     // A second, independent store on the same file sees every acked record while the first
     // is still open (nothing acked lives only in memory).
-    let other = open(&path).await;
+    let other = db.open().await;
     let mut out = Vec::new();
     assert_eq!(
         other
@@ -527,17 +483,22 @@ async fn acked_records_survive_reopen_without_close() {
     store.close().await.unwrap();
 }
 
-/// Environment variable telling `crash_child` which database to write to.
+/// Environment variables telling `crash_child` which database (and schema) to write to.
 const CRASH_DB: &str = "GARDIEN_STORE_CRASH_DB";
+const CRASH_SCHEMA: &str = "GARDIEN_STORE_CRASH_SCHEMA";
 
 /// Child half of `acked_records_survive_kill_9`: appends forever, printing each acked id.
 /// Does nothing when run as an ordinary test.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_child() {
-    let Some(path) = std::env::var_os(CRASH_DB) else {
+    let Ok(database) = std::env::var(CRASH_DB) else {
         return;
     };
-    let store = open(Path::new(&path)).await;
+    let options = StoreOptions {
+        schema: std::env::var(CRASH_SCHEMA).ok(),
+        ..StoreOptions::default()
+    };
+    let store = Store::connect(&database, options).await.unwrap();
     let mut tasks = Vec::new();
     for t in 0..64_u64 {
         let log = store.log().clone();
@@ -554,13 +515,15 @@ async fn crash_child() {
     }
 }
 
-#[tokio::test]
-async fn acked_records_survive_kill_9() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("crash.db");
-    let mut child = Command::new(std::env::current_exe().unwrap())
+async fn acked_records_survive_kill_9(db: TestDb) {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
         .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
-        .env(CRASH_DB, &path)
+        .env(CRASH_DB, &db.database);
+    if let Some(schema) = &db.schema {
+        command.env(CRASH_SCHEMA, schema);
+    }
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -580,7 +543,7 @@ async fn acked_records_survive_kill_9() {
     child.wait().unwrap();
     assert!(acked.len() >= 3000, "child acked only {}", acked.len());
 
-    let store = open(&path).await;
+    let store = db.open().await;
     let mut out = Vec::new();
     let count = store
         .log()
@@ -606,10 +569,8 @@ async fn acked_records_survive_kill_9() {
     store.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn a_record_that_is_not_a_json_object_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("g.db")).await;
+async fn a_record_that_is_not_a_json_object_is_refused(db: TestDb) {
+    let store = db.open().await;
     let mut bad = small("bad", 1);
     bad.record = "[1, 2]".to_owned();
     let err = store.log().append(bad).await.unwrap_err();
@@ -622,5 +583,129 @@ async fn a_record_that_is_not_a_json_object_is_refused() {
         ids(&store.log().query(&SignInFilter::default()).await.unwrap()),
         ["good"]
     );
+    store.close().await.unwrap();
+}
+
+/// Both durability settings open and commit (SQLite: `synchronous`; PostgreSQL: the log
+/// writer's `synchronous_commit`).
+async fn both_durability_modes_commit(db: TestDb) {
+    for (i, durability) in [
+        gardien_store::Durability::Process,
+        gardien_store::Durability::Power,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let store = db
+            .open_with(StoreOptions {
+                durability,
+                ..StoreOptions::default()
+            })
+            .await;
+        for n in 0..100 {
+            let id = (i as u64) * 1000 + n;
+            store.log().append(nth(id, id as i64)).await.unwrap();
+        }
+        store.close().await.unwrap();
+    }
+    let store = db.open().await;
+    let all = store
+        .log()
+        .query(&SignInFilter {
+            limit: Some(1000),
+            ..SignInFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 200);
+    store.close().await.unwrap();
+}
+
+// ---- PostgreSQL only ----
+
+/// Two replicas append to one schema (each with its own correlation id prefix, plus one id
+/// both try): every record is stored once and queryable through either, the shared id
+/// exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_replicas_share_the_sign_in_log() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let a = db.open().await;
+    let b = db.open().await;
+    let append_all = |store: &Store, prefix: &'static str| {
+        let mut tasks = Vec::new();
+        for i in 0..500_i64 {
+            let log = store.log().clone();
+            tasks.push(tokio::spawn(async move {
+                log.append(small(&format!("{prefix}-{i}"), i)).await
+            }));
+        }
+        tasks
+    };
+    let mut tasks = append_all(&a, "a");
+    tasks.extend(append_all(&b, "b"));
+    let (shared_a, shared_b) = tokio::join!(
+        a.log().append(small("shared", 1000)),
+        b.log().append(small("shared", 1001)),
+    );
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    match (shared_a, shared_b) {
+        (Ok(()), Err(StoreError::DuplicateSignIn { id, .. }))
+        | (Err(StoreError::DuplicateSignIn { id, .. }), Ok(())) => assert_eq!(id, "shared"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(a.log().committed() + b.log().committed(), 1001);
+    for store in [&a, &b] {
+        let all = store
+            .log()
+            .query(&SignInFilter {
+                limit: Some(5000),
+                ..SignInFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 1001);
+        let unique: HashSet<&str> = ids(&all).into_iter().collect();
+        assert_eq!(unique.len(), 1001);
+        assert!(unique.contains("a-499") && unique.contains("b-0") && unique.contains("shared"));
+    }
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+}
+
+/// The sign-in log writer reconnects after losing its connection: the batch that hit the
+/// dead connection fails (reported to its waiters), the next ones are committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_log_writer_reconnects() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let store = db.open().await;
+    let log = store.log();
+    log.append(small("before", 1)).await.unwrap();
+    let schema = db.schema.clone().unwrap();
+    let terminated = db
+        .scalar(&format!(
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE application_name = 'gardien-signins {schema}'"
+        ))
+        .await;
+    assert_eq!(terminated, 1);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let err = log.append(small("lost", 2)).await.err().unwrap();
+    assert!(
+        matches!(err, StoreError::LogBatch { records: 1, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains(&schema), "{err}");
+    log.append(small("after", 3)).await.unwrap();
+    assert_eq!(
+        ids(&log.query(&SignInFilter::default()).await.unwrap()),
+        ["after", "before"]
+    );
+    assert_eq!(log.failed(), 1);
     store.close().await.unwrap();
 }

@@ -1,4 +1,17 @@
-//! Realistic sign-in records for the tests and the benchmark.
+//! Realistic sign-in records for the tests and the benchmark, and a fresh database per test
+//! on either backend (`db.rs`).
+
+#![allow(
+    dead_code,
+    unused_imports,
+    unused_macros,
+    reason = "shared by several test, bench and example binaries, each using a part"
+)]
+
+mod db;
+
+pub(crate) use db::backend_tests;
+pub use db::{Conn, TestDb};
 
 use gardien_store::SignInRecord;
 use serde_json::json;

@@ -1,0 +1,141 @@
+//! The PostgreSQL side of the sign-in log writer: `BEGIN`, one multi-row INSERT per group of
+//! queued records — the columns passed as seven arrays and expanded by `UNNEST`, so the
+//! statement is the same whatever the batch size and stays prepared — `COMMIT`.
+//!
+//! `ON CONFLICT (correlation_id) DO NOTHING` skips a correlation id already stored (by any
+//! replica: two transactions inserting the same id wait for each other and the second
+//! skips it) or repeated within the batch; `RETURNING` lists the ids stored, so the skipped
+//! rows are known without another round trip.
+//!
+//! The connection is opened again when it was lost: a batch that fails is reported to its
+//! waiters, the next one reconnects.
+
+use std::path::PathBuf;
+
+use sqlx::Connection as _;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+
+use crate::StoreError;
+use crate::writer::{LogSink, Row, unmatched};
+
+/// The batch INSERT. The element types are spelled out: the arrays are bound as text[] and
+/// int8[], whatever the column types.
+const INSERT: &str = "INSERT INTO sign_ins \
+     (correlation_id, created_ms, user_id, app_id, decision, error_code, record) \
+     SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], \
+     $6::int8[], $7::text[]) \
+     ON CONFLICT (correlation_id) DO NOTHING \
+     RETURNING correlation_id";
+
+/// The writer's connection, and how to open it again.
+pub(super) struct PgSink {
+    options: PgConnectOptions,
+    conn: Option<PgConnection>,
+    path: PathBuf,
+}
+
+impl PgSink {
+    /// Opens the writer's connection (on the writer's runtime, which drives it).
+    pub(super) async fn connect(
+        options: PgConnectOptions,
+        path: PathBuf,
+    ) -> Result<PgSink, StoreError> {
+        let conn = super::open_connection(&options)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(PgSink {
+            options,
+            conn: Some(conn),
+            path,
+        })
+    }
+
+    /// The connection, opened again if it was dropped after an error.
+    async fn conn(&mut self) -> Result<&mut PgConnection, sqlx::Error> {
+        let conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => {
+                let conn = super::open_connection(&self.options).await?;
+                tracing::info!(path = %self.path.display(), "sign-in log writer reconnected");
+                conn
+            }
+        };
+        Ok(self.conn.insert(conn))
+    }
+}
+
+impl LogSink for PgSink {
+    const NEEDS_IO: bool = true;
+
+    async fn begin(&mut self) -> Result<(), sqlx::Error> {
+        sqlx::query("BEGIN").execute(self.conn().await?).await?;
+        Ok(())
+    }
+
+    async fn insert(
+        &mut self,
+        rows: &[Row],
+        offset: usize,
+        skipped: &mut Vec<usize>,
+    ) -> Result<(), sqlx::Error> {
+        let n = rows.len();
+        let mut ids = Vec::with_capacity(n);
+        let mut created = Vec::with_capacity(n);
+        let mut users = Vec::with_capacity(n);
+        let mut apps = Vec::with_capacity(n);
+        let mut decisions = Vec::with_capacity(n);
+        let mut codes = Vec::with_capacity(n);
+        let mut records = Vec::with_capacity(n);
+        for row in rows {
+            ids.push(row.id.as_str());
+            created.push(row.created_ms);
+            users.push(row.user_id.as_str());
+            apps.push(row.app_id.as_str());
+            decisions.push(row.decision.as_str());
+            codes.push(row.error_code);
+            records.push(row.json.as_str());
+        }
+        let stored: Vec<String> = sqlx::query_scalar(INSERT)
+            .bind(&ids)
+            .bind(&created)
+            .bind(&users)
+            .bind(&apps)
+            .bind(&decisions)
+            .bind(&codes)
+            .bind(&records)
+            .fetch_all(self.conn().await?)
+            .await?;
+        if stored.len() < n {
+            unmatched(rows, stored, offset, skipped);
+        }
+        Ok(())
+    }
+
+    async fn commit(&mut self) -> Result<(), sqlx::Error> {
+        sqlx::query("COMMIT").execute(self.conn().await?).await?;
+        Ok(())
+    }
+
+    async fn abort(&mut self) {
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        // Fails when the connection is gone (or no transaction is open): then drop it, the
+        // next batch reconnects.
+        if let Err(e) = sqlx::query("ROLLBACK").execute(conn).await {
+            tracing::warn!(path = %self.path.display(), error = %e, "sign-in log writer connection dropped after a failed batch");
+            self.conn = None;
+        }
+    }
+
+    async fn close(self) {
+        if let Some(conn) = self.conn
+            && let Err(e) = conn.close().await
+        {
+            tracing::warn!(path = %self.path.display(), error = %e, "closing the sign-in log writer connection");
+        }
+    }
+}
