@@ -7,15 +7,16 @@ use crate::config::{Acknowledge, AppRoute};
 use crate::denial::DeviceSummary;
 use crate::denials::DenialRecord;
 use crate::identity::{Identity, IdentityError};
-use crate::signin_record::{self, RecordParts};
+use crate::signin_record::{self, DenialParts, RecordParts};
 use crate::state::AppState;
 use gardien_core::report::{DecisionReport, applied_policies};
 use gardien_core::{CompiledTenant, Decision, SignIn, Verdict};
 use gardien_signals::Derived;
 use gardien_signals::risk::PastSignIn;
 use gardien_signals::signals::{RequestContext, header_text};
-use gardien_store::SignInRecord;
+use gardien_store::{SignInFilter, SignInRecord};
 use http::HeaderMap;
+use serde_json::Value;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -136,6 +137,76 @@ fn unguessable_key() -> Result<String, Refusal> {
     crate::clock::random_bytes::<16>()
         .map(|b| crate::clock::hex(&b))
         .ok_or_else(|| Refusal::Internal("no randomness".to_owned()))
+}
+
+/// The HTTP status of a decision's page: 401 for a challenge, 403 otherwise.
+fn page_status(decision: Decision) -> u16 {
+    if decision == Decision::Challenge {
+        401
+    } else {
+        403
+    }
+}
+
+/// The denial page of a decision another replica made (or this one forgot), rebuilt from
+/// its sign-in record: the key names the record (`<correlation id>.<secret>`), the record
+/// holds the secret's hash, the exact request and the policy version; the same evaluator
+/// then gives the same report. `None` when the key is malformed, unknown, or does not match.
+pub async fn denial_from_log(state: &AppState, key: &str) -> Option<Arc<DenialRecord>> {
+    let (correlation_id, secret) = key.split_once('.')?;
+    if correlation_id.len() != 36 || secret.len() != 32 {
+        return None;
+    }
+    let filter = SignInFilter {
+        correlation_id: Some(correlation_id.to_owned()),
+        limit: Some(1),
+        ..SignInFilter::default()
+    };
+    let record = match state.store.log().query(&filter).await {
+        Ok(records) => records.into_iter().next()?,
+        Err(e) => {
+            tracing::warn!(error = %e, "denial page: sign-in log unavailable");
+            return None;
+        }
+    };
+    let gardien = record.get("gardien")?;
+    let stored = gardien.pointer("/denial/keySha256")?.as_str()?;
+    if !crate::state::hash_matches(stored, secret) {
+        return None;
+    }
+    let device: DeviceSummary =
+        serde_json::from_value(gardien.pointer("/denial/device")?.clone()).ok()?;
+    let signin = SignIn::from_value("", gardien.get("request")?).ok()?;
+    let version = gardien.get("policyVersion")?.as_i64()?;
+    let live = state.live.load_full();
+    let older;
+    let tenant: &CompiledTenant = if live.version == version {
+        &live.tenant
+    } else {
+        let stored = state.store.version(version).await.ok()??;
+        older =
+            crate::snapshot::compile(&format!("store:version {version}"), &stored.snapshot).ok()?;
+        &older
+    };
+    let evaluation = tenant.evaluate(&signin);
+    let report = DecisionReport::new(tenant, &signin, &evaluation);
+    let decision = match report.decision.as_str() {
+        "deny" => Decision::Deny,
+        "challenge" => Decision::Challenge,
+        _ => return None,
+    };
+    let text = |name: &str| record.get(name).and_then(Value::as_str);
+    let page = Arc::new(DenialRecord {
+        report: page_report(&report),
+        correlation_id: correlation_id.to_owned(),
+        timestamp: text("createdDateTime").unwrap_or_default().to_owned(),
+        client_ip: text("ipAddress").and_then(|ip| ip.parse().ok()),
+        application: text("appDisplayName").unwrap_or_default().to_owned(),
+        device,
+        status: page_status(decision),
+    });
+    state.denials.insert(key.to_owned(), page.clone());
+    Some(page)
 }
 
 /// The part of a report the denial page can show: the policies that applied (a 200-policy
@@ -283,6 +354,17 @@ pub async fn decide_and_log(
         Some(r) => r.applied_conditional_access_policies.clone(),
         None => applied_policies(tenant, &evaluation),
     };
+    // A deny or challenge gets a page key `<correlation id>.<secret>`: this replica keeps
+    // the page in memory, and the record keeps the secret's hash so that any replica
+    // sharing the log can show it (nginx may fetch the page from another replica).
+    let denial = match verdict.decision {
+        Decision::Allow => None,
+        Decision::Deny | Decision::Challenge => {
+            let secret = unguessable_key()?;
+            let key_sha256 = crate::state::hash_token(&secret);
+            Some((secret, key_sha256, device_summary(signin, derived)))
+        }
+    };
     let record = signin_record::build(
         signin,
         derived,
@@ -296,6 +378,10 @@ pub async fn decide_and_log(
             verdict: &verdict,
             applied: &applied,
             mfa_done: mfa_done(tenant, signin),
+            policy_version: live.version,
+            denial: denial
+                .as_ref()
+                .map(|(_, key_sha256, device)| DenialParts { key_sha256, device }),
         },
     );
     let (user_id, app_id) = signin_record::ids(signin);
@@ -330,21 +416,17 @@ pub async fn decide_and_log(
             return Err(Refusal::Internal(format!("sign-in log: {e}")));
         }
     };
-    let denial = match (&report, verdict.decision) {
-        (Some(report), Decision::Deny | Decision::Challenge) => {
-            let key = unguessable_key()?;
+    let denial = match (&report, denial) {
+        (Some(report), Some((secret, _, device))) => {
+            let key = format!("{correlation_id}.{secret}");
             let record = Arc::new(DenialRecord {
                 report: page_report(report),
                 correlation_id: correlation_id.clone(),
                 timestamp: rfc3339(parts.created_ms),
                 client_ip: derived.client_ip.address,
                 application: parts.app_name.to_owned(),
-                device: device_summary(signin, derived),
-                status: if verdict.decision == Decision::Deny {
-                    403
-                } else {
-                    401
-                },
+                device,
+                status: page_status(verdict.decision),
             });
             state.denials.insert(key.clone(), record.clone());
             Some((key, record))

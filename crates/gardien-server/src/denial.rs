@@ -52,8 +52,10 @@ pub enum Lang {
     Fr,
 }
 
-/// The device as the page shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// The device as the page shows it (also kept in the sign-in record of a deny or challenge,
+/// so that another replica can show the page).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeviceSummary {
     /// Whether the device is registered (known to the directory).
     pub registered: bool,

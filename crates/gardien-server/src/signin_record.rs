@@ -34,6 +34,22 @@ pub struct RecordParts<'a> {
     pub applied: &'a [AppliedPolicy],
     /// The session's methods satisfy multifactor authentication.
     pub mfa_done: bool,
+    /// Version of the policy set that decided.
+    pub policy_version: i64,
+    /// For a deny or challenge: what another replica needs to show its page.
+    pub denial: Option<DenialParts<'a>>,
+}
+
+/// The denial page's part of a record: the SHA-256 of the page key's secret (the key itself
+/// never reaches the log) and the device as the page shows it. With the exact request and
+/// the policy version, any replica sharing the log can show the page again.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DenialParts<'a> {
+    /// Hex SHA-256 of the secret half of the page key.
+    pub key_sha256: &'a str,
+    /// The device line of the page.
+    pub device: &'a crate::denial::DeviceSummary,
 }
 
 /// Graph's `clientAppUsed` string for a client app type.
@@ -131,9 +147,12 @@ struct Location {
 /// gardien's own member: the decision and the exact request, for replay.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct GardienMember {
+struct GardienMember<'a> {
     decision: &'static str,
     required_controls: Vec<&'static str>,
+    policy_version: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    denial: Option<DenialParts<'a>>,
     request: Value,
 }
 
@@ -163,7 +182,7 @@ struct Record<'a> {
     conditional_access_status: &'static str,
     authentication_requirement: &'static str,
     applied_conditional_access_policies: &'a [AppliedPolicy],
-    gardien: GardienMember,
+    gardien: GardienMember<'a>,
 }
 
 /// Builds the `signIn` record as JSON text.
@@ -245,6 +264,8 @@ pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> Str
         gardien: GardienMember {
             decision: v.decision.as_str(),
             required_controls: v.required.iter().map(|c| c.as_str()).collect(),
+            policy_version: parts.policy_version,
+            denial: parts.denial,
             request: signin.to_request_json(),
         },
     };

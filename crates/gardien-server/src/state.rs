@@ -148,6 +148,12 @@ pub fn hash_token(token: &str) -> String {
     crate::clock::hex(digest.as_ref())
 }
 
+/// Whether `presented` hashes to `expected_hex` (a [`hash_token`] output), in constant time
+/// over the digests.
+pub fn hash_matches(expected_hex: &str, presented: &str) -> bool {
+    parse_hash("hash", expected_hex).is_ok_and(|expected| token_matches(&expected, presented))
+}
+
 fn token_matches(expected: &[u8; 32], presented: &str) -> bool {
     let digest = ring::digest::digest(&ring::digest::SHA256, presented.as_bytes());
     // Constant time over the digests: no early exit on the first differing byte.

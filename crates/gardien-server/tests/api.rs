@@ -34,6 +34,16 @@ struct Server {
 
 async fn server(extra: &str) -> Server {
     let dir = tempfile::tempdir().unwrap();
+    let state = start(extra, &dir.path().join("gardien.db")).await;
+    Server {
+        app: router(state.clone()),
+        state,
+        _dir: dir,
+    }
+}
+
+/// A server state on the store at `db` (two on one file share the store, as replicas do).
+async fn start(extra: &str, db: &std::path::Path) -> Arc<AppState> {
     let text = format!(
         r#"
 listen = "127.0.0.1:0"
@@ -57,16 +67,11 @@ name = "Wiki"
 token_sha256 = "{hash}"
 {extra}
 "#,
-        db = dir.path().join("gardien.db").display(),
+        db = db.display(),
         hash = gardien_server::state::hash_token(TOKEN),
     );
     let config = ServerConfig::parse("test.toml", &text).unwrap();
-    let state = AppState::start(config, demo_options()).await.unwrap();
-    Server {
-        app: router(state.clone()),
-        state,
-        _dir: dir,
-    }
+    AppState::start(config, demo_options()).await.unwrap()
 }
 
 struct Reply {
@@ -301,7 +306,9 @@ async fn denial_page_follows_language_and_discloses_no_policy_at_minimal() {
     }
     // The same page by key (what nginx's error_page fetches), as JSON for an API client.
     let key = r.header("x-gardien-denial").to_owned();
-    assert_eq!(key.len(), 32);
+    // `<correlation id>.<128-bit secret>`.
+    assert_eq!(key.len(), 36 + 1 + 32, "{key}");
+    assert!(key.starts_with(r.header("x-gardien-correlation-id")));
     let page = send(
         &s.app,
         "198.18.0.1",
@@ -860,4 +867,99 @@ async fn bearer_tokens_carry_identity_and_methods() {
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.header("x-gardien-error-code"), "53003");
+}
+
+#[tokio::test]
+async fn a_replica_shows_the_page_and_follows_the_policy_of_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gardien.db");
+    // Two servers on one store: what replicas are (the store is shared, memory is not).
+    let a = start("", &db).await;
+    let b = start("", &db).await;
+    let (app_a, app_b) = (router(a.clone()), router(b.clone()));
+
+    // A denies; B has never seen the decision but shows the same page, rebuilt from the log.
+    let headers = [
+        ("remote-user", ALICE),
+        ("cf-ipcountry", "BR"),
+        ("user-agent", CHROME_WIN),
+    ];
+    let r = send(
+        &app_a,
+        PROXY,
+        forward_auth("payroll.contoso.example", &headers),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let key = r.header("x-gardien-denial").to_owned();
+    let page = |app: &Router, key: String| {
+        let app = app.clone();
+        async move {
+            send(
+                &app,
+                PROXY,
+                Request::get(format!("/v1/denial/{key}"))
+                    .header("accept", "application/json")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let from_a = page(&app_a, key.clone()).await;
+    let from_b = page(&app_b, key.clone()).await;
+    assert_eq!(from_b.status, StatusCode::FORBIDDEN, "{}", from_b.text());
+    assert_eq!(from_b.json(), from_a.json());
+    assert_eq!(from_b.json()["errorCode"], 53003);
+    assert_eq!(
+        from_b.json()["correlationId"],
+        r.header("x-gardien-correlation-id")
+    );
+    // The secret half is checked: the correlation id alone (which the page shows) opens
+    // nothing.
+    let (cid, secret) = key.split_once('.').unwrap();
+    let forged = format!("{cid}.{}", "0".repeat(secret.len()));
+    assert_eq!(page(&app_b, forged).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        page(&app_b, cid.to_owned()).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A policy change written through A is put in force by B (here by the periodic check;
+    // PostgreSQL also notifies), and B's readiness reports it.
+    let r = send(
+        &app_a,
+        "127.0.0.1",
+        admin(
+            "DELETE",
+            "/v1.0/identity/conditionalAccess/policies/ca01-0000-4000-8000-000000000000",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    assert_eq!(b.live.load().version, 1);
+    let ready = send(
+        &app_b,
+        PROXY,
+        Request::get("/readyz").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(ready.json()["policyVersion"], 1);
+    assert_eq!(ready.json()["storeVersion"], 2);
+    assert_eq!(b.sync_policy().await.unwrap(), 2);
+    let r = send(
+        &app_b,
+        PROXY,
+        forward_auth("payroll.contoso.example", &headers),
+    )
+    .await;
+    assert_ne!(r.header("x-gardien-error-code"), "53003", "{}", r.text());
+    // A replica started after the change still shows the earlier denial's page: it is
+    // rebuilt with the version that decided, not the one in force.
+    let c = start("", &db).await;
+    assert_eq!(c.live.load().version, 2);
+    let again = page(&router(c), key.clone()).await;
+    assert_eq!(again.status, StatusCode::FORBIDDEN, "{}", again.text());
+    assert_eq!(again.json(), from_a.json());
 }

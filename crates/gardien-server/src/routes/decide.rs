@@ -271,13 +271,19 @@ pub async fn ext_authz(
     proxy_decision(&state, peer, &headers, original, Endpoint::ExtAuthz).await
 }
 
-/// `GET /v1/denial/{key}`: the denial page of a recent decision (nginx `error_page`).
+/// `GET /v1/denial/{key}`: the denial page of a decision (nginx `error_page`): from this
+/// replica's recent denials, or rebuilt from the sign-in log when another replica decided.
 pub async fn denial_page(
     State(state): State<Arc<AppState>>,
     Path(key): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match state.denials.get(&key) {
+    let record = match state.denials.get(&key) {
+        Some(record) => Some(record),
+        // Decided by another replica, or forgotten here: rebuilt from the shared log.
+        None => crate::decision::denial_from_log(&state, &key).await,
+    };
+    match record {
         Some(record) => denial_body(&state, &record, &headers),
         None => ApiError::not_found(
             "this denial is no longer available; sign in again to see the details",
