@@ -16,6 +16,12 @@
 //!
 //! Environment: `LOAD_SECONDS` (default 5), `LOAD_CONNECTIONS` (default 64),
 //! `LOAD_SERVER_THREADS` (default: number of cores), `LOAD_ACK` (`committed` or `queued`).
+//!
+//! Several replicas: `LOAD_DATABASE=postgres://postgres@127.0.0.1:5432/test LOAD_REPLICAS=3`
+//! starts that many servers (each its own store handle, pool, log writer and listener, in
+//! this process) on one PostgreSQL schema of their own (dropped at the end with `psql`);
+//! connections are spread over the replicas. Afterwards it measures the fan-out: policy
+//! writes through replica 1, timed until every replica has the new version in force.
 
 #[path = "../tests/support/demo.rs"]
 mod demo;
@@ -180,11 +186,18 @@ fn main() {
     let server_threads: usize = env_or("LOAD_SERVER_THREADS", cores);
     let ack = std::env::var("LOAD_ACK").unwrap_or_else(|_| "committed".to_owned());
 
+    let database = std::env::var("LOAD_DATABASE").ok();
+    let replicas: usize = env_or("LOAD_REPLICAS", 1).max(1);
+    let schema = format!("gardien_bench_{}", std::process::id());
     let dir = tempfile::tempdir().unwrap();
+    let store = match &database {
+        Some(url) => format!("database = \"{url}\"\nschema = \"{schema}\""),
+        None => format!("path = \"{}\"", dir.path().join("gardien.db").display()),
+    };
     let text = format!(
         r#"
 [store]
-path = "{db}"
+{store}
 [log]
 acknowledge = "{ack}"
 [signals]
@@ -202,28 +215,35 @@ app_id = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
 [admin]
 token_sha256 = "{hash}"
 "#,
-        db = dir.path().join("gardien.db").display(),
         hash = gardien_server::state::hash_token(TOKEN),
     );
     let config = ServerConfig::parse("bench.toml", &text).unwrap();
+    if replicas > 1 && database.is_none() {
+        panic!("LOAD_REPLICAS > 1 needs LOAD_DATABASE=postgres://...");
+    }
 
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(server_threads)
         .enable_all()
         .build()
         .unwrap();
-    let (addr, state) = server_rt.block_on(async {
-        let state = AppState::start(config, demo_options()).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let s = state.clone();
-        tokio::spawn(async move {
-            gardien_server::serve(s, listener, std::future::pending())
-                .await
-                .unwrap();
-        });
-        (addr, state)
+    let (addrs, states): (Vec<_>, Vec<_>) = server_rt.block_on(async {
+        let mut started = Vec::new();
+        for _ in 0..replicas {
+            let state = AppState::start(config.clone(), demo_options()).await.unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let s = state.clone();
+            tokio::spawn(async move {
+                gardien_server::serve(s, listener, std::future::pending())
+                    .await
+                    .unwrap();
+            });
+            started.push((addr, state));
+        }
+        started.into_iter().unzip()
     });
+    let committed = || -> u64 { states.iter().map(|s| s.store.log().committed()).sum() };
     let client_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cores.max(2) / 2)
         .enable_all()
@@ -231,25 +251,32 @@ token_sha256 = "{hash}"
         .unwrap();
 
     println!(
-        "gardien load bench: {connections} keep-alive connections, {seconds} s per scenario, server {server_threads} threads, client {} threads, {cores} cores, log acknowledge = {ack}",
-        cores.max(2) / 2
+        "gardien load bench: {connections} keep-alive connections, {seconds} s per scenario, server {server_threads} threads, client {} threads, {cores} cores, log acknowledge = {ack}, {replicas} replica(s) on {}",
+        cores.max(2) / 2,
+        states[0].store.backend()
     );
     println!("| scenario | requests/s | p50 | p90 | p99 | p99.9 | 2xx / 4xx | errors |");
     println!("|---|---|---|---|---|---|---|---|");
     for scenario in scenarios() {
-        let committed_before = state.store.log().committed();
+        let committed_before = committed();
         let outcomes = client_rt.block_on(async {
             // Warm-up.
             let warm = Instant::now() + Duration::from_millis(500);
             let tasks: Vec<_> = (0..connections)
-                .map(|c| tokio::spawn(connection(addr, scenario.requests.clone(), c, warm)))
+                .map(|c| {
+                    let addr = addrs[c % addrs.len()];
+                    tokio::spawn(connection(addr, scenario.requests.clone(), c, warm))
+                })
                 .collect();
             for t in tasks {
                 let _ = t.await;
             }
             let until = Instant::now() + Duration::from_secs(seconds);
             let tasks: Vec<_> = (0..connections)
-                .map(|c| tokio::spawn(connection(addr, scenario.requests.clone(), c, until)))
+                .map(|c| {
+                    let addr = addrs[c % addrs.len()];
+                    tokio::spawn(connection(addr, scenario.requests.clone(), c, until))
+                })
                 .collect();
             let mut out = Vec::new();
             for t in tasks {
@@ -293,13 +320,64 @@ token_sha256 = "{hash}"
             statuses[4],
             errors
         );
-        let logged = state.store.log().committed() - committed_before;
+        let logged = committed() - committed_before;
+        let batches: u64 = states.iter().map(|s| s.store.log().batches()).sum();
         eprintln!(
-            "  sign-in records committed during the scenario (warm-up included): {logged}; batches so far: {}",
-            state.store.log().batches()
+            "  sign-in records committed during the scenario (warm-up included): {logged} ({:.0}/s); batches so far: {batches}",
+            logged as f64 / (seconds as f64 + 0.5)
         );
     }
+    if replicas > 1 {
+        server_rt.block_on(fan_out(&states));
+    }
     server_rt.block_on(async {
-        state.store.log().flush().await.unwrap();
+        for state in &states {
+            state.store.log().flush().await.unwrap();
+        }
     });
+    if database.is_some() {
+        let url = database.unwrap_or_default();
+        let dropped = std::process::Command::new("psql")
+            .args([
+                url.as_str(),
+                "-q",
+                "-c",
+                &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+            ])
+            .status();
+        if !matches!(dropped, Ok(s) if s.success()) {
+            eprintln!("note: schema {schema} left in place");
+        }
+    }
+}
+
+/// Policy writes through the first replica, each timed until every replica has it in
+/// force (LISTEN/NOTIFY; the periodic check is 2 s, so anything faster is a notification).
+async fn fan_out(states: &[std::sync::Arc<AppState>]) {
+    let mut took = Vec::new();
+    for i in 0..20 {
+        let current = states[0].live.load().snapshot.clone();
+        let mut next = current.clone();
+        if let Some(policies) = next
+            .get_mut("policies")
+            .and_then(serde_json::Value::as_array_mut)
+            && let Some(first) = policies.first_mut()
+        {
+            first["displayName"] = format!("CA01 renamed {i}").into();
+        }
+        let started = Instant::now();
+        let version = states[0].apply("bench", None, next, None).await.unwrap();
+        while states.iter().any(|s| s.live.load().version != version) {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+            assert!(started.elapsed() < Duration::from_secs(10), "fan-out stalled");
+        }
+        took.push(started.elapsed());
+    }
+    took.sort();
+    println!(
+        "fan-out of a policy write to {} replicas (write included), 20 writes: p50 {:.1} ms, max {:.1} ms",
+        states.len(),
+        took[took.len() / 2].as_secs_f64() * 1000.0,
+        took[took.len() - 1].as_secs_f64() * 1000.0
+    );
 }
