@@ -1,23 +1,53 @@
-//! Arbitrary bytes as a policy file, a named-locations file and a sign-in request: loading
-//! returns a value or errors, never panics; a tenant that loads also compiles and decides.
+//! Arbitrary bytes as each kind of tenant file (policy file, named-location file,
+//! `directory.json`, single-file tenant) and as a sign-in request.
+//!
+//! Checks: loading returns a tenant or errors, never panics; every error names its file, says
+//! why, and points inside the document whenever the document is JSON. A tenant that loads
+//! compiles and decides the request (or a default sign-in), and the fast decision equals the
+//! recorded evaluation's verdict.
 #![no_main]
 
+use gardien_core::json::{decode_text, parse_value};
 use gardien_core::{CompiledTenant, SignIn, SourceFile, Tenant, TenantSource};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let source = TenantSource {
-        policy_files: vec![SourceFile::new("p.json", data.to_vec())],
-        ..Default::default()
-    };
-    let request = SignIn::parse("r.json", data);
-    if let Ok(tenant) = Tenant::load(&source) {
-        let compiled = CompiledTenant::compile(tenant);
-        let signin = request.unwrap_or_else(|_| SignIn::user("u", &["All"]));
-        let _ = compiled.evaluate(&signin);
+fn check(name: &str, data: &[u8], source: TenantSource, signin: &SignIn) {
+    match Tenant::load(&source) {
+        Ok(tenant) => {
+            let compiled = CompiledTenant::compile(tenant);
+            let evaluation = compiled.evaluate(signin);
+            assert_eq!(compiled.decide(signin), evaluation.verdict, "decide and evaluate disagree");
+            let _ = compiled.what_if(signin);
+        }
+        Err(errors) => {
+            assert!(!errors.errors.is_empty());
+            let document = decode_text(name, data).and_then(|t| parse_value(name, &t)).ok();
+            for e in &errors.errors {
+                assert_eq!(e.file, name, "{e}");
+                assert!(!e.reason.is_empty(), "{e:?}");
+                if let Some(d) = &document {
+                    assert!(d.pointer(&e.pointer).is_some(), "pointer `{}` is not in the file: {e}", e.pointer);
+                }
+            }
+        }
     }
-    let _ = Tenant::load(&TenantSource {
-        location_files: vec![SourceFile::new("namedLocations.json", data.to_vec())],
-        ..Default::default()
-    });
+}
+
+fuzz_target!(|data: &[u8]| {
+    let signin = SignIn::parse("r.json", data).unwrap_or_else(|_| SignIn::user("u", &["All"]));
+    let file = |name: &str| SourceFile::new(name, data.to_vec());
+    check("p.json", data, TenantSource { policy_files: vec![file("p.json")], ..Default::default() }, &signin);
+    check(
+        "namedLocations.json",
+        data,
+        TenantSource { location_files: vec![file("namedLocations.json")], ..Default::default() },
+        &signin,
+    );
+    check(
+        "directory.json",
+        data,
+        TenantSource { directory: Some(file("directory.json")), ..Default::default() },
+        &signin,
+    );
+    check("tenant.json", data, TenantSource { combined: Some(file("tenant.json")), ..Default::default() }, &signin);
 });

@@ -266,8 +266,11 @@ impl fmt::Display for Expr {
         match self {
             Expr::Or(items) => join(f, items, "-or", false),
             Expr::And(items) => join(f, items, "-and", true),
+            // `-not` binds tighter than `-and`: only a list needs parentheses. Wrapping a
+            // nested `-not` too would double the rule's depth and could push it past
+            // `MAX_RULE_DEPTH`.
             Expr::Not(e) => match e.as_ref() {
-                Expr::Cmp(_) => write!(f, "-not {e}"),
+                Expr::Cmp(_) | Expr::Not(_) => write!(f, "-not {e}"),
                 _ => write!(f, "-not ({e})"),
             },
             Expr::Cmp(c) => write!(f, "{c}"),
@@ -1250,6 +1253,30 @@ mod tests {
             "at character 33: rule nests more than 32 levels of parentheses and `-not`; the limit is 32"
         );
         assert!(AttributeFilterRule::parse(&nest(33, "(", ")")).is_err());
+    }
+
+    #[test]
+    fn canonical_text_of_the_deepest_rules_parses() {
+        // Printing `-not -not x` as `-not (-not x)` doubled the depth: a rule at the limit
+        // printed to one that no longer parsed.
+        for rule_text in [
+            format!("{}device.model -eq \"x\"", "-not ".repeat(MAX_RULE_DEPTH)),
+            format!(
+                "{}device.model -eq \"x\" -or device.model -eq \"y\"{}",
+                "-not (".repeat(MAX_RULE_DEPTH / 2),
+                ")".repeat(MAX_RULE_DEPTH / 2)
+            ),
+        ] {
+            let parsed = rule(&rule_text);
+            let canonical = parsed.to_string();
+            let again = DeviceFilterRule::parse(&canonical);
+            assert!(again.is_ok(), "{canonical}: {again:?}");
+            assert_eq!(again.map(|r| r.expr).ok(), Some(parsed.expr));
+        }
+        assert_eq!(
+            rule("-not -not device.model -eq \"x\"").to_string(),
+            "-not -not device.model -eq \"x\""
+        );
     }
 
     #[test]
