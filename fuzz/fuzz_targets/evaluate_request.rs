@@ -82,13 +82,23 @@ fuzz_target!(|data: &[u8]| {
     };
     let written = signin.to_request_json();
     match SignIn::from_value(FILE, &written) {
-        Ok(again) => assert_eq!(again, signin, "request does not round-trip through {written}"),
+        Ok(again) => assert_eq!(
+            again, signin,
+            "request does not round-trip through {written}"
+        ),
         Err(e) => panic!("written request {written} does not parse: {e}"),
     }
     for tenant in tenants() {
         let evaluation = tenant.evaluate(&signin);
-        assert_eq!(tenant.decide(&signin), evaluation.verdict, "decide and evaluate disagree");
-        assert_eq!(tenant.evaluate_outcomes(&signin).verdict, evaluation.verdict);
+        assert_eq!(
+            tenant.decide(&signin),
+            evaluation.verdict,
+            "decide and evaluate disagree"
+        );
+        assert_eq!(
+            tenant.evaluate_outcomes(&signin).verdict,
+            evaluation.verdict
+        );
         assert_eq!(evaluation.policies.len(), tenant.tenant.policies.len());
         assert_eq!(tenant.what_if(&signin).len(), tenant.tenant.policies.len());
         let _ = applied_policies(tenant, &evaluation);

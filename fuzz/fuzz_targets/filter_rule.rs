@@ -30,9 +30,15 @@ fn device(values: &[&str]) -> DeviceInfo {
         model: v(7),
         operating_system: v(8),
         operating_system_version: v(9),
-        physical_ids: values.get(10).map(|s| s.split(',').map(Box::from).collect()).unwrap_or_default(),
+        physical_ids: values
+            .get(10)
+            .map(|s| s.split(',').map(Box::from).collect())
+            .unwrap_or_default(),
         profile_type: v(2),
-        system_labels: values.get(10).map(|s| s.split(';').map(Box::from).collect()).unwrap_or_default(),
+        system_labels: values
+            .get(10)
+            .map(|s| s.split(';').map(Box::from).collect())
+            .unwrap_or_default(),
         trust_type: v(3),
         extension_attributes,
     }
@@ -52,7 +58,11 @@ fn check_error(rule: &str, e: &FilterError) {
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let (rule, rest) = text.split_once('\0').unwrap_or((&text, ""));
-    let values: Vec<&str> = if rest.is_empty() { Vec::new() } else { rest.split('\0').collect() };
+    let values: Vec<&str> = if rest.is_empty() {
+        Vec::new()
+    } else {
+        rest.split('\0').collect()
+    };
     let dev = device(&values);
 
     match DeviceFilterRule::parse(rule) {
@@ -67,11 +77,24 @@ fuzz_target!(|data: &[u8]| {
                 assert!(parsed.references(c.property));
             }
             let canonical = parsed.to_string();
-            let again = DeviceFilterRule::parse(&canonical)
-                .unwrap_or_else(|e| panic!("canonical text `{canonical}` of `{rule}` does not parse: {e}"));
-            assert_eq!(again.to_string(), canonical, "printing is not stable for `{rule}`");
-            assert_eq!(again.matches(Some(&dev)), on_device, "`{canonical}` decides differently from `{rule}`");
-            assert_eq!(again.matches(None), unregistered, "`{canonical}` decides differently from `{rule}` when unregistered");
+            let again = DeviceFilterRule::parse(&canonical).unwrap_or_else(|e| {
+                panic!("canonical text `{canonical}` of `{rule}` does not parse: {e}")
+            });
+            assert_eq!(
+                again.to_string(),
+                canonical,
+                "printing is not stable for `{rule}`"
+            );
+            assert_eq!(
+                again.matches(Some(&dev)),
+                on_device,
+                "`{canonical}` decides differently from `{rule}`"
+            );
+            assert_eq!(
+                again.matches(None),
+                unregistered,
+                "`{canonical}` decides differently from `{rule}` when unregistered"
+            );
         }
     }
 

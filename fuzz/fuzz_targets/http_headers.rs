@@ -20,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
     ] {
         for peer in ["10.0.0.5", "2001:db8::5", "203.0.113.1"] {
             let c = client_ip(peer.parse().ok(), &head.headers, &trusted, header);
-            assert_eq!(c.address.is_none(), matches!(c.source, IpSource::Unknown(_)));
+            assert_eq!(
+                c.address.is_none(),
+                matches!(c.source, IpSource::Unknown(_))
+            );
         }
     }
 });

@@ -83,7 +83,8 @@ impl Location {
                     .countries
                     .iter()
                     .map(|[a, b]| {
-                        let letter = |x: u8| char::from(if x < 250 { b'A' + x % 26 } else { x % 128 });
+                        let letter =
+                            |x: u8| char::from(if x < 250 { b'A' + x % 26 } else { x % 128 });
                         format!("{}{}", letter(*a), letter(*b))
                     })
                     .collect();
@@ -104,12 +105,16 @@ fn check_text(text: &str) {
                 let printed = cidr.to_string();
                 let again = parse_cidr(&printed)
                     .unwrap_or_else(|e| panic!("`{printed}` (from `{line}`) does not parse: {e}"));
-                assert_eq!(again, cidr, "`{line}` prints as `{printed}`, which is another network");
+                assert_eq!(
+                    again, cidr,
+                    "`{line}` prints as `{printed}`, which is another network"
+                );
                 assert_eq!(again.prefix_len(), cidr.prefix_len());
                 assert_eq!(again.to_string(), printed);
                 // IPv4-mapped addresses are IPv4 (spec §2.2): an IPv6 range that covers the
                 // mapped block (`::/80`) does not contain its edge addresses there.
-                let mapped = |ip: IpAddr| matches!(ip, IpAddr::V6(v) if v.to_ipv4_mapped().is_some());
+                let mapped =
+                    |ip: IpAddr| matches!(ip, IpAddr::V6(v) if v.to_ipv4_mapped().is_some());
                 for edge in [cidr.first_address(), cidr.last_address()] {
                     assert!(
                         cidr.contains(edge) || (cidr.is_ipv6() && mapped(edge)),
@@ -124,7 +129,11 @@ fn check_text(text: &str) {
         }
         if let Ok(ip) = parse_ip(line) {
             let printed = ip.to_string();
-            assert_eq!(parse_ip(&printed).ok(), Some(ip), "`{line}` prints as `{printed}`");
+            assert_eq!(
+                parse_ip(&printed).ok(),
+                Some(ip),
+                "`{line}` prints as `{printed}`"
+            );
         }
     }
 }
@@ -134,11 +143,19 @@ fn step(ip: IpAddr, up: bool) -> IpAddr {
     match ip {
         IpAddr::V4(a) => {
             let n = u32::from(a);
-            IpAddr::V4(Ipv4Addr::from(if up { n.wrapping_add(1) } else { n.wrapping_sub(1) }))
+            IpAddr::V4(Ipv4Addr::from(if up {
+                n.wrapping_add(1)
+            } else {
+                n.wrapping_sub(1)
+            }))
         }
         IpAddr::V6(a) => {
             let n = u128::from(a);
-            IpAddr::V6(Ipv6Addr::from(if up { n.wrapping_add(1) } else { n.wrapping_sub(1) }))
+            IpAddr::V6(Ipv6Addr::from(if up {
+                n.wrapping_add(1)
+            } else {
+                n.wrapping_sub(1)
+            }))
         }
     }
 }
@@ -151,13 +168,19 @@ fn check_file(bytes: &[u8]) {
     let tenant = match Tenant::load(&source) {
         Ok(t) => t,
         Err(errors) => {
-            let document = decode_text(FILE, bytes).and_then(|t| parse_value(FILE, &t)).ok();
+            let document = decode_text(FILE, bytes)
+                .and_then(|t| parse_value(FILE, &t))
+                .ok();
             assert!(!errors.errors.is_empty());
             for e in &errors.errors {
                 assert_eq!(e.file, FILE);
                 assert!(!e.reason.is_empty(), "{e:?}");
                 if let Some(d) = &document {
-                    assert!(d.pointer(&e.pointer).is_some(), "pointer `{}` is not in the file: {e}", e.pointer);
+                    assert!(
+                        d.pointer(&e.pointer).is_some(),
+                        "pointer `{}` is not in the file: {e}",
+                        e.pointer
+                    );
                 }
             }
             return;
@@ -167,13 +190,21 @@ fn check_file(bytes: &[u8]) {
     let mut ranges: Vec<(&Cidr, u8)> = Vec::new();
     for l in &compiled.tenant.named_locations {
         let Some(&bit) = compiled.location_bits.get(&l.id) else {
-            assert!(matches!(l.kind, LocationKind::CompliantNetwork), "location `{}` has no bit", l.id);
+            assert!(
+                matches!(l.kind, LocationKind::CompliantNetwork),
+                "location `{}` has no bit",
+                l.id
+            );
             continue;
         };
         match &l.kind {
             LocationKind::Ip { ranges: list, .. } => ranges.extend(list.iter().map(|r| (r, bit))),
             LocationKind::Country { countries, gps, .. } => {
-                let table = if *gps { &compiled.gps_countries } else { &compiled.countries };
+                let table = if *gps {
+                    &compiled.gps_countries
+                } else {
+                    &compiled.countries
+                };
                 for c in countries {
                     assert!(table.get(c).is_some_and(|s| s.contains(bit)));
                 }
@@ -216,7 +247,8 @@ fuzz_target!(|data: &[u8]| {
             let Ok(locations) = Vec::<Location>::arbitrary_take_rest(u) else {
                 return;
             };
-            let file = json!({"value": locations.iter().map(Location::to_json).collect::<Vec<_>>()});
+            let file =
+                json!({"value": locations.iter().map(Location::to_json).collect::<Vec<_>>()});
             check_file(file.to_string().as_bytes());
         }
     }

@@ -16,17 +16,27 @@ fn check(name: &str, data: &[u8], source: TenantSource, signin: &SignIn) {
         Ok(tenant) => {
             let compiled = CompiledTenant::compile(tenant);
             let evaluation = compiled.evaluate(signin);
-            assert_eq!(compiled.decide(signin), evaluation.verdict, "decide and evaluate disagree");
+            assert_eq!(
+                compiled.decide(signin),
+                evaluation.verdict,
+                "decide and evaluate disagree"
+            );
             let _ = compiled.what_if(signin);
         }
         Err(errors) => {
             assert!(!errors.errors.is_empty());
-            let document = decode_text(name, data).and_then(|t| parse_value(name, &t)).ok();
+            let document = decode_text(name, data)
+                .and_then(|t| parse_value(name, &t))
+                .ok();
             for e in &errors.errors {
                 assert_eq!(e.file, name, "{e}");
                 assert!(!e.reason.is_empty(), "{e:?}");
                 if let Some(d) = &document {
-                    assert!(d.pointer(&e.pointer).is_some(), "pointer `{}` is not in the file: {e}", e.pointer);
+                    assert!(
+                        d.pointer(&e.pointer).is_some(),
+                        "pointer `{}` is not in the file: {e}",
+                        e.pointer
+                    );
                 }
             }
         }
@@ -36,18 +46,40 @@ fn check(name: &str, data: &[u8], source: TenantSource, signin: &SignIn) {
 fuzz_target!(|data: &[u8]| {
     let signin = SignIn::parse("r.json", data).unwrap_or_else(|_| SignIn::user("u", &["All"]));
     let file = |name: &str| SourceFile::new(name, data.to_vec());
-    check("p.json", data, TenantSource { policy_files: vec![file("p.json")], ..Default::default() }, &signin);
+    check(
+        "p.json",
+        data,
+        TenantSource {
+            policy_files: vec![file("p.json")],
+            ..Default::default()
+        },
+        &signin,
+    );
     check(
         "namedLocations.json",
         data,
-        TenantSource { location_files: vec![file("namedLocations.json")], ..Default::default() },
+        TenantSource {
+            location_files: vec![file("namedLocations.json")],
+            ..Default::default()
+        },
         &signin,
     );
     check(
         "directory.json",
         data,
-        TenantSource { directory: Some(file("directory.json")), ..Default::default() },
+        TenantSource {
+            directory: Some(file("directory.json")),
+            ..Default::default()
+        },
         &signin,
     );
-    check("tenant.json", data, TenantSource { combined: Some(file("tenant.json")), ..Default::default() }, &signin);
+    check(
+        "tenant.json",
+        data,
+        TenantSource {
+            combined: Some(file("tenant.json")),
+            ..Default::default()
+        },
+        &signin,
+    );
 });

@@ -9,7 +9,7 @@
 /// Largest file or HTTP body, in bytes: 64 MiB.
 ///
 /// Checked on the raw bytes, before decoding or parsing. Entra has no file format; a real
-/// export of 195 policies and 195 named locations of 2000 ranges each is about 25 MB, so this
+/// export of 195 policies and 195 named locations of 2000 ranges each is about 30 MB, so this
 /// leaves room while keeping memory bounded (a parsed JSON value takes several times its text).
 pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
 

@@ -169,7 +169,11 @@ impl Cidr {
         self.network()
     }
 
-    /// The last address inside the range (all host bits set).
+    /// The last address of the range (all host bits set).
+    ///
+    /// For an IPv6 range that covers the IPv4-mapped block (`::/80`, `::fffc:0:0/94`) this is
+    /// `::ffff:255.255.255.255`, which [`Cidr::contains`] reads as IPv4 and so as outside the
+    /// range (found by the `named_locations` fuzz target).
     pub fn last_address(&self) -> IpAddr {
         match self.network {
             Network::V4 { addr, len } => IpAddr::V4(Ipv4Addr::from(addr | !mask_v4(len))),
@@ -451,6 +455,20 @@ mod tests {
         assert_eq!(c.last_address(), ip("198.51.100.255"));
         assert_eq!(parse_cidr("1.2.3.4/32").unwrap().to_string(), "1.2.3.4/32");
         assert_eq!(parse_cidr("0.0.0.0/0").unwrap().to_string(), "0.0.0.0/0");
+    }
+
+    #[test]
+    fn mapped_edges_of_ipv6_ranges_are_ipv4() {
+        // `::/80` ends at `::ffff:255.255.255.255`, which is IPv4 and so not in the range.
+        let c = parse_cidr("::/80").unwrap();
+        assert_eq!(c.last_address(), ip("::ffff:255.255.255.255"));
+        assert!(!c.contains(c.last_address()));
+        assert!(c.contains(c.first_address()));
+        let c = parse_cidr("::ffff:0:0/94").unwrap();
+        assert!(c.is_ipv6());
+        assert_eq!(c.to_string(), "::fffc:0:0/94");
+        assert!(!c.contains(c.last_address()));
+        assert!(c.contains(c.first_address()));
     }
 
     #[test]
