@@ -36,12 +36,9 @@ mod support;
 
 use serde_json::Value;
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::time::Instant;
+use support::nginx::{Nginx, Upstream, find_nginx, nginx_conf, server_block};
 use support::{Gardien, Response, TempDir};
 
 const ALICE: &str = "a1a1a1a1-0000-4000-8000-000000000001";
@@ -53,209 +50,6 @@ const OUTLOOK_ANDROID: &str = "Outlook-Android/2.0";
 const SAFARI_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
 const PAYROLL: &str = "payroll.contoso.example";
 const WIKI: &str = "wiki.contoso.example";
-
-const BEGIN: &str = "# BEGIN client-supplied identity and signal headers";
-const END: &str = "# END client-supplied identity and signal headers";
-
-fn find_nginx() -> Option<PathBuf> {
-    let fixed = Path::new("/usr/sbin/nginx");
-    if fixed.is_file() {
-        return Some(fixed.to_path_buf());
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join("nginx"))
-        .find(|p| p.is_file())
-}
-
-/// The upstream application: answers every request with `hello from upstream` and the
-/// `Remote-User` it received, and remembers `(path, remote-user)` of each request.
-struct Upstream {
-    addr: SocketAddr,
-    seen: Arc<Mutex<Vec<(String, String)>>>,
-}
-
-impl Upstream {
-    fn start() -> Upstream {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = Arc::clone(&seen);
-        // Lives until the test process ends (blocked in accept).
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                Upstream::answer(stream, &log);
-            }
-        });
-        Upstream { addr, seen }
-    }
-
-    fn answer(mut stream: TcpStream, seen: &Mutex<Vec<(String, String)>>) {
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-        let mut raw = Vec::new();
-        let mut buf = [0u8; 4096];
-        while !raw.windows(4).any(|w| w == b"\r\n\r\n") {
-            match stream.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => raw.extend_from_slice(&buf[..n]),
-            }
-        }
-        let head = String::from_utf8_lossy(&raw).into_owned();
-        let mut lines = head.split("\r\n");
-        let path = lines
-            .next()
-            .and_then(|l| l.split(' ').nth(1))
-            .unwrap_or("")
-            .to_owned();
-        let user = lines
-            .filter_map(|l| l.split_once(':'))
-            .find(|(n, _)| n.trim().eq_ignore_ascii_case("remote-user"))
-            .map_or("<none>", |(_, v)| v.trim())
-            .to_owned();
-        let body = format!("hello from upstream\nremote-user: {user}\n");
-        seen.lock().unwrap().push((path, user));
-        let _ = stream.write_all(
-            format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            )
-            .as_bytes(),
-        );
-    }
-
-    fn seen(&self) -> Vec<(String, String)> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-/// A running nginx (one process, `master_process off`), killed when dropped.
-struct Nginx {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Nginx {
-    fn start(bin: &Path, dir: &Path, conf: &str, ports: &[SocketAddr]) -> Nginx {
-        let conf_path = dir.join("nginx.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let out = std::fs::File::create(dir.join("nginx.out")).unwrap();
-        let err = out.try_clone().unwrap();
-        // `-e` (nginx >= 1.19.5) keeps the startup error log out of /var/log/nginx.
-        let help = Command::new(bin).arg("-h").output().unwrap();
-        let has_e = String::from_utf8_lossy(&help.stderr).contains("-e filename");
-        let mut cmd = Command::new(bin);
-        cmd.arg("-p").arg(dir).arg("-c").arg(&conf_path);
-        if has_e {
-            cmd.arg("-e").arg(dir.join("error.log"));
-        }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let mut nginx = Nginx {
-            child,
-            dir: dir.to_path_buf(),
-        };
-        let deadline = Instant::now() + support::STARTUP;
-        for addr in ports {
-            while TcpStream::connect_timeout(addr, Duration::from_secs(1)).is_err() {
-                if let Ok(Some(status)) = nginx.child.try_wait() {
-                    panic!("nginx exited ({status}):\n{}", nginx.logs());
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "nginx does not listen on {addr}:\n{}",
-                    nginx.logs()
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        nginx
-    }
-
-    fn logs(&self) -> String {
-        let read = |name: &str| std::fs::read_to_string(self.dir.join(name)).unwrap_or_default();
-        format!("{}{}", read("nginx.out"), read("error.log"))
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The sample's `server` block for one test server: the sample's addresses replaced, and,
-/// `behind_sso`, without the block that strips the client's identity and signal headers.
-fn server_block(
-    sample: &str,
-    listen: SocketAddr,
-    gardien: SocketAddr,
-    app: SocketAddr,
-    behind_sso: bool,
-) -> String {
-    for needle in ["listen 80;", "127.0.0.1:8080", "127.0.0.1:3000", BEGIN, END] {
-        assert!(
-            sample.contains(needle),
-            "examples/nginx/gardien.conf no longer contains `{needle}`: update this test"
-        );
-    }
-    let mut text = sample
-        .replace("listen 80;", &format!("listen {listen};"))
-        .replace("127.0.0.1:8080", &gardien.to_string())
-        .replace("127.0.0.1:3000", &app.to_string());
-    if behind_sso {
-        let mut kept = String::new();
-        let mut skipping = false;
-        for line in text.lines() {
-            if line.trim() == BEGIN {
-                skipping = true;
-            }
-            if !skipping {
-                kept.push_str(line);
-                kept.push('\n');
-            }
-            if line.trim() == END {
-                skipping = false;
-            }
-        }
-        assert!(!kept.contains("proxy_set_header Remote-User          \"\""));
-        text = kept;
-    }
-    text
-}
-
-fn nginx_conf(dir: &Path, servers: &[String]) -> String {
-    let d = dir.display();
-    let mut conf = format!(
-        "# Generated by crates/gardien/tests/nginx_forward_auth.rs.
-master_process off;
-daemon off;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log info;
-events {{
-    worker_connections 256;
-}}
-http {{
-    access_log {d}/access.log;
-    client_body_temp_path {d}/client_body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-"
-    );
-    for (i, s) in servers.iter().enumerate() {
-        let name = format!("server{i}.conf");
-        std::fs::write(dir.join(&name), s).unwrap();
-        conf.push_str(&format!("    include {d}/{name};\n"));
-    }
-    conf.push_str("}\n");
-    conf
-}
 
 /// A request to nginx (`Host` is the application's).
 fn send(
@@ -287,16 +81,15 @@ fn nginx_auth_request_with_the_sample_config() {
     let tmp = TempDir::new("nginx");
     let gardien = Gardien::start(tmp.path(), "gardien", &["--demo"]);
     let app = Upstream::start();
-    let sample_path = support::repo_root().join("examples/nginx/gardien.conf");
-    let sample = std::fs::read_to_string(&sample_path)
-        .unwrap_or_else(|e| panic!("{}: {e}", sample_path.display()));
+    let sample = support::nginx::sample("gardien.conf");
     let edge = support::free_addr();
     let sso = support::free_addr();
+    let gardien_addr = gardien.addr.to_string();
     let conf = nginx_conf(
         tmp.path(),
         &[
-            server_block(&sample, edge, gardien.addr, app.addr, false),
-            server_block(&sample, sso, gardien.addr, app.addr, true),
+            server_block(&sample, edge, &gardien_addr, app.addr, false),
+            server_block(&sample, sso, &gardien_addr, app.addr, true),
         ],
     );
     let nginx = Nginx::start(&nginx_bin, tmp.path(), &conf, &[edge, sso]);

@@ -26,12 +26,12 @@ mod support;
 
 use serde_json::{Value, json};
 use std::collections::HashSet;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::postgres::{Schema, database_url, unreachable};
 use support::{Gardien, TempDir};
 
 const TOKEN: &str = "replicas-test-admin-token-0123456789";
@@ -43,60 +43,6 @@ const POLICIES: &str = "/v1.0/identity/conditionalAccess/policies";
 /// Generous bound on fan-out, for a loaded CI machine; the measured time is printed (the
 /// target, one second, is measured by the load bench, not asserted here).
 const FAN_OUT_BOUND: Duration = Duration::from_secs(10);
-
-fn database_url() -> String {
-    std::env::var("GARDIEN_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-/// `host:port` of a `postgres://user@host:port/db` URL.
-fn host_port(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?']).next()?;
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    Some(if host.contains(':') {
-        host.to_owned()
-    } else {
-        format!("{host}:5432")
-    })
-}
-
-/// Why PostgreSQL cannot be used, if it cannot.
-fn unreachable(url: &str) -> Option<String> {
-    let Some(hp) = host_port(url) else {
-        return Some(format!("cannot read host and port from {url}"));
-    };
-    let addrs: Vec<SocketAddr> = match hp.to_socket_addrs() {
-        Ok(a) => a.collect(),
-        Err(e) => return Some(format!("{hp}: {e}")),
-    };
-    let connected = addrs
-        .iter()
-        .any(|a| TcpStream::connect_timeout(a, Duration::from_secs(2)).is_ok());
-    (!connected).then(|| format!("nothing accepts connections at {hp}"))
-}
-
-/// Drops the test's schema (best effort, with `psql`, when the run is over).
-struct Schema {
-    url: String,
-    name: String,
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let dropped = Command::new("psql")
-            .args([
-                &self.url,
-                "-q",
-                "-c",
-                &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
-            ])
-            .output();
-        if !matches!(&dropped, Ok(o) if o.status.success()) {
-            eprintln!("note: schema {} left in place ({dropped:?})", self.name);
-        }
-    }
-}
 
 fn write_config(dir: &Path, schema: &str) -> PathBuf {
     let tenant = support::repo_root().join("examples/demo/tenant");
@@ -237,16 +183,9 @@ fn replicas_share_policies_versions_and_the_sign_in_log() {
         return;
     }
     let dir = TempDir::new("replicas");
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let schema_name = format!("gardien_e2e_{}_{nanos}", std::process::id());
-    let _schema = Schema {
-        url: url.clone(),
-        name: schema_name.clone(),
-    };
-    let config = write_config(dir.path(), &schema_name);
+    // Dropped at the end, after the replicas (declared later, dropped first).
+    let schema = Schema::fresh(&url, "gardien_e2e");
+    let config = write_config(dir.path(), &schema.name);
 
     // Three replicas start at once on an empty schema: exactly one import, no failure.
     let started: Vec<Gardien> = std::thread::scope(|s| {

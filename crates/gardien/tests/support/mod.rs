@@ -1,7 +1,13 @@
 //! Helpers shared by the end-to-end tests that run `gardien serve` over real TCP on
 //! 127.0.0.1: temporary directories, free ports, the server process (killed on drop, even
 //! when a test fails), and a minimal HTTP/1.1 client on `std::net::TcpStream` (one request
-//! per connection, `Connection: close`, chunked bodies decoded).
+//! per connection, `Connection: close`, chunked bodies decoded). Submodules: [`nginx`] (a
+//! real nginx with the shipped samples) and [`postgres`] (the test database and a schema per
+//! run). The `dead_code` allowance below covers them too (lint levels are inherited).
+//!
+//! The test files include this module with `#[path = "support/mod.rs"] mod support;`; a file
+//! loaded through `#[path]` is treated as a `mod.rs`, so `mod nginx;` here is
+//! `support/nginx.rs`.
 #![allow(
     dead_code,
     reason = "each test binary includes this module and uses a different subset of it"
@@ -13,6 +19,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub mod nginx;
+pub mod postgres;
 
 /// How long a server may take to answer `/healthz` after it was started.
 pub const STARTUP: Duration = Duration::from_secs(30);
