@@ -4,7 +4,10 @@
 //! as the Graph JSON an admin would export so that loading is measured too.
 //!
 //! Shared by `benches/decision.rs` and `tests/synthetic_tenant.rs` (which keeps this
-//! generator honest: the tenant must load, and every request must parse).
+//! generator honest: the tenant must load, and every request must parse), and by the
+//! side-by-side comparison with Cedar and regorus in `bench/engines/`, which uses
+//! [`generate_sized`]: the same generator at another policy count, with varied device
+//! filters and richer devices and sessions ([`Shape`]). [`generate`] is unchanged by it.
 #![allow(
     dead_code,
     reason = "shared by a bench and a test through #[path]; each uses part of it"
@@ -190,8 +193,65 @@ fn address_in(cidr: &str, rng: &mut Rng) -> String {
     }
 }
 
-/// Builds the tenant and `requests` sign-in requests from `seed`.
+/// What a generated tenant looks like beyond its seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Number of policies.
+    pub policies: usize,
+    /// Device filters drawn from [`VARIED_DEVICE_RULES`] (every operator, `-not`, nesting)
+    /// in three policies in ten, a break-glass group (one user in ten) excluded by half of
+    /// the policies that have an exclusion, and requests whose devices carry more properties (some
+    /// missing, mixed case) and whose sessions sometimes hold an approved client app, an app
+    /// protection policy or a changed password. Off, the generator draws exactly what
+    /// [`generate`] always drew.
+    pub varied: bool,
+}
+
+impl Shape {
+    /// The shape of [`generate`]: 200 policies, one device filter rule.
+    pub const DEFAULT: Shape = Shape {
+        policies: POLICIES,
+        varied: false,
+    };
+}
+
+/// The device filter rule of [`generate`] (include or exclude mode).
+pub const DEFAULT_DEVICE_RULE: &str = "device.trustType -eq \"ServerAD\" -or (device.isCompliant -eq True -and device.operatingSystem -startsWith \"Windows\")";
+
+/// Device filter rules of the varied shape: every comparison operator, `-not`, nesting,
+/// null comparisons, literals in another case than the devices' values.
+pub const VARIED_DEVICE_RULES: &[&str] = &[
+    DEFAULT_DEVICE_RULE,
+    "device.manufacturer -in [\"Microsoft\", \"dell\", \"Lenovo\"] -and device.deviceOwnership -eq \"Company\"",
+    "device.model -contains \"surface\" -or device.displayName -startsWith \"KIOSK\"",
+    "device.operatingSystem -ne \"Android\" -and device.trustType -ne \"Workplace\"",
+    "device.displayName -contains \"-ADM-\" -or (device.manufacturer -eq \"Apple\" -and device.isCompliant -ne True)",
+    "-not (device.operatingSystemVersion -startsWith \"10.0.1\") -and device.model -notContains \"iPhone\"",
+    "device.displayName -endsWith \"-042\" -or device.manufacturer -notIn [\"Apple\", \"Samsung\"]",
+    "device.model -notStartsWith \"Galaxy\" -and (device.deviceOwnership -eq null -or device.operatingSystemVersion -notEndsWith \".0\")",
+    "device.isCompliant -eq False -or (device.trustType -ne \"azuread\" -and device.operatingSystem -in [\"windows\", \"MacMDM\"])",
+];
+
+/// Builds the tenant and `requests` sign-in requests from `seed` ([`Shape::DEFAULT`]).
 pub fn generate(seed: u64, requests: usize) -> Synthetic {
+    generate_shaped(seed, requests, Shape::DEFAULT)
+}
+
+/// The same generator at `policies` policies, varied device filters and richer requests
+/// (`Shape { policies, varied: true }`): the tenant of the Cedar / regorus comparison.
+pub fn generate_sized(seed: u64, policies: usize, requests: usize) -> Synthetic {
+    generate_shaped(
+        seed,
+        requests,
+        Shape {
+            policies,
+            varied: true,
+        },
+    )
+}
+
+/// Builds a tenant of the given shape and `requests` sign-in requests from `seed`.
+pub fn generate_shaped(seed: u64, requests: usize, shape: Shape) -> Synthetic {
     let mut rng = Rng::new(seed);
     let roles: Vec<&str> = ROLE_NAMES.iter().map(|(id, _)| *id).take(12).collect();
 
@@ -208,7 +268,13 @@ pub fn generate(seed: u64, requests: usize) -> Synthetic {
         .collect();
     let users: Vec<Value> = (0..USERS)
         .map(|u| {
-            let member_of: Vec<String> = rng.some(4, GROUPS).into_iter().map(group_id).collect();
+            let mut member_of: Vec<String> =
+                rng.some(4, GROUPS).into_iter().map(group_id).collect();
+            // Varied shape: one user in ten is in the break-glass group (group 0), which half
+            // of the policies with an exclusion exclude.
+            if shape.varied && rng.chance(10) && !member_of.contains(&group_id(0)) {
+                member_of.push(group_id(0));
+            }
             let guest = rng.chance(5);
             let mut user = json!({
                 "id": user_id(u),
@@ -258,9 +324,9 @@ pub fn generate(seed: u64, requests: usize) -> Synthetic {
         .collect();
 
     // Policies.
-    let policy_files: Vec<SourceFile> = (0..POLICIES)
+    let policy_files: Vec<SourceFile> = (0..shape.policies)
         .map(|p| {
-            let policy = random_policy(&mut rng, p, &roles);
+            let policy = random_policy(&mut rng, p, &roles, shape.varied);
             SourceFile::new(
                 format!("policies/p{p:03}.json"),
                 serde_json::to_vec(&policy).unwrap_or_default(),
@@ -269,7 +335,7 @@ pub fn generate(seed: u64, requests: usize) -> Synthetic {
         .collect();
 
     let requests = (0..requests)
-        .map(|_| random_request(&mut rng, &location_ranges))
+        .map(|_| random_request(&mut rng, &location_ranges, shape.varied))
         .collect();
 
     Synthetic {
@@ -289,7 +355,7 @@ pub fn generate(seed: u64, requests: usize) -> Synthetic {
     }
 }
 
-fn random_policy(rng: &mut Rng, p: usize, roles: &[&str]) -> Value {
+fn random_policy(rng: &mut Rng, p: usize, roles: &[&str], varied: bool) -> Value {
     let state = match rng.below(20) {
         0 => "disabled",
         1..=3 => "enabledForReportingButNotEnforced",
@@ -311,7 +377,12 @@ fn random_policy(rng: &mut Rng, p: usize, roles: &[&str]) -> Value {
         }}),
     };
     if rng.chance(60) {
-        users["excludeGroups"] = json!([group_id(rng.below(GROUPS))]);
+        let excluded = group_id(rng.below(GROUPS));
+        users["excludeGroups"] = if varied && p.is_multiple_of(2) && excluded != group_id(0) {
+            json!([excluded, group_id(0)])
+        } else {
+            json!([excluded])
+        };
     }
     let applications = match rng.below(10) {
         0..=1 => json!({"includeApplications": ["All"]}),
@@ -351,11 +422,14 @@ fn random_policy(rng: &mut Rng, p: usize, roles: &[&str]) -> Value {
             _ => json!({"includeLocations": picked}),
         };
     }
-    if rng.chance(10) {
-        conditions["devices"] = json!({"deviceFilter": {
-            "mode": if rng.chance(50) { "include" } else { "exclude" },
-            "rule": "device.trustType -eq \"ServerAD\" -or (device.isCompliant -eq True -and device.operatingSystem -startsWith \"Windows\")",
-        }});
+    if rng.chance(if varied { 30 } else { 10 }) {
+        let mode = if rng.chance(50) { "include" } else { "exclude" };
+        let rule = if varied {
+            *rng.pick(VARIED_DEVICE_RULES)
+        } else {
+            DEFAULT_DEVICE_RULE
+        };
+        conditions["devices"] = json!({"deviceFilter": {"mode": mode, "rule": rule}});
     }
     if rng.chance(10) {
         conditions["signInRiskLevels"] = json!(["high", "medium"]);
@@ -408,7 +482,7 @@ fn random_policy(rng: &mut Rng, p: usize, roles: &[&str]) -> Value {
     policy
 }
 
-fn random_request(rng: &mut Rng, location_ranges: &[Vec<String>]) -> Value {
+fn random_request(rng: &mut Rng, location_ranges: &[Vec<String>], varied: bool) -> Value {
     let app = if rng.chance(30) {
         (*rng.pick(OFFICE365_APPS)).to_owned()
     } else {
@@ -439,11 +513,72 @@ fn random_request(rng: &mut Rng, location_ranges: &[Vec<String>]) -> Value {
             "trustType": *rng.pick(&["AzureAD", "ServerAD", "Workplace"]),
             "operatingSystem": *rng.pick(&["Windows", "iOS", "Android", "MacMDM"]),
         });
+        if varied {
+            vary_device(rng, &mut conditions["deviceInfo"]);
+        }
     }
-    json!({
+    let mut request = json!({
         "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": user_id(rng.below(USERS))},
         "signInContext": {"@odata.type": "#microsoft.graph.applicationContext", "includeApplications": [app]},
         "signInConditions": conditions,
         "session": {"authenticationMethods": rng.pick(METHODS)},
-    })
+    });
+    if varied {
+        for (flag, percent) in [
+            ("approvedClientApp", 20),
+            ("appProtectionPolicy", 20),
+            ("passwordChanged", 10),
+        ] {
+            if rng.chance(percent) {
+                request["session"][flag] = json!(true);
+            }
+        }
+    }
+    request
+}
+
+/// More device properties for the varied shape: each present four times in five, values in
+/// several cases; sometimes the compliance state or trust type is unknown (null).
+fn vary_device(rng: &mut Rng, device: &mut Value) {
+    let properties: [(&str, &[&str]); 5] = [
+        (
+            "manufacturer",
+            &["Microsoft", "DELL", "Lenovo", "Apple", "samsung"],
+        ),
+        (
+            "model",
+            &[
+                "Surface Laptop 5",
+                "Latitude 7440",
+                "ThinkPad X1",
+                "iPhone 15",
+                "Galaxy S23",
+            ],
+        ),
+        (
+            "displayName",
+            &["KIOSK-042", "ws-adm-17", "LAPTOP-ABC", "kiosk-7", "iPhone"],
+        ),
+        ("ownership", &["Company", "Personal", "company"]),
+        (
+            "operatingSystemVersion",
+            &["10.0.19045", "10.0.22631", "17.4", "14.0", "6.1.7601"],
+        ),
+    ];
+    for (name, values) in properties {
+        if rng.chance(80) {
+            device[name] = json!(*rng.pick(values));
+        }
+    }
+    if rng.chance(15) {
+        device["operatingSystem"] = json!(*rng.pick(&["windows", "WINDOWS", "ios"]));
+    }
+    if let Some(object) = device.as_object_mut() {
+        if rng.chance(10) {
+            object.remove("isCompliant");
+        }
+        if rng.chance(10) {
+            object.remove("trustType");
+        }
+    }
 }
