@@ -387,6 +387,16 @@ mod tests {
             request_error(&r),
             "request.json: /signInIdentity/userId: id is 257 characters long; the limit is 256"
         );
+        // The beta spelling of an authentication context is named as written.
+        let r = request(&[(
+            "/signInContext",
+            json!({"@odata.type": "#microsoft.graph.whatIfAuthenticationContext",
+                   "authenticationContext": id(MAX_ID_LENGTH + 1)}),
+        )]);
+        assert_eq!(
+            request_error(&r),
+            "request.json: /signInContext/authenticationContext: id is 257 characters long; the limit is 256"
+        );
     }
 
     #[test]

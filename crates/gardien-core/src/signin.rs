@@ -452,16 +452,15 @@ fn read_target(node: &Node<'_>) -> Result<Target, LoadError> {
             && (node.value.get("authenticationContextValue").is_some()
                 || node.value.get("authenticationContext").is_some()))
     {
-        let value = match opt_string(node, "authenticationContextValue")? {
-            Some(v) => v,
-            None => opt_string(node, "authenticationContext")?
-                .ok_or_else(|| node.error("missing `authenticationContextValue`"))?,
+        let (key, value) = match opt_string(node, "authenticationContextValue")? {
+            Some(v) => ("/authenticationContextValue", v),
+            None => (
+                "/authenticationContext",
+                opt_string(node, "authenticationContext")?
+                    .ok_or_else(|| node.error("missing `authenticationContextValue`"))?,
+            ),
         };
-        return Ok(Target::AuthContext(id(
-            node,
-            "/authenticationContextValue",
-            &value,
-        )?));
+        return Ok(Target::AuthContext(id(node, key, &value)?));
     }
     if lower == "applicationcontext" || lower == "whatifapplicationcontext" || t.is_empty() {
         let apps = ids(node, "includeApplications")?;
