@@ -5,6 +5,10 @@
 //! - `nowait`: `append_nowait` from 64 tasks (backing off on `QueueFull`), then `flush`;
 //! - `wait_power/512`: as `wait/512` with `Durability::Power` (fsync per commit).
 //!
+//! With `GARDIEN_BENCH_DATABASE_URL=postgres://...` set, the same against PostgreSQL, each
+//! in a new schema dropped afterwards: `pg_wait/64` (64 concurrent `append`), `pg_nowait`,
+//! `pg_wait_power/64` (the server's `synchronous_commit`).
+//!
 //! `cargo bench -p gardien-store --bench log`. For a longer run printing the rate as it
 //! goes, see `examples/log_throughput.rs`.
 
@@ -22,8 +26,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use common::TestDb;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use gardien_store::{Durability, SignInLog, Store, StoreError, StoreOptions};
+use gardien_store::{Durability, SignInLog, StoreError, StoreOptions};
 
 /// Appends `count` records numbered from `next`, from `tasks` tasks; returns the time taken
 /// until all are committed.
@@ -68,7 +73,6 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
     let size = common::nth(1, 0).record.len();
     eprintln!("record: {size} bytes of JSON");
 
@@ -76,20 +80,30 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
-    for (name, durability, tasks, wait) in [
-        ("wait/512", Durability::Process, 512, true),
-        ("nowait", Durability::Process, 64, false),
-        ("wait_power/512", Durability::Power, 512, true),
-    ] {
-        let store = rt
-            .block_on(Store::open(
-                &dir.path().join(format!("{}.db", name.replace('/', "-"))),
-                StoreOptions {
-                    durability,
-                    ..StoreOptions::default()
-                },
-            ))
-            .unwrap();
+    let mut cases = vec![
+        ("wait/512", false, Durability::Process, 512, true),
+        ("nowait", false, Durability::Process, 64, false),
+        ("wait_power/512", false, Durability::Power, 512, true),
+    ];
+    let pg_url = std::env::var("GARDIEN_BENCH_DATABASE_URL").ok();
+    if pg_url.is_some() {
+        cases.extend([
+            ("pg_wait/64", true, Durability::Process, 64, true),
+            ("pg_nowait", true, Durability::Process, 64, false),
+            ("pg_wait_power/64", true, Durability::Power, 64, true),
+        ]);
+    }
+    for (name, postgres, durability, tasks, wait) in cases {
+        let db = match (&pg_url, postgres) {
+            (Some(url), true) => rt
+                .block_on(TestDb::postgres_at(url))
+                .expect("PostgreSQL unreachable"),
+            _ => TestDb::sqlite(),
+        };
+        let store = rt.block_on(db.open_with(StoreOptions {
+            durability,
+            ..StoreOptions::default()
+        }));
         let next = Arc::new(AtomicU64::new(0));
         group.bench_function(name, |b| {
             b.iter_custom(|iters| rt.block_on(run(store.log(), &next, iters, tasks, wait)));

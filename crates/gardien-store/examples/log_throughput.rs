@@ -6,7 +6,8 @@
 //!
 //! `wait`: each task calls `append` and waits for the commit (tasks = requests in flight);
 //! `nowait`: `append_nowait`, backing off 1 ms on `QueueFull`. The database goes in a
-//! temporary directory (`$TMPDIR`, default /tmp).
+//! temporary directory (`$TMPDIR`, default /tmp); with `GARDIEN_BENCH_DATABASE_URL` set
+//! (`postgres://...`), in a new schema of that PostgreSQL database, dropped at the end.
 
 #![allow(
     clippy::unwrap_used,
@@ -22,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use gardien_store::{Durability, Store, StoreOptions};
+use gardien_store::{Durability, StoreOptions};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -42,18 +43,20 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
     rt.block_on(async {
-        let store = Store::open(
-            &dir.path().join("log.db"),
-            StoreOptions {
+        let db = match std::env::var("GARDIEN_BENCH_DATABASE_URL") {
+            Ok(url) => common::TestDb::postgres_at(&url)
+                .await
+                .expect("PostgreSQL unreachable"),
+            Err(_) => common::TestDb::sqlite(),
+        };
+        let store = db
+            .open_with(StoreOptions {
                 durability,
                 max_batch,
                 ..StoreOptions::default()
-            },
-        )
-        .await
-        .unwrap();
+            })
+            .await;
         let next = Arc::new(AtomicU64::new(0));
         let start = Instant::now();
         let mut handles = Vec::new();
@@ -105,7 +108,8 @@ fn main() {
         reporter.abort();
         let log = store.log();
         println!(
-            "{records} records ({durability:?}, {tasks} tasks, {}, max_batch {max_batch}) in {:.2} s: {:.0} records/s, {} batches ({:.0} records per batch)",
+            "{records} records ({}, {durability:?}, {tasks} tasks, {}, max_batch {max_batch}) in {:.2} s: {:.0} records/s, {} batches ({:.0} records per batch)",
+            store.backend(),
             if nowait { "nowait" } else { "wait" },
             elapsed.as_secs_f64(),
             records as f64 / elapsed.as_secs_f64(),

@@ -56,7 +56,14 @@ impl TestDb {
             conn.close().await.map_err(|e| e.to_string())
         };
         if let Err(reason) = reachable.await {
-            eprintln!("SKIP: PostgreSQL unreachable at {url}: {reason}");
+            // Written to the process's stderr, not through `eprintln!`, which the test
+            // harness captures and hides for a passing test.
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIP: PostgreSQL unreachable at {}: {reason} (set {TEST_URL_VAR} to test another server)",
+                without_password(url)
+            );
             return None;
         }
         Some(TestDb {
@@ -225,6 +232,20 @@ impl Conn {
             Conn::Postgres(c) => c.close().await,
         }
         .unwrap();
+    }
+}
+
+/// `url` without the password of its user info, for messages.
+fn without_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if scheme < at => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
     }
 }
 
