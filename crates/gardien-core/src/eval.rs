@@ -571,6 +571,8 @@ struct Combiner {
     blocks: PolicySet,
     fail: Controls,
     fail_policies: PolicySet,
+    /// For each control, the first policy (tenant order) that failed on it.
+    first_fail: [Option<usize>; Control::ALL.len()],
     pending: Controls,
     first_pending: Option<usize>,
     session_sources: PolicySet,
@@ -590,6 +592,11 @@ impl Combiner {
             GrantState::Fail(c) => {
                 self.fail = self.fail.union(c);
                 self.fail_policies.insert(index);
+                for control in c.iter() {
+                    if let Some(slot) = self.first_fail.get_mut(control as usize) {
+                        slot.get_or_insert(index);
+                    }
+                }
             }
             GrantState::Interrupt(c) => {
                 self.pending = self.pending.union(c);
@@ -636,12 +643,11 @@ impl Combiner {
                 Some(Control::CompliantApplication) => 53009,
                 _ => 53003,
             });
-            verdict.deciding_policy = self.fail_policies.iter().find(|i| {
-                first.is_some_and(|c| {
-                    let p = tenant.tenant.policies.get(*i);
-                    p.is_some_and(|p| policy_has_control(p, c))
-                })
-            });
+            // The first policy that failed on the control the error code is about (not one
+            // that merely lists it and failed on something else).
+            verdict.deciding_policy = first
+                .and_then(|c| self.first_fail.get(c as usize).copied())
+                .flatten();
             if verdict.deciding_policy.is_none() {
                 verdict.deciding_policy = self.fail_policies.iter().next();
             }
@@ -667,16 +673,6 @@ impl Combiner {
                 .map(|p| &p.session),
         );
         verdict
-    }
-}
-
-fn policy_has_control(p: &Policy, c: Control) -> bool {
-    let Some(g) = &p.grant else { return false };
-    match c {
-        Control::AuthenticationStrength => g.authentication_strength.is_some(),
-        Control::TermsOfUse => !g.terms_of_use.is_empty(),
-        Control::CustomAuthenticationFactor => !g.custom_factors.is_empty(),
-        other => g.built_in.iter().any(|b| b.as_str() == other.as_str()),
     }
 }
 
@@ -729,6 +725,53 @@ mod tests {
         assert_eq!(s.iter().collect::<Vec<_>>(), vec![0, 63, 64, 200, 511]);
         assert_eq!(s.len(), 5);
         assert!(s.contains(200) && !s.contains(201) && !s.contains(512));
+    }
+
+    /// Found by the differential test against the reference evaluator: with several
+    /// failing policies, the deciding policy was the first one that *lists* the control the
+    /// error code is about, even when that control was satisfied for it and it failed on
+    /// another one; it is now the first policy that failed on that control.
+    #[test]
+    fn r7_deciding_policy_failed_on_the_reported_control() {
+        use crate::{SourceFile, Tenant, TenantSource};
+        use serde_json::json;
+        let policy = |id: &str, grant: serde_json::Value| {
+            json!({"id": id, "displayName": id, "state": "enabled",
+                   "conditions": {"users": {"includeUsers": ["All"]},
+                                  "applications": {"includeApplications": ["All"]}},
+                   "grantControls": grant})
+        };
+        let tenant = json!({"policies": [
+            // Its MFA strength is satisfied; it fails on the compliant device.
+            policy("p0", json!({"operator": "AND", "builtInControls": ["compliantDevice"],
+                "authenticationStrength": {"id": "00000000-0000-0000-0000-000000000002"}})),
+            // A legacy client cannot meet the phishing-resistant strength.
+            policy("p1", json!({"operator": "OR", "builtInControls": [],
+                "authenticationStrength": {"id": "00000000-0000-0000-0000-000000000004"}})),
+        ]});
+        let source = TenantSource {
+            combined: Some(SourceFile::new("t.json", tenant.to_string())),
+            ..Default::default()
+        };
+        let loaded = Tenant::load(&source);
+        assert!(loaded.is_ok(), "{loaded:?}");
+        let Ok(loaded) = loaded else { return };
+        let tenant = CompiledTenant::compile(loaded);
+        let request = json!({
+            "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": "u1"},
+            "signInContext": {"@odata.type": "#microsoft.graph.applicationContext",
+                              "includeApplications": ["a1"]},
+            "signInConditions": {"clientAppType": "exchangeActiveSync",
+                                 "deviceInfo": {"isCompliant": false}},
+            "session": {"authenticationMethods": ["password", "sms"]}});
+        let signin = SignIn::from_value("r.json", &request);
+        assert!(signin.is_ok(), "{signin:?}");
+        let Ok(signin) = signin else { return };
+        let v = tenant.decide(&signin);
+        assert_eq!(v.decision, Decision::Deny);
+        assert_eq!(v.required.first(), Some(Control::AuthenticationStrength));
+        assert_eq!(v.deciding_policy, Some(1));
+        assert_eq!(tenant.evaluate(&signin).verdict, v);
     }
 
     #[test]

@@ -370,9 +370,11 @@ fn sign_in_frequency_due<T: Tracer>(policy: &Policy, input: &Input<'_>, t: &mut 
     let session = &input.signin.session;
     match sif {
         SignInFrequency::EveryTime => {
+            // Full reauthentication (spec §1.13): the older of the primary authentication
+            // and the MFA must be within the tolerance.
             let age = session
-                .seconds_since_mfa
-                .or(session.seconds_since_authentication);
+                .seconds_since_authentication
+                .max(session.seconds_since_mfa);
             let due = age.is_some_and(|a| a > 300);
             t.note(|| match age {
                 Some(a) if due => format!("sign-in frequency `everyTime`: last authentication {a} s ago, beyond the 5-minute tolerance"),
@@ -399,5 +401,57 @@ fn sign_in_frequency_due<T: Tracer>(policy: &Policy, input: &Input<'_>, t: &mut 
             }
             due
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::Decision;
+    use crate::{CompiledTenant, SignIn, SourceFile, Tenant, TenantSource};
+    use serde_json::{Value, json};
+
+    /// The decision of an `everyTime` sign-in-frequency policy for a session.
+    fn every_time(session: Value) -> Option<Decision> {
+        let tenant = json!({"policies": [{"id": "p", "displayName": "p", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]},
+                           "applications": {"includeApplications": ["All"]}},
+            "sessionControls": {"signInFrequency": {"isEnabled": true,
+                "frequencyInterval": "everyTime",
+                "authenticationType": "primaryAndSecondaryAuthentication"}}}]});
+        let source = TenantSource {
+            combined: Some(SourceFile::new("t.json", tenant.to_string())),
+            ..Default::default()
+        };
+        let tenant = CompiledTenant::compile(Tenant::load(&source).ok()?);
+        let request = json!({
+            "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": "u1"},
+            "signInContext": {"@odata.type": "#microsoft.graph.applicationContext",
+                              "includeApplications": ["a1"]},
+            "signInConditions": {"clientAppType": "browser"}, "session": session});
+        Some(
+            tenant
+                .decide(&SignIn::from_value("r.json", &request).ok()?)
+                .decision,
+        )
+    }
+
+    /// Found by the differential test against the reference evaluator: `everyTime` looked
+    /// only at the MFA age, so a fresh MFA on a primary authentication older than five
+    /// minutes passed, although `everyTime` forces full reauthentication (spec §1.13).
+    #[test]
+    fn r7_every_time_needs_both_factors_within_the_tolerance() {
+        let stale_primary = json!({"secondsSinceAuthentication": 301, "secondsSinceMfa": 0});
+        assert_eq!(every_time(stale_primary), Some(Decision::Challenge));
+        let fresh = json!({"secondsSinceAuthentication": 240, "secondsSinceMfa": 180});
+        assert_eq!(every_time(fresh), Some(Decision::Allow));
+        // T24: only the MFA age known.
+        assert_eq!(
+            every_time(json!({"secondsSinceMfa": 180})),
+            Some(Decision::Allow)
+        );
+        assert_eq!(
+            every_time(json!({"secondsSinceMfa": 900})),
+            Some(Decision::Challenge)
+        );
     }
 }

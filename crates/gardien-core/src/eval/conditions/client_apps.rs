@@ -42,13 +42,24 @@ pub(crate) fn check_client_apps<T: Tracer>(
             }
         };
     };
+    // `easSupported` needs the platform too: without one (what-if) it cannot be decided.
+    let mut undecided = false;
     let hit = tokens.iter().any(|tok| match tok {
         ClientAppTypeToken::All => true,
         ClientAppTypeToken::Type(x) => *x == client,
         ClientAppTypeToken::EasSupported => {
-            client == ClientAppType::ExchangeActiveSync && eas_supported(input.platform)
+            let eas = client == ClientAppType::ExchangeActiveSync;
+            undecided |= eas && input.platform.is_none();
+            eas && eas_supported(input.platform)
         }
     });
+    if !hit && undecided {
+        t.note(|| {
+            "`easSupported` depends on the device platform, which the request does not give"
+                .to_owned()
+        });
+        return Outcome::Unknown;
+    }
     t.note(|| {
         format!(
             "client app type `{client}` is {}selected",
@@ -56,4 +67,57 @@ pub(crate) fn check_client_apps<T: Tracer>(
         )
     });
     Outcome::of(hit)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::Condition;
+    use crate::eval::input::Outcome;
+    use crate::{CompiledTenant, SignIn, SourceFile, Tenant, TenantSource};
+    use serde_json::{Value, json};
+
+    /// What-if outcome of the client-app condition of an `easSupported` policy.
+    fn client_outcome(conditions: Value) -> Option<Outcome> {
+        let tenant = json!({"policies": [{"id": "p", "displayName": "p", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]},
+                           "applications": {"includeApplications": ["All"]},
+                           "clientAppTypes": ["easSupported"]},
+            "grantControls": {"operator": "OR", "builtInControls": ["block"]}}]});
+        let source = TenantSource {
+            combined: Some(SourceFile::new("t.json", tenant.to_string())),
+            ..Default::default()
+        };
+        let tenant = CompiledTenant::compile(Tenant::load(&source).ok()?);
+        let request = json!({
+            "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": "u1"},
+            "signInContext": {"@odata.type": "#microsoft.graph.applicationContext",
+                              "includeApplications": ["a1"]},
+            "signInConditions": conditions});
+        let signin = SignIn::from_value("r.json", &request).ok()?;
+        let records = tenant.what_if(&signin);
+        records
+            .first()?
+            .conditions
+            .iter()
+            .find(|c| c.condition == Condition::ClientApps)
+            .map(|c| c.outcome)
+    }
+
+    /// Found by the differential test against the reference evaluator: what-if with an
+    /// Exchange ActiveSync client and no platform said `notSatisfied` for `easSupported`,
+    /// which depends on the platform (spec §1.6, §3.5: `notEnoughInformation`).
+    #[test]
+    fn r7_eas_supported_without_a_platform_is_undecidable_in_what_if() {
+        let eas = json!({"clientAppType": "exchangeActiveSync"});
+        assert_eq!(client_outcome(eas), Some(Outcome::Unknown));
+        let on_ios = json!({"clientAppType": "exchangeActiveSync", "devicePlatform": "iOS"});
+        assert_eq!(client_outcome(on_ios), Some(Outcome::Satisfied));
+        let on_mac = json!({"clientAppType": "exchangeActiveSync", "devicePlatform": "macOS"});
+        assert_eq!(client_outcome(on_mac), Some(Outcome::NotSatisfied));
+        // Another client type decides without a platform.
+        assert_eq!(
+            client_outcome(json!({"clientAppType": "browser"})),
+            Some(Outcome::NotSatisfied)
+        );
+    }
 }

@@ -5,14 +5,11 @@ use crate::eval::trace::Tracer;
 use crate::model::enums::{EnumSet, TransferMethod};
 
 /// Matches when the request's transfer method, or the one that created its session
-/// (protocol tracking survives refreshes), is selected.
+/// (protocol tracking survives refreshes), is selected. In what-if, a request without a
+/// transfer method is undecidable unless protocol tracking already matches.
 pub(crate) fn check_flows<T: Tracer>(methods: EnumSet, input: &Input<'_>, t: &mut T) -> Outcome {
     let current = input.signin.transfer_method;
     let original = input.signin.session.original_transfer_method;
-    if current.is_none() && original.is_none() && input.mode == Mode::WhatIf {
-        t.note(|| "the request gives no authentication flow".to_owned());
-        return Outcome::Unknown;
-    }
     let selected = |m: Option<TransferMethod>| {
         m.is_some_and(|m| m != TransferMethod::None && methods.contains(m.index()))
     };
@@ -34,6 +31,10 @@ pub(crate) fn check_flows<T: Tracer>(methods: EnumSet, input: &Input<'_>, t: &mu
         });
         return Outcome::Satisfied;
     }
+    if current.is_none() && input.mode == Mode::WhatIf {
+        t.note(|| "the request gives no authentication flow".to_owned());
+        return Outcome::Unknown;
+    }
     t.note(|| {
         format!(
             "transfer method `{}` is not selected",
@@ -41,4 +42,58 @@ pub(crate) fn check_flows<T: Tracer>(methods: EnumSet, input: &Input<'_>, t: &mu
         )
     });
     Outcome::NotSatisfied
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::input::Outcome;
+    use crate::{CompiledTenant, SignIn, SourceFile, Tenant, TenantSource};
+    use serde_json::json;
+
+    /// What-if outcome of the authentication-flow condition of a device-code policy.
+    fn flow_outcome(conditions: serde_json::Value, session: serde_json::Value) -> Option<Outcome> {
+        let tenant = json!({"policies": [{"id": "p", "displayName": "p", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]},
+                           "applications": {"includeApplications": ["All"]},
+                           "authenticationFlows": {"transferMethods": "deviceCodeFlow"}},
+            "grantControls": {"operator": "OR", "builtInControls": ["block"]}}]});
+        let source = TenantSource {
+            combined: Some(SourceFile::new("t.json", tenant.to_string())),
+            ..Default::default()
+        };
+        let tenant = CompiledTenant::compile(Tenant::load(&source).ok()?);
+        let request = json!({
+            "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": "u1"},
+            "signInContext": {"@odata.type": "#microsoft.graph.applicationContext",
+                              "includeApplications": ["a1"]},
+            "signInConditions": conditions, "session": session});
+        let signin = SignIn::from_value("r.json", &request).ok()?;
+        let records = tenant.what_if(&signin);
+        let record = records.first()?;
+        record
+            .conditions
+            .iter()
+            .find(|c| c.condition == crate::eval::Condition::AuthenticationFlow)
+            .map(|c| c.outcome)
+    }
+
+    /// Found by the differential test against the reference evaluator: a what-if request
+    /// without a transfer method, in a session whose tracked original method is not
+    /// selected, was reported `notSatisfied` although the current flow could be device code
+    /// (spec §3.5: a missing input makes the condition undecidable).
+    #[test]
+    fn r7_what_if_without_a_transfer_method_is_undecidable_despite_an_unselected_original() {
+        let original = json!({"originalTransferMethod": "authenticationTransfer"});
+        assert_eq!(
+            flow_outcome(json!({}), original.clone()),
+            Some(Outcome::Unknown)
+        );
+        assert_eq!(flow_outcome(json!({}), json!({})), Some(Outcome::Unknown));
+        // Protocol tracking decides on its own when the original method is selected.
+        let tracked = json!({"originalTransferMethod": "deviceCodeFlow"});
+        assert_eq!(flow_outcome(json!({}), tracked), Some(Outcome::Satisfied));
+        // A given, unselected current method decides.
+        let given = json!({"authenticationFlow": {"transferMethod": "authenticationTransfer"}});
+        assert_eq!(flow_outcome(given, original), Some(Outcome::NotSatisfied));
+    }
 }
