@@ -52,7 +52,7 @@ fn demo_config(listen: Option<SocketAddr>, store: PathBuf) -> ServerConfig {
     config
 }
 
-fn demo_commands(addr: SocketAddr) -> String {
+fn demo_commands(addr: SocketAddr, store: &str) -> String {
     let base = format!(
         "curl -s -o /dev/null -w '%{{http_code}} %header{{x-gardien-error-code}}\\n' http://{addr}/v1/forward-auth"
     );
@@ -64,7 +64,7 @@ fn demo_commands(addr: SocketAddr) -> String {
     let bob = "b2b2b2b2-0000-4000-8000-000000000002";
     let hq = "198.51.100.20";
     format!(
-        r#"gardien demo listening on http://{addr} (admin API open on loopback; store is a temporary file)
+        r#"gardien demo listening on http://{addr} (admin API open on loopback; store: {store})
 
 # 1. Personal, unregistered laptop, in a browser, from abroad → 403, 53003 (location)
 {base} -H 'X-Forwarded-Host: payroll.contoso.example' -H 'Remote-User: {alice}' -H 'CF-IPCountry: BR' -H 'X-Forwarded-For: 203.0.113.50' -H 'User-Agent: {chrome_win}'
@@ -210,7 +210,11 @@ pub fn run(
         let addr = listener.local_addr()?;
         let state = AppState::start(config, options).await?;
         if demo {
-            crate::print_out(&demo_commands(addr))?;
+            let store = match &demo_store {
+                Some(_) => "a temporary SQLite file".to_owned(),
+                None => state.store.location(),
+            };
+            crate::print_out(&demo_commands(addr, &store))?;
         }
         tracing::info!(%addr, version = state.live.load().version, "gardien serving");
         let served = gardien_server::serve(state, listener, shutdown_signal()).await;
