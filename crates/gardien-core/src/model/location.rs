@@ -164,12 +164,18 @@ fn read_ip(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<LocationKind>
                     }
                 },
             };
+            // A bare string range is its own value; an object holds it in `cidrAddress`.
+            let at = if item.value.is_string() {
+                item.pointer()
+            } else {
+                format!("{}/cidrAddress", item.pointer())
+            };
             match parse_cidr(&text) {
                 Ok(cidr) if cidr.is_too_broad() => record(
                     errors,
                     LoadError::new(
                         item.file,
-                        format!("{}/cidrAddress", item.pointer()),
+                        at,
                         format!(
                             "prefix /{} of `{text}` is too broad: Entra only accepts prefixes longer than /8",
                             cidr.prefix_len()
@@ -177,14 +183,7 @@ fn read_ip(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<LocationKind>
                     ),
                 ),
                 Ok(cidr) => out.push(cidr),
-                Err(e) => record(
-                    errors,
-                    LoadError::new(
-                        item.file,
-                        format!("{}/cidrAddress", item.pointer()),
-                        e.to_string(),
-                    ),
-                ),
+                Err(e) => record(errors, LoadError::new(item.file, at, e.to_string())),
             }
         }
         Ok(out)
@@ -257,4 +256,41 @@ fn read_country(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Option<Location
         include_unknown,
         gps,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{SourceFile, Tenant, TenantSource};
+
+    fn errors(text: &str) -> Vec<String> {
+        let source = TenantSource {
+            location_files: vec![SourceFile::new("namedLocations.json", text)],
+            ..Default::default()
+        };
+        match Tenant::load(&source) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.errors.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn range_errors_point_at_the_range_text() {
+        // Found by the `named_locations` fuzz target: a range written as a bare string was
+        // reported at `…/0/cidrAddress`, a member that does not exist.
+        assert_eq!(
+            errors(
+                r##"{"value":[{"@odata.type":"#microsoft.graph.ipNamedLocation","ipRanges":["46.50.52.52/7","x"]}]}"##
+            ),
+            [
+                "namedLocations.json: /value/0/ipRanges/0: prefix /7 of `46.50.52.52/7` is too broad: Entra only accepts prefixes longer than /8",
+                "namedLocations.json: /value/0/ipRanges/1: invalid CIDR range `x`: `x` is not a valid IP address",
+            ]
+        );
+        assert_eq!(
+            errors(r#"[{"ipRanges":[{"cidrAddress":"10.0.0.0/8"}]}]"#),
+            [
+                "namedLocations.json: /0/ipRanges/0/cidrAddress: prefix /8 of `10.0.0.0/8` is too broad: Entra only accepts prefixes longer than /8"
+            ]
+        );
+    }
 }

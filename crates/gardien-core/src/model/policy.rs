@@ -609,12 +609,30 @@ pub(crate) fn read_policy(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Optio
     let errors = errs.errors;
     if errors.len() > before {
         for e in errors.iter_mut().skip(before) {
+            e.pointer = existing_ancestor(node, &e.pointer);
             *e = std::mem::replace(e, LoadError::new("", "", ""))
                 .in_policy(&policy.id, &policy.display_name);
         }
         return None;
     }
     Some(policy)
+}
+
+/// The deepest prefix of `pointer` (inside the policy at `node`) that exists: an error about
+/// an absent member (`a passwordChange policy must have a user risk condition`) points at the
+/// object that should hold it, so that every pointer resolves in the file.
+fn existing_ancestor(node: &Node<'_>, pointer: &str) -> String {
+    let base = node.pointer();
+    let Some(mut rest) = pointer.strip_prefix(base.as_str()) else {
+        return pointer.to_owned();
+    };
+    if !rest.is_empty() && !rest.starts_with('/') {
+        return pointer.to_owned();
+    }
+    while !rest.is_empty() && node.value.pointer(rest).is_none() {
+        rest = rest.rfind('/').and_then(|i| rest.get(..i)).unwrap_or("");
+    }
+    format!("{base}{rest}")
 }
 
 /// Reads an id list member, rejecting placeholders and display names, splitting out tokens.
@@ -1587,5 +1605,38 @@ fn validate_policy(node: &Node<'_>, p: &Policy, errs: &mut Errors<'_>) {
             at("/sessionControls/persistentBrowser"),
             "persistent browser session requires `All` resources",
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{SourceFile, Tenant, TenantSource};
+    use serde_json::json;
+
+    #[test]
+    fn errors_about_absent_members_point_at_their_parent() {
+        // Found by the `tenant_load` fuzz target: the error was at
+        // `/policies/0/conditions/applications`, which the file does not have.
+        let tenant = json!({"policies": [{"id": "P1", "displayName": "P1", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "clientAppTypes": ["all"],
+                           "userRiskLevels": ["high"]},
+            "grantControls": {"operator": "OR", "builtInControls": ["passwordChange"]}}]});
+        let source = TenantSource {
+            combined: Some(SourceFile::new("tenant.json", tenant.to_string())),
+            ..Default::default()
+        };
+        let errors = Tenant::load(&source)
+            .err()
+            .map(|e| e.errors)
+            .unwrap_or_default();
+        assert!(!errors.is_empty());
+        for e in &errors {
+            assert!(tenant.pointer(&e.pointer).is_some(), "{e}");
+        }
+        assert!(
+            errors.iter().any(|e| e.to_string()
+                == "tenant.json: /policies/0/conditions: policy `P1`: a `passwordChange` policy must target `All` resources without exclusions"),
+            "{errors:?}"
+        );
     }
 }
