@@ -236,7 +236,7 @@ fn main() {
     c.final_summary();
 
     println!(
-        "\nSummary: p50 per decision (individually timed), criterion median ÷ {REQUESTS} in brackets"
+        "\nSummary: p50 per decision (individually timed), criterion median ÷ {REQUESTS} in its own column"
     );
     println!(
         "\n| policies | engine | p50 | p90 | p99 | criterion median / request | slower than gardien (p50) |"

@@ -72,17 +72,39 @@ fn pattern(s: &str, star_before: bool, star_after: bool) -> String {
     )
 }
 
-fn strings(items: &[String]) -> String {
-    let inner: Vec<String> = items.iter().map(|s| lit(s)).collect();
-    format!("[{}]", inner.join(", "))
+/// `x == "a" || x == "b"`: membership in a constant list without building a set.
+fn one_of(x: &str, items: &[String]) -> String {
+    any_of(items.iter().map(|i| format!("{x} == {}", lit(i))).collect())
 }
 
-fn entities(kind: &str, items: &[String]) -> String {
-    let inner: Vec<String> = items
-        .iter()
-        .map(|s| format!("{kind}::{}", lit(s)))
-        .collect();
-    format!("[{}]", inner.join(", "))
+/// `principal in K::"a" || principal in K::"b"`.
+fn in_any(x: &str, kind: &str, items: &[String]) -> String {
+    any_of(
+        items
+            .iter()
+            .map(|i| format!("{x} in {kind}::{}", lit(i)))
+            .collect(),
+    )
+}
+
+/// `set.contains("a") || set.contains("b")`.
+fn contains_any(set: &str, items: &[String]) -> String {
+    any_of(
+        items
+            .iter()
+            .map(|i| format!("{set}.contains({})", lit(i)))
+            .collect(),
+    )
+}
+
+/// `set.contains("a") && set.contains("b")`.
+fn contains_all(set: &str, items: &[String]) -> String {
+    all_of(
+        items
+            .iter()
+            .map(|i| format!("{set}.contains({})", lit(i)))
+            .collect(),
+    )
 }
 
 fn any_of(parts: Vec<String>) -> String {
@@ -111,18 +133,23 @@ fn principals(p: &Principals) -> String {
         parts.push("true".to_owned());
     }
     if !p.users.is_empty() {
-        parts.push(format!("principal in {}", entities("User", &p.users)));
+        parts.push(any_of(
+            p.users
+                .iter()
+                .map(|u| format!("principal == User::{}", lit(u)))
+                .collect(),
+        ));
     }
     if !p.groups.is_empty() {
-        parts.push(format!("principal in {}", entities("Group", &p.groups)));
+        parts.push(in_any("principal", "Group", &p.groups));
     }
     if !p.roles.is_empty() {
-        parts.push(format!("principal in {}", entities("Role", &p.roles)));
+        parts.push(in_any("principal", "Role", &p.roles));
     }
     if !p.guest_kinds.is_empty() {
         parts.push(format!(
-            "(principal has guestKind && {}.contains(principal.guestKind))",
-            strings(&p.guest_kinds)
+            "(principal has guestKind && {})",
+            one_of("principal.guestKind", &p.guest_kinds)
         ));
     }
     any_of(parts)
@@ -137,7 +164,7 @@ fn apps(a: &Apps) -> String {
         parts.push("resource in AppGroup::\"office365\"".to_owned());
     }
     if !a.apps.is_empty() {
-        parts.push(format!("resource in {}", entities("Application", &a.apps)));
+        parts.push(in_any("resource", "Application", &a.apps));
     }
     any_of(parts)
 }
@@ -158,7 +185,7 @@ fn device_cmp(c: &Cmp) -> String {
         (Op::Contains, Lit::Str(s)) => {
             format!("({has} && {value} like {})", pattern(s, true, true))
         }
-        (Op::In, Lit::List(items)) => format!("({has} && {}.contains({value}))", strings(items)),
+        (Op::In, Lit::List(items)) => format!("({has} && {})", one_of(&value, items)),
         // The parser never builds these shapes.
         _ => "false".to_owned(),
     };
@@ -186,23 +213,14 @@ pub fn conditions(p: &Policy) -> String {
         parts.push(not(&apps(&p.exclude_apps)));
     }
     if let Some(types) = &p.client_app_types {
-        parts.push(format!(
-            "{}.contains(context.clientAppType)",
-            strings(types)
-        ));
+        parts.push(one_of("context.clientAppType", types));
     }
     if let Some(pl) = &p.platforms {
         if !pl.all {
-            parts.push(format!(
-                "{}.contains(context.platform)",
-                strings(&pl.include)
-            ));
+            parts.push(one_of("context.platform", &pl.include));
         }
         if !pl.exclude.is_empty() {
-            parts.push(not(&format!(
-                "{}.contains(context.platform)",
-                strings(&pl.exclude)
-            )));
+            parts.push(not(&one_of("context.platform", &pl.exclude)));
         }
     }
     if let Some(f) = &p.device_filter {
@@ -211,23 +229,17 @@ pub fn conditions(p: &Policy) -> String {
     }
     if let Some(l) = &p.locations {
         if !l.all {
-            parts.push(format!(
-                "context.locations.containsAny({})",
-                strings(&l.include)
-            ));
+            parts.push(contains_any("context.locations", &l.include));
         }
         if !l.exclude.is_empty() {
-            parts.push(not(&format!(
-                "context.locations.containsAny({})",
-                strings(&l.exclude)
-            )));
+            parts.push(not(&contains_any("context.locations", &l.exclude)));
         }
     }
     if let Some(levels) = &p.sign_in_risk {
-        parts.push(format!("{}.contains(context.signInRisk)", strings(levels)));
+        parts.push(one_of("context.signInRisk", levels));
     }
     if let Some(levels) = &p.user_risk {
-        parts.push(format!("{}.contains(context.userRisk)", strings(levels)));
+        parts.push(one_of("context.userRisk", levels));
     }
     parts.retain(|x| x != "true");
     parts.join("\n    && ")
@@ -248,7 +260,7 @@ fn strength(model: &Model, id: &str) -> String {
             .iter()
             .map(|c| match c.as_slice() {
                 [one] => format!("context.methods.contains({})", lit(one)),
-                _ => format!("context.methods.containsAll({})", strings(c)),
+                _ => contains_all("context.methods", c),
             })
             .collect(),
     )

@@ -176,6 +176,18 @@ impl Fixture {
         self.bodies.is_empty()
     }
 
+    /// gardien's and Cedar's (deny / challenge policy set) answers to request `i`: the cheap
+    /// pair, for checks that need only one translation.
+    pub fn gardien_and_cedar(&self, i: usize) -> Result<(Outcome, Outcome), Error> {
+        let missing = || error(format!("no request {i}"));
+        let signin = self.signins.get(i).ok_or_else(missing)?;
+        let request = self.cedar_full_requests.get(i).ok_or_else(missing)?;
+        Ok((
+            gardien_outcome(self.gardien.decide(signin).decision),
+            self.cedar_full.decide(request)?,
+        ))
+    }
+
     /// Every engine's answer to request `i`.
     pub fn answers(&mut self, i: usize) -> Result<Answers, Error> {
         let missing = || error(format!("no request {i}"));

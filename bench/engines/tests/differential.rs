@@ -120,18 +120,22 @@ fn broken_translations_are_caught() {
     for (what, breakage) in breakages {
         let mut broken = good.clone();
         breakage(&mut broken);
-        let mut f = Fixture::from_parts(
+        let f = Fixture::from_parts(
             200,
             &generated.source,
             generated.requests.clone(),
             Some(broken),
         )
         .expect("fixture builds");
-        let (bad, _) = mismatches(&mut f);
-        println!("{what}: {} of {} requests disagree", bad.len(), f.len());
-        assert!(
-            !bad.is_empty(),
-            "a broken translation ({what}) went unnoticed"
-        );
+        // gardien against one translation is enough here: the breakage is in the model that
+        // every translation is generated from.
+        let bad = (0..f.len())
+            .filter(|i| match f.gardien_and_cedar(*i) {
+                Ok((gardien, cedar)) => gardien != cedar,
+                Err(e) => panic!("request {i}: {e}"),
+            })
+            .count();
+        println!("{what}: {bad} of {} requests disagree", f.len());
+        assert!(bad > 0, "a broken translation ({what}) went unnoticed");
     }
 }
