@@ -733,7 +733,6 @@ mod tests {
     /// another one; it is now the first policy that failed on that control.
     #[test]
     fn r7_deciding_policy_failed_on_the_reported_control() {
-        use crate::{SourceFile, Tenant, TenantSource};
         use serde_json::json;
         let policy = |id: &str, grant: serde_json::Value| {
             json!({"id": id, "displayName": id, "state": "enabled",
@@ -749,24 +748,14 @@ mod tests {
             policy("p1", json!({"operator": "OR", "builtInControls": [],
                 "authenticationStrength": {"id": "00000000-0000-0000-0000-000000000004"}})),
         ]});
-        let source = TenantSource {
-            combined: Some(SourceFile::new("t.json", tenant.to_string())),
-            ..Default::default()
+        let tenant = crate::testing::compile(&tenant);
+        let signin = crate::testing::signin(
+            json!({"clientAppType": "exchangeActiveSync", "deviceInfo": {"isCompliant": false}}),
+            json!({"authenticationMethods": ["password", "sms"]}),
+        );
+        let (Some(tenant), Some(signin)) = (tenant, signin) else {
+            unreachable!("the tenant and the request load");
         };
-        let loaded = Tenant::load(&source);
-        assert!(loaded.is_ok(), "{loaded:?}");
-        let Ok(loaded) = loaded else { return };
-        let tenant = CompiledTenant::compile(loaded);
-        let request = json!({
-            "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": "u1"},
-            "signInContext": {"@odata.type": "#microsoft.graph.applicationContext",
-                              "includeApplications": ["a1"]},
-            "signInConditions": {"clientAppType": "exchangeActiveSync",
-                                 "deviceInfo": {"isCompliant": false}},
-            "session": {"authenticationMethods": ["password", "sms"]}});
-        let signin = SignIn::from_value("r.json", &request);
-        assert!(signin.is_ok(), "{signin:?}");
-        let Ok(signin) = signin else { return };
         let v = tenant.decide(&signin);
         assert_eq!(v.decision, Decision::Deny);
         assert_eq!(v.required.first(), Some(Control::AuthenticationStrength));

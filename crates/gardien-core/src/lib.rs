@@ -14,6 +14,8 @@ pub mod model;
 pub mod network;
 pub mod report;
 pub mod signin;
+#[cfg(test)]
+mod testing;
 
 pub use compile::CompiledTenant;
 pub use error::{LoadError, LoadErrors};

@@ -407,7 +407,7 @@ fn sign_in_frequency_due<T: Tracer>(policy: &Policy, input: &Input<'_>, t: &mut 
 #[cfg(test)]
 mod tests {
     use crate::eval::Decision;
-    use crate::{CompiledTenant, SignIn, SourceFile, Tenant, TenantSource};
+
     use serde_json::{Value, json};
 
     /// The decision of an `everyTime` sign-in-frequency policy for a session.
@@ -418,21 +418,9 @@ mod tests {
             "sessionControls": {"signInFrequency": {"isEnabled": true,
                 "frequencyInterval": "everyTime",
                 "authenticationType": "primaryAndSecondaryAuthentication"}}}]});
-        let source = TenantSource {
-            combined: Some(SourceFile::new("t.json", tenant.to_string())),
-            ..Default::default()
-        };
-        let tenant = CompiledTenant::compile(Tenant::load(&source).ok()?);
-        let request = json!({
-            "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": "u1"},
-            "signInContext": {"@odata.type": "#microsoft.graph.applicationContext",
-                              "includeApplications": ["a1"]},
-            "signInConditions": {"clientAppType": "browser"}, "session": session});
-        Some(
-            tenant
-                .decide(&SignIn::from_value("r.json", &request).ok()?)
-                .decision,
-        )
+        let tenant = crate::testing::compile(&tenant)?;
+        let signin = crate::testing::signin(json!({"clientAppType": "browser"}), session)?;
+        Some(tenant.decide(&signin).decision)
     }
 
     /// Found by the differential test against the reference evaluator: `everyTime` looked

@@ -73,7 +73,7 @@ pub(crate) fn check_client_apps<T: Tracer>(
 mod tests {
     use crate::eval::Condition;
     use crate::eval::input::Outcome;
-    use crate::{CompiledTenant, SignIn, SourceFile, Tenant, TenantSource};
+
     use serde_json::{Value, json};
 
     /// What-if outcome of the client-app condition of an `easSupported` policy.
@@ -83,17 +83,8 @@ mod tests {
                            "applications": {"includeApplications": ["All"]},
                            "clientAppTypes": ["easSupported"]},
             "grantControls": {"operator": "OR", "builtInControls": ["block"]}}]});
-        let source = TenantSource {
-            combined: Some(SourceFile::new("t.json", tenant.to_string())),
-            ..Default::default()
-        };
-        let tenant = CompiledTenant::compile(Tenant::load(&source).ok()?);
-        let request = json!({
-            "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": "u1"},
-            "signInContext": {"@odata.type": "#microsoft.graph.applicationContext",
-                              "includeApplications": ["a1"]},
-            "signInConditions": conditions});
-        let signin = SignIn::from_value("r.json", &request).ok()?;
+        let tenant = crate::testing::compile(&tenant)?;
+        let signin = crate::testing::signin(conditions, Value::Null)?;
         let records = tenant.what_if(&signin);
         records
             .first()?

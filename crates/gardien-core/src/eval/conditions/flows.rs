@@ -47,7 +47,7 @@ pub(crate) fn check_flows<T: Tracer>(methods: EnumSet, input: &Input<'_>, t: &mu
 #[cfg(test)]
 mod tests {
     use crate::eval::input::Outcome;
-    use crate::{CompiledTenant, SignIn, SourceFile, Tenant, TenantSource};
+
     use serde_json::json;
 
     /// What-if outcome of the authentication-flow condition of a device-code policy.
@@ -57,17 +57,8 @@ mod tests {
                            "applications": {"includeApplications": ["All"]},
                            "authenticationFlows": {"transferMethods": "deviceCodeFlow"}},
             "grantControls": {"operator": "OR", "builtInControls": ["block"]}}]});
-        let source = TenantSource {
-            combined: Some(SourceFile::new("t.json", tenant.to_string())),
-            ..Default::default()
-        };
-        let tenant = CompiledTenant::compile(Tenant::load(&source).ok()?);
-        let request = json!({
-            "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": "u1"},
-            "signInContext": {"@odata.type": "#microsoft.graph.applicationContext",
-                              "includeApplications": ["a1"]},
-            "signInConditions": conditions, "session": session});
-        let signin = SignIn::from_value("r.json", &request).ok()?;
+        let tenant = crate::testing::compile(&tenant)?;
+        let signin = crate::testing::signin(conditions, session)?;
         let records = tenant.what_if(&signin);
         let record = records.first()?;
         record
