@@ -230,7 +230,9 @@ token_sha256 = "{hash}"
     let (addrs, states): (Vec<_>, Vec<_>) = server_rt.block_on(async {
         let mut started = Vec::new();
         for _ in 0..replicas {
-            let state = AppState::start(config.clone(), demo_options()).await.unwrap();
+            let state = AppState::start(config.clone(), demo_options())
+                .await
+                .unwrap();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             let s = state.clone();
@@ -369,7 +371,10 @@ async fn fan_out(states: &[std::sync::Arc<AppState>]) {
         let version = states[0].apply("bench", None, next, None).await.unwrap();
         while states.iter().any(|s| s.live.load().version != version) {
             tokio::time::sleep(Duration::from_micros(200)).await;
-            assert!(started.elapsed() < Duration::from_secs(10), "fan-out stalled");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "fan-out stalled"
+            );
         }
         took.push(started.elapsed());
     }

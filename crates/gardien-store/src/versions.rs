@@ -88,6 +88,29 @@ pub(crate) fn decode_version(
     })
 }
 
+/// Stored JSON documents from rows of `(key, json text)` (devices, sign-in records), in row
+/// order; `what` names a document in errors (`stored device "d1"`).
+pub(crate) fn decode_documents<R: sqlx::Row>(
+    rows: &[R],
+    decode: impl Fn(sqlx::Error) -> StoreError,
+    what: impl Fn(&str) -> String,
+) -> Result<Vec<serde_json::Value>, StoreError>
+where
+    for<'r> &'r str: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    rows.iter()
+        .map(|row| {
+            let key: &str = row.try_get(0).map_err(&decode)?;
+            let json: &str = row.try_get(1).map_err(&decode)?;
+            serde_json::from_str(json).map_err(|source| StoreError::Json {
+                what: what(key),
+                source,
+            })
+        })
+        .collect()
+}
+
 impl Store {
     /// The newest tenant version, if any.
     pub async fn current_version(&self) -> Result<Option<TenantVersion>, StoreError> {

@@ -19,7 +19,7 @@ use tokio::sync::{broadcast, watch};
 use crate::backend::{Backend, LogCursor};
 use crate::changes::LOCAL_FEED_CAPACITY;
 use crate::log::push_filter;
-use crate::versions::{EncodedVersion, VERSION_COLUMNS, decode_version};
+use crate::versions::{EncodedVersion, VERSION_COLUMNS, decode_documents, decode_version};
 use crate::{
     Change, ChangeFeed, Db, Durability, SignInFilter, SignInLog, StoreError, StoreOptions,
     TenantVersion, VersionSummary,
@@ -291,17 +291,9 @@ impl Backend for SqliteDb {
             .fetch_all(&self.pool)
             .await
             .map_err(self.sql("list devices"))?;
-        let decode = self.sql("decode devices");
-        rows.iter()
-            .map(|row| {
-                let id: &str = row.try_get(0).map_err(&decode)?;
-                let body: &str = row.try_get(1).map_err(&decode)?;
-                serde_json::from_str(body).map_err(|source| StoreError::Json {
-                    what: format!("stored device {id:?}"),
-                    source,
-                })
-            })
-            .collect()
+        decode_documents(&rows, self.sql("decode devices"), |id| {
+            format!("stored device {id:?}")
+        })
     }
 
     async fn put_device(&self, device_id: &str, body: &str) -> Result<bool, StoreError> {
@@ -416,17 +408,9 @@ impl Backend for SqliteDb {
             .fetch_all(&self.pool)
             .await
             .map_err(self.sql("query the sign-in log"))?;
-        let decode = self.sql("decode sign-in records");
-        rows.iter()
-            .map(|row| {
-                let id: &str = row.try_get(0).map_err(&decode)?;
-                let json: &str = row.try_get(1).map_err(&decode)?;
-                serde_json::from_str(json).map_err(|source| StoreError::Json {
-                    what: format!("stored sign-in record {id}"),
-                    source,
-                })
-            })
-            .collect()
+        decode_documents(&rows, self.sql("decode sign-in records"), |id| {
+            format!("stored sign-in record {id}")
+        })
     }
 
     async fn export_page(
