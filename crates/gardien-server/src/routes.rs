@@ -7,6 +7,7 @@ pub mod signins;
 
 use crate::state::AppState;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use http::HeaderMap;
 use std::sync::Arc;
@@ -77,7 +78,10 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub fn router(state: Arc<AppState>) -> Router {
     let ca = |kind: &str| format!("/v1.0/identity/conditionalAccess/{kind}");
     let ca_beta = |kind: &str| format!("/beta/identity/conditionalAccess/{kind}");
-    let mut router = Router::new()
+    // Decision bodies are one sign-in: a small limit keeps the decision point cheap to
+    // attack. Admin bodies may be a whole directory or every named location: the core's
+    // file limit (`docs/limits.md`).
+    let decisions = Router::new()
         .route("/v1/forward-auth", any(decide::forward_auth))
         .route("/v1/ext-authz", any(decide::ext_authz))
         .route("/v1/ext-authz/{*rest}", any(decide::ext_authz))
@@ -94,7 +98,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/beta/identity/conditionalAccess/evaluate",
             post(decide::graph_evaluate),
-        );
+        )
+        .layer(DefaultBodyLimit::max(DECISION_BODY_BYTES));
+    let mut router = Router::new();
     for path in [ca("policies"), ca_beta("policies")] {
         router = router
             .route(&path, get(admin::list_policies).post(admin::create_policy))
@@ -147,8 +153,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/openapi.json", get(ops::openapi))
+        .layer(DefaultBodyLimit::max(gardien_core::limits::MAX_FILE_BYTES))
+        .merge(decisions)
         .with_state(state)
 }
+
+/// Largest request body of the decision endpoints (`/v1/evaluate`, Graph `evaluate`,
+/// forward-auth): 1 MiB, far above any sign-in; larger bodies get 413.
+pub const DECISION_BODY_BYTES: usize = 1024 * 1024;
 
 #[cfg(test)]
 mod tests {

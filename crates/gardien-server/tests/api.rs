@@ -963,3 +963,20 @@ async fn a_replica_shows_the_page_and_follows_the_policy_of_another() {
     assert_eq!(again.status, StatusCode::FORBIDDEN, "{}", again.text());
     assert_eq!(again.json(), from_a.json());
 }
+
+#[tokio::test]
+async fn decision_bodies_are_small_admin_bodies_may_be_a_whole_directory() {
+    let s = server("").await;
+    // A decision body over 1 MiB is refused before it is read whole.
+    let mut req = admin("POST", "/v1/evaluate", None);
+    *req.body_mut() = Body::from(vec![b' '; gardien_server::routes::DECISION_BODY_BYTES + 1]);
+    let r = send(&s.app, "127.0.0.1", req).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
+    // An admin body of 3 MiB is read and judged on its content (here: not JSON → 400,
+    // nothing changes), not refused for its size.
+    let mut req = admin("PUT", "/v1/admin/directory", None);
+    *req.body_mut() = Body::from(vec![b'x'; 3 * 1024 * 1024]);
+    let r = send(&s.app, "127.0.0.1", req).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert_eq!(s.state.live.load().version, 1);
+}

@@ -6,6 +6,17 @@ use gardien_core::{CompiledTenant, LoadErrors, SourceFile, Tenant, TenantSource}
 use std::path::Path;
 
 fn read(path: &Path) -> Result<SourceFile> {
+    // The core refuses oversized files too; checking first spares reading them.
+    let limit = gardien_core::limits::MAX_FILE_BYTES;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.len() > limit as u64
+    {
+        bail!(
+            "{}: {} bytes; the limit is {limit} bytes (64 MiB)",
+            path.display(),
+            meta.len()
+        );
+    }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     Ok(SourceFile::new(path.display().to_string(), bytes))
 }

@@ -280,4 +280,17 @@ fn human_output_and_bad_input() {
     let (code, _, err) = gardien(&["whatif", "--tenant", "/nonexistent", "--request", &req]);
     assert_eq!(code, 1);
     assert!(err.contains("does not exist"), "{err}");
+    // A tenant file over the size limit is refused by its size, before it is read (sparse
+    // file: nothing is written).
+    let big = std::env::temp_dir().join(format!("gardien-big-{}.json", std::process::id()));
+    std::fs::File::create(&big)
+        .and_then(|f| f.set_len(64 * 1024 * 1024 + 1))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (code, out, err) = gardien(&["validate", "--tenant", &big.display().to_string()]);
+    let _ = std::fs::remove_file(&big);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("67108865 bytes; the limit is 67108864 bytes (64 MiB)"),
+        "{err}"
+    );
 }
