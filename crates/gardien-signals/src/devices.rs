@@ -39,6 +39,18 @@ pub struct DeviceError {
     pub reason: String,
 }
 
+/// Parses a JSON file with the core's reader: the same size and depth limits, encodings
+/// (BOM, UTF-16) and pointed errors as tenant files.
+fn parse_file(file: &str, bytes: &[u8]) -> Result<Value, DeviceError> {
+    let from_load = |e: gardien_core::LoadError| DeviceError {
+        file: e.file,
+        pointer: e.pointer,
+        reason: e.reason,
+    };
+    let text = gardien_core::json::decode_text(file, bytes).map_err(from_load)?;
+    gardien_core::json::parse_value(file, &text).map_err(from_load)
+}
+
 /// One registered device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceRecord {
@@ -140,8 +152,7 @@ impl ComplianceRules {
             pointer,
             reason,
         };
-        let value: Value = serde_json::from_slice(bytes)
-            .map_err(|e| error(String::new(), format!("not JSON: {e}")))?;
+        let value = parse_file(file, bytes)?;
         let mut out = ComplianceRules {
             compliant_without_rule: match value.get("compliantWithoutRule") {
                 None | Some(Value::Null) => false,
@@ -350,8 +361,7 @@ impl DeviceRegistry {
             pointer,
             reason,
         };
-        let value: Value = serde_json::from_slice(bytes)
-            .map_err(|e| error(String::new(), format!("not JSON: {e}")))?;
+        let value = parse_file(file, bytes)?;
         let (items, base) = match &value {
             Value::Array(a) => (a, String::new()),
             Value::Object(o) => match o.get("value") {
@@ -461,6 +471,25 @@ fn read_device(file: &str, pointer: &str, v: &Value) -> Result<DeviceRecord, Dev
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_files_are_read_like_tenant_files() {
+        // A UTF-8 BOM (PowerShell exports) is accepted.
+        let bom = [&b"\xEF\xBB\xBF"[..], REGISTRY.as_bytes()].concat();
+        assert!(DeviceRegistry::from_json("devices.json", &bom).is_ok());
+        // Nesting beyond the core's limit is refused with a pointer, before serde_json's
+        // own recursion limit.
+        let deep = format!(
+            "{{\"value\": [{{\"deviceId\": \"d\", \"x\": {}1{}}}]}}",
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        let Err(e) = DeviceRegistry::from_json("devices.json", deep.as_bytes()) else {
+            unreachable!("too deep");
+        };
+        assert!(e.reason.contains("the limit is 64"), "{e:?}");
+        assert!(e.pointer.starts_with("/value/0/x"), "{e:?}");
+    }
 
     const REGISTRY: &str = r#"{"value": [
         {"deviceId": "d1", "displayName": "LAPTOP-1", "operatingSystem": "Windows",
