@@ -371,8 +371,23 @@ impl AppState {
         }
     }
 
+    /// The policy set in force, for an admin write that expects version `expected`
+    /// (`If-Match`): when it is not the one in force, this replica may not have put in force
+    /// a version another replica just wrote (a notification is milliseconds away), so it
+    /// catches up with the store first. The edit must be made on the returned snapshot and
+    /// [`AppState::apply`]ed with its version, so a stale copy never hides a newer write.
+    pub async fn live_for_write(&self, expected: Option<i64>) -> Arc<Live> {
+        if expected.is_some_and(|e| e != self.live.load().version)
+            && let Err(e) = self.sync_policy().await
+        {
+            tracing::warn!(error = %e, "could not catch up with the store before a write");
+        }
+        self.live.load_full()
+    }
+
     /// Validates a new tenant snapshot, stores it as a new version and puts it in force.
-    /// `expected` is the version the writer read (`None`: whatever is current).
+    /// `expected` is the version the new snapshot was derived from (`None`: whatever is
+    /// current); another version in force or in the store is a conflict.
     pub async fn apply(
         &self,
         author: &str,

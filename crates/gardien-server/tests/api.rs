@@ -947,7 +947,32 @@ async fn a_replica_shows_the_page_and_follows_the_policy_of_another() {
     .await;
     assert_eq!(ready.json()["policyVersion"], 1);
     assert_eq!(ready.json()["storeVersion"], 2);
-    assert_eq!(b.sync_policy().await.unwrap(), 2);
+    // A stale-version write through B is refused (409), never applied over version 2.
+    let mut stale = admin(
+        "DELETE",
+        "/v1.0/identity/conditionalAccess/policies/ca02-0000-4000-8000-000000000000",
+        None,
+    );
+    stale
+        .headers_mut()
+        .insert("if-match", http::HeaderValue::from_static("\"1\""));
+    let r = send(&app_b, "127.0.0.1", stale).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    // A write naming the store's version through B, before B has put it in force (no
+    // notification between two stores on one SQLite file): B catches up, then applies.
+    let mut current = admin(
+        "DELETE",
+        "/v1.0/identity/conditionalAccess/policies/ca02-0000-4000-8000-000000000000",
+        None,
+    );
+    current
+        .headers_mut()
+        .insert("if-match", http::HeaderValue::from_static("\"2\""));
+    let r = send(&app_b, "127.0.0.1", current).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    assert_eq!(r.header("etag"), "\"3\"");
+    assert_eq!(b.sync_policy().await.unwrap(), 3);
+    assert_eq!(a.sync_policy().await.unwrap(), 3);
     let r = send(
         &app_b,
         PROXY,
@@ -958,7 +983,7 @@ async fn a_replica_shows_the_page_and_follows_the_policy_of_another() {
     // A replica started after the change still shows the earlier denial's page: it is
     // rebuilt with the version that decided, not the one in force.
     let c = start("", &db).await;
-    assert_eq!(c.live.load().version, 2);
+    assert_eq!(c.live.load().version, 3);
     let again = page(&router(c), key.clone()).await;
     assert_eq!(again.status, StatusCode::FORBIDDEN, "{}", again.text());
     assert_eq!(again.json(), from_a.json());

@@ -166,7 +166,7 @@ impl Collection {
     ) -> Result<(i64, Value, Option<usize>), ApiError> {
         let author = guard(state, headers)?;
         let expected = expected_version(headers)?;
-        let live = state.live.load_full();
+        let live = state.live_for_write(expected).await;
         let mut snapshot = live.snapshot.clone();
         let mut items = crate::snapshot::list(&snapshot, self.key).to_vec();
         let index = edit(&mut items)?;
@@ -379,7 +379,7 @@ pub async fn put_directory(
     let author = guard(&state, &headers)?;
     let expected = expected_version(&headers)?;
     let directory = Value::Object(parse_object(&body)?);
-    let live = state.live.load_full();
+    let live = state.live_for_write(expected).await;
     let mut snapshot = live.snapshot.clone();
     snapshot["directory"] = directory;
     let version = state
