@@ -10,6 +10,31 @@ use crate::{ChangeFeed, SignInFilter, StoreError, TenantVersion, VersionSummary}
 /// Position of a record in the log order used by exports: `(created_ms, seq)`.
 pub(crate) type LogCursor = (i64, i64);
 
+/// Appends an export page's rows `(seq, created_ms, record)` to `out` as JSON lines; returns
+/// how many and the cursor after the last one.
+pub(crate) fn export_rows<R: sqlx::Row>(
+    rows: &[R],
+    decode: impl Fn(sqlx::Error) -> StoreError,
+    out: &mut Vec<u8>,
+) -> Result<(usize, Option<LogCursor>), StoreError>
+where
+    for<'r> &'r str: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    let mut last = None;
+    for row in rows {
+        let seq: i64 = row.try_get(0).map_err(&decode)?;
+        let created_ms: i64 = row.try_get(1).map_err(&decode)?;
+        let json: &str = row.try_get(2).map_err(&decode)?;
+        // Stored by `append` as the caller's compact JSON: no raw newline.
+        out.extend_from_slice(json.as_bytes());
+        out.push(b'\n');
+        last = Some((created_ms, seq));
+    }
+    Ok((rows.len(), last))
+}
+
 /// What a backend stores and how it reads it back. Every method maps its errors to a
 /// [`StoreError`] naming the backend's location and the operation.
 pub(crate) trait Backend {

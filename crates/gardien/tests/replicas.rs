@@ -87,9 +87,9 @@ fn bearer() -> String {
     format!("Bearer {TOKEN}")
 }
 
-/// Forward-auth as nginx would ask for Alice on the wiki: the status and error code.
-fn decide(addr: SocketAddr) -> (u16, Option<String>) {
-    let r = support::get(
+/// Forward-auth as nginx would ask for Alice on the wiki.
+fn alice_on_the_wiki(addr: SocketAddr) -> support::Response {
+    support::get(
         addr,
         "/v1/forward-auth",
         &[
@@ -99,7 +99,12 @@ fn decide(addr: SocketAddr) -> (u16, Option<String>) {
             ("User-Agent", FIREFOX),
         ],
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// [`alice_on_the_wiki`]: the status and error code.
+fn decide(addr: SocketAddr) -> (u16, Option<String>) {
+    let r = alice_on_the_wiki(addr);
     let code = r.header("x-gardien-error-code").map(str::to_owned);
     (r.status, code)
 }
@@ -236,17 +241,7 @@ fn replicas_share_policies_versions_and_the_sign_in_log() {
     }
 
     // nginx may fetch the denial page from another replica than the one that decided.
-    let denied = support::get(
-        r2.addr,
-        "/v1/forward-auth",
-        &[
-            ("Remote-User", ALICE),
-            ("X-Forwarded-For", "198.51.100.20"),
-            ("X-Forwarded-Host", "wiki.contoso.example"),
-            ("User-Agent", FIREFOX),
-        ],
-    )
-    .unwrap();
+    let denied = alice_on_the_wiki(r2.addr);
     let key = denied.header("x-gardien-denial").unwrap().to_owned();
     let page = support::get(
         r3.addr,

@@ -16,7 +16,7 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions as _, QueryBuilder, Row as _};
 use tokio::sync::{broadcast, watch};
 
-use crate::backend::{Backend, LogCursor};
+use crate::backend::{Backend, LogCursor, export_rows};
 use crate::changes::LOCAL_FEED_CAPACITY;
 use crate::log::push_filter;
 use crate::versions::{EncodedVersion, VERSION_COLUMNS, decode_documents, decode_version};
@@ -438,18 +438,7 @@ impl Backend for SqliteDb {
             .fetch_all(&self.pool)
             .await
             .map_err(self.sql("export the sign-in log"))?;
-        let decode = self.sql("decode sign-in records for export");
-        let mut last = None;
-        for row in &rows {
-            let seq: i64 = row.try_get(0).map_err(&decode)?;
-            let created_ms: i64 = row.try_get(1).map_err(&decode)?;
-            let json: &str = row.try_get(2).map_err(&decode)?;
-            // Stored by `append` as the caller's compact JSON: no raw newline.
-            out.extend_from_slice(json.as_bytes());
-            out.push(b'\n');
-            last = Some((created_ms, seq));
-        }
-        Ok((rows.len(), last))
+        export_rows(&rows, self.sql("decode sign-in records for export"), out)
     }
 
     async fn delete_log_chunk(&self, before_ms: i64, chunk: i64) -> Result<u64, StoreError> {
