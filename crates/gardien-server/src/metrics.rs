@@ -89,6 +89,8 @@ pub struct Metrics {
     decisions: Mutex<DecisionCounts>,
     /// Requests refused before a decision (no identity, bad token, no application).
     pub unauthenticated: AtomicU64,
+    /// Requests for a host and path no `[[apps]]` entry maps (refused).
+    pub unmapped: AtomicU64,
     /// Internal errors answered with a deny (fail closed).
     pub internal_errors: AtomicU64,
     /// Sign-in records that could not be logged.
@@ -162,6 +164,12 @@ impl Metrics {
                 "Requests refused for lack of a valid identity.",
                 "counter",
                 self.unauthenticated.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "gardien_unmapped_requests_total",
+                "Requests refused because no application is configured for their host and path.",
+                "counter",
+                self.unmapped.load(Ordering::Relaxed) as i64,
             ),
             (
                 "gardien_internal_errors_total",

@@ -12,9 +12,10 @@ use axum::routing::{any, get, post};
 use http::HeaderMap;
 use std::sync::Arc;
 
-/// The bearer token of a request, if any.
+/// The bearer token of a request, if any. A repeated `Authorization` header is ambiguous and
+/// gives none (as for the identity headers).
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = gardien_signals::signals::header_text(headers, http::header::AUTHORIZATION)?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
@@ -155,7 +156,23 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/openapi.json", get(ops::openapi))
         .layer(DefaultBodyLimit::max(gardien_core::limits::MAX_FILE_BYTES))
         .merge(decisions)
+        .layer(axum::middleware::map_response(problem_for_too_large))
         .with_state(state)
+}
+
+/// axum refuses an oversized body with a plain-text 413; every error of this API is a
+/// problem document, so that one is too.
+async fn problem_for_too_large(response: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if response.status() != http::StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    crate::problem::ApiError::new(
+        http::StatusCode::PAYLOAD_TOO_LARGE,
+        "Payload too large",
+        "the request body is larger than this endpoint accepts (see docs/limits.md)",
+    )
+    .into_response()
 }
 
 /// Largest request body of the decision endpoints (`/v1/evaluate`, Graph `evaluate`,
@@ -178,6 +195,16 @@ mod tests {
         h.insert("authorization", http::HeaderValue::from_static("Basic abc"));
         assert_eq!(bearer(&h), None);
         h.insert("authorization", http::HeaderValue::from_static("Bearer "));
+        assert_eq!(bearer(&h), None);
+        // Two tokens: which one would a proxy have checked? Neither is used.
+        h.insert(
+            "authorization",
+            http::HeaderValue::from_static("Bearer abc"),
+        );
+        h.append(
+            "authorization",
+            http::HeaderValue::from_static("Bearer def"),
+        );
         assert_eq!(bearer(&h), None);
     }
 }

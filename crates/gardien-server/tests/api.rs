@@ -261,7 +261,7 @@ async fn unmapped_application_is_refused() {
     )
     .await
     .unwrap();
-    let app = router(state);
+    let app = router(state.clone());
     let r = send(
         &app,
         PROXY,
@@ -269,6 +269,16 @@ async fn unmapped_application_is_refused() {
     )
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Counted as unmapped, not as a missing identity.
+    let metrics = state.metrics.render(0);
+    assert!(
+        metrics.contains("gardien_unmapped_requests_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("gardien_unauthenticated_total 0"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -997,6 +1007,8 @@ async fn decision_bodies_are_small_admin_bodies_may_be_a_whole_directory() {
     *req.body_mut() = Body::from(vec![b' '; gardien_server::routes::DECISION_BODY_BYTES + 1]);
     let r = send(&s.app, "127.0.0.1", req).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
+    assert_eq!(r.header("content-type"), "application/problem+json");
+    assert_eq!(r.json()["status"], 413);
     // An admin body of 3 MiB is read and judged on its content (here: not JSON → 400,
     // nothing changes), not refused for its size.
     let mut req = admin("PUT", "/v1/admin/directory", None);

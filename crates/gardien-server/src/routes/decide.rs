@@ -166,10 +166,7 @@ fn refused(state: &AppState, refusal: &Refusal) -> Response {
             r
         }
         Refusal::NoApplication => {
-            state
-                .metrics
-                .unauthenticated
-                .fetch_add(1, Ordering::Relaxed);
+            state.metrics.unmapped.fetch_add(1, Ordering::Relaxed);
             ApiError::new(
                 StatusCode::FORBIDDEN,
                 "Access denied",
