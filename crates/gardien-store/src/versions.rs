@@ -88,6 +88,30 @@ pub(crate) fn decode_version(
     })
 }
 
+/// Lists every version, newest first, without diffs and snapshots (the same SQL on both
+/// backends).
+pub(crate) const LIST_VERSIONS: &str =
+    "SELECT version, author, summary, created_ms FROM tenant_versions ORDER BY version DESC";
+
+/// Version summaries from the rows of [`LIST_VERSIONS`].
+pub(crate) fn decode_summaries<R: sqlx::Row>(rows: &[R]) -> Result<Vec<VersionSummary>, sqlx::Error>
+where
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    rows.iter()
+        .map(|row| {
+            Ok(VersionSummary {
+                version: row.try_get(0)?,
+                author: row.try_get(1)?,
+                summary: row.try_get(2)?,
+                created_ms: row.try_get(3)?,
+            })
+        })
+        .collect()
+}
+
 /// Stored JSON documents from rows of `(key, json text)` (devices, sign-in records), in row
 /// order; `what` names a document in errors (`stored device "d1"`).
 pub(crate) fn decode_documents<R: sqlx::Row>(

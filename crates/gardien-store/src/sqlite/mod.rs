@@ -19,7 +19,10 @@ use tokio::sync::{broadcast, watch};
 use crate::backend::{Backend, LogCursor, export_rows};
 use crate::changes::LOCAL_FEED_CAPACITY;
 use crate::log::push_filter;
-use crate::versions::{EncodedVersion, VERSION_COLUMNS, decode_documents, decode_version};
+use crate::versions::{
+    EncodedVersion, LIST_VERSIONS, VERSION_COLUMNS, decode_documents, decode_summaries,
+    decode_version,
+};
 use crate::{
     Change, ChangeFeed, Db, Durability, SignInFilter, SignInLog, StoreError, StoreOptions,
     TenantVersion, VersionSummary,
@@ -219,24 +222,11 @@ impl Backend for SqliteDb {
     }
 
     async fn versions(&self) -> Result<Vec<VersionSummary>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT version, author, summary, created_ms FROM tenant_versions \
-             ORDER BY version DESC",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(self.sql("list tenant versions"))?;
-        rows.iter()
-            .map(|row| {
-                Ok(VersionSummary {
-                    version: row.try_get(0)?,
-                    author: row.try_get(1)?,
-                    summary: row.try_get(2)?,
-                    created_ms: row.try_get(3)?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(self.sql("decode tenant versions"))
+        let rows = sqlx::query(LIST_VERSIONS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.sql("list tenant versions"))?;
+        decode_summaries(&rows).map_err(self.sql("decode tenant versions"))
     }
 
     async fn current_version_number(&self) -> Result<Option<i64>, StoreError> {
