@@ -42,14 +42,12 @@ mod support;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use support::nginx::{Nginx, Upstream, find_nginx, nginx_conf, server_block, upstream_block};
 use support::postgres::{Schema, database_url, unreachable};
 use support::{Gardien, Response, TempDir};
 
 const TOKEN: &str = "nginx-replicas-test-admin-token-0123456789";
-const PAYROLL_ID: &str = "c0ffee00-0000-4000-8000-000000000100";
 const WIKI_ID: &str = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c";
 const ALICE: &str = "a1a1a1a1-0000-4000-8000-000000000001";
 const BOB: &str = "b2b2b2b2-0000-4000-8000-000000000002";
@@ -64,48 +62,6 @@ const HTML: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
 /// Bound on waits for a correctness condition (a policy change reaching every replica); a
 /// loaded CI machine may be slow, the test does not measure speed.
 const BOUND: Duration = Duration::from_secs(10);
-
-fn write_config(dir: &Path, schema: &str) -> PathBuf {
-    let tenant = support::repo_root().join("examples/demo/tenant");
-    let config = format!(
-        r#"tenant = "{tenant}"
-
-[store]
-schema = "{schema}"
-# A minute: a policy change must arrive by notification, not by the periodic check.
-version_check_ms = 60000
-
-[log]
-# The page of a decision is rebuilt by another replica from the record: answer after commit.
-acknowledge = "committed"
-
-[signals]
-trusted_proxies = ["127.0.0.0/8"]
-country_header = "cf-ipcountry"
-
-[identity.headers]
-methods = "remote-amr"
-
-[[apps]]
-host = "{PAYROLL}"
-app_id = "{PAYROLL_ID}"
-name = "Payroll"
-
-[[apps]]
-host = "*"
-app_id = "{WIKI_ID}"
-name = "Wiki"
-
-[admin]
-token_sha256 = "{hash}"
-"#,
-        tenant = tenant.display(),
-        hash = support::hash_token(TOKEN),
-    );
-    let path = dir.join("gardien.toml");
-    std::fs::write(&path, config).unwrap();
-    path
-}
 
 fn bearer() -> String {
     format!("Bearer {TOKEN}")
@@ -373,7 +329,7 @@ fn nginx_in_front_of_three_replicas_on_postgres() {
     let tmp = TempDir::new("nginx-replicas");
     // Dropped after the stack (declared later, dropped first).
     let schema = Schema::fresh(&url, "gardien_nginx");
-    let config = write_config(tmp.path(), &schema.name);
+    let config = support::postgres::write_replica_config(tmp.path(), &schema.name, TOKEN);
     let config = config.display().to_string();
     let replicas: Vec<Gardien> = (1..=3)
         .map(|i| {

@@ -27,7 +27,7 @@ mod support;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -43,40 +43,6 @@ const POLICIES: &str = "/v1.0/identity/conditionalAccess/policies";
 /// Generous bound on fan-out, for a loaded CI machine; the measured time is printed (the
 /// target, one second, is measured by the load bench, not asserted here).
 const FAN_OUT_BOUND: Duration = Duration::from_secs(10);
-
-fn write_config(dir: &Path, schema: &str) -> PathBuf {
-    let tenant = support::repo_root().join("examples/demo/tenant");
-    let config = format!(
-        r#"tenant = "{tenant}"
-
-[store]
-schema = "{schema}"
-# A minute: policy changes must arrive by notification, not by the periodic check.
-version_check_ms = 60000
-
-[log]
-acknowledge = "committed"
-
-[signals]
-trusted_proxies = ["127.0.0.0/8"]
-
-[identity.headers]
-
-[[apps]]
-host = "*"
-app_id = "{WIKI}"
-name = "Wiki"
-
-[admin]
-token_sha256 = "{hash}"
-"#,
-        tenant = tenant.display(),
-        hash = support::hash_token(TOKEN),
-    );
-    let path = dir.join("gardien.toml");
-    std::fs::write(&path, config).unwrap();
-    path
-}
 
 fn start(dir: &Path, name: &str, config: &Path, url: &str) -> Gardien {
     let config = config.display().to_string();
@@ -190,7 +156,7 @@ fn replicas_share_policies_versions_and_the_sign_in_log() {
     let dir = TempDir::new("replicas");
     // Dropped at the end, after the replicas (declared later, dropped first).
     let schema = Schema::fresh(&url, "gardien_e2e");
-    let config = write_config(dir.path(), &schema.name);
+    let config = support::postgres::write_replica_config(dir.path(), &schema.name, TOKEN);
 
     // Three replicas start at once on an empty schema: exactly one import, no failure.
     let started: Vec<Gardien> = std::thread::scope(|s| {

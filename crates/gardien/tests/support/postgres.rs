@@ -82,3 +82,53 @@ impl Drop for Schema {
         }
     }
 }
+
+/// Writes `<dir>/gardien.toml` for a replica on `schema`: the demo tenant (imported by the
+/// first replica), the payroll and wiki applications, identity and country from trusted
+/// proxy headers on loopback, the log acknowledged after commit (another replica rebuilds a
+/// page from the record), the admin token `token`, and a periodic version check of a minute,
+/// so that a policy change can only arrive by notification within a test. Returns its path.
+pub fn write_replica_config(
+    dir: &std::path::Path,
+    schema: &str,
+    token: &str,
+) -> std::path::PathBuf {
+    let tenant = super::repo_root().join("examples/demo/tenant");
+    let config = format!(
+        r#"tenant = "{tenant}"
+
+[store]
+schema = "{schema}"
+version_check_ms = 60000
+
+[log]
+acknowledge = "committed"
+
+[signals]
+trusted_proxies = ["127.0.0.0/8"]
+country_header = "cf-ipcountry"
+
+[identity.headers]
+methods = "remote-amr"
+
+[[apps]]
+host = "payroll.contoso.example"
+app_id = "c0ffee00-0000-4000-8000-000000000100"
+name = "Payroll"
+
+[[apps]]
+host = "*"
+app_id = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
+name = "Wiki"
+
+[admin]
+token_sha256 = "{hash}"
+"#,
+        tenant = tenant.display(),
+        hash = super::hash_token(token),
+    );
+    let path = dir.join("gardien.toml");
+    std::fs::write(&path, config)
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    path
+}
