@@ -6,6 +6,7 @@
 
 #![deny(missing_docs)]
 
+pub mod changes;
 pub mod counterfactual;
 pub mod diff;
 pub mod gaps;

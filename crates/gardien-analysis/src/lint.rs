@@ -19,15 +19,14 @@
 
 pub mod registry;
 
-mod probe;
+pub(crate) mod probe;
 mod rules;
-mod time;
 
 use gardien_core::CompiledTenant;
 use serde::Serialize;
 
+pub use gardien_core::time::parse_rfc3339 as parse_timestamp;
 pub use registry::{RULES, Rule, RuleStatus, Severity, rule};
-pub use time::parse_timestamp;
 
 /// Settings of a lint run. Lint reads no clock: pass `now` for age-based rules.
 #[derive(Debug, Clone)]

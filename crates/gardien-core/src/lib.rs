@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 
 pub mod compile;
+pub mod dated;
 pub mod device;
 pub mod error;
 pub mod eval;
@@ -16,6 +17,7 @@ pub mod report;
 pub mod signin;
 #[cfg(test)]
 mod testing;
+pub mod time;
 
 pub use compile::CompiledTenant;
 pub use error::{LoadError, LoadErrors};

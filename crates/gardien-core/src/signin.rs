@@ -159,6 +159,10 @@ pub struct SignIn {
     pub applied_policies_only: bool,
     /// Grant-phase session facts.
     pub session: Session,
+    /// The instant the sign-in is decided at (Unix seconds, UTC), for Entra's dated behaviour
+    /// changes ([`crate::dated`]); `None`: the latest behaviour. Not part of the request body:
+    /// the CLI's `--now`, the server's request time or a log record's `createdDateTime`.
+    pub at: Option<i64>,
 }
 
 impl SignIn {
@@ -271,6 +275,7 @@ impl SignIn {
             transfer_method: None,
             applied_policies_only: false,
             session: Session::default(),
+            at: None,
         }
     }
 

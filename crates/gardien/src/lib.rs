@@ -49,6 +49,10 @@ pub enum Command {
         /// Print Graph's `{"value":[whatIfAnalysisResult...]}` instead of a table.
         #[arg(long)]
         json: bool,
+        /// Evaluation time, for Entra's dated changes (RFC 3339, a date or epoch seconds;
+        /// default: the clock).
+        #[arg(long, value_parser = parse_now)]
+        now: Option<i64>,
     },
     /// Decide a sign-in: allow, challenge or deny, with the error code and why.
     Evaluate {
@@ -102,9 +106,10 @@ pub enum Command {
         /// Lowest severity that makes the exit code 2: error, warning or info.
         #[arg(long, default_value = "warning")]
         fail_on: String,
-        /// "Now" for age-based rules (RFC 3339; default: the clock).
-        #[arg(long)]
-        now: Option<String>,
+        /// "Now" for age-based and dated rules (RFC 3339, a date or epoch seconds; default:
+        /// the clock).
+        #[arg(long, value_parser = parse_now)]
+        now: Option<i64>,
     },
     /// Classes of sign-ins that reach an application with no control or no strong control.
     Gaps {
@@ -162,6 +167,23 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Evaluation time (RFC 3339, a date or epoch seconds; default: the clock).
+        #[arg(long, value_parser = parse_now)]
+        now: Option<i64>,
+    },
+    /// Which policies behave differently before and after each dated change of Entra
+    /// (retired controls, enforcement changes), decided by the same evaluator at both instants.
+    Changes {
+        /// Tenant directory or single JSON file.
+        #[arg(long)]
+        tenant: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// "Now", to say which changes are past (RFC 3339, a date or epoch seconds; default:
+        /// the clock).
+        #[arg(long, value_parser = parse_now)]
+        now: Option<i64>,
     },
     /// Run the HTTP decision point: forward-auth, evaluate, denial page, sign-in log, admin API.
     Serve {
@@ -196,6 +218,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Reads `--now`: an RFC 3339 timestamp, a date or Unix epoch seconds (the one time format of
+/// every command).
+pub fn parse_now(text: &str) -> Result<i64, String> {
+    gardien_core::time::parse_instant(text).ok_or_else(|| gardien_core::time::instant_help(text))
+}
+
+/// `--now` if given, else the clock (Unix seconds).
+pub fn now_or_clock(now: Option<i64>) -> i64 {
+    now.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    })
 }
 
 /// Writes to stdout, treating a closed pipe (`gardien … | head`) as success.
@@ -243,7 +281,8 @@ pub fn run() -> ExitCode {
             tenant,
             request,
             json,
-        } => commands::whatif::run(tenant, request, *json),
+            now,
+        } => commands::whatif::run(tenant, request, *json, now_or_clock(*now)),
         Command::Evaluate {
             tenant,
             request,
@@ -259,7 +298,7 @@ pub fn run() -> ExitCode {
                     return ExitCode::from(Exit::Failure as u8);
                 }
             };
-            commands::evaluate::run(tenant, input, *json)
+            commands::evaluate::run(tenant, input, *json, now_or_clock(signals.now))
         }
         Command::Signin {
             headers,
@@ -284,12 +323,16 @@ pub fn run() -> ExitCode {
             format,
             fail_on,
             now,
-        } => commands::lint::run(tenant, format, fail_on, now.as_deref()),
+        } => commands::lint::run(tenant, format, fail_on, now_or_clock(*now)),
         Command::Explain {
             tenant,
             request,
             json,
-        } => commands::explain::run(tenant, request, *json),
+            now,
+        } => commands::explain::run(tenant, request, *json, now_or_clock(*now)),
+        Command::Changes { tenant, json, now } => {
+            commands::changes::run(tenant, *json, now_or_clock(*now))
+        }
         Command::Gaps { tenant, json } => commands::gaps::run(tenant, *json),
         Command::Replay {
             tenant,

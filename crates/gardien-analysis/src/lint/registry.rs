@@ -108,6 +108,10 @@ pub const STALE_REPORT_ONLY: &str = "GA303";
 pub const UNKNOWN_COUNTRY_BLOCKED: &str = "GA304";
 /// `GA305`: blocked-countries policy that lets unknown countries through.
 pub const UNKNOWN_COUNTRY_NOT_BLOCKED: &str = "GA305";
+/// `GA306`: a policy relies on a control Microsoft has retired or made read-only.
+pub const RETIRED_CONTROL: &str = "GA306";
+/// `GA307`: a policy relies on a control whose retirement is announced.
+pub const RETIRING_CONTROL: &str = "GA307";
 
 const fn stable(
     code: &'static str,
@@ -266,6 +270,24 @@ pub const RULES: &[Rule] = &[
         "a block of selected countries lets addresses that map to no country through",
         "The blocked country location has `includeUnknownCountriesAndRegions: false`, so sign-ins whose address maps to no country escape the block.",
         "Set `includeUnknownCountriesAndRegions: true` on the blocked-countries location if unknown origins should be blocked too.",
+        false,
+    ),
+    stable(
+        RETIRED_CONTROL,
+        "retired-control",
+        Severity::Warning,
+        "an enabled or report-only policy relies on a grant control that Microsoft has retired or made read-only",
+        "From the date in gardien's table of dated changes (`gardien changes`), Entra no longer lets administrators create or edit policies that use the control (`approvedApplication` since 2026-06-30, custom controls since September 2026): the policy can only be disabled or deleted, and the control is on its way out. Existing policies stay enforced for now.",
+        "Create a replacement policy (`compliantApplication` for approved client apps, external MFA for custom controls), check it in report-only mode, then disable or delete this one.",
+        false,
+    ),
+    stable(
+        RETIRING_CONTROL,
+        "retiring-control",
+        Severity::Info,
+        "an enabled or report-only policy relies on a grant control whose retirement is announced but not yet in force",
+        "Microsoft has announced a date (or a period) after which the control becomes read-only or stops working; the policy needs a replacement before then.",
+        "Plan the replacement now (`compliantApplication` for approved client apps, external MFA for custom controls).",
         false,
     ),
 ];

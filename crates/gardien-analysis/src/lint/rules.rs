@@ -1,6 +1,7 @@
 //! The rules, one module per family.
 
 mod coverage;
+mod dated;
 mod dead;
 mod lockout;
 mod references;
@@ -15,6 +16,7 @@ pub(super) fn run_all(cx: &mut Context<'_>) {
     references::run(cx);
     dead::run(cx);
     coverage::run(cx);
+    dated::run(cx);
 }
 
 /// `` `a`, `b` `` from names.

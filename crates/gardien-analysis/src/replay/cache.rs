@@ -188,8 +188,12 @@ pub fn encode(s: &SignIn, out: &mut Vec<u8>) {
         transfer_method,
         applied_policies_only,
         session: signin_session,
+        at,
     } = s;
     out.clear();
+    // Not the instant itself (every record has its own): which dated changes are in force,
+    // all that the evaluation reads of it.
+    out.push(gardien_core::dated::regime(*at));
     match subject {
         Subject::User {
             id,

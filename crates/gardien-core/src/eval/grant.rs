@@ -1,5 +1,6 @@
 //! The grant phase: per-policy control state (spec §3.3.1) and the sign-in frequency check.
 
+use crate::dated::DatedChange;
 use crate::eval::input::Input;
 use crate::eval::trace::Tracer;
 use crate::model::enums::{BuiltInControl, ClientAppType};
@@ -242,6 +243,15 @@ fn control_state<T: Tracer>(
             }
         }
         Control::ApprovedApplication => {
+            let read_only = DatedChange::ApprovedClientAppReadOnly;
+            if read_only.in_force(s.at) {
+                t.note(|| {
+                    format!(
+                        "approved client app: retired {} (read-only, still enforced)",
+                        read_only.when_text(s.at)
+                    )
+                });
+            }
             if s.session.approved_client_app && !legacy {
                 ControlState::Satisfied
             } else {

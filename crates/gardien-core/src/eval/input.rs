@@ -1,6 +1,7 @@
 //! The sign-in resolved against a compiled tenant, once per evaluation.
 
 use crate::compile::{COMPLIANT_NETWORK_BIT, CompiledTenant, CompiledUser};
+use crate::dated::DatedChange;
 use crate::ids::AZURE_AD_GRAPH_APP;
 use crate::model::directory::BaselineScopesMode;
 use crate::model::enums::{ClientAppType, DevicePlatform, ExternalUserType};
@@ -89,6 +90,8 @@ pub enum Audiences<'a> {
     Requested(&'a [Box<str>]),
     /// Baseline scopes only, enforced: Windows Azure Active Directory.
     AzureAdGraph,
+    /// Baseline scopes only, with the tenant's custom target resource (app id).
+    Custom(&'a str),
 }
 
 impl<'a> Audiences<'a> {
@@ -97,7 +100,34 @@ impl<'a> Audiences<'a> {
         match self {
             Audiences::Requested(list) => list.iter().any(|a| f(a)),
             Audiences::AzureAdGraph => f(AZURE_AD_GRAPH_APP),
+            Audiences::Custom(app) => f(app),
         }
+    }
+}
+
+/// What a request for only baseline scopes is evaluated as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Baseline<'a> {
+    /// Windows Azure Active Directory (enforcement).
+    AzureAdGraph,
+    /// The tenant's custom target resource.
+    Custom(&'a str),
+    /// The requested resources, with `All`-resources policies that have exclusions not
+    /// applying (the historic behaviour).
+    Exempt,
+}
+
+/// How baseline-scope requests are handled in a tenant mode at an instant: the dated rollout
+/// ([`DatedChange::BaselineScopesEnforcement`]) decides when the tenant chose nothing.
+pub fn baseline_handling(mode: &BaselineScopesMode, at: Option<i64>) -> Baseline<'_> {
+    match mode {
+        BaselineScopesMode::Enforced => Baseline::AzureAdGraph,
+        BaselineScopesMode::Legacy => Baseline::Exempt,
+        BaselineScopesMode::CustomTarget(app) => Baseline::Custom(app),
+        BaselineScopesMode::Rollout if DatedChange::BaselineScopesEnforcement.in_force(at) => {
+            Baseline::AzureAdGraph
+        }
+        BaselineScopesMode::Rollout => Baseline::Exempt,
     }
 }
 
@@ -185,10 +215,13 @@ impl<'a> Input<'a> {
             && scopes
                 .iter()
                 .all(|s| BASELINE_SCOPES.iter().any(|b| s.eq_ignore_ascii_case(b)));
-        let legacy = tenant.tenant.directory.baseline_scopes_mode == BaselineScopesMode::Legacy;
-        let audiences = match &signin.target {
-            Target::Applications(apps) if baseline_only && !legacy => Audiences::AzureAdGraph,
-            Target::Applications(apps) => Audiences::Requested(apps),
+        let baseline = baseline_handling(&tenant.tenant.directory.baseline_scopes_mode, signin.at);
+        let legacy = baseline == Baseline::Exempt;
+        let audiences = match (&signin.target, baseline) {
+            (Target::Applications(apps), _) if !baseline_only => Audiences::Requested(apps),
+            (Target::Applications(_), Baseline::AzureAdGraph) => Audiences::AzureAdGraph,
+            (Target::Applications(_), Baseline::Custom(app)) => Audiences::Custom(app),
+            (Target::Applications(apps), Baseline::Exempt) => Audiences::Requested(apps),
             _ => Audiences::Requested(&[]),
         };
         let enforce = mode == Mode::Enforce;

@@ -67,15 +67,23 @@ pub struct AuthenticationStrength {
     pub combinations: Vec<AuthMethods>,
 }
 
-/// How requests for only baseline scopes (`openid profile email offline_access User.Read`) are
-/// treated by `All`-resources policies with exclusions (spec §3.3.4).
+/// How requests for only baseline scopes (OIDC scopes, `User.Read` and the other baseline
+/// directory scopes) are treated by `All`-resources policies with exclusions (spec §3.3.4), as
+/// the tenant's "Baseline scopes settings" choose.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum BaselineScopesMode {
-    /// 2026 behaviour: the request's audience is Windows Azure Active Directory.
+    /// Nothing chosen (`"rollout"` or absent): the historic behaviour before Microsoft's
+    /// rollout date, enforcement from it ([`crate::dated::DatedChange::BaselineScopesEnforcement`]).
     #[default]
+    Rollout,
+    /// "Enable enforcement": the request's audience is Windows Azure Active Directory, whatever
+    /// the date.
     Enforced,
-    /// Historic behaviour: such requests are exempt from `All` policies with exclusions.
+    /// "Disable enforcement": such requests are exempt from `All` policies with exclusions.
     Legacy,
+    /// "Customize behavior": the request's audience is this placeholder application (app id,
+    /// normalised), so a policy that excludes it keeps the historic behaviour.
+    CustomTarget(Box<str>),
 }
 
 /// The directory data a tenant carries beside its policies.
@@ -483,23 +491,56 @@ pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Di
     }
     d.office365_app_ids = ids(node, "office365AppIds", errors);
     d.admin_portal_app_ids = ids(node, "adminPortalAppIds", errors);
+    let target = opt_string(node, "baselineScopesTarget");
     match opt_string(node, "baselineScopesMode") {
         Ok(None) => {}
+        Ok(Some(m)) if m.eq_ignore_ascii_case("rollout") => {
+            d.baseline_scopes_mode = BaselineScopesMode::Rollout
+        }
         Ok(Some(m)) if m.eq_ignore_ascii_case("enforced") => {
             d.baseline_scopes_mode = BaselineScopesMode::Enforced
         }
         Ok(Some(m)) if m.eq_ignore_ascii_case("legacy") => {
             d.baseline_scopes_mode = BaselineScopesMode::Legacy
         }
+        Ok(Some(m)) if m.eq_ignore_ascii_case("customTarget") => match &target {
+            Ok(Some(app)) if !app.trim().is_empty() => {
+                d.baseline_scopes_mode = BaselineScopesMode::CustomTarget(normalize_id(app))
+            }
+            _ => record(
+                errors,
+                LoadError::new(
+                    node.file,
+                    format!("{}/baselineScopesTarget", node.pointer()),
+                    "`customTarget` needs `baselineScopesTarget`: the app id of the placeholder application",
+                ),
+            ),
+        },
         Ok(Some(m)) => record(
             errors,
             LoadError::new(
                 node.file,
                 format!("{}/baselineScopesMode", node.pointer()),
-                format!("unknown baseline scopes mode `{m}`; expected `enforced` or `legacy`"),
+                format!(
+                    "unknown baseline scopes mode `{m}`; expected `rollout`, `enforced`, `legacy` or `customTarget`"
+                ),
             ),
         ),
         Err(e) => record(errors, e),
+    }
+    match target {
+        Ok(Some(_)) if !matches!(d.baseline_scopes_mode, BaselineScopesMode::CustomTarget(_)) => {
+            record(
+                errors,
+                LoadError::new(
+                    node.file,
+                    format!("{}/baselineScopesTarget", node.pointer()),
+                    "`baselineScopesTarget` is only read with `\"baselineScopesMode\": \"customTarget\"`",
+                ),
+            )
+        }
+        Err(e) => record(errors, e),
+        _ => {}
     }
     if errors.len() == before {
         // Users are then at their array index, for the pointers.

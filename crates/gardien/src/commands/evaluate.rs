@@ -17,9 +17,10 @@ pub enum Input<'a> {
 }
 
 /// Evaluates a sign-in; the exit code says allow (0), deny (2) or challenge (3).
-pub fn run(tenant: &Path, input: Input<'_>, json: bool) -> Result<Exit> {
+/// `now` is the evaluation instant (Unix seconds) that Entra's dated changes are read at.
+pub fn run(tenant: &Path, input: Input<'_>, json: bool, now: i64) -> Result<Exit> {
     let compiled = tenant_fs::load_or_fail(tenant)?;
-    let signin = match input {
+    let mut signin = match input {
         Input::Request(request) => {
             let bytes = std::fs::read(request)
                 .with_context(|| format!("cannot read {}", request.display()))?;
@@ -27,6 +28,7 @@ pub fn run(tenant: &Path, input: Input<'_>, json: bool) -> Result<Exit> {
         }
         Input::HttpRequest(file, args) => args.build(file)?.0,
     };
+    signin.at = Some(now);
     let evaluation = compiled.evaluate(&signin);
     let report = DecisionReport::new(&compiled, &signin, &evaluation);
     if json {

@@ -32,12 +32,14 @@ fn words(a: UserAction) -> &'static str {
     }
 }
 
-/// Prints the search result; exit 0 (the search ran), 1 on bad input.
-pub fn run(tenant: &Path, request: &Path, json: bool) -> Result<Exit> {
+/// Prints the search result (evaluated at `now`, Unix seconds); exit 0 (the search ran), 1 on
+/// bad input.
+pub fn run(tenant: &Path, request: &Path, json: bool, now: i64) -> Result<Exit> {
     let compiled = tenant_fs::load_or_fail(tenant)?;
     let bytes =
         std::fs::read(request).with_context(|| format!("cannot read {}", request.display()))?;
-    let signin = SignIn::parse(&request.display().to_string(), &bytes)?;
+    let mut signin = SignIn::parse(&request.display().to_string(), &bytes)?;
+    signin.at = Some(now);
     let result = what_would_let_me_in(&compiled, &signin);
     if json {
         print_out(&format!("{}\n", serde_json::to_string_pretty(&result)?))?;

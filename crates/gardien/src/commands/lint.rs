@@ -5,9 +5,7 @@
 //! nothing on stdout).
 
 use anyhow::{Result, anyhow, bail};
-use gardien_analysis::lint::{
-    Finding, LintOptions, LintReport, RULES, Severity, lint, parse_timestamp,
-};
+use gardien_analysis::lint::{Finding, LintOptions, LintReport, RULES, Severity, lint};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -24,7 +22,7 @@ enum Format {
 }
 
 /// Runs the command.
-pub fn run(tenant: &Path, format: &str, fail_on: &str, now: Option<&str>) -> Result<Exit> {
+pub fn run(tenant: &Path, format: &str, fail_on: &str, now: i64) -> Result<Exit> {
     let format = match format.to_ascii_lowercase().as_str() {
         "text" => Format::Text,
         "json" => Format::Json,
@@ -37,15 +35,6 @@ pub fn run(tenant: &Path, format: &str, fail_on: &str, now: Option<&str>) -> Res
         Some(Severity::parse(fail_on).ok_or_else(|| {
             anyhow!("unknown severity `{fail_on}` for --fail-on; expected `error`, `warning`, `info` or `none`")
         })?)
-    };
-    let now = match now {
-        Some(text) => parse_timestamp(text).ok_or_else(|| {
-            anyhow!("`--now {text}` is not an RFC 3339 timestamp (e.g. `2026-01-31T12:00:00Z`)")
-        })?,
-        None => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-            .unwrap_or(0),
     };
     let compiled = tenant_fs::load_or_fail(tenant)?;
     let options = LintOptions {

@@ -58,9 +58,9 @@ pub struct SignalArgs {
     /// Authentication methods completed in the session, comma-separated (e.g. password,fido2).
     #[arg(long)]
     pub methods: Option<String>,
-    /// Evaluation time in seconds since the Unix epoch (default: now).
-    #[arg(long)]
-    pub now: Option<u64>,
+    /// Evaluation time: RFC 3339, a date or Unix epoch seconds (default: the clock).
+    #[arg(long, value_parser = crate::parse_now)]
+    pub now: Option<i64>,
 }
 
 fn header_name(flag: &str, value: &Option<String>) -> Result<Option<HeaderName>> {
@@ -127,20 +127,18 @@ impl SignalArgs {
             std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
         let head = parse_request_head(&file.display().to_string(), &bytes)?;
         let signals = self.signals()?;
-        let now = self.now.unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs())
-        });
+        let now = crate::now_or_clock(self.now);
         let ctx = RequestContext {
             peer: self.peer,
             headers: &head.headers,
             user: self.user.as_deref(),
             application: self.app.as_deref(),
             methods: self.methods()?,
-            now,
+            now: u64::try_from(now).unwrap_or(0),
         };
-        Ok(signals.sign_in(&ctx)?)
+        let (mut signin, derived) = signals.sign_in(&ctx)?;
+        signin.at = Some(now);
+        Ok((signin, derived))
     }
 }
 

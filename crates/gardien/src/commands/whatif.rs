@@ -7,12 +7,13 @@ use std::path::Path;
 
 use crate::{Exit, print_out, render, tenant_fs};
 
-/// Runs what-if and prints Graph JSON or a table.
-pub fn run(tenant: &Path, request: &Path, json: bool) -> Result<Exit> {
+/// Runs what-if at `now` (Unix seconds) and prints Graph JSON or a table.
+pub fn run(tenant: &Path, request: &Path, json: bool, now: i64) -> Result<Exit> {
     let compiled = tenant_fs::load_or_fail(tenant)?;
     let bytes =
         std::fs::read(request).with_context(|| format!("cannot read {}", request.display()))?;
-    let signin = SignIn::parse(&request.display().to_string(), &bytes)?;
+    let mut signin = SignIn::parse(&request.display().to_string(), &bytes)?;
+    signin.at = Some(now);
     let report = WhatIfReport::new(&compiled, &signin);
     if json {
         print_out(&format!(

@@ -26,11 +26,11 @@
 use std::collections::HashSet;
 
 use gardien_core::eval::input::Outcome;
+use gardien_core::eval::input::{Baseline, baseline_handling};
 use gardien_core::eval::{Condition, Evaluation};
 use gardien_core::ids::{
     ADMIN_PORTAL_APPS, AZURE_AD_GRAPH_APP, MICROSOFT_GRAPH_APP, OFFICE365_APPS,
 };
-use gardien_core::model::directory::BaselineScopesMode;
 use gardien_core::model::enums::{
     ClientAppType, DevicePlatform, EnumSet, InsiderRiskLevel, RiskLevel, TransferMethod,
 };
@@ -427,7 +427,13 @@ pub(super) fn run(cx: &mut Context<'_>) {
     }
 
     // GA202.
-    let legacy = tenant.tenant.directory.baseline_scopes_mode == BaselineScopesMode::Legacy;
+    // Baseline-scope requests may be exempt from `All` policies with exclusions (legacy mode,
+    // before the rollout date, or through a custom target resource): containment must hold
+    // for them too.
+    let legacy = baseline_handling(
+        &tenant.tenant.directory.baseline_scopes_mode,
+        cx.options.now,
+    ) != Baseline::AzureAdGraph;
     let enabled: Vec<usize> = live
         .iter()
         .copied()
