@@ -29,12 +29,13 @@ def req(**conds):
     return r
 MFA = ["password", "microsoftAuthenticatorPush"]
 V = []
-def vec(vid, title, rule, policies, request, expect, mode="evaluate", locations=None, extra_dir=None, note=None):
+def vec(vid, title, rule, policies, request, expect, mode="evaluate", locations=None, extra_dir=None, note=None, now=None):
     d = json.loads(json.dumps(directory))
     if extra_dir: d.update(extra_dir)
     t = {"policies": policies, "namedLocations": locations or [], "directory": d}
     v = {"id": vid, "title": title, "rule": rule, "mode": mode, "tenant": t, "request": request, "expect": expect}
     if note: v["note"] = note
+    if now: v["now"] = now
     V.append(v)
 vec("T01", "nested group exclusion beats All", "[DOC] exclusion wins, nesting counts",
     [pol("P1", g("mfa"), users={"includeUsers": ["All"], "excludeGroups": [G_PARENT]})], req(clientAppType="browser"),
@@ -232,6 +233,41 @@ vec("W13", "tracked refresh blocked by a flow policy and a general block: 530036
      pol("P2", g("block"), authenticationFlows={"transferMethods": "deviceCodeFlow"})],
     req(clientAppType="mobileAppsAndDesktopClients", session={"originalTransferMethod": "deviceCodeFlow", "refresh": True}),
     {"decision": "deny", "errorCode": 530036, "policies": {"P1": "failure", "P2": "failure"}})
+# Dated changes: the same tenant and request on both sides of a date (`now`, the evaluation
+# instant: `--now` in the CLI, `?at=` on the server's /v1/evaluate, SignIn.at in the core).
+BEFORE_ROLLOUT, ROLLOUT = "2026-06-14T23:59:59Z", "2026-06-15T00:00:00Z"
+BASELINE_POLICY = [pol("P1", g("mfa"), applications={"includeApplications": ["All"], "excludeApplications": [EXO]})]
+BASELINE_REQ = {**req(clientAppType="mobileAppsAndDesktopClients", session={"requestedScopes": ["openid", "profile"]}),
+                "signInContext": {"@odata.type": "#microsoft.graph.applicationContext", "includeApplications": [EXO]}}
+vec("D01", "baseline scopes before the rollout date: exempt", "[DOC] enforcement rollout begins June 15 2026",
+    BASELINE_POLICY, BASELINE_REQ, {"decision": "allow", "policies": {"P1": "notApplied"}}, now=BEFORE_ROLLOUT)
+vec("D02", "baseline scopes from the rollout date: enforced", "[DOC] enforcement rollout begins June 15 2026",
+    BASELINE_POLICY, BASELINE_REQ, {"decision": "challenge", "requiredControls": ["mfa"], "policies": {"P1": "failure"}}, now=ROLLOUT)
+vec("D03", "baseline scopes enforced early by the tenant", "[DOC] enable enforcement before the rollout",
+    BASELINE_POLICY, BASELINE_REQ, {"decision": "challenge", "requiredControls": ["mfa"], "policies": {"P1": "failure"}},
+    now=BEFORE_ROLLOUT, extra_dir={"baselineScopesMode": "enforced"})
+vec("D04", "baseline scopes enforcement disabled by the tenant after the date", "[DOC] disable enforcement",
+    BASELINE_POLICY, BASELINE_REQ, {"decision": "allow", "policies": {"P1": "notApplied"}},
+    now=ROLLOUT, extra_dir={"baselineScopesMode": "legacy"})
+CUSTOM = "88888888-8888-8888-8888-888888888888"
+vec("D05", "baseline scopes with a custom target the policy excludes", "[DOC] customize behavior",
+    [pol("P1", g("mfa"), applications={"includeApplications": ["All"], "excludeApplications": [EXO, CUSTOM]})],
+    BASELINE_REQ, {"decision": "allow", "policies": {"P1": "notApplied"}},
+    now=ROLLOUT, extra_dir={"baselineScopesMode": "customTarget", "baselineScopesTarget": CUSTOM})
+vec("D06", "baseline scopes with a custom target another policy does not exclude", "[DOC] customize behavior",
+    BASELINE_POLICY, BASELINE_REQ, {"decision": "challenge", "requiredControls": ["mfa"], "policies": {"P1": "failure"}},
+    now=ROLLOUT, extra_dir={"baselineScopesMode": "customTarget", "baselineScopesTarget": CUSTOM})
+APPROVED = [pol("P1", g("approvedApplication"), platforms={"includePlatforms": ["android", "iOS"]})]
+APPROVED_REQ = req(clientAppType="mobileAppsAndDesktopClients", devicePlatform="android")
+vec("D07", "approved client app required before its read-only date", "[DOC] 53002",
+    APPROVED, APPROVED_REQ, {"decision": "deny", "errorCode": 53002, "requiredControls": ["approvedApplication"]},
+    now="2026-06-29T23:59:59Z")
+vec("D08", "approved client app still enforced after its read-only date", "[DOC] migrate-approved-client-app, 2026-05-29: existing policies continue to be enforced",
+    APPROVED, APPROVED_REQ, {"decision": "deny", "errorCode": 53002, "requiredControls": ["approvedApplication"]},
+    now="2026-06-30T00:00:00Z")
+vec("D09", "approved client app satisfied after its read-only date", "[DOC] still enforced",
+    APPROVED, {**APPROVED_REQ, "session": {"approvedClientApp": True}}, {"decision": "allow", "policies": {"P1": "success"}},
+    now="2026-12-07T00:00:00Z")
 os.makedirs("vectors", exist_ok=True)
 for v in V:
     # T24 helper: remove stray sessionControls inside conditions

@@ -143,8 +143,8 @@ fn normalise_core_session(v: &Value) -> Value {
 }
 
 /// What the reference says, in a shape both sides can be compared in.
-fn reference_result(tenant: &Value, request: &Value) -> Value {
-    let d = evaluator::evaluate(tenant, request);
+fn reference_result(tenant: &Value, request: &Value, now: Option<i64>) -> Value {
+    let d = evaluator::evaluate(tenant, request, now);
     let policies: Vec<Value> = d
         .policies
         .iter()
@@ -169,7 +169,7 @@ fn reference_result(tenant: &Value, request: &Value) -> Value {
             })
         })
         .collect();
-    let what_if: Vec<Value> = evaluator::what_if(tenant, request)
+    let what_if: Vec<Value> = evaluator::what_if(tenant, request, now)
         .iter()
         .map(|e| {
             json!({"id": e.id, "policyApplies": e.applies, "analysisReasons": e.reasons,
@@ -325,19 +325,25 @@ impl Coverage {
     }
 }
 
-fn check(tenant: &Value, request: &Value, coverage: &mut Coverage) -> Result<(), TestCaseError> {
+fn check(
+    tenant: &Value,
+    request: &Value,
+    now: Option<i64>,
+    coverage: &mut Coverage,
+) -> Result<(), TestCaseError> {
     let compiled =
         load(tenant).map_err(|e| TestCaseError::fail(format!("generated tenant rejected: {e}")))?;
-    let signin = SignIn::from_value("request.json", request)
+    let mut signin = SignIn::from_value("request.json", request)
         .map_err(|e| TestCaseError::fail(format!("generated request rejected: {e}")))?;
+    signin.at = now;
     let core = core_result(&compiled, &signin).map_err(TestCaseError::fail)?;
-    let reference = reference_result(tenant, request);
+    let reference = reference_result(tenant, request, now);
 
     coverage.add(&reference);
     if core != reference {
         let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
         return Err(TestCaseError::fail(format!(
-            "the compiled evaluator and the reference disagree\n\ndifferences:\n  {}\n\ntenant:\n{}\n\nrequest:\n{}\n\ncore:\n{}\n\nreference:\n{}",
+            "the compiled evaluator and the reference disagree\n\ndifferences:\n  {}\n\ntenant:\n{}\n\nrequest (evaluated at {now:?}):\n{}\n\ncore:\n{}\n\nreference:\n{}",
             differences(&core, &reference).join("\n  "),
             pretty(tenant),
             pretty(request),
@@ -381,8 +387,8 @@ fn differential() {
     let mut runner = TestRunner::new(config);
     let coverage = RefCell::new(Coverage::default());
     let result = runner.run(
-        &(generate::tenant(), generate::request()),
-        |(tenant, request)| check(&tenant, &request, &mut coverage.borrow_mut()),
+        &(generate::tenant(), generate::request(), generate::instant()),
+        |(tenant, request, now)| check(&tenant, &request, now, &mut coverage.borrow_mut()),
     );
     if let Err(e) = result {
         panic!("{e}");
@@ -472,7 +478,10 @@ fn the_reference_reproduces_the_spec_vectors() {
     let mut failures = Vec::new();
     for (name, v) in vectors() {
         let expect = &v["expect"];
-        let result = reference_result(&v["tenant"], &v["request"]);
+        let now = v["now"]
+            .as_str()
+            .map(|t| gardien_core::time::parse_rfc3339(t).expect("vector `now` is RFC 3339"));
+        let result = reference_result(&v["tenant"], &v["request"], now);
         match v["mode"].as_str().unwrap_or("evaluate") {
             "load" => continue,
             "whatif" => {

@@ -51,8 +51,15 @@ fn check(name: &str, v: &Value) -> Result<(), String> {
         };
     }
     let tenant = load(v).map_err(|e| format!("{name}: tenant rejected: {e}"))?;
-    let signin =
+    let mut signin =
         SignIn::from_value("request.json", &v["request"]).map_err(|e| format!("{name}: {e}"))?;
+    // Dated vectors are decided as of their `now` (Entra's dated changes).
+    if let Some(now) = v["now"].as_str() {
+        signin.at = Some(
+            gardien_core::time::parse_rfc3339(now)
+                .ok_or_else(|| format!("{name}: `now` is not RFC 3339"))?,
+        );
+    }
     if mode == "whatif" {
         let report = WhatIfReport::new(&tenant, &signin).to_graph_json(&tenant);
         let entries = report["value"].as_array().cloned().unwrap_or_default();

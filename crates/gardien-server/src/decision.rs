@@ -176,7 +176,13 @@ pub async fn denial_from_log(state: &AppState, key: &str) -> Option<Arc<DenialRe
     }
     let device: DeviceSummary =
         serde_json::from_value(gardien.pointer("/denial/device")?.clone()).ok()?;
-    let signin = SignIn::from_value("", gardien.get("request")?).ok()?;
+    let mut signin = SignIn::from_value("", gardien.get("request")?).ok()?;
+    // Decided again as of its own time, so the page explains what was decided then.
+    signin.at = gardien
+        .get("evaluatedAt")
+        .or_else(|| record.get("createdDateTime"))
+        .and_then(Value::as_str)
+        .and_then(gardien_core::time::parse_rfc3339);
     let version = gardien.get("policyVersion")?.as_i64()?;
     let live = state.live.load_full();
     let older;

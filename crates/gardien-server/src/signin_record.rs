@@ -154,6 +154,10 @@ struct GardienMember<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     denial: Option<DenialParts<'a>>,
     request: Value,
+    /// The instant the sign-in was decided as of, when it is not `createdDateTime` (an
+    /// evaluation "as of" another time): replay and the denial page read it back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evaluated_at: Option<String>,
 }
 
 /// The whole record, serialized straight to text (no intermediate JSON tree: this runs
@@ -267,6 +271,10 @@ pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> Str
             policy_version: parts.policy_version,
             denial: parts.denial,
             request: signin.to_request_json(),
+            evaluated_at: signin
+                .at
+                .filter(|at| *at != parts.created_ms.div_euclid(1000))
+                .map(gardien_core::time::format_rfc3339),
         },
     };
     // Serializing plain structs of strings, numbers and a `Value` cannot fail.

@@ -258,6 +258,8 @@ impl Signals {
         signin.sign_in_risk = risk.as_ref().map(|r| r.level);
         signin.session.methods = ctx.methods;
         signin.session.anonymous_network = anonymous.is_some_and(AnonymousFlags::any);
+        // Entra's dated changes are read at the request time.
+        signin.at = i64::try_from(ctx.now).ok();
 
         let derived = Derived {
             client_ip: ip,

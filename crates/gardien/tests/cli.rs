@@ -102,14 +102,13 @@ fn vectors_through_the_cli() {
                 }
             }
             _ => {
-                let (code, out, err) = gardien(&[
-                    "evaluate",
-                    "--tenant",
-                    &tenant,
-                    "--request",
-                    &request,
-                    "--json",
-                ]);
+                // Dated vectors are decided as of their `now` (Entra's dated changes).
+                let mut args = vec!["evaluate", "--tenant", &tenant, "--request", &request];
+                args.push("--json");
+                if let Some(now) = v["now"].as_str() {
+                    args.extend(["--now", now]);
+                }
+                let (code, out, err) = gardien(&args);
                 let d: Value = serde_json::from_str(&out)
                     .unwrap_or_else(|e| panic!("{id}: bad JSON ({e}): {out}{err}"));
                 let want_code = match expect["decision"].as_str() {

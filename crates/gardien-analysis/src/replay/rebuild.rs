@@ -314,6 +314,12 @@ pub fn rebuild(element: &Element<'_>) -> Result<Rebuilt, Skip> {
             (signin, false, assumptions)
         }
     };
+    let mut signin = signin;
+    // Entra's dated changes are read as of the record's own time.
+    let evaluated_at = r.gardien.get().and_then(|g| text(&g.evaluated_at));
+    signin.at = evaluated_at
+        .or_else(|| text(&r.created_date_time))
+        .and_then(gardien_core::time::parse_rfc3339);
     let user_id = match &signin.subject {
         Subject::User { id, .. } | Subject::ServicePrincipal { id } => id.clone(),
     };

@@ -416,6 +416,8 @@ object! {
         pub decision: Option<Scalar<'a>> = "decision",
         /// The exact evaluate request that was decided.
         pub request: Option<Value> = "request",
+        /// The instant it was decided as of, when not `createdDateTime` (RFC 3339).
+        pub evaluated_at: Option<Scalar<'a>> = "evaluatedAt",
     }
 }
 

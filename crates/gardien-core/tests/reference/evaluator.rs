@@ -504,7 +504,13 @@ pub struct Tenant<'a> {
     policies: Vec<&'a Value>,
     locations: Vec<&'a Value>,
     directory: &'a Value,
+    /// The evaluation instant (Unix seconds), `None` for the latest behaviour.
+    now: Option<i64>,
 }
+
+/// First second of the baseline-scopes enforcement rollout (2026-06-15T00:00:00Z, Microsoft
+/// Learn "Enforcement for baseline scopes in Conditional Access").
+pub const BASELINE_ROLLOUT: i64 = 1_781_481_600;
 
 static EMPTY: Value = Value::Null;
 
@@ -519,6 +525,15 @@ impl<'a> Tenant<'a> {
             policies: list("policies"),
             locations: list("namedLocations"),
             directory: doc.get("directory").unwrap_or(&EMPTY),
+            now: None,
+        }
+    }
+
+    /// The same, evaluated at `now`.
+    pub fn at(doc: &'a Value, now: Option<i64>) -> Tenant<'a> {
+        Tenant {
+            now,
+            ..Tenant::new(doc)
         }
     }
 
@@ -558,8 +573,24 @@ impl<'a> Tenant<'a> {
             || has(&strings(self.directory, "adminPortalAppIds"), app)
     }
 
+    /// Baseline-scope requests keep the historic exemption: `legacy` mode, or no choice
+    /// (`rollout`, absent) before the rollout date.
     fn baseline_legacy(&self) -> bool {
-        text(self.directory, "baselineScopesMode").is_some_and(|m| same(m, "legacy"))
+        match text(self.directory, "baselineScopesMode") {
+            Some(m) if same(m, "legacy") => true,
+            Some(m) if same(m, "enforced") || same(m, "customTarget") => false,
+            _ => self.now.is_some_and(|n| n < BASELINE_ROLLOUT),
+        }
+    }
+
+    /// The audience of a baseline-scope request when it is not exempt.
+    fn baseline_audience(&self) -> String {
+        match text(self.directory, "baselineScopesMode") {
+            Some(m) if same(m, "customTarget") => text(self.directory, "baselineScopesTarget")
+                .unwrap_or_default()
+                .to_lowercase(),
+            _ => AZURE_AD_GRAPH.to_owned(),
+        }
     }
 
     /// Custom security attribute of a service principal:
@@ -746,7 +777,7 @@ fn target_condition(t: &Tenant<'_>, c: &Value, req: &Request) -> (Cond, Tri) {
                 }
             }
             let audiences: Vec<String> = if baseline_only && !t.baseline_legacy() {
-                vec![AZURE_AD_GRAPH.to_owned()]
+                vec![t.baseline_audience()]
             } else {
                 requested.clone()
             };
@@ -1580,8 +1611,8 @@ fn block_code(policy: &Value, req: &Request) -> u32 {
 }
 
 /// Evaluates a sign-in in enforcement mode.
-pub fn evaluate(tenant: &Value, body: &Value) -> Decision {
-    let t = Tenant::new(tenant);
+pub fn evaluate(tenant: &Value, body: &Value, now: Option<i64>) -> Decision {
+    let t = Tenant::at(tenant, now);
     let req = Request::read(body);
     let mut policies = Vec::new();
     for p in &t.policies {
@@ -1725,8 +1756,8 @@ pub struct WhatIfEntry {
 /// Runs what-if: every policy (only applying ones with `appliedPoliciesOnly`), every unmet
 /// condition named, `notEnoughInformation` when an input is missing, disabled policies as
 /// `policyNotEnabled` alone.
-pub fn what_if(tenant: &Value, body: &Value) -> Vec<WhatIfEntry> {
-    let t = Tenant::new(tenant);
+pub fn what_if(tenant: &Value, body: &Value, now: Option<i64>) -> Vec<WhatIfEntry> {
+    let t = Tenant::at(tenant, now);
     let req = Request::read(body);
     let mut out = Vec::new();
     for p in &t.policies {

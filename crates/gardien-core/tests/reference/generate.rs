@@ -140,7 +140,13 @@ fn directory() -> impl Strategy<Value = Value> {
         prop::collection::vec(prop::collection::vec(0..GROUPS, 0..3), GROUPS),
         some_of(&["10.1.0.0/16", "203.0.113.0/24", "198.51.100.128/25"], 0..3),
         any::<bool>(),
-        select(vec![None, Some("enforced"), Some("legacy")]),
+        select(vec![
+            None,
+            Some("enforced"),
+            Some("legacy"),
+            Some("rollout"),
+            Some("customTarget"),
+        ]),
         select(vec![
             vec!["fido2", "password,sms"],
             vec!["windowsHelloForBusiness"],
@@ -176,6 +182,10 @@ fn directory() -> impl Strategy<Value = Value> {
             }
             if let Some(mode) = baseline {
                 d["baselineScopesMode"] = json!(mode);
+                if mode == "customTarget" {
+                    // An application policies name, so that exclusions of it are generated.
+                    d["baselineScopesTarget"] = json!(app(2));
+                }
             }
             d
         })
@@ -224,6 +234,16 @@ fn named_location(i: usize) -> impl Strategy<Value = Value> {
 }
 
 /// A tenant document `{"policies", "namedLocations", "directory"}`.
+/// The evaluation instant: none (the latest behaviour), or either side of a dated change.
+pub fn instant() -> impl Strategy<Value = Option<i64>> {
+    use crate::evaluator::BASELINE_ROLLOUT;
+    prop_oneof![
+        2 => Just(None),
+        1 => Just(Some(BASELINE_ROLLOUT - 1)),
+        1 => Just(Some(BASELINE_ROLLOUT)),
+    ]
+}
+
 pub fn tenant() -> impl Strategy<Value = Value> {
     (
         directory(),

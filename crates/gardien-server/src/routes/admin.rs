@@ -15,6 +15,7 @@ use gardien_core::LoadErrors;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// Who writes: the `X-Gardien-Author` header (free text), else `admin`.
 fn author(headers: &HeaderMap) -> String {
@@ -170,6 +171,26 @@ impl Collection {
         let mut snapshot = live.snapshot.clone();
         let mut items = crate::snapshot::list(&snapshot, self.key).to_vec();
         let index = edit(&mut items)?;
+        if self.key == POLICIES.key {
+            // Entra refuses some writes from a date (a control that became read-only).
+            let refused = gardien_core::dated::refused_policy_writes(
+                crate::snapshot::list(&live.snapshot, self.key),
+                &items,
+                crate::clock::now_ms().div_euclid(1000),
+                "request body",
+            );
+            if !refused.is_empty() {
+                state
+                    .metrics
+                    .rejected_writes
+                    .fetch_add(1, Ordering::Relaxed);
+                return Err(write_error(
+                    WriteError::Rejected(LoadErrors::capped(refused)),
+                    self.key,
+                    index,
+                ));
+            }
+        }
         let written = index
             .and_then(|i| items.get(i).cloned())
             .unwrap_or(Value::Null);

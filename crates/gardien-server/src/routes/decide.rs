@@ -14,7 +14,7 @@ use crate::routes::bearer;
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use gardien_core::report::WhatIfReport;
 use gardien_core::{Decision, SignIn};
@@ -289,14 +289,65 @@ pub async fn denial_page(
     }
 }
 
+/// Reads a Graph evaluate body, decided at the request time (Entra's dated changes).
 fn parse_request(body: &[u8]) -> Result<SignIn, ApiError> {
-    SignIn::parse("request body", body).map_err(|e| ApiError::bad_request(e.to_string()))
+    let mut signin =
+        SignIn::parse("request body", body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    signin.at = Some(crate::clock::now_ms().div_euclid(1000));
+    Ok(signin)
 }
 
-/// `POST /v1/evaluate`: the decision output of DESIGN.md for a Graph evaluate request body.
-/// The decision is logged like any other.
+/// The `at` parameter of `/v1/evaluate` (`?at=2026-06-14T12:00:00Z`, a date or epoch
+/// seconds; `%XX` escapes decoded): decide as of that instant instead of the request time.
+/// Any other parameter, a repeated `at` or an unreadable time is a 400.
+fn evaluation_instant(query: Option<&str>) -> Result<Option<i64>, ApiError> {
+    let Some(query) = query.filter(|q| !q.is_empty()) else {
+        return Ok(None);
+    };
+    let mut at = None;
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key != "at" || at.is_some() {
+            return Err(ApiError::bad_request(
+                "query: the only parameter is `at` (once): the evaluation time",
+            ));
+        }
+        let value = percent_decode(value)
+            .ok_or_else(|| ApiError::bad_request("query: `at` is not valid percent-encoding"))?;
+        at = Some(gardien_core::time::parse_instant(&value).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "query: {}",
+                gardien_core::time::instant_help(&value)
+            ))
+        })?);
+    }
+    Ok(at)
+}
+
+/// `%XX` escapes decoded (UTF-8); `None` for a broken escape or invalid UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// `POST /v1/evaluate`: the decision output of DESIGN.md for a Graph evaluate request body,
+/// decided at the request time or as of `?at=`. The decision is logged like any other (with
+/// `gardien.evaluatedAt` when decided as of another time).
 pub async fn evaluate(
     State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -304,7 +355,11 @@ pub async fn evaluate(
         return Err(ApiError::unauthorized());
     }
     let started = Instant::now();
-    let signin = parse_request(&body)?;
+    let at = evaluation_instant(query.as_deref())?;
+    let mut signin = parse_request(&body)?;
+    if at.is_some() {
+        signin.at = at;
+    }
     let derived = Derived::given(&signin);
     let (_, app_id) = crate::signin_record::ids(&signin);
     let decided = decision::decide_and_log(
