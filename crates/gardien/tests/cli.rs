@@ -293,3 +293,127 @@ fn human_output_and_bad_input() {
         "{err}"
     );
 }
+
+fn dated_vector(id: &str) -> Value {
+    let dir = root().join("testdata/vectors");
+    std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|p| serde_json::from_slice::<Value>(&std::fs::read(p).ok()?).ok())
+        .find(|v| v["id"] == id)
+        .unwrap_or_else(|| panic!("no vector {id}"))
+}
+
+/// `--now` takes one format everywhere: RFC 3339, a date or epoch seconds; anything else is
+/// exit 1 naming the accepted forms.
+#[test]
+fn now_is_one_format_on_every_command() {
+    let tmp = std::env::temp_dir().join(format!("gardien-now-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
+    let v = dated_vector("D01");
+    let tenant = write(&tmp, "tenant.json", &v["tenant"]);
+    let request = write(&tmp, "request.json", &v["request"]);
+    for (now, want) in [
+        ("2026-06-14T23:59:59Z", 0),
+        ("2026-06-14", 0),
+        ("1781481599", 0),
+        ("2026-06-15T00:00:00Z", 3),
+        ("2026-06-15T02:00:00+02:00", 3),
+        ("1781481600", 3),
+    ] {
+        let (code, _, err) = gardien(&[
+            "evaluate",
+            "--tenant",
+            &tenant,
+            "--request",
+            &request,
+            "--now",
+            now,
+        ]);
+        assert_eq!(code, want, "--now {now}: {err}");
+    }
+    for bad in [
+        "yesterday",
+        "2026-6-14",
+        "+026-+1-+1T+0:+0:+0Z",
+        "2026-06-14T25:00:00Z",
+    ] {
+        for cmd in ["evaluate", "whatif", "explain"] {
+            let (code, out, err) = gardien(&[
+                cmd,
+                "--tenant",
+                &tenant,
+                "--request",
+                &request,
+                "--now",
+                bad,
+            ]);
+            assert_eq!((code, out.as_str()), (1, ""), "{cmd} --now {bad}");
+            assert!(err.contains("RFC 3339") && err.contains("epoch"), "{err}");
+        }
+        let (code, _, err) = gardien(&["lint", "--tenant", &tenant, "--now", bad]);
+        assert_eq!(code, 1, "lint --now {bad}: {err}");
+    }
+    let (code, _, err) = gardien(&["lint", "--tenant", &tenant, "--now", "1781481600"]);
+    assert!(code == 0 || code == 2, "lint takes epoch seconds: {err}");
+}
+
+/// `gardien changes`: the policies that decide differently across each dated change, found
+/// by the evaluator, with an example; a policy using a read-only control is listed.
+#[test]
+fn changes_lists_the_policies_each_dated_change_concerns() {
+    let tmp = std::env::temp_dir().join(format!("gardien-changes-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
+    let mut tenant = dated_vector("D01")["tenant"].clone();
+    let approved = dated_vector("D07")["tenant"]["policies"][0].clone();
+    let mut approved = approved;
+    approved["id"] = Value::from("P2");
+    approved["displayName"] = Value::from("Approved apps on phones");
+    tenant["policies"]
+        .as_array_mut()
+        .unwrap_or_else(|| panic!("policies"))
+        .push(approved);
+    let tenant = write(&tmp, "tenant.json", &tenant);
+    let (code, out, err) = gardien(&[
+        "changes",
+        "--tenant",
+        &tenant,
+        "--json",
+        "--now",
+        "2026-06-01",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(r["now"], "2026-06-01");
+    let change = |id: &str| -> Value {
+        r["changes"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["id"] == id))
+            .cloned()
+            .unwrap_or_else(|| panic!("no change {id}: {out}"))
+    };
+    let baseline = change("baselineScopesEnforcement");
+    assert_eq!(baseline["status"], "upcoming");
+    assert_eq!(baseline["since"], "2026-06-15");
+    assert_eq!(baseline["policies"][0]["id"], "P1", "{baseline}");
+    assert_eq!(baseline["policies"][0]["example"]["before"], "allow");
+    assert_eq!(baseline["policies"][0]["example"]["after"], "challenge mfa");
+    let approved = change("approvedClientAppReadOnly");
+    assert_eq!(approved["policies"][0]["id"], "P2", "{approved}");
+    assert!(
+        approved["page"]
+            .as_str()
+            .unwrap_or("")
+            .contains("migrate-approved-client-app")
+    );
+    // Text, as of today's clock.
+    let (code, out, _) = gardien(&["changes", "--tenant", &tenant]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("baselineScopesEnforcement — in force since 2026-06-15"),
+        "{out}"
+    );
+    assert!(out.contains("Approved apps on phones"), "{out}");
+    assert!(out.contains("e.g. "), "{out}");
+}

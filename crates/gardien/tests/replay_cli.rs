@@ -559,3 +559,51 @@ fn a_log_can_come_from_stdin() {
     );
     assert_eq!(r["signIns"][7]["source"], "-: /value/7");
 }
+
+/// Entra's dated changes are read as of each record's time: the same baseline-scope request,
+/// logged allowed before the 2026-06-15 rollout and challenged after it (or decided as of an
+/// earlier instant, `gardien.evaluatedAt`), replays unchanged against the same tenant.
+#[test]
+fn records_are_replayed_as_of_their_own_time() {
+    let vector: Value = serde_json::from_slice(
+        &std::fs::read(
+            repo_root()
+                .join("testdata/vectors/D01-baseline-scopes-before-the-rollout-date-exempt.json"),
+        )
+        .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = TempDir::new("replay-dated");
+    let tenant = dir.path().join("tenant.json");
+    std::fs::write(&tenant, vector["tenant"].to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let record = |id: &str, created: &str, evaluated: Option<&str>, decision: &str, code: u32| {
+        let mut r = json!({"id": id, "createdDateTime": created, "status": {"errorCode": code},
+            "gardien": {"decision": decision, "request": vector["request"]}});
+        if let Some(at) = evaluated {
+            r["gardien"]["evaluatedAt"] = json!(at);
+        }
+        r.to_string()
+    };
+    let lines = [
+        record("before", "2026-06-01T08:00:00Z", None, "allow", 0),
+        record("after", "2026-07-01T08:00:00Z", None, "challenge", 50074),
+        record(
+            "as-of",
+            "2026-07-01T08:00:00Z",
+            Some("2026-06-01T08:00:00Z"),
+            "allow",
+            0,
+        ),
+    ];
+    let log = dir.path().join("dated.jsonl");
+    std::fs::write(&log, lines.join("\n")).unwrap_or_else(|e| panic!("{e}"));
+    let (tenant, log) = (tenant.display().to_string(), log.display().to_string());
+    let r = replay_json(&tenant, &[&log], None);
+    expect_changes(&r, &[("unchanged", 3)]);
+    // Replayed at one instant instead, the record from before the rollout would change.
+    let shifted = record("before", "2026-07-02T08:00:00Z", None, "allow", 0);
+    std::fs::write(dir.path().join("shifted.jsonl"), shifted).unwrap_or_else(|e| panic!("{e}"));
+    let shifted = dir.path().join("shifted.jsonl").display().to_string();
+    let r = replay_json(&tenant, &[&shifted], None);
+    expect_changes(&r, &[("newlyChallenged", 1)]);
+}
