@@ -190,6 +190,25 @@ pub fn regime(at: Option<i64>) -> u8 {
         .fold(0u8, |bits, (n, _)| bits | (1u8 << (n % 8)))
 }
 
+/// What the dated changes say about a policy's controls at `at`, one line each
+/// (`` `approvedApplication`: read-only since 2026-06-30, still enforced ``): shown beside
+/// the policy in what-if and evaluation output.
+pub fn control_notes(policy: &Policy, at: Option<i64>) -> Vec<String> {
+    DATED_CHANGES
+        .iter()
+        .filter(|i| i.change.uses_control(policy))
+        .map(|i| {
+            let control = i.change.control().unwrap_or_default();
+            let when = i.change.when_text(at);
+            match (i.kind, i.change.in_force(at)) {
+                (ChangeKind::Announced, _) => format!("`{control}`: retirement {when}"),
+                (_, true) => format!("`{control}`: read-only {when}, still enforced"),
+                (_, false) => format!("`{control}`: becomes read-only {when}"),
+            }
+        })
+        .collect()
+}
+
 fn grant_uses(policy: &Value, control: &str) -> bool {
     policy
         .pointer("/grantControls/builtInControls")

@@ -14,7 +14,8 @@ fn truncate(s: &str, width: usize) -> String {
 }
 
 /// The what-if table: policy, applies?, reasons, and the controls of applying policies.
-pub fn whatif_table(tenant: &CompiledTenant, report: &WhatIfReport) -> String {
+/// `at` is the evaluation instant, for the notes on retired or retiring controls.
+pub fn whatif_table(tenant: &CompiledTenant, report: &WhatIfReport, at: Option<i64>) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -52,6 +53,9 @@ pub fn whatif_table(tenant: &CompiledTenant, report: &WhatIfReport) -> String {
                 grant.join(", ")
             };
             let _ = writeln!(out, "{:<48}    grant: {grant}", "");
+            for note in gardien_core::dated::control_notes(p, at) {
+                let _ = writeln!(out, "{:<48}    note: {note}", "");
+            }
             if !session.is_empty() {
                 let _ = writeln!(out, "{:<48}    session: {}", "", session.join(", "));
             }

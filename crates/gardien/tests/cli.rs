@@ -357,6 +357,42 @@ fn now_is_one_format_on_every_command() {
     }
     let (code, _, err) = gardien(&["lint", "--tenant", &tenant, "--now", "1781481600"]);
     assert!(code == 0 || code == 2, "lint takes epoch seconds: {err}");
+    // What-if and evaluate say what the dated changes mean for the policy, as of `--now`.
+    let v = dated_vector("D08");
+    let tenant = write(&tmp, "approved.json", &v["tenant"]);
+    let request = write(&tmp, "approved-request.json", &v["request"]);
+    let run = |cmd: &str, now: &str| {
+        gardien(&[
+            cmd,
+            "--tenant",
+            &tenant,
+            "--request",
+            &request,
+            "--now",
+            now,
+        ])
+        .1
+    };
+    let before = run("whatif", "2026-06-29");
+    assert!(
+        before.contains("note: `approvedApplication`: becomes read-only from 2026-06-30"),
+        "{before}"
+    );
+    let after = run("whatif", "2026-06-30");
+    assert!(
+        after.contains("note: `approvedApplication`: read-only since 2026-06-30, still enforced"),
+        "{after}"
+    );
+    let evaluated = run("evaluate", "2026-07-01");
+    assert!(
+        evaluated.contains("decision: deny (AADSTS53002)"),
+        "{evaluated}"
+    );
+    assert!(
+        evaluated.contains("approved client app: read-only since 2026-06-30, still enforced"),
+        "{evaluated}"
+    );
+    assert!(!run("evaluate", "2026-06-01").contains("read-only"));
 }
 
 /// `gardien changes`: the policies that decide differently across each dated change, found

@@ -247,7 +247,7 @@ fn control_state<T: Tracer>(
             if read_only.in_force(s.at) {
                 t.note(|| {
                     format!(
-                        "approved client app: retired {} (read-only, still enforced)",
+                        "approved client app: read-only {}, still enforced",
                         read_only.when_text(s.at)
                     )
                 });
