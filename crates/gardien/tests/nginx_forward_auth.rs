@@ -38,7 +38,8 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Instant;
-use support::nginx::{Nginx, Upstream, find_nginx, nginx_conf, server_block};
+use support::nginx::{Nginx, find_nginx, nginx_conf, server_block};
+use support::upstream::Upstream;
 use support::{Gardien, Response, TempDir};
 
 const ALICE: &str = "a1a1a1a1-0000-4000-8000-000000000001";

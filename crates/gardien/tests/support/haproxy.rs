@@ -1,0 +1,1 @@
+//! A real HAProxy for the end-to-end tests.
