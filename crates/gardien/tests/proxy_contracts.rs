@@ -68,6 +68,17 @@ const HOP: &[&str] = &[
 
 type Headers = Vec<(String, String)>;
 
+/// A client request as an emulated proxy receives it (`Host` among `headers`).
+struct Client<'a> {
+    method: &'a str,
+    target: &'a str,
+    headers: &'a [(&'a str, &'a str)],
+    body: &'a [u8],
+}
+
+/// An emulated proxy: one copy of the sample, its authorization server and application.
+type Handler<'a> = Box<dyn Fn(Variant, SocketAddr, SocketAddr, &Client<'_>) -> Response + 'a>;
+
 fn owned(headers: &[(&str, &str)]) -> Headers {
     headers
         .iter()
@@ -208,12 +219,11 @@ impl Traefik {
         &self,
         gardien: SocketAddr,
         app: SocketAddr,
-        method: &str,
-        target: &str,
-        client: &[(&str, &str)],
-        body: &[u8],
+        client: &Client<'_>,
         trusted_entry_point: bool,
     ) -> Response {
+        let (method, target, body) = (client.method, client.target, client.body);
+        let client = client.headers;
         let mut req = owned(client);
         let host = get(&req, "host")
             .first()
@@ -463,15 +473,9 @@ impl Envoy {
         )
     }
 
-    fn handle(
-        &self,
-        gardien: SocketAddr,
-        app: SocketAddr,
-        method: &str,
-        target: &str,
-        client: &[(&str, &str)],
-        body: &[u8],
-    ) -> Response {
+    fn handle(&self, gardien: SocketAddr, app: SocketAddr, client: &Client<'_>) -> Response {
+        let (method, target, body) = (client.method, client.target, client.body);
+        let client = client.headers;
         let mut req = owned(client);
         // use_remote_address: the client address is appended.
         let xff = match get(&req, "x-forwarded-for").join(", ") {
@@ -521,10 +525,7 @@ impl Envoy {
 struct Emulated<'a> {
     name: &'static str,
     bench: &'a Bench,
-    handle: Box<
-        dyn Fn(Variant, SocketAddr, SocketAddr, &str, &str, &[(&str, &str)], &[u8]) -> Response
-            + 'a,
-    >,
+    handle: Handler<'a>,
 }
 
 impl Front for Emulated<'_> {
@@ -544,7 +545,13 @@ impl Front for Emulated<'_> {
             Variant::Probe => (self.bench.recorder.addr, self.bench.recorder.addr),
             _ => (self.bench.gardien.addr, self.bench.app.addr),
         };
-        (self.handle)(variant, gardien, app, method, path, headers, body)
+        let client = Client {
+            method,
+            target: path,
+            headers,
+            body,
+        };
+        (self.handle)(variant, gardien, app, &client)
     }
 
     fn logs(&self) -> String {
@@ -566,17 +573,9 @@ fn traefik_forward_auth_contract_with_the_sample() {
     let front = Emulated {
         name: "traefik",
         bench: &bench,
-        handle: Box::new(|variant, gardien, app, method, target, headers, body| {
+        handle: Box::new(|variant, gardien, app, client| {
             let t = if variant == Variant::Sso { &sso } else { &edge };
-            t.handle(
-                gardien,
-                app,
-                method,
-                target,
-                headers,
-                body,
-                variant == Variant::Sso,
-            )
+            t.handle(gardien, app, client, variant == Variant::Sso)
         }),
     };
     let decisions = support::forward_auth::run(&bench, &front);
@@ -595,9 +594,9 @@ fn envoy_ext_authz_contract_with_the_sample() {
     let front = Emulated {
         name: "envoy",
         bench: &bench,
-        handle: Box::new(|variant, gardien, app, method, target, headers, body| {
+        handle: Box::new(|variant, gardien, app, client| {
             let e = if variant == Variant::Sso { &sso } else { &edge };
-            e.handle(gardien, app, method, target, headers, body)
+            e.handle(gardien, app, client)
         }),
     };
     let decisions = support::forward_auth::run(&bench, &front);
