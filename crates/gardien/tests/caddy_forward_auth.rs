@@ -14,7 +14,8 @@
 //! of every proxy (`support/forward_auth.rs`): allow with gardien's identity copied to the
 //! application, 401 step-up, 403 with the denial page (HTML and JSON, GET and POST),
 //! client-supplied identity headers stripped, the client address of the trusted chain in
-//! the sign-in log, and path variants answered as gardien answers them directly.
+//! the sign-in log, and path variants answered as gardien answers them directly. Also: with
+//! gardien gone, Caddy answers 502 and the application is not reached (fail closed).
 //!
 //! Needs caddy (Debian package `caddy`, CI installs it); without it the test prints a SKIP
 //! line on stderr and passes. Set `GARDIEN_KEEP_TMP=1` to keep the generated configuration
@@ -34,7 +35,7 @@ fn caddy_forward_auth_with_the_sample_caddyfile() {
         return;
     };
     let started = Instant::now();
-    let bench = Bench::start("caddy");
+    let mut bench = Bench::start("caddy");
     let sample = support::sample("caddy", "Caddyfile");
     let (edge, sso, probe) = (
         support::free_addr(),
@@ -63,6 +64,8 @@ fn caddy_forward_auth_with_the_sample_caddyfile() {
         logs: Box::new(|| caddy.logs()),
     };
     let decisions = support::forward_auth::run(&bench, &front);
+    // gardien gone: Caddy's 502.
+    support::forward_auth::gardien_down(&mut bench, &front, 502);
     drop(front);
     drop(caddy);
     eprintln!(

@@ -23,7 +23,8 @@
 //! edge is not signed in (401, no decision, nothing logged) and never reaches the
 //! application; one sign-in record per decision (none for the page fetches, none for the
 //! refused forgery) with the correlation id nginx passed on to the client; path variants
-//! answered as gardien answers them directly. Here also: the decision location is internal.
+//! answered as gardien answers them directly. Here also: the decision location is internal,
+//! and with gardien gone nginx answers 500 and the application is not reached.
 //!
 //! Needs nginx (Debian package `nginx`, CI installs it); without it the test prints a SKIP
 //! line on stderr and passes. Set `GARDIEN_KEEP_TMP=1` to keep the generated configuration
@@ -43,7 +44,7 @@ fn nginx_auth_request_with_the_sample_config() {
         return;
     };
     let started = Instant::now();
-    let bench = Bench::start("nginx");
+    let mut bench = Bench::start("nginx");
     let sample = support::nginx::sample("gardien.conf");
     let (edge, sso, probe) = (
         support::free_addr(),
@@ -76,6 +77,8 @@ fn nginx_auth_request_with_the_sample_config() {
         assert_eq!(r.status, 404, "/_gardien from outside: {r:?}");
     }
 
+    // gardien gone: nginx's 500 (auth_request failed).
+    support::forward_auth::gardien_down(&mut bench, &front, 500);
     drop(front);
     drop(nginx);
     eprintln!(

@@ -557,6 +557,38 @@ pub fn run(bench: &Bench, front: &dyn Front) -> usize {
     decisions.len()
 }
 
+/// Kills gardien, then asks for a page through the behind-SSO copy: the proxy answers
+/// `status` (its own error) and the application is not reached (fail closed).
+pub fn gardien_down(bench: &mut Bench, front: &dyn Front, status: u16) {
+    bench.gardien.kill();
+    let before = bench.app.requests().len();
+    let r = front.send(
+        Variant::Sso,
+        "GET",
+        "/payslips/2026-11",
+        &[
+            ("Host", PAYROLL),
+            ("Remote-User", ALICE),
+            ("X-Forwarded-For", HQ),
+            ("User-Agent", OUTLOOK_ANDROID),
+        ],
+        b"",
+    );
+    assert_eq!(
+        r.status,
+        status,
+        "gardien down, through {}: {r:?}\n{}",
+        front.name(),
+        front.logs()
+    );
+    assert_eq!(
+        bench.app.requests().len(),
+        before,
+        "gardien down: the application was reached through {}",
+        front.name()
+    );
+}
+
 /// The as-shipped sample in front of the recorder: what a client forges never reaches the
 /// authorization server or the application; the original request and the client address
 /// do.
