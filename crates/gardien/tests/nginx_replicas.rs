@@ -43,8 +43,9 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use support::nginx::{Nginx, Upstream, find_nginx, nginx_conf, server_block, upstream_block};
+use support::nginx::{Nginx, find_nginx, nginx_conf, server_block, upstream_block};
 use support::postgres::{Schema, database_url, unreachable};
+use support::upstream::Upstream;
 use support::{Gardien, Response, TempDir};
 
 const TOKEN: &str = "nginx-replicas-test-admin-token-0123456789";

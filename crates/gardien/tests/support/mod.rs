@@ -1,9 +1,12 @@
 //! Helpers shared by the end-to-end tests that run `gardien serve` over real TCP on
 //! 127.0.0.1: temporary directories, free ports, the server process (killed on drop, even
 //! when a test fails), and a minimal HTTP/1.1 client on `std::net::TcpStream` (one request
-//! per connection, `Connection: close`, chunked bodies decoded). Submodules: [`nginx`] (a
-//! real nginx with the shipped samples) and [`postgres`] (the test database and a schema per
-//! run). The `dead_code` allowance below covers them too (lint levels are inherited).
+//! per connection, `Connection: close`, chunked bodies decoded), a proxy process
+//! ([`Daemon`]) and the samples' marked blocks. Submodules: [`upstream`] (the application
+//! behind the proxies), [`forward_auth`] (the cases every proxy in front of gardien is
+//! tested with), [`nginx`], [`caddy`] and [`haproxy`] (the real proxies with the shipped
+//! samples) and [`postgres`] (the test database and a schema per run). The `dead_code`
+//! allowance below covers them too (lint levels are inherited).
 //!
 //! The test files include this module with `#[path = "support/mod.rs"] mod support;`; a file
 //! loaded through `#[path]` is treated as a `mod.rs`, so `mod nginx;` here is
@@ -20,8 +23,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+pub mod caddy;
+pub mod forward_auth;
+pub mod haproxy;
 pub mod nginx;
 pub mod postgres;
+pub mod upstream;
 
 /// How long a server may take to answer `/healthz` after it was started.
 pub const STARTUP: Duration = Duration::from_secs(30);
@@ -184,6 +191,129 @@ impl Gardien {
 impl Drop for Gardien {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// A program in `/usr/sbin`, `/usr/bin` or on `PATH` (Debian puts nginx and haproxy in
+/// `/usr/sbin`, which is not on every user's `PATH`).
+pub fn find_binary(name: &str) -> Option<PathBuf> {
+    let fixed = ["/usr/sbin", "/usr/bin"].map(|d| Path::new(d).join(name));
+    fixed.into_iter().find(|p| p.is_file()).or_else(|| {
+        std::env::split_paths(&std::env::var_os("PATH")?)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// A shipped sample, `examples/<dir>/<name>`.
+pub fn sample(dir: &str, name: &str) -> String {
+    let path = repo_root().join("examples").join(dir).join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// First line of a sample's block of stripped client identity and signal headers.
+pub const BEGIN: &str = "# BEGIN client-supplied identity and signal headers";
+/// Last line of that block.
+pub const END: &str = "# END client-supplied identity and signal headers";
+
+/// `text` without the lines from [`BEGIN`] to [`END`] (both included): a sample standing
+/// for a deployment behind an authenticating proxy, whose identity headers the test client
+/// sends. Panics when `text` has no such block.
+pub fn without_stripped_headers(text: &str) -> String {
+    assert!(
+        text.lines().any(|l| l.trim() == BEGIN) && text.lines().any(|l| l.trim() == END),
+        "the sample has no `{BEGIN}` … `{END}` block: update the test"
+    );
+    let mut kept = String::new();
+    let mut skipping = false;
+    for line in text.lines() {
+        if line.trim() == BEGIN {
+            skipping = true;
+        }
+        if !skipping {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+        if line.trim() == END {
+            skipping = false;
+        }
+    }
+    kept
+}
+
+/// `text` with every `needle` replaced by `by`, asserting that the sample `what` still
+/// holds `needle` (a sample edited without its test fails here, not later).
+pub fn replace_in_sample(text: &str, what: &str, needle: &str, by: &str) -> String {
+    assert!(
+        text.contains(needle),
+        "{what} no longer contains `{needle}`: update the test"
+    );
+    text.replace(needle, by)
+}
+
+/// A proxy process started by a test: output in `<dir>/<name>.out`, killed (SIGKILL) when
+/// dropped, even when the test fails.
+#[derive(Debug)]
+pub struct Daemon {
+    child: Child,
+    name: String,
+    dir: PathBuf,
+}
+
+impl Daemon {
+    /// Runs `cmd` (stdin closed, stdout and stderr to `<dir>/<name>.out`) and waits until
+    /// it accepts connections on every address of `ports`, for at most [`STARTUP`]; panics
+    /// with its output when it exits or does not listen in time.
+    pub fn start(mut cmd: Command, name: &str, dir: &Path, ports: &[SocketAddr]) -> Daemon {
+        let out_path = dir.join(format!("{name}.out"));
+        let out = std::fs::File::create(&out_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", out_path.display()));
+        let err = out
+            .try_clone()
+            .unwrap_or_else(|e| panic!("cannot clone a file handle: {e}"));
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
+        let mut daemon = Daemon {
+            child,
+            name: name.to_owned(),
+            dir: dir.to_path_buf(),
+        };
+        let deadline = Instant::now() + STARTUP;
+        for addr in ports {
+            while TcpStream::connect_timeout(addr, Duration::from_secs(1)).is_err() {
+                if let Ok(Some(status)) = daemon.child.try_wait() {
+                    panic!("{name} exited ({status}):\n{}", daemon.output());
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{name} does not listen on {addr}:\n{}",
+                    daemon.output()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        daemon
+    }
+
+    /// Its output so far.
+    pub fn output(&self) -> String {
+        self.read(&format!("{}.out", self.name))
+    }
+
+    /// A file of its directory, empty when missing.
+    pub fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.dir.join(file)).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
