@@ -28,7 +28,7 @@ pub enum Exit {
 
 /// Microsoft Entra Conditional Access, offline: decide, explain, analyse.
 #[derive(Debug, Parser)]
-#[command(name = "gardien", version, about)]
+#[command(name = "gardien", version = env!("GARDIEN_VERSION"), about)]
 pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
@@ -252,8 +252,11 @@ fn init_logs(json: bool) {
         .ok()
         .and_then(|l| l.parse::<tracing_subscriber::filter::LevelFilter>().ok())
         .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
+    // Colours only on a terminal (journald and log files get plain text).
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let _ = if json {
         builder.json().try_init()
