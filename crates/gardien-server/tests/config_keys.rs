@@ -35,12 +35,6 @@ struct Recorder<'w> {
     walk: &'w RefCell<Walk>,
 }
 
-impl<'w> Recorder<'w> {
-    fn fail<T>(&self) -> Result<T, Error> {
-        Err(de::Error::custom(format!("dummy refused at {}", self.path)))
-    }
-}
-
 macro_rules! dummy {
     ($($method:ident => $visit:ident($($value:expr)?)),* $(,)?) => {
         $(fn $method<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
