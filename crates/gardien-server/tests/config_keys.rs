@@ -15,7 +15,7 @@
 use gardien_server::ServerConfig;
 use serde::Deserializer;
 use serde::de::value::{Error, StrDeserializer};
-use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
