@@ -1,0 +1,686 @@
+//! What a pull reads, in order, and how it becomes the tenant layout.
+//!
+//! | file | Graph (least-privileged permission) |
+//! | --- | --- |
+//! | `policies/<id>.json` | `/v1.0/identity/conditionalAccess/policies`, plus members only beta has from `/beta/…` (Policy.Read.All) |
+//! | `namedLocations.json` | `/v1.0/identity/conditionalAccess/namedLocations` (Policy.Read.All) |
+//! | `directory.json` `authenticationStrengthPolicies` | `/v1.0/policies/authenticationStrengthPolicies`, custom ones (Policy.Read.All) |
+//! | `directory.json` `groups`, `users[].memberOf` | `/v1.0/groups/{id}` and `/transitiveMembers` of each group the policies name (GroupMember.Read.All, User.Read.All) |
+//! | `directory.json` `users[].roles` | `/v1.0/roleManagement/directory/roleAssignments` of each role the policies name, tenant-wide, to users and role-assignable groups (RoleManagement.Read.Directory) |
+//! | `directory.json` `users` named directly | `/v1.0/users/{id}` (User.Read.All) |
+//! | `directory.json` `servicePrincipals` | `/v1.0/servicePrincipals` (Application.Read.All) |
+//! | `crossTenantAccess.json` | `/v1.0/policies/crossTenantAccessPolicy/default` and `/partners` (Policy.Read.All) |
+//! | `devices.json` (`--devices`) | `/v1.0/devices` (Device.Read.All) |
+//! | `signIns.jsonl` (`--signins`) | `/v1.0/auditLogs/signIns` (AuditLog.Read.All) |
+//!
+//! Only the directory the policies can depend on is written: a user's `memberOf` lists the
+//! referenced groups the user is a member of, directly or through nesting (already flattened,
+//! so groups carry no `memberOf`), and `roles` the referenced roles the user holds actively and
+//! tenant-wide, directly or through a role-assignable group. Every other user matches a policy
+//! exactly as a user absent from the directory would (by id and `All`).
+
+use crate::client::{GraphClient, Progress};
+use crate::error::PullError;
+use crate::output::{Staging, pretty};
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::Path;
+
+const POLICY_READ: &str = "Policy.Read.All";
+const MEMBERS_READ: &str = "GroupMember.Read.All and User.Read.All";
+const USERS_READ: &str = "User.Read.All";
+const ROLES_READ: &str = "RoleManagement.Read.Directory";
+const APPS_READ: &str = "Application.Read.All";
+const DEVICES_READ: &str = "Device.Read.All";
+const SIGNINS_READ: &str = "AuditLog.Read.All";
+
+/// Largest page Graph serves for directory objects.
+const PAGE: u32 = 999;
+
+/// What to pull besides the tenant itself.
+#[derive(Debug, Clone, Default)]
+pub struct PullScope {
+    /// Skip the beta endpoint (national clouds without beta).
+    pub no_beta: bool,
+    /// Also write `devices.json`.
+    pub devices: bool,
+    /// Also write `signIns.jsonl` with the sign-ins created at or after this RFC 3339 instant.
+    pub signins_since: Option<String>,
+}
+
+/// Counts of what was written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PullSummary {
+    /// Policies.
+    pub policies: usize,
+    /// Named locations.
+    pub named_locations: usize,
+    /// Users in `directory.json`.
+    pub users: usize,
+    /// Groups in `directory.json`.
+    pub groups: usize,
+    /// Service principals.
+    pub service_principals: usize,
+    /// Devices (with `--devices`).
+    pub devices: usize,
+    /// Sign-ins (with `--signins`).
+    pub signins: usize,
+}
+
+/// A user as the directory needs it.
+#[derive(Default)]
+struct UserEntry {
+    upn: Option<String>,
+    user_type: Option<String>,
+    groups: BTreeSet<String>,
+    roles: BTreeSet<String>,
+}
+
+/// Ids the policies reference.
+#[derive(Default, Debug)]
+struct References {
+    users: BTreeSet<String>,
+    groups: BTreeSet<String>,
+    roles: BTreeSet<String>,
+}
+
+/// An id Graph could have: letters, digits and dashes (it goes into a URL path).
+fn usable_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+fn str_field(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn references(policies: &[Value]) -> References {
+    let mut refs = References::default();
+    for p in policies {
+        let Some(users) = p.pointer("/conditions/users") else {
+            continue;
+        };
+        for (keys, set) in [
+            (["includeUsers", "excludeUsers"], &mut refs.users),
+            (["includeGroups", "excludeGroups"], &mut refs.groups),
+            (["includeRoles", "excludeRoles"], &mut refs.roles),
+        ] {
+            for key in keys {
+                for id in users
+                    .get(key)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
+                    let special = ["All", "None", "GuestsOrExternalUsers"]
+                        .iter()
+                        .any(|s| s.eq_ignore_ascii_case(id));
+                    if !special {
+                        set.insert(id.to_ascii_lowercase());
+                    }
+                }
+            }
+        }
+    }
+    refs
+}
+
+/// Adds to `target` the members of `extra` it lacks, at every object level (beta members that
+/// v1.0 does not have; v1.0 wins where both have a member).
+fn merge_missing(target: &mut Value, extra: &Value) {
+    if let (Value::Object(t), Value::Object(e)) = (target, extra) {
+        for (k, v) in e {
+            match t.get_mut(k) {
+                Some(tv) => merge_missing(tv, v),
+                None => {
+                    t.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+}
+
+/// `id` of a Graph object, lowercased.
+fn object_id(v: &Value) -> String {
+    v.get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+fn sort_by_key(items: &mut [Value], key: &str) {
+    items.sort_by(|a, b| {
+        let ka = a.get(key).and_then(Value::as_str).unwrap_or_default();
+        let kb = b.get(key).and_then(Value::as_str).unwrap_or_default();
+        ka.to_ascii_lowercase()
+            .cmp(&kb.to_ascii_lowercase())
+            .then_with(|| a.to_string().cmp(&b.to_string()))
+    });
+}
+
+/// Removes collection-level annotations from an object (`@odata.context`).
+fn without_context(mut v: Value) -> Value {
+    if let Value::Object(m) = &mut v {
+        m.remove("@odata.context");
+    }
+    v
+}
+
+struct Puller<'c, 'p> {
+    graph: &'c GraphClient<'p>,
+    users: BTreeMap<String, UserEntry>,
+}
+
+impl Puller<'_, '_> {
+    fn done(&self, name: &str, summary: String) {
+        self.graph.report(Progress::Collection {
+            name: name.to_owned(),
+            summary,
+        });
+    }
+
+    fn note(&self, text: String) {
+        self.graph.report(Progress::Note(text));
+    }
+
+    fn policies(&self, scope: &PullScope) -> Result<Vec<Value>, PullError> {
+        let path = "/identity/conditionalAccess/policies";
+        let (mut policies, pages) =
+            self.graph
+                .collection("policies", POLICY_READ, &format!("/v1.0{path}"))?;
+        let mut added = 0;
+        if !scope.no_beta {
+            let (beta, _) =
+                self.graph
+                    .collection("policies (beta)", POLICY_READ, &format!("/beta{path}"))?;
+            let beta: BTreeMap<String, Value> =
+                beta.into_iter().map(|p| (object_id(&p), p)).collect();
+            for p in &mut policies {
+                if let Some(b) = beta.get(&object_id(p)) {
+                    let before = p.to_string().len();
+                    merge_missing(p, b);
+                    added += usize::from(p.to_string().len() != before);
+                }
+            }
+        }
+        for p in &mut policies {
+            p.sort_all_objects();
+        }
+        sort_by_key(&mut policies, "id");
+        let beta = if scope.no_beta {
+            "beta skipped".to_owned()
+        } else {
+            format!("beta members added to {added}")
+        };
+        self.done(
+            "policies",
+            format!("{} ({pages} pages, {beta})", policies.len()),
+        );
+        Ok(policies)
+    }
+
+    fn named_locations(&self) -> Result<Vec<Value>, PullError> {
+        let (mut locations, pages) = self.graph.collection(
+            "namedLocations",
+            POLICY_READ,
+            "/v1.0/identity/conditionalAccess/namedLocations",
+        )?;
+        for l in &mut locations {
+            l.sort_all_objects();
+        }
+        sort_by_key(&mut locations, "id");
+        self.done(
+            "namedLocations",
+            format!("{} ({pages} pages)", locations.len()),
+        );
+        Ok(locations)
+    }
+
+    fn authentication_strengths(&self) -> Result<Vec<Value>, PullError> {
+        let (all, pages) = self.graph.collection(
+            "authenticationStrengthPolicies",
+            POLICY_READ,
+            "/v1.0/policies/authenticationStrengthPolicies",
+        )?;
+        let total = all.len();
+        let mut custom: Vec<Value> = all
+            .into_iter()
+            .filter(|s| !s.get("policyType").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("builtIn")))
+            .map(|s| {
+                json!({
+                    "id": object_id(&s),
+                    "displayName": s.get("displayName").cloned().unwrap_or(Value::Null),
+                    "allowedCombinations": s.get("allowedCombinations").cloned().unwrap_or_else(|| json!([])),
+                })
+            })
+            .collect();
+        sort_by_key(&mut custom, "id");
+        self.done(
+            "authenticationStrengthPolicies",
+            format!(
+                "{} custom of {total} ({pages} pages; the built-in ones are built in)",
+                custom.len()
+            ),
+        );
+        Ok(custom)
+    }
+
+    fn user(&mut self, id: &str) -> &mut UserEntry {
+        self.users.entry(id.to_ascii_lowercase()).or_default()
+    }
+
+    /// Streams the transitive members of a group; `f` gets each user member.
+    fn group_members(
+        &mut self,
+        what: &str,
+        group: &str,
+        mut f: impl FnMut(&mut UserEntry),
+    ) -> Result<usize, PullError> {
+        let path = format!(
+            "/v1.0/groups/{group}/transitiveMembers?$select=id,userPrincipalName,userType&$top={PAGE}"
+        );
+        let graph = self.graph;
+        let users = &mut self.users;
+        let mut count = 0;
+        graph.each_page(what, MEMBERS_READ, &path, |page| {
+            for m in page {
+                let is_user = m
+                    .get("@odata.type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.eq_ignore_ascii_case("#microsoft.graph.user"));
+                let id = object_id(&m);
+                if !is_user || id.is_empty() {
+                    continue;
+                }
+                count += 1;
+                let entry = users.entry(id).or_default();
+                if entry.upn.is_none() {
+                    entry.upn = str_field(&m, "userPrincipalName");
+                }
+                if entry.user_type.is_none() {
+                    entry.user_type = str_field(&m, "userType");
+                }
+                f(entry);
+            }
+            Ok(())
+        })?;
+        Ok(count)
+    }
+
+    /// The referenced groups and their transitive user members.
+    fn groups(&mut self, refs: &References) -> Result<Vec<Value>, PullError> {
+        let mut groups = Vec::new();
+        let mut missing = Vec::new();
+        let mut memberships = 0;
+        for id in &refs.groups {
+            if !usable_id(id) {
+                missing.push(id.clone());
+                continue;
+            }
+            let url = self
+                .graph
+                .url(&format!("/v1.0/groups/{id}?$select=id,displayName"));
+            let Some(group) = self.graph.get("groups", MEMBERS_READ, &url)? else {
+                missing.push(id.clone());
+                continue;
+            };
+            memberships += self.group_members("groups", id, |u| {
+                u.groups.insert(id.clone());
+            })?;
+            groups.push(json!({
+                "id": id,
+                "displayName": group.get("displayName").cloned().unwrap_or(Value::Null),
+            }));
+        }
+        self.done(
+            "groups",
+            format!(
+                "{} referenced, {} found, {memberships} transitive user memberships",
+                refs.groups.len(),
+                groups.len()
+            ),
+        );
+        if !missing.is_empty() {
+            self.note(format!(
+                "groups the policies name that Graph does not have (deleted?): {}",
+                missing.join(", ")
+            ));
+        }
+        Ok(groups)
+    }
+
+    /// Active, tenant-wide holders of the referenced roles.
+    fn roles(&mut self, refs: &References) -> Result<(), PullError> {
+        let (mut direct, mut via_groups, mut scoped) = (0, 0, 0);
+        for role in &refs.roles {
+            if !usable_id(role) {
+                continue;
+            }
+            let path = format!(
+                "/v1.0/roleManagement/directory/roleAssignments?$filter=roleDefinitionId%20eq%20%27{role}%27&$expand=principal"
+            );
+            let (assignments, _) = self.graph.collection("roles", ROLES_READ, &path)?;
+            for a in assignments {
+                let scope = a
+                    .get("directoryScopeId")
+                    .and_then(Value::as_str)
+                    .unwrap_or("/");
+                if scope != "/" {
+                    // Administrative-unit or resource scopes do not count for Conditional Access.
+                    scoped += 1;
+                    continue;
+                }
+                let Some(principal) = a.get("principal").filter(|p| p.is_object()) else {
+                    return Err(PullError::Response {
+                        what: "roles".to_owned(),
+                        reason: "a role assignment without its `principal`".to_owned(),
+                    });
+                };
+                let kind = principal
+                    .get("@odata.type")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                let id = object_id(principal);
+                match kind.as_str() {
+                    "#microsoft.graph.user" if !id.is_empty() => {
+                        direct += 1;
+                        let upn = str_field(principal, "userPrincipalName");
+                        let user_type = str_field(principal, "userType");
+                        let entry = self.user(&id);
+                        entry.roles.insert(role.clone());
+                        if entry.upn.is_none() {
+                            entry.upn = upn;
+                        }
+                        if entry.user_type.is_none() {
+                            entry.user_type = user_type;
+                        }
+                    }
+                    "#microsoft.graph.group" if usable_id(&id) => {
+                        via_groups += self.group_members("roles", &id, |u| {
+                            u.roles.insert(role.clone());
+                        })?;
+                    }
+                    // Service principals hold roles too; user conditions never match them.
+                    _ => {}
+                }
+            }
+        }
+        self.done(
+            "roleAssignments",
+            format!(
+                "{} roles referenced: {direct} direct, {via_groups} through groups, {scoped} scoped assignments left out",
+                refs.roles.len()
+            ),
+        );
+        Ok(())
+    }
+
+    /// Users the policies name directly that no group or role brought in.
+    fn named_users(&mut self, refs: &References) -> Result<(), PullError> {
+        let mut missing = Vec::new();
+        let mut fetched = 0;
+        for id in &refs.users {
+            if self.users.contains_key(id) {
+                continue;
+            }
+            if !usable_id(id) {
+                missing.push(id.clone());
+                continue;
+            }
+            let url = self.graph.url(&format!(
+                "/v1.0/users/{id}?$select=id,userPrincipalName,userType"
+            ));
+            match self.graph.get("users", USERS_READ, &url)? {
+                Some(u) => {
+                    fetched += 1;
+                    let entry = self.user(id);
+                    entry.upn = str_field(&u, "userPrincipalName");
+                    entry.user_type = str_field(&u, "userType");
+                }
+                None => missing.push(id.clone()),
+            }
+        }
+        self.done(
+            "users",
+            format!(
+                "{} named by policies ({fetched} read one by one), {} in the directory",
+                refs.users.len(),
+                self.users.len()
+            ),
+        );
+        if !missing.is_empty() {
+            self.note(format!(
+                "users the policies name that Graph does not have (deleted?): {}",
+                missing.join(", ")
+            ));
+        }
+        Ok(())
+    }
+
+    fn service_principals(&self) -> Result<Vec<Value>, PullError> {
+        let mut sps = BTreeMap::new();
+        let (count, pages) = self.graph.each_page(
+            "servicePrincipals",
+            APPS_READ,
+            &format!("/v1.0/servicePrincipals?$select=id,appId,displayName&$top={PAGE}"),
+            |page| {
+                for sp in page {
+                    let id = object_id(&sp);
+                    if id.is_empty() {
+                        continue;
+                    }
+                    sps.insert(
+                        id.clone(),
+                        json!({
+                            "id": id,
+                            "appId": sp.get("appId").and_then(Value::as_str).map(str::to_ascii_lowercase),
+                            "displayName": sp.get("displayName").cloned().unwrap_or(Value::Null),
+                        }),
+                    );
+                }
+                Ok(())
+            },
+        )?;
+        self.done("servicePrincipals", format!("{count} ({pages} pages)"));
+        Ok(sps.into_values().collect())
+    }
+
+    fn cross_tenant_access(&self) -> Result<Value, PullError> {
+        let url = self
+            .graph
+            .url("/v1.0/policies/crossTenantAccessPolicy/default");
+        let mut default = self
+            .graph
+            .get("crossTenantAccessPolicy", POLICY_READ, &url)?
+            .map(without_context)
+            .unwrap_or_else(|| json!({}));
+        default.sort_all_objects();
+        let (mut partners, _) = self.graph.collection(
+            "crossTenantAccessPolicy",
+            POLICY_READ,
+            "/v1.0/policies/crossTenantAccessPolicy/partners",
+        )?;
+        for p in &mut partners {
+            p.sort_all_objects();
+        }
+        sort_by_key(&mut partners, "tenantId");
+        self.done(
+            "crossTenantAccessPolicy",
+            format!("default + {} partners", partners.len()),
+        );
+        Ok(json!({"default": default, "partners": partners}))
+    }
+
+    fn devices(&self) -> Result<Vec<Value>, PullError> {
+        let (mut devices, pages) = self.graph.collection(
+            "devices",
+            DEVICES_READ,
+            &format!(
+                "/v1.0/devices?$select=id,deviceId,displayName,operatingSystem,operatingSystemVersion,trustType,isCompliant,isManaged,manufacturer,model,profileType,extensionAttributes&$top={PAGE}"
+            ),
+        )?;
+        for d in &mut devices {
+            d.sort_all_objects();
+        }
+        sort_by_key(&mut devices, "deviceId");
+        self.done("devices", format!("{} ({pages} pages)", devices.len()));
+        Ok(devices)
+    }
+
+    /// Streams sign-ins to `signIns.jsonl`, in Graph's order (newest first).
+    fn signins(&self, staging: &Staging, since: &str) -> Result<usize, PullError> {
+        let (file, path) = staging.create("signIns.jsonl")?;
+        let mut out = std::io::BufWriter::new(file);
+        let io = |e: std::io::Error| PullError::Output {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        let (count, pages) = self.graph.each_page(
+            "signIns",
+            SIGNINS_READ,
+            &format!("/v1.0/auditLogs/signIns?$filter=createdDateTime%20ge%20{since}&$top=1000"),
+            |page| {
+                for s in page {
+                    serde_json::to_writer(&mut out, &s)
+                        .map_err(|e| io(std::io::Error::other(e)))?;
+                    out.write_all(b"\n").map_err(io)?;
+                }
+                Ok(())
+            },
+        )?;
+        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        self.done("signIns", format!("{count} since {since} ({pages} pages)"));
+        Ok(count)
+    }
+
+    fn directory(&self, groups: Vec<Value>, sps: Vec<Value>, strengths: Vec<Value>) -> Value {
+        let users: Vec<Value> = self
+            .users
+            .iter()
+            .map(|(id, u)| {
+                let mut m = Map::new();
+                m.insert("id".into(), json!(id));
+                if let Some(upn) = &u.upn {
+                    m.insert("userPrincipalName".into(), json!(upn));
+                }
+                if let Some(t) = &u.user_type {
+                    m.insert("userType".into(), json!(t));
+                }
+                if !u.groups.is_empty() {
+                    m.insert("memberOf".into(), json!(u.groups));
+                }
+                if !u.roles.is_empty() {
+                    m.insert("roles".into(), json!(u.roles));
+                }
+                Value::Object(m)
+            })
+            .collect();
+        json!({
+            "users": users,
+            "groups": groups,
+            "servicePrincipals": sps,
+            "authenticationStrengthPolicies": strengths,
+        })
+    }
+}
+
+/// Reads the tenant behind `graph` and writes it to `out` (replacing a previous pull only when
+/// everything was read and written).
+pub fn pull(
+    graph: &GraphClient<'_>,
+    out: &Path,
+    scope: &PullScope,
+) -> Result<PullSummary, PullError> {
+    let staging = Staging::new(out)?;
+    let mut p = Puller {
+        graph,
+        users: BTreeMap::new(),
+    };
+    let mut summary = PullSummary::default();
+
+    let policies = p.policies(scope)?;
+    let refs = references(&policies);
+    for policy in &policies {
+        let id = object_id(policy);
+        if !usable_id(&id) {
+            return Err(PullError::Response {
+                what: "policies".to_owned(),
+                reason: format!("policy id `{id}` cannot be a file name"),
+            });
+        }
+        staging.write(&format!("policies/{id}.json"), &pretty(policy))?;
+    }
+    summary.policies = policies.len();
+    drop(policies);
+
+    let locations = p.named_locations()?;
+    summary.named_locations = locations.len();
+    staging.write("namedLocations.json", &pretty(&json!({"value": locations})))?;
+
+    let strengths = p.authentication_strengths()?;
+    let groups = p.groups(&refs)?;
+    p.roles(&refs)?;
+    p.named_users(&refs)?;
+    let sps = p.service_principals()?;
+    summary.users = p.users.len();
+    summary.groups = groups.len();
+    summary.service_principals = sps.len();
+    let directory = p.directory(groups, sps, strengths);
+    p.users.clear();
+    staging.write("directory.json", &pretty(&directory))?;
+    drop(directory);
+
+    let cross = p.cross_tenant_access()?;
+    staging.write("crossTenantAccess.json", &pretty(&cross))?;
+
+    if scope.devices {
+        let devices = p.devices()?;
+        summary.devices = devices.len();
+        staging.write("devices.json", &pretty(&json!({"value": devices})))?;
+    }
+    if let Some(since) = &scope.signins_since {
+        summary.signins = p.signins(&staging, since)?;
+    }
+    staging.commit()?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beta_adds_only_what_v1_lacks() {
+        let mut v1 = json!({"id": "p", "state": "enabled", "conditions": {"users": {"includeUsers": ["All"]}, "clientApplications": null}});
+        let beta = json!({"id": "p", "state": "disabled", "conditions": {"users": {"includeUsers": ["x"], "excludeUsers": []},
+                          "clientApplications": {"includeServicePrincipals": ["s"]}, "insiderRiskLevels": "minor"}});
+        merge_missing(&mut v1, &beta);
+        assert_eq!(
+            v1,
+            json!({"id": "p", "state": "enabled", "conditions": {"users": {"includeUsers": ["All"], "excludeUsers": []},
+                   "clientApplications": null, "insiderRiskLevels": "minor"}})
+        );
+    }
+
+    #[test]
+    fn references_skip_keywords_and_lowercase_ids() {
+        let p = json!({"conditions": {"users": {
+            "includeUsers": ["All", "GuestsOrExternalUsers", "AAA-1"], "excludeUsers": ["none", "b"],
+            "includeGroups": ["G1"], "excludeGroups": ["g2"], "includeRoles": ["R"], "excludeRoles": []}}});
+        let r = references(&[p, json!({"id": "no-conditions"})]);
+        assert_eq!(r.users.into_iter().collect::<Vec<_>>(), ["aaa-1", "b"]);
+        assert_eq!(r.groups.into_iter().collect::<Vec<_>>(), ["g1", "g2"]);
+        assert_eq!(r.roles.into_iter().collect::<Vec<_>>(), ["r"]);
+    }
+
+    #[test]
+    fn ids_that_would_change_a_url_are_not_requested() {
+        assert!(usable_id("62e90394-69f5-4237-9190-012177145e10"));
+        for bad in ["", "../users", "a?b", "a b", "a%2f", &"a".repeat(65)] {
+            assert!(!usable_id(bad), "{bad}");
+        }
+    }
+}
