@@ -31,7 +31,7 @@ pub enum Credential {
         /// Application (client) id.
         client_id: String,
         /// The certificate and its private key.
-        certificate: ClientCertificate,
+        certificate: Box<ClientCertificate>,
     },
 }
 
@@ -183,6 +183,7 @@ impl ClientCertificate {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 

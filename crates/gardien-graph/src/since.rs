@@ -83,6 +83,7 @@ pub fn since(text: &str, now: SystemTime) -> Result<String, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 

@@ -127,12 +127,7 @@ fn same_decisions(hand_built: &Path, pulled: &Path, requests: &[PathBuf]) -> usi
 #[test]
 fn demo_tenant_pulled_with_a_ready_token_decides_like_the_hand_built_one() {
     let root = repo_root();
-    let fake = FakeGraph::start(
-        generate::demo(&root),
-        2,
-        Faults::default(),
-        Auth::default(),
-    );
+    let fake = FakeGraph::start(generate::demo(&root), 2, Faults::default(), Auth::default());
     let tmp = TempDir::new("pull-demo");
     let out = tmp.path().join("tenant");
     let o = pull(&fake, &out, &[], &with_token());
@@ -225,7 +220,7 @@ fn secret_args() -> Vec<&'static str> {
 
 #[test]
 fn generated_tenant_pulled_with_a_client_secret_holds_only_what_policies_need_and_decides_the_same()
- {
+{
     let size = small();
     let model = generate::generated(size);
     let model_policies = model.policies.clone();
@@ -272,7 +267,12 @@ fn generated_tenant_pulled_with_a_client_secret_holds_only_what_policies_need_an
         .flat_map(|p| {
             ["includeGroups", "excludeGroups"]
                 .into_iter()
-                .flat_map(move |k| p["conditions"]["users"][k].as_array().cloned().unwrap_or_default())
+                .flat_map(move |k| {
+                    p["conditions"]["users"][k]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                })
         })
         .map(|g| g.as_str().unwrap().to_owned())
         .collect();
@@ -303,7 +303,11 @@ fn generated_tenant_pulled_with_a_client_secret_holds_only_what_policies_need_an
             .and_then(|m| m.as_array())
             .map(|m| m.iter().map(|g| g.as_str().unwrap().to_owned()).collect())
             .unwrap_or_default();
-        assert_eq!(got, expected.iter().cloned().collect::<Vec<_>>(), "user {i}");
+        assert_eq!(
+            got,
+            expected.iter().cloned().collect::<Vec<_>>(),
+            "user {i}"
+        );
         with_groups += usize::from(!expected.is_empty());
     }
     assert!(with_groups > 100, "{with_groups}");
@@ -334,10 +338,14 @@ fn generated_tenant_pulled_with_a_client_secret_holds_only_what_policies_need_an
         serde_json::json!([{"id": generate::CUSTOM_STRENGTH, "displayName": "FIDO2 only", "allowedCombinations": ["fido2"]}])
     );
     // Beta members v1.0 lacks are added; keys are sorted.
-    let p0 = std::fs::read_to_string(out.join("policies/c0000000-0000-4000-8000-000000000000.json"))
-        .unwrap();
+    let p0 =
+        std::fs::read_to_string(out.join("policies/c0000000-0000-4000-8000-000000000000.json"))
+            .unwrap();
     assert!(p0.contains("\"partialEnablementStrategy\": null"), "{p0}");
-    assert!(p0.find("\"conditions\"") < p0.find("\"displayName\""), "{p0}");
+    assert!(
+        p0.find("\"conditions\"") < p0.find("\"displayName\""),
+        "{p0}"
+    );
     let cross = json_file(&out.join("crossTenantAccess.json"));
     assert_eq!(cross["default"]["inboundTrust"]["isMfaAccepted"], true);
     assert!(cross["default"].get("@odata.context").is_none());
@@ -350,20 +358,74 @@ fn generated_tenant_pulled_with_a_client_secret_holds_only_what_policies_need_an
     let reqs = tmp.path().join("requests");
     std::fs::create_dir_all(&reqs).unwrap();
     let cases = [
-        (generate::user_id(7), "198.51.100.1", "windows", vec!["password"]),
-        (generate::user_id(100), "198.51.100.1", "windows", vec!["password"]),
-        (generate::user_id(104), "203.0.113.9", "iOS", vec!["password", "fido2"]),
-        (generate::user_id(generate::SCOPED_ADMIN), "198.51.100.1", "windows", vec!["password"]),
-        (generate::user_id(generate::BREAK_GLASS), "198.51.100.1", "windows", vec!["password"]),
-        (generate::user_id(1), "203.0.113.9", "android", vec!["password", "microsoftAuthenticatorPush"]),
-        (generate::user_id(49), "198.51.100.1", "macOS", vec!["password"]),
-        (generate::user_id(801), "198.51.100.1", "windows", vec!["password"]),
-        (generate::user_id(2999), "203.0.113.9", "windows", vec!["password"]),
-        (generate::user_id(999_999), "198.51.100.1", "linux", vec!["password"]),
+        (
+            generate::user_id(7),
+            "198.51.100.1",
+            "windows",
+            vec!["password"],
+        ),
+        (
+            generate::user_id(100),
+            "198.51.100.1",
+            "windows",
+            vec!["password"],
+        ),
+        (
+            generate::user_id(104),
+            "203.0.113.9",
+            "iOS",
+            vec!["password", "fido2"],
+        ),
+        (
+            generate::user_id(generate::SCOPED_ADMIN),
+            "198.51.100.1",
+            "windows",
+            vec!["password"],
+        ),
+        (
+            generate::user_id(generate::BREAK_GLASS),
+            "198.51.100.1",
+            "windows",
+            vec!["password"],
+        ),
+        (
+            generate::user_id(1),
+            "203.0.113.9",
+            "android",
+            vec!["password", "microsoftAuthenticatorPush"],
+        ),
+        (
+            generate::user_id(49),
+            "198.51.100.1",
+            "macOS",
+            vec!["password"],
+        ),
+        (
+            generate::user_id(801),
+            "198.51.100.1",
+            "windows",
+            vec!["password"],
+        ),
+        (
+            generate::user_id(2999),
+            "203.0.113.9",
+            "windows",
+            vec!["password"],
+        ),
+        (
+            generate::user_id(999_999),
+            "198.51.100.1",
+            "linux",
+            vec!["password"],
+        ),
     ];
     let mut files = Vec::new();
     for (n, (user, ip, platform, methods)) in cases.iter().enumerate() {
-        for app in [generate::app_id(1), generate::app_id(2), generate::app_id(25)] {
+        for app in [
+            generate::app_id(1),
+            generate::app_id(2),
+            generate::app_id(25),
+        ] {
             let f = reqs.join(format!("r{n}-{app}.json"));
             std::fs::write(
                 &f,
@@ -400,12 +462,7 @@ fn throttling_storms_are_ridden_out_honouring_retry_after() {
         ],
         ..Faults::default()
     };
-    let fake = FakeGraph::start(
-        generate::demo(&repo_root()),
-        2,
-        faults,
-        Auth::default(),
-    );
+    let fake = FakeGraph::start(generate::demo(&repo_root()), 2, faults, Auth::default());
     let tmp = TempDir::new("pull-throttle");
     let out = tmp.path().join("tenant");
     let o = pull(&fake, &out, &["--max-wait", "1"], &with_token());
@@ -498,7 +555,8 @@ fn a_refused_token_fails_with_401_and_writes_nothing() {
     let o = pull(&fake, &out, &[], &with_token());
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("policies: Graph refused the access token (401): InvalidAuthenticationToken"),
+        stderr(&o)
+            .contains("policies: Graph refused the access token (401): InvalidAuthenticationToken"),
         "{}",
         stderr(&o)
     );
@@ -584,9 +642,8 @@ fn a_certificate_signs_a_client_assertion_the_token_endpoint_verifies() {
     let der = base64::engine::general_purpose::STANDARD
         .decode(body)
         .unwrap();
-    let x5t = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
-        ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &der).as_ref(),
-    );
+    let x5t = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &der).as_ref());
     let public = gardien_graph::ClientCertificate::from_pem(&pem)
         .unwrap()
         .public_key_der()
@@ -608,7 +665,14 @@ fn a_certificate_signs_a_client_assertion_the_token_endpoint_verifies() {
     let o = pull(
         &fake,
         &out,
-        &["--tenant-id", "fabrikam.example", "--client-id", CLIENT_ID, "--certificate", &pem_arg],
+        &[
+            "--tenant-id",
+            "fabrikam.example",
+            "--client-id",
+            CLIENT_ID,
+            "--certificate",
+            &pem_arg,
+        ],
         &[],
     );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -629,7 +693,9 @@ fn a_next_link_to_another_host_is_not_followed() {
     let o = pull(&fake, &tmp.path().join("t"), &[], &with_token());
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("`@odata.nextLink` `http://127.0.0.2:9/v1.0/identity/conditionalAccess/policies"),
+        stderr(&o).contains(
+            "`@odata.nextLink` `http://127.0.0.2:9/v1.0/identity/conditionalAccess/policies"
+        ),
         "{}",
         stderr(&o)
     );
@@ -654,7 +720,11 @@ fn devices_and_sign_ins_on_request() {
         &with_token(),
     );
     ok(&o);
-    assert!(stderr(&o).contains("pull: signIns: 4 since 2026-12-03T00:00:00Z"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("pull: signIns: 4 since 2026-12-03T00:00:00Z"),
+        "{}",
+        stderr(&o)
+    );
     let devices = json_file(&out.join("devices.json"));
     let ids: Vec<&str> = devices["value"]
         .as_array()
@@ -709,7 +779,10 @@ fn a_folder_that_is_not_a_tenant_is_never_replaced() {
         "{}",
         stderr(&o)
     );
-    assert_eq!(std::fs::read_to_string(out.join("thesis.tex")).unwrap(), "precious");
+    assert_eq!(
+        std::fs::read_to_string(out.join("thesis.tex")).unwrap(),
+        "precious"
+    );
     assert!(fake.log().is_empty());
     // Plain http to a non-loopback host is refused before any request.
     let o = Command::new(env!("CARGO_BIN_EXE_gardien"))

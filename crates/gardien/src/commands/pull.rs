@@ -91,7 +91,7 @@ fn credential(args: &PullArgs) -> Result<Credential> {
             return Ok(Credential::Certificate {
                 tenant_id,
                 client_id,
-                certificate,
+                certificate: Box::new(certificate),
             });
         }
         let secret = std::env::var(&args.client_secret_env)
@@ -133,7 +133,10 @@ fn print_progress(p: &Progress) {
 
 /// Runs `gardien pull`.
 pub fn run(args: &PullArgs) -> Result<Exit> {
-    let Some(cloud) = CLOUDS.iter().find(|c| c.name.eq_ignore_ascii_case(&args.cloud)) else {
+    let Some(cloud) = CLOUDS
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(&args.cloud))
+    else {
         bail!(
             "unknown cloud `{}`; expected one of {}",
             args.cloud,

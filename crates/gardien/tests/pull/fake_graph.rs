@@ -408,7 +408,11 @@ fn route(inner: &Inner, method: &Method, uri: &Uri, headers: &HeaderMap, body: &
         }
         ["v1.0", "groups", id, "transitiveMembers"] => {
             let Some(&start) = inner.groups_by_id.get(*id) else {
-                return graph_error(StatusCode::NOT_FOUND, "Request_ResourceNotFound", "no group");
+                return graph_error(
+                    StatusCode::NOT_FOUND,
+                    "Request_ResourceNotFound",
+                    "no group",
+                );
             };
             transitive_members(inner, start)
         }
@@ -452,7 +456,10 @@ fn route(inner: &Inner, method: &Method, uri: &Uri, headers: &HeaderMap, body: &
         ["v1.0", "servicePrincipals"] => m.service_principals.clone(),
         ["v1.0", "policies", "crossTenantAccessPolicy", "default"] => {
             let mut d = m.cross_default.clone();
-            d["@odata.context"] = json!(format!("{}/v1.0/$metadata#policies/crossTenantAccessPolicy/default/$entity", inner.base));
+            d["@odata.context"] = json!(format!(
+                "{}/v1.0/$metadata#policies/crossTenantAccessPolicy/default/$entity",
+                inner.base
+            ));
             return json_response(&d);
         }
         ["v1.0", "policies", "crossTenantAccessPolicy", "partners"] => m.cross_partners.clone(),
@@ -499,8 +506,10 @@ fn transitive_members(inner: &Inner, start: usize) -> Vec<Value> {
             } else if let Some(&sub) = inner.groups_by_id.get(member)
                 && seen_groups.insert(sub)
             {
-                out.push(json!({"@odata.type": "#microsoft.graph.group", "id": m.groups[sub].id,
-                                "userPrincipalName": null, "userType": null}));
+                out.push(
+                    json!({"@odata.type": "#microsoft.graph.group", "id": m.groups[sub].id,
+                                "userPrincipalName": null, "userType": null}),
+                );
                 stack.push(sub);
             }
         }
@@ -530,7 +539,9 @@ fn page(
     if end < list.len() {
         let kept: Vec<&str> = query
             .split('&')
-            .filter(|p| !p.is_empty() && !p.starts_with("$skiptoken=") && !p.starts_with("%24skiptoken="))
+            .filter(|p| {
+                !p.is_empty() && !p.starts_with("$skiptoken=") && !p.starts_with("%24skiptoken=")
+            })
             .collect();
         let host = if inner.faults.lock().unwrap().foreign_next_link {
             "http://127.0.0.2:9".to_owned()
@@ -566,7 +577,10 @@ fn token(inner: &Inner, path: &str, body: &str) -> Response {
         || form.get("client_id") != Some(&auth.client_id)
         || form.get("scope") != Some(&format!("{}/.default", inner.base))
     {
-        return refuse("invalid_request", "AADSTS900144: bad grant, client or scope.");
+        return refuse(
+            "invalid_request",
+            "AADSTS900144: bad grant, client or scope.",
+        );
     }
     let ok = if let Some(secret) = form.get("client_secret") {
         *secret == auth.client_secret

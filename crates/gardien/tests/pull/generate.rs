@@ -78,10 +78,17 @@ pub fn demo(root: &Path) -> Model {
         model.users.push(FakeUser {
             id: id.clone(),
             upn: u["userPrincipalName"].as_str().unwrap().to_owned(),
-            user_type: if u["userType"] == "Guest" { "Guest" } else { "Member" },
+            user_type: if u["userType"] == "Guest" {
+                "Guest"
+            } else {
+                "Member"
+            },
         });
         for g in u["memberOf"].as_array().into_iter().flatten() {
-            members.entry(g.as_str().unwrap().to_owned()).or_default().push(id.clone());
+            members
+                .entry(g.as_str().unwrap().to_owned())
+                .or_default()
+                .push(id.clone());
         }
         for r in u["roles"].as_array().into_iter().flatten() {
             model.assignments.push(FakeAssignment {
@@ -152,16 +159,21 @@ fn policy(k: usize, size: Size) -> Value {
         2 => json!({"includeRoles": [ROLES[(k / 5) % 4]]}),
         3 => json!({"includeGroups": [group_id((k * 13) % g), group_id((k * 29) % g)],
                      "excludeRoles": [GLOBAL_ADMIN]}),
-        _ => json!({"includeUsers": [user_id((k * 97) % u)], "includeGroups": [group_id((k * 7) % 50.min(g))]}),
+        _ => {
+            json!({"includeUsers": [user_id((k * 97) % u)], "includeGroups": [group_id((k * 7) % 50.min(g))]})
+        }
     };
     let apps = size.service_principals.clamp(1, 10);
     let applications = match k % 3 {
         0 => json!({"includeApplications": ["All"]}),
         1 => json!({"includeApplications": [app_id(k % apps)]}),
-        _ => json!({"includeApplications": ["All"], "excludeApplications": [app_id((k + 1) % apps)]}),
+        _ => {
+            json!({"includeApplications": ["All"], "excludeApplications": [app_id((k + 1) % apps)]})
+        }
     };
-    let mut conditions = json!({"users": users, "applications": applications, "clientAppTypes": ["all"]});
-    if k % 4 == 0 {
+    let mut conditions =
+        json!({"users": users, "applications": applications, "clientAppTypes": ["all"]});
+    if k.is_multiple_of(4) {
         conditions["locations"] =
             json!({"includeLocations": ["All"], "excludeLocations": [TRUSTED_LOCATION]});
     }
@@ -300,7 +312,10 @@ pub fn generated(size: Size) -> Model {
 /// role-assignable group).
 pub fn hand_built(model: &Model, dir: &Path) {
     for p in &model.policies {
-        write(&dir.join(format!("policies/{}.json", p["id"].as_str().unwrap())), p);
+        write(
+            &dir.join(format!("policies/{}.json", p["id"].as_str().unwrap())),
+            p,
+        );
     }
     write(
         &dir.join("namedLocations.json"),
