@@ -22,10 +22,12 @@
 use crate::client::{GraphClient, Progress};
 use crate::error::PullError;
 use crate::output::{Staging, pretty};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 const POLICY_READ: &str = "Policy.Read.All";
 const MEMBERS_READ: &str = "GroupMember.Read.All and User.Read.All";
@@ -73,8 +75,57 @@ pub struct PullSummary {
 struct UserEntry {
     upn: Option<String>,
     user_type: Option<String>,
-    groups: BTreeSet<String>,
-    roles: BTreeSet<String>,
+    groups: BTreeSet<Arc<str>>,
+    roles: BTreeSet<Arc<str>>,
+}
+
+/// A set of shared ids, serialised as a JSON array of strings.
+struct Ids<'a>(&'a BTreeSet<Arc<str>>);
+
+impl Serialize for Ids<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|id| &**id))
+    }
+}
+
+/// One user of `directory.json`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserOut<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_principal_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member_of: Option<Ids<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    roles: Option<Ids<'a>>,
+}
+
+/// The users, sorted by id, serialised straight from the map (no copy of 100k users).
+struct UsersOut<'a>(&'a BTreeMap<String, UserEntry>);
+
+impl Serialize for UsersOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|(id, u)| UserOut {
+            id,
+            user_principal_name: u.upn.as_deref(),
+            user_type: u.user_type.as_deref(),
+            member_of: (!u.groups.is_empty()).then_some(Ids(&u.groups)),
+            roles: (!u.roles.is_empty()).then_some(Ids(&u.roles)),
+        }))
+    }
+}
+
+/// `directory.json`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DirectoryOut<'a> {
+    users: UsersOut<'a>,
+    groups: &'a [Value],
+    service_principals: &'a [Value],
+    authentication_strength_policies: &'a [Value],
 }
 
 /// Ids the policies reference.
@@ -325,8 +376,9 @@ impl Puller<'_, '_> {
                 missing.push(id.clone());
                 continue;
             };
+            let shared: Arc<str> = Arc::from(id.as_str());
             memberships += self.group_members("groups", id, |u| {
-                u.groups.insert(id.clone());
+                u.groups.insert(shared.clone());
             })?;
             groups.push(json!({
                 "id": id,
@@ -357,6 +409,7 @@ impl Puller<'_, '_> {
             if !usable_id(role) {
                 continue;
             }
+            let shared: Arc<str> = Arc::from(role.as_str());
             let path = format!(
                 "/v1.0/roleManagement/directory/roleAssignments?$filter=roleDefinitionId%20eq%20%27{role}%27&$expand=principal"
             );
@@ -389,7 +442,7 @@ impl Puller<'_, '_> {
                         let upn = str_field(principal, "userPrincipalName");
                         let user_type = str_field(principal, "userType");
                         let entry = self.user(&id);
-                        entry.roles.insert(role.clone());
+                        entry.roles.insert(shared.clone());
                         if entry.upn.is_none() {
                             entry.upn = upn;
                         }
@@ -399,7 +452,7 @@ impl Puller<'_, '_> {
                     }
                     "#microsoft.graph.group" if usable_id(&id) => {
                         via_groups += self.group_members("roles", &id, |u| {
-                            u.roles.insert(role.clone());
+                            u.roles.insert(shared.clone());
                         })?;
                     }
                     // Service principals hold roles too; user conditions never match them.
@@ -556,34 +609,31 @@ impl Puller<'_, '_> {
         Ok(count)
     }
 
-    fn directory(&self, groups: Vec<Value>, sps: Vec<Value>, strengths: Vec<Value>) -> Value {
-        let users: Vec<Value> = self
-            .users
-            .iter()
-            .map(|(id, u)| {
-                let mut m = Map::new();
-                m.insert("id".into(), json!(id));
-                if let Some(upn) = &u.upn {
-                    m.insert("userPrincipalName".into(), json!(upn));
-                }
-                if let Some(t) = &u.user_type {
-                    m.insert("userType".into(), json!(t));
-                }
-                if !u.groups.is_empty() {
-                    m.insert("memberOf".into(), json!(u.groups));
-                }
-                if !u.roles.is_empty() {
-                    m.insert("roles".into(), json!(u.roles));
-                }
-                Value::Object(m)
-            })
-            .collect();
-        json!({
-            "users": users,
-            "groups": groups,
-            "servicePrincipals": sps,
-            "authenticationStrengthPolicies": strengths,
-        })
+    /// Writes `directory.json` straight from the collected users.
+    fn write_directory(
+        &self,
+        staging: &Staging,
+        groups: &[Value],
+        sps: &[Value],
+        strengths: &[Value],
+    ) -> Result<(), PullError> {
+        let (file, path) = staging.create("directory.json")?;
+        let io = |e: std::io::Error| PullError::Output {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        let mut out = std::io::BufWriter::new(file);
+        let directory = DirectoryOut {
+            users: UsersOut(&self.users),
+            groups,
+            service_principals: sps,
+            authentication_strength_policies: strengths,
+        };
+        serde_json::to_writer_pretty(&mut out, &directory)
+            .map_err(|e| io(std::io::Error::other(e)))?;
+        out.write_all(b"\n").map_err(io)?;
+        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)
     }
 }
 
@@ -628,10 +678,8 @@ pub fn pull(
     summary.users = p.users.len();
     summary.groups = groups.len();
     summary.service_principals = sps.len();
-    let directory = p.directory(groups, sps, strengths);
+    p.write_directory(&staging, &groups, &sps, &strengths)?;
     p.users.clear();
-    staging.write("directory.json", &pretty(&directory))?;
-    drop(directory);
 
     let cross = p.cross_tenant_access()?;
     staging.write("crossTenantAccess.json", &pretty(&cross))?;

@@ -129,6 +129,8 @@ struct Inner {
     graph_requests: Mutex<usize>,
     users_by_id: HashMap<String, usize>,
     groups_by_id: HashMap<String, usize>,
+    /// Transitive members per group, computed on first request.
+    transitive: Mutex<HashMap<usize, Arc<Vec<Value>>>>,
 }
 
 /// A running fake; stops on drop.
@@ -167,6 +169,7 @@ impl FakeGraph {
             graph_requests: Mutex::new(0),
             users_by_id,
             groups_by_id,
+            transitive: Mutex::new(HashMap::new()),
         });
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let state = inner.clone();
@@ -375,7 +378,7 @@ fn route(inner: &Inner, method: &Method, uri: &Uri, headers: &HeaderMap, body: &
     let get = |k: &str| q.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
     let m = &inner.model;
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let list: Vec<Value> = match segments.as_slice() {
+    let list: Arc<Vec<Value>> = Arc::new(match segments.as_slice() {
         ["v1.0", "identity", "conditionalAccess", "policies"] => m.policies.clone(),
         ["beta", "identity", "conditionalAccess", "policies"] => m
             .policies
@@ -414,7 +417,17 @@ fn route(inner: &Inner, method: &Method, uri: &Uri, headers: &HeaderMap, body: &
                     "no group",
                 );
             };
-            transitive_members(inner, start)
+            let cached = inner.transitive.lock().unwrap().get(&start).cloned();
+            let members = cached.unwrap_or_else(|| {
+                let computed = Arc::new(transitive_members(inner, start));
+                inner
+                    .transitive
+                    .lock()
+                    .unwrap()
+                    .insert(start, computed.clone());
+                computed
+            });
+            return page(inner, path, query, &members, get("$skiptoken"), get("$top"));
         }
         ["v1.0", "users", id] => {
             return match inner.users_by_id.get(*id) {
@@ -483,8 +496,8 @@ fn route(inner: &Inner, method: &Method, uri: &Uri, headers: &HeaderMap, body: &
                 "the fake does not serve this",
             );
         }
-    };
-    page(inner, path, query, list, get("$skiptoken"), get("$top"))
+    });
+    page(inner, path, query, &list, get("$skiptoken"), get("$top"))
 }
 
 fn user_json(u: &FakeUser) -> Value {
@@ -521,7 +534,7 @@ fn page(
     inner: &Inner,
     path: &str,
     query: &str,
-    list: Vec<Value>,
+    list: &[Value],
     skip: Option<String>,
     top: Option<String>,
 ) -> Response {
