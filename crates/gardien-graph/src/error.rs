@@ -37,7 +37,7 @@ pub enum PullError {
         message: String,
     },
     /// Graph refused access (403): a permission is missing.
-    #[error("{what}: access denied (403): {message}; the application needs {permission}")]
+    #[error("{what}: access denied (403): the application needs {permission} ({message})")]
     Forbidden {
         /// The collection being read.
         what: String,

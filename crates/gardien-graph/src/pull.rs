@@ -137,6 +137,15 @@ struct References {
 }
 
 /// An id Graph could have: letters, digits and dashes (it goes into a URL path).
+/// `n pages` / `1 page`.
+fn pages(n: usize) -> String {
+    if n == 1 {
+        "1 page".to_owned()
+    } else {
+        format!("{n} pages")
+    }
+}
+
 fn usable_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
@@ -237,7 +246,7 @@ impl Puller<'_, '_> {
 
     fn policies(&self, scope: &PullScope) -> Result<Vec<Value>, PullError> {
         let path = "/identity/conditionalAccess/policies";
-        let (mut policies, pages) =
+        let (mut policies, n_pages) =
             self.graph
                 .collection("policies", POLICY_READ, &format!("/v1.0{path}"))?;
         let mut added = 0;
@@ -266,13 +275,13 @@ impl Puller<'_, '_> {
         };
         self.done(
             "policies",
-            format!("{} ({pages} pages, {beta})", policies.len()),
+            format!("{} ({}, {beta})", policies.len(), pages(n_pages)),
         );
         Ok(policies)
     }
 
     fn named_locations(&self) -> Result<Vec<Value>, PullError> {
-        let (mut locations, pages) = self.graph.collection(
+        let (mut locations, n_pages) = self.graph.collection(
             "namedLocations",
             POLICY_READ,
             "/v1.0/identity/conditionalAccess/namedLocations",
@@ -283,13 +292,13 @@ impl Puller<'_, '_> {
         sort_by_key(&mut locations, "id");
         self.done(
             "namedLocations",
-            format!("{} ({pages} pages)", locations.len()),
+            format!("{} ({})", locations.len(), pages(n_pages)),
         );
         Ok(locations)
     }
 
     fn authentication_strengths(&self) -> Result<Vec<Value>, PullError> {
-        let (all, pages) = self.graph.collection(
+        let (all, n_pages) = self.graph.collection(
             "authenticationStrengthPolicies",
             POLICY_READ,
             "/v1.0/policies/authenticationStrengthPolicies",
@@ -310,8 +319,9 @@ impl Puller<'_, '_> {
         self.done(
             "authenticationStrengthPolicies",
             format!(
-                "{} custom of {total} ({pages} pages; the built-in ones are built in)",
-                custom.len()
+                "{} custom of {total} ({}; the built-in ones are built in)",
+                custom.len(),
+                pages(n_pages)
             ),
         );
         Ok(custom)
@@ -514,7 +524,7 @@ impl Puller<'_, '_> {
 
     fn service_principals(&self) -> Result<Vec<Value>, PullError> {
         let mut sps = BTreeMap::new();
-        let (count, pages) = self.graph.each_page(
+        let (count, n_pages) = self.graph.each_page(
             "servicePrincipals",
             APPS_READ,
             &format!("/v1.0/servicePrincipals?$select=id,appId,displayName&$top={PAGE}"),
@@ -536,7 +546,7 @@ impl Puller<'_, '_> {
                 Ok(())
             },
         )?;
-        self.done("servicePrincipals", format!("{count} ({pages} pages)"));
+        self.done("servicePrincipals", format!("{count} ({})", pages(n_pages)));
         Ok(sps.into_values().collect())
     }
 
@@ -567,7 +577,7 @@ impl Puller<'_, '_> {
     }
 
     fn devices(&self) -> Result<Vec<Value>, PullError> {
-        let (mut devices, pages) = self.graph.collection(
+        let (mut devices, n_pages) = self.graph.collection(
             "devices",
             DEVICES_READ,
             &format!(
@@ -578,7 +588,7 @@ impl Puller<'_, '_> {
             d.sort_all_objects();
         }
         sort_by_key(&mut devices, "deviceId");
-        self.done("devices", format!("{} ({pages} pages)", devices.len()));
+        self.done("devices", format!("{} ({})", devices.len(), pages(n_pages)));
         Ok(devices)
     }
 
@@ -590,7 +600,7 @@ impl Puller<'_, '_> {
             path: path.clone(),
             reason: e.to_string(),
         };
-        let (count, pages) = self.graph.each_page(
+        let (count, n_pages) = self.graph.each_page(
             "signIns",
             SIGNINS_READ,
             &format!("/v1.0/auditLogs/signIns?$filter=createdDateTime%20ge%20{since}&$top=1000"),
@@ -605,7 +615,10 @@ impl Puller<'_, '_> {
         )?;
         let file = out.into_inner().map_err(|e| io(e.into_error()))?;
         file.sync_all().map_err(io)?;
-        self.done("signIns", format!("{count} since {since} ({pages} pages)"));
+        self.done(
+            "signIns",
+            format!("{count} since {since} ({})", pages(n_pages)),
+        );
         Ok(count)
     }
 

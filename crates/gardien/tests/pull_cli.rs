@@ -540,6 +540,18 @@ fn throttling_beyond_the_retry_budget_fails_and_keeps_the_previous_folder() {
 }
 
 #[test]
+fn a_missing_permission_is_named_and_keeps_the_previous_folder() {
+    second_pull_fails_and_keeps_the_first(
+        Faults {
+            forbid: Some("/servicePrincipals".into()),
+            ..Faults::default()
+        },
+        &[],
+        "servicePrincipals: access denied (403): the application needs Application.Read.All (Authorization_RequestDenied: Insufficient privileges",
+    );
+}
+
+#[test]
 fn a_refused_token_fails_with_401_and_writes_nothing() {
     let fake = FakeGraph::start(
         generate::demo(&repo_root()),

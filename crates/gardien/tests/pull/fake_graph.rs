@@ -83,6 +83,8 @@ pub struct Faults {
     pub expire_first_token: bool,
     /// nextLinks point to another host.
     pub foreign_next_link: bool,
+    /// Requests whose path contains this get 403 (a permission not granted).
+    pub forbid: Option<String>,
 }
 
 /// How clients authenticate at the fake token endpoint.
@@ -353,6 +355,20 @@ fn route(inner: &Inner, method: &Method, uri: &Uri, headers: &HeaderMap, body: &
                 "the fake fails on purpose",
             );
         }
+    }
+    if inner
+        .faults
+        .lock()
+        .unwrap()
+        .forbid
+        .as_ref()
+        .is_some_and(|f| path.contains(f.as_str()))
+    {
+        return graph_error(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        );
     }
     {
         let mut faults = inner.faults.lock().unwrap();
