@@ -163,6 +163,16 @@ impl<'p> GraphClient<'p> {
         progress: &'p (dyn Fn(&Progress) + Sync),
     ) -> Result<Self, PullError> {
         let graph = check_base_url("--graph-url", graph_url)?;
+        let lower = graph.to_ascii_lowercase();
+        if lower.ends_with("/v1.0") || lower.ends_with("/beta") {
+            return Err(PullError::BadUrl {
+                option: "--graph-url",
+                url: graph_url.to_owned(),
+                reason:
+                    "give the Graph root without the version, e.g. `https://graph.microsoft.com`"
+                        .to_owned(),
+            });
+        }
         let login = check_base_url("--login-url", login_url)?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -557,5 +567,20 @@ mod tests {
             "invalid_client: AADSTS7000215: Invalid client secret.\r".trim_end_matches('\r')
         );
         assert_eq!(error_message("<html>"), "<html>");
+    }
+
+    #[test]
+    fn the_graph_url_is_the_root() {
+        let progress = |_: &Progress| {};
+        let err = GraphClient::new(
+            "https://graph.microsoft.com/v1.0/",
+            "https://login.microsoftonline.com",
+            Credential::Token("t".into()),
+            RetryPolicy::default(),
+            &progress,
+        )
+        .err()
+        .unwrap();
+        assert!(err.to_string().contains("without the version"), "{err}");
     }
 }

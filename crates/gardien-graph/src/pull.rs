@@ -11,7 +11,7 @@
 //! | `directory.json` `servicePrincipals` | `/v1.0/servicePrincipals` (Application.Read.All) |
 //! | `crossTenantAccess.json` | `/v1.0/policies/crossTenantAccessPolicy/default` and `/partners` (Policy.Read.All) |
 //! | `devices.json` (`--devices`) | `/v1.0/devices` (Device.Read.All) |
-//! | `signIns.jsonl` (`--signins`) | `/v1.0/auditLogs/signIns` (AuditLog.Read.All) |
+//! | `signIns.jsonl` (`--signins`) | `/beta/auditLogs/signIns` (v1.0 with `--no-beta`) (AuditLog.Read.All) |
 //!
 //! Only the directory the policies can depend on is written: a user's `memberOf` lists the
 //! referenced groups the user is a member of, directly or through nesting (already flattened,
@@ -592,8 +592,11 @@ impl Puller<'_, '_> {
         Ok(devices)
     }
 
-    /// Streams sign-ins to `signIns.jsonl`, in Graph's order (newest first).
-    fn signins(&self, staging: &Staging, since: &str) -> Result<usize, PullError> {
+    /// Streams sign-ins to `signIns.jsonl`, in Graph's order (newest first). From beta unless
+    /// `--no-beta`: only beta records carry what replay rebuilds a sign-in from
+    /// (`authenticationDetails`, `authenticationRequirement`, `userType`, `homeTenantId`...).
+    fn signins(&self, staging: &Staging, since: &str, beta: bool) -> Result<usize, PullError> {
+        let version = if beta { "beta" } else { "v1.0" };
         let (file, path) = staging.create("signIns.jsonl")?;
         let mut out = std::io::BufWriter::new(file);
         let io = |e: std::io::Error| PullError::Output {
@@ -603,7 +606,9 @@ impl Puller<'_, '_> {
         let (count, n_pages) = self.graph.each_page(
             "signIns",
             SIGNINS_READ,
-            &format!("/v1.0/auditLogs/signIns?$filter=createdDateTime%20ge%20{since}&$top=1000"),
+            &format!(
+                "/{version}/auditLogs/signIns?$filter=createdDateTime%20ge%20{since}&$top=1000"
+            ),
             |page| {
                 for s in page {
                     serde_json::to_writer(&mut out, &s)
@@ -703,7 +708,7 @@ pub fn pull(
         staging.write("devices.json", &pretty(&json!({"value": devices})))?;
     }
     if let Some(since) = &scope.signins_since {
-        summary.signins = p.signins(&staging, since)?;
+        summary.signins = p.signins(&staging, since, !scope.no_beta)?;
     }
     staging.commit()?;
     Ok(summary)

@@ -715,25 +715,33 @@ fn a_next_link_to_another_host_is_not_followed() {
 }
 
 #[test]
-fn devices_and_sign_ins_on_request() {
-    let model = generate::generated(Size {
-        policies: 10,
-        users: 300,
-        groups: 60,
-        service_principals: 5,
-    });
-    let fake = FakeGraph::start(model, 2, Faults::default(), Auth::default());
+fn devices_and_sign_ins_on_request_and_replay_reads_the_sign_ins() {
+    let root = repo_root();
+    let mut model = generate::demo(&root);
+    model.devices = generate::generated(Size {
+        policies: 1,
+        users: 1,
+        groups: 2,
+        service_principals: 1,
+    })
+    .devices;
+    // Ten Entra sign-in records of the demo tenant, 08:01 to 08:10.
+    model.signins = json_file(&root.join("testdata/signins/entra-export.json"))["value"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let fake = FakeGraph::start(model, 3, Faults::default(), Auth::default());
     let tmp = TempDir::new("pull-extras");
     let out = tmp.path().join("tenant");
     let o = pull(
         &fake,
         &out,
-        &["--devices", "--signins", "--since", "2026-12-03"],
+        &["--devices", "--signins", "--since", "2026-11-20T08:03:00Z"],
         &with_token(),
     );
     ok(&o);
     assert!(
-        stderr(&o).contains("pull: signIns: 4 since 2026-12-03T00:00:00Z"),
+        stderr(&o).contains("pull: signIns: 8 since 2026-11-20T08:03:00Z (3 pages)"),
         "{}",
         stderr(&o)
     );
@@ -761,12 +769,26 @@ fn devices_and_sign_ins_on_request() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(records.len(), 4);
+    assert_eq!(records.len(), 8);
     assert!(
         records
             .iter()
-            .all(|r| r["createdDateTime"].as_str().unwrap() >= "2026-12-03")
+            .all(|r| r["createdDateTime"].as_str().unwrap() >= "2026-11-20T08:03:00Z")
     );
+    // The file is replay input as it is.
+    let replay = Command::new(env!("CARGO_BIN_EXE_gardien"))
+        .args(["replay", "--json", "--tenant"])
+        .arg(&out)
+        .arg("--logs")
+        .arg(out.join("signIns.jsonl"))
+        .output()
+        .unwrap();
+    assert!(replay.status.success(), "{}", stderr(&replay));
+    let report: Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(report["totals"]["records"], 8, "{report}");
+    assert_eq!(report["totals"]["replayed"], 6, "{report}");
+    // The pulled tenant reproduces every logged outcome.
+    assert_eq!(report["changes"]["unchanged"], 6, "{report}");
     // Without the flags, neither file.
     ok(&pull(&fake, &out, &[], &with_token()));
     assert!(!out.join("devices.json").exists() && !out.join("signIns.jsonl").exists());

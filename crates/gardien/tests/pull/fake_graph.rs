@@ -493,7 +493,7 @@ fn route(inner: &Inner, method: &Method, uri: &Uri, headers: &HeaderMap, body: &
         }
         ["v1.0", "policies", "crossTenantAccessPolicy", "partners"] => m.cross_partners.clone(),
         ["v1.0", "devices"] => m.devices.clone(),
-        ["v1.0", "auditLogs", "signIns"] => {
+        ["beta", "auditLogs", "signIns"] => {
             let filter = get("$filter").unwrap_or_default();
             let since = filter
                 .strip_prefix("createdDateTime ge ")
