@@ -564,7 +564,7 @@ mod tests {
             error_message(
                 r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret.\r\nTrace ID: x"}"#
             ),
-            "invalid_client: AADSTS7000215: Invalid client secret.\r".trim_end_matches('\r')
+            "invalid_client: AADSTS7000215: Invalid client secret."
         );
         assert_eq!(error_message("<html>"), "<html>");
     }
