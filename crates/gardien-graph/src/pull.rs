@@ -227,6 +227,117 @@ fn without_context(mut v: Value) -> Value {
     v
 }
 
+/// Groups read at the same time (Graph's guidance: a few concurrent requests per app).
+const CONCURRENCY: usize = 4;
+/// Groups whose members are held in memory at once before being merged.
+const BATCH: usize = 16;
+
+/// A user member of a group, as `transitiveMembers` lists it.
+struct Member {
+    id: String,
+    upn: Option<String>,
+    user_type: Option<String>,
+}
+
+/// The group (when `with_group`; `Value::Null` otherwise) and its transitive user members;
+/// `None` when the group does not exist.
+type GroupRead = Option<(Value, Vec<Member>)>;
+
+fn fetch_one(
+    graph: &GraphClient<'_>,
+    what: &str,
+    group: &str,
+    with_group: bool,
+) -> Result<GroupRead, PullError> {
+    let head = if with_group {
+        let url = graph.url(&format!("/v1.0/groups/{group}?$select=id,displayName"));
+        match graph.get(what, MEMBERS_READ, &url)? {
+            Some(g) => g,
+            None => return Ok(None),
+        }
+    } else {
+        Value::Null
+    };
+    let path = format!(
+        "/v1.0/groups/{group}/transitiveMembers?$select=id,userPrincipalName,userType&$top={PAGE}"
+    );
+    let mut members = Vec::new();
+    graph.each_page(what, MEMBERS_READ, &path, |page| {
+        for m in page {
+            let is_user = m
+                .get("@odata.type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case("#microsoft.graph.user"));
+            let id = object_id(&m);
+            if is_user && !id.is_empty() {
+                members.push(Member {
+                    id,
+                    upn: str_field(&m, "userPrincipalName"),
+                    user_type: str_field(&m, "userType"),
+                });
+            }
+        }
+        Ok(())
+    })?;
+    Ok(Some((head, members)))
+}
+
+/// [`fetch_one`] for each group, [`CONCURRENCY`] at a time; results in the order of `groups`.
+/// The first failure stops the other readers and is returned.
+fn fetch_members(
+    graph: &GraphClient<'_>,
+    what: &str,
+    groups: &[String],
+    with_group: bool,
+) -> Result<Vec<GroupRead>, PullError> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let slots: Vec<Mutex<Option<Result<GroupRead, PullError>>>> =
+        groups.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..CONCURRENCY.min(groups.len()) {
+            scope.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(group) = groups.get(i) else { break };
+                    let read = fetch_one(graph, what, group, with_group);
+                    if read.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    if let Some(Ok(mut slot)) = slots.get(i).map(Mutex::lock) {
+                        *slot = Some(read);
+                    }
+                }
+            });
+        }
+    });
+    let reads: Vec<Option<Result<GroupRead, PullError>>> = slots
+        .into_iter()
+        .map(|s| s.into_inner().ok().flatten())
+        .collect();
+    let mut out = Vec::with_capacity(reads.len());
+    let mut first_error = None;
+    for read in reads {
+        match read {
+            Some(Ok(r)) => out.push(r),
+            Some(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            None => {}
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None if out.len() == groups.len() => Ok(out),
+        None => Err(PullError::Response {
+            what: what.to_owned(),
+            reason: "a group reader stopped without a result".to_owned(),
+        }),
+    }
+}
+
 struct Puller<'c, 'p> {
     graph: &'c GraphClient<'p>,
     users: BTreeMap<String, UserEntry>,
@@ -331,69 +442,47 @@ impl Puller<'_, '_> {
         self.users.entry(id.to_ascii_lowercase()).or_default()
     }
 
-    /// Streams the transitive members of a group; `f` gets each user member.
-    fn group_members(
+    /// Adds the members of a group to the users, each getting `shared` through `pick`.
+    fn add_members(
         &mut self,
-        what: &str,
-        group: &str,
-        mut f: impl FnMut(&mut UserEntry),
-    ) -> Result<usize, PullError> {
-        let path = format!(
-            "/v1.0/groups/{group}/transitiveMembers?$select=id,userPrincipalName,userType&$top={PAGE}"
-        );
-        let graph = self.graph;
-        let users = &mut self.users;
-        let mut count = 0;
-        graph.each_page(what, MEMBERS_READ, &path, |page| {
-            for m in page {
-                let is_user = m
-                    .get("@odata.type")
-                    .and_then(Value::as_str)
-                    .is_some_and(|t| t.eq_ignore_ascii_case("#microsoft.graph.user"));
-                let id = object_id(&m);
-                if !is_user || id.is_empty() {
-                    continue;
-                }
-                count += 1;
-                let entry = users.entry(id).or_default();
-                if entry.upn.is_none() {
-                    entry.upn = str_field(&m, "userPrincipalName");
-                }
-                if entry.user_type.is_none() {
-                    entry.user_type = str_field(&m, "userType");
-                }
-                f(entry);
+        members: Vec<Member>,
+        shared: &Arc<str>,
+        pick: fn(&mut UserEntry) -> &mut BTreeSet<Arc<str>>,
+    ) -> usize {
+        let count = members.len();
+        for m in members {
+            let entry = self.users.entry(m.id).or_default();
+            if entry.upn.is_none() {
+                entry.upn = m.upn;
             }
-            Ok(())
-        })?;
-        Ok(count)
+            if entry.user_type.is_none() {
+                entry.user_type = m.user_type;
+            }
+            pick(entry).insert(shared.clone());
+        }
+        count
     }
 
     /// The referenced groups and their transitive user members.
     fn groups(&mut self, refs: &References) -> Result<Vec<Value>, PullError> {
         let mut groups = Vec::new();
-        let mut missing = Vec::new();
+        let (ids, mut missing): (Vec<String>, Vec<String>) =
+            refs.groups.iter().cloned().partition(|id| usable_id(id));
         let mut memberships = 0;
-        for id in &refs.groups {
-            if !usable_id(id) {
-                missing.push(id.clone());
-                continue;
+        for batch in ids.chunks(BATCH) {
+            let fetched = fetch_members(self.graph, "groups", batch, true)?;
+            for (id, found) in batch.iter().zip(fetched) {
+                let Some((group, members)) = found else {
+                    missing.push(id.clone());
+                    continue;
+                };
+                let shared: Arc<str> = Arc::from(id.as_str());
+                memberships += self.add_members(members, &shared, |u| &mut u.groups);
+                groups.push(json!({
+                    "id": id,
+                    "displayName": group.get("displayName").cloned().unwrap_or(Value::Null),
+                }));
             }
-            let url = self
-                .graph
-                .url(&format!("/v1.0/groups/{id}?$select=id,displayName"));
-            let Some(group) = self.graph.get("groups", MEMBERS_READ, &url)? else {
-                missing.push(id.clone());
-                continue;
-            };
-            let shared: Arc<str> = Arc::from(id.as_str());
-            memberships += self.group_members("groups", id, |u| {
-                u.groups.insert(shared.clone());
-            })?;
-            groups.push(json!({
-                "id": id,
-                "displayName": group.get("displayName").cloned().unwrap_or(Value::Null),
-            }));
         }
         self.done(
             "groups",
@@ -404,6 +493,7 @@ impl Puller<'_, '_> {
             ),
         );
         if !missing.is_empty() {
+            missing.sort();
             self.note(format!(
                 "groups the policies name that Graph does not have (deleted?): {}",
                 missing.join(", ")
@@ -415,6 +505,8 @@ impl Puller<'_, '_> {
     /// Active, tenant-wide holders of the referenced roles.
     fn roles(&mut self, refs: &References) -> Result<(), PullError> {
         let (mut direct, mut via_groups, mut scoped) = (0, 0, 0);
+        // (role-assignable group, role) pairs, read after the assignments.
+        let mut role_groups: Vec<(String, Arc<str>)> = Vec::new();
         for role in &refs.roles {
             if !usable_id(role) {
                 continue;
@@ -461,12 +553,19 @@ impl Puller<'_, '_> {
                         }
                     }
                     "#microsoft.graph.group" if usable_id(&id) => {
-                        via_groups += self.group_members("roles", &id, |u| {
-                            u.roles.insert(shared.clone());
-                        })?;
+                        role_groups.push((id, shared.clone()));
                     }
                     // Service principals hold roles too; user conditions never match them.
                     _ => {}
+                }
+            }
+        }
+        for batch in role_groups.chunks(BATCH) {
+            let ids: Vec<String> = batch.iter().map(|(g, _)| g.clone()).collect();
+            let fetched = fetch_members(self.graph, "roles", &ids, false)?;
+            for ((_, role), found) in batch.iter().zip(fetched) {
+                if let Some((_, members)) = found {
+                    via_groups += self.add_members(members, role, |u| &mut u.roles);
                 }
             }
         }
