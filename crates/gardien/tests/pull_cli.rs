@@ -852,7 +852,15 @@ fn pull_large_generated_tenant() {
     let model: Model = generate::generated(size);
     eprintln!("generated in {:?}", started.elapsed());
     eprintln!("== as generated: policies name 236 groups, 4 roles, 62 users");
-    measure_pull(model.clone());
+    measure_pull(model.clone(), Faults::default());
+    eprintln!("== the same, each Graph answer 50 ms late (a distant service)");
+    measure_pull(
+        model.clone(),
+        Faults {
+            latency: std::time::Duration::from_millis(50),
+            ..Faults::default()
+        },
+    );
     // The worst case: one policy also names a group holding every user.
     let mut all = model;
     let everyone = generate::group_id(size.groups);
@@ -866,13 +874,13 @@ fn pull_large_generated_tenant() {
         .unwrap()
         .push(Value::from(everyone));
     eprintln!("== worst case: a policy also names a group of all 100k users");
-    measure_pull(all);
+    measure_pull(all, Faults::default());
 }
 
 /// Pulls `model` with the binary in `GARDIEN_BIN` (default: this build's) under
 /// `/usr/bin/time -v` when present, and prints time, memory and size.
-fn measure_pull(model: Model) {
-    let fake = FakeGraph::start(model, 999, Faults::default(), Auth::default());
+fn measure_pull(model: Model, faults: Faults) {
+    let fake = FakeGraph::start(model, 999, faults, Auth::default());
     let tmp = TempDir::new("pull-large");
     let out = tmp.path().join("tenant");
     let bin = std::env::var("GARDIEN_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_gardien").into());

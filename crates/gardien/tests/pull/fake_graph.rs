@@ -85,6 +85,8 @@ pub struct Faults {
     pub foreign_next_link: bool,
     /// Requests whose path contains this get 403 (a permission not granted).
     pub forbid: Option<String>,
+    /// Every answer is delayed this long (a distant service).
+    pub latency: std::time::Duration,
 }
 
 /// How clients authenticate at the fake token endpoint.
@@ -289,6 +291,10 @@ async fn handle(
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
+    let latency = inner.faults.lock().unwrap().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let response = route(&inner, &method, &uri, &headers, &body);
     inner.log.lock().unwrap().push(Logged {
         method: method.to_string(),
