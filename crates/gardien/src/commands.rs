@@ -7,6 +7,7 @@ pub mod evaluate;
 pub mod explain;
 pub mod gaps;
 pub mod lint;
+pub mod pull;
 pub mod replay;
 pub mod serve;
 pub mod signin;

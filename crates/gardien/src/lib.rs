@@ -209,6 +209,9 @@ pub enum Command {
         /// The token (prefer stdin: arguments show in the process list).
         token: Option<String>,
     },
+    /// Read a live tenant through Microsoft Graph into a tenant folder (policies, named
+    /// locations, the directory the policies need, cross-tenant access; devices, sign-ins).
+    Pull(commands::pull::PullArgs),
     /// Load a tenant and report every problem in it.
     Validate {
         /// Tenant directory or single JSON file.
@@ -345,6 +348,7 @@ pub fn run() -> ExitCode {
         } => commands::replay::run(tenant, logs, baseline.as_deref(), *json),
         Command::Diff { from, to, json } => commands::diff::run(from, to, *json),
         Command::Test { suites, junit } => commands::test_suite::run(suites, junit.as_deref()),
+        Command::Pull(args) => commands::pull::run(args),
     };
     match result {
         Ok(exit) => ExitCode::from(exit as u8),
