@@ -9,6 +9,7 @@
 //! tenant: the specification's non-normative examples, gardien's allow / deny / challenge,
 //! batch defaults and semantics, errors, and the PDP metadata.
 
+#[allow(dead_code, reason = "shared support: not every test uses all of it")]
 #[path = "support/demo.rs"]
 mod demo;
 use axum::Router;
