@@ -426,6 +426,31 @@ async fn allow_deny_and_challenge_are_decided_and_logged() {
     let record = &logged["value"][0];
     assert_eq!(record["userId"], ALICE, "{logged}");
     assert_eq!(record["appId"], WIKI, "{logged}");
+    assert!(
+        record["gardien"].get("evaluatedAt").is_none(),
+        "decided now: {logged}"
+    );
+
+    // `context.time` decides as of another instant, and the log says so.
+    let r = evaluation(
+        &s,
+        &json!({"subject": alice_at_hq(), "action": {"name": "can_access"}, "resource": app(WIKI),
+                "context": {"time": "2026-05-31T15:22-07:00"}}),
+    )
+    .await;
+    let id = r.json()["context"]["id"].as_str().unwrap().to_owned();
+    let r = send(
+        &s.app,
+        Request::get(format!("/v1/signins?correlationId={id}"))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        r.json()["value"][0]["gardien"]["evaluatedAt"],
+        "2026-05-31T22:22:00Z"
+    );
     let _ = &s.state;
 }
 

@@ -458,7 +458,7 @@ fn text_property<'a>(
 }
 
 /// Maps one evaluation to a sign-in (the table of `docs/authzen.md`).
-fn map(state: &AppState, tuple: &Tuple) -> Result<Mapped, NotDecidable> {
+fn map(state: &AppState, tuple: &Tuple, created_ms: i64) -> Result<Mapped, NotDecidable> {
     let (Some(subject), Some(action), Some(resource)) =
         (&tuple.subject, &tuple.action, &tuple.resource)
     else {
@@ -603,7 +603,7 @@ fn map(state: &AppState, tuple: &Tuple) -> Result<Mapped, NotDecidable> {
     let mut signin = SignIn::from_value("authzen request", &graph)
         .map_err(|e| NotDecidable::bad(format!("{}: {}", authzen_pointer(&e.pointer), e.reason)))?;
     signin.at = Some(match member(&tuple.context, "time") {
-        None => crate::clock::now_ms().div_euclid(1000),
+        None => created_ms.div_euclid(1000),
         Some(Value::String(t)) => {
             gardien_core::time::parse_instant(&with_seconds(t)).ok_or_else(|| {
                 NotDecidable::bad(format!(
@@ -757,7 +757,8 @@ async fn evaluate(state: &AppState, tuple: &Tuple, headers: &HeaderMap) -> Evalu
         allowed: false,
         internal: None,
     };
-    let mapped = match map(state, tuple) {
+    let created_ms = crate::clock::now_ms();
+    let mapped = match map(state, tuple, created_ms) {
         Ok(m) => m,
         Err(e) => return closed(e.status, &e.message),
     };
@@ -769,7 +770,7 @@ async fn evaluate(state: &AppState, tuple: &Tuple, headers: &HeaderMap) -> Evalu
         &derived,
         None,
         DecideParts {
-            created_ms: crate::clock::now_ms(),
+            created_ms,
             user_agent: None,
             app_name: &mapped.app_name,
             want_report: false,
