@@ -156,14 +156,14 @@ pub async fn evaluation(
         let tuple = Tuple::read(&request, &Tuple::default(), "")
             .map_err(|m| error(StatusCode::BAD_REQUEST, m))?;
         let decided = evaluate(&state, &tuple, &headers).await;
-        if let Some(cause) = decided.internal {
+        if let Some(cause) = &decided.internal {
             tracing::error!(%cause, "AuthZEN evaluation failed");
             return Err(error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "gardien could not decide; the server log has the cause",
             ));
         }
-        Ok(axum::Json(decided.body).into_response())
+        Ok(decided.into_response())
     }
     .await;
     with_request_id(answer.unwrap_or_else(|e| e), &headers)
@@ -195,14 +195,14 @@ pub async fn evaluations(
         if items.is_empty() {
             let tuple = Tuple::read(&request, &Tuple::default(), "").map_err(bad)?;
             let decided = evaluate(&state, &tuple, &headers).await;
-            if let Some(cause) = decided.internal {
+            if let Some(cause) = &decided.internal {
                 tracing::error!(%cause, "AuthZEN evaluation failed");
                 return Err(error(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "gardien could not decide; the server log has the cause",
                 ));
             }
-            return Ok(axum::Json(decided.body).into_response());
+            return Ok(decided.into_response());
         }
         if items.len() > MAX_EVALUATIONS {
             return Err(bad(format!(
@@ -748,6 +748,21 @@ struct Evaluated {
     allowed: bool,
     /// Set when gardien failed inside (the single endpoint then answers 500).
     internal: Option<String>,
+    /// The correlation id of the logged decision.
+    correlation_id: Option<String>,
+}
+
+impl Evaluated {
+    /// The single-evaluation answer: the Decision, with the correlation id in a header.
+    fn into_response(self) -> Response {
+        let mut r = axum::Json(self.body).into_response();
+        if let Some(id) = self.correlation_id.as_deref()
+            && let Ok(v) = HeaderValue::from_str(id)
+        {
+            r.headers_mut().insert("x-gardien-correlation-id", v);
+        }
+        r
+    }
 }
 
 /// Maps, decides and logs one evaluation.
@@ -756,6 +771,7 @@ async fn evaluate(state: &AppState, tuple: &Tuple, headers: &HeaderMap) -> Evalu
         body: json!({"decision": false, "context": {"error": {"status": status, "message": message}}}),
         allowed: false,
         internal: None,
+        correlation_id: None,
     };
     let created_ms = crate::clock::now_ms();
     let mapped = match map(state, tuple, created_ms) {
@@ -792,10 +808,18 @@ async fn evaluate(state: &AppState, tuple: &Tuple, headers: &HeaderMap) -> Evalu
         started.elapsed(),
     );
     let allowed = decided.verdict.decision == Decision::Allow;
+    // An allow is the bare Decision, as in the specification's examples: a PEP may reject a
+    // permit whose context it does not understand.
+    let body = if allowed {
+        json!({"decision": true})
+    } else {
+        json!({"decision": false, "context": reason(state, &decided, headers)})
+    };
     Evaluated {
-        body: json!({"decision": allowed, "context": reason(state, &decided, headers)}),
+        body,
         allowed,
         internal: None,
+        correlation_id: Some(decided.correlation_id),
     }
 }
 
