@@ -700,6 +700,11 @@ async fn the_token_is_checked_before_the_body() {
     );
     let r = send(&s.app, post("/access/v1/evaluation", Some(TOKEN), &big)).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // Without a token the same body is not even read: 401, not 413.
+    for path in ["/access/v1/evaluation", "/access/v1/evaluations"] {
+        let r = send(&s.app, post(path, None, &big)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
+    }
 }
 
 #[tokio::test]
