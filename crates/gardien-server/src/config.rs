@@ -99,6 +99,9 @@ pub struct ServerConfig {
     /// Admin API and decision API access.
     #[serde(default)]
     pub admin: AdminConfig,
+    /// The AuthZEN Authorization API (`[authzen]`).
+    #[serde(default)]
+    pub authzen: AuthzenConfig,
 }
 
 fn default_listen() -> SocketAddr {
@@ -259,6 +262,41 @@ pub struct PageConfig {
     pub support: Option<String>,
 }
 
+/// `[authzen]`: the OpenID AuthZEN Authorization API (`docs/authzen.md`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AuthzenConfig {
+    /// The Policy Decision Point identifier published in
+    /// `/.well-known/authzen-configuration` (an `https://` URL without query or fragment,
+    /// e.g. `https://gardien.example.com`); by default `https://` and the request's `Host`.
+    #[serde(default)]
+    pub policy_decision_point: Option<String>,
+}
+
+impl AuthzenConfig {
+    /// Checks `policy_decision_point`: an `https://` URL with a host and without query or
+    /// fragment (the specification's PDP identifier).
+    fn check(&self) -> Result<(), String> {
+        let Some(text) = &self.policy_decision_point else {
+            return Ok(());
+        };
+        let ok = text.starts_with("https://")
+            && !text.contains(['?', '#'])
+            && text
+                .parse::<http::Uri>()
+                .ok()
+                .and_then(|u| u.host().map(|h| !h.is_empty()))
+                .unwrap_or(false);
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "[authzen] policy_decision_point must be an https:// URL without query or fragment, not `{text}`"
+            ))
+        }
+    }
+}
+
 /// `[admin]`.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -285,6 +323,7 @@ impl Default for ServerConfig {
             apps: Vec::new(),
             page: PageConfig::default(),
             admin: AdminConfig::default(),
+            authzen: AuthzenConfig::default(),
         }
     }
 }
@@ -292,10 +331,18 @@ impl Default for ServerConfig {
 impl ServerConfig {
     /// Parses a configuration text; `path` names it in errors.
     pub fn parse(path: &str, text: &str) -> Result<ServerConfig, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Invalid {
+        let config: ServerConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
             path: path.to_owned(),
             reason: e.to_string().trim_end().to_owned(),
-        })
+        })?;
+        config
+            .authzen
+            .check()
+            .map_err(|reason| ConfigError::Invalid {
+                path: path.to_owned(),
+                reason,
+            })?;
+        Ok(config)
     }
 
     /// Reads and parses a configuration file. Relative paths inside it are resolved against

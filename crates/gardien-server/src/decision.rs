@@ -296,19 +296,25 @@ pub async fn decide_request(state: &AppState, req: Incoming<'_>) -> Result<Decid
         .get(http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
     let app_name = req.app.name.as_deref().unwrap_or(&req.app.app_id);
-    let decided = decide_and_log(
-        state,
-        &signin,
-        &derived,
-        Some(identity),
-        DecideParts {
-            created_ms,
-            user_agent,
-            app_name,
-            want_report: req.want_report,
-        },
-    )
-    .await?;
+    let parts = DecideParts {
+        created_ms,
+        user_agent,
+        app_name,
+        want_report: req.want_report,
+    };
+    let contexts = identity.auth_contexts.clone();
+    let mut decided = decide_and_log(state, &signin, &derived, Some(identity), parts).await?;
+    // Entra authentication contexts the token was issued for (`acrs`): each is also decided
+    // as the sign-in to that context, with the same signals; the first that is not an allow
+    // answers. A token can only add checks this way, never skip the application's.
+    for context in contexts {
+        if decided.verdict.decision != Decision::Allow {
+            break;
+        }
+        let mut step = signin.clone();
+        step.target = gardien_core::signin::Target::AuthContext(context.into_boxed_str());
+        decided = decide_and_log(state, &step, &derived, decided.identity.take(), parts).await?;
+    }
     if let (Some(history), Decision::Allow) = (&state.history, decided.verdict.decision) {
         let user = decided.identity.as_ref().map_or("", |i| i.user_id.as_str());
         history.record(

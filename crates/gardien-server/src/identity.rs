@@ -39,6 +39,11 @@ pub use token::TokenRejection;
 pub struct IdentityConfig {
     /// OIDC/JWT bearer token verification (`[identity.jwt]`); off when absent.
     pub jwt: Option<JwtConfig>,
+    /// More token issuers (`[[identity.issuers]]`, same keys as `[identity.jwt]`), each with
+    /// its own key set and audiences: several Entra tenants, or an Entra tenant and another
+    /// IdP. A token is verified by the issuer its `iss` names exactly; `[identity.jwt]`,
+    /// when set, is one more issuer.
+    pub issuers: Vec<JwtConfig>,
     /// Identity headers from a trusted proxy (`[identity.headers]`); off when absent.
     pub headers: Option<HeaderIdentityConfig>,
 }
@@ -66,6 +71,11 @@ pub struct JwtConfig {
     /// Clock skew tolerated on `exp` and `nbf`, in seconds (default 60).
     #[serde(default = "default_leeway")]
     pub leeway_seconds: u64,
+    /// Microsoft Entra tenant id: when set, the token's `tid` must be this tenant (compared
+    /// case-insensitively). Entra signs every tenant's tokens with the same keys, so the
+    /// issuer and this check are what keep other tenants out (`docs/entra-idp.md`).
+    #[serde(default)]
+    pub tenant_id: Option<String>,
 }
 
 fn default_leeway() -> u64 {
@@ -138,6 +148,14 @@ pub struct Identity {
     pub groups: Vec<String>,
     /// Authentication methods performed, mapped from `amr` (see [`methods_from_amr`]).
     pub methods: AuthMethods,
+    /// Entra authentication contexts the token was issued for (`acrs`: `c1`…`c99`, lower
+    /// case); each is also decided as a sign-in to that context (`docs/entra-idp.md`).
+    pub auth_contexts: Vec<String>,
+    /// App roles (`roles` claim) assigned to the user for the audience application, for
+    /// role-based access to gardien's own console. Not used by policy evaluation.
+    pub roles: Vec<String>,
+    /// Entra tenant of the token (`tid`), when it has one.
+    pub tenant_id: Option<String>,
     /// Where the identity came from.
     pub source: IdentitySource,
 }
@@ -186,18 +204,21 @@ struct JwtVerifier {
 
 /// Resolves the identity of requests; cheap to share between tasks (`Send + Sync`).
 pub struct IdentityResolver {
-    jwt: Option<JwtVerifier>,
+    /// One verifier per accepted issuer (`[identity.jwt]` first, then `[[identity.issuers]]`).
+    jwt: Vec<JwtVerifier>,
+    /// The cookie that may carry the token (the issuers name at most one).
+    cookie: Option<String>,
     headers: Option<ProxyHeaders>,
 }
 
 impl std::fmt::Debug for IdentityResolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IdentityResolver")
-            .field("jwt", &self.jwt.as_ref().map(|j| &j.config))
             .field(
-                "keys",
-                &self.jwt.as_ref().map(|j| j.keys.load().len()).unwrap_or(0),
+                "jwt",
+                &self.jwt.iter().map(|j| &j.config).collect::<Vec<_>>(),
             )
+            .field("keys", &self.key_count())
             .field("headers", &self.headers)
             .finish()
     }
@@ -208,51 +229,80 @@ impl IdentityResolver {
     /// now. With `jwks_url` the key set is empty until [`IdentityResolver::refresh`]
     /// succeeds: until then every token fails as "unknown key" (fail closed).
     pub fn new(config: &IdentityConfig) -> Result<Self, IdentityError> {
-        let jwt = match &config.jwt {
-            None => None,
-            Some(c) => {
-                let source = check_jwt_config(c)?;
-                let keys = match &source {
-                    JwksSource::File(path) => jwks::load_file(path)?,
-                    JwksSource::Url(_) => KeySet::default(),
-                };
-                Some(JwtVerifier {
-                    config: c.clone(),
-                    source,
-                    keys: ArcSwap::from_pointee(keys),
-                })
+        let mut jwt: Vec<JwtVerifier> = Vec::new();
+        let mut cookie: Option<String> = None;
+        for c in config.jwt.iter().chain(&config.issuers) {
+            let source = check_jwt_config(c)?;
+            if jwt.iter().any(|v| v.config.issuer == c.issuer) {
+                return Err(IdentityError::Config(format!(
+                    "issuer `{}` is configured twice: one entry per issuer",
+                    c.issuer
+                )));
             }
-        };
+            if let Some(name) = &c.cookie {
+                match &cookie {
+                    Some(other) if other != name => {
+                        return Err(IdentityError::Config(format!(
+                            "the issuers name two token cookies (`{other}`, `{name}`): use one"
+                        )));
+                    }
+                    _ => cookie = Some(name.clone()),
+                }
+            }
+            let keys = match &source {
+                JwksSource::File(path) => jwks::load_file(path)?,
+                JwksSource::Url(_) => KeySet::default(),
+            };
+            jwt.push(JwtVerifier {
+                config: c.clone(),
+                source,
+                keys: ArcSwap::from_pointee(keys),
+            });
+        }
         let headers = match &config.headers {
             None => None,
             Some(h) => Some(ProxyHeaders::new(h)?),
         };
-        Ok(IdentityResolver { jwt, headers })
+        Ok(IdentityResolver {
+            jwt,
+            cookie,
+            headers,
+        })
     }
 
     /// Reloads the key set from its file or URL (the fetch runs on a blocking thread) and
     /// swaps it in atomically. On error the previous keys stay in use. Without JWT
     /// verification configured this does nothing.
     pub async fn refresh(&self) -> Result<(), IdentityError> {
-        let Some(jwt) = &self.jwt else {
-            return Ok(());
-        };
-        let source = jwt.source.clone();
-        let origin = source.origin();
-        let loaded = tokio::task::spawn_blocking(move || source.load())
-            .await
-            .map_err(|e| IdentityError::Jwks {
-                origin,
-                reason: format!("loading task failed: {e}"),
-            })??;
-        tracing::debug!(keys = loaded.len(), "JWKS refreshed");
-        jwt.keys.store(Arc::new(loaded));
-        Ok(())
+        let mut first_error = None;
+        for jwt in &self.jwt {
+            let source = jwt.source.clone();
+            let origin = source.origin();
+            let loaded = tokio::task::spawn_blocking(move || source.load())
+                .await
+                .map_err(|e| IdentityError::Jwks {
+                    origin,
+                    reason: format!("loading task failed: {e}"),
+                })
+                .and_then(|r| r);
+            match loaded {
+                Ok(keys) => {
+                    tracing::debug!(issuer = %jwt.config.issuer, keys = keys.len(), "JWKS refreshed");
+                    jwt.keys.store(Arc::new(keys));
+                }
+                // One issuer's failure leaves the others refreshed; its old keys stay.
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
-    /// Number of usable verification keys currently loaded (0 without JWT verification).
+    /// Number of usable verification keys currently loaded, over every issuer (0 without
+    /// JWT verification).
     pub fn key_count(&self) -> usize {
-        self.jwt.as_ref().map(|j| j.keys.load().len()).unwrap_or(0)
+        self.jwt.iter().map(|j| j.keys.load().len()).sum()
     }
 
     /// Establishes who is signing in. `peer_trusted` says whether the direct peer is a
@@ -264,10 +314,21 @@ impl IdentityResolver {
         peer_trusted: bool,
         now: u64,
     ) -> Result<Option<Identity>, IdentityError> {
-        if let Some(jwt) = &self.jwt
-            && let Some(raw) = token::extract(headers, jwt.config.cookie.as_deref())
+        if !self.jwt.is_empty()
+            && let Some(raw) = token::extract(headers, self.cookie.as_deref())
                 .map_err(IdentityError::InvalidToken)?
         {
+            // The issuer the token names picks the key set and the rules; with one issuer
+            // configured, that one (its `iss` check refuses any other).
+            let jwt = match self.jwt.as_slice() {
+                [only] => only,
+                many => {
+                    let iss = token::unverified_issuer(raw).map_err(IdentityError::InvalidToken)?;
+                    many.iter()
+                        .find(|j| j.config.issuer == iss)
+                        .ok_or(IdentityError::InvalidToken(TokenRejection::WrongIssuer))?
+                }
+            };
             let keys = jwt.keys.load();
             return token::verify(raw, &jwt.config, &keys, now)
                 .map(Some)
@@ -308,6 +369,11 @@ fn check_jwt_config(c: &JwtConfig) -> Result<JwksSource, IdentityError> {
     {
         return bad("jwt.user_claim must not be empty");
     }
+    if let Some(tenant) = &c.tenant_id
+        && tenant.trim().is_empty()
+    {
+        return bad("jwt.tenant_id must not be empty (leave it out to accept any `tid`)");
+    }
     match (&c.jwks_file, &c.jwks_url) {
         (Some(path), None) => Ok(JwksSource::File(path.clone())),
         (None, Some(url)) => {
@@ -340,6 +406,7 @@ mod tests {
         let (_dir, path) = write_jwks(&jwks_json(keys));
         let config = IdentityConfig {
             jwt: Some(jwt_config(path)),
+            issuers: vec![],
             headers,
         };
         // The key set is read by `new`; the temp dir may go afterwards.
@@ -383,6 +450,9 @@ mod tests {
                 name: Some("Alice".into()),
                 groups: vec!["g1".into(), "g2".into()],
                 methods: AuthMethods::of(&[AuthMethod::Password, AuthMethod::FederatedMultiFactor]),
+                auth_contexts: vec![],
+                roles: vec![],
+                tenant_id: None,
                 source: IdentitySource::Token,
             }
         );
@@ -423,6 +493,7 @@ mod tests {
         jwt.user_claim = Some("upn".into());
         let r = IdentityResolver::new(&IdentityConfig {
             jwt: Some(jwt),
+            issuers: vec![],
             headers: None,
         })
         .unwrap();
@@ -492,6 +563,7 @@ mod tests {
         jwt.leeway_seconds = 0;
         let r = IdentityResolver::new(&IdentityConfig {
             jwt: Some(jwt),
+            issuers: vec![],
             headers: None,
         })
         .unwrap();
@@ -663,6 +735,7 @@ mod tests {
         jwt.cookie = Some("id_token".into());
         let r = IdentityResolver::new(&IdentityConfig {
             jwt: Some(jwt),
+            issuers: vec![],
             headers: None,
         })
         .unwrap();
@@ -744,6 +817,7 @@ mod tests {
     fn proxy_headers_only_from_trusted_peers() {
         let r = IdentityResolver::new(&IdentityConfig {
             jwt: None,
+            issuers: vec![],
             headers: Some(HeaderIdentityConfig {
                 methods: Some("Remote-Amr".into()),
                 ..HeaderIdentityConfig::default()
@@ -771,6 +845,9 @@ mod tests {
                 name: Some("Bob Léger".into()),
                 groups: vec!["admins".into(), "devs".into()],
                 methods: AuthMethods::of(&[AuthMethod::Password, AuthMethod::SoftwareOath]),
+                auth_contexts: vec![],
+                roles: vec![],
+                tenant_id: None,
                 source: IdentitySource::ProxyHeaders,
             }
         );
@@ -790,6 +867,7 @@ mod tests {
         // Without methods header configured, an amr header is ignored.
         let r = IdentityResolver::new(&IdentityConfig {
             jwt: None,
+            issuers: vec![],
             headers: Some(HeaderIdentityConfig::default()),
         })
         .unwrap();
@@ -809,6 +887,7 @@ mod tests {
             f(&mut jwt);
             IdentityResolver::new(&IdentityConfig {
                 jwt: Some(jwt),
+                issuers: vec![],
                 headers: None,
             })
         };
@@ -829,6 +908,7 @@ mod tests {
         assert!(is_config(build(&|j| j.user_claim = Some(String::new()))));
         let bad_header = IdentityResolver::new(&IdentityConfig {
             jwt: None,
+            issuers: vec![],
             headers: Some(HeaderIdentityConfig {
                 user: "remote user".into(),
                 ..HeaderIdentityConfig::default()
@@ -919,6 +999,7 @@ mod tests {
         jwt.jwks_url = Some(format!("http://{addr}/jwks.json"));
         let r = IdentityResolver::new(&IdentityConfig {
             jwt: Some(jwt),
+            issuers: vec![],
             headers: Some(HeaderIdentityConfig::default()),
         })
         .unwrap();

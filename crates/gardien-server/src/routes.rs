@@ -1,6 +1,7 @@
 //! The HTTP surface: one router, endpoints grouped by job.
 
 pub mod admin;
+pub mod authzen;
 pub mod decide;
 pub mod ops;
 pub mod signins;
@@ -29,6 +30,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/ext-authz"),
     ("get", "/v1/denial/{key}"),
     ("post", "/v1/evaluate"),
+    ("post", "/access/v1/evaluation"),
+    ("post", "/access/v1/evaluations"),
+    ("get", "/.well-known/authzen-configuration"),
     ("post", "/identity/conditionalAccess/evaluate"),
     ("post", "/v1.0/identity/conditionalAccess/evaluate"),
     ("post", "/beta/identity/conditionalAccess/evaluate"),
@@ -88,6 +92,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/ext-authz/{*rest}", any(decide::ext_authz))
         .route("/v1/denial/{key}", get(decide::denial_page))
         .route("/v1/evaluate", post(decide::evaluate))
+        // AuthZEN reads its body itself, after the token check, within the same limit.
+        .route("/access/v1/evaluation", post(authzen::evaluation))
+        .route("/access/v1/evaluations", post(authzen::evaluations))
+        .route("/.well-known/authzen-configuration", get(authzen::metadata))
         .route(
             "/identity/conditionalAccess/evaluate",
             post(decide::graph_evaluate),

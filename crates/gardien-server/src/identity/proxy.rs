@@ -82,6 +82,9 @@ impl ProxyHeaders {
             name: single(headers, &self.name),
             groups,
             methods,
+            auth_contexts: Vec::new(),
+            roles: Vec::new(),
+            tenant_id: None,
             source: IdentitySource::ProxyHeaders,
         })
     }

@@ -144,6 +144,7 @@ pub(super) fn jwt_config(jwks_file: PathBuf) -> JwtConfig {
         cookie: None,
         user_claim: None,
         leeway_seconds: 60,
+        tenant_id: None,
     }
 }
 

@@ -36,6 +36,8 @@ pub enum TokenRejection {
     WrongAudience,
     /// The user id claim is missing or empty.
     MissingUser,
+    /// `tid` is missing or not the configured Entra tenant.
+    WrongTenant,
 }
 
 impl TokenRejection {
@@ -52,6 +54,7 @@ impl TokenRejection {
             TokenRejection::WrongIssuer => "wrong issuer",
             TokenRejection::WrongAudience => "wrong audience",
             TokenRejection::MissingUser => "missing user claim",
+            TokenRejection::WrongTenant => "wrong tenant",
         }
     }
 }
@@ -124,6 +127,22 @@ struct JoseHeader {
     kid: Option<String>,
     /// Critical extensions (RFC 7515 §4.1.11): none is understood, so any is rejected.
     crit: Option<Value>,
+}
+
+/// The `iss` of a token, read before verification only to pick the issuer whose keys and
+/// rules then verify it (the verification checks `iss` again).
+pub(super) fn unverified_issuer(token: &str) -> Result<String, TokenRejection> {
+    if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+        return Err(TokenRejection::Malformed);
+    }
+    let payload = token.split('.').nth(1).ok_or(TokenRejection::Malformed)?;
+    let claims: Map<String, Value> = b64url_decode(payload)
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or(TokenRejection::Malformed)?;
+    match claims.get("iss") {
+        Some(Value::String(iss)) => Ok(iss.clone()),
+        _ => Err(TokenRejection::WrongIssuer),
+    }
 }
 
 /// Verifies a token (signature, `iss`, `aud`, `exp`, `nbf` against `now`) and reads the
@@ -223,6 +242,12 @@ fn check_claims(
     if !audience_ok {
         return Err(TokenRejection::WrongAudience);
     }
+    if let Some(tenant) = &config.tenant_id {
+        match claims.get("tid") {
+            Some(Value::String(tid)) if tid.trim().eq_ignore_ascii_case(tenant.trim()) => {}
+            _ => return Err(TokenRejection::WrongTenant),
+        }
+    }
     Ok(())
 }
 
@@ -234,6 +259,43 @@ fn string_claim(claims: &Map<String, Value>, name: &str) -> Option<String> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_string)
+}
+
+/// Most app roles kept from a token.
+const MAX_ROLES: usize = 64;
+/// Most authentication contexts kept from a token (Entra defines `c1`…`c99`).
+const MAX_AUTH_CONTEXTS: usize = 16;
+
+/// The non-empty strings of an array claim, at most `max`.
+fn strings(claims: &Map<String, Value>, name: &str, max: usize) -> Vec<String> {
+    match claims.get(name) {
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .take(max)
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Entra's `acrs`: authentication context ids `c1`…`c99` (lower case, each once); other
+/// values are not contexts gardien policies can name and are ignored.
+fn auth_contexts(claims: &Map<String, Value>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for value in strings(claims, "acrs", MAX_AUTH_CONTEXTS) {
+        let id = value.to_ascii_lowercase();
+        let valid = id
+            .strip_prefix('c')
+            .and_then(|n| n.parse::<u8>().ok())
+            .is_some_and(|n| (1..=99).contains(&n) && !id.starts_with("c0"));
+        if valid && !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    out
 }
 
 fn identity_from_claims(
@@ -266,6 +328,9 @@ fn identity_from_claims(
         name: string_claim(claims, "name"),
         groups,
         methods,
+        auth_contexts: auth_contexts(claims),
+        roles: strings(claims, "roles", MAX_ROLES),
+        tenant_id: string_claim(claims, "tid"),
         source: IdentitySource::Token,
     })
 }
@@ -318,6 +383,21 @@ mod tests {
         assert_eq!(extract(&h, None), Ok(None));
         h.append(http::header::COOKIE, HeaderValue::from_static("tok=q.r.s"));
         assert_eq!(extract(&h, Some("tok")), Ok(Some("q.r.s")));
+    }
+
+    #[test]
+    fn acrs_are_entra_context_ids() {
+        let claims =
+            serde_json::json!({"acrs": ["c1", "C2", "c1", "c0", "c07", "c100", "urn:x", 3, "c99"]});
+        assert_eq!(
+            auth_contexts(claims.as_object().unwrap()),
+            ["c1", "c2", "c99"]
+        );
+        let claims = serde_json::json!({"roles": ["Console.Admin", " ", "Reader"]});
+        assert_eq!(
+            strings(claims.as_object().unwrap(), "roles", 8),
+            ["Console.Admin", "Reader"]
+        );
     }
 
     #[test]
