@@ -14,7 +14,7 @@ use crate::json::{
     Node, decode_text, opt_bool, opt_string, parse_value, string_list_max, with_member,
 };
 use crate::limits::{MAX_ID_LENGTH, MAX_REQUEST_LIST_ITEMS};
-use crate::model::directory::parse_combination;
+use crate::model::directory::{Directory, parse_combination};
 use crate::model::enums::{
     AuthMethods, ClientAppType, DevicePlatform, ExternalUserType, InsiderRiskLevel, RiskLevel,
     TransferMethod,
@@ -286,15 +286,55 @@ impl SignIn {
         )
     }
 
-    /// Parses a request file (JSON, UTF-8 or UTF-16).
+    /// Parses a request file (JSON, UTF-8 or UTF-16). User principal names and application
+    /// display names resolve against an empty directory (only Microsoft's well-known apps):
+    /// use [`SignIn::parse_in`] to resolve them through the tenant's directory.
     pub fn parse(file: &str, bytes: &[u8]) -> Result<SignIn, LoadError> {
-        let text = decode_text(file, bytes)?;
-        let value = parse_value(file, &text)?;
-        SignIn::from_value(file, &value)
+        SignIn::parse_in(file, bytes, &Directory::default())
     }
 
-    /// Reads a request from parsed JSON.
+    /// Parses a request file, resolving names through `directory`. Errors carry the line and
+    /// column of the offending member.
+    pub fn parse_in(file: &str, bytes: &[u8], directory: &Directory) -> Result<SignIn, LoadError> {
+        let text = decode_text(file, bytes)?;
+        let value = parse_value(file, &text)?;
+        SignIn::from_value_in(file, &value, directory).map_err(|mut e| {
+            e.locate_in(&text);
+            e
+        })
+    }
+
+    /// Reads a request from parsed JSON (names resolve as in [`SignIn::parse`]).
     pub fn from_value(file: &str, value: &Value) -> Result<SignIn, LoadError> {
+        SignIn::from_value_in(file, value, &Directory::default())
+    }
+
+    /// Reads a request from parsed JSON, resolving names through `directory`.
+    ///
+    /// The request is hand-written input: a member that the evaluate body (or gardien's
+    /// `session`) does not define is an error with the nearest known name. A `userId` with
+    /// an `@` is a user principal name and an application that is no id is a service
+    /// principal display name: each resolves to exactly one directory object or is an error
+    /// naming the candidates, never an id of that literal text.
+    pub fn from_value_in(
+        file: &str,
+        value: &Value,
+        directory: &Directory,
+    ) -> Result<SignIn, LoadError> {
+        if let Some(u) = crate::schema::unknown_members(value, &crate::schema::REQUEST)
+            .into_iter()
+            .next()
+        {
+            return Err(LoadError::new(file, u.pointer.clone(), u.reason())
+                .with_code(crate::error::UNKNOWN_MEMBER)
+                .with_help(u.help(true)));
+        }
+        let resolved = crate::names::resolve_request(file, value, directory)?;
+        let value = resolved.as_ref().unwrap_or(value);
+        SignIn::read(file, value)
+    }
+
+    fn read(file: &str, value: &Value) -> Result<SignIn, LoadError> {
         let root = Node::root(file, "", value);
         root.object("an evaluate request")?;
         let subject = member_any(
