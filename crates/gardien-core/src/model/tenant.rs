@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::directory::{Directory, read_directory};
+use super::directory::{Directory, read_directory, read_strength};
 use super::location::{MAX_NAMED_LOCATIONS, NamedLocation, read_named_location};
 use super::policy::{LocationToken, Policy, read_policy};
 use crate::error::{
@@ -48,6 +48,12 @@ pub struct TenantSource {
     pub directory: Option<SourceFile>,
     /// A single-file tenant `{"policies":[...], "namedLocations":[...], "directory":{...}}`.
     pub combined: Option<SourceFile>,
+    /// `authenticationStrengthPolicy` files of an export folder (one object, an array or a
+    /// collection each), added to the directory's authentication strengths.
+    pub strength_files: Vec<SourceFile>,
+    /// Notes from whoever collected the files (a skipped file of an export folder), kept with
+    /// the tenant's warnings.
+    pub notes: Vec<Diagnostic>,
 }
 
 /// A loaded, validated tenant: typed policies in tenant order, locations and directory.
@@ -117,8 +123,9 @@ impl MissingDirectory {
                 tenant_name,
                 "",
                 format!(
-                    "{} reference {} that directory.json does not define ({list}); membership in them is unknown and treated as not a member",
+                    "{} {} {} that directory.json does not define ({list}); membership in them is unknown and treated as not a member",
                     count(self.policies.len(), "policy", "policies"),
+                    if self.policies.len() == 1 { "references" } else { "reference" },
                     parts.join(", "),
                 ),
             )
@@ -252,6 +259,7 @@ fn locate_all(source: &TenantSource, diagnostics: &mut [Diagnostic]) {
         .policy_files
         .iter()
         .chain(&source.location_files)
+        .chain(&source.strength_files)
         .chain(source.directory.iter())
         .chain(source.combined.iter());
     for file in files {
@@ -293,7 +301,7 @@ impl Tenant {
         let mut policy_values: Vec<(String, String, Value)> = Vec::new();
         let mut location_values: Vec<(String, String, Value)> = Vec::new();
         let mut directory_value: Option<(String, String, Value)> = None;
-        let mut warnings: Vec<Diagnostic> = Vec::new();
+        let mut warnings: Vec<Diagnostic> = source.notes.clone();
 
         if let Some(file) = &source.combined
             && let Some(v) = parse_file(file, &mut errors)
@@ -441,6 +449,37 @@ impl Tenant {
             member_warnings(file, pointer, value, &schema::DIRECTORY, &mut warnings);
             let node = Node::root(file, pointer, value);
             tenant.directory = read_directory(&node, &mut errors);
+        }
+        for file in &source.strength_files {
+            let Some(value) = parse_file(file, &mut errors) else {
+                continue;
+            };
+            let (list, _) = items(&value, "value");
+            for (pointer, v) in list {
+                member_warnings(
+                    &file.name,
+                    &pointer,
+                    v,
+                    &schema::AUTHENTICATION_STRENGTH,
+                    &mut warnings,
+                );
+                let node = Node::root(&file.name, &pointer, v);
+                if let Some(s) = read_strength(&node, &mut errors) {
+                    if tenant
+                        .directory
+                        .authentication_strengths
+                        .iter()
+                        .any(|x| x.id == s.id)
+                    {
+                        record(
+                            &mut errors,
+                            node.error(format!("duplicate authentication strength id `{}`", s.id)),
+                        );
+                    } else {
+                        tenant.directory.authentication_strengths.push(s);
+                    }
+                }
+            }
         }
         for (file, base, value) in policy_values.iter().filter(|_| too_many_policies.is_none()) {
             let (list, _) = items(value, "value");
