@@ -680,6 +680,16 @@ fn is_subsequence(short: &str, long: &str) -> bool {
     short.chars().all(|c| rest.any(|l| l == c))
 }
 
+/// A did-you-mean for a serde "unknown field" message (`unknown field `decison`, expected one
+/// of `decision`, `errorCode``): `did you mean `decision`?`, when one expected name is close.
+/// Used for gardien's hand-written TOML (suites, configuration).
+pub fn unknown_field_hint(message: &str) -> Option<String> {
+    let rest = message.split("unknown field `").nth(1)?;
+    let (field, expected) = rest.split_once('`')?;
+    let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    suggest(field, names).map(|s| format!("did you mean `{s}`?"))
+}
+
 /// The candidates nearest to `name` (at most `max`, closest first), for error messages that
 /// list what exists.
 pub fn nearest<'c>(
@@ -730,6 +740,23 @@ pub fn distance(a: &str, b: &str) -> usize {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn serde_messages_get_a_hint() {
+        assert_eq!(
+            unknown_field_hint("unknown field `decison`, expected one of `decision`, `errorCode`")
+                .as_deref(),
+            Some("did you mean `decision`?")
+        );
+        assert_eq!(
+            unknown_field_hint("unknown field `listn`, expected `listen` or `tls`").as_deref(),
+            Some("did you mean `listen`?")
+        );
+        assert_eq!(
+            unknown_field_hint("unknown field `zzz`, expected `listen`"),
+            None
+        );
+    }
 
     #[test]
     fn distances() {

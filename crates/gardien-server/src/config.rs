@@ -292,9 +292,16 @@ impl Default for ServerConfig {
 impl ServerConfig {
     /// Parses a configuration text; `path` names it in errors.
     pub fn parse(path: &str, text: &str) -> Result<ServerConfig, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Invalid {
-            path: path.to_owned(),
-            reason: e.to_string().trim_end().to_owned(),
+        toml::from_str(text).map_err(|e| {
+            let mut reason = e.to_string().trim_end().to_owned();
+            if let Some(hint) = gardien_core::schema::unknown_field_hint(e.message()) {
+                reason.push('\n');
+                reason.push_str(&hint);
+            }
+            ConfigError::Invalid {
+                path: path.to_owned(),
+                reason,
+            }
         })
     }
 

@@ -289,8 +289,12 @@ pub async fn denial_page(
     }
 }
 
-fn parse_request(body: &[u8]) -> Result<SignIn, ApiError> {
-    SignIn::parse("request body", body).map_err(|e| ApiError::bad_request(e.to_string()))
+/// The request body as a sign-in: user principal names and service principal display names
+/// resolve through the live tenant's directory.
+fn parse_request(state: &AppState, body: &[u8]) -> Result<SignIn, ApiError> {
+    let live = state.live.load();
+    SignIn::parse_in("request body", body, &live.tenant.tenant.directory)
+        .map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 /// `POST /v1/evaluate`: the decision output of DESIGN.md for a Graph evaluate request body.
@@ -304,7 +308,7 @@ pub async fn evaluate(
         return Err(ApiError::unauthorized());
     }
     let started = Instant::now();
-    let signin = parse_request(&body)?;
+    let signin = parse_request(&state, &body)?;
     let derived = Derived::given(&signin);
     let (_, app_id) = crate::signin_record::ids(&signin);
     let decided = decision::decide_and_log(
@@ -351,7 +355,7 @@ pub async fn graph_evaluate(
     if !state.decision_allowed(bearer(&headers)) {
         return Err(ApiError::unauthorized());
     }
-    let signin = parse_request(&body)?;
+    let signin = parse_request(&state, &body)?;
     let live = state.live.load();
     let report = WhatIfReport::new(&live.tenant, &signin);
     Ok(Json(report.to_graph_json(&live.tenant)))

@@ -26,7 +26,12 @@ fn run_one(path: &Path) -> SuiteReport {
         Err(e) => return SuiteReport::not_run(&file, e.to_string()),
     };
     let tenant = match tenant_fs::load(&suite.tenant) {
-        Ok(Loaded::Tenant(t)) => t,
+        Ok(Loaded::Tenant(t)) => {
+            for w in &t.tenant.warnings {
+                eprintln!("{}", crate::diagnostics::short(w));
+            }
+            t
+        }
         Ok(Loaded::Invalid(e)) => {
             return SuiteReport::not_run(
                 &file,
