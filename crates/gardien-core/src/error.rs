@@ -433,6 +433,25 @@ mod tests {
         }
     }
 
+    /// `docs/diagnostics.md` documents every code, and only these codes.
+    #[test]
+    fn docs_list_every_code() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/diagnostics.md");
+        let doc = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(!doc.is_empty(), "cannot read {path}");
+        for c in CODES {
+            let heading = format!("### {} `{}`", c.code, c.name);
+            assert!(doc.contains(&heading), "docs/diagnostics.md lacks `{heading}`");
+        }
+        for line in doc.lines().filter(|l| l.starts_with("### GV")) {
+            let code = line.trim_start_matches("### ").get(..5).unwrap_or("");
+            assert!(
+                code_info(code).is_some(),
+                "docs/diagnostics.md documents unknown code {code}"
+            );
+        }
+    }
+
     #[test]
     fn reasons_classify() {
         assert_eq!(classify("invalid JSON at line 1"), INVALID_JSON);
