@@ -441,7 +441,10 @@ mod tests {
         assert!(!doc.is_empty(), "cannot read {path}");
         for c in CODES {
             let heading = format!("### {} `{}`", c.code, c.name);
-            assert!(doc.contains(&heading), "docs/diagnostics.md lacks `{heading}`");
+            assert!(
+                doc.contains(&heading),
+                "docs/diagnostics.md lacks `{heading}`"
+            );
         }
         for line in doc.lines().filter(|l| l.starts_with("### GV")) {
             let code = line.trim_start_matches("### ").get(..5).unwrap_or("");

@@ -600,15 +600,40 @@ pub fn is_annotation(name: &str) -> bool {
 }
 
 /// Every member of `value` (at every nesting level) that `ty` does not define, with pointers
-/// relative to `value`.
+/// relative to `value`. Allocates nothing while every member is known (it runs on every
+/// object of every tenant file, 390k IP ranges included).
 pub fn unknown_members(value: &Value, ty: &'static Type) -> Vec<UnknownMember> {
     let mut out = Vec::new();
-    let mut pointer = String::new();
-    walk(value, ty, &mut pointer, &mut out);
+    let mut path: Vec<Segment<'_>> = Vec::new();
+    walk(value, ty, &mut path, &mut out);
     out
 }
 
-fn walk(value: &Value, ty: &'static Type, pointer: &mut String, out: &mut Vec<UnknownMember>) {
+/// One step of the path being walked.
+#[derive(Clone, Copy)]
+enum Segment<'v> {
+    Key(&'v str),
+    Index(usize),
+}
+
+fn pointer(path: &[Segment<'_>]) -> String {
+    let mut out = String::new();
+    for segment in path {
+        out.push('/');
+        match segment {
+            Segment::Key(k) => out.push_str(&escape_token(k)),
+            Segment::Index(i) => out.push_str(&i.to_string()),
+        }
+    }
+    out
+}
+
+fn walk<'v>(
+    value: &'v Value,
+    ty: &'static Type,
+    path: &mut Vec<Segment<'v>>,
+    out: &mut Vec<UnknownMember>,
+) {
     let Value::Object(members) = value else {
         return;
     };
@@ -616,31 +641,27 @@ fn walk(value: &Value, ty: &'static Type, pointer: &mut String, out: &mut Vec<Un
         if is_annotation(name) {
             continue;
         }
-        let len = pointer.len();
-        pointer.push('/');
-        pointer.push_str(&escape_token(name));
+        path.push(Segment::Key(name));
         match ty.member(name) {
             None => out.push(UnknownMember {
-                pointer: pointer.clone(),
+                pointer: pointer(path),
                 name: name.clone(),
                 type_name: ty.name,
                 suggestion: suggest(name, ty.members.iter().map(|(n, _)| *n)),
             }),
             Some(Shape::Any) => {}
-            Some(Shape::Object(inner)) => walk(child, inner, pointer, out),
+            Some(Shape::Object(inner)) => walk(child, inner, path, out),
             Some(Shape::List(inner)) => {
                 if let Value::Array(items) = child {
                     for (i, item) in items.iter().enumerate() {
-                        let before = pointer.len();
-                        pointer.push('/');
-                        pointer.push_str(&i.to_string());
-                        walk(item, inner, pointer, out);
-                        pointer.truncate(before);
+                        path.push(Segment::Index(i));
+                        walk(item, inner, path, out);
+                        path.pop();
                     }
                 }
             }
         }
-        pointer.truncate(len);
+        path.pop();
     }
 }
 
