@@ -244,7 +244,7 @@ fn classify(reason: &str) -> Code {
         WRONG_OBJECT
     } else if reason.ends_with("does not exist") || reason.ends_with("is not defined") {
         DANGLING_REFERENCE
-    } else if starts("unknown member") {
+    } else if starts("unknown member") || starts("unknown field") {
         UNKNOWN_MEMBER
     } else {
         INVALID_VALUE

@@ -372,6 +372,7 @@ mod tests {
         let text = e.to_string();
         assert!(text.starts_with("g.toml:"), "{text}");
         assert!(text.contains("disclosur"), "{text}");
+        assert!(text.contains("did you mean `disclosure`?"), "{text}");
     }
 
     #[test]

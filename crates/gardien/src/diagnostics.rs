@@ -57,13 +57,20 @@ fn policy_label(d: &Diagnostic) -> Option<String> {
     })
 }
 
-/// Width of the token that starts at `column` of `line`: a JSON string (quotes included) or
-/// one character.
+/// Width of the token that starts at `column` of `line`: a JSON string (quotes included), a
+/// bare word, or one character.
 fn token_width(line: &str, column: u32) -> usize {
     let start = usize::try_from(column.saturating_sub(1)).unwrap_or(0);
     let mut chars = line.chars().skip(start);
-    if chars.next() != Some('"') {
-        return 1;
+    match chars.next() {
+        Some('"') => {}
+        // A bare word (a TOML key, a JSON literal).
+        Some(c) if c.is_alphanumeric() || c == '_' => {
+            return 1 + chars
+                .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '-'))
+                .count();
+        }
+        _ => return 1,
     }
     let mut width = 1;
     let mut escaped = false;
@@ -103,7 +110,7 @@ pub fn human(d: &Diagnostic, sources: &mut Sources) -> String {
     let _ = writeln!(out, "  --> {place}");
     // A diagnostic about a whole file shows no line.
     let line_text = position
-        .filter(|_| !d.pointer.is_empty())
+        .filter(|_| !d.pointer.is_empty() || d.position.is_some())
         .and_then(|(line, column)| {
             let text = sources.text(&d.file)?;
             gardien_core::json::line_text(text, line).map(|t| (line, column, t.to_owned()))
@@ -277,7 +284,10 @@ pub fn sarif(diagnostics: &[Diagnostic]) -> Value {
 
 /// Fills missing positions from the files on disk.
 pub fn locate(diagnostics: &mut [Diagnostic], sources: &mut Sources) {
-    for d in diagnostics.iter_mut().filter(|d| d.position.is_none()) {
+    for d in diagnostics
+        .iter_mut()
+        .filter(|d| d.position.is_none() && !d.pointer.is_empty())
+    {
         d.position = sources.position(&d.file, &d.pointer);
     }
 }

@@ -446,3 +446,35 @@ fn export_folders_and_powershell_output_load_as_is() {
     assert_eq!(code, 3, "the converted policy requires MFA: {out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn suite_typos_are_errors_with_did_you_mean() {
+    let dir = folder("suite");
+    tenant(&dir, true);
+    write(&dir, "r.json", &request());
+    let suite = dir.join("s.toml");
+    std::fs::write(
+        &suite,
+        "tenant = \"tenant.json\"\n[[scenario]]\nname = \"jan\"\nrequest = \"r.json\"\nexpect = { decison = \"deny\" }\n",
+    )
+    .unwrap();
+    let (code, out, _) = gardien(&["test", &suite.display().to_string()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("error[GV004]: unknown field `decison`")
+            && out.contains("did you mean `decision`?"),
+        "{out}"
+    );
+    assert!(out.contains("s.toml:5:12"), "{out}");
+    assert!(out.contains("expect = { decison = \"deny\" }"), "{out}");
+    // An inline request is hand-written input too.
+    std::fs::write(
+        &suite,
+        "tenant = \"tenant.json\"\n[[scenario]]\nname = \"jan\"\nexpect = { decision = \"deny\" }\n[scenario.request]\nsignInIdentity = { userId = \"jan@contoso.nl\" }\nsignInContext = { includeApplications = [\"Office 365 SharePoint Online\"] }\nsigninConditions = { country = \"NL\" }\n",
+    )
+    .unwrap();
+    let (code, out, _) = gardien(&["test", &suite.display().to_string()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("did you mean `signInConditions`?"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
