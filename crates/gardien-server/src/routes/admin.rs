@@ -73,6 +73,7 @@ fn check_members(key: &str, object: &Map<String, Value>) -> Result<(), ApiError>
     let ty = match key {
         "policies" => &gardien_core::schema::POLICY,
         "namedLocations" => &gardien_core::schema::NAMED_LOCATION,
+        "directory" => &gardien_core::schema::DIRECTORY,
         _ => return Ok(()),
     };
     let value = Value::Object(object.clone());
@@ -404,7 +405,9 @@ pub async fn put_directory(
 ) -> Result<Response, ApiError> {
     let author = guard(&state, &headers)?;
     let expected = expected_version(&headers)?;
-    let directory = Value::Object(parse_object(&body)?);
+    let object = parse_object(&body)?;
+    check_members("directory", &object)?;
+    let directory = Value::Object(object);
     let live = state.live_for_write(expected).await;
     let mut snapshot = live.snapshot.clone();
     snapshot["directory"] = directory;
