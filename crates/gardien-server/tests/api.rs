@@ -480,6 +480,7 @@ async fn admin_writes_are_validated_versioned_and_atomic() {
         problem["errors"][0]["help"], "did you mean `includeUsers`?",
         "{problem}"
     );
+    assert_eq!(problem["errors"][0]["code"], "GV004", "{problem}");
     assert_eq!(s.state.live.load().version, 1);
 
     // Disable CA01 (location block): accepted, version 2, enforcement changes at once.
