@@ -286,6 +286,11 @@ fn a_policy_typo_is_a_warning_that_strict_validate_and_lint_fail_on() {
     let (code, out, _) = gardien(&["lint", "--tenant", &t]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("did you mean `includeUsers`?"), "{out}");
+    // Its finding about the member the policy lacks says that the member is absent.
+    assert!(
+        out.contains("/policies/0/conditions/users/includeUsers (absent)"),
+        "{out}"
+    );
     let (code, out, _) = gardien(&["lint", "--tenant", &t, "--format", "sarif"]);
     assert_eq!(code, 2);
     let sarif: Value = serde_json::from_str(&out).unwrap();

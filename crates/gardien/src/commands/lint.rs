@@ -122,6 +122,10 @@ fn text(report: &LintReport, lines: &mut LineIndex) -> String {
             }
             if !f.pointer.is_empty() {
                 let _ = write!(place, ": {}", f.pointer);
+                // A finding about a member the policy lacks names where it belongs.
+                if lines.absent(&f.file, &f.pointer) {
+                    place.push_str(" (absent)");
+                }
             }
             let _ = writeln!(
                 out,
@@ -248,9 +252,24 @@ fn sarif(report: &LintReport, load: &[gardien_core::Diagnostic], lines: &mut Lin
 #[derive(Default)]
 struct LineIndex {
     texts: HashMap<String, Option<String>>,
+    values: HashMap<String, Option<Value>>,
 }
 
 impl LineIndex {
+    /// Whether `pointer` names nothing in `file` (a member the finding says is missing).
+    fn absent(&mut self, file: &str, pointer: &str) -> bool {
+        let value = self
+            .values
+            .entry(file.to_owned())
+            .or_insert_with(|| {
+                let bytes = std::fs::read(file).ok()?;
+                let text = gardien_core::json::decode_text(file, &bytes).ok()?;
+                serde_json::from_str(&text).ok()
+            })
+            .as_ref();
+        value.is_some_and(|v| v.pointer(pointer).is_none())
+    }
+
     /// 1-based line of the member at `pointer` (or of its deepest existing parent) in `file`.
     fn line(&mut self, file: &str, pointer: &str) -> Option<usize> {
         let text = self
