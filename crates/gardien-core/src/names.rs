@@ -327,11 +327,17 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("`Payroll`"), "{e}");
-        // Without a directory, a UPN never becomes a user of that literal id.
-        let e = SignIn::from_value("r.json", &request("jan@contoso.nl", "app"))
-            .err()
-            .map(|e| e.code);
+        // With an empty directory, a UPN never becomes a user of that literal id.
+        let e = SignIn::from_value_in(
+            "r.json",
+            &request("jan@contoso.nl", "app"),
+            &Directory::default(),
+        )
+        .err()
+        .map(|e| e.code);
         assert_eq!(e, Some(UNRESOLVED_NAME));
+        // gardien's own records are read with ids as written.
+        assert!(SignIn::from_value("r.json", &request("jan@contoso.nl", "app")).is_ok());
     }
 
     #[test]
