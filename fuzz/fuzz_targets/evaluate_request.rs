@@ -43,7 +43,7 @@ fn tenants() -> &'static [CompiledTenant] {
                 "directory.json",
                 &include_bytes!("../../examples/demo/tenant/directory.json")[..],
             )),
-            combined: None,
+            ..Default::default()
         };
         let vectors = TenantSource {
             combined: Some(SourceFile::new(

@@ -789,7 +789,7 @@ mod tests {
             policy_files: policies,
             location_files: vec![demo!("namedLocations.json")],
             directory: Some(demo!("directory.json")),
-            combined: None,
+            ..Default::default()
         };
         match Tenant::load(&source) {
             Ok(t) => CompiledTenant::compile(t),

@@ -168,16 +168,18 @@ fn resolve_all(tenant: &CompiledTenant, refs: &[PolicyRef]) -> Result<Vec<usize>
 fn sign_in(
     suite: &Suite,
     scenario: &Scenario,
+    directory: &gardien_core::model::directory::Directory,
     read: &mut dyn FnMut(&Path) -> std::io::Result<Vec<u8>>,
 ) -> Result<SignIn, String> {
     match &scenario.request {
         RequestSource::File(path) => {
             let bytes = read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-            SignIn::parse(&path.display().to_string(), &bytes).map_err(|e| e.to_string())
+            SignIn::parse_in(&path.display().to_string(), &bytes, directory)
+                .map_err(|e| e.to_string())
         }
         RequestSource::Inline(value) => {
             let label = format!("{}:{} (inline request)", suite.file, scenario.line);
-            SignIn::from_value(&label, value).map_err(|e| e.to_string())
+            SignIn::from_value_in(&label, value, directory).map_err(|e| e.to_string())
         }
     }
 }
@@ -332,7 +334,7 @@ pub fn run(
         .iter()
         .map(|scenario| {
             let t0 = Instant::now();
-            let (status, report) = match sign_in(suite, scenario, read) {
+            let (status, report) = match sign_in(suite, scenario, &tenant.tenant.directory, read) {
                 Err(e) => (Status::Error(e), None),
                 Ok(signin) => {
                     let evaluation = tenant.evaluate(&signin);

@@ -41,6 +41,11 @@ fn main() {
         .iter()
         .map(|r| SignIn::from_value("request.json", r).expect("generated requests parse"))
         .collect();
+    assert!(
+        tenant.warnings.is_empty(),
+        "the generated tenant uses Graph's members only: {:?}",
+        tenant.warnings.first()
+    );
     println!(
         "synthetic tenant: {} policies, {} named locations, {} ranges, {} users, {} groups; load {:.1} ms, first compile {:.1} ms",
         tenant.policies.len(),
@@ -63,6 +68,21 @@ fn main() {
             |t| black_box(CompiledTenant::compile(t)),
             BatchSize::LargeInput,
         )
+    });
+    // Loading (decode, parse, read, validate, schema check) and, separately, the schema
+    // check alone over the same parsed values: its share of the load time (target < 10 %).
+    c.bench_function("load/synthetic-200p-390k", |b| {
+        b.iter(|| black_box(Tenant::load(black_box(&synthetic.source))))
+    });
+    let checked = schema_inputs(&synthetic.source);
+    c.bench_function("schema-check/synthetic-200p-390k", |b| {
+        b.iter(|| {
+            let mut unknown = 0;
+            for (value, ty) in &checked {
+                unknown += gardien_core::schema::unknown_members(black_box(value), ty).len();
+            }
+            black_box(unknown)
+        })
     });
     let mut group = c.benchmark_group("mix-500");
     group.sample_size(20);
@@ -224,4 +244,38 @@ fn percentiles(tenant: &CompiledTenant, requests: &[SignIn]) {
         at(1.0),
         decisions,
     );
+}
+
+/// The objects the loader checks against the schema: every policy and named location of the
+/// tenant's files (collections walked), parsed once, with their types.
+fn schema_inputs(
+    source: &gardien_core::TenantSource,
+) -> Vec<(serde_json::Value, &'static gardien_core::schema::Type)> {
+    use gardien_core::schema::{DIRECTORY, NAMED_LOCATION, POLICY};
+    let parse = |f: &gardien_core::SourceFile| -> serde_json::Value {
+        serde_json::from_slice(&f.bytes).expect("generated files are JSON")
+    };
+    let items = |v: serde_json::Value| -> Vec<serde_json::Value> {
+        match v {
+            serde_json::Value::Array(a) => a,
+            serde_json::Value::Object(mut o) if o.get("value").is_some_and(|v| v.is_array()) => {
+                match o.remove("value") {
+                    Some(serde_json::Value::Array(a)) => a,
+                    _ => Vec::new(),
+                }
+            }
+            other => vec![other],
+        }
+    };
+    let mut out = Vec::new();
+    for f in &source.policy_files {
+        out.extend(items(parse(f)).into_iter().map(|v| (v, &POLICY)));
+    }
+    for f in &source.location_files {
+        out.extend(items(parse(f)).into_iter().map(|v| (v, &NAMED_LOCATION)));
+    }
+    if let Some(f) = &source.directory {
+        out.push((parse(f), &DIRECTORY));
+    }
+    out
 }

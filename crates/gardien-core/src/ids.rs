@@ -47,6 +47,75 @@ pub const ADMIN_PORTAL_APPS: &[&str] = &[
     "12128f48-ec9e-42f0-b203-ea49fb6af367", // Teams admin center
 ];
 
+/// Microsoft first-party applications every tenant has, `(appId, display name)`: a request
+/// may name them by display name even when `directory.json` does not list them.
+pub const WELL_KNOWN_APPS: &[(&str, &str)] = &[
+    (
+        "00000002-0000-0ff1-ce00-000000000000",
+        "Office 365 Exchange Online",
+    ),
+    (
+        "00000003-0000-0ff1-ce00-000000000000",
+        "Office 365 SharePoint Online",
+    ),
+    (
+        "00000004-0000-0ff1-ce00-000000000000",
+        "Skype for Business Online",
+    ),
+    ("00000005-0000-0ff1-ce00-000000000000", "Yammer"),
+    (
+        "00000006-0000-0ff1-ce00-000000000000",
+        "Microsoft Office 365 Portal",
+    ),
+    (
+        "cc15fd57-2c6c-4117-a88c-83b1d56b4bbe",
+        "Microsoft Teams Services",
+    ),
+    ("1fec8e78-bce4-4aaf-ab1b-5451cc387264", "Microsoft Teams"),
+    ("4765445b-32c6-49b0-83e6-1d93765276ca", "OfficeHome"),
+    ("d3590ed6-52b3-4102-aeff-aad2292ab01c", "Microsoft Office"),
+    (
+        "ab9b8c07-8f02-4f72-87fa-80105867a763",
+        "OneDrive SyncEngine",
+    ),
+    ("c44b4083-3bb0-49c1-b47d-974e53cbdf3c", "Azure Portal"),
+    (
+        "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+        "Windows Azure Service Management API",
+    ),
+    (
+        "00000002-0000-0000-c000-000000000000",
+        "Windows Azure Active Directory",
+    ),
+    ("00000003-0000-0000-c000-000000000000", "Microsoft Graph"),
+    (
+        "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9",
+        "Device Registration Service",
+    ),
+    (
+        "d4ebce55-015a-49b5-a083-c84d1797ae8c",
+        "Microsoft Intune Enrollment",
+    ),
+    ("0000000a-0000-0000-c000-000000000000", "Microsoft Intune"),
+    (
+        "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+        "Microsoft Azure CLI",
+    ),
+    (
+        "0000000c-0000-0000-c000-000000000000",
+        "Microsoft App Access Panel",
+    ),
+    ("de8bc8b5-d9f9-48b1-a8ad-b748da725064", "Graph Explorer"),
+    (
+        "1950a258-227b-4e31-a9cf-717495945fc2",
+        "Microsoft Azure PowerShell",
+    ),
+    (
+        "14d82eec-204b-4c2f-b7e8-296a70dab67e",
+        "Microsoft Graph Command Line Tools",
+    ),
+];
+
 /// Display names of common built-in directory role templates, for explanations.
 pub const ROLE_NAMES: &[(&str, &str)] = &[
     (

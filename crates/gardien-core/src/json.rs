@@ -306,6 +306,159 @@ impl<'a> Node<'a> {
     }
 }
 
+/// 1-based line and column (in characters) of the member at `pointer` in a JSON text: the
+/// member's key for an object member, the value for an array element, or the deepest existing
+/// parent when the pointer does not resolve. `None` when the text is not JSON enough to walk.
+pub fn position(text: &str, pointer: &str) -> Option<(u32, u32)> {
+    let tokens: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let offset = locate(text.as_bytes(), &tokens)?;
+    let before = text.get(..offset)?;
+    let line = before.bytes().filter(|c| *c == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.get(line_start..)?.chars().count() + 1;
+    Some((
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(column).unwrap_or(u32::MAX),
+    ))
+}
+
+/// The text of 1-based line `line` (without its line break).
+pub fn line_text(text: &str, line: u32) -> Option<&str> {
+    let index = usize::try_from(line).ok()?.checked_sub(1)?;
+    text.split('\n')
+        .nth(index)
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
+        i += 1;
+    }
+    i
+}
+
+/// End of the string starting at `i` (on its opening quote) and its content (unescaped
+/// enough to compare keys: `\"`, `\\`, `\/`).
+fn string_at(b: &[u8], i: usize) -> Option<(usize, String)> {
+    let mut j = i + 1;
+    let mut s = Vec::new();
+    loop {
+        match *b.get(j)? {
+            b'"' => return Some((j + 1, String::from_utf8_lossy(&s).into_owned())),
+            b'\\' => {
+                s.push(*b.get(j + 1)?);
+                j += 2;
+            }
+            c => {
+                s.push(c);
+                j += 1;
+            }
+        }
+    }
+}
+
+/// End of the value starting at `i`.
+fn skip_value(b: &[u8], i: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => string_at(b, i).map(|(end, _)| end),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match *b.get(j)? {
+                    b'"' => {
+                        j = string_at(b, j)?.0;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.checked_sub(1)?;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let mut j = i;
+            while b
+                .get(j)
+                .is_some_and(|c| !matches!(c, b',' | b'}' | b']') && !c.is_ascii_whitespace())
+            {
+                j += 1;
+            }
+            Some(j)
+        }
+    }
+}
+
+/// Byte offset of the member at `tokens` inside the JSON text (its key when it is an object
+/// member), or of its deepest existing parent.
+fn locate(b: &[u8], tokens: &[String]) -> Option<usize> {
+    let bom = if b.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        3
+    } else {
+        0
+    };
+    let mut i = skip_ws(b, bom);
+    let mut key_at = None;
+    'tokens: for token in tokens {
+        key_at = None;
+        match *b.get(i)? {
+            b'{' => {
+                let mut j = skip_ws(b, i + 1);
+                while b.get(j) == Some(&b'"') {
+                    let start = j;
+                    let (end, key) = string_at(b, j)?;
+                    j = skip_ws(b, end);
+                    if b.get(j) != Some(&b':') {
+                        return Some(i);
+                    }
+                    j = skip_ws(b, j + 1);
+                    if key == *token {
+                        i = j;
+                        key_at = Some(start);
+                        continue 'tokens;
+                    }
+                    j = skip_ws(b, skip_value(b, j)?);
+                    if b.get(j) == Some(&b',') {
+                        j = skip_ws(b, j + 1);
+                    }
+                }
+                return Some(i);
+            }
+            b'[' => {
+                let Ok(want) = token.parse::<usize>() else {
+                    return Some(i);
+                };
+                let mut j = skip_ws(b, i + 1);
+                let mut n = 0;
+                while b.get(j).is_some_and(|c| *c != b']') {
+                    if n == want {
+                        i = j;
+                        continue 'tokens;
+                    }
+                    j = skip_ws(b, skip_value(b, j)?);
+                    if b.get(j) == Some(&b',') {
+                        j = skip_ws(b, j + 1);
+                    }
+                    n += 1;
+                }
+                return Some(i);
+            }
+            _ => return Some(i),
+        }
+    }
+    Some(key_at.unwrap_or(i))
+}
+
 /// A short name of a JSON value's kind for error messages.
 pub fn kind(value: &Value) -> &'static str {
     match value {
@@ -470,6 +623,21 @@ mod tests {
             c.string().err().map(|e| e.to_string()).unwrap_or_default(),
             "f: /a~1b/0/c~0: expected a string, found a number"
         );
+    }
+
+    #[test]
+    fn pointers_become_positions() {
+        let text = "{\n  \"a\": 1,\n  \"conditions\": {\n    \"users\": {\"x\": [\"u1\",\n \"u2\"]}\n  }\n}";
+        assert_eq!(position(text, ""), Some((1, 1)));
+        assert_eq!(position(text, "/conditions"), Some((3, 3)));
+        assert_eq!(position(text, "/conditions/users/x"), Some((4, 15)));
+        assert_eq!(position(text, "/conditions/users/x/1"), Some((5, 2)));
+        // A member that does not exist: its deepest existing parent.
+        assert_eq!(
+            position(text, "/conditions/users/excludeGroups"),
+            Some((4, 14))
+        );
+        assert_eq!(line_text(text, 2), Some("  \"a\": 1,"));
     }
 
     #[test]

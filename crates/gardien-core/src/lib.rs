@@ -12,15 +12,17 @@ pub mod ids;
 pub mod json;
 pub mod limits;
 pub mod model;
+mod names;
 pub mod network;
 pub mod report;
+pub mod schema;
 pub mod signin;
 #[cfg(test)]
 mod testing;
 pub mod time;
 
 pub use compile::CompiledTenant;
-pub use error::{LoadError, LoadErrors};
+pub use error::{Diagnostic, LoadError, LoadErrors, Severity};
 pub use eval::{Decision, Evaluation, Verdict};
 pub use model::tenant::{SourceFile, Tenant, TenantSource};
 pub use signin::SignIn;

@@ -222,16 +222,20 @@ mod tests {
 
     #[test]
     fn json_depth() {
-        // The root object is level 1; member `a/b~` holds `levels` nested arrays.
+        // The root object is level 1; member `@odata.a/b~` (an annotation, allowed anywhere)
+        // holds `levels` nested arrays.
         let text = |levels: usize| {
             let base = request(&[]).to_string();
             let inner = format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
-            format!("{{\"a/b~\":{inner},{}", base.get(1..).unwrap_or_default())
+            format!(
+                "{{\"@odata.a/b~\":{inner},{}",
+                base.get(1..).unwrap_or_default()
+            )
         };
         assert!(SignIn::parse("request.json", text(MAX_JSON_DEPTH - 1).as_bytes()).is_ok());
         let e = SignIn::parse("request.json", text(MAX_JSON_DEPTH).as_bytes()).err();
         // The 64th array, at level 65, is the first past the limit.
-        let pointer = format!("/a~1b~0{}", "/0".repeat(MAX_JSON_DEPTH - 1));
+        let pointer = format!("/@odata.a~1b~0{}", "/0".repeat(MAX_JSON_DEPTH - 1));
         assert_eq!(
             e.map(|e| e.to_string()),
             Some(format!(
@@ -502,10 +506,10 @@ mod tests {
                 .err()
                 .unwrap_or_default()
         };
-        let LoadErrors { errors } = bad_groups(MAX_ERRORS);
+        let LoadErrors { errors, .. } = bad_groups(MAX_ERRORS);
         assert_eq!(errors.len(), MAX_ERRORS);
         assert!(errors.iter().all(|e| e.reason.contains("placeholder")));
-        let LoadErrors { errors } = bad_groups(100_000);
+        let LoadErrors { errors, .. } = bad_groups(100_000);
         assert_eq!(errors.len(), MAX_ERRORS + 1);
         assert_eq!(
             errors.last().map(LoadError::to_string).as_deref(),

@@ -4,4 +4,5 @@ pub mod directory;
 pub mod enums;
 pub mod location;
 pub mod policy;
+pub mod powershell;
 pub mod tenant;

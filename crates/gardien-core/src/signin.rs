@@ -14,7 +14,7 @@ use crate::json::{
     Node, decode_text, opt_bool, opt_string, parse_value, string_list_max, with_member,
 };
 use crate::limits::{MAX_ID_LENGTH, MAX_REQUEST_LIST_ITEMS};
-use crate::model::directory::parse_combination;
+use crate::model::directory::{Directory, parse_combination};
 use crate::model::enums::{
     AuthMethods, ClientAppType, DevicePlatform, ExternalUserType, InsiderRiskLevel, RiskLevel,
     TransferMethod,
@@ -291,15 +291,56 @@ impl SignIn {
         )
     }
 
-    /// Parses a request file (JSON, UTF-8 or UTF-16).
+    /// Parses a request file (JSON, UTF-8 or UTF-16). Ids are taken as written: this reads
+    /// gardien's own records (sign-in log, stored requests) and internal requests. Input a
+    /// person wrote goes through [`SignIn::parse_in`], which resolves names through the
+    /// tenant's directory and refuses those that resolve to nothing.
     pub fn parse(file: &str, bytes: &[u8]) -> Result<SignIn, LoadError> {
         let text = decode_text(file, bytes)?;
         let value = parse_value(file, &text)?;
-        SignIn::from_value(file, &value)
+        SignIn::from_value(file, &value).map_err(|mut e| {
+            e.locate_in(&text);
+            e
+        })
     }
 
-    /// Reads a request from parsed JSON.
+    /// Parses a request file, resolving names through `directory` (see
+    /// [`SignIn::from_value_in`]). Errors carry the line and column of the offending member.
+    pub fn parse_in(file: &str, bytes: &[u8], directory: &Directory) -> Result<SignIn, LoadError> {
+        let text = decode_text(file, bytes)?;
+        let value = parse_value(file, &text)?;
+        SignIn::from_value_in(file, &value, directory).map_err(|mut e| {
+            e.locate_in(&text);
+            e
+        })
+    }
+
+    /// Reads a request from parsed JSON, ids as written (see [`SignIn::parse`]). A member that
+    /// the evaluate body (or gardien's `session`) does not define is an error with the nearest
+    /// known name.
     pub fn from_value(file: &str, value: &Value) -> Result<SignIn, LoadError> {
+        check_members(file, value)?;
+        SignIn::read(file, value)
+    }
+
+    /// Reads a request a person wrote, resolving names through `directory`.
+    ///
+    /// Members are checked as in [`SignIn::from_value`]. A `userId` with an `@` is a user
+    /// principal name and an application that is no id is a service principal display name:
+    /// each resolves to exactly one directory object or is an error naming the candidates,
+    /// never an id of that literal text (an empty directory resolves nothing).
+    pub fn from_value_in(
+        file: &str,
+        value: &Value,
+        directory: &Directory,
+    ) -> Result<SignIn, LoadError> {
+        check_members(file, value)?;
+        let resolved = crate::names::resolve_request(file, value, directory)?;
+        let value = resolved.as_ref().unwrap_or(value);
+        SignIn::read(file, value)
+    }
+
+    fn read(file: &str, value: &Value) -> Result<SignIn, LoadError> {
         let root = Node::root(file, "", value);
         root.object("an evaluate request")?;
         let subject = member_any(
@@ -324,6 +365,20 @@ impl SignIn {
             Some(s) => read_session(&s, &mut signin.session),
         })?;
         Ok(signin)
+    }
+}
+
+/// The first member of a request that the evaluate body (or gardien's `session`) does not
+/// define, as an error with the nearest known name.
+fn check_members(file: &str, value: &Value) -> Result<(), LoadError> {
+    match crate::schema::unknown_members(value, &crate::schema::REQUEST)
+        .into_iter()
+        .next()
+    {
+        None => Ok(()),
+        Some(u) => Err(LoadError::new(file, u.pointer.clone(), u.reason())
+            .with_code(crate::error::UNKNOWN_MEMBER)
+            .with_help(u.help(true))),
     }
 }
 

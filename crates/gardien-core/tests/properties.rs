@@ -297,7 +297,7 @@ fn load(policies: &[Value]) -> Result<CompiledTenant, TestCaseError> {
             "directory.json",
             serde_json::to_vec(&directory()).unwrap_or_default(),
         )),
-        combined: None,
+        ..TenantSource::default()
     };
     match Tenant::load(&source) {
         Ok(t) => Ok(CompiledTenant::compile(t)),

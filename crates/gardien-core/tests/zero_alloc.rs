@@ -58,7 +58,7 @@ fn decide_does_not_allocate() {
             "directory.json",
             std::fs::read(demo.join("tenant/directory.json")).unwrap_or_default(),
         )),
-        combined: None,
+        ..Default::default()
     };
     let tenant = Tenant::load(&source)
         .map(CompiledTenant::compile)

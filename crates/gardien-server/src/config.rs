@@ -331,9 +331,16 @@ impl Default for ServerConfig {
 impl ServerConfig {
     /// Parses a configuration text; `path` names it in errors.
     pub fn parse(path: &str, text: &str) -> Result<ServerConfig, ConfigError> {
-        let config: ServerConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
-            path: path.to_owned(),
-            reason: e.to_string().trim_end().to_owned(),
+        let config: ServerConfig = toml::from_str(text).map_err(|e| {
+            let mut reason = e.to_string().trim_end().to_owned();
+            if let Some(hint) = gardien_core::schema::unknown_field_hint(e.message()) {
+                reason.push('\n');
+                reason.push_str(&hint);
+            }
+            ConfigError::Invalid {
+                path: path.to_owned(),
+                reason,
+            }
         })?;
         config
             .authzen
@@ -412,6 +419,7 @@ mod tests {
         let text = e.to_string();
         assert!(text.starts_with("g.toml:"), "{text}");
         assert!(text.contains("disclosur"), "{text}");
+        assert!(text.contains("did you mean `disclosure`?"), "{text}");
     }
 
     #[test]

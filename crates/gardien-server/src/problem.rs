@@ -24,15 +24,17 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "Invalid request", detail)
     }
 
-    /// 400 from the core's validation errors: one entry per problem with file, JSON path
-    /// (`pointer`) and reason.
+    /// 400 from the core's validation errors: one entry per problem with its diagnostic code
+    /// (`GV…`, docs/diagnostics.md), file, JSON path (`pointer`), reason and help.
     pub fn invalid(errors: &LoadErrors) -> Self {
         let list = errors
             .errors
             .iter()
             .map(|e| {
-                json!({"file": e.file, "pointer": e.pointer, "reason": e.reason,
-                       "help": e.help})
+                json!({"code": e.code.as_str(), "severity": e.severity.as_str(),
+                       "file": e.file, "pointer": e.pointer, "reason": e.reason,
+                       "help": e.help,
+                       "policy": e.policy.as_ref().map(|p| json!({"id": p.0, "displayName": p.1}))})
             })
             .collect();
         ApiError {

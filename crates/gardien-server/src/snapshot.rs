@@ -29,9 +29,26 @@ fn items(value: Value) -> Vec<Value> {
 
 /// Builds the snapshot of a tenant read from files, after the core validated it (so every
 /// error names the file and JSON path the admin wrote).
+///
+/// Files are decoded as the core decodes them (UTF-8 or UTF-16), PowerShell SDK output is
+/// stored converted to Graph JSON, and the authentication strengths of an export folder go to
+/// the directory. The tenant's warnings (members Graph does not define) are logged.
 pub fn from_source(source: &TenantSource) -> Result<Value, LoadErrors> {
-    Tenant::load(source)?;
-    let parse = |f: &SourceFile| serde_json::from_slice::<Value>(&f.bytes).unwrap_or(Value::Null);
+    let tenant = Tenant::load(source)?;
+    for w in &tenant.warnings {
+        tracing::warn!(code = %w.code, "tenant: {w}");
+    }
+    let parse = |f: &SourceFile| {
+        let value = gardien_core::json::decode_text(&f.name, &f.bytes)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+            .unwrap_or(Value::Null);
+        if gardien_core::model::powershell::is_pascal_case(&value) {
+            gardien_core::model::powershell::convert(&value)
+        } else {
+            value
+        }
+    };
     let mut policies = Vec::new();
     let mut locations = Vec::new();
     let mut directory = Value::Object(Map::new());
@@ -57,6 +74,21 @@ pub fn from_source(source: &TenantSource) -> Result<Value, LoadErrors> {
     }
     if let Some(f) = &source.directory {
         directory = parse(f);
+    }
+    let strengths: Vec<Value> = source
+        .strength_files
+        .iter()
+        .flat_map(|f| items(parse(f)))
+        .collect();
+    if !strengths.is_empty()
+        && let Some(d) = directory.as_object_mut()
+    {
+        let list = d
+            .entry("authenticationStrengthPolicies")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Some(list) = list.as_array_mut() {
+            list.extend(strengths);
+        }
     }
     Ok(json!({"policies": policies, "namedLocations": locations, "directory": directory}))
 }
@@ -188,6 +220,37 @@ mod tests {
         assert_eq!(list(&snap, "policies")[1]["id"], "p2");
         let compiled = compile("snap", &snap).unwrap();
         assert_eq!(compiled.tenant.policies.len(), 2);
+    }
+
+    #[test]
+    fn from_source_reads_utf16_and_export_strengths() {
+        let policy = json!({"id": "p1", "displayName": "p1", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]},
+                           "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "authenticationStrength": {"id": "s1"}}});
+        let mut utf16 = vec![0xFF, 0xFE];
+        for unit in policy.to_string().encode_utf16() {
+            utf16.extend_from_slice(&unit.to_le_bytes());
+        }
+        let source = TenantSource {
+            policy_files: vec![SourceFile::new("ConditionalAccess/p1.json", utf16)],
+            strength_files: vec![SourceFile::new(
+                "AuthenticationStrengths/s1.json",
+                serde_json::to_vec(
+                    &json!({"id": "s1", "displayName": "FIDO", "allowedCombinations": ["fido2"]}),
+                )
+                .unwrap(),
+            )],
+            ..Default::default()
+        };
+        let snapshot = from_source(&source).unwrap();
+        assert_eq!(snapshot["policies"][0]["id"], "p1");
+        assert_eq!(
+            snapshot["directory"]["authenticationStrengthPolicies"][0]["id"],
+            "s1"
+        );
+        // The snapshot loads on its own.
+        assert!(compile("snapshot", &snapshot).is_ok());
     }
 
     #[test]

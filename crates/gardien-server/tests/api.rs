@@ -463,6 +463,26 @@ async fn admin_writes_are_validated_versioned_and_atomic() {
     assert_eq!(s.state.live.load().version, 1);
     assert_eq!(laptop_abroad(&s.app).await.status, StatusCode::FORBIDDEN);
 
+    // A member Graph does not define: 400 naming it with the nearest known name, as Graph
+    // does; nothing changes.
+    let typo = json!({"displayName": "typo", "state": "enabled",
+        "conditions": {"users": {"includeUser": ["All"]}, "applications": {"includeApplications": ["All"]},
+                       "clientAppTypes": ["all"]},
+        "grantControls": {"operator": "OR", "builtInControls": ["block"]}});
+    let r = send(&s.app, "127.0.0.1", admin("POST", base, Some(typo))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    let problem = r.json();
+    assert_eq!(
+        problem["errors"][0]["pointer"], "/conditions/users/includeUser",
+        "{problem}"
+    );
+    assert_eq!(
+        problem["errors"][0]["help"], "did you mean `includeUsers`?",
+        "{problem}"
+    );
+    assert_eq!(problem["errors"][0]["code"], "GV004", "{problem}");
+    assert_eq!(s.state.live.load().version, 1);
+
     // Disable CA01 (location block): accepted, version 2, enforcement changes at once.
     let ca01 = "/v1.0/identity/conditionalAccess/policies/ca01-0000-4000-8000-000000000000";
     let current = send(&s.app, "127.0.0.1", admin("GET", ca01, None)).await;

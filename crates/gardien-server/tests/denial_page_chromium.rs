@@ -42,7 +42,7 @@ fn demo_tenant() -> CompiledTenant {
         policy_files: policies.iter().map(|p| source_file(p)).collect(),
         location_files: vec![source_file(&dir.join("namedLocations.json"))],
         directory: Some(source_file(&dir.join("directory.json"))),
-        combined: None,
+        ..Default::default()
     };
     CompiledTenant::compile(Tenant::load(&source).unwrap())
 }

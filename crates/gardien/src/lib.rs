@@ -4,6 +4,7 @@
 //! and `render/` formats it for people. Results go to stdout, diagnostics to stderr.
 
 pub mod commands;
+pub mod diagnostics;
 pub mod render;
 pub mod tenant_fs;
 
@@ -212,14 +213,21 @@ pub enum Command {
     /// Read a live tenant through Microsoft Graph into a tenant folder (policies, named
     /// locations, the directory the policies need, cross-tenant access; devices, sign-ins).
     Pull(commands::pull::PullArgs),
-    /// Load a tenant and report every problem in it.
+    /// Load a tenant and report every problem, warning and note in it, and which policies
+    /// reference directory objects that directory.json lacks.
     Validate {
-        /// Tenant directory or single JSON file.
+        /// Tenant directory, export folder or single JSON file.
         #[arg(long)]
         tenant: PathBuf,
-        /// Print problems as JSON.
+        /// Print the report as JSON (same as `--format json`).
         #[arg(long)]
         json: bool,
+        /// Output format: text, json or sarif.
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// Fail (exit 1) on warnings too: unknown members, missing directory data.
+        #[arg(long)]
+        strict: bool,
     },
 }
 
@@ -311,7 +319,19 @@ pub fn run() -> ExitCode {
             signals,
             json,
         } => commands::signin::run(headers, signals, *json),
-        Command::Validate { tenant, json } => commands::validate::run(tenant, *json),
+        Command::Validate {
+            tenant,
+            json,
+            format,
+            strict,
+        } => {
+            let format = if *json {
+                Ok(commands::validate::Format::Json)
+            } else {
+                commands::validate::Format::parse(format)
+            };
+            format.and_then(|f| commands::validate::run(tenant, f, *strict))
+        }
         Command::Demo { json } => commands::demo::run(*json),
         Command::Serve {
             config,
@@ -353,7 +373,10 @@ pub fn run() -> ExitCode {
     match result {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            match e.downcast_ref::<diagnostics::Rendered>() {
+                Some(rendered) => eprintln!("{rendered}"),
+                None => eprintln!("error: {e:#}"),
+            }
             ExitCode::from(Exit::Failure as u8)
         }
     }

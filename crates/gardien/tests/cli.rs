@@ -67,7 +67,9 @@ fn vectors_through_the_cli() {
                 let (code, _, err) = gardien(&["validate", "--tenant", &tenant]);
                 assert_eq!(code, 1, "{id}: validate exits 1");
                 assert!(
-                    err.contains(want) && err.contains("tenant.json: /policies/0"),
+                    err.contains(want)
+                        && err.contains(&format!("{id}-tenant.json:"))
+                        && err.contains("(/policies/0"),
                     "{id}: validate names file and pointer: {err}"
                 );
             }

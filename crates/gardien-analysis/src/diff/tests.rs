@@ -45,7 +45,7 @@ fn demo(disable: Option<&str>) -> Tenant {
         policy_files,
         location_files: vec![read("namedLocations.json")],
         directory: Some(read("directory.json")),
-        combined: None,
+        ..Default::default()
     };
     Tenant::load(&source).unwrap_or_else(|e| panic!("demo tenant: {e}"))
 }

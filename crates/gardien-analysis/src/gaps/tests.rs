@@ -425,7 +425,7 @@ fn the_demo_tenant_has_the_expected_gaps() {
         policy_files: policies,
         location_files: vec![read("namedLocations.json")],
         directory: Some(read("directory.json")),
-        combined: None,
+        ..Default::default()
     };
     let t = Tenant::load(&source);
     assert!(t.is_ok());

@@ -180,10 +180,12 @@ impl Suite {
             }
         };
         let raw: SuiteToml = toml::from_str(text).map_err(|e| {
-            error(
-                e.span().map(|s| s.start),
-                e.message().trim_end().replace('\n', "; "),
-            )
+            let mut reason = e.message().trim_end().replace('\n', "; ");
+            if let Some(hint) = gardien_core::schema::unknown_field_hint(&reason) {
+                reason.push_str("; ");
+                reason.push_str(&hint);
+            }
+            error(e.span().map(|s| s.start), reason)
         })?;
         let tenant = raw.tenant.ok_or_else(|| {
             error(
@@ -366,7 +368,7 @@ decision = "allow"
             (
                 "tenant = \"t\"\n[[scenario]]\nname = \"a\"\nrequest = \"r.json\"\nexpect = { decison = \"deny\" }\n",
                 "s.toml:5:",
-                "unknown field `decison`",
+                "; did you mean `decision`?",
             ),
             (
                 "tenant = \"t\"\n[[scenario]]\nname = \"a\"\nrequest = \"r.json\"\nexpect = { decision = \"block\" }\n",

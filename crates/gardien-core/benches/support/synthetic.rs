@@ -349,7 +349,7 @@ pub fn generate_shaped(seed: u64, requests: usize, shape: Shape) -> Synthetic {
                 "directory.json",
                 serde_json::to_vec(&directory).unwrap_or_default(),
             )),
-            combined: None,
+            ..Default::default()
         },
         requests,
     }

@@ -300,6 +300,42 @@ fn check_nesting_within(
 }
 
 /// Reads the directory object.
+/// Reads one `authenticationStrengthPolicy` object (a `directory.json` entry, or a file of an
+/// export folder).
+pub(crate) fn read_strength(
+    s: &Node<'_>,
+    errors: &mut Vec<LoadError>,
+) -> Option<AuthenticationStrength> {
+    let id = required_id(s, errors)?;
+    let display_name = name(s, errors);
+    let combos = match string_list(s, "allowedCombinations") {
+        Ok(c) => c,
+        Err(e) => {
+            record(errors, e);
+            return None;
+        }
+    };
+    let mut combinations = Vec::new();
+    for (i, c) in combos.iter().enumerate() {
+        match parse_combination(c) {
+            Ok(m) => combinations.push(m),
+            Err(reason) => record(
+                errors,
+                LoadError::new(
+                    s.file,
+                    format!("{}/allowedCombinations/{i}", s.pointer()),
+                    reason,
+                ),
+            ),
+        }
+    }
+    Some(AuthenticationStrength {
+        id,
+        display_name,
+        combinations,
+    })
+}
+
 pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Directory {
     let before = errors.len();
     let mut d = Directory::default();
@@ -412,36 +448,9 @@ pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Di
         "authenticationStrengthPolicies",
         errors,
         |s, errors| {
-            let Some(id) = required_id(s, errors) else {
-                return;
-            };
-            let display_name = name(s, errors);
-            let combos = match string_list(s, "allowedCombinations") {
-                Ok(c) => c,
-                Err(e) => {
-                    record(errors, e);
-                    return;
-                }
-            };
-            let mut combinations = Vec::new();
-            for (i, c) in combos.iter().enumerate() {
-                match parse_combination(c) {
-                    Ok(m) => combinations.push(m),
-                    Err(reason) => record(
-                        errors,
-                        LoadError::new(
-                            s.file,
-                            format!("{}/allowedCombinations/{i}", s.pointer()),
-                            reason,
-                        ),
-                    ),
-                }
+            if let Some(strength) = read_strength(s, errors) {
+                d.authentication_strengths.push(strength);
             }
-            d.authentication_strengths.push(AuthenticationStrength {
-                id,
-                display_name,
-                combinations,
-            });
         },
     );
     match string_list(node, "mfaTrustedIps") {

@@ -2,16 +2,19 @@
 
 use serde_json::Value;
 
-use super::directory::{Directory, read_directory};
+use super::directory::{Directory, read_directory, read_strength};
 use super::location::{MAX_NAMED_LOCATIONS, NamedLocation, read_named_location};
 use super::policy::{LocationToken, Policy, read_policy};
-use crate::error::{LoadError, LoadErrors, record};
+use crate::error::{
+    Diagnostic, LoadError, LoadErrors, MISSING_DIRECTORY_DATA, Severity, UNKNOWN_MEMBER, record,
+};
 use crate::ids::{
     COMPLIANT_NETWORK_LOCATION, MFA_TRUSTED_IPS_LOCATION, STRENGTH_MFA, STRENGTH_PASSWORDLESS,
     STRENGTH_PHISHING_RESISTANT,
 };
 use crate::json::{Node, decode_text, escape_token, parse_value};
 use crate::limits::MAX_ERRORS;
+use crate::schema::{self, Type};
 
 pub use crate::limits::MAX_POLICIES;
 
@@ -45,6 +48,12 @@ pub struct TenantSource {
     pub directory: Option<SourceFile>,
     /// A single-file tenant `{"policies":[...], "namedLocations":[...], "directory":{...}}`.
     pub combined: Option<SourceFile>,
+    /// `authenticationStrengthPolicy` files of an export folder (one object, an array or a
+    /// collection each), added to the directory's authentication strengths.
+    pub strength_files: Vec<SourceFile>,
+    /// Notes from whoever collected the files (a skipped file of an export folder), kept with
+    /// the tenant's warnings.
+    pub notes: Vec<Diagnostic>,
 }
 
 /// A loaded, validated tenant: typed policies in tenant order, locations and directory.
@@ -56,6 +65,75 @@ pub struct Tenant {
     pub named_locations: Vec<NamedLocation>,
     /// Directory data.
     pub directory: Directory,
+    /// Warnings and notes found while loading (unknown members, conversions), in file
+    /// order. Loading succeeds with them; `validate --strict` and `lint` fail on warnings.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Policies that reference users, groups or roles the directory does not define.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MissingDirectory {
+    /// User ids referenced by policies and absent from `directory.json` `users`.
+    pub users: Vec<Box<str>>,
+    /// Group ids referenced by policies and absent from `directory.json` (neither in
+    /// `groups` nor in any `memberOf`).
+    pub groups: Vec<Box<str>>,
+    /// Role template ids referenced by policies that no directory user holds.
+    pub roles: Vec<Box<str>>,
+    /// The policies concerned, `(id, displayName)`, in tenant order.
+    pub policies: Vec<(String, String)>,
+}
+
+impl MissingDirectory {
+    /// Whether nothing is missing.
+    pub fn is_empty(&self) -> bool {
+        self.policies.is_empty()
+    }
+
+    /// One diagnostic (code GV012, warning) summarising what is missing, or `None`.
+    pub fn diagnostic(&self, tenant_name: &str) -> Option<Diagnostic> {
+        if self.is_empty() {
+            return None;
+        }
+        let count =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let mut parts = Vec::new();
+        for (n, one, many) in [
+            (self.users.len(), "user", "users"),
+            (self.groups.len(), "group", "groups"),
+            (self.roles.len(), "role", "roles"),
+        ] {
+            if n > 0 {
+                parts.push(count(n, one, many));
+            }
+        }
+        let names: Vec<String> = self
+            .policies
+            .iter()
+            .take(5)
+            .map(|(id, name)| format!("`{}`", if name.is_empty() { id } else { name }))
+            .collect();
+        let more = self.policies.len().saturating_sub(names.len());
+        let mut list = names.join(", ");
+        if more > 0 {
+            list.push_str(&format!(" and {more} more"));
+        }
+        Some(
+            Diagnostic::new(
+                tenant_name,
+                "",
+                format!(
+                    "{} {} {} that directory.json does not define ({list}); membership in them is unknown and treated as not a member",
+                    count(self.policies.len(), "policy", "policies"),
+                    if self.policies.len() == 1 { "references" } else { "reference" },
+                    parts.join(", "),
+                ),
+            )
+            .with_code(MISSING_DIRECTORY_DATA)
+            .with_severity(Severity::Warning)
+            .with_help("add them to directory.json (`gardien pull --out DIR` writes it from Graph)"),
+        )
+    }
 }
 
 fn items<'v>(value: &'v Value, collection_key: &str) -> (Vec<(String, &'v Value)>, bool) {
@@ -141,6 +219,62 @@ fn over_limit(
     Some(LoadError::new(file, collection_pointer(base, value, "value"), reason).with_help(help))
 }
 
+/// Warnings for the members of `value` that `ty` does not define.
+fn member_warnings(
+    file: &str,
+    base: &str,
+    value: &Value,
+    ty: &'static Type,
+    warnings: &mut Vec<Diagnostic>,
+) {
+    let policy = (ty.name == schema::POLICY.name).then(|| {
+        let text = |key: &str| {
+            value
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        (text("id"), text("displayName"))
+    });
+    for u in schema::unknown_members(value, ty) {
+        if warnings.len() > MAX_ERRORS {
+            return;
+        }
+        let mut d = Diagnostic::new(file, format!("{base}{}", u.pointer), u.reason())
+            .with_code(UNKNOWN_MEMBER)
+            .with_severity(Severity::Warning)
+            .with_help(u.help(false));
+        if let Some((id, name)) = &policy {
+            d = d.in_policy(id, name);
+        }
+        warnings.push(d);
+    }
+}
+
+/// Fills the line and column of each diagnostic from the text of its file (decoded again
+/// only for the files that have diagnostics).
+fn locate_all(source: &TenantSource, diagnostics: &mut [Diagnostic]) {
+    let files = source
+        .policy_files
+        .iter()
+        .chain(&source.location_files)
+        .chain(&source.strength_files)
+        .chain(source.directory.iter())
+        .chain(source.combined.iter());
+    for file in files {
+        if !diagnostics.iter().any(|d| d.file == file.name) {
+            continue;
+        }
+        let Ok(text) = decode_text(&file.name, &file.bytes) else {
+            continue;
+        };
+        for d in diagnostics.iter_mut().filter(|d| d.file == file.name) {
+            d.locate_in(&text);
+        }
+    }
+}
+
 fn parse_file(file: &SourceFile, errors: &mut Vec<LoadError>) -> Option<Value> {
     let text = match decode_text(&file.name, &file.bytes) {
         Ok(t) => t,
@@ -167,15 +301,44 @@ impl Tenant {
         let mut policy_values: Vec<(String, String, Value)> = Vec::new();
         let mut location_values: Vec<(String, String, Value)> = Vec::new();
         let mut directory_value: Option<(String, String, Value)> = None;
+        let mut warnings: Vec<Diagnostic> = source.notes.clone();
 
         if let Some(file) = &source.combined
             && let Some(v) = parse_file(file, &mut errors)
         {
             match v {
                 Value::Object(mut o) => {
-                    if !o.contains_key("policies") && o.contains_key("conditions") {
+                    let policy_like = o.contains_key("conditions")
+                        || o.contains_key("Conditions")
+                        || o.get("value").is_some_and(Value::is_array);
+                    if !o.contains_key("policies") && policy_like {
                         policy_values.push((file.name.clone(), String::new(), Value::Object(o)));
                     } else {
+                        // Top-level members only: the parts are checked on their own below.
+                        for key in o.keys() {
+                            if schema::COMBINED_TENANT.member(key).is_none()
+                                && !schema::is_annotation(key)
+                            {
+                                let mut one = serde_json::Map::new();
+                                one.insert(key.clone(), Value::Null);
+                                member_warnings(
+                                    &file.name,
+                                    "",
+                                    &Value::Object(one),
+                                    &schema::COMBINED_TENANT,
+                                    &mut warnings,
+                                );
+                            }
+                        }
+                        if let Some(c) = o.get("crossTenantAccess") {
+                            member_warnings(
+                                &file.name,
+                                "/crossTenantAccess",
+                                c,
+                                &schema::CROSS_TENANT_ACCESS,
+                                &mut warnings,
+                            );
+                        }
                         match o.remove("policies") {
                                 Some(p) => policy_values.push((file.name.clone(), "/policies".to_owned(), p)),
                                 None => record(&mut errors, LoadError::new(&file.name, "", "missing `policies`").with_help(
@@ -226,6 +389,22 @@ impl Tenant {
             directory_value = Some((file.name.clone(), String::new(), v));
         }
 
+        // PowerShell SDK output (PascalCase, /Date(n)/, objects of nulls) reads as Graph JSON.
+        for (file, _, value) in &mut policy_values {
+            if super::powershell::is_pascal_case(value) {
+                *value = super::powershell::convert(value);
+                warnings.push(
+                    Diagnostic::new(
+                        file.as_str(),
+                        "",
+                        "PowerShell SDK output (PascalCase members, /Date(n)/ dates) converted to Graph JSON",
+                    )
+                    .with_code(crate::error::CONVERTED)
+                    .with_severity(Severity::Note)
+                    .with_help("export with `Invoke-MgGraphRequest` or `gardien pull` to get Graph JSON as is"),
+                );
+            }
+        }
         // Counts are checked before anything is read, so that an oversized file costs no
         // more than its parse.
         let too_many_locations = over_limit(
@@ -252,6 +431,7 @@ impl Tenant {
                     break;
                 }
                 let pointer = format!("{base}{suffix}");
+                member_warnings(file, &pointer, v, &schema::NAMED_LOCATION, &mut warnings);
                 let node = Node::root(file, &pointer, v);
                 if let Some(l) = read_named_location(&node, &mut errors) {
                     if tenant.named_locations.iter().any(|x| x.id == l.id) {
@@ -266,8 +446,40 @@ impl Tenant {
             }
         }
         if let Some((file, pointer, value)) = &directory_value {
+            member_warnings(file, pointer, value, &schema::DIRECTORY, &mut warnings);
             let node = Node::root(file, pointer, value);
             tenant.directory = read_directory(&node, &mut errors);
+        }
+        for file in &source.strength_files {
+            let Some(value) = parse_file(file, &mut errors) else {
+                continue;
+            };
+            let (list, _) = items(&value, "value");
+            for (pointer, v) in list {
+                member_warnings(
+                    &file.name,
+                    &pointer,
+                    v,
+                    &schema::AUTHENTICATION_STRENGTH,
+                    &mut warnings,
+                );
+                let node = Node::root(&file.name, &pointer, v);
+                if let Some(s) = read_strength(&node, &mut errors) {
+                    if tenant
+                        .directory
+                        .authentication_strengths
+                        .iter()
+                        .any(|x| x.id == s.id)
+                    {
+                        record(
+                            &mut errors,
+                            node.error(format!("duplicate authentication strength id `{}`", s.id)),
+                        );
+                    } else {
+                        tenant.directory.authentication_strengths.push(s);
+                    }
+                }
+            }
         }
         for (file, base, value) in policy_values.iter().filter(|_| too_many_policies.is_none()) {
             let (list, _) = items(value, "value");
@@ -276,6 +488,9 @@ impl Tenant {
                     break;
                 }
                 let pointer = format!("{base}{suffix}");
+                if v.get("conditions").is_some() {
+                    member_warnings(file, &pointer, v, &schema::POLICY, &mut warnings);
+                }
                 let node = Node::root(file, &pointer, v);
                 if let Some(mut p) = read_policy(&node, &mut errors) {
                     if p.id.is_empty() {
@@ -297,11 +512,79 @@ impl Tenant {
             }
         }
         tenant.check_references(&mut errors);
+        if warnings.len() > MAX_ERRORS {
+            warnings.truncate(MAX_ERRORS);
+            let file = warnings.last().map(|w| w.file.clone()).unwrap_or_default();
+            warnings.push(
+                Diagnostic::new(
+                    file,
+                    "",
+                    format!("more than {MAX_ERRORS} warnings; the limit is {MAX_ERRORS} listed"),
+                )
+                .with_code(UNKNOWN_MEMBER)
+                .with_severity(Severity::Warning),
+            );
+        }
+        locate_all(source, &mut warnings);
         if errors.is_empty() {
+            tenant.warnings = warnings;
             Ok(tenant)
         } else {
-            Err(LoadErrors::capped(errors))
+            let mut errors = LoadErrors::capped(errors);
+            locate_all(source, &mut errors.errors);
+            errors.warnings = warnings;
+            Err(errors)
         }
+    }
+
+    /// Users, groups and roles that policies reference and `directory.json` does not define.
+    pub fn missing_directory(&self) -> MissingDirectory {
+        use rustc_hash::FxHashSet;
+        let d = &self.directory;
+        let users: FxHashSet<&str> = d.users.iter().map(|u| &*u.id).collect();
+        let mut groups: FxHashSet<&str> = d.groups.iter().map(|g| &*g.id).collect();
+        groups.extend(
+            d.users
+                .iter()
+                .flat_map(|u| u.member_of.iter().map(|g| &**g)),
+        );
+        groups.extend(
+            d.groups
+                .iter()
+                .flat_map(|g| g.member_of.iter().map(|g| &**g)),
+        );
+        let roles: FxHashSet<&str> = d
+            .users
+            .iter()
+            .flat_map(|u| u.roles.iter().map(|r| &**r))
+            .collect();
+        let mut out = MissingDirectory::default();
+        for p in &self.policies {
+            let Some(u) = &p.conditions.users else {
+                continue;
+            };
+            let mut missing = false;
+            for side in [&u.include, &u.exclude] {
+                for (list, known, sink) in [
+                    (&side.users, &users, &mut out.users),
+                    (&side.groups, &groups, &mut out.groups),
+                    (&side.roles, &roles, &mut out.roles),
+                ] {
+                    for id in list {
+                        if !known.contains(&**id) {
+                            missing = true;
+                            if !sink.contains(id) {
+                                sink.push(id.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            if missing {
+                out.policies.push((p.id.clone(), p.display_name.clone()));
+            }
+        }
+        out
     }
 
     /// Whether a location id exists (named locations and pseudo-locations).

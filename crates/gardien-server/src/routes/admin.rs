@@ -68,6 +68,31 @@ fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
+/// Refuses members that Graph does not define on the written object (`400` naming each, with
+/// the nearest known name), as Graph does; nothing changes.
+fn check_members(key: &str, object: &Map<String, Value>) -> Result<(), ApiError> {
+    let ty = match key {
+        "policies" => &gardien_core::schema::POLICY,
+        "namedLocations" => &gardien_core::schema::NAMED_LOCATION,
+        "directory" => &gardien_core::schema::DIRECTORY,
+        _ => return Ok(()),
+    };
+    let value = Value::Object(object.clone());
+    let errors: Vec<gardien_core::LoadError> = gardien_core::schema::unknown_members(&value, ty)
+        .into_iter()
+        .map(|u| {
+            gardien_core::LoadError::new("request body", u.pointer.clone(), u.reason())
+                .with_code(gardien_core::error::UNKNOWN_MEMBER)
+                .with_help(u.help(true))
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(&LoadErrors::capped(errors)))
+    }
+}
+
 /// Rewrites errors about the written item so they point into the request body.
 fn relative(mut errors: LoadErrors, kind: &str, index: Option<usize>) -> LoadErrors {
     if let Some(i) = index {
@@ -209,6 +234,7 @@ impl Collection {
         body: &[u8],
     ) -> Result<Response, ApiError> {
         let mut object = parse_object(body)?;
+        check_members(self.key, &object)?;
         let id = match object.get("id").and_then(Value::as_str) {
             Some(id) => id.to_owned(),
             None => new_id().ok_or_else(|| ApiError::internal(&"no OS randomness for an id"))?,
@@ -244,6 +270,7 @@ impl Collection {
         merge: bool,
     ) -> Result<Response, ApiError> {
         let object = parse_object(body)?;
+        check_members(self.key, &object)?;
         if let Some(other) = object.get("id").and_then(Value::as_str)
             && !other.eq_ignore_ascii_case(id)
         {
@@ -399,7 +426,9 @@ pub async fn put_directory(
 ) -> Result<Response, ApiError> {
     let author = guard(&state, &headers)?;
     let expected = expected_version(&headers)?;
-    let directory = Value::Object(parse_object(&body)?);
+    let object = parse_object(&body)?;
+    check_members("directory", &object)?;
+    let directory = Value::Object(object);
     let live = state.live_for_write(expected).await;
     let mut snapshot = live.snapshot.clone();
     snapshot["directory"] = directory;

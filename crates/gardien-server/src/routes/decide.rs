@@ -289,10 +289,13 @@ pub async fn denial_page(
     }
 }
 
-/// Reads a Graph evaluate body, decided at the request time (Entra's dated changes).
-fn parse_request(body: &[u8]) -> Result<SignIn, ApiError> {
-    let mut signin =
-        SignIn::parse("request body", body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+/// The request body as a sign-in, decided at the request time (Entra's dated changes): user
+/// principal names and service principal display names resolve through the live tenant's
+/// directory.
+fn parse_request(state: &AppState, body: &[u8]) -> Result<SignIn, ApiError> {
+    let live = state.live.load();
+    let mut signin = SignIn::parse_in("request body", body, &live.tenant.tenant.directory)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     signin.at = Some(crate::clock::now_ms().div_euclid(1000));
     Ok(signin)
 }
@@ -356,7 +359,7 @@ pub async fn evaluate(
     }
     let started = Instant::now();
     let at = evaluation_instant(query.as_deref())?;
-    let mut signin = parse_request(&body)?;
+    let mut signin = parse_request(&state, &body)?;
     if at.is_some() {
         signin.at = at;
     }
@@ -406,7 +409,7 @@ pub async fn graph_evaluate(
     if !state.decision_allowed(bearer(&headers)) {
         return Err(ApiError::unauthorized());
     }
-    let signin = parse_request(&body)?;
+    let signin = parse_request(&state, &body)?;
     let live = state.live.load();
     let report = WhatIfReport::new(&live.tenant, &signin);
     Ok(Json(report.to_graph_json(&live.tenant)))

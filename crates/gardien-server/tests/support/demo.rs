@@ -39,7 +39,7 @@ pub fn demo_source() -> TenantSource {
         policy_files: policies.into_iter().map(read).collect(),
         location_files: vec![read(dir.join("namedLocations.json"))],
         directory: Some(read(dir.join("directory.json"))),
-        combined: None,
+        ..TenantSource::default()
     }
 }
 

@@ -42,7 +42,7 @@ pub fn demo_source() -> TenantSource {
         policy_files: POLICIES.iter().copied().map(file).collect(),
         location_files: vec![file(LOCATIONS)],
         directory: Some(file(DIRECTORY)),
-        combined: None,
+        ..TenantSource::default()
     }
 }
 

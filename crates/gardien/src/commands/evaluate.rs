@@ -1,8 +1,8 @@
 //! `gardien evaluate`: the decision, with error code, trace and explanation.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+use gardien_core::Decision;
 use gardien_core::report::DecisionReport;
-use gardien_core::{Decision, SignIn};
 use std::path::Path;
 
 use crate::commands::signin::SignalArgs;
@@ -19,13 +19,9 @@ pub enum Input<'a> {
 /// Evaluates a sign-in; the exit code says allow (0), deny (2) or challenge (3).
 /// `now` is the evaluation instant (Unix seconds) that Entra's dated changes are read at.
 pub fn run(tenant: &Path, input: Input<'_>, json: bool, now: i64) -> Result<Exit> {
-    let compiled = tenant_fs::load_or_fail(tenant)?;
+    let compiled = tenant_fs::load_for_decisions(tenant)?;
     let mut signin = match input {
-        Input::Request(request) => {
-            let bytes = std::fs::read(request)
-                .with_context(|| format!("cannot read {}", request.display()))?;
-            SignIn::parse(&request.display().to_string(), &bytes)?
-        }
+        Input::Request(request) => tenant_fs::read_request(request, &compiled.tenant)?,
         Input::HttpRequest(file, args) => args.build(file)?.0,
     };
     signin.at = Some(now);

@@ -1,7 +1,8 @@
 //! `gardien lint`: lint rules over a tenant, as text, JSON or SARIF 2.1.0.
 //!
 //! Exit status: 0 when no finding is at or above `--fail-on` (default `warning`), 2 when some
-//! are, 1 when the tenant cannot be loaded or an option is invalid (message on stderr,
+//! are or when loading the tenant gave warnings (members Graph does not define: shown first,
+//! with their did-you-mean, unless `--fail-on none`), 1 when the tenant cannot be loaded or an option is invalid (message on stderr,
 //! nothing on stdout).
 
 use anyhow::{Result, anyhow, bail};
@@ -36,7 +37,15 @@ pub fn run(tenant: &Path, format: &str, fail_on: &str, now: i64) -> Result<Exit>
             anyhow!("unknown severity `{fail_on}` for --fail-on; expected `error`, `warning`, `info` or `none`")
         })?)
     };
-    let compiled = tenant_fs::load_or_fail(tenant)?;
+    let tenant_data = tenant_fs::load_quiet(tenant)?;
+    // Load warnings (unknown members) fail lint like findings do; notes are shown only.
+    let mut load = tenant_data.warnings.clone();
+    let mut sources = crate::diagnostics::Sources::default();
+    crate::diagnostics::locate(&mut load, &mut sources);
+    let load_fails = load
+        .iter()
+        .any(|d| d.severity == gardien_core::Severity::Warning);
+    let compiled = gardien_core::CompiledTenant::compile(tenant_data);
     let options = LintOptions {
         now: Some(now),
         tenant_name: tenant.display().to_string(),
@@ -45,16 +54,31 @@ pub fn run(tenant: &Path, format: &str, fail_on: &str, now: i64) -> Result<Exit>
     let report = lint(&compiled, &options);
     let mut lines = LineIndex::default();
     let out = match format {
-        Format::Text => text(&report, &mut lines),
-        Format::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
+        Format::Text => {
+            let mut out = String::new();
+            if !load.is_empty() {
+                let _ = writeln!(out, "── load warnings and notes ({}) ──", load.len());
+                for d in &load {
+                    out.push_str(&crate::diagnostics::human(d, &mut sources));
+                }
+                out.push('\n');
+            }
+            out.push_str(&text(&report, &mut lines));
+            out
+        }
+        Format::Json => {
+            let mut value = serde_json::to_value(&report)?;
+            value["diagnostics"] = load.iter().map(crate::diagnostics::to_json).collect();
+            format!("{}\n", serde_json::to_string_pretty(&value)?)
+        }
         Format::Sarif => format!(
             "{}\n",
-            serde_json::to_string_pretty(&sarif(&report, &mut lines))?
+            serde_json::to_string_pretty(&sarif(&report, &load, &mut lines))?
         ),
     };
     print_out(&out)?;
     Ok(match threshold {
-        Some(t) if report.fails(t) => Exit::Deny,
+        Some(t) if report.fails(t) || load_fails => Exit::Deny,
         _ => Exit::Ok,
     })
 }
@@ -87,6 +111,10 @@ fn text(report: &LintReport, lines: &mut LineIndex) -> String {
             }
             if !f.pointer.is_empty() {
                 let _ = write!(place, ": {}", f.pointer);
+                // A finding about a member the policy lacks names where it belongs.
+                if lines.absent(&f.file, &f.pointer) {
+                    place.push_str(" (absent)");
+                }
             }
             let _ = writeln!(
                 out,
@@ -129,25 +157,7 @@ fn text(report: &LintReport, lines: &mut LineIndex) -> String {
     out
 }
 
-/// A file path as a SARIF artifact URI (relative reference, or `file:` URI when absolute).
-fn uri(path: &str) -> String {
-    let slashed = path.replace('\\', "/");
-    let mut out = String::new();
-    for b in slashed.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/:!$&'()*+,;=@".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    if slashed.starts_with('/') {
-        format!("file://{out}")
-    } else if slashed.as_bytes().get(1) == Some(&b':') {
-        format!("file:///{out}")
-    } else {
-        out
-    }
-}
+use crate::diagnostics::uri;
 
 fn level(s: Severity) -> &'static str {
     match s {
@@ -158,8 +168,8 @@ fn level(s: Severity) -> &'static str {
 }
 
 /// SARIF 2.1.0: one run, the registry as the driver's rules, one result per finding.
-fn sarif(report: &LintReport, lines: &mut LineIndex) -> Value {
-    let rules: Vec<Value> = RULES
+fn sarif(report: &LintReport, load: &[gardien_core::Diagnostic], lines: &mut LineIndex) -> Value {
+    let mut rules: Vec<Value> = RULES
         .iter()
         .map(|r| {
             json!({
@@ -204,6 +214,14 @@ fn sarif(report: &LintReport, lines: &mut LineIndex) -> Value {
             result
         })
         .collect();
+    // Load diagnostics: gardien's GV codes follow the lint rules.
+    let offset = rules.len();
+    rules.extend(crate::diagnostics::sarif_rules());
+    let results: Vec<Value> = load
+        .iter()
+        .map(|d| crate::diagnostics::sarif_result(d, offset))
+        .chain(results)
+        .collect();
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -223,10 +241,25 @@ fn sarif(report: &LintReport, lines: &mut LineIndex) -> Value {
 #[derive(Default)]
 struct LineIndex {
     texts: HashMap<String, Option<String>>,
+    values: HashMap<String, Option<Value>>,
 }
 
 impl LineIndex {
-    /// 1-based line of the value at `pointer` (or of its deepest existing parent) in `file`.
+    /// Whether `pointer` names nothing in `file` (a member the finding says is missing).
+    fn absent(&mut self, file: &str, pointer: &str) -> bool {
+        let value = self
+            .values
+            .entry(file.to_owned())
+            .or_insert_with(|| {
+                let bytes = std::fs::read(file).ok()?;
+                let text = gardien_core::json::decode_text(file, &bytes).ok()?;
+                serde_json::from_str(&text).ok()
+            })
+            .as_ref();
+        value.is_some_and(|v| v.pointer(pointer).is_none())
+    }
+
+    /// 1-based line of the member at `pointer` (or of its deepest existing parent) in `file`.
     fn line(&mut self, file: &str, pointer: &str) -> Option<usize> {
         let text = self
             .texts
@@ -236,156 +269,13 @@ impl LineIndex {
                 gardien_core::json::decode_text(file, &bytes).ok()
             })
             .as_deref()?;
-        let tokens: Vec<String> = pointer
-            .split('/')
-            .skip(1)
-            .map(|t| t.replace("~1", "/").replace("~0", "~"))
-            .collect();
-        let offset = locate(text.as_bytes(), &tokens)?;
-        Some(
-            text.as_bytes()
-                .get(..offset)
-                .map_or(0, |b| b.iter().filter(|c| **c == b'\n').count())
-                + 1,
-        )
+        gardien_core::json::position(text, pointer).and_then(|(line, _)| usize::try_from(line).ok())
     }
-}
-
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
-    while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
-        i += 1;
-    }
-    i
-}
-
-/// End of the string starting at `i` (on its opening quote) and its content (unescaped
-/// enough to compare keys: `\"`, `\\`, `\/`).
-fn string_at(b: &[u8], i: usize) -> Option<(usize, String)> {
-    let mut j = i + 1;
-    let mut s = Vec::new();
-    loop {
-        match *b.get(j)? {
-            b'"' => return Some((j + 1, String::from_utf8_lossy(&s).into_owned())),
-            b'\\' => {
-                let c = *b.get(j + 1)?;
-                s.push(c);
-                j += 2;
-            }
-            c => {
-                s.push(c);
-                j += 1;
-            }
-        }
-    }
-}
-
-/// End of the value starting at `i`.
-fn skip_value(b: &[u8], i: usize) -> Option<usize> {
-    match *b.get(i)? {
-        b'"' => string_at(b, i).map(|(end, _)| end),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut j = i;
-            loop {
-                match *b.get(j)? {
-                    b'"' => {
-                        j = string_at(b, j)?.0;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(j + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                j += 1;
-            }
-        }
-        _ => {
-            let mut j = i;
-            while b
-                .get(j)
-                .is_some_and(|c| !matches!(c, b',' | b'}' | b']') && !c.is_ascii_whitespace())
-            {
-                j += 1;
-            }
-            Some(j)
-        }
-    }
-}
-
-/// Byte offset of the value at `tokens` inside the JSON text, or of its deepest existing
-/// parent.
-fn locate(b: &[u8], tokens: &[String]) -> Option<usize> {
-    let mut i = skip_ws(b, 0);
-    'tokens: for token in tokens {
-        match *b.get(i)? {
-            b'{' => {
-                let mut j = skip_ws(b, i + 1);
-                while b.get(j) == Some(&b'"') {
-                    let (end, key) = string_at(b, j)?;
-                    j = skip_ws(b, end);
-                    if b.get(j) != Some(&b':') {
-                        return Some(i);
-                    }
-                    j = skip_ws(b, j + 1);
-                    if key == *token {
-                        i = j;
-                        continue 'tokens;
-                    }
-                    j = skip_ws(b, skip_value(b, j)?);
-                    if b.get(j) == Some(&b',') {
-                        j = skip_ws(b, j + 1);
-                    }
-                }
-                return Some(i);
-            }
-            b'[' => {
-                let Ok(want) = token.parse::<usize>() else {
-                    return Some(i);
-                };
-                let mut j = skip_ws(b, i + 1);
-                let mut n = 0;
-                while b.get(j).is_some_and(|c| *c != b']') {
-                    if n == want {
-                        i = j;
-                        continue 'tokens;
-                    }
-                    j = skip_ws(b, skip_value(b, j)?);
-                    if b.get(j) == Some(&b',') {
-                        j = skip_ws(b, j + 1);
-                    }
-                    n += 1;
-                }
-                return Some(i);
-            }
-            _ => return Some(i),
-        }
-    }
-    Some(i)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pointers_become_lines() {
-        let text = "{\n  \"a\": 1,\n  \"conditions\": {\n    \"users\": {\"x\": [\"u1\",\n \"u2\"]}\n  }\n}";
-        let find = |p: &str| {
-            let tokens: Vec<String> = p.split('/').skip(1).map(str::to_owned).collect();
-            locate(text.as_bytes(), &tokens)
-                .map(|o| text.as_bytes()[..o].iter().filter(|c| **c == b'\n').count() + 1)
-        };
-        assert_eq!(find(""), Some(1));
-        assert_eq!(find("/conditions"), Some(3));
-        assert_eq!(find("/conditions/users/x/1"), Some(5));
-        // A member that does not exist: its deepest existing parent.
-        assert_eq!(find("/conditions/users/excludeGroups"), Some(4));
-    }
 
     #[test]
     fn uris_are_escaped() {

@@ -23,10 +23,25 @@ fn run_one(path: &Path) -> SuiteReport {
     let dir = path.parent().unwrap_or_else(|| Path::new(""));
     let suite = match Suite::parse(&file, &text, dir) {
         Ok(s) => s,
-        Err(e) => return SuiteReport::not_run(&file, e.to_string()),
+        Err(e) => {
+            // Rendered like every other diagnostic: the suite's line shown.
+            let mut d = gardien_core::Diagnostic::new(&e.file, "", &e.reason);
+            d.position = e.line.map(|l| {
+                let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+                (at(l), at(e.column.unwrap_or(1)))
+            });
+            let rendered =
+                crate::diagnostics::human(&d, &mut crate::diagnostics::Sources::default());
+            return SuiteReport::not_run(&file, rendered.trim_end());
+        }
     };
     let tenant = match tenant_fs::load(&suite.tenant) {
-        Ok(Loaded::Tenant(t)) => t,
+        Ok(Loaded::Tenant(t)) => {
+            for w in &t.tenant.warnings {
+                eprintln!("{}", crate::diagnostics::short(w));
+            }
+            t
+        }
         Ok(Loaded::Invalid(e)) => {
             return SuiteReport::not_run(
                 &file,

@@ -1,7 +1,6 @@
 //! `gardien whatif`: Graph's What If.
 
-use anyhow::{Context, Result};
-use gardien_core::SignIn;
+use anyhow::Result;
 use gardien_core::report::WhatIfReport;
 use std::path::Path;
 
@@ -9,10 +8,8 @@ use crate::{Exit, print_out, render, tenant_fs};
 
 /// Runs what-if at `now` (Unix seconds) and prints Graph JSON or a table.
 pub fn run(tenant: &Path, request: &Path, json: bool, now: i64) -> Result<Exit> {
-    let compiled = tenant_fs::load_or_fail(tenant)?;
-    let bytes =
-        std::fs::read(request).with_context(|| format!("cannot read {}", request.display()))?;
-    let mut signin = SignIn::parse(&request.display().to_string(), &bytes)?;
+    let compiled = tenant_fs::load_for_decisions(tenant)?;
+    let mut signin = tenant_fs::read_request(request, &compiled.tenant)?;
     signin.at = Some(now);
     let report = WhatIfReport::new(&compiled, &signin);
     if json {
