@@ -81,6 +81,13 @@ fn main() {
             }
         })
     });
+    group.bench_function("evaluate-outcomes", |b| {
+        b.iter(|| {
+            for r in &requests {
+                black_box(compiled.evaluate_outcomes(black_box(r)));
+            }
+        })
+    });
     group.bench_function("what-if", |b| {
         b.iter(|| {
             for r in &requests {

@@ -117,6 +117,9 @@ pub struct Explanation {
     pub temporary: bool,
     /// Actions that would change the outcome, then `contactSupport`.
     pub user_actions: Vec<UserAction>,
+    /// The minimal sets of actions that together let the sign-in through (single actions
+    /// are sets of one), smallest first.
+    pub user_action_sets: Vec<Vec<UserAction>>,
     /// Policy and condition details, for administrators only.
     pub admin_details: String,
 }
@@ -443,7 +446,7 @@ pub fn user_change_candidates(
     out
 }
 
-fn admin_details(tenant: &CompiledTenant, evaluation: &Evaluation) -> String {
+fn admin_details(tenant: &CompiledTenant, signin: &SignIn, evaluation: &Evaluation) -> String {
     let v = &evaluation.verdict;
     let Some(index) = v.deciding_policy else {
         return String::new();
@@ -453,13 +456,16 @@ fn admin_details(tenant: &CompiledTenant, evaluation: &Evaluation) -> String {
     };
     let mut parts = vec![format!("policy `{}` ({})", p.display_name, p.id)];
     if let Some(r) = record_of(evaluation, index) {
-        for c in &r.conditions {
-            if !c.detail.is_empty() {
-                parts.push(format!("{}: {}", c.condition.what_if_reason().0, c.detail));
+        let details = tenant.details(signin, false, [index]);
+        if let Some(d) = details.first() {
+            for (c, detail) in r.conditions.iter().zip(&d.conditions) {
+                if !detail.is_empty() {
+                    parts.push(format!("{}: {}", c.condition.what_if_reason().0, detail));
+                }
             }
-        }
-        if !r.grant_detail.is_empty() {
-            parts.push(format!("controls: {}", r.grant_detail));
+            if !d.grant.is_empty() {
+                parts.push(format!("controls: {}", d.grant));
+            }
         }
     }
     parts.join("; ")
@@ -482,11 +488,13 @@ pub fn explain(
             user_actions.push(action);
         }
     }
+    let user_action_sets = user_actions.iter().map(|a| vec![*a]).collect();
     user_actions.push(UserAction::ContactSupport);
     Some(Explanation {
         category,
         temporary: category.is_temporary(),
         user_actions,
-        admin_details: admin_details(tenant, evaluation),
+        user_action_sets,
+        admin_details: admin_details(tenant, signin, evaluation),
     })
 }

@@ -137,4 +137,3 @@ control-riskRemediation = Grant: secure remediation of the risk required
 control-termsOfUse = Grant: terms of use must be accepted
 control-customAuthenticationFactors = Grant: custom verification required
 control-signInFrequency = Session: a fresh sign-in is required
-control-other = Grant: another requirement is not met

@@ -136,4 +136,3 @@ control-riskRemediation = Octroi : correction sécurisée du risque requise
 control-termsOfUse = Octroi : les conditions d’utilisation doivent être acceptées
 control-customAuthenticationFactors = Octroi : vérification personnalisée requise
 control-signInFrequency = Session : une nouvelle connexion est requise
-control-other = Octroi : une autre exigence n’est pas remplie

@@ -22,7 +22,9 @@ mod messages;
 mod negotiate;
 mod problem;
 
-use gardien_core::eval::grant::Control;
+use gardien_core::Decision;
+use gardien_core::eval::PolicyResult;
+use gardien_core::eval::input::Outcome;
 use gardien_core::explain::{Category, UserAction};
 use gardien_core::report::{AppliedPolicy, DecisionReport, TracePolicy};
 
@@ -211,58 +213,33 @@ pub(crate) struct Facts<'a> {
     pub admin_details: Option<&'a str>,
 }
 
-/// The policy that decided, as far as the report shows it: the first enforced applying
-/// policy that blocks (for a block), fails on the first failing control (for a deny by an
-/// unmet control), or is pending (for a challenge).
+/// The policy that decided, as the verdict named it ([`Verdict::deciding_policy`], kept
+/// in the report), when the report still holds its trace.
+///
+/// [`Verdict::deciding_policy`]: gardien_core::Verdict::deciding_policy
 fn deciding_policy(report: &DecisionReport) -> Option<&TracePolicy> {
-    let mut enforced = report
-        .trace
-        .iter()
-        .filter(|p| p.applies && p.state == "enabled");
-    let controls = |grant: &str, prefix: &str| -> Vec<String> {
-        grant
-            .strip_prefix(prefix)
-            .map(|rest| rest.split(',').map(|c| c.trim().to_owned()).collect())
-            .unwrap_or_default()
-    };
-    if report.decision == "challenge" {
-        return enforced.find(|p| p.grant.starts_with("interrupt:"));
-    }
-    if report.required_controls.iter().any(|c| c == "block") {
-        return enforced.find(|p| p.grant == "block");
-    }
-    let failing: Vec<&TracePolicy> = enforced.filter(|p| p.grant.starts_with("fail:")).collect();
-    let first = report.required_controls.first();
-    failing
-        .iter()
-        .find(|p| first.is_some_and(|c| controls(&p.grant, "fail:").contains(c)))
-        .or_else(|| failing.first())
-        .copied()
+    report.deciding_trace()
 }
 
 fn failing_lines(report: &DecisionReport) -> Vec<Failing> {
     let mut out = Vec::new();
     if let Some(policy) = deciding_policy(report) {
         for c in &policy.conditions {
-            if c.result == "satisfied" && SHOWN_CONDITIONS.contains(&c.condition.as_str()) {
+            let name = c.condition.what_if_reason().0;
+            if c.result == Outcome::Satisfied && SHOWN_CONDITIONS.contains(&name) {
                 out.push(Failing {
                     kind: "condition",
-                    name: c.condition.clone(),
-                    key: format!("condition-{}", c.condition),
+                    name: name.to_owned(),
+                    key: format!("condition-{name}"),
                 });
             }
         }
     }
-    for c in &report.required_controls {
-        let known = Control::ALL.iter().any(|k| k.as_str() == c);
+    for c in report.required_controls.iter() {
         out.push(Failing {
             kind: "control",
-            name: c.clone(),
-            key: if known {
-                format!("control-{c}")
-            } else {
-                "control-other".to_owned()
-            },
+            name: c.as_str().to_owned(),
+            key: format!("control-{}", c.as_str()),
         });
     }
     out
@@ -271,7 +248,7 @@ fn failing_lines(report: &DecisionReport) -> Vec<Failing> {
 impl<'a> Facts<'a> {
     fn of(ctx: &DenialContext<'a>) -> Facts<'a> {
         let report = ctx.report;
-        let deny = report.decision != "challenge";
+        let deny = report.decision != Decision::Challenge;
         let (category, temporary, mut actions) = match &report.explanation {
             Some(e) => (e.category, e.temporary, e.user_actions.clone()),
             None => (Category::Blocked, false, Vec::new()),
@@ -295,7 +272,7 @@ impl<'a> Facts<'a> {
                 report
                     .applied_conditional_access_policies
                     .iter()
-                    .filter(|p| p.result == "failure")
+                    .filter(|p| p.result == PolicyResult::Failure)
                     .collect()
             } else {
                 Vec::new()
@@ -544,8 +521,11 @@ fn copy_text(ctx: &DenialContext<'_>, facts: &Facts<'_>, lang: Lang) -> String {
 #[allow(clippy::unwrap_used, reason = "tests")]
 pub(crate) mod tests {
     use super::*;
+    use gardien_core::eval::Condition;
+    use gardien_core::eval::grant::{Control, Controls, GrantState};
     use gardien_core::explain::Explanation;
-    use gardien_core::report::{TraceCondition, TracePolicy};
+    use gardien_core::model::policy::PolicyState;
+    use gardien_core::report::{CaStatus, Grant, LogFlags, TraceCondition, TracePolicy};
 
     /// Every category, by following an exhaustive successor function: adding a variant
     /// to the core does not compile until it is placed here (and then must be translated).
@@ -646,7 +626,6 @@ pub(crate) mod tests {
         for c in Control::ALL {
             keys.push(format!("control-{}", c.as_str()));
         }
-        keys.push("control-other".to_owned());
         for key in keys {
             assert!(en.contains_key(key.as_str()), "en.ftl lacks `{key}`");
             assert!(fr.contains_key(key.as_str()), "fr.ftl lacks `{key}`");
@@ -679,7 +658,8 @@ pub(crate) mod tests {
         assert_eq!(trust_label(None, Lang::Fr), "Aucun");
     }
 
-    /// A hand-made report: `decision` with one enforced policy deciding.
+    /// A hand-made report: `decision` (`deny`/`challenge`) with one enforced policy
+    /// deciding; `grant` is `block`, `fail: c,..` or `interrupt: c,..` (control names).
     pub(crate) fn report(
         decision: &str,
         grant: &str,
@@ -687,46 +667,86 @@ pub(crate) mod tests {
         category: Category,
         actions: &[UserAction],
     ) -> DecisionReport {
-        let condition = |name: &str, result: &str| TraceCondition {
-            condition: name.to_owned(),
-            result: result.to_owned(),
-            detail: format!("{name} detail from `Secret Named Location`"),
+        let controls = |names: &[&str]| {
+            let mut set = Controls::default();
+            for n in names {
+                let c = Control::ALL
+                    .iter()
+                    .find(|c| c.as_str() == n.trim())
+                    .unwrap();
+                set.insert(*c);
+            }
+            set
         };
+        let grant = match grant.split_once(':') {
+            None => GrantState::Block,
+            Some(("fail", rest)) => {
+                GrantState::Fail(controls(&rest.split(',').collect::<Vec<_>>()))
+            }
+            Some((_, rest)) => {
+                GrantState::Interrupt(controls(&rest.split(',').collect::<Vec<_>>()))
+            }
+        };
+        let condition = |condition: Condition| TraceCondition {
+            condition,
+            result: Outcome::Satisfied,
+            detail: format!("{condition} detail from `Secret Named Location`"),
+        };
+        let mut satisfied = LogFlags::default();
+        for c in [
+            Condition::Application,
+            Condition::Users,
+            Condition::Location,
+        ] {
+            satisfied.insert(c);
+        }
+        let deny = decision == "deny";
         DecisionReport {
-            decision: decision.to_owned(),
-            error_code: (decision == "deny").then_some(53003),
-            conditional_access_status: "failure".to_owned(),
-            required_controls: required.iter().map(|s| (*s).to_owned()).collect(),
+            decision: if deny {
+                Decision::Deny
+            } else {
+                Decision::Challenge
+            },
+            error_code: deny.then_some(53003),
+            conditional_access_status: CaStatus::Failure,
+            required_controls: controls(required),
             applied_conditional_access_policies: vec![AppliedPolicy {
                 id: "pol-secret-id".to_owned(),
                 display_name: "Secret Policy Name".to_owned(),
-                result: "failure".to_owned(),
+                result: PolicyResult::Failure,
                 enforced_grant_controls: vec!["Block".to_owned()],
                 enforced_session_controls: Vec::new(),
-                conditions_satisfied: "application,users,location".to_owned(),
-                conditions_not_satisfied: "none".to_owned(),
+                conditions_satisfied: satisfied,
+                conditions_not_satisfied: LogFlags::default(),
             }],
             session_controls: serde_json::json!({}),
             explanation: Some(Explanation {
                 category,
                 temporary: category.is_temporary(),
                 user_actions: actions.to_vec(),
+                user_action_sets: actions
+                    .iter()
+                    .filter(|a| **a != UserAction::ContactSupport)
+                    .map(|a| vec![*a])
+                    .collect(),
                 admin_details: "policy `Secret Policy Name` (pol-secret-id); location: in `Secret Named Location`".to_owned(),
             }),
             trace: vec![TracePolicy {
+                index: 0,
                 policy_id: "pol-secret-id".to_owned(),
                 display_name: "Secret Policy Name".to_owned(),
-                state: "enabled".to_owned(),
+                state: PolicyState::Enabled,
                 applies: true,
                 conditions: vec![
-                    condition("users", "satisfied"),
-                    condition("application", "satisfied"),
-                    condition("location", "satisfied"),
-                    condition("clientApps", "satisfied"),
+                    condition(Condition::Users),
+                    condition(Condition::Application),
+                    condition(Condition::Location),
+                    condition(Condition::ClientApps),
                 ],
-                grant: grant.to_owned(),
+                grant: Grant(Some(grant)),
                 grant_detail: "the policy blocks access".to_owned(),
             }],
+            deciding_policy: Some(0),
         }
     }
 
@@ -745,21 +765,17 @@ pub(crate) mod tests {
         let r = report(
             "challenge",
             "interrupt: mfa",
-            &["mfa", "madeUp"],
+            &["mfa"],
             Category::MfaRequired,
             &[],
         );
         let lines: Vec<_> = failing_lines(&r).into_iter().map(|f| f.key).collect();
         assert_eq!(
             lines,
-            [
-                "condition-location",
-                "condition-clientApps",
-                "control-mfa",
-                "control-other"
-            ]
+            ["condition-location", "condition-clientApps", "control-mfa"]
         );
-        // No policy in the trace decides: only the controls.
+        // The deciding policy is the verdict's, whatever its grant says; without its trace
+        // only the controls are listed.
         let r = report(
             "deny",
             "fail: mfa",
@@ -775,6 +791,63 @@ pub(crate) mod tests {
         r.trace.clear();
         let lines: Vec<_> = failing_lines(&r).into_iter().map(|f| f.key).collect();
         assert_eq!(lines, ["control-compliantDevice"]);
+    }
+
+    /// W13: two blocks, P1 (desktop apps) first and P2 (device-code flow) second; the verdict
+    /// is decided by P2 (its specialised code 530036 wins). The page used to re-derive the
+    /// deciding policy from the report's strings (the first blocking policy) and showed
+    /// P1's conditions under P2's error code; it now reads the verdict's deciding policy.
+    #[test]
+    fn w13_the_page_shows_the_conditions_of_the_policy_that_decided() {
+        let vector: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../testdata/vectors/W13-tracked-refresh-blocked-by-a-flow-policy-and-a-gen.json"
+        ))
+        .unwrap();
+        let source = gardien_core::TenantSource {
+            combined: Some(gardien_core::SourceFile::new(
+                "tenant.json",
+                serde_json::to_vec(&vector["tenant"]).unwrap(),
+            )),
+            ..Default::default()
+        };
+        let tenant =
+            gardien_core::CompiledTenant::compile(gardien_core::Tenant::load(&source).unwrap());
+        let signin = gardien_core::SignIn::from_value("request.json", &vector["request"]).unwrap();
+        let evaluation = tenant.evaluate(&signin);
+        let report = DecisionReport::new(&tenant, &signin, &evaluation);
+        assert_eq!(report.error_code, Some(530036));
+        assert_eq!(
+            deciding_policy(&report).map(|p| p.policy_id.as_str()),
+            Some("P2")
+        );
+        let device = DeviceSummary::default();
+        let ctx = DenialContext {
+            report: &report,
+            correlation_id: "c",
+            timestamp: "2025-03-01T10:20:30Z",
+            client_ip: None,
+            application: "app",
+            device: &device,
+            disclosure: Disclosure::Detailed,
+            support: None,
+            status: 403,
+        };
+        for lang in [Lang::En, Lang::Fr] {
+            let v = problem_json(&ctx, lang);
+            assert_eq!(v["errorCode"], 530036);
+            let names: Vec<&str> = v["failingConditions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|f| f["name"].as_str())
+                .collect();
+            assert_eq!(names, ["authenticationFlow", "block"], "{lang:?}");
+            let page = render_html(&ctx, lang);
+            let flow = msg(lang, "condition-authenticationFlow");
+            let client = msg(lang, "condition-clientApps");
+            assert!(page.contains(&super::html::escape(flow)), "{lang:?}");
+            assert!(!page.contains(&super::html::escape(client)), "{lang:?}");
+        }
     }
 
     #[test]

@@ -177,7 +177,7 @@ fn cases(tenant: &CompiledTenant) -> Vec<Case> {
             let path = demo_dir().join("requests").join(file);
             let signin = SignIn::parse(file, &fs::read(path).unwrap()).unwrap();
             let report = DecisionReport::new(tenant, &signin, &tenant.evaluate(&signin));
-            assert_eq!(report.decision, decision, "{file}");
+            assert_eq!(report.decision.as_str(), decision, "{file}");
             Case {
                 file,
                 report,
