@@ -18,7 +18,7 @@ use crate::signin::{SignIn, Target};
 use conditions::{apps, client_apps, device, flows, locations, platforms, risk, users};
 use grant::{Control, Controls, GrantState, grant_state};
 use input::{Input, Mode, Outcome};
-use memo::Families;
+use memo::{Families, Known};
 use session::MergedSession;
 use trace::{NoTrace, Notes, Tracer};
 
@@ -161,6 +161,12 @@ pub(crate) trait Recorder {
     type T: Tracer + Default;
     /// Returns false to stop at this condition.
     fn record(&mut self, condition: Condition, outcome: Outcome, notes: Self::T) -> bool;
+    /// The outcome of a condition family for a policy when it is already known (memo), so
+    /// the check does not run.
+    #[inline(always)]
+    fn known(&self, _family: Families, _index: usize) -> Option<Outcome> {
+        None
+    }
 }
 
 /// Stops at the first unmet condition, records nothing.
@@ -173,11 +179,15 @@ impl Recorder for FirstFailure {
     }
 }
 
-/// Evaluates every configured condition and keeps each outcome (no text).
-#[derive(Default)]
-struct KeepAll(ConditionRecords);
-impl Recorder for KeepAll {
+/// Evaluates every configured condition and keeps each outcome (no text), reading the
+/// outcomes the memo knows for this sign-in.
+struct KeepAll<'k>(ConditionRecords, &'k Known);
+impl Recorder for KeepAll<'_> {
     type T = NoTrace;
+    #[inline]
+    fn known(&self, family: Families, index: usize) -> Option<Outcome> {
+        self.1.outcome(family, index)
+    }
     #[inline]
     fn record(&mut self, condition: Condition, outcome: Outcome, _n: NoTrace) -> bool {
         self.0.push(ConditionRecord { condition, outcome });
@@ -386,7 +396,10 @@ impl CompiledTenant {
             ($cond:expr, |$t:ident| $body:expr) => {{
                 if only.contains(Families::of($cond)) {
                     let mut $t = R::T::default();
-                    let outcome: Outcome = $body;
+                    let outcome: Outcome = match r.known(Families::of($cond), index) {
+                        Some(known) => known,
+                        None => $body,
+                    };
                     all = all.and(outcome);
                     if !r.record($cond, outcome, $t) {
                         return all;
@@ -550,6 +563,7 @@ impl CompiledTenant {
 
     fn evaluate_recorded(&self, signin: &SignIn) -> Evaluation {
         let input = Input::resolve(self, signin, Mode::Enforce);
+        let known = self.memo.known(&input);
         let mut states = Combiner::default();
         let mut records = Vec::with_capacity(self.tenant.policies.len());
         for (index, policy) in self.tenant.policies.iter().enumerate() {
@@ -563,7 +577,7 @@ impl CompiledTenant {
                 });
                 continue;
             }
-            let mut keep = KeepAll::default();
+            let mut keep = KeepAll(ConditionRecords::default(), &known);
             let applies = self.policy_conditions(index, policy, &input, Families::ALL, &mut keep);
             let report_only = policy.state == PolicyState::ReportOnly;
             let (result, grant) = if applies == Outcome::Satisfied {
@@ -605,6 +619,7 @@ impl CompiledTenant {
     /// every condition's outcome. Grant controls are not evaluated (Graph does not either).
     pub fn what_if(&self, signin: &SignIn) -> Vec<PolicyRecord> {
         let input = Input::resolve(self, signin, Mode::WhatIf);
+        let known = self.memo.known(&input);
         self.tenant
             .policies
             .iter()
@@ -619,7 +634,7 @@ impl CompiledTenant {
                         grant: None,
                     };
                 }
-                let mut keep = KeepAll::default();
+                let mut keep = KeepAll(ConditionRecords::default(), &known);
                 let applies =
                     self.policy_conditions(index, policy, &input, Families::ALL, &mut keep);
                 let report_only = policy.state == PolicyState::ReportOnly;
