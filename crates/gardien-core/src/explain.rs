@@ -263,6 +263,10 @@ fn registered(d: Option<&DeviceInfo>) -> DeviceInfo {
     d
 }
 
+fn legacy_client(s: &SignIn) -> bool {
+    s.client_app_type.is_some_and(ClientAppType::is_legacy)
+}
+
 /// Most named locations tried as "sign in from an allowed location".
 const MAX_PLACES: usize = 32;
 
@@ -411,6 +415,28 @@ pub fn user_change_candidates(
             LocationKind::CompliantNetwork => {}
         }
     }
+    // Somewhere no country location names (a country block spares every other country).
+    let named: Vec<[u8; 2]> = tenant
+        .tenant
+        .named_locations
+        .iter()
+        .filter_map(|l| match &l.kind {
+            LocationKind::Country { countries, .. } => Some(countries.iter().copied()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if !named.is_empty()
+        && let Some(code) = [*b"US", *b"DE", *b"JP", *b"BR"]
+            .into_iter()
+            .find(|c| !named.contains(c) && s.country != Some(*c))
+    {
+        places.push(with(&|c| {
+            c.country = Some(code);
+            c.ip_address = None;
+            c.session.anonymous_network = false;
+        }));
+    }
     if s.session.anonymous_network {
         // Behind a VPN the real location is unknown: disconnecting helps if it lets the
         // sign-in through from the address itself or from any allowed place.
@@ -456,23 +482,26 @@ pub fn user_change_candidates(
             c.session.app_protection_policy = true;
         })],
     ));
-    let mfa = AuthMethods::of(&[AuthMethod::Password, AuthMethod::MicrosoftAuthenticatorPush]);
-    out.push((
-        UserAction::CompleteMfa,
-        vec![with(&|c| {
-            c.session.methods.0 |= mfa.0;
-            c.session.seconds_since_mfa = Some(0);
-            c.session.seconds_since_authentication = Some(0);
-        })],
-    ));
-    let strong = AuthMethods::of(&[AuthMethod::Fido2]);
-    out.push((
-        UserAction::UseStrongerMethod,
-        vec![with(&|c| {
-            c.session.methods.0 |= strong.0;
-            c.session.seconds_since_mfa = Some(0);
-        })],
-    ));
+    // A legacy client cannot do MFA: only a modern client can, so these come after it.
+    if !legacy_client(s) {
+        let mfa = AuthMethods::of(&[AuthMethod::Password, AuthMethod::MicrosoftAuthenticatorPush]);
+        out.push((
+            UserAction::CompleteMfa,
+            vec![with(&|c| {
+                c.session.methods.0 |= mfa.0;
+                c.session.seconds_since_mfa = Some(0);
+                c.session.seconds_since_authentication = Some(0);
+            })],
+        ));
+        let strong = AuthMethods::of(&[AuthMethod::Fido2]);
+        out.push((
+            UserAction::UseStrongerMethod,
+            vec![with(&|c| {
+                c.session.methods.0 |= strong.0;
+                c.session.seconds_since_mfa = Some(0);
+            })],
+        ));
+    }
     out.push((
         UserAction::ChangePassword,
         vec![with(&|c| c.session.password_changed = true)],
