@@ -109,7 +109,8 @@ pub fn render_html(ctx: &DenialContext<'_>, lang: Lang) -> String {
 /// `...#devicenotcompliant`); `title` is the category's short title (localized), `detail`
 /// says what was blocked and why, `status` is the HTTP status. Extension members:
 /// `decision`, `errorCode` (AADSTS number, `null` for a challenge), `category`,
-/// `temporary`, `userActions` (the explanation vocabulary), `correlationId`, `timestamp`,
+/// `temporary`, `userActions` (the explanation vocabulary), `userActionSets` (the minimal
+/// sets of actions that together let the sign-in through), `correlationId`, `timestamp`,
 /// `clientIp`, `application`, `device` {`registered`, `compliant`, `trustType`,
 /// `platform`, `osVersion`, `clientApp`}, `support` (when configured); at `detailed`
 /// `failingConditions` [{`kind`: `condition`|`control`, `name`, `text`}]; at `full` also
@@ -847,6 +848,66 @@ pub(crate) mod tests {
             let client = msg(lang, "condition-clientApps");
             assert!(page.contains(&super::html::escape(flow)), "{lang:?}");
             assert!(!page.contains(&super::html::escape(client)), "{lang:?}");
+        }
+    }
+
+    /// The explanation vectors (`testdata/explanations/`) through the denial page, in
+    /// English and French: the page offers the same actions as `gardien evaluate --json`.
+    #[test]
+    fn explanation_vectors_through_the_denial_page() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/explanations");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        files.sort();
+        assert!(files.len() >= 40);
+        for f in files {
+            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+            let id = v["id"].as_str().unwrap();
+            let source = gardien_core::TenantSource {
+                combined: Some(gardien_core::SourceFile::new(
+                    "tenant.json",
+                    serde_json::to_vec(&v["tenant"]).unwrap(),
+                )),
+                ..Default::default()
+            };
+            let tenant =
+                gardien_core::CompiledTenant::compile(gardien_core::Tenant::load(&source).unwrap());
+            let signin = gardien_core::SignIn::from_value("request.json", &v["request"]).unwrap();
+            let report = DecisionReport::new(&tenant, &signin, &tenant.evaluate(&signin));
+            let device = DeviceSummary::default();
+            let ctx = DenialContext {
+                report: &report,
+                correlation_id: "c",
+                timestamp: "2025-03-01T10:20:30Z",
+                client_ip: None,
+                application: "app",
+                device: &device,
+                disclosure: Disclosure::Minimal,
+                support: None,
+                status: 403,
+            };
+            let want = &v["expect"];
+            for lang in [Lang::En, Lang::Fr] {
+                let problem = problem_json(&ctx, lang);
+                assert_eq!(problem["category"], want["category"], "{id} {lang:?}");
+                assert_eq!(problem["temporary"], want["temporary"], "{id} {lang:?}");
+                assert_eq!(problem["userActions"], want["userActions"], "{id} {lang:?}");
+                if let Some(sets) = want.get("userActionSets") {
+                    assert_eq!(&problem["userActionSets"], sets, "{id} {lang:?}");
+                }
+                let page = render_html(&ctx, lang);
+                for a in want["userActions"].as_array().unwrap() {
+                    let key = format!("action-{}", a.as_str().unwrap());
+                    let text = super::html::escape(msg(lang, &key));
+                    assert!(
+                        page.contains(&text),
+                        "{id} {lang:?}: the page lacks `{text}`"
+                    );
+                }
+            }
         }
     }
 
