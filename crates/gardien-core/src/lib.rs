@@ -15,6 +15,7 @@ pub mod model;
 pub mod network;
 pub mod report;
 pub mod signin;
+pub mod signin_log;
 #[cfg(test)]
 mod testing;
 pub mod time;
