@@ -19,6 +19,7 @@ code-challenge-mfa = MFA required
 code-challenge = Verification required
 heading-why = Why
 heading-actions = What you can do
+actions-together = Do all of these together:
 heading-conditions = What was checked
 heading-admin = For administrators
 heading-details = Troubleshooting details

@@ -18,6 +18,7 @@ code-challenge-mfa = MFA requise
 code-challenge = Vérification requise
 heading-why = Pourquoi
 heading-actions = Ce que vous pouvez faire
+actions-together = Faites tout ceci ensemble :
 heading-conditions = Ce qui a été vérifié
 heading-admin = Pour les administrateurs
 heading-details = Informations de dépannage

@@ -206,6 +206,10 @@ pub(crate) struct Facts<'a> {
     pub temporary: bool,
     /// Actions in the explanation's order (at least `contactSupport`).
     pub actions: Vec<UserAction>,
+    /// The steps the page lists: each minimal set of actions as one step (a combined change
+    /// such as "leave the VPN and use the desktop app" is one step), then any action no set
+    /// holds (each on its own), `contactSupport` last.
+    pub steps: Vec<Vec<UserAction>>,
     /// Generic failing conditions and controls (empty at `minimal`).
     pub failing: Vec<Failing>,
     /// Policies that failed (empty below `full`).
@@ -250,12 +254,22 @@ impl<'a> Facts<'a> {
     fn of(ctx: &DenialContext<'a>) -> Facts<'a> {
         let report = ctx.report;
         let deny = report.decision != Decision::Challenge;
-        let (category, temporary, mut actions) = match &report.explanation {
-            Some(e) => (e.category, e.temporary, e.user_actions.clone()),
-            None => (Category::Blocked, false, Vec::new()),
+        let (category, temporary, mut actions, mut steps) = match &report.explanation {
+            Some(e) => (
+                e.category,
+                e.temporary,
+                e.user_actions.clone(),
+                e.user_action_sets.clone(),
+            ),
+            None => (Category::Blocked, false, Vec::new(), Vec::new()),
         };
         if actions.is_empty() {
             actions.push(UserAction::ContactSupport);
+        }
+        for a in &actions {
+            if !steps.iter().flatten().any(|x| x == a) {
+                steps.push(vec![*a]);
+            }
         }
         let detailed = ctx.disclosure != Disclosure::Minimal;
         let full = ctx.disclosure == Disclosure::Full;
@@ -264,6 +278,7 @@ impl<'a> Facts<'a> {
             category,
             temporary,
             actions,
+            steps,
             failing: if detailed {
                 failing_lines(report)
             } else {
@@ -621,6 +636,7 @@ pub(crate) mod tests {
             keys.push(format!("action-{}", action_name(a)));
         }
         keys.push("action-contactSupport-with".to_owned());
+        keys.push("actions-together".to_owned());
         for c in SHOWN_CONDITIONS {
             keys.push(format!("condition-{c}"));
         }
@@ -899,6 +915,17 @@ pub(crate) mod tests {
                     assert_eq!(&problem["userActionSets"], sets, "{id} {lang:?}");
                 }
                 let page = render_html(&ctx, lang);
+                // A combined change is one step of the list.
+                for set in problem["userActionSets"].as_array().unwrap() {
+                    let names: Vec<&str> = set
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter_map(|a| a.as_str())
+                        .collect();
+                    let step = format!("<li data-action=\"{}\">", names.join(" "));
+                    assert!(page.contains(&step), "{id} {lang:?}: no step `{step}`");
+                }
                 for a in want["userActions"].as_array().unwrap() {
                     let key = format!("action-{}", a.as_str().unwrap());
                     let text = super::html::escape(msg(lang, &key));
