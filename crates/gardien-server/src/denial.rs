@@ -938,6 +938,146 @@ pub(crate) mod tests {
         }
     }
 
+    /// What the search tries for each action (docs/explanations.md).
+    fn candidate_change(a: UserAction) -> &'static str {
+        use UserAction::*;
+        match a {
+            RegisterDevice => {
+                "the device becomes registered (`trustType` `Workplace`, not compliant); offered for an unregistered device"
+            }
+            MakeDeviceCompliant => {
+                "the (registered) device becomes compliant; an unregistered device needs `registerDevice` first"
+            }
+            UpdateOs => {
+                "the device's OS version becomes each version the policies' device filters name, or the newest"
+            }
+            UseAnotherDevice => {
+                "a company-owned, compliant, Entra-joined device on Windows (also hybrid joined), macOS, iOS, Android, Linux; and the devices each policy's device filter describes"
+            }
+            DisconnectVpn => {
+                "off the anonymous network (and its sign-in risk), from the same address or any allowed place; offered behind a VPN/proxy"
+            }
+            SignInFromAllowedLocation => {
+                "an address of each IP named location (trusted first) and each country location, and a country no country location names; for applications and user actions alike"
+            }
+            UseDesktopApp => {
+                "the client becomes `mobileAppsAndDesktopClients`; offered to a browser"
+            }
+            UseBrowser => "the client becomes `browser`; offered to a desktop or mobile app",
+            UseApprovedApp => "the session has an approved client app and an app protection policy",
+            UseModernClient => "a legacy client (Exchange ActiveSync, other) becomes a modern app",
+            CompleteMfa => {
+                "password + Authenticator push, just now; not offered to a legacy client"
+            }
+            UseStrongerMethod => "a FIDO2 security key, just now; not offered to a legacy client",
+            ChangePassword => "the password was changed in the session",
+            AcceptTermsOfUse => "every terms of use the tenant's policies name are accepted",
+            WaitAndRetry => "sign-in, user and insider risk back to none",
+            ContactSupport => "always listed, last",
+        }
+    }
+
+    /// docs/explanations.md, generated from the vocabulary, the EN/FR messages and the
+    /// explanation vectors (the test below keeps the file current).
+    fn explanations_doc() -> String {
+        use std::fmt::Write as _;
+        let mut d = String::new();
+        d.push_str(include_str!("../../../docs/explanations.head.md"));
+        d.push_str(
+            "\n## Categories\n\n| Category | Temporary | English | French |\n|---|---|---|---|\n",
+        );
+        for c in all_categories() {
+            let name = category_name(c);
+            let _ = writeln!(
+                d,
+                "| `{name}` | {} | **{}** — {} | **{}** — {} |",
+                if c.is_temporary() { "yes" } else { "no" },
+                category_title(c, Lang::En),
+                category_text(c, Lang::En),
+                category_title(c, Lang::Fr),
+                category_text(c, Lang::Fr),
+            );
+        }
+        d.push_str("\n## Actions, in effort order\n\n| # | Action | Change tried (verified by re-evaluation) | English | French |\n|---|---|---|---|---|\n");
+        for (i, a) in all_actions().into_iter().enumerate() {
+            let key = format!("action-{}", action_name(a));
+            let _ = writeln!(
+                d,
+                "| {} | `{}` | {} | {} | {} |",
+                i + 1,
+                action_name(a),
+                candidate_change(a),
+                msg(Lang::En, &key),
+                msg(Lang::Fr, &key),
+            );
+        }
+        d.push_str("\n## Examples\n\nGenerated from `testdata/explanations/` (each file also holds the tenant and the request).\n\n| Vector | Sign-in | Decision | Category | Temporary | `userActions` | `userActionSets` |\n|---|---|---|---|---|---|---|\n");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/explanations");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        files.sort();
+        for f in files {
+            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+            let source = gardien_core::TenantSource {
+                combined: Some(gardien_core::SourceFile::new(
+                    "tenant.json",
+                    serde_json::to_vec(&v["tenant"]).unwrap(),
+                )),
+                ..Default::default()
+            };
+            let tenant =
+                gardien_core::CompiledTenant::compile(gardien_core::Tenant::load(&source).unwrap());
+            let signin = gardien_core::SignIn::from_value("request.json", &v["request"]).unwrap();
+            let report = DecisionReport::new(&tenant, &signin, &tenant.evaluate(&signin));
+            let e = report.explanation.unwrap();
+            let names = |a: &[UserAction]| {
+                a.iter()
+                    .map(|a| action_name(*a))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let sets: Vec<String> = e
+                .user_action_sets
+                .iter()
+                .map(|s| format!("[{}]", names(s)))
+                .collect();
+            let _ = writeln!(
+                d,
+                "| {} | {} | {} | `{}` | {} | {} | {} |",
+                v["id"].as_str().unwrap(),
+                v["title"].as_str().unwrap(),
+                report.decision,
+                category_name(e.category),
+                e.temporary,
+                names(&e.user_actions),
+                if sets.is_empty() {
+                    "—".to_owned()
+                } else {
+                    sets.join(" ")
+                },
+            );
+        }
+        d
+    }
+
+    #[test]
+    fn docs_explanations_md_is_current() {
+        let want = explanations_doc();
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/explanations.md");
+        if std::env::var_os("GARDIEN_UPDATE_DOCS").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/explanations.md is out of date: run `GARDIEN_UPDATE_DOCS=1 cargo test -p gardien-server --lib docs_explanations_md_is_current`"
+        );
+    }
+
     #[test]
     fn disclosure_deserializes_lowercase() {
         let d: Disclosure = serde_json::from_str("\"detailed\"").unwrap();
