@@ -93,7 +93,7 @@ x("E15", "security-info registration needs MFA outside trusted locations",
 x("E16", "browser on an unmanaged device blocked outside trusted locations; the app is allowed",
   [pol("P1", g("block"), clientAppTypes=["browser"], **OUTSIDE)],
   req(**B, ipAddress="203.0.113.5"), "location", True, ["signInFromAllowedLocation", "useDesktopApp", "contactSupport"])
-x("E17", "VPN and browser both blocked: leave the VPN and use the desktop app",
+x("E17", "behind a VPN, the browser blocked outside trusted places and apps outside HQ: leaving the VPN for HQ is enough",
   [pol("P1", g("block"), clientAppTypes=["browser"], **OUTSIDE), pol("P2", g("block"), clientAppTypes=["mobileAppsAndDesktopClients"], locations={"includeLocations": ["All"], "excludeLocations": [HQ]})],
   req(**B, ipAddress="203.0.113.5", session={"anonymousNetwork": True}), "anonymousNetwork", True,
   ["disconnectVpn", "signInFromAllowedLocation", "contactSupport"])
