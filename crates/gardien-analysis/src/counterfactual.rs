@@ -57,7 +57,7 @@ pub struct AdminPath {
 #[serde(rename_all = "camelCase")]
 pub struct WhatWouldLetMeIn {
     /// The decision now.
-    pub decision: String,
+    pub decision: Decision,
     /// Minimal sets of user changes, smallest first.
     pub user_paths: Vec<UserPath>,
     /// Minimal sets of admin changes, smallest first.
@@ -178,7 +178,7 @@ pub fn what_would_let_me_in(tenant: &CompiledTenant, signin: &SignIn) -> WhatWou
         )
     };
     WhatWouldLetMeIn {
-        decision: decision.as_str().to_owned(),
+        decision,
         user_paths,
         admin_paths,
         evaluations,
@@ -237,7 +237,7 @@ mod tests {
             &["compliantDevice"]
         )]));
         let r = what_would_let_me_in(&t, &signin(json!({})));
-        assert_eq!(r.decision, "deny");
+        assert_eq!(r.decision, Decision::Deny);
         let paths: Vec<_> = r.user_paths.iter().map(|p| p.actions.clone()).collect();
         // The device is not registered: enrolling it comes first, compliance with it.
         assert!(
@@ -304,7 +304,7 @@ mod tests {
     fn an_allow_needs_nothing() {
         let t = tenant(json!([]));
         let r = what_would_let_me_in(&t, &signin(json!({})));
-        assert_eq!(r.decision, "allow");
+        assert_eq!(r.decision, Decision::Allow);
         assert!(r.user_paths.is_empty() && r.admin_paths.is_empty());
     }
 }
