@@ -1,21 +1,18 @@
 //! "What would let me in": the smallest sets of changes that turn a deny or challenge into
 //! an allow, found by searching with the same evaluator as enforcement.
 //!
-//! User changes come from the core's own candidates ([`user_change_candidates`]: register
-//! or fix the device, another device, leave the VPN, another place, the desktop app, MFA…);
-//! sets of up to [`MAX_USER_CHANGES`] are tried breadth-first and only minimal sets are kept
-//! (no proper subset already works). Admin changes are tried on a copy of the tenant:
+//! User changes come from the core's search ([`minimal_action_sets`], the one explanations
+//! and the denial page use): sets of up to [`MAX_USER_CHANGES`] candidate changes, tried
+//! breadth-first, only minimal sets kept (no proper subset already works). Admin changes are tried on a copy of the tenant:
 //! excluding the user from, or disabling, each enforced policy that applies — alone, then
 //! in pairs. Every result is a real evaluation, never a guess.
 
-use gardien_core::explain::{UserAction, user_change_candidates};
+pub use gardien_core::explain::MAX_USER_CHANGES;
+use gardien_core::explain::{UserAction, minimal_action_sets};
 use gardien_core::model::policy::PolicyState;
 use gardien_core::signin::Subject;
 use gardien_core::{CompiledTenant, Decision, SignIn, Tenant};
 use serde::Serialize;
-
-/// Largest set of user changes searched.
-pub const MAX_USER_CHANGES: usize = 3;
 
 /// A set of user changes that leads to an allow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -60,7 +57,7 @@ pub struct AdminPath {
 #[serde(rename_all = "camelCase")]
 pub struct WhatWouldLetMeIn {
     /// The decision now.
-    pub decision: String,
+    pub decision: Decision,
     /// Minimal sets of user changes, smallest first.
     pub user_paths: Vec<UserPath>,
     /// Minimal sets of admin changes, smallest first.
@@ -74,47 +71,12 @@ fn allowed(tenant: &CompiledTenant, s: &SignIn, count: &mut usize) -> bool {
     tenant.decide(s).decision == Decision::Allow
 }
 
-/// Breadth-first over sets of user actions; a set is kept when one of its variant chains
-/// reaches an allow and none of its subsets did.
+/// The core's search ([`minimal_action_sets`]): the same sets explanations list.
 fn user_paths(tenant: &CompiledTenant, signin: &SignIn, count: &mut usize) -> Vec<UserPath> {
-    // Frontier: (actions taken, the sign-ins they can lead to).
-    let mut frontier: Vec<(Vec<UserAction>, Vec<SignIn>)> =
-        vec![(Vec::new(), vec![signin.clone()])];
-    let mut found: Vec<Vec<UserAction>> = Vec::new();
-    for _depth in 0..MAX_USER_CHANGES {
-        let mut next: Vec<(Vec<UserAction>, Vec<SignIn>)> = Vec::new();
-        for (actions, states) in &frontier {
-            for state in states.iter().take(8) {
-                for (action, variants) in user_change_candidates(tenant, state) {
-                    if actions.contains(&action) {
-                        continue;
-                    }
-                    let mut set = actions.clone();
-                    set.push(action);
-                    set.sort_by_key(|a| *a as u8);
-                    if found.iter().any(|f| f.iter().all(|a| set.contains(a))) {
-                        continue; // a subset already works: not minimal
-                    }
-                    if variants.iter().any(|v| allowed(tenant, v, count)) {
-                        if !found.contains(&set) {
-                            found.push(set);
-                        }
-                        continue;
-                    }
-                    match next.iter_mut().find(|(a, _)| *a == set) {
-                        Some((_, states)) => states.extend(variants),
-                        None => next.push((set, variants)),
-                    }
-                }
-            }
-        }
-        frontier = next;
-        if frontier.is_empty() {
-            break;
-        }
-    }
-    found.sort_by_key(|f| (f.len(), f.iter().map(|a| *a as u8).collect::<Vec<_>>()));
-    found
+    let search = minimal_action_sets(tenant, signin);
+    *count += search.evaluations;
+    search
+        .sets
         .into_iter()
         .map(|actions| UserPath { actions })
         .collect()
@@ -216,7 +178,7 @@ pub fn what_would_let_me_in(tenant: &CompiledTenant, signin: &SignIn) -> WhatWou
         )
     };
     WhatWouldLetMeIn {
-        decision: decision.as_str().to_owned(),
+        decision,
         user_paths,
         admin_paths,
         evaluations,
@@ -275,10 +237,14 @@ mod tests {
             &["compliantDevice"]
         )]));
         let r = what_would_let_me_in(&t, &signin(json!({})));
-        assert_eq!(r.decision, "deny");
+        assert_eq!(r.decision, Decision::Deny);
         let paths: Vec<_> = r.user_paths.iter().map(|p| p.actions.clone()).collect();
+        // The device is not registered: enrolling it comes first, compliance with it.
         assert!(
-            paths.contains(&vec![UserAction::MakeDeviceCompliant]),
+            paths.contains(&vec![
+                UserAction::RegisterDevice,
+                UserAction::MakeDeviceCompliant
+            ]),
             "{paths:?}"
         );
         assert!(
@@ -338,7 +304,7 @@ mod tests {
     fn an_allow_needs_nothing() {
         let t = tenant(json!([]));
         let r = what_would_let_me_in(&t, &signin(json!({})));
-        assert_eq!(r.decision, "allow");
+        assert_eq!(r.decision, Decision::Allow);
         assert!(r.user_paths.is_empty() && r.admin_paths.is_empty());
     }
 }

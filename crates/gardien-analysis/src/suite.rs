@@ -10,6 +10,7 @@
 pub mod file;
 pub mod junit;
 
+use gardien_core::eval::input::Outcome;
 use gardien_core::report::DecisionReport;
 use gardien_core::{CompiledTenant, SignIn};
 use std::fmt::Write as _;
@@ -222,7 +223,11 @@ fn check(
         }
     };
     if let Some(d) = expect.decision {
-        differ("decision", d.as_str().to_owned(), report.decision.clone());
+        differ(
+            "decision",
+            d.as_str().to_owned(),
+            report.decision.as_str().to_owned(),
+        );
     }
     if let Some(code) = expect.error_code {
         differ(
@@ -237,20 +242,21 @@ fn check(
         differ(
             "conditionalAccessStatus",
             status.clone(),
-            report.conditional_access_status.clone(),
+            report.conditional_access_status.as_str().to_owned(),
         );
     }
     if let Some(controls) = &expect.required_controls {
         let mut want = controls.clone();
         want.sort();
-        let mut got = report.required_controls.clone();
+        let required: Vec<String> = report
+            .required_controls
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .collect();
+        let mut got = required.clone();
         got.sort();
         if want != got {
-            differ(
-                "requiredControls",
-                list(controls),
-                list(&report.required_controls),
-            );
+            differ("requiredControls", list(controls), list(&required));
         }
     }
     let labels = |set: &[usize]| -> Vec<String> {
@@ -420,11 +426,8 @@ fn what_came(r: &DecisionReport) -> String {
         let _ = write!(out, " (AADSTS{code})");
     }
     if !r.required_controls.is_empty() {
-        let _ = write!(
-            out,
-            ", required controls: {}",
-            r.required_controls.join(", ")
-        );
+        let controls: Vec<&str> = r.required_controls.iter().map(|c| c.as_str()).collect();
+        let _ = write!(out, ", required controls: {}", controls.join(", "));
     }
     let _ = writeln!(
         out,
@@ -455,7 +458,7 @@ fn what_came(r: &DecisionReport) -> String {
         for c in &t.conditions {
             let _ = writeln!(out, "        {}: {}", c.condition, c.detail);
         }
-        if !t.grant.is_empty() {
+        if t.grant.0.is_some() {
             let _ = writeln!(out, "        grant: {} ({})", t.grant, t.grant_detail);
         }
     }
@@ -467,9 +470,9 @@ fn what_came(r: &DecisionReport) -> String {
         let why = t
             .conditions
             .iter()
-            .find(|c| c.result != "satisfied")
+            .find(|c| c.result != Outcome::Satisfied)
             .map(|c| format!("{} ({}): {}", c.condition, c.result, c.detail))
-            .unwrap_or_else(|| p.result.clone());
+            .unwrap_or_else(|| p.result.to_string());
         let _ = writeln!(out, "    {:<21} {} — {why}", p.result, p.display_name);
     }
     out

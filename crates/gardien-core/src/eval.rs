@@ -18,7 +18,7 @@ use crate::signin::{SignIn, Target};
 use conditions::{apps, client_apps, device, flows, locations, platforms, risk, users};
 use grant::{Control, Controls, GrantState, grant_state};
 use input::{Input, Mode, Outcome};
-use memo::Families;
+use memo::{Families, Known};
 use session::MergedSession;
 use trace::{NoTrace, Notes, Tracer};
 
@@ -99,14 +99,61 @@ impl Condition {
 }
 
 /// The result of one condition of one policy, for traces.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConditionRecord {
     /// Which condition.
     pub condition: Condition,
     /// Satisfied, not satisfied or undecidable.
     pub outcome: Outcome,
-    /// Why, in words (the path through groups, the range that matched, ...).
-    pub detail: String,
+}
+
+/// Most conditions one policy can have (identity, target, platform, device filter, device
+/// states, client apps, location, three risks, insider risk, flows).
+pub const MAX_CONDITIONS: usize = 12;
+
+/// The conditions of one policy in evaluation order, kept inline: a traced evaluation
+/// allocates once for all its records, whatever the number of policies' conditions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConditionRecords {
+    len: u8,
+    items: [ConditionRecord; MAX_CONDITIONS],
+}
+
+impl Default for ConditionRecords {
+    fn default() -> Self {
+        ConditionRecords {
+            len: 0,
+            items: [ConditionRecord {
+                condition: Condition::Users,
+                outcome: Outcome::NotSatisfied,
+            }; MAX_CONDITIONS],
+        }
+    }
+}
+
+impl ConditionRecords {
+    /// Appends a condition (a policy never has more than [`MAX_CONDITIONS`]).
+    pub fn push(&mut self, record: ConditionRecord) {
+        if let Some(slot) = self.items.get_mut(usize::from(self.len)) {
+            *slot = record;
+            self.len += 1;
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a ConditionRecords {
+    type Item = &'a ConditionRecord;
+    type IntoIter = std::slice::Iter<'a, ConditionRecord>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl std::ops::Deref for ConditionRecords {
+    type Target = [ConditionRecord];
+    fn deref(&self) -> &[ConditionRecord] {
+        self.items.get(..usize::from(self.len)).unwrap_or(&[])
+    }
 }
 
 /// Receives each condition's outcome; decides whether to keep evaluating.
@@ -114,6 +161,12 @@ pub(crate) trait Recorder {
     type T: Tracer + Default;
     /// Returns false to stop at this condition.
     fn record(&mut self, condition: Condition, outcome: Outcome, notes: Self::T) -> bool;
+    /// The outcome of a condition family for a policy when it is already known (memo), so
+    /// the check does not run.
+    #[inline(always)]
+    fn known(&self, _family: Families, _index: usize) -> Option<Outcome> {
+        None
+    }
 }
 
 /// Stops at the first unmet condition, records nothing.
@@ -126,40 +179,42 @@ impl Recorder for FirstFailure {
     }
 }
 
-/// Evaluates every configured condition and keeps them all, with the tracer's notes
-/// (`Notes`: readable details; `NoTrace`: outcomes only, for the sign-in log).
-struct KeepAll<T>(Vec<ConditionRecord>, std::marker::PhantomData<T>);
-impl<T> Default for KeepAll<T> {
-    fn default() -> Self {
-        KeepAll(Vec::new(), std::marker::PhantomData)
+/// Evaluates every configured condition and keeps each outcome (no text), reading the
+/// outcomes the memo knows for this sign-in.
+struct KeepAll<'k>(ConditionRecords, &'k Known);
+impl Recorder for KeepAll<'_> {
+    type T = NoTrace;
+    #[inline]
+    fn known(&self, family: Families, index: usize) -> Option<Outcome> {
+        self.1.outcome(family, index)
     }
-}
-impl<T: Detail> Recorder for KeepAll<T> {
-    type T = T;
-    fn record(&mut self, condition: Condition, outcome: Outcome, mut notes: T) -> bool {
-        self.0.push(ConditionRecord {
-            condition,
-            outcome,
-            detail: notes.take_detail(),
-        });
+    #[inline]
+    fn record(&mut self, condition: Condition, outcome: Outcome, _n: NoTrace) -> bool {
+        self.0.push(ConditionRecord { condition, outcome });
         true
     }
 }
 
-/// A tracer whose notes become a record's detail text.
-pub(crate) trait Detail: Tracer + Default {
-    /// The notes so far, as one text (empty when not tracing).
-    fn take_detail(&mut self) -> String;
-}
-impl Detail for Notes {
-    fn take_detail(&mut self) -> String {
-        self.take()
+/// Evaluates every configured condition and keeps the words of each.
+#[derive(Default)]
+struct KeepWords(Vec<String>);
+impl Recorder for KeepWords {
+    type T = Notes;
+    fn record(&mut self, _c: Condition, _o: Outcome, mut notes: Notes) -> bool {
+        self.0.push(notes.take());
+        true
     }
 }
-impl Detail for NoTrace {
-    fn take_detail(&mut self) -> String {
-        String::new()
-    }
+
+/// The words behind one policy's record, built on demand ([`CompiledTenant::details`]):
+/// why each condition came out as it did, and why the grant state is what it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyDetails {
+    /// One text per entry of [`PolicyRecord::conditions`], same order.
+    pub conditions: Vec<String>,
+    /// Why the grant state is what it is (empty when the policy does not apply, or in
+    /// what-if mode, where grant controls are not evaluated).
+    pub grant: String,
 }
 
 /// Decision of a sign-in.
@@ -299,8 +354,9 @@ impl PolicyResult {
     }
 }
 
-/// Everything known about one policy after a traced evaluation.
-#[derive(Debug, Clone)]
+/// Everything known about one policy after a traced evaluation (outcomes only: the words
+/// come from [`CompiledTenant::details`], for the policies that are shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PolicyRecord {
     /// Index in tenant order.
     pub index: usize,
@@ -309,11 +365,9 @@ pub struct PolicyRecord {
     /// Whether the policy's conditions are met (`Unknown` only in what-if).
     pub applies: Outcome,
     /// Each evaluated condition, in evaluation order.
-    pub conditions: Vec<ConditionRecord>,
+    pub conditions: ConditionRecords,
     /// Grant state when the policy applies.
     pub grant: Option<GrantState>,
-    /// Why the grant state is what it is.
-    pub grant_detail: String,
 }
 
 /// A traced evaluation: the verdict plus one record per policy, in tenant order.
@@ -342,7 +396,10 @@ impl CompiledTenant {
             ($cond:expr, |$t:ident| $body:expr) => {{
                 if only.contains(Families::of($cond)) {
                     let mut $t = R::T::default();
-                    let outcome: Outcome = $body;
+                    let outcome: Outcome = match r.known(Families::of($cond), index) {
+                        Some(known) => known,
+                        None => $body,
+                    };
                     all = all.and(outcome);
                     if !r.record($cond, outcome, $t) {
                         return all;
@@ -453,20 +510,60 @@ impl CompiledTenant {
         states.finish(self, &input)
     }
 
-    /// Evaluates a sign-in and keeps a record of every policy: the view behind
-    /// `gardien evaluate`, the what-if tools and explanations.
+    /// Evaluates a sign-in and keeps a record of every policy (outcomes, grant states): the
+    /// view behind `gardien evaluate`, the what-if tools, explanations and the sign-in log.
+    /// The words of a record are built only for what is shown ([`CompiledTenant::details`]).
     pub fn evaluate(&self, signin: &SignIn) -> Evaluation {
-        self.evaluate_recorded::<Notes>(signin)
+        self.evaluate_recorded(signin)
     }
 
-    /// The same evaluation with each condition's outcome but no detail text: what a sign-in
-    /// log record needs (`appliedConditionalAccessPolicies`), at a fraction of the cost.
+    /// The same as [`CompiledTenant::evaluate`] (kept for the sign-in log's callers: records
+    /// have carried outcomes only since the words became lazy).
     pub fn evaluate_outcomes(&self, signin: &SignIn) -> Evaluation {
-        self.evaluate_recorded::<NoTrace>(signin)
+        self.evaluate_recorded(signin)
     }
 
-    fn evaluate_recorded<T: Detail>(&self, signin: &SignIn) -> Evaluation {
+    /// The words behind the records of the given policies: the same checks run again with
+    /// a tracer, for those policies only. `what_if` selects the mode the records came from
+    /// ([`CompiledTenant::what_if`] or [`CompiledTenant::evaluate`]). Unknown indices and
+    /// disabled policies give empty details.
+    pub fn details(
+        &self,
+        signin: &SignIn,
+        what_if: bool,
+        indices: impl IntoIterator<Item = usize>,
+    ) -> Vec<PolicyDetails> {
+        let mode = if what_if { Mode::WhatIf } else { Mode::Enforce };
+        let input = Input::resolve(self, signin, mode);
+        indices
+            .into_iter()
+            .map(|index| {
+                let Some(policy) = self.tenant.policies.get(index) else {
+                    return PolicyDetails::default();
+                };
+                if policy.state == PolicyState::Disabled {
+                    return PolicyDetails::default();
+                }
+                let mut words = KeepWords::default();
+                let applies =
+                    self.policy_conditions(index, policy, &input, Families::ALL, &mut words);
+                let mut grant = String::new();
+                if applies == Outcome::Satisfied && !what_if {
+                    let mut notes = Notes::default();
+                    grant_state(index, policy, &input, &mut notes);
+                    grant = notes.take();
+                }
+                PolicyDetails {
+                    conditions: words.0,
+                    grant,
+                }
+            })
+            .collect()
+    }
+
+    fn evaluate_recorded(&self, signin: &SignIn) -> Evaluation {
         let input = Input::resolve(self, signin, Mode::Enforce);
+        let known = self.memo.known(&input);
         let mut states = Combiner::default();
         let mut records = Vec::with_capacity(self.tenant.policies.len());
         for (index, policy) in self.tenant.policies.iter().enumerate() {
@@ -475,18 +572,16 @@ impl CompiledTenant {
                     index,
                     result: PolicyResult::NotEnabled,
                     applies: Outcome::NotSatisfied,
-                    conditions: Vec::new(),
+                    conditions: ConditionRecords::default(),
                     grant: None,
-                    grant_detail: String::new(),
                 });
                 continue;
             }
-            let mut keep = KeepAll::<T>::default();
+            let mut keep = KeepAll(ConditionRecords::default(), &known);
             let applies = self.policy_conditions(index, policy, &input, Families::ALL, &mut keep);
             let report_only = policy.state == PolicyState::ReportOnly;
-            let (result, grant, grant_detail) = if applies == Outcome::Satisfied {
-                let mut notes = T::default();
-                let g = grant_state(index, policy, &input, &mut notes);
+            let (result, grant) = if applies == Outcome::Satisfied {
+                let g = grant_state(index, policy, &input, &mut NoTrace);
                 states.add(index, policy, g);
                 let result = match (report_only, g) {
                     (false, GrantState::Satisfied) => PolicyResult::Success,
@@ -497,14 +592,14 @@ impl CompiledTenant {
                     }
                     (true, GrantState::Interrupt(_)) => PolicyResult::ReportOnlyInterrupted,
                 };
-                (result, Some(g), notes.take_detail())
+                (result, Some(g))
             } else {
                 let result = if report_only {
                     PolicyResult::ReportOnlyNotApplied
                 } else {
                     PolicyResult::NotApplied
                 };
-                (result, None, String::new())
+                (result, None)
             };
             records.push(PolicyRecord {
                 index,
@@ -512,7 +607,6 @@ impl CompiledTenant {
                 applies,
                 conditions: keep.0,
                 grant,
-                grant_detail,
             });
         }
         Evaluation {
@@ -525,6 +619,7 @@ impl CompiledTenant {
     /// every condition's outcome. Grant controls are not evaluated (Graph does not either).
     pub fn what_if(&self, signin: &SignIn) -> Vec<PolicyRecord> {
         let input = Input::resolve(self, signin, Mode::WhatIf);
+        let known = self.memo.known(&input);
         self.tenant
             .policies
             .iter()
@@ -535,12 +630,11 @@ impl CompiledTenant {
                         index,
                         result: PolicyResult::NotEnabled,
                         applies: Outcome::NotSatisfied,
-                        conditions: Vec::new(),
+                        conditions: ConditionRecords::default(),
                         grant: None,
-                        grant_detail: String::new(),
                     };
                 }
-                let mut keep = KeepAll::<Notes>::default();
+                let mut keep = KeepAll(ConditionRecords::default(), &known);
                 let applies =
                     self.policy_conditions(index, policy, &input, Families::ALL, &mut keep);
                 let report_only = policy.state == PolicyState::ReportOnly;
@@ -556,7 +650,6 @@ impl CompiledTenant {
                     applies,
                     conditions: keep.0,
                     grant: None,
-                    grant_detail: String::new(),
                 }
             })
             .collect()

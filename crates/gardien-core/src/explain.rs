@@ -69,7 +69,11 @@ impl Category {
     }
 }
 
-/// Something a user can do (fixed vocabulary, in the order they are listed).
+/// Something a user can do (fixed vocabulary). The declaration order is the effort order
+/// explanations list actions in: fix this device (register, make compliant, update), use
+/// another device, change where you connect from (leave the VPN, move), change the client
+/// (desktop app, browser, approved app, modern client), authenticate more (MFA, a stronger
+/// method, a new password, the terms of use), wait, and last contact support.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum UserAction {
@@ -117,6 +121,9 @@ pub struct Explanation {
     pub temporary: bool,
     /// Actions that would change the outcome, then `contactSupport`.
     pub user_actions: Vec<UserAction>,
+    /// The minimal sets of actions that together let the sign-in through (single actions
+    /// are sets of one), smallest first.
+    pub user_action_sets: Vec<Vec<UserAction>>,
     /// Policy and condition details, for administrators only.
     pub admin_details: String,
 }
@@ -256,6 +263,13 @@ fn registered(d: Option<&DeviceInfo>) -> DeviceInfo {
     d
 }
 
+fn legacy_client(s: &SignIn) -> bool {
+    s.client_app_type.is_some_and(ClientAppType::is_legacy)
+}
+
+/// Most named locations tried as "sign in from an allowed location".
+const MAX_PLACES: usize = 32;
+
 /// Every change a user could make, each with the sign-ins it could lead to (one per
 /// realistic variant: each managed platform, each allowed place...). The explanation keeps
 /// the actions whose variants improve the outcome; `gardien explain` chains them to find the
@@ -276,26 +290,47 @@ pub fn user_change_candidates(
             vec![with(&|c| c.device = Some(registered(None)))],
         ));
     }
-    out.push((
-        UserAction::MakeDeviceCompliant,
-        vec![with(&|c| {
-            let mut d = registered(c.device.as_ref());
-            d.is_compliant = Some(true);
-            c.device = Some(d);
-        })],
-    ));
-    if s.device
+    // Only a registered (enrolled) device can be made compliant: for an unregistered one,
+    // the search finds "register, then make compliant" as one combined step.
+    if s.device.is_some() {
+        out.push((
+            UserAction::MakeDeviceCompliant,
+            vec![with(&|c| {
+                let mut d = registered(c.device.as_ref());
+                d.is_compliant = Some(true);
+                c.device = Some(d);
+            })],
+        ));
+    }
+    if let Some(device) = s
+        .device
         .as_ref()
-        .is_some_and(|d| d.operating_system_version.is_some())
+        .filter(|d| d.operating_system_version.is_some())
     {
+        // The versions the rules name (device filters on `operatingSystemVersion`), then the
+        // newest version there is.
+        let mut versions: Vec<DeviceInfo> = tenant
+            .tenant
+            .policies
+            .iter()
+            .filter_map(|p| p.conditions.device_filter.as_ref())
+            .filter(|f| f.rule.references(DeviceProperty::OperatingSystemVersion))
+            .flat_map(|f| f.rule.candidate_devices(device))
+            .filter(|d| d.operating_system_version != device.operating_system_version)
+            .collect();
+        let mut newest = device.clone();
+        newest.operating_system_version = Some("999.0.0".into());
+        versions.push(newest);
         out.push((
             UserAction::UpdateOs,
-            vec![with(&|c| {
-                if let Some(d) = c.device.as_mut() {
-                    d.operating_system_version = Some("999.0.0".into());
-                    d.is_compliant = Some(true);
-                }
-            })],
+            versions
+                .into_iter()
+                .map(|d| {
+                    let mut c = s.clone();
+                    c.device = Some(d);
+                    c
+                })
+                .collect(),
         ));
     }
     let managed = |platform: DevicePlatform, trust: &str| {
@@ -314,21 +349,50 @@ pub fn user_change_candidates(
         })
     };
     let mut other_devices = Vec::new();
+    // Every platform a platform condition can admit, managed the usual ways...
     for p in [
         DevicePlatform::Windows,
         DevicePlatform::MacOS,
         DevicePlatform::IOS,
         DevicePlatform::Android,
+        DevicePlatform::Linux,
     ] {
         other_devices.push(managed(p, "AzureAD"));
         if p == DevicePlatform::Windows {
             other_devices.push(managed(p, "ServerAD"));
         }
     }
+    // ...and the devices the policies' own filters describe (a privileged-access
+    // workstation that an exclude filter spares, a device an include filter leaves out).
+    for f in tenant
+        .tenant
+        .policies
+        .iter()
+        .filter_map(|p| p.conditions.device_filter.as_ref())
+    {
+        for platform in [
+            DevicePlatform::Windows,
+            s.device_platform.unwrap_or(DevicePlatform::Windows),
+        ] {
+            let base = managed(platform, "AzureAD");
+            let Some(device) = base.device.as_ref() else {
+                continue;
+            };
+            for d in f.rule.candidate_devices(device) {
+                let mut c = base.clone();
+                c.device = Some(d);
+                other_devices.push(c);
+            }
+        }
+    }
     out.push((UserAction::UseAnotherDevice, other_devices));
-    // Representative addresses and countries of every named location.
+    // Representative addresses and countries of the named locations, trusted ones first
+    // (at most MAX_PLACES: each is one evaluation per search step).
     let mut places = Vec::new();
-    for l in &tenant.tenant.named_locations {
+    let mut locations: Vec<_> = tenant.tenant.named_locations.iter().collect();
+    locations.sort_by_key(|l| !l.is_trusted());
+    locations.truncate(MAX_PLACES);
+    for l in locations {
         match &l.kind {
             LocationKind::Ip { ranges, .. } => {
                 if let Some(r) = ranges.first() {
@@ -350,6 +414,28 @@ pub fn user_change_candidates(
             }
             LocationKind::CompliantNetwork => {}
         }
+    }
+    // Somewhere no country location names (a country block spares every other country).
+    let named: Vec<[u8; 2]> = tenant
+        .tenant
+        .named_locations
+        .iter()
+        .filter_map(|l| match &l.kind {
+            LocationKind::Country { countries, .. } => Some(countries.iter().copied()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if !named.is_empty()
+        && let Some(code) = [*b"US", *b"DE", *b"JP", *b"BR"]
+            .into_iter()
+            .find(|c| !named.contains(c) && s.country != Some(*c))
+    {
+        places.push(with(&|c| {
+            c.country = Some(code);
+            c.ip_address = None;
+            c.session.anonymous_network = false;
+        }));
     }
     if s.session.anonymous_network {
         // Behind a VPN the real location is unknown: disconnecting helps if it lets the
@@ -396,23 +482,26 @@ pub fn user_change_candidates(
             c.session.app_protection_policy = true;
         })],
     ));
-    let mfa = AuthMethods::of(&[AuthMethod::Password, AuthMethod::MicrosoftAuthenticatorPush]);
-    out.push((
-        UserAction::CompleteMfa,
-        vec![with(&|c| {
-            c.session.methods.0 |= mfa.0;
-            c.session.seconds_since_mfa = Some(0);
-            c.session.seconds_since_authentication = Some(0);
-        })],
-    ));
-    let strong = AuthMethods::of(&[AuthMethod::Fido2]);
-    out.push((
-        UserAction::UseStrongerMethod,
-        vec![with(&|c| {
-            c.session.methods.0 |= strong.0;
-            c.session.seconds_since_mfa = Some(0);
-        })],
-    ));
+    // A legacy client cannot do MFA: only a modern client can, so these come after it.
+    if !legacy_client(s) {
+        let mfa = AuthMethods::of(&[AuthMethod::Password, AuthMethod::MicrosoftAuthenticatorPush]);
+        out.push((
+            UserAction::CompleteMfa,
+            vec![with(&|c| {
+                c.session.methods.0 |= mfa.0;
+                c.session.seconds_since_mfa = Some(0);
+                c.session.seconds_since_authentication = Some(0);
+            })],
+        ));
+        let strong = AuthMethods::of(&[AuthMethod::Fido2]);
+        out.push((
+            UserAction::UseStrongerMethod,
+            vec![with(&|c| {
+                c.session.methods.0 |= strong.0;
+                c.session.seconds_since_mfa = Some(0);
+            })],
+        ));
+    }
     out.push((
         UserAction::ChangePassword,
         vec![with(&|c| c.session.password_changed = true)],
@@ -443,7 +532,7 @@ pub fn user_change_candidates(
     out
 }
 
-fn admin_details(tenant: &CompiledTenant, evaluation: &Evaluation) -> String {
+fn admin_details(tenant: &CompiledTenant, signin: &SignIn, evaluation: &Evaluation) -> String {
     let v = &evaluation.verdict;
     let Some(index) = v.deciding_policy else {
         return String::new();
@@ -453,16 +542,92 @@ fn admin_details(tenant: &CompiledTenant, evaluation: &Evaluation) -> String {
     };
     let mut parts = vec![format!("policy `{}` ({})", p.display_name, p.id)];
     if let Some(r) = record_of(evaluation, index) {
-        for c in &r.conditions {
-            if !c.detail.is_empty() {
-                parts.push(format!("{}: {}", c.condition.what_if_reason().0, c.detail));
+        let details = tenant.details(signin, false, [index]);
+        if let Some(d) = details.first() {
+            for (c, detail) in r.conditions.iter().zip(&d.conditions) {
+                if !detail.is_empty() {
+                    parts.push(format!("{}: {}", c.condition.what_if_reason().0, detail));
+                }
             }
-        }
-        if !r.grant_detail.is_empty() {
-            parts.push(format!("controls: {}", r.grant_detail));
+            if !d.grant.is_empty() {
+                parts.push(format!("controls: {}", d.grant));
+            }
         }
     }
     parts.join("; ")
+}
+
+/// Largest set of user changes the search combines.
+pub const MAX_USER_CHANGES: usize = 3;
+
+/// Most sign-ins the search evaluates for one explanation (a bound on the deny path's cost:
+/// about a millisecond on the 200-policy tenant).
+pub const SEARCH_BUDGET: usize = 4000;
+
+/// The result of [`minimal_action_sets`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ActionSearch {
+    /// Minimal sets of user actions that reach an allow, smallest first, then in effort
+    /// order; each set in effort order.
+    pub sets: Vec<Vec<UserAction>>,
+    /// Sign-ins evaluated.
+    pub evaluations: usize,
+}
+
+/// The minimal sets of user actions that turn the sign-in into an allow: breadth-first over
+/// sets of up to [`MAX_USER_CHANGES`] actions from [`user_change_candidates`], each set
+/// verified by deciding the changed sign-in with the same evaluator; a set is kept when one
+/// of its variant chains reaches an allow and none of its subsets did. The same search
+/// serves explanations (CLI and denial page) and `gardien explain`.
+pub fn minimal_action_sets(tenant: &CompiledTenant, signin: &SignIn) -> ActionSearch {
+    let evaluations = std::cell::Cell::new(0usize);
+    let allowed = |s: &SignIn| {
+        evaluations.set(evaluations.get() + 1);
+        tenant.decide(s).decision == Decision::Allow
+    };
+    let mut frontier: Vec<(Vec<UserAction>, Vec<SignIn>)> =
+        vec![(Vec::new(), vec![signin.clone()])];
+    let mut found: Vec<Vec<UserAction>> = Vec::new();
+    'depth: for _ in 0..MAX_USER_CHANGES {
+        let mut next: Vec<(Vec<UserAction>, Vec<SignIn>)> = Vec::new();
+        for (actions, states) in &frontier {
+            for state in states.iter().take(8) {
+                for (action, variants) in user_change_candidates(tenant, state) {
+                    if actions.contains(&action) {
+                        continue;
+                    }
+                    let mut set = actions.clone();
+                    set.push(action);
+                    set.sort_by_key(|a| *a as u8);
+                    if found.iter().any(|f| f.iter().all(|a| set.contains(a))) {
+                        continue; // a subset already works: not minimal
+                    }
+                    if variants.iter().any(allowed) {
+                        if !found.contains(&set) {
+                            found.push(set);
+                        }
+                        continue;
+                    }
+                    if evaluations.get() > SEARCH_BUDGET {
+                        break 'depth;
+                    }
+                    match next.iter_mut().find(|(a, _)| *a == set) {
+                        Some((_, states)) => states.extend(variants),
+                        None => next.push((set, variants)),
+                    }
+                }
+            }
+        }
+        frontier = next;
+        if frontier.is_empty() {
+            break;
+        }
+    }
+    found.sort_by_key(|f| (f.len(), f.iter().map(|a| *a as u8).collect::<Vec<_>>()));
+    ActionSearch {
+        sets: found,
+        evaluations: evaluations.get(),
+    }
 }
 
 /// Explains a deny or challenge; `None` for an allow.
@@ -476,17 +641,26 @@ pub fn explain(
         return None;
     }
     let category = category(tenant, evaluation, signin);
-    let mut user_actions = Vec::new();
-    for (action, variants) in user_change_candidates(tenant, signin) {
-        if variants.iter().any(|c| improves(v, &tenant.decide(c))) {
-            user_actions.push(action);
+    let user_action_sets = minimal_action_sets(tenant, signin).sets;
+    // Every member of every minimal set, once, in effort order (the vocabulary's order).
+    let mut user_actions: Vec<UserAction> = user_action_sets.iter().flatten().copied().collect();
+    if user_actions.is_empty() {
+        // Nothing reaches an allow: the single changes that still improve the outcome (a
+        // deny becoming a challenge, another policy now standing in the way).
+        for (action, variants) in user_change_candidates(tenant, signin) {
+            if variants.iter().any(|c| improves(v, &tenant.decide(c))) {
+                user_actions.push(action);
+            }
         }
     }
+    user_actions.sort_by_key(|a| *a as u8);
+    user_actions.dedup();
     user_actions.push(UserAction::ContactSupport);
     Some(Explanation {
         category,
         temporary: category.is_temporary(),
         user_actions,
-        admin_details: admin_details(tenant, evaluation),
+        user_action_sets,
+        admin_details: admin_details(tenant, signin, evaluation),
     })
 }

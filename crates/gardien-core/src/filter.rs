@@ -855,6 +855,35 @@ enum Actual<'a> {
     List(&'a [Box<str>]),
 }
 
+/// Sets one property of a device from a filter literal.
+fn set_device_value(d: &mut DeviceInfo, p: DeviceProperty, value: &str) {
+    let v = Some(Box::<str>::from(value));
+    match p {
+        DeviceProperty::DeviceId => d.device_id = v,
+        DeviceProperty::DisplayName => d.display_name = v,
+        DeviceProperty::DeviceOwnership => d.device_ownership = v,
+        DeviceProperty::EnrollmentProfileName => d.enrollment_profile_name = v,
+        DeviceProperty::IsCompliant => d.is_compliant = Some(value.eq_ignore_ascii_case("true")),
+        DeviceProperty::Manufacturer => d.manufacturer = v,
+        DeviceProperty::MdmAppId => d.mdm_app_id = v,
+        DeviceProperty::Model => d.model = v,
+        DeviceProperty::OperatingSystem => d.operating_system = v,
+        DeviceProperty::OperatingSystemVersion => d.operating_system_version = v,
+        DeviceProperty::PhysicalIds => d.physical_ids.push(value.into()),
+        DeviceProperty::ProfileType => d.profile_type = v,
+        DeviceProperty::SystemLabels => d.system_labels.push(value.into()),
+        DeviceProperty::TrustType => d.trust_type = v,
+        DeviceProperty::ExtensionAttribute(n) => {
+            if let Some(slot) = d
+                .extension_attributes
+                .get_mut(usize::from(n).saturating_sub(1))
+            {
+                *slot = v;
+            }
+        }
+    }
+}
+
 fn device_value<'a>(p: DeviceProperty, device: Option<&'a DeviceInfo>) -> Actual<'a> {
     let Some(d) = device else { return Actual::Null };
     let s = |v: &'a Option<Box<str>>| v.as_deref().map(Actual::Str).unwrap_or(Actual::Null);
@@ -999,6 +1028,38 @@ impl DeviceFilterRule {
                 })
             })
             .collect()
+    }
+
+    /// Candidate devices for "use another device": `base` with the property of one
+    /// comparison set to the comparison's value (for each comparison), then with all of them
+    /// at once. Setting a value makes `-eq`/`-startsWith`/`-contains`/`-in` true and `-ne`…
+    /// false, so an include filter can be escaped and an exclude filter met. Candidates
+    /// only: callers verify them with the evaluator.
+    pub fn candidate_devices(&self, base: &DeviceInfo) -> Vec<DeviceInfo> {
+        let mut list = Vec::new();
+        comparisons(&self.expr, &mut list);
+        let mut all = base.clone();
+        let mut out = Vec::new();
+        for c in list {
+            let Property::Device(p) = c.property else {
+                continue;
+            };
+            let value = match &c.value {
+                Literal::Str(v) => v.to_string(),
+                Literal::Bool(b) => b.to_string(),
+                Literal::List(items) => match items.first() {
+                    Some(v) => v.to_string(),
+                    None => continue,
+                },
+                Literal::Null => continue,
+            };
+            let mut one = base.clone();
+            set_device_value(&mut one, p, &value);
+            set_device_value(&mut all, p, &value);
+            out.push(one);
+        }
+        out.push(all);
+        out
     }
 
     /// Whether the rule reads a property.

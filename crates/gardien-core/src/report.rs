@@ -1,16 +1,186 @@
 //! The reports commands print: the decision output and the Graph what-if output (DESIGN.md
 //! "File and JSON contracts"). Renderers format these; they never recompute anything.
 
-use serde::Serialize;
+use std::fmt;
+
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::compile::CompiledTenant;
-use crate::eval::grant::{Control, GrantState};
+use crate::eval::grant::{Control, Controls, GrantState};
 use crate::eval::input::Outcome;
-use crate::eval::{Condition, Decision, Evaluation, PolicyRecord, PolicyResult};
+use crate::eval::{
+    Condition, Decision, Evaluation, PolicyDetails, PolicyRecord, PolicyResult, Verdict,
+};
 use crate::explain::{Explanation, explain};
 use crate::model::policy::{Policy, PolicyState};
 use crate::signin::SignIn;
+
+/// Serializes an enum of this crate under its Graph / DESIGN.md name.
+macro_rules! serialize_as_str {
+    ($($t:ty => $f:expr),* $(,)?) => {$(
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let name: fn(&$t) -> &'static str = $f;
+                s.serialize_str(name(self))
+            }
+        }
+    )*};
+}
+
+serialize_as_str! {
+    Decision => |d| d.as_str(),
+    PolicyResult => |r| r.as_str(),
+    PolicyState => |p| p.as_str(),
+    Control => |c| c.as_str(),
+    Condition => |c| c.what_if_reason().0,
+    Outcome => |o| outcome_name(*o),
+    CaStatus => |c| c.as_str(),
+}
+
+/// `Display` writes the same name as `Serialize`.
+macro_rules! display_as_str {
+    ($($t:ty => $f:expr),* $(,)?) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let name: fn(&$t) -> &'static str = $f;
+                f.pad(name(self))
+            }
+        }
+    )*};
+}
+
+display_as_str! {
+    Decision => |d| d.as_str(),
+    PolicyResult => |r| r.as_str(),
+    Condition => |c| c.what_if_reason().0,
+    Outcome => |o| outcome_name(*o),
+    CaStatus => |c| c.as_str(),
+}
+
+impl Serialize for Controls {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+/// `conditionalAccessStatus` of a sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CaStatus {
+    /// Enforced policies applied and were satisfied.
+    Success,
+    /// Denied or challenged.
+    Failure,
+    /// No enforced policy applied.
+    NotApplied,
+}
+
+impl CaStatus {
+    /// The status of a verdict.
+    pub fn of(v: &Verdict) -> CaStatus {
+        match v.decision {
+            Decision::Deny | Decision::Challenge => CaStatus::Failure,
+            Decision::Allow if !v.applied.is_empty() => CaStatus::Success,
+            Decision::Allow => CaStatus::NotApplied,
+        }
+    }
+
+    /// Graph spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaStatus::Success => "success",
+            CaStatus::Failure => "failure",
+            CaStatus::NotApplied => "notApplied",
+        }
+    }
+}
+
+/// A set of `conditionalAccessConditions` flags (sign-in log), by flag value; serialized as
+/// Graph writes it: names in value order joined by commas, `"none"` when empty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct LogFlags(pub u32);
+
+/// Every condition family, to name flags.
+const CONDITIONS: [Condition; 14] = [
+    Condition::Users,
+    Condition::WorkloadIdentities,
+    Condition::Application,
+    Condition::UserActions,
+    Condition::AuthenticationContext,
+    Condition::DevicePlatform,
+    Condition::Devices,
+    Condition::ClientApps,
+    Condition::Location,
+    Condition::SignInRisk,
+    Condition::UserRisk,
+    Condition::ServicePrincipalRisk,
+    Condition::InsiderRisk,
+    Condition::AuthenticationFlow,
+];
+
+impl LogFlags {
+    /// Adds a condition's flag.
+    pub fn insert(&mut self, c: Condition) {
+        self.0 |= c.log_flag().1;
+    }
+
+    /// Whether a condition's flag is set.
+    pub fn contains(self, c: Condition) -> bool {
+        self.0 & c.log_flag().1 != 0
+    }
+
+    /// The flag names in value order.
+    pub fn names(self) -> Vec<&'static str> {
+        let mut items: Vec<(&'static str, u32)> = CONDITIONS
+            .iter()
+            .map(|c| c.log_flag())
+            .filter(|(_, v)| self.0 & v != 0)
+            .collect();
+        items.sort_by_key(|(_, v)| *v);
+        items.dedup();
+        items.into_iter().map(|(n, _)| n).collect()
+    }
+}
+
+impl fmt::Display for LogFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = self.names();
+        if names.is_empty() {
+            return f.write_str("none");
+        }
+        f.write_str(&names.join(","))
+    }
+}
+
+impl Serialize for LogFlags {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A policy's grant state in a trace: nothing when the policy does not apply. Serialized as
+/// `""`, `satisfied`, `block`, `fail: c1,c2` or `interrupt: c1,c2`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Grant(pub Option<GrantState>);
+
+impl fmt::Display for Grant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = |c: Controls| c.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",");
+        match self.0 {
+            None => Ok(()),
+            Some(GrantState::Satisfied) => f.write_str("satisfied"),
+            Some(GrantState::Block) => f.write_str("block"),
+            Some(GrantState::Fail(c)) => write!(f, "fail: {}", names(c)),
+            Some(GrantState::Interrupt(c)) => write!(f, "interrupt: {}", names(c)),
+        }
+    }
+}
+
+impl Serialize for Grant {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
 
 /// `appliedConditionalAccessPolicy` as gardien logs it (Graph beta field names).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -21,26 +191,26 @@ pub struct AppliedPolicy {
     /// Display name.
     pub display_name: String,
     /// Result (`success`, `failure`, `notApplied`, `notEnabled`, `reportOnly…`).
-    pub result: String,
+    pub result: PolicyResult,
     /// Grant controls of the policy (`Block`, `Mfa`, `RequireCompliantDevice`, ...).
     pub enforced_grant_controls: Vec<String>,
     /// Session controls of the policy.
     pub enforced_session_controls: Vec<String>,
     /// Conditions met, as `conditionalAccessConditions` flags (`"application,users"`).
-    pub conditions_satisfied: String,
+    pub conditions_satisfied: LogFlags,
     /// Conditions not met (`"none"` when the policy applies).
-    pub conditions_not_satisfied: String,
+    pub conditions_not_satisfied: LogFlags,
 }
 
 /// One condition in the trace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TraceCondition {
-    /// What-if name of the condition (`users`, `location`, ...).
-    pub condition: String,
+    /// The condition (serialized under its what-if name: `users`, `location`, ...).
+    pub condition: Condition,
     /// `satisfied`, `notSatisfied` or `notEnoughInformation`.
-    pub result: String,
-    /// Why.
+    pub result: Outcome,
+    /// Why, in words (for people; no code reads it).
     pub detail: String,
 }
 
@@ -48,19 +218,22 @@ pub struct TraceCondition {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TracePolicy {
+    /// Index of the policy in tenant order (not serialized).
+    #[serde(skip)]
+    pub index: usize,
     /// Policy id.
     pub policy_id: String,
     /// Display name.
     pub display_name: String,
     /// Policy state.
-    pub state: String,
+    pub state: PolicyState,
     /// Whether the conditions are met.
     pub applies: bool,
     /// Each condition evaluated.
     pub conditions: Vec<TraceCondition>,
-    /// Grant state: `satisfied`, `block`, `fail: …`, `interrupt: …` (empty when not applying).
-    pub grant: String,
-    /// Why the grant state is what it is.
+    /// Grant state (empty when not applying).
+    pub grant: Grant,
+    /// Why the grant state is what it is (for people; no code reads it).
     pub grant_detail: String,
 }
 
@@ -69,13 +242,13 @@ pub struct TracePolicy {
 #[serde(rename_all = "camelCase")]
 pub struct DecisionReport {
     /// `allow`, `challenge` or `deny`.
-    pub decision: String,
+    pub decision: Decision,
     /// AADSTS code when denied, otherwise `null`.
     pub error_code: Option<u32>,
     /// `success`, `failure` or `notApplied`.
-    pub conditional_access_status: String,
+    pub conditional_access_status: CaStatus,
     /// Pending controls (challenge) or failing controls (deny), canonical order.
-    pub required_controls: Vec<String>,
+    pub required_controls: Controls,
     /// One entry per policy, tenant order.
     pub applied_conditional_access_policies: Vec<AppliedPolicy>,
     /// Merged session controls in force (`{}` unless allowed).
@@ -85,6 +258,18 @@ pub struct DecisionReport {
     pub explanation: Option<Explanation>,
     /// Why each policy did or did not apply.
     pub trace: Vec<TracePolicy>,
+    /// The policy that decided a deny or challenge, in tenant order: the verdict's
+    /// [`Verdict::deciding_policy`] (not serialized; the page reads it).
+    #[serde(skip)]
+    pub deciding_policy: Option<usize>,
+}
+
+impl DecisionReport {
+    /// The trace of the deciding policy, when the report still holds it.
+    pub fn deciding_trace(&self) -> Option<&TracePolicy> {
+        let index = self.deciding_policy?;
+        self.trace.iter().find(|t| t.index == index)
+    }
 }
 
 /// Joins flags in value order, `"none"` when empty.
@@ -133,21 +318,7 @@ pub fn grant_control_names(policy: &Policy) -> Vec<String> {
     out
 }
 
-fn grant_name(g: Option<GrantState>) -> String {
-    let names = |c: crate::eval::grant::Controls| {
-        c.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",")
-    };
-    match g {
-        None => String::new(),
-        Some(GrantState::Satisfied) => "satisfied".to_owned(),
-        Some(GrantState::Block) => "block".to_owned(),
-        Some(GrantState::Fail(c)) => format!("fail: {}", names(c)),
-        Some(GrantState::Interrupt(c)) => format!("interrupt: {}", names(c)),
-    }
-}
-
-/// `appliedConditionalAccessPolicies` of an evaluation, tenant order. Reads only outcomes,
-/// so [`CompiledTenant::evaluate_outcomes`] is enough (the sign-in log's path).
+/// `appliedConditionalAccessPolicies` of an evaluation, tenant order.
 pub fn applied_policies(tenant: &CompiledTenant, evaluation: &Evaluation) -> Vec<AppliedPolicy> {
     let policies = &tenant.tenant.policies;
     evaluation
@@ -159,22 +330,19 @@ pub fn applied_policies(tenant: &CompiledTenant, evaluation: &Evaluation) -> Vec
 
 fn applied_policy(policy: &Policy, record: &PolicyRecord) -> AppliedPolicy {
     let disabled = record.result == PolicyResult::NotEnabled;
-    let satisfied = record
-        .conditions
-        .iter()
-        .filter(|c| c.outcome == Outcome::Satisfied)
-        .map(|c| c.condition.log_flag())
-        .collect();
-    let unsatisfied = record
-        .conditions
-        .iter()
-        .filter(|c| c.outcome != Outcome::Satisfied)
-        .map(|c| c.condition.log_flag())
-        .collect();
+    let mut satisfied = LogFlags::default();
+    let mut unsatisfied = LogFlags::default();
+    for c in record.conditions.iter() {
+        if c.outcome == Outcome::Satisfied {
+            satisfied.insert(c.condition);
+        } else {
+            unsatisfied.insert(c.condition);
+        }
+    }
     AppliedPolicy {
         id: policy.id.clone(),
         display_name: policy.display_name.clone(),
-        result: record.result.as_str().to_owned(),
+        result: record.result,
         enforced_grant_controls: if disabled {
             Vec::new()
         } else {
@@ -190,63 +358,87 @@ fn applied_policy(policy: &Policy, record: &PolicyRecord) -> AppliedPolicy {
                 .map(str::to_owned)
                 .collect()
         },
-        conditions_satisfied: flags(satisfied),
-        conditions_not_satisfied: flags(unsatisfied),
+        conditions_satisfied: satisfied,
+        conditions_not_satisfied: unsatisfied,
     }
 }
 
-fn trace_policy(policy: &Policy, record: &PolicyRecord) -> TracePolicy {
+/// The trace of one policy, with the words of its conditions and grant.
+pub fn trace_policy(policy: &Policy, record: &PolicyRecord, details: PolicyDetails) -> TracePolicy {
+    let mut words = details.conditions.into_iter();
     TracePolicy {
+        index: record.index,
         policy_id: policy.id.clone(),
         display_name: policy.display_name.clone(),
-        state: policy.state.as_str().to_owned(),
+        state: policy.state,
         applies: record.applies == Outcome::Satisfied,
         conditions: record
             .conditions
             .iter()
             .map(|c| TraceCondition {
-                condition: c.condition.what_if_reason().0.to_owned(),
-                result: outcome_name(c.outcome).to_owned(),
-                detail: c.detail.clone(),
+                condition: c.condition,
+                result: c.outcome,
+                detail: words.next().unwrap_or_default(),
             })
             .collect(),
-        grant: grant_name(record.grant),
-        grant_detail: record.grant_detail.clone(),
+        grant: Grant(record.grant),
+        grant_detail: details.grant,
     }
 }
 
+/// The traces of the given records, with their words (one tracer pass per record).
+fn traces(
+    tenant: &CompiledTenant,
+    signin: &SignIn,
+    what_if: bool,
+    records: &[&PolicyRecord],
+) -> Vec<TracePolicy> {
+    let details = tenant.details(signin, what_if, records.iter().map(|r| r.index));
+    records
+        .iter()
+        .zip(details)
+        .filter_map(|(r, d)| {
+            tenant
+                .tenant
+                .policies
+                .get(r.index)
+                .map(|p| trace_policy(p, r, d))
+        })
+        .collect()
+}
+
 impl DecisionReport {
-    /// Builds the report from a traced evaluation.
+    /// Builds the report from a traced evaluation, with the words of every policy.
     pub fn new(
         tenant: &CompiledTenant,
         signin: &SignIn,
         evaluation: &Evaluation,
     ) -> DecisionReport {
+        DecisionReport::with_trace(tenant, signin, evaluation, |_| true)
+    }
+
+    /// Builds the report with the trace of only the policies `shown` keeps (the words of
+    /// the others are never built): the denial page keeps the policies that applied.
+    pub fn with_trace(
+        tenant: &CompiledTenant,
+        signin: &SignIn,
+        evaluation: &Evaluation,
+        shown: impl Fn(&PolicyRecord) -> bool,
+    ) -> DecisionReport {
         let v = &evaluation.verdict;
-        let policies = &tenant.tenant.policies;
-        let pairs = || {
-            evaluation
-                .policies
-                .iter()
-                .filter_map(|r| policies.get(r.index).map(|p| (p, r)))
-        };
-        let status = match v.decision {
-            Decision::Deny | Decision::Challenge => "failure",
-            Decision::Allow if !v.applied.is_empty() => "success",
-            Decision::Allow => "notApplied",
-        };
+        let records: Vec<&PolicyRecord> = evaluation.policies.iter().filter(|r| shown(r)).collect();
         DecisionReport {
-            decision: v.decision.as_str().to_owned(),
+            decision: v.decision,
             error_code: if v.decision == Decision::Deny {
                 v.error_code
             } else {
                 None
             },
-            conditional_access_status: status.to_owned(),
+            conditional_access_status: CaStatus::of(v),
             required_controls: if v.decision == Decision::Allow {
-                Vec::new()
+                Controls::default()
             } else {
-                v.required.iter().map(|c| c.as_str().to_owned()).collect()
+                v.required
             },
             applied_conditional_access_policies: applied_policies(tenant, evaluation),
             session_controls: if v.decision == Decision::Allow {
@@ -255,7 +447,8 @@ impl DecisionReport {
                 Value::Object(Map::new())
             },
             explanation: explain(tenant, signin, evaluation),
-            trace: pairs().map(|(p, r)| trace_policy(p, r)).collect(),
+            trace: traces(tenant, signin, false, &records),
+            deciding_policy: v.deciding_policy,
         }
     }
 }
@@ -269,8 +462,8 @@ pub struct WhatIfEntry {
     pub policy_applies: bool,
     /// `whatIfAnalysisReasons` flags (`"notSet"` when it applies).
     pub analysis_reasons: String,
-    /// The trace of the policy.
-    pub trace: TracePolicy,
+    /// The record of the policy (outcomes; words from [`WhatIfReport::traces`]).
+    pub record: PolicyRecord,
 }
 
 /// The output of `gardien whatif`.
@@ -320,11 +513,17 @@ impl WhatIfReport {
                     index: r.index,
                     policy_applies: applies,
                     analysis_reasons: analysis_reasons(p, r),
-                    trace: trace_policy(p, r),
+                    record: *r,
                 })
             })
             .collect();
         WhatIfReport { entries }
+    }
+
+    /// The traces of the entries, with their words (built now, only when shown).
+    pub fn traces(&self, tenant: &CompiledTenant, signin: &SignIn) -> Vec<TracePolicy> {
+        let records: Vec<&PolicyRecord> = self.entries.iter().map(|e| &e.record).collect();
+        traces(tenant, signin, true, &records)
     }
 
     /// Graph JSON: `{"value": [policy + policyApplies + analysisReasons, ...]}`.

@@ -234,13 +234,15 @@ fn core_result(tenant: &CompiledTenant, signin: &SignIn) -> Result<Value, String
             })
         })
         .collect();
-    let what_if: Vec<Value> = WhatIfReport::new(tenant, signin)
+    let what_if_report = WhatIfReport::new(tenant, signin);
+    let what_if: Vec<Value> = what_if_report
         .entries
         .iter()
-        .map(|e| {
+        .zip(what_if_report.traces(tenant, signin))
+        .map(|(e, trace)| {
             json!({"id": id(e.index), "policyApplies": e.policy_applies,
                    "analysisReasons": e.analysis_reasons,
-                   "conditions": core_conditions(&serde_json::to_value(&e.trace).unwrap_or_default())})
+                   "conditions": core_conditions(&serde_json::to_value(&trace).unwrap_or_default())})
         })
         .collect();
     let deciding = match verdict.decision {

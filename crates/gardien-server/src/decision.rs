@@ -9,6 +9,8 @@ use crate::denials::DenialRecord;
 use crate::identity::{Identity, IdentityError};
 use crate::signin_record::{self, DenialParts, RecordParts};
 use crate::state::AppState;
+use gardien_core::eval::input::Outcome;
+use gardien_core::eval::{PolicyRecord, PolicyResult};
 use gardien_core::report::{DecisionReport, applied_policies};
 use gardien_core::{CompiledTenant, Decision, SignIn, Verdict};
 use gardien_signals::Derived;
@@ -195,12 +197,11 @@ pub async fn denial_from_log(state: &AppState, key: &str) -> Option<Arc<DenialRe
         &older
     };
     let evaluation = tenant.evaluate(&signin);
-    let report = DecisionReport::new(tenant, &signin, &evaluation);
-    let decision = match report.decision.as_str() {
-        "deny" => Decision::Deny,
-        "challenge" => Decision::Challenge,
-        _ => return None,
-    };
+    let decision = evaluation.verdict.decision;
+    if decision == Decision::Allow {
+        return None;
+    }
+    let report = DecisionReport::with_trace(tenant, &signin, &evaluation, shown_on_page);
     let text = |name: &str| record.get(name).and_then(Value::as_str);
     let page = Arc::new(DenialRecord {
         report: page_report(&report),
@@ -215,15 +216,23 @@ pub async fn denial_from_log(state: &AppState, key: &str) -> Option<Arc<DenialRe
     Some(page)
 }
 
-/// The part of a report the denial page can show: the policies that applied (a 200-policy
-/// trace kept for each of thousands of recent denials would cost megabytes for nothing).
+/// The policies whose trace the denial page can show: those that applied (a 200-policy
+/// trace kept for each of thousands of recent denials would cost megabytes for nothing,
+/// and its words are never built).
+fn shown_on_page(record: &PolicyRecord) -> bool {
+    record.applies == Outcome::Satisfied
+}
+
+/// The part of a report the denial page can show: the policies that applied.
 fn page_report(report: &DecisionReport) -> DecisionReport {
     let mut r = report.clone();
     r.trace.retain(|t| t.applies);
     r.applied_conditional_access_policies.retain(|p| {
         !matches!(
-            p.result.as_str(),
-            "notApplied" | "notEnabled" | "reportOnlyNotApplied"
+            p.result,
+            PolicyResult::NotApplied
+                | PolicyResult::NotEnabled
+                | PolicyResult::ReportOnlyNotApplied
         )
     });
     r
@@ -355,12 +364,18 @@ pub async fn decide_and_log(
     let verdict = tenant.decide(signin);
     let correlation_id = state.ids.next();
     let needs_trace = parts.want_report || verdict.decision != Decision::Allow;
-    let (evaluation, report) = if needs_trace {
-        let evaluation = tenant.evaluate(signin);
-        let report = DecisionReport::new(tenant, signin, &evaluation);
-        (evaluation, Some(report))
+    let evaluation = tenant.evaluate(signin);
+    let report = if parts.want_report {
+        Some(DecisionReport::new(tenant, signin, &evaluation))
+    } else if needs_trace {
+        Some(DecisionReport::with_trace(
+            tenant,
+            signin,
+            &evaluation,
+            shown_on_page,
+        ))
     } else {
-        (tenant.evaluate_outcomes(signin), None)
+        None
     };
     let applied = match &report {
         Some(r) => r.applied_conditional_access_policies.clone(),

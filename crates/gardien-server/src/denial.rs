@@ -22,7 +22,9 @@ mod messages;
 mod negotiate;
 mod problem;
 
-use gardien_core::eval::grant::Control;
+use gardien_core::Decision;
+use gardien_core::eval::PolicyResult;
+use gardien_core::eval::input::Outcome;
 use gardien_core::explain::{Category, UserAction};
 use gardien_core::report::{AppliedPolicy, DecisionReport, TracePolicy};
 
@@ -107,7 +109,8 @@ pub fn render_html(ctx: &DenialContext<'_>, lang: Lang) -> String {
 /// `...#devicenotcompliant`); `title` is the category's short title (localized), `detail`
 /// says what was blocked and why, `status` is the HTTP status. Extension members:
 /// `decision`, `errorCode` (AADSTS number, `null` for a challenge), `category`,
-/// `temporary`, `userActions` (the explanation vocabulary), `correlationId`, `timestamp`,
+/// `temporary`, `userActions` (the explanation vocabulary), `userActionSets` (the minimal
+/// sets of actions that together let the sign-in through), `correlationId`, `timestamp`,
 /// `clientIp`, `application`, `device` {`registered`, `compliant`, `trustType`,
 /// `platform`, `osVersion`, `clientApp`}, `support` (when configured); at `detailed`
 /// `failingConditions` [{`kind`: `condition`|`control`, `name`, `text`}]; at `full` also
@@ -203,6 +206,10 @@ pub(crate) struct Facts<'a> {
     pub temporary: bool,
     /// Actions in the explanation's order (at least `contactSupport`).
     pub actions: Vec<UserAction>,
+    /// The steps the page lists: each minimal set of actions as one step (a combined change
+    /// such as "leave the VPN and use the desktop app" is one step), then any action no set
+    /// holds (each on its own), `contactSupport` last.
+    pub steps: Vec<Vec<UserAction>>,
     /// Generic failing conditions and controls (empty at `minimal`).
     pub failing: Vec<Failing>,
     /// Policies that failed (empty below `full`).
@@ -211,58 +218,33 @@ pub(crate) struct Facts<'a> {
     pub admin_details: Option<&'a str>,
 }
 
-/// The policy that decided, as far as the report shows it: the first enforced applying
-/// policy that blocks (for a block), fails on the first failing control (for a deny by an
-/// unmet control), or is pending (for a challenge).
+/// The policy that decided, as the verdict named it ([`Verdict::deciding_policy`], kept
+/// in the report), when the report still holds its trace.
+///
+/// [`Verdict::deciding_policy`]: gardien_core::Verdict::deciding_policy
 fn deciding_policy(report: &DecisionReport) -> Option<&TracePolicy> {
-    let mut enforced = report
-        .trace
-        .iter()
-        .filter(|p| p.applies && p.state == "enabled");
-    let controls = |grant: &str, prefix: &str| -> Vec<String> {
-        grant
-            .strip_prefix(prefix)
-            .map(|rest| rest.split(',').map(|c| c.trim().to_owned()).collect())
-            .unwrap_or_default()
-    };
-    if report.decision == "challenge" {
-        return enforced.find(|p| p.grant.starts_with("interrupt:"));
-    }
-    if report.required_controls.iter().any(|c| c == "block") {
-        return enforced.find(|p| p.grant == "block");
-    }
-    let failing: Vec<&TracePolicy> = enforced.filter(|p| p.grant.starts_with("fail:")).collect();
-    let first = report.required_controls.first();
-    failing
-        .iter()
-        .find(|p| first.is_some_and(|c| controls(&p.grant, "fail:").contains(c)))
-        .or_else(|| failing.first())
-        .copied()
+    report.deciding_trace()
 }
 
 fn failing_lines(report: &DecisionReport) -> Vec<Failing> {
     let mut out = Vec::new();
     if let Some(policy) = deciding_policy(report) {
         for c in &policy.conditions {
-            if c.result == "satisfied" && SHOWN_CONDITIONS.contains(&c.condition.as_str()) {
+            let name = c.condition.what_if_reason().0;
+            if c.result == Outcome::Satisfied && SHOWN_CONDITIONS.contains(&name) {
                 out.push(Failing {
                     kind: "condition",
-                    name: c.condition.clone(),
-                    key: format!("condition-{}", c.condition),
+                    name: name.to_owned(),
+                    key: format!("condition-{name}"),
                 });
             }
         }
     }
-    for c in &report.required_controls {
-        let known = Control::ALL.iter().any(|k| k.as_str() == c);
+    for c in report.required_controls.iter() {
         out.push(Failing {
             kind: "control",
-            name: c.clone(),
-            key: if known {
-                format!("control-{c}")
-            } else {
-                "control-other".to_owned()
-            },
+            name: c.as_str().to_owned(),
+            key: format!("control-{}", c.as_str()),
         });
     }
     out
@@ -271,13 +253,23 @@ fn failing_lines(report: &DecisionReport) -> Vec<Failing> {
 impl<'a> Facts<'a> {
     fn of(ctx: &DenialContext<'a>) -> Facts<'a> {
         let report = ctx.report;
-        let deny = report.decision != "challenge";
-        let (category, temporary, mut actions) = match &report.explanation {
-            Some(e) => (e.category, e.temporary, e.user_actions.clone()),
-            None => (Category::Blocked, false, Vec::new()),
+        let deny = report.decision != Decision::Challenge;
+        let (category, temporary, mut actions, mut steps) = match &report.explanation {
+            Some(e) => (
+                e.category,
+                e.temporary,
+                e.user_actions.clone(),
+                e.user_action_sets.clone(),
+            ),
+            None => (Category::Blocked, false, Vec::new(), Vec::new()),
         };
         if actions.is_empty() {
             actions.push(UserAction::ContactSupport);
+        }
+        for a in &actions {
+            if !steps.iter().flatten().any(|x| x == a) {
+                steps.push(vec![*a]);
+            }
         }
         let detailed = ctx.disclosure != Disclosure::Minimal;
         let full = ctx.disclosure == Disclosure::Full;
@@ -286,6 +278,7 @@ impl<'a> Facts<'a> {
             category,
             temporary,
             actions,
+            steps,
             failing: if detailed {
                 failing_lines(report)
             } else {
@@ -295,7 +288,7 @@ impl<'a> Facts<'a> {
                 report
                     .applied_conditional_access_policies
                     .iter()
-                    .filter(|p| p.result == "failure")
+                    .filter(|p| p.result == PolicyResult::Failure)
                     .collect()
             } else {
                 Vec::new()
@@ -544,8 +537,11 @@ fn copy_text(ctx: &DenialContext<'_>, facts: &Facts<'_>, lang: Lang) -> String {
 #[allow(clippy::unwrap_used, reason = "tests")]
 pub(crate) mod tests {
     use super::*;
+    use gardien_core::eval::Condition;
+    use gardien_core::eval::grant::{Control, Controls, GrantState};
     use gardien_core::explain::Explanation;
-    use gardien_core::report::{TraceCondition, TracePolicy};
+    use gardien_core::model::policy::PolicyState;
+    use gardien_core::report::{CaStatus, Grant, LogFlags, TraceCondition, TracePolicy};
 
     /// Every category, by following an exhaustive successor function: adding a variant
     /// to the core does not compile until it is placed here (and then must be translated).
@@ -640,13 +636,13 @@ pub(crate) mod tests {
             keys.push(format!("action-{}", action_name(a)));
         }
         keys.push("action-contactSupport-with".to_owned());
+        keys.push("actions-together".to_owned());
         for c in SHOWN_CONDITIONS {
             keys.push(format!("condition-{c}"));
         }
         for c in Control::ALL {
             keys.push(format!("control-{}", c.as_str()));
         }
-        keys.push("control-other".to_owned());
         for key in keys {
             assert!(en.contains_key(key.as_str()), "en.ftl lacks `{key}`");
             assert!(fr.contains_key(key.as_str()), "fr.ftl lacks `{key}`");
@@ -679,7 +675,8 @@ pub(crate) mod tests {
         assert_eq!(trust_label(None, Lang::Fr), "Aucun");
     }
 
-    /// A hand-made report: `decision` with one enforced policy deciding.
+    /// A hand-made report: `decision` (`deny`/`challenge`) with one enforced policy
+    /// deciding; `grant` is `block`, `fail: c,..` or `interrupt: c,..` (control names).
     pub(crate) fn report(
         decision: &str,
         grant: &str,
@@ -687,46 +684,86 @@ pub(crate) mod tests {
         category: Category,
         actions: &[UserAction],
     ) -> DecisionReport {
-        let condition = |name: &str, result: &str| TraceCondition {
-            condition: name.to_owned(),
-            result: result.to_owned(),
-            detail: format!("{name} detail from `Secret Named Location`"),
+        let controls = |names: &[&str]| {
+            let mut set = Controls::default();
+            for n in names {
+                let c = Control::ALL
+                    .iter()
+                    .find(|c| c.as_str() == n.trim())
+                    .unwrap();
+                set.insert(*c);
+            }
+            set
         };
+        let grant = match grant.split_once(':') {
+            None => GrantState::Block,
+            Some(("fail", rest)) => {
+                GrantState::Fail(controls(&rest.split(',').collect::<Vec<_>>()))
+            }
+            Some((_, rest)) => {
+                GrantState::Interrupt(controls(&rest.split(',').collect::<Vec<_>>()))
+            }
+        };
+        let condition = |condition: Condition| TraceCondition {
+            condition,
+            result: Outcome::Satisfied,
+            detail: format!("{condition} detail from `Secret Named Location`"),
+        };
+        let mut satisfied = LogFlags::default();
+        for c in [
+            Condition::Application,
+            Condition::Users,
+            Condition::Location,
+        ] {
+            satisfied.insert(c);
+        }
+        let deny = decision == "deny";
         DecisionReport {
-            decision: decision.to_owned(),
-            error_code: (decision == "deny").then_some(53003),
-            conditional_access_status: "failure".to_owned(),
-            required_controls: required.iter().map(|s| (*s).to_owned()).collect(),
+            decision: if deny {
+                Decision::Deny
+            } else {
+                Decision::Challenge
+            },
+            error_code: deny.then_some(53003),
+            conditional_access_status: CaStatus::Failure,
+            required_controls: controls(required),
             applied_conditional_access_policies: vec![AppliedPolicy {
                 id: "pol-secret-id".to_owned(),
                 display_name: "Secret Policy Name".to_owned(),
-                result: "failure".to_owned(),
+                result: PolicyResult::Failure,
                 enforced_grant_controls: vec!["Block".to_owned()],
                 enforced_session_controls: Vec::new(),
-                conditions_satisfied: "application,users,location".to_owned(),
-                conditions_not_satisfied: "none".to_owned(),
+                conditions_satisfied: satisfied,
+                conditions_not_satisfied: LogFlags::default(),
             }],
             session_controls: serde_json::json!({}),
             explanation: Some(Explanation {
                 category,
                 temporary: category.is_temporary(),
                 user_actions: actions.to_vec(),
+                user_action_sets: actions
+                    .iter()
+                    .filter(|a| **a != UserAction::ContactSupport)
+                    .map(|a| vec![*a])
+                    .collect(),
                 admin_details: "policy `Secret Policy Name` (pol-secret-id); location: in `Secret Named Location`".to_owned(),
             }),
             trace: vec![TracePolicy {
+                index: 0,
                 policy_id: "pol-secret-id".to_owned(),
                 display_name: "Secret Policy Name".to_owned(),
-                state: "enabled".to_owned(),
+                state: PolicyState::Enabled,
                 applies: true,
                 conditions: vec![
-                    condition("users", "satisfied"),
-                    condition("application", "satisfied"),
-                    condition("location", "satisfied"),
-                    condition("clientApps", "satisfied"),
+                    condition(Condition::Users),
+                    condition(Condition::Application),
+                    condition(Condition::Location),
+                    condition(Condition::ClientApps),
                 ],
-                grant: grant.to_owned(),
+                grant: Grant(Some(grant)),
                 grant_detail: "the policy blocks access".to_owned(),
             }],
+            deciding_policy: Some(0),
         }
     }
 
@@ -745,21 +782,17 @@ pub(crate) mod tests {
         let r = report(
             "challenge",
             "interrupt: mfa",
-            &["mfa", "madeUp"],
+            &["mfa"],
             Category::MfaRequired,
             &[],
         );
         let lines: Vec<_> = failing_lines(&r).into_iter().map(|f| f.key).collect();
         assert_eq!(
             lines,
-            [
-                "condition-location",
-                "condition-clientApps",
-                "control-mfa",
-                "control-other"
-            ]
+            ["condition-location", "condition-clientApps", "control-mfa"]
         );
-        // No policy in the trace decides: only the controls.
+        // The deciding policy is the verdict's, whatever its grant says; without its trace
+        // only the controls are listed.
         let r = report(
             "deny",
             "fail: mfa",
@@ -775,6 +808,274 @@ pub(crate) mod tests {
         r.trace.clear();
         let lines: Vec<_> = failing_lines(&r).into_iter().map(|f| f.key).collect();
         assert_eq!(lines, ["control-compliantDevice"]);
+    }
+
+    /// W13: two blocks, P1 (desktop apps) first and P2 (device-code flow) second; the verdict
+    /// is decided by P2 (its specialised code 530036 wins). The page used to re-derive the
+    /// deciding policy from the report's strings (the first blocking policy) and showed
+    /// P1's conditions under P2's error code; it now reads the verdict's deciding policy.
+    #[test]
+    fn w13_the_page_shows_the_conditions_of_the_policy_that_decided() {
+        let vector: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../testdata/vectors/W13-tracked-refresh-blocked-by-a-flow-policy-and-a-gen.json"
+        ))
+        .unwrap();
+        let source = gardien_core::TenantSource {
+            combined: Some(gardien_core::SourceFile::new(
+                "tenant.json",
+                serde_json::to_vec(&vector["tenant"]).unwrap(),
+            )),
+            ..Default::default()
+        };
+        let tenant =
+            gardien_core::CompiledTenant::compile(gardien_core::Tenant::load(&source).unwrap());
+        let signin = gardien_core::SignIn::from_value("request.json", &vector["request"]).unwrap();
+        let evaluation = tenant.evaluate(&signin);
+        let report = DecisionReport::new(&tenant, &signin, &evaluation);
+        assert_eq!(report.error_code, Some(530036));
+        assert_eq!(
+            deciding_policy(&report).map(|p| p.policy_id.as_str()),
+            Some("P2")
+        );
+        let device = DeviceSummary::default();
+        let ctx = DenialContext {
+            report: &report,
+            correlation_id: "c",
+            timestamp: "2025-03-01T10:20:30Z",
+            client_ip: None,
+            application: "app",
+            device: &device,
+            disclosure: Disclosure::Detailed,
+            support: None,
+            status: 403,
+        };
+        for lang in [Lang::En, Lang::Fr] {
+            let v = problem_json(&ctx, lang);
+            assert_eq!(v["errorCode"], 530036);
+            let names: Vec<&str> = v["failingConditions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|f| f["name"].as_str())
+                .collect();
+            assert_eq!(names, ["authenticationFlow", "block"], "{lang:?}");
+            let page = render_html(&ctx, lang);
+            let flow = msg(lang, "condition-authenticationFlow");
+            let client = msg(lang, "condition-clientApps");
+            assert!(page.contains(&super::html::escape(flow)), "{lang:?}");
+            assert!(!page.contains(&super::html::escape(client)), "{lang:?}");
+        }
+    }
+
+    /// The explanation vectors (`testdata/explanations/`) through the denial page, in
+    /// English and French: the page offers the same actions as `gardien evaluate --json`.
+    #[test]
+    fn explanation_vectors_through_the_denial_page() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/explanations");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        files.sort();
+        assert!(files.len() >= 40);
+        for f in files {
+            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+            let id = v["id"].as_str().unwrap();
+            let source = gardien_core::TenantSource {
+                combined: Some(gardien_core::SourceFile::new(
+                    "tenant.json",
+                    serde_json::to_vec(&v["tenant"]).unwrap(),
+                )),
+                ..Default::default()
+            };
+            let tenant =
+                gardien_core::CompiledTenant::compile(gardien_core::Tenant::load(&source).unwrap());
+            let signin = gardien_core::SignIn::from_value("request.json", &v["request"]).unwrap();
+            let report = DecisionReport::new(&tenant, &signin, &tenant.evaluate(&signin));
+            let device = DeviceSummary::default();
+            let ctx = DenialContext {
+                report: &report,
+                correlation_id: "c",
+                timestamp: "2025-03-01T10:20:30Z",
+                client_ip: None,
+                application: "app",
+                device: &device,
+                disclosure: Disclosure::Minimal,
+                support: None,
+                status: 403,
+            };
+            let want = &v["expect"];
+            for lang in [Lang::En, Lang::Fr] {
+                let problem = problem_json(&ctx, lang);
+                assert_eq!(problem["category"], want["category"], "{id} {lang:?}");
+                assert_eq!(problem["temporary"], want["temporary"], "{id} {lang:?}");
+                assert_eq!(problem["userActions"], want["userActions"], "{id} {lang:?}");
+                if let Some(sets) = want.get("userActionSets") {
+                    assert_eq!(&problem["userActionSets"], sets, "{id} {lang:?}");
+                }
+                let page = render_html(&ctx, lang);
+                // A combined change is one step of the list.
+                for set in problem["userActionSets"].as_array().unwrap() {
+                    let names: Vec<&str> = set
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter_map(|a| a.as_str())
+                        .collect();
+                    let step = format!("<li data-action=\"{}\">", names.join(" "));
+                    assert!(page.contains(&step), "{id} {lang:?}: no step `{step}`");
+                }
+                for a in want["userActions"].as_array().unwrap() {
+                    let key = format!("action-{}", a.as_str().unwrap());
+                    let text = super::html::escape(msg(lang, &key));
+                    assert!(
+                        page.contains(&text),
+                        "{id} {lang:?}: the page lacks `{text}`"
+                    );
+                }
+            }
+        }
+    }
+
+    /// What the search tries for each action (docs/explanations.md).
+    fn candidate_change(a: UserAction) -> &'static str {
+        use UserAction::*;
+        match a {
+            RegisterDevice => {
+                "the device becomes registered (`trustType` `Workplace`, not compliant); offered for an unregistered device"
+            }
+            MakeDeviceCompliant => {
+                "the (registered) device becomes compliant; an unregistered device needs `registerDevice` first"
+            }
+            UpdateOs => {
+                "the device's OS version becomes each version the policies' device filters name, or the newest"
+            }
+            UseAnotherDevice => {
+                "a company-owned, compliant, Entra-joined device on Windows (also hybrid joined), macOS, iOS, Android, Linux; and the devices each policy's device filter describes"
+            }
+            DisconnectVpn => {
+                "off the anonymous network (and its sign-in risk), from the same address or any allowed place; offered behind a VPN/proxy"
+            }
+            SignInFromAllowedLocation => {
+                "an address of each IP named location (trusted first) and each country location, and a country no country location names; for applications and user actions alike"
+            }
+            UseDesktopApp => {
+                "the client becomes `mobileAppsAndDesktopClients`; offered to a browser"
+            }
+            UseBrowser => "the client becomes `browser`; offered to a desktop or mobile app",
+            UseApprovedApp => "the session has an approved client app and an app protection policy",
+            UseModernClient => "a legacy client (Exchange ActiveSync, other) becomes a modern app",
+            CompleteMfa => {
+                "password + Authenticator push, just now; not offered to a legacy client"
+            }
+            UseStrongerMethod => "a FIDO2 security key, just now; not offered to a legacy client",
+            ChangePassword => "the password was changed in the session",
+            AcceptTermsOfUse => "every terms of use the tenant's policies name are accepted",
+            WaitAndRetry => "sign-in, user and insider risk back to none",
+            ContactSupport => "always listed, last",
+        }
+    }
+
+    /// docs/explanations.md, generated from the vocabulary, the EN/FR messages and the
+    /// explanation vectors (the test below keeps the file current).
+    fn explanations_doc() -> String {
+        use std::fmt::Write as _;
+        let mut d = String::new();
+        d.push_str(include_str!("../../../docs/explanations.head.md"));
+        d.push_str(
+            "\n## Categories\n\n| Category | Temporary | English | French |\n|---|---|---|---|\n",
+        );
+        for c in all_categories() {
+            let name = category_name(c);
+            let _ = writeln!(
+                d,
+                "| `{name}` | {} | **{}** — {} | **{}** — {} |",
+                if c.is_temporary() { "yes" } else { "no" },
+                category_title(c, Lang::En),
+                category_text(c, Lang::En),
+                category_title(c, Lang::Fr),
+                category_text(c, Lang::Fr),
+            );
+        }
+        d.push_str("\n## Actions, in effort order\n\n| # | Action | Change tried (verified by re-evaluation) | English | French |\n|---|---|---|---|---|\n");
+        for (i, a) in all_actions().into_iter().enumerate() {
+            let key = format!("action-{}", action_name(a));
+            let _ = writeln!(
+                d,
+                "| {} | `{}` | {} | {} | {} |",
+                i + 1,
+                action_name(a),
+                candidate_change(a),
+                msg(Lang::En, &key),
+                msg(Lang::Fr, &key),
+            );
+        }
+        d.push_str("\n## Examples\n\nGenerated from `testdata/explanations/` (each file also holds the tenant and the request).\n\n| Vector | Sign-in | Decision | Category | Temporary | `userActions` | `userActionSets` |\n|---|---|---|---|---|---|---|\n");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/explanations");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        files.sort();
+        for f in files {
+            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+            let source = gardien_core::TenantSource {
+                combined: Some(gardien_core::SourceFile::new(
+                    "tenant.json",
+                    serde_json::to_vec(&v["tenant"]).unwrap(),
+                )),
+                ..Default::default()
+            };
+            let tenant =
+                gardien_core::CompiledTenant::compile(gardien_core::Tenant::load(&source).unwrap());
+            let signin = gardien_core::SignIn::from_value("request.json", &v["request"]).unwrap();
+            let report = DecisionReport::new(&tenant, &signin, &tenant.evaluate(&signin));
+            let e = report.explanation.unwrap();
+            let names = |a: &[UserAction]| {
+                a.iter()
+                    .map(|a| action_name(*a))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let sets: Vec<String> = e
+                .user_action_sets
+                .iter()
+                .map(|s| format!("[{}]", names(s)))
+                .collect();
+            let _ = writeln!(
+                d,
+                "| {} | {} | {} | `{}` | {} | {} | {} |",
+                v["id"].as_str().unwrap(),
+                v["title"].as_str().unwrap(),
+                report.decision,
+                category_name(e.category),
+                e.temporary,
+                names(&e.user_actions),
+                if sets.is_empty() {
+                    "—".to_owned()
+                } else {
+                    sets.join(" ")
+                },
+            );
+        }
+        d
+    }
+
+    #[test]
+    fn docs_explanations_md_is_current() {
+        let want = explanations_doc();
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/explanations.md");
+        if std::env::var_os("GARDIEN_UPDATE_DOCS").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/explanations.md is out of date: run `GARDIEN_UPDATE_DOCS=1 cargo test -p gardien-server --lib docs_explanations_md_is_current`"
+        );
     }
 
     #[test]

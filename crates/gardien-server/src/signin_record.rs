@@ -5,8 +5,10 @@
 //! controls and the exact evaluate request (`SignIn::to_request_json`), so a replay rebuilds the
 //! very sign-in that was decided instead of guessing it back from display strings.
 
-use gardien_core::model::enums::{ClientAppType, RiskLevel};
+use gardien_core::model::enums::RiskLevel;
 use gardien_core::report::AppliedPolicy;
+pub use gardien_core::signin_log::{client_app_used, status_code};
+use gardien_core::signin_log::{failure_reason, operating_system};
 use gardien_core::{Decision, SignIn, Verdict};
 use gardien_signals::Derived;
 use gardien_signals::risk::Detection;
@@ -50,44 +52,6 @@ pub struct DenialParts<'a> {
     pub key_sha256: &'a str,
     /// The device line of the page.
     pub device: &'a crate::denial::DeviceSummary,
-}
-
-/// Graph's `clientAppUsed` string for a client app type.
-pub fn client_app_used(t: Option<ClientAppType>) -> &'static str {
-    match t {
-        Some(ClientAppType::Browser) => "Browser",
-        Some(ClientAppType::MobileAppsAndDesktopClients) => "Mobile Apps and Desktop clients",
-        Some(ClientAppType::ExchangeActiveSync) => "Exchange ActiveSync",
-        _ => "Other clients",
-    }
-}
-
-/// `status.errorCode` of a decision: the AADSTS code of a deny, 50074 for a pending MFA or
-/// other interactive control (Entra's "strong authentication required" interrupt), 0 allowed.
-pub fn status_code(verdict: &Verdict) -> u32 {
-    match verdict.decision {
-        Decision::Allow => 0,
-        Decision::Deny => verdict.error_code.unwrap_or(53003),
-        Decision::Challenge => 50074,
-    }
-}
-
-fn failure_reason(verdict: &Verdict) -> &'static str {
-    match (verdict.decision, verdict.error_code) {
-        (Decision::Allow, _) => "Other.",
-        (Decision::Challenge, _) => {
-            "Strong authentication is required and the user did not pass the challenge yet."
-        }
-        (Decision::Deny, Some(53000)) => {
-            "Device is not in required device state: compliant. Conditional Access policy requires a compliant device, and the device is not compliant."
-        }
-        (Decision::Deny, Some(53001)) => "Device is not in required device state: domain joined.",
-        (Decision::Deny, Some(53002)) => "Application used is not an approved application.",
-        (Decision::Deny, Some(53009)) => {
-            "Application used is not an approved application or has no app protection policy."
-        }
-        (Decision::Deny, _) => "Access has been blocked by Conditional Access policies.",
-    }
 }
 
 fn risk_event(d: &Detection) -> &'static str {
@@ -197,10 +161,10 @@ pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> Str
     let text = |f: fn(&gardien_core::device::DeviceInfo) -> Option<&Box<str>>| {
         device.and_then(|d| f(d).map(|s| &**s)).unwrap_or("")
     };
-    let operating_system = match (derived.platform.as_str(), &derived.os_version) {
-        (p, Some(version)) => format!("{p} {version}"),
-        (p, None) => p.to_owned(),
-    };
+    let operating_system = operating_system(
+        derived.platform,
+        derived.os_version.map(|v| v.to_string()).as_deref(),
+    );
     let (risk_level, risk_events) = match &derived.risk {
         Some(r) => (
             r.level.as_str(),

@@ -177,7 +177,7 @@ fn cases(tenant: &CompiledTenant) -> Vec<Case> {
             let path = demo_dir().join("requests").join(file);
             let signin = SignIn::parse(file, &fs::read(path).unwrap()).unwrap();
             let report = DecisionReport::new(tenant, &signin, &tenant.evaluate(&signin));
-            assert_eq!(report.decision, decision, "{file}");
+            assert_eq!(report.decision.as_str(), decision, "{file}");
             Case {
                 file,
                 report,
@@ -324,6 +324,35 @@ fn demo_denials_render_in_chromium() {
                     "{stem} ({code}): `{expected}` missing from the rendered page:\n{dom}"
                 );
             }
+            // The same actions as `gardien evaluate --json` and `gardien explain`: one step per
+            // minimal set (a combined change is one step), then contact support.
+            let json_actions = problem_json(&ctx, *lang);
+            assert_eq!(
+                json_actions["userActions"],
+                serde_json::to_value(&explanation.user_actions).unwrap(),
+                "{stem} ({code})"
+            );
+            for set in &explanation.user_action_sets {
+                let names: Vec<String> = set
+                    .iter()
+                    .map(|a| {
+                        serde_json::to_value(a)
+                            .unwrap()
+                            .as_str()
+                            .unwrap()
+                            .to_owned()
+                    })
+                    .collect();
+                let step = format!("data-action=\"{}\"", names.join(" "));
+                assert!(
+                    dom.contains(&step),
+                    "{stem} ({code}): no step `{step}`:\n{dom}"
+                );
+            }
+            assert!(
+                dom.contains("data-action=\"contactSupport\""),
+                "{stem} ({code})"
+            );
             for secret in &secrets {
                 assert!(
                     !dom.contains(secret.as_str()),

@@ -1,7 +1,8 @@
 //! Human renderers over the reports. They format; they never recompute or filter.
 
-use gardien_core::CompiledTenant;
+use gardien_core::eval::input::Outcome;
 use gardien_core::report::{DecisionReport, WhatIfReport};
+use gardien_core::{CompiledTenant, SignIn};
 use std::fmt::Write as _;
 
 fn truncate(s: &str, width: usize) -> String {
@@ -15,14 +16,16 @@ fn truncate(s: &str, width: usize) -> String {
 
 /// The what-if table: policy, applies?, reasons, and the controls of applying policies.
 /// `at` is the evaluation instant, for the notes on retired or retiring controls.
-pub fn whatif_table(tenant: &CompiledTenant, report: &WhatIfReport, at: Option<i64>) -> String {
+pub fn whatif_table(tenant: &CompiledTenant, report: &WhatIfReport, signin: &SignIn) -> String {
+    let at = signin.at;
+    let traces = report.traces(tenant, signin);
     let mut out = String::new();
     let _ = writeln!(
         out,
         "{:<48}  {:<8}  {:<10}  REASONS",
         "POLICY", "APPLIES", "STATE"
     );
-    for e in &report.entries {
+    for (e, trace) in report.entries.iter().zip(&traces) {
         let Some(p) = tenant.tenant.policies.get(e.index) else {
             continue;
         };
@@ -60,11 +63,10 @@ pub fn whatif_table(tenant: &CompiledTenant, report: &WhatIfReport, at: Option<i
                 let _ = writeln!(out, "{:<48}    session: {}", "", session.join(", "));
             }
         } else {
-            for c in e
-                .trace
+            for c in trace
                 .conditions
                 .iter()
-                .filter(|c| c.result != "satisfied")
+                .filter(|c| c.result != Outcome::Satisfied)
             {
                 let _ = writeln!(
                     out,
@@ -92,7 +94,8 @@ pub fn decision_text(r: &DecisionReport) -> String {
     }
     let _ = writeln!(out);
     if !r.required_controls.is_empty() {
-        let _ = writeln!(out, "required controls: {}", r.required_controls.join(", "));
+        let controls: Vec<&str> = r.required_controls.iter().map(|c| c.as_str()).collect();
+        let _ = writeln!(out, "required controls: {}", controls.join(", "));
     }
     let _ = writeln!(
         out,
@@ -133,10 +136,10 @@ pub fn decision_text(r: &DecisionReport) -> String {
             for c in &t.conditions {
                 let _ = writeln!(out, "      {}: {}", c.condition, c.detail);
             }
-            if !t.grant.is_empty() {
+            if t.grant.0.is_some() {
                 let _ = writeln!(out, "      grant: {} {}", t.grant, t.grant_detail);
             }
-        } else if let Some(c) = t.conditions.iter().find(|c| c.result != "satisfied") {
+        } else if let Some(c) = t.conditions.iter().find(|c| c.result != Outcome::Satisfied) {
             let _ = writeln!(out, "      {} ({}): {}", c.condition, c.result, c.detail);
         }
     }

@@ -188,13 +188,28 @@ fn demo_tenant_classic_cases() {
     assert_eq!((code, v["errorCode"].clone()), (2, Value::from(53003)));
     assert_eq!(v["explanation"]["category"], "anonymousNetwork");
     assert_eq!(v["explanation"]["temporary"], true);
+    // Leaving the VPN alone is not enough (the browser on an unmanaged laptop is blocked
+    // too): the actions are the members of the minimal sets `gardien explain` finds.
     assert_eq!(
         v["explanation"]["userActions"],
         serde_json::json!([
+            "registerDevice",
+            "makeDeviceCompliant",
+            "useAnotherDevice",
             "disconnectVpn",
             "signInFromAllowedLocation",
+            "useDesktopApp",
             "contactSupport"
         ])
+    );
+    let sets = v["explanation"]["userActionSets"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(sets.contains(&serde_json::json!(["disconnectVpn", "useDesktopApp"])));
+    assert!(
+        sets.iter()
+            .all(|s| s.as_array().is_some_and(|s| s.len() >= 2))
     );
     let (code, v) = run("phone-not-compliant");
     assert_eq!((code, v["errorCode"].clone()), (2, Value::from(53000)));

@@ -269,7 +269,10 @@ pub struct Rebuilt {
     pub app_name: Option<Box<str>>,
 }
 
+use gardien_core::signin_log::{Method, method, os_version, trust_type};
 /// A string member: absent, null and empty read as `None`; another type is an error.
+pub use gardien_core::signin_log::{client_app, logged_decision, platform};
+
 fn string<'s>(name: &str, s: &'s Option<Scalar<'_>>) -> Result<Option<&'s str>, Skip> {
     match s {
         None | Some(Scalar::Null) => Ok(None),
@@ -343,19 +346,6 @@ pub fn rebuild(element: &Element<'_>) -> Result<Rebuilt, Skip> {
     })
 }
 
-/// `status.errorCode` → decision: 0 allowed; Conditional Access blocks (53xxx, 530xxx,
-/// 50005, 50131) denied; CA interrupts (MFA, registration, password change, terms of use /
-/// external challenge, expired MFA or sign-in frequency) challenged; anything else is not a
-/// CA outcome.
-pub fn logged_decision(code: i64) -> Option<Decision> {
-    match code {
-        0 => Some(Decision::Allow),
-        53000..=53999 | 530000..=530999 | 50005 | 50131 => Some(Decision::Deny),
-        50072 | 50074 | 50076 | 50078 | 50079 | 50142 | 50158 | 70043 => Some(Decision::Challenge),
-        _ => None,
-    }
-}
-
 fn logged(r: &Record<'_>) -> Result<Logged, Skip> {
     let code = r.status.get().and_then(|s| integer(&s.error_code));
     let decision = match r
@@ -422,163 +412,6 @@ fn logged(r: &Record<'_>) -> Result<Logged, Skip> {
         covered,
         policies,
     })
-}
-
-fn starts_with_ci(s: &str, prefix: &str) -> bool {
-    s.get(..prefix.len())
-        .is_some_and(|h| h.eq_ignore_ascii_case(prefix))
-}
-
-/// `clientAppUsed` → client app type; `None` for a name gardien does not know.
-pub fn client_app(name: &str) -> Option<ClientAppType> {
-    const LEGACY: &[&str] = &[
-        "Other clients",
-        "IMAP4",
-        "IMAP",
-        "POP3",
-        "POP",
-        "SMTP",
-        "Authenticated SMTP",
-        "MAPI Over HTTP",
-        "MAPI",
-        "Exchange Web Services",
-        "AutoDiscover",
-        "Exchange Online PowerShell",
-        "Exchange Remote PowerShell",
-        "Offline Address Book",
-        "Outlook Anywhere (RPC over HTTP)",
-        "Outlook Service",
-        "Reporting Web Services",
-        "Universal Outlook",
-        "Other",
-    ];
-    if name.eq_ignore_ascii_case("Browser") {
-        return Some(ClientAppType::Browser);
-    }
-    if name.eq_ignore_ascii_case("Mobile Apps and Desktop clients")
-        || name.eq_ignore_ascii_case("Mobile apps and desktop clients")
-    {
-        return Some(ClientAppType::MobileAppsAndDesktopClients);
-    }
-    if name.eq_ignore_ascii_case("Exchange ActiveSync") {
-        return Some(ClientAppType::ExchangeActiveSync);
-    }
-    if LEGACY.iter().any(|l| l.eq_ignore_ascii_case(name)) {
-        return Some(ClientAppType::Other);
-    }
-    ClientAppType::parse(name)
-}
-
-/// `deviceDetail.operatingSystem` (`Windows 10`, `Ios 17.1`, `MacOs`, ...) → platform;
-/// `None` for a name gardien does not know.
-pub fn platform(os: &str) -> Option<DevicePlatform> {
-    const TABLE: &[(&str, DevicePlatform)] = &[
-        ("windows phone", DevicePlatform::WindowsPhone),
-        ("windowsphone", DevicePlatform::WindowsPhone),
-        ("windows mobile", DevicePlatform::WindowsPhone),
-        ("windows", DevicePlatform::Windows),
-        ("ipados", DevicePlatform::IOS),
-        ("iphone", DevicePlatform::IOS),
-        ("ipad", DevicePlatform::IOS),
-        ("ios", DevicePlatform::IOS),
-        ("android", DevicePlatform::Android),
-        ("macos", DevicePlatform::MacOS),
-        ("mac os", DevicePlatform::MacOS),
-        ("macintosh", DevicePlatform::MacOS),
-        ("os x", DevicePlatform::MacOS),
-        ("osx", DevicePlatform::MacOS),
-        ("linux", DevicePlatform::Linux),
-        ("ubuntu", DevicePlatform::Linux),
-        ("chrome os", DevicePlatform::Unknown),
-        ("chromeos", DevicePlatform::Unknown),
-        ("unknown", DevicePlatform::Unknown),
-    ];
-    let os = os.trim();
-    TABLE
-        .iter()
-        .find(|(prefix, _)| starts_with_ci(os, prefix))
-        .map(|(_, p)| *p)
-}
-
-/// The dotted version at the end of an operating system string (`Ios 17.1.2` → `17.1.2`).
-fn os_version(os: &str) -> Option<&str> {
-    os.split_whitespace()
-        .last()
-        .filter(|v| v.contains('.') && v.starts_with(|c: char| c.is_ascii_digit()))
-}
-
-/// `deviceDetail.trustType` in its Graph or portal spelling → Graph spelling.
-fn trust_type(t: &str) -> Option<&'static str> {
-    let t = t.trim();
-    let has = |needle: &str| {
-        t.as_bytes()
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-    };
-    if t.eq_ignore_ascii_case("ServerAD") || has("hybrid") {
-        Some("ServerAD")
-    } else if t.eq_ignore_ascii_case("Workplace") || has("registered") {
-        Some("Workplace")
-    } else if t.eq_ignore_ascii_case("AzureAD") || has("joined") {
-        Some("AzureAD")
-    } else {
-        None
-    }
-}
-
-/// What an `authenticationDetails[].authenticationMethod` display name stands for.
-enum Method {
-    /// A known method.
-    Known(AuthMethod),
-    /// Known, but its strength depends on tenant configuration (assumed).
-    Assumed(AuthMethod),
-    /// "Previously satisfied": a claim from an earlier sign-in.
-    Previously,
-    /// Not recognised.
-    Unknown,
-}
-
-fn method(name: &str) -> Method {
-    let has = |needle: &str| {
-        name.as_bytes()
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-    };
-    if has("previously satisfied") {
-        Method::Previously
-    } else if has("passwordless") || has("phone sign-in") {
-        Method::Known(AuthMethod::DeviceBasedPush)
-    } else if has("temporary access pass") {
-        Method::Known(AuthMethod::TemporaryAccessPassOneTime)
-    } else if has("password") || has("pass-through") {
-        Method::Known(AuthMethod::Password)
-    } else if has("notification") || has("push") {
-        Method::Known(AuthMethod::MicrosoftAuthenticatorPush)
-    } else if has("hardware oath") {
-        Method::Known(AuthMethod::HardwareOath)
-    } else if has("verification code") || has("oath") {
-        Method::Known(AuthMethod::SoftwareOath)
-    } else if has("text message") || has("sms") {
-        Method::Known(AuthMethod::Sms)
-    } else if has("phone call") || has("voice") {
-        Method::Known(AuthMethod::Voice)
-    } else if has("fido") || has("passkey") || has("security key") {
-        Method::Known(AuthMethod::Fido2)
-    } else if has("windows hello") {
-        Method::Known(AuthMethod::WindowsHelloForBusiness)
-    } else if has("email") {
-        Method::Known(AuthMethod::Email)
-    } else if has("certificate") || has("x.509") || has("x509") {
-        Method::Assumed(AuthMethod::X509CertificateSingleFactor)
-    } else if has("federated") {
-        Method::Assumed(if has("multi") || has("mfa") {
-            AuthMethod::FederatedMultiFactor
-        } else {
-            AuthMethod::FederatedSingleFactor
-        })
-    } else {
-        Method::Unknown
-    }
 }
 
 /// Rebuilds a sign-in from Graph members, noting every assumption.

@@ -88,6 +88,25 @@ fn flow_slot(m: Option<TransferMethod>) -> usize {
     m.map_or(0, |m| m.index() + 1)
 }
 
+/// Per-family outcomes the memo knows for one sign-in ([`Memo::known`]), by family bit.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Known {
+    sets: [Option<PolicySet>; 11],
+}
+
+impl Known {
+    /// The outcome of a policy's condition of family `f`, when known.
+    #[inline]
+    pub(crate) fn outcome(&self, f: Families, index: usize) -> Option<Outcome> {
+        let slot = f.0.trailing_zeros() as usize;
+        self.sets
+            .get(slot)
+            .copied()
+            .flatten()
+            .map(|set| Outcome::of(set.contains(index)))
+    }
+}
+
 /// Memoised policy masks of a compiled tenant.
 #[derive(Debug, Clone, Default)]
 pub struct Memo {
@@ -240,6 +259,71 @@ impl Memo {
         }
         m.other_app = mask(&base, Families::TARGET);
         m
+    }
+
+    /// For each condition family, the policies whose condition of that family holds for this
+    /// sign-in, where the memo knows it (`None`: the family must be checked per policy, e.g.
+    /// device filters and locations, a guest, a what-if input left out). The traced
+    /// evaluation reads outcomes from here instead of running the checks again.
+    pub(crate) fn known(&self, input: &Input<'_>) -> Known {
+        let s = input.signin;
+        let enforce = input.mode == Mode::Enforce;
+        let mut k = Known::default();
+        if let Subject::User {
+            id,
+            external_tenant_id: None,
+            external_user_type: None,
+        } = &s.subject
+        {
+            k.sets[0] = Some(*self.users.get(id.as_ref()).unwrap_or(&self.unknown_user));
+        }
+        if let Target::Applications(apps) = &s.target
+            && s.session.requested_scopes.is_empty()
+        {
+            let mut any = PolicySet::default();
+            for a in apps {
+                any.unite(self.apps.get(a.as_ref()).unwrap_or(&self.other_app));
+            }
+            k.sets[1] = Some(any);
+        }
+        if let Some(platform) = input.platform {
+            k.sets[2] = self.platform.get(platform.index()).copied();
+            if let Some(client) = input.client_app_type {
+                k.sets[4] = self
+                    .client
+                    .get(client.index())
+                    .and_then(|row| row.get(platform.index()))
+                    .copied();
+            }
+        }
+        let level = |l: Option<RiskLevel>| match l {
+            Some(l) => Some(l.index()),
+            None if enforce => Some(RiskLevel::None.index()),
+            None => None,
+        };
+        for (slot, sets, l) in [
+            (6, &self.sign_in_risk, s.sign_in_risk),
+            (7, &self.user_risk, s.user_risk),
+            (8, &self.service_principal_risk, s.service_principal_risk),
+        ] {
+            if let Some(k_slot) = k.sets.get_mut(slot) {
+                *k_slot = level(l).and_then(|i| sets.get(i)).copied();
+            }
+        }
+        let insider = match s.insider_risk {
+            Some(l) => Some(l.index()),
+            None if enforce => Some(InsiderRiskLevel::None.index()),
+            None => None,
+        };
+        k.sets[9] = insider.and_then(|i| self.insider_risk.get(i)).copied();
+        if enforce || s.transfer_method.is_some() {
+            k.sets[10] = self
+                .flows
+                .get(flow_slot(s.transfer_method))
+                .and_then(|row| row.get(flow_slot(s.session.original_transfer_method)))
+                .copied();
+        }
+        k
     }
 
     /// The policies whose memoised conditions hold for this sign-in; families that could not

@@ -145,12 +145,30 @@ pub(crate) fn render(ctx: &DenialContext<'_>, facts: &Facts<'_>, lang: Lang) -> 
         "<section id=\"actions\">\n<h2>{}</h2>\n<ol class=\"actions\">\n",
         escape(msg(lang, "heading-actions"))
     ));
-    for a in &facts.actions {
-        h.push_str(&format!(
-            "<li data-action=\"{}\">{}</li>\n",
-            action_name(*a),
-            action_html(*a, ctx.support, lang)
-        ));
+    for step in &facts.steps {
+        match step.as_slice() {
+            [a] => h.push_str(&format!(
+                "<li data-action=\"{}\">{}</li>\n",
+                action_name(*a),
+                action_html(*a, ctx.support, lang)
+            )),
+            // A combined change is one step: every action of it is needed.
+            actions => {
+                let names: Vec<&str> = actions.iter().map(|a| action_name(*a)).collect();
+                h.push_str(&format!(
+                    "<li data-action=\"{}\">{}\n<ul class=\"together\">\n",
+                    names.join(" "),
+                    escape(msg(lang, "actions-together"))
+                ));
+                for a in actions {
+                    h.push_str(&format!(
+                        "<li>{}</li>\n",
+                        action_html(*a, ctx.support, lang)
+                    ));
+                }
+                h.push_str("</ul></li>\n");
+            }
+        }
     }
     h.push_str("</ol>\n</section>\n");
 

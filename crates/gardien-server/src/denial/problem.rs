@@ -55,6 +55,16 @@ pub(crate) fn render(ctx: &DenialContext<'_>, facts: &Facts<'_>, lang: Lang) -> 
                 .collect::<Vec<_>>()
         ),
     );
+    o.insert(
+        "userActionSets".into(),
+        json!(
+            ctx.report
+                .explanation
+                .as_ref()
+                .map(|e| e.user_action_sets.clone())
+                .unwrap_or_default()
+        ),
+    );
     o.insert("correlationId".into(), json!(ctx.correlation_id));
     o.insert("timestamp".into(), json!(ctx.timestamp));
     o.insert(

@@ -44,7 +44,7 @@ pub fn run(tenant: &Path, request: &Path, json: bool, now: i64) -> Result<Exit> 
     }
     let mut out = String::new();
     let _ = writeln!(out, "decision now: {}", result.decision);
-    if result.decision == "allow" {
+    if result.decision == gardien_core::Decision::Allow {
         let _ = writeln!(out, "nothing to change");
     } else {
         let _ = writeln!(

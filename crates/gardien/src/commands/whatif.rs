@@ -18,7 +18,7 @@ pub fn run(tenant: &Path, request: &Path, json: bool, now: i64) -> Result<Exit> 
             serde_json::to_string_pretty(&report.to_graph_json(&compiled))?
         ))?;
     } else {
-        print_out(&render::whatif_table(&compiled, &report, signin.at))?;
+        print_out(&render::whatif_table(&compiled, &report, &signin))?;
     }
     Ok(Exit::Ok)
 }
