@@ -99,6 +99,9 @@ pub struct ServerConfig {
     /// Admin API and decision API access.
     #[serde(default)]
     pub admin: AdminConfig,
+    /// Connections and request bodies: timeouts and limits (`docs/security.md`).
+    #[serde(default)]
+    pub http: HttpConfig,
 }
 
 fn default_listen() -> SocketAddr {
@@ -271,6 +274,75 @@ pub struct AdminConfig {
     /// The admin token is also accepted there.
     #[serde(default)]
     pub decision_token_sha256: Option<String>,
+    /// SHA-256 (hex) of a bearer token `/metrics` then requires (the admin token is also
+    /// accepted). Without it, `/metrics` is open (it discloses counts, never identities).
+    #[serde(default)]
+    pub metrics_token_sha256: Option<String>,
+}
+
+/// `[http]`: what one connection or request may cost before it is authenticated and
+/// decided. Every value has a safe default; `docs/security.md` lists them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// A connection must send a complete request head within this many milliseconds
+    /// (default 10000); otherwise it is closed (slowloris).
+    #[serde(default = "default_header_read_timeout_ms")]
+    pub header_read_timeout_ms: u64,
+    /// A keep-alive connection with no request in flight is closed after this many
+    /// milliseconds (default 60000).
+    #[serde(default = "default_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+    /// Connections served at once; more wait in the kernel's accept queue. Default (`0`):
+    /// the file-descriptor limit (raised to its hard limit at start) minus 128 for the
+    /// store, log and GeoIP files, at most 65536.
+    #[serde(default)]
+    pub max_connections: usize,
+    /// Largest body of an admin write (policies, named locations, directory, devices), in
+    /// bytes (default 4 MiB). Enforced while the body streams in, after the token check.
+    #[serde(default = "default_admin_body_bytes")]
+    pub admin_body_bytes: usize,
+    /// Largest body of `/v1/evaluate` and Graph's what-if `evaluate`, in bytes (default
+    /// 256 KiB).
+    #[serde(default = "default_decision_body_bytes")]
+    pub decision_body_bytes: usize,
+    /// Most JSON values (objects, arrays, strings, numbers, keys) a body may hold (default
+    /// 250000): parsing a body never costs more than this many values in memory.
+    #[serde(default = "default_max_json_values")]
+    pub max_json_values: usize,
+}
+
+fn default_header_read_timeout_ms() -> u64 {
+    10_000
+}
+
+fn default_idle_timeout_ms() -> u64 {
+    60_000
+}
+
+fn default_admin_body_bytes() -> usize {
+    4 * 1024 * 1024
+}
+
+fn default_decision_body_bytes() -> usize {
+    256 * 1024
+}
+
+fn default_max_json_values() -> usize {
+    250_000
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout_ms: default_header_read_timeout_ms(),
+            idle_timeout_ms: default_idle_timeout_ms(),
+            max_connections: 0,
+            admin_body_bytes: default_admin_body_bytes(),
+            decision_body_bytes: default_decision_body_bytes(),
+            max_json_values: default_max_json_values(),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -285,6 +357,7 @@ impl Default for ServerConfig {
             apps: Vec::new(),
             page: PageConfig::default(),
             admin: AdminConfig::default(),
+            http: HttpConfig::default(),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 #![deny(missing_docs)]
 
+pub mod body;
 pub mod clock;
 pub mod config;
 pub mod decision;

@@ -79,9 +79,8 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub fn router(state: Arc<AppState>) -> Router {
     let ca = |kind: &str| format!("/v1.0/identity/conditionalAccess/{kind}");
     let ca_beta = |kind: &str| format!("/beta/identity/conditionalAccess/{kind}");
-    // Decision bodies are one sign-in: a small limit keeps the decision point cheap to
-    // attack. Admin bodies may be a whole directory or every named location: the core's
-    // file limit (`docs/limits.md`).
+    // Bodies are read by the handlers after the token check, against the `[http]` limits
+    // (`crate::body`); the default limit below only bounds an extractor that would buffer.
     let decisions = Router::new()
         .route("/v1/forward-auth", any(decide::forward_auth))
         .route("/v1/ext-authz", any(decide::ext_authz))
@@ -99,8 +98,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/beta/identity/conditionalAccess/evaluate",
             post(decide::graph_evaluate),
-        )
-        .layer(DefaultBodyLimit::max(DECISION_BODY_BYTES));
+        );
     let mut router = Router::new();
     for path in [ca("policies"), ca_beta("policies")] {
         router = router
@@ -154,8 +152,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/openapi.json", get(ops::openapi))
-        .layer(DefaultBodyLimit::max(gardien_core::limits::MAX_FILE_BYTES))
         .merge(decisions)
+        .layer(DefaultBodyLimit::max(DECISION_BODY_BYTES))
         .layer(axum::middleware::map_response(problem_for_too_large))
         .with_state(state)
 }
@@ -164,7 +162,11 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// problem document, so that one is too.
 async fn problem_for_too_large(response: axum::response::Response) -> axum::response::Response {
     use axum::response::IntoResponse as _;
-    if response.status() != http::StatusCode::PAYLOAD_TOO_LARGE {
+    let already = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes() == b"application/problem+json");
+    if response.status() != http::StatusCode::PAYLOAD_TOO_LARGE || already {
         return response;
     }
     crate::problem::ApiError::new(
@@ -175,9 +177,9 @@ async fn problem_for_too_large(response: axum::response::Response) -> axum::resp
     .into_response()
 }
 
-/// Largest request body of the decision endpoints (`/v1/evaluate`, Graph `evaluate`,
-/// forward-auth): 1 MiB, far above any sign-in; larger bodies get 413.
-pub const DECISION_BODY_BYTES: usize = 1024 * 1024;
+/// Largest body any extractor may buffer (256 KiB); the endpoints that take a body read it
+/// themselves against the configured `[http]` limits.
+pub const DECISION_BODY_BYTES: usize = 256 * 1024;
 
 #[cfg(test)]
 mod tests {

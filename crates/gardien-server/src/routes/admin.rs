@@ -2,13 +2,17 @@
 //! versions and rollback. Every policy-set write is validated by the core on the whole new
 //! tenant; a rejected write is a 400 with the JSON path and changes nothing; an accepted one
 //! is a new version (author, time, diff) put in force atomically. `If-Match: "<version>"`
-//! makes a write conditional (409 when the version moved).
+//! makes a write conditional (409 when the version moved); a write without it is applied
+//! on whatever is current, in arrival order.
+//!
+//! Every handler checks the token from the headers before it reads the body: an
+//! unauthenticated caller gets 401 at once, its body unread.
 
 use crate::problem::ApiError;
 use crate::routes::bearer;
 use crate::state::{AppState, WriteError, registry};
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use gardien_core::LoadErrors;
@@ -28,12 +32,68 @@ fn author(headers: &HeaderMap) -> String {
 }
 
 /// Admits a request holding the admin token; returns who writes (for the version history).
+/// In demo mode (admin API open on loopback) the request must also name a loopback host and,
+/// when it has an `Origin`, come from a page of that same host: a web page the user visits
+/// cannot write through the browser, nor reach the API by DNS rebinding.
 pub(crate) fn guard(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    if state.demo {
+        demo_origin(headers)?;
+    }
     if state.admin_allowed(bearer(headers)) {
         Ok(author(headers))
     } else {
         Err(ApiError::unauthorized())
     }
+}
+
+/// Demo mode: `Host` is a loopback name or address, `Origin` (when present) is that host.
+fn demo_origin(headers: &HeaderMap) -> Result<(), ApiError> {
+    let forbidden = |detail: &str| {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            format!("demo mode: {detail}"),
+        ))
+    };
+    let Some(host) = gardien_signals::signals::header_text(headers, header::HOST) else {
+        return forbidden("the request has no single Host header");
+    };
+    let bare = crate::decision::bare_host(host);
+    let loopback = bare == "localhost"
+        || bare.ends_with(".localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback || host.contains(',') {
+        return forbidden("the Host header must name a loopback address");
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("");
+        let own = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            .is_some_and(|o| o.eq_ignore_ascii_case(host.trim()));
+        if !own {
+            return forbidden("cross-origin requests are refused");
+        }
+    }
+    Ok(())
+}
+
+/// The authenticated JSON object of an admin write: token first (401 with the body
+/// unread), then `Content-Type`, then the body, streamed against `[http]
+/// admin_body_bytes` and counted against `max_json_values` before it is parsed.
+async fn write_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(String, Map<String, Value>), ApiError> {
+    let author = guard(state, headers)?;
+    crate::body::require_json(headers)?;
+    let http = &state.config.http;
+    let bytes = crate::body::read(headers, body, http.admin_body_bytes).await?;
+    let object = crate::body::parse_object(&bytes, http.max_json_values)?;
+    Ok((author, object))
 }
 
 /// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`).
@@ -53,18 +113,6 @@ fn with_etag(mut response: Response, version: i64) -> Response {
         response.headers_mut().insert(header::ETAG, v);
     }
     response
-}
-
-fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(o)) => Ok(o),
-        Ok(_) => Err(ApiError::bad_request(
-            "request body: expected a JSON object",
-        )),
-        Err(e) => Err(ApiError::bad_request(format!(
-            "request body: invalid JSON: {e}"
-        ))),
-    }
 }
 
 /// Rewrites errors about the written item so they point into the request body.
@@ -185,9 +233,9 @@ impl Collection {
         self,
         state: &AppState,
         headers: &HeaderMap,
-        body: &[u8],
+        body: Body,
     ) -> Result<Response, ApiError> {
-        let mut object = parse_object(body)?;
+        let (_, mut object) = write_body(state, headers, body).await?;
         let id = match object.get("id").and_then(Value::as_str) {
             Some(id) => id.to_owned(),
             None => new_id().ok_or_else(|| ApiError::internal(&"no OS randomness for an id"))?,
@@ -219,10 +267,10 @@ impl Collection {
         state: &AppState,
         headers: &HeaderMap,
         id: &str,
-        body: &[u8],
+        body: Body,
         merge: bool,
     ) -> Result<Response, ApiError> {
-        let object = parse_object(body)?;
+        let (_, object) = write_body(state, headers, body).await?;
         if let Some(other) = object.get("id").and_then(Value::as_str)
             && !other.eq_ignore_ascii_case(id)
         {
@@ -296,9 +344,9 @@ macro_rules! collection_handlers {
         pub async fn $create(
             State(s): State<Arc<AppState>>,
             h: HeaderMap,
-            body: Bytes,
+            body: Body,
         ) -> Result<Response, ApiError> {
-            $c.create(&s, &h, &body).await
+            $c.create(&s, &h, body).await
         }
         /// Read one.
         pub async fn $get(
@@ -313,18 +361,18 @@ macro_rules! collection_handlers {
             State(s): State<Arc<AppState>>,
             h: HeaderMap,
             Path(id): Path<String>,
-            body: Bytes,
+            body: Body,
         ) -> Result<Response, ApiError> {
-            $c.update(&s, &h, &id, &body, true).await
+            $c.update(&s, &h, &id, body, true).await
         }
         /// Replace whole.
         pub async fn $put(
             State(s): State<Arc<AppState>>,
             h: HeaderMap,
             Path(id): Path<String>,
-            body: Bytes,
+            body: Body,
         ) -> Result<Response, ApiError> {
-            $c.update(&s, &h, &id, &body, false).await
+            $c.update(&s, &h, &id, body, false).await
         }
         /// Delete (204).
         pub async fn $delete(
@@ -374,11 +422,11 @@ pub async fn get_directory(
 pub async fn put_directory(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let author = guard(&state, &headers)?;
+    let (author, directory) = write_body(&state, &headers, body).await?;
     let expected = expected_version(&headers)?;
-    let directory = Value::Object(parse_object(&body)?);
+    let directory = Value::Object(directory);
     let live = state.live_for_write(expected).await;
     let mut snapshot = live.snapshot.clone();
     snapshot["directory"] = directory;
@@ -489,10 +537,9 @@ pub async fn list_devices(
 pub async fn replace_devices(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<StatusCode, ApiError> {
-    guard(&state, &headers)?;
-    let object = parse_object(&body)?;
+    let (_, object) = write_body(&state, &headers, body).await?;
     let Some(Value::Array(devices)) = object.get("value") else {
         return Err(ApiError::bad_request(
             "request body: expected {\"value\": [device, ...]}",
@@ -537,10 +584,9 @@ pub async fn put_device(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    guard(&state, &headers)?;
-    let mut object = parse_object(&body)?;
+    let (_, mut object) = write_body(&state, &headers, body).await?;
     if let Some(other) = object.get("deviceId").and_then(Value::as_str)
         && other != id
     {

@@ -13,7 +13,7 @@ use crate::problem::ApiError;
 use crate::routes::bearer;
 use crate::state::AppState;
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::response::{IntoResponse, Response};
 use gardien_core::report::WhatIfReport;
@@ -289,8 +289,26 @@ pub async fn denial_page(
     }
 }
 
-fn parse_request(body: &[u8]) -> Result<SignIn, ApiError> {
-    SignIn::parse("request body", body).map_err(|e| ApiError::bad_request(e.to_string()))
+/// The sign-in of a decision API request, read after the token check: streamed against
+/// `[http] decision_body_bytes`, its JSON values counted before parsing.
+async fn read_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<SignIn, ApiError> {
+    let http = &state.config.http;
+    let bytes = crate::body::read(headers, body, http.decision_body_bytes).await?;
+    if crate::body::json_value_bound(&bytes) > http.max_json_values {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Payload too large",
+            format!(
+                "request body: more than {} JSON values",
+                http.max_json_values
+            ),
+        ));
+    }
+    SignIn::parse("request body", &bytes).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 /// `POST /v1/evaluate`: the decision output of DESIGN.md for a Graph evaluate request body.
@@ -298,13 +316,13 @@ fn parse_request(body: &[u8]) -> Result<SignIn, ApiError> {
 pub async fn evaluate(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
     if !state.decision_allowed(bearer(&headers)) {
         return Err(ApiError::unauthorized());
     }
     let started = Instant::now();
-    let signin = parse_request(&body)?;
+    let signin = read_request(&state, &headers, body).await?;
     let derived = Derived::given(&signin);
     let (_, app_id) = crate::signin_record::ids(&signin);
     let decided = decision::decide_and_log(
@@ -346,12 +364,12 @@ pub async fn evaluate(
 pub async fn graph_evaluate(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
     if !state.decision_allowed(bearer(&headers)) {
         return Err(ApiError::unauthorized());
     }
-    let signin = parse_request(&body)?;
+    let signin = read_request(&state, &headers, body).await?;
     let live = state.live.load();
     let report = WhatIfReport::new(&live.tenant, &signin);
     Ok(Json(report.to_graph_json(&live.tenant)))

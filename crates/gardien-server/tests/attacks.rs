@@ -1,0 +1,440 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test failures report through panics"
+)]
+
+//! Attacks on `gardien serve`, each a case that failed before the hardening of
+//! `docs/security.md`: pre-auth resource use, forwarding-header and path tricks that change
+//! a decision, unbounded connections, records and inputs. In-process router tests where the
+//! attack is a request; a real loopback listener where it is about sockets or memory.
+//!
+//! The tests run one at a time (`SERIAL`): two of them measure the process's memory and
+//! sockets, which another test running beside them would disturb.
+
+#[path = "support/demo.rs"]
+#[allow(dead_code, reason = "shared with the API tests; not every helper is used here")]
+mod demo;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::ConnectInfo;
+use demo::{TOKEN, demo_options};
+use gardien_server::{AppState, ServerConfig, StartOptions, router};
+use http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tower::ServiceExt;
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const PAYROLL: &str = "c0ffee00-0000-4000-8000-000000000100";
+const WIKI: &str = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c";
+
+struct Server {
+    state: Arc<AppState>,
+    app: Router,
+    _dir: tempfile::TempDir,
+}
+
+/// The demo tenant behind a trusted proxy at 10.0.0.0/8: `/payroll` on any host is the
+/// strict Payroll application, everything else the lax Wiki.
+async fn server(extra: &str) -> Server {
+    server_with(extra, demo_options()).await
+}
+
+async fn server_with(extra: &str, options: StartOptions) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"
+listen = "127.0.0.1:0"
+[store]
+path = "{db}"
+[signals]
+trusted_proxies = ["10.0.0.0/8", "127.0.0.0/8"]
+country_header = "cf-ipcountry"
+[identity.headers]
+methods = "remote-amr"
+[[apps]]
+host = "*"
+path_prefix = "/payroll"
+app_id = "{PAYROLL}"
+name = "Payroll"
+[[apps]]
+host = "*"
+app_id = "{WIKI}"
+name = "Wiki"
+[admin]
+token_sha256 = "{hash}"
+{extra}
+"#,
+        db = dir.path().join("gardien.db").display(),
+        hash = gardien_server::state::hash_token(TOKEN),
+    );
+    let config = ServerConfig::parse("attacks.toml", &text).unwrap();
+    let state = AppState::start(config, options).await.unwrap();
+    Server {
+        app: router(state.clone()),
+        state,
+        _dir: dir,
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.text()))
+    }
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+async fn send(app: &Router, peer: &str, mut req: Request<Body>) -> Reply {
+    let peer: SocketAddr = format!("{peer}:40000").parse().unwrap();
+    req.extensions_mut().insert(ConnectInfo(peer));
+    let response = app.clone().oneshot(req).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        headers,
+        body: body.to_vec(),
+    }
+}
+
+fn admin(method: &str, uri: &str, body: Body) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "127.0.0.1:8080")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("content-type", "application/json")
+        .body(body)
+        .unwrap()
+}
+
+/// A body that records whether anything read it, and how many bytes it gave.
+fn watched_body(total: usize, read: Arc<AtomicBool>, given: Arc<AtomicUsize>) -> Body {
+    let chunk = Bytes::from(vec![b'['; 64 * 1024]);
+    let stream = futures_util::stream::unfold(0usize, move |sent| {
+        read.store(true, Ordering::SeqCst);
+        let chunk = chunk.clone();
+        let given = given.clone();
+        async move {
+            (sent < total).then(|| {
+                given.fetch_add(chunk.len(), Ordering::SeqCst);
+                (Ok::<_, std::io::Error>(chunk.clone()), sent + chunk.len())
+            })
+        }
+    });
+    Body::from_stream(stream)
+}
+
+/// Every admin route that takes a body, with its method.
+const ADMIN_WRITES: &[(&str, &str)] = &[
+    ("POST", "/v1.0/identity/conditionalAccess/policies"),
+    ("POST", "/beta/identity/conditionalAccess/policies"),
+    ("PATCH", "/v1.0/identity/conditionalAccess/policies/x"),
+    ("PUT", "/beta/identity/conditionalAccess/policies/x"),
+    ("POST", "/v1.0/identity/conditionalAccess/namedLocations"),
+    ("PATCH", "/beta/identity/conditionalAccess/namedLocations/x"),
+    ("PUT", "/v1.0/identity/conditionalAccess/namedLocations/x"),
+    ("PUT", "/v1/admin/directory"),
+    ("PUT", "/v1/admin/devices"),
+    ("PUT", "/v1/admin/devices/x"),
+];
+
+// ---------------------------------------------------------------------------------------
+// 1. Pre-auth resource use.
+
+/// Finding 1: without a token, an admin write is 401 at once: the body is never read, and
+/// the answer says nothing about its content.
+#[tokio::test]
+async fn unauthenticated_admin_writes_never_read_the_body() {
+    let _serial = SERIAL.lock().await;
+    let s = server("").await;
+    for (method, uri) in ADMIN_WRITES {
+        let read = Arc::new(AtomicBool::new(false));
+        let given = Arc::new(AtomicUsize::new(0));
+        let req = Request::builder()
+            .method(*method)
+            .uri(*uri)
+            .header("content-type", "application/json")
+            .body(watched_body(1024 * 1024, read.clone(), given))
+            .unwrap();
+        let r = send(&s.app, "127.0.0.1", req).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{method} {uri}");
+        assert!(!read.load(Ordering::SeqCst), "{method} {uri} read the body");
+        let text = r.text();
+        assert!(
+            !text.to_lowercase().contains("json") && !text.contains("line"),
+            "{method} {uri}: the answer discloses the body's parse: {text}"
+        );
+        // A wrong token is the same.
+        let req = Request::builder()
+            .method(*method)
+            .uri(*uri)
+            .header("authorization", "Bearer wrong")
+            .header("content-type", "application/json")
+            .body(Body::from("[0,0"))
+            .unwrap();
+        let r = send(&s.app, "127.0.0.1", req).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{method} {uri}");
+        assert!(!r.text().contains("JSON"), "{}", r.text());
+    }
+    // The decision API too.
+    for uri in ["/v1/evaluate", "/beta/identity/conditionalAccess/evaluate"] {
+        let read = Arc::new(AtomicBool::new(false));
+        let req = Request::post(uri)
+            .header("content-type", "application/json")
+            .body(watched_body(1024, read.clone(), Arc::default()))
+            .unwrap();
+        let r = send(&s.app, "127.0.0.1", req).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{uri}");
+        assert!(!read.load(Ordering::SeqCst), "{uri} read the body");
+    }
+}
+
+/// Admin writes stop reading at 4 MiB, the decision API at 256 KiB, while the body streams
+/// (no `Content-Length`); a declared length over the limit is refused before any read.
+#[tokio::test]
+async fn bodies_are_limited_per_route_while_streaming() {
+    let _serial = SERIAL.lock().await;
+    let s = server("").await;
+    for (method, uri, total, limit) in [
+        (
+            "POST",
+            "/v1.0/identity/conditionalAccess/policies",
+            6 * 1024 * 1024,
+            4 * 1024 * 1024,
+        ),
+        (
+            "PUT",
+            "/v1/admin/directory",
+            6 * 1024 * 1024,
+            4 * 1024 * 1024,
+        ),
+        ("POST", "/v1/evaluate", 1024 * 1024, 256 * 1024),
+        (
+            "POST",
+            "/v1.0/identity/conditionalAccess/evaluate",
+            1024 * 1024,
+            256 * 1024,
+        ),
+    ] {
+        let given = Arc::new(AtomicUsize::new(0));
+        let body = watched_body(total, Arc::default(), given.clone());
+        let r = send(&s.app, "127.0.0.1", admin(method, uri, body)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{uri}: {}",
+            r.text()
+        );
+        assert_eq!(r.header("content-type"), "application/problem+json");
+        let read = given.load(Ordering::SeqCst);
+        assert!(
+            read <= limit + 64 * 1024,
+            "{uri}: {read} bytes read past the {limit}-byte limit"
+        );
+        // Declared too long: refused before reading.
+        let given = Arc::new(AtomicUsize::new(0));
+        let mut req = admin(
+            method,
+            uri,
+            watched_body(total, Arc::default(), given.clone()),
+        );
+        req.headers_mut()
+            .insert("content-length", total.to_string().parse().unwrap());
+        let r = send(&s.app, "127.0.0.1", req).await;
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{uri}");
+        assert_eq!(given.load(Ordering::SeqCst), 0, "{uri}");
+    }
+    // The admin limit is configurable.
+    let s = server("[http]\nadmin_body_bytes = 1024\n").await;
+    let body = Body::from(json!({"displayName": "x".repeat(2000)}).to_string());
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("POST", "/v1.0/identity/conditionalAccess/policies", body),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
+}
+
+/// A small body cannot become a large tree: the JSON values are counted before parsing.
+#[tokio::test]
+async fn json_bodies_cannot_amplify_memory() {
+    let _serial = SERIAL.lock().await;
+    let s = server("").await;
+    // 1.5 MiB of `0,` (under the byte limit) would be 800,000 values in memory.
+    let many = format!("{{\"users\":[{}0]}}", "0,".repeat(800_000));
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("PUT", "/v1/admin/directory", Body::from(many)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
+    assert!(r.json()["detail"].as_str().unwrap().contains("JSON values"));
+    assert_eq!(s.state.live.load().version, 1);
+    let many = format!(
+        "{{\"userId\":\"x\",\"applicationId\":\"y\",\"l\":[{}0]}}",
+        "0,".repeat(100_000)
+    );
+    let s = server("[http]\nmax_json_values = 50000\n").await;
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("POST", "/v1/evaluate", Body::from(many)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
+}
+
+/// The process's resident set (`VmRSS`) and peak (`VmHWM`), in bytes.
+fn memory() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// A real server on a loopback port; stops when the returned sender is dropped.
+async fn listen(state: Arc<AppState>) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = gardien_server::serve(state, listener, async move {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    (addr, tx)
+}
+
+/// Reads one response head from `stream`; its status code.
+async fn status_of(stream: &mut (impl AsyncReadExt + Unpin)) -> Option<u16> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let text = String::from_utf8_lossy(&buf);
+    text.split(' ').nth(1)?.parse().ok()
+}
+
+/// Finding 1, measured: eight concurrent 60 MiB unauthenticated bodies on the policies
+/// route raise the server's peak memory by less than 50 MiB (it was gigabytes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthenticated_bodies_do_not_grow_memory() {
+    if !std::path::Path::new("/proc/self/status").exists() {
+        println!("SKIP unauthenticated_bodies_do_not_grow_memory: no /proc/self/status");
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let s = server("").await;
+    let (addr, _stop) = listen(s.state.clone()).await;
+    const BODY: usize = 60 * 1024 * 1024;
+    // Warm up: one answered request, so the baseline holds the server's working set.
+    let mut warm = tokio::net::TcpStream::connect(addr).await.unwrap();
+    warm.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(status_of(&mut warm).await, Some(200));
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let (baseline, _) = memory();
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampled_peak = Arc::new(AtomicUsize::new(0));
+    let sampler = {
+        let (on, peak) = (sampling.clone(), sampled_peak.clone());
+        std::thread::spawn(move || {
+            while on.load(Ordering::SeqCst) {
+                peak.fetch_max(memory().0 as usize, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let started = Instant::now();
+    let mut attackers = Vec::new();
+    for i in 0..8 {
+        attackers.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let (mut reader, mut writer) = stream.into_split();
+            let path = if i % 2 == 0 {
+                "/v1.0/identity/conditionalAccess/policies"
+            } else {
+                "/beta/identity/conditionalAccess/namedLocations"
+            };
+            let head = format!(
+                "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: {BODY}\r\n\r\n"
+            );
+            let write = tokio::spawn(async move {
+                let chunk = vec![b'0'; 64 * 1024];
+                writer.write_all(head.as_bytes()).await?;
+                let mut sent = 0;
+                while sent < BODY {
+                    writer.write_all(&chunk).await?;
+                    sent += chunk.len();
+                }
+                Ok::<_, std::io::Error>(())
+            });
+            let status = tokio::time::timeout(Duration::from_secs(30), status_of(&mut reader))
+                .await
+                .ok()
+                .flatten();
+            write.abort();
+            status
+        }));
+    }
+    for a in attackers {
+        assert_eq!(a.await.unwrap(), Some(401));
+    }
+    sampling.store(false, Ordering::SeqCst);
+    sampler.join().unwrap();
+    let (_, hwm) = memory();
+    let peak = if reset {
+        hwm.max(sampled_peak.load(Ordering::SeqCst) as u64)
+    } else {
+        sampled_peak.load(Ordering::SeqCst) as u64
+    };
+    let grown = peak.saturating_sub(baseline);
+    println!(
+        "8 x 60 MiB unauthenticated bodies: peak RSS +{} KiB in {:?}",
+        grown / 1024,
+        started.elapsed()
+    );
+    assert!(
+        grown < 50 * 1024 * 1024,
+        "peak RSS grew by {} MiB",
+        grown / (1024 * 1024)
+    );
+}
