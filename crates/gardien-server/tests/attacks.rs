@@ -14,12 +14,15 @@
 //! sockets, which another test running beside them would disturb.
 
 #[path = "support/demo.rs"]
-#[allow(dead_code, reason = "shared with the API tests; not every helper is used here")]
+#[allow(
+    dead_code,
+    reason = "shared with the API tests; not every helper is used here"
+)]
 mod demo;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
-use demo::{TOKEN, demo_options};
+use demo::{ALICE, TOKEN, demo_options};
 use gardien_server::{AppState, ServerConfig, StartOptions, router};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -33,6 +36,10 @@ use tower::ServiceExt;
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+const PROXY: &str = "10.0.0.5";
+const HQ: &str = "198.51.100.20";
+/// A mobile app (not a browser): only the location policies apply to Alice with it.
+const OUTLOOK_ANDROID: &str = "Outlook-Android/2.0";
 const PAYROLL: &str = "c0ffee00-0000-4000-8000-000000000100";
 const WIKI: &str = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c";
 
@@ -45,10 +52,11 @@ struct Server {
 /// The demo tenant behind a trusted proxy at 10.0.0.0/8: `/payroll` on any host is the
 /// strict Payroll application, everything else the lax Wiki.
 async fn server(extra: &str) -> Server {
-    server_with(extra, demo_options()).await
+    server_with("", extra, demo_options()).await
 }
 
-async fn server_with(extra: &str, options: StartOptions) -> Server {
+/// `signals` goes in `[signals]`, `extra` at the end (its own tables).
+async fn server_with(signals: &str, extra: &str, options: StartOptions) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
         r#"
@@ -58,6 +66,7 @@ path = "{db}"
 [signals]
 trusted_proxies = ["10.0.0.0/8", "127.0.0.0/8"]
 country_header = "cf-ipcountry"
+{signals}
 [identity.headers]
 methods = "remote-amr"
 [[apps]]
@@ -437,4 +446,63 @@ async fn unauthenticated_bodies_do_not_grow_memory() {
         "peak RSS grew by {} MiB",
         grown / (1024 * 1024)
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Forwarding headers.
+
+/// A forward-auth subrequest from the trusted proxy for `uri` on the payroll host.
+fn forward_auth(uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut b = Request::get("/v1/forward-auth")
+        .header("host", "gardien:8080")
+        .header("x-forwarded-host", "payroll.contoso.example")
+        .header("x-original-uri", uri)
+        .header("remote-user", ALICE);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+/// Finding 2: with `forwarded_header = "forwarded"`, an unclosed quote must not make the
+/// client look like the trusted address before it: the header is malformed, no address.
+#[tokio::test]
+async fn an_unclosed_quote_in_forwarded_gives_no_address() {
+    let _serial = SERIAL.lock().await;
+    let s_fwd = server_with("forwarded_header = \"forwarded\"", "", demo_options()).await;
+    // The control: from HQ (a trusted location) Alice is let in; from abroad she is not.
+    let from = |forwarded: &str| {
+        forward_auth(
+            "/payroll/x",
+            &[
+                ("forwarded", forwarded),
+                ("cf-ipcountry", "BR"),
+                ("user-agent", OUTLOOK_ANDROID),
+            ],
+        )
+    };
+    let hq = send(&s_fwd.app, PROXY, from(&format!("for={HQ}"))).await;
+    let abroad = send(&s_fwd.app, PROXY, from("for=203.0.113.5")).await;
+    assert_eq!(hq.status, StatusCode::OK, "{}", hq.text());
+    assert_eq!(abroad.status, StatusCode::FORBIDDEN, "{}", abroad.text());
+    // The attack: the real client's element is swallowed by an unclosed quote.
+    let attack = send(
+        &s_fwd.app,
+        PROXY,
+        from(&format!("for={HQ};x=\", for=203.0.113.5")),
+    )
+    .await;
+    assert_eq!(attack.status, StatusCode::FORBIDDEN, "{}", attack.text());
+    let id = attack.header("x-gardien-correlation-id").to_owned();
+    let log = send(
+        &s_fwd.app,
+        "127.0.0.1",
+        Request::get(format!("/v1/signins?correlationId={id}"))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let record = &log.json()["value"][0];
+    assert_ne!(record["ipAddress"], HQ, "{record}");
 }
