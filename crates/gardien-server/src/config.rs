@@ -236,9 +236,15 @@ pub struct SignalsSection {
 pub struct AppRoute {
     /// Host, without port, compared case-insensitively; `*` matches any host.
     pub host: String,
-    /// Path prefix (default `/`); the longest matching prefix wins.
+    /// Path prefix (default `/`); the longest matching prefix wins. Compared with the
+    /// request's canonical path (`gardien_signals::path`), case-insensitively unless
+    /// `case_sensitive` is set.
     #[serde(default = "default_prefix")]
     pub path_prefix: String,
+    /// Compare `path_prefix` case-sensitively (default `false`: `/Payroll` is `/payroll`,
+    /// as on case-insensitive backends).
+    #[serde(default)]
+    pub case_sensitive: bool,
     /// Application (client) id the policies name.
     pub app_id: String,
     /// Name shown on the denial page.

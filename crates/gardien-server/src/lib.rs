@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod body;
+pub mod clean;
 pub mod clock;
 pub mod config;
 pub mod decision;

@@ -208,9 +208,16 @@ impl AppState {
     /// Opens the store, loads (or imports) the policy set and devices, and opens the signal
     /// sources. Any invalid input stops the start: the server never runs half-configured.
     pub async fn start(
-        config: ServerConfig,
+        mut config: ServerConfig,
         options: StartOptions,
     ) -> Result<Arc<AppState>, StartError> {
+        // Prefixes are compared with canonical request paths: make them canonical too.
+        for (i, app) in config.apps.iter_mut().enumerate() {
+            app.path_prefix =
+                gardien_signals::path::canonical_path(&app.path_prefix).map_err(|e| {
+                    StartError::Config(format!("apps[{i}].path_prefix `{}`: {e}", app.path_prefix))
+                })?;
+        }
         let store_options = StoreOptions {
             durability: config.store.durability,
             schema: config.store.schema.clone(),

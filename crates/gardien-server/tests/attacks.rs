@@ -22,7 +22,7 @@ mod demo;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
-use demo::{ALICE, TOKEN, demo_options};
+use demo::{ALICE, CHROME_WIN, TOKEN, demo_options};
 use gardien_server::{AppState, ServerConfig, StartOptions, router};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -505,4 +505,88 @@ async fn an_unclosed_quote_in_forwarded_gives_no_address() {
     .await;
     let record = &log.json()["value"][0];
     assert_ne!(record["ipAddress"], HQ, "{record}");
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Paths.
+
+/// Alice in a browser at HQ without a registered device: Payroll (`/payroll`) denies her
+/// (it needs a compliant device), the Wiki (everything else) lets her in.
+fn browser_at_hq() -> [(&'static str, &'static str); 2] {
+    [("x-forwarded-for", HQ), ("user-agent", CHROME_WIN)]
+}
+
+/// Finding 3: every spelling of `/payroll/x` is Payroll's, through forward-auth and
+/// `ext_authz`; ambiguous spellings are refused (400), never routed to the Wiki.
+#[tokio::test]
+async fn path_tricks_do_not_reach_a_laxer_application() {
+    let _serial = SERIAL.lock().await;
+    let s = server("").await;
+    let control = send(&s.app, PROXY, forward_auth("/wiki/x", &browser_at_hq())).await;
+    assert_eq!(control.status, StatusCode::OK, "{}", control.text());
+    let strict = send(&s.app, PROXY, forward_auth("/payroll/x", &browser_at_hq())).await;
+    assert_eq!(strict.status, StatusCode::FORBIDDEN, "{}", strict.text());
+    for spelling in [
+        "//payroll/x",
+        "/./payroll/x",
+        "/x/../payroll/x",
+        "/%70ayroll/x",
+        "/Payroll/x",
+        "/;/payroll/x",
+        "/payroll;a=b/x",
+        "/x/..;/payroll/x",
+        "/%2e%2e/payroll/x",
+        "/PAYROLL",
+    ] {
+        let r = send(&s.app, PROXY, forward_auth(spelling, &browser_at_hq())).await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "forward-auth {spelling}: {}",
+            r.text()
+        );
+        let req = Request::get(format!("/v1/ext-authz{spelling}"))
+            .header("host", "payroll.contoso.example")
+            .header("remote-user", ALICE)
+            .header("x-forwarded-for", HQ)
+            .header("user-agent", CHROME_WIN)
+            .body(Body::empty())
+            .unwrap();
+        let r = send(&s.app, PROXY, req).await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "ext_authz {spelling}: {}",
+            r.text()
+        );
+    }
+    for ambiguous in [
+        "/payroll%2fx",
+        "/%2fpayroll/x",
+        "/payroll%5cx",
+        "/x\\..\\payroll/x",
+        "/payroll%00/x",
+        "/payroll%zz/x",
+        "payroll/x",
+    ] {
+        let r = send(&s.app, PROXY, forward_auth(ambiguous, &browser_at_hq())).await;
+        assert_eq!(
+            r.status,
+            StatusCode::BAD_REQUEST,
+            "{ambiguous}: {}",
+            r.text()
+        );
+        assert_eq!(r.header("content-type"), "application/problem+json");
+    }
+    // A route may ask for case-sensitive matching.
+    let s = server_with(
+        "",
+        "[[apps]]\nhost = \"*\"\npath_prefix = \"/Reports\"\ncase_sensitive = true\napp_id = \"c0ffee00-0000-4000-8000-000000000100\"\n",
+        demo_options(),
+    )
+    .await;
+    let r = send(&s.app, PROXY, forward_auth("/reports/q3", &browser_at_hq())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = send(&s.app, PROXY, forward_auth("/Reports/q3", &browser_at_hq())).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
 }

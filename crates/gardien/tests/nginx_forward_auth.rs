@@ -22,6 +22,12 @@
 //!   `application/problem+json` with 53000 and 53003 (the latter for a POST, so the page is
 //!   fetched with GET whatever the client's method).
 //!
+//! A second test runs gardien from a configuration file where `/payroll` on any host is the
+//! strict Payroll application and everything else the lax Wiki: spellings of `/payroll`
+//! that nginx passes on verbatim in `X-Original-URI` (`//payroll`, `/%70ayroll`,
+//! `/x/../payroll`, `/Payroll`, `/;/payroll`) are Payroll's and denied, ambiguous ones
+//! (`%2F`) refused; none reaches the application.
+//!
 //! It also proves the sign-in log holds exactly one record per decision (none for the page
 //! fetches, none for the refused forgery), each with the correlation id nginx passed on to the
 //! client and the right `status.errorCode` (0, 50074, 53000, 53003), and that only allowed
@@ -341,5 +347,103 @@ fn nginx_auth_request_with_the_sample_config() {
         "nginx forward-auth: {} decisions checked in {:?}",
         decisions.len(),
         started.elapsed()
+    );
+}
+
+/// The real-nginx half of the path-canonicalisation attack (`crates/gardien-server/tests/
+/// attacks.rs` has the in-process one): nginx sends `$request_uri` as written.
+#[test]
+fn nginx_path_spellings_route_like_the_backend() {
+    let Some(nginx_bin) = find_nginx() else {
+        eprintln!("SKIP: nginx not installed (apt-get install nginx)");
+        return;
+    };
+    let tmp = TempDir::new("nginx-paths");
+    let root = support::repo_root();
+    let config = tmp.path().join("gardien.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"tenant = "{root}/examples/demo/tenant"
+[store]
+path = "{db}"
+[signals]
+trusted_proxies = ["127.0.0.0/8"]
+devices = "{root}/examples/demo/server/devices.json"
+compliance = "{root}/examples/demo/signals/compliance.json"
+[identity.headers]
+[[apps]]
+host = "*"
+path_prefix = "/payroll"
+app_id = "c0ffee00-0000-4000-8000-000000000100"
+name = "Payroll"
+[[apps]]
+host = "*"
+app_id = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
+name = "Wiki"
+"#,
+            root = root.display(),
+            db = tmp.path().join("gardien.db").display(),
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let gardien = Gardien::start(tmp.path(), "gardien", &["--config", &config]);
+    let app = Upstream::start();
+    let sample = support::nginx::sample("gardien.conf");
+    let sso = support::free_addr();
+    let conf = nginx_conf(
+        tmp.path(),
+        &[server_block(
+            &sample,
+            sso,
+            &gardien.addr.to_string(),
+            app.addr,
+            true,
+        )],
+    );
+    let nginx = Nginx::start(&nginx_bin, tmp.path(), &conf, &[sso]);
+    let context = || format!("gardien:\n{}\nnginx:\n{}", gardien.output(), nginx.logs());
+    // Alice in a browser at HQ, no registered device: the Wiki lets her in, Payroll (a
+    // compliant device in a browser) does not.
+    let get = |path: &str| {
+        send(
+            sso,
+            "GET",
+            path,
+            &[
+                ("Host", WIKI),
+                ("Accept", "application/json"),
+                ("Remote-User", ALICE),
+                ("X-Forwarded-For", HQ),
+                ("User-Agent", CHROME_WIN),
+            ],
+            b"",
+        )
+    };
+    let r = get("/wiki/x");
+    assert_eq!(r.status, 200, "/wiki/x: {r:?}\n{}", context());
+    for path in [
+        "/payroll/x",
+        "//payroll/x",
+        "/%70ayroll/x",
+        "/x/../payroll/x",
+        "/./payroll/x",
+        "/Payroll/x",
+        "/;/payroll/x",
+    ] {
+        let r = get(path);
+        assert_eq!(r.status, 403, "{path}: {r:?}\n{}", context());
+        assert_eq!(r.json()["errorCode"], 53000, "{path}: {}", r.text());
+        assert_eq!(r.json()["application"], "Payroll", "{path}: {}", r.text());
+    }
+    // Ambiguous: gardien answers 400, nginx fails closed (500), the application never sees it.
+    let r = get("/payroll%2fx");
+    assert_ne!(r.status, 200, "{r:?}\n{}", context());
+    assert!(!r.text().contains("hello from upstream"), "{}", r.text());
+    assert_eq!(
+        app.seen(),
+        vec![("/wiki/x".to_owned(), ALICE.to_owned())],
+        "requests the application received"
     );
 }

@@ -198,7 +198,21 @@ async fn proxy_decision(
     endpoint: Endpoint,
 ) -> Response {
     let started = Instant::now();
-    let Some(app) = route_app(&state.config.apps, &original.host, &original.uri) else {
+    // Every spelling of a path routes like the backend will serve it; an ambiguous one is
+    // refused, never sent to whichever application covers `/`.
+    let path = match gardien_signals::path::canonical_path(&original.uri) {
+        Ok(path) => path,
+        Err(e) => {
+            state.metrics.rejected_paths.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                path = %crate::clean::escape(&original.uri, 512),
+                reason = %e,
+                "request path refused"
+            );
+            return ApiError::bad_request(format!("request path: {e}")).into_response();
+        }
+    };
+    let Some(app) = route_app(&state.config.apps, &original.host, &path) else {
         return refused(state, &Refusal::NoApplication);
     };
     let incoming = Incoming {

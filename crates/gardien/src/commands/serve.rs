@@ -38,12 +38,14 @@ fn demo_config(listen: Option<SocketAddr>, store: PathBuf) -> ServerConfig {
         AppRoute {
             host: "payroll.contoso.example".into(),
             path_prefix: "/".into(),
+            case_sensitive: false,
             app_id: PAYROLL.into(),
             name: Some("Payroll".into()),
         },
         AppRoute {
             host: "*".into(),
             path_prefix: "/".into(),
+            case_sensitive: false,
             app_id: WIKI.into(),
             name: Some("Wiki".into()),
         },
