@@ -21,8 +21,14 @@ pub fn too_large(limit: usize) -> ApiError {
 
 /// Reads a body of at most `limit` bytes. A declared `Content-Length` above the limit is
 /// refused before any byte is read; otherwise the body is read chunk by chunk and the read
-/// stops at the first chunk that would pass the limit.
-pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+/// stops at the first chunk that would pass the limit. A chunk that takes longer than
+/// `patience` to arrive ends the read with 408.
+pub async fn read(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    patience: std::time::Duration,
+) -> Result<Vec<u8>, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -33,7 +39,17 @@ pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u
     let capacity = declared.map_or(0, |n| usize::try_from(n).unwrap_or(limit).min(limit));
     let mut out = Vec::with_capacity(capacity);
     let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
+    loop {
+        let Ok(next) = tokio::time::timeout(patience, stream.next()).await else {
+            return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "Request timeout",
+                "the request body did not arrive in time",
+            ));
+        };
+        let Some(chunk) = next else {
+            break;
+        };
         let chunk = chunk.map_err(|e| {
             tracing::debug!(error = %e, "request body read failed");
             ApiError::bad_request("the request body could not be read")
@@ -158,15 +174,20 @@ mod tests {
         assert!(require_json(&h).is_ok());
     }
 
+    const SECOND: std::time::Duration = std::time::Duration::from_secs(1);
+
     #[tokio::test]
     async fn reads_stop_at_the_limit() {
         let h = HeaderMap::new();
-        assert_eq!(read(&h, Body::from("abc"), 3).await.unwrap(), b"abc");
-        let e = read(&h, Body::from("abcd"), 3).await.unwrap_err();
+        assert_eq!(
+            read(&h, Body::from("abc"), 3, SECOND).await.unwrap(),
+            b"abc"
+        );
+        let e = read(&h, Body::from("abcd"), 3, SECOND).await.unwrap_err();
         assert_eq!(e.status(), StatusCode::PAYLOAD_TOO_LARGE);
         let mut h = HeaderMap::new();
         h.insert(header::CONTENT_LENGTH, "1000000".parse().unwrap());
-        let e = read(&h, Body::from("a"), 3).await.unwrap_err();
+        let e = read(&h, Body::from("a"), 3, SECOND).await.unwrap_err();
         assert_eq!(e.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 }

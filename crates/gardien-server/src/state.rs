@@ -112,6 +112,8 @@ pub struct AppState {
     pub history: Option<Arc<InMemoryHistory>>,
     /// Recent denials, for the page nginx fetches after `auth_request` said 403.
     pub denials: crate::denials::RecentDenials,
+    /// Open connections and timeouts ([`crate::connections`]).
+    pub connections: Arc<crate::connections::ConnectionStats>,
     /// The store's device revision the registry in force was loaded at.
     devices_revision: AtomicI64,
     write_lock: tokio::sync::Mutex<()>,
@@ -349,6 +351,7 @@ impl AppState {
             demo: options.demo,
             history,
             denials: crate::denials::RecentDenials::new(4096),
+            connections: Arc::default(),
             devices_revision: AtomicI64::new(devices_revision),
             write_lock: tokio::sync::Mutex::new(()),
             admin_token,

@@ -590,3 +590,102 @@ async fn path_tricks_do_not_reach_a_laxer_application() {
     let r = send(&s.app, PROXY, forward_auth("/Reports/q3", &browser_at_hq())).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
 }
+
+// ---------------------------------------------------------------------------------------
+// 4. Connections.
+
+/// Finding 4: a thousand slowloris sockets (half trickling a request head, half silent) do
+/// not keep `/healthz` from answering, and each is closed once its timeout passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_sockets_are_closed_and_healthz_answers() {
+    let _serial = SERIAL.lock().await;
+    // The test's own 1000 client sockets need descriptors too.
+    let limit = gardien_server::connections::raise_fd_limit();
+    if limit.is_some_and(|l| l < 2300) {
+        println!("SKIP slowloris test: the open-file hard limit ({limit:?}) is below 2300");
+        return;
+    }
+    let s = server("[http]\nheader_read_timeout_ms = 1500\nidle_timeout_ms = 2500\n").await;
+    let (addr, _stop) = listen(s.state.clone()).await;
+    let started = Instant::now();
+    let mut sockets = Vec::new();
+    for i in 0..1000 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        if i % 2 == 0 {
+            stream
+                .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n")
+                .await
+                .unwrap();
+        }
+        sockets.push((i % 2 == 0, stream));
+    }
+    // Every socket is served (the cap is far above 1000) and /healthz still answers.
+    let mut probe = tokio::net::TcpStream::connect(addr).await.unwrap();
+    probe
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let answered = tokio::time::timeout(Duration::from_secs(2), status_of(&mut probe)).await;
+    assert_eq!(answered.ok().flatten(), Some(200), "/healthz under attack");
+    // Each socket must be closed by the server within its timeout (plus slack): trickling
+    // ones keep sending header lines, silent ones send nothing.
+    let mut waits = Vec::new();
+    for (trickle, mut stream) in sockets {
+        waits.push(tokio::spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut buf = [0u8; 256];
+            while Instant::now() < deadline {
+                tokio::select! {
+                    read = stream.read(&mut buf) => match read {
+                        Ok(0) | Err(_) => return Some(Instant::now()),
+                        Ok(_) => {}
+                    },
+                    () = tokio::time::sleep(Duration::from_millis(300)) => {
+                        if trickle && stream.write_all(b"x-slow: 1\r\n").await.is_err() {
+                            return Some(Instant::now());
+                        }
+                    }
+                }
+            }
+            None
+        }));
+    }
+    let mut closed = 0;
+    for w in waits {
+        if let Some(at) = w.await.unwrap() {
+            closed += 1;
+            assert!(at.duration_since(started) < Duration::from_secs(9));
+        }
+    }
+    assert_eq!(closed, 1000, "sockets closed by the server");
+    let c = &s.state.connections;
+    assert!(c.header_timeouts.load(Ordering::SeqCst) >= 500);
+    assert!(c.idle_timeouts.load(Ordering::SeqCst) >= 500);
+    println!("1000 slowloris sockets closed in {:?}", started.elapsed());
+}
+
+/// The connection cap: connections past it wait in the accept queue, unserved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_cap_wait() {
+    let _serial = SERIAL.lock().await;
+    let s = server("[http]\nmax_connections = 5\nidle_timeout_ms = 60000\n").await;
+    let (addr, _stop) = listen(s.state.clone()).await;
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        held.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(s.state.connections.open.load(Ordering::SeqCst), 5);
+    // A request on a queued connection is not answered while the five are held...
+    let mut queued = held.pop().unwrap();
+    queued
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let early = tokio::time::timeout(Duration::from_millis(300), status_of(&mut queued)).await;
+    assert!(early.is_err(), "answered past the cap");
+    // ... and is once they go.
+    held.clear();
+    let late = tokio::time::timeout(Duration::from_secs(5), status_of(&mut queued)).await;
+    assert_eq!(late.ok().flatten(), Some(200));
+}

@@ -91,7 +91,8 @@ async fn write_body(
     let author = guard(state, headers)?;
     crate::body::require_json(headers)?;
     let http = &state.config.http;
-    let bytes = crate::body::read(headers, body, http.admin_body_bytes).await?;
+    let patience = std::time::Duration::from_millis(http.header_read_timeout_ms);
+    let bytes = crate::body::read(headers, body, http.admin_body_bytes, patience).await?;
     let object = crate::body::parse_object(&bytes, http.max_json_values)?;
     Ok((author, object))
 }

@@ -311,7 +311,8 @@ async fn read_request(
     body: Body,
 ) -> Result<SignIn, ApiError> {
     let http = &state.config.http;
-    let bytes = crate::body::read(headers, body, http.decision_body_bytes).await?;
+    let patience = std::time::Duration::from_millis(http.header_read_timeout_ms);
+    let bytes = crate::body::read(headers, body, http.decision_body_bytes, patience).await?;
     if crate::body::json_value_bound(&bytes) > http.max_json_values {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -8,13 +8,39 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// The OpenAPI 3.1 document of every route (kept in `openapi.json`, checked by a test).
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let text = state.metrics.render(state.store.log().committed());
+    let mut text = state.metrics.render(state.store.log().committed());
+    let c = &state.connections;
+    for (name, help, kind, value) in [
+        (
+            "gardien_connections_open",
+            "Client connections open.",
+            "gauge",
+            c.open.load(Ordering::Relaxed) as u64,
+        ),
+        (
+            "gardien_connection_header_timeouts_total",
+            "Connections closed because a request head did not arrive in time.",
+            "counter",
+            c.header_timeouts.load(Ordering::Relaxed),
+        ),
+        (
+            "gardien_connection_idle_timeouts_total",
+            "Keep-alive connections closed for idleness.",
+            "counter",
+            c.idle_timeouts.load(Ordering::Relaxed),
+        ),
+    ] {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
+    }
     let mut r = text.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
