@@ -411,9 +411,13 @@ pub async fn decide_and_log(
             .map(|()| Logged::Queued),
     };
     let logged = match logged {
-        Ok(l) => l,
+        Ok(l) => {
+            state.log_health.succeeded();
+            l
+        }
         Err(e) => {
             state.metrics.log_errors.fetch_add(1, Ordering::Relaxed);
+            state.log_health.failed(&e.to_string());
             tracing::error!(error = %e, correlation_id, "sign-in record not logged; denying");
             return Err(Refusal::Internal(format!("sign-in log: {e}")));
         }

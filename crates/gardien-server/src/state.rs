@@ -112,6 +112,8 @@ pub struct AppState {
     pub history: Option<Arc<InMemoryHistory>>,
     /// Recent denials, for the page nginx fetches after `auth_request` said 403.
     pub denials: crate::denials::RecentDenials,
+    /// Whether the sign-in log can be written (`/readyz`).
+    pub log_health: crate::health::LogHealth,
     /// Open connections and timeouts ([`crate::connections`]).
     pub connections: Arc<crate::connections::ConnectionStats>,
     /// The store's device revision the registry in force was loaded at.
@@ -352,6 +354,7 @@ impl AppState {
             history,
             denials: crate::denials::RecentDenials::new(4096),
             connections: Arc::default(),
+            log_health: crate::health::LogHealth::default(),
             devices_revision: AtomicI64::new(devices_revision),
             write_lock: tokio::sync::Mutex::new(()),
             admin_token,

@@ -689,3 +689,194 @@ async fn connections_past_the_cap_wait() {
     let late = tokio::time::timeout(Duration::from_secs(5), status_of(&mut queued)).await;
     assert_eq!(late.ok().flatten(), Some(200));
 }
+
+// ---------------------------------------------------------------------------------------
+// 5. Records and readiness.
+
+/// Finding 5: a 120 KB User-Agent is stored cut and marked; oversized identity headers are
+/// neither read, logged nor echoed.
+#[tokio::test]
+async fn logged_and_echoed_strings_are_bounded() {
+    let _serial = SERIAL.lock().await;
+    let s = server("").await;
+    let huge_ua = format!("{OUTLOOK_ANDROID} {}", "A".repeat(120 * 1024));
+    let huge_name = "N".repeat(100 * 1024);
+    let r = send(
+        &s.app,
+        PROXY,
+        forward_auth(
+            "/wiki/x",
+            &[
+                ("x-forwarded-for", HQ),
+                ("user-agent", &huge_ua),
+                ("remote-name", &huge_name),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        r.header("remote-name"),
+        "",
+        "an oversized name is not echoed"
+    );
+    let id = r.header("x-gardien-correlation-id").to_owned();
+    let log = send(
+        &s.app,
+        "127.0.0.1",
+        Request::get(format!("/v1/signins?correlationId={id}"))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let record = log.json()["value"][0].clone();
+    let ua = record["userAgent"].as_str().unwrap();
+    assert!(ua.len() <= 1024, "userAgent stored with {} bytes", ua.len());
+    assert!(ua.ends_with("…[truncated]"), "{ua}");
+    assert!(
+        record["userDisplayName"].is_null(),
+        "{}",
+        record["userDisplayName"]
+    );
+    assert!(record.to_string().len() < 16 * 1024);
+    // An oversized user header is no identity at all.
+    let long_user = "u".repeat(4096);
+    let r = send(
+        &s.app,
+        PROXY,
+        Request::get("/v1/forward-auth")
+            .header("x-forwarded-host", "wiki.contoso.example")
+            .header("x-original-uri", "/wiki/x")
+            .header("remote-user", long_user.as_str())
+            .header("x-forwarded-for", HQ)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
+    assert!(!r.text().contains(&long_user));
+}
+
+/// A small filesystem mounted for one test (tmpfs), unmounted on drop.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(bytes: usize) -> Result<SmallDisk, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .map_err(|e| format!("mount: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+        }
+        Ok(SmallDisk { dir })
+    }
+
+    /// Fills the disk; returns the filler file.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write as _;
+        let path = self.dir.path().join("filler");
+        let mut f = std::fs::File::create(&path).unwrap();
+        for size in [1024 * 1024, 4096, 512, 1] {
+            let chunk = vec![0u8; size];
+            while f.write_all(&chunk).is_ok() {}
+        }
+        let _ = f.sync_all();
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// Finding 5: when the log cannot be written (disk full), every decision is a deny (as
+/// before) and `/readyz` says so (503, reason, metric); both recover once space is back.
+#[tokio::test]
+async fn readiness_follows_the_sign_in_log() {
+    let _serial = SERIAL.lock().await;
+    let disk = match SmallDisk::mount(8 * 1024 * 1024) {
+        Ok(d) => d,
+        Err(e) => {
+            println!("SKIP readiness_follows_the_sign_in_log: cannot mount a small tmpfs ({e})");
+            return;
+        }
+    };
+    let text = format!(
+        r#"listen = "127.0.0.1:0"
+[store]
+path = "{db}"
+[signals]
+trusted_proxies = ["10.0.0.0/8"]
+[identity.headers]
+[[apps]]
+host = "*"
+app_id = "{WIKI}"
+name = "Wiki"
+[admin]
+token_sha256 = "{hash}"
+"#,
+        db = disk.dir.path().join("gardien.db").display(),
+        hash = gardien_server::state::hash_token(TOKEN),
+    );
+    let config = ServerConfig::parse("disk.toml", &text).unwrap();
+    let state = AppState::start(config, demo_options()).await.unwrap();
+    let app = router(state.clone());
+    let decide = || {
+        forward_auth(
+            "/wiki/x",
+            &[("x-forwarded-for", HQ), ("user-agent", OUTLOOK_ANDROID)],
+        )
+    };
+    let ready = || Request::get("/readyz").body(Body::empty()).unwrap();
+    assert_eq!(send(&app, PROXY, decide()).await.status, StatusCode::OK);
+    assert_eq!(send(&app, PROXY, ready()).await.status, StatusCode::OK);
+    let filler = disk.fill();
+    let mut denied = 0;
+    for _ in 0..50 {
+        if send(&app, PROXY, decide()).await.status == StatusCode::FORBIDDEN {
+            denied += 1;
+            break;
+        }
+    }
+    assert_eq!(
+        denied, 1,
+        "a decision whose record cannot be written is a deny"
+    );
+    let r = send(&app, PROXY, ready()).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    assert_eq!(
+        r.json()["status"],
+        "sign-in log not writable",
+        "{}",
+        r.text()
+    );
+    assert!(r.json()["reason"].as_str().is_some_and(|s| !s.is_empty()));
+    let metrics = send(
+        &app,
+        "127.0.0.1",
+        Request::get("/metrics").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert!(
+        metrics.text().contains("gardien_signin_log_writable 0"),
+        "{}",
+        metrics.text()
+    );
+    std::fs::remove_file(filler).unwrap();
+    let r = send(&app, PROXY, ready()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(send(&app, PROXY, decide()).await.status, StatusCode::OK);
+    drop(app);
+    let _ = state.store.close().await;
+}

@@ -90,17 +90,25 @@ fn answer(state: &AppState, decided: &Decided, request: &HeaderMap) -> Response 
         (Decision::Allow, _) => {
             let mut r = StatusCode::OK.into_response();
             if let Some(identity) = &decided.identity {
+                // Identity values are echoed only up to a bound (a token's claims are not
+                // capped on the way in): an oversized one is left out, never cut.
+                let max = crate::clean::MAX_IDENTITY_VALUE;
                 let h = r.headers_mut();
-                set(h, "remote-user", &identity.user_id);
-                set(h, "x-gardien-user", &identity.user_id);
+                let mut echo = |name: &'static str, value: &str, max: usize| {
+                    if value.len() <= max {
+                        set(h, name, value);
+                    }
+                };
+                echo("remote-user", &identity.user_id, max);
+                echo("x-gardien-user", &identity.user_id, max);
                 if let Some(e) = &identity.email {
-                    set(h, "remote-email", e);
+                    echo("remote-email", e, max);
                 }
                 if let Some(n) = &identity.name {
-                    set(h, "remote-name", n);
+                    echo("remote-name", n, max);
                 }
                 if !identity.groups.is_empty() {
-                    set(h, "remote-groups", &identity.groups.join(","));
+                    echo("remote-groups", &identity.groups.join(","), 8 * max);
                 }
             }
             r

@@ -31,6 +31,12 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             c.header_timeouts.load(Ordering::Relaxed),
         ),
         (
+            "gardien_signin_log_writable",
+            "1 when the sign-in log can be written; 0 while it cannot (every decision is a deny).",
+            "gauge",
+            u64::from(!state.log_health.is_failing()),
+        ),
+        (
             "gardien_connection_idle_timeouts_total",
             "Keep-alive connections closed for idleness.",
             "counter",
@@ -54,20 +60,31 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: a policy set is in force and the store answers. Reports the version in
-/// force and the store's newest (another replica's change reaches this one within a second).
+/// `GET /readyz`: a policy set is in force, the store answers and the sign-in log can be
+/// written (every decision is a deny otherwise). Reports the version in force and the
+/// store's newest (another replica's change reaches this one within a second); when not
+/// ready, 503 with the reason.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
     let live = state.live.load();
     let stored = state.store.current_version_number().await;
-    let store_ok = stored.is_ok();
-    let body = json!({
-        "status": if store_ok { "ready" } else { "store unavailable" },
+    let log_problem = state.log_health.check(&state.store).await;
+    let store_ok = stored.is_ok() && log_problem.is_none();
+    let status = match (&stored, &log_problem) {
+        (Err(_), _) => "store unavailable",
+        (_, Some(_)) => "sign-in log not writable",
+        _ => "ready",
+    };
+    let mut body = json!({
+        "status": status,
         "policyVersion": live.version,
         "storeVersion": stored.ok().flatten(),
         "store": state.store.backend(),
         "policies": live.tenant.tenant.policies.len(),
         "devices": state.signals.load().devices.len(),
     });
+    if let Some(reason) = log_problem {
+        body["reason"] = Value::String(reason);
+    }
     let status = if store_ok {
         StatusCode::OK
     } else {
