@@ -119,6 +119,9 @@ pub struct AppState {
     /// The store's device revision the registry in force was loaded at.
     devices_revision: AtomicI64,
     write_lock: tokio::sync::Mutex<()>,
+    /// This replica's admin edits (read, edit, apply), one at a time in arrival order (the
+    /// lock is fair), so that writes without `If-Match` never conflict with each other.
+    pub admin_edits: tokio::sync::Mutex<()>,
     admin_token: Option<[u8; 32]>,
     decision_token: Option<[u8; 32]>,
 }
@@ -357,6 +360,7 @@ impl AppState {
             log_health: crate::health::LogHealth::default(),
             devices_revision: AtomicI64::new(devices_revision),
             write_lock: tokio::sync::Mutex::new(()),
+            admin_edits: tokio::sync::Mutex::new(()),
             admin_token,
             decision_token,
         }))

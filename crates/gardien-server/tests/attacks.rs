@@ -880,3 +880,265 @@ token_sha256 = "{hash}"
     drop(app);
     let _ = state.store.close().await;
 }
+
+// ---------------------------------------------------------------------------------------
+// 6. Demo mode and writes.
+
+const POLICIES: &str = "/v1.0/identity/conditionalAccess/policies";
+const CA01: &str = "/v1.0/identity/conditionalAccess/policies/ca01-0000-4000-8000-000000000000";
+
+fn block_all() -> String {
+    json!({
+        "displayName": "Block everyone",
+        "state": "enabled",
+        "conditions": {
+            "users": {"includeUsers": ["All"]},
+            "applications": {"includeApplications": ["All"]},
+            "clientAppTypes": ["all"]
+        },
+        "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+    })
+    .to_string()
+}
+
+/// Finding 6: the loopback demo (admin API open without a token) refuses what a web page or
+/// DNS rebinding can send: a `text/plain` form, a foreign `Origin`, a foreign `Host`.
+#[tokio::test]
+async fn demo_mode_refuses_cross_site_writes() {
+    let _serial = SERIAL.lock().await;
+    let options = StartOptions {
+        demo: true,
+        ..demo_options()
+    };
+    let s = server_with("", "", options).await;
+    let post = |host: &str, origin: Option<&str>, content_type: &str| {
+        let mut b = Request::post(POLICIES)
+            .header("host", host)
+            .header("content-type", content_type);
+        if let Some(o) = origin {
+            b = b.header("origin", o);
+        }
+        b.body(Body::from(block_all())).unwrap()
+    };
+    for (host, origin, content_type, expected) in [
+        // A page on another site posting a "simple" (no preflight) form.
+        (
+            "127.0.0.1:8080",
+            Some("http://evil.example"),
+            "text/plain",
+            StatusCode::FORBIDDEN,
+        ),
+        // The same page asking for JSON: no preflight answer lets it, the origin is refused.
+        (
+            "127.0.0.1:8080",
+            Some("http://evil.example"),
+            "application/json",
+            StatusCode::FORBIDDEN,
+        ),
+        // DNS rebinding: the browser talks to 127.0.0.1 but names the attacker's host.
+        (
+            "evil.example:8080",
+            None,
+            "application/json",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "evil.example:8080",
+            Some("http://evil.example:8080"),
+            "application/json",
+            StatusCode::FORBIDDEN,
+        ),
+        // Same host, not JSON.
+        (
+            "127.0.0.1:8080",
+            None,
+            "text/plain",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+    ] {
+        let r = send(&s.app, "127.0.0.1", post(host, origin, content_type)).await;
+        assert_eq!(
+            r.status,
+            expected,
+            "{host} {origin:?} {content_type}: {}",
+            r.text()
+        );
+    }
+    assert_eq!(s.state.live.load().version, 1, "nothing was written");
+    // Reading through a rebound name is refused too.
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        Request::get("/v1/signins")
+            .header("host", "evil.example")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The demo's own page or curl: accepted.
+    for (host, origin) in [
+        ("127.0.0.1:8080", Some("http://127.0.0.1:8080")),
+        ("localhost:8080", None),
+    ] {
+        let r = send(&s.app, "127.0.0.1", post(host, origin, "application/json")).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{host}: {}", r.text());
+    }
+}
+
+/// Admin writes require JSON in every mode, with a token too.
+#[tokio::test]
+async fn admin_writes_require_json() {
+    let _serial = SERIAL.lock().await;
+    let s = server("").await;
+    let mut req = admin("POST", POLICIES, Body::from(block_all()));
+    req.headers_mut()
+        .insert("content-type", "text/plain".parse().unwrap());
+    let r = send(&s.app, "127.0.0.1", req).await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.text());
+    let mut req = admin("POST", POLICIES, Body::from(block_all()));
+    req.headers_mut().remove("content-type");
+    let r = send(&s.app, "127.0.0.1", req).await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.text());
+    assert_eq!(s.state.live.load().version, 1);
+}
+
+/// Finding 8: a member Graph does not know is refused (400 naming it), not stored.
+#[tokio::test]
+async fn unknown_members_are_refused() {
+    let _serial = SERIAL.lock().await;
+    let s = server("").await;
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("PATCH", CA01, Body::from(r#"{"stat":"disabled"}"#)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert_eq!(r.json()["errors"][0]["pointer"], "/stat", "{}", r.text());
+    assert!(r.text().contains("unknown member `stat`"), "{}", r.text());
+    let mut policy: Value = serde_json::from_str(&block_all()).unwrap();
+    policy["colour"] = json!("red");
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("POST", POLICIES, Body::from(policy.to_string())),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin(
+            "POST",
+            "/beta/identity/conditionalAccess/namedLocations",
+            Body::from(
+                json!({"@odata.type": "#microsoft.graph.ipNamedLocation", "displayName": "x",
+                       "ipRanges": [], "trusted": true})
+                .to_string(),
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert_eq!(s.state.live.load().version, 1);
+    // Known members, any case, and annotations are fine.
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin(
+            "PATCH",
+            CA01,
+            Body::from(r#"{"State":"disabled","@odata.context":"x"}"#),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}
+
+/// Finding 8: a directory write is checked against the policies: no `memberOf` to a group
+/// that does not exist, no removing a group a policy names.
+#[tokio::test]
+async fn directory_writes_are_validated() {
+    let _serial = SERIAL.lock().await;
+    let s = server("").await;
+    let current = s.state.live.load().snapshot["directory"].clone();
+    let mut dangling = current.clone();
+    dangling["users"][0]["memberOf"] = json!(["9f000000-0000-4000-8000-0000000000ff"]);
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin(
+            "PUT",
+            "/v1/admin/directory",
+            Body::from(dangling.to_string()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert_eq!(
+        r.json()["errors"][0]["pointer"],
+        "/users/0/memberOf/0",
+        "{}",
+        r.text()
+    );
+    // Every group a policy names removed at once.
+    let mut removed = current.clone();
+    removed["groups"] = json!([]);
+    removed["users"][0]["memberOf"] = json!([]);
+    removed["users"][1]["memberOf"] = json!([]);
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin(
+            "PUT",
+            "/v1/admin/directory",
+            Body::from(removed.to_string()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert!(r.text().contains("Groups` of policy"), "{}", r.text());
+    assert_eq!(s.state.live.load().version, 1, "nothing changed");
+    // The same directory written back is fine.
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin(
+            "PUT",
+            "/v1/admin/directory",
+            Body::from(current.to_string()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+}
+
+/// Finding 8: forty concurrent writes without `If-Match` asked for no condition: all are
+/// applied, one after the other (they were 409 but for a few).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_without_if_match_are_applied_in_order() {
+    let _serial = SERIAL.lock().await;
+    let s = server("").await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let app = s.app.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"displayName": format!("CA01 rename {i}")}).to_string();
+            send(&app, "127.0.0.1", admin("PATCH", CA01, Body::from(body)))
+                .await
+                .status
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(s.state.live.load().version, 41);
+    // With If-Match the condition still holds.
+    let mut stale = admin("PATCH", CA01, Body::from(r#"{"displayName":"late"}"#));
+    stale
+        .headers_mut()
+        .insert("if-match", "\"1\"".parse().unwrap());
+    let r = send(&s.app, "127.0.0.1", stale).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+}

@@ -166,18 +166,51 @@ struct Collection {
     key: &'static str,
     noun: &'static str,
     odata_type: Option<&'static str>,
+    /// The members a written object may have (compared case-insensitively; `@odata.*`
+    /// annotations are always allowed). Graph answers 400 for any other.
+    members: &'static [&'static str],
 }
 
 const POLICIES: Collection = Collection {
     key: "policies",
     noun: "policy",
     odata_type: None,
+    members: &[
+        "id",
+        "displayName",
+        "description",
+        "state",
+        "conditions",
+        "grantControls",
+        "sessionControls",
+        "createdDateTime",
+        "modifiedDateTime",
+        "deletedDateTime",
+        "templateId",
+        "partialEnablementStrategy",
+    ],
 };
 const LOCATIONS: Collection = Collection {
     key: "namedLocations",
     noun: "named location",
     odata_type: Some("#microsoft.graph.namedLocation"),
+    members: &[
+        "id",
+        "displayName",
+        "createdDateTime",
+        "modifiedDateTime",
+        "deletedDateTime",
+        "isTrusted",
+        "ipRanges",
+        "countriesAndRegions",
+        "includeUnknownCountriesAndRegions",
+        "countryLookupMethod",
+    ],
 };
+
+/// Writes without `If-Match` that lost a race with another replica are retried this many
+/// times on the newer version before the conflict is answered.
+const WRITE_RETRIES: usize = 8;
 
 fn same_id(v: &Value, id: &str) -> bool {
     v.get("id")
@@ -186,6 +219,36 @@ fn same_id(v: &Value, id: &str) -> bool {
 }
 
 impl Collection {
+    /// 400 naming every member of `object` the collection does not know.
+    fn check_members(self, object: &Map<String, Value>) -> Result<(), ApiError> {
+        let unknown: Vec<(String, String)> = object
+            .keys()
+            .filter(|k| !k.starts_with("@odata."))
+            .filter(|k| !self.members.iter().any(|m| m.eq_ignore_ascii_case(k)))
+            .map(|k| {
+                (
+                    format!("/{}", k.replace('~', "~0").replace('/', "~1")),
+                    format!(
+                        "unknown member `{}` of a {}",
+                        crate::clean::escape(k, 128),
+                        self.noun
+                    ),
+                )
+            })
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<&str> = unknown.iter().map(|(p, _)| p.as_str()).collect();
+        Err(ApiError::invalid_body(
+            format!(
+                "request body: unknown member(s) {}; nothing was changed",
+                crate::clean::escape(&names.join(", "), 512)
+            ),
+            &unknown,
+        ))
+    }
+
     fn list(self, state: &AppState, headers: &HeaderMap) -> Result<Response, ApiError> {
         guard(state, headers)?;
         let live = state.live.load();
@@ -207,27 +270,43 @@ impl Collection {
     }
 
     /// Applies `edit` to the collection's array (returning the index written, if any).
+    /// Without `If-Match`, the edit is applied to whatever is current, in arrival order: a
+    /// conflict with another replica's write is retried on the newer version.
     async fn write(
         self,
         state: &AppState,
         headers: &HeaderMap,
-        edit: impl FnOnce(&mut Vec<Value>) -> Result<Option<usize>, ApiError>,
+        mut edit: impl FnMut(&mut Vec<Value>) -> Result<Option<usize>, ApiError>,
     ) -> Result<(i64, Value, Option<usize>), ApiError> {
         let author = guard(state, headers)?;
         let expected = expected_version(headers)?;
-        let live = state.live_for_write(expected).await;
-        let mut snapshot = live.snapshot.clone();
-        let mut items = crate::snapshot::list(&snapshot, self.key).to_vec();
-        let index = edit(&mut items)?;
-        let written = index
-            .and_then(|i| items.get(i).cloned())
-            .unwrap_or(Value::Null);
-        snapshot[self.key] = Value::Array(items);
-        let version = state
-            .apply(&author, expected.or(Some(live.version)), snapshot, None)
-            .await
-            .map_err(|e| write_error(e, self.key, index))?;
-        Ok((version, written, index))
+        let _order = state.admin_edits.lock().await;
+        let mut attempt = 0;
+        loop {
+            let live = state.live_for_write(expected).await;
+            let mut snapshot = live.snapshot.clone();
+            let mut items = crate::snapshot::list(&snapshot, self.key).to_vec();
+            let index = edit(&mut items)?;
+            let written = index
+                .and_then(|i| items.get(i).cloned())
+                .unwrap_or(Value::Null);
+            snapshot[self.key] = Value::Array(items);
+            match state
+                .apply(&author, expected.or(Some(live.version)), snapshot, None)
+                .await
+            {
+                Ok(version) => return Ok((version, written, index)),
+                Err(WriteError::Conflict { .. })
+                    if expected.is_none() && attempt < WRITE_RETRIES =>
+                {
+                    attempt += 1;
+                    if let Err(e) = state.sync_policy().await {
+                        tracing::warn!(error = %e, "could not catch up with the store before a retry");
+                    }
+                }
+                Err(e) => return Err(write_error(e, self.key, index)),
+            }
+        }
     }
 
     async fn create(
@@ -237,6 +316,7 @@ impl Collection {
         body: Body,
     ) -> Result<Response, ApiError> {
         let (_, mut object) = write_body(state, headers, body).await?;
+        self.check_members(&object)?;
         let id = match object.get("id").and_then(Value::as_str) {
             Some(id) => id.to_owned(),
             None => new_id().ok_or_else(|| ApiError::internal(&"no OS randomness for an id"))?,
@@ -253,7 +333,7 @@ impl Collection {
                         self.noun
                     )));
                 }
-                items.push(Value::Object(object));
+                items.push(Value::Object(object.clone()));
                 Ok(Some(items.len() - 1))
             })
             .await?;
@@ -272,6 +352,7 @@ impl Collection {
         merge: bool,
     ) -> Result<Response, ApiError> {
         let (_, object) = write_body(state, headers, body).await?;
+        self.check_members(&object)?;
         if let Some(other) = object.get("id").and_then(Value::as_str)
             && !other.eq_ignore_ascii_case(id)
         {
@@ -293,12 +374,12 @@ impl Collection {
                     // Graph PATCH: the members given replace the current ones (a complex
                     // member such as `conditions` is replaced whole).
                     if let Value::Object(cur) = current {
-                        for (k, v) in object {
-                            cur.insert(k, v);
+                        for (k, v) in &object {
+                            cur.insert(k.clone(), v.clone());
                         }
                     }
                 } else {
-                    let mut replacement = object;
+                    let mut replacement = object.clone();
                     replacement.insert(
                         "id".into(),
                         current.get("id").cloned().unwrap_or(Value::Null),
@@ -419,7 +500,8 @@ pub async fn get_directory(
 }
 
 /// `PUT /v1/admin/directory`: imports a directory (users, groups, roles), validated with
-/// the policies that reference it.
+/// the policies that reference it: every `memberOf` names a group of the directory, and a
+/// group a policy includes or excludes is not removed (400 with pointers, nothing changed).
 pub async fn put_directory(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -428,18 +510,33 @@ pub async fn put_directory(
     let (author, directory) = write_body(&state, &headers, body).await?;
     let expected = expected_version(&headers)?;
     let directory = Value::Object(directory);
-    let live = state.live_for_write(expected).await;
-    let mut snapshot = live.snapshot.clone();
-    snapshot["directory"] = directory;
-    let version = state
-        .apply(
-            &author,
-            expected.or(Some(live.version)),
-            snapshot,
-            Some("directory import"),
-        )
-        .await
-        .map_err(|e| match e {
+    let _order = state.admin_edits.lock().await;
+    let mut attempt = 0;
+    loop {
+        let live = state.live_for_write(expected).await;
+        check_directory(&live.snapshot, &directory)?;
+        let mut snapshot = live.snapshot.clone();
+        snapshot["directory"] = directory.clone();
+        let applied = state
+            .apply(
+                &author,
+                expected.or(Some(live.version)),
+                snapshot,
+                Some("directory import"),
+            )
+            .await;
+        let error = match applied {
+            Ok(version) => return Ok(with_etag(StatusCode::NO_CONTENT.into_response(), version)),
+            Err(WriteError::Conflict { .. }) if expected.is_none() && attempt < WRITE_RETRIES => {
+                attempt += 1;
+                if let Err(e) = state.sync_policy().await {
+                    tracing::warn!(error = %e, "could not catch up with the store before a retry");
+                }
+                continue;
+            }
+            Err(e) => e,
+        };
+        return Err(match error {
             WriteError::Rejected(mut errors) => {
                 for err in &mut errors.errors {
                     if let Some(rest) = err.pointer.strip_prefix("/directory") {
@@ -450,8 +547,85 @@ pub async fn put_directory(
                 ApiError::invalid(&errors)
             }
             other => write_error(other, "directory", None),
-        })?;
-    Ok(with_etag(StatusCode::NO_CONTENT.into_response(), version))
+        });
+    }
+}
+
+/// Ids of the `groups` of a directory, lower case.
+fn group_ids(directory: &Value) -> std::collections::HashSet<String> {
+    directory
+        .get("groups")
+        .and_then(Value::as_array)
+        .map(|groups| {
+            groups
+                .iter()
+                .filter_map(|g| g.get("id").and_then(Value::as_str))
+                .map(str::to_ascii_lowercase)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The directory checks the core leaves to the write API (a tenant file may hold a partial
+/// directory; a directory written through the API replaces the whole one).
+fn check_directory(current: &Value, directory: &Value) -> Result<(), ApiError> {
+    let groups = group_ids(directory);
+    let mut problems = Vec::new();
+    for kind in ["users", "groups"] {
+        let items = directory.get(kind).and_then(Value::as_array);
+        for (i, item) in items.into_iter().flatten().enumerate() {
+            let parents = item.get("memberOf").and_then(Value::as_array);
+            for (j, parent) in parents.into_iter().flatten().enumerate() {
+                if let Some(id) = parent.as_str()
+                    && !groups.contains(&id.to_ascii_lowercase())
+                {
+                    problems.push((
+                        format!("/{kind}/{i}/memberOf/{j}"),
+                        format!(
+                            "group `{}` is not in the directory",
+                            crate::clean::escape(id, 128)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    let before = current.get("directory").map(group_ids).unwrap_or_default();
+    for (p, policy) in crate::snapshot::list(current, "policies")
+        .iter()
+        .enumerate()
+    {
+        for member in ["includeGroups", "excludeGroups"] {
+            let ids = policy
+                .pointer(&format!("/conditions/users/{member}"))
+                .and_then(Value::as_array);
+            for id in ids.into_iter().flatten().filter_map(Value::as_str) {
+                let key = id.to_ascii_lowercase();
+                if before.contains(&key) && !groups.contains(&key) {
+                    let name = policy
+                        .get("displayName")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    problems.push((
+                        "/groups".to_owned(),
+                        format!(
+                            "group `{}` is in `{member}` of policy `{}` (/policies/{p}); change the policy before removing the group",
+                            crate::clean::escape(id, 128),
+                            crate::clean::escape(name, 256)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_body(
+            format!("{} problem(s); nothing was changed", problems.len()),
+            &problems,
+        ))
+    }
 }
 
 /// `GET /v1/admin/versions`: every version, newest first.
