@@ -48,6 +48,25 @@ pub fn escape(text: &str, max: usize) -> String {
     out
 }
 
+/// `text` for a terminal: control characters other than newline and tab (terminal escape
+/// sequences, carriage returns, bidirectional overrides) escaped as `\u{1b}`; no length
+/// limit. Borrowed when there is nothing to escape.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    let bad = |c: char| (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c);
+    if !text.chars().any(bad) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if bad(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Unicode bidirectional controls: they reorder what a terminal shows.
 fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
@@ -65,6 +84,12 @@ mod tests {
         assert!(t.len() <= 50, "{}", t.len());
         assert!(t.ends_with(TRUNCATED));
         assert!(t.starts_with("éé"));
+    }
+
+    #[test]
+    fn printable_keeps_lines_and_escapes_the_rest() {
+        assert_eq!(printable("a\nb\tc"), "a\nb\tc");
+        assert_eq!(printable("a\u{1b}]0;x\u{7}\r"), "a\\u{1b}]0;x\\u{7}\\u{d}");
     }
 
     #[test]

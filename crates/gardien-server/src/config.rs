@@ -380,9 +380,9 @@ impl ServerConfig {
     /// Reads and parses a configuration file. Relative paths inside it are resolved against
     /// the file's directory.
     pub fn read(path: &Path) -> Result<ServerConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = crate::files::read_text(path, 1024 * 1024).map_err(|e| ConfigError::Read {
             path: path.display().to_string(),
-            source,
+            source: std::io::Error::other(e.to_string()),
         })?;
         let mut config = ServerConfig::parse(&path.display().to_string(), &text)?;
         if let Some(base) = path.parent() {

@@ -16,6 +16,7 @@ pub mod connections;
 pub mod decision;
 pub mod denial;
 pub mod denials;
+pub mod files;
 pub mod health;
 pub mod identity;
 pub mod metrics;

@@ -298,9 +298,8 @@ impl AppState {
             Some((name, bytes)) => ComplianceRules::from_json(name, bytes)?,
             None => match &config.signals.compliance {
                 Some(path) => {
-                    let bytes = std::fs::read(path).map_err(|e| {
-                        StartError::Config(format!("cannot read {}: {e}", path.display()))
-                    })?;
+                    let bytes = crate::files::read_regular(path, crate::files::DEFAULT_LIMIT)
+                        .map_err(|e| StartError::Config(e.to_string()))?;
                     ComplianceRules::from_json(&path.display().to_string(), &bytes)?
                 }
                 None => ComplianceRules::default(),

@@ -198,8 +198,10 @@ pub enum Command {
     },
 }
 
-/// Writes to stdout, treating a closed pipe (`gardien … | head`) as success.
+/// Writes to stdout, treating a closed pipe (`gardien … | head`) as success. Control
+/// characters from the input (terminal escape sequences) are shown escaped.
 pub fn print_out(text: &str) -> std::io::Result<()> {
+    let text = gardien_server::clean::printable(text);
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -303,7 +305,12 @@ pub fn run() -> ExitCode {
     match result {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Messages quote their input (file names, header lines, JSON values): control
+            // characters in it are shown escaped, never sent to the terminal.
+            eprintln!(
+                "error: {}",
+                gardien_server::clean::printable(&format!("{e:#}"))
+            );
             ExitCode::from(Exit::Failure as u8)
         }
     }

@@ -5,10 +5,13 @@ use anyhow::{Context, Result, bail};
 use gardien_core::{CompiledTenant, LoadErrors, SourceFile, Tenant, TenantSource};
 use std::path::Path;
 
-fn read(path: &Path) -> Result<SourceFile> {
+/// Reads an input file: a regular file of at most 64 MiB (the core's file limit), never a
+/// FIFO or device (which could hang or never end); the error names the file.
+pub fn read_input(path: &Path) -> Result<Vec<u8>> {
     // The core refuses oversized files too; checking first spares reading them.
     let limit = gardien_core::limits::MAX_FILE_BYTES;
     if let Ok(meta) = std::fs::metadata(path)
+        && meta.is_file()
         && meta.len() > limit as u64
     {
         bail!(
@@ -17,7 +20,11 @@ fn read(path: &Path) -> Result<SourceFile> {
             meta.len()
         );
     }
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(gardien_server::files::read_regular(path, limit)?)
+}
+
+fn read(path: &Path) -> Result<SourceFile> {
+    let bytes = read_input(path)?;
     Ok(SourceFile::new(path.display().to_string(), bytes))
 }
 

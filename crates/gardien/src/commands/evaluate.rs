@@ -1,6 +1,6 @@
 //! `gardien evaluate`: the decision, with error code, trace and explanation.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use gardien_core::report::DecisionReport;
 use gardien_core::{Decision, SignIn};
 use std::path::Path;
@@ -21,8 +21,7 @@ pub fn run(tenant: &Path, input: Input<'_>, json: bool) -> Result<Exit> {
     let compiled = tenant_fs::load_or_fail(tenant)?;
     let signin = match input {
         Input::Request(request) => {
-            let bytes = std::fs::read(request)
-                .with_context(|| format!("cannot read {}", request.display()))?;
+            let bytes = tenant_fs::read_input(request)?;
             SignIn::parse(&request.display().to_string(), &bytes)?
         }
         Input::HttpRequest(file, args) => args.build(file)?.0,

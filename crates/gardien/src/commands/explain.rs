@@ -1,7 +1,7 @@
 //! `gardien explain`: for a deny or challenge, the smallest sets of changes the user or an
 //! administrator could make that turn it into an allow, found with the same evaluator.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use gardien_analysis::counterfactual::{AdminChangeKind, what_would_let_me_in};
 use gardien_core::SignIn;
 use gardien_core::explain::UserAction;
@@ -35,8 +35,7 @@ fn words(a: UserAction) -> &'static str {
 /// Prints the search result; exit 0 (the search ran), 1 on bad input.
 pub fn run(tenant: &Path, request: &Path, json: bool) -> Result<Exit> {
     let compiled = tenant_fs::load_or_fail(tenant)?;
-    let bytes =
-        std::fs::read(request).with_context(|| format!("cannot read {}", request.display()))?;
+    let bytes = crate::tenant_fs::read_input(request)?;
     let signin = SignIn::parse(&request.display().to_string(), &bytes)?;
     let result = what_would_let_me_in(&compiled, &signin);
     if json {

@@ -180,8 +180,7 @@ pub fn run(
             };
             let initial_devices = match &config.signals.devices {
                 Some(p) => {
-                    let bytes =
-                        std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+                    let bytes = crate::tenant_fs::read_input(p)?;
                     let v: Value = serde_json::from_slice(&bytes)
                         .with_context(|| format!("{}: invalid JSON", p.display()))?;
                     Some(

@@ -1,6 +1,6 @@
 //! `gardien whatif`: Graph's What If.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use gardien_core::SignIn;
 use gardien_core::report::WhatIfReport;
 use std::path::Path;
@@ -10,8 +10,7 @@ use crate::{Exit, print_out, render, tenant_fs};
 /// Runs what-if and prints Graph JSON or a table.
 pub fn run(tenant: &Path, request: &Path, json: bool) -> Result<Exit> {
     let compiled = tenant_fs::load_or_fail(tenant)?;
-    let bytes =
-        std::fs::read(request).with_context(|| format!("cannot read {}", request.display()))?;
+    let bytes = crate::tenant_fs::read_input(request)?;
     let signin = SignIn::parse(&request.display().to_string(), &bytes)?;
     let report = WhatIfReport::new(&compiled, &signin);
     if json {
