@@ -154,27 +154,55 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/openapi.json", get(ops::openapi))
         .merge(decisions)
         .layer(DefaultBodyLimit::max(DECISION_BODY_BYTES))
-        .layer(axum::middleware::map_response(problem_for_too_large))
+        .layer(axum::middleware::map_response(problem_for_errors))
         .with_state(state)
 }
 
-/// axum refuses an oversized body with a plain-text 413; every error of this API is a
-/// problem document, so that one is too.
-async fn problem_for_too_large(response: axum::response::Response) -> axum::response::Response {
+/// Every 4xx of this API is a problem document: axum's own answers (a path or query
+/// parameter that does not parse, an unknown route, a method not allowed, an oversized
+/// body) are plain text or empty, so they are rewritten, keeping their status and headers
+/// (`Allow`, the `X-Gardien-*` of a decision). Pages and JSON answers are left alone.
+async fn problem_for_errors(response: axum::response::Response) -> axum::response::Response {
     use axum::response::IntoResponse as _;
-    let already = response
+    let status = response.status();
+    let content_type = response
         .headers()
         .get(http::header::CONTENT_TYPE)
-        .is_some_and(|t| t.as_bytes() == b"application/problem+json");
-    if response.status() != http::StatusCode::PAYLOAD_TOO_LARGE || already {
+        .map(|t| t.as_bytes().to_ascii_lowercase());
+    let plain = match &content_type {
+        None => true,
+        Some(t) => t.starts_with(b"text/plain"),
+    };
+    if !status.is_client_error() || !plain {
         return response;
     }
-    crate::problem::ApiError::new(
-        http::StatusCode::PAYLOAD_TOO_LARGE,
-        "Payload too large",
-        "the request body is larger than this endpoint accepts (see docs/limits.md)",
-    )
-    .into_response()
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .unwrap_or_default();
+    let detail = if text.is_empty() {
+        match status {
+            http::StatusCode::NOT_FOUND => "no such endpoint (see /openapi.json)".to_owned(),
+            http::StatusCode::METHOD_NOT_ALLOWED => {
+                "this endpoint does not take this method (see the Allow header)".to_owned()
+            }
+            http::StatusCode::PAYLOAD_TOO_LARGE => {
+                "the request body is larger than this endpoint accepts (see docs/limits.md)"
+                    .to_owned()
+            }
+            _ => status.canonical_reason().unwrap_or("error").to_owned(),
+        }
+    } else {
+        crate::clean::escape(&String::from_utf8_lossy(&text), 1024)
+    };
+    let title = status.canonical_reason().unwrap_or("Error");
+    let mut problem = crate::problem::ApiError::new(status, title, detail).into_response();
+    for (name, value) in &parts.headers {
+        if name != http::header::CONTENT_TYPE && name != http::header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    problem
 }
 
 /// Largest body any extractor may buffer (256 KiB); the endpoints that take a body read it

@@ -124,6 +124,7 @@ pub struct AppState {
     pub admin_edits: tokio::sync::Mutex<()>,
     admin_token: Option<[u8; 32]>,
     decision_token: Option<[u8; 32]>,
+    metrics_token: Option<[u8; 32]>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -334,6 +335,12 @@ impl AppState {
             .as_deref()
             .map(|h| parse_hash("decision_token_sha256", h))
             .transpose()?;
+        let metrics_token = config
+            .admin
+            .metrics_token_sha256
+            .as_deref()
+            .map(|h| parse_hash("metrics_token_sha256", h))
+            .transpose()?;
         if options.demo && !config.listen.ip().is_loopback() {
             return Err(StartError::Config(
                 "demo mode opens the admin API without a token: it only listens on loopback"
@@ -362,6 +369,7 @@ impl AppState {
             admin_edits: tokio::sync::Mutex::new(()),
             admin_token,
             decision_token,
+            metrics_token,
         }))
     }
 
@@ -374,6 +382,16 @@ impl AppState {
             (Some(expected), Some(token)) => token_matches(expected, token),
             _ => false,
         }
+    }
+
+    /// Whether a bearer token may read `/metrics`: anyone without `metrics_token_sha256`,
+    /// else the metrics or the admin token.
+    pub fn metrics_allowed(&self, bearer: Option<&str>) -> bool {
+        let Some(expected) = &self.metrics_token else {
+            return true;
+        };
+        bearer.is_some_and(|t| token_matches(expected, t))
+            || matches!((&self.admin_token, bearer), (Some(a), Some(t)) if token_matches(a, t))
     }
 
     /// Whether a bearer token opens the decision API (admin or decision token).

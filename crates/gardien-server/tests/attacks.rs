@@ -1142,3 +1142,107 @@ async fn writes_without_if_match_are_applied_in_order() {
     let r = send(&s.app, "127.0.0.1", stale).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
 }
+
+// ---------------------------------------------------------------------------------------
+// 8. The small ones.
+
+/// Every 4xx is a problem document: path and query parameters that do not parse, unknown
+/// routes, wrong methods.
+#[tokio::test]
+async fn every_client_error_is_a_problem_document() {
+    let _serial = SERIAL.lock().await;
+    let s = server("").await;
+    let get = |uri: &str| {
+        Request::get(uri)
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    for (req, status) in [
+        (get("/v1/admin/versions/abc"), StatusCode::BAD_REQUEST),
+        (
+            get("/v1/admin/versions/99999999999999999999"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (get("/v1/signins?limit=many"), StatusCode::BAD_REQUEST),
+        (get("/v1/nothing-here"), StatusCode::NOT_FOUND),
+        (
+            Request::delete("/v1/evaluate").body(Body::empty()).unwrap(),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+    ] {
+        let uri = req.uri().to_string();
+        let r = send(&s.app, "127.0.0.1", req).await;
+        assert_eq!(r.status, status, "{uri}: {}", r.text());
+        assert_eq!(
+            r.header("content-type"),
+            "application/problem+json",
+            "{uri}"
+        );
+        assert_eq!(r.json()["status"], status.as_u16(), "{uri}");
+    }
+}
+
+/// `/metrics` can require a bearer token.
+#[tokio::test]
+async fn metrics_can_require_a_token() {
+    let _serial = SERIAL.lock().await;
+    let hash = gardien_server::state::hash_token("metrics-token-0123456789");
+    let s = server_with(
+        "",
+        &format!("metrics_token_sha256 = \"{hash}\"\n"),
+        demo_options(),
+    )
+    .await;
+    let get = |token: Option<&str>| {
+        let mut b = Request::get("/metrics");
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        b.body(Body::empty()).unwrap()
+    };
+    assert_eq!(
+        send(&s.app, "127.0.0.1", get(None)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(&s.app, "127.0.0.1", get(Some("wrong"))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = send(&s.app, "127.0.0.1", get(Some("metrics-token-0123456789"))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("gardien_policy_version"));
+    assert_eq!(
+        send(&s.app, "127.0.0.1", get(Some(TOKEN))).await.status,
+        StatusCode::OK
+    );
+    // Without the setting, /metrics stays open.
+    let open = server("").await;
+    assert_eq!(
+        send(&open.app, "127.0.0.1", get(None)).await.status,
+        StatusCode::OK
+    );
+}
+
+/// Dates in queries are strict RFC 3339.
+#[tokio::test]
+async fn dates_are_strict() {
+    let _serial = SERIAL.lock().await;
+    let s = server("").await;
+    for (from, status) in [
+        ("%2B026-%2B1-%2B1T%2B0:%2B0:%2B0Z", StatusCode::BAD_REQUEST),
+        ("2026-02-30T00:00:00Z", StatusCode::BAD_REQUEST),
+        ("2026-02-28T00:00:00Z", StatusCode::OK),
+    ] {
+        let r = send(
+            &s.app,
+            "127.0.0.1",
+            Request::get(format!("/v1/signins?from={from}"))
+                .header("authorization", format!("Bearer {TOKEN}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status, status, "{from}: {}", r.text());
+    }
+}

@@ -137,3 +137,24 @@ fn control_characters_in_messages_are_escaped() {
         );
     }
 }
+
+/// A refused `--demo` start (not on loopback) leaves no temporary database behind (and
+/// binds nothing).
+#[test]
+fn a_refused_demo_start_leaves_nothing_behind() {
+    let tmp = Scratch::new("demo");
+    let out = Command::new(env!("CARGO_BIN_EXE_gardien"))
+        .args(["serve", "--demo", "--listen", "0.0.0.0:0"])
+        .env("TMPDIR", tmp.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("loopback"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -27,6 +27,11 @@ fn number(text: &str) -> Option<i64> {
     text.parse().ok()
 }
 
+/// A field of exactly two digits (RFC 3339 `time-hour`, `time-minute`, ...).
+fn two_digits(text: &str) -> Option<i64> {
+    (text.len() == 2).then(|| number(text))?
+}
+
 /// Parses an RFC 3339 timestamp (`2024-05-24T09:27:52.7009813Z`, `2024-05-24T11:27:52+02:00`)
 /// or a bare date (`2024-05-24`, midnight UTC) into Unix seconds. Fractions of a second are
 /// ignored. `None` when the text is not such a timestamp.
@@ -61,18 +66,24 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
         let (clock, zone) = (rest.get(..i)?, rest.get(i..)?);
         let sign = if zone.starts_with('-') { -1 } else { 1 };
         let (h, m) = zone.get(1..)?.split_once(':')?;
-        let (h, m) = (number(h)?, number(m)?);
+        let (h, m) = (two_digits(h)?, two_digits(m)?);
         if h > 23 || m > 59 {
             return None;
         }
         (clock, sign * (h * 3600 + m * 60))
     };
-    let clock = clock.split('.').next()?;
+    let (clock, fraction) = match clock.split_once('.') {
+        Some((c, f)) => (c, Some(f)),
+        None => (clock, None),
+    };
+    if fraction.is_some_and(|f| f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
     let mut fields = clock.split(':');
     let (h, m, s) = (
-        number(fields.next()?)?,
-        number(fields.next()?)?,
-        number(fields.next()?)?,
+        two_digits(fields.next()?)?,
+        two_digits(fields.next()?)?,
+        two_digits(fields.next()?)?,
     );
     if fields.next().is_some() || h > 23 || m > 59 || s > 60 {
         return None;
@@ -110,6 +121,11 @@ mod tests {
             "2024-13-01",
             "2024-05-24T25:00:00Z",
             "2024-5-24",
+            "+026-+1-+1T+0:+0:+0Z",
+            "2024-05-24T9:27:52Z",
+            "2024-05-24T09:27:52.Z",
+            "2024-05-24T09:27:52.x1Z",
+            "2024-05-24T09:27:52+2:00",
         ] {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
         }

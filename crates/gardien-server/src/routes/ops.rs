@@ -13,8 +13,12 @@ use std::sync::atomic::Ordering;
 /// The OpenAPI 3.1 document of every route (kept in `openapi.json`, checked by a test).
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
-/// `GET /metrics`.
-pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+/// `GET /metrics` (with `admin.metrics_token_sha256`, only with that bearer token or the
+/// admin one).
+pub async fn metrics(State(state): State<Arc<AppState>>, headers: http::HeaderMap) -> Response {
+    if !state.metrics_allowed(crate::routes::bearer(&headers)) {
+        return crate::problem::ApiError::unauthorized().into_response();
+    }
     let mut text = state.metrics.render(state.store.log().committed());
     let c = &state.connections;
     for (name, help, kind, value) in [

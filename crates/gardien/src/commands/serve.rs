@@ -205,11 +205,26 @@ pub fn run(
         if let Some(url) = database {
             set_database(&mut config, url);
         }
+        if demo && !config.listen.ip().is_loopback() {
+            return Err(anyhow!(
+                "demo mode opens the admin API without a token: it only listens on loopback, not {}",
+                config.listen
+            ));
+        }
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let state = AppState::start(config, options).await?;
+        let state = match AppState::start(config, options).await {
+            Ok(state) => state,
+            Err(e) => {
+                // A refused start leaves nothing behind: the demo's store is its own.
+                if let Some(store) = &demo_store {
+                    remove_store(store);
+                }
+                return Err(e.into());
+            }
+        };
         if demo {
             let store = match &demo_store {
                 Some(_) => "a temporary SQLite file".to_owned(),
