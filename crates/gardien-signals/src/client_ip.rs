@@ -222,6 +222,8 @@ pub fn client_ip(
     for (i, index) in (0..count).rev().enumerate() {
         let node = match header {
             ForwardedHeader::Forwarded => match &for_values[index] {
+                // A node has no whitespace, even quoted (`for=" 1.2.3.4"`).
+                Some(v) if v.contains([' ', '\t']) => Node::Malformed,
                 Some(v) => Node::parse(v.as_bytes()),
                 // An element without `for` does not say who the client is.
                 None => Node::Hidden,
@@ -652,6 +654,7 @@ mod tests {
             b"for=198.51.100.20;by=\xff",
             b"for=198.51.100.20;x=\"\\",
             b"for=198.51.100.20 ; x=a b",
+            b"for=\" 198.51.100.20\"",
         ] {
             let c = run(&[bad]);
             assert_eq!(c.address, None, "{}", String::from_utf8_lossy(bad));
