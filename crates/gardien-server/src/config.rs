@@ -382,7 +382,7 @@ impl ServerConfig {
     pub fn read(path: &Path) -> Result<ServerConfig, ConfigError> {
         let text = crate::files::read_text(path, 1024 * 1024).map_err(|e| ConfigError::Read {
             path: path.display().to_string(),
-            source: std::io::Error::other(e.to_string()),
+            source: e.into_io(),
         })?;
         let mut config = ServerConfig::parse(&path.display().to_string(), &text)?;
         if let Some(base) = path.parent() {

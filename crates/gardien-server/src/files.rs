@@ -36,6 +36,21 @@ pub enum FileError {
     },
 }
 
+impl FileError {
+    /// The reason alone (without the file name), as an I/O error.
+    pub fn into_io(self) -> std::io::Error {
+        match self {
+            FileError::Io { source, .. } => source,
+            FileError::NotRegular { .. } => std::io::Error::other(
+                "not a regular file (a pipe, device or directory); give a file",
+            ),
+            FileError::TooLarge { limit, .. } => {
+                std::io::Error::other(format!("more than {limit} bytes"))
+            }
+        }
+    }
+}
+
 /// Reads a regular file of at most `limit` bytes.
 pub fn read_regular(path: &Path, limit: usize) -> Result<Vec<u8>, FileError> {
     let name = || crate::clean::escape(&path.display().to_string(), 1024);
