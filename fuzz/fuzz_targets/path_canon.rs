@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     assert!(c.starts_with('/'), "{c}");
-    assert_eq!(canonical_path(&c).as_deref(), Ok(c.as_str()));
+    assert_eq!(canonical_path(&c).as_deref(), Ok(&*c));
     assert!(!c.contains("//") && !c.contains(';') && !c.contains('\\'), "{c}");
     assert!(!c.contains('?') && !c.contains('#'), "{c}");
     for seg in c.split('/').skip(1) {

@@ -192,14 +192,20 @@ struct Record<'a> {
 pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> String {
     let v = parts.verdict;
     let (user_id, app_id) = ids(signin);
-    let cut = |s: &'_ str| truncate(s, MAX_LOGGED_FIELD).into_owned();
-    let user_id = cut(&user_id);
-    let app_id = cut(&app_id);
-    let user_principal_name = parts.user_principal_name.map(cut);
-    let user_display_name = parts.user_display_name.map(cut);
-    let app_display_name = cut(parts.app_display_name);
-    let user_agent = parts.user_agent.map(cut);
-    let device_identifier = derived.device_identifier.as_deref().map(cut);
+    let user_id = truncate(&user_id, MAX_LOGGED_FIELD);
+    let app_id = truncate(&app_id, MAX_LOGGED_FIELD);
+    let user_principal_name = parts
+        .user_principal_name
+        .map(|s| truncate(s, MAX_LOGGED_FIELD));
+    let user_display_name = parts
+        .user_display_name
+        .map(|s| truncate(s, MAX_LOGGED_FIELD));
+    let app_display_name = truncate(parts.app_display_name, MAX_LOGGED_FIELD);
+    let user_agent = parts.user_agent.map(|s| truncate(s, MAX_LOGGED_FIELD));
+    let device_identifier = derived
+        .device_identifier
+        .as_deref()
+        .map(|s| truncate(s, MAX_LOGGED_FIELD));
     let device = signin.device.as_ref();
     let text = |f: fn(&gardien_core::device::DeviceInfo) -> Option<&Box<str>>| {
         device.and_then(|d| f(d).map(|s| &**s)).unwrap_or("")

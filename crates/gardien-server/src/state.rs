@@ -221,10 +221,11 @@ impl AppState {
     ) -> Result<Arc<AppState>, StartError> {
         // Prefixes are compared with canonical request paths: make them canonical too.
         for (i, app) in config.apps.iter_mut().enumerate() {
-            app.path_prefix =
-                gardien_signals::path::canonical_path(&app.path_prefix).map_err(|e| {
+            app.path_prefix = gardien_signals::path::canonical_path(&app.path_prefix)
+                .map_err(|e| {
                     StartError::Config(format!("apps[{i}].path_prefix `{}`: {e}", app.path_prefix))
-                })?;
+                })?
+                .into_owned();
         }
         let store_options = StoreOptions {
             durability: config.store.durability,

@@ -94,10 +94,27 @@ fn segment(raw: &[u8], out: &mut String) -> Result<(), PathError> {
     Ok(())
 }
 
+/// Whether a path (without query) is already canonical: the common case, answered without
+/// allocating.
+fn already_canonical(path: &str) -> bool {
+    let b = path.as_bytes();
+    b.first() == Some(&b'/')
+        && b.iter()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, b'%' | b';' | b'\\'))
+        && !path.contains("//")
+        && !path.contains("/./")
+        && !path.contains("/../")
+        && !path.ends_with("/.")
+        && !path.ends_with("/..")
+}
+
 /// The canonical form of a request path (query and fragment dropped); see the module
 /// documentation.
-pub fn canonical_path(raw: &str) -> Result<String, PathError> {
+pub fn canonical_path(raw: &str) -> Result<std::borrow::Cow<'_, str>, PathError> {
     let path = raw.split(['?', '#']).next().unwrap_or("");
+    if already_canonical(path) {
+        return Ok(std::borrow::Cow::Borrowed(path));
+    }
     let bytes = path.as_bytes();
     if let Some(&b) = bytes.iter().find(|b| !b.is_ascii_graphic()) {
         return Err(if b == 0 {
@@ -145,7 +162,7 @@ pub fn canonical_path(raw: &str) -> Result<String, PathError> {
     if out.is_empty() || trailing {
         out.push('/');
     }
-    Ok(out)
+    Ok(std::borrow::Cow::Owned(out))
 }
 
 /// Whether a canonical path falls under a (canonical) prefix: ASCII case-insensitively
@@ -221,7 +238,7 @@ mod tests {
             let got = canonical_path(raw);
             assert_eq!(got.as_deref().map_err(|e| *e), *expected, "{raw:?}");
             if let Ok(c) = &got {
-                assert_eq!(canonical_path(c).as_deref(), Ok(c.as_str()), "{raw:?}");
+                assert_eq!(canonical_path(c).as_deref(), Ok(c.as_ref()), "{raw:?}");
             }
         }
     }
@@ -243,7 +260,7 @@ mod tests {
             if let Ok(c) = canonical_path(&raw) {
                 prop_assert!(c.starts_with('/'));
                 let again = canonical_path(&c);
-                prop_assert_eq!(again.as_deref(), Ok(c.as_str()));
+                prop_assert_eq!(again.as_deref(), Ok(c.as_ref()));
                 prop_assert!(!c.contains("//"));
                 prop_assert!(!c.contains(';'));
                 for seg in c.split('/').skip(1) {
