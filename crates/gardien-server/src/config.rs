@@ -102,6 +102,9 @@ pub struct ServerConfig {
     /// The AuthZEN Authorization API (`[authzen]`).
     #[serde(default)]
     pub authzen: AuthzenConfig,
+    /// Connections and request bodies: timeouts and limits (`docs/security.md`).
+    #[serde(default)]
+    pub http: HttpConfig,
 }
 
 fn default_listen() -> SocketAddr {
@@ -236,9 +239,15 @@ pub struct SignalsSection {
 pub struct AppRoute {
     /// Host, without port, compared case-insensitively; `*` matches any host.
     pub host: String,
-    /// Path prefix (default `/`); the longest matching prefix wins.
+    /// Path prefix (default `/`); the longest matching prefix wins. Compared with the
+    /// request's canonical path (`gardien_signals::path`), case-insensitively unless
+    /// `case_sensitive` is set.
     #[serde(default = "default_prefix")]
     pub path_prefix: String,
+    /// Compare `path_prefix` case-sensitively (default `false`: `/Payroll` is `/payroll`,
+    /// as on case-insensitive backends).
+    #[serde(default)]
+    pub case_sensitive: bool,
     /// Application (client) id the policies name.
     pub app_id: String,
     /// Name shown on the denial page.
@@ -309,6 +318,75 @@ pub struct AdminConfig {
     /// The admin token is also accepted there.
     #[serde(default)]
     pub decision_token_sha256: Option<String>,
+    /// SHA-256 (hex) of a bearer token `/metrics` then requires (the admin token is also
+    /// accepted). Without it, `/metrics` is open (it discloses counts, never identities).
+    #[serde(default)]
+    pub metrics_token_sha256: Option<String>,
+}
+
+/// `[http]`: what one connection or request may cost before it is authenticated and
+/// decided. Every value has a safe default; `docs/security.md` lists them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// A connection must send a complete request head within this many milliseconds
+    /// (default 10000); otherwise it is closed (slowloris).
+    #[serde(default = "default_header_read_timeout_ms")]
+    pub header_read_timeout_ms: u64,
+    /// A keep-alive connection with no request in flight is closed after this many
+    /// milliseconds (default 60000).
+    #[serde(default = "default_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+    /// Connections served at once; more wait in the kernel's accept queue. Default (`0`):
+    /// the file-descriptor limit (raised to its hard limit at start) minus 128 for the
+    /// store, log and GeoIP files, at most 65536.
+    #[serde(default)]
+    pub max_connections: usize,
+    /// Largest body of an admin write (policies, named locations, directory, devices), in
+    /// bytes (default 4 MiB). Enforced while the body streams in, after the token check.
+    #[serde(default = "default_admin_body_bytes")]
+    pub admin_body_bytes: usize,
+    /// Largest body of `/v1/evaluate` and Graph's what-if `evaluate`, in bytes (default
+    /// 256 KiB).
+    #[serde(default = "default_decision_body_bytes")]
+    pub decision_body_bytes: usize,
+    /// Most JSON values (objects, arrays, strings, numbers, keys) a body may hold (default
+    /// 250000): parsing a body never costs more than this many values in memory.
+    #[serde(default = "default_max_json_values")]
+    pub max_json_values: usize,
+}
+
+fn default_header_read_timeout_ms() -> u64 {
+    10_000
+}
+
+fn default_idle_timeout_ms() -> u64 {
+    60_000
+}
+
+fn default_admin_body_bytes() -> usize {
+    4 * 1024 * 1024
+}
+
+fn default_decision_body_bytes() -> usize {
+    256 * 1024
+}
+
+fn default_max_json_values() -> usize {
+    250_000
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout_ms: default_header_read_timeout_ms(),
+            idle_timeout_ms: default_idle_timeout_ms(),
+            max_connections: 0,
+            admin_body_bytes: default_admin_body_bytes(),
+            decision_body_bytes: default_decision_body_bytes(),
+            max_json_values: default_max_json_values(),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -324,6 +402,7 @@ impl Default for ServerConfig {
             page: PageConfig::default(),
             admin: AdminConfig::default(),
             authzen: AuthzenConfig::default(),
+            http: HttpConfig::default(),
         }
     }
 }
@@ -355,9 +434,9 @@ impl ServerConfig {
     /// Reads and parses a configuration file. Relative paths inside it are resolved against
     /// the file's directory.
     pub fn read(path: &Path) -> Result<ServerConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = crate::files::read_text(path, 1024 * 1024).map_err(|e| ConfigError::Read {
             path: path.display().to_string(),
-            source,
+            source: e.into_io(),
         })?;
         let mut config = ServerConfig::parse(&path.display().to_string(), &text)?;
         if let Some(base) = path.parent() {

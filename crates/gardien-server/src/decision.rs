@@ -14,6 +14,7 @@ use gardien_core::eval::{PolicyRecord, PolicyResult};
 use gardien_core::report::{DecisionReport, applied_policies};
 use gardien_core::{CompiledTenant, Decision, SignIn, Verdict};
 use gardien_signals::Derived;
+use gardien_signals::path::prefix_matches;
 use gardien_signals::risk::PastSignIn;
 use gardien_signals::signals::{RequestContext, header_text};
 use gardien_store::{SignInFilter, SignInRecord};
@@ -72,13 +73,14 @@ impl Original {
     }
 }
 
-/// Finds the application of a host and path: exact host before `*`, longest prefix wins.
-pub fn route_app<'a>(routes: &'a [AppRoute], host: &str, uri: &str) -> Option<&'a AppRoute> {
-    let path = uri.split(['?', '#']).next().unwrap_or("/");
+/// Finds the application of a host and a canonical path
+/// ([`gardien_signals::path::canonical_path`]; the routes' prefixes are canonical too, see
+/// [`crate::state::AppState::start`]): exact host before `*`, longest prefix wins.
+pub fn route_app<'a>(routes: &'a [AppRoute], host: &str, path: &str) -> Option<&'a AppRoute> {
     routes
         .iter()
         .filter(|r| r.host == "*" || r.host.eq_ignore_ascii_case(host))
-        .filter(|r| path.starts_with(r.path_prefix.as_str()))
+        .filter(|r| prefix_matches(path, &r.path_prefix, r.case_sensitive))
         .max_by_key(|r| (r.host != "*", r.path_prefix.len()))
 }
 
@@ -436,9 +438,13 @@ pub async fn decide_and_log(
             .map(|()| Logged::Queued),
     };
     let logged = match logged {
-        Ok(l) => l,
+        Ok(l) => {
+            state.log_health.succeeded();
+            l
+        }
         Err(e) => {
             state.metrics.log_errors.fetch_add(1, Ordering::Relaxed);
+            state.log_health.failed(&e.to_string());
             tracing::error!(error = %e, correlation_id, "sign-in record not logged; denying");
             return Err(Refusal::Internal(format!("sign-in log: {e}")));
         }
@@ -478,6 +484,7 @@ mod tests {
         AppRoute {
             host: host.to_owned(),
             path_prefix: prefix.to_owned(),
+            case_sensitive: false,
             app_id: id.to_owned(),
             name: None,
         }
@@ -491,7 +498,8 @@ mod tests {
             route("wiki.example.com", "/admin", "wiki-admin"),
         ];
         let id = |h: &str, p: &str| route_app(&routes, h, p).map(|r| r.app_id.as_str());
-        assert_eq!(id("wiki.example.com", "/admin/x?y"), Some("wiki-admin"));
+        assert_eq!(id("wiki.example.com", "/admin/x"), Some("wiki-admin"));
+        assert_eq!(id("wiki.example.com", "/Admin/x"), Some("wiki-admin"));
         assert_eq!(id("wiki.example.com", "/page"), Some("wiki"));
         assert_eq!(id("other.example.com", "/admin"), Some("any"));
         assert!(route_app(&routes[1..], "other", "/").is_none());

@@ -8,11 +8,16 @@
 
 #![deny(missing_docs)]
 
+pub mod body;
+pub mod clean;
 pub mod clock;
 pub mod config;
+pub mod connections;
 pub mod decision;
 pub mod denial;
 pub mod denials;
+pub mod files;
+pub mod health;
 pub mod identity;
 pub mod metrics;
 pub mod problem;
@@ -26,30 +31,36 @@ pub use config::ServerConfig;
 pub use routes::router;
 pub use state::{AppState, StartOptions};
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Serves the router on a bound listener until `shutdown` resolves, then flushes the log.
+/// Raises the open-file soft limit to the hard one first; connections are bounded as
+/// [`connections`] describes.
 pub async fn serve(
     state: Arc<AppState>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
     let background = tasks::spawn(state.clone());
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    // Answers are small and latency matters: no Nagle delay between header and body writes.
-    let listener = listener.tap_io(|stream| {
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set");
-        }
-    });
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits =
+        connections::ConnectionLimits::new(&state.config.http, connections::raise_fd_limit());
+    tracing::info!(
+        max_connections = limits.max_connections,
+        header_read_timeout_ms = limits.header_read.as_millis() as u64,
+        idle_timeout_ms = limits.idle.as_millis() as u64,
+        "connection limits"
+    );
+    connections::serve(
+        router(state.clone()),
+        listener,
+        limits,
+        state.connections.clone(),
+        shutdown,
+    )
+    .await;
     background.abort();
     if let Err(e) = state.store.close().await {
         tracing::error!(error = %e, "closing the store");
     }
-    result
+    Ok(())
 }

@@ -103,6 +103,8 @@ pub struct Metrics {
     pub policy_reloads: AtomicU64,
     /// Store changes that could not be put in force (store unreachable, invalid version).
     pub sync_errors: AtomicU64,
+    /// Forward-auth and `ext_authz` requests refused for an ambiguous path (400).
+    pub rejected_paths: AtomicU64,
 }
 
 impl Metrics {
@@ -206,6 +208,12 @@ impl Metrics {
                 "Store changes that could not be put in force (the previous set stays).",
                 "counter",
                 self.sync_errors.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "gardien_rejected_paths_total",
+                "Forward-auth and ext_authz requests refused for an ambiguous path.",
+                "counter",
+                self.rejected_paths.load(Ordering::Relaxed) as i64,
             ),
             (
                 "gardien_policy_version",

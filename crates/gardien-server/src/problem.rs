@@ -47,6 +47,20 @@ impl ApiError {
         }
     }
 
+    /// 400 listing problems of the request body, each with its JSON pointer and reason.
+    pub fn invalid_body(detail: impl Into<String>, problems: &[(String, String)]) -> Self {
+        let errors = problems
+            .iter()
+            .map(|(pointer, reason)| {
+                json!({"file": "request body", "pointer": pointer, "reason": reason})
+            })
+            .collect();
+        ApiError {
+            errors,
+            ..ApiError::new(StatusCode::BAD_REQUEST, "Invalid request", detail)
+        }
+    }
+
     /// 401 for the admin or decision API.
     pub fn unauthorized() -> Self {
         ApiError {

@@ -83,9 +83,8 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub fn router(state: Arc<AppState>) -> Router {
     let ca = |kind: &str| format!("/v1.0/identity/conditionalAccess/{kind}");
     let ca_beta = |kind: &str| format!("/beta/identity/conditionalAccess/{kind}");
-    // Decision bodies are one sign-in: a small limit keeps the decision point cheap to
-    // attack. Admin bodies may be a whole directory or every named location: the core's
-    // file limit (`docs/limits.md`).
+    // Bodies are read by the handlers after the token check, against the `[http]` limits
+    // (`crate::body`); the default limit below only bounds an extractor that would buffer.
     let decisions = Router::new()
         .route("/v1/forward-auth", any(decide::forward_auth))
         .route("/v1/ext-authz", any(decide::ext_authz))
@@ -107,8 +106,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/beta/identity/conditionalAccess/evaluate",
             post(decide::graph_evaluate),
-        )
-        .layer(DefaultBodyLimit::max(DECISION_BODY_BYTES));
+        );
     let mut router = Router::new();
     for path in [ca("policies"), ca_beta("policies")] {
         router = router
@@ -162,30 +160,62 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/openapi.json", get(ops::openapi))
-        .layer(DefaultBodyLimit::max(gardien_core::limits::MAX_FILE_BYTES))
         .merge(decisions)
-        .layer(axum::middleware::map_response(problem_for_too_large))
+        .layer(DefaultBodyLimit::max(DECISION_BODY_BYTES))
+        .layer(axum::middleware::map_response(problem_for_errors))
         .with_state(state)
 }
 
-/// axum refuses an oversized body with a plain-text 413; every error of this API is a
-/// problem document, so that one is too.
-async fn problem_for_too_large(response: axum::response::Response) -> axum::response::Response {
+/// Every 4xx of this API is a problem document: axum's own answers (a path or query
+/// parameter that does not parse, an unknown route, a method not allowed, an oversized
+/// body) are plain text or empty, so they are rewritten, keeping their status and headers
+/// (`Allow`, the `X-Gardien-*` of a decision). Pages and JSON answers are left alone.
+async fn problem_for_errors(response: axum::response::Response) -> axum::response::Response {
     use axum::response::IntoResponse as _;
-    if response.status() != http::StatusCode::PAYLOAD_TOO_LARGE {
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .map(|t| t.as_bytes().to_ascii_lowercase());
+    let plain = match &content_type {
+        None => true,
+        Some(t) => t.starts_with(b"text/plain"),
+    };
+    if !status.is_client_error() || !plain {
         return response;
     }
-    crate::problem::ApiError::new(
-        http::StatusCode::PAYLOAD_TOO_LARGE,
-        "Payload too large",
-        "the request body is larger than this endpoint accepts (see docs/limits.md)",
-    )
-    .into_response()
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .unwrap_or_default();
+    let detail = if text.is_empty() {
+        match status {
+            http::StatusCode::NOT_FOUND => "no such endpoint (see /openapi.json)".to_owned(),
+            http::StatusCode::METHOD_NOT_ALLOWED => {
+                "this endpoint does not take this method (see the Allow header)".to_owned()
+            }
+            http::StatusCode::PAYLOAD_TOO_LARGE => {
+                "the request body is larger than this endpoint accepts (see docs/limits.md)"
+                    .to_owned()
+            }
+            _ => status.canonical_reason().unwrap_or("error").to_owned(),
+        }
+    } else {
+        crate::clean::escape(&String::from_utf8_lossy(&text), 1024)
+    };
+    let title = status.canonical_reason().unwrap_or("Error");
+    let mut problem = crate::problem::ApiError::new(status, title, detail).into_response();
+    for (name, value) in &parts.headers {
+        if name != http::header::CONTENT_TYPE && name != http::header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    problem
 }
 
-/// Largest request body of the decision endpoints (`/v1/evaluate`, Graph `evaluate`,
-/// forward-auth): 1 MiB, far above any sign-in; larger bodies get 413.
-pub const DECISION_BODY_BYTES: usize = 1024 * 1024;
+/// Largest body any extractor may buffer (256 KiB); the endpoints that take a body read it
+/// themselves against the configured `[http]` limits.
+pub const DECISION_BODY_BYTES: usize = 256 * 1024;
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@
 //! controls and the exact evaluate request (`SignIn::to_request_json`), so a replay rebuilds the
 //! very sign-in that was decided instead of guessing it back from display strings.
 
+use crate::clean::{MAX_LOGGED_FIELD, truncate};
 use gardien_core::model::enums::RiskLevel;
 use gardien_core::report::AppliedPolicy;
 pub use gardien_core::signin_log::{client_app_used, status_code};
@@ -153,10 +154,26 @@ struct Record<'a> {
     gardien: GardienMember<'a>,
 }
 
-/// Builds the `signIn` record as JSON text.
+/// Builds the `signIn` record as JSON text. Every string that comes from the request is cut
+/// to [`MAX_LOGGED_FIELD`] bytes (marked with [`crate::clean::TRUNCATED`]): a record costs
+/// the log a few KiB, whatever the client sends.
 pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> String {
     let v = parts.verdict;
     let (user_id, app_id) = ids(signin);
+    let user_id = truncate(&user_id, MAX_LOGGED_FIELD);
+    let app_id = truncate(&app_id, MAX_LOGGED_FIELD);
+    let user_principal_name = parts
+        .user_principal_name
+        .map(|s| truncate(s, MAX_LOGGED_FIELD));
+    let user_display_name = parts
+        .user_display_name
+        .map(|s| truncate(s, MAX_LOGGED_FIELD));
+    let app_display_name = truncate(parts.app_display_name, MAX_LOGGED_FIELD);
+    let user_agent = parts.user_agent.map(|s| truncate(s, MAX_LOGGED_FIELD));
+    let device_identifier = derived
+        .device_identifier
+        .as_deref()
+        .map(|s| truncate(s, MAX_LOGGED_FIELD));
     let device = signin.device.as_ref();
     let text = |f: fn(&gardien_core::device::DeviceInfo) -> Option<&Box<str>>| {
         device.and_then(|d| f(d).map(|s| &**s)).unwrap_or("")
@@ -180,13 +197,13 @@ pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> Str
         id: parts.correlation_id,
         created_date_time: crate::clock::rfc3339(parts.created_ms),
         user_id: &user_id,
-        user_principal_name: parts.user_principal_name,
-        user_display_name: parts.user_display_name,
+        user_principal_name: user_principal_name.as_deref(),
+        user_display_name: user_display_name.as_deref(),
         app_id: &app_id,
-        app_display_name: parts.app_display_name,
+        app_display_name: &app_display_name,
         ip_address: derived.client_ip.address.map(|a| a.to_string()),
         client_app_used: client_app_used(signin.client_app_type),
-        user_agent: parts.user_agent,
+        user_agent: user_agent.as_deref(),
         correlation_id: parts.correlation_id,
         is_interactive: true,
         status: Status {
@@ -202,7 +219,7 @@ pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> Str
             is_compliant: device.and_then(|d| d.is_compliant).unwrap_or(false),
             is_managed: device.is_some_and(|d| d.trust_type.is_some()),
             trust_type: text(|d| d.trust_type.as_ref()),
-            gardien_identifier: derived.device_identifier.as_deref(),
+            gardien_identifier: device_identifier.as_deref(),
         },
         location: Location {
             city: None,

@@ -112,11 +112,19 @@ pub struct AppState {
     pub history: Option<Arc<InMemoryHistory>>,
     /// Recent denials, for the page nginx fetches after `auth_request` said 403.
     pub denials: crate::denials::RecentDenials,
+    /// Whether the sign-in log can be written (`/readyz`).
+    pub log_health: crate::health::LogHealth,
+    /// Open connections and timeouts ([`crate::connections`]).
+    pub connections: Arc<crate::connections::ConnectionStats>,
     /// The store's device revision the registry in force was loaded at.
     devices_revision: AtomicI64,
     write_lock: tokio::sync::Mutex<()>,
+    /// This replica's admin edits (read, edit, apply), one at a time in arrival order (the
+    /// lock is fair), so that writes without `If-Match` never conflict with each other.
+    pub admin_edits: tokio::sync::Mutex<()>,
     admin_token: Option<[u8; 32]>,
     decision_token: Option<[u8; 32]>,
+    metrics_token: Option<[u8; 32]>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -208,9 +216,17 @@ impl AppState {
     /// Opens the store, loads (or imports) the policy set and devices, and opens the signal
     /// sources. Any invalid input stops the start: the server never runs half-configured.
     pub async fn start(
-        config: ServerConfig,
+        mut config: ServerConfig,
         options: StartOptions,
     ) -> Result<Arc<AppState>, StartError> {
+        // Prefixes are compared with canonical request paths: make them canonical too.
+        for (i, app) in config.apps.iter_mut().enumerate() {
+            app.path_prefix = gardien_signals::path::canonical_path(&app.path_prefix)
+                .map_err(|e| {
+                    StartError::Config(format!("apps[{i}].path_prefix `{}`: {e}", app.path_prefix))
+                })?
+                .into_owned();
+        }
         let store_options = StoreOptions {
             durability: config.store.durability,
             schema: config.store.schema.clone(),
@@ -284,9 +300,8 @@ impl AppState {
             Some((name, bytes)) => ComplianceRules::from_json(name, bytes)?,
             None => match &config.signals.compliance {
                 Some(path) => {
-                    let bytes = std::fs::read(path).map_err(|e| {
-                        StartError::Config(format!("cannot read {}: {e}", path.display()))
-                    })?;
+                    let bytes = crate::files::read_regular(path, crate::files::DEFAULT_LIMIT)
+                        .map_err(|e| StartError::Config(e.to_string()))?;
                     ComplianceRules::from_json(&path.display().to_string(), &bytes)?
                 }
                 None => ComplianceRules::default(),
@@ -321,6 +336,12 @@ impl AppState {
             .as_deref()
             .map(|h| parse_hash("decision_token_sha256", h))
             .transpose()?;
+        let metrics_token = config
+            .admin
+            .metrics_token_sha256
+            .as_deref()
+            .map(|h| parse_hash("metrics_token_sha256", h))
+            .transpose()?;
         if options.demo && !config.listen.ip().is_loopback() {
             return Err(StartError::Config(
                 "demo mode opens the admin API without a token: it only listens on loopback"
@@ -342,10 +363,14 @@ impl AppState {
             demo: options.demo,
             history,
             denials: crate::denials::RecentDenials::new(4096),
+            connections: Arc::default(),
+            log_health: crate::health::LogHealth::default(),
             devices_revision: AtomicI64::new(devices_revision),
             write_lock: tokio::sync::Mutex::new(()),
+            admin_edits: tokio::sync::Mutex::new(()),
             admin_token,
             decision_token,
+            metrics_token,
         }))
     }
 
@@ -358,6 +383,16 @@ impl AppState {
             (Some(expected), Some(token)) => token_matches(expected, token),
             _ => false,
         }
+    }
+
+    /// Whether a bearer token may read `/metrics`: anyone without `metrics_token_sha256`,
+    /// else the metrics or the admin token.
+    pub fn metrics_allowed(&self, bearer: Option<&str>) -> bool {
+        let Some(expected) = &self.metrics_token else {
+            return true;
+        };
+        bearer.is_some_and(|t| token_matches(expected, t))
+            || matches!((&self.admin_token, bearer), (Some(a), Some(t)) if token_matches(a, t))
     }
 
     /// Whether a bearer token opens the decision API (admin or decision token).

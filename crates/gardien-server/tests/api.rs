@@ -1022,7 +1022,7 @@ async fn a_replica_shows_the_page_and_follows_the_policy_of_another() {
 #[tokio::test]
 async fn decision_bodies_are_small_admin_bodies_may_be_a_whole_directory() {
     let s = server("").await;
-    // A decision body over 1 MiB is refused before it is read whole.
+    // A decision body over the 256 KiB limit is refused before it is read whole.
     let mut req = admin("POST", "/v1/evaluate", None);
     *req.body_mut() = Body::from(vec![b' '; gardien_server::routes::DECISION_BODY_BYTES + 1]);
     let r = send(&s.app, "127.0.0.1", req).await;

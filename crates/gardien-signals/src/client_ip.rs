@@ -16,6 +16,13 @@
 //!
 //! Addresses are normalised like everywhere in gardien (IPv4-mapped IPv6 → IPv4); ports are
 //! dropped; IPv6 zone ids are rejected.
+//!
+//! RFC 7239 `Forwarded` is parsed strictly ([`parse_forwarded`]): tokens, quoted strings
+//! with quoted-pairs, `;`-separated pairs each named once per element, `,`-separated
+//! elements with optional whitespace around the separators. Any syntax error anywhere in any
+//! instance of the header (an unclosed quote, a stray character, a repeated parameter, an
+//! unquoted IPv6 address or port) makes the whole header malformed: **no address**, never a
+//! guess at where an element was meant to end.
 
 use gardien_core::network::{Cidr, normalize_ip, parse_cidr};
 use http::HeaderMap;
@@ -175,16 +182,26 @@ pub fn client_ip(
     let mut total = 0usize;
     let mut hops: [&[u8]; MAX_HOPS] = [&[]; MAX_HOPS];
     let mut count = 0usize;
+    // `Forwarded`: the `for=` value of each element, unquoted (`None`: the element has none).
+    let mut for_values: [Option<std::borrow::Cow<'_, str>>; MAX_HOPS] = [const { None }; MAX_HOPS];
     for value in headers.get_all(header.name()) {
         let bytes = value.as_bytes();
         total += bytes.len() + 1;
         if total > MAX_HEADER_BYTES {
             return ClientIp::unknown(IpProblem::TooLong);
         }
+        if header == ForwardedHeader::Forwarded {
+            match forwarded_line(bytes, &mut for_values, &mut count) {
+                Ok(()) => continue,
+                Err(ForwardedProblem::TooLong) => return ClientIp::unknown(IpProblem::TooLong),
+                Err(ForwardedProblem::Syntax) => {
+                    return ClientIp::unknown(IpProblem::MalformedHop);
+                }
+            }
+        }
         let entries: &mut dyn Iterator<Item = &[u8]> = match header {
             ForwardedHeader::XRealIp => &mut std::iter::once(bytes),
-            ForwardedHeader::XForwardedFor => &mut bytes.split(|b| *b == b','),
-            ForwardedHeader::Forwarded => &mut ForwardedElements::new(bytes),
+            _ => &mut bytes.split(|b| *b == b','),
         };
         for entry in entries {
             if count == MAX_HOPS {
@@ -202,10 +219,16 @@ pub fn client_ip(
         return ClientIp::unknown(IpProblem::MalformedHop);
     }
     let mut leftmost = None;
-    for (i, entry) in hops[..count].iter().rev().enumerate() {
+    for (i, index) in (0..count).rev().enumerate() {
         let node = match header {
-            ForwardedHeader::Forwarded => forwarded_for(entry),
-            _ => Node::parse(entry),
+            ForwardedHeader::Forwarded => match &for_values[index] {
+                // A node has no whitespace, even quoted (`for=" 1.2.3.4"`).
+                Some(v) if v.contains([' ', '\t']) => Node::Malformed,
+                Some(v) => Node::parse(v.as_bytes()),
+                // An element without `for` does not say who the client is.
+                None => Node::Hidden,
+            },
+            _ => Node::parse(hops[index]),
         };
         let ip = match node {
             Node::Address(ip) => ip,
@@ -279,79 +302,186 @@ fn valid_port(after: &str) -> bool {
     port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok()
 }
 
-/// Splits a `Forwarded` value into its comma-separated elements, honouring quoted strings.
-struct ForwardedElements<'a> {
-    rest: Option<&'a [u8]>,
+/// Why a `Forwarded` header line was refused.
+enum ForwardedProblem {
+    Syntax,
+    TooLong,
 }
 
-impl<'a> ForwardedElements<'a> {
-    fn new(value: &'a [u8]) -> Self {
-        ForwardedElements { rest: Some(value) }
+/// Parses one `Forwarded` line strictly, appending the `for=` value of each element.
+fn forwarded_line<'a>(
+    line: &'a [u8],
+    for_values: &mut [Option<std::borrow::Cow<'a, str>>; MAX_HOPS],
+    count: &mut usize,
+) -> Result<(), ForwardedProblem> {
+    let elements = parse_forwarded_bytes(line).ok_or(ForwardedProblem::Syntax)?;
+    for element in elements {
+        let slot = for_values
+            .get_mut(*count)
+            .ok_or(ForwardedProblem::TooLong)?;
+        *slot = element
+            .pairs
+            .into_iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("for"))
+            .map(|(_, value)| value);
+        *count += 1;
+    }
+    Ok(())
+}
+
+/// One element of a `Forwarded` header (`for=192.0.2.60;proto=http;by=203.0.113.43`):
+/// its parameters in order, names as written, values unquoted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardedElement<'a> {
+    /// `(name, value)` pairs; no name appears twice (compared case-insensitively).
+    pub pairs: Vec<(&'a str, std::borrow::Cow<'a, str>)>,
+}
+
+impl ForwardedElement<'_> {
+    /// The `for` parameter's value, unquoted.
+    pub fn for_value(&self) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("for"))
+            .map(|(_, v)| v.as_ref())
     }
 }
 
-impl<'a> Iterator for ForwardedElements<'a> {
-    type Item = &'a [u8];
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let rest = self.rest?;
-        let mut quoted = false;
-        let mut escaped = false;
-        for (i, b) in rest.iter().enumerate() {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' if quoted => escaped = true,
-                b'"' => quoted = !quoted,
-                b',' if !quoted => {
-                    self.rest = rest.get(i + 1..);
-                    return rest.get(..i);
+impl std::fmt::Display for ForwardedElement<'_> {
+    /// The element in canonical form: values that are not tokens are quoted, with `"` and
+    /// `\` escaped.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (name, value)) in self.pairs.iter().enumerate() {
+            if i > 0 {
+                f.write_str(";")?;
+            }
+            write!(f, "{name}=")?;
+            if !value.is_empty() && value.bytes().all(is_tchar) {
+                f.write_str(value)?;
+            } else {
+                f.write_str("\"")?;
+                for c in value.chars() {
+                    if c == '"' || c == '\\' {
+                        f.write_str("\\")?;
+                    }
+                    write!(f, "{c}")?;
                 }
-                _ => {}
+                f.write_str("\"")?;
             }
         }
-        self.rest = None;
-        Some(rest)
+        Ok(())
     }
 }
 
-/// The `for=` node of one `Forwarded` element (`for=1.2.3.4;proto=https`).
-fn forwarded_for(element: &[u8]) -> Node {
-    let mut found = None;
-    for pair in split_unquoted(element, b';') {
-        let Ok(pair) = std::str::from_utf8(pair) else {
-            return Node::Malformed;
-        };
-        let Some((key, value)) = pair.trim_matches([' ', '\t']).split_once('=') else {
-            continue;
-        };
-        if !key.trim().eq_ignore_ascii_case("for") {
-            continue;
-        }
-        if found.is_some() {
-            return Node::Malformed; // two `for` in one element
-        }
-        let value = value.trim();
-        let value = match value.strip_prefix('"') {
-            Some(inner) => match inner.strip_suffix('"') {
-                Some(v) if !v.contains(['"', '\\']) => v,
-                _ => return Node::Malformed,
-            },
-            None => value,
-        };
-        found = Some(Node::parse(value.as_bytes()));
-    }
-    // An element without `for` does not say who the client is.
-    found.unwrap_or(Node::Hidden)
+/// RFC 9110 `tchar`.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// Splits on `sep` outside double quotes.
-fn split_unquoted(bytes: &[u8], sep: u8) -> impl Iterator<Item = &[u8]> {
-    let mut quoted = false;
-    bytes.split(move |b| {
-        if *b == b'"' {
-            quoted = !quoted;
+/// Parses one `Forwarded` header value strictly (RFC 7239 §4 with RFC 9110 lists): `None`
+/// on any syntax error. Empty list elements (`a, , b`) are skipped, as RFC 9110 asks;
+/// optional whitespace is allowed around `,` and `;`, never around `=`.
+pub fn parse_forwarded(value: &str) -> Option<Vec<ForwardedElement<'_>>> {
+    parse_forwarded_bytes(value.as_bytes())
+}
+
+fn parse_forwarded_bytes(value: &[u8]) -> Option<Vec<ForwardedElement<'_>>> {
+    let text = std::str::from_utf8(value).ok()?;
+    let bytes = text.as_bytes();
+    let ows = |i: &mut usize| {
+        while matches!(bytes.get(*i), Some(b' ' | b'\t')) {
+            *i += 1;
         }
-        *b == sep && !quoted
-    })
+    };
+    let mut elements = Vec::new();
+    let mut pairs: Vec<(&str, std::borrow::Cow<'_, str>)> = Vec::new();
+    let mut i = 0;
+    ows(&mut i);
+    loop {
+        match bytes.get(i) {
+            // End of the value, or of one element.
+            None | Some(b',') => {
+                if !pairs.is_empty() {
+                    elements.push(ForwardedElement {
+                        pairs: std::mem::take(&mut pairs),
+                    });
+                }
+                if i >= bytes.len() {
+                    return Some(elements);
+                }
+                i += 1;
+                ows(&mut i);
+            }
+            // An empty pair (`a=1;;b=2` is allowed by the grammar).
+            Some(b';') => {
+                i += 1;
+                ows(&mut i);
+            }
+            Some(_) => {
+                let start = i;
+                while bytes.get(i).copied().is_some_and(is_tchar) {
+                    i += 1;
+                }
+                let name = text.get(start..i).filter(|n| !n.is_empty())?;
+                if bytes.get(i) != Some(&b'=') {
+                    return None;
+                }
+                i += 1;
+                let value = if bytes.get(i) == Some(&b'"') {
+                    i += 1;
+                    let begin = i;
+                    let mut unescaped: Option<String> = None;
+                    loop {
+                        match *bytes.get(i)? {
+                            b'"' => break,
+                            b'\\' => {
+                                let next = *bytes.get(i + 1)?;
+                                if next != b'\t' && (next < 0x20 || next == 0x7f) {
+                                    return None;
+                                }
+                                let u = unescaped.get_or_insert_with(|| {
+                                    text.get(begin..i).unwrap_or("").to_owned()
+                                });
+                                // `next` may start a multi-byte character: copy it whole.
+                                let width = text.get(i + 1..)?.chars().next()?.len_utf8();
+                                u.push_str(text.get(i + 1..i + 1 + width)?);
+                                i += 1 + width;
+                            }
+                            b if b == b'\t' || (b >= 0x20 && b != 0x7f) => {
+                                let width = text.get(i..)?.chars().next()?.len_utf8();
+                                if let Some(u) = &mut unescaped {
+                                    u.push_str(text.get(i..i + width)?);
+                                }
+                                i += width;
+                            }
+                            _ => return None,
+                        }
+                    }
+                    let raw = text.get(begin..i)?;
+                    i += 1; // closing quote
+                    match unescaped {
+                        Some(u) => std::borrow::Cow::Owned(u),
+                        None => std::borrow::Cow::Borrowed(raw),
+                    }
+                } else {
+                    let begin = i;
+                    while bytes.get(i).copied().is_some_and(is_tchar) {
+                        i += 1;
+                    }
+                    std::borrow::Cow::Borrowed(text.get(begin..i).filter(|v| !v.is_empty())?)
+                };
+                if pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                    return None; // a parameter twice in one element
+                }
+                pairs.push((name, value));
+                ows(&mut i);
+                // After a pair: `;`, `,` or the end, nothing else.
+                if !matches!(bytes.get(i), None | Some(b';' | b',')) {
+                    return None;
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -489,6 +619,70 @@ mod tests {
         assert_eq!(c.address, None);
         let c = run(&[b"for=1.2.3.4;for=5.6.7.8"]);
         assert_eq!(c.source, IpSource::Unknown(IpProblem::MalformedHop));
+        // Quoted-pairs are unescaped; whitespace around `;` and `,` is allowed.
+        let c = run(&[b"for=\"\\[2001:db8::1\\]\" ; proto=https ,for=10.0.0.3"]);
+        assert_eq!(c.address, Some(ip("2001:db8::1")));
+        // Empty list elements are skipped.
+        let c = run(&[b", for=192.0.2.60 ,, for=10.0.0.3"]);
+        assert_eq!(c.address, Some(ip("192.0.2.60")));
+    }
+
+    /// Finding 2: a malformed `Forwarded` header gives no address, wherever the error is.
+    #[test]
+    fn malformed_forwarded_headers_give_no_address() {
+        let run = |values: &[&[u8]]| {
+            client_ip(
+                Some(ip("10.0.0.2")),
+                &headers("forwarded", values),
+                &trusted(&["10.0.0.0/24", "203.0.113.0/24"]),
+                ForwardedHeader::Forwarded,
+            )
+        };
+        for bad in [
+            // The reported attack: an unclosed quote swallowing the real client's element.
+            &b"for=198.51.100.20;x=\", for=203.0.113.5"[..],
+            b"for=198.51.100.20, for=\"203.0.113.5",
+            b"for=198.51.100.20 for=203.0.113.5",
+            b"for =198.51.100.20",
+            b"for= 198.51.100.20",
+            b"for=198.51.100.20;proto",
+            b"for=198.51.100.20;=x",
+            b"for=[2001:db8::1]",
+            b"for=198.51.100.20:443",
+            b"for=198.51.100.20;FOR=6.6.6.6",
+            b"for=198.51.100.20;by=\"a\"b",
+            b"for=198.51.100.20;by=\xff",
+            b"for=198.51.100.20;x=\"\\",
+            b"for=198.51.100.20 ; x=a b",
+            b"for=\" 198.51.100.20\"",
+        ] {
+            let c = run(&[bad]);
+            assert_eq!(c.address, None, "{}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                c.source,
+                IpSource::Unknown(IpProblem::MalformedHop),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // An error in another instance of the header spoils all of them.
+        let c = run(&[b"for=198.51.100.20", b"for=\"203.0.113.5"]);
+        assert_eq!(c.address, None);
+    }
+
+    #[test]
+    fn forwarded_elements_print_canonically() {
+        let parsed =
+            parse_forwarded("For=\"[2001:db8::1]:443\";proto=https, for=x\t").unwrap_or_default();
+        assert_eq!(parsed.len(), 2);
+        assert_eq!(parsed[0].for_value(), Some("[2001:db8::1]:443"));
+        assert_eq!(
+            parsed[0].to_string(),
+            "For=\"[2001:db8::1]:443\";proto=https"
+        );
+        let odd = parse_forwarded("a=\"q\\\"\\\\\"").unwrap_or_default();
+        assert_eq!(odd[0].pairs[0].1, "q\"\\");
+        assert_eq!(parse_forwarded(&odd[0].to_string()), Some(odd));
     }
 
     #[test]
@@ -538,6 +732,114 @@ mod tests {
         assert!(t.contains(ip("::1")));
         assert!(!t.contains(ip("10.0.0.1")));
         assert!(TrustedProxies::parse(["10.0.0.0/33"]).is_err());
+    }
+
+    /// A valid `Forwarded` element for the property tests: a `for` node (an address, with
+    /// or without port, quoted when it must be) among other parameters.
+    fn element() -> impl Strategy<Value = (String, Option<IpAddr>)> {
+        let v4 = any::<[u8; 4]>().prop_map(IpAddr::from);
+        let v6 = any::<[u16; 8]>().prop_map(IpAddr::from);
+        let addr = prop_oneof![v4, v6];
+        (
+            addr,
+            any::<bool>(),
+            prop::collection::vec(
+                (
+                    "[a-z]{1,5}",
+                    "[a-zA-Z0-9.\\-]{1,6}|\"[ a-z,;=\\\\\"]{0,6}\"",
+                ),
+                0..3,
+            ),
+            any::<bool>(),
+        )
+            .prop_map(|(address, port, others, present)| {
+                let node = match (address, port) {
+                    (IpAddr::V4(a), false) => a.to_string(),
+                    (IpAddr::V4(a), true) => format!("\"{a}:4711\""),
+                    (IpAddr::V6(a), false) => format!("\"[{a}]\""),
+                    (IpAddr::V6(a), true) => format!("\"[{a}]:443\""),
+                };
+                let mut pairs: Vec<String> = Vec::new();
+                let mut seen = std::collections::HashSet::new();
+                seen.insert("for".to_owned());
+                for (k, v) in others {
+                    if seen.insert(k.clone()) {
+                        // A quoted value escapes its quotes and backslashes.
+                        let v = match v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+                            Some(inner) => {
+                                format!("\"{}\"", inner.replace('\\', "\\\\").replace('"', "\\\""))
+                            }
+                            None => v,
+                        };
+                        pairs.push(format!("{k}={v}"));
+                    }
+                }
+                if pairs.is_empty() && !present {
+                    pairs.push("proto=http".to_owned());
+                }
+                let position = pairs.len() / 2;
+                if present {
+                    pairs.insert(position, format!("for={node}"));
+                }
+                (pairs.join(";"), present.then(|| normalize_ip(address)))
+            })
+    }
+
+    proptest! {
+        /// A valid header is walked like `X-Forwarded-For`: the address is the `for` value
+        /// of the rightmost element that is not a trusted proxy.
+        #[test]
+        fn valid_forwarded_headers_give_the_right_element(
+            elements in prop::collection::vec(element(), 1..6),
+            space in any::<bool>(),
+        ) {
+            let sep = if space { " , " } else { "," };
+            let text = elements.iter().map(|(e, _)| e.as_str()).collect::<Vec<_>>().join(sep);
+            let h = headers("forwarded", &[text.as_bytes()]);
+            let c = client_ip(Some(ip("10.0.0.2")), &h, &trusted(&["10.0.0.0/8"]), ForwardedHeader::Forwarded);
+            let mut expected = None;
+            for (_, address) in elements.iter().rev() {
+                match address {
+                    Some(a) => {
+                        expected = Some(*a);
+                        if !trusted(&["10.0.0.0/8"]).contains(*a) {
+                            break;
+                        }
+                    }
+                    None => { expected = None; break; }
+                }
+            }
+            prop_assert_eq!(c.address, expected, "{}", text);
+        }
+
+        /// The same header with one more unescaped `"` anywhere is malformed: no address.
+        /// (The chosen address is always `None` or the value of one complete element.)
+        #[test]
+        fn an_unbalanced_quote_anywhere_gives_no_address(
+            elements in prop::collection::vec(element(), 1..5),
+            at in any::<prop::sample::Index>(),
+        ) {
+            let text = elements.iter().map(|(e, _)| e.as_str()).collect::<Vec<_>>().join(", ");
+            let mut cut = at.index(text.len() + 1);
+            // Not right after a backslash (that would make it a quoted-pair).
+            while cut > 0 && text.as_bytes()[cut - 1] == b'\\' {
+                cut -= 1;
+            }
+            let mut bad = text.clone();
+            bad.insert(cut, '"');
+            let h = headers("forwarded", &[bad.as_bytes()]);
+            let c = client_ip(Some(ip("10.0.0.2")), &h, &trusted(&["10.0.0.0/8"]), ForwardedHeader::Forwarded);
+            prop_assert_eq!(c.address, None, "{}", bad);
+            if let Some(elements) = parse_forwarded(&text) {
+                for e in &elements {
+                    let again = e.to_string();
+                    let reparsed = parse_forwarded(&again);
+                    prop_assert_eq!(reparsed.as_deref(), Some(std::slice::from_ref(e)));
+                }
+            } else {
+                prop_assert!(false, "generated header does not parse: {}", text);
+            }
+        }
     }
 
     proptest! {

@@ -17,6 +17,7 @@ pub mod client_ip;
 pub mod devices;
 pub mod geoip;
 pub mod os_version;
+pub mod path;
 pub mod request;
 pub mod risk;
 pub mod signals;

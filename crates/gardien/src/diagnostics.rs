@@ -32,7 +32,7 @@ impl Sources {
         self.texts
             .entry(file.to_owned())
             .or_insert_with(|| {
-                let bytes = std::fs::read(file).ok()?;
+                let bytes = crate::tenant_fs::read_input(std::path::Path::new(file)).ok()?;
                 gardien_core::json::decode_text(file, &bytes).ok()
             })
             .as_deref()

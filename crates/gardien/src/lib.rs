@@ -247,8 +247,10 @@ pub fn now_or_clock(now: Option<i64>) -> i64 {
     })
 }
 
-/// Writes to stdout, treating a closed pipe (`gardien … | head`) as success.
+/// Writes to stdout, treating a closed pipe (`gardien … | head`) as success. Control
+/// characters from the input (terminal escape sequences) are shown escaped.
 pub fn print_out(text: &str) -> std::io::Result<()> {
+    let text = gardien_server::clean::printable(text);
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -373,9 +375,17 @@ pub fn run() -> ExitCode {
     match result {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(e) => {
+            // Messages quote their input (file names, header lines, JSON values): control
+            // characters in it are shown escaped, never sent to the terminal.
             match e.downcast_ref::<diagnostics::Rendered>() {
-                Some(rendered) => eprintln!("{rendered}"),
-                None => eprintln!("error: {e:#}"),
+                Some(rendered) => eprintln!(
+                    "{}",
+                    gardien_server::clean::printable(&rendered.to_string())
+                ),
+                None => eprintln!(
+                    "error: {}",
+                    gardien_server::clean::printable(&format!("{e:#}"))
+                ),
             }
             ExitCode::from(Exit::Failure as u8)
         }

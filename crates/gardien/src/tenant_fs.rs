@@ -7,10 +7,13 @@ use gardien_core::{
 };
 use std::path::Path;
 
-fn read(path: &Path) -> Result<SourceFile> {
+/// Reads an input file: a regular file of at most 64 MiB (the core's file limit), never a
+/// FIFO or device (which could hang or never end); the error names the file.
+pub fn read_input(path: &Path) -> Result<Vec<u8>> {
     // The core refuses oversized files too; checking first spares reading them.
     let limit = gardien_core::limits::MAX_FILE_BYTES;
     if let Ok(meta) = std::fs::metadata(path)
+        && meta.is_file()
         && meta.len() > limit as u64
     {
         bail!(
@@ -19,7 +22,11 @@ fn read(path: &Path) -> Result<SourceFile> {
             meta.len()
         );
     }
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(gardien_server::files::read_regular(path, limit)?)
+}
+
+fn read(path: &Path) -> Result<SourceFile> {
+    let bytes = read_input(path)?;
     Ok(SourceFile::new(path.display().to_string(), bytes))
 }
 
@@ -291,7 +298,7 @@ pub fn load_for_decisions(path: &Path) -> Result<CompiledTenant> {
 /// display names through the tenant's directory. A rejected request fails with the
 /// diagnostic rendered for people (the offending line shown).
 pub fn read_request(path: &Path, tenant: &Tenant) -> Result<gardien_core::SignIn> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = read_input(path)?;
     let name = path.display().to_string();
     gardien_core::SignIn::parse_in(&name, &bytes, &tenant.directory).map_err(|e| {
         anyhow::Error::new(crate::diagnostics::Rendered(crate::diagnostics::human(

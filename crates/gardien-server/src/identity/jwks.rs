@@ -86,7 +86,7 @@ pub(super) fn load_file(path: &std::path::Path) -> Result<KeySet, IdentityError>
         origin: JwksSource::File(path.to_path_buf()).origin(),
         reason,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+    let text = crate::files::read_text(path, 1024 * 1024).map_err(|e| error(e.to_string()))?;
     KeySet::parse(&text).map_err(error)
 }
 

@@ -20,9 +20,15 @@ fn header_name(setting: &str, value: &str) -> Result<HeaderName, IdentityError> 
     })
 }
 
-/// The value of a header that appears exactly once and is valid UTF-8, trimmed and
-/// non-empty. A repeated or non-UTF-8 header counts as absent: it is never half-read.
+/// The value of a header that appears exactly once and is valid UTF-8, trimmed, non-empty
+/// and at most [`crate::clean::MAX_IDENTITY_VALUE`] bytes (the groups header: 8 times
+/// that). A repeated, non-UTF-8 or oversized header counts as absent: it is never
+/// half-read, logged or echoed back.
 fn single(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
+    single_bounded(headers, name, crate::clean::MAX_IDENTITY_VALUE)
+}
+
+fn single_bounded(headers: &HeaderMap, name: &HeaderName, max: usize) -> Option<String> {
     let mut values = headers.get_all(name).iter();
     let value = values.next()?;
     if values.next().is_some() {
@@ -34,6 +40,10 @@ fn single(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
         return None;
     };
     let text = text.trim();
+    if text.len() > max {
+        tracing::debug!(header = %name, bytes = text.len(), "oversized identity header ignored");
+        return None;
+    }
     (!text.is_empty()).then(|| text.to_string())
 }
 
@@ -67,7 +77,7 @@ impl ProxyHeaders {
     /// from a trusted proxy.
     pub(super) fn read(&self, headers: &HeaderMap) -> Option<Identity> {
         let user_id = single(headers, &self.user)?;
-        let groups = single(headers, &self.groups)
+        let groups = single_bounded(headers, &self.groups, 8 * crate::clean::MAX_IDENTITY_VALUE)
             .map(|g| list(&g).map(str::to_string).collect())
             .unwrap_or_default();
         let methods = self

@@ -2,13 +2,17 @@
 //! versions and rollback. Every policy-set write is validated by the core on the whole new
 //! tenant; a rejected write is a 400 with the JSON path and changes nothing; an accepted one
 //! is a new version (author, time, diff) put in force atomically. `If-Match: "<version>"`
-//! makes a write conditional (409 when the version moved).
+//! makes a write conditional (409 when the version moved); a write without it is applied
+//! on whatever is current, in arrival order.
+//!
+//! Every handler checks the token from the headers before it reads the body: an
+//! unauthenticated caller gets 401 at once, its body unread.
 
 use crate::problem::ApiError;
 use crate::routes::bearer;
 use crate::state::{AppState, WriteError, registry};
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use gardien_core::LoadErrors;
@@ -29,12 +33,69 @@ fn author(headers: &HeaderMap) -> String {
 }
 
 /// Admits a request holding the admin token; returns who writes (for the version history).
+/// In demo mode (admin API open on loopback) the request must also name a loopback host and,
+/// when it has an `Origin`, come from a page of that same host: a web page the user visits
+/// cannot write through the browser, nor reach the API by DNS rebinding.
 pub(crate) fn guard(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    if state.demo {
+        demo_origin(headers)?;
+    }
     if state.admin_allowed(bearer(headers)) {
         Ok(author(headers))
     } else {
         Err(ApiError::unauthorized())
     }
+}
+
+/// Demo mode: `Host` is a loopback name or address, `Origin` (when present) is that host.
+fn demo_origin(headers: &HeaderMap) -> Result<(), ApiError> {
+    let forbidden = |detail: &str| {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            format!("demo mode: {detail}"),
+        ))
+    };
+    let Some(host) = gardien_signals::signals::header_text(headers, header::HOST) else {
+        return forbidden("the request has no single Host header");
+    };
+    let bare = crate::decision::bare_host(host);
+    let loopback = bare == "localhost"
+        || bare.ends_with(".localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback || host.contains(',') {
+        return forbidden("the Host header must name a loopback address");
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("");
+        let own = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            .is_some_and(|o| o.eq_ignore_ascii_case(host.trim()));
+        if !own {
+            return forbidden("cross-origin requests are refused");
+        }
+    }
+    Ok(())
+}
+
+/// The authenticated JSON object of an admin write: token first (401 with the body
+/// unread), then `Content-Type`, then the body, streamed against `[http]
+/// admin_body_bytes` and counted against `max_json_values` before it is parsed.
+async fn write_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(String, Map<String, Value>), ApiError> {
+    let author = guard(state, headers)?;
+    crate::body::require_json(headers)?;
+    let http = &state.config.http;
+    let patience = std::time::Duration::from_millis(http.header_read_timeout_ms);
+    let bytes = crate::body::read(headers, body, http.admin_body_bytes, patience).await?;
+    let object = crate::body::parse_object(&bytes, http.max_json_values)?;
+    Ok((author, object))
 }
 
 /// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`).
@@ -56,21 +117,9 @@ fn with_etag(mut response: Response, version: i64) -> Response {
     response
 }
 
-fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(o)) => Ok(o),
-        Ok(_) => Err(ApiError::bad_request(
-            "request body: expected a JSON object",
-        )),
-        Err(e) => Err(ApiError::bad_request(format!(
-            "request body: invalid JSON: {e}"
-        ))),
-    }
-}
-
 /// Refuses members that Graph does not define on the written object (`400` naming each, with
 /// the nearest known name), as Graph does; nothing changes.
-fn check_members(key: &str, object: &Map<String, Value>) -> Result<(), ApiError> {
+fn check_schema_members(key: &str, object: &Map<String, Value>) -> Result<(), ApiError> {
     let ty = match key {
         "policies" => &gardien_core::schema::POLICY,
         "namedLocations" => &gardien_core::schema::NAMED_LOCATION,
@@ -156,6 +205,10 @@ const LOCATIONS: Collection = Collection {
     odata_type: Some("#microsoft.graph.namedLocation"),
 };
 
+/// Writes without `If-Match` that lost a race with another replica are retried this many
+/// times on the newer version before the conflict is answered.
+const WRITE_RETRIES: usize = 8;
+
 fn same_id(v: &Value, id: &str) -> bool {
     v.get("id")
         .and_then(Value::as_str)
@@ -184,57 +237,73 @@ impl Collection {
     }
 
     /// Applies `edit` to the collection's array (returning the index written, if any).
+    /// Without `If-Match`, the edit is applied to whatever is current, in arrival order: a
+    /// conflict with another replica's write is retried on the newer version.
     async fn write(
         self,
         state: &AppState,
         headers: &HeaderMap,
-        edit: impl FnOnce(&mut Vec<Value>) -> Result<Option<usize>, ApiError>,
+        mut edit: impl FnMut(&mut Vec<Value>) -> Result<Option<usize>, ApiError>,
     ) -> Result<(i64, Value, Option<usize>), ApiError> {
         let author = guard(state, headers)?;
         let expected = expected_version(headers)?;
-        let live = state.live_for_write(expected).await;
-        let mut snapshot = live.snapshot.clone();
-        let mut items = crate::snapshot::list(&snapshot, self.key).to_vec();
-        let index = edit(&mut items)?;
-        if self.key == POLICIES.key {
-            // Entra refuses some writes from a date (a control that became read-only).
-            let refused = gardien_core::dated::refused_policy_writes(
-                crate::snapshot::list(&live.snapshot, self.key),
-                &items,
-                crate::clock::now_ms().div_euclid(1000),
-                "request body",
-            );
-            if !refused.is_empty() {
-                state
-                    .metrics
-                    .rejected_writes
-                    .fetch_add(1, Ordering::Relaxed);
-                return Err(write_error(
-                    WriteError::Rejected(LoadErrors::capped(refused)),
-                    self.key,
-                    index,
-                ));
+        let _order = state.admin_edits.lock().await;
+        let mut attempt = 0;
+        loop {
+            let live = state.live_for_write(expected).await;
+            let mut snapshot = live.snapshot.clone();
+            let mut items = crate::snapshot::list(&snapshot, self.key).to_vec();
+            let index = edit(&mut items)?;
+            if self.key == POLICIES.key {
+                // Entra refuses some writes from a date (a control that became read-only).
+                let refused = gardien_core::dated::refused_policy_writes(
+                    crate::snapshot::list(&live.snapshot, self.key),
+                    &items,
+                    crate::clock::now_ms().div_euclid(1000),
+                    "request body",
+                );
+                if !refused.is_empty() {
+                    state
+                        .metrics
+                        .rejected_writes
+                        .fetch_add(1, Ordering::Relaxed);
+                    return Err(write_error(
+                        WriteError::Rejected(LoadErrors::capped(refused)),
+                        self.key,
+                        index,
+                    ));
+                }
+            }
+            let written = index
+                .and_then(|i| items.get(i).cloned())
+                .unwrap_or(Value::Null);
+            snapshot[self.key] = Value::Array(items);
+            match state
+                .apply(&author, expected.or(Some(live.version)), snapshot, None)
+                .await
+            {
+                Ok(version) => return Ok((version, written, index)),
+                Err(WriteError::Conflict { .. })
+                    if expected.is_none() && attempt < WRITE_RETRIES =>
+                {
+                    attempt += 1;
+                    if let Err(e) = state.sync_policy().await {
+                        tracing::warn!(error = %e, "could not catch up with the store before a retry");
+                    }
+                }
+                Err(e) => return Err(write_error(e, self.key, index)),
             }
         }
-        let written = index
-            .and_then(|i| items.get(i).cloned())
-            .unwrap_or(Value::Null);
-        snapshot[self.key] = Value::Array(items);
-        let version = state
-            .apply(&author, expected.or(Some(live.version)), snapshot, None)
-            .await
-            .map_err(|e| write_error(e, self.key, index))?;
-        Ok((version, written, index))
     }
 
     async fn create(
         self,
         state: &AppState,
         headers: &HeaderMap,
-        body: &[u8],
+        body: Body,
     ) -> Result<Response, ApiError> {
-        let mut object = parse_object(body)?;
-        check_members(self.key, &object)?;
+        let (_, mut object) = write_body(state, headers, body).await?;
+        check_schema_members(self.key, &object)?;
         let id = match object.get("id").and_then(Value::as_str) {
             Some(id) => id.to_owned(),
             None => new_id().ok_or_else(|| ApiError::internal(&"no OS randomness for an id"))?,
@@ -251,7 +320,7 @@ impl Collection {
                         self.noun
                     )));
                 }
-                items.push(Value::Object(object));
+                items.push(Value::Object(object.clone()));
                 Ok(Some(items.len() - 1))
             })
             .await?;
@@ -266,11 +335,11 @@ impl Collection {
         state: &AppState,
         headers: &HeaderMap,
         id: &str,
-        body: &[u8],
+        body: Body,
         merge: bool,
     ) -> Result<Response, ApiError> {
-        let object = parse_object(body)?;
-        check_members(self.key, &object)?;
+        let (_, object) = write_body(state, headers, body).await?;
+        check_schema_members(self.key, &object)?;
         if let Some(other) = object.get("id").and_then(Value::as_str)
             && !other.eq_ignore_ascii_case(id)
         {
@@ -292,12 +361,12 @@ impl Collection {
                     // Graph PATCH: the members given replace the current ones (a complex
                     // member such as `conditions` is replaced whole).
                     if let Value::Object(cur) = current {
-                        for (k, v) in object {
-                            cur.insert(k, v);
+                        for (k, v) in &object {
+                            cur.insert(k.clone(), v.clone());
                         }
                     }
                 } else {
-                    let mut replacement = object;
+                    let mut replacement = object.clone();
                     replacement.insert(
                         "id".into(),
                         current.get("id").cloned().unwrap_or(Value::Null),
@@ -344,9 +413,9 @@ macro_rules! collection_handlers {
         pub async fn $create(
             State(s): State<Arc<AppState>>,
             h: HeaderMap,
-            body: Bytes,
+            body: Body,
         ) -> Result<Response, ApiError> {
-            $c.create(&s, &h, &body).await
+            $c.create(&s, &h, body).await
         }
         /// Read one.
         pub async fn $get(
@@ -361,18 +430,18 @@ macro_rules! collection_handlers {
             State(s): State<Arc<AppState>>,
             h: HeaderMap,
             Path(id): Path<String>,
-            body: Bytes,
+            body: Body,
         ) -> Result<Response, ApiError> {
-            $c.update(&s, &h, &id, &body, true).await
+            $c.update(&s, &h, &id, body, true).await
         }
         /// Replace whole.
         pub async fn $put(
             State(s): State<Arc<AppState>>,
             h: HeaderMap,
             Path(id): Path<String>,
-            body: Bytes,
+            body: Body,
         ) -> Result<Response, ApiError> {
-            $c.update(&s, &h, &id, &body, false).await
+            $c.update(&s, &h, &id, body, false).await
         }
         /// Delete (204).
         pub async fn $delete(
@@ -418,29 +487,44 @@ pub async fn get_directory(
 }
 
 /// `PUT /v1/admin/directory`: imports a directory (users, groups, roles), validated with
-/// the policies that reference it.
+/// the policies that reference it: every `memberOf` names a group of the directory, and a
+/// group a policy includes or excludes is not removed (400 with pointers, nothing changed).
 pub async fn put_directory(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let author = guard(&state, &headers)?;
+    let (author, directory) = write_body(&state, &headers, body).await?;
+    check_schema_members("directory", &directory)?;
     let expected = expected_version(&headers)?;
-    let object = parse_object(&body)?;
-    check_members("directory", &object)?;
-    let directory = Value::Object(object);
-    let live = state.live_for_write(expected).await;
-    let mut snapshot = live.snapshot.clone();
-    snapshot["directory"] = directory;
-    let version = state
-        .apply(
-            &author,
-            expected.or(Some(live.version)),
-            snapshot,
-            Some("directory import"),
-        )
-        .await
-        .map_err(|e| match e {
+    let directory = Value::Object(directory);
+    let _order = state.admin_edits.lock().await;
+    let mut attempt = 0;
+    loop {
+        let live = state.live_for_write(expected).await;
+        check_directory(&live.snapshot, &directory)?;
+        let mut snapshot = live.snapshot.clone();
+        snapshot["directory"] = directory.clone();
+        let applied = state
+            .apply(
+                &author,
+                expected.or(Some(live.version)),
+                snapshot,
+                Some("directory import"),
+            )
+            .await;
+        let error = match applied {
+            Ok(version) => return Ok(with_etag(StatusCode::NO_CONTENT.into_response(), version)),
+            Err(WriteError::Conflict { .. }) if expected.is_none() && attempt < WRITE_RETRIES => {
+                attempt += 1;
+                if let Err(e) = state.sync_policy().await {
+                    tracing::warn!(error = %e, "could not catch up with the store before a retry");
+                }
+                continue;
+            }
+            Err(e) => e,
+        };
+        return Err(match error {
             WriteError::Rejected(mut errors) => {
                 for err in &mut errors.errors {
                     if let Some(rest) = err.pointer.strip_prefix("/directory") {
@@ -451,8 +535,85 @@ pub async fn put_directory(
                 ApiError::invalid(&errors)
             }
             other => write_error(other, "directory", None),
-        })?;
-    Ok(with_etag(StatusCode::NO_CONTENT.into_response(), version))
+        });
+    }
+}
+
+/// Ids of the `groups` of a directory, lower case.
+fn group_ids(directory: &Value) -> std::collections::HashSet<String> {
+    directory
+        .get("groups")
+        .and_then(Value::as_array)
+        .map(|groups| {
+            groups
+                .iter()
+                .filter_map(|g| g.get("id").and_then(Value::as_str))
+                .map(str::to_ascii_lowercase)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The directory checks the core leaves to the write API (a tenant file may hold a partial
+/// directory; a directory written through the API replaces the whole one).
+fn check_directory(current: &Value, directory: &Value) -> Result<(), ApiError> {
+    let groups = group_ids(directory);
+    let mut problems = Vec::new();
+    for kind in ["users", "groups"] {
+        let items = directory.get(kind).and_then(Value::as_array);
+        for (i, item) in items.into_iter().flatten().enumerate() {
+            let parents = item.get("memberOf").and_then(Value::as_array);
+            for (j, parent) in parents.into_iter().flatten().enumerate() {
+                if let Some(id) = parent.as_str()
+                    && !groups.contains(&id.to_ascii_lowercase())
+                {
+                    problems.push((
+                        format!("/{kind}/{i}/memberOf/{j}"),
+                        format!(
+                            "group `{}` is not in the directory",
+                            crate::clean::escape(id, 128)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    let before = current.get("directory").map(group_ids).unwrap_or_default();
+    for (p, policy) in crate::snapshot::list(current, "policies")
+        .iter()
+        .enumerate()
+    {
+        for member in ["includeGroups", "excludeGroups"] {
+            let ids = policy
+                .pointer(&format!("/conditions/users/{member}"))
+                .and_then(Value::as_array);
+            for id in ids.into_iter().flatten().filter_map(Value::as_str) {
+                let key = id.to_ascii_lowercase();
+                if before.contains(&key) && !groups.contains(&key) {
+                    let name = policy
+                        .get("displayName")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    problems.push((
+                        "/groups".to_owned(),
+                        format!(
+                            "group `{}` is in `{member}` of policy `{}` (/policies/{p}); change the policy before removing the group",
+                            crate::clean::escape(id, 128),
+                            crate::clean::escape(name, 256)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_body(
+            format!("{} problem(s); nothing was changed", problems.len()),
+            &problems,
+        ))
+    }
 }
 
 /// `GET /v1/admin/versions`: every version, newest first.
@@ -539,10 +700,9 @@ pub async fn list_devices(
 pub async fn replace_devices(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<StatusCode, ApiError> {
-    guard(&state, &headers)?;
-    let object = parse_object(&body)?;
+    let (_, object) = write_body(&state, &headers, body).await?;
     let Some(Value::Array(devices)) = object.get("value") else {
         return Err(ApiError::bad_request(
             "request body: expected {\"value\": [device, ...]}",
@@ -587,10 +747,9 @@ pub async fn put_device(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    guard(&state, &headers)?;
-    let mut object = parse_object(&body)?;
+    let (_, mut object) = write_body(&state, &headers, body).await?;
     if let Some(other) = object.get("deviceId").and_then(Value::as_str)
         && other != id
     {

@@ -13,7 +13,7 @@ use crate::problem::ApiError;
 use crate::routes::bearer;
 use crate::state::AppState;
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use gardien_core::report::WhatIfReport;
@@ -90,17 +90,25 @@ fn answer(state: &AppState, decided: &Decided, request: &HeaderMap) -> Response 
         (Decision::Allow, _) => {
             let mut r = StatusCode::OK.into_response();
             if let Some(identity) = &decided.identity {
+                // Identity values are echoed only up to a bound (a token's claims are not
+                // capped on the way in): an oversized one is left out, never cut.
+                let max = crate::clean::MAX_IDENTITY_VALUE;
                 let h = r.headers_mut();
-                set(h, "remote-user", &identity.user_id);
-                set(h, "x-gardien-user", &identity.user_id);
+                let mut echo = |name: &'static str, value: &str, max: usize| {
+                    if value.len() <= max {
+                        set(h, name, value);
+                    }
+                };
+                echo("remote-user", &identity.user_id, max);
+                echo("x-gardien-user", &identity.user_id, max);
                 if let Some(e) = &identity.email {
-                    set(h, "remote-email", e);
+                    echo("remote-email", e, max);
                 }
                 if let Some(n) = &identity.name {
-                    set(h, "remote-name", n);
+                    echo("remote-name", n, max);
                 }
                 if !identity.groups.is_empty() {
-                    set(h, "remote-groups", &identity.groups.join(","));
+                    echo("remote-groups", &identity.groups.join(","), 8 * max);
                 }
             }
             r
@@ -198,7 +206,21 @@ async fn proxy_decision(
     endpoint: Endpoint,
 ) -> Response {
     let started = Instant::now();
-    let Some(app) = route_app(&state.config.apps, &original.host, &original.uri) else {
+    // Every spelling of a path routes like the backend will serve it; an ambiguous one is
+    // refused, never sent to whichever application covers `/`.
+    let path = match gardien_signals::path::canonical_path(&original.uri) {
+        Ok(path) => path,
+        Err(e) => {
+            state.metrics.rejected_paths.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                path = %crate::clean::escape(&original.uri, 512),
+                reason = %e,
+                "request path refused"
+            );
+            return ApiError::bad_request(format!("request path: {e}")).into_response();
+        }
+    };
+    let Some(app) = route_app(&state.config.apps, &original.host, &path) else {
         return refused(state, &Refusal::NoApplication);
     };
     let incoming = Incoming {
@@ -289,12 +311,30 @@ pub async fn denial_page(
     }
 }
 
-/// The request body as a sign-in, decided at the request time (Entra's dated changes): user
-/// principal names and service principal display names resolve through the live tenant's
-/// directory.
-fn parse_request(state: &AppState, body: &[u8]) -> Result<SignIn, ApiError> {
+/// The sign-in of a decision API request, read after the token check: streamed against
+/// `[http] decision_body_bytes`, its JSON values counted before parsing; user principal names
+/// and service principal display names resolve through the live tenant's directory; decided
+/// at the request time (Entra's dated changes).
+async fn read_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<SignIn, ApiError> {
+    let http = &state.config.http;
+    let patience = std::time::Duration::from_millis(http.header_read_timeout_ms);
+    let bytes = crate::body::read(headers, body, http.decision_body_bytes, patience).await?;
+    if crate::body::json_value_bound(&bytes) > http.max_json_values {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Payload too large",
+            format!(
+                "request body: more than {} JSON values",
+                http.max_json_values
+            ),
+        ));
+    }
     let live = state.live.load();
-    let mut signin = SignIn::parse_in("request body", body, &live.tenant.tenant.directory)
+    let mut signin = SignIn::parse_in("request body", &bytes, &live.tenant.tenant.directory)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     signin.at = Some(crate::clock::now_ms().div_euclid(1000));
     Ok(signin)
@@ -352,14 +392,14 @@ pub async fn evaluate(
     State(state): State<Arc<AppState>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
     if !state.decision_allowed(bearer(&headers)) {
         return Err(ApiError::unauthorized());
     }
     let started = Instant::now();
     let at = evaluation_instant(query.as_deref())?;
-    let mut signin = parse_request(&state, &body)?;
+    let mut signin = read_request(&state, &headers, body).await?;
     if at.is_some() {
         signin.at = at;
     }
@@ -404,12 +444,12 @@ pub async fn evaluate(
 pub async fn graph_evaluate(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
     if !state.decision_allowed(bearer(&headers)) {
         return Err(ApiError::unauthorized());
     }
-    let signin = parse_request(&state, &body)?;
+    let signin = read_request(&state, &headers, body).await?;
     let live = state.live.load();
     let report = WhatIfReport::new(&live.tenant, &signin);
     Ok(Json(report.to_graph_json(&live.tenant)))

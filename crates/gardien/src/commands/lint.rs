@@ -251,7 +251,7 @@ impl LineIndex {
             .values
             .entry(file.to_owned())
             .or_insert_with(|| {
-                let bytes = std::fs::read(file).ok()?;
+                let bytes = crate::tenant_fs::read_input(std::path::Path::new(file)).ok()?;
                 let text = gardien_core::json::decode_text(file, &bytes).ok()?;
                 serde_json::from_str(&text).ok()
             })
@@ -265,7 +265,7 @@ impl LineIndex {
             .texts
             .entry(file.to_owned())
             .or_insert_with(|| {
-                let bytes = std::fs::read(file).ok()?;
+                let bytes = crate::tenant_fs::read_input(std::path::Path::new(file)).ok()?;
                 gardien_core::json::decode_text(file, &bytes).ok()
             })
             .as_deref()?;

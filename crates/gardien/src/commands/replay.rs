@@ -107,6 +107,16 @@ pub fn run(tenant: &Path, logs: &[PathBuf], baseline: Option<&Path>, json: bool)
             files.push((path, Box::new(std::io::stdin()), 0));
             continue;
         }
+        // Logs are streamed (no size limit), but only from a regular file or stdin (`-`):
+        // a FIFO without a writer would hang.
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if !meta.is_file() {
+            anyhow::bail!(
+                "cannot read {}: not a regular file (a pipe, device or directory); give a file, or `-` for stdin",
+                path.display()
+            );
+        }
         let file =
             std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);

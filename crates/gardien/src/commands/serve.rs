@@ -38,12 +38,14 @@ fn demo_config(listen: Option<SocketAddr>, store: PathBuf) -> ServerConfig {
         AppRoute {
             host: "payroll.contoso.example".into(),
             path_prefix: "/".into(),
+            case_sensitive: false,
             app_id: PAYROLL.into(),
             name: Some("Payroll".into()),
         },
         AppRoute {
             host: "*".into(),
             path_prefix: "/".into(),
+            case_sensitive: false,
             app_id: WIKI.into(),
             name: Some("Wiki".into()),
         },
@@ -178,8 +180,7 @@ pub fn run(
             };
             let initial_devices = match &config.signals.devices {
                 Some(p) => {
-                    let bytes =
-                        std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+                    let bytes = crate::tenant_fs::read_input(p)?;
                     let v: Value = serde_json::from_slice(&bytes)
                         .with_context(|| format!("{}: invalid JSON", p.display()))?;
                     Some(
@@ -204,11 +205,26 @@ pub fn run(
         if let Some(url) = database {
             set_database(&mut config, url);
         }
+        if demo && !config.listen.ip().is_loopback() {
+            return Err(anyhow!(
+                "demo mode opens the admin API without a token: it only listens on loopback, not {}",
+                config.listen
+            ));
+        }
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let state = AppState::start(config, options).await?;
+        let state = match AppState::start(config, options).await {
+            Ok(state) => state,
+            Err(e) => {
+                // A refused start leaves nothing behind: the demo's store is its own.
+                if let Some(store) = &demo_store {
+                    remove_store(store);
+                }
+                return Err(e.into());
+            }
+        };
         if demo {
             let store = match &demo_store {
                 Some(_) => "a temporary SQLite file".to_owned(),

@@ -85,8 +85,7 @@ impl SignalArgs {
                 self.forwarded_header
             );
         };
-        let read =
-            |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+        let read = |p: &Path| crate::tenant_fs::read_input(p);
         let devices = match &self.devices {
             Some(p) => DeviceRegistry::from_json(&p.display().to_string(), &read(p)?)?,
             None => DeviceRegistry::default(),
@@ -123,8 +122,7 @@ impl SignalArgs {
 
     /// Builds the sign-in of the request head saved in `file`.
     pub fn build(&self, file: &Path) -> Result<(SignIn, Derived)> {
-        let bytes =
-            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let bytes = crate::tenant_fs::read_input(file)?;
         let head = parse_request_head(&file.display().to_string(), &bytes)?;
         let signals = self.signals()?;
         let now = crate::now_or_clock(self.now);

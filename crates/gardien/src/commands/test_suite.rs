@@ -16,9 +16,9 @@ use crate::{Exit, print_out};
 /// Loads and runs one suite file.
 fn run_one(path: &Path) -> SuiteReport {
     let file = path.display().to_string();
-    let text = match std::fs::read_to_string(path) {
+    let text = match gardien_server::files::read_text(path, gardien_server::files::DEFAULT_LIMIT) {
         Ok(t) => t,
-        Err(e) => return SuiteReport::not_run(&file, format!("{file}: cannot read: {e}")),
+        Err(e) => return SuiteReport::not_run(&file, e.to_string()),
     };
     let dir = path.parent().unwrap_or_else(|| Path::new(""));
     let suite = match Suite::parse(&file, &text, dir) {
@@ -52,7 +52,10 @@ fn run_one(path: &Path) -> SuiteReport {
             return SuiteReport::not_run(&file, format!("{file}: tenant: {e:#}"));
         }
     };
-    suite::run(&suite, &tenant, &mut |p| std::fs::read(p))
+    suite::run(&suite, &tenant, &mut |p| {
+        gardien_server::files::read_regular(p, gardien_server::files::DEFAULT_LIMIT)
+            .map_err(std::io::Error::other)
+    })
 }
 
 fn indent(text: &str, by: &str) -> String {

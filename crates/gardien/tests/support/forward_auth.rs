@@ -52,9 +52,9 @@ const CHROME_ANDROID: &str = "Mozilla/5.0 (Linux; Android 12; Pixel 6) AppleWebK
 const OUTLOOK_ANDROID: &str = "Outlook-Android/2.0";
 const SAFARI_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
 
-/// Spellings of `/payroll/x` that a server may or may not read as that path (see the
-/// path canonicalisation of the server's hardening). Whatever gardien decides for each when
-/// asked directly, the proxy must give the same answer.
+/// Spellings of `/payroll/x` that a server may or may not read as that path. gardien reads
+/// them all as `/payroll/x` (its one path canonicalisation, `docs/security.md`), and the proxy
+/// must give the answer gardien gives directly.
 pub const PATH_VARIANTS: &[&str] = &[
     "/payroll/x",
     "//payroll/x",
@@ -722,8 +722,19 @@ fn path_variants(bench: &Bench, front: &dyn Front) {
         outcome(&r)
     };
     let mut summary = Vec::new();
+    let canonical = direct("/payroll/x");
+    assert_eq!(
+        canonical.0, 403,
+        "/payroll/x directly: the phone in a browser is denied"
+    );
     for path in PATH_VARIANTS {
         let expected = direct(path);
+        // gardien reads every spelling as `/payroll/x` (one canonical path before routing):
+        // none reaches the laxer Wiki.
+        assert_eq!(
+            expected, canonical,
+            "{path} directly: not decided as /payroll/x"
+        );
         let before = bench.app.requests().len();
         let r = front.send(Variant::Sso, "GET", path, &phone_in_browser, b"");
         let reached = bench.app.requests().len() > before;
@@ -743,6 +754,22 @@ fn path_variants(bench: &Bench, front: &dyn Front) {
         );
         summary.push(format!("{path} {}", expected.0));
     }
+    // An ambiguous spelling (an encoded `/`) is refused by gardien (400): the proxy fails
+    // closed and the application never sees it.
+    let before = bench.app.requests().len();
+    let r = front.send(Variant::Sso, "GET", "/payroll%2fx", &phone_in_browser, b"");
+    assert_ne!(
+        r.status,
+        200,
+        "/payroll%2fx through {}: {r:?}",
+        front.name()
+    );
+    assert_eq!(
+        bench.app.requests().len(),
+        before,
+        "/payroll%2fx through {} reached the application",
+        front.name()
+    );
     // A client's X-Original-URI (which gardien reads before X-Forwarded-Uri) is the proxy's
     // to set, never the client's, even behind an authenticating proxy (the client's
     // X-Forwarded-* are checked at the edge, by the probe: behind a trusted proxy, Traefik's
