@@ -1042,14 +1042,24 @@ async fn unknown_members_are_refused() {
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
     assert_eq!(s.state.live.load().version, 1);
-    // Known members, any case, and annotations are fine.
+    // A known member in another case is refused with the exact name: the policy would
+    // otherwise hold `State` beside `state`, and the core reads exact names.
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("PATCH", CA01, Body::from(r#"{"State":"disabled"}"#)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert_eq!(r.json()["errors"][0]["help"], "did you mean `state`?");
+    // Known members and annotations are fine.
     let r = send(
         &s.app,
         "127.0.0.1",
         admin(
             "PATCH",
             CA01,
-            Body::from(r#"{"State":"disabled","@odata.context":"x"}"#),
+            Body::from(r#"{"state":"disabled","@odata.context":"x"}"#),
         ),
     )
     .await;
