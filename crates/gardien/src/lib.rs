@@ -119,6 +119,10 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Exit 2 when gaps of these kinds exist (comma-separated: noControl,
+        /// noStrongControl); default: exit 0 whatever the gaps.
+        #[arg(long, value_delimiter = ',')]
+        fail_on: Vec<String>,
     },
     /// Replay sign-in logs (Entra export or gardien's) against a proposed tenant.
     Replay {
@@ -134,6 +138,11 @@ pub enum Command {
         /// Print JSON with a per-sign-in listing.
         #[arg(long)]
         json: bool,
+        /// Exit 2 when sign-ins of these change categories exist (comma-separated, e.g.
+        /// newlyBlocked,newlyChallenged; `any`: every category but unchanged); default: exit
+        /// 0 whatever changes.
+        #[arg(long, value_delimiter = ',')]
+        fail_on: Vec<String>,
     },
     /// Semantic difference between two tenants: which sign-in classes change outcome.
     Diff {
@@ -146,6 +155,11 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Exit 2 only for changes of these kinds (comma-separated: newlyBlocked,
+        /// newlyChallenged, noLongerBlocked, noLongerChallenged, controlsChanged; `any`, the
+        /// default: every change; `none`: never).
+        #[arg(long, value_delimiter = ',', default_value = "any")]
+        fail_on: Vec<String>,
     },
     /// Run declarative policy test suites (TOML), with JUnit XML for CI.
     Test {
@@ -333,14 +347,24 @@ pub fn run() -> ExitCode {
         Command::Changes { tenant, json, now } => {
             commands::changes::run(tenant, *json, now_or_clock(*now))
         }
-        Command::Gaps { tenant, json } => commands::gaps::run(tenant, *json),
+        Command::Gaps {
+            tenant,
+            json,
+            fail_on,
+        } => commands::gaps::run(tenant, *json, fail_on),
         Command::Replay {
             tenant,
             logs,
             baseline,
             json,
-        } => commands::replay::run(tenant, logs, baseline.as_deref(), *json),
-        Command::Diff { from, to, json } => commands::diff::run(from, to, *json),
+            fail_on,
+        } => commands::replay::run(tenant, logs, baseline.as_deref(), *json, fail_on),
+        Command::Diff {
+            from,
+            to,
+            json,
+            fail_on,
+        } => commands::diff::run(from, to, *json, fail_on),
         Command::Test { suites, junit } => commands::test_suite::run(suites, junit.as_deref()),
     };
     match result {
