@@ -106,6 +106,10 @@ pub enum Command {
         /// Lowest severity that makes the exit code 2: error, warning or info.
         #[arg(long, default_value = "warning")]
         fail_on: String,
+        /// Waiver file (TOML `[[waiver]]`: rule, policy/user/app, reason, expires): waived
+        /// findings are listed apart; an expired waiver makes the run exit 2.
+        #[arg(long)]
+        waivers: Option<PathBuf>,
         /// "Now" for age-based and dated rules (RFC 3339, a date or epoch seconds; default:
         /// the clock).
         #[arg(long, value_parser = parse_now)]
@@ -336,8 +340,15 @@ pub fn run() -> ExitCode {
             tenant,
             format,
             fail_on,
+            waivers,
             now,
-        } => commands::lint::run(tenant, format, fail_on, now_or_clock(*now)),
+        } => commands::lint::run(
+            tenant,
+            format,
+            fail_on,
+            waivers.as_deref(),
+            now_or_clock(*now),
+        ),
         Command::Explain {
             tenant,
             request,

@@ -5,6 +5,7 @@
 //! nothing on stdout).
 
 use anyhow::{Result, anyhow, bail};
+use gardien_analysis::lint::waivers::{self, Waived};
 use gardien_analysis::lint::{Finding, LintOptions, LintReport, RULES, Severity, lint};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -22,7 +23,13 @@ enum Format {
 }
 
 /// Runs the command.
-pub fn run(tenant: &Path, format: &str, fail_on: &str, now: i64) -> Result<Exit> {
+pub fn run(
+    tenant: &Path,
+    format: &str,
+    fail_on: &str,
+    waiver_file: Option<&Path>,
+    now: i64,
+) -> Result<Exit> {
     let format = match format.to_ascii_lowercase().as_str() {
         "text" => Format::Text,
         "json" => Format::Json,
@@ -36,27 +43,119 @@ pub fn run(tenant: &Path, format: &str, fail_on: &str, now: i64) -> Result<Exit>
             anyhow!("unknown severity `{fail_on}` for --fail-on; expected `error`, `warning`, `info` or `none`")
         })?)
     };
+    let waiver_list = match waiver_file {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+            let name = path.display().to_string();
+            let text =
+                gardien_core::json::decode_text(&name, &bytes).map_err(|e| anyhow!("{e}"))?;
+            waivers::parse(&name, &text)?
+        }
+        None => Vec::new(),
+    };
     let compiled = tenant_fs::load_or_fail(tenant)?;
     let options = LintOptions {
         now: Some(now),
         tenant_name: tenant.display().to_string(),
         ..LintOptions::default()
     };
-    let report = lint(&compiled, &options);
+    let full = waivers::apply(lint(&compiled, &options), &waiver_list, now);
+    let report = &full.report;
     let mut lines = LineIndex::default();
     let out = match format {
-        Format::Text => text(&report, &mut lines),
-        Format::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
-        Format::Sarif => format!(
-            "{}\n",
-            serde_json::to_string_pretty(&sarif(&report, &mut lines))?
-        ),
+        Format::Text => {
+            let mut out = text(report, &mut lines);
+            waived_text(&full, &mut out);
+            out
+        }
+        Format::Json => {
+            if waiver_file.is_some() {
+                format!("{}\n", serde_json::to_string_pretty(&full)?)
+            } else {
+                format!("{}\n", serde_json::to_string_pretty(report)?)
+            }
+        }
+        Format::Sarif => {
+            let mut doc = sarif(report, &mut lines);
+            add_suppressed(&mut doc, &full, &mut lines);
+            format!("{}\n", serde_json::to_string_pretty(&doc)?)
+        }
     };
     print_out(&out)?;
     Ok(match threshold {
-        Some(t) if report.fails(t) => Exit::Deny,
+        Some(t) if full.fails(t) => Exit::Deny,
         _ => Exit::Ok,
     })
+}
+
+/// Waived findings and expired or unused waivers, after the report.
+fn waived_text(w: &Waived, out: &mut String) {
+    if !w.waived.is_empty() {
+        let _ = writeln!(out, "\n── waived ({}) ──", w.waived.len());
+        for f in &w.waived {
+            let _ = writeln!(
+                out,
+                "{}[{}] {}{}: {}",
+                f.finding.severity.as_str(),
+                f.finding.code,
+                f.finding.file,
+                if f.finding.pointer.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", f.finding.pointer)
+                },
+                f.finding.message
+            );
+            let _ = writeln!(
+                out,
+                "  waived until {}: {} ({})",
+                f.expires, f.reason, f.waiver
+            );
+        }
+    }
+    for e in &w.expired_waivers {
+        let _ = writeln!(
+            out,
+            "error: waiver {} for {} expired on {} (\"{}\"): it waives nothing; renew or remove it",
+            e.source, e.rule, e.expires, e.reason
+        );
+    }
+    for u in &w.unused_waivers {
+        let _ = writeln!(
+            out,
+            "note: waiver {} for {} matches no finding; remove it",
+            u.source, u.rule
+        );
+    }
+}
+
+/// Waived findings as SARIF results with an accepted external suppression (justification:
+/// the waiver's reason).
+fn add_suppressed(doc: &mut Value, w: &Waived, lines: &mut LineIndex) {
+    if w.waived.is_empty() {
+        return;
+    }
+    let findings: Vec<Finding> = w.waived.iter().map(|f| f.finding.clone()).collect();
+    let suppressed = LintReport {
+        findings,
+        summary: w.report.summary.clone(),
+    };
+    let extra = sarif(&suppressed, lines);
+    let Some(results) = extra["runs"][0]["results"].as_array() else {
+        return;
+    };
+    let mut results = results.clone();
+    for (r, f) in results.iter_mut().zip(&w.waived) {
+        r["suppressions"] = json!([{
+            "kind": "external",
+            "status": "accepted",
+            "justification": format!("{} (until {}; {})", f.reason, f.expires, f.waiver),
+        }]);
+    }
+    if let Some(list) = doc["runs"][0]["results"].as_array_mut() {
+        list.extend(results);
+    }
 }
 
 fn count(n: usize, one: &str, many: &str) -> String {
