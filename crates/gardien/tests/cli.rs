@@ -247,12 +247,14 @@ fn human_output_and_bad_input() {
     let (code, out, _) = gardien(&["whatif", "--tenant", &tenant, "--request", &req]);
     assert_eq!(code, 0);
     assert!(
-        out.contains("CA01 Block sign-ins from outside the EU") && out.contains("grant: Block"),
+        out.contains("CA01 Block sign-ins from outside the EU") && out.contains("grant: block"),
         "{out}"
     );
     let (code, out, _) = gardien(&["evaluate", "--tenant", &tenant, "--request", &req]);
     assert_eq!(code, 2);
+    // Not a terminal: no colour codes.
     assert!(out.starts_with("decision: deny (AADSTS53003)"), "{out}");
+    assert!(out.contains("      requires: block"), "{out}");
     let (code, out, _) = gardien(&["validate", "--tenant", &tenant]);
     assert_eq!(
         (code, out.trim()),
