@@ -7,6 +7,10 @@
 //!   corpus (`../shared/corpus/policies`, every baseline, first policies copied up to 200, as
 //!   `gardien/tests/gaps_cli.rs` builds it); the bench prints SKIP without the corpus.
 //!
+//! * `doc` (Markdown) on the 200-policy corpus tenant, and (with
+//!   `GARDIEN_BENCH_DOC_SYNTHETIC=1`) on the generated tenant at 300 policies
+//!   (`synthetic::generate_sized`) — target < 1 s, not met there (see BENCHMARKS.md).
+//!
 //! `cargo bench -p gardien-analysis --bench analysis` prints the best of 3 runs, then runs
 //! the same as a criterion group (10 samples).
 #![allow(
@@ -199,8 +203,70 @@ fn tenant_200() -> Option<Tenant> {
     Some(all)
 }
 
+fn doc_bench() {
+    if let Some(t) = tenant_200() {
+        let started = Instant::now();
+        let md =
+            gardien_analysis::doc::document(&t, "corpus", gardien_analysis::doc::Format::Markdown);
+        println!(
+            "doc, corpus tenant of {} policies: {:.3} s ({} bytes)",
+            t.policies.len(),
+            started.elapsed().as_secs_f64(),
+            md.len()
+        );
+    }
+    if std::env::var_os("GARDIEN_BENCH_DOC_SYNTHETIC").is_none() {
+        println!(
+            "doc on the generated 300-policy tenant: set GARDIEN_BENCH_DOC_SYNTHETIC=1 (about 30-50 s per document on 2 vCPU)"
+        );
+        return;
+    }
+    let synthetic = synthetic::generate_sized(SEED, 300, 0);
+    let tenant = Tenant::load(&synthetic.source).unwrap_or_else(|e| panic!("tenant: {e}"));
+    let mut best = f64::INFINITY;
+    let mut len = 0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let md = gardien_analysis::doc::document(
+            &tenant,
+            "synthetic",
+            gardien_analysis::doc::Format::Markdown,
+        );
+        let html = gardien_analysis::doc::document(
+            &tenant,
+            "synthetic",
+            gardien_analysis::doc::Format::Html,
+        );
+        best = best.min(t.elapsed().as_secs_f64() / 2.0);
+        len = md.len() + html.len();
+    }
+    println!(
+        "doc, {} policies, {} named locations: {:.3} s per document (best of 3, Markdown and HTML: {} bytes)",
+        tenant.policies.len(),
+        tenant.named_locations.len(),
+        best,
+        len
+    );
+    let mut c = Criterion::default()
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5))
+        .warm_up_time(Duration::from_secs(1))
+        .configure_from_args();
+    c.bench_function("doc/300 policies, markdown", |b| {
+        b.iter(|| {
+            gardien_analysis::doc::document(
+                black_box(&tenant),
+                "synthetic",
+                gardien_analysis::doc::Format::Markdown,
+            )
+        })
+    });
+    c.final_summary();
+}
+
 fn main() {
-    let _ = (synthetic::generate, SEED);
+    let _ = synthetic::generate;
+    doc_bench();
     let Some(tenant) = tenant_200() else {
         println!("SKIP: the 200-policy corpus tenant could not be built");
         return;

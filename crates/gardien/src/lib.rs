@@ -165,6 +165,20 @@ pub enum Command {
         #[arg(long, value_delimiter = ',', default_value = "any")]
         fail_on: Vec<String>,
     },
+    /// Documentation of a tenant for change boards and audits: overview, persona ×
+    /// application matrix, each policy in plain words, named locations, lint summary, coverage
+    /// chart. Deterministic (diffable in git).
+    Doc {
+        /// Tenant directory or single JSON file.
+        #[arg(long)]
+        tenant: PathBuf,
+        /// Output format: markdown or html (one self-contained file).
+        #[arg(long, default_value = "markdown")]
+        format: String,
+        /// Title (default: the tenant path).
+        #[arg(long)]
+        title: Option<String>,
+    },
     /// Run declarative policy test suites (TOML), with JUnit XML for CI.
     Test {
         /// Suite files.
@@ -376,6 +390,11 @@ pub fn run() -> ExitCode {
             json,
             fail_on,
         } => commands::diff::run(from, to, *json, fail_on),
+        Command::Doc {
+            tenant,
+            format,
+            title,
+        } => commands::doc::run(tenant, format, title.as_deref()),
         Command::Test { suites, junit } => commands::test_suite::run(suites, junit.as_deref()),
     };
     match result {

@@ -1,7 +1,6 @@
 //! Human renderers over the reports. They format; they never recompute or filter.
 
 use gardien_core::CompiledTenant;
-use gardien_core::model::policy::{GrantOperator, Policy};
 use gardien_core::report::{DecisionReport, WhatIfReport};
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -61,47 +60,7 @@ fn decision_colour(decision: &str) -> u8 {
     }
 }
 
-/// A policy's grant controls in words, one name per control (the names of `--json` and of
-/// the policy's own JSON: `mfa`, `compliantDevice`, `authenticationStrength`, `termsOfUse`)
-/// joined by the operator: `mfa OR compliantDevice`, `block`, `none`.
-pub fn grant_words(p: &Policy) -> String {
-    let Some(g) = &p.grant else {
-        return "none (session controls only)".to_owned();
-    };
-    let mut names: Vec<String> = g.built_in.iter().map(|b| b.as_str().to_owned()).collect();
-    if g.authentication_strength.is_some() {
-        names.push("authenticationStrength".to_owned());
-    }
-    if !g.terms_of_use.is_empty() {
-        names.push("termsOfUse".to_owned());
-    }
-    names.extend(
-        g.custom_factors
-            .iter()
-            .map(|c| format!("customControl `{c}`")),
-    );
-    if names.is_empty() {
-        return "none".to_owned();
-    }
-    let op = match g.operator {
-        GrantOperator::And => " AND ",
-        GrantOperator::Or => " OR ",
-    };
-    names.join(op)
-}
-
-/// A policy's session controls, in the same camelCase as the grant controls.
-pub fn session_words(p: &Policy) -> Vec<String> {
-    p.session.names().iter().map(|n| lower_first(n)).collect()
-}
-
-fn lower_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
+pub use gardien_analysis::doc::{grant_words, session_words};
 
 /// The what-if table: policy, applies?, reasons, and the controls of applying policies.
 /// `at` is the evaluation instant, for the notes on retired or retiring controls.

@@ -455,3 +455,34 @@ fn changes_lists_the_policies_each_dated_change_concerns() {
     assert!(out.contains("Approved apps on phones"), "{out}");
     assert!(out.contains("e.g. "), "{out}");
 }
+
+#[test]
+fn doc_writes_markdown_and_one_html_file_deterministically() {
+    let tenant = root().join("examples/demo/tenant").display().to_string();
+    let (code, md, err) = gardien(&["doc", "--tenant", &tenant, "--title", "Demo"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(md.starts_with("# Conditional Access: Demo"), "{md}");
+    for want in [
+        "## Overview",
+        "## Persona × application",
+        "## Policies",
+        "### CA03 Require MFA for administrators",
+        "- requires: mfa",
+        "## Named locations",
+        "## Lint",
+    ] {
+        assert!(md.contains(want), "missing `{want}`:\n{md}");
+    }
+    let (_, again, _) = gardien(&["doc", "--tenant", &tenant, "--title", "Demo"]);
+    assert_eq!(md, again, "the document is deterministic");
+    let (code, html, _) = gardien(&["doc", "--tenant", &tenant, "--format", "html"]);
+    assert_eq!(code, 0);
+    assert!(
+        html.starts_with("<!DOCTYPE html>")
+            && html.contains("<svg")
+            && html.trim_end().ends_with("</html>")
+    );
+    let (code, _, err) = gardien(&["doc", "--tenant", &tenant, "--format", "pdf"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown format `pdf`"), "{err}");
+}
