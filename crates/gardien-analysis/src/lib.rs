@@ -9,6 +9,7 @@
 pub mod changes;
 pub mod counterfactual;
 pub mod diff;
+pub mod doc;
 pub mod gaps;
 pub mod lint;
 pub mod replay;

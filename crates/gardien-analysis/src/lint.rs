@@ -21,6 +21,7 @@ pub mod registry;
 
 pub(crate) mod probe;
 mod rules;
+pub mod waivers;
 
 use gardien_core::CompiledTenant;
 use serde::Serialize;

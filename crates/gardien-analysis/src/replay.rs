@@ -42,19 +42,23 @@ pub enum Change {
     NoLongerCovered,
     /// Denied before and now, with another error code.
     ErrorCodeChanged,
+    /// Denied (or challenged) before and now, with the same code, but another policy decides
+    /// ("still blocked, now by CA000").
+    DecidingPolicyMoved,
     /// Nothing of the above.
     Unchanged,
 }
 
 impl Change {
     /// Every category, in report order.
-    pub const ALL: [Change; 7] = [
+    pub const ALL: [Change; 8] = [
         Change::NewlyBlocked,
         Change::NewlyChallenged,
         Change::NoLongerBlocked,
         Change::NoLongerChallenged,
         Change::NoLongerCovered,
         Change::ErrorCodeChanged,
+        Change::DecidingPolicyMoved,
         Change::Unchanged,
     ];
 
@@ -67,6 +71,7 @@ impl Change {
             Change::NoLongerChallenged => "noLongerChallenged",
             Change::NoLongerCovered => "noLongerCovered",
             Change::ErrorCodeChanged => "errorCodeChanged",
+            Change::DecidingPolicyMoved => "decidingPolicyMoved",
             Change::Unchanged => "unchanged",
         }
     }
@@ -80,8 +85,14 @@ impl Change {
             Change::NoLongerChallenged => "no longer challenged",
             Change::NoLongerCovered => "no longer covered",
             Change::ErrorCodeChanged => "error code changed",
+            Change::DecidingPolicyMoved => "deciding policy moved",
             Change::Unchanged => "unchanged",
         }
+    }
+
+    /// The category named `name` ([`Change::as_str`]), for `--fail-on`.
+    pub fn parse(name: &str) -> Option<Change> {
+        Change::ALL.into_iter().find(|c| c.as_str() == name)
     }
 }
 
@@ -202,6 +213,8 @@ fn bump(map: &mut FxHashMap<Box<str>, Tally>, id: &str, name: Option<&str>) {
 #[derive(Debug, Default)]
 struct Group {
     count: u64,
+    /// `before id → now id`, for deciding-policy moves.
+    by_move: FxHashMap<Box<str>, Tally>,
     by_policy: FxHashMap<Box<str>, Tally>,
     by_user: FxHashMap<Box<str>, Tally>,
     by_app: FxHashMap<Box<str>, Tally>,
@@ -233,6 +246,8 @@ struct Tenants<'t> {
     baseline: Option<&'t CompiledTenant>,
     proposed_ids: Vec<Box<str>>,
     baseline_ids: Vec<Box<str>>,
+    /// Normalised id → index in the proposed tenant.
+    proposed_index: FxHashMap<Box<str>, usize>,
 }
 
 impl<'t> Tenants<'t> {
@@ -269,9 +284,10 @@ impl<'t> Tenants<'t> {
             Some((self.tenant_id(baseline, i)?, name))
         };
         match c.change {
-            Change::NewlyBlocked | Change::NewlyChallenged | Change::ErrorCodeChanged => {
-                from_tenant(false, c.after.deciding_policy)
-            }
+            Change::NewlyBlocked
+            | Change::NewlyChallenged
+            | Change::ErrorCodeChanged
+            | Change::DecidingPolicyMoved => from_tenant(false, c.after.deciding_policy),
             Change::NoLongerBlocked | Change::NoLongerChallenged => match &c.before {
                 Before::Baseline(v) => from_tenant(true, v.deciding_policy),
                 Before::Logged => r
@@ -291,6 +307,31 @@ impl<'t> Tenants<'t> {
                     .map(|p| (&*p.id, &*p.display_name)),
             },
             Change::Unchanged => None,
+        }
+    }
+
+    /// The deciding policy before (id normalised, name).
+    fn deciding_before<'a>(&'a self, r: &'a Rebuilt, c: &Compared) -> Option<(&'a str, &'a str)> {
+        self.deciding_before_of(&c.before, r)
+    }
+
+    fn deciding_before_of<'a>(
+        &'a self,
+        before: &Before,
+        r: &'a Rebuilt,
+    ) -> Option<(&'a str, &'a str)> {
+        match before {
+            Before::Baseline(v) => {
+                let i = v.deciding_policy?;
+                let (_, name) = self.tenant_policy(true, i)?;
+                Some((self.tenant_id(true, i)?, name))
+            }
+            Before::Logged => r
+                .logged
+                .as_ref()
+                .ok()
+                .and_then(Logged::deciding)
+                .map(|p| (&*p.id, &*p.display_name)),
         }
     }
 
@@ -323,6 +364,11 @@ impl<'t> Replay<'t> {
                 baseline,
                 proposed_ids: ids(Some(proposed)),
                 baseline_ids: ids(baseline),
+                proposed_index: ids(Some(proposed))
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, id)| (id, i))
+                    .collect(),
             },
             cache: VerdictCache::new(cache::DEFAULT_CAPACITY),
             records: 0,
@@ -402,7 +448,21 @@ impl<'t> Replay<'t> {
             ),
             (None, Err(_)) => return None,
         };
-        let change = classify(before_summary, Summary::of(&after));
+        let mut change = classify(before_summary, Summary::of(&after));
+        // Same outcome, but the policy that decided before no longer applies (enforced) in
+        // the proposed tenant: another one decides now. (Judged on the policy of before
+        // rather than on "first failing policy" orders, which logs do not guarantee.)
+        if change == Change::Unchanged
+            && after.decision != Decision::Allow
+            && let Some((before_id, _)) = self.tenants.deciding_before_of(&before, r)
+            && !self
+                .tenants
+                .proposed_index
+                .get(before_id)
+                .is_some_and(|i| after.applied.contains(*i))
+        {
+            change = Change::DecidingPolicyMoved;
+        }
         self.records += 1;
         if r.exact {
             self.exact += 1;
@@ -425,6 +485,18 @@ impl<'t> Replay<'t> {
             if change != Change::Unchanged {
                 if let Some((id, name)) = policy {
                     bump(&mut g.by_policy, id, Some(name));
+                }
+                if change == Change::DecidingPolicyMoved
+                    && let Some((before_id, before_name)) =
+                        self.tenants.deciding_before(r, &compared)
+                {
+                    let now_name = policy.map_or("", |(_, n)| n);
+                    let now_id = policy.map_or("", |(i, _)| i);
+                    bump(
+                        &mut g.by_move,
+                        &format!("{before_id} → {now_id}"),
+                        Some(&format!("{before_name} → {now_name}")),
+                    );
                 }
                 bump(&mut g.by_user, &r.user_id, r.user_name.as_deref());
                 bump(&mut g.by_app, &r.app_id, r.app_name.as_deref());
@@ -520,6 +592,7 @@ impl<'t> Replay<'t> {
                 by_policy: g.map(|g| sorted(&g.by_policy)).unwrap_or_default(),
                 by_user: g.map(|g| sorted(&g.by_user)).unwrap_or_default(),
                 by_app: g.map(|g| sorted(&g.by_app)).unwrap_or_default(),
+                by_move: g.map(|g| sorted(&g.by_move)).unwrap_or_default(),
             }
         };
         ReplayReport {
@@ -542,6 +615,7 @@ impl<'t> Replay<'t> {
                 no_longer_challenged: group(Change::NoLongerChallenged),
                 no_longer_covered: group(Change::NoLongerCovered),
                 error_code_changed: group(Change::ErrorCodeChanged),
+                deciding_policy_moved: group(Change::DecidingPolicyMoved),
                 unchanged: self
                     .groups
                     .get(Change::Unchanged as usize)
@@ -678,6 +752,9 @@ pub struct ChangeSummary {
     pub by_user: Vec<Count>,
     /// By application, most first.
     pub by_app: Vec<Count>,
+    /// Deciding-policy moves only: by `before → now` policy pair (ids and names), most first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_move: Vec<Count>,
 }
 
 /// Every change category.
@@ -696,6 +773,8 @@ pub struct Changes {
     pub no_longer_covered: ChangeSummary,
     /// Denied before and now, another error code.
     pub error_code_changed: ChangeSummary,
+    /// Same decision and code, another deciding policy.
+    pub deciding_policy_moved: ChangeSummary,
     /// No change.
     pub unchanged: u64,
 }
@@ -710,6 +789,7 @@ impl Changes {
             Change::NoLongerChallenged => Some(&self.no_longer_challenged),
             Change::NoLongerCovered => Some(&self.no_longer_covered),
             Change::ErrorCodeChanged => Some(&self.error_code_changed),
+            Change::DecidingPolicyMoved => Some(&self.deciding_policy_moved),
             Change::Unchanged => None,
         }
     }
@@ -772,6 +852,16 @@ mod tests {
 
     /// The demo tenant, with CA04 (compliant device for Payroll) disabled when `proposed`.
     fn demo_tenant(proposed: bool) -> CompiledTenant {
+        demo_disabling(if proposed { &[3] } else { &[] })
+    }
+
+    /// The demo tenant with the policies at these indices disabled.
+    fn demo_disabling(disabled: &[usize]) -> CompiledTenant {
+        demo_with(disabled, None)
+    }
+
+    /// The demo tenant with the policies at these indices disabled and one more policy file.
+    fn demo_with(disabled: &[usize], extra: Option<SourceFile>) -> CompiledTenant {
         let mut policies = vec![
             demo!("policies/ca01.json"),
             demo!("policies/ca02.json"),
@@ -780,11 +870,13 @@ mod tests {
             demo!("policies/ca05.json"),
             demo!("policies/ca06.json"),
         ];
-        if proposed {
+        for i in disabled {
             let text =
-                String::from_utf8_lossy(&policies[3].bytes).replace("\"enabled\"", "\"disabled\"");
-            policies[3] = SourceFile::new("policies/ca04.json", text.into_bytes());
+                String::from_utf8_lossy(&policies[*i].bytes).replace("\"enabled\"", "\"disabled\"");
+            policies[*i] =
+                SourceFile::new(format!("policies/ca0{}.json", i + 1), text.into_bytes());
         }
+        policies.extend(extra);
         let source = TenantSource {
             policy_files: policies,
             location_files: vec![demo!("namedLocations.json")],
@@ -846,6 +938,67 @@ mod tests {
         let mut tiny = Replay::new(&proposed, None).with_cache_capacity(2);
         let mut plain = Replay::new(&proposed, None).with_cache_capacity(0);
         assert_eq!(run(&mut tiny, 2), run(&mut plain, 2));
+    }
+
+    #[test]
+    fn a_block_now_decided_by_another_policy_is_a_move_not_unchanged() {
+        // Alice on Payroll from Brazil: CA01 (outside the EU) denies with 53003. The proposal
+        // disables CA01 and adds CA07, the same block: still denied (same code), by CA07 now.
+        let Some(line) = LOGS[0].1.lines().next() else {
+            panic!("empty sample log")
+        };
+        assert!(line.contains("\"countryOrRegion\":\"BR\""));
+        let ca07 = String::from_utf8_lossy(include_bytes!(
+            "../../../examples/demo/tenant/policies/ca01.json"
+        ))
+        .replace("ca01-0000", "ca07-0000")
+        .replace(
+            "CA01 Block sign-ins from outside the EU",
+            "CA07 Block outside the EU",
+        );
+        let current = demo_disabling(&[]);
+        let proposed = demo_with(
+            &[0],
+            Some(SourceFile::new("policies/ca07.json", ca07.into_bytes())),
+        );
+        for baseline in [None, Some(&current)] {
+            let mut replay = Replay::new(&proposed, baseline);
+            let r = read_log("move.jsonl", line.as_bytes(), |pos, e| {
+                match replay.replay(&e, || pos.describe("move.jsonl")) {
+                    Outcome::Replayed(r) => {
+                        assert_eq!(
+                            r.compared.change,
+                            Change::DecidingPolicyMoved,
+                            "{:?}",
+                            r.compared
+                        );
+                        assert_eq!(r.compared.after.decision, Decision::Deny);
+                    }
+                    Outcome::Skipped(s) => panic!("skipped: {s:?}"),
+                }
+                Ok::<(), String>(())
+            });
+            assert!(r.is_ok(), "{r:?}");
+            let report = replay.report();
+            let moved = &report.changes.deciding_policy_moved;
+            assert_eq!((moved.count, report.changes.unchanged), (1, 0));
+            assert_eq!(
+                moved.by_policy.first().map(|c| c.display_name.as_str()),
+                Some("CA07 Block outside the EU")
+            );
+            assert_eq!(
+                moved.by_move.first().map(|c| c.display_name.as_str()),
+                Some("CA01 Block sign-ins from outside the EU → CA07 Block outside the EU")
+            );
+        }
+        // Nothing moves when nothing changes.
+        let mut same = Replay::new(&current, Some(&current));
+        let r = read_log("move.jsonl", line.as_bytes(), |pos, e| {
+            let _ = same.replay(&e, || pos.describe("move.jsonl"));
+            Ok::<(), String>(())
+        });
+        assert!(r.is_ok());
+        assert_eq!(same.report().changes.unchanged, 1);
     }
 
     fn s(decision: Decision, error_code: Option<u32>, covered: bool) -> Summary {

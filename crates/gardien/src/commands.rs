@@ -3,6 +3,7 @@
 pub mod changes;
 pub mod demo;
 pub mod diff;
+pub mod doc;
 pub mod evaluate;
 pub mod explain;
 pub mod gaps;

@@ -107,6 +107,10 @@ pub enum Command {
         /// Lowest severity that makes the exit code 2: error, warning or info.
         #[arg(long, default_value = "warning")]
         fail_on: String,
+        /// Waiver file (TOML `[[waiver]]`: rule, policy/user/app, reason, expires): waived
+        /// findings are listed apart; an expired waiver makes the run exit 2.
+        #[arg(long)]
+        waivers: Option<PathBuf>,
         /// "Now" for age-based and dated rules (RFC 3339, a date or epoch seconds; default:
         /// the clock).
         #[arg(long, value_parser = parse_now)]
@@ -120,6 +124,10 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Exit 2 when gaps of these kinds exist (comma-separated: noControl,
+        /// noStrongControl); default: exit 0 whatever the gaps.
+        #[arg(long, value_delimiter = ',')]
+        fail_on: Vec<String>,
     },
     /// Replay sign-in logs (Entra export or gardien's) against a proposed tenant.
     Replay {
@@ -135,6 +143,11 @@ pub enum Command {
         /// Print JSON with a per-sign-in listing.
         #[arg(long)]
         json: bool,
+        /// Exit 2 when sign-ins of these change categories exist (comma-separated, e.g.
+        /// newlyBlocked,newlyChallenged; `any`: every category but unchanged); default: exit
+        /// 0 whatever changes.
+        #[arg(long, value_delimiter = ',')]
+        fail_on: Vec<String>,
     },
     /// Semantic difference between two tenants: which sign-in classes change outcome.
     Diff {
@@ -147,6 +160,25 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Exit 2 only for changes of these kinds (comma-separated: newlyBlocked,
+        /// newlyChallenged, noLongerBlocked, noLongerChallenged, controlsChanged; `any`, the
+        /// default: every change; `none`: never).
+        #[arg(long, value_delimiter = ',', default_value = "any")]
+        fail_on: Vec<String>,
+    },
+    /// Documentation of a tenant for change boards and audits: overview, persona ×
+    /// application matrix, each policy in plain words, named locations, lint summary, coverage
+    /// chart. Deterministic (diffable in git).
+    Doc {
+        /// Tenant directory or single JSON file.
+        #[arg(long)]
+        tenant: PathBuf,
+        /// Output format: markdown or html (one self-contained file).
+        #[arg(long, default_value = "markdown")]
+        format: String,
+        /// Title (default: the tenant path).
+        #[arg(long)]
+        title: Option<String>,
     },
     /// Run declarative policy test suites (TOML), with JUnit XML for CI.
     Test {
@@ -350,8 +382,15 @@ pub fn run() -> ExitCode {
             tenant,
             format,
             fail_on,
+            waivers,
             now,
-        } => commands::lint::run(tenant, format, fail_on, now_or_clock(*now)),
+        } => commands::lint::run(
+            tenant,
+            format,
+            fail_on,
+            waivers.as_deref(),
+            now_or_clock(*now),
+        ),
         Command::Explain {
             tenant,
             request,
@@ -361,14 +400,29 @@ pub fn run() -> ExitCode {
         Command::Changes { tenant, json, now } => {
             commands::changes::run(tenant, *json, now_or_clock(*now))
         }
-        Command::Gaps { tenant, json } => commands::gaps::run(tenant, *json),
+        Command::Gaps {
+            tenant,
+            json,
+            fail_on,
+        } => commands::gaps::run(tenant, *json, fail_on),
         Command::Replay {
             tenant,
             logs,
             baseline,
             json,
-        } => commands::replay::run(tenant, logs, baseline.as_deref(), *json),
-        Command::Diff { from, to, json } => commands::diff::run(from, to, *json),
+            fail_on,
+        } => commands::replay::run(tenant, logs, baseline.as_deref(), *json, fail_on),
+        Command::Diff {
+            from,
+            to,
+            json,
+            fail_on,
+        } => commands::diff::run(from, to, *json, fail_on),
+        Command::Doc {
+            tenant,
+            format,
+            title,
+        } => commands::doc::run(tenant, format, title.as_deref()),
         Command::Test { suites, junit } => commands::test_suite::run(suites, junit.as_deref()),
         Command::Pull(args) => commands::pull::run(args),
     };

@@ -264,12 +264,14 @@ fn human_output_and_bad_input() {
     let (code, out, _) = gardien(&["whatif", "--tenant", &tenant, "--request", &req]);
     assert_eq!(code, 0);
     assert!(
-        out.contains("CA01 Block sign-ins from outside the EU") && out.contains("grant: Block"),
+        out.contains("CA01 Block sign-ins from outside the EU") && out.contains("grant: block"),
         "{out}"
     );
     let (code, out, _) = gardien(&["evaluate", "--tenant", &tenant, "--request", &req]);
     assert_eq!(code, 2);
+    // Not a terminal: no colour codes.
     assert!(out.starts_with("decision: deny (AADSTS53003)"), "{out}");
+    assert!(out.contains("      requires: block"), "{out}");
     let (code, out, _) = gardien(&["validate", "--tenant", &tenant]);
     assert_eq!(
         (code, out.trim()),
@@ -469,4 +471,35 @@ fn changes_lists_the_policies_each_dated_change_concerns() {
     );
     assert!(out.contains("Approved apps on phones"), "{out}");
     assert!(out.contains("e.g. "), "{out}");
+}
+
+#[test]
+fn doc_writes_markdown_and_one_html_file_deterministically() {
+    let tenant = root().join("examples/demo/tenant").display().to_string();
+    let (code, md, err) = gardien(&["doc", "--tenant", &tenant, "--title", "Demo"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(md.starts_with("# Conditional Access: Demo"), "{md}");
+    for want in [
+        "## Overview",
+        "## Persona × application",
+        "## Policies",
+        "### CA03 Require MFA for administrators",
+        "- requires: mfa",
+        "## Named locations",
+        "## Lint",
+    ] {
+        assert!(md.contains(want), "missing `{want}`:\n{md}");
+    }
+    let (_, again, _) = gardien(&["doc", "--tenant", &tenant, "--title", "Demo"]);
+    assert_eq!(md, again, "the document is deterministic");
+    let (code, html, _) = gardien(&["doc", "--tenant", &tenant, "--format", "html"]);
+    assert_eq!(code, 0);
+    assert!(
+        html.starts_with("<!DOCTYPE html>")
+            && html.contains("<svg")
+            && html.trim_end().ends_with("</html>")
+    );
+    let (code, _, err) = gardien(&["doc", "--tenant", &tenant, "--format", "pdf"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown format `pdf`"), "{err}");
 }

@@ -233,3 +233,48 @@ fn a_corpus_baseline_against_itself_with_one_policy_off() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn fail_on_selects_the_changes_that_fail_and_names_causes() {
+    let dir = tmp("fail-on");
+    let from = demo_variant(&dir, "from.json", |_| {});
+    // CA02 (legacy authentication block) disabled: only "no longer blocked" changes.
+    let to = demo_variant(&dir, "to.json", |p| {
+        for v in p.iter_mut() {
+            if v["displayName"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("CA02"))
+            {
+                v["state"] = json!("disabled");
+            }
+        }
+    });
+    let (f, t) = (from.display().to_string(), to.display().to_string());
+    let run = |extra: &[&str]| {
+        let mut args = vec!["diff", "--from", &f, "--to", &t];
+        args.extend_from_slice(extra);
+        gardien(&args)
+    };
+    let (code, out, _) = run(&[]);
+    assert_eq!(code, 2);
+    assert!(
+        out.contains(
+            "caused by: CA02 Block legacy authentication (modified: state enabled → disabled)"
+        ),
+        "{out}"
+    );
+    assert_eq!(run(&["--fail-on", "newlyBlocked,newlyChallenged"]).0, 0);
+    assert_eq!(run(&["--fail-on", "noLongerBlocked"]).0, 2);
+    assert_eq!(run(&["--fail-on", "none"]).0, 0);
+    let (code, _, err) = run(&["--fail-on", "sometimes"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown change kind `sometimes`"), "{err}");
+    let (_, out, _) = run(&["--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["summary"]["policyChanges"][0]["kind"], "modified");
+    assert!(v["changes"].as_array().into_iter().flatten().all(|c| {
+        c["causedBy"][0]
+            .as_str()
+            .is_some_and(|s| s.starts_with("CA02"))
+    }));
+}

@@ -84,6 +84,27 @@ fn gaps_text_on_the_demo_tenant() {
 }
 
 #[test]
+fn fail_on_gap_kinds_exits_2_for_ci() {
+    let tenant = demo().display().to_string();
+    let (_, out, _) = gardien(&["gaps", "--tenant", &tenant, "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}"));
+    let no_control = v["summary"]["noControlClasses"].as_u64().unwrap_or(0);
+    let no_strong = v["summary"]["noStrongControlClasses"].as_u64().unwrap_or(0);
+    assert!(no_control > 0 && no_strong == 0, "{}", v["summary"]);
+    for (kinds, want) in [
+        ("noControl", 2),
+        ("noStrongControl", 0),
+        ("noStrongControl,noControl", 2),
+    ] {
+        let (code, _, err) = gardien(&["gaps", "--tenant", &tenant, "--fail-on", kinds]);
+        assert_eq!(code, want, "{kinds}: {err}");
+    }
+    let (code, _, err) = gardien(&["gaps", "--tenant", &tenant, "--fail-on", "noPolicy"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown gap kind `noPolicy`"), "{err}");
+}
+
+#[test]
 fn every_json_representative_reproduces_with_gardien_evaluate() {
     let tenant = demo().display().to_string();
     let (code, out, err) = gardien(&["gaps", "--tenant", &tenant, "--json"]);

@@ -441,3 +441,102 @@ fn corpus_other_sets() {
     assert!(out.is_empty());
     assert!(err.contains("named location `10dea6b9-"), "{err}");
 }
+
+#[test]
+fn waivers_set_findings_aside_in_every_format_and_expire() {
+    let demo = root().join("examples/demo/tenant").display().to_string();
+    let (code, base) = lint_json(&demo, &["--fail-on", "info"]);
+    let first = base["findings"][0].clone();
+    let rule = first["code"].as_str().unwrap_or_default().to_owned();
+    assert!(!rule.is_empty(), "the demo tenant has no finding: {base}");
+    let same_rule = base["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["code"] == rule.as_str())
+        .count();
+    let total = base["summary"]["total"].as_u64().unwrap_or(0) as usize;
+    let dir = std::env::temp_dir().join(format!("gardien-waivers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.join("waivers.toml");
+    std::fs::write(
+        &file,
+        format!("[[waiver]]\nrule = \"{rule}\"\nreason = \"accepted by the change board\"\nexpires = \"2027-01-31\"\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let w = file.display().to_string();
+    // JSON: the waived findings apart, the summary without them.
+    let (_, r) = lint_json(&demo, &["--waivers", &w]);
+    assert_eq!(r["waived"].as_array().map(Vec::len), Some(same_rule), "{r}");
+    assert_eq!(r["waived"][0]["reason"], "accepted by the change board");
+    assert_eq!(
+        r["summary"]["total"].as_u64(),
+        Some((total - same_rule) as u64)
+    );
+    assert!(
+        r["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|f| f["code"] != rule.as_str())
+    );
+    // Text: a "waived" section.
+    let (_, out, _) = gardien(&[
+        "lint",
+        "--tenant",
+        &demo,
+        "--waivers",
+        &w,
+        "--now",
+        "2026-12-01",
+    ]);
+    assert!(
+        out.contains("── waived (")
+            && out.contains("waived until 2027-01-31: accepted by the change board"),
+        "{out}"
+    );
+    // SARIF: suppressed results.
+    let (_, out, _) = gardien(&[
+        "lint",
+        "--tenant",
+        &demo,
+        "--format",
+        "sarif",
+        "--waivers",
+        &w,
+        "--now",
+        "2026-12-01",
+    ]);
+    let sarif: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}"));
+    let suppressed: Vec<&Value> = sarif["runs"][0]["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["suppressions"][0]["status"] == "accepted")
+        .collect();
+    assert_eq!(suppressed.len(), same_rule);
+    assert!(suppressed.iter().all(|r| r["ruleId"] == rule.as_str()));
+    assert_eq!(suppressed[0]["suppressions"][0]["kind"], "external");
+    // Expired: nothing waived, and the run fails even if nothing else would.
+    let (code_expired, out, _) = gardien(&[
+        "lint",
+        "--tenant",
+        &demo,
+        "--waivers",
+        &w,
+        "--now",
+        "2027-02-01",
+        "--fail-on",
+        "error",
+    ]);
+    assert_eq!(code_expired, 2, "{out}");
+    assert!(out.contains("expired on 2027-01-31"), "{out}");
+    // A bad waiver file: exit 1 with the member named.
+    std::fs::write(&file, "[[waiver]]\nrule = \"GA302\"\nreason = \"r\"\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (code_bad, _, err) = gardien(&["lint", "--tenant", &demo, "--waivers", &w]);
+    assert_eq!(code_bad, 1);
+    assert!(err.contains("/waiver/0/expires: missing"), "{err}");
+    let _ = code;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -95,6 +95,7 @@ fn changes(report: &Value) -> Vec<(String, u64)> {
         "noLongerChallenged",
         "noLongerCovered",
         "errorCodeChanged",
+        "decidingPolicyMoved",
     ]
     .iter()
     .map(|k| ((*k).to_owned(), c[*k]["count"].as_u64().unwrap_or(u64::MAX)))
@@ -223,7 +224,19 @@ fn a_disabled_policy_no_longer_blocks() {
     let tmp = TempDir::new("replay-ca04");
     let tenant = demo_copy(&tmp, "proposed", |p| disable(p, "ca04.json"));
     let r = replay_json(&tenant, &[GARDIEN_LOG, ENTRA_LOG], None);
-    expect_changes(&r, &[("noLongerBlocked", 3), ("unchanged", 17)]);
+    // One sign-in CA04 and CA05 both denied is still denied, by CA05 now.
+    expect_changes(
+        &r,
+        &[
+            ("noLongerBlocked", 3),
+            ("decidingPolicyMoved", 1),
+            ("unchanged", 16),
+        ],
+    );
+    assert_eq!(
+        counts(&r["changes"]["decidingPolicyMoved"]["byPolicy"]),
+        vec![("ca05-0000-4000-8000-000000000000".to_owned(), 1)]
+    );
     let g = &r["changes"]["noLongerBlocked"];
     assert_eq!(counts(&g["byPolicy"]), vec![(CA04.to_owned(), 3)]);
     assert_eq!(counts(&g["byUser"]), vec![(ALICE.to_owned(), 3)]);
@@ -236,6 +249,10 @@ fn a_disabled_policy_no_longer_blocks() {
             (
                 "testdata/signins/gardien.jsonl:2".to_owned(),
                 "noLongerBlocked".to_owned()
+            ),
+            (
+                "testdata/signins/gardien.jsonl:3".to_owned(),
+                "decidingPolicyMoved".to_owned()
             ),
             (
                 "testdata/signins/gardien.jsonl:12".to_owned(),
@@ -606,4 +623,34 @@ fn records_are_replayed_as_of_their_own_time() {
     let shifted = dir.path().join("shifted.jsonl").display().to_string();
     let r = replay_json(&tenant, &[&shifted], None);
     expect_changes(&r, &[("newlyChallenged", 1)]);
+}
+
+#[test]
+fn fail_on_makes_named_categories_exit_2() {
+    let tmp = TempDir::new("replay-fail-on");
+    let tenant = demo_copy(&tmp, "proposed", |p| disable(p, "ca04.json"));
+    let run = |fail_on: &str| {
+        let (code, _, err) = gardien(&[
+            "replay",
+            "--tenant",
+            &tenant,
+            "--logs",
+            GARDIEN_LOG,
+            ENTRA_LOG,
+            "--fail-on",
+            fail_on,
+        ]);
+        (code, err)
+    };
+    // CA04 disabled: sign-ins are no longer blocked, none newly blocked or challenged.
+    assert_eq!(run("newlyBlocked,newlyChallenged").0, 0);
+    assert_eq!(run("noLongerBlocked").0, 2);
+    assert_eq!(run("any").0, 2);
+    let (code, err) = run("newlyBlok");
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown change category `newlyBlok`"), "{err}");
+    // Without --fail-on the report is informational.
+    let (code, out, _) = gardien(&["replay", "--tenant", &tenant, "--logs", GARDIEN_LOG]);
+    assert_eq!(code, 0);
+    assert!(out.contains("deciding policy moved"), "{out}");
 }

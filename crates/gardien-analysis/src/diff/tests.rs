@@ -15,6 +15,10 @@ fn report(a: &Tenant, b: &Tenant) -> DiffReport {
 }
 
 fn demo(disable: Option<&str>) -> Tenant {
+    demo_disabling(disable.as_slice())
+}
+
+fn demo_disabling(disable: &[&str]) -> Tenant {
     let dir =
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo/tenant");
     let read = |name: &str| {
@@ -33,7 +37,7 @@ fn demo(disable: Option<&str>) -> Tenant {
         .iter()
         .map(|n| {
             let mut f = read(&format!("policies/{n}"));
-            if Some(n.as_str()) == disable {
+            if disable.contains(&n.as_str()) {
                 let mut v: Value = serde_json::from_slice(&f.bytes).unwrap_or(Value::Null);
                 v["state"] = json!("disabled");
                 f.bytes = serde_json::to_vec(&v).unwrap_or_default();
@@ -231,4 +235,172 @@ fn a_new_block_for_guests_is_found_with_its_location() {
     }
     check_representatives(&a, &b, &r);
     check_exhaustively(&a, &b);
+}
+
+/// Every changed class, decided directly by each single-revert variant, carries the
+/// attribution the walk gave it.
+fn check_attribution_exhaustively(a: &Tenant, b: &Tenant) {
+    let u = Universe::build(&[a, b], true);
+    let variants = Variants::new(&u, b, &changed_policies(a, b));
+    let walked = walk_signin(
+        &u,
+        |v: &[Verdict], s: &SignIn| attribute(&variants, v, s),
+        None,
+    )
+    .unwrap_or_else(|e| panic!("walk failed: {e:?}"));
+    let mut labelled: FxHashMap<(u32, u32, u32), Label> = FxHashMap::default();
+    for f in &walked.found {
+        for (user, target) in &f.pairs {
+            for t in &f.tuples {
+                labelled.insert((*user, *target, *t), f.label.clone());
+            }
+        }
+    }
+    let radix = u.radix();
+    let (Some(ta), Some(tb)) = (u.tenants.first(), u.tenants.get(1)) else {
+        panic!("two tenants expected");
+    };
+    for user in 0..u.users.len() {
+        for target in 0..u.targets.len() {
+            for i in 0..radix.total() {
+                let t = radix.decode(i);
+                let s = u
+                    .signin(user, target, &t)
+                    .unwrap_or_else(|| panic!("no sign-in"));
+                let direct = attribute(&variants, &[ta.decide(&s), tb.decide(&s)], &s);
+                // The shortcut (variants not decided when the policy applies in neither
+                // version) changes nothing: every variant decided.
+                if let Some((from, to)) = classify(&[ta.decide(&s), tb.decide(&s)]) {
+                    let (mut causes, mut contributing) = (Vec::new(), Vec::new());
+                    for (i, t) in variants.tenants.iter().enumerate() {
+                        let k = OutcomeKey::of(&t.decide(&s));
+                        if k == from {
+                            causes.push(i as u16);
+                        } else if k != to {
+                            contributing.push(i as u16);
+                        }
+                    }
+                    if !causes.is_empty() {
+                        contributing.clear();
+                    }
+                    let full = Label {
+                        from,
+                        to,
+                        causes,
+                        contributing,
+                    };
+                    assert_eq!(direct.as_ref(), Some(&full), "{user}/{target}/{t:?}");
+                }
+                assert_eq!(
+                    labelled.get(&(user as u32, target as u32, i as u32)),
+                    direct.as_ref(),
+                    "walk and direct attribution disagree for {user}/{target}/{t:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn each_transition_names_the_policy_change_that_causes_it() {
+    let (a, b) = (demo(None), demo_disabling(&["ca02.json", "ca06.json"]));
+    let r = report(&a, &b);
+    let changed: Vec<&str> = r
+        .summary
+        .policy_changes
+        .iter()
+        .map(|c| c.display_name.as_str())
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            "CA02 Block legacy authentication",
+            "CA06 Require MFA outside trusted networks"
+        ]
+    );
+    assert!(
+        r.summary
+            .policy_changes
+            .iter()
+            .all(|c| c.what == ["state enabled → disabled"])
+    );
+    let mut seen = (false, false);
+    for c in &r.changes {
+        // Legacy clients were blocked by CA02 alone; browsers outside trusted networks were
+        // challenged by CA06 alone (or by CA03 too, for administrators).
+        match (c.from.decision.as_str(), c.to.decision.as_str()) {
+            ("deny", _) => {
+                assert_eq!(c.caused_by.len(), 1, "{}", r.to_text());
+                assert!(c.caused_by[0].starts_with("CA02"), "{:?}", c.caused_by);
+                seen.0 = true;
+            }
+            ("challenge", "allow") => {
+                assert_eq!(c.caused_by.len(), 1, "{}", r.to_text());
+                assert!(c.caused_by[0].starts_with("CA06"), "{:?}", c.caused_by);
+                seen.1 = true;
+            }
+            _ => {}
+        }
+        assert!(
+            !c.caused_by.is_empty() || !c.contributing.is_empty(),
+            "an unattributed transition: {}",
+            c.summary
+        );
+    }
+    assert_eq!(seen, (true, true), "{}", r.to_text());
+    let text = r.to_text();
+    assert!(
+        text.contains(
+            "caused by: CA02 Block legacy authentication (modified: state enabled → disabled)"
+        ),
+        "{text}"
+    );
+    let total: u64 = r
+        .summary
+        .by_policy
+        .iter()
+        .map(|p| p.causes + p.contributes)
+        .sum();
+    assert!(total >= r.summary.changed_classes);
+    check_attribution_exhaustively(&a, &b);
+}
+
+#[test]
+fn changes_acting_together_are_reported_as_contributing() {
+    let all = || {
+        json!({"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]},
+               "clientAppTypes": ["all"]})
+    };
+    let block = || json!({"operator": "OR", "builtInControls": ["block"]});
+    // MFA replaced by a block: reverting either change alone does not give back the
+    // challenge (MFA back: the block still denies; block gone: nothing applies), so there is
+    // no single cause; removing the block alone alters the outcome, so it contributes.
+    let a = tenant(
+        &json!({"policies": [policy("MFA", all(), json!({"operator": "OR", "builtInControls": ["mfa"]}))]}),
+    );
+    let b = tenant(&json!({"policies": [policy("Block", all(), block())]}));
+    let r = report(&a, &b);
+    assert!(r.has_changes());
+    for c in &r.changes {
+        if c.from.decision != "allow" {
+            assert!(c.caused_by.is_empty(), "{:?}", c.caused_by);
+            assert_eq!(c.contributing, ["Block (added)"]);
+        } else {
+            // MFA already done: allowed before, so the block alone explains the deny.
+            assert_eq!(c.caused_by, ["Block (added)"], "{}", r.to_text());
+        }
+    }
+    assert!(r.to_text().contains("caused by these changes together"));
+    check_attribution_exhaustively(&a, &b);
+    // Two identical blocks removed: either one back denies again, so each is a cause.
+    let a = tenant(
+        &json!({"policies": [policy("Block 1", all(), block()), policy("Block 2", all(), block())]}),
+    );
+    let b = tenant(&json!({"policies": []}));
+    let r = report(&a, &b);
+    assert!(r.has_changes());
+    for c in &r.changes {
+        assert_eq!(c.caused_by, ["Block 1 (removed)", "Block 2 (removed)"]);
+    }
+    check_attribution_exhaustively(&a, &b);
 }

@@ -335,6 +335,8 @@ pub(crate) struct Universe {
     pub candidates: [usize; 11],
     /// What is approximate in this partition, for the report.
     pub approximations: Vec<String>,
+    /// The hypothetical users added to every tenant's directory.
+    pub hypothetical_users: Vec<gardien_core::model::directory::DirectoryUser>,
 }
 
 /// Dimension indices of [`Universe::candidates`] and of reports.
@@ -685,7 +687,18 @@ impl Universe {
             insider_risk_sets,
             flow_sets,
             approximations,
+            hypothetical_users: plan.entries.clone(),
         }
+    }
+
+    /// Compiles another tenant with the hypothetical users added, as the universe's tenants
+    /// are (`diff`'s variants, whose policies are all policies of the universe's tenants).
+    pub(crate) fn compile_variant(&self, t: &Tenant) -> CompiledTenant {
+        let mut t = t.clone();
+        t.directory
+            .users
+            .extend(self.hypothetical_users.iter().cloned());
+        CompiledTenant::compile(t)
     }
 
     /// Number of classes per dimension, in [`DIMENSIONS`] order.

@@ -30,7 +30,11 @@ pub fn run(tenant: &Path, input: Input<'_>, json: bool, now: i64) -> Result<Exit
     if json {
         print_out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
     } else {
-        print_out(&render::decision_text(&report))?;
+        print_out(&render::decision_text_in(
+            Some(&compiled),
+            &report,
+            render::colour(),
+        ))?;
     }
     Ok(match evaluation.verdict.decision {
         Decision::Allow => Exit::Ok,

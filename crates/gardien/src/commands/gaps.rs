@@ -1,15 +1,24 @@
 //! `gardien gaps`: classes of sign-ins that reach a resource with no control or no strong
 //! control, over the equivalence classes the policies distinguish (docs/gaps.md).
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use gardien_analysis::gaps::find_gaps;
 use std::path::Path;
 
 use crate::{Exit, print_out, tenant_fs};
 
-/// Runs the command: exit 0 whatever the gaps (the report is informational), 1 when the
-/// tenant cannot be loaded.
-pub fn run(tenant: &Path, json: bool) -> Result<Exit> {
+/// Runs the command: exit 2 when gaps of a `--fail-on` kind exist, else 0 (without
+/// `--fail-on` the report is informational), 1 when the tenant cannot be loaded or a kind is
+/// unknown.
+pub fn run(tenant: &Path, json: bool, fail_on: &[String]) -> Result<Exit> {
+    let mut kinds = (false, false);
+    for k in fail_on.iter().map(|k| k.trim()).filter(|k| !k.is_empty()) {
+        match k {
+            "noControl" => kinds.0 = true,
+            "noStrongControl" => kinds.1 = true,
+            other => bail!("--fail-on: unknown gap kind `{other}` (noControl, noStrongControl)"),
+        }
+    }
     let tenant = tenant_fs::load_uncompiled(tenant)?;
     let report = find_gaps(&tenant)?;
     if json {
@@ -17,5 +26,8 @@ pub fn run(tenant: &Path, json: bool) -> Result<Exit> {
     } else {
         print_out(&report.to_text())?;
     }
-    Ok(Exit::Ok)
+    let s = &report.summary;
+    let failed =
+        (kinds.0 && s.no_control_classes > 0) || (kinds.1 && s.no_strong_control_classes > 0);
+    Ok(if failed { Exit::Deny } else { Exit::Ok })
 }

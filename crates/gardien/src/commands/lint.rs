@@ -6,6 +6,7 @@
 //! nothing on stdout).
 
 use anyhow::{Result, anyhow, bail};
+use gardien_analysis::lint::waivers::{self, Waived};
 use gardien_analysis::lint::{Finding, LintOptions, LintReport, RULES, Severity, lint};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -23,7 +24,13 @@ enum Format {
 }
 
 /// Runs the command.
-pub fn run(tenant: &Path, format: &str, fail_on: &str, now: i64) -> Result<Exit> {
+pub fn run(
+    tenant: &Path,
+    format: &str,
+    fail_on: &str,
+    waiver_file: Option<&Path>,
+    now: i64,
+) -> Result<Exit> {
     let format = match format.to_ascii_lowercase().as_str() {
         "text" => Format::Text,
         "json" => Format::Json,
@@ -36,6 +43,16 @@ pub fn run(tenant: &Path, format: &str, fail_on: &str, now: i64) -> Result<Exit>
         Some(Severity::parse(fail_on).ok_or_else(|| {
             anyhow!("unknown severity `{fail_on}` for --fail-on; expected `error`, `warning`, `info` or `none`")
         })?)
+    };
+    let waiver_list = match waiver_file {
+        Some(path) => {
+            let bytes = tenant_fs::read_input(path)?;
+            let name = path.display().to_string();
+            let text =
+                gardien_core::json::decode_text(&name, &bytes).map_err(|e| anyhow!("{e}"))?;
+            waivers::parse(&name, &text)?
+        }
+        None => Vec::new(),
     };
     let tenant_data = tenant_fs::load_quiet(tenant)?;
     // Load warnings (unknown members) fail lint like findings do; notes are shown only.
@@ -51,7 +68,8 @@ pub fn run(tenant: &Path, format: &str, fail_on: &str, now: i64) -> Result<Exit>
         tenant_name: tenant.display().to_string(),
         ..LintOptions::default()
     };
-    let report = lint(&compiled, &options);
+    let full = waivers::apply(lint(&compiled, &options), &waiver_list, now);
+    let report = &full.report;
     let mut lines = LineIndex::default();
     let out = match format {
         Format::Text => {
@@ -63,24 +81,99 @@ pub fn run(tenant: &Path, format: &str, fail_on: &str, now: i64) -> Result<Exit>
                 }
                 out.push('\n');
             }
-            out.push_str(&text(&report, &mut lines));
+            out.push_str(&text(report, &mut lines));
+            waived_text(&full, &mut out);
             out
         }
         Format::Json => {
-            let mut value = serde_json::to_value(&report)?;
+            let mut value = if waiver_file.is_some() {
+                serde_json::to_value(&full)?
+            } else {
+                serde_json::to_value(report)?
+            };
             value["diagnostics"] = load.iter().map(crate::diagnostics::to_json).collect();
             format!("{}\n", serde_json::to_string_pretty(&value)?)
         }
-        Format::Sarif => format!(
-            "{}\n",
-            serde_json::to_string_pretty(&sarif(&report, &load, &mut lines))?
-        ),
+        Format::Sarif => {
+            let mut doc = sarif(report, &load, &mut lines);
+            add_suppressed(&mut doc, &full, &mut lines);
+            format!("{}\n", serde_json::to_string_pretty(&doc)?)
+        }
     };
     print_out(&out)?;
     Ok(match threshold {
-        Some(t) if report.fails(t) || load_fails => Exit::Deny,
+        Some(t) if full.fails(t) || load_fails => Exit::Deny,
         _ => Exit::Ok,
     })
+}
+
+/// Waived findings and expired or unused waivers, after the report.
+fn waived_text(w: &Waived, out: &mut String) {
+    if !w.waived.is_empty() {
+        let _ = writeln!(out, "\n── waived ({}) ──", w.waived.len());
+        for f in &w.waived {
+            let _ = writeln!(
+                out,
+                "{}[{}] {}{}: {}",
+                f.finding.severity.as_str(),
+                f.finding.code,
+                f.finding.file,
+                if f.finding.pointer.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", f.finding.pointer)
+                },
+                f.finding.message
+            );
+            let _ = writeln!(
+                out,
+                "  waived until {}: {} ({})",
+                f.expires, f.reason, f.waiver
+            );
+        }
+    }
+    for e in &w.expired_waivers {
+        let _ = writeln!(
+            out,
+            "error: waiver {} for {} expired on {} (\"{}\"): it waives nothing; renew or remove it",
+            e.source, e.rule, e.expires, e.reason
+        );
+    }
+    for u in &w.unused_waivers {
+        let _ = writeln!(
+            out,
+            "note: waiver {} for {} matches no finding; remove it",
+            u.source, u.rule
+        );
+    }
+}
+
+/// Waived findings as SARIF results with an accepted external suppression (justification:
+/// the waiver's reason).
+fn add_suppressed(doc: &mut Value, w: &Waived, lines: &mut LineIndex) {
+    if w.waived.is_empty() {
+        return;
+    }
+    let findings: Vec<Finding> = w.waived.iter().map(|f| f.finding.clone()).collect();
+    let suppressed = LintReport {
+        findings,
+        summary: w.report.summary.clone(),
+    };
+    let extra = sarif(&suppressed, &[], lines);
+    let Some(results) = extra["runs"][0]["results"].as_array() else {
+        return;
+    };
+    let mut results = results.clone();
+    for (r, f) in results.iter_mut().zip(&w.waived) {
+        r["suppressions"] = json!([{
+            "kind": "external",
+            "status": "accepted",
+            "justification": format!("{} (until {}; {})", f.reason, f.expires, f.waiver),
+        }]);
+    }
+    if let Some(list) = doc["runs"][0]["results"].as_array_mut() {
+        list.extend(results);
+    }
 }
 
 fn count(n: usize, one: &str, many: &str) -> String {

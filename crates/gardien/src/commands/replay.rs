@@ -97,8 +97,36 @@ impl Progress {
     }
 }
 
-/// Replays the logs; exit 0 with the report, 1 when a tenant or a log cannot be read.
-pub fn run(tenant: &Path, logs: &[PathBuf], baseline: Option<&Path>, json: bool) -> Result<Exit> {
+/// Replays the logs; exit 2 when sign-ins of a `--fail-on` category exist, else 0 with the
+/// report; 1 when a tenant or a log cannot be read or a category is unknown.
+pub fn run(
+    tenant: &Path,
+    logs: &[PathBuf],
+    baseline: Option<&Path>,
+    json: bool,
+    fail_on: &[String],
+) -> Result<Exit> {
+    let mut failing: Vec<Change> = Vec::new();
+    for name in fail_on.iter().map(|k| k.trim()).filter(|k| !k.is_empty()) {
+        if name == "any" {
+            failing.extend(Change::ALL.iter().filter(|c| **c != Change::Unchanged));
+            continue;
+        }
+        match Change::parse(name).filter(|c| *c != Change::Unchanged) {
+            Some(c) => failing.push(c),
+            None => {
+                let names: Vec<&str> = Change::ALL
+                    .iter()
+                    .filter(|c| **c != Change::Unchanged)
+                    .map(|c| c.as_str())
+                    .collect();
+                return Err(anyhow!(
+                    "--fail-on: unknown change category `{name}` (any, {})",
+                    names.join(", ")
+                ));
+            }
+        }
+    }
     let proposed = tenant_fs::load_or_fail(tenant)?;
     let base = baseline.map(tenant_fs::load_or_fail).transpose()?;
     let mut files: Vec<(&PathBuf, Box<dyn Read>, u64)> = Vec::with_capacity(logs.len());
@@ -214,10 +242,14 @@ pub fn run(tenant: &Path, logs: &[PathBuf], baseline: Option<&Path>, json: bool)
         drop(out);
         print_out(&text(&report, tenant, baseline, logs))
     };
+    let failed = failing
+        .iter()
+        .any(|c| report.changes.get(*c).is_some_and(|g| g.count > 0));
     match finish {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(anyhow!("cannot write the report: {e}"))
         }
+        _ if failed => Ok(Exit::Deny),
         _ => Ok(Exit::Ok),
     }
 }
@@ -247,7 +279,13 @@ fn group(out: &mut String, change: Change, g: &ChangeSummary) {
         return;
     }
     let _ = writeln!(out, "\n{}: {}", change.label(), g.count);
-    counts(out, "by policy", &g.by_policy);
+    let by_policy = if change == Change::DecidingPolicyMoved {
+        "now by"
+    } else {
+        "by policy"
+    };
+    counts(out, by_policy, &g.by_policy);
+    counts(out, "moved", &g.by_move);
     counts(out, "by user", &g.by_user);
     counts(out, "by app", &g.by_app);
 }

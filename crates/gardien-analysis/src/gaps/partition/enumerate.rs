@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::hash::Hash;
 
-use gardien_core::Verdict;
+use gardien_core::{SignIn, Verdict};
 use rustc_hash::FxHashMap;
 
 use super::{Sets, TargetKind, Universe, and};
@@ -141,10 +141,11 @@ where
     L: Clone + Eq + Hash + Send,
     F: Fn(&[Verdict]) -> Option<L> + Sync,
 {
-    walk_threads(u, classify, None)
+    walk_signin(u, |v: &[Verdict], _: &SignIn| classify(v), None)
 }
 
 /// [`walk`] with the number of threads forced (tests), or chosen from the machine (`None`).
+#[cfg(test)]
 pub(crate) fn walk_threads<L, F>(
     u: &Universe,
     classify: F,
@@ -153,6 +154,34 @@ pub(crate) fn walk_threads<L, F>(
 where
     L: Clone + Eq + Hash + Send,
     F: Fn(&[Verdict]) -> Option<L> + Sync,
+{
+    walk_signin(u, |v: &[Verdict], _: &SignIn| classify(v), threads)
+}
+
+/// [`walk`] whose `classify` also receives the representative sign-in of the combination,
+/// to decide it with other tenants whose policies are each a policy of the universe's tenants
+/// (same conditions, so the same decision for every sign-in of the combination: `diff`'s
+/// attribution).
+pub(crate) fn walk_signin<L, F>(
+    u: &Universe,
+    classify: F,
+    threads: Option<usize>,
+) -> Result<Walked<L>, WalkError>
+where
+    L: Clone + Eq + Hash + Send,
+    F: Fn(&[Verdict], &SignIn) -> Option<L> + Sync,
+{
+    walk_impl(u, classify, threads)
+}
+
+fn walk_impl<L, F>(
+    u: &Universe,
+    classify: F,
+    threads: Option<usize>,
+) -> Result<Walked<L>, WalkError>
+where
+    L: Clone + Eq + Hash + Send,
+    F: Fn(&[Verdict], &SignIn) -> Option<L> + Sync,
 {
     let radix = u.radix();
     if radix.total() > MAX_INNER {
@@ -413,7 +442,7 @@ fn intern<K: Eq + Hash + Copy>(map: &mut FxHashMap<K, u32>, reps: &mut Vec<K>, k
 fn label_all<const W: usize, L, F>(ctx: &Ctx<'_>, classify: F) -> Result<Labelled<L>, WalkError>
 where
     L: Clone + Eq + Hash + Send,
-    F: Fn(&[Verdict]) -> Option<L> + Sync,
+    F: Fn(&[Verdict], &SignIn) -> Option<L> + Sync,
 {
     let l_packed: Vec<[u64; W]> = ctx
         .lsets
@@ -548,7 +577,7 @@ fn label_chunk<const W: usize, L, F>(
 ) -> Result<Labelled<L>, WalkError>
 where
     L: Clone + Eq + Hash,
-    F: Fn(&[Verdict]) -> Option<L>,
+    F: Fn(&[Verdict], &SignIn) -> Option<L>,
 {
     let u = ctx.u;
     let n_rest = r_packed.len();
@@ -663,7 +692,7 @@ where
                     verdicts.clear();
                     verdicts.extend(u.tenants.iter().map(|tenant| tenant.decide(&signin)));
                     evaluations += 1;
-                    let label = classify(&verdicts).map(|l| match label_ids.get(&l) {
+                    let label = classify(&verdicts, &signin).map(|l| match label_ids.get(&l) {
                         Some(id) => *id,
                         None => {
                             let id = u32::try_from(labels.len()).unwrap_or(u32::MAX);

@@ -169,10 +169,22 @@ fn admins_without_mfa(cx: &mut Context<'_>) {
             })
         })
         .collect();
-    // Emergency-access accounts are excluded from every policy on purpose (Microsoft's
-    // guidance): an administrator in scope of no enabled policy, although some enabled policy
-    // targets all users or one of their roles, is one of them and is not reported.
-    let live = enabled(cx.tenant);
+    // Emergency-access accounts are excluded from every access-control policy on purpose
+    // (Microsoft's guidance): an administrator in scope of no enabled policy with grant
+    // controls, although some enabled policy with grant controls targets all users or one of
+    // their roles, is one of them and is not reported. Session-only policies (sign-in
+    // frequency, persistent browser...) do not count: they may include such accounts
+    // without granting or blocking anything.
+    let live: Vec<usize> = enabled(cx.tenant)
+        .into_iter()
+        .filter(|&i| {
+            cx.tenant
+                .tenant
+                .policies
+                .get(i)
+                .is_some_and(|p| p.grant.as_ref().is_some_and(|g| !g.is_empty()))
+        })
+        .collect();
     let emergency = |id: &str| {
         let user = dir.users.iter().find(|u| &*u.id == id);
         let targeted = live.iter().any(|&i| {
@@ -578,7 +590,11 @@ mod tests {
         let dir = json!({"users": [
             {"id": "bg-1", "userPrincipalName": "bg-1@x", "memberOf": ["bg"], "roles": [ga]},
             {"id": "dave", "userPrincipalName": "dave@x", "roles": [ga]}]});
-        let t = tenant(vec![mfa_members, block_legacy], json!([]), Some(dir));
+        let t = tenant(
+            vec![mfa_members.clone(), block_legacy.clone()],
+            json!([]),
+            Some(dir),
+        );
         let r = lint(&t, &LintOptions::default());
         let f = r.findings.iter().find(|f| f.code == "GA302");
         assert!(
@@ -587,6 +603,30 @@ mod tests {
             ),
             "{r:?}"
         );
+        // A session-only policy that includes the emergency-access account (sign-in
+        // frequency for everyone) does not make it look like an unprotected administrator.
+        let mut frequency = policy(
+            "frequency",
+            json!({"users": {"includeUsers": ["All"]}}),
+            json!(null),
+        );
+        if let Some(o) = frequency.as_object_mut() {
+            o.remove("grantControls");
+            o.insert(
+                "sessionControls".into(),
+                json!({"signInFrequency": {"value": 4, "type": "hours", "isEnabled": true}}),
+            );
+        }
+        let dir = json!({"users": [
+            {"id": "bg-1", "userPrincipalName": "bg-1@x", "memberOf": ["bg"], "roles": [ga]},
+            {"id": "carol", "userPrincipalName": "carol@x", "memberOf": ["staff"], "roles": [ga]}]});
+        let t = tenant(
+            vec![mfa_members.clone(), block_legacy.clone(), frequency],
+            json!([]),
+            Some(dir),
+        );
+        let r = lint(&t, &LintOptions::default());
+        assert_eq!(codes(&r, "GA302"), Vec::<&str>::new(), "{r:?}");
         // Skipping MFA on a trusted network is reported.
         let hq = json!([{"@odata.type": "#microsoft.graph.ipNamedLocation", "id": "hq", "displayName": "HQ",
                          "isTrusted": true, "ipRanges": [{"cidrAddress": "198.51.100.0/24"}]}]);

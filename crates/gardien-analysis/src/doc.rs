@@ -1,0 +1,862 @@
+//! `gardien doc`: documentation of a tenant for change boards and audits, as Markdown or as
+//! one self-contained HTML file.
+//!
+//! Everything is derived with the analysis machinery, never by reading names:
+//! * each policy "in plain words" is the set of classes of the coverage partition
+//!   ([`crate::gaps`]) its conditions hold for, per dimension, in the partition's own words
+//!   (the words of `gaps` and `diff`), and its controls in the renderers' words;
+//! * the persona × application matrix decides one sign-in per cell with the core (password
+//!   only, browser, the first named-location class);
+//! * the lint summary is [`crate::lint::lint`]'s.
+//!
+//! The output is deterministic (no clock, sorted as the tenant is): diffable in git.
+
+use std::fmt::Write as _;
+
+use gardien_core::eval::grant::Control;
+use gardien_core::model::location::LocationKind;
+use gardien_core::model::policy::{GrantOperator, Policy, PolicyState};
+use gardien_core::model::tenant::Tenant;
+use gardien_core::{Decision, Verdict};
+
+use crate::gaps::partition::{Class, SessionLevel, Sets, Universe, base_signin};
+use crate::lint::{LintOptions, Severity, lint};
+
+/// A policy's grant controls, one name per control (`mfa`, `compliantDevice`,
+/// `authenticationStrength`, `termsOfUse`) joined by the operator: `mfa OR compliantDevice`.
+pub fn grant_words(p: &Policy) -> String {
+    let Some(g) = &p.grant else {
+        return "none (session controls only)".to_owned();
+    };
+    let mut names: Vec<String> = g.built_in.iter().map(|b| b.as_str().to_owned()).collect();
+    if g.authentication_strength.is_some() {
+        names.push("authenticationStrength".to_owned());
+    }
+    if !g.terms_of_use.is_empty() {
+        names.push("termsOfUse".to_owned());
+    }
+    names.extend(
+        g.custom_factors
+            .iter()
+            .map(|c| format!("customControl `{c}`")),
+    );
+    if names.is_empty() {
+        return "none".to_owned();
+    }
+    let op = match g.operator {
+        GrantOperator::And => " AND ",
+        GrantOperator::Or => " OR ",
+    };
+    names.join(op)
+}
+
+/// A policy's session controls, in the same camelCase as the grant controls.
+pub fn session_words(p: &Policy) -> Vec<String> {
+    p.session
+        .names()
+        .iter()
+        .map(|n| {
+            let mut c = n.chars();
+            match c.next() {
+                Some(f) => f.to_lowercase().chain(c).collect(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// GitHub-flavoured Markdown.
+    Markdown,
+    /// One HTML file, styles and chart inline.
+    Html,
+}
+
+/// One cell of the persona × application matrix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Cell {
+    /// `block`, `mfa`, `compliantDevice OR mfa`, `allow`, `no policy`.
+    text: String,
+    kind: CellKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum CellKind {
+    Block,
+    Strong,
+    Other,
+    AllowedByPolicy,
+    NoPolicy,
+}
+
+impl CellKind {
+    const ALL: [CellKind; 5] = [
+        CellKind::Block,
+        CellKind::Strong,
+        CellKind::Other,
+        CellKind::AllowedByPolicy,
+        CellKind::NoPolicy,
+    ];
+    fn label(self) -> &'static str {
+        match self {
+            CellKind::Block => "blocked",
+            CellKind::Strong => "MFA or authentication strength",
+            CellKind::Other => "other control (device, terms of use, ...)",
+            CellKind::AllowedByPolicy => "allowed, a policy applies (session controls only)",
+            CellKind::NoPolicy => "allowed, no enabled policy applies",
+        }
+    }
+    fn colour(self) -> &'static str {
+        match self {
+            CellKind::Block => "#b91c1c",
+            CellKind::Strong => "#15803d",
+            CellKind::Other => "#0e7490",
+            CellKind::AllowedByPolicy => "#ca8a04",
+            CellKind::NoPolicy => "#9ca3af",
+        }
+    }
+}
+
+fn cell(v: &Verdict) -> Cell {
+    let names: Vec<&str> = v.required.iter().map(Control::as_str).collect();
+    match v.decision {
+        Decision::Deny if v.required.contains(Control::Block) => Cell {
+            text: "block".to_owned(),
+            kind: CellKind::Block,
+        },
+        Decision::Deny | Decision::Challenge => {
+            let strong = v.required.contains(Control::Mfa)
+                || v.required.contains(Control::AuthenticationStrength);
+            Cell {
+                text: if names.is_empty() {
+                    v.decision.as_str().to_owned()
+                } else {
+                    names.join(", ")
+                },
+                kind: if strong {
+                    CellKind::Strong
+                } else {
+                    CellKind::Other
+                },
+            }
+        }
+        Decision::Allow if v.applied.is_empty() => Cell {
+            text: "no policy".to_owned(),
+            kind: CellKind::NoPolicy,
+        },
+        Decision::Allow => Cell {
+            text: "allow".to_owned(),
+            kind: CellKind::AllowedByPolicy,
+        },
+    }
+}
+
+/// Classes listed per dimension of a policy; the rest are counted.
+const MAX_LISTED: usize = 8;
+
+/// The classes whose set (tenant 0) contains policy `i`, in words; `None` when all do. When
+/// most do, the others are listed ("all but ..."); long lists are cut with a count.
+fn holding<V>(classes: &[Class<V>], sets: &[Sets], i: usize) -> Option<Vec<String>> {
+    let (hit, miss): (Vec<_>, Vec<_>) = classes
+        .iter()
+        .zip(sets)
+        .partition(|(_, s)| s[0].contains(i));
+    if miss.is_empty() {
+        return None;
+    }
+    let list = |v: &[(&Class<V>, &Sets)]| -> Vec<String> {
+        let mut out: Vec<String> = v
+            .iter()
+            .take(MAX_LISTED)
+            .map(|(c, _)| c.label.clone())
+            .collect();
+        if v.len() > MAX_LISTED {
+            out.push(format!("(+{} more classes)", v.len() - MAX_LISTED));
+        }
+        out
+    };
+    if hit.len() > miss.len() && !hit.is_empty() {
+        let mut out = vec![format!("all {} classes but:", classes.len())];
+        out.extend(list(&miss));
+        return Some(out);
+    }
+    Some(list(&hit))
+}
+
+/// Labels of the classes of a paired dimension (`a * nb + b`) where some pairing holds.
+fn holding_pairs<A, B>(
+    a: &[Class<A>],
+    b: &[Class<B>],
+    sets: &[Sets],
+    i: usize,
+) -> (Option<Vec<String>>, Option<Vec<String>>) {
+    let nb = b.len();
+    let holds = |x: usize, y: usize| sets.get(x * nb + y).is_some_and(|s| s[0].contains(i));
+    let on_a: Vec<String> = a
+        .iter()
+        .enumerate()
+        .filter(|(x, _)| (0..nb).any(|y| holds(*x, y)))
+        .map(|(_, c)| c.label.clone())
+        .collect();
+    let on_b: Vec<String> = b
+        .iter()
+        .enumerate()
+        .filter(|(y, _)| (0..a.len()).any(|x| holds(x, *y)))
+        .map(|(_, c)| c.label.clone())
+        .collect();
+    (
+        (on_a.len() != a.len()).then_some(on_a),
+        (on_b.len() != b.len()).then_some(on_b),
+    )
+}
+
+/// The documentation of a tenant.
+pub fn document(tenant: &Tenant, title: &str, format: Format) -> String {
+    // Described as if every policy were enabled (a disabled policy is still described);
+    // decided as the tenant is.
+    let mut all_on = tenant.clone();
+    for p in &mut all_on.policies {
+        p.state = PolicyState::Enabled;
+    }
+    let u = Universe::build(&[&all_on, tenant], false);
+    let d = Doc::build(tenant, &u);
+    match format {
+        Format::Markdown => d.markdown(title),
+        Format::Html => d.html(title),
+    }
+}
+
+struct PolicyDoc {
+    name: String,
+    id: String,
+    state: &'static str,
+    scope: Vec<(&'static str, String)>,
+    grant: String,
+    session: Vec<String>,
+}
+
+struct Doc {
+    counts: (usize, usize, usize),
+    policies: Vec<PolicyDoc>,
+    locations: Vec<(String, String, bool)>,
+    personas: Vec<String>,
+    apps: Vec<String>,
+    matrices: Vec<(String, Vec<Vec<Cell>>)>,
+    /// Persona and application classes left out of the matrices.
+    more: (usize, usize),
+    lint: (usize, usize, usize, Vec<(String, usize)>),
+    directory: (usize, usize),
+}
+
+const NO_MATCH: &str = "no class of the partition (never)";
+
+/// Location classes with a matrix of their own.
+const MAX_PLACES: usize = 4;
+
+/// Persona rows and application columns of a matrix (the first classes: the partition lists
+/// the most telling first).
+const MAX_ROWS: usize = 40;
+const MAX_COLUMNS: usize = 24;
+
+impl Doc {
+    fn build(tenant: &Tenant, u: &Universe) -> Doc {
+        let state = |s: PolicyState| match s {
+            PolicyState::Enabled => "enabled",
+            PolicyState::ReportOnly => "report-only",
+            PolicyState::Disabled => "disabled",
+        };
+        let words = |v: Option<Vec<String>>| match v {
+            None => None,
+            Some(v) if v.is_empty() => Some(NO_MATCH.to_owned()),
+            Some(v) => Some(v.join("; ")),
+        };
+        let policies = tenant
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut scope: Vec<(&'static str, String)> = Vec::new();
+                let mut push = |dim: &'static str, v: Option<Vec<String>>| {
+                    if let Some(w) = words(v) {
+                        scope.push((dim, w));
+                    }
+                };
+                push("users", holding(&u.users, &u.user_sets, i));
+                push("applications", holding(&u.targets, &u.target_sets, i));
+                let (platforms, clients) =
+                    holding_pairs(&u.platforms, &u.clients, &u.platform_client_sets, i);
+                push("platforms", platforms);
+                push("client apps", clients);
+                push("locations", holding(&u.locations, &u.location_sets, i));
+                let (devices, _) = holding_pairs(&u.devices, &u.clients, &u.device_client_sets, i);
+                push("devices", devices);
+                push(
+                    "sign-in risk",
+                    holding(&u.sign_in_risks, &u.sign_in_risk_sets, i),
+                );
+                push("user risk", holding(&u.user_risks, &u.user_risk_sets, i));
+                push(
+                    "insider risk",
+                    holding(&u.insider_risks, &u.insider_risk_sets, i),
+                );
+                push("authentication flows", holding(&u.flows, &u.flow_sets, i));
+                PolicyDoc {
+                    name: if p.display_name.is_empty() {
+                        p.id.clone()
+                    } else {
+                        p.display_name.clone()
+                    },
+                    id: p.id.clone(),
+                    state: state(p.state),
+                    scope,
+                    grant: grant_words(p),
+                    session: session_words(p),
+                }
+            })
+            .collect();
+        let locations = tenant
+            .named_locations
+            .iter()
+            .map(|l| {
+                let (what, trusted) = match &l.kind {
+                    LocationKind::Ip { ranges, trusted } => {
+                        (format!("{} IP ranges", ranges.len()), *trusted)
+                    }
+                    LocationKind::Country {
+                        countries,
+                        include_unknown,
+                        gps,
+                    } => {
+                        let mut c: Vec<String> = countries
+                            .iter()
+                            .map(|c| String::from_utf8_lossy(c).into_owned())
+                            .collect();
+                        c.sort();
+                        let mut w = format!("countries {}", c.join(", "));
+                        if *include_unknown {
+                            w.push_str(", and unknown countries");
+                        }
+                        if *gps {
+                            w.push_str(" (by Authenticator GPS)");
+                        }
+                        (w, false)
+                    }
+                    LocationKind::CompliantNetwork => {
+                        ("Global Secure Access compliant network".to_owned(), false)
+                    }
+                };
+                (l.display_name.clone(), what, trusted)
+            })
+            .collect();
+        // The matrix: decided by the tenant as it is (u.tenants[1]).
+        let apps: Vec<usize> = (0..u.targets.len())
+            .filter(|a| {
+                matches!(
+                    u.targets.get(*a).map(|t| &t.value),
+                    Some(gardien_core::signin::Target::Applications(_))
+                )
+            })
+            .take(MAX_COLUMNS)
+            .collect();
+        // One matrix per location class (the first MAX_PLACES): the first is the
+        // attacker's (an address in no named location).
+        let mut matrices = Vec::new();
+        if let Some(real) = u.tenants.get(1) {
+            for place in u.locations.iter().take(MAX_PLACES) {
+                let mut matrix = Vec::new();
+                for persona in u.users.iter().take(MAX_ROWS) {
+                    let row = apps
+                        .iter()
+                        .filter_map(|a| u.targets.get(*a))
+                        .map(|t| {
+                            let s = base_signin(
+                                &persona.value,
+                                &t.value,
+                                &place.value,
+                                SessionLevel::Password,
+                            );
+                            cell(&real.decide(&s))
+                        })
+                        .collect();
+                    matrix.push(row);
+                }
+                matrices.push((place.label.clone(), matrix));
+            }
+        }
+        let report = u.tenants.get(1).map(|t| lint(t, &LintOptions::default()));
+        let lint_summary = match report {
+            Some(r) => {
+                // Findings come sorted by severity then code: keep that order.
+                let mut seen: Vec<(String, usize)> = Vec::new();
+                for f in &r.findings {
+                    let key = format!("{} {}", f.code, f.name);
+                    match seen.iter_mut().find(|(c, _)| *c == key) {
+                        Some(e) => e.1 += 1,
+                        None => seen.push((key, 1)),
+                    }
+                }
+                let n = |s: Severity| r.findings.iter().filter(|f| f.severity == s).count();
+                (
+                    n(Severity::Error),
+                    n(Severity::Warning),
+                    n(Severity::Info),
+                    seen,
+                )
+            }
+            None => (0, 0, 0, Vec::new()),
+        };
+        let count = |s: PolicyState| tenant.policies.iter().filter(|p| p.state == s).count();
+        Doc {
+            counts: (
+                count(PolicyState::Enabled),
+                count(PolicyState::ReportOnly),
+                count(PolicyState::Disabled),
+            ),
+            policies,
+            locations,
+            personas: u
+                .users
+                .iter()
+                .take(MAX_ROWS)
+                .map(|c| c.label.clone())
+                .collect(),
+            more: (
+                u.users.len().saturating_sub(MAX_ROWS),
+                u.targets
+                    .iter()
+                    .filter(|t| matches!(t.value, gardien_core::signin::Target::Applications(_)))
+                    .count()
+                    .saturating_sub(MAX_COLUMNS),
+            ),
+            apps: apps
+                .iter()
+                .filter_map(|a| u.targets.get(*a))
+                .map(|c| c.label.clone())
+                .collect(),
+            matrices,
+            lint: lint_summary,
+            directory: (tenant.directory.users.len(), tenant.directory.groups.len()),
+        }
+    }
+
+    /// Per persona, the cells of every matrix by kind.
+    fn tally(&self) -> Vec<[usize; 5]> {
+        let mut out = vec![[0usize; 5]; self.personas.len()];
+        for (_, m) in &self.matrices {
+            for (t, row) in out.iter_mut().zip(m) {
+                for c in row {
+                    if let Some(n) = t.get_mut(c.kind as usize) {
+                        *n += 1;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[cfg(test)]
+    fn first_matrix(&self) -> &[Vec<Cell>] {
+        self.matrices.first().map_or(&[], |(_, m)| m.as_slice())
+    }
+
+    fn overview(&self) -> Vec<String> {
+        let (e, r, d) = self.counts;
+        vec![
+            format!(
+                "{} policies: {e} enabled, {r} report-only, {d} disabled",
+                self.policies.len()
+            ),
+            format!("{} named locations", self.locations.len()),
+            format!(
+                "directory: {} users, {} groups",
+                self.directory.0, self.directory.1
+            ),
+            format!(
+                "{} persona classes × {} application classes (the classes the policies distinguish){}",
+                self.personas.len() + self.more.0,
+                self.apps.len() + self.more.1,
+                if self.more == (0, 0) {
+                    String::new()
+                } else {
+                    format!(
+                        "; the matrices show the first {} × {}",
+                        self.personas.len(),
+                        self.apps.len()
+                    )
+                }
+            ),
+            format!(
+                "lint: {} errors, {} warnings, {} info",
+                self.lint.0, self.lint.1, self.lint.2
+            ),
+        ]
+    }
+
+    /// The coverage chart: per persona, a stacked bar of its application cells by kind.
+    fn svg(&self) -> String {
+        let (bar_w, row_h, label_w) = (420usize, 22usize, 260usize);
+        let tally = self.tally();
+        let height = 30 + row_h * tally.len() + 24 * CellKind::ALL.len();
+        let mut s = format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" role=\"img\" aria-label=\"Coverage by persona\" font-family=\"sans-serif\" font-size=\"12\">\n",
+            label_w + bar_w + 20
+        );
+        let _ = writeln!(
+            s,
+            "<text x=\"0\" y=\"16\" font-weight=\"bold\">Password-only sign-in, by persona: what each application asks</text>"
+        );
+        for (r, (t, name)) in tally.iter().zip(&self.personas).enumerate() {
+            let y = 26 + r * row_h;
+            let total: usize = t.iter().sum::<usize>().max(1);
+            let short: String = name.chars().take(40).collect();
+            let _ = writeln!(
+                s,
+                "<text x=\"0\" y=\"{}\">{}</text>",
+                y + 14,
+                escape(&short)
+            );
+            let mut x = label_w;
+            for (k, n) in CellKind::ALL.iter().zip(t) {
+                let w = bar_w * n / total;
+                if w > 0 {
+                    let _ = writeln!(
+                        s,
+                        "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{}\" fill=\"{}\"><title>{}: {n}</title></rect>",
+                        row_h - 4,
+                        k.colour(),
+                        k.label()
+                    );
+                }
+                x += w;
+            }
+        }
+        let legend_y = 30 + row_h * tally.len();
+        for (i, k) in CellKind::ALL.iter().enumerate() {
+            let y = legend_y + 24 * i;
+            let _ = writeln!(
+                s,
+                "<rect x=\"0\" y=\"{y}\" width=\"14\" height=\"14\" fill=\"{}\"/><text x=\"20\" y=\"{}\">{}</text>",
+                k.colour(),
+                y + 12,
+                escape(k.label())
+            );
+        }
+        s.push_str("</svg>\n");
+        s
+    }
+
+    fn markdown(&self, title: &str) -> String {
+        let mut out = format!("# Conditional Access: {}\n\n## Overview\n\n", md(title));
+        for line in self.overview() {
+            let _ = writeln!(out, "- {line}");
+        }
+        out.push_str("\n## Coverage\n\n");
+        let tally = self.tally();
+        out.push_str("| persona |");
+        for k in CellKind::ALL {
+            let _ = write!(out, " {} |", k.label());
+        }
+        out.push_str("\n|---|");
+        for _ in CellKind::ALL {
+            out.push_str("---|");
+        }
+        out.push('\n');
+        for (t, p) in tally.iter().zip(&self.personas) {
+            let _ = write!(out, "| {} |", md(p));
+            for n in t {
+                let _ = write!(out, " {n} |");
+            }
+            out.push('\n');
+        }
+        out.push_str("\n## Persona × application\n\nA password-only sign-in in a browser, decided by the tenant as it is, from each location class.\n");
+        for (place, matrix) in &self.matrices {
+            let _ = write!(out, "\n### From {}\n\n", md(place));
+            out.push_str("| persona \\ application |");
+            for a in &self.apps {
+                let _ = write!(out, " {} |", md(a));
+            }
+            out.push_str("\n|---|");
+            for _ in &self.apps {
+                out.push_str("---|");
+            }
+            out.push('\n');
+            for (row, p) in matrix.iter().zip(&self.personas) {
+                let _ = write!(out, "| {} |", md(p));
+                for c in row {
+                    let _ = write!(out, " {} |", md(&c.text));
+                }
+                out.push('\n');
+            }
+        }
+        out.push_str("\n## Policies\n\n");
+        for p in &self.policies {
+            let mark = match p.state {
+                "enabled" => String::new(),
+                s => format!(" **[{s}]**"),
+            };
+            let _ = writeln!(out, "### {}{mark}\n", md(&p.name));
+            let _ = writeln!(out, "- id: `{}`", p.id);
+            if p.scope.is_empty() {
+                out.push_str("- applies to: every sign-in of every class\n");
+            } else {
+                out.push_str("- applies to:\n");
+                for (dim, w) in &p.scope {
+                    let _ = writeln!(out, "  - {dim}: {}", md(w));
+                }
+            }
+            let _ = writeln!(out, "- requires: {}", md(&p.grant));
+            if !p.session.is_empty() {
+                let _ = writeln!(out, "- session: {}", p.session.join(", "));
+            }
+            out.push('\n');
+        }
+        out.push_str("## Named locations\n\n");
+        if self.locations.is_empty() {
+            out.push_str("None.\n");
+        } else {
+            out.push_str("| name | what | trusted |\n|---|---|---|\n");
+            for (n, w, t) in &self.locations {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} |",
+                    md(n),
+                    md(w),
+                    if *t { "yes" } else { "no" }
+                );
+            }
+        }
+        out.push_str("\n## Lint\n\n");
+        if self.lint.3.is_empty() {
+            out.push_str("No findings.\n");
+        } else {
+            for (code, n) in &self.lint.3 {
+                let _ = writeln!(out, "- {code}: {n}");
+            }
+        }
+        out
+    }
+
+    fn html(&self, title: &str) -> String {
+        let mut out = format!(
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Conditional Access: {t}</title>\n<style>\nbody{{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#111}}\ntable{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}}\n.k0{{background:#fee2e2}}.k1{{background:#dcfce7}}.k2{{background:#cffafe}}.k3{{background:#fef9c3}}.k4{{background:#f3f4f6}}\n.state{{font-size:.8em;padding:2px 6px;border-radius:4px;background:#fde68a}}\n</style>\n</head>\n<body>\n<h1>Conditional Access: {t}</h1>\n<h2>Overview</h2>\n<ul>\n",
+            t = escape(title)
+        );
+        for line in self.overview() {
+            let _ = writeln!(out, "<li>{}</li>", escape(&line));
+        }
+        out.push_str("</ul>\n<h2>Coverage</h2>\n");
+        out.push_str(&self.svg());
+        out.push_str("<h2>Persona × application</h2>\n<p>A password-only sign-in in a browser, decided by the tenant as it is, from each location class.</p>\n");
+        for (place, matrix) in &self.matrices {
+            let _ = write!(
+                out,
+                "<h3>From {}</h3>\n<table>\n<tr><th>persona \\ application</th>",
+                escape(place)
+            );
+            for a in &self.apps {
+                let _ = write!(out, "<th>{}</th>", escape(a));
+            }
+            out.push_str("</tr>\n");
+            for (row, p) in matrix.iter().zip(&self.personas) {
+                let _ = write!(out, "<tr><th>{}</th>", escape(p));
+                for c in row {
+                    let _ = write!(
+                        out,
+                        "<td class=\"k{}\">{}</td>",
+                        c.kind as usize,
+                        escape(&c.text)
+                    );
+                }
+                out.push_str("</tr>\n");
+            }
+            out.push_str("</table>\n");
+        }
+        out.push_str("<h2>Policies</h2>\n");
+        for p in &self.policies {
+            let mark = match p.state {
+                "enabled" => String::new(),
+                s => format!(" <span class=\"state\">{s}</span>"),
+            };
+            let _ = writeln!(out, "<h3>{}{mark}</h3>\n<ul>", escape(&p.name));
+            let _ = writeln!(out, "<li>id: <code>{}</code></li>", escape(&p.id));
+            if p.scope.is_empty() {
+                out.push_str("<li>applies to: every sign-in of every class</li>\n");
+            } else {
+                out.push_str("<li>applies to:<ul>\n");
+                for (dim, w) in &p.scope {
+                    let _ = writeln!(out, "<li>{dim}: {}</li>", escape(w));
+                }
+                out.push_str("</ul></li>\n");
+            }
+            let _ = writeln!(out, "<li>requires: {}</li>", escape(&p.grant));
+            if !p.session.is_empty() {
+                let _ = writeln!(out, "<li>session: {}</li>", escape(&p.session.join(", ")));
+            }
+            out.push_str("</ul>\n");
+        }
+        out.push_str("<h2>Named locations</h2>\n");
+        if self.locations.is_empty() {
+            out.push_str("<p>None.</p>\n");
+        } else {
+            out.push_str("<table>\n<tr><th>name</th><th>what</th><th>trusted</th></tr>\n");
+            for (n, w, t) in &self.locations {
+                let _ = writeln!(
+                    out,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(n),
+                    escape(w),
+                    if *t { "yes" } else { "no" }
+                );
+            }
+            out.push_str("</table>\n");
+        }
+        out.push_str("<h2>Lint</h2>\n<ul>\n");
+        if self.lint.3.is_empty() {
+            out.push_str("<li>No findings.</li>\n");
+        }
+        for (code, n) in &self.lint.3 {
+            let _ = writeln!(out, "<li>{}: {n}</li>", escape(code));
+        }
+        out.push_str("</ul>\n</body>\n</html>\n");
+        out
+    }
+}
+
+/// HTML (and SVG) text escaping.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Markdown table-cell escaping (pipes, newlines).
+fn md(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+#[cfg(test)]
+#[allow(clippy::panic, reason = "test failures report through panics")]
+mod tests {
+    use super::*;
+
+    fn demo() -> Tenant {
+        let dir =
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo/tenant");
+        let read = |name: &str| {
+            gardien_core::SourceFile::new(
+                name.to_owned(),
+                std::fs::read(dir.join(name)).unwrap_or_default(),
+            )
+        };
+        let mut policy_files: Vec<gardien_core::SourceFile> = (1..=6)
+            .map(|i| read(&format!("policies/ca0{i}.json")))
+            .collect();
+        // CA06 report-only, to see it marked.
+        if let Some(f) = policy_files.get_mut(5) {
+            let text = String::from_utf8_lossy(&f.bytes)
+                .replace("\"enabled\"", "\"enabledForReportingButNotEnforced\"");
+            f.bytes = text.into_bytes();
+        }
+        let source = gardien_core::TenantSource {
+            policy_files,
+            location_files: vec![read("namedLocations.json")],
+            directory: Some(read("directory.json")),
+            ..Default::default()
+        };
+        Tenant::load(&source).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn markdown_documents_every_policy_with_the_partition_words() {
+        let t = demo();
+        let a = document(&t, "demo", Format::Markdown);
+        assert_eq!(a, document(&t, "demo", Format::Markdown), "deterministic");
+        for p in &t.policies {
+            assert!(a.contains(&format!("### {}", p.display_name)), "{a}");
+        }
+        assert!(
+            a.contains("CA06 Require MFA outside trusted networks **[report-only]**"),
+            "{a}"
+        );
+        assert!(a.contains("- requires: block"), "{a}");
+        assert!(a.contains("- requires: mfa"), "{a}");
+        assert!(
+            a.contains("## Named locations") && a.contains("HQ egress"),
+            "{a}"
+        );
+        assert!(a.contains("## Persona × application"), "{a}");
+        assert!(a.contains("## Lint"), "{a}");
+        // CA02 is about client apps: its scope names them, not every class.
+        let ca02 = a
+            .split("### CA02")
+            .nth(1)
+            .and_then(|s| s.split("### ").next())
+            .unwrap_or_default();
+        assert!(ca02.contains("client apps:"), "{ca02}");
+        assert!(!ca02.contains("locations:"), "{ca02}");
+    }
+
+    #[test]
+    fn html_is_one_file_with_an_svg_chart() {
+        let t = demo();
+        let h = document(&t, "demo <tenant>", Format::Html);
+        assert!(h.starts_with("<!DOCTYPE html>"));
+        assert!(h.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+        assert!(h.contains("demo &lt;tenant&gt;"));
+        assert!(!h.contains("<script"), "no script");
+        assert!(
+            !h.contains("http://") || h.matches("http://").count() == 1,
+            "no external resource"
+        );
+        assert!(h.contains("<span class=\"state\">report-only</span>"));
+        assert_eq!(h, document(&t, "demo <tenant>", Format::Html));
+    }
+
+    #[test]
+    fn the_matrix_is_decided_by_the_core() {
+        let t = demo();
+        let mut all_on = t.clone();
+        for p in &mut all_on.policies {
+            p.state = PolicyState::Enabled;
+        }
+        let u = Universe::build(&[&all_on, &t], false);
+        let d = Doc::build(&t, &u);
+        let m = d.first_matrix();
+        assert_eq!(m.len(), d.personas.len());
+        assert!(m.iter().all(|r| r.len() == d.apps.len()));
+        // Every cell is the core's decision of its sign-in (from outside the EU: CA01 blocks
+        // all but the break-glass members).
+        let (Some(real), Some(place)) = (u.tenants.get(1), u.locations.first()) else {
+            panic!("no tenant or location")
+        };
+        let apps: Vec<&Class<gardien_core::signin::Target>> = u
+            .targets
+            .iter()
+            .filter(|t| matches!(t.value, gardien_core::signin::Target::Applications(_)))
+            .collect();
+        for (row, persona) in m.iter().zip(&u.users) {
+            for (c, t) in row.iter().zip(&apps) {
+                let s = base_signin(
+                    &persona.value,
+                    &t.value,
+                    &place.value,
+                    SessionLevel::Password,
+                );
+                assert_eq!(*c, cell(&real.decide(&s)));
+            }
+        }
+        assert!(m.iter().flatten().any(|c| c.kind == CellKind::Block));
+        assert!(m.iter().flatten().any(|c| c.kind == CellKind::NoPolicy));
+    }
+}
