@@ -166,7 +166,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Every 4xx of this API is a problem document: axum's own answers (a path or query
+/// Marks an error whose plain-text body is the protocol's own (AuthZEN answers a 400 with an
+/// error message string): [`problem_for_errors`] leaves it as it is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PlainError;
+
+/// Every 4xx of this API is a problem document (except a [`PlainError`]): axum's own answers (a path or query
 /// parameter that does not parse, an unknown route, a method not allowed, an oversized
 /// body) are plain text or empty, so they are rewritten, keeping their status and headers
 /// (`Allow`, the `X-Gardien-*` of a decision). Pages and JSON answers are left alone.
@@ -181,7 +186,7 @@ async fn problem_for_errors(response: axum::response::Response) -> axum::respons
         None => true,
         Some(t) => t.starts_with(b"text/plain"),
     };
-    if !status.is_client_error() || !plain {
+    if !status.is_client_error() || !plain || response.extensions().get::<PlainError>().is_some() {
         return response;
     }
     let (parts, body) = response.into_parts();

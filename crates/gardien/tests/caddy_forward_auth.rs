@@ -65,7 +65,7 @@ fn caddy_forward_auth_with_the_sample_caddyfile() {
     };
     let decisions = support::forward_auth::run(&bench, &front);
     // gardien gone: Caddy's 502.
-    support::forward_auth::gardien_down(&mut bench, &front, 502);
+    support::forward_auth::gardien_down(&mut bench, &front, &[502]);
     drop(front);
     drop(caddy);
     eprintln!(

@@ -73,7 +73,7 @@ fn haproxy_lua_forward_auth_with_the_sample_config() {
     let decisions = support::forward_auth::run(&bench, &front);
 
     // gardien gone: HAProxy's HTTP client answers 503 itself, which the script passes on.
-    support::forward_auth::gardien_down(&mut bench, &front, 503);
+    support::forward_auth::gardien_down(&mut bench, &front, &[503, 500]);
     drop(front);
 
     drop(haproxy);

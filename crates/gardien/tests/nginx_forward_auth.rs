@@ -78,7 +78,7 @@ fn nginx_auth_request_with_the_sample_config() {
     }
 
     // gardien gone: nginx's 500 (auth_request failed).
-    support::forward_auth::gardien_down(&mut bench, &front, 500);
+    support::forward_auth::gardien_down(&mut bench, &front, &[500]);
     drop(front);
     drop(nginx);
     eprintln!(

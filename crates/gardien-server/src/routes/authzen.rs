@@ -44,6 +44,8 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    // The specification's error body, not one of gardien's problem documents.
+    r.extensions_mut().insert(crate::routes::PlainError);
     if status == StatusCode::UNAUTHORIZED {
         r.headers_mut().insert(
             header::WWW_AUTHENTICATE,
