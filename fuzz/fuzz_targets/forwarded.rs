@@ -25,7 +25,10 @@ fuzz_target!(|data: &[u8]| {
         &trusted,
         ForwardedHeader::Forwarded,
     );
-    assert_eq!(c.address.is_none(), matches!(c.source, IpSource::Unknown(_)));
+    assert_eq!(
+        c.address.is_none(),
+        matches!(c.source, IpSource::Unknown(_))
+    );
     let parsed = std::str::from_utf8(data).ok().and_then(parse_forwarded);
     match &parsed {
         None => assert!(
@@ -46,7 +49,8 @@ fuzz_target!(|data: &[u8]| {
                     .strip_prefix('[')
                     .and_then(|n| n.split(']').next())
                     .unwrap_or_else(|| node.split(':').next().unwrap_or(node));
-                let named: Option<std::net::IpAddr> = bare.parse().ok().or_else(|| node.parse().ok());
+                let named: Option<std::net::IpAddr> =
+                    bare.parse().ok().or_else(|| node.parse().ok());
                 let named = named.map(gardien_core::network::normalize_ip);
                 assert_eq!(named, Some(ip), "{node} in {element}");
             }

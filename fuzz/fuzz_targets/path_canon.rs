@@ -16,7 +16,10 @@ fuzz_target!(|data: &[u8]| {
     };
     assert!(c.starts_with('/'), "{c}");
     assert_eq!(canonical_path(&c).as_deref(), Ok(&*c));
-    assert!(!c.contains("//") && !c.contains(';') && !c.contains('\\'), "{c}");
+    assert!(
+        !c.contains("//") && !c.contains(';') && !c.contains('\\'),
+        "{c}"
+    );
     assert!(!c.contains('?') && !c.contains('#'), "{c}");
     for seg in c.split('/').skip(1) {
         assert!(seg != "." && seg != "..", "{c}");
@@ -26,7 +29,10 @@ fuzz_target!(|data: &[u8]| {
         if *b == b'%' {
             let escape = c.get(i + 1..i + 3).unwrap_or("");
             let byte = u8::from_str_radix(escape, 16).unwrap_or(0);
-            assert!(escape.len() == 2 && escape == escape.to_ascii_uppercase(), "{c}");
+            assert!(
+                escape.len() == 2 && escape == escape.to_ascii_uppercase(),
+                "{c}"
+            );
             assert!(byte != 0 && byte != b'/' && byte != b'\\', "{c}");
             assert!(
                 !(byte.is_ascii_alphanumeric() || b"-._~".contains(&byte)),
@@ -42,7 +48,8 @@ fuzz_target!(|data: &[u8]| {
         );
         assert_eq!(
             prefix_matches(&c, prefix, false),
-            c.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase()),
+            c.to_ascii_lowercase()
+                .starts_with(&prefix.to_ascii_lowercase()),
             "{c} {prefix}"
         );
     }
