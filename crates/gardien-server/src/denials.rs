@@ -4,6 +4,7 @@
 //! fetches `/v1/denial/{key}` (the key comes back in `X-Gardien-Denial`).
 //! Traefik and Caddy pass gardien's body through, so they show the page directly.
 
+use crate::denial::DenialContext;
 use crate::denial::DeviceSummary;
 use gardien_core::report::DecisionReport;
 use std::collections::{HashMap, VecDeque};
@@ -27,6 +28,24 @@ pub struct DenialRecord {
     pub device: DeviceSummary,
     /// 401 (challenge) or 403 (deny).
     pub status: u16,
+}
+
+impl DenialRecord {
+    /// What the page and the problem document of this denial are rendered from, with the
+    /// administrator's page settings.
+    pub fn context<'a>(&'a self, page: &'a crate::config::PageConfig) -> DenialContext<'a> {
+        DenialContext {
+            report: &self.report,
+            correlation_id: &self.correlation_id,
+            timestamp: &self.timestamp,
+            client_ip: self.client_ip,
+            application: &self.application,
+            device: &self.device,
+            disclosure: page.disclosure,
+            support: page.support.as_deref(),
+            status: self.status,
+        }
+    }
 }
 
 /// Denials by key, and the keys in insertion order (for eviction).

@@ -16,7 +16,7 @@
 //! `context.error` `{status, message}`, as the specification shows for evaluations.
 
 use crate::decision::{self, DecideParts, Decided, route_app};
-use crate::denial::{DenialContext, Lang, problem_json};
+use crate::denial::{Lang, problem_json};
 use crate::metrics::Endpoint;
 use crate::routes::{DECISION_BODY_BYTES, bearer};
 use crate::state::AppState;
@@ -842,17 +842,7 @@ fn reason(state: &AppState, decided: &Decided, headers: &HeaderMap) -> Value {
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
-    let ctx = DenialContext {
-        report: &record.report,
-        correlation_id: &record.correlation_id,
-        timestamp: &record.timestamp,
-        client_ip: record.client_ip,
-        application: &record.application,
-        device: &record.device,
-        disclosure: state.config.page.disclosure,
-        support: state.config.page.support.as_deref(),
-        status: record.status,
-    };
+    let ctx = record.context(&state.config.page);
     let problem = problem_json(&ctx, lang);
     let code = lang.code();
     if let Some(c) = problem.get("errorCode").filter(|c| !c.is_null()) {

@@ -6,7 +6,7 @@
 //! `application/problem+json`. Anything that goes wrong inside is a 403 (fail closed).
 
 use crate::decision::{self, DecideParts, Decided, Incoming, Original, Refusal, route_app};
-use crate::denial::{DenialContext, Lang, prefers_html, problem_json, render_html};
+use crate::denial::{Lang, prefers_html, problem_json, render_html};
 use crate::denials::DenialRecord;
 use crate::metrics::Endpoint;
 use crate::problem::ApiError;
@@ -37,17 +37,7 @@ fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
 fn denial_body(state: &AppState, record: &DenialRecord, request: &HeaderMap) -> Response {
     let text = |name: header::HeaderName| request.get(name).and_then(|v| v.to_str().ok());
     let lang = Lang::negotiate(text(header::ACCEPT_LANGUAGE));
-    let ctx = DenialContext {
-        report: &record.report,
-        correlation_id: &record.correlation_id,
-        timestamp: &record.timestamp,
-        client_ip: record.client_ip,
-        application: &record.application,
-        device: &record.device,
-        disclosure: state.config.page.disclosure,
-        support: state.config.page.support.as_deref(),
-        status: record.status,
-    };
+    let ctx = record.context(&state.config.page);
     let status = StatusCode::from_u16(record.status).unwrap_or(StatusCode::FORBIDDEN);
     let mut response = if prefers_html(text(header::ACCEPT)) {
         (status, axum::response::Html(render_html(&ctx, lang))).into_response()
