@@ -267,6 +267,14 @@ pub fn sarif_result(d: &Diagnostic, rule_offset: usize) -> Value {
 
 /// A whole SARIF 2.1.0 log of diagnostics.
 pub fn sarif(diagnostics: &[Diagnostic]) -> Value {
+    sarif_log(
+        json!(sarif_rules()),
+        diagnostics.iter().map(|d| sarif_result(d, 0)).collect(),
+    )
+}
+
+/// A SARIF 2.1.0 log of one gardien run: its rules and results (`validate` and `lint`).
+pub fn sarif_log(rules: Value, results: Vec<Value>) -> Value {
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -275,9 +283,9 @@ pub fn sarif(diagnostics: &[Diagnostic]) -> Value {
                 "name": "gardien",
                 "version": env!("CARGO_PKG_VERSION"),
                 "informationUri": "https://github.com/gardien-ca/gardien",
-                "rules": sarif_rules(),
+                "rules": rules,
             }},
-            "results": diagnostics.iter().map(|d| sarif_result(d, 0)).collect::<Vec<_>>(),
+            "results": results,
         }],
     })
 }

@@ -315,19 +315,7 @@ fn sarif(report: &LintReport, load: &[gardien_core::Diagnostic], lines: &mut Lin
         .map(|d| crate::diagnostics::sarif_result(d, offset))
         .chain(results)
         .collect();
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "gardien",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/gardien-ca/gardien",
-                "rules": rules,
-            }},
-            "results": results,
-        }],
-    })
+    crate::diagnostics::sarif_log(json!(rules), results)
 }
 
 /// Files read once to turn JSON pointers into line numbers.
