@@ -66,6 +66,42 @@ fn convert_at(value: &Value, depth: usize) -> Value {
     }
 }
 
+/// The pointer into the original SDK output of `pointer`, a pointer into [`convert`]'s result,
+/// so that diagnostics name members as the file spells them (`/0/SessionControls/...`).
+/// Where the conversion has no counterpart (an object of nulls became `null`), the deepest
+/// member that exists in the original is returned.
+pub fn original_pointer(original: &Value, pointer: &str) -> String {
+    let mut out = String::new();
+    let mut node = original;
+    for raw in pointer.split('/').skip(1) {
+        let segment = raw.replace("~1", "/").replace("~0", "~");
+        let step: Option<(Vec<String>, &Value)> = match node {
+            Value::Array(items) => segment
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| items.get(i).map(|v| (vec![segment.clone()], v))),
+            Value::Object(members) => members
+                .iter()
+                .find(|(k, _)| k.as_str() != "AdditionalProperties" && camel(k) == segment)
+                .map(|(k, v)| (vec![k.clone()], v))
+                .or_else(|| {
+                    members
+                        .get("AdditionalProperties")
+                        .and_then(|extra| extra.get(&segment))
+                        .map(|v| (vec!["AdditionalProperties".to_owned(), segment.clone()], v))
+                }),
+            _ => None,
+        };
+        let Some((keys, next)) = step else { break };
+        for key in keys {
+            out.push('/');
+            out.push_str(&key.replace('~', "~0").replace('/', "~1"));
+        }
+        node = next;
+    }
+    out
+}
+
 /// `DisplayName` → `displayName`, `AuthenticationStrength@odata.context` →
 /// `authenticationStrength@odata.context`; annotations and camelCase names are kept.
 fn camel(key: &str) -> String {
@@ -93,6 +129,63 @@ fn dotnet_date(s: &str) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn pointers_map_back_to_the_sdk_spelling() {
+        let ps = json!([{
+            "DisplayName": "x",
+            "SessionControls": {"SignInFrequency": {"Value": 0, "Type": "days"}},
+            "Conditions": {"Devices": {"DeviceFilter": null}},
+            "AdditionalProperties": {"x@odata.type": "t"}
+        }]);
+        let pointer = |p: &str| original_pointer(&ps, p);
+        assert_eq!(
+            pointer("/0/sessionControls/signInFrequency/value"),
+            "/0/SessionControls/SignInFrequency/Value"
+        );
+        assert_eq!(
+            pointer("/0/x@odata.type"),
+            "/0/AdditionalProperties/x@odata.type"
+        );
+        // `Devices` (all null) became `null`: the deepest existing member is named.
+        assert_eq!(
+            pointer("/0/conditions/devices/deviceFilter/rule"),
+            "/0/Conditions/Devices/DeviceFilter"
+        );
+        assert_eq!(pointer(""), "");
+        assert_eq!(pointer("/7/displayName"), "");
+        for p in [
+            "/0/sessionControls/signInFrequency/value",
+            "/0/conditions/devices/deviceFilter/rule",
+        ] {
+            assert!(ps.pointer(&pointer(p)).is_some(), "{p}");
+        }
+    }
+
+    /// Found by the `tenant_load` fuzz target: an error in converted SDK output pointed at the
+    /// camelCase member, which is not in the file.
+    #[test]
+    fn load_errors_in_sdk_output_point_into_the_file() {
+        use crate::{SourceFile, Tenant, TenantSource};
+        let ps = json!([{
+            "Id": "p1", "DisplayName": "short sessions", "State": "enabled",
+            "Conditions": {"Users": {"IncludeUsers": ["All"]},
+                           "Applications": {"IncludeApplications": ["All"]},
+                           "ClientAppTypes": ["all"]},
+            "SessionControls": {"SignInFrequency": {"IsEnabled": true, "Type": "days",
+                                "FrequencyInterval": "timeBased", "Value": 0}}
+        }]);
+        let source = TenantSource {
+            policy_files: vec![SourceFile::new("p.json", ps.to_string().into_bytes())],
+            ..Default::default()
+        };
+        let Err(errors) = Tenant::load(&source) else {
+            panic!("a sign-in frequency of 0 must be refused");
+        };
+        let e = &errors.errors[0];
+        assert_eq!(e.pointer, "/0/SessionControls/SignInFrequency/Value", "{e}");
+        assert!(ps.pointer(&e.pointer).is_some());
+    }
 
     #[test]
     fn converts_names_dates_and_null_objects() {

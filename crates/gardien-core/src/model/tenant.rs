@@ -390,9 +390,13 @@ impl Tenant {
         }
 
         // PowerShell SDK output (PascalCase, /Date(n)/, objects of nulls) reads as Graph JSON.
-        for (file, _, value) in &mut policy_values {
+        // The originals of converted files, to name members as the file spells them.
+        let mut converted: Vec<(String, String, Value)> = Vec::new();
+        for (file, base, value) in &mut policy_values {
             if super::powershell::is_pascal_case(value) {
-                *value = super::powershell::convert(value);
+                let original = std::mem::replace(value, Value::Null);
+                *value = super::powershell::convert(&original);
+                converted.push((file.clone(), base.clone(), original));
                 warnings.push(
                     Diagnostic::new(
                         file.as_str(),
@@ -524,6 +528,19 @@ impl Tenant {
                 .with_code(UNKNOWN_MEMBER)
                 .with_severity(Severity::Warning),
             );
+        }
+        for (file, base, original) in &converted {
+            for d in errors.iter_mut().chain(warnings.iter_mut()) {
+                if d.file == *file
+                    && let Some(inner) = d.pointer.strip_prefix(base.as_str())
+                    && (inner.is_empty() || inner.starts_with('/'))
+                {
+                    d.pointer = format!(
+                        "{base}{}",
+                        super::powershell::original_pointer(original, inner)
+                    );
+                }
+            }
         }
         locate_all(source, &mut warnings);
         if errors.is_empty() {
