@@ -38,6 +38,11 @@
 //!
 //! [admin]
 //! token_sha256 = "…"                  # `gardien hash-token` prints it
+//!
+//! [[admin.tokens]]                    # several named tokens, reloaded on SIGHUP
+//! name = "helpdesk"
+//! sha256 = "…"
+//! role = "reader"                     # or "admin"
 //! ```
 
 use crate::denial::Disclosure;
@@ -306,14 +311,23 @@ impl AuthzenConfig {
     }
 }
 
-/// `[admin]`.
-#[derive(Debug, Clone, Deserialize, Default)]
+/// `[admin]`: who may call the admin, decision and metrics APIs. `gardien serve` reloads
+/// this section on `SIGHUP` (`docs/security.md`, "Admin credentials").
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
-    /// SHA-256 (hex) of the bearer token the admin API requires. Without it, the admin API
-    /// is refused (except `serve --demo` on loopback).
+    /// SHA-256 (hex) of a bearer token with the `admin` role, named `admin` in the audit
+    /// trail (the single token of earlier versions; `tokens` names several). Without any
+    /// admin token the admin API is refused (except `serve --demo` on loopback).
     #[serde(default)]
     pub token_sha256: Option<String>,
+    /// Named admin tokens (`[[admin.tokens]]`), each with a role.
+    #[serde(default)]
+    pub tokens: Vec<AdminToken>,
+    /// Admin audit entries older than this are deleted (hourly). `0` keeps everything
+    /// (default 365).
+    #[serde(default = "default_audit_retention")]
+    pub audit_retention_days: u32,
     /// SHA-256 (hex) of a token for the decision API (`/v1/evaluate`, Graph evaluate) only.
     /// The admin token is also accepted there.
     #[serde(default)]
@@ -322,6 +336,35 @@ pub struct AdminConfig {
     /// accepted). Without it, `/metrics` is open (it discloses counts, never identities).
     #[serde(default)]
     pub metrics_token_sha256: Option<String>,
+}
+
+fn default_audit_retention() -> u32 {
+    365
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            token_sha256: None,
+            tokens: Vec::new(),
+            audit_retention_days: default_audit_retention(),
+            decision_token_sha256: None,
+            metrics_token_sha256: None,
+        }
+    }
+}
+
+/// One `[[admin.tokens]]` entry: a named bearer token with a role.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminToken {
+    /// The name the audit trail records (letters, digits, `.`, `_`, `-`, `@`; at most 64;
+    /// unique, compared case-insensitively).
+    pub name: String,
+    /// SHA-256 (hex) of the token (`gardien hash-token` prints it).
+    pub sha256: String,
+    /// What the token may do.
+    pub role: crate::credentials::Role,
 }
 
 /// `[http]`: what one connection or request may cost before it is authenticated and

@@ -1,5 +1,6 @@
 //! `gardien serve`: the HTTP decision point, from a configuration file or as the loopback
 //! demo (`--demo`) with the bundled tenant, devices and ready-to-paste curl commands.
+//! With a configuration file, `SIGHUP` reloads its `[admin]` credentials.
 
 use crate::Exit;
 use crate::commands::demo::demo_source;
@@ -131,9 +132,27 @@ async fn shutdown_signal() {
     ctrl_c.await;
 }
 
+/// On `SIGHUP`, rereads `path` and puts its `[admin]` credentials in force (a bad file is
+/// logged and the credentials in force stay; see `gardien_server::credentials::reload`).
+#[cfg(unix)]
+fn reload_on_hangup(state: std::sync::Arc<AppState>, path: PathBuf) {
+    let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP; credentials reload only on restart");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            gardien_server::credentials::reload(&state, &path).await;
+        }
+    });
+}
+
 /// Starts the server and runs until Ctrl-C or SIGTERM.
 pub fn run(
-    config: Option<&Path>,
+    config_path: Option<&Path>,
     demo: bool,
     listen: Option<SocketAddr>,
     database: Option<&str>,
@@ -167,7 +186,7 @@ pub fn run(
                 options,
             )
         } else {
-            let path = config.ok_or_else(|| anyhow!("give --config FILE, or --demo"))?;
+            let path = config_path.ok_or_else(|| anyhow!("give --config FILE, or --demo"))?;
             let mut config = ServerConfig::read(path)?;
             if let Some(l) = listen {
                 config.listen = l;
@@ -231,6 +250,10 @@ pub fn run(
                 None => state.store.location(),
             };
             crate::print_out(&demo_commands(addr, &store))?;
+        }
+        #[cfg(unix)]
+        if let (false, Some(path)) = (demo, config_path) {
+            reload_on_hangup(state.clone(), path.to_path_buf());
         }
         tracing::info!(%addr, version = state.live.load().version, "gardien serving");
         let served = gardien_server::serve(state, listener, shutdown_signal()).await;
