@@ -13,6 +13,14 @@
 //! acknowledge = "committed"           # reply after the record's batch is committed; or "queued"
 //! retention_days = 90
 //!
+//! [log.ship]                          # also as JSON lines, for a SIEM
+//! output = "file"                     # or "stdout"
+//! path = "/var/log/gardien/signins.jsonl"
+//! hash_key_file = "/etc/gardien/log-hash.key"
+//! [log.ship.mask]
+//! ipAddress = "truncate"
+//! userPrincipalName = "hash"
+//!
 //! [signals]
 //! trusted_proxies = ["127.0.0.1/32"]
 //! forwarded_header = "x-forwarded-for" # or "forwarded", "x-real-ip"
@@ -188,6 +196,55 @@ pub struct LogConfig {
     /// Records older than this are deleted (hourly). `0` keeps everything.
     #[serde(default = "default_retention")]
     pub retention_days: u32,
+    /// Records also shipped as JSON lines (`[log.ship]`), masked per field.
+    #[serde(default)]
+    pub ship: Option<ShipConfig>,
+}
+
+/// Where `[log.ship]` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShipOutput {
+    /// Standard output (the server logs to standard error).
+    Stdout,
+    /// `path`, rotated by size.
+    File,
+}
+
+/// `[log.ship]`: every sign-in record, as the store keeps it, also written as one JSON line
+/// to standard output or a rotating file, with per-field masks (`crate::log_ship`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShipConfig {
+    /// `stdout` or `file`.
+    pub output: ShipOutput,
+    /// The file (`output = "file"`); rotated files are `path.1` (newest) to `path.<keep>`.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// The file is rotated before it would grow past this many bytes (default 100 MiB).
+    #[serde(default = "default_ship_max_bytes")]
+    pub max_bytes: u64,
+    /// Rotated files kept (default 5); older ones are deleted.
+    #[serde(default = "default_ship_keep")]
+    pub keep: u32,
+    /// A file holding the HMAC-SHA256 secret of `hash` masks (at least 16 bytes; a trailing
+    /// newline is ignored).
+    #[serde(default)]
+    pub hash_key_file: Option<PathBuf>,
+    /// Or an environment variable holding it.
+    #[serde(default)]
+    pub hash_key_env: Option<String>,
+    /// Per-field masks (`[log.ship.mask]`): `field = "drop" | "hash" | "truncate"`.
+    #[serde(default)]
+    pub mask: crate::log_ship::mask::MaskRules,
+}
+
+fn default_ship_max_bytes() -> u64 {
+    100 * 1024 * 1024
+}
+
+fn default_ship_keep() -> u32 {
+    5
 }
 
 fn default_retention() -> u32 {
@@ -199,6 +256,7 @@ impl Default for LogConfig {
         LogConfig {
             acknowledge: Acknowledge::default(),
             retention_days: default_retention(),
+            ship: None,
         }
     }
 }
@@ -509,6 +567,14 @@ impl ServerConfig {
         .flatten()
         {
             fix(p);
+        }
+        if let Some(ship) = &mut self.log.ship {
+            for p in [&mut ship.path, &mut ship.hash_key_file]
+                .into_iter()
+                .flatten()
+            {
+                fix(p);
+            }
         }
         if let Some(jwt) = &mut self.identity.jwt
             && let Some(f) = &mut jwt.jwks_file

@@ -125,6 +125,8 @@ pub struct AppState {
     pub admin_edits: tokio::sync::Mutex<()>,
     /// The tokens in force (`[admin]`), swapped whole by [`AppState::reload_credentials`].
     credentials: ArcSwap<Credentials>,
+    /// Sign-in records shipped as JSON lines (`[log.ship]`), when configured.
+    pub shipper: Option<crate::log_ship::LogShipper>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -314,6 +316,13 @@ impl AppState {
             ));
         }
         let metrics = Metrics::default();
+        let shipper = config
+            .log
+            .ship
+            .as_ref()
+            .map(|c| crate::log_ship::LogShipper::start(c, metrics.ship.clone()))
+            .transpose()
+            .map_err(|e| StartError::Config(e.to_string()))?;
         metrics
             .policy_version
             .store(live.version, Ordering::Relaxed);
@@ -334,6 +343,7 @@ impl AppState {
             write_lock: tokio::sync::Mutex::new(()),
             admin_edits: tokio::sync::Mutex::new(()),
             credentials: ArcSwap::from_pointee(credentials),
+            shipper,
         }))
     }
 

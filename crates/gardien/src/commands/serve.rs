@@ -1,6 +1,7 @@
 //! `gardien serve`: the HTTP decision point, from a configuration file or as the loopback
 //! demo (`--demo`) with the bundled tenant, devices and ready-to-paste curl commands.
-//! With a configuration file, `SIGHUP` reloads its `[admin]` credentials.
+//! With a configuration file, `SIGHUP` reloads its `[admin]` credentials and reopens the
+//! `[log.ship]` file.
 
 use crate::Exit;
 use crate::commands::demo::demo_source;
@@ -133,7 +134,8 @@ async fn shutdown_signal() {
 }
 
 /// On `SIGHUP`, rereads `path` and puts its `[admin]` credentials in force (a bad file is
-/// logged and the credentials in force stay; see `gardien_server::credentials::reload`).
+/// logged and the credentials in force stay; see `gardien_server::credentials::reload`),
+/// and reopens the `[log.ship]` file.
 #[cfg(unix)]
 fn reload_on_hangup(state: std::sync::Arc<AppState>, path: PathBuf) {
     let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
@@ -146,6 +148,10 @@ fn reload_on_hangup(state: std::sync::Arc<AppState>, path: PathBuf) {
     tokio::spawn(async move {
         while hangup.recv().await.is_some() {
             gardien_server::credentials::reload(&state, &path).await;
+            // After an external rotation (logrotate), the shipped-lines file starts anew.
+            if let Some(shipper) = &state.shipper {
+                shipper.reopen();
+            }
         }
     });
 }
