@@ -104,3 +104,90 @@ ipAddress = "truncate"
     let err = std::fs::read_to_string(&stderr).unwrap();
     assert!(err.contains("sign-in lines shipped"), "{err}");
 }
+
+/// `output = "file"`: after an external rotation (the file moved away), `SIGHUP` makes the
+/// server write to a new file at the configured path.
+#[test]
+fn sighup_reopens_the_shipped_file_after_an_external_rotation() {
+    let dir = support::TempDir::new("ship-file");
+    let tenant = support::repo_root().join("examples/demo/tenant");
+    let file = dir.path().join("signins.jsonl");
+    let config = format!(
+        r#"tenant = "{tenant}"
+[store]
+path = "{db}"
+[signals]
+trusted_proxies = ["127.0.0.0/8"]
+[identity.headers]
+[[apps]]
+host = "*"
+app_id = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
+name = "Wiki"
+[log.ship]
+output = "file"
+path = "{file}"
+"#,
+        tenant = tenant.display(),
+        db = dir.path().join("gardien.db").display(),
+        file = file.display(),
+    );
+    let path = dir.path().join("gardien.toml");
+    std::fs::write(&path, config).unwrap();
+    let path_arg = path.display().to_string();
+    let server = support::Gardien::start(dir.path(), "gardien", &["--config", &path_arg]);
+    let decide = |user: &str| {
+        let r = support::get(
+            server.addr,
+            "/v1/forward-auth",
+            &[
+                ("X-Forwarded-Host", "wiki.contoso.example"),
+                ("X-Forwarded-For", "198.51.100.77"),
+                ("Remote-User", user),
+            ],
+        )
+        .unwrap();
+        assert!([200, 401, 403].contains(&r.status), "{}", r.status);
+    };
+    let wait_lines = |p: &std::path::Path, n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let count = std::fs::read_to_string(p)
+                .unwrap_or_default()
+                .lines()
+                .count();
+            if count == n {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: {count} lines, expected {n}\n{}",
+                p.display(),
+                server.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    decide("a1a1a1a1-0000-4000-8000-000000000001");
+    wait_lines(&file, 1);
+    let moved = dir.path().join("signins.jsonl.old");
+    std::fs::rename(&file, &moved).unwrap();
+    server.signal("HUP");
+    // The reopen is asynchronous: wait until the new file exists.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !file.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "no new file after SIGHUP\n{}",
+            server.output()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    decide("b2b2b2b2-0000-4000-8000-000000000002");
+    wait_lines(&file, 1);
+    wait_lines(&moved, 1);
+    let line = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        line.contains("b2b2b2b2-0000-4000-8000-000000000002"),
+        "{line}"
+    );
+}

@@ -271,7 +271,7 @@ pub fn run(
     })
 }
 
-/// `gardien hash-token`: the SHA-256 to put in `admin.token_sha256`.
+/// `gardien hash-token`: the SHA-256 to put in `[[admin.tokens]] sha256` (or `admin.token_sha256`).
 pub fn hash_token(token: Option<&str>) -> Result<Exit> {
     let token = match token {
         Some(t) => t.to_owned(),
