@@ -148,11 +148,11 @@ impl Output {
 
 /// One record as shipped: the stored text itself without masks, else masked. `None` when
 /// the text is not a JSON object (never shipped unmasked).
-pub fn render(record: &str, masker: Option<&Masker>) -> Option<Vec<u8>> {
+pub fn render(record: String, masker: Option<&Masker>) -> Option<Vec<u8>> {
     let Some(masker) = masker else {
-        return Some(record.as_bytes().to_vec());
+        return Some(record.into_bytes());
     };
-    let mut value: serde_json::Value = serde_json::from_str(record).ok()?;
+    let mut value: serde_json::Value = serde_json::from_str(&record).ok()?;
     if !value.is_object() {
         return None;
     }
@@ -258,7 +258,7 @@ fn run(
         let mut reopen = false;
         while let Some(msg) = next.take() {
             match msg {
-                Msg::Line(record) => match render(&record, masker.as_ref()) {
+                Msg::Line(record) => match render(record, masker.as_ref()) {
                     Some(line) => batch.push(line),
                     None => {
                         counters.errors.fetch_add(1, Ordering::Relaxed);
