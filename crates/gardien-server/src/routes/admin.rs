@@ -6,7 +6,8 @@
 //! on whatever is current, in arrival order.
 //!
 //! Every handler checks the token from the headers before it reads the body: an
-//! unauthenticated caller gets 401 at once, its body unread.
+//! unauthenticated caller gets 401 at once, its body unread; a `reader` token (read routes
+//! only, `crate::credentials`) gets 403 on a write, its body unread too.
 
 use crate::credentials::Role;
 use crate::problem::ApiError;
