@@ -6,14 +6,18 @@
 )]
 
 //! `[log.ship] output = "stdout"` on a real `gardien serve`: each decision's record comes
-//! out on standard output as one JSON line (masked: the address truncated to its /24),
-//! while the server's own log lines go to standard error.
+//! out on standard output as one JSON line (masked: the address truncated to its /24, the
+//! UPN hashed with a key from the environment), while the server's own log lines go to
+//! standard error.
 
 #[path = "support/mod.rs"]
 mod support;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// The HMAC key, given through the environment (`hash_key_env`).
+const KEY: &str = "an-environment-key-of-32-bytes-0";
 
 #[test]
 fn records_are_shipped_to_stdout_masked_and_apart_from_the_logs() {
@@ -34,8 +38,10 @@ app_id = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
 name = "Wiki"
 [log.ship]
 output = "stdout"
+hash_key_env = "GARDIEN_TEST_LOG_HASH_KEY"
 [log.ship.mask]
 ipAddress = "truncate"
+userPrincipalName = "hash"
 "#,
         tenant = tenant.display(),
         db = dir.path().join("gardien.db").display(),
@@ -47,6 +53,7 @@ ipAddress = "truncate"
     let mut child = Command::new(support::gardien_bin())
         .args(["serve", "--config"])
         .arg(&path)
+        .env("GARDIEN_TEST_LOG_HASH_KEY", KEY)
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&stdout).unwrap())
         .stderr(std::fs::File::create(&stderr).unwrap())
@@ -68,6 +75,7 @@ ipAddress = "truncate"
             ("X-Forwarded-Host", "wiki.contoso.example"),
             ("X-Forwarded-For", "198.51.100.77"),
             ("Remote-User", "a1a1a1a1-0000-4000-8000-000000000001"),
+            ("Remote-Email", "Alice@Contoso.example"),
         ],
     )
     .unwrap();
@@ -95,6 +103,11 @@ ipAddress = "truncate"
         "{line}"
     );
     assert_eq!(record["correlationId"], correlation.as_str());
+    // The key came from the environment: HMAC-SHA256 of the lowercased UPN.
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, KEY.as_bytes());
+    let tag = ring::hmac::sign(&key, b"alice@contoso.example");
+    let expected: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(record["userPrincipalName"], expected.as_str(), "{line}");
     let out = std::fs::read_to_string(&stdout).unwrap();
     assert_eq!(
         out.lines().count(),
