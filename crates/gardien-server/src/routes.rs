@@ -3,8 +3,10 @@
 pub mod admin;
 pub mod authzen;
 pub mod decide;
+pub mod graph;
 pub mod ops;
 pub mod signins;
+pub mod tenant;
 
 use crate::state::AppState;
 use axum::Router;
@@ -67,6 +69,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/admin/devices/{deviceId}"),
     ("put", "/v1/admin/devices/{deviceId}"),
     ("delete", "/v1/admin/devices/{deviceId}"),
+    ("get", "/v1/admin/tenant"),
+    ("put", "/v1/admin/tenant"),
     ("get", "/v1/admin/versions"),
     ("get", "/v1/admin/versions/{version}"),
     ("post", "/v1/admin/versions/{version}/rollback"),
@@ -148,6 +152,10 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .put(admin::put_device)
                 .delete(admin::delete_device),
         )
+        .route(
+            "/v1/admin/tenant",
+            get(tenant::get_tenant).put(tenant::put_tenant),
+        )
         .route("/v1/admin/versions", get(admin::list_versions))
         .route("/v1/admin/versions/{version}", get(admin::get_version))
         .route(
@@ -163,6 +171,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(decisions)
         .layer(DefaultBodyLimit::max(DECISION_BODY_BYTES))
         .layer(axum::middleware::map_response(problem_for_errors))
+        // Outside the problem layer: Graph routes answer Graph's error shape (`graph`).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            graph::graph_errors,
+        ))
         .with_state(state)
 }
 
