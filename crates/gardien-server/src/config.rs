@@ -516,14 +516,17 @@ mod tests {
         let t = c.tenant.unwrap();
         assert!(t.watch);
         assert_eq!(t.watch_interval_ms, DEFAULT_WATCH_INTERVAL_MS);
-        for bad in [
-            "[tenant]\nwatch = true\n",
-            "[tenant]\npath = \"t\"\nwach = true\n",
-            "[tenant]\npath = \"t\"\nwatch_interval_ms = 1\n",
-            "tenant = 3\n",
+        for (bad, said) in [
+            ("[tenant]\nwatch = true\n", "missing field `path`"),
+            ("[tenant]\npath = \"t\"\nwach = true\n", "did you mean `watch`?"),
+            (
+                "[tenant]\npath = \"t\"\nwatch_interval_ms = 1\n",
+                "tenant.watch_interval_ms: at least 50",
+            ),
+            ("tenant = 3\n", "expected a path, or a table"),
         ] {
             let e = ServerConfig::parse("g.toml", bad).unwrap_err().to_string();
-            assert!(e.starts_with("g.toml:") && e.contains("tenant"), "{bad}: {e}");
+            assert!(e.starts_with("g.toml:") && e.contains(said), "{bad}: {e}");
         }
     }
 
