@@ -24,6 +24,11 @@ const TOKEN: &str = "watch-test-admin-token-0123456789";
 const CA02: &str = "ca02-0000-4000-8000-000000000000";
 /// The watch interval the tests configure.
 const INTERVAL_MS: u64 = 150;
+/// The burst test's interval. Its edits come 40 ms apart for longer than one interval, so
+/// at least one reading falls inside the burst (a watcher that applied every change it saw
+/// would take a half-written state), while two readings in a row never see the same
+/// intermediate state unless the test thread stalls for most of an interval.
+const BURST_INTERVAL_MS: u64 = 400;
 /// How long a change may take to be seen (generous: the machine may be loaded).
 const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -46,13 +51,13 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A copy of the demo tenant, followed by `gardien serve`.
-fn serve(dir: &Path) -> (Gardien, std::path::PathBuf) {
+/// A copy of the demo tenant, followed by `gardien serve` every `interval_ms`.
+fn serve(dir: &Path, interval_ms: u64) -> (Gardien, std::path::PathBuf) {
     let tenant = dir.join("tenant");
     copy_dir(&support::repo_root().join("examples/demo/tenant"), &tenant);
     let config = dir.join("gardien.toml");
     let text = format!(
-        "[tenant]\npath = {}\nwatch = true\nwatch_interval_ms = {INTERVAL_MS}\n[store]\npath = {}\n[admin]\ntoken_sha256 = \"{}\"\n",
+        "[tenant]\npath = {}\nwatch = true\nwatch_interval_ms = {interval_ms}\n[store]\npath = {}\n[admin]\ntoken_sha256 = \"{}\"\n",
         toml_path(&tenant),
         toml_path(&dir.join("gardien.db")),
         support::hash_token(TOKEN)
@@ -124,7 +129,7 @@ fn rejections(server: &Gardien) -> usize {
 #[test]
 fn a_good_edit_becomes_a_version_in_force() {
     let dir = TempDir::new("watch-good");
-    let (server, tenant) = serve(dir.path());
+    let (server, tenant) = serve(dir.path(), INTERVAL_MS);
     assert_eq!(current(&server), 1);
     assert_eq!(policy(&server, CA02)["state"], "enabled");
     edit_policy(&tenant, |p| p["state"] = json!("disabled"));
@@ -144,7 +149,7 @@ fn a_good_edit_becomes_a_version_in_force() {
 #[test]
 fn a_bad_edit_is_logged_and_the_last_good_version_stays() {
     let dir = TempDir::new("watch-bad");
-    let (server, tenant) = serve(dir.path());
+    let (server, tenant) = serve(dir.path(), INTERVAL_MS);
     let file = find_policy_file(&tenant, CA02);
     let good = std::fs::read(&file).unwrap();
     // Invalid JSON (an editor saved half a file).
@@ -174,26 +179,26 @@ fn a_bad_edit_is_logged_and_the_last_good_version_stays() {
 #[test]
 fn a_burst_of_edits_becomes_one_version() {
     let dir = TempDir::new("watch-burst");
-    let (server, tenant) = serve(dir.path());
+    let (server, tenant) = serve(dir.path(), BURST_INTERVAL_MS);
     let file = find_policy_file(&tenant, CA02);
     let mut v: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    // Five saves in quick succession (well within one interval of each other), half of
-    // them invalid on the way: only the last state counts.
-    for i in 1..=5 {
+    // Twelve saves 40 ms apart (480 ms in all, more than an interval), every other one a
+    // half-written file, the last one whole: only the last state counts.
+    for i in 1..=12 {
         v["displayName"] = json!(format!("CA02 edit {i}"));
         let text = serde_json::to_string_pretty(&v).unwrap();
-        if i % 2 == 0 {
+        if i % 2 == 1 {
             std::fs::write(&file, &text[..text.len() / 3]).unwrap();
         } else {
             std::fs::write(&file, &text).unwrap();
         }
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(40));
     }
     wait_for(&server, "the burst in force", || current(&server) >= 2);
     // Several more intervals: no second version, no rejection of a half-written state.
-    std::thread::sleep(Duration::from_millis(INTERVAL_MS * 6));
+    std::thread::sleep(Duration::from_millis(BURST_INTERVAL_MS * 4));
     assert_eq!(current(&server), 2, "{}", server.output());
-    assert_eq!(policy(&server, CA02)["displayName"], "CA02 edit 5");
+    assert_eq!(policy(&server, CA02)["displayName"], "CA02 edit 12");
     assert_eq!(rejections(&server), 0, "{}", server.output());
     let list = admin_get(&server, "/v1/admin/versions");
     assert_eq!(list["value"].as_array().unwrap().len(), 2, "{list}");
