@@ -131,7 +131,10 @@ mod tests {
         assert_eq!(s.named_locations, 2);
         assert!(s.cross_tenant_access);
         let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
-        assert_eq!(read("policies/a.json"), "{\n  \"id\": \"a\",\n  \"displayName\": \"A\"\n}\n");
+        assert_eq!(
+            read("policies/a.json"),
+            "{\n  \"id\": \"a\",\n  \"displayName\": \"A\"\n}\n"
+        );
         let locations: Value = serde_json::from_str(&read("namedLocations.json")).unwrap();
         assert_eq!(locations, json!({"value": [{"id": "y"}, {"id": "z"}]}));
         assert_eq!(read("crossTenantAccess.json"), "{\n  \"default\": {}\n}\n");

@@ -518,7 +518,10 @@ mod tests {
         assert_eq!(t.watch_interval_ms, DEFAULT_WATCH_INTERVAL_MS);
         for (bad, said) in [
             ("[tenant]\nwatch = true\n", "missing field `path`"),
-            ("[tenant]\npath = \"t\"\nwach = true\n", "did you mean `watch`?"),
+            (
+                "[tenant]\npath = \"t\"\nwach = true\n",
+                "did you mean `watch`?",
+            ),
             (
                 "[tenant]\npath = \"t\"\nwatch_interval_ms = 1\n",
                 "tenant.watch_interval_ms: at least 50",
@@ -554,7 +557,10 @@ mod example_file {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/gardien.toml");
         let c = ServerConfig::read(&path).unwrap();
         let examples = path.parent().unwrap();
-        assert_eq!(c.tenant.as_ref().unwrap().path, examples.join("demo/tenant"));
+        assert_eq!(
+            c.tenant.as_ref().unwrap().path,
+            examples.join("demo/tenant")
+        );
         assert!(c.tenant.as_ref().unwrap().path.is_dir());
         assert!(c.signals.devices.as_ref().unwrap().is_file());
         assert!(c.signals.compliance.as_ref().unwrap().is_file());

@@ -184,7 +184,11 @@ async fn graph_errors_carry_codes_details_and_the_client_request_id() {
     let bad = json!({"displayName": "x", "state": "sometimes",
         "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}},
         "grantControls": {"operator": "OR", "builtInControls": ["block"]}});
-    let r = send(&app, request("POST", &format!("{ca}/policies"), true, Some(bad))).await;
+    let r = send(
+        &app,
+        request("POST", &format!("{ca}/policies"), true, Some(bad)),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let e = graph_error(&r, "400");
     assert_eq!(e["code"], "invalidRequest");
@@ -192,17 +196,29 @@ async fn graph_errors_carry_codes_details_and_the_client_request_id() {
     assert!(
         details
             .iter()
-            .any(|d| d["target"] == "/state" && d["code"].as_str().is_some_and(|c| c.starts_with("GV"))),
+            .any(|d| d["target"] == "/state"
+                && d["code"].as_str().is_some_and(|c| c.starts_with("GV"))),
         "{details:?}"
     );
     // An unknown member: 400 naming it.
     let r = send(
         &app,
-        request("POST", &format!("{ca}/namedLocations"), true, Some(json!({"displayNam": "x"}))),
+        request(
+            "POST",
+            &format!("{ca}/namedLocations"),
+            true,
+            Some(json!({"displayNam": "x"})),
+        ),
     )
     .await;
     let e = graph_error(&r, "unknown member");
-    assert!(e["details"][0]["message"].as_str().unwrap().contains("displayNam"), "{e}");
+    assert!(
+        e["details"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("displayNam"),
+        "{e}"
+    );
     // 409 on a stale If-Match.
     let version = state.live.load().version;
     let mut req = request(
@@ -226,7 +242,11 @@ async fn graph_errors_carry_codes_details_and_the_client_request_id() {
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(graph_error(&r, "415")["code"], "notSupported");
     // 405 and an unknown Graph path are Graph errors too; `Allow` is kept.
-    let r = send(&app, request("DELETE", &format!("{ca}/policies"), true, None)).await;
+    let r = send(
+        &app,
+        request("DELETE", &format!("{ca}/policies"), true, None),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(graph_error(&r, "405")["code"], "notAllowed");
     assert!(r.header("allow").contains("GET"), "{:?}", r.headers);
@@ -236,7 +256,12 @@ async fn graph_errors_carry_codes_details_and_the_client_request_id() {
     // The Graph what-if API: an invalid request body.
     let r = send(
         &app,
-        request("POST", "/v1.0/identity/conditionalAccess/evaluate", true, Some(json!({"x": 1}))),
+        request(
+            "POST",
+            "/v1.0/identity/conditionalAccess/evaluate",
+            true,
+            Some(json!({"x": 1})),
+        ),
     )
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);

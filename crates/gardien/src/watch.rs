@@ -187,7 +187,11 @@ mod tests {
         let a = fingerprint(&dir).unwrap();
         assert_eq!(fingerprint(&dir).unwrap(), a, "stable");
         std::fs::write(dir.join(".a.json.swp"), "x").unwrap();
-        assert_eq!(fingerprint(&dir).unwrap(), a, "hidden files are not the tenant");
+        assert_eq!(
+            fingerprint(&dir).unwrap(),
+            a,
+            "hidden files are not the tenant"
+        );
         std::fs::write(dir.join("policies/a.json"), "{ }").unwrap();
         let b = fingerprint(&dir).unwrap();
         assert_ne!(a, b, "content");

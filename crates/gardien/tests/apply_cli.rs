@@ -29,7 +29,10 @@ const CA02: &str = "ca02-0000-4000-8000-000000000000";
 
 fn toml_path(path: &Path) -> String {
     let text = path.display().to_string();
-    assert!(!text.contains(['"', '\\']), "unexpected characters in {text}");
+    assert!(
+        !text.contains(['"', '\\']),
+        "unexpected characters in {text}"
+    );
     format!("\"{text}\"")
 }
 
@@ -88,7 +91,12 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 
 fn versions(server: &Gardien) -> Value {
     let auth = format!("Bearer {TOKEN}");
-    let r = support::get(server.addr, "/v1/admin/versions", &[("authorization", &auth)]).unwrap();
+    let r = support::get(
+        server.addr,
+        "/v1/admin/versions",
+        &[("authorization", &auth)],
+    )
+    .unwrap();
     assert_eq!(r.status, 200, "{}", r.text());
     r.json()
 }
@@ -130,33 +138,64 @@ fn apply_and_export_round_trip() {
     let first = dir.path().join("first");
     let o = gardien(&["export", "--server", &url(&server), first.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("exported version 1: 6 policies, 2 named locations"), "{}", stderr(&o));
-    for f in ["namedLocations.json", "directory.json", &format!("policies/{CA02}.json")] {
+    assert!(
+        stderr(&o).contains("exported version 1: 6 policies, 2 named locations"),
+        "{}",
+        stderr(&o)
+    );
+    for f in [
+        "namedLocations.json",
+        "directory.json",
+        &format!("policies/{CA02}.json"),
+    ] {
         assert!(first.join(f).is_file(), "{f} missing");
     }
     // The same folder back: no new version.
     let o = gardien(&["apply", first.to_str().unwrap(), "--server", &url(&server)]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("no change: version 1"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("no change: version 1"),
+        "{}",
+        stdout(&o)
+    );
     assert_eq!(versions(&server)["current"], 1);
 
     // An edited folder: one new version with every change in it.
     edit_tenant(&first);
-    let o = gardien(&["apply", first.to_str().unwrap(), "--server", &url(&server), "--json"]);
+    let o = gardien(&[
+        "apply",
+        first.to_str().unwrap(),
+        "--server",
+        &url(&server),
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let done: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(done["version"], 2, "{done}");
     assert_eq!(done["changed"], true);
     let summary = done["summary"].as_str().unwrap();
-    assert!(summary.contains("1 policy modified") && summary.contains("1 named location added"), "{summary}");
+    assert!(
+        summary.contains("1 policy modified") && summary.contains("1 named location added"),
+        "{summary}"
+    );
     let v = versions(&server);
     assert_eq!(v["current"], 2, "one version for the whole folder: {v}");
     assert_eq!(v["value"][0]["author"], "gardien apply");
-    assert!(v["value"][0]["createdDateTime"].as_str().unwrap().ends_with('Z'));
+    assert!(
+        v["value"][0]["createdDateTime"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
 
     // Exported again: the edited folder, byte for byte.
     let second = dir.path().join("second");
-    let o = gardien(&["export", "--server", &url(&server), second.to_str().unwrap()]);
+    let o = gardien(&[
+        "export",
+        "--server",
+        &url(&server),
+        second.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("cross-tenant access"), "{}", stderr(&o));
     let (a, b) = (files(&first), files(&second));
@@ -175,9 +214,17 @@ fn apply_and_export_round_trip() {
     let r = support::get(server.addr, "/v1/admin/tenant", &[("authorization", &auth)]).unwrap();
     assert_eq!(r.header("etag"), Some("\"2\""));
     let tenant = r.json();
-    let ca02 = tenant["policies"].as_array().unwrap().iter().find(|p| p["id"] == CA02).unwrap();
+    let ca02 = tenant["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == CA02)
+        .unwrap();
     assert_eq!(ca02["state"], "disabled");
-    assert_eq!(tenant["crossTenantAccess"]["default"]["inboundTrust"]["isMfaAccepted"], true);
+    assert_eq!(
+        tenant["crossTenantAccess"]["default"]["inboundTrust"]["isMfaAccepted"],
+        true
+    );
 }
 
 #[test]
@@ -185,21 +232,45 @@ fn dry_run_prints_the_semantic_diff_and_lint_and_changes_nothing() {
     let dir = TempDir::new("apply-dry");
     let server = serve(dir.path());
     let folder = dir.path().join("tenant");
-    let o = gardien(&["export", "--server", &url(&server), folder.to_str().unwrap()]);
+    let o = gardien(&[
+        "export",
+        "--server",
+        &url(&server),
+        folder.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     edit_tenant(&folder);
-    let o = gardien(&["apply", folder.to_str().unwrap(), "--server", &url(&server), "--dry-run"]);
+    let o = gardien(&[
+        "apply",
+        folder.to_str().unwrap(),
+        "--server",
+        &url(&server),
+        "--dry-run",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(text.contains("dry run: version 1 in force"), "{text}");
-    assert!(text.contains("make version 2 (1 policy modified, 1 named location added"), "{text}");
-    assert!(text.contains("CA02 Block legacy authentication (modified: state enabled → disabled)"), "{text}");
+    assert!(
+        text.contains("make version 2 (1 policy modified, 1 named location added"),
+        "{text}"
+    );
+    assert!(
+        text.contains("CA02 Block legacy authentication (modified: state enabled → disabled)"),
+        "{text}"
+    );
     assert!(text.contains("deny 53003 (block) → allow"), "{text}");
     assert!(text.contains("Lint of the new tenant"), "{text}");
     assert!(text.contains("--if-match 1"), "{text}");
     assert_eq!(versions(&server)["current"], 1, "a dry run changes nothing");
 
-    let o = gardien(&["apply", folder.to_str().unwrap(), "--server", &url(&server), "--dry-run", "--json"]);
+    let o = gardien(&[
+        "apply",
+        folder.to_str().unwrap(),
+        "--server",
+        &url(&server),
+        "--dry-run",
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(report["version"], 1);
@@ -210,15 +281,33 @@ fn dry_run_prints_the_semantic_diff_and_lint_and_changes_nothing() {
     assert_eq!(versions(&server)["current"], 1);
 
     // `--if-match` with the version the dry run showed applies; a stale one is refused.
-    let o = gardien(&["apply", folder.to_str().unwrap(), "--server", &url(&server), "--if-match", "1"]);
+    let o = gardien(&[
+        "apply",
+        folder.to_str().unwrap(),
+        "--server",
+        &url(&server),
+        "--if-match",
+        "1",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("applied: version 2"), "{}", stdout(&o));
     edit_json(&folder.join(format!("policies/{CA02}.json")), |p| {
         p["state"] = json!("enabled");
     });
-    let o = gardien(&["apply", folder.to_str().unwrap(), "--server", &url(&server), "--if-match", "1"]);
+    let o = gardien(&[
+        "apply",
+        folder.to_str().unwrap(),
+        "--server",
+        &url(&server),
+        "--if-match",
+        "1",
+    ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("HTTP 409") && stderr(&o).contains("at version 2, not 1"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("HTTP 409") && stderr(&o).contains("at version 2, not 1"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(versions(&server)["current"], 2);
 }
 
@@ -227,7 +316,12 @@ fn invalid_folders_and_missing_tokens_change_nothing() {
     let dir = TempDir::new("apply-bad");
     let server = serve(dir.path());
     let folder = dir.path().join("tenant");
-    let o = gardien(&["export", "--server", &url(&server), folder.to_str().unwrap()]);
+    let o = gardien(&[
+        "export",
+        "--server",
+        &url(&server),
+        folder.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let policy = folder.join(format!("policies/{CA02}.json"));
     edit_json(&policy, |p| {
@@ -236,7 +330,10 @@ fn invalid_folders_and_missing_tokens_change_nothing() {
     let o = gardien(&["apply", folder.to_str().unwrap(), "--server", &url(&server)]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.contains(&format!("{CA02}.json")) && err.contains("/state"), "{err}");
+    assert!(
+        err.contains(&format!("{CA02}.json")) && err.contains("/state"),
+        "{err}"
+    );
     assert_eq!(versions(&server)["current"], 1);
 
     edit_json(&policy, |p| {
@@ -266,7 +363,10 @@ fn invalid_folders_and_missing_tokens_change_nothing() {
         server.addr,
         "PUT",
         "/v1/admin/tenant",
-        &[("authorization", &auth), ("content-type", "application/json")],
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
         br#"{"policies": [], "policys": []}"#,
     )
     .unwrap();

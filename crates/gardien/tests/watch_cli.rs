@@ -34,7 +34,10 @@ const PATIENCE: Duration = Duration::from_secs(30);
 
 fn toml_path(path: &Path) -> String {
     let text = path.display().to_string();
-    assert!(!text.contains(['"', '\\']), "unexpected characters in {text}");
+    assert!(
+        !text.contains(['"', '\\']),
+        "unexpected characters in {text}"
+    );
     format!("\"{text}\"")
 }
 
@@ -75,7 +78,9 @@ fn admin_get(server: &Gardien, path: &str) -> Value {
 }
 
 fn current(server: &Gardien) -> i64 {
-    admin_get(server, "/v1/admin/versions")["current"].as_i64().unwrap()
+    admin_get(server, "/v1/admin/versions")["current"]
+        .as_i64()
+        .unwrap()
 }
 
 fn policy(server: &Gardien, id: &str) -> Value {
@@ -156,13 +161,18 @@ fn a_bad_edit_is_logged_and_the_last_good_version_stays() {
     std::fs::write(&file, &good[..good.len() / 2]).unwrap();
     wait_for(&server, "the rejection logged", || rejections(&server) >= 1);
     let log = server.output();
-    assert!(log.contains(&file.display().to_string()), "the file is named:\n{log}");
+    assert!(
+        log.contains(&file.display().to_string()),
+        "the file is named:\n{log}"
+    );
     assert_eq!(current(&server), 1, "the version in force stays");
     // A value the core refuses: the file and JSON path are logged, nothing changes.
     let mut v: Value = serde_json::from_slice(&good).unwrap();
     v["state"] = json!("sometimes");
     std::fs::write(&file, serde_json::to_string_pretty(&v).unwrap()).unwrap();
-    wait_for(&server, "the second rejection logged", || rejections(&server) >= 2);
+    wait_for(&server, "the second rejection logged", || {
+        rejections(&server) >= 2
+    });
     assert!(server.output().contains("/state"), "{}", server.output());
     assert_eq!(current(&server), 1);
     assert_eq!(policy(&server, CA02)["state"], "enabled");

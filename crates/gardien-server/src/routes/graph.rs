@@ -8,7 +8,7 @@
 //!            "details": [{"code": "GV0101", "message": "…", "target": "/conditions/users"}]}}
 //! ```
 //!
-//! `code` follows the status (docs/api.md lists the mapping), `message` is the problem's
+//! `code` follows the status (docs/graph-conventions.md lists the mapping), `message` is the problem's
 //! `detail`, `details` carries each validation error with its JSON path as `target`,
 //! `innerError.date` is RFC 3339 (UTC) and `request-id` is also sent as the `request-id`
 //! header; a `client-request-id` the client sent (a short token) is echoed in both places.
@@ -124,7 +124,10 @@ pub(crate) async fn graph_errors(
     let problem = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|t| t.as_bytes().eq_ignore_ascii_case(b"application/problem+json"));
+        .is_some_and(|t| {
+            t.as_bytes()
+                .eq_ignore_ascii_case(b"application/problem+json")
+        });
     if !problem || !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
@@ -147,7 +150,10 @@ pub(crate) async fn graph_errors(
             out.headers_mut().append(name.clone(), value.clone());
         }
     }
-    for (name, value) in [("request-id", Some(request_id)), ("client-request-id", client_id)] {
+    for (name, value) in [
+        ("request-id", Some(request_id)),
+        ("client-request-id", client_id),
+    ] {
         if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
             out.headers_mut().insert(name, v);
         }
@@ -170,7 +176,13 @@ mod tests {
         ] {
             assert!(is_graph_path(p), "{p}");
         }
-        for p in ["/v1/admin/versions", "/v1/evaluate", "/v1.00/x", "/betax", "/healthz"] {
+        for p in [
+            "/v1/admin/versions",
+            "/v1/evaluate",
+            "/v1.00/x",
+            "/betax",
+            "/healthz",
+        ] {
             assert!(!is_graph_path(p), "{p}");
         }
     }
@@ -180,19 +192,37 @@ mod tests {
         let problem = json!({"type": "about:blank", "title": "Invalid policy set", "status": 400,
             "detail": "1 problem(s); nothing was changed",
             "errors": [{"code": "GV0001", "pointer": "/state", "reason": "bad", "help": "fix it"}]});
-        let e = graph_error(StatusCode::BAD_REQUEST, &problem, "rid", Some("cid"), 1_782_863_999_000);
+        let e = graph_error(
+            StatusCode::BAD_REQUEST,
+            &problem,
+            "rid",
+            Some("cid"),
+            1_782_863_999_000,
+        );
         assert_eq!(
             e,
             json!({"error": {"code": "invalidRequest", "message": "1 problem(s); nothing was changed",
                 "innerError": {"request-id": "rid", "client-request-id": "cid", "date": "2026-06-30T23:59:59Z"},
                 "details": [{"code": "GV0001", "message": "bad (fix it)", "target": "/state"}]}})
         );
-        let e = graph_error(StatusCode::CONFLICT, &json!({"detail": "a policy with id `x` exists"}), "r", None, 0);
+        let e = graph_error(
+            StatusCode::CONFLICT,
+            &json!({"detail": "a policy with id `x` exists"}),
+            "r",
+            None,
+            0,
+        );
         assert_eq!(e["error"]["code"], "nameAlreadyExists");
         assert!(e["error"]["innerError"].get("client-request-id").is_none());
-        assert_eq!(graph_code(StatusCode::CONFLICT, "version 3, not 2"), "resourceModified");
+        assert_eq!(
+            graph_code(StatusCode::CONFLICT, "version 3, not 2"),
+            "resourceModified"
+        );
         assert_eq!(graph_code(StatusCode::UNAUTHORIZED, ""), "unauthenticated");
-        assert_eq!(graph_code(StatusCode::INTERNAL_SERVER_ERROR, ""), "generalException");
+        assert_eq!(
+            graph_code(StatusCode::INTERNAL_SERVER_ERROR, ""),
+            "generalException"
+        );
     }
 
     #[test]

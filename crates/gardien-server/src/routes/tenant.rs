@@ -121,7 +121,8 @@ pub async fn put_tenant(
             ));
         }
         if new == live.snapshot {
-            let unchanged = json!({"version": live.version, "changed": false, "summary": "no change"});
+            let unchanged =
+                json!({"version": live.version, "changed": false, "summary": "no change"});
             return Ok(with_etag(Json(unchanged).into_response(), live.version));
         }
         // Entra refuses some writes from a date (a control that became read-only).
@@ -177,8 +178,10 @@ mod tests {
             s,
             json!({"policies": [], "namedLocations": [], "directory": {}})
         );
-        let s = snapshot_of(object(json!({"policies": [], "crossTenantAccess": {"default": {}}})))
-            .unwrap();
+        let s = snapshot_of(object(
+            json!({"policies": [], "crossTenantAccess": {"default": {}}}),
+        ))
+        .unwrap();
         assert_eq!(s["crossTenantAccess"], json!({"default": {}}));
     }
 

@@ -199,6 +199,11 @@ fn refusal(answer: &Answer) -> String {
             let _ = write!(out, " ({help})");
         }
     }
+    if answer.status == 413 {
+        out.push_str(
+            "\n  the whole tenant is one body: raise `[http] admin_body_bytes` (and `max_json_values`) on the server, or let it follow the folder (`[tenant] watch = true`)",
+        );
+    }
     out
 }
 
@@ -231,7 +236,9 @@ pub fn apply(args: &ApplyArgs) -> Result<Exit> {
         let version = done.get("version").and_then(Value::as_i64).unwrap_or(0);
         let summary = done.get("summary").and_then(Value::as_str).unwrap_or("");
         if done.get("changed").and_then(Value::as_bool) == Some(false) {
-            print_out(&format!("no change: version {version} is already this tenant\n"))?;
+            print_out(&format!(
+                "no change: version {version} is already this tenant\n"
+            ))?;
         } else {
             print_out(&format!("applied: version {version} ({summary})\n"))?;
         }
@@ -242,9 +249,8 @@ pub fn apply(args: &ApplyArgs) -> Result<Exit> {
 /// `--dry-run`: the version in force, the structural summary, the semantic diff and lint.
 fn dry_run(args: &ApplyArgs, admin: &Admin, proposed: Tenant, snapshot: &Value) -> Result<Exit> {
     let (version, current) = admin.current()?;
-    let summary = gardien_server::snapshot::summary(&gardien_server::snapshot::diff(
-        &current, snapshot,
-    ));
+    let summary =
+        gardien_server::snapshot::summary(&gardien_server::snapshot::diff(&current, snapshot));
     let changed = &current != snapshot;
     let from = tenant_of(&format!("{} (version {version})", admin.url()), &current)?;
     let diff = gardien_analysis::diff::diff(&from, &proposed)?;
@@ -253,10 +259,8 @@ fn dry_run(args: &ApplyArgs, admin: &Admin, proposed: Tenant, snapshot: &Value) 
         tenant_name: args.dir.display().to_string(),
         ..gardien_analysis::lint::LintOptions::default()
     };
-    let lint = gardien_analysis::lint::lint(
-        &gardien_core::CompiledTenant::compile(proposed),
-        &options,
-    );
+    let lint =
+        gardien_analysis::lint::lint(&gardien_core::CompiledTenant::compile(proposed), &options);
     if args.json {
         let out = json!({
             "version": version,
@@ -278,7 +282,11 @@ fn dry_run(args: &ApplyArgs, admin: &Admin, proposed: Tenant, snapshot: &Value) 
         }
     );
     out.push_str(&diff.to_text());
-    let _ = writeln!(out, "\nLint of the new tenant: {} finding(s)", lint.findings.len());
+    let _ = writeln!(
+        out,
+        "\nLint of the new tenant: {} finding(s)",
+        lint.findings.len()
+    );
     for f in &lint.findings {
         let policy = f
             .policy
