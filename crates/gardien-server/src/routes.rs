@@ -98,7 +98,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         // AuthZEN reads its body itself, after the token check, within the same limit.
         .route("/access/v1/evaluation", post(authzen::evaluation))
         .route("/access/v1/evaluations", post(authzen::evaluations))
-        .route("/.well-known/authzen-configuration", get(authzen::metadata))
+        .route("/.well-known/authzen-configuration", get(authzen::metadata));
+    // The Graph-compatible routes, unknown paths under their prefixes included: their errors
+    // are Graph's error resource (`graph`); the layer is theirs alone.
+    let mut router = Router::new()
         .route(
             "/identity/conditionalAccess/evaluate",
             post(decide::graph_evaluate),
@@ -111,7 +114,9 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/beta/identity/conditionalAccess/evaluate",
             post(decide::graph_evaluate),
         );
-    let mut router = Router::new();
+    for prefix in ["/v1.0", "/beta", "/identity/conditionalAccess"] {
+        router = router.route(&format!("{prefix}/{{*rest}}"), any(graph::unknown));
+    }
     for path in [ca("policies"), ca_beta("policies")] {
         router = router
             .route(&path, get(admin::list_policies).post(admin::create_policy))
@@ -137,7 +142,11 @@ pub fn router(state: Arc<AppState>) -> Router {
                     .delete(admin::delete_location),
             );
     }
-    router
+    let graph = router.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        graph::graph_errors,
+    ));
+    Router::new()
         .route(
             "/v1/admin/directory",
             get(admin::get_directory).put(admin::put_directory),
@@ -169,13 +178,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/openapi.json", get(ops::openapi))
         .merge(decisions)
+        .merge(graph)
         .layer(DefaultBodyLimit::max(DECISION_BODY_BYTES))
         .layer(axum::middleware::map_response(problem_for_errors))
-        // Outside the problem layer: Graph routes answer Graph's error shape (`graph`).
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            graph::graph_errors,
-        ))
         .with_state(state)
 }
 
@@ -188,7 +193,9 @@ pub(crate) struct PlainError;
 /// parameter that does not parse, an unknown route, a method not allowed, an oversized
 /// body) are plain text or empty, so they are rewritten, keeping their status and headers
 /// (`Allow`, the `X-Gardien-*` of a decision). Pages and JSON answers are left alone.
-async fn problem_for_errors(response: axum::response::Response) -> axum::response::Response {
+pub(crate) async fn problem_for_errors(
+    response: axum::response::Response,
+) -> axum::response::Response {
     use axum::response::IntoResponse as _;
     let status = response.status();
     let content_type = response

@@ -1,7 +1,7 @@
 //! `[tenant] watch = true`: `gardien serve` follows a tenant folder (docs/policy-as-code.md).
 //!
-//! Every `watch_interval_ms` the folder's content is fingerprinted (every file under it,
-//! path and bytes). A changed fingerprint is read only once it has stayed the same for one
+//! Every `watch_interval_ms` the folder's content is fingerprinted (every JSON file under
+//! it, path and bytes). A changed fingerprint is read only once it has stayed the same for one
 //! more interval, so a burst of edits (a `git pull`, an editor writing several files)
 //! becomes one version. The folder is then loaded with the loader of `validate` and, when
 //! it differs from the version in force, put in force as a new version through the same
@@ -19,8 +19,8 @@ use std::time::Duration;
 /// Deepest folder level read under the tenant folder (as the export-folder reader).
 const MAX_DEPTH: usize = 4;
 
-/// A fingerprint of everything under `path` (a folder or one file): relative paths and
-/// bytes of every regular file, in sorted order.
+/// A fingerprint of a tenant (a folder or one file): relative paths and bytes of every JSON
+/// file under the folder (hidden ones aside), in sorted order.
 pub fn fingerprint(path: &Path) -> std::io::Result<u64> {
     let mut hasher = DefaultHasher::new();
     if path.is_file() {
@@ -55,7 +55,12 @@ fn collect(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> std::io::Result<
             if depth < MAX_DEPTH {
                 collect(&path, depth + 1, out)?;
             }
-        } else if path.is_file() {
+        } else if path.is_file()
+            && path
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("json"))
+        {
+            // Only what the tenant loader reads: a pull's `signIns.jsonl` may be large.
             out.push(path);
         }
     }

@@ -14,6 +14,7 @@
 //! header; a `client-request-id` the client sent (a short token) is echoed in both places.
 //! Every other route keeps RFC 9457 problem documents.
 
+use crate::problem::ApiError;
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -108,18 +109,22 @@ pub fn graph_error(
     json!({ "error": error })
 }
 
-/// Rewrites the problem documents of the Graph-compatible routes as Graph errors, keeping
-/// status and headers (`WWW-Authenticate`, `Allow`, `ETag`).
+/// An unknown path under a Graph prefix: 404 (in Graph's shape, through [`graph_errors`]).
+pub async fn unknown() -> ApiError {
+    ApiError::not_found("no such endpoint (see /openapi.json)")
+}
+
+/// Rewrites the errors of the Graph-compatible routes as Graph errors, keeping status and
+/// headers (`WWW-Authenticate`, `Allow`, `ETag`). The layer wraps these routes only, inside
+/// the router's problem layer: axum's own plain-text or empty errors (405, a path parameter
+/// that does not parse) are made problem documents first, then Graph errors.
 pub(crate) async fn graph_errors(
     State(state): State<Arc<AppState>>,
     request: Request,
     next: Next,
 ) -> Response {
-    if !is_graph_path(request.uri().path()) {
-        return next.run(request).await;
-    }
     let client_id = client_request_id(request.headers());
-    let response = next.run(request).await;
+    let response = crate::routes::problem_for_errors(next.run(request).await).await;
     let status = response.status();
     let problem = response
         .headers()
