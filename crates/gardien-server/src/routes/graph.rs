@@ -8,10 +8,11 @@
 //!            "details": [{"code": "GV0101", "message": "…", "target": "/conditions/users"}]}}
 //! ```
 //!
-//! `code` follows the status (docs/graph-conventions.md lists the mapping), `message` is the problem's
-//! `detail`, `details` carries each validation error with its JSON path as `target`,
-//! `innerError.date` is RFC 3339 (UTC) and `request-id` is also sent as the `request-id`
-//! header; a `client-request-id` the client sent (a short token) is echoed in both places.
+//! `code` follows the status (docs/graph-conventions.md lists the mapping), `message` is the
+//! problem's `detail`, `details` carries each validation error with its JSON path as
+//! `target`, `innerError.date` is RFC 3339 (UTC) and `request-id` is also sent as the
+//! `request-id` header; a `client-request-id` the client sent (a short token) is echoed in
+//! both places.
 //! Every other route keeps RFC 9457 problem documents.
 
 use crate::problem::ApiError;
