@@ -169,6 +169,7 @@ const ADMIN_WRITES: &[(&str, &str)] = &[
     ("PUT", "/v1/admin/directory"),
     ("PUT", "/v1/admin/devices"),
     ("PUT", "/v1/admin/devices/x"),
+    ("PUT", "/v1/admin/tenant"),
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -241,6 +242,7 @@ async fn bodies_are_limited_per_route_while_streaming() {
             6 * 1024 * 1024,
             4 * 1024 * 1024,
         ),
+        ("PUT", "/v1/admin/tenant", 6 * 1024 * 1024, 4 * 1024 * 1024),
         ("POST", "/v1/evaluate", 1024 * 1024, 256 * 1024),
         (
             "POST",

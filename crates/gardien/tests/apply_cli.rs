@@ -372,5 +372,31 @@ fn invalid_folders_and_missing_tokens_change_nothing() {
     .unwrap();
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("policys"), "{}", r.text());
+    // The server validates the whole tenant itself too (a client that skipped `validate`).
+    let bad = json!({"policies": [{"id": "p1", "displayName": "x", "state": "sometimes",
+        "conditions": {"users": {"includeUsers": ["All"]},
+                       "applications": {"includeApplications": ["All"]}},
+        "grantControls": {"operator": "OR", "builtInControls": ["block"]}}]});
+    let r = support::request_with_body(
+        server.addr,
+        "PUT",
+        "/v1/admin/tenant",
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        bad.to_string().as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(r.status, 400, "{}", r.text());
+    let problem = r.json();
+    assert!(
+        problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["pointer"] == "/policies/0/state" && e["file"] == "request body"),
+        "{problem}"
+    );
     assert_eq!(versions(&server)["current"], 1);
 }
