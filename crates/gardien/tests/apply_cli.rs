@@ -400,3 +400,33 @@ fn invalid_folders_and_missing_tokens_change_nothing() {
     );
     assert_eq!(versions(&server)["current"], 1);
 }
+
+#[test]
+fn a_ca_file_without_certificates_is_refused() {
+    let dir = TempDir::new("apply-ca");
+    let pem = dir.path().join("ca.pem");
+    std::fs::write(&pem, "not a certificate\n").unwrap();
+    let out = dir.path().join("out");
+    let o = gardien(&[
+        "export",
+        "--server",
+        "https://127.0.0.1:9",
+        "--ca-file",
+        pem.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("no certificate in the PEM file"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+    let o = gardien(&["export", "--server", "ftp://x", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("expected an http:// or https:// URL"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -34,6 +34,27 @@ pub struct ServerArgs {
     /// Environment variable holding the admin token (unset: no token, for `serve --demo`).
     #[arg(long, default_value = "GARDIEN_ADMIN_TOKEN", value_name = "VAR")]
     pub token_env: String,
+    /// PEM file of the certificate authorities that sign the server's certificate (an
+    /// internal CA), instead of the public web roots.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The trust roots of `--ca-file`: every certificate of the PEM file.
+fn roots(path: &std::path::Path) -> Result<ureq::tls::RootCerts> {
+    let pem = crate::tenant_fs::read_input(path)?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        if let ureq::tls::PemItem::Certificate(c) =
+            item.with_context(|| format!("{}: invalid PEM", path.display()))?
+        {
+            certs.push(c);
+        }
+    }
+    if certs.is_empty() {
+        bail!("{}: no certificate in the PEM file", path.display());
+    }
+    Ok(ureq::tls::RootCerts::new_with_certs(&certs))
 }
 
 /// Options of `gardien apply`.
@@ -101,7 +122,12 @@ impl Admin {
             .ok()
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty());
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(path) = &args.ca_file {
+            tls = tls.root_certs(roots(path)?);
+        }
         let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(tls.build())
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_connect(Some(Duration::from_secs(30)))
