@@ -6,8 +6,9 @@
 //! becomes one version. The folder is then loaded with the loader of `validate` and, when
 //! it differs from the version in force, put in force as a new version through the same
 //! path as an admin write ([`AppState::apply`]: validated, stored, swapped atomically). A
-//! folder that does not load, or that the core rejects, is logged with every problem and
-//! ignored: the last good version stays in force until a later edit fixes it.
+//! folder that does not load, or that the core rejects, is logged with every problem,
+//! counted in `gardien_admin_rejected_writes_total` and ignored: the last good version stays
+//! in force until a later edit fixes it.
 
 use gardien_server::AppState;
 use gardien_server::state::WriteError;
@@ -92,6 +93,11 @@ pub async fn apply_folder(state: &AppState, path: &Path) -> Outcome {
     let snapshot = match loaded {
         Ok(s) => s,
         Err(e) => {
+            // Counted with the admin writes validation rejected (alert on it).
+            state
+                .metrics
+                .rejected_writes
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::error!(tenant = %shown, "tenant folder rejected; the version in force stays:\n{e}");
             return Outcome::Rejected;
         }
@@ -108,6 +114,10 @@ pub async fn apply_folder(state: &AppState, path: &Path) -> Outcome {
         &shown,
     );
     if !refused.is_empty() {
+        state
+            .metrics
+            .rejected_writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let errors = gardien_core::LoadErrors::capped(refused);
         tracing::error!(tenant = %shown, "tenant folder rejected; the version in force stays:\n{errors}");
         return Outcome::Rejected;

@@ -179,6 +179,15 @@ fn a_bad_edit_is_logged_and_the_last_good_version_stays() {
     // Decisions still come from version 1.
     let r = support::get(server.addr, "/readyz", &[]).unwrap();
     assert_eq!(r.json()["policyVersion"], 1, "{}", r.text());
+    // Both rejections are counted, for alerting.
+    let auth = format!("Bearer {TOKEN}");
+    let metrics = support::get(server.addr, "/metrics", &[("authorization", &auth)])
+        .unwrap()
+        .text();
+    assert!(
+        metrics.contains("gardien_admin_rejected_writes_total 2"),
+        "{metrics}"
+    );
     // The fix is taken.
     v["state"] = json!("disabled");
     std::fs::write(&file, serde_json::to_string_pretty(&v).unwrap()).unwrap();
