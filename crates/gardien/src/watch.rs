@@ -81,14 +81,25 @@ pub enum Outcome {
     Retry,
 }
 
-/// Loads the folder and puts it in force if it differs from the version in force.
-pub async fn apply_folder(state: &AppState, path: &Path) -> Outcome {
+/// Loads the folder and puts it in force if it differs from the version in force. With
+/// `stable`, the fingerprint the folder was seen with: when the folder no longer has it
+/// after the read (an edit landed meanwhile), nothing is applied nor logged (`Retry`), so a
+/// file caught half-written is never taken for a bad edit.
+pub async fn apply_folder(state: &AppState, path: &Path, stable: Option<u64>) -> Outcome {
     let owned = path.to_path_buf();
-    let loaded = tokio::task::spawn_blocking(move || {
-        crate::tenant_fs::tenant_snapshot(&owned).map_err(|e| format!("{e:#}"))
+    let read = tokio::task::spawn_blocking(move || {
+        let loaded = crate::tenant_fs::tenant_snapshot(&owned).map_err(|e| format!("{e:#}"));
+        (loaded, fingerprint(&owned).ok())
     })
-    .await
-    .unwrap_or_else(|e| Err(format!("the reading task failed: {e}")));
+    .await;
+    let (loaded, after) = match read {
+        Ok(r) => r,
+        Err(e) => (Err(format!("the reading task failed: {e}")), None),
+    };
+    if stable.is_some() && after != stable {
+        tracing::debug!(tenant = %path.display(), "tenant folder changed while it was read; reading it again");
+        return Outcome::Retry;
+    }
     let shown = path.display().to_string();
     let snapshot = match loaded {
         Ok(s) => s,
@@ -174,7 +185,7 @@ pub async fn follow(state: Arc<AppState>, path: PathBuf, interval: Duration) {
                 if handled == Some(fp) {
                     pending = None;
                 } else if first || pending == Some(fp) {
-                    if apply_folder(&state, &path).await != Outcome::Retry {
+                    if apply_folder(&state, &path, Some(fp)).await != Outcome::Retry {
                         handled = Some(fp);
                     }
                     pending = None;
