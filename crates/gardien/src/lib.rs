@@ -7,6 +7,7 @@ pub mod commands;
 pub mod diagnostics;
 pub mod render;
 pub mod tenant_fs;
+pub mod watch;
 
 use clap::{Parser, Subcommand};
 use commands::signin::SignalArgs;
@@ -243,6 +244,12 @@ pub enum Command {
         /// The token (prefer stdin: arguments show in the process list).
         token: Option<String>,
     },
+    /// Replace the policy set of a running `gardien serve` with a tenant folder, as one new
+    /// version, after validation (`--dry-run`: the semantic diff and lint findings only).
+    Apply(commands::apply::ApplyArgs),
+    /// Write the policy set in force on a running `gardien serve` as the tenant folder
+    /// `apply` reads.
+    Export(commands::apply::ExportArgs),
     /// Read a live tenant through Microsoft Graph into a tenant folder (policies, named
     /// locations, the directory the policies need, cross-tenant access; devices, sign-ins).
     Pull(commands::pull::PullArgs),
@@ -426,6 +433,8 @@ pub fn run() -> ExitCode {
         } => commands::doc::run(tenant, format, title.as_deref()),
         Command::Test { suites, junit } => commands::test_suite::run(suites, junit.as_deref()),
         Command::Pull(args) => commands::pull::run(args),
+        Command::Apply(args) => commands::apply::apply(args),
+        Command::Export(args) => commands::apply::export(args),
     };
     match result {
         Ok(exit) => ExitCode::from(exit as u8),

@@ -307,3 +307,27 @@ pub fn read_request(path: &Path, tenant: &Tenant) -> Result<gardien_core::SignIn
         )))
     })
 }
+
+/// The tenant at `path` as the server stores it (`{"policies", "namedLocations",
+/// "directory", "crossTenantAccess"}`), after the same loader as `validate` accepted it:
+/// what `gardien apply` sends, what `serve` imports and what `[tenant] watch` puts in force.
+/// `crossTenantAccess.json` of a tenant folder (a pull or an export writes it) is carried
+/// along; it must be a JSON object.
+pub fn tenant_snapshot(path: &Path) -> Result<serde_json::Value> {
+    let source = tenant_source(path)?;
+    let mut snapshot = gardien_server::snapshot::from_source(&source)
+        .map_err(|e| anyhow::anyhow!("invalid tenant `{}`:\n{e}", path.display()))?;
+    let cross = path.join("crossTenantAccess.json");
+    if path.is_dir() && cross.is_file() {
+        let file = read(&cross)?;
+        let text = gardien_core::json::decode_text(&file.name, &file.bytes)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let value = gardien_core::json::parse_value(&file.name, &text)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if !value.is_object() {
+            bail!("{}: expected a JSON object", file.name);
+        }
+        snapshot["crossTenantAccess"] = value;
+    }
+    Ok(snapshot)
+}
