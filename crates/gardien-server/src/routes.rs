@@ -119,8 +119,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     for prefix in ["/v1.0", "/beta", "/identity/conditionalAccess"] {
         router = router.route(&format!("{prefix}/{{*rest}}"), any(graph::unknown));
     }
+    // Graph's policy and named-location routes are admin API too: audited like the rest.
+    let mut admin = Router::new();
     for path in [ca("policies"), ca_beta("policies")] {
-        router = router
+        admin = admin
             .route(&path, get(admin::list_policies).post(admin::create_policy))
             .route(
                 &format!("{path}/{{id}}"),
@@ -131,7 +133,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             );
     }
     for path in [ca("namedLocations"), ca_beta("namedLocations")] {
-        router = router
+        admin = admin
             .route(
                 &path,
                 get(admin::list_locations).post(admin::create_location),
@@ -144,6 +146,10 @@ pub fn router(state: Arc<AppState>) -> Router {
                     .delete(admin::delete_location),
             );
     }
+    let router = router.merge(admin.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        audit::record,
+    )));
     let graph = router.route_layer(axum::middleware::from_fn_with_state(
         state.clone(),
         graph::graph_errors,

@@ -13,6 +13,7 @@
 //! `Content-Type: application/json` is required, and the body is streamed against `[http]
 //! admin_body_bytes` and counted against `max_json_values` before it is parsed.
 
+use crate::credentials::Role;
 use crate::problem::ApiError;
 use crate::routes::admin::{
     WRITE_RETRIES, expected_version, guard, with_etag, write_body, write_error,
@@ -32,7 +33,7 @@ pub async fn get_tenant(
     State(state): State<Arc<AppState>>,
     headers: http::HeaderMap,
 ) -> Result<Response, ApiError> {
-    guard(&state, &headers)?;
+    guard(&state, &headers, Role::Reader)?;
     let live = state.live.load();
     Ok(with_etag(
         Json(live.snapshot.clone()).into_response(),
