@@ -18,13 +18,14 @@
 //!
 //! # Shadowed (GA202)
 //!
-//! Policy P is shadowed by an enabled blocking policy Q when Q's conditions contain P's by
-//! a clear structural comparison (per family: Q does not configure it, or Q's include covers
-//! P's and Q's exclusions are among P's), and the evaluator agrees on every probe sign-in
-//! (P applies ⇒ Q applies).
+//! Policy P is shadowed by an enabled blocking policy Q when Q's conditions contain P's
+//! according to the core's containment predicates (one per condition family, next to its
+//! check: [`gardien_core::eval::conditions::conditions_contain`]), and the evaluator agrees
+//! on every probe sign-in (P applies ⇒ Q applies). Lint keeps only the search.
 
 use std::collections::HashSet;
 
+use gardien_core::eval::conditions::conditions_contain;
 use gardien_core::eval::input::Outcome;
 use gardien_core::eval::input::{Baseline, baseline_handling};
 use gardien_core::eval::{Condition, Evaluation};
@@ -32,12 +33,9 @@ use gardien_core::ids::{
     ADMIN_PORTAL_APPS, AZURE_AD_GRAPH_APP, MICROSOFT_GRAPH_APP, OFFICE365_APPS,
 };
 use gardien_core::model::enums::{
-    ClientAppType, DevicePlatform, EnumSet, InsiderRiskLevel, RiskLevel, TransferMethod,
+    ClientAppType, DevicePlatform, InsiderRiskLevel, RiskLevel, TransferMethod,
 };
-use gardien_core::model::policy::{
-    ApplicationCondition, ClientAppTypeToken, FilterMode, GuestsOrExternalUsers, Policy,
-    PolicyState, Principals, UserAction,
-};
+use gardien_core::model::policy::{FilterMode, Policy, PolicyState, UserAction};
 use gardien_core::signin::{SignIn, Target};
 
 use super::super::Context;
@@ -487,175 +485,10 @@ pub(super) fn run(cx: &mut Context<'_>) {
     }
 }
 
-fn subset(small: &[Box<str>], big: &[Box<str>]) -> bool {
-    small.iter().all(|x| big.contains(x))
-}
-
-fn bits_subset(small: EnumSet, big: EnumSet) -> bool {
-    small.0 & !big.0 == 0
-}
-
-/// Every guest matched by `p` is matched by `q` (or by `q_any`, the legacy any-guest token).
-fn guests_cover(
-    q: Option<&GuestsOrExternalUsers>,
-    q_any: bool,
-    p: Option<&GuestsOrExternalUsers>,
-) -> bool {
-    let Some(p) = p else { return true };
-    if q_any {
-        return true;
-    }
-    let Some(q) = q else { return false };
-    bits_subset(p.types, q.types)
-        && match (&q.tenants, &p.tenants) {
-            (None, _) => true,
-            (Some(qt), Some(pt)) => subset(pt, qt),
-            (Some(_), None) => false,
-        }
-}
-
-/// Every user `p` lists is listed by `q` (one side of a user condition).
-fn principals_cover(q: &Principals, p: &Principals) -> bool {
-    if q.all {
-        return true;
-    }
-    !p.all
-        && subset(&p.users, &q.users)
-        && subset(&p.groups, &q.groups)
-        && subset(&p.roles, &q.roles)
-        && (!p.guests_or_external || q.guests_or_external)
-        && guests_cover(q.guests.as_ref(), q.guests_or_external, p.guests.as_ref())
-}
-
-fn has_app_exclusions(a: &ApplicationCondition) -> bool {
-    !a.exclude.apps.is_empty()
-        || a.exclude.office365
-        || a.exclude.admin_portals
-        || a.filter
-            .as_ref()
-            .is_some_and(|f| f.mode == FilterMode::Exclude)
-}
-
-fn apps_contain(q: &ApplicationCondition, p: &ApplicationCondition, legacy: bool) -> bool {
-    if !q.unmodelled.is_empty() || !p.unmodelled.is_empty() || q.filter.is_some() {
-        return false;
-    }
-    if p.filter
-        .as_ref()
-        .is_some_and(|f| f.mode == FilterMode::Include)
-        && !q.include.all
-    {
-        return false;
-    }
-    let include = q.include.all
-        || (!p.include.all
-            && (!p.include.office365 || q.include.office365)
-            && (!p.include.admin_portals || q.include.admin_portals)
-            && subset(&p.include.apps, &q.include.apps));
-    let exclude = (!q.exclude.office365 || p.exclude.office365)
-        && (!q.exclude.admin_portals || p.exclude.admin_portals)
-        && subset(&q.exclude.apps, &p.exclude.apps);
-    // Legacy baseline-scope mode exempts some requests from `All` policies with exclusions.
-    let baseline = !(legacy && q.include.all && has_app_exclusions(q))
-        || (p.include.all && has_app_exclusions(p));
-    include
-        && exclude
-        && baseline
-        && p.user_actions.iter().all(|a| q.user_actions.contains(a))
-        && subset(&p.auth_contexts, &q.auth_contexts)
-}
-
-/// Client app types as (types, `easSupported`), `None` for all.
-fn clients(tokens: &[ClientAppTypeToken]) -> Option<(Vec<ClientAppType>, bool)> {
-    if tokens.is_empty() || tokens.contains(&ClientAppTypeToken::All) {
-        return None;
-    }
-    let types = tokens
-        .iter()
-        .filter_map(|t| match t {
-            ClientAppTypeToken::Type(c) => Some(*c),
-            _ => None,
-        })
-        .collect();
-    Some((types, tokens.contains(&ClientAppTypeToken::EasSupported)))
-}
-
-fn risk_contains(q: EnumSet, p: EnumSet) -> bool {
-    q.is_empty() || (!p.is_empty() && bits_subset(p, q))
-}
-
-fn flags_contain(q: Option<EnumSet>, p: Option<EnumSet>) -> bool {
-    match (q, p) {
-        (None, _) => true,
-        (Some(q), Some(p)) => bits_subset(p, q),
-        (Some(_), None) => false,
-    }
-}
-
-/// Whether `q`'s conditions clearly contain `p`'s: every sign-in `p` applies to, `q` applies
-/// to. Conservative: `false` whenever the comparison is not obvious.
-fn contains(q: &Policy, p: &Policy, legacy: bool) -> bool {
-    let (qc, pc) = (&q.conditions, &p.conditions);
-    if qc.client_applications.is_some() || pc.client_applications.is_some() {
-        return false;
-    }
-    let users = match (&qc.users, &pc.users) {
-        (Some(qu), Some(pu)) => {
-            principals_cover(&qu.include, &pu.include) && principals_cover(&pu.exclude, &qu.exclude)
-        }
-        _ => false,
-    };
-    let client = match (clients(&qc.client_app_types), clients(&pc.client_app_types)) {
-        (None, _) => true,
-        (Some(_), None) => false,
-        (Some((qt, qeas)), Some((pt, peas))) => {
-            pt.iter().all(|t| qt.contains(t))
-                && (!peas || qeas || qt.contains(&ClientAppType::ExchangeActiveSync))
-        }
-    };
-    let platforms = match (&qc.platforms, &pc.platforms) {
-        (None, _) => true,
-        (Some(q), None) => q.include_all && q.exclude.is_empty(),
-        (Some(q), Some(p)) if p.include_all => q.include_all && bits_subset(q.exclude, p.exclude),
-        (Some(q), Some(p)) => DevicePlatform::ALL
-            .iter()
-            .filter(|x| **x != DevicePlatform::Unknown)
-            .filter(|x| p.include.contains(x.index()) && !p.exclude.contains(x.index()))
-            .all(|x| {
-                (q.include_all || q.include.contains(x.index())) && !q.exclude.contains(x.index())
-            }),
-    };
-    let anywhere = |l: &gardien_core::model::policy::LocationCondition| {
-        l.include
-            .contains(&gardien_core::model::policy::LocationToken::All)
-            && l.exclude.is_empty()
-    };
-    let locations = match (&qc.locations, &pc.locations) {
-        (None, _) => true,
-        (Some(q), None) => anywhere(q),
-        (Some(q), Some(p)) => {
-            anywhere(q)
-                || (q.include.iter().all(|t| p.include.contains(t))
-                    && p.include.iter().all(|t| q.include.contains(t))
-                    && q.exclude.iter().all(|t| p.exclude.contains(t))
-                    && p.exclude.iter().all(|t| q.exclude.contains(t)))
-        }
-    };
-    let raw = |x: &Policy, key: &str| x.raw.get("conditions").and_then(|c| c.get(key)).cloned();
-    let devices = (qc.device_filter.is_none() && qc.device_states.is_none())
-        || (raw(q, "devices") == raw(p, "devices")
-            && raw(q, "deviceStates") == raw(p, "deviceStates"));
-    users
-        && apps_contain(&qc.applications, &pc.applications, legacy)
-        && client
-        && platforms
-        && locations
-        && devices
-        && risk_contains(qc.sign_in_risk, pc.sign_in_risk)
-        && risk_contains(qc.user_risk, pc.user_risk)
-        && risk_contains(qc.service_principal_risk, pc.service_principal_risk)
-        && flags_contain(qc.insider_risk, pc.insider_risk)
-        && flags_contain(qc.authentication_flows, pc.authentication_flows)
+/// Whether `q`'s conditions contain `p`'s: every sign-in `p` applies to, `q` applies to
+/// (the core's containment predicates, family by family; conservative).
+fn contains(q: &Policy, p: &Policy, baseline_exemption: bool) -> bool {
+    conditions_contain(&q.conditions, &p.conditions, baseline_exemption)
 }
 
 #[cfg(test)]
