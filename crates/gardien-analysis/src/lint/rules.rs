@@ -1,22 +1,57 @@
-//! The rules, one module per family.
+//! The rules, one file per rule, named after the rule (`GA201` policy-never-applies is
+//! `rules/policy_never_applies.rs`). A rule file holds what the rule decides and how it words
+//! a finding; rules that read the same probes share a search in `lint/search/`, run once
+//! here. Each rule has a fixture `testdata/lint/<code>.json` and the snapshot of its findings
+//! `testdata/lint/<code>.snap` (`tests::every_rule_has_a_file_a_fixture_and_a_snapshot`).
 
-mod coverage;
-mod dated;
-mod dead;
-mod lockout;
-mod references;
+mod admin_portal_lockout;
+mod admin_without_mfa;
+mod ineffective_emergency_access_exclusion;
+mod legacy_authentication_allowed;
+mod lockout_all_users;
+mod no_emergency_access_exclusion;
+mod policy_never_applies;
+mod retired_control;
+mod retiring_control;
+mod shadowed_policy;
+mod stale_report_only;
+mod unknown_application;
+mod unknown_country_blocked;
+mod unknown_country_not_blocked;
+mod unknown_group;
+mod unknown_service_principal;
+mod unknown_user;
 
 use super::Context;
+use super::search::{families::Families, lockout::Lockout, references::Known};
 use gardien_core::eval::Evaluation;
 use gardien_core::eval::grant::{Controls, GrantState};
 
-/// Runs every family.
+/// Runs every rule, in code order.
 pub(super) fn run_all(cx: &mut Context<'_>) {
-    lockout::run(cx);
-    references::run(cx);
-    dead::run(cx);
-    coverage::run(cx);
-    dated::run(cx);
+    let lockout = Lockout::search(cx);
+    lockout_all_users::check(cx, &lockout);
+    admin_portal_lockout::check(cx, &lockout);
+    no_emergency_access_exclusion::check(cx, &lockout);
+    ineffective_emergency_access_exclusion::check(cx, &lockout);
+
+    let known = Known::new(cx.tenant);
+    unknown_user::check(cx, &known);
+    unknown_group::check(cx, &known);
+    unknown_application::check(cx, &known);
+    unknown_service_principal::check(cx, &known);
+
+    let families = Families::search(cx);
+    policy_never_applies::check(cx, &families);
+    shadowed_policy::check(cx, &families);
+
+    legacy_authentication_allowed::check(cx);
+    admin_without_mfa::check(cx);
+    stale_report_only::check(cx);
+    unknown_country_blocked::check(cx);
+    unknown_country_not_blocked::check(cx);
+    retired_control::check(cx);
+    retiring_control::check(cx);
 }
 
 /// `` `a`, `b` `` from names.

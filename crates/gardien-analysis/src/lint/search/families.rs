@@ -1,6 +1,4 @@
-//! GA2xx: policies that can never apply, and policies fully shadowed by a block.
-//!
-//! # Never applies (GA201)
+//! The per-family search behind GA201 (never applies) and GA202 (shadowed).
 //!
 //! A policy applies when each of its condition families holds, and the families read
 //! disjoint inputs: identity (user or workload), target (resources, user actions,
@@ -16,18 +14,12 @@
 //! `MicrosoftAdminPortals`) that are included but only partly excluded, unmodelled agent
 //! targets.
 //!
-//! # Shadowed (GA202)
-//!
-//! Policy P is shadowed by an enabled blocking policy Q when Q's conditions contain P's
-//! according to the core's containment predicates (one per condition family, next to its
-//! check: [`gardien_core::eval::conditions::conditions_contain`]), and the evaluator agrees
-//! on every probe sign-in (P applies ⇒ Q applies). Lint keeps only the search.
+//! The same probe sign-ins, evaluated once, record which policies apply to each: GA202
+//! checks the core's structural containment against that evidence.
 
 use std::collections::HashSet;
 
-use gardien_core::eval::conditions::conditions_contain;
 use gardien_core::eval::input::Outcome;
-use gardien_core::eval::input::{Baseline, baseline_handling};
 use gardien_core::eval::{Condition, Evaluation};
 use gardien_core::ids::{
     ADMIN_PORTAL_APPS, AZURE_AD_GRAPH_APP, MICROSOFT_GRAPH_APP, OFFICE365_APPS,
@@ -38,13 +30,12 @@ use gardien_core::model::enums::{
 use gardien_core::model::policy::{FilterMode, Policy, PolicyState, UserAction};
 use gardien_core::signin::{SignIn, Target};
 
-use super::super::Context;
-use super::super::probe::{AZURE_MANAGEMENT, PROBE_APP, Probe, Shape};
-use super::super::registry::{NEVER_APPLIES, SHADOWED};
+use crate::lint::Context;
+use crate::lint::probe::{AZURE_MANAGEMENT, PROBE_APP, Probe, Shape};
 
 /// The input a probe sign-in varies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Family {
+pub(crate) enum Family {
     Identity,
     Target,
     PlatformClient,
@@ -281,219 +272,93 @@ fn unenumerable(p: &Policy, probe: &Probe<'_>, family: Family) -> bool {
     }
 }
 
-fn never_message(p: &Policy, family: Family) -> (&'static str, String) {
-    let c = &p.conditions;
-    match family {
-        Family::Identity => match (&c.users, &c.client_applications) {
-            (_, Some(_)) => (
-                "/conditions/clientApplications",
-                "no service principal it includes escapes its exclusions".to_owned(),
-            ),
-            (Some(u), None) if u.include.is_empty() => (
-                "/conditions/users/includeUsers",
-                "it includes no user, group, role or guest (`includeUsers` is `None`)".to_owned(),
-            ),
-            _ => (
-                "/conditions/users",
-                "every user it includes is also excluded".to_owned(),
-            ),
-        },
-        Family::Target => {
-            let a = &c.applications;
-            let nothing = !a.include.all
-                && !a.include.office365
-                && !a.include.admin_portals
-                && a.include.apps.is_empty()
-                && a.user_actions.is_empty()
-                && a.auth_contexts.is_empty()
-                && a.filter.is_none();
-            if nothing {
-                (
-                    "/conditions/applications/includeApplications",
-                    "it targets no resource, user action or authentication context (`includeApplications` is `None`)".to_owned(),
-                )
-            } else {
-                (
-                    "/conditions/applications",
-                    "every resource it includes is also excluded".to_owned(),
-                )
-            }
-        }
-        Family::PlatformClient => match (&c.platforms, c.client_app_types.is_empty()) {
-            (Some(_), true) => (
-                "/conditions/platforms",
-                "every device platform it includes is also excluded".to_owned(),
-            ),
-            (None, false) => (
-                "/conditions/clientAppTypes",
-                "its client app types select no client".to_owned(),
-            ),
-            _ => (
-                "/conditions",
-                "no sign-in can match both its device platforms and its client app types"
-                    .to_owned(),
-            ),
-        },
-        Family::Location => (
-            "/conditions/locations",
-            "every location it includes is also excluded".to_owned(),
-        ),
-        Family::SignInRisk => (
-            "/conditions/signInRiskLevels",
-            "its sign-in risk levels select no level".to_owned(),
-        ),
-        Family::UserRisk => (
-            "/conditions/userRiskLevels",
-            "its user risk levels select no level".to_owned(),
-        ),
-        Family::ServicePrincipalRisk => (
-            "/conditions/servicePrincipalRiskLevels",
-            "its service principal risk levels select no level".to_owned(),
-        ),
-        Family::InsiderRisk => (
-            "/conditions/insiderRiskLevels",
-            "its insider risk levels select no level".to_owned(),
-        ),
-        Family::Flow => (
-            "/conditions/authenticationFlows",
-            "its authentication flows select no transfer method".to_owned(),
-        ),
-    }
+/// What the probes found: per policy, which families some probe satisfies; per probe, which
+/// policies apply.
+pub(crate) struct Families {
+    /// Policies the search is about: not disabled, not targeting agents (tenant order).
+    pub live: Vec<usize>,
+    /// Per policy (tenant order), per family in [`FAMILIES`] order.
+    holds: Vec<[bool; FAMILIES.len()]>,
+    /// Per probe sign-in, per policy: it applies.
+    pub applying: Vec<Vec<bool>>,
 }
 
-pub(super) fn run(cx: &mut Context<'_>) {
-    let tenant = cx.tenant;
-    let policies = &tenant.tenant.policies;
-    let live: Vec<usize> = policies
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.state != PolicyState::Disabled && !targets_agents(p))
-        .map(|(i, _)| i)
-        .collect();
-    if live.is_empty() {
-        return;
-    }
-    let signins = probes(&cx.probe);
-    let mut holds = vec![[false; FAMILIES.len()]; policies.len()];
-    // Per probe, which policies apply: the evidence GA202 checks its containment against.
-    let mut applying: Vec<Vec<bool>> = Vec::with_capacity(signins.len());
-    for (family, s) in &signins {
-        let eval = cx.probe.evaluate(s);
-        let slot = FAMILIES.iter().position(|f| f == family).unwrap_or(0);
-        for &i in &live {
-            if family_holds(&eval, i, *family)
-                && let Some(h) = holds.get_mut(i).and_then(|h| h.get_mut(slot))
-            {
-                *h = true;
-            }
+impl Families {
+    /// Evaluates every probe sign-in once.
+    pub fn search(cx: &Context<'_>) -> Families {
+        let policies = &cx.tenant.tenant.policies;
+        let live: Vec<usize> = policies
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.state != PolicyState::Disabled && !targets_agents(p))
+            .map(|(i, _)| i)
+            .collect();
+        let mut holds = vec![[false; FAMILIES.len()]; policies.len()];
+        let mut applying: Vec<Vec<bool>> = Vec::new();
+        if live.is_empty() {
+            return Families {
+                live,
+                holds,
+                applying,
+            };
         }
-        applying.push(
-            (0..policies.len())
-                .map(|i| {
-                    eval.policies
-                        .get(i)
-                        .is_some_and(|r| r.applies == Outcome::Satisfied)
-                })
-                .collect(),
-        );
-    }
-    let mut dead = vec![false; policies.len()];
-    for &i in &live {
-        let Some(p) = policies.get(i) else { continue };
-        let failing = FAMILIES.iter().enumerate().find(|(slot, family)| {
-            !holds
-                .get(i)
-                .and_then(|h| h.get(*slot))
-                .copied()
-                .unwrap_or(true)
-                && !unenumerable(p, &cx.probe, **family)
-        });
-        if let Some((_, family)) = failing {
-            if let Some(d) = dead.get_mut(i) {
-                *d = true;
+        for (family, s) in &probes(&cx.probe) {
+            let eval = cx.probe.evaluate(s);
+            let slot = FAMILIES.iter().position(|f| f == family).unwrap_or(0);
+            for &i in &live {
+                if family_holds(&eval, i, *family)
+                    && let Some(h) = holds.get_mut(i).and_then(|h| h.get_mut(slot))
+                {
+                    *h = true;
+                }
             }
-            let (pointer, why) = never_message(p, *family);
-            let name = cx.policy_name(i);
-            cx.report(
-                NEVER_APPLIES,
-                Some(i),
-                pointer,
-                format!("policy {name} can never apply: {why}"),
-                None,
+            applying.push(
+                (0..policies.len())
+                    .map(|i| {
+                        eval.policies
+                            .get(i)
+                            .is_some_and(|r| r.applies == Outcome::Satisfied)
+                    })
+                    .collect(),
             );
+        }
+        Families {
+            live,
+            holds,
+            applying,
         }
     }
 
-    // GA202.
-    // Baseline-scope requests may be exempt from `All` policies with exclusions (legacy mode,
-    // before the rollout date, or through a custom target resource): containment must hold
-    // for them too.
-    let legacy = baseline_handling(
-        &tenant.tenant.directory.baseline_scopes_mode,
-        cx.options.now,
-    ) != Baseline::AzureAdGraph;
-    let enabled: Vec<usize> = live
-        .iter()
-        .copied()
-        .filter(|i| {
-            !dead.get(*i).copied().unwrap_or(true)
-                && policies
-                    .get(*i)
-                    .is_some_and(|p| p.state == PolicyState::Enabled)
-        })
-        .collect();
-    for &i in &enabled {
-        let Some(p) = policies.get(i) else { continue };
-        let shadow = enabled.iter().copied().find(|&j| {
-            let Some(q) = policies.get(j) else {
-                return false;
-            };
-            if j == i || !q.grant.as_ref().is_some_and(|g| g.is_block()) {
-                return false;
-            }
-            if !contains(q, p, legacy) {
-                return false;
-            }
-            // Identical blocks: report only the later one.
-            let p_blocks = p.grant.as_ref().is_some_and(|g| g.is_block());
-            if p_blocks && contains(p, q, legacy) && j > i {
-                return false;
-            }
-            applying.iter().all(|row| {
-                !row.get(i).copied().unwrap_or(false) || row.get(j).copied().unwrap_or(false)
+    /// The first family of live policy `index` that no probe satisfies although the probes
+    /// enumerate its whole domain: the policy can never apply.
+    pub fn failing(&self, cx: &Context<'_>, index: usize) -> Option<Family> {
+        let p = cx.tenant.tenant.policies.get(index)?;
+        FAMILIES
+            .iter()
+            .enumerate()
+            .find(|(slot, family)| {
+                !self
+                    .holds
+                    .get(index)
+                    .and_then(|h| h.get(*slot))
+                    .copied()
+                    .unwrap_or(true)
+                    && !unenumerable(p, &cx.probe, **family)
             })
-        });
-        if let Some(j) = shadow {
-            let (name, other) = (cx.policy_name(i), cx.policy_name(j));
-            let same = policies.get(j).is_some_and(|q| contains(p, q, legacy));
-            let what = if p.grant.as_ref().is_some_and(|g| g.is_block()) {
-                "is redundant"
-            } else {
-                "never takes effect"
-            };
-            cx.report(
-                SHADOWED,
-                Some(i),
-                "/conditions",
-                format!(
-                    "policy {name} {what}: policy {other} blocks every sign-in it applies to{}",
-                    if same { " (same conditions)" } else { "" }
-                ),
-                None,
-            );
-        }
+            .map(|(_, f)| *f)
     }
-}
 
-/// Whether `q`'s conditions contain `p`'s: every sign-in `p` applies to, `q` applies to
-/// (the core's containment predicates, family by family; conservative).
-fn contains(q: &Policy, p: &Policy, baseline_exemption: bool) -> bool {
-    conditions_contain(&q.conditions, &p.conditions, baseline_exemption)
+    /// Whether policy `j` applies to every probe sign-in policy `i` applies to.
+    pub fn agree(&self, i: usize, j: usize) -> bool {
+        self.applying.iter().all(|row| {
+            !row.get(i).copied().unwrap_or(false) || row.get(j).copied().unwrap_or(false)
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::probe::testing::{grant, policy, tenant};
+    use crate::lint::probe::testing::{grant, policy, tenant};
     use crate::lint::{LintOptions, lint};
     use serde_json::{Value, json};
 
