@@ -86,3 +86,33 @@ pub(super) fn raw_index(raw: &serde_json::Value, path: &[&str], id: &str) -> Opt
             .is_some_and(|s| s.trim().eq_ignore_ascii_case(id.trim()))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::registry::{RULES, RuleStatus};
+    use std::path::Path;
+
+    /// Like ruff: each stable rule has its own file, a fixture and a snapshot of its findings
+    /// (compared by `lint_cli::every_rule_fixture_matches_its_snapshot`).
+    #[test]
+    fn every_rule_has_a_file_a_fixture_and_a_snapshot() {
+        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let testdata = crate_dir.join("../../testdata/lint");
+        for rule in RULES.iter().filter(|r| r.status == RuleStatus::Stable) {
+            let file = crate_dir
+                .join("src/lint/rules")
+                .join(format!("{}.rs", rule.name.replace('-', "_")));
+            assert!(file.is_file(), "{}: no {}", rule.code, file.display());
+            let source = std::fs::read_to_string(&file).unwrap_or_default();
+            assert!(
+                source.starts_with(&format!("//! `{}` {}", rule.code, rule.name)),
+                "{} starts with the rule's code and name",
+                file.display()
+            );
+            for ext in ["json", "snap"] {
+                let f = testdata.join(format!("{}.{ext}", rule.code));
+                assert!(f.is_file(), "{}: no {}", rule.code, f.display());
+            }
+        }
+    }
+}
