@@ -17,7 +17,7 @@ use gardien_core::eval::grant::Control;
 use gardien_core::model::location::LocationKind;
 use gardien_core::model::policy::{GrantOperator, Policy, PolicyState};
 use gardien_core::model::tenant::Tenant;
-use gardien_core::{Decision, Verdict};
+use gardien_core::{CompiledTenant, Decision, Verdict};
 
 use crate::gaps::partition::{Class, SessionLevel, Sets, Universe, base_signin};
 use crate::lint::{LintOptions, Severity, lint};
@@ -212,15 +212,35 @@ fn holding_pairs<A, B>(
     )
 }
 
-/// The documentation of a tenant.
+/// Location classes are bounded when the named IP ranges can have more boundaries than this
+/// (two per range; see [`DocOptions::exact_locations`]).
+pub const DEFAULT_IP_BOUND: usize = 4096;
+
+/// How much work a document may take.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DocOptions {
+    /// Enumerate every boundary of every named IP range for the location classes, however
+    /// many (exact, but tens of seconds on tenants with hundreds of thousands of ranges). By
+    /// default, above [`DEFAULT_IP_BOUND`] boundaries one address per IP named location
+    /// stands for its ranges, and the document says so.
+    pub exact_locations: bool,
+}
+
+/// The documentation of a tenant, with the default [`DocOptions`].
 pub fn document(tenant: &Tenant, title: &str, format: Format) -> String {
+    document_with(tenant, title, format, DocOptions::default())
+}
+
+/// The documentation of a tenant.
+pub fn document_with(tenant: &Tenant, title: &str, format: Format, options: DocOptions) -> String {
     // Described as if every policy were enabled (a disabled policy is still described);
     // decided as the tenant is.
     let mut all_on = tenant.clone();
     for p in &mut all_on.policies {
         p.state = PolicyState::Enabled;
     }
-    let u = Universe::build(&[&all_on, tenant], false);
+    let bound = (!options.exact_locations).then_some(DEFAULT_IP_BOUND);
+    let u = Universe::build(&[&all_on, tenant], false, bound);
     let d = Doc::build(tenant, &u);
     match format {
         Format::Markdown => d.markdown(title),
@@ -248,6 +268,8 @@ struct Doc {
     more: (usize, usize),
     lint: (usize, usize, usize, Vec<(String, usize)>),
     directory: (usize, usize),
+    /// What is approximate in this document (a bounded location dimension).
+    notes: Vec<String>,
 }
 
 const NO_MATCH: &str = "no class of the partition (never)";
@@ -385,7 +407,11 @@ impl Doc {
                 matrices.push((place.label.clone(), matrix));
             }
         }
-        let report = u.tenants.get(1).map(|t| lint(t, &LintOptions::default()));
+        // The tenant as it is: the partition's tenants also hold its hypothetical users.
+        let report = Some(lint(
+            &CompiledTenant::compile(tenant.clone()),
+            &LintOptions::default(),
+        ));
         let lint_summary = match report {
             Some(r) => {
                 // Findings come sorted by severity then code: keep that order.
@@ -438,6 +464,7 @@ impl Doc {
             matrices,
             lint: lint_summary,
             directory: (tenant.directory.users.len(), tenant.directory.groups.len()),
+            notes: u.location_bound.iter().cloned().collect(),
         }
     }
 
@@ -463,7 +490,7 @@ impl Doc {
 
     fn overview(&self) -> Vec<String> {
         let (e, r, d) = self.counts;
-        vec![
+        let mut lines = vec![
             format!(
                 "{} policies: {e} enabled, {r} report-only, {d} disabled",
                 self.policies.len()
@@ -491,7 +518,13 @@ impl Doc {
                 "lint: {} errors, {} warnings, {} info",
                 self.lint.0, self.lint.1, self.lint.2
             ),
-        ]
+        ];
+        lines.extend(self.notes.iter().map(|n| {
+            format!(
+                "approximation: {n} (`gardien doc --exact-locations` enumerates every boundary)"
+            )
+        }));
+        lines
     }
 
     /// The coverage chart: per persona, a stacked bar of its application cells by kind.
@@ -777,6 +810,51 @@ mod tests {
         Tenant::load(&source).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// Above 2048 ranges the location classes are bounded and the overview says so; with
+    /// `exact_locations` they are not.
+    #[test]
+    fn many_ranges_bound_the_location_classes_unless_exact() {
+        let ranges: Vec<serde_json::Value> = (0..2100u32)
+            .map(|i| {
+                serde_json::json!({"@odata.type": "#microsoft.graph.iPv4CidrRange",
+                                   "cidrAddress": format!("10.{}.{}.0/24", i / 256, i % 256)})
+            })
+            .collect();
+        let tenant = serde_json::json!({
+            "policies": [{"id": "p1", "displayName": "Block outside the offices", "state": "enabled",
+                "conditions": {"users": {"includeUsers": ["All"], "excludeGroups": ["bg"]},
+                               "applications": {"includeApplications": ["All"]},
+                               "clientAppTypes": ["all"],
+                               "locations": {"includeLocations": ["All"], "excludeLocations": ["offices"]}},
+                "grantControls": {"operator": "OR", "builtInControls": ["block"]}}],
+            "namedLocations": [
+                {"@odata.type": "#microsoft.graph.ipNamedLocation", "id": "offices",
+                 "displayName": "Offices", "isTrusted": false, "ipRanges": ranges[..1050]},
+                {"@odata.type": "#microsoft.graph.ipNamedLocation", "id": "shops",
+                 "displayName": "Shops", "isTrusted": false, "ipRanges": ranges[1050..]}]});
+        let source = gardien_core::TenantSource {
+            combined: Some(gardien_core::SourceFile::new("t.json", tenant.to_string())),
+            ..Default::default()
+        };
+        let t = Tenant::load(&source).unwrap_or_else(|e| panic!("{e}"));
+        let bounded = document(&t, "t", Format::Markdown);
+        assert!(
+            bounded.contains("- approximation: locations: the tenant has 2100 named IP ranges"),
+            "{bounded}"
+        );
+        // Still decided: the offices and the rest of the world are told apart.
+        assert!(bounded.contains("Offices"), "{bounded}");
+        let exact = document_with(
+            &t,
+            "t",
+            Format::Markdown,
+            DocOptions {
+                exact_locations: true,
+            },
+        );
+        assert!(!exact.contains("approximation:"), "{exact}");
+    }
+
     #[test]
     fn markdown_documents_every_policy_with_the_partition_words() {
         let t = demo();
@@ -830,7 +908,7 @@ mod tests {
         for p in &mut all_on.policies {
             p.state = PolicyState::Enabled;
         }
-        let u = Universe::build(&[&all_on, &t], false);
+        let u = Universe::build(&[&all_on, &t], false, Some(DEFAULT_IP_BOUND));
         let d = Doc::build(&t, &u);
         let m = d.first_matrix();
         assert_eq!(m.len(), d.personas.len());
