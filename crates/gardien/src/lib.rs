@@ -179,6 +179,11 @@ pub enum Command {
         /// Title (default: the tenant path).
         #[arg(long)]
         title: Option<String>,
+        /// Location classes from every boundary of every named IP range, however many (by
+        /// default, above 2048 ranges one address per IP location stands for its ranges,
+        /// and the document says so).
+        #[arg(long)]
+        exact_locations: bool,
     },
     /// Run declarative policy test suites (TOML), with JUnit XML for CI.
     Test {
@@ -188,6 +193,11 @@ pub enum Command {
         /// Write JUnit XML here.
         #[arg(long)]
         junit: Option<PathBuf>,
+        /// Run every suite against this tenant (directory or single JSON file) instead of the
+        /// one each suite names: for tenant-independent suites such as the baselines in
+        /// examples/baselines/.
+        #[arg(long)]
+        tenant: Option<PathBuf>,
     },
     /// For a deny or challenge: the smallest changes (user's and admin's) that would allow it.
     Explain {
@@ -422,8 +432,13 @@ pub fn run() -> ExitCode {
             tenant,
             format,
             title,
-        } => commands::doc::run(tenant, format, title.as_deref()),
-        Command::Test { suites, junit } => commands::test_suite::run(suites, junit.as_deref()),
+            exact_locations,
+        } => commands::doc::run(tenant, format, title.as_deref(), *exact_locations),
+        Command::Test {
+            suites,
+            junit,
+            tenant,
+        } => commands::test_suite::run(suites, junit.as_deref(), tenant.as_deref()),
         Command::Pull(args) => commands::pull::run(args),
     };
     match result {
