@@ -91,9 +91,15 @@ pub fn applications_contain(
             && (!p.include.office365 || q.include.office365)
             && (!p.include.admin_portals || q.include.admin_portals)
             && subset(&p.include.apps, &q.include.apps));
+    // An application `outer` excludes is harmless when `inner` excludes it too, or when
+    // `inner` only lists applications and not that one.
+    let only_listed = !p.include.all && !p.include.office365 && !p.include.admin_portals;
     let exclude = (!q.exclude.office365 || p.exclude.office365)
         && (!q.exclude.admin_portals || p.exclude.admin_portals)
-        && subset(&q.exclude.apps, &p.exclude.apps);
+        && q.exclude
+            .apps
+            .iter()
+            .all(|x| p.exclude.apps.contains(x) || (only_listed && !p.include.apps.contains(x)));
     let baseline = !(baseline_exemption && q.include.all && has_exclusions(q))
         || (p.include.all && has_exclusions(p));
     include
@@ -204,6 +210,7 @@ mod tests {
         let all_but_a_b = apps(all(), &["a", "b"]);
         assert!(applications_contain(&all_but_a, &all_but_a_b, false));
         assert!(!applications_contain(&all_but_a_b, &all_but_a, false));
+        // `one` lists `a`, which `all_but_a` excludes.
         assert!(!applications_contain(&all_but_a, &one, false));
         // Office365 is not a list of ids: it contains only Office365.
         let o365 = apps(
