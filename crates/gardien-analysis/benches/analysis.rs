@@ -221,11 +221,19 @@ fn doc_bench() {
     let synthetic = synthetic::generate_sized(SEED, 300, 0);
     let tenant = Tenant::load(&synthetic.source).unwrap_or_else(|e| panic!("tenant: {e}"));
     let mut variants = vec![("default options", DocOptions::default())];
+    variants.push((
+        "--no-lint",
+        DocOptions {
+            no_lint: true,
+            ..DocOptions::default()
+        },
+    ));
     if std::env::var_os("GARDIEN_BENCH_DOC_EXACT").is_some() {
         variants.push((
             "exact locations",
             DocOptions {
                 exact_locations: true,
+                ..DocOptions::default()
             },
         ));
     }

@@ -224,6 +224,9 @@ pub struct DocOptions {
     /// default, above [`DEFAULT_IP_BOUND`] boundaries one address per IP named location
     /// stands for its ranges, and the document says so.
     pub exact_locations: bool,
+    /// Leave out the lint summary (`gardien doc --no-lint`): on very large tenants lint is
+    /// most of the time a document takes.
+    pub no_lint: bool,
 }
 
 /// The documentation of a tenant, with the default [`DocOptions`].
@@ -241,7 +244,7 @@ pub fn document_with(tenant: &Tenant, title: &str, format: Format, options: DocO
     }
     let bound = (!options.exact_locations).then_some(DEFAULT_IP_BOUND);
     let u = Universe::build(&[&all_on, tenant], false, bound);
-    let d = Doc::build(tenant, &u);
+    let d = Doc::build(tenant, &u, options);
     match format {
         Format::Markdown => d.markdown(title),
         Format::Html => d.html(title),
@@ -266,11 +269,15 @@ struct Doc {
     matrices: Vec<(String, Vec<Vec<Cell>>)>,
     /// Persona and application classes left out of the matrices.
     more: (usize, usize),
-    lint: (usize, usize, usize, Vec<(String, usize)>),
+    /// `None` when not run (`no_lint`).
+    lint: Option<LintSummary>,
     directory: (usize, usize),
     /// What is approximate in this document (a bounded location dimension).
     notes: Vec<String>,
 }
+
+/// Errors, warnings, infos, and findings per rule (`GA201 policy-never-applies`, count).
+type LintSummary = (usize, usize, usize, Vec<(String, usize)>);
 
 const NO_MATCH: &str = "no class of the partition (never)";
 
@@ -283,7 +290,7 @@ const MAX_ROWS: usize = 40;
 const MAX_COLUMNS: usize = 24;
 
 impl Doc {
-    fn build(tenant: &Tenant, u: &Universe) -> Doc {
+    fn build(tenant: &Tenant, u: &Universe, options: DocOptions) -> Doc {
         let state = |s: PolicyState| match s {
             PolicyState::Enabled => "enabled",
             PolicyState::ReportOnly => "report-only",
@@ -408,12 +415,14 @@ impl Doc {
             }
         }
         // The tenant as it is: the partition's tenants also hold its hypothetical users.
-        let report = Some(lint(
-            &CompiledTenant::compile(tenant.clone()),
-            &LintOptions::default(),
-        ));
-        let lint_summary = match report {
-            Some(r) => {
+        let report = (!options.no_lint).then(|| {
+            lint(
+                &CompiledTenant::compile(tenant.clone()),
+                &LintOptions::default(),
+            )
+        });
+        let lint_summary = report.map(|r| {
+            {
                 // Findings come sorted by severity then code: keep that order.
                 let mut seen: Vec<(String, usize)> = Vec::new();
                 for f in &r.findings {
@@ -431,8 +440,7 @@ impl Doc {
                     seen,
                 )
             }
-            None => (0, 0, 0, Vec::new()),
-        };
+        });
         let count = |s: PolicyState| tenant.policies.iter().filter(|p| p.state == s).count();
         Doc {
             counts: (
@@ -514,10 +522,10 @@ impl Doc {
                     )
                 }
             ),
-            format!(
-                "lint: {} errors, {} warnings, {} info",
-                self.lint.0, self.lint.1, self.lint.2
-            ),
+            match &self.lint {
+                Some((e, w, i, _)) => format!("lint: {e} errors, {w} warnings, {i} info"),
+                None => "lint: not run (`--no-lint`)".to_owned(),
+            },
         ];
         lines.extend(self.notes.iter().map(|n| {
             format!(
@@ -661,11 +669,13 @@ impl Doc {
             }
         }
         out.push_str("\n## Lint\n\n");
-        if self.lint.3.is_empty() {
-            out.push_str("No findings.\n");
-        } else {
-            for (code, n) in &self.lint.3 {
-                let _ = writeln!(out, "- {code}: {n}");
+        match &self.lint {
+            None => out.push_str("Not run (`--no-lint`).\n"),
+            Some((.., by_rule)) if by_rule.is_empty() => out.push_str("No findings.\n"),
+            Some((.., by_rule)) => {
+                for (code, n) in by_rule {
+                    let _ = writeln!(out, "- {code}: {n}");
+                }
             }
         }
         out
@@ -746,11 +756,16 @@ impl Doc {
             out.push_str("</table>\n");
         }
         out.push_str("<h2>Lint</h2>\n<ul>\n");
-        if self.lint.3.is_empty() {
-            out.push_str("<li>No findings.</li>\n");
-        }
-        for (code, n) in &self.lint.3 {
-            let _ = writeln!(out, "<li>{}: {n}</li>", escape(code));
+        match &self.lint {
+            None => out.push_str("<li>Not run (<code>--no-lint</code>).</li>\n"),
+            Some((.., by_rule)) if by_rule.is_empty() => {
+                out.push_str("<li>No findings.</li>\n");
+            }
+            Some((.., by_rule)) => {
+                for (code, n) in by_rule {
+                    let _ = writeln!(out, "<li>{}: {n}</li>", escape(code));
+                }
+            }
         }
         out.push_str("</ul>\n</body>\n</html>\n");
         out
@@ -850,9 +865,21 @@ mod tests {
             Format::Markdown,
             DocOptions {
                 exact_locations: true,
+                ..DocOptions::default()
             },
         );
         assert!(!exact.contains("approximation:"), "{exact}");
+        let quick = document_with(
+            &t,
+            "t",
+            Format::Markdown,
+            DocOptions {
+                no_lint: true,
+                ..DocOptions::default()
+            },
+        );
+        assert!(quick.contains("- lint: not run (`--no-lint`)"), "{quick}");
+        assert!(bounded.contains("- lint: 0 errors"), "{bounded}");
     }
 
     #[test]
@@ -909,7 +936,7 @@ mod tests {
             p.state = PolicyState::Enabled;
         }
         let u = Universe::build(&[&all_on, &t], false, Some(DEFAULT_IP_BOUND));
-        let d = Doc::build(&t, &u);
+        let d = Doc::build(&t, &u, DocOptions::default());
         let m = d.first_matrix();
         assert_eq!(m.len(), d.personas.len());
         assert!(m.iter().all(|r| r.len() == d.apps.len()));

@@ -10,6 +10,7 @@ pub mod tenant_fs;
 
 use clap::{Parser, Subcommand};
 use commands::signin::SignalArgs;
+use gardien_analysis::doc::DocOptions;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -184,6 +185,9 @@ pub enum Command {
         /// and the document says so).
         #[arg(long)]
         exact_locations: bool,
+        /// Leave out the lint summary (on very large tenants lint is most of the time taken).
+        #[arg(long)]
+        no_lint: bool,
     },
     /// Run declarative policy test suites (TOML), with JUnit XML for CI.
     Test {
@@ -433,7 +437,16 @@ pub fn run() -> ExitCode {
             format,
             title,
             exact_locations,
-        } => commands::doc::run(tenant, format, title.as_deref(), *exact_locations),
+            no_lint,
+        } => commands::doc::run(
+            tenant,
+            format,
+            title.as_deref(),
+            DocOptions {
+                exact_locations: *exact_locations,
+                no_lint: *no_lint,
+            },
+        ),
         Command::Test {
             suites,
             junit,

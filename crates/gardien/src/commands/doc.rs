@@ -8,12 +8,7 @@ use crate::{Exit, print_out, tenant_fs};
 
 /// Runs the command: exit 0 with the document on stdout, 1 when the tenant cannot be loaded
 /// or the format is unknown.
-pub fn run(
-    tenant: &Path,
-    format: &str,
-    title: Option<&str>,
-    exact_locations: bool,
-) -> Result<Exit> {
+pub fn run(tenant: &Path, format: &str, title: Option<&str>, options: DocOptions) -> Result<Exit> {
     let format = match format.to_ascii_lowercase().as_str() {
         "markdown" | "md" => Format::Markdown,
         "html" => Format::Html,
@@ -21,7 +16,6 @@ pub fn run(
     };
     let loaded = tenant_fs::load_uncompiled(tenant)?;
     let title = title.map_or_else(|| tenant.display().to_string(), str::to_owned);
-    let options = DocOptions { exact_locations };
     print_out(&document_with(&loaded, &title, format, options))?;
     Ok(Exit::Ok)
 }
