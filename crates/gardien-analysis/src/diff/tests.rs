@@ -56,7 +56,7 @@ fn demo_disabling(disable: &[&str]) -> Tenant {
 
 /// Every combination of classes, decided directly in both tenants, agrees with the walk.
 fn check_exhaustively(a: &Tenant, b: &Tenant) {
-    let u = Universe::build(&[a, b], true);
+    let u = Universe::build(&[a, b], true, None);
     let walked = walk(&u, classify).unwrap_or_else(|e| panic!("walk failed: {e:?}"));
     let mut labelled: FxHashMap<(u32, u32, u32), (OutcomeKey, OutcomeKey)> = FxHashMap::default();
     for f in &walked.found {
@@ -240,7 +240,7 @@ fn a_new_block_for_guests_is_found_with_its_location() {
 /// Every changed class, decided directly by each single-revert variant, carries the
 /// attribution the walk gave it.
 fn check_attribution_exhaustively(a: &Tenant, b: &Tenant) {
-    let u = Universe::build(&[a, b], true);
+    let u = Universe::build(&[a, b], true, None);
     let variants = Variants::new(&u, b, &changed_policies(a, b));
     let walked = walk_signin(
         &u,

@@ -337,6 +337,8 @@ pub(crate) struct Universe {
     pub approximations: Vec<String>,
     /// The hypothetical users added to every tenant's directory.
     pub hypothetical_users: Vec<gardien_core::model::directory::DirectoryUser>,
+    /// When the location dimension was bounded (`ip_bound`), what that means, in words.
+    pub location_bound: Option<String>,
 }
 
 /// Dimension indices of [`Universe::candidates`] and of reports.
@@ -394,7 +396,14 @@ pub(crate) fn base_signin(
 impl Universe {
     /// Builds the partition of one tenant (`gaps`) or the union of two (`diff`), with the
     /// given sessions.
-    pub(crate) fn build(sources: &[&Tenant], with_mfa_sessions: bool) -> Universe {
+    ///
+    /// `ip_bound` bounds the addresses tried for the location dimension when the named IP
+    /// ranges have more boundaries than that (see [`locations::candidates`]); `None` is exact.
+    pub(crate) fn build(
+        sources: &[&Tenant],
+        with_mfa_sessions: bool,
+        ip_bound: Option<usize>,
+    ) -> Universe {
         let mut approximations = Vec::new();
         // Users first: hypothetical users go into every tenant's directory.
         let plan = users::plan(sources);
@@ -411,7 +420,8 @@ impl Universe {
         let neutral_persona = plan.neutral();
         let other_app = targets::other_app(sources);
         let neutral_target = Target::Applications(vec![other_app.clone()]);
-        let place_candidates = locations::candidates(t);
+        let (place_candidates, place_note) = locations::candidates(t, ip_bound);
+        approximations.extend(place_note.clone());
         let neutral_place = place_candidates
             .first()
             .map(|c| c.value.clone())
@@ -688,6 +698,7 @@ impl Universe {
             flow_sets,
             approximations,
             hypothetical_users: plan.entries.clone(),
+            location_bound: place_note,
         }
     }
 

@@ -516,6 +516,7 @@ impl Tenant {
             }
         }
         tenant.check_references(&mut errors);
+        warnings.extend(report_only_user_action_warnings(&tenant.policies));
         if warnings.len() > MAX_ERRORS {
             warnings.truncate(MAX_ERRORS);
             let file = warnings.last().map(|w| w.file.clone()).unwrap_or_default();
@@ -699,4 +700,67 @@ fn synthetic_id(file: &str, index: usize) -> String {
     let stem = file.rsplit(['/', '\\']).next().unwrap_or(file);
     let stem = stem.strip_suffix(".json").unwrap_or(stem);
     format!("{stem}#{index}")
+}
+
+/// Report-only policies that target user actions: Microsoft documents that report-only mode
+/// does not apply to them (the portal does not offer it), yet Graph stores such policies and
+/// real exports contain them. Entra does not evaluate them, so they have no effect until
+/// enabled: a warning, not a load error. gardien still lists them among report-only results.
+fn report_only_user_action_warnings(policies: &[super::policy::Policy]) -> Vec<Diagnostic> {
+    policies
+        .iter()
+        .filter(|p| {
+            p.state == super::policy::PolicyState::ReportOnly
+                && !p.conditions.applications.user_actions.is_empty()
+        })
+        .map(|p| {
+            Diagnostic::new(
+                p.file.as_str(),
+                format!("{}/state", p.pointer),
+                "report-only mode does not apply to policies that target user actions: Entra does not evaluate this policy",
+            )
+            .with_code(crate::error::INVALID_VALUE)
+            .with_severity(Severity::Warning)
+            .with_help("enable the policy, or disable it; its report-only results in gardien have no counterpart in the sign-in logs")
+            .in_policy(&p.id, &p.display_name)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{SourceFile, Tenant, TenantSource};
+    use serde_json::json;
+
+    /// Real exports (CISA's test tenants, Microsoft's security-info template) hold report-only
+    /// policies on user actions, which Entra does not evaluate: loaded with a warning at
+    /// `/state`, not refused.
+    #[test]
+    fn report_only_user_action_policies_load_with_a_warning() {
+        let tenant = json!({"policies": [{"id": "p1", "displayName": "Register from the office",
+            "state": "enabledForReportingButNotEnforced",
+            "conditions": {"users": {"includeUsers": ["All"]},
+                           "applications": {"includeUserActions": ["urn:user:registersecurityinfo"]},
+                           "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}]});
+        let source = TenantSource {
+            combined: Some(SourceFile::new("t.json", tenant.to_string())),
+            ..Default::default()
+        };
+        let loaded = Tenant::load(&source);
+        assert!(loaded.is_ok(), "{:?}", loaded.err());
+        let warnings: Vec<(String, String)> = loaded
+            .map(|t| t.warnings)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|w| (w.pointer, w.reason))
+            .collect();
+        assert_eq!(
+            warnings,
+            vec![(
+                "/policies/0/state".to_owned(),
+                "report-only mode does not apply to policies that target user actions: Entra does not evaluate this policy".to_owned()
+            )]
+        );
+    }
 }
