@@ -730,6 +730,14 @@ impl Combiner {
             verdict.decision = Decision::Deny;
             verdict.required = self.fail;
             verdict.error_code = Some(match first {
+                // The device-code flow (or an authentication transfer) cannot carry device
+                // state: Entra's "remote device flow blocked due to device-based
+                // Conditional Access" (docs/semantics.md).
+                Some(Control::CompliantDevice | Control::DomainJoinedDevice)
+                    if input.transferred =>
+                {
+                    530033
+                }
                 Some(Control::CompliantDevice) => 53000,
                 Some(Control::DomainJoinedDevice) => 53001,
                 Some(Control::ApprovedApplication) => 53002,
@@ -765,6 +773,15 @@ impl Combiner {
                 .filter_map(|i| tenant.tenant.policies.get(i))
                 .map(|p| &p.session),
         );
+        if input.external.is_some_and(|e| e.direct_connect) {
+            // Not supported for B2B direct connect users (Learn's comparison table): app
+            // enforced restrictions, Conditional Access App Control, sign-in frequency,
+            // persistent browser session.
+            verdict.session.application_enforced_restrictions = false;
+            verdict.session.cloud_app_security = None;
+            verdict.session.sign_in_frequency = None;
+            verdict.session.persistent_browser = None;
+        }
         verdict
     }
 }
