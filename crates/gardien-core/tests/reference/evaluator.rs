@@ -1386,7 +1386,7 @@ fn methods_state(combos: &[Vec<String>], req: &Request, ext: Option<&External>) 
         }
         return if legacy { State::Cannot } else { State::Interactive };
     }
-    if e.direct || legacy {
+    if e.direct {
         return State::Cannot;
     }
     let offered: Vec<&str> = RESOURCE_SECOND_FACTORS
@@ -1398,6 +1398,9 @@ fn methods_state(combos: &[Vec<String>], req: &Request, ext: Option<&External>) 
     here.extend(pick(&req.home_methods, FIRST_FACTORS));
     if met(&here) {
         return State::Satisfied;
+    }
+    if legacy {
+        return State::Cannot;
     }
     let everything: BTreeSet<String> = offered.iter().map(|m| (*m).to_owned()).collect();
     if combos.iter().any(|c| covers(&everything, c)) {
