@@ -211,9 +211,7 @@ fn control_state<T: Tracer>(
                 None => ControlState::Cannot,
             }
         }
-        Control::CompliantDevice | Control::DomainJoinedDevice => {
-            device_state(control, input, t)
-        }
+        Control::CompliantDevice | Control::DomainJoinedDevice => device_state(control, input, t),
         Control::ApprovedApplication => {
             let read_only = DatedChange::ApprovedClientAppReadOnly;
             if read_only.in_force(s.at) {
@@ -389,7 +387,11 @@ fn interactive<T: Tracer>(legacy: bool, t: &mut T, what: &dyn Fn() -> String) ->
 /// from their home tenant and counts only with the matching inbound trust.
 fn device_state<T: Tracer>(control: Control, input: &Input<'_>, t: &mut T) -> ControlState {
     let compliant = control == Control::CompliantDevice;
-    let claim = if compliant { "compliant" } else { "hybrid joined" };
+    let claim = if compliant {
+        "compliant"
+    } else {
+        "hybrid joined"
+    };
     if input.transferred {
         t.note(|| {
             format!(

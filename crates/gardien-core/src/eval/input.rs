@@ -250,8 +250,8 @@ impl<'a> Input<'a> {
         };
         // A confidential client that asks for OIDC scopes only keeps its own audience in
         // every mode ("no change is expected", concept-enforcement-resource-exclusions).
-        let baseline_only = only(BASELINE_SCOPES)
-            && !(signin.session.confidential_client && only(OIDC_SCOPES));
+        let baseline_only =
+            only(BASELINE_SCOPES) && !(signin.session.confidential_client && only(OIDC_SCOPES));
         let baseline = baseline_handling(&tenant.tenant.directory.baseline_scopes_mode, signin.at);
         let legacy = baseline == Baseline::Exempt;
         let audiences = match (&signin.target, baseline) {

@@ -88,7 +88,9 @@ fn read_partner(node: &Node<'_>) -> Result<PartnerConfiguration, LoadError> {
         .ok_or_else(|| node.error("missing `tenantId`"))?;
     Ok(PartnerConfiguration {
         tenant_id: normalize_id(&tenant_id),
-        inbound_trust: with_member(node, "inboundTrust", |t| t.map(|t| read_trust(&t)).transpose())?,
+        inbound_trust: with_member(node, "inboundTrust", |t| {
+            t.map(|t| read_trust(&t)).transpose()
+        })?,
         is_service_provider: opt_bool(node, "isServiceProvider")?.unwrap_or(false),
     })
 }
@@ -171,12 +173,12 @@ mod tests {
     #[test]
     fn partner_trust_overrides_the_default_and_null_inherits_it() {
         let (c, errors) = read(json!({
-            "default": {"inboundTrust": {"isMfaAccepted": true, "isCompliantDeviceAccepted": true,
-                                          "isHybridAzureADJoinedDeviceAccepted": false}},
-            "partners": [
-                {"tenantId": "AAA", "inboundTrust": {"isMfaAccepted": false}},
-                {"tenantId": "bbb", "inboundTrust": null, "isServiceProvider": true},
-            ]}));
+        "default": {"inboundTrust": {"isMfaAccepted": true, "isCompliantDeviceAccepted": true,
+                                      "isHybridAzureADJoinedDeviceAccepted": false}},
+        "partners": [
+            {"tenantId": "AAA", "inboundTrust": {"isMfaAccepted": false}},
+            {"tenantId": "bbb", "inboundTrust": null, "isServiceProvider": true},
+        ]}));
         assert!(errors.is_empty(), "{errors:?}");
         let default = InboundTrust {
             mfa: true,
@@ -192,12 +194,23 @@ mod tests {
 
     #[test]
     fn bad_shapes_name_the_pointer() {
-        let (_, errors) = read(json!({"default": {"inboundTrust": {"isMfaAccepted": "yes"}},
-                                      "partners": [{"inboundTrust": {}}, {"tenantId": "a"}, {"tenantId": "A"}]}));
+        let (_, errors) = read(
+            json!({"default": {"inboundTrust": {"isMfaAccepted": "yes"}},
+                                      "partners": [{"inboundTrust": {}}, {"tenantId": "a"}, {"tenantId": "A"}]}),
+        );
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(text.len(), 3, "{text:?}");
-        assert!(text[0].contains("/default/inboundTrust/isMfaAccepted"), "{text:?}");
-        assert!(text[1].contains("/partners/0") && text[1].contains("tenantId"), "{text:?}");
-        assert!(text[2].contains("/partners/2") && text[2].contains("duplicate"), "{text:?}");
+        assert!(
+            text[0].contains("/default/inboundTrust/isMfaAccepted"),
+            "{text:?}"
+        );
+        assert!(
+            text[1].contains("/partners/0") && text[1].contains("tenantId"),
+            "{text:?}"
+        );
+        assert!(
+            text[2].contains("/partners/2") && text[2].contains("duplicate"),
+            "{text:?}"
+        );
     }
 }

@@ -798,13 +798,11 @@ fn target_condition(t: &Tenant<'_>, c: &Value, req: &Request) -> (Cond, Tri) {
             let exclude = strings(apps, "excludeApplications");
             let filter = member(apps, "applicationFilter");
             let only = |list: &[&str]| {
-                !req.scopes.is_empty()
-                    && req.scopes.iter().all(|s| list.iter().any(|b| same(s, b)))
+                !req.scopes.is_empty() && req.scopes.iter().all(|s| list.iter().any(|b| same(s, b)))
             };
             // A confidential client asking for OIDC scopes only keeps its own audience.
             let baseline_only = only(BASELINE_SCOPES)
-                && !(req.confidential
-                    && only(&["openid", "profile", "email", "offline_access"]));
+                && !(req.confidential && only(&["openid", "profile", "email", "offline_access"]));
             let has_exclusions = exclude.iter().any(|x| !same(x, "None"))
                 || filter.is_some_and(|f| text(f, "mode").is_some_and(|m| same(m, "exclude")));
             if baseline_only && t.baseline_legacy() {
@@ -1333,7 +1331,10 @@ fn external(t: &Tenant<'_>, req: &Request) -> Option<External> {
     if kind == "internalguest" {
         return None;
     }
-    let default = t.cross.get("default").and_then(|d| member(d, "inboundTrust"));
+    let default = t
+        .cross
+        .get("default")
+        .and_then(|d| member(d, "inboundTrust"));
     let partner = match t.cross.get("partners") {
         Some(Value::Array(list)) => list.iter().find(|p| {
             matches!((text(p, "tenantId"), &user.home_tenant), (Some(a), Some(b)) if same(a, b))
@@ -1351,7 +1352,8 @@ fn external(t: &Tenant<'_>, req: &Request) -> Option<External> {
 }
 
 /// Second factors an external user can do in the resource tenant (Learn, Table 1).
-const RESOURCE_SECOND_FACTORS: &[&str] = &["sms", "voice", "microsoftauthenticatorpush", "softwareoath"];
+const RESOURCE_SECOND_FACTORS: &[&str] =
+    &["sms", "voice", "microsoftauthenticatorpush", "softwareoath"];
 /// First factors (done in the home tenant by an external user).
 const FIRST_FACTORS: &[&str] = &[
     "password",
@@ -1384,7 +1386,11 @@ fn methods_state(combos: &[Vec<String>], req: &Request, ext: Option<&External>) 
         if met(&req.home_methods) {
             return State::Satisfied;
         }
-        return if legacy { State::Cannot } else { State::Interactive };
+        return if legacy {
+            State::Cannot
+        } else {
+            State::Interactive
+        };
     }
     if e.direct {
         return State::Cannot;
@@ -1450,8 +1456,9 @@ fn control_state(t: &Tenant<'_>, policy: &Value, control: Control, req: &Request
                 None => State::Cannot,
             }
         }
-        Control::CompliantDevice => ok(ext.as_ref().is_none_or(|e| e.compliant)
-            && device_compliant(req.device())),
+        Control::CompliantDevice => {
+            ok(ext.as_ref().is_none_or(|e| e.compliant) && device_compliant(req.device()))
+        }
         Control::DomainJoinedDevice => {
             ok(ext.as_ref().is_none_or(|e| e.hybrid) && device_hybrid(req.device()))
         }

@@ -291,7 +291,11 @@ fn cross_tenant_access() -> impl Strategy<Value = Value> {
     (
         inbound_trust(),
         prop::collection::vec(
-            (0..4usize, prop::option::weighted(0.7, inbound_trust()), any::<bool>()),
+            (
+                0..4usize,
+                prop::option::weighted(0.7, inbound_trust()),
+                any::<bool>(),
+            ),
             0..3,
         ),
     )
