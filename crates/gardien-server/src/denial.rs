@@ -629,7 +629,7 @@ pub(crate) mod tests {
             keys.push(format!("category-{}-text", category_name(c)));
         }
         let actions = all_actions();
-        assert_eq!(actions.len(), 16);
+        assert_eq!(actions.len(), 17);
         for a in actions {
             assert_eq!(
                 serde_json::to_value(a).unwrap(),
