@@ -778,7 +778,12 @@ mod tests {
             }
         );
         let names: Vec<_> = r.assumptions.iter().map(Assumption::as_str).collect();
-        for n in ["externalMethods", "resourceProviderIp", "tokenProtection", "agent"] {
+        for n in [
+            "externalMethods",
+            "resourceProviderIp",
+            "tokenProtection",
+            "agent",
+        ] {
             assert!(names.contains(&n), "{n}: {names:?}");
         }
         let r = rebuilt(entra(json!({
@@ -787,7 +792,12 @@ mod tests {
         })))
         .unwrap_or_else(|e| panic!("{e:?}"));
         let names: Vec<_> = r.assumptions.iter().map(Assumption::as_str).collect();
-        for n in ["externalMethods", "resourceProviderIp", "tokenProtection", "agent"] {
+        for n in [
+            "externalMethods",
+            "resourceProviderIp",
+            "tokenProtection",
+            "agent",
+        ] {
             assert!(!names.contains(&n), "{n}: {names:?}");
         }
         assert_eq!(r.signin.session.home_methods, AuthMethods::default());

@@ -88,7 +88,7 @@ pub struct UserView<'a> {
 /// them: which claims of their home tenant count here, and whether they can do anything
 /// interactive here at all (Microsoft Learn, "Authentication and Conditional Access for
 /// External ID").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct External {
     /// A B2B direct connect user: no object in this directory, so nothing can be done in
     /// this tenant (no MFA, no terms of use, no session controls but block and the trusted
