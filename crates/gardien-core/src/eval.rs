@@ -118,7 +118,7 @@ pub const WHAT_IF_REASONS: [(&str, u32, WhatIfReasonUse); 23] = [
     ("clientApps", 512, WhatIfReasonUse::Condition),
     ("location", 1024, WhatIfReasonUse::Condition),
     ("signInRisk", 2048, WhatIfReasonUse::Condition),
-    ("emptyPolicy", 4096, WhatIfReasonUse::NeverLoaded),
+    ("emptyPolicy", 4096, WhatIfReasonUse::Undocumented),
     ("invalidPolicy", 8192, WhatIfReasonUse::NeverLoaded),
     ("policyNotEnabled", 16384, WhatIfReasonUse::Disabled),
     ("userRisk", 32768, WhatIfReasonUse::Condition),
@@ -145,8 +145,11 @@ pub enum WhatIfReasonUse {
     Condition,
     /// A disabled policy (alone).
     Disabled,
-    /// Invalid or empty policies are refused when the tenant loads, so never reported.
+    /// Invalid policies and conditions are refused when the tenant loads, so never reported.
     NeverLoaded,
+    /// Graph does not say when it is given (`emptyPolicy`); gardien does not report it: a
+    /// policy without controls is evaluated like any other (it applies and is satisfied).
+    Undocumented,
     /// No condition of today's policies carries it (the retired `time` condition, the
     /// evolvable-enum sentinel).
     NoSuchCondition,
