@@ -1,5 +1,5 @@
 //! Reading a tenant from disk: a directory (`policies/*.json`, `namedLocations.json`,
-//! `directory.json`) or a single JSON file. Core does no I/O; this is where files are read.
+//! `directory.json`, `crossTenantAccess.json`) or a single JSON file. Core does no I/O; this is where files are read.
 
 use anyhow::{Context, Result, bail};
 use gardien_core::{
@@ -70,6 +70,10 @@ pub fn tenant_source(path: &Path) -> Result<TenantSource> {
     let directory = path.join("directory.json");
     if directory.is_file() {
         source.directory = Some(read(&directory)?);
+    }
+    let cross = path.join("crossTenantAccess.json");
+    if cross.is_file() {
+        source.cross_tenant_access = Some(read(&cross)?);
     }
     Ok(source)
 }

@@ -1,7 +1,9 @@
-//! Assembling a tenant from its files: policies, named locations and directory.
+//! Assembling a tenant from its files: policies, named locations, directory and the
+//! cross-tenant access policy.
 
 use serde_json::Value;
 
+use super::cross_tenant::{CrossTenantAccess, read_cross_tenant_access};
 use super::directory::{Directory, read_directory, read_strength};
 use super::location::{MAX_NAMED_LOCATIONS, NamedLocation, read_named_location};
 use super::policy::{LocationToken, Policy, read_policy};
@@ -46,8 +48,11 @@ pub struct TenantSource {
     pub location_files: Vec<SourceFile>,
     /// `directory.json`.
     pub directory: Option<SourceFile>,
-    /// A single-file tenant `{"policies":[...], "namedLocations":[...], "directory":{...}}`.
+    /// A single-file tenant `{"policies":[...], "namedLocations":[...], "directory":{...},
+    /// "crossTenantAccess":{...}}`.
     pub combined: Option<SourceFile>,
+    /// `crossTenantAccess.json` (Graph's cross-tenant access policy `default` and `partners`).
+    pub cross_tenant_access: Option<SourceFile>,
     /// `authenticationStrengthPolicy` files of an export folder (one object, an array or a
     /// collection each), added to the directory's authentication strengths.
     pub strength_files: Vec<SourceFile>,
@@ -65,6 +70,8 @@ pub struct Tenant {
     pub named_locations: Vec<NamedLocation>,
     /// Directory data.
     pub directory: Directory,
+    /// The cross-tenant access policy (Graph's defaults, nothing trusted, when absent).
+    pub cross_tenant_access: CrossTenantAccess,
     /// Warnings and notes found while loading (unknown members, conversions), in file
     /// order. Loading succeeds with them; `validate --strict` and `lint` fail on warnings.
     pub warnings: Vec<Diagnostic>,
@@ -261,6 +268,7 @@ fn locate_all(source: &TenantSource, diagnostics: &mut [Diagnostic]) {
         .chain(&source.location_files)
         .chain(&source.strength_files)
         .chain(source.directory.iter())
+        .chain(source.cross_tenant_access.iter())
         .chain(source.combined.iter());
     for file in files {
         if !diagnostics.iter().any(|d| d.file == file.name) {
@@ -301,6 +309,7 @@ impl Tenant {
         let mut policy_values: Vec<(String, String, Value)> = Vec::new();
         let mut location_values: Vec<(String, String, Value)> = Vec::new();
         let mut directory_value: Option<(String, String, Value)> = None;
+        let mut cross_value: Option<(String, String, Value)> = None;
         let mut warnings: Vec<Diagnostic> = source.notes.clone();
 
         if let Some(file) = &source.combined
@@ -330,14 +339,9 @@ impl Tenant {
                                 );
                             }
                         }
-                        if let Some(c) = o.get("crossTenantAccess") {
-                            member_warnings(
-                                &file.name,
-                                "/crossTenantAccess",
-                                c,
-                                &schema::CROSS_TENANT_ACCESS,
-                                &mut warnings,
-                            );
+                        if let Some(c) = o.remove("crossTenantAccess").filter(|c| !c.is_null()) {
+                            cross_value =
+                                Some((file.name.clone(), "/crossTenantAccess".to_owned(), c));
                         }
                         match o.remove("policies") {
                                 Some(p) => policy_values.push((file.name.clone(), "/policies".to_owned(), p)),
@@ -448,6 +452,22 @@ impl Tenant {
                     }
                 }
             }
+        }
+        if let Some(file) = &source.cross_tenant_access
+            && let Some(v) = parse_file(file, &mut errors)
+        {
+            cross_value = Some((file.name.clone(), String::new(), v));
+        }
+        if let Some((file, pointer, value)) = &cross_value {
+            member_warnings(
+                file,
+                pointer,
+                value,
+                &schema::CROSS_TENANT_ACCESS,
+                &mut warnings,
+            );
+            let node = Node::root(file, pointer, value);
+            tenant.cross_tenant_access = read_cross_tenant_access(&node, &mut errors);
         }
         if let Some((file, pointer, value)) = &directory_value {
             member_warnings(file, pointer, value, &schema::DIRECTORY, &mut warnings);
