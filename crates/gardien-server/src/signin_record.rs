@@ -7,14 +7,14 @@
 
 use crate::clean::{MAX_LOGGED_FIELD, truncate};
 use gardien_core::model::enums::RiskLevel;
-use gardien_core::report::AppliedPolicy;
+use gardien_core::report::AppliedPoliciesJson;
+use gardien_core::signin::RequestJson;
 pub use gardien_core::signin_log::{client_app_used, status_code};
 use gardien_core::signin_log::{failure_reason, operating_system};
 use gardien_core::{Decision, SignIn, Verdict};
 use gardien_signals::Derived;
 use gardien_signals::risk::Detection;
 use serde::Serialize;
-use serde_json::Value;
 
 /// What a record is made of, besides the sign-in and its derivation.
 #[derive(Debug)]
@@ -33,8 +33,8 @@ pub struct RecordParts<'a> {
     pub user_agent: Option<&'a str>,
     /// The decision.
     pub verdict: &'a Verdict,
-    /// Per-policy results.
-    pub applied: &'a [AppliedPolicy],
+    /// Per-policy results, serialized from the evaluation's records.
+    pub applied: AppliedPoliciesJson<'a>,
     /// The session's methods satisfy multifactor authentication.
     pub mfa_done: bool,
     /// Version of the policy set that decided.
@@ -118,7 +118,7 @@ struct GardienMember<'a> {
     policy_version: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     denial: Option<DenialParts<'a>>,
-    request: Value,
+    request: RequestJson<'a>,
     /// The instant the sign-in was decided as of, when it is not `createdDateTime` (an
     /// evaluation "as of" another time): replay and the denial page read it back.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -150,7 +150,7 @@ struct Record<'a> {
     risk_event_types_v2: Vec<&'static str>,
     conditional_access_status: &'static str,
     authentication_requirement: &'static str,
-    applied_conditional_access_policies: &'a [AppliedPolicy],
+    applied_conditional_access_policies: AppliedPoliciesJson<'a>,
     gardien: GardienMember<'a>,
 }
 
@@ -251,14 +251,14 @@ pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> Str
             required_controls: v.required.iter().map(|c| c.as_str()).collect(),
             policy_version: parts.policy_version,
             denial: parts.denial,
-            request: signin.to_request_json(),
+            request: RequestJson(signin),
             evaluated_at: signin
                 .at
                 .filter(|at| *at != parts.created_ms.div_euclid(1000))
                 .map(gardien_core::time::format_rfc3339),
         },
     };
-    // Serializing plain structs of strings, numbers and a `Value` cannot fail.
+    // Serializing plain structs of strings and numbers cannot fail.
     serde_json::to_string(&record).unwrap_or_default()
 }
 
