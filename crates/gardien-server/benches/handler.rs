@@ -19,6 +19,14 @@
 //!   SQLite) over the same requests, per record.
 //!
 //! CPU time is what a loaded machine disturbs least; wall time is in the load bench.
+//!
+//! `record-200p/*` (wall time): the sign-in record's per-policy results on the 200-policy
+//! synthetic tenant of the core bench (500 sign-ins of its mix, decided once beforehand):
+//! serialized from the records every time, or through the per-policy-set text cache
+//! (`AppliedCache`), and the whole record with the cache.
+
+#[path = "../../gardien-core/benches/support/synthetic.rs"]
+mod synthetic;
 
 #[path = "../tests/support/demo.rs"]
 #[allow(dead_code, reason = "shared with the API tests and the load bench")]
@@ -208,12 +216,93 @@ app_id = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
     rt.block_on(state.store.log().flush()).unwrap();
 }
 
+fn records_200p(c: &mut Criterion) {
+    use gardien_core::report::AppliedPoliciesJson;
+    use gardien_server::signin_record::{self, Applied, AppliedCache, RecordParts};
+    let generated = synthetic::generate(0x6a72_6469_656e, 500);
+    let tenant = gardien_core::CompiledTenant::compile(
+        gardien_core::Tenant::load(&generated.source).unwrap(),
+    );
+    let decided: Vec<_> = generated
+        .requests
+        .iter()
+        .map(|body| {
+            let signin = gardien_core::SignIn::from_value("request.json", body).unwrap();
+            let evaluation = tenant.evaluate(&signin);
+            let derived = gardien_signals::Derived::given(&signin);
+            (signin, evaluation, derived)
+        })
+        .collect();
+    let cache = AppliedCache::default();
+    for (_, e, _) in &decided {
+        cache.text(&tenant, e);
+    }
+    eprintln!(
+        "record-200p: {} sign-ins, {} distinct per-policy outcome patterns",
+        decided.len(),
+        cache.len()
+    );
+    let mut group = c.benchmark_group("record-200p");
+    group.throughput(Throughput::Elements(decided.len() as u64));
+    group.bench_function("applied-serialized", |b| {
+        b.iter(|| {
+            for (_, e, _) in &decided {
+                let text = serde_json::to_string(&AppliedPoliciesJson {
+                    tenant: &tenant,
+                    evaluation: e,
+                });
+                std::hint::black_box(text.unwrap().len());
+            }
+        });
+    });
+    group.bench_function("applied-cached", |b| {
+        b.iter(|| {
+            for (_, e, _) in &decided {
+                std::hint::black_box(cache.text(&tenant, e));
+            }
+        });
+    });
+    group.bench_function("record-cached", |b| {
+        b.iter(|| {
+            for (signin, e, derived) in &decided {
+                let text = cache.text(&tenant, e);
+                let applied = match &text {
+                    Some(t) => Applied::Text(t),
+                    None => Applied::Records(AppliedPoliciesJson {
+                        tenant: &tenant,
+                        evaluation: e,
+                    }),
+                };
+                let record = signin_record::build(
+                    signin,
+                    derived,
+                    &RecordParts {
+                        correlation_id: "00000000-0000-4000-8000-000000000001",
+                        created_ms: 1_765_000_000_000,
+                        user_principal_name: None,
+                        user_display_name: None,
+                        app_display_name: "App",
+                        user_agent: None,
+                        verdict: &e.verdict,
+                        applied,
+                        mfa_done: false,
+                        policy_version: 1,
+                        denial: None,
+                    },
+                );
+                std::hint::black_box(record.len());
+            }
+        });
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .sample_size(20);
-    targets = bench
+    targets = bench, records_200p
 }
 criterion_main!(benches);

@@ -7,7 +7,7 @@ use crate::config::{Acknowledge, AppRoute};
 use crate::denial::DeviceSummary;
 use crate::denials::DenialRecord;
 use crate::identity::{Identity, IdentityError};
-use crate::signin_record::{self, DenialParts, RecordParts};
+use crate::signin_record::{self, Applied, DenialParts, RecordParts};
 use crate::state::AppState;
 use gardien_core::eval::input::Outcome;
 use gardien_core::eval::{PolicyRecord, PolicyResult};
@@ -390,6 +390,7 @@ pub async fn decide_and_log(
             Some((secret, key_sha256, device_summary(signin, derived)))
         }
     };
+    let applied = live.applied.text(tenant, &evaluation);
     let record = signin_record::build(
         signin,
         derived,
@@ -401,9 +402,12 @@ pub async fn decide_and_log(
             app_display_name: parts.app_name,
             user_agent: parts.user_agent,
             verdict: &verdict,
-            applied: AppliedPoliciesJson {
-                tenant,
-                evaluation: &evaluation,
+            applied: match &applied {
+                Some(text) => Applied::Text(text),
+                None => Applied::Records(AppliedPoliciesJson {
+                    tenant,
+                    evaluation: &evaluation,
+                }),
             },
             mfa_done: mfa_done(tenant, signin),
             policy_version: live.version,

@@ -11,10 +11,14 @@ use gardien_core::report::AppliedPoliciesJson;
 use gardien_core::signin::RequestJson;
 pub use gardien_core::signin_log::{client_app_used, status_code};
 use gardien_core::signin_log::{failure_reason, operating_system};
+use gardien_core::{CompiledTenant, Evaluation};
 use gardien_core::{Decision, SignIn, Verdict};
 use gardien_signals::Derived;
 use gardien_signals::risk::Detection;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
+use serde_json::value::RawValue;
+use std::sync::{Arc, Mutex};
 
 /// What a record is made of, besides the sign-in and its derivation.
 #[derive(Debug)]
@@ -33,8 +37,8 @@ pub struct RecordParts<'a> {
     pub user_agent: Option<&'a str>,
     /// The decision.
     pub verdict: &'a Verdict,
-    /// Per-policy results, serialized from the evaluation's records.
-    pub applied: AppliedPoliciesJson<'a>,
+    /// Per-policy results.
+    pub applied: Applied<'a>,
     /// The session's methods satisfy multifactor authentication.
     pub mfa_done: bool,
     /// Version of the policy set that decided.
@@ -53,6 +57,98 @@ pub struct DenialParts<'a> {
     pub key_sha256: &'a str,
     /// The device line of the page.
     pub device: &'a crate::denial::DeviceSummary,
+}
+
+/// The per-policy results of a record (`appliedConditionalAccessPolicies`): serialized from
+/// the evaluation's records, or the same text already serialized ([`AppliedCache`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Applied<'a> {
+    /// Serialized from the records.
+    Records(AppliedPoliciesJson<'a>),
+    /// The text of an earlier evaluation with the same per-policy outcomes.
+    Text(&'a RawValue),
+}
+
+impl Serialize for Applied<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Applied::Records(records) => records.serialize(s),
+            Applied::Text(text) => text.serialize(s),
+        }
+    }
+}
+
+/// Evaluations whose text [`AppliedCache`] keeps before it starts again from empty.
+pub const APPLIED_CACHE_CAPACITY: usize = 4096;
+
+/// `appliedConditionalAccessPolicies` texts of recent evaluations of one policy set, by
+/// per-policy outcome.
+///
+/// The text is a function of the policy set and of each policy's result and condition
+/// outcomes, and most sign-ins share a few outcome patterns (the same applications, user
+/// groups, places): serializing every policy's names and flags for every record cost about
+/// 4.7 k instructions per policy (a 200-policy set: most of a decision's cost). The key is
+/// every record's index, result and condition outcomes, so equal keys give equal texts. One
+/// cache per policy set ([`crate::state::Live`]); at most [`APPLIED_CACHE_CAPACITY`] keys,
+/// emptied when full.
+#[derive(Default)]
+pub struct AppliedCache {
+    entries: Mutex<FxHashMap<Box<[u8]>, Arc<RawValue>>>,
+}
+
+impl std::fmt::Debug for AppliedCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppliedCache")
+            .field("entries", &self.len())
+            .finish()
+    }
+}
+
+impl AppliedCache {
+    /// The text of `evaluation`'s per-policy results with `tenant` (the policy set this
+    /// cache belongs to); `None` only if it cannot be serialized.
+    pub fn text(&self, tenant: &CompiledTenant, evaluation: &Evaluation) -> Option<Arc<RawValue>> {
+        let mut key = Vec::with_capacity(evaluation.policies.len() * 8);
+        for r in &evaluation.policies {
+            key.extend_from_slice(&u32::try_from(r.index).unwrap_or(u32::MAX).to_le_bytes());
+            key.push(r.result as u8);
+            key.push(r.conditions.len() as u8);
+            for c in r.conditions.iter() {
+                key.push(c.condition as u8);
+                key.push(c.outcome as u8);
+            }
+        }
+        if let Some(found) = self
+            .entries
+            .lock()
+            .ok()
+            .and_then(|m| m.get(key.as_slice()).cloned())
+        {
+            return Some(found);
+        }
+        // Serialized once (not parsed back): a miss costs what the records cost without
+        // the cache, plus the key.
+        let text: Arc<RawValue> = Arc::from(
+            serde_json::value::to_raw_value(&AppliedPoliciesJson { tenant, evaluation }).ok()?,
+        );
+        if let Ok(mut map) = self.entries.lock() {
+            if map.len() >= APPLIED_CACHE_CAPACITY {
+                map.clear();
+            }
+            map.insert(key.into_boxed_slice(), text.clone());
+        }
+        Some(text)
+    }
+
+    /// Keys remembered now.
+    pub fn len(&self) -> usize {
+        self.entries.lock().map_or(0, |m| m.len())
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 fn risk_event(d: &Detection) -> &'static str {
@@ -150,7 +246,7 @@ struct Record<'a> {
     risk_event_types_v2: Vec<&'static str>,
     conditional_access_status: &'static str,
     authentication_requirement: &'static str,
-    applied_conditional_access_policies: AppliedPoliciesJson<'a>,
+    applied_conditional_access_policies: Applied<'a>,
     gardien: GardienMember<'a>,
 }
 
@@ -276,4 +372,60 @@ pub fn ids(signin: &SignIn) -> (String, String) {
         gardien_core::signin::Target::AuthContext(c) => c.to_string(),
     };
     (user, app)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "test setup")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_applied_text_is_the_serialized_one_per_outcome_pattern() {
+        let source = gardien_core::TenantSource {
+            combined: Some(gardien_core::SourceFile::new(
+                "tenant.json",
+                serde_json::json!({"policies": [
+                    {"id": "p1", "displayName": "Block \"legacy\"", "state": "enabled",
+                     "conditions": {"users": {"includeUsers": ["All"]},
+                                    "applications": {"includeApplications": ["All"]},
+                                    "clientAppTypes": ["exchangeActiveSync", "other"]},
+                     "grantControls": {"operator": "OR", "builtInControls": ["block"]}},
+                    {"id": "p2", "displayName": "MFA", "state": "enabledForReportingButNotEnforced",
+                     "conditions": {"users": {"includeUsers": ["All"]},
+                                    "applications": {"includeApplications": ["All"]}},
+                     "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}},
+                    {"id": "p3", "displayName": "Off", "state": "disabled",
+                     "conditions": {"users": {"includeUsers": ["All"]},
+                                    "applications": {"includeApplications": ["All"]}},
+                     "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}
+                ]})
+                .to_string(),
+            )),
+            ..Default::default()
+        };
+        let tenant =
+            gardien_core::CompiledTenant::compile(gardien_core::Tenant::load(&source).unwrap());
+        let cache = AppliedCache::default();
+        let browser = {
+            let mut s = SignIn::user("u1", &["a1"]);
+            s.client_app_type = Some(gardien_core::model::enums::ClientAppType::Browser);
+            s
+        };
+        let mut legacy = browser.clone();
+        legacy.client_app_type = Some(gardien_core::model::enums::ClientAppType::Other);
+        let mut other_user = browser.clone();
+        other_user.subject = SignIn::user("u2", &[]).subject;
+        for (s, entries) in [(&browser, 1), (&legacy, 2), (&browser, 2), (&other_user, 2)] {
+            let evaluation = tenant.evaluate(s);
+            let direct = serde_json::to_string(&AppliedPoliciesJson {
+                tenant: &tenant,
+                evaluation: &evaluation,
+            })
+            .unwrap();
+            let text = cache.text(&tenant, &evaluation).unwrap();
+            assert_eq!(text.get(), direct);
+            // Same outcomes (another user the policies treat alike): the same entry.
+            assert_eq!(cache.len(), entries);
+        }
+    }
 }

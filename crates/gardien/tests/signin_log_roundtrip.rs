@@ -119,10 +119,10 @@ fn write(tenant: &CompiledTenant, s: &SignIn, created_ms: i64) -> (String, Decis
             app_display_name: "SharePoint",
             user_agent: None,
             verdict: &verdict,
-            applied: gardien_core::report::AppliedPoliciesJson {
+            applied: signin_record::Applied::Records(gardien_core::report::AppliedPoliciesJson {
                 tenant,
                 evaluation: &evaluation,
-            },
+            }),
             mfa_done: false,
             policy_version: 1,
             denial: None,
