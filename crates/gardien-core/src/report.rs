@@ -392,8 +392,9 @@ impl Serialize for AppliedPoliciesJson<'_> {
 /// One entry of [`AppliedPoliciesJson`].
 struct AppliedPolicyJson<'a>(&'a Policy, &'a PolicyRecord);
 
-/// A list of names serialized as a JSON array.
-struct Names<I>(std::cell::Cell<Option<I>>);
+/// Names serialized as a JSON array, from an iterator taken by the first serialization
+/// (a second one writes `[]`: build one per use).
+pub(crate) struct Names<I>(pub(crate) std::cell::Cell<Option<I>>);
 
 impl<'n, I: Iterator<Item = &'n str>> Serialize for Names<I> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -137,7 +137,7 @@ impl Serialize for SessionJson<'_> {
         if x.methods.0 != 0 {
             m.serialize_entry(
                 "authenticationMethods",
-                &Strings(std::cell::Cell::new(Some(
+                &crate::report::Names(std::cell::Cell::new(Some(
                     x.methods.iter().map(|m| m.as_str()),
                 ))),
             )?;
@@ -166,15 +166,6 @@ impl Serialize for SessionJson<'_> {
             m.serialize_entry("secondsSinceMfa", &n)?;
         }
         m.end()
-    }
-}
-
-/// Names serialized as a JSON array, from an iterator used once.
-struct Strings<I>(std::cell::Cell<Option<I>>);
-
-impl<'n, I: Iterator<Item = &'n str>> Serialize for Strings<I> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.take().into_iter().flatten())
     }
 }
 

@@ -81,20 +81,28 @@ impl Serialize for Applied<'_> {
 /// Evaluations whose text [`AppliedCache`] keeps before it starts again from empty.
 pub const APPLIED_CACHE_CAPACITY: usize = 4096;
 
+/// Bytes of keys and texts [`AppliedCache`] keeps before it starts again from empty (a
+/// 200-policy set writes about 50 KB per text).
+pub const APPLIED_CACHE_BYTES: usize = 16 << 20;
+
 /// `appliedConditionalAccessPolicies` texts of recent evaluations of one policy set, by
 /// per-policy outcome.
 ///
 /// The text is a function of the policy set and of each policy's result and condition
-/// outcomes, and most sign-ins share a few outcome patterns (the same applications, user
-/// groups, places): serializing every policy's names and flags for every record cost about
-/// 4.7 k instructions per policy (a 200-policy set: most of a decision's cost). The key is
-/// every record's index, result and condition outcomes, so equal keys give equal texts. One
-/// cache per policy set ([`crate::state::Live`]); at most [`APPLIED_CACHE_CAPACITY`] keys,
-/// emptied when full.
+/// outcomes, and repeated sign-ins share it (forward-auth asks for every request of a page,
+/// with the same user, device, address and application): serializing every policy's names
+/// and flags for every record cost about 4.7 k instructions per policy (on a 200-policy set,
+/// most of a decision's cost). The key is every record's index, result and condition
+/// outcomes, so equal keys give equal texts. One cache per policy set
+/// ([`crate::state::Live`]); at most [`APPLIED_CACHE_CAPACITY`] keys and
+/// [`APPLIED_CACHE_BYTES`] bytes, emptied when full.
 #[derive(Default)]
 pub struct AppliedCache {
-    entries: Mutex<FxHashMap<Box<[u8]>, Arc<RawValue>>>,
+    entries: Mutex<AppliedTexts>,
 }
+
+/// Texts by key, and the bytes of keys and texts held.
+type AppliedTexts = (FxHashMap<Box<[u8]>, Arc<RawValue>>, usize);
 
 impl std::fmt::Debug for AppliedCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -122,7 +130,7 @@ impl AppliedCache {
             .entries
             .lock()
             .ok()
-            .and_then(|m| m.get(key.as_slice()).cloned())
+            .and_then(|m| m.0.get(key.as_slice()).cloned())
         {
             return Some(found);
         }
@@ -131,18 +139,23 @@ impl AppliedCache {
         let text: Arc<RawValue> = Arc::from(
             serde_json::value::to_raw_value(&AppliedPoliciesJson { tenant, evaluation }).ok()?,
         );
-        if let Ok(mut map) = self.entries.lock() {
-            if map.len() >= APPLIED_CACHE_CAPACITY {
+        let size = key.len() + text.get().len();
+        if let Ok(mut guard) = self.entries.lock() {
+            let (map, bytes) = &mut *guard;
+            if map.len() >= APPLIED_CACHE_CAPACITY || *bytes + size > APPLIED_CACHE_BYTES {
                 map.clear();
+                *bytes = 0;
             }
-            map.insert(key.into_boxed_slice(), text.clone());
+            if map.insert(key.into_boxed_slice(), text.clone()).is_none() {
+                *bytes += size;
+            }
         }
         Some(text)
     }
 
     /// Keys remembered now.
     pub fn len(&self) -> usize {
-        self.entries.lock().map_or(0, |m| m.len())
+        self.entries.lock().map_or(0, |m| m.0.len())
     }
 
     /// Whether nothing is remembered.
