@@ -106,8 +106,8 @@ fn derived(s: &SignIn) -> Derived {
 
 /// write(s): the record text the server logs for `s` decided by `tenant`.
 fn write(tenant: &CompiledTenant, s: &SignIn, created_ms: i64) -> (String, Decision, Option<u32>) {
-    let verdict = tenant.decide(s);
-    let applied = gardien_core::report::applied_policies(tenant, &tenant.evaluate(s));
+    let evaluation = tenant.evaluate(s);
+    let verdict = evaluation.verdict;
     let text = signin_record::build(
         s,
         &derived(s),
@@ -119,7 +119,10 @@ fn write(tenant: &CompiledTenant, s: &SignIn, created_ms: i64) -> (String, Decis
             app_display_name: "SharePoint",
             user_agent: None,
             verdict: &verdict,
-            applied: &applied,
+            applied: signin_record::Applied::Records(gardien_core::report::AppliedPoliciesJson {
+                tenant,
+                evaluation: &evaluation,
+            }),
             mfa_done: false,
             policy_version: 1,
             denial: None,
