@@ -127,6 +127,11 @@ pub struct Explanation {
     /// The minimal sets of actions that together let the sign-in through (single actions
     /// are sets of one), smallest first.
     pub user_action_sets: Vec<Vec<UserAction>>,
+    /// Whether the search for the actions stopped at its budget (many explanations at once,
+    /// or a sign-in with very many candidate changes): the actions are those found until
+    /// then. Serialized only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
     /// Policy and condition details, for administrators only.
     pub admin_details: String,
 }
@@ -313,24 +318,78 @@ pub fn user_change_candidates(
     tenant: &CompiledTenant,
     s: &SignIn,
 ) -> Vec<(UserAction, Vec<SignIn>)> {
-    let mut out: Vec<(UserAction, Vec<SignIn>)> = Vec::new();
-    let with = |f: &dyn Fn(&mut SignIn)| {
-        let mut c = s.clone();
-        f(&mut c);
-        c
-    };
-    if s.device.is_none() {
+    changes(tenant, s, &|_| true)
+        .into_iter()
+        .map(|(action, variants)| {
+            let signins = variants
+                .iter()
+                .map(|change| {
+                    let mut c = s.clone();
+                    change(&mut c);
+                    c
+                })
+                .collect();
+            (action, signins)
+        })
+        .collect()
+}
+
+/// One variant of a user change: applied to a copy of the sign-in it was made for (the
+/// search applies it to one scratch sign-in and undoes it with [`restore`]).
+type Change<'a> = std::rc::Rc<dyn Fn(&mut SignIn) + 'a>;
+
+fn change<'a>(f: impl Fn(&mut SignIn) + 'a) -> Change<'a> {
+    std::rc::Rc::new(f)
+}
+
+/// Undoes any [`changes`] variant applied to `scratch`, a copy of `original`: puts back
+/// every field a change may set (and only those, so nothing else is copied).
+fn restore(scratch: &mut SignIn, original: &SignIn) {
+    scratch.client_app_type = original.client_app_type;
+    scratch.device_platform = original.device_platform;
+    scratch.ip_address = original.ip_address;
+    scratch.country = original.country;
+    if scratch.device != original.device {
+        scratch.device.clone_from(&original.device);
+    }
+    scratch.sign_in_risk = original.sign_in_risk;
+    scratch.user_risk = original.user_risk;
+    scratch.insider_risk = original.insider_risk;
+    let (s, o) = (&mut scratch.session, &original.session);
+    s.methods = o.methods;
+    s.home_methods = o.home_methods;
+    if s.accepted_terms_of_use != o.accepted_terms_of_use {
+        s.accepted_terms_of_use.clone_from(&o.accepted_terms_of_use);
+    }
+    s.password_changed = o.password_changed;
+    s.approved_client_app = o.approved_client_app;
+    s.app_protection_policy = o.app_protection_policy;
+    s.seconds_since_authentication = o.seconds_since_authentication;
+    s.seconds_since_mfa = o.seconds_since_mfa;
+    s.anonymous_network = o.anonymous_network;
+}
+
+/// The candidates of [`user_change_candidates`] as changes to `s`, only for the actions
+/// `wanted` accepts (the search asks only for actions that can still make a minimal set).
+/// Every field a change sets must be put back by [`restore`].
+fn changes<'a>(
+    tenant: &'a CompiledTenant,
+    s: &'a SignIn,
+    wanted: &dyn Fn(UserAction) -> bool,
+) -> Vec<(UserAction, Vec<Change<'a>>)> {
+    let mut out: Vec<(UserAction, Vec<Change<'a>>)> = Vec::new();
+    if s.device.is_none() && wanted(UserAction::RegisterDevice) {
         out.push((
             UserAction::RegisterDevice,
-            vec![with(&|c| c.device = Some(registered(None)))],
+            vec![change(|c| c.device = Some(registered(None)))],
         ));
     }
     // Only a registered (enrolled) device can be made compliant: for an unregistered one,
     // the search finds "register, then make compliant" as one combined step.
-    if s.device.is_some() {
+    if s.device.is_some() && wanted(UserAction::MakeDeviceCompliant) {
         out.push((
             UserAction::MakeDeviceCompliant,
-            vec![with(&|c| {
+            vec![change(|c| {
                 let mut d = registered(c.device.as_ref());
                 d.is_compliant = Some(true);
                 c.device = Some(d);
@@ -341,6 +400,7 @@ pub fn user_change_candidates(
         .device
         .as_ref()
         .filter(|d| d.operating_system_version.is_some())
+        && wanted(UserAction::UpdateOs)
     {
         // The versions the rules name (device filters on `operatingSystemVersion`), then the
         // newest version there is.
@@ -360,163 +420,175 @@ pub fn user_change_candidates(
             UserAction::UpdateOs,
             versions
                 .into_iter()
-                .map(|d| {
-                    let mut c = s.clone();
-                    c.device = Some(d);
-                    c
-                })
+                .map(|d| change(move |c| c.device = Some(d.clone())))
                 .collect(),
         ));
     }
-    let managed = |platform: DevicePlatform, trust: &str| {
-        with(&|c: &mut SignIn| {
-            let mut d = DeviceInfo {
-                trust_type: Some(trust.into()),
-                is_compliant: Some(true),
-                ..Default::default()
-            };
-            if let Some(old) = &s.device {
-                d.device_ownership = old.device_ownership.clone();
-            }
-            d.device_ownership.get_or_insert_with(|| "Company".into());
-            c.device = Some(d);
+    let managed_device = |trust: &str| {
+        let mut d = DeviceInfo {
+            trust_type: Some(trust.into()),
+            is_compliant: Some(true),
+            ..Default::default()
+        };
+        if let Some(old) = &s.device {
+            d.device_ownership = old.device_ownership.clone();
+        }
+        d.device_ownership.get_or_insert_with(|| "Company".into());
+        d
+    };
+    let with_device = |platform: DevicePlatform, d: DeviceInfo| {
+        change(move |c: &mut SignIn| {
+            c.device = Some(d.clone());
             c.device_platform = Some(platform);
         })
     };
-    let mut other_devices = Vec::new();
-    // Every platform a platform condition can admit, managed the usual ways...
-    for p in [
-        DevicePlatform::Windows,
-        DevicePlatform::MacOS,
-        DevicePlatform::IOS,
-        DevicePlatform::Android,
-        DevicePlatform::Linux,
-    ] {
-        other_devices.push(managed(p, "AzureAD"));
-        if p == DevicePlatform::Windows {
-            other_devices.push(managed(p, "ServerAD"));
-        }
-    }
-    // ...and the devices the policies' own filters describe (a privileged-access
-    // workstation that an exclude filter spares, a device an include filter leaves out).
-    for f in tenant
-        .tenant
-        .policies
-        .iter()
-        .filter_map(|p| p.conditions.device_filter.as_ref())
-    {
-        for platform in [
+    if wanted(UserAction::UseAnotherDevice) {
+        let mut other_devices = Vec::new();
+        // Every platform a platform condition can admit, managed the usual ways...
+        for p in [
             DevicePlatform::Windows,
-            s.device_platform.unwrap_or(DevicePlatform::Windows),
+            DevicePlatform::MacOS,
+            DevicePlatform::IOS,
+            DevicePlatform::Android,
+            DevicePlatform::Linux,
         ] {
-            let base = managed(platform, "AzureAD");
-            let Some(device) = base.device.as_ref() else {
-                continue;
-            };
-            for d in f.rule.candidate_devices(device) {
-                let mut c = base.clone();
-                c.device = Some(d);
-                other_devices.push(c);
+            other_devices.push(with_device(p, managed_device("AzureAD")));
+            if p == DevicePlatform::Windows {
+                other_devices.push(with_device(p, managed_device("ServerAD")));
             }
         }
+        // ...and the devices the policies' own filters describe (a privileged-access
+        // workstation that an exclude filter spares, a device an include filter leaves out).
+        for f in tenant
+            .tenant
+            .policies
+            .iter()
+            .filter_map(|p| p.conditions.device_filter.as_ref())
+        {
+            for platform in [
+                DevicePlatform::Windows,
+                s.device_platform.unwrap_or(DevicePlatform::Windows),
+            ] {
+                let base = managed_device("AzureAD");
+                for d in f.rule.candidate_devices(&base) {
+                    other_devices.push(with_device(platform, d));
+                }
+            }
+        }
+        out.push((UserAction::UseAnotherDevice, other_devices));
     }
-    out.push((UserAction::UseAnotherDevice, other_devices));
-    // Representative addresses and countries of the named locations, trusted ones first
-    // (at most MAX_PLACES: each is one evaluation per search step).
-    let mut places = Vec::new();
-    let mut locations: Vec<_> = tenant.tenant.named_locations.iter().collect();
-    locations.sort_by_key(|l| !l.is_trusted());
-    locations.truncate(MAX_PLACES);
-    for l in locations {
-        match &l.kind {
-            LocationKind::Ip { ranges, .. } => {
-                if let Some(r) = ranges.first() {
-                    let ip = r.first_address();
-                    places.push(with(&|c| {
-                        c.ip_address = Some(ip);
-                        c.session.anonymous_network = false;
-                    }));
+    let vpn = s.session.anonymous_network && wanted(UserAction::DisconnectVpn);
+    let allowed_place = wanted(UserAction::SignInFromAllowedLocation);
+    if vpn || allowed_place {
+        // Representative addresses and countries of the named locations, trusted ones first
+        // (at most MAX_PLACES: each is one evaluation per search step).
+        let mut places: Vec<Change<'a>> = Vec::new();
+        let mut locations: Vec<_> = tenant.tenant.named_locations.iter().collect();
+        locations.sort_by_key(|l| !l.is_trusted());
+        locations.truncate(MAX_PLACES);
+        for l in locations {
+            match &l.kind {
+                LocationKind::Ip { ranges, .. } => {
+                    if let Some(r) = ranges.first() {
+                        let ip = r.first_address();
+                        places.push(change(move |c| {
+                            c.ip_address = Some(ip);
+                            c.session.anonymous_network = false;
+                        }));
+                    }
                 }
-            }
-            LocationKind::Country { countries, .. } => {
-                if let Some(code) = countries.first().copied() {
-                    places.push(with(&|c| {
-                        c.country = Some(code);
-                        c.ip_address = None;
-                        c.session.anonymous_network = false;
-                    }));
+                LocationKind::Country { countries, .. } => {
+                    if let Some(code) = countries.first().copied() {
+                        places.push(change(move |c| {
+                            c.country = Some(code);
+                            c.ip_address = None;
+                            c.session.anonymous_network = false;
+                        }));
+                    }
                 }
+                LocationKind::CompliantNetwork => {}
             }
-            LocationKind::CompliantNetwork => {}
+        }
+        // Somewhere no country location names (a country block spares every other country).
+        let named: Vec<[u8; 2]> = tenant
+            .tenant
+            .named_locations
+            .iter()
+            .filter_map(|l| match &l.kind {
+                LocationKind::Country { countries, .. } => Some(countries.iter().copied()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        if !named.is_empty()
+            && let Some(code) = [*b"US", *b"DE", *b"JP", *b"BR"]
+                .into_iter()
+                .find(|c| !named.contains(c) && s.country != Some(*c))
+        {
+            places.push(change(move |c| {
+                c.country = Some(code);
+                c.ip_address = None;
+                c.session.anonymous_network = false;
+            }));
+        }
+        if vpn {
+            // Behind a VPN the real location is unknown: disconnecting helps if it lets the
+            // sign-in through from the address itself or from any allowed place.
+            let mut variants = vec![change(|c| {
+                c.session.anonymous_network = false;
+                c.sign_in_risk = Some(RiskLevel::None);
+            })];
+            variants.extend(places.iter().cloned().map(|place| {
+                change(move |c| {
+                    place(c);
+                    c.sign_in_risk = Some(RiskLevel::None);
+                })
+            }));
+            out.push((UserAction::DisconnectVpn, variants));
+        }
+        if allowed_place {
+            out.push((UserAction::SignInFromAllowedLocation, places));
         }
     }
-    // Somewhere no country location names (a country block spares every other country).
-    let named: Vec<[u8; 2]> = tenant
-        .tenant
-        .named_locations
-        .iter()
-        .filter_map(|l| match &l.kind {
-            LocationKind::Country { countries, .. } => Some(countries.iter().copied()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    if !named.is_empty()
-        && let Some(code) = [*b"US", *b"DE", *b"JP", *b"BR"]
-            .into_iter()
-            .find(|c| !named.contains(c) && s.country != Some(*c))
-    {
-        places.push(with(&|c| {
-            c.country = Some(code);
-            c.ip_address = None;
-            c.session.anonymous_network = false;
-        }));
-    }
-    if s.session.anonymous_network {
-        // Behind a VPN the real location is unknown: disconnecting helps if it lets the
-        // sign-in through from the address itself or from any allowed place.
-        let mut variants = vec![with(&|c| {
-            c.session.anonymous_network = false;
-            c.sign_in_risk = Some(RiskLevel::None);
-        })];
-        variants.extend(places.iter().cloned().map(|mut c| {
-            c.sign_in_risk = Some(RiskLevel::None);
-            c
-        }));
-        out.push((UserAction::DisconnectVpn, variants));
-    }
-    out.push((UserAction::SignInFromAllowedLocation, places));
     match s.client_app_type {
         Some(ClientAppType::Browser) | None => {
-            out.push((
-                UserAction::UseDesktopApp,
-                vec![with(&|c| {
-                    c.client_app_type = Some(ClientAppType::MobileAppsAndDesktopClients)
-                })],
-            ));
+            if wanted(UserAction::UseDesktopApp) {
+                out.push((
+                    UserAction::UseDesktopApp,
+                    vec![change(|c| {
+                        c.client_app_type = Some(ClientAppType::MobileAppsAndDesktopClients)
+                    })],
+                ));
+            }
         }
         Some(ClientAppType::MobileAppsAndDesktopClients) => {
-            out.push((
-                UserAction::UseBrowser,
-                vec![with(&|c| c.client_app_type = Some(ClientAppType::Browser))],
-            ));
+            if wanted(UserAction::UseBrowser) {
+                out.push((
+                    UserAction::UseBrowser,
+                    vec![change(|c| c.client_app_type = Some(ClientAppType::Browser))],
+                ));
+            }
         }
         Some(ClientAppType::ExchangeActiveSync | ClientAppType::Other) => {
-            out.push((
-                UserAction::UseModernClient,
-                vec![with(&|c| {
-                    c.client_app_type = Some(ClientAppType::MobileAppsAndDesktopClients)
-                })],
-            ));
+            if wanted(UserAction::UseModernClient) {
+                out.push((
+                    UserAction::UseModernClient,
+                    vec![change(|c| {
+                        c.client_app_type = Some(ClientAppType::MobileAppsAndDesktopClients)
+                    })],
+                ));
+            }
         }
     }
-    out.push((
-        UserAction::UseApprovedApp,
-        vec![with(&|c| {
-            c.session.approved_client_app = true;
-            c.session.app_protection_policy = true;
-        })],
-    ));
+    if wanted(UserAction::UseApprovedApp) {
+        out.push((
+            UserAction::UseApprovedApp,
+            vec![change(|c| {
+                c.session.approved_client_app = true;
+                c.session.app_protection_policy = true;
+            })],
+        ));
+    }
     // A legacy client cannot do MFA: only a modern client can, so these come after it.
     if !legacy_client(s) {
         // An external user whose home tenant's MFA is trusted does MFA there (and a stronger
@@ -532,54 +604,63 @@ pub fn user_change_candidates(
                 c.session.methods.0 |= m.0;
             }
         };
-        out.push((
-            if at_home {
-                UserAction::CompleteMfaInHomeOrganization
-            } else {
-                UserAction::CompleteMfa
-            },
-            vec![with(&|c| {
-                add(c, mfa);
-                c.session.seconds_since_mfa = Some(0);
-                c.session.seconds_since_authentication = Some(0);
-            })],
-        ));
+        let mfa_action = if at_home {
+            UserAction::CompleteMfaInHomeOrganization
+        } else {
+            UserAction::CompleteMfa
+        };
+        if wanted(mfa_action) {
+            out.push((
+                mfa_action,
+                vec![change(move |c| {
+                    add(c, mfa);
+                    c.session.seconds_since_mfa = Some(0);
+                    c.session.seconds_since_authentication = Some(0);
+                })],
+            ));
+        }
         let strong = AuthMethods::of(&[AuthMethod::Fido2]);
+        if wanted(UserAction::UseStrongerMethod) {
+            out.push((
+                UserAction::UseStrongerMethod,
+                vec![change(move |c| {
+                    add(c, strong);
+                    c.session.seconds_since_mfa = Some(0);
+                })],
+            ));
+        }
+    }
+    if wanted(UserAction::ChangePassword) {
         out.push((
-            UserAction::UseStrongerMethod,
-            vec![with(&|c| {
-                add(c, strong);
-                c.session.seconds_since_mfa = Some(0);
+            UserAction::ChangePassword,
+            vec![change(|c| c.session.password_changed = true)],
+        ));
+    }
+    if wanted(UserAction::AcceptTermsOfUse) {
+        out.push((
+            UserAction::AcceptTermsOfUse,
+            vec![change(move |c| {
+                c.session.accepted_terms_of_use.extend(
+                    tenant
+                        .tenant
+                        .policies
+                        .iter()
+                        .filter_map(|p| p.grant.as_ref())
+                        .flat_map(|g| g.terms_of_use.iter().cloned()),
+                )
             })],
         ));
     }
-    out.push((
-        UserAction::ChangePassword,
-        vec![with(&|c| c.session.password_changed = true)],
-    ));
-    let terms: Vec<Box<str>> = tenant
-        .tenant
-        .policies
-        .iter()
-        .filter_map(|p| p.grant.as_ref())
-        .flat_map(|g| g.terms_of_use.iter().cloned())
-        .collect();
-    out.push((
-        UserAction::AcceptTermsOfUse,
-        vec![with(&|c| {
-            c.session
-                .accepted_terms_of_use
-                .extend(terms.iter().cloned())
-        })],
-    ));
-    out.push((
-        UserAction::WaitAndRetry,
-        vec![with(&|c| {
-            c.sign_in_risk = Some(RiskLevel::None);
-            c.user_risk = Some(RiskLevel::None);
-            c.insider_risk = Some(crate::model::enums::InsiderRiskLevel::None);
-        })],
-    ));
+    if wanted(UserAction::WaitAndRetry) {
+        out.push((
+            UserAction::WaitAndRetry,
+            vec![change(|c| {
+                c.sign_in_risk = Some(RiskLevel::None);
+                c.user_risk = Some(RiskLevel::None);
+                c.insider_risk = Some(crate::model::enums::InsiderRiskLevel::None);
+            })],
+        ));
+    }
     out
 }
 
@@ -611,8 +692,8 @@ fn admin_details(tenant: &CompiledTenant, signin: &SignIn, evaluation: &Evaluati
 /// Largest set of user changes the search combines.
 pub const MAX_USER_CHANGES: usize = 3;
 
-/// Most sign-ins the search evaluates for one explanation (a bound on the deny path's cost:
-/// about a millisecond on the 200-policy tenant).
+/// Most sign-ins the search decides for one explanation: a hard cap (the search stops before
+/// the decision that would exceed it and reports itself partial).
 pub const SEARCH_BUDGET: usize = 4000;
 
 /// The result of [`minimal_action_sets`].
@@ -621,29 +702,56 @@ pub struct ActionSearch {
     /// Minimal sets of user actions that reach an allow, smallest first, then in effort
     /// order; each set in effort order.
     pub sets: Vec<Vec<UserAction>>,
-    /// Sign-ins evaluated.
+    /// Sign-ins decided (never more than the budget).
     pub evaluations: usize,
+    /// Whether the budget ran out before the search was done (the sets are those found
+    /// until then: each is a set that reaches an allow, not necessarily all of them).
+    pub partial: bool,
 }
 
 /// The minimal sets of user actions that turn the sign-in into an allow: breadth-first over
 /// sets of up to [`MAX_USER_CHANGES`] actions from [`user_change_candidates`], each set
 /// verified by deciding the changed sign-in with the same evaluator; a set is kept when one
 /// of its variant chains reaches an allow and none of its subsets did. The same search
-/// serves explanations (CLI and denial page) and `gardien explain`.
+/// serves explanations (CLI and denial page) and `gardien explain`. At most
+/// [`SEARCH_BUDGET`] decisions.
 pub fn minimal_action_sets(tenant: &CompiledTenant, signin: &SignIn) -> ActionSearch {
-    let evaluations = std::cell::Cell::new(0usize);
-    let allowed = |s: &SignIn| {
-        evaluations.set(evaluations.get() + 1);
-        tenant.decide(s).decision == Decision::Allow
-    };
+    minimal_action_sets_within(tenant, signin, SEARCH_BUDGET)
+}
+
+/// [`minimal_action_sets`] with at most `budget` decisions; the same sets as
+/// [`minimal_action_sets`] whenever the search needs no more than `budget` decisions
+/// (otherwise [`ActionSearch::partial`]).
+///
+/// Each candidate change is applied to one scratch copy of the state it extends and undone
+/// after its decision (no sign-in is cloned per candidate); candidates are built only for
+/// actions that can still make a minimal set; the states of the last depth are not kept.
+pub fn minimal_action_sets_within(
+    tenant: &CompiledTenant,
+    signin: &SignIn,
+    budget: usize,
+) -> ActionSearch {
+    let mut evaluations = 0usize;
+    let mut partial = false;
     let mut frontier: Vec<(Vec<UserAction>, Vec<SignIn>)> =
         vec![(Vec::new(), vec![signin.clone()])];
     let mut found: Vec<Vec<UserAction>> = Vec::new();
-    'depth: for _ in 0..MAX_USER_CHANGES {
+    'depth: for depth in 0..MAX_USER_CHANGES {
+        let last = depth + 1 == MAX_USER_CHANGES;
         let mut next: Vec<(Vec<UserAction>, Vec<SignIn>)> = Vec::new();
         for (actions, states) in &frontier {
             for state in states.iter().take(8) {
-                for (action, variants) in user_change_candidates(tenant, state) {
+                // Actions already in the set, or whose set would contain a found one, are
+                // skipped below: not built at all.
+                let wanted = |action: UserAction| {
+                    !actions.contains(&action)
+                        && !found
+                            .iter()
+                            .any(|f| f.iter().all(|a| *a == action || actions.contains(a)))
+                };
+                let candidates = changes(tenant, state, &wanted);
+                let mut scratch = state.clone();
+                for (action, variants) in candidates {
                     if actions.contains(&action) {
                         continue;
                     }
@@ -653,18 +761,37 @@ pub fn minimal_action_sets(tenant: &CompiledTenant, signin: &SignIn) -> ActionSe
                     if found.iter().any(|f| f.iter().all(|a| set.contains(a))) {
                         continue; // a subset already works: not minimal
                     }
-                    if variants.iter().any(allowed) {
+                    let mut allowed = false;
+                    for variant in &variants {
+                        if evaluations >= budget {
+                            partial = true;
+                            break 'depth;
+                        }
+                        evaluations += 1;
+                        variant(&mut scratch);
+                        allowed = tenant.decide(&scratch).decision == Decision::Allow;
+                        restore(&mut scratch, state);
+                        if allowed {
+                            break;
+                        }
+                    }
+                    if allowed {
                         if !found.contains(&set) {
                             found.push(set);
                         }
                         continue;
                     }
-                    if evaluations.get() > SEARCH_BUDGET {
-                        break 'depth;
+                    if last {
+                        continue; // no further depth extends these states
                     }
+                    let reached = variants.iter().map(|variant| {
+                        let mut c = state.clone();
+                        variant(&mut c);
+                        c
+                    });
                     match next.iter_mut().find(|(a, _)| *a == set) {
-                        Some((_, states)) => states.extend(variants),
-                        None => next.push((set, variants)),
+                        Some((_, states)) => states.extend(reached),
+                        None => next.push((set, reached.collect())),
                     }
                 }
             }
@@ -677,7 +804,8 @@ pub fn minimal_action_sets(tenant: &CompiledTenant, signin: &SignIn) -> ActionSe
     found.sort_by_key(|f| (f.len(), f.iter().map(|a| *a as u8).collect::<Vec<_>>()));
     ActionSearch {
         sets: found,
-        evaluations: evaluations.get(),
+        evaluations,
+        partial,
     }
 }
 
@@ -690,10 +818,19 @@ pub struct Actions {
     pub user_actions: Vec<UserAction>,
     /// [`Explanation::user_action_sets`].
     pub user_action_sets: Vec<Vec<UserAction>>,
+    /// [`Explanation::partial`]: the search stopped at its budget.
+    pub partial: bool,
 }
 
 /// Sign-ins whose actions [`ActionMemo`] keeps before it starts again from empty.
 pub const ACTION_MEMO_CAPACITY: usize = 4096;
+
+/// Full searches ([`SEARCH_BUDGET`]) one [`ActionMemo`] runs at the same time; further
+/// concurrent explanations search within [`SATURATED_SEARCH_BUDGET`] instead of waiting.
+pub const MAX_CONCURRENT_SEARCHES: usize = 2;
+
+/// Decisions a search may take while [`MAX_CONCURRENT_SEARCHES`] full searches run.
+pub const SATURATED_SEARCH_BUDGET: usize = 256;
 
 /// The actions of recent explanations, by sign-in ([`crate::signin_key::encode`]).
 ///
@@ -702,17 +839,48 @@ pub const ACTION_MEMO_CAPACITY: usize = 4096;
 /// a browser fetching a denied page's assets, asks again for the same sign-in. Each compiled
 /// tenant has its own memo ([`CompiledTenant::explanations`]), so a new policy set starts
 /// empty. At most [`ACTION_MEMO_CAPACITY`] sign-ins, emptied when full.
+///
+/// It also bounds the searches running at once: at most [`MAX_CONCURRENT_SEARCHES`] full
+/// ones; an explanation asked while they run gets the actions found within
+/// [`SATURATED_SEARCH_BUDGET`] decisions (marked partial when the search was cut, and then
+/// not remembered), so distinct denied sign-ins cannot pile up full searches and nothing
+/// waits. The verdict never depends on the search.
 #[derive(Default)]
 pub struct ActionMemo {
     entries: std::sync::Mutex<rustc_hash::FxHashMap<Box<[u8]>, std::sync::Arc<Actions>>>,
+    searching: std::sync::atomic::AtomicUsize,
+}
+
+/// One of the [`MAX_CONCURRENT_SEARCHES`] full-search slots of an [`ActionMemo`], given
+/// back when dropped.
+#[derive(Debug)]
+pub struct SearchSlot<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for SearchSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 impl ActionMemo {
-    /// The actions of `signin`, searched on the first call only.
+    /// A full-search slot, or `None` when [`MAX_CONCURRENT_SEARCHES`] are taken.
+    pub fn search_slot(&self) -> Option<SearchSlot<'_>> {
+        use std::sync::atomic::Ordering;
+        self.searching
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_CONCURRENT_SEARCHES).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| SearchSlot(&self.searching))
+    }
+
+    /// The actions of `signin`, searched (with the budget `search` is given: [`SEARCH_BUDGET`]
+    /// with a free slot, [`SATURATED_SEARCH_BUDGET`] without) on the first call only; a
+    /// partial result is not remembered.
     pub fn get_or_search(
         &self,
         signin: &SignIn,
-        search: impl FnOnce() -> Actions,
+        search: impl FnOnce(usize) -> Actions,
     ) -> std::sync::Arc<Actions> {
         let mut key = Vec::with_capacity(256);
         crate::signin_key::encode(signin, &mut key);
@@ -725,7 +893,13 @@ impl ActionMemo {
             return found;
         }
         // Searched without the lock: two threads may search the same sign-in once each.
-        let actions = std::sync::Arc::new(search());
+        let actions = match self.search_slot() {
+            Some(_slot) => std::sync::Arc::new(search(SEARCH_BUDGET)),
+            None => std::sync::Arc::new(search(SATURATED_SEARCH_BUDGET)),
+        };
+        if actions.partial {
+            return actions;
+        }
         if let Ok(mut map) = self.entries.lock() {
             if map.len() >= ACTION_MEMO_CAPACITY {
                 map.clear();
@@ -761,19 +935,34 @@ impl std::fmt::Debug for ActionMemo {
     }
 }
 
-/// Searches the actions of a deny or challenge (no memo).
+/// Searches the actions of a deny or challenge (no memo), within [`SEARCH_BUDGET`].
 pub fn search_actions(tenant: &CompiledTenant, signin: &SignIn, verdict: &Verdict) -> Actions {
-    let user_action_sets = minimal_action_sets(tenant, signin).sets;
+    search_actions_within(tenant, signin, verdict, SEARCH_BUDGET)
+}
+
+/// [`search_actions`] with at most `budget` decisions for the sets (the fallback below adds
+/// one decision per candidate variant, bounded by the candidates themselves).
+pub fn search_actions_within(
+    tenant: &CompiledTenant,
+    signin: &SignIn,
+    verdict: &Verdict,
+    budget: usize,
+) -> Actions {
+    let search = minimal_action_sets_within(tenant, signin, budget);
+    let user_action_sets = search.sets;
     // Every member of every minimal set, once, in effort order (the vocabulary's order).
     let mut user_actions: Vec<UserAction> = user_action_sets.iter().flatten().copied().collect();
     if user_actions.is_empty() {
         // Nothing reaches an allow: the single changes that still improve the outcome (a
         // deny becoming a challenge, another policy now standing in the way).
-        for (action, variants) in user_change_candidates(tenant, signin) {
-            if variants
-                .iter()
-                .any(|c| improves(verdict, &tenant.decide(c)))
-            {
+        let mut scratch = signin.clone();
+        for (action, variants) in changes(tenant, signin, &|_| true) {
+            if variants.iter().any(|variant| {
+                variant(&mut scratch);
+                let better = improves(verdict, &tenant.decide(&scratch));
+                restore(&mut scratch, signin);
+                better
+            }) {
                 user_actions.push(action);
             }
         }
@@ -783,6 +972,7 @@ pub fn search_actions(tenant: &CompiledTenant, signin: &SignIn, verdict: &Verdic
     Actions {
         user_actions,
         user_action_sets,
+        partial: search.partial,
     }
 }
 
@@ -798,9 +988,9 @@ pub fn explain(
         return None;
     }
     let category = category(tenant, evaluation, signin);
-    let actions = tenant
-        .explanations
-        .get_or_search(signin, || search_actions(tenant, signin, v));
+    let actions = tenant.explanations.get_or_search(signin, |budget| {
+        search_actions_within(tenant, signin, v, budget)
+    });
     let mut user_actions = actions.user_actions.clone();
     user_actions.push(UserAction::ContactSupport);
     Some(Explanation {
@@ -808,6 +998,7 @@ pub fn explain(
         temporary: category.is_temporary(),
         user_actions,
         user_action_sets: actions.user_action_sets.clone(),
+        partial: actions.partial,
         admin_details: admin_details(tenant, signin, evaluation),
     })
 }
@@ -875,13 +1066,227 @@ mod tests {
         assert!(t.clone().explanations.is_empty());
     }
 
+    /// The search as it was before the scratch sign-in: every candidate variant a cloned
+    /// sign-in, every depth's states kept (the reference the faster search must match).
+    fn cloning_search(t: &CompiledTenant, signin: &SignIn) -> Vec<Vec<UserAction>> {
+        let mut evaluations = 0usize;
+        let mut frontier: Vec<(Vec<UserAction>, Vec<SignIn>)> =
+            vec![(Vec::new(), vec![signin.clone()])];
+        let mut found: Vec<Vec<UserAction>> = Vec::new();
+        'depth: for _ in 0..MAX_USER_CHANGES {
+            let mut next: Vec<(Vec<UserAction>, Vec<SignIn>)> = Vec::new();
+            for (actions, states) in &frontier {
+                for state in states.iter().take(8) {
+                    for (action, variants) in user_change_candidates(t, state) {
+                        if actions.contains(&action) {
+                            continue;
+                        }
+                        let mut set = actions.clone();
+                        set.push(action);
+                        set.sort_by_key(|a| *a as u8);
+                        if found.iter().any(|f| f.iter().all(|a| set.contains(a))) {
+                            continue;
+                        }
+                        if variants.iter().any(|v| {
+                            evaluations += 1;
+                            t.decide(v).decision == Decision::Allow
+                        }) {
+                            if !found.contains(&set) {
+                                found.push(set);
+                            }
+                            continue;
+                        }
+                        if evaluations > SEARCH_BUDGET {
+                            break 'depth;
+                        }
+                        match next.iter_mut().find(|(a, _)| *a == set) {
+                            Some((_, states)) => states.extend(variants),
+                            None => next.push((set, variants)),
+                        }
+                    }
+                }
+            }
+            frontier = next;
+            if frontier.is_empty() {
+                break;
+            }
+        }
+        found.sort_by_key(|f| (f.len(), f.iter().map(|a| *a as u8).collect::<Vec<_>>()));
+        found
+    }
+
+    /// The explanation vectors' tenants and sign-ins (`testdata/explanations/`).
+    fn vectors() -> Vec<(String, CompiledTenant, SignIn)> {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/explanations");
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        paths
+            .into_iter()
+            .map(|p| {
+                let text =
+                    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                let v: serde_json::Value =
+                    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                let t = compile(&v["tenant"]).unwrap_or_else(|| panic!("{}: tenant", p.display()));
+                let s = SignIn::from_value("request", &v["request"])
+                    .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                (p.display().to_string(), t, s)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_scratch_search_finds_the_cloning_searchs_sets() {
+        let vectors = vectors();
+        assert!(vectors.len() >= 40, "{} vectors", vectors.len());
+        for (name, t, s) in &vectors {
+            let search = minimal_action_sets(t, s);
+            assert!(!search.partial, "{name}: {} decisions", search.evaluations);
+            assert_eq!(search.sets, cloning_search(t, s), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_change_is_undone_on_the_scratch_sign_in() {
+        for (name, t, s) in &vectors() {
+            let mut original = Vec::new();
+            crate::signin_key::encode(s, &mut original);
+            let mut scratch = s.clone();
+            for (action, variants) in changes(t, s, &|_| true) {
+                for variant in &variants {
+                    variant(&mut scratch);
+                    restore(&mut scratch, s);
+                    let mut after = Vec::new();
+                    crate::signin_key::encode(&scratch, &mut after);
+                    assert_eq!(after, original, "{name}: {action:?}");
+                    assert_eq!(scratch.device, s.device, "{name}: {action:?}");
+                    assert_eq!(
+                        scratch.session.accepted_terms_of_use,
+                        s.session.accepted_terms_of_use
+                    );
+                }
+            }
+        }
+    }
+
+    /// A tenant nothing a user can do lets through (every search runs to the end) with many
+    /// candidate places: the worst case for the search's cost.
+    fn hopeless(places: usize) -> CompiledTenant {
+        let locations: Vec<_> = (0..places)
+            .map(|i| {
+                json!({"@odata.type": "#microsoft.graph.ipNamedLocation",
+                    "id": format!("l{i}"), "displayName": format!("L{i}"),
+                    "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange",
+                                  "cidrAddress": format!("10.0.{i}.0/24")}]})
+            })
+            .collect();
+        compile(&json!({
+            "namedLocations": locations,
+            "policies": [
+                {"id": "p1", "displayName": "Block", "state": "enabled",
+                 "conditions": {"users": {"includeUsers": ["All"]},
+                                "applications": {"includeApplications": ["All"]}},
+                 "grantControls": {"operator": "OR", "builtInControls": ["block"]}}
+            ]
+        }))
+        .unwrap_or_else(|| panic!("tenant"))
+    }
+
+    #[test]
+    fn the_search_never_decides_more_than_its_budget() {
+        let t = hopeless(MAX_PLACES);
+        let s = signin(
+            json!({"ipAddress": "203.0.113.9"}),
+            json!({"anonymousNetwork": true}),
+        )
+        .unwrap_or_else(|| panic!("sign-in"));
+        // 32 places behind a VPN: more sets than the budget allows, cut at the budget exactly.
+        let full = minimal_action_sets(&t, &s);
+        assert!(full.partial);
+        assert_eq!(full.evaluations, SEARCH_BUDGET);
+        for budget in [0, 1, 7, SATURATED_SEARCH_BUDGET, full.evaluations - 1] {
+            let cut = minimal_action_sets_within(&t, &s, budget);
+            assert_eq!(cut.evaluations, budget);
+            assert!(cut.partial, "{budget}");
+        }
+        let exact = minimal_action_sets_within(&t, &s, full.evaluations);
+        assert_eq!(exact, full);
+        // The vectors' searches, each within the budget it needs and no more.
+        for (name, t, s) in &vectors() {
+            let full = minimal_action_sets(t, s);
+            assert_eq!(
+                minimal_action_sets_within(t, s, full.evaluations),
+                full,
+                "{name}"
+            );
+            if full.evaluations > 0 {
+                let cut = minimal_action_sets_within(t, s, full.evaluations - 1);
+                assert!(
+                    cut.partial && cut.evaluations == full.evaluations - 1,
+                    "{name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn saturated_searches_are_cut_marked_partial_and_not_remembered() {
+        // No named place: the full search ends within its budget, above the saturated one.
+        let t = hopeless(0);
+        let s = signin(
+            json!({"ipAddress": "203.0.113.9"}),
+            json!({"anonymousNetwork": true}),
+        )
+        .unwrap_or_else(|| panic!("sign-in"));
+        let evaluation = t.evaluate(&s);
+        assert_eq!(evaluation.verdict.decision, Decision::Deny);
+        let search = minimal_action_sets(&t, &s);
+        assert!(!search.partial && search.evaluations > SATURATED_SEARCH_BUDGET);
+        // Every full-search slot taken (as by other requests' searches).
+        let slots: Vec<_> = (0..MAX_CONCURRENT_SEARCHES)
+            .map(|_| t.explanations.search_slot())
+            .collect();
+        assert!(slots.iter().all(Option::is_some));
+        assert!(t.explanations.search_slot().is_none());
+        let mut budgets = Vec::new();
+        let cut = t.explanations.get_or_search(&s, |budget| {
+            budgets.push(budget);
+            search_actions_within(&t, &s, &evaluation.verdict, budget)
+        });
+        assert_eq!(budgets, [SATURATED_SEARCH_BUDGET]);
+        assert!(cut.partial);
+        assert!(t.explanations.is_empty());
+        let explained = explain(&t, &s, &evaluation).unwrap_or_else(|| panic!("explained"));
+        assert!(explained.partial);
+        assert_eq!(
+            serde_json::to_value(&explained)
+                .ok()
+                .map(|v| v["partial"].clone()),
+            Some(json!(true))
+        );
+        assert_eq!(t.evaluate(&s).verdict, evaluation.verdict);
+        // Slots given back: the full search, remembered, not partial.
+        drop(slots);
+        let full = explain(&t, &s, &evaluation).unwrap_or_else(|| panic!("explained"));
+        assert!(!full.partial);
+        assert_eq!(t.explanations.len(), 1);
+        assert!(serde_json::to_value(&full).is_ok_and(|v| v.get("partial").is_none()));
+        assert!(t.explanations.search_slot().is_some());
+    }
+
     #[test]
     fn the_memo_is_emptied_when_full() {
         let memo = ActionMemo::default();
         let base = signin(json!({}), json!(null)).unwrap_or_else(|| panic!("sign-in"));
-        let none = || Actions {
+        let none = |_| Actions {
             user_actions: Vec::new(),
             user_action_sets: Vec::new(),
+            partial: false,
         };
         for i in 0..ACTION_MEMO_CAPACITY {
             let mut s = base.clone();

@@ -748,6 +748,7 @@ pub(crate) mod tests {
                     .filter(|a| **a != UserAction::ContactSupport)
                     .map(|a| vec![*a])
                     .collect(),
+                partial: false,
                 admin_details: "policy `Secret Policy Name` (pol-secret-id); location: in `Secret Named Location`".to_owned(),
             }),
             trace: vec![TracePolicy {

@@ -65,6 +65,10 @@ pub(crate) fn render(ctx: &DenialContext<'_>, facts: &Facts<'_>, lang: Lang) -> 
                 .unwrap_or_default()
         ),
     );
+    if ctx.report.explanation.as_ref().is_some_and(|e| e.partial) {
+        // The search was cut (many explanations at once): the actions found until then.
+        o.insert("partial".into(), json!(true));
+    }
     o.insert("correlationId".into(), json!(ctx.correlation_id));
     o.insert("timestamp".into(), json!(ctx.timestamp));
     o.insert(
