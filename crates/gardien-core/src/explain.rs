@@ -842,7 +842,7 @@ pub const SATURATED_SEARCH_BUDGET: usize = 256;
 ///
 /// It also bounds the searches running at once: at most [`MAX_CONCURRENT_SEARCHES`] full
 /// ones; an explanation asked while they run gets the actions found within
-/// [`SATURATED_SEARCH_BUDGET`] decisions (marked partial when the search was cut, and then
+/// [`SATURATED_SEARCH_BUDGET`] decisions (marked partial when that cut the search, and then
 /// not remembered), so distinct denied sign-ins cannot pile up full searches and nothing
 /// waits. The verdict never depends on the search.
 #[derive(Default)]
@@ -876,7 +876,8 @@ impl ActionMemo {
 
     /// The actions of `signin`, searched (with the budget `search` is given: [`SEARCH_BUDGET`]
     /// with a free slot, [`SATURATED_SEARCH_BUDGET`] without) on the first call only; a
-    /// partial result is not remembered.
+    /// result cut by the saturated budget is not remembered (one cut by [`SEARCH_BUDGET`] is:
+    /// searching again would cut it the same way).
     pub fn get_or_search(
         &self,
         signin: &SignIn,
@@ -893,11 +894,12 @@ impl ActionMemo {
             return found;
         }
         // Searched without the lock: two threads may search the same sign-in once each.
-        let actions = match self.search_slot() {
-            Some(_slot) => std::sync::Arc::new(search(SEARCH_BUDGET)),
-            None => std::sync::Arc::new(search(SATURATED_SEARCH_BUDGET)),
+        let (actions, full) = match self.search_slot() {
+            Some(_slot) => (std::sync::Arc::new(search(SEARCH_BUDGET)), true),
+            None => (std::sync::Arc::new(search(SATURATED_SEARCH_BUDGET)), false),
         };
-        if actions.partial {
+        if actions.partial && !full {
+            // Cut short by the saturation: a later full search may find more.
             return actions;
         }
         if let Ok(mut map) = self.entries.lock() {
@@ -1277,6 +1279,16 @@ mod tests {
         assert_eq!(t.explanations.len(), 1);
         assert!(serde_json::to_value(&full).is_ok_and(|v| v.get("partial").is_none()));
         assert!(t.explanations.search_slot().is_some());
+        // A search cut by the full budget is remembered: searching again would cut it alike.
+        let t = hopeless(MAX_PLACES);
+        let evaluation = t.evaluate(&s);
+        let capped = explain(&t, &s, &evaluation).unwrap_or_else(|| panic!("explained"));
+        assert!(capped.partial);
+        assert_eq!(t.explanations.len(), 1);
+        let again = t
+            .explanations
+            .get_or_search(&s, |_| panic!("searched again"));
+        assert!(again.partial);
     }
 
     #[test]
