@@ -445,9 +445,15 @@ pub async fn decide_and_log(
             .map(|()| Logged::Queued),
     };
     let logged = match logged {
-        Ok(l) => {
+        Ok(Logged::Committed) => {
             state.log_health.succeeded();
-            l
+            Logged::Committed
+        }
+        // Queued is not written: only the writer's batches tell (a failed batch of queued
+        // records makes `/readyz` 503 until a batch commits or a probe succeeds).
+        Ok(Logged::Queued) => {
+            state.log_health.observe_writer(state.store.log());
+            Logged::Queued
         }
         Err(e) => {
             state.metrics.log_errors.fetch_add(1, Ordering::Relaxed);

@@ -804,16 +804,33 @@ impl Drop for SmallDisk {
 /// before) and `/readyz` says so (503, reason, metric); both recover once space is back.
 #[tokio::test]
 async fn readiness_follows_the_sign_in_log() {
+    readiness_follows_the_log("committed").await;
+}
+
+/// Finding 5 with `acknowledge = "queued"`: the answers go out before the records are
+/// committed, so no decision sees the failure; the writer's failed batches do, and
+/// `/readyz` turns 503 with the reason (metric 0, failed batches counted), then recovers.
+#[tokio::test]
+async fn readiness_follows_the_queued_sign_in_log() {
+    readiness_follows_the_log("queued").await;
+}
+
+async fn readiness_follows_the_log(acknowledge: &str) {
     let _serial = SERIAL.lock().await;
     let disk = match SmallDisk::mount(8 * 1024 * 1024) {
         Ok(d) => d,
         Err(e) => {
-            println!("SKIP readiness_follows_the_sign_in_log: cannot mount a small tmpfs ({e})");
+            println!(
+                "SKIP readiness_follows_the_log ({acknowledge}): cannot mount a small tmpfs ({e})"
+            );
             return;
         }
     };
+    let queued = acknowledge == "queued";
     let text = format!(
         r#"listen = "127.0.0.1:0"
+[log]
+acknowledge = "{acknowledge}"
 [store]
 path = "{db}"
 [signals]
@@ -842,17 +859,34 @@ token_sha256 = "{hash}"
     assert_eq!(send(&app, PROXY, decide()).await.status, StatusCode::OK);
     assert_eq!(send(&app, PROXY, ready()).await.status, StatusCode::OK);
     let filler = disk.fill();
-    let mut denied = 0;
-    for _ in 0..50 {
-        if send(&app, PROXY, decide()).await.status == StatusCode::FORBIDDEN {
-            denied += 1;
-            break;
+    if queued {
+        // Answered at once; the writer's batch fails behind the answers.
+        let mut unready = false;
+        for _ in 0..100 {
+            assert_eq!(send(&app, PROXY, decide()).await.status, StatusCode::OK);
+            if send(&app, PROXY, ready()).await.status == StatusCode::SERVICE_UNAVAILABLE {
+                unready = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+        assert!(
+            unready,
+            "a failed batch of queued records makes /readyz 503"
+        );
+    } else {
+        let mut denied = 0;
+        for _ in 0..50 {
+            if send(&app, PROXY, decide()).await.status == StatusCode::FORBIDDEN {
+                denied += 1;
+                break;
+            }
+        }
+        assert_eq!(
+            denied, 1,
+            "a decision whose record cannot be written is a deny"
+        );
     }
-    assert_eq!(
-        denied, 1,
-        "a decision whose record cannot be written is a deny"
-    );
     let r = send(&app, PROXY, ready()).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
     assert_eq!(
@@ -873,6 +907,19 @@ token_sha256 = "{hash}"
         "{}",
         metrics.text()
     );
+    if queued {
+        assert!(
+            !metrics
+                .text()
+                .contains("gardien_signin_log_failed_batches_total 0\n"),
+            "{}",
+            metrics.text()
+        );
+        // Queuing more records while the disk is full does not make it ready.
+        assert_eq!(send(&app, PROXY, decide()).await.status, StatusCode::OK);
+        let r = send(&app, PROXY, ready()).await;
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    }
     std::fs::remove_file(filler).unwrap();
     let r = send(&app, PROXY, ready()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());

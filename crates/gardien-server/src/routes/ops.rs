@@ -19,6 +19,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>, headers: http::HeaderMa
     if !state.metrics_allowed(crate::routes::bearer(&headers)) {
         return crate::problem::ApiError::unauthorized().into_response();
     }
+    state.log_health.observe_writer(state.store.log());
     let mut text = state.metrics.render(state.store.log().committed());
     let c = &state.connections;
     for (name, help, kind, value) in [
@@ -39,6 +40,12 @@ pub async fn metrics(State(state): State<Arc<AppState>>, headers: http::HeaderMa
             "1 when the sign-in log can be written; 0 while it cannot (every decision is a deny).",
             "gauge",
             u64::from(!state.log_health.is_failing()),
+        ),
+        (
+            "gardien_signin_log_failed_batches_total",
+            "Sign-in log batches that could not be committed (with acknowledge = \"queued\", their records are lost).",
+            "counter",
+            state.store.log().failed_batches(),
         ),
         (
             "gardien_connection_idle_timeouts_total",
@@ -71,6 +78,7 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
     let live = state.live.load();
     let stored = state.store.current_version_number().await;
+    state.log_health.observe_writer(state.store.log());
     let log_problem = state.log_health.check(&state.store).await;
     let store_ok = stored.is_ok() && log_problem.is_none();
     let status = match (&stored, &log_problem) {
