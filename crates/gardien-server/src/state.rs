@@ -122,6 +122,8 @@ pub struct AppState {
     /// This replica's admin edits (read, edit, apply), one at a time in arrival order (the
     /// lock is fair), so that writes without `If-Match` never conflict with each other.
     pub admin_edits: tokio::sync::Mutex<()>,
+    /// Admin write bodies read and parsed at a time ([`crate::body::ADMIN_BODIES_AT_ONCE`]).
+    pub admin_bodies: tokio::sync::Semaphore,
     admin_token: Option<[u8; 32]>,
     decision_token: Option<[u8; 32]>,
     metrics_token: Option<[u8; 32]>,
@@ -368,6 +370,7 @@ impl AppState {
             devices_revision: AtomicI64::new(devices_revision),
             write_lock: tokio::sync::Mutex::new(()),
             admin_edits: tokio::sync::Mutex::new(()),
+            admin_bodies: tokio::sync::Semaphore::new(crate::body::ADMIN_BODIES_AT_ONCE),
             admin_token,
             decision_token,
             metrics_token,
