@@ -1307,6 +1307,9 @@ async fn dates_are_strict() {
 // ---------------------------------------------------------------------------------------
 // 8. Every answer documented.
 
+/// A probe: its name, its headers, its body.
+type Probe<'a> = (&'a str, Vec<(&'a str, String)>, &'a str);
+
 /// Finding 8: every status a route answers is in `openapi.json` for that operation (with
 /// the 408, 413 and 415 of the body limits and the `/metrics` bearer). Each route of
 /// `routes::ROUTES` gets the requests that make it refuse: no token, a wrong
@@ -1342,7 +1345,7 @@ async fn every_status_a_route_answers_is_documented() {
                 .replace("{key}", param)
                 .replace("{deviceId}", param)
                 .replace("{version}", param);
-            let probes: Vec<(&str, Vec<(&str, String)>, &str)> = vec![
+            let probes: Vec<Probe<'_>> = vec![
                 ("none", vec![], ""),
                 (
                     "wrong token",
