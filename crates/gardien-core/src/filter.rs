@@ -855,8 +855,9 @@ enum Actual<'a> {
     List(&'a [Box<str>]),
 }
 
-/// Sets one property of a device from a filter literal.
-fn set_device_value(d: &mut DeviceInfo, p: DeviceProperty, value: &str) {
+/// Sets one property of a device from a filter literal (the value a rule compares with):
+/// how example devices are built from rules, here and in the gap analysis.
+pub fn set_device_value(d: &mut DeviceInfo, p: DeviceProperty, value: &str) {
     let v = Some(Box::<str>::from(value));
     match p {
         DeviceProperty::DeviceId => d.device_id = v,

@@ -114,6 +114,26 @@ pub const WELL_KNOWN_APPS: &[(&str, &str)] = &[
         "14d82eec-204b-4c2f-b7e8-296a70dab67e",
         "Microsoft Graph Command Line Tools",
     ),
+    ("c9a559d2-7aab-4f13-a6ed-e7e9c52aec87", "Microsoft Forms"),
+    ("09abbdfd-ed23-44ee-a2d9-a627aa1c90f3", "Microsoft Planner"),
+    ("cf53fce8-def6-4aeb-8d30-b158e7b1cf83", "Microsoft Stream"),
+    (
+        "497effe9-df71-4043-a8bb-14cf78c4b63b",
+        "Exchange admin center",
+    ),
+    (
+        "5926fc8e-304e-4f59-8bed-58ca97cc39a4",
+        "Intune admin center",
+    ),
+    (
+        "80ccca67-54bd-44ab-8625-4b79c4dc7775",
+        "Microsoft 365 Defender portal",
+    ),
+    (
+        "a4fd7c30-fbd3-4a5c-ae6b-03e4ca8f1a39",
+        "Microsoft Purview portal",
+    ),
+    ("12128f48-ec9e-42f0-b203-ea49fb6af367", "Teams admin center"),
 ];
 
 /// Display names of common built-in directory role templates, for explanations.
