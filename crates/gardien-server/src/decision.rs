@@ -186,7 +186,8 @@ pub async fn denial_from_log(state: &AppState, key: &str) -> Option<Arc<DenialRe
         return None;
     }
     let device = DeviceSummary::from_record(denial.device.get()?)?;
-    let mut signin = SignIn::from_value("", gardien.request.as_ref()?).ok()?;
+    let request = gardien.request.as_ref()?.value()?;
+    let mut signin = SignIn::from_value("", request).ok()?;
     // Decided again as of its own time, so the page explains what was decided then.
     signin.at = text(&gardien.evaluated_at)
         .or_else(|| text(&record.created_date_time))

@@ -11,7 +11,7 @@ use gardien_core::model::enums::RiskLevel;
 use gardien_core::report::AppliedPolicy;
 use gardien_core::signin_log::record::{
     Coordinates, Denial, DenialDevice, DeviceDetail, GardienMember, List, Location, Member,
-    Policies, Record, Scalar, Status,
+    Policies, Record, RequestMember, Scalar, Status,
 };
 pub use gardien_core::signin_log::{client_app_used, status_code};
 use gardien_core::signin_log::{failure_reason, operating_system};
@@ -200,7 +200,7 @@ pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> Str
             required_controls: List::names(v.required.iter().map(|c| c.as_str())),
             policy_version: Some(Scalar::Int(parts.policy_version)),
             denial,
-            request: Some(signin.to_request_json()),
+            request: Some(RequestMember::Written(signin)),
             evaluated_at: signin
                 .at
                 .filter(|at| *at != parts.created_ms.div_euclid(1000))
@@ -208,7 +208,7 @@ pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> Str
         }),
         ..Record::default()
     };
-    // Serializing strings, numbers and a `Value` cannot fail.
+    // Serializing strings, numbers and JSON values cannot fail.
     serde_json::to_string(&record).unwrap_or_default()
 }
 

@@ -300,7 +300,11 @@ pub fn rebuild(element: &Element<'_>) -> Result<Rebuilt, Skip> {
         }
     };
     let logged = logged(r);
-    let request = r.gardien.get().and_then(|g| g.request.as_ref());
+    let request = r
+        .gardien
+        .get()
+        .and_then(|g| g.request.as_ref())
+        .and_then(|r| r.value());
     let (signin, exact, assumptions) = match request {
         Some(request) if !request.is_null() => {
             let signin = SignIn::from_value("", request).map_err(|e| {

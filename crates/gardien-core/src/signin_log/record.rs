@@ -28,6 +28,7 @@
 //! typed [`AppliedPolicy`] list ([`Policies::Report`]), which renders exactly as a read list
 //! ([`Policies::Logged`]) does.
 
+use crate::SignIn;
 use crate::report::AppliedPolicy;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeSeq, SerializeStruct, Serializer};
@@ -642,6 +643,23 @@ object! {
 }
 
 object! {
+    /// `tokenProtectionStatusDetails` (beta).
+    pub struct TokenProtection<'a> / TokenProtectionKey {
+        /// `signInSessionStatus` (`none`, `bound`, `unbound`).
+        pub sign_in_session_status: Option<Scalar<'a>> = "signInSessionStatus",
+    }
+}
+
+object! {
+    /// `agent` (beta `microsoft.graph.agentic.agentSignIn`).
+    pub struct Agent<'a> / AgentKey {
+        /// `agentType` (`notAgentic`, `agenticApp`, `agenticAppInstance`,
+        /// `agentIdentityBlueprintPrincipal`, `agentIDuser`).
+        pub agent_type: Option<Scalar<'a>> = "agentType",
+    }
+}
+
+object! {
     /// `mfaDetail`.
     pub struct MfaDetail<'a> / MfaDetailKey {
         /// `authMethod`.
@@ -789,6 +807,42 @@ object! {
     }
 }
 
+/// `gardien.request`: the exact evaluate request, as read from a log (a JSON value) or, in
+/// a record being written, the sign-in itself (rendered as [`SignIn::to_request_json`]
+/// renders it, without the caller building the value first).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RequestMember<'a> {
+    /// Read from a log.
+    Read(Value),
+    /// Written from a decided sign-in.
+    Written(&'a SignIn),
+}
+
+impl RequestMember<'_> {
+    /// The request as read; `None` for a record being written.
+    pub fn value(&self) -> Option<&Value> {
+        match self {
+            RequestMember::Read(v) => Some(v),
+            RequestMember::Written(_) => None,
+        }
+    }
+}
+
+impl Serialize for RequestMember<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RequestMember::Read(v) => v.serialize(s),
+            RequestMember::Written(signin) => signin.to_request_json().serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestMember<'_> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(RequestMember::Read)
+    }
+}
+
 object! {
     /// gardien's own member.
     pub struct GardienMember<'a> / GardienKey {
@@ -801,7 +855,7 @@ object! {
         /// `denial`: for a deny or challenge, the page's key hash and device line.
         pub denial: Member<Denial<'a>> = "denial",
         /// `request`: the exact evaluate request that was decided.
-        pub request: Option<Value> = "request",
+        pub request: Option<RequestMember<'a>> = "request",
         /// `evaluatedAt`: the instant it was decided as of, when not `createdDateTime`
         /// (RFC 3339).
         pub evaluated_at: Option<Scalar<'a>> = "evaluatedAt",
@@ -915,7 +969,7 @@ impl Serialize for Audiences<'_> {
 }
 
 read_by_deserialize!(
-    Option<Value>,
+    Option<RequestMember<'de>>,
     Option<Audiences<'de>>,
     List<'de>,
     Policies<'de>,
@@ -924,6 +978,8 @@ read_by_deserialize!(
     Member<Coordinates<'de>>,
     Member<Location<'de>>,
     Member<MfaDetail<'de>>,
+    Member<TokenProtection<'de>>,
+    Member<Agent<'de>>,
     Member<Denial<'de>>,
     Member<DenialDevice<'de>>,
     Member<GardienMember<'de>>,
@@ -964,6 +1020,13 @@ object! {
         pub audiences: Option<Audiences<'a>> = "conditionalAccessAudiences",
         /// `ipAddress`.
         pub ip_address: Option<Scalar<'a>> = "ipAddress",
+        /// `ipAddressFromResourceProvider` (beta: the address the resource saw, continuous
+        /// access evaluation).
+        pub ip_address_from_resource_provider: Option<Scalar<'a>> = "ipAddressFromResourceProvider",
+        /// `tokenProtectionStatusDetails` (beta).
+        pub token_protection: Member<TokenProtection<'a>> = "tokenProtectionStatusDetails",
+        /// `agent` (beta).
+        pub agent: Member<Agent<'a>> = "agent",
         /// `clientAppUsed` ([`crate::signin_log::client_app_used`]).
         pub client_app_used: Option<Scalar<'a>> = "clientAppUsed",
         /// `userAgent`.

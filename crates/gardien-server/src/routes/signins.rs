@@ -2,8 +2,8 @@
 //! `GET /v1/signins/export` (JSON lines, oldest first, streamed; what `gardien replay` reads).
 //!
 //! Filters: `user`, `app`, `status` (`success` = allowed, `failure` = denied, `interrupted`
-//! = challenged) or `decision`, `errorCode`, `from` / `to` (RFC 3339 timestamp or date, or
-//! Unix milliseconds: `gardien_core::time::parse_instant_ms`; `from` inclusive, `to` exclusive), `correlationId`, `limit`.
+//! = challenged) or `decision`, `errorCode`, `from` / `to` (RFC 3339 or Unix milliseconds;
+//! `from` inclusive, `to` exclusive), `correlationId`, `limit`.
 
 use crate::problem::ApiError;
 use crate::routes::admin::guard;
