@@ -1027,7 +1027,7 @@ object! {
         pub token_protection: Member<TokenProtection<'a>> = "tokenProtectionStatusDetails",
         /// `agent` (beta).
         pub agent: Member<Agent<'a>> = "agent",
-        /// `clientAppUsed` ([`crate::signin_log::client_app_used`]).
+        /// `clientAppUsed`.
         pub client_app_used: Option<Scalar<'a>> = "clientAppUsed",
         /// `userAgent`.
         pub user_agent: Option<Scalar<'a>> = "userAgent",
