@@ -114,6 +114,8 @@ pub struct AppState {
     pub denials: crate::denials::RecentDenials,
     /// Whether the sign-in log can be written (`/readyz`).
     pub log_health: crate::health::LogHealth,
+    /// Admin write bodies read and parsed at a time ([`crate::body::ADMIN_BODIES_AT_ONCE`]).
+    pub admin_bodies: tokio::sync::Semaphore,
     /// Open connections and timeouts ([`crate::connections`]).
     pub connections: Arc<crate::connections::ConnectionStats>,
     /// The store's device revision the registry in force was loaded at.
@@ -122,8 +124,6 @@ pub struct AppState {
     /// This replica's admin edits (read, edit, apply), one at a time in arrival order (the
     /// lock is fair), so that writes without `If-Match` never conflict with each other.
     pub admin_edits: tokio::sync::Mutex<()>,
-    /// Admin write bodies read and parsed at a time ([`crate::body::ADMIN_BODIES_AT_ONCE`]).
-    pub admin_bodies: tokio::sync::Semaphore,
     admin_token: Option<[u8; 32]>,
     decision_token: Option<[u8; 32]>,
     metrics_token: Option<[u8; 32]>,
@@ -367,10 +367,10 @@ impl AppState {
             denials: crate::denials::RecentDenials::new(4096),
             connections: Arc::default(),
             log_health: crate::health::LogHealth::default(),
+            admin_bodies: tokio::sync::Semaphore::new(crate::body::ADMIN_BODIES_AT_ONCE),
             devices_revision: AtomicI64::new(devices_revision),
             write_lock: tokio::sync::Mutex::new(()),
             admin_edits: tokio::sync::Mutex::new(()),
-            admin_bodies: tokio::sync::Semaphore::new(crate::body::ADMIN_BODIES_AT_ONCE),
             admin_token,
             decision_token,
             metrics_token,
