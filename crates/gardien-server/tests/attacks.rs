@@ -19,20 +19,20 @@
     reason = "shared with the API tests; not every helper is used here"
 )]
 mod demo;
-use axum::Router;
+#[allow(dead_code, reason = "shared support: not every test uses all of it")]
+#[path = "support/harness.rs"]
+mod harness;
 use axum::body::{Body, Bytes};
-use axum::extract::ConnectInfo;
 use demo::{ALICE, CHROME_WIN, TOKEN, demo_options};
 use gardien_server::{AppState, ServerConfig, StartOptions, router};
+use harness::{Server, send};
 use http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tower::ServiceExt;
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -43,12 +43,6 @@ const OUTLOOK_ANDROID: &str = "Outlook-Android/2.0";
 const PAYROLL: &str = "c0ffee00-0000-4000-8000-000000000100";
 const WIKI: &str = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c";
 
-struct Server {
-    state: Arc<AppState>,
-    app: Router,
-    _dir: tempfile::TempDir,
-}
-
 /// The demo tenant behind a trusted proxy at 10.0.0.0/8: `/payroll` on any host is the
 /// strict Payroll application, everything else the lax Wiki.
 async fn server(extra: &str) -> Server {
@@ -57,12 +51,8 @@ async fn server(extra: &str) -> Server {
 
 /// `signals` goes in `[signals]`, `extra` at the end (its own tables).
 async fn server_with(signals: &str, extra: &str, options: StartOptions) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let text = format!(
+    let config = format!(
         r#"
-listen = "127.0.0.1:0"
-[store]
-path = "{db}"
 [signals]
 trusted_proxies = ["10.0.0.0/8", "127.0.0.0/8"]
 country_header = "cf-ipcountry"
@@ -82,51 +72,9 @@ name = "Wiki"
 token_sha256 = "{hash}"
 {extra}
 "#,
-        db = dir.path().join("gardien.db").display(),
         hash = gardien_server::state::hash_token(TOKEN),
     );
-    let config = ServerConfig::parse("attacks.toml", &text).unwrap();
-    let state = AppState::start(config, options).await.unwrap();
-    Server {
-        app: router(state.clone()),
-        state,
-        _dir: dir,
-    }
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.text()))
-    }
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-}
-
-async fn send(app: &Router, peer: &str, mut req: Request<Body>) -> Reply {
-    let peer: SocketAddr = format!("{peer}:40000").parse().unwrap();
-    req.extensions_mut().insert(ConnectInfo(peer));
-    let response = app.clone().oneshot(req).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        headers,
-        body: body.to_vec(),
-    }
+    harness::server(&config, options).await
 }
 
 fn admin(method: &str, uri: &str, body: Body) -> Request<Body> {
