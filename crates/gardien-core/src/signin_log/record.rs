@@ -19,7 +19,12 @@
 //! as a parse error, so one odd record cannot stop a stream of millions. Member names are
 //! matched without regard to ASCII case: Graph writes camelCase, the PowerShell SDK's
 //! `ConvertTo-Json` PascalCase. Strings are borrowed from the record's bytes (unless they
-//! hold escapes), so reading a record allocates only for the few strings replay keeps.
+//! hold escapes), so reading a record allocates only for its non-empty arrays (the
+//! elements of [`Items`] and [`List`]) and the few strings replay keeps.
+//!
+//! Limits of the rendering of a record read from elsewhere: unknown members are not kept,
+//! a `null` `conditionalAccessAudiences` reads as absent, an object or array where a scalar
+//! was expected is written back as `null`, and numbers that are not whole go through `f64`.
 //!
 //! # Writing
 //!
