@@ -1,5 +1,6 @@
-//! Device filter rule language (spec §3.8), and the same syntax over custom security
-//! attributes for application and service-principal filters (spec §1.3, §1.5).
+//! Device filter rule language (docs/reference/entra-semantics.md §3.8), and the same syntax over
+//! custom security attributes for application and service-principal filters
+//! (docs/reference/entra-semantics.md §1.3, §1.5).
 //!
 //! Rules are parsed once into a small tree; [`DeviceFilterRule::matches`] walks it without
 //! allocating. Values compare case-insensitively; a null property (unregistered device, or a

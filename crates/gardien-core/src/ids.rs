@@ -2,13 +2,15 @@
 
 use crate::limits::MAX_ID_LENGTH;
 
-/// The "MFA trusted IPs" pseudo-location id (not a `namedLocation` object, spec §1.8).
+/// The "MFA trusted IPs" pseudo-location id (not a `namedLocation` object,
+/// docs/reference/entra-semantics.md §1.8).
 pub const MFA_TRUSTED_IPS_LOCATION: &str = "00000000-0000-0000-0000-000000000000";
 /// The Global Secure Access "All Compliant Network locations" object id (beta).
 pub const COMPLIANT_NETWORK_LOCATION: &str = "3d46dbda-8382-466a-856d-eb00cbc6b910";
 /// Windows Azure Active Directory (Azure AD Graph): the audience of baseline-scope requests.
 pub const AZURE_AD_GRAPH_APP: &str = "00000002-0000-0000-c000-000000000000";
-/// Microsoft Graph: an umbrella resource that policies cannot target (spec §1.3).
+/// Microsoft Graph: an umbrella resource that policies cannot target
+/// (docs/reference/entra-semantics.md §1.3).
 pub const MICROSOFT_GRAPH_APP: &str = "00000003-0000-0000-c000-000000000000";
 /// Built-in authentication strength "Multifactor authentication".
 pub const STRENGTH_MFA: &str = "00000000-0000-0000-0000-000000000002";
@@ -206,7 +208,8 @@ pub fn role_name(id: &str) -> &str {
         .unwrap_or(id)
 }
 
-/// Normalises an object id for comparison: ids compare case-insensitively (spec §1.15).
+/// Normalises an object id for comparison: ids compare case-insensitively
+/// (docs/reference/entra-semantics.md §1.15).
 pub fn normalize_id(id: &str) -> Box<str> {
     id.trim().to_ascii_lowercase().into_boxed_str()
 }

@@ -4,6 +4,7 @@
 //! ```toml
 //! listen = "127.0.0.1:8080"
 //! tenant = "tenant/"                  # imported when the store has no version yet
+//!                                     # ([tenant] path, watch = true: followed, `tenant`)
 //!
 //! [store]
 //! path = "gardien.db"
@@ -12,6 +13,14 @@
 //! [log]
 //! acknowledge = "committed"           # reply after the record's batch is committed; or "queued"
 //! retention_days = 90
+//!
+//! [log.ship]                          # also as JSON lines, for a SIEM
+//! output = "file"                     # or "stdout"
+//! path = "/var/log/gardien/signins.jsonl"
+//! hash_key_file = "/etc/gardien/log-hash.key"
+//! [log.ship.mask]
+//! ipAddress = "truncate"
+//! userPrincipalName = "hash"
 //!
 //! [signals]
 //! trusted_proxies = ["127.0.0.1/32"]
@@ -38,7 +47,16 @@
 //!
 //! [admin]
 //! token_sha256 = "…"                  # `gardien hash-token` prints it
+//!
+//! [[admin.tokens]]                    # several named tokens, reloaded on SIGHUP
+//! name = "helpdesk"
+//! sha256 = "…"
+//! role = "reader"                     # or "admin"
 //! ```
+
+mod tenant;
+
+pub use tenant::{DEFAULT_WATCH_INTERVAL_MS, TenantConfig};
 
 use crate::denial::Disclosure;
 use crate::identity::IdentityConfig;
@@ -75,9 +93,10 @@ pub struct ServerConfig {
     /// Address to listen on (default `127.0.0.1:8080`).
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// Tenant (directory or single JSON file) imported when the store holds no version.
+    /// Tenant (directory or single JSON file) imported when the store holds no version, or
+    /// followed (`[tenant] watch = true`).
     #[serde(default)]
-    pub tenant: Option<PathBuf>,
+    pub tenant: Option<TenantConfig>,
     /// Storage.
     #[serde(default)]
     pub store: StoreConfig,
@@ -183,6 +202,55 @@ pub struct LogConfig {
     /// Records older than this are deleted (hourly). `0` keeps everything.
     #[serde(default = "default_retention")]
     pub retention_days: u32,
+    /// Records also shipped as JSON lines (`[log.ship]`), masked per field.
+    #[serde(default)]
+    pub ship: Option<ShipConfig>,
+}
+
+/// Where `[log.ship]` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShipOutput {
+    /// Standard output (the server logs to standard error).
+    Stdout,
+    /// `path`, rotated by size.
+    File,
+}
+
+/// `[log.ship]`: every sign-in record, as the store keeps it, also written as one JSON line
+/// to standard output or a rotating file, with per-field masks (`crate::log_ship`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShipConfig {
+    /// `stdout` or `file`.
+    pub output: ShipOutput,
+    /// The file (`output = "file"`); rotated files are `path.1` (newest) to `path.<keep>`.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// The file is rotated before it would grow past this many bytes (default 100 MiB).
+    #[serde(default = "default_ship_max_bytes")]
+    pub max_bytes: u64,
+    /// Rotated files kept (default 5); older ones are deleted.
+    #[serde(default = "default_ship_keep")]
+    pub keep: u32,
+    /// A file holding the HMAC-SHA256 secret of `hash` masks (at least 16 bytes; a trailing
+    /// newline is ignored).
+    #[serde(default)]
+    pub hash_key_file: Option<PathBuf>,
+    /// Or an environment variable holding it.
+    #[serde(default)]
+    pub hash_key_env: Option<String>,
+    /// Per-field masks (`[log.ship.mask]`): `field = "drop" | "hash" | "truncate"`.
+    #[serde(default)]
+    pub mask: crate::log_ship::mask::MaskRules,
+}
+
+fn default_ship_max_bytes() -> u64 {
+    100 * 1024 * 1024
+}
+
+fn default_ship_keep() -> u32 {
+    5
 }
 
 fn default_retention() -> u32 {
@@ -194,6 +262,7 @@ impl Default for LogConfig {
         LogConfig {
             acknowledge: Acknowledge::default(),
             retention_days: default_retention(),
+            ship: None,
         }
     }
 }
@@ -306,14 +375,23 @@ impl AuthzenConfig {
     }
 }
 
-/// `[admin]`.
-#[derive(Debug, Clone, Deserialize, Default)]
+/// `[admin]`: who may call the admin, decision and metrics APIs. `gardien serve` reloads
+/// this section on `SIGHUP` (`docs/security.md`, "Admin credentials").
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
-    /// SHA-256 (hex) of the bearer token the admin API requires. Without it, the admin API
-    /// is refused (except `serve --demo` on loopback).
+    /// SHA-256 (hex) of a bearer token with the `admin` role, named `admin` in the audit
+    /// trail (the single token of earlier versions; `tokens` names several). Without any
+    /// admin token the admin API is refused (except `serve --demo` on loopback).
     #[serde(default)]
     pub token_sha256: Option<String>,
+    /// Named admin tokens (`[[admin.tokens]]`), each with a role.
+    #[serde(default)]
+    pub tokens: Vec<AdminToken>,
+    /// Admin audit entries older than this are deleted (hourly). `0` keeps everything
+    /// (default 365).
+    #[serde(default = "default_audit_retention")]
+    pub audit_retention_days: u32,
     /// SHA-256 (hex) of a token for the decision API (`/v1/evaluate`, Graph evaluate) only.
     /// The admin token is also accepted there.
     #[serde(default)]
@@ -322,6 +400,35 @@ pub struct AdminConfig {
     /// accepted). Without it, `/metrics` is open (it discloses counts, never identities).
     #[serde(default)]
     pub metrics_token_sha256: Option<String>,
+}
+
+fn default_audit_retention() -> u32 {
+    365
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            token_sha256: None,
+            tokens: Vec::new(),
+            audit_retention_days: default_audit_retention(),
+            decision_token_sha256: None,
+            metrics_token_sha256: None,
+        }
+    }
+}
+
+/// One `[[admin.tokens]]` entry: a named bearer token with a role.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminToken {
+    /// The name the audit trail records (letters, digits, `.`, `_`, `-`, `@`; at most 64;
+    /// unique, compared case-insensitively).
+    pub name: String,
+    /// SHA-256 (hex) of the token (`gardien hash-token` prints it).
+    pub sha256: String,
+    /// What the token may do.
+    pub role: crate::credentials::Role,
 }
 
 /// `[http]`: what one connection or request may cost before it is authenticated and
@@ -453,7 +560,7 @@ impl ServerConfig {
             }
         };
         if let Some(t) = &mut self.tenant {
-            fix(t);
+            fix(&mut t.path);
         }
         fix(&mut self.store.path);
         for p in [
@@ -466,6 +573,14 @@ impl ServerConfig {
         .flatten()
         {
             fix(p);
+        }
+        if let Some(ship) = &mut self.log.ship {
+            for p in [&mut ship.path, &mut ship.hash_key_file]
+                .into_iter()
+                .flatten()
+            {
+                fix(p);
+            }
         }
         if let Some(jwt) = &mut self.identity.jwt
             && let Some(f) = &mut jwt.jwks_file
@@ -502,6 +617,32 @@ mod tests {
     }
 
     #[test]
+    fn the_tenant_is_a_path_or_a_table() {
+        let c = ServerConfig::parse("g.toml", "tenant = \"t\"\n").unwrap();
+        assert_eq!(c.tenant, Some(TenantConfig::import("t")));
+        assert!(!c.tenant.unwrap().watch);
+        let c = ServerConfig::parse("g.toml", "[tenant]\npath = \"t\"\nwatch = true\n").unwrap();
+        let t = c.tenant.unwrap();
+        assert!(t.watch);
+        assert_eq!(t.watch_interval_ms, DEFAULT_WATCH_INTERVAL_MS);
+        for (bad, said) in [
+            ("[tenant]\nwatch = true\n", "missing field `path`"),
+            (
+                "[tenant]\npath = \"t\"\nwach = true\n",
+                "did you mean `watch`?",
+            ),
+            (
+                "[tenant]\npath = \"t\"\nwatch_interval_ms = 1\n",
+                "tenant.watch_interval_ms: at least 50",
+            ),
+            ("tenant = 3\n", "expected a path, or a table"),
+        ] {
+            let e = ServerConfig::parse("g.toml", bad).unwrap_err().to_string();
+            assert!(e.starts_with("g.toml:") && e.contains(said), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn relative_paths_follow_the_file() {
         let mut c = ServerConfig::parse(
             "g.toml",
@@ -509,7 +650,7 @@ mod tests {
         )
         .unwrap();
         c.resolve_paths(Path::new("/etc/gardien"));
-        assert_eq!(c.tenant, Some(PathBuf::from("/etc/gardien/t")));
+        assert_eq!(c.tenant, Some(TenantConfig::import("/etc/gardien/t")));
         assert_eq!(c.store.path, PathBuf::from("/etc/gardien/x.db"));
         assert_eq!(c.signals.geoip, Some(PathBuf::from("/abs.mmdb")));
     }
@@ -525,8 +666,11 @@ mod example_file {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/gardien.toml");
         let c = ServerConfig::read(&path).unwrap();
         let examples = path.parent().unwrap();
-        assert_eq!(c.tenant, Some(examples.join("demo/tenant")));
-        assert!(c.tenant.as_ref().unwrap().is_dir());
+        assert_eq!(
+            c.tenant.as_ref().unwrap().path,
+            examples.join("demo/tenant")
+        );
+        assert!(c.tenant.as_ref().unwrap().path.is_dir());
         assert!(c.signals.devices.as_ref().unwrap().is_file());
         assert!(c.signals.compliance.as_ref().unwrap().is_file());
         assert_eq!(c.apps.len(), 2);

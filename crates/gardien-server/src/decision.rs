@@ -423,6 +423,8 @@ pub async fn decide_and_log(
     );
     let (user_id, app_id) = signin_record::ids(signin);
     let code = signin_record::status_code(&verdict);
+    // The same record, shipped once the store has it (`[log.ship]`).
+    let shipped = state.shipper.as_ref().map(|_| record.clone());
     let entry = SignInRecord {
         id: correlation_id.clone(),
         created_ms: parts.created_ms,
@@ -446,15 +448,18 @@ pub async fn decide_and_log(
             .map(|()| Logged::Queued),
     };
     let logged = match logged {
-        Ok(Logged::Committed) => {
-            state.log_health.succeeded();
-            Logged::Committed
-        }
-        // Queued is not written: only the writer's batches tell (a failed batch of queued
-        // records makes `/readyz` 503 until a batch commits or a probe succeeds).
-        Ok(Logged::Queued) => {
-            state.log_health.observe_writer(state.store.log());
-            Logged::Queued
+        Ok(l) => {
+            match l {
+                Logged::Committed => state.log_health.succeeded(),
+                // Queued is not written: only the writer's batches tell (a failed batch of
+                // queued records makes `/readyz` 503 until a batch commits or a probe
+                // succeeds).
+                Logged::Queued => state.log_health.observe_writer(state.store.log()),
+            }
+            if let (Some(shipper), Some(line)) = (&state.shipper, shipped) {
+                shipper.ship(line);
+            }
+            l
         }
         Err(e) => {
             state.metrics.log_errors.fetch_add(1, Ordering::Relaxed);

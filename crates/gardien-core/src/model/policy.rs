@@ -1481,7 +1481,8 @@ fn read_session(node: &Node<'_>, errs: &mut Errors<'_>) -> SessionControls {
     s
 }
 
-/// Cross-member rules Microsoft enforces at write time (spec §1.12, T21).
+/// Cross-member rules Microsoft enforces at write time (docs/reference/entra-semantics.md §1.12,
+/// T21).
 fn validate_policy(node: &Node<'_>, p: &Policy, errs: &mut Errors<'_>) {
     let at = |suffix: &str| format!("{}{suffix}", node.pointer());
     let c = &p.conditions;
@@ -1592,13 +1593,9 @@ fn validate_policy(node: &Node<'_>, p: &Policy, errs: &mut Errors<'_>) {
             errs.push(LoadError::new(node.file, at("/grantControls"), "the register-or-join-devices user action only allows `mfa` or an authentication strength"));
         }
     }
-    if !c.applications.user_actions.is_empty() && p.state == PolicyState::ReportOnly {
-        errs.push(LoadError::new(
-            node.file,
-            at("/state"),
-            "policies that target user actions cannot be report-only",
-        ));
-    }
+    // A report-only policy that targets user actions is a warning, not an error: Graph stores
+    // such policies (real exports have them) and Entra does not evaluate them (see
+    // `report_only_user_action_warnings` in `model/tenant.rs`).
     if p.session.persistent_browser.is_some() && !c.applications.include.all {
         errs.push(LoadError::new(
             node.file,

@@ -74,7 +74,8 @@ fn cased(id: String, upper: bool) -> String {
     if upper { id.to_uppercase() } else { id }
 }
 
-/// Upper-cases every GUID in a policy (ids compare case-insensitively, spec §1.15).
+/// Upper-cases every GUID in a policy (ids compare case-insensitively,
+/// docs/reference/entra-semantics.md §1.15).
 fn upper_ids(v: &mut Value) {
     match v {
         Value::String(s) => {
@@ -249,13 +250,71 @@ pub fn tenant() -> impl Strategy<Value = Value> {
         directory(),
         (0..LOCATIONS).map(named_location).collect::<Vec<_>>(),
         prop::collection::vec(policy(), 1..=8),
+        prop::option::weighted(0.6, cross_tenant_access()),
     )
-        .prop_map(|(directory, locations, mut policies)| {
+        .prop_map(|(directory, locations, mut policies, cross)| {
             for (i, p) in policies.iter_mut().enumerate() {
                 p["id"] = json!(format!("p{i}"));
                 p["displayName"] = json!(format!("Policy {i}"));
             }
-            json!({"policies": policies, "namedLocations": locations, "directory": directory})
+            let mut t =
+                json!({"policies": policies, "namedLocations": locations, "directory": directory});
+            if let Some(c) = cross {
+                t["crossTenantAccess"] = c;
+            }
+            t
+        })
+}
+
+/// An inbound trust object: each member true, false or left out.
+fn inbound_trust() -> impl Strategy<Value = Value> {
+    prop::collection::vec(prop::option::of(any::<bool>()), 3).prop_map(|flags| {
+        let mut o = serde_json::Map::new();
+        for (key, flag) in [
+            "isMfaAccepted",
+            "isCompliantDeviceAccepted",
+            "isHybridAzureADJoinedDeviceAccepted",
+        ]
+        .iter()
+        .zip(flags)
+        {
+            if let Some(f) = flag {
+                o.insert((*key).to_owned(), json!(f));
+            }
+        }
+        Value::Object(o)
+    })
+}
+
+/// `crossTenantAccess`: a default and partner entries for some home tenants, each with its
+/// own inbound trust or inheriting the default's (null).
+fn cross_tenant_access() -> impl Strategy<Value = Value> {
+    (
+        inbound_trust(),
+        prop::collection::vec(
+            (
+                0..4usize,
+                prop::option::weighted(0.7, inbound_trust()),
+                any::<bool>(),
+            ),
+            0..3,
+        ),
+    )
+        .prop_map(|(default, partners)| {
+            let mut seen = Vec::new();
+            let partners: Vec<Value> = partners
+                .into_iter()
+                .filter(|(h, _, _)| {
+                    let fresh = !seen.contains(h);
+                    seen.push(*h);
+                    fresh
+                })
+                .map(|(h, trust, upper)| {
+                    json!({"tenantId": cased(home_tenant(h), upper),
+                           "inboundTrust": trust.unwrap_or(Value::Null)})
+                })
+                .collect();
+            json!({"default": {"inboundTrust": default}, "partners": partners})
         })
 }
 
@@ -290,7 +349,7 @@ fn guests_condition() -> impl Strategy<Value = Value> {
         })
 }
 
-/// User assignments of a user policy (spec §1.4).
+/// User assignments of a user policy (docs/reference/entra-semantics.md §1.4).
 fn users_condition() -> impl Strategy<Value = Value> {
     let ids =
         |v: Vec<usize>, f: fn(usize) -> String| -> Vec<String> { v.into_iter().map(f).collect() };
@@ -362,7 +421,8 @@ fn app_pool() -> BoxedStrategy<String> {
     .boxed()
 }
 
-/// Target resources (spec §1.3): `applications` of a policy that targets apps.
+/// Target resources (docs/reference/entra-semantics.md §1.3): `applications` of a policy that
+/// targets apps.
 fn applications_condition() -> impl Strategy<Value = Value> {
     let include = prop_oneof![
         10 => Just(vec![json!("All")]),
@@ -574,8 +634,8 @@ fn leaf() -> impl Strategy<Value = String> {
     })
 }
 
-/// A device filter rule (spec §3.8) of up to three levels, mixing `-and` / `and`,
-/// `-or` / `or`, `-not` and parentheses, sometimes relying on precedence.
+/// A device filter rule (docs/reference/entra-semantics.md §3.8) of up to three levels, mixing
+/// `-and` / `and`, `-or` / `or`, `-not` and parentheses, sometimes relying on precedence.
 fn device_rule() -> impl Strategy<Value = String> {
     leaf().prop_recursive(3, 8, 2, |inner| {
         prop_oneof![
@@ -642,7 +702,8 @@ fn grant_controls() -> impl Strategy<Value = Value> {
                 if built_in.is_empty() && strength.is_none() && tou.is_none() && !custom {
                     built_in.push("mfa".to_owned());
                 }
-                // `mfa` and an authentication strength cannot be combined (spec §1.12).
+                // `mfa` and an authentication strength cannot be combined
+                // (docs/reference/entra-semantics.md §1.12).
                 let strength = if built_in.iter().any(|b| b == "mfa") {
                     None
                 } else {
@@ -825,7 +886,8 @@ fn user_policy() -> impl Strategy<Value = Value> {
                 TargetKind::Apps(a) => a.clone(),
                 TargetKind::UserAction(action) => {
                     // User-action policies cannot be report-only; registering devices
-                    // allows only MFA or an authentication strength (spec §1.3).
+                    // allows only MFA or an authentication strength
+                    // (docs/reference/entra-semantics.md §1.3).
                     if state == "enabledForReportingButNotEnforced" {
                         state = "enabled";
                     }
@@ -849,7 +911,8 @@ fn user_policy() -> impl Strategy<Value = Value> {
             let mut p = json!({"state": state, "conditions": conditions, "grantControls": grant});
             if let Some(mut s) = session {
                 if !all_apps && let Some(o) = s.as_object_mut() {
-                    // A persistent browser session requires all resources (spec §3.3.3).
+                    // A persistent browser session requires all resources
+                    // (docs/reference/entra-semantics.md §3.3.3).
                     o.remove("persistentBrowser");
                 }
                 p["sessionControls"] = s;
@@ -862,8 +925,8 @@ fn user_policy() -> impl Strategy<Value = Value> {
         })
 }
 
-/// The password-change template (spec §1.12): AND of MFA (or a strength) and password
-/// change, user risk, all resources without exclusions, nothing else.
+/// The password-change template (docs/reference/entra-semantics.md §1.12): AND of MFA (or a
+/// strength) and password change, user risk, all resources without exclusions, nothing else.
 fn password_change_policy() -> impl Strategy<Value = Value> {
     (state(), users_condition(), risk_levels(), any::<bool>()).prop_map(
         |(state, users, risk, strength)| {
@@ -881,8 +944,8 @@ fn password_change_policy() -> impl Strategy<Value = Value> {
     )
 }
 
-/// A workload-identity policy (spec §1.5): `includeUsers: ["None"]`, service principals,
-/// block only.
+/// A workload-identity policy (docs/reference/entra-semantics.md §1.5): `includeUsers: ["None"]`,
+/// service principals, block only.
 fn workload_policy() -> impl Strategy<Value = Value> {
     (
         state(),
@@ -1047,8 +1110,8 @@ fn subject() -> impl Strategy<Value = Value> {
     prop_oneof![
         8 => (
             0..USERS + 2,
-            prop::option::weighted(0.15, select(KINDS)),
-            prop::option::weighted(0.15, 1..4usize),
+            prop::option::weighted(0.25, select(KINDS)),
+            prop::option::weighted(0.3, 1..4usize),
             prop::bool::weighted(0.2),
         )
             .prop_map(|(u, kind, tenant, upper)| {
@@ -1165,15 +1228,20 @@ fn session() -> impl Strategy<Value = Value> {
             prop_oneof![
                 6 => Just(None),
                 2 => Just(Some(vec!["openid", "profile", "User.Read"])),
+                2 => Just(Some(vec!["openid", "profile"])),
                 1 => Just(Some(vec!["openid", "Mail.Read"])),
             ],
             prop::option::weighted(0.3, select(vec!["FR", "US", "de"])),
             prop::bool::weighted(0.15),
             prop::bool::weighted(0.2),
         ),
+        (
+            prop::option::weighted(0.35, prop::collection::vec(select(METHODS), 1..3)),
+            prop::bool::weighted(0.3),
+        ),
     )
         .prop_map(
-            |((methods, tou, password, approved, app_protection), rest)| {
+            |((methods, tou, password, approved, app_protection), rest, (home, confidential))| {
                 let (original, since_auth, since_mfa, scopes, gps, compliant_network, refresh) =
                     rest;
                 let mut s = json!({
@@ -1199,6 +1267,12 @@ fn session() -> impl Strategy<Value = Value> {
                 }
                 if let Some(g) = gps {
                     s["gpsCountry"] = json!(g);
+                }
+                if let Some(h) = home {
+                    s["homeTenantAuthenticationMethods"] = json!(h);
+                }
+                if confidential {
+                    s["confidentialClient"] = json!(true);
                 }
                 s
             },

@@ -6,8 +6,10 @@
 //! on whatever is current, in arrival order.
 //!
 //! Every handler checks the token from the headers before it reads the body: an
-//! unauthenticated caller gets 401 at once, its body unread.
+//! unauthenticated caller gets 401 at once, its body unread; a `reader` token (read routes
+//! only, `crate::credentials`) gets 403 on a write, its body unread too.
 
+use crate::credentials::Role;
 use crate::problem::ApiError;
 use crate::routes::bearer;
 use crate::state::{AppState, WriteError, registry};
@@ -22,30 +24,46 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::sync::SemaphorePermit;
 
-/// Who writes: the `X-Gardien-Author` header (free text), else `admin`.
-fn author(headers: &HeaderMap) -> String {
+/// Who says they write: the `X-Gardien-Author` header (free text, at most 200 bytes).
+pub(crate) fn author(headers: &HeaderMap) -> Option<String> {
     headers
         .get("x-gardien-author")
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|s| !s.is_empty() && s.len() <= 200)
-        .unwrap_or("admin")
-        .to_owned()
+        .map(str::to_owned)
 }
 
-/// Admits a request holding the admin token; returns who writes (for the version history).
-/// In demo mode (admin API open on loopback) the request must also name a loopback host and,
-/// when it has an `Origin`, come from a page of that same host: a web page the user visits
-/// cannot write through the browser, nor reach the API by DNS rebinding.
-pub(crate) fn guard(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+/// Admits a request holding an admin token whose role allows `needed` (401 without a valid
+/// token, 403 with one whose role is not enough); returns who writes (for the version
+/// history): the `X-Gardien-Author` header, else the token's name. In demo mode (admin API
+/// open on loopback) the request must also name a loopback host and, when it has an
+/// `Origin`, come from a page of that same host: a web page the user visits cannot write
+/// through the browser, nor reach the API by DNS rebinding.
+pub(crate) fn guard(
+    state: &AppState,
+    headers: &HeaderMap,
+    needed: Role,
+) -> Result<String, ApiError> {
     if state.demo {
         demo_origin(headers)?;
     }
-    if state.admin_allowed(bearer(headers)) {
-        Ok(author(headers))
-    } else {
-        Err(ApiError::unauthorized())
+    let Some(caller) = state.admin_caller(bearer(headers)) else {
+        return Err(ApiError::unauthorized());
+    };
+    if !caller.role.allows(needed) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            format!(
+                "token `{}` has the {} role; this needs the {} role",
+                caller.name,
+                caller.role.as_str(),
+                needed.as_str()
+            ),
+        ));
     }
+    Ok(author(headers).unwrap_or_else(|| caller.name.to_string()))
 }
 
 /// Demo mode: `Host` is a loopback name or address, `Origin` (when present) is that host.
@@ -88,12 +106,12 @@ fn demo_origin(headers: &HeaderMap) -> Result<(), ApiError> {
 /// lives), then the body, streamed against `[http] admin_body_bytes` and counted against
 /// `max_json_values` before it is parsed. However many authenticated writers send at once,
 /// at most that many bodies and their trees are in memory.
-async fn write_body<'s>(
+pub(crate) async fn write_body<'s>(
     state: &'s AppState,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(String, Map<String, Value>, SemaphorePermit<'s>), ApiError> {
-    let author = guard(state, headers)?;
+    let author = guard(state, headers, Role::Admin)?;
     crate::body::require_json(headers)?;
     let permit = state
         .admin_bodies
@@ -108,7 +126,7 @@ async fn write_body<'s>(
 }
 
 /// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`).
-fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+pub(crate) fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     let Some(v) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
@@ -119,7 +137,8 @@ fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
         .map_err(|_| ApiError::bad_request("If-Match: expected a policy version such as \"3\""))
 }
 
-fn with_etag(mut response: Response, version: i64) -> Response {
+/// `response` with `ETag: "<version>"`.
+pub(crate) fn with_etag(mut response: Response, version: i64) -> Response {
     if let Ok(v) = HeaderValue::from_str(&format!("\"{version}\"")) {
         response.headers_mut().insert(header::ETAG, v);
     }
@@ -173,7 +192,10 @@ fn relative(mut errors: LoadErrors, kind: &str, index: Option<usize>) -> LoadErr
     errors
 }
 
-fn write_error(e: WriteError, kind: &str, index: Option<usize>) -> ApiError {
+/// The answer to a write the state refused: 400 with the core's errors (pointing into the
+/// request body when `index` names the item written), 409 on a version conflict, 500 on a
+/// store failure.
+pub(crate) fn write_error(e: WriteError, kind: &str, index: Option<usize>) -> ApiError {
     match e {
         WriteError::Rejected(errors) => ApiError::invalid(&relative(errors, kind, index)),
         WriteError::Conflict { expected, actual } => ApiError::conflict(format!(
@@ -222,7 +244,7 @@ const LOCATIONS: Collection = Collection {
 
 /// Writes without `If-Match` that lost a race with another replica are retried this many
 /// times on the newer version before the conflict is answered.
-const WRITE_RETRIES: usize = 8;
+pub(crate) const WRITE_RETRIES: usize = 8;
 
 fn same_id(v: &Value, id: &str) -> bool {
     v.get("id")
@@ -232,7 +254,7 @@ fn same_id(v: &Value, id: &str) -> bool {
 
 impl Collection {
     fn list(self, state: &AppState, headers: &HeaderMap) -> Result<Response, ApiError> {
-        guard(state, headers)?;
+        guard(state, headers, Role::Reader)?;
         let live = state.live.load();
         let items = crate::snapshot::list(&live.snapshot, self.key);
         Ok(with_etag(
@@ -242,7 +264,7 @@ impl Collection {
     }
 
     fn get(self, state: &AppState, headers: &HeaderMap, id: &str) -> Result<Response, ApiError> {
-        guard(state, headers)?;
+        guard(state, headers, Role::Reader)?;
         let live = state.live.load();
         crate::snapshot::list(&live.snapshot, self.key)
             .iter()
@@ -260,7 +282,7 @@ impl Collection {
         headers: &HeaderMap,
         mut edit: impl FnMut(&mut Vec<Value>) -> Result<Option<usize>, ApiError>,
     ) -> Result<(i64, Value, Option<usize>), ApiError> {
-        let author = guard(state, headers)?;
+        let author = guard(state, headers, Role::Admin)?;
         let expected = expected_version(headers)?;
         let _order = state.admin_edits.lock().await;
         let mut attempt = 0;
@@ -493,7 +515,7 @@ pub async fn get_directory(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    guard(&state, &headers)?;
+    guard(&state, &headers, Role::Reader)?;
     let live = state.live.load();
     Ok(with_etag(
         Json(live.snapshot.get("directory").cloned().unwrap_or(json!({}))).into_response(),
@@ -636,15 +658,32 @@ pub async fn list_versions(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    guard(&state, &headers)?;
+    guard(&state, &headers, Role::Reader)?;
     let versions = state
         .store
         .versions()
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    let value: Vec<Value> = versions
+        .into_iter()
+        .map(|v| dated(serde_json::to_value(v).unwrap_or(Value::Null)))
+        .collect();
     Ok(Json(
-        json!({ "current": state.live.load().version, "value": versions }),
+        json!({ "current": state.live.load().version, "value": value }),
     ))
+}
+
+/// A version as the API shows it: `createdDateTime` (RFC 3339, UTC, as Graph dates are)
+/// beside `createdMs`.
+fn dated(mut version: Value) -> Value {
+    let ms = version.get("createdMs").and_then(Value::as_i64);
+    if let (Some(ms), Some(object)) = (ms, version.as_object_mut()) {
+        object.insert(
+            "createdDateTime".into(),
+            Value::String(crate::clock::rfc3339(ms)),
+        );
+    }
+    version
 }
 
 /// `GET /v1/admin/versions/{version}`: one version with its snapshot and diff.
@@ -653,14 +692,14 @@ pub async fn get_version(
     headers: HeaderMap,
     Path(version): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    guard(&state, &headers)?;
+    guard(&state, &headers, Role::Reader)?;
     match state
         .store
         .version(version)
         .await
         .map_err(|e| ApiError::internal(&e))?
     {
-        Some(v) => Ok(Json(serde_json::to_value(v).unwrap_or(Value::Null))),
+        Some(v) => Ok(Json(dated(serde_json::to_value(v).unwrap_or(Value::Null)))),
         None => Err(ApiError::not_found(format!("no version {version}"))),
     }
 }
@@ -672,7 +711,7 @@ pub async fn rollback(
     headers: HeaderMap,
     Path(version): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let author = guard(&state, &headers)?;
+    let author = guard(&state, &headers, Role::Admin)?;
     let expected = expected_version(&headers)?;
     let Some(old) = state
         .store
@@ -702,7 +741,7 @@ pub async fn list_devices(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    guard(&state, &headers)?;
+    guard(&state, &headers, Role::Reader)?;
     let devices = state
         .store
         .devices()
@@ -744,7 +783,7 @@ pub async fn get_device(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    guard(&state, &headers)?;
+    guard(&state, &headers, Role::Reader)?;
     let devices = state
         .store
         .devices()
@@ -807,7 +846,7 @@ pub async fn delete_device(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    guard(&state, &headers)?;
+    guard(&state, &headers, Role::Admin)?;
     if !state
         .store
         .delete_device(&id)
