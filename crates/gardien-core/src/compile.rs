@@ -4,6 +4,7 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::eval::memo::Memo;
+use crate::explain::ActionMemo;
 use crate::ids::{
     ADMIN_PORTAL_APPS, COMPLIANT_NETWORK_LOCATION, MFA_TRUSTED_IPS_LOCATION, OFFICE365_APPS,
     STRENGTH_MFA, STRENGTH_PASSWORDLESS, STRENGTH_PHISHING_RESISTANT,
@@ -122,6 +123,9 @@ pub struct CompiledTenant {
     pub strengths: Vec<CompiledStrength>,
     /// Policy masks memoised for the hot path.
     pub memo: Memo,
+    /// User actions of recent explanations, by sign-in (a cache: starts empty, and empty
+    /// again in a clone).
+    pub explanations: ActionMemo,
 }
 
 /// The built-in authentication strengths (docs/reference/entra-semantics.md §1.12).
@@ -354,6 +358,7 @@ impl CompiledTenant {
             admin_portals,
             strengths,
             memo: Memo::default(),
+            explanations: ActionMemo::default(),
             tenant: Tenant::default(),
         };
         let policies: Vec<CompiledPolicy> = tenant

@@ -4,7 +4,7 @@ use crate::error::LoadError;
 use crate::json::{Node, opt_string, string_list_max};
 use crate::limits::{MAX_DEVICE_VALUE_LENGTH, MAX_REQUEST_LIST_ITEMS};
 use crate::model::enums::graph_enum;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 /// A registered device as Entra knows it (`signInConditions.deviceInfo`).
 ///
@@ -78,8 +78,13 @@ impl DeviceInfo {
 
     /// The What If `deviceInfo` object (only the properties that are set).
     pub fn to_json(&self) -> Value {
-        let mut o = Map::new();
-        for field in DeviceStringField::ALL {
+        serde_json::to_value(DeviceJson(self)).unwrap_or_default()
+    }
+
+    /// The string properties set, with their `deviceInfo` names, in [`DeviceStringField`]
+    /// order.
+    fn strings(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
+        DeviceStringField::ALL.iter().copied().filter_map(|field| {
             let value = match field {
                 DeviceStringField::DeviceId => &self.device_id,
                 DeviceStringField::DisplayName => &self.display_name,
@@ -93,25 +98,39 @@ impl DeviceInfo {
                 DeviceStringField::ProfileType => &self.profile_type,
                 DeviceStringField::TrustType => &self.trust_type,
             };
-            if let Some(v) = value {
-                o.insert(field.as_str().to_owned(), json!(v));
-            }
+            value.as_deref().map(|v| (field.as_str(), v))
+        })
+    }
+}
+
+/// `deviceInfo` of a request ([`DeviceInfo::to_json`]), serialized without building a JSON
+/// tree (the sign-in log writes one per decision).
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceJson<'a>(pub &'a DeviceInfo);
+
+impl serde::Serialize for DeviceJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let d = self.0;
+        let mut m = s.serialize_map(None)?;
+        for (name, value) in d.strings() {
+            m.serialize_entry(name, value)?;
         }
-        if let Some(c) = self.is_compliant {
-            o.insert("isCompliant".to_owned(), json!(c));
+        if let Some(c) = d.is_compliant {
+            m.serialize_entry("isCompliant", &c)?;
         }
-        if !self.physical_ids.is_empty() {
-            o.insert("physicalIds".to_owned(), json!(self.physical_ids));
+        if !d.physical_ids.is_empty() {
+            m.serialize_entry("physicalIds", &d.physical_ids)?;
         }
-        if !self.system_labels.is_empty() {
-            o.insert("systemLabels".to_owned(), json!(self.system_labels));
+        if !d.system_labels.is_empty() {
+            m.serialize_entry("systemLabels", &d.system_labels)?;
         }
-        for (i, v) in self.extension_attributes.iter().enumerate() {
+        for (i, v) in d.extension_attributes.iter().enumerate() {
             if let Some(v) = v {
-                o.insert(format!("extensionAttribute{}", i + 1), json!(v));
+                m.serialize_entry(&format!("extensionAttribute{}", i + 1), v)?;
             }
         }
-        Value::Object(o)
+        m.end()
     }
 }
 
@@ -255,6 +274,7 @@ pub(crate) fn read_device(node: &Node<'_>) -> Result<DeviceInfo, LoadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn flat_and_nested_extension_attributes_round_trip() {

@@ -681,7 +681,113 @@ pub fn minimal_action_sets(tenant: &CompiledTenant, signin: &SignIn) -> ActionSe
     }
 }
 
-/// Explains a deny or challenge; `None` for an allow.
+/// The user actions of an explanation: every member of every minimal set, in effort order
+/// (or, when no set reaches an allow, the single changes that still improve the outcome),
+/// then the minimal sets themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actions {
+    /// What [`Explanation::user_actions`] lists before `contactSupport`.
+    pub user_actions: Vec<UserAction>,
+    /// [`Explanation::user_action_sets`].
+    pub user_action_sets: Vec<Vec<UserAction>>,
+}
+
+/// Sign-ins whose actions [`ActionMemo`] keeps before it starts again from empty.
+pub const ACTION_MEMO_CAPACITY: usize = 4096;
+
+/// The actions of recent explanations, by sign-in ([`crate::signin_key::encode`]).
+///
+/// The search ([`minimal_action_sets`]) is a pure function of the compiled tenant and the
+/// sign-in and costs up to [`SEARCH_BUDGET`] decisions; a denied user reloading the page, or
+/// a browser fetching a denied page's assets, asks again for the same sign-in. Each compiled
+/// tenant has its own memo ([`CompiledTenant::explanations`]), so a new policy set starts
+/// empty. At most [`ACTION_MEMO_CAPACITY`] sign-ins, emptied when full.
+#[derive(Default)]
+pub struct ActionMemo {
+    entries: std::sync::Mutex<rustc_hash::FxHashMap<Box<[u8]>, std::sync::Arc<Actions>>>,
+}
+
+impl ActionMemo {
+    /// The actions of `signin`, searched on the first call only.
+    pub fn get_or_search(
+        &self,
+        signin: &SignIn,
+        search: impl FnOnce() -> Actions,
+    ) -> std::sync::Arc<Actions> {
+        let mut key = Vec::with_capacity(256);
+        crate::signin_key::encode(signin, &mut key);
+        if let Some(found) = self
+            .entries
+            .lock()
+            .ok()
+            .and_then(|m| m.get(key.as_slice()).cloned())
+        {
+            return found;
+        }
+        // Searched without the lock: two threads may search the same sign-in once each.
+        let actions = std::sync::Arc::new(search());
+        if let Ok(mut map) = self.entries.lock() {
+            if map.len() >= ACTION_MEMO_CAPACITY {
+                map.clear();
+            }
+            map.insert(key.into_boxed_slice(), actions.clone());
+        }
+        actions
+    }
+
+    /// Sign-ins remembered now.
+    pub fn len(&self) -> usize {
+        self.entries.lock().map_or(0, |m| m.len())
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Clone for ActionMemo {
+    /// A clone starts empty (it is a cache, not state).
+    fn clone(&self) -> Self {
+        ActionMemo::default()
+    }
+}
+
+impl std::fmt::Debug for ActionMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActionMemo")
+            .field("entries", &self.len())
+            .finish()
+    }
+}
+
+/// Searches the actions of a deny or challenge (no memo).
+pub fn search_actions(tenant: &CompiledTenant, signin: &SignIn, verdict: &Verdict) -> Actions {
+    let user_action_sets = minimal_action_sets(tenant, signin).sets;
+    // Every member of every minimal set, once, in effort order (the vocabulary's order).
+    let mut user_actions: Vec<UserAction> = user_action_sets.iter().flatten().copied().collect();
+    if user_actions.is_empty() {
+        // Nothing reaches an allow: the single changes that still improve the outcome (a
+        // deny becoming a challenge, another policy now standing in the way).
+        for (action, variants) in user_change_candidates(tenant, signin) {
+            if variants
+                .iter()
+                .any(|c| improves(verdict, &tenant.decide(c)))
+            {
+                user_actions.push(action);
+            }
+        }
+    }
+    user_actions.sort_by_key(|a| *a as u8);
+    user_actions.dedup();
+    Actions {
+        user_actions,
+        user_action_sets,
+    }
+}
+
+/// Explains a deny or challenge; `None` for an allow. The actions come from the tenant's
+/// memo ([`CompiledTenant::explanations`]) when the same sign-in was explained recently.
 pub fn explain(
     tenant: &CompiledTenant,
     signin: &SignIn,
@@ -692,26 +798,100 @@ pub fn explain(
         return None;
     }
     let category = category(tenant, evaluation, signin);
-    let user_action_sets = minimal_action_sets(tenant, signin).sets;
-    // Every member of every minimal set, once, in effort order (the vocabulary's order).
-    let mut user_actions: Vec<UserAction> = user_action_sets.iter().flatten().copied().collect();
-    if user_actions.is_empty() {
-        // Nothing reaches an allow: the single changes that still improve the outcome (a
-        // deny becoming a challenge, another policy now standing in the way).
-        for (action, variants) in user_change_candidates(tenant, signin) {
-            if variants.iter().any(|c| improves(v, &tenant.decide(c))) {
-                user_actions.push(action);
-            }
-        }
-    }
-    user_actions.sort_by_key(|a| *a as u8);
-    user_actions.dedup();
+    let actions = tenant
+        .explanations
+        .get_or_search(signin, || search_actions(tenant, signin, v));
+    let mut user_actions = actions.user_actions.clone();
     user_actions.push(UserAction::ContactSupport);
     Some(Explanation {
         category,
         temporary: category.is_temporary(),
         user_actions,
-        user_action_sets,
+        user_action_sets: actions.user_action_sets.clone(),
         admin_details: admin_details(tenant, signin, evaluation),
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::panic, reason = "test failures report through panics")]
+mod tests {
+    use super::*;
+    use crate::testing::{compile, signin};
+    use serde_json::json;
+
+    /// Block outside a trusted place, MFA inside: a denial whose actions the search finds.
+    fn tenant() -> CompiledTenant {
+        compile(&json!({
+            "namedLocations": [{"@odata.type": "#microsoft.graph.ipNamedLocation",
+                "id": "hq", "displayName": "HQ", "isTrusted": true,
+                "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange",
+                              "cidrAddress": "198.51.100.0/24"}]}],
+            "policies": [
+                {"id": "p1", "displayName": "Block outside HQ", "state": "enabled",
+                 "conditions": {"users": {"includeUsers": ["All"]},
+                                "applications": {"includeApplications": ["All"]},
+                                "locations": {"includeLocations": ["All"],
+                                              "excludeLocations": ["AllTrusted"]}},
+                 "grantControls": {"operator": "OR", "builtInControls": ["block"]}},
+                {"id": "p2", "displayName": "MFA", "state": "enabled",
+                 "conditions": {"users": {"includeUsers": ["All"]},
+                                "applications": {"includeApplications": ["All"]}},
+                 "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}
+            ]
+        }))
+        .unwrap_or_else(|| panic!("tenant"))
+    }
+
+    #[test]
+    fn remembered_actions_are_the_searched_ones_per_sign_in() {
+        let t = tenant();
+        let abroad = signin(json!({"ipAddress": "203.0.113.9"}), json!(null))
+            .unwrap_or_else(|| panic!("sign-in"));
+        let mut inside = abroad.clone();
+        inside.ip_address = "198.51.100.7".parse().ok();
+        assert!(t.explanations.is_empty());
+        for s in [&abroad, &inside] {
+            let evaluation = t.evaluate(s);
+            assert_ne!(evaluation.verdict.decision, Decision::Allow);
+            let fresh = search_actions(&t, s, &evaluation.verdict);
+            let first = explain(&t, s, &evaluation).unwrap_or_else(|| panic!("explained"));
+            let again = explain(&t, s, &evaluation).unwrap_or_else(|| panic!("explained"));
+            assert_eq!(first, again);
+            assert_eq!(first.user_action_sets, fresh.user_action_sets);
+            assert_eq!(
+                first
+                    .user_actions
+                    .split_last()
+                    .map(|(l, rest)| (*l, rest.to_vec())),
+                Some((UserAction::ContactSupport, fresh.user_actions.clone()))
+            );
+        }
+        // One entry per distinct sign-in; the two denials differ (block vs MFA).
+        assert_eq!(t.explanations.len(), 2);
+        let abroad_actions = explain(&t, &abroad, &t.evaluate(&abroad)).map(|e| e.user_actions);
+        let inside_actions = explain(&t, &inside, &t.evaluate(&inside)).map(|e| e.user_actions);
+        assert_ne!(abroad_actions, inside_actions);
+        // A clone of the tenant (a cache, not state) starts empty.
+        assert!(t.clone().explanations.is_empty());
+    }
+
+    #[test]
+    fn the_memo_is_emptied_when_full() {
+        let memo = ActionMemo::default();
+        let base = signin(json!({}), json!(null)).unwrap_or_else(|| panic!("sign-in"));
+        let none = || Actions {
+            user_actions: Vec::new(),
+            user_action_sets: Vec::new(),
+        };
+        for i in 0..ACTION_MEMO_CAPACITY {
+            let mut s = base.clone();
+            s.session.seconds_since_mfa = Some(i as u64);
+            memo.get_or_search(&s, none);
+        }
+        assert_eq!(memo.len(), ACTION_MEMO_CAPACITY);
+        let mut s = base.clone();
+        s.session.seconds_since_mfa = Some(u64::MAX);
+        memo.get_or_search(&s, none);
+        assert_eq!(memo.len(), 1);
+    }
 }

@@ -17,6 +17,7 @@ pub mod network;
 pub mod report;
 pub mod schema;
 pub mod signin;
+pub mod signin_key;
 pub mod signin_log;
 #[cfg(test)]
 mod testing;

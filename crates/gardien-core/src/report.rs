@@ -143,12 +143,31 @@ impl LogFlags {
 }
 
 impl fmt::Display for LogFlags {
+    /// The names in value order, without allocating (the sign-in log writes two of these
+    /// per policy per decision).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = self.names();
-        if names.is_empty() {
-            return f.write_str("none");
+        let mut bits = self.0;
+        let mut first = true;
+        while bits != 0 {
+            let bit = bits & bits.wrapping_neg();
+            bits &= !bit;
+            let Some((name, _)) = CONDITIONS
+                .iter()
+                .map(|c| c.log_flag())
+                .find(|(_, v)| *v == bit)
+            else {
+                continue;
+            };
+            if !first {
+                f.write_str(",")?;
+            }
+            f.write_str(name)?;
+            first = false;
         }
-        f.write_str(&names.join(","))
+        if first {
+            f.write_str("none")?;
+        }
+        Ok(())
     }
 }
 
@@ -292,30 +311,35 @@ fn outcome_name(o: Outcome) -> &'static str {
 
 /// The grant controls a policy lists, as the sign-in log names them.
 pub fn grant_control_names(policy: &Policy) -> Vec<String> {
-    let Some(g) = &policy.grant else {
-        return Vec::new();
-    };
-    let mut out: Vec<String> = g
-        .built_in
-        .iter()
-        .map(|b| {
-            Control::ALL
-                .iter()
-                .find(|c| c.as_str() == b.as_str())
-                .map(|c| c.log_name().to_owned())
-                .unwrap_or_else(|| b.as_str().to_owned())
-        })
-        .collect();
-    if g.authentication_strength.is_some() {
-        out.push(Control::AuthenticationStrength.log_name().to_owned());
-    }
-    if !g.terms_of_use.is_empty() {
-        out.push(Control::TermsOfUse.log_name().to_owned());
-    }
-    if !g.custom_factors.is_empty() {
-        out.push(Control::CustomAuthenticationFactor.log_name().to_owned());
-    }
-    out
+    grant_control_log_names(policy).map(str::to_owned).collect()
+}
+
+/// [`grant_control_names`] without allocating.
+fn grant_control_log_names(policy: &Policy) -> impl Iterator<Item = &'static str> + '_ {
+    let g = policy.grant.as_ref();
+    let built_in = g.into_iter().flat_map(|g| g.built_in.iter()).map(|b| {
+        Control::ALL
+            .iter()
+            .find(|c| c.as_str() == b.as_str())
+            .map_or(b.as_str(), |c| c.log_name())
+    });
+    let others = g.into_iter().flat_map(|g| {
+        [
+            (
+                g.authentication_strength.is_some(),
+                Control::AuthenticationStrength,
+            ),
+            (!g.terms_of_use.is_empty(), Control::TermsOfUse),
+            (
+                !g.custom_factors.is_empty(),
+                Control::CustomAuthenticationFactor,
+            ),
+        ]
+        .into_iter()
+        .filter(|(listed, _)| *listed)
+        .map(|(_, c)| c.log_name())
+    });
+    built_in.chain(others)
 }
 
 /// `appliedConditionalAccessPolicies` of an evaluation, tenant order.
@@ -328,8 +352,8 @@ pub fn applied_policies(tenant: &CompiledTenant, evaluation: &Evaluation) -> Vec
         .collect()
 }
 
-fn applied_policy(policy: &Policy, record: &PolicyRecord) -> AppliedPolicy {
-    let disabled = record.result == PolicyResult::NotEnabled;
+/// The `conditionsSatisfied` and `conditionsNotSatisfied` flags of a record.
+fn condition_flags(record: &PolicyRecord) -> (LogFlags, LogFlags) {
     let mut satisfied = LogFlags::default();
     let mut unsatisfied = LogFlags::default();
     for c in record.conditions.iter() {
@@ -339,6 +363,71 @@ fn applied_policy(policy: &Policy, record: &PolicyRecord) -> AppliedPolicy {
             unsatisfied.insert(c.condition);
         }
     }
+    (satisfied, unsatisfied)
+}
+
+/// `appliedConditionalAccessPolicies` of an evaluation serialized straight from the tenant
+/// and the records: the JSON of [`applied_policies`] without building its strings (the
+/// sign-in log writes it for every decision).
+#[derive(Debug, Clone, Copy)]
+pub struct AppliedPoliciesJson<'a> {
+    /// The tenant evaluated.
+    pub tenant: &'a CompiledTenant,
+    /// Its evaluation of the sign-in.
+    pub evaluation: &'a Evaluation,
+}
+
+impl Serialize for AppliedPoliciesJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let policies = &self.tenant.tenant.policies;
+        s.collect_seq(
+            self.evaluation
+                .policies
+                .iter()
+                .filter_map(|r| policies.get(r.index).map(|p| AppliedPolicyJson(p, r))),
+        )
+    }
+}
+
+/// One entry of [`AppliedPoliciesJson`].
+struct AppliedPolicyJson<'a>(&'a Policy, &'a PolicyRecord);
+
+/// Names serialized as a JSON array, from an iterator taken by the first serialization
+/// (a second one writes `[]`: build one per use).
+pub(crate) struct Names<I>(pub(crate) std::cell::Cell<Option<I>>);
+
+impl<'n, I: Iterator<Item = &'n str>> Serialize for Names<I> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.take().into_iter().flatten())
+    }
+}
+
+impl Serialize for AppliedPolicyJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let AppliedPolicyJson(policy, record) = *self;
+        let enabled = record.result != PolicyResult::NotEnabled;
+        let (satisfied, unsatisfied) = condition_flags(record);
+        let mut m = s.serialize_struct("AppliedPolicy", 7)?;
+        m.serialize_field("id", &policy.id)?;
+        m.serialize_field("displayName", &policy.display_name)?;
+        m.serialize_field("result", &record.result)?;
+        let grant = enabled.then(|| grant_control_log_names(policy));
+        m.serialize_field("enforcedGrantControls", &Names(std::cell::Cell::new(grant)))?;
+        let session = enabled.then(|| policy.session.names().into_iter());
+        m.serialize_field(
+            "enforcedSessionControls",
+            &Names(std::cell::Cell::new(session)),
+        )?;
+        m.serialize_field("conditionsSatisfied", &satisfied)?;
+        m.serialize_field("conditionsNotSatisfied", &unsatisfied)?;
+        m.end()
+    }
+}
+
+fn applied_policy(policy: &Policy, record: &PolicyRecord) -> AppliedPolicy {
+    let disabled = record.result == PolicyResult::NotEnabled;
+    let (satisfied, unsatisfied) = condition_flags(record);
     AppliedPolicy {
         id: policy.id.clone(),
         display_name: policy.display_name.clone(),
@@ -559,4 +648,85 @@ impl WhatIfReport {
 /// Names of conditions for documentation and renderers.
 pub fn condition_name(c: Condition) -> &'static str {
     c.what_if_reason().0
+}
+
+#[cfg(test)]
+#[allow(clippy::panic, reason = "test failures report through panics")]
+mod tests {
+    use super::*;
+    use crate::testing::{compile, signin};
+    use serde_json::json;
+
+    #[test]
+    fn applied_policies_json_is_the_json_of_applied_policies() {
+        let t = compile(&json!({
+            "namedLocations": [{"@odata.type": "#microsoft.graph.ipNamedLocation",
+                "id": "hq", "displayName": "HQ", "isTrusted": true,
+                "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange",
+                              "cidrAddress": "198.51.100.0/24"}]}],
+            "policies": [
+                {"id": "p1", "displayName": "Block outside HQ", "state": "enabled",
+                 "conditions": {"users": {"includeUsers": ["All"]},
+                                "applications": {"includeApplications": ["All"]},
+                                "clientAppTypes": ["browser"],
+                                "locations": {"includeLocations": ["All"],
+                                              "excludeLocations": ["AllTrusted"]}},
+                 "grantControls": {"operator": "OR", "builtInControls": ["block"]}},
+                {"id": "p2", "displayName": "MFA and terms", "state": "enabledForReportingButNotEnforced",
+                 "conditions": {"users": {"includeUsers": ["All"]},
+                                "applications": {"includeApplications": ["All"]}},
+                 "grantControls": {"operator": "AND", "builtInControls": ["mfa", "compliantDevice"],
+                                   "termsOfUse": ["t1"]},
+                 "sessionControls": {"signInFrequency": {"isEnabled": true, "value": 4,
+                                                          "type": "hours"}}},
+                {"id": "p3", "displayName": "Off", "state": "disabled",
+                 "conditions": {"users": {"includeUsers": ["All"]},
+                                "applications": {"includeApplications": ["All"]}},
+                 "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}
+            ]
+        }))
+        .unwrap_or_else(|| panic!("tenant"));
+        for (conditions, session) in [
+            (
+                json!({"ipAddress": "203.0.113.9", "clientAppType": "browser"}),
+                json!(null),
+            ),
+            (
+                json!({"ipAddress": "198.51.100.7"}),
+                json!({"authenticationMethods": ["password", "fido2"]}),
+            ),
+            (json!({}), json!(null)),
+        ] {
+            let s = signin(conditions, session).unwrap_or_else(|| panic!("sign-in"));
+            let evaluation = t.evaluate(&s);
+            let built = serde_json::to_string(&applied_policies(&t, &evaluation)).ok();
+            let direct = serde_json::to_string(&AppliedPoliciesJson {
+                tenant: &t,
+                evaluation: &evaluation,
+            })
+            .ok();
+            assert!(
+                built
+                    .as_deref()
+                    .is_some_and(|b| b.contains("conditionsNotSatisfied"))
+            );
+            assert_eq!(built, direct);
+        }
+    }
+
+    #[test]
+    fn log_flags_are_named_in_value_order() {
+        let mut f = LogFlags::default();
+        assert_eq!(f.to_string(), "none");
+        for c in [
+            Condition::Location,
+            Condition::Users,
+            Condition::Application,
+            Condition::UserActions,
+        ] {
+            f.insert(c);
+        }
+        assert_eq!(f.to_string(), "application,users,location");
+        assert_eq!(f.to_string(), f.names().join(","));
+    }
 }

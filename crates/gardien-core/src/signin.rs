@@ -4,7 +4,8 @@
 //! older beta names (`conditionalAccessWhatIfSubject`, `conditionalAccessContext`,
 //! `conditionalAccessWhatIfConditions`) with their `@odata.type`s.
 
-use serde_json::{Value, json};
+use serde::ser::{Serialize, SerializeMap as _, Serializer};
+use serde_json::Value;
 use std::net::IpAddr;
 
 use crate::device::DeviceInfo;
@@ -75,11 +76,11 @@ pub struct Session {
     pub seconds_since_authentication: Option<u64>,
     /// Seconds since the last multifactor authentication.
     pub seconds_since_mfa: Option<u64>,
-    /// OAuth scopes requested (for baseline-scope handling, docs/reference/entra-semantics.md
-    /// §3.3.4).
+    /// OAuth scopes requested (for baseline-scope handling, spec §3.3.4).
     pub requested_scopes: Vec<Box<str>>,
     /// The client is a confidential client (a web app with its own credential), which
-    /// keeps its own audience when it requests only OIDC scopes (docs/reference/entra-semantics.md §3.3.4).
+    /// keeps its own audience when it requests only OIDC scopes
+    /// (docs/reference/entra-semantics.md §3.3.4).
     pub confidential_client: bool,
     /// Country reported by the Authenticator app's GPS.
     pub gps_country: Option<[u8; 2]>,
@@ -94,22 +95,25 @@ pub struct Session {
 impl Session {
     /// gardien's `session` member with only what is set.
     pub fn to_json(&self) -> Value {
-        let mut o = serde_json::Map::new();
-        if self.methods.0 != 0 {
-            let methods: Vec<&str> = self.methods.iter().map(|m| m.as_str()).collect();
-            o.insert("authenticationMethods".into(), json!(methods));
-        }
-        if self.home_methods.0 != 0 {
-            let methods: Vec<&str> = self.home_methods.iter().map(|m| m.as_str()).collect();
-            o.insert("homeTenantAuthenticationMethods".into(), json!(methods));
-        }
-        if !self.accepted_terms_of_use.is_empty() {
-            o.insert(
-                "acceptedTermsOfUse".into(),
-                json!(self.accepted_terms_of_use),
-            );
-        }
-        for (key, set) in [
+        serde_json::to_value(SessionJson(self)).unwrap_or_default()
+    }
+
+    /// Whether the `session` member would be empty.
+    fn is_unset(&self) -> bool {
+        self.methods.0 == 0
+            && self.home_methods.0 == 0
+            && self.accepted_terms_of_use.is_empty()
+            && !self.flags().any(|(_, set)| set)
+            && self.original_transfer_method.is_none()
+            && self.gps_country.is_none()
+            && self.requested_scopes.is_empty()
+            && self.seconds_since_authentication.is_none()
+            && self.seconds_since_mfa.is_none()
+    }
+
+    /// The boolean members, in output order.
+    fn flags(&self) -> impl Iterator<Item = (&'static str, bool)> {
+        [
             ("passwordChanged", self.password_changed),
             ("approvedClientApp", self.approved_client_app),
             ("appProtectionPolicy", self.app_protection_policy),
@@ -117,27 +121,206 @@ impl Session {
             ("anonymousNetwork", self.anonymous_network),
             ("refresh", self.refresh),
             ("confidentialClient", self.confidential_client),
-        ] {
+        ]
+        .into_iter()
+    }
+}
+
+/// A two-letter country code as JSON text.
+struct CountryJson([u8; 2]);
+
+impl Serialize for CountryJson {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+/// gardien's `session` member ([`Session::to_json`]), serialized without building a JSON
+/// tree.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionJson<'a>(pub &'a Session);
+
+impl Serialize for SessionJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let x = self.0;
+        let mut m = s.serialize_map(None)?;
+        if x.methods.0 != 0 {
+            m.serialize_entry(
+                "authenticationMethods",
+                &crate::report::Names(std::cell::Cell::new(Some(
+                    x.methods.iter().map(|m| m.as_str()),
+                ))),
+            )?;
+        }
+        if x.home_methods.0 != 0 {
+            m.serialize_entry(
+                "homeTenantAuthenticationMethods",
+                &crate::report::Names(std::cell::Cell::new(Some(
+                    x.home_methods.iter().map(|m| m.as_str()),
+                ))),
+            )?;
+        }
+        if !x.accepted_terms_of_use.is_empty() {
+            m.serialize_entry("acceptedTermsOfUse", &x.accepted_terms_of_use)?;
+        }
+        for (key, set) in x.flags() {
             if set {
-                o.insert(key.into(), json!(true));
+                m.serialize_entry(key, &true)?;
             }
         }
-        if let Some(t) = self.original_transfer_method {
-            o.insert("originalTransferMethod".into(), json!(t.as_str()));
+        if let Some(t) = x.original_transfer_method {
+            m.serialize_entry("originalTransferMethod", t.as_str())?;
         }
-        if let Some(c) = self.gps_country {
-            o.insert("gpsCountry".into(), json!(String::from_utf8_lossy(&c)));
+        if let Some(c) = x.gps_country {
+            m.serialize_entry("gpsCountry", &CountryJson(c))?;
         }
-        if !self.requested_scopes.is_empty() {
-            o.insert("requestedScopes".into(), json!(self.requested_scopes));
+        if !x.requested_scopes.is_empty() {
+            m.serialize_entry("requestedScopes", &x.requested_scopes)?;
         }
-        if let Some(n) = self.seconds_since_authentication {
-            o.insert("secondsSinceAuthentication".into(), json!(n));
+        if let Some(n) = x.seconds_since_authentication {
+            m.serialize_entry("secondsSinceAuthentication", &n)?;
         }
-        if let Some(n) = self.seconds_since_mfa {
-            o.insert("secondsSinceMfa".into(), json!(n));
+        if let Some(n) = x.seconds_since_mfa {
+            m.serialize_entry("secondsSinceMfa", &n)?;
         }
-        Value::Object(o)
+        m.end()
+    }
+}
+
+/// The Graph `evaluate` request body of a sign-in ([`SignIn::to_request_json`]), serialized
+/// without building a JSON tree (the sign-in log writes one per decision).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestJson<'a>(pub &'a SignIn);
+
+/// `signInIdentity`.
+struct IdentityJson<'a>(&'a Subject);
+
+impl Serialize for IdentityJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        match self.0 {
+            Subject::User {
+                id,
+                external_tenant_id,
+                external_user_type,
+            } => {
+                m.serialize_entry("@odata.type", "#microsoft.graph.userSignIn")?;
+                m.serialize_entry("userId", id)?;
+                if let Some(t) = external_tenant_id {
+                    m.serialize_entry("externalTenantId", t)?;
+                }
+                if let Some(t) = external_user_type {
+                    m.serialize_entry("externalUserType", t.as_str())?;
+                }
+            }
+            Subject::ServicePrincipal { id } => {
+                m.serialize_entry("@odata.type", "#microsoft.graph.servicePrincipalSignIn")?;
+                m.serialize_entry("servicePrincipalId", id)?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// `signInContext`.
+struct ContextJson<'a>(&'a Target);
+
+impl Serialize for ContextJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        match self.0 {
+            Target::Applications(apps) => {
+                m.serialize_entry("@odata.type", "#microsoft.graph.applicationContext")?;
+                m.serialize_entry("includeApplications", apps)?;
+            }
+            Target::UserAction(a) => {
+                m.serialize_entry("@odata.type", "#microsoft.graph.userActionContext")?;
+                m.serialize_entry("userAction", a.request_name())?;
+            }
+            Target::AuthContext(c) => {
+                m.serialize_entry("@odata.type", "#microsoft.graph.authContext")?;
+                m.serialize_entry("authenticationContextValue", c)?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// `signInConditions`.
+struct ConditionsJson<'a>(&'a SignIn);
+
+/// `authenticationFlow`.
+struct FlowJson(TransferMethod);
+
+impl Serialize for FlowJson {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry("transferMethod", self.0.as_str())?;
+        m.end()
+    }
+}
+
+impl Serialize for ConditionsJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let x = self.0;
+        let mut m = s.serialize_map(None)?;
+        if let Some(c) = x.client_app_type {
+            m.serialize_entry("clientAppType", c.as_str())?;
+        }
+        if let Some(p) = x.device_platform {
+            m.serialize_entry("devicePlatform", p.as_str())?;
+        }
+        if let Some(ip) = &x.ip_address {
+            m.serialize_entry("ipAddress", &DisplayJson(ip))?;
+        }
+        if let Some(c) = x.country {
+            m.serialize_entry("country", &CountryJson(c))?;
+        }
+        for (key, level) in [
+            ("signInRiskLevel", x.sign_in_risk),
+            ("userRiskLevel", x.user_risk),
+            ("servicePrincipalRiskLevel", x.service_principal_risk),
+        ] {
+            if let Some(r) = level {
+                m.serialize_entry(key, r.as_str())?;
+            }
+        }
+        if let Some(r) = x.insider_risk {
+            m.serialize_entry("insiderRiskLevel", r.as_str())?;
+        }
+        if let Some(t) = x.transfer_method {
+            m.serialize_entry("authenticationFlow", &FlowJson(t))?;
+        }
+        if let Some(d) = &x.device {
+            m.serialize_entry("deviceInfo", &crate::device::DeviceJson(d))?;
+        }
+        m.end()
+    }
+}
+
+/// A value written as its `Display` text.
+struct DisplayJson<'a, T>(&'a T);
+
+impl<T: std::fmt::Display> Serialize for DisplayJson<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self.0)
+    }
+}
+
+impl Serialize for RequestJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let x = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("signInIdentity", &IdentityJson(&x.subject))?;
+        m.serialize_entry("signInContext", &ContextJson(&x.target))?;
+        m.serialize_entry("signInConditions", &ConditionsJson(x))?;
+        if x.applied_policies_only {
+            m.serialize_entry("appliedPoliciesOnly", &true)?;
+        }
+        if !x.session.is_unset() {
+            m.serialize_entry("session", &SessionJson(&x.session))?;
+        }
+        m.end()
     }
 }
 
@@ -183,91 +366,7 @@ impl SignIn {
     /// [`SignIn::from_value`] reads back to an equal sign-in. Used to show a sign-in built
     /// from an HTTP request (`gardien signin`) and to store it for replay.
     pub fn to_request_json(&self) -> Value {
-        let identity = match &self.subject {
-            Subject::User {
-                id,
-                external_tenant_id,
-                external_user_type,
-            } => {
-                let mut o = json!({"@odata.type": "#microsoft.graph.userSignIn", "userId": id});
-                if let Some(t) = external_tenant_id {
-                    o["externalTenantId"] = json!(t);
-                }
-                if let Some(t) = external_user_type {
-                    o["externalUserType"] = json!(t.as_str());
-                }
-                o
-            }
-            Subject::ServicePrincipal { id } => json!({
-                "@odata.type": "#microsoft.graph.servicePrincipalSignIn",
-                "servicePrincipalId": id,
-            }),
-        };
-        let context = match &self.target {
-            Target::Applications(apps) => json!({
-                "@odata.type": "#microsoft.graph.applicationContext",
-                "includeApplications": apps,
-            }),
-            Target::UserAction(a) => json!({
-                "@odata.type": "#microsoft.graph.userActionContext",
-                "userAction": a.request_name(),
-            }),
-            Target::AuthContext(c) => json!({
-                "@odata.type": "#microsoft.graph.authContext",
-                "authenticationContextValue": c,
-            }),
-        };
-        let mut conditions = serde_json::Map::new();
-        let mut put = |key: &str, value: Option<Value>| {
-            if let Some(v) = value {
-                conditions.insert(key.to_owned(), v);
-            }
-        };
-        put(
-            "clientAppType",
-            self.client_app_type.map(|c| json!(c.as_str())),
-        );
-        put(
-            "devicePlatform",
-            self.device_platform.map(|p| json!(p.as_str())),
-        );
-        put("ipAddress", self.ip_address.map(|ip| json!(ip.to_string())));
-        put(
-            "country",
-            self.country.map(|c| json!(String::from_utf8_lossy(&c))),
-        );
-        put(
-            "signInRiskLevel",
-            self.sign_in_risk.map(|r| json!(r.as_str())),
-        );
-        put("userRiskLevel", self.user_risk.map(|r| json!(r.as_str())));
-        put(
-            "servicePrincipalRiskLevel",
-            self.service_principal_risk.map(|r| json!(r.as_str())),
-        );
-        put(
-            "insiderRiskLevel",
-            self.insider_risk.map(|r| json!(r.as_str())),
-        );
-        put(
-            "authenticationFlow",
-            self.transfer_method
-                .map(|t| json!({"transferMethod": t.as_str()})),
-        );
-        put("deviceInfo", self.device.as_ref().map(DeviceInfo::to_json));
-        let mut body = json!({
-            "signInIdentity": identity,
-            "signInContext": context,
-            "signInConditions": conditions,
-        });
-        if self.applied_policies_only {
-            body["appliedPoliciesOnly"] = json!(true);
-        }
-        let session = self.session.to_json();
-        if session.as_object().is_some_and(|o| !o.is_empty()) {
-            body["session"] = session;
-        }
-        body
+        serde_json::to_value(RequestJson(self)).unwrap_or_default()
     }
 
     /// A sign-in of `subject` to `target` with nothing else known (every condition input
@@ -751,6 +850,64 @@ fn read_session(node: &Node<'_>, s: &mut Session) -> Result<(), LoadError> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The request JSON keeps its member order (records written before and after compare
+    /// as text) and writes only what is set.
+    #[test]
+    fn request_json_member_order() {
+        let mut s = SignIn::user("U1", &["A1", "a2"]);
+        assert_eq!(
+            s.to_request_json().to_string(),
+            r##"{"signInIdentity":{"@odata.type":"#microsoft.graph.userSignIn","userId":"u1"},"signInContext":{"@odata.type":"#microsoft.graph.applicationContext","includeApplications":["a1","a2"]},"signInConditions":{}}"##
+        );
+        s.client_app_type = Some(ClientAppType::Browser);
+        s.device_platform = Some(DevicePlatform::Windows);
+        s.ip_address = "2001:db8::1".parse().ok();
+        s.country = Some(*b"FR");
+        s.sign_in_risk = Some(RiskLevel::High);
+        s.user_risk = Some(RiskLevel::Low);
+        s.insider_risk = Some(InsiderRiskLevel::Minor);
+        s.transfer_method = Some(TransferMethod::DeviceCodeFlow);
+        let mut device = DeviceInfo {
+            device_id: Some("d1".into()),
+            trust_type: Some("AzureAD".into()),
+            is_compliant: Some(true),
+            system_labels: vec!["M365Managed".into()],
+            ..DeviceInfo::default()
+        };
+        device.extension_attributes[1] = Some("finance".into());
+        s.device = Some(device);
+        s.applied_policies_only = true;
+        s.session.methods = AuthMethods::of(&[
+            crate::model::enums::AuthMethod::Password,
+            crate::model::enums::AuthMethod::Fido2,
+        ]);
+        s.session.anonymous_network = true;
+        s.session.refresh = true;
+        s.session.gps_country = Some(*b"DE");
+        s.session.seconds_since_mfa = Some(30);
+        let expected = json!({
+            "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": "u1"},
+            "signInContext": {"@odata.type": "#microsoft.graph.applicationContext",
+                              "includeApplications": ["a1", "a2"]},
+            "signInConditions": {
+                "clientAppType": "browser", "devicePlatform": "windows",
+                "ipAddress": "2001:db8::1", "country": "FR", "signInRiskLevel": "high",
+                "userRiskLevel": "low", "insiderRiskLevel": "minor",
+                "authenticationFlow": {"transferMethod": "deviceCodeFlow"},
+                "deviceInfo": {"deviceId": "d1", "trustType": "AzureAD", "isCompliant": true,
+                               "systemLabels": ["M365Managed"],
+                               "extensionAttribute2": "finance"}},
+            "appliedPoliciesOnly": true,
+            "session": {"authenticationMethods": ["password", "fido2"],
+                        "anonymousNetwork": true, "refresh": true, "gpsCountry": "DE",
+                        "secondsSinceMfa": 30}
+        });
+        let written = s.to_request_json();
+        // Same members in the same order (serde_json keeps insertion order).
+        assert_eq!(written.to_string(), expected.to_string());
+        assert_eq!(SignIn::from_value("r.json", &written).ok(), Some(s));
+    }
 
     fn conditions(c: Value) -> Result<SignIn, LoadError> {
         SignIn::from_value(

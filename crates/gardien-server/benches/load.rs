@@ -15,7 +15,11 @@
 //! they would on a 2-core box with the proxy in front.
 //!
 //! Environment: `LOAD_SECONDS` (default 5), `LOAD_CONNECTIONS` (default 64),
-//! `LOAD_SERVER_THREADS` (default: number of cores), `LOAD_ACK` (`committed` or `queued`).
+//! `LOAD_SERVER_THREADS` (default: number of cores), `LOAD_ACK` (`committed` or `queued`),
+//! `LOAD_SERVE=axum` (serve with `axum::serve` instead of gardien's accept loop, which has
+//! the header-read and idle timeouts and the connection cap: to measure what they cost),
+//! `LOAD_SCENARIOS` (comma-separated words; only the scenarios whose name contains one of
+//! them run, e.g. `healthz,mix`: for instruction counts under `valgrind --tool=callgrind`).
 //!
 //! Several replicas: `LOAD_DATABASE=postgres://postgres@127.0.0.1:5432/test LOAD_REPLICAS=3`
 //! starts that many servers (each its own store handle, pool, log writer and listener, in
@@ -236,11 +240,19 @@ token_sha256 = "{hash}"
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             let s = state.clone();
-            tokio::spawn(async move {
-                gardien_server::serve(s, listener, std::future::pending())
-                    .await
-                    .unwrap();
-            });
+            if std::env::var("LOAD_SERVE").is_ok_and(|v| v == "axum") {
+                // The plain axum server (no header-read or idle timeout, no connection cap):
+                // only to measure what gardien's own accept loop costs.
+                let app = gardien_server::router(s)
+                    .into_make_service_with_connect_info::<std::net::SocketAddr>();
+                tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+            } else {
+                tokio::spawn(async move {
+                    gardien_server::serve(s, listener, std::future::pending())
+                        .await
+                        .unwrap();
+                });
+            }
             started.push((addr, state));
         }
         started.into_iter().unzip()
@@ -259,7 +271,13 @@ token_sha256 = "{hash}"
     );
     println!("| scenario | requests/s | p50 | p90 | p99 | p99.9 | 2xx / 4xx | errors |");
     println!("|---|---|---|---|---|---|---|---|");
-    for scenario in scenarios() {
+    let only: Vec<String> = std::env::var("LOAD_SCENARIOS")
+        .map(|v| v.split(',').map(str::to_owned).collect())
+        .unwrap_or_default();
+    for scenario in scenarios()
+        .into_iter()
+        .filter(|s| only.is_empty() || only.iter().any(|w| s.name.contains(w.as_str())))
+    {
         let committed_before = committed();
         let outcomes = client_rt.block_on(async {
             // Warm-up.
@@ -270,9 +288,13 @@ token_sha256 = "{hash}"
                     tokio::spawn(connection(addr, scenario.requests.clone(), c, warm))
                 })
                 .collect();
+            let mut warm_requests = 0;
             for t in tasks {
-                let _ = t.await;
+                if let Ok(o) = t.await {
+                    warm_requests += o.latencies_us.len();
+                }
             }
+            eprintln!("  warm-up requests: {warm_requests}");
             let until = Instant::now() + Duration::from_secs(seconds);
             let tasks: Vec<_> = (0..connections)
                 .map(|c| {

@@ -7,11 +7,11 @@ use crate::config::{Acknowledge, AppRoute};
 use crate::denial::DeviceSummary;
 use crate::denials::DenialRecord;
 use crate::identity::{Identity, IdentityError};
-use crate::signin_record::{self, DenialParts, RecordParts};
+use crate::signin_record::{self, Applied, DenialParts, RecordParts};
 use crate::state::AppState;
 use gardien_core::eval::input::Outcome;
 use gardien_core::eval::{PolicyRecord, PolicyResult};
-use gardien_core::report::{DecisionReport, applied_policies};
+use gardien_core::report::{AppliedPoliciesJson, DecisionReport};
 use gardien_core::signin_log::Element;
 use gardien_core::signin_log::record::{integer, text};
 use gardien_core::{CompiledTenant, Decision, SignIn, Verdict};
@@ -133,7 +133,7 @@ pub struct Decided {
     pub identity: Option<Identity>,
     /// Denial page data and its unguessable key, for a deny or challenge.
     pub denial: Option<(String, Arc<DenialRecord>)>,
-    /// The full report, when asked for (`/v1/evaluate`) or for a deny/challenge.
+    /// The full report, when asked for (`/v1/evaluate`).
     pub report: Option<DecisionReport>,
     /// Durability of the sign-in record.
     pub logged: Logged,
@@ -210,7 +210,7 @@ pub async fn denial_from_log(state: &AppState, key: &str) -> Option<Arc<DenialRe
     }
     let report = DecisionReport::with_trace(tenant, &signin, &evaluation, shown_on_page);
     let page = Arc::new(DenialRecord {
-        report: page_report(&report),
+        report: page_report(report),
         correlation_id: correlation_id.to_owned(),
         timestamp: text(&record.created_date_time)
             .unwrap_or_default()
@@ -234,8 +234,7 @@ fn shown_on_page(record: &PolicyRecord) -> bool {
 }
 
 /// The part of a report the denial page can show: the policies that applied.
-fn page_report(report: &DecisionReport) -> DecisionReport {
-    let mut r = report.clone();
+fn page_report(mut r: DecisionReport) -> DecisionReport {
     r.trace.retain(|t| t.applies);
     r.applied_conditional_access_policies.retain(|p| {
         !matches!(
@@ -371,13 +370,14 @@ pub async fn decide_and_log(
 ) -> Result<Decided, Refusal> {
     let live = state.live.load_full();
     let tenant = &live.tenant;
-    let verdict = tenant.decide(signin);
-    let correlation_id = state.ids.next();
-    let needs_trace = parts.want_report || verdict.decision != Decision::Allow;
+    // One pass: the evaluation's verdict is `decide`'s (the same checks, recorded), and its
+    // records are the log's per-policy results.
     let evaluation = tenant.evaluate(signin);
+    let verdict = evaluation.verdict;
+    let correlation_id = state.ids.next();
     let report = if parts.want_report {
         Some(DecisionReport::new(tenant, signin, &evaluation))
-    } else if needs_trace {
+    } else if verdict.decision != Decision::Allow {
         Some(DecisionReport::with_trace(
             tenant,
             signin,
@@ -386,10 +386,6 @@ pub async fn decide_and_log(
         ))
     } else {
         None
-    };
-    let applied = match &report {
-        Some(r) => r.applied_conditional_access_policies.clone(),
-        None => applied_policies(tenant, &evaluation),
     };
     // A deny or challenge gets a page key `<correlation id>.<secret>`: this replica keeps
     // the page in memory, and the record keeps the secret's hash so that any replica
@@ -402,6 +398,7 @@ pub async fn decide_and_log(
             Some((secret, key_sha256, device_summary(signin, derived)))
         }
     };
+    let applied = live.applied.text(tenant, &evaluation);
     let record = signin_record::build(
         signin,
         derived,
@@ -413,7 +410,13 @@ pub async fn decide_and_log(
             app_display_name: parts.app_name,
             user_agent: parts.user_agent,
             verdict: &verdict,
-            applied: &applied,
+            applied: match &applied {
+                Some(text) => Applied::Text(text),
+                None => Applied::Records(AppliedPoliciesJson {
+                    tenant,
+                    evaluation: &evaluation,
+                }),
+            },
             mfa_done: mfa_done(tenant, signin),
             policy_version: live.version,
             denial: denial
@@ -468,11 +471,17 @@ pub async fn decide_and_log(
             return Err(Refusal::Internal(format!("sign-in log: {e}")));
         }
     };
-    let denial = match (&report, denial) {
-        (Some(report), Some((secret, _, device))) => {
+    // The page keeps the report (moved, or copied when the caller wants it too).
+    let (report, page) = match (report, denial.is_some()) {
+        (Some(r), true) if parts.want_report => (Some(r.clone()), Some(r)),
+        (Some(r), true) => (None, Some(r)),
+        (r, _) => (r, None),
+    };
+    let denial = match (page, denial) {
+        (Some(page), Some((secret, _, device))) => {
             let key = format!("{correlation_id}.{secret}");
             let record = Arc::new(DenialRecord {
-                report: page_report(report),
+                report: page_report(page),
                 correlation_id: correlation_id.clone(),
                 timestamp: rfc3339(parts.created_ms),
                 client_ip: derived.client_ip.address,

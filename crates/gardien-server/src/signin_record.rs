@@ -9,16 +9,21 @@
 
 use crate::clean::{MAX_LOGGED_FIELD, truncate};
 use gardien_core::model::enums::RiskLevel;
-use gardien_core::report::AppliedPolicy;
+use gardien_core::report::AppliedPoliciesJson;
 use gardien_core::signin_log::record::{
     Coordinates, Denial, DenialDevice, DeviceDetail, GardienMember, List, Location, Member,
     Policies, Record, RequestMember, Scalar, Status,
 };
 pub use gardien_core::signin_log::{client_app_used, status_code};
 use gardien_core::signin_log::{failure_reason, operating_system};
+use gardien_core::{CompiledTenant, Evaluation};
 use gardien_core::{Decision, SignIn, Verdict};
 use gardien_signals::Derived;
 use gardien_signals::risk::Detection;
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use std::sync::{Arc, Mutex};
 
 /// What a record is made of, besides the sign-in and its derivation.
 #[derive(Debug)]
@@ -38,7 +43,7 @@ pub struct RecordParts<'a> {
     /// The decision.
     pub verdict: &'a Verdict,
     /// Per-policy results.
-    pub applied: &'a [AppliedPolicy],
+    pub applied: Applied<'a>,
     /// The session's methods satisfy multifactor authentication.
     pub mfa_done: bool,
     /// Version of the policy set that decided.
@@ -47,16 +52,121 @@ pub struct RecordParts<'a> {
     pub denial: Option<DenialParts<'a>>,
 }
 
-/// The denial page's part of a record (`gardien.denial`): the SHA-256 of the page key's
-/// secret (the key itself never reaches the log) and the device as the page shows it. With
-/// the exact request and the policy version, any replica sharing the log can show the page
-/// again.
-#[derive(Debug, Clone, Copy)]
+/// The denial page's part of a record: the SHA-256 of the page key's secret (the key itself
+/// never reaches the log) and the device as the page shows it. With the exact request and
+/// the policy version, any replica sharing the log can show the page again.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DenialParts<'a> {
     /// Hex SHA-256 of the secret half of the page key.
     pub key_sha256: &'a str,
     /// The device line of the page.
     pub device: &'a crate::denial::DeviceSummary,
+}
+
+/// The per-policy results of a record (`appliedConditionalAccessPolicies`): serialized from
+/// the evaluation's records, or the same text already serialized ([`AppliedCache`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Applied<'a> {
+    /// Serialized from the records.
+    Records(AppliedPoliciesJson<'a>),
+    /// The text of an earlier evaluation with the same per-policy outcomes.
+    Text(&'a RawValue),
+}
+
+impl Serialize for Applied<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Applied::Records(records) => records.serialize(s),
+            Applied::Text(text) => text.serialize(s),
+        }
+    }
+}
+
+/// Evaluations whose text [`AppliedCache`] keeps before it starts again from empty.
+pub const APPLIED_CACHE_CAPACITY: usize = 4096;
+
+/// Bytes of keys and texts [`AppliedCache`] keeps before it starts again from empty (a
+/// 200-policy set writes about 50 KB per text).
+pub const APPLIED_CACHE_BYTES: usize = 16 << 20;
+
+/// `appliedConditionalAccessPolicies` texts of recent evaluations of one policy set, by
+/// per-policy outcome.
+///
+/// The text is a function of the policy set and of each policy's result and condition
+/// outcomes, and repeated sign-ins share it (forward-auth asks for every request of a page,
+/// with the same user, device, address and application): serializing every policy's names
+/// and flags for every record cost about 4.7 k instructions per policy (on a 200-policy set,
+/// most of a decision's cost). The key is every record's index, result and condition
+/// outcomes, so equal keys give equal texts. One cache per policy set
+/// ([`crate::state::Live`]); at most [`APPLIED_CACHE_CAPACITY`] keys and
+/// [`APPLIED_CACHE_BYTES`] bytes, emptied when full.
+#[derive(Default)]
+pub struct AppliedCache {
+    entries: Mutex<AppliedTexts>,
+}
+
+/// Texts by key, and the bytes of keys and texts held.
+type AppliedTexts = (FxHashMap<Box<[u8]>, Arc<RawValue>>, usize);
+
+impl std::fmt::Debug for AppliedCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppliedCache")
+            .field("entries", &self.len())
+            .finish()
+    }
+}
+
+impl AppliedCache {
+    /// The text of `evaluation`'s per-policy results with `tenant` (the policy set this
+    /// cache belongs to); `None` only if it cannot be serialized.
+    pub fn text(&self, tenant: &CompiledTenant, evaluation: &Evaluation) -> Option<Arc<RawValue>> {
+        let mut key = Vec::with_capacity(evaluation.policies.len() * 8);
+        for r in &evaluation.policies {
+            key.extend_from_slice(&u32::try_from(r.index).unwrap_or(u32::MAX).to_le_bytes());
+            key.push(r.result as u8);
+            key.push(r.conditions.len() as u8);
+            for c in r.conditions.iter() {
+                key.push(c.condition as u8);
+                key.push(c.outcome as u8);
+            }
+        }
+        if let Some(found) = self
+            .entries
+            .lock()
+            .ok()
+            .and_then(|m| m.0.get(key.as_slice()).cloned())
+        {
+            return Some(found);
+        }
+        // Serialized once (not parsed back): a miss costs what the records cost without
+        // the cache, plus the key.
+        let text: Arc<RawValue> = Arc::from(
+            serde_json::value::to_raw_value(&AppliedPoliciesJson { tenant, evaluation }).ok()?,
+        );
+        let size = key.len() + text.get().len();
+        if let Ok(mut guard) = self.entries.lock() {
+            let (map, bytes) = &mut *guard;
+            if map.len() >= APPLIED_CACHE_CAPACITY || *bytes + size > APPLIED_CACHE_BYTES {
+                map.clear();
+                *bytes = 0;
+            }
+            if map.insert(key.into_boxed_slice(), text.clone()).is_none() {
+                *bytes += size;
+            }
+        }
+        Some(text)
+    }
+
+    /// Keys remembered now.
+    pub fn len(&self) -> usize {
+        self.entries.lock().map_or(0, |m| m.0.len())
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl<'a> From<&'a crate::denial::DeviceSummary> for DenialDevice<'a> {
@@ -195,7 +305,10 @@ pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> Str
         } else {
             "singleFactorAuthentication"
         })),
-        applied_policies: Policies::Report(parts.applied),
+        applied_policies: match parts.applied {
+            Applied::Records(records) => Policies::Evaluation(records),
+            Applied::Text(text) => Policies::Text(text),
+        },
         gardien: Member::Value(GardienMember {
             decision: Some(Scalar::from(v.decision.as_str())),
             required_controls: List::names(v.required.iter().map(|c| c.as_str())),
@@ -227,4 +340,60 @@ pub fn ids(signin: &SignIn) -> (String, String) {
         gardien_core::signin::Target::AuthContext(c) => c.to_string(),
     };
     (user, app)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "test setup")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_applied_text_is_the_serialized_one_per_outcome_pattern() {
+        let source = gardien_core::TenantSource {
+            combined: Some(gardien_core::SourceFile::new(
+                "tenant.json",
+                serde_json::json!({"policies": [
+                    {"id": "p1", "displayName": "Block \"legacy\"", "state": "enabled",
+                     "conditions": {"users": {"includeUsers": ["All"]},
+                                    "applications": {"includeApplications": ["All"]},
+                                    "clientAppTypes": ["exchangeActiveSync", "other"]},
+                     "grantControls": {"operator": "OR", "builtInControls": ["block"]}},
+                    {"id": "p2", "displayName": "MFA", "state": "enabledForReportingButNotEnforced",
+                     "conditions": {"users": {"includeUsers": ["All"]},
+                                    "applications": {"includeApplications": ["All"]}},
+                     "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}},
+                    {"id": "p3", "displayName": "Off", "state": "disabled",
+                     "conditions": {"users": {"includeUsers": ["All"]},
+                                    "applications": {"includeApplications": ["All"]}},
+                     "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}
+                ]})
+                .to_string(),
+            )),
+            ..Default::default()
+        };
+        let tenant =
+            gardien_core::CompiledTenant::compile(gardien_core::Tenant::load(&source).unwrap());
+        let cache = AppliedCache::default();
+        let browser = {
+            let mut s = SignIn::user("u1", &["a1"]);
+            s.client_app_type = Some(gardien_core::model::enums::ClientAppType::Browser);
+            s
+        };
+        let mut legacy = browser.clone();
+        legacy.client_app_type = Some(gardien_core::model::enums::ClientAppType::Other);
+        let mut other_user = browser.clone();
+        other_user.subject = SignIn::user("u2", &[]).subject;
+        for (s, entries) in [(&browser, 1), (&legacy, 2), (&browser, 2), (&other_user, 2)] {
+            let evaluation = tenant.evaluate(s);
+            let direct = serde_json::to_string(&AppliedPoliciesJson {
+                tenant: &tenant,
+                evaluation: &evaluation,
+            })
+            .unwrap();
+            let text = cache.text(&tenant, &evaluation).unwrap();
+            assert_eq!(text.get(), direct);
+            // Same outcomes (another user the policies treat alike): the same entry.
+            assert_eq!(cache.len(), entries);
+        }
+    }
 }

@@ -34,6 +34,8 @@ pub struct Live {
     pub tenant: CompiledTenant,
     /// The Graph JSON it was compiled from.
     pub snapshot: Value,
+    /// `appliedConditionalAccessPolicies` texts of recent decisions (a cache, empty at first).
+    pub applied: crate::signin_record::AppliedCache,
 }
 
 /// Why the server could not start.
@@ -253,6 +255,7 @@ impl AppState {
                         version,
                         tenant,
                         snapshot: snap,
+                        applied: Default::default(),
                     },
                     // Another replica imported first: use what it stored.
                     Err(StoreError::Conflict { .. }) => {
@@ -468,6 +471,7 @@ impl AppState {
             version,
             tenant,
             snapshot: new,
+            applied: Default::default(),
         }));
         self.metrics
             .policy_version
@@ -580,6 +584,7 @@ fn live_from_version(v: gardien_store::TenantVersion) -> Result<Live, LoadErrors
         version: v.version,
         tenant,
         snapshot: v.snapshot,
+        applied: Default::default(),
     })
 }
 

@@ -108,8 +108,8 @@ fn derived(s: &SignIn) -> Derived {
 
 /// write(s): the record text the server logs for `s` decided by `tenant`.
 fn write(tenant: &CompiledTenant, s: &SignIn, created_ms: i64) -> (String, Decision, Option<u32>) {
-    let verdict = tenant.decide(s);
-    let applied = gardien_core::report::applied_policies(tenant, &tenant.evaluate(s));
+    let evaluation = tenant.evaluate(s);
+    let verdict = evaluation.verdict;
     let device = DeviceSummary {
         registered: s.device.is_some(),
         compliant: s.device.as_ref().and_then(|d| d.is_compliant),
@@ -129,7 +129,10 @@ fn write(tenant: &CompiledTenant, s: &SignIn, created_ms: i64) -> (String, Decis
             app_display_name: "SharePoint",
             user_agent: Some("Mozilla/5.0 \"quoted\" \u{7f}"),
             verdict: &verdict,
-            applied: &applied,
+            applied: signin_record::Applied::Records(gardien_core::report::AppliedPoliciesJson {
+                tenant,
+                evaluation: &evaluation,
+            }),
             mfa_done: false,
             policy_version: 1,
             denial: (verdict.decision != Decision::Allow).then_some(DenialParts {

@@ -29,15 +29,17 @@
 //! # Writing
 //!
 //! The server fills a record from the decision with borrowed strings and the vocabularies of
-//! [`crate::signin_log`]; its `appliedConditionalAccessPolicies` borrow the decision report's
-//! typed [`AppliedPolicy`] list ([`Policies::Report`]), which renders exactly as a read list
-//! ([`Policies::Logged`]) does.
+//! [`crate::signin_log`]; its `appliedConditionalAccessPolicies` are rendered from the
+//! evaluation ([`Policies::Evaluation`], or the same text kept: [`Policies::Text`]) and its
+//! request from the sign-in ([`RequestMember::Written`]), both without building a JSON tree;
+//! they read back as [`Policies::Logged`] and [`RequestMember::Read`].
 
 use crate::SignIn;
-use crate::report::AppliedPolicy;
+use crate::report::AppliedPoliciesJson;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeSeq, SerializeStruct, Serializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -693,14 +695,28 @@ object! {
 }
 
 /// `appliedConditionalAccessPolicies`: as read from a log, or, in a record being written,
-/// borrowed from the decision report (the same Graph shape: [`AppliedPolicy`] is what
-/// `evaluate --json` prints under the same name).
-#[derive(Debug, Clone, PartialEq)]
+/// rendered from the evaluation ([`AppliedPoliciesJson`]: the Graph shape of
+/// [`crate::report::AppliedPolicy`], what `evaluate --json` prints under the same name) or
+/// that rendering kept from an earlier evaluation with the same outcomes.
+#[derive(Debug, Clone)]
 pub enum Policies<'a> {
     /// Read from a log (leniently).
     Logged(Items<LoggedPolicy<'a>>),
-    /// Written from a decision.
-    Report(&'a [AppliedPolicy]),
+    /// Written from an evaluation.
+    Evaluation(AppliedPoliciesJson<'a>),
+    /// Written: the text an earlier evaluation with the same outcomes rendered.
+    Text(&'a RawValue),
+}
+
+impl PartialEq for Policies<'_> {
+    /// Read lists compare by content, written texts by text; an evaluation equals nothing.
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Policies::Logged(a), Policies::Logged(b)) => a == b,
+            (Policies::Text(a), Policies::Text(b)) => a.get() == b.get(),
+            _ => false,
+        }
+    }
 }
 
 impl Default for Policies<'_> {
@@ -723,36 +739,27 @@ pub struct PolicyEntry<'s> {
 impl Policies<'_> {
     /// Whether the member is an array (absent, `null` or another type: not).
     pub fn is_list(&self) -> bool {
-        matches!(
+        !matches!(
             self,
-            Policies::Logged(Items::Value(_)) | Policies::Report(_)
+            Policies::Logged(Items::Absent | Items::Null | Items::Wrong(_))
         )
     }
 
-    /// The policy objects of the list (elements of another type are left out).
+    /// The policy objects of a list read from a log (elements of another type are left
+    /// out). A record being written is rendered, not read: it gives none.
     pub fn entries(&self) -> impl Iterator<Item = PolicyEntry<'_>> {
-        let (logged, report) = match self {
-            Policies::Logged(items) => (Some(items), None),
-            Policies::Report(list) => (None, Some(*list)),
+        let logged = match self {
+            Policies::Logged(items) => Some(items),
+            Policies::Evaluation(_) | Policies::Text(_) => None,
         };
-        let logged = logged.into_iter().flat_map(|items| {
+        logged.into_iter().flat_map(|items| {
             items.objects().map(|p| PolicyEntry {
                 id: text(&p.id),
                 display_name: text(&p.display_name),
                 result: text(&p.result),
             })
-        });
-        let report = report.into_iter().flatten().map(|p| PolicyEntry {
-            id: non_empty(&p.id),
-            display_name: non_empty(&p.display_name),
-            result: Some(p.result.as_str()),
-        });
-        logged.chain(report)
+        })
     }
-}
-
-fn non_empty(s: &str) -> Option<&str> {
-    Some(s.trim()).filter(|t| !t.is_empty())
 }
 
 impl Present for Policies<'_> {
@@ -765,7 +772,8 @@ impl Serialize for Policies<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Policies::Logged(items) => items.serialize(s),
-            Policies::Report(list) => list.serialize(s),
+            Policies::Evaluation(records) => records.serialize(s),
+            Policies::Text(text) => text.serialize(s),
         }
     }
 }
@@ -837,7 +845,7 @@ impl Serialize for RequestMember<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             RequestMember::Read(v) => v.serialize(s),
-            RequestMember::Written(signin) => signin.to_request_json().serialize(s),
+            RequestMember::Written(signin) => crate::signin::RequestJson(signin).serialize(s),
         }
     }
 }

@@ -33,6 +33,18 @@ fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
     }
 }
 
+/// The names every decision answer carries, built at compile time (not parsed per answer).
+const REMOTE_USER: HeaderName = HeaderName::from_static("remote-user");
+const GARDIEN_USER: HeaderName = HeaderName::from_static("x-gardien-user");
+const CORRELATION_ID: HeaderName = HeaderName::from_static("x-gardien-correlation-id");
+const DECISION: HeaderName = HeaderName::from_static("x-gardien-decision");
+const LOG: HeaderName = HeaderName::from_static("gardien-log");
+
+/// `X-Gardien-Decision` of a decision (a constant value, not copied per answer).
+fn decision_value(d: Decision) -> HeaderValue {
+    HeaderValue::from_static(d.as_str())
+}
+
 /// The page or problem document of a deny/challenge, in the client's language.
 fn denial_body(state: &AppState, record: &DenialRecord, request: &HeaderMap) -> Response {
     let text = |name: header::HeaderName| request.get(name).and_then(|v| v.to_str().ok());
@@ -84,13 +96,18 @@ fn answer(state: &AppState, decided: &Decided, request: &HeaderMap) -> Response 
                 // capped on the way in): an oversized one is left out, never cut.
                 let max = crate::clean::MAX_IDENTITY_VALUE;
                 let h = r.headers_mut();
+                // One copy of the user id for both headers.
+                if identity.user_id.len() <= max
+                    && let Ok(user) = HeaderValue::from_str(&identity.user_id)
+                {
+                    h.insert(REMOTE_USER, user.clone());
+                    h.insert(GARDIEN_USER, user);
+                }
                 let mut echo = |name: &'static str, value: &str, max: usize| {
                     if value.len() <= max {
                         set(h, name, value);
                     }
                 };
-                echo("remote-user", &identity.user_id, max);
-                echo("x-gardien-user", &identity.user_id, max);
                 if let Some(e) = &identity.email {
                     echo("remote-email", e, max);
                 }
@@ -111,9 +128,11 @@ fn answer(state: &AppState, decided: &Decided, request: &HeaderMap) -> Response 
         (_, None) => StatusCode::FORBIDDEN.into_response(),
     };
     let h = response.headers_mut();
-    set(h, "x-gardien-correlation-id", &decided.correlation_id);
-    set(h, "x-gardien-decision", decided.verdict.decision.as_str());
-    set(h, "gardien-log", decided.logged.as_str());
+    if let Ok(id) = HeaderValue::from_str(&decided.correlation_id) {
+        h.insert(CORRELATION_ID, id);
+    }
+    h.insert(DECISION, decision_value(decided.verdict.decision));
+    h.insert(LOG, HeaderValue::from_static(decided.logged.as_str()));
     if let Some(code) = decided
         .verdict
         .error_code

@@ -1,0 +1,308 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a bench aborts on setup failure"
+)]
+
+//! CPU per request of the decision handlers, without HTTP: `cargo bench -p gardien-server --bench handler`.
+//!
+//! The router is called directly (`tower::ServiceExt::oneshot`, no socket, no HTTP parsing)
+//! on a single-threaded runtime, 64 requests in flight, with the demo tenant, a real SQLite
+//! file and the sign-in log on (`acknowledge = "committed"`: every answer waits for its
+//! record's group commit, on the log writer's own thread). The measured figure is **CPU
+//! time, not wall time** (criterion's `iter_custom`):
+//!
+//! - `handler/*`: CPU time of the thread running the handlers (routing, identity, signals,
+//!   `decide`, the record, the answer and its page), per request;
+//! - `log-writer/*`: CPU time of every other thread of the process (the log writer and
+//!   SQLite) over the same requests, per record.
+//!
+//! CPU time is what a loaded machine disturbs least; wall time is in the load bench.
+//!
+//! `record-200p/*` (wall time): the sign-in record's per-policy results on the 200-policy
+//! synthetic tenant of the core bench (500 sign-ins of its mix, decided once beforehand):
+//! serialized from the records every time, or through the per-policy-set text cache
+//! (`AppliedCache`), and the whole record with the cache.
+
+#[path = "../../gardien-core/benches/support/synthetic.rs"]
+mod synthetic;
+
+#[path = "../tests/support/demo.rs"]
+#[allow(dead_code, reason = "shared with the API tests and the load bench")]
+mod demo;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use demo::{ALICE, BOB, CHROME_WIN, SAFARI_MAC, demo_options};
+use gardien_server::{AppState, ServerConfig};
+use http::Request;
+use http_body_util::BodyExt;
+use rustix::time::{ClockId, clock_gettime};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceExt;
+
+/// Requests in flight at once (as many as the load bench's connections).
+const IN_FLIGHT: usize = 64;
+
+fn cpu(clock: ClockId) -> Duration {
+    let t = clock_gettime(clock);
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
+}
+
+/// One request of a scenario, as the load bench sends it.
+#[derive(Clone)]
+struct Spec {
+    user: &'static str,
+    host: &'static str,
+    headers: Vec<(&'static str, &'static str)>,
+}
+
+fn allow() -> Spec {
+    Spec {
+        user: ALICE,
+        host: "payroll.contoso.example",
+        headers: vec![
+            ("x-forwarded-for", "198.51.100.20"),
+            ("x-client-cert-sha256", "0A:0B:0C:0D"),
+            ("user-agent", "Outlook-Android/2.0"),
+        ],
+    }
+}
+
+fn deny() -> Spec {
+    Spec {
+        user: ALICE,
+        host: "payroll.contoso.example",
+        headers: vec![
+            ("cf-ipcountry", "BR"),
+            ("x-forwarded-for", "203.0.113.50"),
+            ("user-agent", CHROME_WIN),
+            ("accept", "text/html"),
+            ("accept-language", "fr"),
+        ],
+    }
+}
+
+fn challenge() -> Spec {
+    Spec {
+        user: BOB,
+        host: "wiki.contoso.example",
+        headers: vec![
+            ("x-forwarded-for", "198.51.100.20"),
+            ("user-agent", SAFARI_MAC),
+        ],
+    }
+}
+
+fn request(spec: &Spec) -> Request<Body> {
+    let mut r = Request::builder()
+        .method("GET")
+        .uri("/v1/forward-auth")
+        .header("host", "gardien")
+        .header("x-forwarded-host", spec.host)
+        .header("x-original-uri", "/index")
+        .header("remote-user", spec.user);
+    for (name, value) in &spec.headers {
+        r = r.header(*name, *value);
+    }
+    let mut r = r.body(Body::empty()).unwrap();
+    let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    r.extensions_mut().insert(ConnectInfo(peer));
+    r
+}
+
+/// Sends `count` requests of the mix, `IN_FLIGHT` at a time; returns the handler thread's
+/// CPU time and the other threads' CPU time.
+fn run(
+    rt: &tokio::runtime::Runtime,
+    app: &Router,
+    mix: &[Spec],
+    count: u64,
+) -> (Duration, Duration) {
+    let process_before = cpu(ClockId::ProcessCPUTime);
+    let thread_before = cpu(ClockId::ThreadCPUTime);
+    rt.block_on(async {
+        let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut tasks = Vec::with_capacity(IN_FLIGHT);
+        for _ in 0..IN_FLIGHT {
+            let app = app.clone();
+            let next = next.clone();
+            let mix = mix.to_vec();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
+                    let spec = &mix[usize::try_from(i).unwrap_or(0) % mix.len()];
+                    let response = app.clone().oneshot(request(spec)).await.unwrap();
+                    let status = response.status().as_u16();
+                    assert!(matches!(status, 200 | 401 | 403), "status {status}");
+                    let _ = response.into_body().collect().await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    let thread = cpu(ClockId::ThreadCPUTime).saturating_sub(thread_before);
+    let process = cpu(ClockId::ProcessCPUTime).saturating_sub(process_before);
+    (thread, process.saturating_sub(thread))
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"
+[store]
+path = "{db}"
+[log]
+acknowledge = "committed"
+[signals]
+trusted_proxies = ["127.0.0.0/8"]
+device_header = "x-client-cert-sha256"
+country_header = "cf-ipcountry"
+[identity.headers]
+[[apps]]
+host = "payroll.contoso.example"
+app_id = "c0ffee00-0000-4000-8000-000000000100"
+name = "Payroll"
+[[apps]]
+host = "*"
+app_id = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
+"#,
+        db = dir.path().join("gardien.db").display(),
+    );
+    let config = ServerConfig::parse("bench.toml", &text).unwrap();
+    let state = rt
+        .block_on(AppState::start(config, demo_options()))
+        .unwrap();
+    let app = gardien_server::router(state.clone());
+    let scenarios: [(&str, Vec<Spec>); 4] = [
+        ("allow", vec![allow()]),
+        ("deny-page", vec![deny()]),
+        ("challenge", vec![challenge()]),
+        (
+            "mix-8-1-1",
+            [vec![allow(); 8], vec![deny()], vec![challenge()]].concat(),
+        ),
+    ];
+    for (thread_group, pick) in [("handler", 0usize), ("log-writer", 1)] {
+        let mut group = c.benchmark_group(thread_group);
+        group.throughput(Throughput::Elements(1));
+        for (name, mix) in &scenarios {
+            group.bench_function(*name, |b| {
+                b.iter_custom(|iters| {
+                    let (handler, others) = run(&rt, &app, mix, iters);
+                    if pick == 0 { handler } else { others }
+                });
+            });
+        }
+        group.finish();
+    }
+    rt.block_on(state.store.log().flush()).unwrap();
+}
+
+fn records_200p(c: &mut Criterion) {
+    use gardien_core::report::AppliedPoliciesJson;
+    use gardien_server::signin_record::{self, Applied, AppliedCache, RecordParts};
+    let generated = synthetic::generate(0x6a72_6469_656e, 500);
+    let tenant = gardien_core::CompiledTenant::compile(
+        gardien_core::Tenant::load(&generated.source).unwrap(),
+    );
+    let decided: Vec<_> = generated
+        .requests
+        .iter()
+        .map(|body| {
+            let signin = gardien_core::SignIn::from_value("request.json", body).unwrap();
+            let evaluation = tenant.evaluate(&signin);
+            let derived = gardien_signals::Derived::given(&signin);
+            (signin, evaluation, derived)
+        })
+        .collect();
+    let cache = AppliedCache::default();
+    for (_, e, _) in &decided {
+        cache.text(&tenant, e);
+    }
+    eprintln!(
+        "record-200p: {} sign-ins, {} distinct per-policy outcome patterns",
+        decided.len(),
+        cache.len()
+    );
+    let mut group = c.benchmark_group("record-200p");
+    group.throughput(Throughput::Elements(decided.len() as u64));
+    group.bench_function("applied-serialized", |b| {
+        b.iter(|| {
+            for (_, e, _) in &decided {
+                let text = serde_json::to_string(&AppliedPoliciesJson {
+                    tenant: &tenant,
+                    evaluation: e,
+                });
+                std::hint::black_box(text.unwrap().len());
+            }
+        });
+    });
+    group.bench_function("applied-cached", |b| {
+        b.iter(|| {
+            for (_, e, _) in &decided {
+                std::hint::black_box(cache.text(&tenant, e));
+            }
+        });
+    });
+    group.bench_function("record-cached", |b| {
+        b.iter(|| {
+            for (signin, e, derived) in &decided {
+                let text = cache.text(&tenant, e);
+                let applied = match &text {
+                    Some(t) => Applied::Text(t),
+                    None => Applied::Records(AppliedPoliciesJson {
+                        tenant: &tenant,
+                        evaluation: e,
+                    }),
+                };
+                let record = signin_record::build(
+                    signin,
+                    derived,
+                    &RecordParts {
+                        correlation_id: "00000000-0000-4000-8000-000000000001",
+                        created_ms: 1_765_000_000_000,
+                        user_principal_name: None,
+                        user_display_name: None,
+                        app_display_name: "App",
+                        user_agent: None,
+                        verdict: &e.verdict,
+                        applied,
+                        mfa_done: false,
+                        policy_version: 1,
+                        denial: None,
+                    },
+                );
+                std::hint::black_box(record.len());
+            }
+        });
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(20);
+    targets = bench, records_200p
+}
+criterion_main!(benches);
