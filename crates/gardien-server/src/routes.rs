@@ -107,7 +107,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/beta/identity/conditionalAccess/evaluate",
             post(decide::graph_evaluate),
         );
-    let mut router = Router::new();
+    let mut router = crate::console::routes(&state);
     for path in [ca("policies"), ca_beta("policies")] {
         router = router
             .route(&path, get(admin::list_policies).post(admin::create_policy))

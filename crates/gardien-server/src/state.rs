@@ -116,6 +116,8 @@ pub struct AppState {
     pub log_health: crate::health::LogHealth,
     /// Open connections and timeouts ([`crate::connections`]).
     pub connections: Arc<crate::connections::ConnectionStats>,
+    /// The web console's session key and cookie rules ([`crate::console`]).
+    pub console: crate::console::ConsoleState,
     /// The store's device revision the registry in force was loaded at.
     devices_revision: AtomicI64,
     write_lock: tokio::sync::Mutex<()>,
@@ -348,6 +350,12 @@ impl AppState {
                     .to_owned(),
             ));
         }
+        config
+            .console
+            .check(&config.identity)
+            .map_err(StartError::Config)?;
+        let console = crate::console::ConsoleState::new(&config)
+            .map_err(|e| StartError::Config(e.to_string()))?;
         let metrics = Metrics::default();
         metrics
             .policy_version
@@ -364,6 +372,7 @@ impl AppState {
             history,
             denials: crate::denials::RecentDenials::new(4096),
             connections: Arc::default(),
+            console,
             log_health: crate::health::LogHealth::default(),
             devices_revision: AtomicI64::new(devices_revision),
             write_lock: tokio::sync::Mutex::new(()),
@@ -383,6 +392,14 @@ impl AppState {
             (Some(expected), Some(token)) => token_matches(expected, token),
             _ => false,
         }
+    }
+
+    /// Whether `token` is the admin token (`[admin] token_sha256`), demo mode or not: what
+    /// opens the console with the token login.
+    pub fn admin_token_matches(&self, token: &str) -> bool {
+        self.admin_token
+            .as_ref()
+            .is_some_and(|expected| !token.is_empty() && token_matches(expected, token))
     }
 
     /// Whether a bearer token may read `/metrics`: anyone without `metrics_token_sha256`,
