@@ -99,7 +99,8 @@ pub fn routes(state: &AppState) -> Router<Arc<AppState>> {
         .layer(axum::middleware::map_response(security_headers))
 }
 
-/// Every console answer: CSP, no sniffing, no referrer, never cached, never framed.
+/// Every console answer: CSP, no sniffing, no referrer outside the console's origin, never
+/// cached, never framed.
 async fn security_headers(mut response: Response) -> Response {
     let h = response.headers_mut();
     h.insert(
@@ -110,9 +111,11 @@ async fn security_headers(mut response: Response) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // `same-origin`, not `no-referrer`: with the latter browsers send `Origin: null` on the
+    // console's own form posts, and the origin check below could not tell them apart.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if !h.contains_key(header::CACHE_CONTROL) {
@@ -188,18 +191,24 @@ pub(crate) fn admin(state: &AppState, headers: &HeaderMap) -> Result<Session, Re
 }
 
 /// A POST is admitted when its form carries the session's CSRF token and, when the browser
-/// sent an `Origin`, it is this server's (`Host`). Otherwise a 403 page.
+/// sent an `Origin` (other than the opaque `null` of privacy modes), it is this server's
+/// (`Host`). Otherwise a 403 page.
 pub(crate) fn check_post(
     session: &Session,
     headers: &HeaderMap,
     csrf: Option<&str>,
 ) -> Result<(), Response> {
     let lang = lang(headers);
-    if let Some(origin) = headers.get(header::ORIGIN) {
+    if let Some(origin) = headers
+        .get(header::ORIGIN)
+        .filter(|o| o.as_bytes() != b"null")
+    {
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
         let same = match (origin.to_str().ok(), host) {
             (Some(o), Some(h)) => {
-                o.strip_prefix("https://").or_else(|| o.strip_prefix("http://")) == Some(h)
+                o.strip_prefix("https://")
+                    .or_else(|| o.strip_prefix("http://"))
+                    == Some(h)
             }
             _ => false,
         };

@@ -137,7 +137,12 @@ pub async fn login(
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return login_form(&state, &headers, StatusCode::BAD_REQUEST, Some("error-csrf"));
+        return login_form(
+            &state,
+            &headers,
+            StatusCode::BAD_REQUEST,
+            Some("error-csrf"),
+        );
     };
     let expected = cookie(&headers, LOGIN_COOKIE)
         .and_then(|c| state.console.sealer.open(Purpose::Login, c))
@@ -262,15 +267,19 @@ pub async fn oidc_start(State(state): State<Arc<AppState>>, headers: HeaderMap) 
         nonce: sealer.token(),
         exp: now_s() + OIDC_STATE_SECONDS,
     };
-    let challenge = b64(
-        ring::digest::digest(&ring::digest::SHA256, pending.verifier.as_bytes()).as_ref(),
-    );
+    let challenge =
+        b64(ring::digest::digest(&ring::digest::SHA256, pending.verifier.as_bytes()).as_ref());
     let Some(sealed) = serde_json::to_vec(&pending)
         .ok()
         .and_then(|b| sealer.seal(Purpose::OidcState, &b))
         .filter(|_| !pending.state.is_empty())
     else {
-        return refusal(lang, None, StatusCode::INTERNAL_SERVER_ERROR, "error-internal");
+        return refusal(
+            lang,
+            None,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "error-internal",
+        );
     };
     let sep = if oidc.authorization_endpoint.contains('?') {
         '&'
@@ -318,7 +327,8 @@ pub async fn oidc_callback(
 ) -> Response {
     let lang = lang(&headers);
     let clear = set_cookie(OIDC_COOKIE, "", oidc_rules(state.console.secure), 0);
-    let fail = |status: StatusCode, key: &str| with_cookie(refusal(lang, None, status, key), &clear);
+    let fail =
+        |status: StatusCode, key: &str| with_cookie(refusal(lang, None, status, key), &clear);
     let Some(oidc) = state.config.console.oidc.clone() else {
         return fail(StatusCode::NOT_FOUND, "error-no-oidc");
     };
@@ -412,7 +422,10 @@ pub async fn oidc_callback(
         "<meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url=/console/signins\">",
         1,
     );
-    with_cookie(with_cookie(html(StatusCode::OK, page), &session_cookie), &clear)
+    with_cookie(
+        with_cookie(html(StatusCode::OK, page), &session_cookie),
+        &clear,
+    )
 }
 
 /// The role the roles claim gives: any admin value makes an admin, else any reader value a

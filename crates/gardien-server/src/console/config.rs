@@ -216,10 +216,18 @@ mod tests {
             oidc: Some(oidc()),
             ..ConsoleConfig::default()
         };
-        assert!(c.check(&identity(&["console"])).unwrap_err().contains("public_url"));
+        assert!(
+            c.check(&identity(&["console"]))
+                .unwrap_err()
+                .contains("public_url")
+        );
         c.public_url = Some("https://gardien.example".into());
         assert!(c.check(&identity(&["console"])).is_ok());
-        assert!(c.check(&identity(&["api"])).unwrap_err().contains("audiences"));
+        assert!(
+            c.check(&identity(&["api"]))
+                .unwrap_err()
+                .contains("audiences")
+        );
         assert!(
             c.check(&IdentityConfig::default())
                 .unwrap_err()

@@ -25,11 +25,14 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         Lang::En => &EN,
         Lang::Fr => &FR,
     };
-    cat.get(key).or_else(|| EN.get(key)).copied().unwrap_or_else(|| {
-        // INVARIANT: keys are literals of this module and its siblings, all in the
-        // catalogues (unit test); an unknown key shows as itself, never panics.
-        ""
-    })
+    cat.get(key)
+        .or_else(|| EN.get(key))
+        .copied()
+        .unwrap_or_else(|| {
+            // INVARIANT: keys are literals of this module and its siblings, all in the
+            // catalogues (unit test); an unknown key shows as itself, never panics.
+            ""
+        })
 }
 
 /// The message `key`, escaped for HTML.
@@ -174,9 +177,7 @@ mod tests {
             for (i, piece) in source.split('"').enumerate() {
                 let key_like = i % 2 == 1
                     && piece.contains('-')
-                    && piece
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && piece.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
                     && prefixes.iter().any(|p| piece.starts_with(&format!("{p}-")));
                 if key_like && !piece.ends_with('-') {
                     checked += 1;

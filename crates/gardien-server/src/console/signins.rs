@@ -69,7 +69,9 @@ fn filter(q: &SearchQuery, live: &Live) -> Result<SignInFilter, &'static str> {
         directory
             .users
             .iter()
-            .find(|d| d.user_principal_name.eq_ignore_ascii_case(&u) || d.id.eq_ignore_ascii_case(&u))
+            .find(|d| {
+                d.user_principal_name.eq_ignore_ascii_case(&u) || d.id.eq_ignore_ascii_case(&u)
+            })
             .map_or(u, |d| d.id.to_string())
     });
     let app = some(&q.app).map(|a| {
@@ -110,7 +112,10 @@ fn filter(q: &SearchQuery, live: &Live) -> Result<SignInFilter, &'static str> {
 }
 
 fn text<'a>(record: &'a Value, pointer: &str) -> &'a str {
-    record.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+    record
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 fn decision_badge(lang: Lang, decision: &str) -> String {
@@ -177,7 +182,13 @@ pub async fn search(
             "text",
             " inputmode=\"numeric\""
         ),
-        from = field("from", &te(lang, "search-from"), &q.from, "datetime-local", ""),
+        from = field(
+            "from",
+            &te(lang, "search-from"),
+            &q.from,
+            "datetime-local",
+            ""
+        ),
         to = field("to", &te(lang, "search-to"), &q.to, "datetime-local", ""),
         corr = field(
             "correlationId",
@@ -331,12 +342,9 @@ fn decide(
     tenant: TenantOf,
     version: i64,
 ) -> Result<Decided, &'static str> {
-    let mut signin = SignIn::from_value_in(
-        "logged request",
-        &request,
-        &tenant.get().tenant.directory,
-    )
-    .map_err(|_| "error-not-replayable")?;
+    let mut signin =
+        SignIn::from_value_in("logged request", &request, &tenant.get().tenant.directory)
+            .map_err(|_| "error-not-replayable")?;
     signin.at = record
         .pointer("/gardien/evaluatedAt")
         .or_else(|| record.get("createdDateTime"))
@@ -364,13 +372,15 @@ pub async fn detail(
     };
     let lang = lang(&headers);
     let started = std::time::Instant::now();
-    let decided = match load(&state, &id).await.and_then(|(record, tenant, version)| {
-        let request = record
-            .pointer("/gardien/request")
-            .cloned()
-            .ok_or("error-not-replayable")?;
-        decide(record, request, tenant, version)
-    }) {
+    let decided = match load(&state, &id)
+        .await
+        .and_then(|(record, tenant, version)| {
+            let request = record
+                .pointer("/gardien/request")
+                .cloned()
+                .ok_or("error-not-replayable")?;
+            decide(record, request, tenant, version)
+        }) {
         Ok(d) => d,
         Err(key) => {
             let status = if key == "error-no-signin" {
@@ -383,7 +393,11 @@ pub async fn detail(
     };
     let disclosure = disclosure_for(&state, &session);
     let mut body = summary(lang, &decided);
-    body.push_str(&user_saw(lang, &decided.report, state.config.page.support.as_deref()));
+    body.push_str(&user_saw(
+        lang,
+        &decided.report,
+        state.config.page.support.as_deref(),
+    ));
     body.push_str(&policies(lang, &decided, disclosure));
     body.push_str(&what_if_form(lang, &session, &id, &decided.request));
     tracing::debug!(
@@ -423,7 +437,12 @@ fn summary(lang: Lang, d: &Decided) -> String {
     {
         row("search-code", format!("<code>AADSTS{code}</code>"));
     }
-    let required: Vec<&str> = d.report.required_controls.iter().map(|c| c.as_str()).collect();
+    let required: Vec<&str> = d
+        .report
+        .required_controls
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
     if !required.is_empty() {
         row("signin-required", e(&required.join(", ")));
     }
@@ -442,10 +461,7 @@ fn summary(lang: Lang, d: &Decided) -> String {
         ),
     );
     row("signin-ip", e(text(r, "/ipAddress")));
-    row(
-        "signin-location",
-        e(text(r, "/location/countryOrRegion")),
-    );
+    row("signin-location", e(text(r, "/location/countryOrRegion")));
     row("signin-client", e(text(r, "/clientAppUsed")));
     let device = r.get("deviceDetail");
     let compliant = device
@@ -470,7 +486,10 @@ fn summary(lang: Lang, d: &Decided) -> String {
                 .unwrap_or(t(lang, "device-unregistered")),
         )),
     );
-    row("search-correlation", format!("<code>{}</code>", e(text(r, "/correlationId"))));
+    row(
+        "search-correlation",
+        format!("<code>{}</code>", e(text(r, "/correlationId"))),
+    );
     row("signin-version", e(&d.version.to_string()));
     out.push_str("</dl>");
     if d.report.decision.as_str() != logged && !logged.is_empty() {
@@ -512,17 +531,13 @@ fn user_saw(lang: Lang, report: &DecisionReport, support: Option<&str>) -> Strin
     for a in &x.user_actions {
         let name = crate::denial::action_name(*a);
         let text = match (name, support) {
-            ("contactSupport", Some(s)) => {
-                crate::denial::messages::fill(msg(lang, "action-contactSupport-with"), &[("support", s)])
-            }
+            ("contactSupport", Some(s)) => crate::denial::messages::fill(
+                msg(lang, "action-contactSupport-with"),
+                &[("support", s)],
+            ),
             _ => msg(lang, &format!("action-{name}")).to_owned(),
         };
-        let _ = write!(
-            out,
-            "<li data-action=\"{}\">{}</li>",
-            e(name),
-            e(&text)
-        );
+        let _ = write!(out, "<li data-action=\"{}\">{}</li>", e(name), e(&text));
     }
     out.push_str("</ol></section>");
     out
@@ -676,8 +691,20 @@ fn what_if_form(lang: Lang, session: &Session, id: &str, request: &Value) -> Str
     let _ = write!(
         out,
         "</select></div>{ip}{country}<div class=\"field\"><label for=\"clientApp\">{client}</label><select id=\"clientApp\" name=\"clientApp\">",
-        ip = field("ip", &te(lang, "signin-ip"), &cond("ipAddress"), "text", " spellcheck=\"false\""),
-        country = field("country", &te(lang, "whatif-country"), &cond("country"), "text", " maxlength=\"2\" autocomplete=\"off\""),
+        ip = field(
+            "ip",
+            &te(lang, "signin-ip"),
+            &cond("ipAddress"),
+            "text",
+            " spellcheck=\"false\""
+        ),
+        country = field(
+            "country",
+            &te(lang, "whatif-country"),
+            &cond("country"),
+            "text",
+            " maxlength=\"2\" autocomplete=\"off\""
+        ),
         client = te(lang, "signin-client"),
     );
     let client = cond("clientAppType");
@@ -868,7 +895,11 @@ pub async fn what_if(
         te(lang, "whatif-back"),
     );
     let disclosure = disclosure_for(&state, &session);
-    body.push_str(&user_saw(lang, &decided.report, state.config.page.support.as_deref()));
+    body.push_str(&user_saw(
+        lang,
+        &decided.report,
+        state.config.page.support.as_deref(),
+    ));
     body.push_str(&policies(lang, &decided, disclosure));
     body.push_str(&what_if_form(lang, &session, &id, &decided.request));
     tracing::info!(actor = %session.actor, correlation_id = %id, decision = after.as_str(), "console: what-if");
@@ -913,7 +944,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r["signInConditions"]["deviceInfo"]["isCompliant"], true);
-        assert_eq!(r["signInConditions"]["deviceInfo"]["trustType"], "Workplace");
+        assert_eq!(
+            r["signInConditions"]["deviceInfo"]["trustType"],
+            "Workplace"
+        );
         assert_eq!(r["signInConditions"]["country"], "FR");
         assert_eq!(
             r["signInConditions"]["clientAppType"],

@@ -8,8 +8,8 @@
 //! says `rollback to version N` (the store's version history is the audit), then put in
 //! force; the actor is also logged.
 
-use super::page::{e, html, layout, refusal, t, te};
 use super::lang;
+use super::page::{e, html, layout, refusal, t, te};
 use crate::state::{AppState, WriteError};
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -85,7 +85,10 @@ pub async fn list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
     );
     for v in &versions {
         let action = if v.version == current {
-            format!("<span class=\"badge allow\">{}</span>", te(lang, "versions-current"))
+            format!(
+                "<span class=\"badge allow\">{}</span>",
+                te(lang, "versions-current")
+            )
         } else {
             format!(
                 "<form method=\"post\" action=\"/console/versions/{n}/rollback\">\
@@ -131,14 +134,24 @@ pub async fn diff(
     };
     let lang = lang(&headers);
     let Ok(Query(q)) = query else {
-        return refusal(lang, Some(&session), StatusCode::BAD_REQUEST, "error-diff-query");
+        return refusal(
+            lang,
+            Some(&session),
+            StatusCode::BAD_REQUEST,
+            "error-diff-query",
+        );
     };
     let mut tenants = Vec::new();
     for n in [q.from, q.to] {
         let stored = match state.store.version(n).await {
             Ok(Some(v)) => v,
             Ok(None) => {
-                return refusal(lang, Some(&session), StatusCode::NOT_FOUND, "error-no-version");
+                return refusal(
+                    lang,
+                    Some(&session),
+                    StatusCode::NOT_FOUND,
+                    "error-no-version",
+                );
             }
             Err(_) => {
                 return refusal(
@@ -162,14 +175,18 @@ pub async fn diff(
         }
     }
     let (Some(from), Some(to)) = (tenants.first(), tenants.get(1)) else {
-        return refusal(lang, Some(&session), StatusCode::BAD_REQUEST, "error-diff-query");
+        return refusal(
+            lang,
+            Some(&session),
+            StatusCode::BAD_REQUEST,
+            "error-diff-query",
+        );
     };
     // The diff walks every class of sign-ins the two sets distinguish: off the async
     // workers.
     let (from, to) = (from.clone(), to.clone());
     let report =
-        match tokio::task::spawn_blocking(move || gardien_analysis::diff::diff(&from, &to)).await
-        {
+        match tokio::task::spawn_blocking(move || gardien_analysis::diff::diff(&from, &to)).await {
             Ok(Ok(r)) => r,
             Ok(Err(err)) => {
                 tracing::error!(error = %err, "console: diff failed");
@@ -282,7 +299,14 @@ pub async fn rollback(
     let lang = lang(&headers);
     let old = match state.store.version(version).await {
         Ok(Some(v)) => v,
-        Ok(None) => return refusal(lang, Some(&session), StatusCode::NOT_FOUND, "error-no-version"),
+        Ok(None) => {
+            return refusal(
+                lang,
+                Some(&session),
+                StatusCode::NOT_FOUND,
+                "error-no-version",
+            );
+        }
         Err(_) => {
             return refusal(
                 lang,
@@ -295,7 +319,10 @@ pub async fn rollback(
     let author = format!("console:{}", session.actor);
     let prefix = format!("rollback to version {version}");
     let _edit = state.admin_edits.lock().await;
-    match state.apply(&author, None, old.snapshot, Some(&prefix)).await {
+    match state
+        .apply(&author, None, old.snapshot, Some(&prefix))
+        .await
+    {
         Ok(new) => {
             tracing::info!(actor = %session.actor, restored = version, version = new, "console: rollback");
             let body = format!(
@@ -314,7 +341,9 @@ pub async fn rollback(
             tracing::warn!(actor = %session.actor, restored = version, error = %err, "console: rollback failed");
             let (status, key) = match err {
                 WriteError::Conflict { .. } => (StatusCode::CONFLICT, "error-conflict"),
-                WriteError::Rejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, "error-not-replayable"),
+                WriteError::Rejected(_) => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "error-not-replayable")
+                }
                 WriteError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "error-store"),
             };
             refusal(lang, Some(&session), status, key)
