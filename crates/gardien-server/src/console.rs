@@ -171,22 +171,22 @@ pub(crate) fn current(state: &AppState, headers: &HeaderMap) -> Option<Session> 
 }
 
 /// The session of a request, or the answer to give instead: a redirect to the login page.
-pub(crate) fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Session, Response> {
-    current(state, headers).ok_or_else(|| redirect("/console/login"))
+pub(crate) fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Session, Box<Response>> {
+    current(state, headers).ok_or_else(|| Box::new(redirect("/console/login")))
 }
 
 /// The session of an admin, or a 403 page for a reader.
-pub(crate) fn admin(state: &AppState, headers: &HeaderMap) -> Result<Session, Response> {
+pub(crate) fn admin(state: &AppState, headers: &HeaderMap) -> Result<Session, Box<Response>> {
     let s = signed_in(state, headers)?;
     if s.role == ConsoleRole::Admin {
         Ok(s)
     } else {
-        Err(page::refusal(
+        Err(Box::new(page::refusal(
             lang(headers),
             Some(&s),
             StatusCode::FORBIDDEN,
             "error-admin-only",
-        ))
+        )))
     }
 }
 
@@ -197,7 +197,7 @@ pub(crate) fn check_post(
     session: &Session,
     headers: &HeaderMap,
     csrf: Option<&str>,
-) -> Result<(), Response> {
+) -> Result<(), Box<Response>> {
     let lang = lang(headers);
     if let Some(origin) = headers
         .get(header::ORIGIN)
@@ -214,22 +214,22 @@ pub(crate) fn check_post(
         };
         if !same {
             tracing::warn!(actor = %session.actor, "console: cross-origin POST refused");
-            return Err(page::refusal(
+            return Err(Box::new(page::refusal(
                 lang,
                 Some(session),
                 StatusCode::FORBIDDEN,
                 "error-csrf",
-            ));
+            )));
         }
     }
     if !session::csrf_matches(&session.csrf, csrf) {
         tracing::warn!(actor = %session.actor, "console: POST without a valid CSRF token refused");
-        return Err(page::refusal(
+        return Err(Box::new(page::refusal(
             lang,
             Some(session),
             StatusCode::FORBIDDEN,
             "error-csrf",
-        ));
+        )));
     }
     Ok(())
 }

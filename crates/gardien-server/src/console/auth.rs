@@ -221,11 +221,11 @@ pub async fn logout(
 ) -> Response {
     let session = match super::signed_in(&state, &headers) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let csrf = form.as_ref().ok().and_then(|f| f.csrf.as_deref());
     if let Err(r) = super::check_post(&session, &headers, csrf) {
-        return r;
+        return *r;
     }
     tracing::info!(actor = %session.actor, "console: signed out");
     with_cookie(

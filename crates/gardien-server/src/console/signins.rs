@@ -145,7 +145,7 @@ pub async fn search(
 ) -> Response {
     let session = match super::signed_in(&state, &headers) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let lang = lang(&headers);
     let q = query.ok().map(|Query(q)| q).unwrap_or_default();
@@ -368,7 +368,7 @@ pub async fn detail(
 ) -> Response {
     let session = match super::signed_in(&state, &headers) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let lang = lang(&headers);
     let started = std::time::Instant::now();
@@ -846,7 +846,7 @@ pub async fn what_if(
 ) -> Response {
     let session = match super::signed_in(&state, &headers) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let form = form.ok().map(|Form(f)| f).unwrap_or_default();
     let csrf = form
@@ -854,7 +854,7 @@ pub async fn what_if(
         .find(|(k, _)| k == "csrf")
         .map(|(_, v)| v.as_str());
     if let Err(r) = super::check_post(&session, &headers, csrf) {
-        return r;
+        return *r;
     }
     let lang = lang(&headers);
     let (record, tenant, version) = match load(&state, &id).await {

@@ -24,7 +24,7 @@ use std::sync::Arc;
 pub async fn list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let session = match super::admin(&state, &headers) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let lang = lang(&headers);
     let mut versions = match state.store.versions().await {
@@ -130,7 +130,7 @@ pub async fn diff(
 ) -> Response {
     let session = match super::admin(&state, &headers) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let lang = lang(&headers);
     let Ok(Query(q)) = query else {
@@ -283,17 +283,17 @@ pub async fn rollback(
 ) -> Response {
     let session = match super::signed_in(&state, &headers) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let csrf = form.as_ref().ok().and_then(|f| f.csrf.as_deref());
     if let Err(r) = super::check_post(&session, &headers, csrf) {
-        return r;
+        return *r;
     }
     let session = match super::admin(&state, &headers) {
         Ok(s) => s,
         Err(r) => {
             tracing::warn!(actor = %session.actor, role = session.role.as_str(), version, "console: rollback refused (not an admin)");
-            return r;
+            return *r;
         }
     };
     let lang = lang(&headers);
