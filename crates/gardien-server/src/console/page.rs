@@ -26,10 +26,7 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         Lang::En => &EN,
         Lang::Fr => &FR,
     };
-    cat.get(key)
-        .or_else(|| EN.get(key))
-        .copied()
-        .unwrap_or("")
+    cat.get(key).or_else(|| EN.get(key)).copied().unwrap_or("")
 }
 
 /// The message `key`, escaped for HTML.

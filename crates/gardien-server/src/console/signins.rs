@@ -243,9 +243,19 @@ pub async fn search(
         );
         for r in &records {
             let corr = text(r, "/correlationId");
+            let user_id = text(r, "/userId");
             let user = Some(text(r, "/userPrincipalName"))
                 .filter(|u| !u.is_empty())
-                .unwrap_or(text(r, "/userId"));
+                .or_else(|| {
+                    live.tenant
+                        .tenant
+                        .directory
+                        .users
+                        .iter()
+                        .find(|u| u.id.eq_ignore_ascii_case(user_id))
+                        .map(|u| u.user_principal_name.as_str())
+                })
+                .unwrap_or(user_id);
             let app = Some(text(r, "/appDisplayName"))
                 .filter(|a| !a.is_empty())
                 .unwrap_or(text(r, "/appId"));
@@ -297,6 +307,8 @@ struct Decided {
     request: Value,
     version: i64,
     report: DecisionReport,
+    /// The user's principal name: the record's, else the directory's.
+    upn: String,
 }
 
 /// Why a sign-in's page cannot be shown (message keys).
@@ -352,11 +364,27 @@ fn decide(
         .and_then(gardien_core::time::parse_rfc3339);
     let evaluation = tenant.get().evaluate(&signin);
     let report = DecisionReport::new(tenant.get(), &signin, &evaluation);
+    let user_id = text(&record, "/userId");
+    let upn = Some(text(&record, "/userPrincipalName"))
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned)
+        .or_else(|| {
+            tenant
+                .get()
+                .tenant
+                .directory
+                .users
+                .iter()
+                .find(|u| u.id.eq_ignore_ascii_case(user_id))
+                .map(|u| u.user_principal_name.clone())
+        })
+        .unwrap_or_default();
     Ok(Decided {
         record,
         request,
         version,
         report,
+        upn,
     })
 }
 
@@ -397,6 +425,7 @@ pub async fn detail(
         lang,
         &decided.report,
         state.config.page.support.as_deref(),
+        false,
     ));
     body.push_str(&policies(lang, &decided, disclosure));
     body.push_str(&what_if_form(lang, &session, &id, &decided.request));
@@ -447,7 +476,7 @@ fn summary(lang: Lang, d: &Decided) -> String {
         row("signin-required", e(&required.join(", ")));
     }
     row("col-time", e(text(r, "/createdDateTime")));
-    let user = text(r, "/userPrincipalName");
+    let user = d.upn.as_str();
     row(
         "search-user",
         format!("{} <code>{}</code>", e(user), e(text(r, "/userId"))),
@@ -503,13 +532,19 @@ fn summary(lang: Lang, d: &Decided) -> String {
     out
 }
 
-/// The explanation the user saw on the denial page: the cause, temporary or not, the steps.
-fn user_saw(lang: Lang, report: &DecisionReport, support: Option<&str>) -> String {
+/// The explanation the user saw on the denial page (or, for a what-if, would see): the
+/// cause, temporary or not, the steps.
+fn user_saw(lang: Lang, report: &DecisionReport, support: Option<&str>, what_if: bool) -> String {
     use crate::denial::messages::msg;
+    let (heading, allowed) = if what_if {
+        ("whatif-user-would-see", "whatif-allowed")
+    } else {
+        ("signin-user-saw", "signin-allowed")
+    };
     let mut out = String::from("<section aria-labelledby=\"h-saw\" class=\"card\">");
-    let _ = write!(out, "<h2 id=\"h-saw\">{}</h2>", te(lang, "signin-user-saw"));
+    let _ = write!(out, "<h2 id=\"h-saw\">{}</h2>", te(lang, heading));
     let Some(x) = &report.explanation else {
-        let _ = write!(out, "<p>{}</p></section>", te(lang, "signin-allowed"));
+        let _ = write!(out, "<p>{}</p></section>", te(lang, allowed));
         return out;
     };
     let cat = crate::denial::category_name(x.category);
@@ -899,6 +934,7 @@ pub async fn what_if(
         lang,
         &decided.report,
         state.config.page.support.as_deref(),
+        true,
     ));
     body.push_str(&policies(lang, &decided, disclosure));
     body.push_str(&what_if_form(lang, &session, &id, &decided.request));
