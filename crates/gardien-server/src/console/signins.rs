@@ -267,7 +267,7 @@ pub async fn search(
                 .unwrap_or_default();
             let _ = write!(
                 body,
-                "<tr><td>{time}</td><td>{user}</td><td>{app}</td><td>{badge}</td><td>{code}</td>\
+                "<tr><td class=\"time\">{time}</td><td>{user}</td><td>{app}</td><td>{badge}</td><td>{code}</td>\
 <td><a href=\"/console/signins/{href}\"><code>{corr}</code></a></td></tr>",
                 time = e(text(r, "/createdDateTime")),
                 user = e(user),

@@ -101,7 +101,7 @@ pub async fn list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
         };
         let _ = write!(
             body,
-            "<tr><td>{n}</td><td>{when}</td><td>{author}</td><td>{summary}</td><td>{action}</td></tr>",
+            "<tr><td>{n}</td><td class=\"time\">{when}</td><td>{author}</td><td>{summary}</td><td>{action}</td></tr>",
             n = v.version,
             when = e(&crate::clock::rfc3339(v.created_ms)),
             author = e(&v.author),
