@@ -1,5 +1,5 @@
-//! Device filter and custom-security-attribute rules (spec §3.8) on arbitrary text, evaluated
-//! on a device built from the rest of the input.
+//! Device filter and custom-security-attribute rules (docs/reference/entra-semantics.md §3.8) on
+//! arbitrary text, evaluated on a device built from the rest of the input.
 //!
 //! Input: the rule, then optionally a NUL byte and up to 15 NUL-separated device property
 //! values. Checks: parsing never panics; an error points inside the rule (1-based character,

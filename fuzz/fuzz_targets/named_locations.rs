@@ -1,4 +1,5 @@
-//! CIDR ranges, IP addresses and named-location files (spec §2), then the compiled IP index.
+//! CIDR ranges, IP addresses and named-location files (docs/reference/entra-semantics.md §2), then
+//! the compiled IP index.
 //!
 //! The first byte picks the input kind:
 //! * `0`: text, one CIDR range or address per line. A range that parses prints (`Display`) to
@@ -111,8 +112,9 @@ fn check_text(text: &str) {
                 );
                 assert_eq!(again.prefix_len(), cidr.prefix_len());
                 assert_eq!(again.to_string(), printed);
-                // IPv4-mapped addresses are IPv4 (spec §2.2): an IPv6 range that covers the
-                // mapped block (`::/80`) does not contain its edge addresses there.
+                // IPv4-mapped addresses are IPv4 (docs/reference/entra-semantics.md §2.2): an IPv6
+                // range that covers the mapped block (`::/80`) does not contain its edge addresses
+                // there.
                 let mapped =
                     |ip: IpAddr| matches!(ip, IpAddr::V6(v) if v.to_ipv4_mapped().is_some());
                 for edge in [cidr.first_address(), cidr.last_address()] {

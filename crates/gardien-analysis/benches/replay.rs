@@ -1,4 +1,4 @@
-//! Replay throughput (DESIGN.md: replay ≥ 2M sign-ins/s per core) on the generated
+//! Replay throughput (docs/design.md: replay ≥ 2M sign-ins/s per core) on the generated
 //! 200-policy / 195-location / 390k-range tenant of `gardien-core/benches/support/synthetic.rs`
 //! and 100,000 generated sign-ins, logged twice: as `gardien serve` writes them (JSON lines
 //! with the exact request) and as an Entra export (a Graph collection of Graph members only).

@@ -1,4 +1,4 @@
-//! Speed targets of DESIGN.md on the generated 200-policy / 195-location / 390k-range tenant
+//! Speed targets of docs/design.md on the generated 200-policy / 195-location / 390k-range tenant
 //! (`support/synthetic.rs`): tenant compile < 50 ms, decision p50 ≤ 1 µs on one core, zero
 //! heap allocations per decision without trace.
 //!
@@ -195,7 +195,7 @@ fn zero_allocations(tenant: &CompiledTenant, requests: &[SignIn]) {
     );
 }
 
-/// Decisions per second with one thread per core, each walking the whole mix (DESIGN.md:
+/// Decisions per second with one thread per core, each walking the whole mix (docs/design.md:
 /// ≥ 1M decisions/s on 2 cores).
 fn parallel_throughput(tenant: &CompiledTenant, requests: &[SignIn]) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -281,7 +281,7 @@ fn schema_inputs(
     out
 }
 
-/// Times every traced `evaluate` and `what_if` on its own and prints p50/p90/p99 (DESIGN.md:
+/// Times every traced `evaluate` and `what_if` on its own and prints p50/p90/p99 (docs/design.md:
 /// traced evaluation p50 <= 10 us; the words are built lazily, so this is the cost every deny,
 /// what-if and explanation pays before showing anything).
 fn traced_percentiles(tenant: &CompiledTenant, requests: &[SignIn]) {

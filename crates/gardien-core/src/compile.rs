@@ -124,7 +124,7 @@ pub struct CompiledTenant {
     pub memo: Memo,
 }
 
-/// The built-in authentication strengths (spec §1.12).
+/// The built-in authentication strengths (docs/reference/entra-semantics.md §1.12).
 pub fn builtin_strengths() -> Vec<CompiledStrength> {
     use AuthMethod as M;
     let phishing = vec![

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 /// A registered device as Entra knows it (`signInConditions.deviceInfo`).
 ///
 /// `None` in a sign-in means the device is unregistered or did not present its identity:
-/// every filter property then reads as null (spec §3.8).
+/// every filter property then reads as null (docs/reference/entra-semantics.md §3.8).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeviceInfo {
     /// Entra device id.
@@ -54,7 +54,8 @@ impl DeviceInfo {
 
     /// Whether the device is managed: compliant, hybrid joined or enrolled in an MDM.
     ///
-    /// Extension attributes are only visible to filters for managed devices (spec §3.8).
+    /// Extension attributes are only visible to filters for managed devices
+    /// (docs/reference/entra-semantics.md §3.8).
     pub fn is_managed(&self) -> bool {
         self.is_compliant == Some(true) || self.is_hybrid_joined() || self.mdm_app_id.is_some()
     }

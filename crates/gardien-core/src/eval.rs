@@ -1,5 +1,6 @@
-//! The evaluator: which policies apply (spec §3.2), their grant state (§3.3.1), how they
-//! combine into a decision (§3.3.2) and the session controls that result (§3.3.3).
+//! The evaluator: which policies apply (docs/reference/entra-semantics.md §3.2), their grant state
+//! (§3.3.1), how they combine into a decision (§3.3.2) and the session controls that result
+//! (§3.3.3).
 //!
 //! [`CompiledTenant::decide`] is the hot path (no allocation, no trace);
 //! [`CompiledTenant::evaluate`] runs the very same checks with a tracer and keeps a record
@@ -656,7 +657,7 @@ impl CompiledTenant {
     }
 }
 
-/// Combines applying policies into a verdict (spec §3.3.2).
+/// Combines applying policies into a verdict (docs/reference/entra-semantics.md §3.3.2).
 #[derive(Default)]
 struct Combiner {
     applied: PolicySet,

@@ -17,7 +17,7 @@ use crate::model::enums::{AuthMethod, AuthMethods, ClientAppType, DevicePlatform
 use crate::model::location::LocationKind;
 use crate::signin::SignIn;
 
-/// The cause a user should act on (fixed vocabulary, DESIGN.md).
+/// The cause a user should act on (fixed vocabulary, docs/design.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Category {

@@ -1,5 +1,6 @@
-//! Device filter rule language (spec §3.8), and the same syntax over custom security
-//! attributes for application and service-principal filters (spec §1.3, §1.5).
+//! Device filter rule language (docs/reference/entra-semantics.md §3.8), and the same syntax over
+//! custom security attributes for application and service-principal filters
+//! (docs/reference/entra-semantics.md §1.3, §1.5).
 //!
 //! Rules are parsed once into a small tree; [`DeviceFilterRule::matches`] walks it without
 //! allocating. Values compare case-insensitively; a null property (unregistered device, or a
@@ -855,8 +856,9 @@ enum Actual<'a> {
     List(&'a [Box<str>]),
 }
 
-/// Sets one property of a device from a filter literal.
-fn set_device_value(d: &mut DeviceInfo, p: DeviceProperty, value: &str) {
+/// Sets one property of a device from a filter literal (the value a rule compares with):
+/// how example devices are built from rules, here and in the gap analysis.
+pub fn set_device_value(d: &mut DeviceInfo, p: DeviceProperty, value: &str) {
     let v = Some(Box::<str>::from(value));
     match p {
         DeviceProperty::DeviceId => d.device_id = v,

@@ -2,13 +2,15 @@
 
 use crate::limits::MAX_ID_LENGTH;
 
-/// The "MFA trusted IPs" pseudo-location id (not a `namedLocation` object, spec §1.8).
+/// The "MFA trusted IPs" pseudo-location id (not a `namedLocation` object,
+/// docs/reference/entra-semantics.md §1.8).
 pub const MFA_TRUSTED_IPS_LOCATION: &str = "00000000-0000-0000-0000-000000000000";
 /// The Global Secure Access "All Compliant Network locations" object id (beta).
 pub const COMPLIANT_NETWORK_LOCATION: &str = "3d46dbda-8382-466a-856d-eb00cbc6b910";
 /// Windows Azure Active Directory (Azure AD Graph): the audience of baseline-scope requests.
 pub const AZURE_AD_GRAPH_APP: &str = "00000002-0000-0000-c000-000000000000";
-/// Microsoft Graph: an umbrella resource that policies cannot target (spec §1.3).
+/// Microsoft Graph: an umbrella resource that policies cannot target
+/// (docs/reference/entra-semantics.md §1.3).
 pub const MICROSOFT_GRAPH_APP: &str = "00000003-0000-0000-c000-000000000000";
 /// Built-in authentication strength "Multifactor authentication".
 pub const STRENGTH_MFA: &str = "00000000-0000-0000-0000-000000000002";
@@ -114,6 +116,26 @@ pub const WELL_KNOWN_APPS: &[(&str, &str)] = &[
         "14d82eec-204b-4c2f-b7e8-296a70dab67e",
         "Microsoft Graph Command Line Tools",
     ),
+    ("c9a559d2-7aab-4f13-a6ed-e7e9c52aec87", "Microsoft Forms"),
+    ("09abbdfd-ed23-44ee-a2d9-a627aa1c90f3", "Microsoft Planner"),
+    ("cf53fce8-def6-4aeb-8d30-b158e7b1cf83", "Microsoft Stream"),
+    (
+        "497effe9-df71-4043-a8bb-14cf78c4b63b",
+        "Exchange admin center",
+    ),
+    (
+        "5926fc8e-304e-4f59-8bed-58ca97cc39a4",
+        "Intune admin center",
+    ),
+    (
+        "80ccca67-54bd-44ab-8625-4b79c4dc7775",
+        "Microsoft 365 Defender portal",
+    ),
+    (
+        "a4fd7c30-fbd3-4a5c-ae6b-03e4ca8f1a39",
+        "Microsoft Purview portal",
+    ),
+    ("12128f48-ec9e-42f0-b203-ea49fb6af367", "Teams admin center"),
 ];
 
 /// Display names of common built-in directory role templates, for explanations.
@@ -186,7 +208,8 @@ pub fn role_name(id: &str) -> &str {
         .unwrap_or(id)
 }
 
-/// Normalises an object id for comparison: ids compare case-insensitively (spec §1.15).
+/// Normalises an object id for comparison: ids compare case-insensitively
+/// (docs/reference/entra-semantics.md §1.15).
 pub fn normalize_id(id: &str) -> Box<str> {
     id.trim().to_ascii_lowercase().into_boxed_str()
 }

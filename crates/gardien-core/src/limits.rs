@@ -23,28 +23,31 @@ pub const MAX_JSON_DEPTH: usize = 64;
 
 /// Most Conditional Access policies in a tenant: 512.
 ///
-/// Entra allows 195 (spec §7); gardien's policy bitsets hold 512, so tenants that are larger
-/// than Entra allows (test and proposed policy sets) still load.
+/// Entra allows 195 (docs/reference/entra-semantics.md §7); gardien's policy bitsets hold 512, so
+/// tenants that are larger than Entra allows (test and proposed policy sets) still load.
 pub const MAX_POLICIES: usize = 512;
 
-/// Most named locations in a tenant: 195, Entra's documented limit (spec §7).
+/// Most named locations in a tenant: 195, Entra's documented limit
+/// (docs/reference/entra-semantics.md §7).
 pub const MAX_NAMED_LOCATIONS: usize = 195;
 
-/// Most IP ranges in one IP named location: 2000, Entra's documented limit (spec §7).
+/// Most IP ranges in one IP named location: 2000, Entra's documented limit
+/// (docs/reference/entra-semantics.md §7).
 pub const MAX_RANGES_PER_LOCATION: usize = 2000;
 
 /// Most IP ranges in a whole tenant: 390,000, the product of the two limits above.
 ///
 /// Implied by [`MAX_NAMED_LOCATIONS`] × [`MAX_RANGES_PER_LOCATION`] rather than checked on its
-/// own; it is the size the IP index is designed and benchmarked for (DESIGN.md: "195 named
+/// own; it is the size the IP index is designed and benchmarked for (docs/design.md: "195 named
 /// locations x up to 2000 ranges").
 pub const MAX_TOTAL_RANGES: usize = MAX_NAMED_LOCATIONS * MAX_RANGES_PER_LOCATION;
 
-/// Most MFA trusted IP ranges (`directory.json` `mfaTrustedIps`): 50, Entra's limit (spec §7).
+/// Most MFA trusted IP ranges (`directory.json` `mfaTrustedIps`): 50, Entra's limit
+/// (docs/reference/entra-semantics.md §7).
 pub const MAX_MFA_TRUSTED_IPS: usize = 50;
 
 /// Longest device filter or custom-security-attribute filter rule, in characters: 3072,
-/// Entra's documented limit (spec §3.8, §7).
+/// Entra's documented limit (docs/reference/entra-semantics.md §3.8, §7).
 pub const MAX_RULE_LENGTH: usize = 3072;
 
 /// Deepest nesting of parentheses and `-not` in a filter rule: 32 levels.
@@ -75,7 +78,7 @@ pub const MAX_NAME_LENGTH: usize = 256;
 pub const MAX_DIRECTORY_OBJECTS: usize = 1_000_000;
 
 /// Most groups a user is in, directly and through nesting: 2048, Entra's documented figure
-/// beyond which sign-ins may be blocked (spec §7).
+/// beyond which sign-ins may be blocked (docs/reference/entra-semantics.md §7).
 ///
 /// Also the longest `memberOf` list of a user or a group. gardien expands nesting when it
 /// compiles the tenant, so the limit also bounds the compiled directory.

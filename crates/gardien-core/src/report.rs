@@ -1,4 +1,4 @@
-//! The reports commands print: the decision output and the Graph what-if output (DESIGN.md
+//! The reports commands print: the decision output and the Graph what-if output (docs/design.md
 //! "File and JSON contracts"). Renderers format these; they never recompute anything.
 
 use std::fmt;
@@ -16,7 +16,7 @@ use crate::explain::{Explanation, explain};
 use crate::model::policy::{Policy, PolicyState};
 use crate::signin::SignIn;
 
-/// Serializes an enum of this crate under its Graph / DESIGN.md name.
+/// Serializes an enum of this crate under its Graph / docs/design.md name.
 macro_rules! serialize_as_str {
     ($($t:ty => $f:expr),* $(,)?) => {$(
         impl Serialize for $t {
@@ -237,7 +237,7 @@ pub struct TracePolicy {
     pub grant_detail: String,
 }
 
-/// The output of `gardien evaluate --json` (DESIGN.md "Decision output").
+/// The output of `gardien evaluate --json` (docs/design.md "Decision output").
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionReport {

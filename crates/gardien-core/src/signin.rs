@@ -71,7 +71,8 @@ pub struct Session {
     pub seconds_since_authentication: Option<u64>,
     /// Seconds since the last multifactor authentication.
     pub seconds_since_mfa: Option<u64>,
-    /// OAuth scopes requested (for baseline-scope handling, spec §3.3.4).
+    /// OAuth scopes requested (for baseline-scope handling, docs/reference/entra-semantics.md
+    /// §3.3.4).
     pub requested_scopes: Vec<Box<str>>,
     /// Country reported by the Authenticator app's GPS.
     pub gps_country: Option<[u8; 2]>,

@@ -1,5 +1,5 @@
 //! Keeps the benchmark's generated tenant honest: it must load at full size (so the bench
-//! measures what DESIGN.md names), every request must parse, the mix must reach all three
+//! measures what docs/design.md names), every request must parse, the mix must reach all three
 //! decisions, and the hot path must agree with the traced evaluation on every request.
 #![allow(clippy::panic, reason = "test failures report through panics")]
 

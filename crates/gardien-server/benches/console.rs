@@ -62,7 +62,11 @@ fn set_cookie(headers: &http::HeaderMap, name: &str) -> String {
 
 /// Signs in with the admin token; the session cookie.
 async fn admin_cookie(app: &Router) -> String {
-    let (_, h, page) = send(app, Request::get("/console/login").body(Body::empty()).unwrap()).await;
+    let (_, h, page) = send(
+        app,
+        Request::get("/console/login").body(Body::empty()).unwrap(),
+    )
+    .await;
     let login = set_cookie(&h, "gardien_console_login");
     let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
     let csrf = page[at..].split('"').next().unwrap();
@@ -107,7 +111,9 @@ async fn trace_pages() {
         initial_tenant: Some(snapshot::from_source(&data.source).unwrap()),
         ..StartOptions::default()
     };
-    let state = AppState::start(config(dir.path()).await, options).await.unwrap();
+    let state = AppState::start(config(dir.path()).await, options)
+        .await
+        .unwrap();
     let app = router(state);
     let mut ids = Vec::new();
     for request in &data.requests {
@@ -117,12 +123,7 @@ async fn trace_pages() {
             .body(Body::from(request.to_string()))
             .unwrap();
         let (_, h, _) = send(&app, req).await;
-        ids.push(
-            h["x-gardien-correlation-id"]
-                .to_str()
-                .unwrap()
-                .to_owned(),
-        );
+        ids.push(h["x-gardien-correlation-id"].to_str().unwrap().to_owned());
     }
     let cookie = admin_cookie(&app).await;
     let mut times = Vec::new();
@@ -158,7 +159,11 @@ async fn search() {
         .await
         .unwrap();
     let log = state.store.log().clone();
-    let users = [demo::ALICE, demo::BOB, "c3c3c3c3-0000-4000-8000-000000000003"];
+    let users = [
+        demo::ALICE,
+        demo::BOB,
+        "c3c3c3c3-0000-4000-8000-000000000003",
+    ];
     let apps = [
         "c0ffee00-0000-4000-8000-000000000100",
         "c44b4083-3bb0-49c1-b47d-974e53cbdf3c",
@@ -236,17 +241,36 @@ async fn search() {
         ("error code 53000", "errorCode=53000".into()),
         ("time range (1 %)", format!("from={from}&to={to}")),
         ("user + result", format!("user={}&result=deny", demo::BOB)),
-        ("user + time range", format!("user={}&from={from}&to={to}", demo::ALICE)),
-        ("app + error code", format!("app={}&errorCode=53003", apps[1])),
-        ("user + app + result + code + range", format!(
-            "user={}&app={}&result=deny&errorCode=53003&from={from}&to={to}",
-            demo::ALICE, apps[0]
-        )),
-        ("result + old time range", format!("result=challenge&from={}&to={}", mid(0.01), mid(0.02))),
+        (
+            "user + time range",
+            format!("user={}&from={from}&to={to}", demo::ALICE),
+        ),
+        (
+            "app + error code",
+            format!("app={}&errorCode=53003", apps[1]),
+        ),
+        (
+            "user + app + result + code + range",
+            format!(
+                "user={}&app={}&result=deny&errorCode=53003&from={from}&to={to}",
+                demo::ALICE,
+                apps[0]
+            ),
+        ),
+        (
+            "result + old time range",
+            format!("result=challenge&from={}&to={}", mid(0.01), mid(0.02)),
+        ),
         // Nothing matches: the whole log is walked (no index on decision or error code).
         ("error code absent (worst case)", "errorCode=53001".into()),
-        ("result + code absent (worst case)", "result=challenge&errorCode=53003".into()),
-        ("user absent", "user=d4d4d4d4-0000-4000-8000-000000000004".into()),
+        (
+            "result + code absent (worst case)",
+            "result=challenge&errorCode=53003".into(),
+        ),
+        (
+            "user absent",
+            "user=d4d4d4d4-0000-4000-8000-000000000004".into(),
+        ),
     ];
     for (name, query) in filters {
         let mut times = Vec::new();

@@ -19,11 +19,11 @@ continue = Continue
 
 ## Sign-in
 login-title = Sign in to the gardien console
-login-token-heading = Administrator token
-login-token-hint = The token of the admin API ([admin] token_sha256). The decision token does not open the console.
-login-token-label = Admin token
+login-token-heading = Admin API token
+login-token-hint = A token of the admin API ([admin] token_sha256 or a named [[admin.tokens]] entry): its role, reader or admin, is the session's. The decision token does not open the console.
+login-token-label = Token
 login-submit = Sign in
-login-none-configured = No sign-in method is configured: set [admin] token_sha256 or [console.oidc] (see docs/console.md).
+login-none-configured = No sign-in method is configured: set an [admin] token or [console.oidc] (see docs/console.md).
 oidc-sign-in = Sign in with
 oidc-default-label = your organization
 oidc-signed-in = You are signed in.

@@ -17,11 +17,11 @@ continue = Continuer
 
 ## Connexion
 login-title = Connexion à la console gardien
-login-token-heading = Jeton d’administration
-login-token-hint = Le jeton de l’API d’administration ([admin] token_sha256). Le jeton de décision n’ouvre pas la console.
-login-token-label = Jeton d’administration
+login-token-heading = Jeton de l’API d’administration
+login-token-hint = Un jeton de l’API d’administration ([admin] token_sha256 ou une entrée nommée [[admin.tokens]]) : son rôle, lecteur ou administrateur, est celui de la session. Le jeton de décision n’ouvre pas la console.
+login-token-label = Jeton
 login-submit = Se connecter
-login-none-configured = Aucune méthode de connexion n’est configurée : renseignez [admin] token_sha256 ou [console.oidc] (voir docs/console.md).
+login-none-configured = Aucune méthode de connexion n’est configurée : renseignez un jeton [admin] ou [console.oidc] (voir docs/console.md).
 oidc-sign-in = Se connecter avec
 oidc-default-label = votre organisation
 oidc-signed-in = Vous êtes connecté.

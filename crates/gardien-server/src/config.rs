@@ -13,6 +13,14 @@
 //! acknowledge = "committed"           # reply after the record's batch is committed; or "queued"
 //! retention_days = 90
 //!
+//! [log.ship]                          # also as JSON lines, for a SIEM
+//! output = "file"                     # or "stdout"
+//! path = "/var/log/gardien/signins.jsonl"
+//! hash_key_file = "/etc/gardien/log-hash.key"
+//! [log.ship.mask]
+//! ipAddress = "truncate"
+//! userPrincipalName = "hash"
+//!
 //! [signals]
 //! trusted_proxies = ["127.0.0.1/32"]
 //! forwarded_header = "x-forwarded-for" # or "forwarded", "x-real-ip"
@@ -38,6 +46,11 @@
 //!
 //! [admin]
 //! token_sha256 = "…"                  # `gardien hash-token` prints it
+//!
+//! [[admin.tokens]]                    # several named tokens, reloaded on SIGHUP
+//! name = "helpdesk"
+//! sha256 = "…"
+//! role = "reader"                     # or "admin"
 //! ```
 
 use crate::denial::Disclosure;
@@ -186,6 +199,55 @@ pub struct LogConfig {
     /// Records older than this are deleted (hourly). `0` keeps everything.
     #[serde(default = "default_retention")]
     pub retention_days: u32,
+    /// Records also shipped as JSON lines (`[log.ship]`), masked per field.
+    #[serde(default)]
+    pub ship: Option<ShipConfig>,
+}
+
+/// Where `[log.ship]` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShipOutput {
+    /// Standard output (the server logs to standard error).
+    Stdout,
+    /// `path`, rotated by size.
+    File,
+}
+
+/// `[log.ship]`: every sign-in record, as the store keeps it, also written as one JSON line
+/// to standard output or a rotating file, with per-field masks (`crate::log_ship`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShipConfig {
+    /// `stdout` or `file`.
+    pub output: ShipOutput,
+    /// The file (`output = "file"`); rotated files are `path.1` (newest) to `path.<keep>`.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// The file is rotated before it would grow past this many bytes (default 100 MiB).
+    #[serde(default = "default_ship_max_bytes")]
+    pub max_bytes: u64,
+    /// Rotated files kept (default 5); older ones are deleted.
+    #[serde(default = "default_ship_keep")]
+    pub keep: u32,
+    /// A file holding the HMAC-SHA256 secret of `hash` masks (at least 16 bytes; a trailing
+    /// newline is ignored).
+    #[serde(default)]
+    pub hash_key_file: Option<PathBuf>,
+    /// Or an environment variable holding it.
+    #[serde(default)]
+    pub hash_key_env: Option<String>,
+    /// Per-field masks (`[log.ship.mask]`): `field = "drop" | "hash" | "truncate"`.
+    #[serde(default)]
+    pub mask: crate::log_ship::mask::MaskRules,
+}
+
+fn default_ship_max_bytes() -> u64 {
+    100 * 1024 * 1024
+}
+
+fn default_ship_keep() -> u32 {
+    5
 }
 
 fn default_retention() -> u32 {
@@ -197,6 +259,7 @@ impl Default for LogConfig {
         LogConfig {
             acknowledge: Acknowledge::default(),
             retention_days: default_retention(),
+            ship: None,
         }
     }
 }
@@ -309,14 +372,23 @@ impl AuthzenConfig {
     }
 }
 
-/// `[admin]`.
-#[derive(Debug, Clone, Deserialize, Default)]
+/// `[admin]`: who may call the admin, decision and metrics APIs. `gardien serve` reloads
+/// this section on `SIGHUP` (`docs/security.md`, "Admin credentials").
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
-    /// SHA-256 (hex) of the bearer token the admin API requires. Without it, the admin API
-    /// is refused (except `serve --demo` on loopback).
+    /// SHA-256 (hex) of a bearer token with the `admin` role, named `admin` in the audit
+    /// trail (the single token of earlier versions; `tokens` names several). Without any
+    /// admin token the admin API is refused (except `serve --demo` on loopback).
     #[serde(default)]
     pub token_sha256: Option<String>,
+    /// Named admin tokens (`[[admin.tokens]]`), each with a role.
+    #[serde(default)]
+    pub tokens: Vec<AdminToken>,
+    /// Admin audit entries older than this are deleted (hourly). `0` keeps everything
+    /// (default 365).
+    #[serde(default = "default_audit_retention")]
+    pub audit_retention_days: u32,
     /// SHA-256 (hex) of a token for the decision API (`/v1/evaluate`, Graph evaluate) only.
     /// The admin token is also accepted there.
     #[serde(default)]
@@ -325,6 +397,35 @@ pub struct AdminConfig {
     /// accepted). Without it, `/metrics` is open (it discloses counts, never identities).
     #[serde(default)]
     pub metrics_token_sha256: Option<String>,
+}
+
+fn default_audit_retention() -> u32 {
+    365
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            token_sha256: None,
+            tokens: Vec::new(),
+            audit_retention_days: default_audit_retention(),
+            decision_token_sha256: None,
+            metrics_token_sha256: None,
+        }
+    }
+}
+
+/// One `[[admin.tokens]]` entry: a named bearer token with a role.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminToken {
+    /// The name the audit trail records (letters, digits, `.`, `_`, `-`, `@`; at most 64;
+    /// unique, compared case-insensitively).
+    pub name: String,
+    /// SHA-256 (hex) of the token (`gardien hash-token` prints it).
+    pub sha256: String,
+    /// What the token may do.
+    pub role: crate::credentials::Role,
 }
 
 /// `[http]`: what one connection or request may cost before it is authenticated and
@@ -470,6 +571,14 @@ impl ServerConfig {
         .flatten()
         {
             fix(p);
+        }
+        if let Some(ship) = &mut self.log.ship {
+            for p in [&mut ship.path, &mut ship.hash_key_file]
+                .into_iter()
+                .flatten()
+            {
+                fix(p);
+            }
         }
         if let Some(jwt) = &mut self.identity.jwt
             && let Some(f) = &mut jwt.jwks_file

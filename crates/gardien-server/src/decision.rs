@@ -415,6 +415,8 @@ pub async fn decide_and_log(
     );
     let (user_id, app_id) = signin_record::ids(signin);
     let code = signin_record::status_code(&verdict);
+    // The same record, shipped once the store has it (`[log.ship]`).
+    let shipped = state.shipper.as_ref().map(|_| record.clone());
     let entry = SignInRecord {
         id: correlation_id.clone(),
         created_ms: parts.created_ms,
@@ -440,6 +442,9 @@ pub async fn decide_and_log(
     let logged = match logged {
         Ok(l) => {
             state.log_health.succeeded();
+            if let (Some(shipper), Some(line)) = (&state.shipper, shipped) {
+                shipper.ship(line);
+            }
             l
         }
         Err(e) => {

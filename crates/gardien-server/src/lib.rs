@@ -14,12 +14,14 @@ pub mod clock;
 pub mod config;
 pub mod connections;
 pub mod console;
+pub mod credentials;
 pub mod decision;
 pub mod denial;
 pub mod denials;
 pub mod files;
 pub mod health;
 pub mod identity;
+pub mod log_ship;
 pub mod metrics;
 pub mod problem;
 pub mod routes;
@@ -62,6 +64,15 @@ pub async fn serve(
     background.abort();
     if let Err(e) = state.store.close().await {
         tracing::error!(error = %e, "closing the store");
+    }
+    if let Some(shipper) = state.shipper.clone() {
+        let flushed =
+            tokio::task::spawn_blocking(move || shipper.flush(std::time::Duration::from_secs(5)))
+                .await
+                .unwrap_or(false);
+        if !flushed {
+            tracing::warn!("sign-in shipping: not every queued line was written before exit");
+        }
     }
     Ok(())
 }

@@ -105,6 +105,21 @@ pub struct Metrics {
     pub sync_errors: AtomicU64,
     /// Forward-auth and `ext_authz` requests refused for an ambiguous path (400).
     pub rejected_paths: AtomicU64,
+    /// Admin audit entries the store refused (the `tracing` event was still emitted).
+    pub audit_errors: AtomicU64,
+    /// Sign-in lines shipped (`[log.ship]`), shared with the shipping thread.
+    pub ship: std::sync::Arc<ShipCounters>,
+}
+
+/// Counters of the sign-in line shipper (`crate::log_ship`).
+#[derive(Debug, Default)]
+pub struct ShipCounters {
+    /// Lines written.
+    pub lines: AtomicU64,
+    /// Lines dropped because the shipping queue was full.
+    pub dropped: AtomicU64,
+    /// Lines lost to a write or rotation error.
+    pub errors: AtomicU64,
 }
 
 impl Metrics {
@@ -214,6 +229,30 @@ impl Metrics {
                 "Forward-auth and ext_authz requests refused for an ambiguous path.",
                 "counter",
                 self.rejected_paths.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "gardien_admin_audit_errors_total",
+                "Admin audit entries the store refused (the tracing event was emitted).",
+                "counter",
+                self.audit_errors.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "gardien_signin_ship_lines_total",
+                "Sign-in records shipped as JSON lines ([log.ship]).",
+                "counter",
+                self.ship.lines.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "gardien_signin_ship_dropped_total",
+                "Sign-in lines dropped because the shipping queue was full.",
+                "counter",
+                self.ship.dropped.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "gardien_signin_ship_errors_total",
+                "Sign-in lines lost to a write or rotation error.",
+                "counter",
+                self.ship.errors.load(Ordering::Relaxed) as i64,
             ),
             (
                 "gardien_policy_version",

@@ -1,6 +1,7 @@
 //! The HTTP surface: one router, endpoints grouped by job.
 
 pub mod admin;
+pub mod audit;
 pub mod authzen;
 pub mod decide;
 pub mod ops;
@@ -70,6 +71,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/admin/versions"),
     ("get", "/v1/admin/versions/{version}"),
     ("post", "/v1/admin/versions/{version}/rollback"),
+    ("get", "/v1/admin/audit"),
     ("get", "/v1/signins"),
     ("get", "/v1/signins/export"),
     ("get", "/metrics"),
@@ -154,8 +156,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/admin/versions/{version}/rollback",
             post(admin::rollback),
         )
+        .route("/v1/admin/audit", get(audit::list))
         .route("/v1/signins", get(signins::query))
         .route("/v1/signins/export", get(signins::export))
+        // Every route above is the admin API: each request with a valid token is audited.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record,
+        ))
         .route("/metrics", get(ops::metrics))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

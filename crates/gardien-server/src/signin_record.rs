@@ -1,4 +1,5 @@
-//! The Graph-shaped `signIn` record written for every decision (spec §5.1, §5.2).
+//! The Graph-shaped `signIn` record written for every decision (docs/reference/entra-semantics.md
+//! §5.1, §5.2).
 //!
 //! Field names are Graph's, so the same records feed `GET /v1/signins`, the JSON-lines export
 //! and `gardien replay`. gardien adds one member, `gardien`, holding the decision, the pending

@@ -8,6 +8,7 @@
 
 use crate::clock::{CorrelationIds, now_ms};
 use crate::config::ServerConfig;
+use crate::credentials::{Caller, Credentials, CredentialsError, Role};
 use crate::identity::{IdentityError, IdentityResolver};
 use crate::metrics::Metrics;
 use crate::snapshot;
@@ -124,9 +125,10 @@ pub struct AppState {
     /// This replica's admin edits (read, edit, apply), one at a time in arrival order (the
     /// lock is fair), so that writes without `If-Match` never conflict with each other.
     pub admin_edits: tokio::sync::Mutex<()>,
-    admin_token: Option<[u8; 32]>,
-    decision_token: Option<[u8; 32]>,
-    metrics_token: Option<[u8; 32]>,
+    /// The tokens in force (`[admin]`), swapped whole by [`AppState::reload_credentials`].
+    credentials: ArcSwap<Credentials>,
+    /// Sign-in records shipped as JSON lines (`[log.ship]`), when configured.
+    pub shipper: Option<crate::log_ship::LogShipper>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -138,20 +140,6 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-fn parse_hash(name: &str, hex: &str) -> Result<[u8; 32], StartError> {
-    let hex = hex.trim();
-    let bad = || StartError::Config(format!("admin.{name}: expected 64 hex digits (SHA-256)"));
-    if hex.len() != 64 {
-        return Err(bad());
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16)
-            .map_err(|_| bad())?;
-    }
-    Ok(out)
-}
-
 /// SHA-256 of a token, hex (what `gardien hash-token` prints and `token_sha256` holds).
 pub fn hash_token(token: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
@@ -161,18 +149,13 @@ pub fn hash_token(token: &str) -> String {
 /// Whether `presented` hashes to `expected_hex` (a [`hash_token`] output), in constant time
 /// over the digests.
 pub fn hash_matches(expected_hex: &str, presented: &str) -> bool {
-    parse_hash("hash", expected_hex).is_ok_and(|expected| token_matches(&expected, presented))
-}
-
-fn token_matches(expected: &[u8; 32], presented: &str) -> bool {
+    let Ok(expected) = crate::credentials::parse_digest("hash", expected_hex) else {
+        return false;
+    };
     let digest = ring::digest::digest(&ring::digest::SHA256, presented.as_bytes());
-    // Constant time over the digests: no early exit on the first differing byte.
-    digest
-        .as_ref()
-        .iter()
-        .zip(expected)
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-        == 0
+    let mut presented = [0u8; 32];
+    presented.copy_from_slice(digest.as_ref());
+    crate::credentials::digests_equal(&expected, &presented)
 }
 
 /// Builds a device registry from Graph device objects.
@@ -326,24 +309,8 @@ impl AppState {
                 .map(|h| h as Arc<dyn gardien_signals::risk::SignInHistory>),
         };
         let identity = IdentityResolver::new(&config.identity)?;
-        let admin_token = config
-            .admin
-            .token_sha256
-            .as_deref()
-            .map(|h| parse_hash("token_sha256", h))
-            .transpose()?;
-        let decision_token = config
-            .admin
-            .decision_token_sha256
-            .as_deref()
-            .map(|h| parse_hash("decision_token_sha256", h))
-            .transpose()?;
-        let metrics_token = config
-            .admin
-            .metrics_token_sha256
-            .as_deref()
-            .map(|h| parse_hash("metrics_token_sha256", h))
-            .transpose()?;
+        let credentials = Credentials::from_config(&config.admin)
+            .map_err(|e| StartError::Config(e.to_string()))?;
         if options.demo && !config.listen.ip().is_loopback() {
             return Err(StartError::Config(
                 "demo mode opens the admin API without a token: it only listens on loopback"
@@ -357,6 +324,13 @@ impl AppState {
         let console = crate::console::ConsoleState::new(&config)
             .map_err(|e| StartError::Config(e.to_string()))?;
         let metrics = Metrics::default();
+        let shipper = config
+            .log
+            .ship
+            .as_ref()
+            .map(|c| crate::log_ship::LogShipper::start(c, metrics.ship.clone()))
+            .transpose()
+            .map_err(|e| StartError::Config(e.to_string()))?;
         metrics
             .policy_version
             .store(live.version, Ordering::Relaxed);
@@ -377,50 +351,70 @@ impl AppState {
             devices_revision: AtomicI64::new(devices_revision),
             write_lock: tokio::sync::Mutex::new(()),
             admin_edits: tokio::sync::Mutex::new(()),
-            admin_token,
-            decision_token,
-            metrics_token,
+            credentials: ArcSwap::from_pointee(credentials),
+            shipper,
         }))
     }
 
-    /// Whether a bearer token opens the admin API.
-    pub fn admin_allowed(&self, bearer: Option<&str>) -> bool {
+    /// The admin token a bearer token is (its name and role); in demo mode (loopback only)
+    /// every request is the `demo` admin.
+    pub fn admin_caller(&self, bearer: Option<&str>) -> Option<Caller> {
         if self.demo && self.config.listen.ip().is_loopback() {
-            return true;
+            return Some(Caller {
+                name: Arc::from("demo"),
+                role: Role::Admin,
+            });
         }
-        match (&self.admin_token, bearer) {
-            (Some(expected), Some(token)) => token_matches(expected, token),
-            _ => false,
-        }
+        self.credentials.load().admin_caller(bearer)
     }
 
-    /// Whether `token` is the admin token (`[admin] token_sha256`), demo mode or not: what
-    /// opens the console with the token login.
-    pub fn admin_token_matches(&self, token: &str) -> bool {
-        self.admin_token
-            .as_ref()
-            .is_some_and(|expected| !token.is_empty() && token_matches(expected, token))
+    /// Whether a bearer token is an admin token with the `admin` role.
+    pub fn admin_allowed(&self, bearer: Option<&str>) -> bool {
+        self.admin_caller(bearer)
+            .is_some_and(|c| c.role.allows(Role::Admin))
+    }
+
+    /// The admin token (named or `token_sha256`) `token` is, demo mode or not: what the
+    /// console's token login accepts (the decision and metrics tokens are not admin tokens).
+    pub fn console_token(&self, token: &str) -> Option<Caller> {
+        if token.is_empty() {
+            return None;
+        }
+        self.credentials.load().admin_caller(Some(token))
+    }
+
+    /// Whether any admin token is configured (the console then offers its token login).
+    pub fn has_admin_tokens(&self) -> bool {
+        !self.credentials.load().names().is_empty()
     }
 
     /// Whether a bearer token may read `/metrics`: anyone without `metrics_token_sha256`,
-    /// else the metrics or the admin token.
+    /// else the metrics token or an admin token.
     pub fn metrics_allowed(&self, bearer: Option<&str>) -> bool {
-        let Some(expected) = &self.metrics_token else {
-            return true;
-        };
-        bearer.is_some_and(|t| token_matches(expected, t))
-            || matches!((&self.admin_token, bearer), (Some(a), Some(t)) if token_matches(a, t))
+        self.credentials.load().metrics_allowed(bearer)
     }
 
-    /// Whether a bearer token opens the decision API (admin or decision token).
+    /// Whether a bearer token opens the decision API (an `admin`-role or the decision token).
     pub fn decision_allowed(&self, bearer: Option<&str>) -> bool {
-        if self.admin_allowed(bearer) {
-            return true;
-        }
-        match (&self.decision_token, bearer) {
-            (Some(expected), Some(token)) => token_matches(expected, token),
-            _ => false,
-        }
+        (self.demo && self.config.listen.ip().is_loopback())
+            || self.credentials.load().decision_allowed(bearer)
+    }
+
+    /// Puts the credentials of an `[admin]` section in force (`SIGHUP`), all or nothing:
+    /// invalid ones are refused and those in force stay. Returns the admin tokens now in
+    /// force (name and role).
+    pub fn reload_credentials(
+        &self,
+        admin: &crate::config::AdminConfig,
+    ) -> Result<Vec<(String, Role)>, CredentialsError> {
+        let credentials = Credentials::from_config(admin)?;
+        let names: Vec<(String, Role)> = credentials
+            .names()
+            .into_iter()
+            .map(|(n, r)| (n.to_owned(), r))
+            .collect();
+        self.credentials.store(Arc::new(credentials));
+        Ok(names)
     }
 
     /// The policy set in force, for an admin write that expects version `expected`
@@ -617,11 +611,8 @@ mod tests {
     fn token_hash_round_trip() {
         let h = hash_token("s3cret");
         assert_eq!(h.len(), 64);
-        let Ok(bytes) = parse_hash("token_sha256", &h) else {
-            unreachable!("own hash parses");
-        };
-        assert!(token_matches(&bytes, "s3cret"));
-        assert!(!token_matches(&bytes, "s3cret "));
-        assert!(parse_hash("token_sha256", "xyz").is_err());
+        assert!(hash_matches(&h, "s3cret"));
+        assert!(!hash_matches(&h, "s3cret "));
+        assert!(!hash_matches("xyz", "s3cret"));
     }
 }

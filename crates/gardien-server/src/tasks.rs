@@ -1,5 +1,5 @@
 //! Background work: following the store's changes (policy versions and devices written by
-//! other replicas), GeoIP hot reload, JWKS refresh, sign-in log retention.
+//! other replicas), GeoIP hot reload, JWKS refresh, sign-in log and admin audit retention.
 
 use crate::state::AppState;
 use gardien_store::Change;
@@ -51,6 +51,24 @@ pub fn spawn(state: Arc<AppState>) -> Tasks {
             }
         }
     }));
+    let audit_days = state.config.admin.audit_retention_days;
+    if audit_days > 0 {
+        let s = state.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                let before = crate::clock::now_ms() - i64::from(audit_days) * 86_400_000;
+                match s.store.delete_audit_before(before).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(deleted = n, days = audit_days, "admin audit retention")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "admin audit retention failed"),
+                }
+            }
+        }));
+    }
     let days = state.config.log.retention_days;
     if days > 0 {
         let s = state;

@@ -36,6 +36,7 @@ use tower::ServiceExt;
 
 const CLIENT_ID: &str = "gardien-console";
 const DECISION_TOKEN: &str = "test-decision-token-0123456789";
+const READER_TOKEN: &str = "test-reader-token-0123456789";
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -158,6 +159,10 @@ jwks_file = "{jwks}"
 [admin]
 token_sha256 = "{admin}"
 decision_token_sha256 = "{decision}"
+[[admin.tokens]]
+name = "helpdesk"
+sha256 = "{reader}"
+role = "reader"
 [console]
 public_url = "http://gardien.test"
 [console.oidc]
@@ -173,6 +178,7 @@ admin_roles = ["Console.Admin"]
         jwks = jwks.display(),
         admin = gardien_server::state::hash_token(TOKEN),
         decision = gardien_server::state::hash_token(DECISION_TOKEN),
+        reader = gardien_server::state::hash_token(READER_TOKEN),
     );
     let config = ServerConfig::parse("t.toml", &config).unwrap();
     let state = AppState::start(config, demo_options()).await.unwrap();
@@ -378,6 +384,32 @@ async fn only_the_admin_token_logs_in_and_only_with_the_login_form_token() {
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(r.set_cookie("gardien_console").contains("Max-Age=0"));
+}
+
+#[tokio::test]
+async fn a_named_reader_token_opens_a_reader_session() {
+    let c = console("roles").await;
+    let page = send(&c.app, get("/console/login", "")).await;
+    let cookie = format!(
+        "gardien_console_login={}",
+        page.cookie("gardien_console_login")
+    );
+    let r = send(
+        &c.app,
+        post(
+            "/console/login",
+            &cookie,
+            &format!("csrf={}&token={READER_TOKEN}", csrf_of(&page.body)),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let cookie = format!("gardien_console={}", r.cookie("gardien_console"));
+    let r = send(&c.app, get("/console/signins", &cookie)).await;
+    assert!(r.body.contains("token:helpdesk") && r.body.contains(">reader<"));
+    assert!(!r.body.contains("/console/versions"));
+    let r = send(&c.app, get("/console/versions", &cookie)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
 /// Starts an OIDC sign-in: the state cookie, and the provider's copy of the challenge and

@@ -1,4 +1,4 @@
-//! Request → sign-in (DESIGN.md / issue 4 target: ≤ 2 µs p50): trusted-proxy walk of
+//! Request → sign-in (docs/design.md / issue 4 target: ≤ 2 µs p50): trusted-proxy walk of
 //! `X-Forwarded-For`, GeoIP country lookup in a real worldwide database, User-Agent
 //! classification, and the assembled `Signals::sign_in`, over a mix of real User-Agents and
 //! addresses. Needs `../shared/corpus/geoip-world/` (skips with a message otherwise).

@@ -1,5 +1,5 @@
-//! The client's public address (spec §2.2): the TCP peer, or the address a chain of
-//! *configured* trusted proxies reports in one configured header.
+//! The client's public address (docs/reference/entra-semantics.md §2.2): the TCP peer, or the
+//! address a chain of *configured* trusted proxies reports in one configured header.
 //!
 //! Entra itself ignores `X-Forwarded-For` because anyone can write it. gardien sits behind a
 //! reverse proxy, so it must read one, but only as far as it can trust it:

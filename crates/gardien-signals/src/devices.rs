@@ -1,4 +1,5 @@
-//! The device registry and gardien's own compliance rules (spec §3.8 properties).
+//! The device registry and gardien's own compliance rules (docs/reference/entra-semantics.md §3.8
+//! properties).
 //!
 //! A request names its device with an identifier a trusted proxy passes (an mTLS client
 //! certificate's SHA-256 fingerprint, or the Entra `deviceId`). The registry holds devices

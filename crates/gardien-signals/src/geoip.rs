@@ -1,6 +1,6 @@
 //! Country, coordinates and anonymous-network flags of an address, from MaxMind DB files
-//! (spec §2.2): GeoIP2 / GeoLite2 Country or City, the GeoIP2 Anonymous-IP database, and
-//! flat `{"country_code": "FR"}` databases such as ip-location-db's.
+//! (docs/reference/entra-semantics.md §2.2): GeoIP2 / GeoLite2 Country or City, the GeoIP2
+//! Anonymous-IP database, and flat `{"country_code": "FR"}` databases such as ip-location-db's.
 //!
 //! * A database is verified when opened ([`maxminddb::Reader::verify`]): a corrupt file is
 //!   refused with its path and the reason, never half-used.

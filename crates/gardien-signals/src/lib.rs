@@ -1,5 +1,6 @@
 //! gardien-signals: turns an HTTP request seen behind a reverse proxy into the
-//! [`gardien_core::SignIn`] the core evaluates (DESIGN.md, spec §2.2, §3.6, §3.7, §3.9).
+//! [`gardien_core::SignIn`] the core evaluates (docs/design.md;
+//! docs/reference/entra-semantics.md §2.2, §3.6, §3.7, §3.9).
 //!
 //! The only gardien crate that reads headers. One module per signal:
 //!

@@ -1,5 +1,5 @@
-//! Sign-in risk computed from facts (spec §3.9), for a self-hosted gardien that has no
-//! Identity Protection behind it.
+//! Sign-in risk computed from facts (docs/reference/entra-semantics.md §3.9), for a self-hosted
+//! gardien that has no Identity Protection behind it.
 //!
 //! Detections and the level each one carries (documented in `docs/semantics.md`):
 //!

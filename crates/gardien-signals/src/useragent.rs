@@ -1,5 +1,5 @@
-//! What a `User-Agent` header says about the client (spec §3.6, §3.7): the Entra device
-//! platform, the OS version, and the client app type.
+//! What a `User-Agent` header says about the client (docs/reference/entra-semantics.md §3.6, §3.7):
+//! the Entra device platform, the OS version, and the client app type.
 //!
 //! A User-Agent is written by the client and proves nothing: Entra itself detects the
 //! platform from it and Microsoft recommends platform conditions for *block* rules or
@@ -9,7 +9,7 @@
 //!
 //! # Device platform
 //!
-//! The first rule that matches wins (spec §3.6, refined):
+//! The first rule that matches wins (docs/reference/entra-semantics.md §3.6, refined):
 //!
 //! 1. **windowsPhone**: `Windows Phone`, `Windows Mobile`, `WindowsPhone`, `WPDesktop`,
 //!    `ZuneWP7` / `XBLWP7`, UC Browser's `wds 7.10`, the EAS client `MSFT-WP`. Checked first
@@ -79,7 +79,8 @@
 //!
 //! # Client app type
 //!
-//! The protocol decides in Entra (spec §3.7); a UA is the best hint a proxy has:
+//! The protocol decides in Entra (docs/reference/entra-semantics.md §3.7); a UA is the best hint a
+//! proxy has:
 //!
 //! 1. **other** for an empty User-Agent (or one without any ASCII letter or digit, such as
 //!    `-` or blanks): IMAP, POP3 and SMTP AUTH clients and

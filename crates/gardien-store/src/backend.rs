@@ -4,6 +4,7 @@
 
 use std::future::Future;
 
+use crate::audit::{AuditEntry, AuditFilter, AuditRecord};
 use crate::versions::EncodedVersion;
 use crate::{ChangeFeed, SignInFilter, StoreError, TenantVersion, VersionSummary};
 
@@ -122,6 +123,26 @@ pub(crate) trait Backend {
     /// Deletes at most `chunk` records created before `before_ms`, in one short
     /// transaction; returns how many.
     fn delete_log_chunk(
+        &self,
+        before_ms: i64,
+        chunk: i64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Appends one admin audit entry (committed on return); returns its id.
+    fn append_audit(
+        &self,
+        entry: &AuditEntry,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
+    /// Audit entries matching `filter`, newest first, at most `limit`.
+    fn query_audit(
+        &self,
+        filter: &AuditFilter,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<AuditRecord>, StoreError>> + Send;
+
+    /// Deletes at most `chunk` audit entries created before `before_ms`; returns how many.
+    fn delete_audit_chunk(
         &self,
         before_ms: i64,
         chunk: i64,

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+mod audit;
 mod backend;
 mod changes;
 mod devices;
@@ -15,6 +16,9 @@ mod writer;
 
 use std::path::Path;
 
+pub use crate::audit::{
+    AuditEntry, AuditFilter, AuditRecord, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT,
+};
 pub use crate::changes::{Change, ChangeFeed};
 pub use crate::error::StoreError;
 pub use crate::log::{DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT, SignInFilter, SignInLog, SignInRecord};
@@ -103,7 +107,7 @@ impl StoreOptions {
     }
 }
 
-/// The store: policy versions with audit, devices, sign-in log; in a SQLite file
+/// The store: policy versions with audit, the admin audit trail, devices, sign-in log; in a SQLite file
 /// ([`Store::open`]) or a PostgreSQL database ([`Store::connect`]), with the same behaviour.
 ///
 /// Cheap to clone: clones share the connection pool and the sign-in log writer.

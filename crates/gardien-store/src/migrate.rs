@@ -23,14 +23,26 @@ pub(crate) const SQLITE: Embedded = &[
         "counters",
         include_str!("../migrations/sqlite/0002_counters.sql"),
     ),
+    (
+        3,
+        "admin audit",
+        include_str!("../migrations/sqlite/0003_admin_audit.sql"),
+    ),
 ];
 
 /// Every PostgreSQL migration, oldest first. Same rule.
-pub(crate) const POSTGRES: Embedded = &[(
-    1,
-    "initial",
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+pub(crate) const POSTGRES: Embedded = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "admin audit",
+        include_str!("../migrations/postgres/0002_admin_audit.sql"),
+    ),
+];
 
 /// Embedded migrations as a sqlx migration source.
 #[derive(Debug)]

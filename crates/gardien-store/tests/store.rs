@@ -14,7 +14,10 @@ mod common;
 use std::time::Duration;
 
 use common::{TestDb, backend_tests};
-use gardien_store::{Change, ChangeFeed, Durability, NewVersion, Store, StoreError, StoreOptions};
+use gardien_store::{
+    AuditEntry, AuditFilter, Change, ChangeFeed, Durability, NewVersion, Store, StoreError,
+    StoreOptions,
+};
 use serde_json::json;
 
 fn change(author: &str, n: i64) -> NewVersion {
@@ -54,6 +57,7 @@ backend_tests!(
     devices_revision_counts_device_writes,
     two_handles_on_one_database_never_lose_a_version,
     closed_store_reports_closed,
+    admin_audit_appends_filters_and_expires,
 );
 
 async fn reopening_is_idempotent(db: TestDb) {
@@ -813,4 +817,88 @@ async fn postgres_save_version_waits_for_an_uncommitted_foreign_version() {
     );
     assert_eq!(store.version(2).await.unwrap().unwrap().author, "manual");
     store.close().await.unwrap();
+}
+
+fn audit_entry(token: &str, created_ms: i64, status: u16) -> AuditEntry {
+    AuditEntry {
+        created_ms,
+        token: token.to_owned(),
+        role: if token == "helpdesk" {
+            "reader"
+        } else {
+            "admin"
+        }
+        .to_owned(),
+        method: "PATCH".to_owned(),
+        path: "/v1.0/identity/conditionalAccess/policies/p1?x=1".to_owned(),
+        status,
+        version: (status == 200).then_some(7),
+        author: (token == "ops").then(|| "alice@contoso.example".to_owned()),
+    }
+}
+
+async fn admin_audit_appends_filters_and_expires(db: TestDb) {
+    let store = db.open().await;
+    let a = store
+        .append_audit(&audit_entry("ops", 1_000, 200))
+        .await
+        .unwrap();
+    let b = store
+        .append_audit(&audit_entry("helpdesk", 2_000, 403))
+        .await
+        .unwrap();
+    let c = store
+        .append_audit(&audit_entry("ops", 3_000, 409))
+        .await
+        .unwrap();
+    assert!(a < b && b < c, "{a} {b} {c}");
+    let all = store.audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![c, b, a],
+        "newest first"
+    );
+    let first = all.last().unwrap();
+    assert_eq!(first.token, "ops");
+    assert_eq!(first.role, "admin");
+    assert_eq!(first.method, "PATCH");
+    assert_eq!(
+        first.path,
+        "/v1.0/identity/conditionalAccess/policies/p1?x=1"
+    );
+    assert_eq!(first.status, 200);
+    assert_eq!(first.version, Some(7));
+    assert_eq!(first.author.as_deref(), Some("alice@contoso.example"));
+    assert_eq!(first.created_ms, 1_000);
+    let helpdesk = store
+        .audit(&AuditFilter {
+            token: Some("helpdesk".to_owned()),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(helpdesk.len(), 1);
+    assert_eq!(helpdesk[0].status, 403);
+    assert_eq!(helpdesk[0].version, None);
+    assert_eq!(helpdesk[0].author, None);
+    let window = store
+        .audit(&AuditFilter {
+            from_ms: Some(2_000),
+            to_ms: Some(3_000),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(window.iter().map(|e| e.id).collect::<Vec<_>>(), vec![b]);
+    let one = store
+        .audit(&AuditFilter {
+            limit: Some(1),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(one.iter().map(|e| e.id).collect::<Vec<_>>(), vec![c]);
+    assert_eq!(store.delete_audit_before(2_500).await.unwrap(), 2);
+    let left = store.audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(left.iter().map(|e| e.id).collect::<Vec<_>>(), vec![c]);
 }

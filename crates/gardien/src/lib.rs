@@ -237,7 +237,8 @@ pub enum Command {
         #[arg(long)]
         log_json: bool,
     },
-    /// Print the SHA-256 of an admin token, for `admin.token_sha256` (reads stdin without TOKEN).
+    /// Print the SHA-256 of an admin token, for `[[admin.tokens]] sha256` or
+    /// `admin.token_sha256` (reads stdin without TOKEN).
     HashToken {
         /// The token (prefer stdin: arguments show in the process list).
         token: Option<String>,

@@ -1,4 +1,4 @@
-//! A generated tenant at the size DESIGN.md's speed targets name: 200 policies, 195 IP named
+//! A generated tenant at the size docs/design.md's speed targets name: 200 policies, 195 IP named
 //! locations of 2000 ranges each (390,000 ranges, IPv4 and IPv6), 2000 users in 300 nested
 //! groups, and a realistic mix of sign-in requests. Deterministic (seeded xorshift), written
 //! as the Graph JSON an admin would export so that loading is measured too.
@@ -125,7 +125,7 @@ const METHODS: &[&[&str]] = &[
 pub struct Synthetic {
     /// Policies, named locations and directory.
     pub source: TenantSource,
-    /// What If request bodies (DESIGN.md request contract).
+    /// What If request bodies (docs/design.md request contract).
     pub requests: Vec<Value>,
 }
 

@@ -1,4 +1,5 @@
-//! The grant phase: per-policy control state (spec §3.3.1) and the sign-in frequency check.
+//! The grant phase: per-policy control state (docs/reference/entra-semantics.md §3.3.1) and the
+//! sign-in frequency check.
 
 use crate::dated::DatedChange;
 use crate::eval::input::Input;
@@ -291,7 +292,8 @@ fn control_state<T: Tracer>(
     }
 }
 
-/// The grant state of an applying policy (spec §3.3.1), then its sign-in frequency.
+/// The grant state of an applying policy (docs/reference/entra-semantics.md §3.3.1), then its
+/// sign-in frequency.
 pub(crate) fn grant_state<T: Tracer>(
     policy_index: usize,
     policy: &Policy,
@@ -380,8 +382,8 @@ fn sign_in_frequency_due<T: Tracer>(policy: &Policy, input: &Input<'_>, t: &mut 
     let session = &input.signin.session;
     match sif {
         SignInFrequency::EveryTime => {
-            // Full reauthentication (spec §1.13): the older of the primary authentication
-            // and the MFA must be within the tolerance.
+            // Full reauthentication (docs/reference/entra-semantics.md §1.13): the older of the
+            // primary authentication and the MFA must be within the tolerance.
             let age = session
                 .seconds_since_authentication
                 .max(session.seconds_since_mfa);
@@ -435,7 +437,8 @@ mod tests {
 
     /// Found by the differential test against the reference evaluator: `everyTime` looked
     /// only at the MFA age, so a fresh MFA on a primary authentication older than five
-    /// minutes passed, although `everyTime` forces full reauthentication (spec §1.13).
+    /// minutes passed, although `everyTime` forces full reauthentication
+    /// (docs/reference/entra-semantics.md §1.13).
     #[test]
     fn r7_every_time_needs_both_factors_within_the_tolerance() {
         let stale_primary = json!({"secondsSinceAuthentication": 301, "secondsSinceMfa": 0});

@@ -131,7 +131,7 @@ pub fn baseline_handling(mode: &BaselineScopesMode, at: Option<i64>) -> Baseline
     }
 }
 
-/// OAuth scopes that count as "baseline" (spec §3.3.4).
+/// OAuth scopes that count as "baseline" (docs/reference/entra-semantics.md §3.3.4).
 const BASELINE_SCOPES: &[&str] = &[
     "openid",
     "profile",

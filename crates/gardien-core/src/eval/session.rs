@@ -1,4 +1,5 @@
-//! Merging the session controls of every enforced applying policy (spec §3.3.3).
+//! Merging the session controls of every enforced applying policy
+//! (docs/reference/entra-semantics.md §3.3.3).
 //!
 //! Microsoft does not document conflict resolution; gardien's rules, chosen so that the
 //! strictest setting always wins, are:

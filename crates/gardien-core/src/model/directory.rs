@@ -1,5 +1,5 @@
 //! `directory.json`: users, groups, roles, service principals, authentication strengths,
-//! MFA trusted IPs and gardien tenant settings (gardien's own format, see DESIGN.md).
+//! MFA trusted IPs and gardien tenant settings (gardien's own format, see docs/design.md).
 
 use serde_json::Value;
 
@@ -68,8 +68,8 @@ pub struct AuthenticationStrength {
 }
 
 /// How requests for only baseline scopes (OIDC scopes, `User.Read` and the other baseline
-/// directory scopes) are treated by `All`-resources policies with exclusions (spec §3.3.4), as
-/// the tenant's "Baseline scopes settings" choose.
+/// directory scopes) are treated by `All`-resources policies with exclusions
+/// (docs/reference/entra-semantics.md §3.3.4), as the tenant's "Baseline scopes settings" choose.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum BaselineScopesMode {
     /// Nothing chosen (`"rollout"` or absent): the historic behaviour before Microsoft's

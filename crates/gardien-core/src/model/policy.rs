@@ -1481,7 +1481,8 @@ fn read_session(node: &Node<'_>, errs: &mut Errors<'_>) -> SessionControls {
     s
 }
 
-/// Cross-member rules Microsoft enforces at write time (spec §1.12, T21).
+/// Cross-member rules Microsoft enforces at write time (docs/reference/entra-semantics.md §1.12,
+/// T21).
 fn validate_policy(node: &Node<'_>, p: &Policy, errs: &mut Errors<'_>) {
     let at = |suffix: &str| format!("{}{suffix}", node.pointer());
     let c = &p.conditions;

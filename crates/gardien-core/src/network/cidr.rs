@@ -5,7 +5,8 @@ use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-/// Entra only accepts IP ranges whose prefix is strictly longer than this (spec §2.3).
+/// Entra only accepts IP ranges whose prefix is strictly longer than this
+/// (docs/reference/entra-semantics.md §2.3).
 ///
 /// [`parse_cidr`] accepts any prefix length valid for the family; [`Cidr::is_too_broad`] tells
 /// the loader whether Entra would have rejected the range.
@@ -90,7 +91,8 @@ impl Network {
     }
 }
 
-/// An IPv4 or IPv6 network from a named location's `cidrAddress` (spec §2.1).
+/// An IPv4 or IPv6 network from a named location's `cidrAddress` (docs/reference/entra-semantics.md
+/// §2.1).
 ///
 /// The network is stored masked (`178.72.74.5/24` is the network `178.72.74.0/24`, as real Graph
 /// exports contain such values); [`Cidr::original`] keeps the text as written. IPv4-mapped IPv6

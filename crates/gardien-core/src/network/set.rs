@@ -6,7 +6,8 @@ use std::iter::FusedIterator;
 
 /// Number of named-location indices a [`LocationSet`] can hold (`0..256`).
 ///
-/// Entra allows at most 195 named locations per tenant (spec §2.3), so `u8` indices suffice.
+/// Entra allows at most 195 named locations per tenant (docs/reference/entra-semantics.md §2.3), so
+/// `u8` indices suffice.
 pub const MAX_LOCATIONS: usize = 256;
 
 /// Number of `u64` words in a [`LocationSet`].

@@ -1,6 +1,7 @@
 //! A plain reference evaluator of Conditional Access, written straight from
-//! `spec/entra-semantics.md` (and, where the spec leaves a choice open, from the decisions
-//! recorded in `docs/semantics.md`). It exists only to be compared with gardien-core.
+//! `docs/reference/entra-semantics.md` (and, where it leaves a choice open, from the
+//! decisions recorded in `docs/semantics.md`). It exists only to be compared with
+//! gardien-core.
 //!
 //! It reads the **Graph JSON** directly (`serde_json::Value`: policies, named locations,
 //! directory, the evaluate request) and never calls gardien-core's compiler, evaluator,
@@ -10,17 +11,20 @@
 //!
 //! Structure, in the order of the spec:
 //!
-//! 1. [`Request::read`]: the evaluate body (spec §6.2) plus gardien's `session`, in plain form.
-//! 2. Per policy (spec §3.2), every *configured* condition gives a three-valued [`Tri`]
-//!    (`Unknown` only in what-if mode, when the request lacks the input, spec §3.5):
-//!    users / workload identities, target resources / user actions / authentication
-//!    contexts, platforms, device filter or legacy device states, client app types,
-//!    locations, sign-in / user / service-principal / insider risk, authentication flows.
-//!    The policy applies when every condition is `Yes`.
-//! 3. Grant state of an applying policy (spec §3.3.1) and its sign-in frequency.
-//! 4. The decision across enforced policies (spec §3.3.2, §3.10), the per-policy sign-in log
-//!    result (§3.4, §5.2) and the merged session controls (§3.3.3).
-//! 5. What-if (spec §6.4): `policyApplies` and the `analysisReasons` flags.
+//! 1. [`Request::read`]: the evaluate body (docs/reference/entra-semantics.md §6.2) plus gardien's
+//!    `session`, in plain form.
+//! 2. Per policy (docs/reference/entra-semantics.md §3.2), every *configured* condition gives a
+//!    three-valued [`Tri`] (`Unknown` only in what-if mode, when the request lacks the input,
+//!    docs/reference/entra-semantics.md §3.5): users / workload identities, target resources / user
+//!    actions / authentication contexts, platforms, device filter or legacy device states, client
+//!    app types, locations, sign-in / user / service-principal / insider risk, authentication
+//!    flows. The policy applies when every condition is `Yes`.
+//! 3. Grant state of an applying policy (docs/reference/entra-semantics.md §3.3.1) and its sign-in
+//!    frequency.
+//! 4. The decision across enforced policies (docs/reference/entra-semantics.md §3.3.2, §3.10), the
+//!    per-policy sign-in log result (§3.4, §5.2) and the merged session controls (§3.3.3).
+//! 5. What-if (docs/reference/entra-semantics.md §6.4): `policyApplies` and the `analysisReasons`
+//!    flags.
 //!
 //! Choices where the spec is open, taken from `docs/semantics.md` (and noted where used):
 //! a missing client app type meets the condition in enforcement; `other` clients present no
@@ -32,10 +36,11 @@
 //!
 //! Deliberately not modelled (the generator does not produce them): `riskRemediation`,
 //! inline authentication strengths, `AllAgentIdResources` and agent identities, the
-//! confidential-client baseline scopes, cross-tenant trust of external users' MFA and device claims (spec §3.3.1, last bullet;
-//! the core does not model it either), `everyTime` with `secondaryAuthentication`, nested
-//! `extensionAttributes` in `deviceInfo`, escapes inside filter strings, and anything the
-//! loader rejects (only valid tenants are generated).
+//! confidential-client baseline scopes, cross-tenant trust of external users' MFA and device claims
+//! (docs/reference/entra-semantics.md §3.3.1, last bullet; the core does not model it either),
+//! `everyTime` with `secondaryAuthentication`, nested `extensionAttributes` in `deviceInfo`,
+//! escapes inside filter strings, and anything the loader rejects (only valid tenants are
+//! generated).
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -48,7 +53,7 @@ use crate::filter::{self, Actual};
 // Small helpers over JSON.
 // ---------------------------------------------------------------------------------------
 
-/// Ids and special tokens compare case-insensitively (spec §1.15).
+/// Ids and special tokens compare case-insensitively (docs/reference/entra-semantics.md §1.15).
 fn same(a: &str, b: &str) -> bool {
     a.trim().to_lowercase() == b.trim().to_lowercase()
 }
@@ -77,7 +82,8 @@ fn member<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
     v.get(key).filter(|x| !x.is_null())
 }
 
-/// A flags enum serialised as one comma-separated string (spec §1.15), lower-cased.
+/// A flags enum serialised as one comma-separated string (docs/reference/entra-semantics.md §1.15),
+/// lower-cased.
 fn flags(v: &Value, key: &str) -> Option<Vec<String>> {
     let s = text(v, key)?;
     Some(
@@ -142,8 +148,9 @@ pub enum Mode {
     WhatIf,
 }
 
-/// The condition families, with their names in What If reasons (spec §6.4) and in the
-/// sign-in log's `conditionsSatisfied` flags (spec §5.2).
+/// The condition families, with their names in What If reasons (docs/reference/entra-semantics.md
+/// §6.4) and in the sign-in log's `conditionsSatisfied` flags (docs/reference/entra-semantics.md
+/// §5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Cond {
     /// Users, groups, roles, guests.
@@ -229,7 +236,7 @@ pub fn join_flags(mut items: Vec<(&'static str, u32)>, none_text: &str) -> Strin
 }
 
 // ---------------------------------------------------------------------------------------
-// Well-known ids (spec §1.3, §1.8, §1.12).
+// Well-known ids (docs/reference/entra-semantics.md §1.3, §1.8, §1.12).
 // ---------------------------------------------------------------------------------------
 
 /// Office 365 Exchange Online and SharePoint Online: the `Office365` suite members the
@@ -240,13 +247,14 @@ const OFFICE365: &[&str] = &[
 ];
 /// The Azure portal: behind `MicrosoftAdminPortals`.
 const ADMIN_PORTALS: &[&str] = &["c44b4083-3bb0-49c1-b47d-974e53cbdf3c"];
-/// Windows Azure Active Directory: the audience of baseline-scope requests (spec §3.3.4).
+/// Windows Azure Active Directory: the audience of baseline-scope requests
+/// (docs/reference/entra-semantics.md §3.3.4).
 const AZURE_AD_GRAPH: &str = "00000002-0000-0000-c000-000000000000";
-/// The MFA trusted IPs pseudo-location (spec §1.8).
+/// The MFA trusted IPs pseudo-location (docs/reference/entra-semantics.md §1.8).
 const MFA_TRUSTED_IPS: &str = "00000000-0000-0000-0000-000000000000";
-/// The Global Secure Access compliant network location (spec §1.8).
+/// The Global Secure Access compliant network location (docs/reference/entra-semantics.md §1.8).
 const COMPLIANT_NETWORK: &str = "3d46dbda-8382-466a-856d-eb00cbc6b910";
-/// Native-client baseline scopes (spec §3.3.4).
+/// Native-client baseline scopes (docs/reference/entra-semantics.md §3.3.4).
 const BASELINE_SCOPES: &[&str] = &[
     "openid",
     "profile",
@@ -256,11 +264,11 @@ const BASELINE_SCOPES: &[&str] = &[
     "people.read",
 ];
 
-/// The built-in authentication strengths (spec §1.12 "Built-in strength contents"): all
-/// three accept FIDO2, Windows Hello for Business and multi-factor certificates; MFA and
-/// Passwordless MFA also accept Authenticator phone sign-in; MFA also accepts Temporary
-/// Access Pass, password or federated single factor plus something you have, and federated
-/// multi-factor.
+/// The built-in authentication strengths (docs/reference/entra-semantics.md §1.12 "Built-in
+/// strength contents"): all three accept FIDO2, Windows Hello for Business and multi-factor
+/// certificates; MFA and Passwordless MFA also accept Authenticator phone sign-in; MFA also accepts
+/// Temporary Access Pass, password or federated single factor plus something you have, and
+/// federated multi-factor.
 fn builtin_strength(id: &str) -> Option<Vec<Vec<&'static str>>> {
     let phishing_resistant = vec![
         vec!["fido2"],
@@ -652,7 +660,7 @@ fn resolve_user(t: &Tenant<'_>, id: &str, kind: &Option<String>, tenant: &Option
 }
 
 // ---------------------------------------------------------------------------------------
-// Conditions (spec §3.2).
+// Conditions (docs/reference/entra-semantics.md §3.2).
 // ---------------------------------------------------------------------------------------
 
 /// `include/excludeGuestsOrExternalUsers`: the user's kind is selected and, for external
@@ -1164,7 +1172,7 @@ pub fn conditions(t: &Tenant<'_>, policy: &Value, req: &Request, mode: Mode) -> 
 }
 
 // ---------------------------------------------------------------------------------------
-// Grant (spec §3.3.1) and sign-in frequency.
+// Grant (docs/reference/entra-semantics.md §3.3.1) and sign-in frequency.
 // ---------------------------------------------------------------------------------------
 
 /// Grant and session requirements, in Entra's canonical challenge order (§3.1, §3.3.2):
@@ -1442,7 +1450,7 @@ pub fn grant(t: &Tenant<'_>, policy: &Value, req: &Request) -> Grant {
 }
 
 // ---------------------------------------------------------------------------------------
-// Session controls (spec §3.3.3; gardien's strictest-wins rules).
+// Session controls (docs/reference/entra-semantics.md §3.3.3; gardien's strictest-wins rules).
 // ---------------------------------------------------------------------------------------
 
 /// Sign-in frequency in force.
@@ -1542,7 +1550,7 @@ pub fn merge_sessions(policies: &[&Value]) -> Session {
 }
 
 // ---------------------------------------------------------------------------------------
-// The decision (spec §3.3.2, §3.10).
+// The decision (docs/reference/entra-semantics.md §3.3.2, §3.10).
 // ---------------------------------------------------------------------------------------
 
 /// One policy after evaluation.
@@ -1740,7 +1748,7 @@ pub fn evaluate(tenant: &Value, body: &Value, now: Option<i64>) -> Decision {
     decision
 }
 
-/// One what-if entry (spec §6.4).
+/// One what-if entry (docs/reference/entra-semantics.md §6.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WhatIfEntry {
     /// Policy id.

@@ -1,6 +1,6 @@
-//! The reference interpreter of the filter rule language (spec §3.8), used for device
-//! filters and, with `CustomSecurityAttribute.<Set>_<Name>` properties, for application and
-//! service-principal filters (spec §1.3, §1.5).
+//! The reference interpreter of the filter rule language (docs/reference/entra-semantics.md §3.8),
+//! used for device filters and, with `CustomSecurityAttribute.<Set>_<Name>` properties, for
+//! application and service-principal filters (docs/reference/entra-semantics.md §1.3, §1.5).
 //!
 //! Written from the grammar in the spec, for readability rather than speed:
 //!

@@ -74,7 +74,8 @@ fn cased(id: String, upper: bool) -> String {
     if upper { id.to_uppercase() } else { id }
 }
 
-/// Upper-cases every GUID in a policy (ids compare case-insensitively, spec §1.15).
+/// Upper-cases every GUID in a policy (ids compare case-insensitively,
+/// docs/reference/entra-semantics.md §1.15).
 fn upper_ids(v: &mut Value) {
     match v {
         Value::String(s) => {
@@ -290,7 +291,7 @@ fn guests_condition() -> impl Strategy<Value = Value> {
         })
 }
 
-/// User assignments of a user policy (spec §1.4).
+/// User assignments of a user policy (docs/reference/entra-semantics.md §1.4).
 fn users_condition() -> impl Strategy<Value = Value> {
     let ids =
         |v: Vec<usize>, f: fn(usize) -> String| -> Vec<String> { v.into_iter().map(f).collect() };
@@ -362,7 +363,8 @@ fn app_pool() -> BoxedStrategy<String> {
     .boxed()
 }
 
-/// Target resources (spec §1.3): `applications` of a policy that targets apps.
+/// Target resources (docs/reference/entra-semantics.md §1.3): `applications` of a policy that
+/// targets apps.
 fn applications_condition() -> impl Strategy<Value = Value> {
     let include = prop_oneof![
         10 => Just(vec![json!("All")]),
@@ -574,8 +576,8 @@ fn leaf() -> impl Strategy<Value = String> {
     })
 }
 
-/// A device filter rule (spec §3.8) of up to three levels, mixing `-and` / `and`,
-/// `-or` / `or`, `-not` and parentheses, sometimes relying on precedence.
+/// A device filter rule (docs/reference/entra-semantics.md §3.8) of up to three levels, mixing
+/// `-and` / `and`, `-or` / `or`, `-not` and parentheses, sometimes relying on precedence.
 fn device_rule() -> impl Strategy<Value = String> {
     leaf().prop_recursive(3, 8, 2, |inner| {
         prop_oneof![
@@ -642,7 +644,8 @@ fn grant_controls() -> impl Strategy<Value = Value> {
                 if built_in.is_empty() && strength.is_none() && tou.is_none() && !custom {
                     built_in.push("mfa".to_owned());
                 }
-                // `mfa` and an authentication strength cannot be combined (spec §1.12).
+                // `mfa` and an authentication strength cannot be combined
+                // (docs/reference/entra-semantics.md §1.12).
                 let strength = if built_in.iter().any(|b| b == "mfa") {
                     None
                 } else {
@@ -825,7 +828,8 @@ fn user_policy() -> impl Strategy<Value = Value> {
                 TargetKind::Apps(a) => a.clone(),
                 TargetKind::UserAction(action) => {
                     // User-action policies cannot be report-only; registering devices
-                    // allows only MFA or an authentication strength (spec §1.3).
+                    // allows only MFA or an authentication strength
+                    // (docs/reference/entra-semantics.md §1.3).
                     if state == "enabledForReportingButNotEnforced" {
                         state = "enabled";
                     }
@@ -849,7 +853,8 @@ fn user_policy() -> impl Strategy<Value = Value> {
             let mut p = json!({"state": state, "conditions": conditions, "grantControls": grant});
             if let Some(mut s) = session {
                 if !all_apps && let Some(o) = s.as_object_mut() {
-                    // A persistent browser session requires all resources (spec §3.3.3).
+                    // A persistent browser session requires all resources
+                    // (docs/reference/entra-semantics.md §3.3.3).
                     o.remove("persistentBrowser");
                 }
                 p["sessionControls"] = s;
@@ -862,8 +867,8 @@ fn user_policy() -> impl Strategy<Value = Value> {
         })
 }
 
-/// The password-change template (spec §1.12): AND of MFA (or a strength) and password
-/// change, user risk, all resources without exclusions, nothing else.
+/// The password-change template (docs/reference/entra-semantics.md §1.12): AND of MFA (or a
+/// strength) and password change, user risk, all resources without exclusions, nothing else.
 fn password_change_policy() -> impl Strategy<Value = Value> {
     (state(), users_condition(), risk_levels(), any::<bool>()).prop_map(
         |(state, users, risk, strength)| {
@@ -881,8 +886,8 @@ fn password_change_policy() -> impl Strategy<Value = Value> {
     )
 }
 
-/// A workload-identity policy (spec §1.5): `includeUsers: ["None"]`, service principals,
-/// block only.
+/// A workload-identity policy (docs/reference/entra-semantics.md §1.5): `includeUsers: ["None"]`,
+/// service principals, block only.
 fn workload_policy() -> impl Strategy<Value = Value> {
     (
         state(),

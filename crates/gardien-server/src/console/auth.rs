@@ -1,8 +1,9 @@
 //! Signing in to the console, and out.
 //!
-//! - **Admin token**: the login form takes the `[admin] token_sha256` token and gives the
-//!   role `admin`. The decision and metrics tokens do not open the console, and neither does
-//!   demo mode. The form itself is protected by a sealed anti-forgery cookie
+//! - **Admin token**: the login form takes an `[admin]` token (`token_sha256`, or a named
+//!   `[[admin.tokens]]` entry) and gives its role (`reader` or `admin`); the session's actor
+//!   is `token:<name>`. The decision and metrics tokens do not open the console, and
+//!   neither does demo mode. The form itself is protected by a sealed anti-forgery cookie
 //!   (double submit: the cookie's token must be the form's).
 //! - **OpenID Connect** (`[console.oidc]`): authorization code with PKCE (`S256`), `state`
 //!   and `nonce`, kept in a sealed, short-lived cookie (`SameSite=Lax`: it must come back on
@@ -89,7 +90,7 @@ fn login_form(
             e(&label)
         ));
     }
-    if state.config.admin.token_sha256.is_some() {
+    if state.has_admin_tokens() {
         let token = console.sealer.token();
         let sealed = console.sealer.seal(Purpose::Login, token.as_bytes());
         body.push_str(&format!(
@@ -107,7 +108,7 @@ fn login_form(
         ));
         anti_forgery = sealed;
     }
-    if state.config.console.oidc.is_none() && state.config.admin.token_sha256.is_none() {
+    if state.config.console.oidc.is_none() && !state.has_admin_tokens() {
         body.push_str(&format!(
             "<p class=\"notice\">{}</p>",
             te(lang, "login-none-configured")
@@ -153,18 +154,20 @@ pub async fn login(
         return login_form(&state, &headers, StatusCode::FORBIDDEN, Some("error-csrf"));
     }
     let token = form.token.unwrap_or_default();
-    if !state.admin_token_matches(&token) {
-        tracing::warn!("console: login with a token that is not the admin token refused");
+    let Some(caller) = state.console_token(&token) else {
+        tracing::warn!("console: login with a token that is not an admin token refused");
         return login_form(
             &state,
             &headers,
             StatusCode::UNAUTHORIZED,
             Some("error-bad-token"),
         );
-    }
-    start_session(&state, "token:admin".to_owned(), None, ConsoleRole::Admin)
+    };
+    let actor = format!("token:{}", caller.name);
+    let role = ConsoleRole::from(caller.role);
+    start_session(&state, actor.clone(), None, role)
         .map(|cookie_value| {
-            tracing::info!(actor = "token:admin", role = "admin", "console: signed in");
+            tracing::info!(%actor, role = role.as_str(), "console: signed in");
             let r = super::redirect("/console/signins");
             let r = with_cookie(r, &cookie_value);
             with_cookie(

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 /// What a signed-in person may do in the console.
 ///
-/// `[admin]` tokens with roles (named tokens) map onto this type: a `reader` token signs in
-/// as [`ConsoleRole::Reader`], an admin token as [`ConsoleRole::Admin`].
+/// An `[admin]` token signs in with its role ([`From<Role>`]): a `reader` token as
+/// [`ConsoleRole::Reader`], an `admin` token as [`ConsoleRole::Admin`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ConsoleRole {
@@ -25,6 +25,15 @@ pub enum ConsoleRole {
     Reader,
     /// Everything a reader does, plus policy versions, diffs and rollback.
     Admin,
+}
+
+impl From<crate::credentials::Role> for ConsoleRole {
+    fn from(role: crate::credentials::Role) -> ConsoleRole {
+        match role {
+            crate::credentials::Role::Reader => ConsoleRole::Reader,
+            crate::credentials::Role::Admin => ConsoleRole::Admin,
+        }
+    }
 }
 
 impl ConsoleRole {
@@ -40,7 +49,8 @@ impl ConsoleRole {
 /// A signed-in person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
-    /// Who: `token:admin` for the admin token, else the user id the ID token gave.
+    /// Who: `token:<name>` for an admin token (`token:admin` for `token_sha256`), else the
+    /// user id the ID token gave.
     pub actor: String,
     /// Display name or email, when known.
     pub name: Option<String>,

@@ -6,8 +6,10 @@
 //! on whatever is current, in arrival order.
 //!
 //! Every handler checks the token from the headers before it reads the body: an
-//! unauthenticated caller gets 401 at once, its body unread.
+//! unauthenticated caller gets 401 at once, its body unread; a `reader` token (read routes
+//! only, `crate::credentials`) gets 403 on a write, its body unread too.
 
+use crate::credentials::Role;
 use crate::problem::ApiError;
 use crate::routes::bearer;
 use crate::state::{AppState, WriteError, registry};
@@ -21,30 +23,46 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-/// Who writes: the `X-Gardien-Author` header (free text), else `admin`.
-fn author(headers: &HeaderMap) -> String {
+/// Who says they write: the `X-Gardien-Author` header (free text, at most 200 bytes).
+pub(crate) fn author(headers: &HeaderMap) -> Option<String> {
     headers
         .get("x-gardien-author")
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|s| !s.is_empty() && s.len() <= 200)
-        .unwrap_or("admin")
-        .to_owned()
+        .map(str::to_owned)
 }
 
-/// Admits a request holding the admin token; returns who writes (for the version history).
-/// In demo mode (admin API open on loopback) the request must also name a loopback host and,
-/// when it has an `Origin`, come from a page of that same host: a web page the user visits
-/// cannot write through the browser, nor reach the API by DNS rebinding.
-pub(crate) fn guard(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+/// Admits a request holding an admin token whose role allows `needed` (401 without a valid
+/// token, 403 with one whose role is not enough); returns who writes (for the version
+/// history): the `X-Gardien-Author` header, else the token's name. In demo mode (admin API
+/// open on loopback) the request must also name a loopback host and, when it has an
+/// `Origin`, come from a page of that same host: a web page the user visits cannot write
+/// through the browser, nor reach the API by DNS rebinding.
+pub(crate) fn guard(
+    state: &AppState,
+    headers: &HeaderMap,
+    needed: Role,
+) -> Result<String, ApiError> {
     if state.demo {
         demo_origin(headers)?;
     }
-    if state.admin_allowed(bearer(headers)) {
-        Ok(author(headers))
-    } else {
-        Err(ApiError::unauthorized())
+    let Some(caller) = state.admin_caller(bearer(headers)) else {
+        return Err(ApiError::unauthorized());
+    };
+    if !caller.role.allows(needed) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            format!(
+                "token `{}` has the {} role; this needs the {} role",
+                caller.name,
+                caller.role.as_str(),
+                needed.as_str()
+            ),
+        ));
     }
+    Ok(author(headers).unwrap_or_else(|| caller.name.to_string()))
 }
 
 /// Demo mode: `Host` is a loopback name or address, `Origin` (when present) is that host.
@@ -89,7 +107,7 @@ async fn write_body(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(String, Map<String, Value>), ApiError> {
-    let author = guard(state, headers)?;
+    let author = guard(state, headers, Role::Admin)?;
     crate::body::require_json(headers)?;
     let http = &state.config.http;
     let patience = std::time::Duration::from_millis(http.header_read_timeout_ms);
@@ -217,7 +235,7 @@ fn same_id(v: &Value, id: &str) -> bool {
 
 impl Collection {
     fn list(self, state: &AppState, headers: &HeaderMap) -> Result<Response, ApiError> {
-        guard(state, headers)?;
+        guard(state, headers, Role::Reader)?;
         let live = state.live.load();
         let items = crate::snapshot::list(&live.snapshot, self.key);
         Ok(with_etag(
@@ -227,7 +245,7 @@ impl Collection {
     }
 
     fn get(self, state: &AppState, headers: &HeaderMap, id: &str) -> Result<Response, ApiError> {
-        guard(state, headers)?;
+        guard(state, headers, Role::Reader)?;
         let live = state.live.load();
         crate::snapshot::list(&live.snapshot, self.key)
             .iter()
@@ -245,7 +263,7 @@ impl Collection {
         headers: &HeaderMap,
         mut edit: impl FnMut(&mut Vec<Value>) -> Result<Option<usize>, ApiError>,
     ) -> Result<(i64, Value, Option<usize>), ApiError> {
-        let author = guard(state, headers)?;
+        let author = guard(state, headers, Role::Admin)?;
         let expected = expected_version(headers)?;
         let _order = state.admin_edits.lock().await;
         let mut attempt = 0;
@@ -478,7 +496,7 @@ pub async fn get_directory(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    guard(&state, &headers)?;
+    guard(&state, &headers, Role::Reader)?;
     let live = state.live.load();
     Ok(with_etag(
         Json(live.snapshot.get("directory").cloned().unwrap_or(json!({}))).into_response(),
@@ -621,7 +639,7 @@ pub async fn list_versions(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    guard(&state, &headers)?;
+    guard(&state, &headers, Role::Reader)?;
     let versions = state
         .store
         .versions()
@@ -638,7 +656,7 @@ pub async fn get_version(
     headers: HeaderMap,
     Path(version): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    guard(&state, &headers)?;
+    guard(&state, &headers, Role::Reader)?;
     match state
         .store
         .version(version)
@@ -657,7 +675,7 @@ pub async fn rollback(
     headers: HeaderMap,
     Path(version): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let author = guard(&state, &headers)?;
+    let author = guard(&state, &headers, Role::Admin)?;
     let expected = expected_version(&headers)?;
     let Some(old) = state
         .store
@@ -687,7 +705,7 @@ pub async fn list_devices(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    guard(&state, &headers)?;
+    guard(&state, &headers, Role::Reader)?;
     let devices = state
         .store
         .devices()
@@ -729,7 +747,7 @@ pub async fn get_device(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    guard(&state, &headers)?;
+    guard(&state, &headers, Role::Reader)?;
     let devices = state
         .store
         .devices()
@@ -792,7 +810,7 @@ pub async fn delete_device(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    guard(&state, &headers)?;
+    guard(&state, &headers, Role::Admin)?;
     if !state
         .store
         .delete_device(&id)

@@ -375,7 +375,7 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// `POST /v1/evaluate`: the decision output of DESIGN.md for a Graph evaluate request body,
+/// `POST /v1/evaluate`: the decision output of docs/design.md for a Graph evaluate request body,
 /// decided at the request time or as of `?at=`. The decision is logged like any other (with
 /// `gardien.evaluatedAt` when decided as of another time).
 pub async fn evaluate(

@@ -5,6 +5,7 @@
 //! = challenged) or `decision`, `errorCode`, `from` / `to` (RFC 3339 or Unix milliseconds;
 //! `from` inclusive, `to` exclusive), `correlationId`, `limit`.
 
+use crate::credentials::Role;
 use crate::problem::ApiError;
 use crate::routes::admin::guard;
 use crate::state::AppState;
@@ -162,7 +163,7 @@ pub async fn query(
     headers: HeaderMap,
     params: Result<Query<SignInQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    guard(&state, &headers)?;
+    guard(&state, &headers, Role::Reader)?;
     let Query(q) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let f = filter(q)?;
     let records = state
@@ -180,7 +181,7 @@ pub async fn export(
     headers: HeaderMap,
     params: Result<Query<SignInQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    guard(&state, &headers)?;
+    guard(&state, &headers, Role::Reader)?;
     let Query(q) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let f = filter(q)?;
     let (mut writer, reader) = tokio::io::duplex(64 * 1024);

@@ -16,6 +16,9 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions as _, QueryBuilder, Row as _};
 use tokio::sync::{broadcast, watch};
 
+use crate::audit::{
+    AUDIT_COLUMNS, AuditEntry, AuditFilter, AuditRecord, decode_audit, push_audit_filter,
+};
 use crate::backend::{Backend, LogCursor, export_rows};
 use crate::changes::LOCAL_FEED_CAPACITY;
 use crate::log::push_filter;
@@ -441,6 +444,57 @@ impl Backend for SqliteDb {
         .execute(&self.pool)
         .await
         .map_err(self.sql("delete old sign-in records"))?
+        .rows_affected())
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "INSERT INTO admin_audit \
+             (created_ms, token, role, method, path, status, version, author) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+        )
+        .bind(entry.created_ms)
+        .bind(&entry.token)
+        .bind(&entry.role)
+        .bind(&entry.method)
+        .bind(&entry.path)
+        .bind(i32::from(entry.status))
+        .bind(entry.version)
+        .bind(entry.author.as_deref())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(self.sql("append an admin audit entry"))
+    }
+
+    async fn query_audit(
+        &self,
+        filter: &AuditFilter,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {AUDIT_COLUMNS} FROM admin_audit WHERE 1 = 1"
+        ));
+        push_audit_filter(&mut qb, filter);
+        qb.push(" ORDER BY created_ms DESC, seq DESC LIMIT ")
+            .push_bind(limit);
+        let rows = qb
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.sql("query the admin audit"))?;
+        decode_audit(&rows).map_err(self.sql("decode admin audit entries"))
+    }
+
+    async fn delete_audit_chunk(&self, before_ms: i64, chunk: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "DELETE FROM admin_audit WHERE seq IN \
+             (SELECT seq FROM admin_audit WHERE created_ms < ? ORDER BY created_ms LIMIT ?)",
+        )
+        .bind(before_ms)
+        .bind(chunk)
+        .execute(&self.pool)
+        .await
+        .map_err(self.sql("delete old admin audit entries"))?
         .rows_affected())
     }
 

@@ -1,5 +1,7 @@
 //! `gardien serve`: the HTTP decision point, from a configuration file or as the loopback
 //! demo (`--demo`) with the bundled tenant, devices and ready-to-paste curl commands.
+//! With a configuration file, `SIGHUP` reloads its `[admin]` credentials and reopens the
+//! `[log.ship]` file.
 
 use crate::Exit;
 use crate::commands::demo::demo_source;
@@ -131,9 +133,32 @@ async fn shutdown_signal() {
     ctrl_c.await;
 }
 
+/// On `SIGHUP`, rereads `path` and puts its `[admin]` credentials in force (a bad file is
+/// logged and the credentials in force stay; see `gardien_server::credentials::reload`),
+/// and reopens the `[log.ship]` file.
+#[cfg(unix)]
+fn reload_on_hangup(state: std::sync::Arc<AppState>, path: PathBuf) {
+    let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP; credentials reload only on restart");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            gardien_server::credentials::reload(&state, &path).await;
+            // After an external rotation (logrotate), the shipped-lines file starts anew.
+            if let Some(shipper) = &state.shipper {
+                shipper.reopen();
+            }
+        }
+    });
+}
+
 /// Starts the server and runs until Ctrl-C or SIGTERM.
 pub fn run(
-    config: Option<&Path>,
+    config_path: Option<&Path>,
     demo: bool,
     listen: Option<SocketAddr>,
     database: Option<&str>,
@@ -167,7 +192,7 @@ pub fn run(
                 options,
             )
         } else {
-            let path = config.ok_or_else(|| anyhow!("give --config FILE, or --demo"))?;
+            let path = config_path.ok_or_else(|| anyhow!("give --config FILE, or --demo"))?;
             let mut config = ServerConfig::read(path)?;
             if let Some(l) = listen {
                 config.listen = l;
@@ -232,6 +257,10 @@ pub fn run(
             };
             crate::print_out(&demo_commands(addr, &store))?;
         }
+        #[cfg(unix)]
+        if let (false, Some(path)) = (demo, config_path) {
+            reload_on_hangup(state.clone(), path.to_path_buf());
+        }
         tracing::info!(%addr, version = state.live.load().version, "gardien serving");
         let served = gardien_server::serve(state, listener, shutdown_signal()).await;
         if let Some(store) = &demo_store {
@@ -242,7 +271,7 @@ pub fn run(
     })
 }
 
-/// `gardien hash-token`: the SHA-256 to put in `admin.token_sha256`.
+/// `gardien hash-token`: the SHA-256 to put in `[[admin.tokens]] sha256` (or `admin.token_sha256`).
 pub fn hash_token(token: Option<&str>) -> Result<Exit> {
     let token = match token {
         Some(t) => t.to_owned(),

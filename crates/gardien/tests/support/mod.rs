@@ -181,6 +181,16 @@ impl Gardien {
         }
     }
 
+    /// Sends a signal (`HUP`, `TERM`, ...) with `kill(1)`.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run kill: {e}"));
+        assert!(status.success(), "kill -{name} failed");
+    }
+
     /// SIGKILL (on Unix `Child::kill` sends SIGKILL): no shutdown handler runs.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use gardien_core::device::DeviceInfo;
-use gardien_core::filter::DeviceProperty;
+use gardien_core::filter::set_device_value;
 use gardien_core::model::tenant::Tenant;
 
 use super::Candidate;
@@ -63,34 +63,6 @@ fn literal_values(text: &str) -> Vec<String> {
     out
 }
 
-fn set(d: &mut DeviceInfo, p: DeviceProperty, v: &str) {
-    let text = Some(Box::<str>::from(v));
-    match p {
-        DeviceProperty::DeviceId => d.device_id = text,
-        DeviceProperty::DisplayName => d.display_name = text,
-        DeviceProperty::DeviceOwnership => d.device_ownership = text,
-        DeviceProperty::EnrollmentProfileName => d.enrollment_profile_name = text,
-        DeviceProperty::IsCompliant => d.is_compliant = Some(v.eq_ignore_ascii_case("true")),
-        DeviceProperty::Manufacturer => d.manufacturer = text,
-        DeviceProperty::MdmAppId => d.mdm_app_id = text,
-        DeviceProperty::Model => d.model = text,
-        DeviceProperty::OperatingSystem => d.operating_system = text,
-        DeviceProperty::OperatingSystemVersion => d.operating_system_version = text,
-        DeviceProperty::PhysicalIds => d.physical_ids.push(v.into()),
-        DeviceProperty::ProfileType => d.profile_type = text,
-        DeviceProperty::SystemLabels => d.system_labels.push(v.into()),
-        DeviceProperty::TrustType => d.trust_type = text,
-        DeviceProperty::ExtensionAttribute(n) => {
-            if let Some(slot) = usize::from(n)
-                .checked_sub(1)
-                .and_then(|i| d.extension_attributes.get_mut(i))
-            {
-                *slot = text;
-            }
-        }
-    }
-}
-
 /// Every device candidate, and a note on what is approximate when filters exist.
 pub(crate) fn candidates(sources: &[&Tenant]) -> (Vec<Candidate<Option<DeviceInfo>>>, Vec<String>) {
     let mut out = vec![Candidate::new(
@@ -133,7 +105,7 @@ pub(crate) fn candidates(sources: &[&Tenant]) -> (Vec<Candidate<Option<DeviceInf
             for v in &values {
                 for (trust, compliant) in [("AzureAD", true), ("Workplace", false)] {
                     let mut d = profile(trust, compliant);
-                    set(&mut d, c.property, v);
+                    set_device_value(&mut d, c.property, v);
                     out.push(Candidate::new(
                         Some(d),
                         format!(
@@ -152,7 +124,7 @@ pub(crate) fn candidates(sources: &[&Tenant]) -> (Vec<Candidate<Option<DeviceInf
                 op.eq_ignore_ascii_case("-ne") || op.to_ascii_lowercase().starts_with("-not")
             });
             if let Some(v) = values.first().filter(|_| !negative) {
-                set(&mut all_at_once, c.property, v);
+                set_device_value(&mut all_at_once, c.property, v);
                 all_labels.push(format!("{} = \"{v}\"", c.property.name()));
             }
         }

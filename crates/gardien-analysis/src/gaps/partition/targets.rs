@@ -40,88 +40,11 @@ impl TargetKind {
     }
 }
 
-/// Well-known application names, for reports.
-const KNOWN_APPS: &[(&str, &str)] = &[
-    (
-        "00000002-0000-0ff1-ce00-000000000000",
-        "Office 365 Exchange Online",
-    ),
-    (
-        "00000003-0000-0ff1-ce00-000000000000",
-        "Office 365 SharePoint Online",
-    ),
-    (
-        "00000004-0000-0ff1-ce00-000000000000",
-        "Skype for Business Online",
-    ),
-    ("00000005-0000-0ff1-ce00-000000000000", "Yammer"),
-    (
-        "00000006-0000-0ff1-ce00-000000000000",
-        "Microsoft Office 365 Portal",
-    ),
-    (
-        "cc15fd57-2c6c-4117-a88c-83b1d56b4bbe",
-        "Microsoft Teams Services",
-    ),
-    ("1fec8e78-bce4-4aaf-ab1b-5451cc387264", "Microsoft Teams"),
-    ("4765445b-32c6-49b0-83e6-1d93765276ca", "OfficeHome"),
-    ("c9a559d2-7aab-4f13-a6ed-e7e9c52aec87", "Microsoft Forms"),
-    ("09abbdfd-ed23-44ee-a2d9-a627aa1c90f3", "Microsoft Planner"),
-    ("cf53fce8-def6-4aeb-8d30-b158e7b1cf83", "Microsoft Stream"),
-    (
-        "ab9b8c07-8f02-4f72-87fa-80105867a763",
-        "OneDrive SyncEngine",
-    ),
-    ("d3590ed6-52b3-4102-aeff-aad2292ab01c", "Microsoft Office"),
-    ("c44b4083-3bb0-49c1-b47d-974e53cbdf3c", "Azure portal"),
-    (
-        "497effe9-df71-4043-a8bb-14cf78c4b63b",
-        "Exchange admin center",
-    ),
-    (
-        "5926fc8e-304e-4f59-8bed-58ca97cc39a4",
-        "Intune admin center",
-    ),
-    (
-        "80ccca67-54bd-44ab-8625-4b79c4dc7775",
-        "Microsoft 365 Defender portal",
-    ),
-    (
-        "a4fd7c30-fbd3-4a5c-ae6b-03e4ca8f1a39",
-        "Microsoft Purview portal",
-    ),
-    ("12128f48-ec9e-42f0-b203-ea49fb6af367", "Teams admin center"),
-    (
-        "797f4846-ba00-4fd7-ba43-dac1f8f63013",
-        "Windows Azure Service Management API",
-    ),
-    (
-        "00000002-0000-0000-c000-000000000000",
-        "Windows Azure Active Directory",
-    ),
-    ("00000003-0000-0000-c000-000000000000", "Microsoft Graph"),
-    (
-        "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9",
-        "Device Registration Service",
-    ),
-    (
-        "d4ebce55-015a-49b5-a083-c84d1797ae8c",
-        "Microsoft Intune Enrollment",
-    ),
-    ("0000000a-0000-0000-c000-000000000000", "Microsoft Intune"),
-    ("04b07795-8ddb-461a-bbee-02f9e1bf7b46", "Azure CLI"),
-    (
-        "1950a258-227b-4e31-a9cf-717495945fc2",
-        "Microsoft Azure PowerShell",
-    ),
-    (
-        "0000000c-0000-0000-c000-000000000000",
-        "Microsoft App Access Panel",
-    ),
-];
-
 fn app_name(id: &str, tenants: &[CompiledTenant]) -> String {
-    if let Some((_, n)) = KNOWN_APPS.iter().find(|(a, _)| a.eq_ignore_ascii_case(id)) {
+    if let Some((_, n)) = gardien_core::ids::WELL_KNOWN_APPS
+        .iter()
+        .find(|(a, _)| a.eq_ignore_ascii_case(id))
+    {
         return format!("{n} (`{id}`)");
     }
     tenants

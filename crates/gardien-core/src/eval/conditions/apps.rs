@@ -1,4 +1,5 @@
-//! Target resources, user actions and authentication contexts (spec §1.3, §3.2 item 3).
+//! Target resources, user actions and authentication contexts (docs/reference/entra-semantics.md
+//! §1.3, §3.2 item 3).
 
 use crate::eval::input::{Input, Outcome};
 use crate::eval::trace::Tracer;

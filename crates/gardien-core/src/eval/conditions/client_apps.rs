@@ -1,4 +1,4 @@
-//! Client app types (spec §1.6, §3.2 item 4).
+//! Client app types (docs/reference/entra-semantics.md §1.6, §3.2 item 4).
 
 use crate::eval::input::{Input, Mode, Outcome};
 use crate::eval::trace::Tracer;
@@ -96,7 +96,8 @@ mod tests {
 
     /// Found by the differential test against the reference evaluator: what-if with an
     /// Exchange ActiveSync client and no platform said `notSatisfied` for `easSupported`,
-    /// which depends on the platform (spec §1.6, §3.5: `notEnoughInformation`).
+    /// which depends on the platform (docs/reference/entra-semantics.md §1.6, §3.5:
+    /// `notEnoughInformation`).
     #[test]
     fn r7_eas_supported_without_a_platform_is_undecidable_in_what_if() {
         let eas = json!({"clientAppType": "exchangeActiveSync"});

@@ -1,4 +1,5 @@
-//! Device filter and legacy device states (spec §1.9, §3.2 items 7 and 10, §3.8).
+//! Device filter and legacy device states (docs/reference/entra-semantics.md §1.9, §3.2 items 7 and
+//! 10, §3.8).
 
 use crate::eval::input::{Input, Outcome};
 use crate::eval::trace::Tracer;

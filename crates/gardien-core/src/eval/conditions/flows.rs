@@ -1,4 +1,5 @@
-//! Authentication flows with protocol tracking (spec §1.11, §3.2 item 9).
+//! Authentication flows with protocol tracking (docs/reference/entra-semantics.md §1.11, §3.2 item
+//! 9).
 
 use crate::eval::input::{Input, Mode, Outcome};
 use crate::eval::trace::Tracer;
@@ -71,7 +72,7 @@ mod tests {
     /// Found by the differential test against the reference evaluator: a what-if request
     /// without a transfer method, in a session whose tracked original method is not
     /// selected, was reported `notSatisfied` although the current flow could be device code
-    /// (spec §3.5: a missing input makes the condition undecidable).
+    /// (docs/reference/entra-semantics.md §3.5: a missing input makes the condition undecidable).
     #[test]
     fn r7_what_if_without_a_transfer_method_is_undecidable_despite_an_unselected_original() {
         let original = json!({"originalTransferMethod": "authenticationTransfer"});

@@ -1,4 +1,4 @@
-//! Network locations (spec §2.3, §3.2 item 6).
+//! Network locations (docs/reference/entra-semantics.md §2.3, §3.2 item 6).
 
 use crate::compile::CompiledLocations;
 use crate::eval::input::{Input, Outcome};

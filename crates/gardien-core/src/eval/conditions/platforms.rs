@@ -1,4 +1,4 @@
-//! Device platforms (spec §1.7, §3.2 item 5).
+//! Device platforms (docs/reference/entra-semantics.md §1.7, §3.2 item 5).
 
 use crate::eval::input::{Input, Outcome};
 use crate::eval::trace::Tracer;

@@ -1,4 +1,5 @@
-//! Sign-in, user, service-principal and insider risk (spec §1.10, §3.9).
+//! Sign-in, user, service-principal and insider risk (docs/reference/entra-semantics.md §1.10,
+//! §3.9).
 
 use crate::eval::input::{Input, Mode, Outcome};
 use crate::eval::trace::Tracer;

@@ -1,4 +1,5 @@
-//! Users, groups, roles and guests (spec §1.4, §3.2 item 2), and workload identities (§1.5).
+//! Users, groups, roles and guests (docs/reference/entra-semantics.md §1.4, §3.2 item 2), and
+//! workload identities (§1.5).
 
 use crate::eval::input::{Input, Outcome, UserView};
 use crate::eval::trace::Tracer;
