@@ -567,6 +567,23 @@ fn current_version(base: &str) -> Value {
     serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap()
 }
 
+/// The admin audit trail's entry of a console rollback by `token`.
+fn audited(base: &str, token: &str) -> Value {
+    let mut r = agent()
+        .get(&format!("{base}/v1/admin/audit"))
+        .header("authorization", &format!("Bearer {TOKEN}"))
+        .call()
+        .unwrap();
+    let v: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    v["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["token"] == token)
+        .unwrap_or_else(|| panic!("no audit entry of `{token}`: {v}"))
+        .clone()
+}
+
 #[test]
 fn console_end_to_end_in_chromium() {
     let Some(chromium) = find(
@@ -842,6 +859,21 @@ label = "Fake IdP"
             .unwrap()
             .starts_with("rollback to version 1")
     );
+    let entry = audited(&base, "console:user-ada");
+    assert_eq!(
+        (
+            &entry["role"],
+            &entry["path"],
+            &entry["status"],
+            &entry["version"]
+        ),
+        (
+            &json!("admin"),
+            &json!("/console/versions/1/rollback"),
+            &json!(200),
+            &json!(3)
+        )
+    );
 
     // Sign out; the help desk signs in.
     d.click("form[action='/console/logout'] button[type=submit]");
@@ -877,6 +909,11 @@ label = "Fake IdP"
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("This page is for administrators"));
     assert_eq!(current_version(&base)["current"], 3);
+    let entry = audited(&base, "console:user-helen");
+    assert_eq!(
+        (&entry["role"], &entry["status"]),
+        (&json!("reader"), &json!(403))
+    );
 
     // The admin token also signs in (role admin).
     d.click("form[action='/console/logout'] button[type=submit]");

@@ -5,8 +5,10 @@
 //! A rollback is a POST with the session's CSRF token, admins only (a reader gets 403). It
 //! goes through [`AppState::apply`] like an admin API write: the earlier snapshot is
 //! validated, stored as a new version whose author is `console:<actor>` and whose summary
-//! says `rollback to version N` (the store's version history is the audit), then put in
-//! force; the actor is also logged.
+//! says `rollback to version N`, then put in force. Every rollback attempt by a signed-in
+//! person with a valid CSRF token (done, refused to a reader, or failed) is also an entry of
+//! the store's admin audit trail (`GET /v1/admin/audit`, token `console:<actor>`), and is
+//! logged with the actor.
 
 use super::lang;
 use super::page::{e, html, layout, refusal, t, te};
@@ -289,10 +291,12 @@ pub async fn rollback(
     if let Err(r) = super::check_post(&session, &headers, csrf) {
         return *r;
     }
+    let path = format!("/console/versions/{version}/rollback");
     let session = match super::admin(&state, &headers) {
         Ok(s) => s,
         Err(r) => {
             tracing::warn!(actor = %session.actor, role = session.role.as_str(), version, "console: rollback refused (not an admin)");
+            audit(&state, &session, path, r.status(), None).await;
             return *r;
         }
     };
@@ -325,6 +329,7 @@ pub async fn rollback(
     {
         Ok(new) => {
             tracing::info!(actor = %session.actor, restored = version, version = new, "console: rollback");
+            audit(&state, &session, path, StatusCode::OK, Some(new)).await;
             let body = format!(
                 "<p class=\"notice\" role=\"status\">{}</p><p><a href=\"/console/versions\">{}</a></p>",
                 e(&t(lang, "rollback-done")
@@ -346,7 +351,35 @@ pub async fn rollback(
                 }
                 WriteError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "error-store"),
             };
+            audit(&state, &session, path, status, None).await;
             refusal(lang, Some(&session), status, key)
         }
+    }
+}
+
+/// An entry of the admin audit trail for a console action (token `console:<actor>`).
+async fn audit(
+    state: &AppState,
+    session: &super::Session,
+    path: String,
+    status: StatusCode,
+    version: Option<i64>,
+) {
+    let entry = gardien_store::AuditEntry {
+        created_ms: crate::clock::now_ms(),
+        token: format!("console:{}", session.actor),
+        role: session.role.as_str().to_owned(),
+        method: "POST".to_owned(),
+        path,
+        status: status.as_u16(),
+        version,
+        author: session.name.clone(),
+    };
+    if let Err(e) = state.store.append_audit(&entry).await {
+        state
+            .metrics
+            .audit_errors
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::error!(error = %e, token = %entry.token, "console: audit entry not stored");
     }
 }
