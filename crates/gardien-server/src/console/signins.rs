@@ -1014,6 +1014,53 @@ mod tests {
     }
 
     #[test]
+    fn policies_are_shown_at_the_disclosure_level() {
+        use gardien_core::eval::Condition;
+        use gardien_core::eval::input::Outcome;
+        use gardien_core::model::policy::PolicyState;
+        use gardien_core::report::{Grant, TraceCondition};
+        let trace = TracePolicy {
+            index: 0,
+            policy_id: "ca04-id".into(),
+            display_name: "CA04 <Payroll>".into(),
+            state: PolicyState::Enabled,
+            applies: true,
+            conditions: vec![TraceCondition {
+                condition: Condition::Location,
+                result: Outcome::Satisfied,
+                detail: "in `HQ egress`".into(),
+            }],
+            grant: Grant(None),
+            grant_detail: String::new(),
+        };
+        let render = |d: Disclosure| {
+            let mut out = String::new();
+            policy(
+                &mut out,
+                Lang::En,
+                3,
+                &trace,
+                Some(PolicyResult::Failure),
+                d,
+            );
+            out
+        };
+        let minimal = render(Disclosure::Minimal);
+        assert!(minimal.contains("Policy 3") && minimal.contains("failure"));
+        for hidden in ["CA04", "ca04-id", "Location", "HQ egress"] {
+            assert!(!minimal.contains(hidden), "minimal shows `{hidden}`");
+        }
+        let detailed = render(Disclosure::Detailed);
+        assert!(detailed.contains("Policy 3") && detailed.contains("Location"));
+        for hidden in ["CA04", "ca04-id", "HQ egress"] {
+            assert!(!detailed.contains(hidden), "detailed shows `{hidden}`");
+        }
+        let full = render(Disclosure::Full);
+        assert!(full.contains("CA04 &lt;Payroll&gt;") && full.contains("ca04-id"));
+        assert!(full.contains("in `HQ egress`"));
+    }
+
+    #[test]
     fn form_times_are_utc() {
         assert_eq!(form_time("1970-01-01T00:01"), Some(60_000));
         assert_eq!(form_time("1970-01-01T00:01:00Z"), Some(60_000));
