@@ -162,6 +162,9 @@ mod tests {
             include_str!("page.rs"),
             include_str!("auth.rs"),
             include_str!("signins.rs"),
+            include_str!("signins/search.rs"),
+            include_str!("signins/trace.rs"),
+            include_str!("signins/what_if.rs"),
             include_str!("versions.rs"),
             include_str!("../console.rs"),
         ];
