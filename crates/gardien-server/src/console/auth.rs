@@ -131,7 +131,7 @@ pub struct LoginForm {
     token: Option<String>,
 }
 
-/// `POST /console/login`: the admin token opens an `admin` session.
+/// `POST /console/login`: an admin API token opens a session with its role.
 pub async fn login(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
