@@ -32,9 +32,11 @@ MFA = ["password", "microsoftAuthenticatorPush"]
 OUTSIDE = dict(locations={"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]})
 DEV = lambda **d: d
 V = []
-def x(xid, title, policies, request, category, temporary, actions, sets=None, locations=None):
+def x(xid, title, policies, request, category, temporary, actions, sets=None, locations=None, cross=None):
     t = {"policies": policies, "namedLocations": locations if locations is not None else [hq, fr],
          "directory": {"users": [{"id": U, "userPrincipalName": "alice@contoso.com"}]}}
+    if cross is not None:
+        t["crossTenantAccess"] = cross
     e = {"category": category, "temporary": temporary, "userActions": actions}
     if sets is not None:
         e["userActionSets"] = sets
@@ -156,6 +158,27 @@ x("E41", "browser needs a compliant device, the app is fine",
   ["makeDeviceCompliant", "useAnotherDevice", "useDesktopApp", "contactSupport"])
 x("E42", "hybrid join or compliant, unregistered", [pol("P1", g("domainJoinedDevice"))], req(**B),
   "deviceNotHybridJoined", False, ["useAnotherDevice", "contactSupport"])
+# External users (Learn: "Authentication and Conditional Access for External ID") and the
+# device-code flow (Learn: "Conditional Access: Grant").
+def guest(kind, session=None, **conds):
+    r = req(session=session, **conds)
+    r["signInIdentity"] = {"@odata.type": "#microsoft.graph.userSignIn", "userId": "guest-1",
+                           "externalUserType": kind, "externalTenantId": "f0000000-0000-4000-8000-00000000000f"}
+    return r
+TRUST_MFA = {"default": {"inboundTrust": {"isMfaAccepted": True}}, "partners": []}
+x("E43", "guest whose home MFA is trusted: complete MFA in your own organisation", [pol("P1", g("mfa"))],
+  guest("b2bCollaborationGuest", **B), "mfaRequired", False,
+  ["completeMfaInHomeOrganization", "useStrongerMethod", "contactSupport"],
+  [["completeMfaInHomeOrganization"], ["useStrongerMethod"]], cross=TRUST_MFA)
+x("E44", "direct connect user without MFA trust: structural", [pol("P1", g("mfa"))],
+  guest("b2bDirectConnectUser", session={"homeTenantAuthenticationMethods": MFA}, **B), "blocked", False,
+  ["contactSupport"], [])
+x("E45", "guest's compliant device not trusted: structural", [pol("P1", g("compliantDevice"))],
+  guest("b2bCollaborationGuest", deviceInfo={"trustType": "AzureAD", "isCompliant": True}, **B), "blocked", False,
+  ["contactSupport"], [], cross=TRUST_MFA)
+x("E46", "device code flow cannot show a compliant device", [pol("P1", g("compliantDevice"))],
+  req(clientAppType="mobileAppsAndDesktopClients", devicePlatform="windows", authenticationFlow={"transferMethod": "deviceCodeFlow"},
+      deviceInfo={"trustType": "AzureAD", "isCompliant": True}), "authenticationFlow", False, ["contactSupport"], [])
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "explanations")
 shutil.rmtree(out, ignore_errors=True)
 os.makedirs(out)

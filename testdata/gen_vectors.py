@@ -29,10 +29,11 @@ def req(**conds):
     return r
 MFA = ["password", "microsoftAuthenticatorPush"]
 V = []
-def vec(vid, title, rule, policies, request, expect, mode="evaluate", locations=None, extra_dir=None, note=None, now=None):
+def vec(vid, title, rule, policies, request, expect, mode="evaluate", locations=None, extra_dir=None, note=None, now=None, cross=None):
     d = json.loads(json.dumps(directory))
     if extra_dir: d.update(extra_dir)
     t = {"policies": policies, "namedLocations": locations or [], "directory": d}
+    if cross is not None: t["crossTenantAccess"] = cross
     v = {"id": vid, "title": title, "rule": rule, "mode": mode, "tenant": t, "request": request, "expect": expect}
     if note: v["note"] = note
     if now: v["now"] = now
@@ -268,6 +269,114 @@ vec("D08", "approved client app still enforced after its read-only date", "[DOC]
 vec("D09", "approved client app satisfied after its read-only date", "[DOC] still enforced",
     APPROVED, {**APPROVED_REQ, "session": {"approvedClientApp": True}}, {"decision": "allow", "policies": {"P1": "success"}},
     now="2026-12-07T00:00:00Z")
+# External users and cross-tenant trust (Learn: "Authentication and Conditional Access for
+# External ID", https://learn.microsoft.com/entra/external-id/authentication-conditional-access).
+FABRIKAM = "f0000000-0000-4000-8000-00000000000f"
+NORTHWIND = "f0000000-0000-4000-8000-00000000000e"
+def guest(kind="b2bCollaborationGuest", tenant=FABRIKAM, **conds):
+    r = req(**conds)
+    r["signInIdentity"] = {"@odata.type": "#microsoft.graph.userSignIn", "userId": "guest-1",
+                           "externalUserType": kind, "externalTenantId": tenant}
+    return r
+def trust(mfa=False, compliant=False, hybrid=False):
+    return {"isMfaAccepted": mfa, "isCompliantDeviceAccepted": compliant, "isHybridAzureADJoinedDeviceAccepted": hybrid}
+def cta(default=None, partners=()):
+    return {"default": {"inboundTrust": default or trust()}, "partners": [{"tenantId": t, "inboundTrust": i} for t, i in partners]}
+HOME_MFA = {"homeTenantAuthenticationMethods": MFA}
+MFA_POLICY = [pol("P1", g("mfa"))]
+vec("X01", "guest with home MFA and no inbound trust is challenged here", "[DOC] without MFA trust B2B collaboration users do MFA in the resource tenant",
+    MFA_POLICY, guest(clientAppType="browser", session=HOME_MFA),
+    {"decision": "challenge", "requiredControls": ["mfa"], "errorCode": None, "policies": {"P1": "failure"}})
+vec("X02", "guest with home MFA and default MFA trust is allowed", "[DOC] inbound trust accepts MFA claims",
+    MFA_POLICY, guest(clientAppType="browser", session=HOME_MFA),
+    {"decision": "allow", "policies": {"P1": "success"}}, cross=cta(trust(mfa=True)))
+vec("X03", "partner entry without MFA trust overrides a trusting default", "[DOC] partner configuration overrides the default",
+    MFA_POLICY, guest(clientAppType="browser", session=HOME_MFA),
+    {"decision": "challenge", "requiredControls": ["mfa"]}, cross=cta(trust(mfa=True), [(FABRIKAM, trust())]))
+vec("X04", "partner entry trusting MFA overrides a default that does not", "[DOC] partner configuration overrides the default",
+    MFA_POLICY, guest(clientAppType="browser", session=HOME_MFA),
+    {"decision": "allow", "policies": {"P1": "success"}}, cross=cta(trust(), [(FABRIKAM, trust(mfa=True)), (NORTHWIND, trust())]))
+vec("X05", "partner entry with null inbound trust inherits the default", "[SCHEMA] null partner setting inherits the default",
+    MFA_POLICY, guest(clientAppType="browser", session=HOME_MFA),
+    {"decision": "allow"}, cross=cta(trust(mfa=True), [(FABRIKAM, None)]))
+vec("X06", "guest with MFA done here and no trust is allowed", "[DOC] resource tenant MFA (Table 1 resource-tenant methods)",
+    MFA_POLICY, guest(clientAppType="browser", session={"authenticationMethods": MFA}),
+    {"decision": "allow", "policies": {"P1": "success"}})
+vec("X07", "guest without home MFA under MFA trust is challenged (in the home tenant)", "[DOC] challenge to complete MFA in the home tenant",
+    MFA_POLICY, guest(clientAppType="browser", session={"authenticationMethods": MFA}),
+    {"decision": "challenge", "requiredControls": ["mfa"]}, cross=cta(trust(mfa=True)))
+vec("X08", "direct connect user without MFA trust is blocked by an MFA policy", "[DOC] access is blocked for B2B direct connect users",
+    MFA_POLICY, guest(kind="b2bDirectConnectUser", clientAppType="browser", session={**HOME_MFA, "authenticationMethods": MFA}),
+    {"decision": "deny", "errorCode": 53003, "requiredControls": ["mfa"], "policies": {"P1": "failure"}})
+vec("X09", "direct connect user with MFA trust and home MFA is allowed", "[DOC] MFA trust enables access for B2B direct connect users",
+    MFA_POLICY, guest(kind="b2bDirectConnectUser", clientAppType="browser", session=HOME_MFA),
+    {"decision": "allow", "policies": {"P1": "success"}}, cross=cta(trust(mfa=True)))
+vec("X10", "direct connect user with MFA trust and no home MFA is challenged", "[DOC] MFA challenge in the home tenant",
+    MFA_POLICY, guest(kind="b2bDirectConnectUser", clientAppType="browser"),
+    {"decision": "challenge", "requiredControls": ["mfa"]}, cross=cta(trust(mfa=True)))
+COMPLIANT = [pol("P1", g("compliantDevice"))]
+COMPLIANT_DEVICE = {"isCompliant": True, "trustType": "AzureAD"}
+vec("X11", "compliant home device of a guest without compliant-device trust is denied", "[DOC] device compliance that cannot be evaluated blocks",
+    COMPLIANT, guest(clientAppType="browser", deviceInfo=COMPLIANT_DEVICE),
+    {"decision": "deny", "errorCode": 53000, "requiredControls": ["compliantDevice"]}, cross=cta(trust(mfa=True)))
+vec("X12", "compliant home device of a guest with compliant-device trust is allowed", "[DOC] trusted compliant-device claim",
+    COMPLIANT, guest(clientAppType="browser", deviceInfo=COMPLIANT_DEVICE),
+    {"decision": "allow", "policies": {"P1": "success"}}, cross=cta(trust(compliant=True)))
+vec("X13", "hybrid joined home device of a direct connect user with hybrid trust is allowed", "[DOC] trusted hybrid joined claim",
+    [pol("P1", g("domainJoinedDevice"))], guest(kind="b2bDirectConnectUser", clientAppType="browser", deviceInfo={"trustType": "ServerAD"}),
+    {"decision": "allow"}, cross=cta(trust(), [(FABRIKAM, trust(hybrid=True))]))
+vec("X14", "hybrid joined home device of a direct connect user without hybrid trust is denied", "[DOC] untrusted hybrid joined claim",
+    [pol("P1", g("domainJoinedDevice"))], guest(kind="b2bDirectConnectUser", clientAppType="browser", deviceInfo={"trustType": "ServerAD"}),
+    {"decision": "deny", "errorCode": 53001}, cross=cta(trust(hybrid=True), [(FABRIKAM, trust(compliant=True))]))
+PHISHING = {"operator": "OR", "builtInControls": [], "authenticationStrength": {"id": "00000000-0000-0000-0000-000000000004"}}
+vec("X15", "phishing-resistant strength met by a home FIDO2 key under MFA trust", "[DOC] Table 1: FIDO2 counts from the home tenant",
+    [pol("P1", PHISHING)], guest(clientAppType="browser", session={"homeTenantAuthenticationMethods": ["fido2"]}),
+    {"decision": "allow"}, cross=cta(trust(mfa=True)))
+vec("X16", "phishing-resistant strength cannot be met in the resource tenant without MFA trust", "[DOC] Table 1: FIDO2 is not offered in the resource tenant",
+    [pol("P1", PHISHING)], guest(clientAppType="browser", session={"authenticationMethods": ["fido2"], "homeTenantAuthenticationMethods": ["fido2"]}),
+    {"decision": "deny", "errorCode": 53003, "requiredControls": ["authenticationStrength"]})
+vec("X17", "approved client app is not supported for external users", "[DOC] comparison table: not supported",
+    [pol("P1", g("approvedApplication"), platforms={"includePlatforms": ["android", "iOS"]})],
+    guest(clientAppType="mobileAppsAndDesktopClients", devicePlatform="iOS", session={"approvedClientApp": True}),
+    {"decision": "deny", "errorCode": 53002, "requiredControls": ["approvedApplication"]}, cross=cta(trust(True, True, True)))
+TOU = "0000abcd-0000-4000-8000-000000000001"
+vec("X18", "terms of use challenge a collaboration guest", "[DOC] terms of use supported for B2B collaboration users",
+    [pol("P1", {"operator": "OR", "builtInControls": [], "termsOfUse": [TOU]})], guest(clientAppType="browser"),
+    {"decision": "challenge", "requiredControls": ["termsOfUse"]})
+vec("X19", "terms of use block a direct connect user", "[DOC] terms of use not supported for B2B direct connect users",
+    [pol("P1", {"operator": "OR", "builtInControls": [], "termsOfUse": [TOU]})], guest(kind="b2bDirectConnectUser", clientAppType="browser"),
+    {"decision": "deny", "errorCode": 53003, "requiredControls": ["termsOfUse"]})
+vec("X20", "a local guest is not external: home-tenant methods play no part", "[DOC] local guests authenticate here",
+    MFA_POLICY, guest(kind="internalGuest", clientAppType="browser", session={"authenticationMethods": MFA}),
+    {"decision": "allow"}, cross=cta(trust()))
+# Authentication flows carry no device state.
+vec("F01", "device code flow cannot satisfy a compliant-device requirement", "[DOC] device code flow cannot carry device state; 530033 [OBS]",
+    COMPLIANT, req(clientAppType="mobileAppsAndDesktopClients", deviceInfo=COMPLIANT_DEVICE, authenticationFlow={"transferMethod": "deviceCodeFlow"}),
+    {"decision": "deny", "errorCode": 530033, "requiredControls": ["compliantDevice"], "policies": {"P1": "failure"}})
+vec("F02", "device code flow without device controls is only challenged for MFA", "[DOC] MFA is interactive in the device code flow",
+    MFA_POLICY, req(clientAppType="mobileAppsAndDesktopClients", deviceInfo=COMPLIANT_DEVICE, authenticationFlow={"transferMethod": "deviceCodeFlow"}),
+    {"decision": "challenge", "requiredControls": ["mfa"]})
+vec("F03", "refresh of a device-code session cannot satisfy hybrid join", "[DOC] protocol tracking; no device state",
+    [pol("P1", g("domainJoinedDevice"))], req(clientAppType="mobileAppsAndDesktopClients", deviceInfo={"trustType": "ServerAD"},
+                                              session={"originalTransferMethod": "deviceCodeFlow", "refresh": True}),
+    {"decision": "deny", "errorCode": 530033, "requiredControls": ["domainJoinedDevice"]})
+vec("F04", "the same device without the device code flow is compliant", "[DOC] interactive sign-in carries device state",
+    COMPLIANT, req(clientAppType="mobileAppsAndDesktopClients", deviceInfo=COMPLIANT_DEVICE),
+    {"decision": "allow", "policies": {"P1": "success"}})
+# Baseline scopes: the confidential-client OIDC-only exception (concept-enforcement-resource-exclusions).
+WEBAPP = "99999999-9999-9999-9999-999999999999"
+CONF_POLICY = [pol("P1", g("mfa"), applications={"includeApplications": ["All"], "excludeApplications": [WEBAPP]})]
+def web_req(scopes, confidential):
+    r = req(clientAppType="browser", session={"requestedScopes": scopes, "confidentialClient": confidential})
+    r["signInContext"]["includeApplications"] = [WEBAPP]
+    if not confidential: r["session"].pop("confidentialClient")
+    return r
+vec("B01", "confidential client excluded from the policy asking only OIDC scopes keeps its audience", "[DOC] no change for confidential clients requesting only OIDC scopes",
+    CONF_POLICY, web_req(["openid", "profile", "offline_access"], True), {"decision": "allow", "policies": {"P1": "notApplied"}}, now=ROLLOUT)
+vec("B02", "confidential client excluded from the policy asking a baseline directory scope is enforced", "[DOC] confidential clients requesting baseline directory scopes",
+    CONF_POLICY, web_req(["openid", "User.Read", "People.Read"], True), {"decision": "challenge", "requiredControls": ["mfa"]}, now=ROLLOUT)
+vec("B03", "public client asking only OIDC scopes is enforced through Windows Azure Active Directory", "[DOC] public clients requesting only baseline scopes",
+    CONF_POLICY, web_req(["openid", "profile"], False), {"decision": "challenge", "requiredControls": ["mfa"]}, now=ROLLOUT)
 os.makedirs("vectors", exist_ok=True)
 for v in V:
     # T24 helper: remove stray sessionControls inside conditions

@@ -7,9 +7,11 @@
 //!   corpus (`../shared/corpus/policies`, every baseline, first policies copied up to 200, as
 //!   `gardien/tests/gaps_cli.rs` builds it); the bench prints SKIP without the corpus.
 //!
-//! * `doc` (Markdown) on the 200-policy corpus tenant, and (with
-//!   `GARDIEN_BENCH_DOC_SYNTHETIC=1`) on the generated tenant at 300 policies
-//!   (`synthetic::generate_sized`) — target < 1 s, not met there (see BENCHMARKS.md).
+//! * `doc` (Markdown and HTML) on the 200-policy corpus tenant and on the generated tenant at
+//!   300 policies (`synthetic::generate_sized`) — target < 1 s — with the default options
+//!   (location classes bounded above 4096 range boundaries); with
+//!   `GARDIEN_BENCH_DOC_EXACT=1` also with `exact_locations` (30-50 s per document on 2 vCPU).
+//!   `GARDIEN_BENCH_DOC_ONLY=1` stops after `doc`.
 //!
 //! `cargo bench -p gardien-analysis --bench analysis` prints the best of 3 runs, then runs
 //! the same as a criterion group (10 samples).
@@ -23,6 +25,7 @@
 mod synthetic;
 
 use criterion::Criterion;
+use gardien_analysis::doc::{DocOptions, Format, document_with};
 use gardien_core::model::policy::PolicyState;
 use gardien_core::{SourceFile, Tenant, TenantSource};
 use std::hint::black_box;
@@ -215,38 +218,43 @@ fn doc_bench() {
             md.len()
         );
     }
-    if std::env::var_os("GARDIEN_BENCH_DOC_SYNTHETIC").is_none() {
-        println!(
-            "doc on the generated 300-policy tenant: set GARDIEN_BENCH_DOC_SYNTHETIC=1 (about 30-50 s per document on 2 vCPU)"
-        );
-        return;
-    }
     let synthetic = synthetic::generate_sized(SEED, 300, 0);
     let tenant = Tenant::load(&synthetic.source).unwrap_or_else(|e| panic!("tenant: {e}"));
-    let mut best = f64::INFINITY;
-    let mut len = 0;
-    for _ in 0..3 {
-        let t = Instant::now();
-        let md = gardien_analysis::doc::document(
-            &tenant,
-            "synthetic",
-            gardien_analysis::doc::Format::Markdown,
-        );
-        let html = gardien_analysis::doc::document(
-            &tenant,
-            "synthetic",
-            gardien_analysis::doc::Format::Html,
-        );
-        best = best.min(t.elapsed().as_secs_f64() / 2.0);
-        len = md.len() + html.len();
+    let mut variants = vec![("default options", DocOptions::default())];
+    variants.push((
+        "--no-lint",
+        DocOptions {
+            no_lint: true,
+            ..DocOptions::default()
+        },
+    ));
+    if std::env::var_os("GARDIEN_BENCH_DOC_EXACT").is_some() {
+        variants.push((
+            "exact locations",
+            DocOptions {
+                exact_locations: true,
+                ..DocOptions::default()
+            },
+        ));
     }
-    println!(
-        "doc, {} policies, {} named locations: {:.3} s per document (best of 3, Markdown and HTML: {} bytes)",
-        tenant.policies.len(),
-        tenant.named_locations.len(),
-        best,
-        len
-    );
+    for (label, options) in variants {
+        let mut best = f64::INFINITY;
+        let mut len = 0;
+        for _ in 0..3 {
+            let t = Instant::now();
+            let md = document_with(&tenant, "synthetic", Format::Markdown, options);
+            let html = document_with(&tenant, "synthetic", Format::Html, options);
+            best = best.min(t.elapsed().as_secs_f64() / 2.0);
+            len = md.len() + html.len();
+        }
+        println!(
+            "doc ({label}), {} policies, {} named locations: {:.3} s per document (best of 3, Markdown and HTML: {} bytes)",
+            tenant.policies.len(),
+            tenant.named_locations.len(),
+            best,
+            len
+        );
+    }
     let mut c = Criterion::default()
         .sample_size(10)
         .measurement_time(Duration::from_secs(5))
@@ -267,6 +275,9 @@ fn doc_bench() {
 fn main() {
     let _ = synthetic::generate;
     doc_bench();
+    if std::env::var_os("GARDIEN_BENCH_DOC_ONLY").is_some() {
+        return;
+    }
     let Some(tenant) = tenant_200() else {
         println!("SKIP: the 200-policy corpus tenant could not be built");
         return;

@@ -399,7 +399,7 @@ pub struct DiffReport {
 /// Compares two tenants class by class.
 pub fn diff(from: &Tenant, to: &Tenant) -> Result<DiffReport, AnalysisError> {
     let started = Instant::now();
-    let u = Universe::build(&[from, to], true);
+    let u = Universe::build(&[from, to], true, None);
     let (Some(a), Some(b)) = (u.tenants.first(), u.tenants.get(1)) else {
         return Err(AnalysisError::Inconsistent(
             "two tenants expected".to_owned(),

@@ -17,7 +17,7 @@ use gardien_core::eval::grant::Control;
 use gardien_core::model::location::LocationKind;
 use gardien_core::model::policy::{GrantOperator, Policy, PolicyState};
 use gardien_core::model::tenant::Tenant;
-use gardien_core::{Decision, Verdict};
+use gardien_core::{CompiledTenant, Decision, Verdict};
 
 use crate::gaps::partition::{Class, SessionLevel, Sets, Universe, base_signin};
 use crate::lint::{LintOptions, Severity, lint};
@@ -212,16 +212,39 @@ fn holding_pairs<A, B>(
     )
 }
 
-/// The documentation of a tenant.
+/// Location classes are bounded when the named IP ranges can have more boundaries than this
+/// (two per range; see [`DocOptions::exact_locations`]).
+pub const DEFAULT_IP_BOUND: usize = 4096;
+
+/// How much work a document may take.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DocOptions {
+    /// Enumerate every boundary of every named IP range for the location classes, however
+    /// many (exact, but tens of seconds on tenants with hundreds of thousands of ranges). By
+    /// default, above [`DEFAULT_IP_BOUND`] boundaries one address per IP named location
+    /// stands for its ranges, and the document says so.
+    pub exact_locations: bool,
+    /// Leave out the lint summary (`gardien doc --no-lint`): on very large tenants lint is
+    /// most of the time a document takes.
+    pub no_lint: bool,
+}
+
+/// The documentation of a tenant, with the default [`DocOptions`].
 pub fn document(tenant: &Tenant, title: &str, format: Format) -> String {
+    document_with(tenant, title, format, DocOptions::default())
+}
+
+/// The documentation of a tenant.
+pub fn document_with(tenant: &Tenant, title: &str, format: Format, options: DocOptions) -> String {
     // Described as if every policy were enabled (a disabled policy is still described);
     // decided as the tenant is.
     let mut all_on = tenant.clone();
     for p in &mut all_on.policies {
         p.state = PolicyState::Enabled;
     }
-    let u = Universe::build(&[&all_on, tenant], false);
-    let d = Doc::build(tenant, &u);
+    let bound = (!options.exact_locations).then_some(DEFAULT_IP_BOUND);
+    let u = Universe::build(&[&all_on, tenant], false, bound);
+    let d = Doc::build(tenant, &u, options);
     match format {
         Format::Markdown => d.markdown(title),
         Format::Html => d.html(title),
@@ -246,9 +269,15 @@ struct Doc {
     matrices: Vec<(String, Vec<Vec<Cell>>)>,
     /// Persona and application classes left out of the matrices.
     more: (usize, usize),
-    lint: (usize, usize, usize, Vec<(String, usize)>),
+    /// `None` when not run (`no_lint`).
+    lint: Option<LintSummary>,
     directory: (usize, usize),
+    /// What is approximate in this document (a bounded location dimension).
+    notes: Vec<String>,
 }
+
+/// Errors, warnings, infos, and findings per rule (`GA201 policy-never-applies`, count).
+type LintSummary = (usize, usize, usize, Vec<(String, usize)>);
 
 const NO_MATCH: &str = "no class of the partition (never)";
 
@@ -261,7 +290,7 @@ const MAX_ROWS: usize = 40;
 const MAX_COLUMNS: usize = 24;
 
 impl Doc {
-    fn build(tenant: &Tenant, u: &Universe) -> Doc {
+    fn build(tenant: &Tenant, u: &Universe, options: DocOptions) -> Doc {
         let state = |s: PolicyState| match s {
             PolicyState::Enabled => "enabled",
             PolicyState::ReportOnly => "report-only",
@@ -385,9 +414,15 @@ impl Doc {
                 matrices.push((place.label.clone(), matrix));
             }
         }
-        let report = u.tenants.get(1).map(|t| lint(t, &LintOptions::default()));
-        let lint_summary = match report {
-            Some(r) => {
+        // The tenant as it is: the partition's tenants also hold its hypothetical users.
+        let report = (!options.no_lint).then(|| {
+            lint(
+                &CompiledTenant::compile(tenant.clone()),
+                &LintOptions::default(),
+            )
+        });
+        let lint_summary = report.map(|r| {
+            {
                 // Findings come sorted by severity then code: keep that order.
                 let mut seen: Vec<(String, usize)> = Vec::new();
                 for f in &r.findings {
@@ -405,8 +440,7 @@ impl Doc {
                     seen,
                 )
             }
-            None => (0, 0, 0, Vec::new()),
-        };
+        });
         let count = |s: PolicyState| tenant.policies.iter().filter(|p| p.state == s).count();
         Doc {
             counts: (
@@ -438,6 +472,7 @@ impl Doc {
             matrices,
             lint: lint_summary,
             directory: (tenant.directory.users.len(), tenant.directory.groups.len()),
+            notes: u.location_bound.iter().cloned().collect(),
         }
     }
 
@@ -463,7 +498,7 @@ impl Doc {
 
     fn overview(&self) -> Vec<String> {
         let (e, r, d) = self.counts;
-        vec![
+        let mut lines = vec![
             format!(
                 "{} policies: {e} enabled, {r} report-only, {d} disabled",
                 self.policies.len()
@@ -487,11 +522,17 @@ impl Doc {
                     )
                 }
             ),
+            match &self.lint {
+                Some((e, w, i, _)) => format!("lint: {e} errors, {w} warnings, {i} info"),
+                None => "lint: not run (`--no-lint`)".to_owned(),
+            },
+        ];
+        lines.extend(self.notes.iter().map(|n| {
             format!(
-                "lint: {} errors, {} warnings, {} info",
-                self.lint.0, self.lint.1, self.lint.2
-            ),
-        ]
+                "approximation: {n} (`gardien doc --exact-locations` enumerates every boundary)"
+            )
+        }));
+        lines
     }
 
     /// The coverage chart: per persona, a stacked bar of its application cells by kind.
@@ -628,11 +669,13 @@ impl Doc {
             }
         }
         out.push_str("\n## Lint\n\n");
-        if self.lint.3.is_empty() {
-            out.push_str("No findings.\n");
-        } else {
-            for (code, n) in &self.lint.3 {
-                let _ = writeln!(out, "- {code}: {n}");
+        match &self.lint {
+            None => out.push_str("Not run (`--no-lint`).\n"),
+            Some((.., by_rule)) if by_rule.is_empty() => out.push_str("No findings.\n"),
+            Some((.., by_rule)) => {
+                for (code, n) in by_rule {
+                    let _ = writeln!(out, "- {code}: {n}");
+                }
             }
         }
         out
@@ -713,11 +756,16 @@ impl Doc {
             out.push_str("</table>\n");
         }
         out.push_str("<h2>Lint</h2>\n<ul>\n");
-        if self.lint.3.is_empty() {
-            out.push_str("<li>No findings.</li>\n");
-        }
-        for (code, n) in &self.lint.3 {
-            let _ = writeln!(out, "<li>{}: {n}</li>", escape(code));
+        match &self.lint {
+            None => out.push_str("<li>Not run (<code>--no-lint</code>).</li>\n"),
+            Some((.., by_rule)) if by_rule.is_empty() => {
+                out.push_str("<li>No findings.</li>\n");
+            }
+            Some((.., by_rule)) => {
+                for (code, n) in by_rule {
+                    let _ = writeln!(out, "<li>{}: {n}</li>", escape(code));
+                }
+            }
         }
         out.push_str("</ul>\n</body>\n</html>\n");
         out
@@ -777,6 +825,63 @@ mod tests {
         Tenant::load(&source).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// Above 2048 ranges the location classes are bounded and the overview says so; with
+    /// `exact_locations` they are not.
+    #[test]
+    fn many_ranges_bound_the_location_classes_unless_exact() {
+        let ranges: Vec<serde_json::Value> = (0..2100u32)
+            .map(|i| {
+                serde_json::json!({"@odata.type": "#microsoft.graph.iPv4CidrRange",
+                                   "cidrAddress": format!("10.{}.{}.0/24", i / 256, i % 256)})
+            })
+            .collect();
+        let tenant = serde_json::json!({
+            "policies": [{"id": "p1", "displayName": "Block outside the offices", "state": "enabled",
+                "conditions": {"users": {"includeUsers": ["All"], "excludeGroups": ["bg"]},
+                               "applications": {"includeApplications": ["All"]},
+                               "clientAppTypes": ["all"],
+                               "locations": {"includeLocations": ["All"], "excludeLocations": ["offices"]}},
+                "grantControls": {"operator": "OR", "builtInControls": ["block"]}}],
+            "namedLocations": [
+                {"@odata.type": "#microsoft.graph.ipNamedLocation", "id": "offices",
+                 "displayName": "Offices", "isTrusted": false, "ipRanges": ranges[..1050]},
+                {"@odata.type": "#microsoft.graph.ipNamedLocation", "id": "shops",
+                 "displayName": "Shops", "isTrusted": false, "ipRanges": ranges[1050..]}]});
+        let source = gardien_core::TenantSource {
+            combined: Some(gardien_core::SourceFile::new("t.json", tenant.to_string())),
+            ..Default::default()
+        };
+        let t = Tenant::load(&source).unwrap_or_else(|e| panic!("{e}"));
+        let bounded = document(&t, "t", Format::Markdown);
+        assert!(
+            bounded.contains("- approximation: locations: the tenant has 2100 named IP ranges"),
+            "{bounded}"
+        );
+        // Still decided: the offices and the rest of the world are told apart.
+        assert!(bounded.contains("Offices"), "{bounded}");
+        let exact = document_with(
+            &t,
+            "t",
+            Format::Markdown,
+            DocOptions {
+                exact_locations: true,
+                ..DocOptions::default()
+            },
+        );
+        assert!(!exact.contains("approximation:"), "{exact}");
+        let quick = document_with(
+            &t,
+            "t",
+            Format::Markdown,
+            DocOptions {
+                no_lint: true,
+                ..DocOptions::default()
+            },
+        );
+        assert!(quick.contains("- lint: not run (`--no-lint`)"), "{quick}");
+        assert!(bounded.contains("- lint: 0 errors"), "{bounded}");
+    }
+
     #[test]
     fn markdown_documents_every_policy_with_the_partition_words() {
         let t = demo();
@@ -830,8 +935,8 @@ mod tests {
         for p in &mut all_on.policies {
             p.state = PolicyState::Enabled;
         }
-        let u = Universe::build(&[&all_on, &t], false);
-        let d = Doc::build(&t, &u);
+        let u = Universe::build(&[&all_on, &t], false, Some(DEFAULT_IP_BOUND));
+        let d = Doc::build(&t, &u, DocOptions::default());
         let m = d.first_matrix();
         assert_eq!(m.len(), d.personas.len());
         assert!(m.iter().all(|r| r.len() == d.apps.len()));

@@ -355,7 +355,7 @@ fn exposure(
 /// Finds the coverage gaps of a tenant.
 pub fn find_gaps(tenant: &Tenant) -> Result<GapsReport, AnalysisError> {
     let started = Instant::now();
-    let u = Universe::build(&[tenant], false);
+    let u = Universe::build(&[tenant], false, None);
     let Some(compiled) = u.tenants.first() else {
         return Err(AnalysisError::Inconsistent("no tenant".to_owned()));
     };

@@ -21,6 +21,7 @@ pub mod registry;
 
 pub(crate) mod probe;
 mod rules;
+mod search;
 pub mod waivers;
 
 use gardien_core::CompiledTenant;
@@ -208,6 +209,14 @@ pub fn lint(tenant: &CompiledTenant, options: &LintOptions) -> LintReport {
             .then(a.pointer.cmp(&b.pointer))
     });
     findings.dedup();
+    // Rules skipped for the same reason are listed together.
+    let mut skipped: Vec<Skipped> = Vec::new();
+    for s in cx.skipped {
+        match skipped.iter_mut().find(|k| k.reason == s.reason) {
+            Some(k) => k.codes.extend(s.codes),
+            None => skipped.push(s),
+        }
+    }
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let summary = Summary {
         errors: count(Severity::Error),
@@ -215,7 +224,7 @@ pub fn lint(tenant: &CompiledTenant, options: &LintOptions) -> LintReport {
         infos: count(Severity::Info),
         total: findings.len(),
         policies: tenant.tenant.policies.len(),
-        skipped: cx.skipped,
+        skipped,
     };
     LintReport { findings, summary }
 }

@@ -213,6 +213,21 @@ fn check(
     report_only: &[usize],
 ) -> Result<Vec<Mismatch>, String> {
     let mut out = Vec::new();
+    if let Some(set) = &expect.decision_in
+        && !set.contains(&report.decision)
+    {
+        out.push(Mismatch {
+            what: "decisionIn",
+            expected: format!(
+                "one of {}",
+                set.iter()
+                    .map(|d| d.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            actual: report.decision.as_str().to_owned(),
+        });
+    }
     let mut differ = |what: &'static str, expected: String, actual: String| {
         if expected != actual {
             out.push(Mismatch {

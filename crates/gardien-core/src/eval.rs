@@ -99,6 +99,65 @@ impl Condition {
     }
 }
 
+/// Every `whatIfAnalysisReasons` member Graph documents (v1.0, then the beta additions), its
+/// flag value, and what gardien reports with it (docs/semantics.md "What If reasons").
+///
+/// v1.0: <https://learn.microsoft.com/graph/api/resources/whatifanalysisresult?view=graph-rest-1.0>;
+/// beta adds `agentIdRisk` and `agentIdentities`:
+/// <https://learn.microsoft.com/graph/api/resources/whatifanalysisresult?view=graph-rest-beta>.
+pub const WHAT_IF_REASONS: [(&str, u32, WhatIfReasonUse); 23] = [
+    ("notSet", 0, WhatIfReasonUse::Applies),
+    ("notEnoughInformation", 1, WhatIfReasonUse::MissingInput),
+    ("invalidCondition", 2, WhatIfReasonUse::NeverLoaded),
+    ("users", 4, WhatIfReasonUse::Condition),
+    ("workloadIdentities", 8, WhatIfReasonUse::Condition),
+    ("application", 16, WhatIfReasonUse::Condition),
+    ("userActions", 32, WhatIfReasonUse::Condition),
+    ("authenticationContext", 64, WhatIfReasonUse::Condition),
+    ("devicePlatform", 128, WhatIfReasonUse::Condition),
+    ("devices", 256, WhatIfReasonUse::Condition),
+    ("clientApps", 512, WhatIfReasonUse::Condition),
+    ("location", 1024, WhatIfReasonUse::Condition),
+    ("signInRisk", 2048, WhatIfReasonUse::Condition),
+    ("emptyPolicy", 4096, WhatIfReasonUse::Undocumented),
+    ("invalidPolicy", 8192, WhatIfReasonUse::NeverLoaded),
+    ("policyNotEnabled", 16384, WhatIfReasonUse::Disabled),
+    ("userRisk", 32768, WhatIfReasonUse::Condition),
+    ("time", 65536, WhatIfReasonUse::NoSuchCondition),
+    ("insiderRisk", 131072, WhatIfReasonUse::Condition),
+    ("authenticationFlow", 262144, WhatIfReasonUse::Condition),
+    (
+        "unknownFutureValue",
+        524288,
+        WhatIfReasonUse::NoSuchCondition,
+    ),
+    ("agentIdRisk", 1048576, WhatIfReasonUse::NotModelled),
+    ("agentIdentities", 2097152, WhatIfReasonUse::NotModelled),
+];
+
+/// How gardien uses a `whatIfAnalysisReasons` member ([`WHAT_IF_REASONS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhatIfReasonUse {
+    /// The policy applies (`notSet`, alone).
+    Applies,
+    /// Added beside the unmet conditions when a condition needs an input the request lacks.
+    MissingInput,
+    /// A condition family that did not match ([`Condition::what_if_reason`]).
+    Condition,
+    /// A disabled policy (alone).
+    Disabled,
+    /// Invalid policies and conditions are refused when the tenant loads, so never reported.
+    NeverLoaded,
+    /// Graph does not say when it is given (`emptyPolicy`); gardien does not report it: a
+    /// policy without controls is evaluated like any other (it applies and is satisfied).
+    Undocumented,
+    /// No condition of today's policies carries it (the retired `time` condition, the
+    /// evolvable-enum sentinel).
+    NoSuchCondition,
+    /// Agent identities (beta preview): read, not evaluated, so never reported.
+    NotModelled,
+}
+
 /// The result of one condition of one policy, for traces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConditionRecord {
@@ -731,6 +790,14 @@ impl Combiner {
             verdict.decision = Decision::Deny;
             verdict.required = self.fail;
             verdict.error_code = Some(match first {
+                // The device-code flow (or an authentication transfer) cannot carry device
+                // state: Entra's "remote device flow blocked due to device-based
+                // Conditional Access" (docs/semantics.md).
+                Some(Control::CompliantDevice | Control::DomainJoinedDevice)
+                    if input.transferred =>
+                {
+                    530033
+                }
                 Some(Control::CompliantDevice) => 53000,
                 Some(Control::DomainJoinedDevice) => 53001,
                 Some(Control::ApprovedApplication) => 53002,
@@ -766,6 +833,15 @@ impl Combiner {
                 .filter_map(|i| tenant.tenant.policies.get(i))
                 .map(|p| &p.session),
         );
+        if input.external.is_some_and(|e| e.direct_connect) {
+            // Not supported for B2B direct connect users (Learn's comparison table): app
+            // enforced restrictions, Conditional Access App Control, sign-in frequency,
+            // persistent browser session.
+            verdict.session.application_enforced_restrictions = false;
+            verdict.session.cloud_app_security = None;
+            verdict.session.sign_in_frequency = None;
+            verdict.session.persistent_browser = None;
+        }
         verdict
     }
 }
@@ -855,6 +931,48 @@ mod tests {
         assert_eq!(v.required.first(), Some(Control::AuthenticationStrength));
         assert_eq!(v.deciding_policy, Some(1));
         assert_eq!(tenant.evaluate(&signin).verdict, v);
+    }
+
+    /// Every condition reports a member Graph documents, with Graph's flag value, and
+    /// every member gardien reports for conditions is some condition's.
+    #[test]
+    fn what_if_reasons_are_graph_members() {
+        let all = [
+            Condition::Users,
+            Condition::WorkloadIdentities,
+            Condition::Application,
+            Condition::UserActions,
+            Condition::AuthenticationContext,
+            Condition::DevicePlatform,
+            Condition::Devices,
+            Condition::ClientApps,
+            Condition::Location,
+            Condition::SignInRisk,
+            Condition::UserRisk,
+            Condition::ServicePrincipalRisk,
+            Condition::InsiderRisk,
+            Condition::AuthenticationFlow,
+        ];
+        for c in all {
+            let (name, value) = c.what_if_reason();
+            assert!(
+                WHAT_IF_REASONS
+                    .iter()
+                    .any(|(n, v, u)| *n == name && *v == value && *u == WhatIfReasonUse::Condition),
+                "{c:?}"
+            );
+        }
+        for (name, _, used) in WHAT_IF_REASONS {
+            if used == WhatIfReasonUse::Condition {
+                assert!(all.iter().any(|c| c.what_if_reason().0 == name), "{name}");
+            }
+        }
+        // Flag values are distinct powers of two (and `notSet` zero), in Graph's order.
+        for pair in WHAT_IF_REASONS.windows(2) {
+            if let [(_, a, _), (_, b, _)] = pair {
+                assert!(b.is_power_of_two() && b > a, "{pair:?}");
+            }
+        }
     }
 
     #[test]

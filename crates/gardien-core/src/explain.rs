@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::compile::CompiledTenant;
 use crate::device::DeviceInfo;
 use crate::eval::grant::Control;
-use crate::eval::input::Outcome;
+use crate::eval::input::{Input, Mode, Outcome};
 use crate::eval::{Condition, Decision, Evaluation, PolicyRecord, Verdict};
 use crate::filter::DeviceProperty;
 use crate::model::enums::{AuthMethod, AuthMethods, ClientAppType, DevicePlatform, RiskLevel};
@@ -99,6 +99,9 @@ pub enum UserAction {
     UseModernClient,
     /// Complete MFA.
     CompleteMfa,
+    /// Complete MFA in your own organisation (an external user whose home tenant's MFA this
+    /// tenant trusts: the MFA is done there).
+    CompleteMfaInHomeOrganization,
     /// Use a stronger authentication method.
     UseStrongerMethod,
     /// Change the password.
@@ -216,7 +219,39 @@ fn category(tenant: &CompiledTenant, evaluation: &Evaluation, signin: &SignIn) -
         return Category::Blocked;
     }
     let legacy = signin.client_app_type.is_some_and(ClientAppType::is_legacy);
-    match v.required.first() {
+    let input = Input::resolve(tenant, signin, Mode::Enforce);
+    let first = v.required.first();
+    if v.decision == Decision::Deny {
+        let device_control = matches!(
+            first,
+            Some(Control::CompliantDevice | Control::DomainJoinedDevice)
+        );
+        if device_control && input.transferred {
+            return Category::AuthenticationFlow;
+        }
+        if let Some(ext) = input.external {
+            // Structural: no device this user can bring is trusted here, or MFA cannot be
+            // done here at all (B2B direct connect without MFA trust).
+            let trusted = match first {
+                Some(Control::CompliantDevice) => ext.trust.compliant_device,
+                Some(Control::DomainJoinedDevice) => ext.trust.hybrid_joined_device,
+                // A deny on MFA for a modern client only comes from the external-user rules
+                // (direct connect without MFA trust, a strength no method offered here meets).
+                Some(Control::Mfa | Control::AuthenticationStrength) => legacy,
+                Some(
+                    Control::ApprovedApplication
+                    | Control::CompliantApplication
+                    | Control::PasswordChange
+                    | Control::RiskRemediation,
+                ) => false,
+                _ => true,
+            };
+            if !trusted {
+                return Category::Blocked;
+            }
+        }
+    }
+    match first {
         Some(Control::CompliantDevice) => {
             if signin.device.is_none() {
                 Category::DeviceNotRegistered
@@ -484,11 +519,27 @@ pub fn user_change_candidates(
     ));
     // A legacy client cannot do MFA: only a modern client can, so these come after it.
     if !legacy_client(s) {
+        // An external user whose home tenant's MFA is trusted does MFA there (and a stronger
+        // method there too); anyone else does it here.
+        let at_home = Input::resolve(tenant, s, Mode::Enforce)
+            .external
+            .is_some_and(|e| e.trust.mfa);
         let mfa = AuthMethods::of(&[AuthMethod::Password, AuthMethod::MicrosoftAuthenticatorPush]);
+        let add = move |c: &mut SignIn, m: AuthMethods| {
+            if at_home {
+                c.session.home_methods.0 |= m.0;
+            } else {
+                c.session.methods.0 |= m.0;
+            }
+        };
         out.push((
-            UserAction::CompleteMfa,
+            if at_home {
+                UserAction::CompleteMfaInHomeOrganization
+            } else {
+                UserAction::CompleteMfa
+            },
             vec![with(&|c| {
-                c.session.methods.0 |= mfa.0;
+                add(c, mfa);
                 c.session.seconds_since_mfa = Some(0);
                 c.session.seconds_since_authentication = Some(0);
             })],
@@ -497,7 +548,7 @@ pub fn user_change_candidates(
         out.push((
             UserAction::UseStrongerMethod,
             vec![with(&|c| {
-                c.session.methods.0 |= strong.0;
+                add(c, strong);
                 c.session.seconds_since_mfa = Some(0);
             })],
         ));

@@ -532,6 +532,7 @@ pub static REQUEST_SESSION: Type = Type {
     name: "session",
     members: &[
         ("authenticationMethods", Any),
+        ("homeTenantAuthenticationMethods", Any),
         ("acceptedTermsOfUse", Any),
         ("passwordChanged", Any),
         ("approvedClientApp", Any),
@@ -542,6 +543,7 @@ pub static REQUEST_SESSION: Type = Type {
         ("originalTransferMethod", Any),
         ("gpsCountry", Any),
         ("requestedScopes", Any),
+        ("confidentialClient", Any),
         ("secondsSinceAuthentication", Any),
         ("secondsSinceMfa", Any),
     ],

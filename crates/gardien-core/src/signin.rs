@@ -55,8 +55,12 @@ pub enum Target {
 /// gardien's grant-phase facts about the session (not part of Graph's request).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Session {
-    /// Authentication methods completed in this session.
+    /// Authentication methods completed in this (the resource) tenant.
     pub methods: AuthMethods,
+    /// Authentication methods an external user completed in their home tenant
+    /// (`homeTenantAuthenticationMethods`): they count only when this tenant's inbound
+    /// cross-tenant trust accepts MFA from that tenant.
+    pub home_methods: AuthMethods,
     /// Terms-of-use agreements accepted (normalised ids).
     pub accepted_terms_of_use: Vec<Box<str>>,
     /// The user changed their password in this session.
@@ -74,6 +78,9 @@ pub struct Session {
     /// OAuth scopes requested (for baseline-scope handling, docs/reference/entra-semantics.md
     /// §3.3.4).
     pub requested_scopes: Vec<Box<str>>,
+    /// The client is a confidential client (a web app with its own credential), which
+    /// keeps its own audience when it requests only OIDC scopes (docs/reference/entra-semantics.md §3.3.4).
+    pub confidential_client: bool,
     /// Country reported by the Authenticator app's GPS.
     pub gps_country: Option<[u8; 2]>,
     /// The request comes through the Global Secure Access compliant network.
@@ -92,6 +99,10 @@ impl Session {
             let methods: Vec<&str> = self.methods.iter().map(|m| m.as_str()).collect();
             o.insert("authenticationMethods".into(), json!(methods));
         }
+        if self.home_methods.0 != 0 {
+            let methods: Vec<&str> = self.home_methods.iter().map(|m| m.as_str()).collect();
+            o.insert("homeTenantAuthenticationMethods".into(), json!(methods));
+        }
         if !self.accepted_terms_of_use.is_empty() {
             o.insert(
                 "acceptedTermsOfUse".into(),
@@ -105,6 +116,7 @@ impl Session {
             ("compliantNetwork", self.compliant_network),
             ("anonymousNetwork", self.anonymous_network),
             ("refresh", self.refresh),
+            ("confidentialClient", self.confidential_client),
         ] {
             if set {
                 o.insert(key.into(), json!(true));
@@ -670,15 +682,20 @@ const RISK_UNSET: &[&str] = &["hidden", "unknownFutureValue"];
 
 fn read_session(node: &Node<'_>, s: &mut Session) -> Result<(), LoadError> {
     node.object("session")?;
-    for (i, m) in list(node, "authenticationMethods")?.iter().enumerate() {
-        match parse_combination(m) {
-            Ok(set) => s.methods.0 |= set.0,
-            Err(reason) => {
-                return Err(LoadError::new(
-                    node.file,
-                    format!("{}/authenticationMethods/{i}", node.pointer()),
-                    reason,
-                ));
+    for (key, slot) in [
+        ("authenticationMethods", &mut s.methods),
+        ("homeTenantAuthenticationMethods", &mut s.home_methods),
+    ] {
+        for (i, m) in list(node, key)?.iter().enumerate() {
+            match parse_combination(m) {
+                Ok(set) => slot.0 |= set.0,
+                Err(reason) => {
+                    return Err(LoadError::new(
+                        node.file,
+                        format!("{}/{key}/{i}", node.pointer()),
+                        reason,
+                    ));
+                }
             }
         }
     }
@@ -689,6 +706,7 @@ fn read_session(node: &Node<'_>, s: &mut Session) -> Result<(), LoadError> {
     s.compliant_network = opt_bool(node, "compliantNetwork")?.unwrap_or(false);
     s.anonymous_network = opt_bool(node, "anonymousNetwork")?.unwrap_or(false);
     s.refresh = opt_bool(node, "refresh")?.unwrap_or(false);
+    s.confidential_client = opt_bool(node, "confidentialClient")?.unwrap_or(false);
     s.original_transfer_method = enum_member(
         node,
         "originalTransferMethod",

@@ -18,6 +18,7 @@
 mod auth;
 mod client;
 mod error;
+mod layout;
 mod output;
 mod pull;
 mod since;
@@ -25,6 +26,7 @@ mod since;
 pub use auth::{ClientCertificate, Credential};
 pub use client::{GraphClient, Progress, RetryPolicy};
 pub use error::PullError;
+pub use layout::{LayoutSummary, write_tenant};
 pub use pull::{PullScope, PullSummary, pull};
 pub use since::since;
 

@@ -146,7 +146,7 @@ fn pages(n: usize) -> String {
     }
 }
 
-fn usable_id(id: &str) -> bool {
+pub(crate) fn usable_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
@@ -209,7 +209,7 @@ fn object_id(v: &Value) -> String {
         .to_ascii_lowercase()
 }
 
-fn sort_by_key(items: &mut [Value], key: &str) {
+pub(crate) fn sort_by_key(items: &mut [Value], key: &str) {
     items.sort_by(|a, b| {
         let ka = a.get(key).and_then(Value::as_str).unwrap_or_default();
         let kb = b.get(key).and_then(Value::as_str).unwrap_or_default();

@@ -110,6 +110,7 @@ action-useBrowser = Open this application in a web browser instead of the app.
 action-useApprovedApp = Use an app approved by your organization (for example Outlook or Microsoft Edge on a phone) to open this application.
 action-useModernClient = Your program uses an older way of connecting that is not allowed: use an up-to-date app, such as a recent version of Outlook.
 action-completeMfa = Sign in again and complete the additional verification (for example approve the notification in the Authenticator app).
+action-completeMfaInHomeOrganization = Complete the additional verification in your own organisation: sign in again and approve the multifactor authentication your home organisation asks for.
 action-useStrongerMethod = Sign in with a stronger method, such as a security key, Windows Hello or a passkey. If you have none, ask your support to set one up.
 action-changePassword = Change your password, then sign in again with the new one.
 action-acceptTermsOfUse = Sign in again and accept the terms of use when they are shown.

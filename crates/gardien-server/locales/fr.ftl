@@ -109,6 +109,7 @@ action-useBrowser = Ouvrez cette application dans un navigateur web plutôt que 
 action-useApprovedApp = Utilisez une application approuvée par votre organisation (par exemple Outlook ou Microsoft Edge sur un téléphone) pour ouvrir cette application.
 action-useModernClient = Votre logiciel utilise une ancienne méthode de connexion qui n’est pas autorisée : utilisez une application à jour, comme une version récente d’Outlook.
 action-completeMfa = Reconnectez-vous et effectuez la vérification supplémentaire (par exemple en approuvant la notification dans l’application Authenticator).
+action-completeMfaInHomeOrganization = Effectuez la vérification supplémentaire dans votre propre organisation : reconnectez-vous et validez l’authentification multifacteur que votre organisation d’origine demande.
 action-useStrongerMethod = Connectez-vous avec une méthode plus forte, comme une clé de sécurité, Windows Hello ou une clé d’accès (passkey). Si vous n’en avez pas, demandez à votre support d’en configurer une.
 action-changePassword = Changez votre mot de passe, puis reconnectez-vous avec le nouveau.
 action-acceptTermsOfUse = Reconnectez-vous et acceptez les conditions d’utilisation lorsqu’elles s’affichent.

@@ -4,6 +4,7 @@
 //! ```toml
 //! listen = "127.0.0.1:8080"
 //! tenant = "tenant/"                  # imported when the store has no version yet
+//!                                     # ([tenant] path, watch = true: followed, `tenant`)
 //!
 //! [store]
 //! path = "gardien.db"
@@ -53,6 +54,10 @@
 //! role = "reader"                     # or "admin"
 //! ```
 
+mod tenant;
+
+pub use tenant::{DEFAULT_WATCH_INTERVAL_MS, TenantConfig};
+
 use crate::denial::Disclosure;
 use crate::identity::IdentityConfig;
 use gardien_store::Durability;
@@ -88,9 +93,10 @@ pub struct ServerConfig {
     /// Address to listen on (default `127.0.0.1:8080`).
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// Tenant (directory or single JSON file) imported when the store holds no version.
+    /// Tenant (directory or single JSON file) imported when the store holds no version, or
+    /// followed (`[tenant] watch = true`).
     #[serde(default)]
-    pub tenant: Option<PathBuf>,
+    pub tenant: Option<TenantConfig>,
     /// Storage.
     #[serde(default)]
     pub store: StoreConfig,
@@ -558,7 +564,7 @@ impl ServerConfig {
             }
         };
         if let Some(t) = &mut self.tenant {
-            fix(t);
+            fix(&mut t.path);
         }
         fix(&mut self.store.path);
         for p in [
@@ -615,6 +621,32 @@ mod tests {
     }
 
     #[test]
+    fn the_tenant_is_a_path_or_a_table() {
+        let c = ServerConfig::parse("g.toml", "tenant = \"t\"\n").unwrap();
+        assert_eq!(c.tenant, Some(TenantConfig::import("t")));
+        assert!(!c.tenant.unwrap().watch);
+        let c = ServerConfig::parse("g.toml", "[tenant]\npath = \"t\"\nwatch = true\n").unwrap();
+        let t = c.tenant.unwrap();
+        assert!(t.watch);
+        assert_eq!(t.watch_interval_ms, DEFAULT_WATCH_INTERVAL_MS);
+        for (bad, said) in [
+            ("[tenant]\nwatch = true\n", "missing field `path`"),
+            (
+                "[tenant]\npath = \"t\"\nwach = true\n",
+                "did you mean `watch`?",
+            ),
+            (
+                "[tenant]\npath = \"t\"\nwatch_interval_ms = 1\n",
+                "tenant.watch_interval_ms: at least 50",
+            ),
+            ("tenant = 3\n", "expected a path, or a table"),
+        ] {
+            let e = ServerConfig::parse("g.toml", bad).unwrap_err().to_string();
+            assert!(e.starts_with("g.toml:") && e.contains(said), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn relative_paths_follow_the_file() {
         let mut c = ServerConfig::parse(
             "g.toml",
@@ -622,7 +654,7 @@ mod tests {
         )
         .unwrap();
         c.resolve_paths(Path::new("/etc/gardien"));
-        assert_eq!(c.tenant, Some(PathBuf::from("/etc/gardien/t")));
+        assert_eq!(c.tenant, Some(TenantConfig::import("/etc/gardien/t")));
         assert_eq!(c.store.path, PathBuf::from("/etc/gardien/x.db"));
         assert_eq!(c.signals.geoip, Some(PathBuf::from("/abs.mmdb")));
     }
@@ -638,8 +670,11 @@ mod example_file {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/gardien.toml");
         let c = ServerConfig::read(&path).unwrap();
         let examples = path.parent().unwrap();
-        assert_eq!(c.tenant, Some(examples.join("demo/tenant")));
-        assert!(c.tenant.as_ref().unwrap().is_dir());
+        assert_eq!(
+            c.tenant.as_ref().unwrap().path,
+            examples.join("demo/tenant")
+        );
+        assert!(c.tenant.as_ref().unwrap().path.is_dir());
         assert!(c.signals.devices.as_ref().unwrap().is_file());
         assert!(c.signals.compliance.as_ref().unwrap().is_file());
         assert_eq!(c.apps.len(), 2);

@@ -163,6 +163,7 @@ pub(crate) fn action_name(a: UserAction) -> &'static str {
         UserAction::UseApprovedApp => "useApprovedApp",
         UserAction::UseModernClient => "useModernClient",
         UserAction::CompleteMfa => "completeMfa",
+        UserAction::CompleteMfaInHomeOrganization => "completeMfaInHomeOrganization",
         UserAction::UseStrongerMethod => "useStrongerMethod",
         UserAction::ChangePassword => "changePassword",
         UserAction::AcceptTermsOfUse => "acceptTermsOfUse",
@@ -600,7 +601,8 @@ pub(crate) mod tests {
                 UseBrowser => Some(UseApprovedApp),
                 UseApprovedApp => Some(UseModernClient),
                 UseModernClient => Some(CompleteMfa),
-                CompleteMfa => Some(UseStrongerMethod),
+                CompleteMfa => Some(CompleteMfaInHomeOrganization),
+                CompleteMfaInHomeOrganization => Some(UseStrongerMethod),
                 UseStrongerMethod => Some(ChangePassword),
                 ChangePassword => Some(AcceptTermsOfUse),
                 AcceptTermsOfUse => Some(WaitAndRetry),
@@ -627,7 +629,7 @@ pub(crate) mod tests {
             keys.push(format!("category-{}-text", category_name(c)));
         }
         let actions = all_actions();
-        assert_eq!(actions.len(), 16);
+        assert_eq!(actions.len(), 17);
         for a in actions {
             assert_eq!(
                 serde_json::to_value(a).unwrap(),
@@ -967,9 +969,14 @@ pub(crate) mod tests {
             UseApprovedApp => "the session has an approved client app and an app protection policy",
             UseModernClient => "a legacy client (Exchange ActiveSync, other) becomes a modern app",
             CompleteMfa => {
-                "password + Authenticator push, just now; not offered to a legacy client"
+                "password + Authenticator push, just now; not offered to a legacy client nor to an external user whose home tenant's MFA is trusted"
             }
-            UseStrongerMethod => "a FIDO2 security key, just now; not offered to a legacy client",
+            CompleteMfaInHomeOrganization => {
+                "password + Authenticator push in the home tenant, just now; offered instead of completeMfa to an external user whose home tenant's MFA this tenant trusts"
+            }
+            UseStrongerMethod => {
+                "a FIDO2 security key, just now (in the home tenant for an external user whose home tenant's MFA is trusted); not offered to a legacy client"
+            }
             ChangePassword => "the password was changed in the session",
             AcceptTermsOfUse => "every terms of use the tenant's policies name are accepted",
             WaitAndRetry => "sign-in, user and insider risk back to none",

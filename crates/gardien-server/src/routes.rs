@@ -4,8 +4,10 @@ pub mod admin;
 pub mod audit;
 pub mod authzen;
 pub mod decide;
+pub mod graph;
 pub mod ops;
 pub mod signins;
+pub mod tenant;
 
 use crate::state::AppState;
 use axum::Router;
@@ -68,6 +70,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/admin/devices/{deviceId}"),
     ("put", "/v1/admin/devices/{deviceId}"),
     ("delete", "/v1/admin/devices/{deviceId}"),
+    ("get", "/v1/admin/tenant"),
+    ("put", "/v1/admin/tenant"),
     ("get", "/v1/admin/versions"),
     ("get", "/v1/admin/versions/{version}"),
     ("post", "/v1/admin/versions/{version}/rollback"),
@@ -96,7 +100,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         // AuthZEN reads its body itself, after the token check, within the same limit.
         .route("/access/v1/evaluation", post(authzen::evaluation))
         .route("/access/v1/evaluations", post(authzen::evaluations))
-        .route("/.well-known/authzen-configuration", get(authzen::metadata))
+        .route("/.well-known/authzen-configuration", get(authzen::metadata));
+    // The Graph-compatible routes, unknown paths under their prefixes included: their errors
+    // are Graph's error resource (`graph`); the layer is theirs alone.
+    let mut router = Router::new()
         .route(
             "/identity/conditionalAccess/evaluate",
             post(decide::graph_evaluate),
@@ -109,9 +116,13 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/beta/identity/conditionalAccess/evaluate",
             post(decide::graph_evaluate),
         );
-    let mut router = Router::new();
+    for prefix in ["/v1.0", "/beta", "/identity/conditionalAccess"] {
+        router = router.route(&format!("{prefix}/{{*rest}}"), any(graph::unknown));
+    }
+    // Graph's policy and named-location routes are admin API too: audited like the rest.
+    let mut admin = Router::new();
     for path in [ca("policies"), ca_beta("policies")] {
-        router = router
+        admin = admin
             .route(&path, get(admin::list_policies).post(admin::create_policy))
             .route(
                 &format!("{path}/{{id}}"),
@@ -122,7 +133,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             );
     }
     for path in [ca("namedLocations"), ca_beta("namedLocations")] {
-        router = router
+        admin = admin
             .route(
                 &path,
                 get(admin::list_locations).post(admin::create_location),
@@ -135,7 +146,15 @@ pub fn router(state: Arc<AppState>) -> Router {
                     .delete(admin::delete_location),
             );
     }
-    router
+    let router = router.merge(admin.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        audit::record,
+    )));
+    let graph = router.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        graph::graph_errors,
+    ));
+    Router::new()
         .route(
             "/v1/admin/directory",
             get(admin::get_directory).put(admin::put_directory),
@@ -149,6 +168,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(admin::get_device)
                 .put(admin::put_device)
                 .delete(admin::delete_device),
+        )
+        .route(
+            "/v1/admin/tenant",
+            get(tenant::get_tenant).put(tenant::put_tenant),
         )
         .route("/v1/admin/versions", get(admin::list_versions))
         .route("/v1/admin/versions/{version}", get(admin::get_version))
@@ -171,6 +194,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/openapi.json", get(ops::openapi))
         .merge(decisions)
+        .merge(graph)
         .layer(DefaultBodyLimit::max(DECISION_BODY_BYTES))
         .layer(axum::middleware::map_response(problem_for_errors))
         .with_state(state)
@@ -185,7 +209,9 @@ pub(crate) struct PlainError;
 /// parameter that does not parse, an unknown route, a method not allowed, an oversized
 /// body) are plain text or empty, so they are rewritten, keeping their status and headers
 /// (`Allow`, the `X-Gardien-*` of a decision). Pages and JSON answers are left alone.
-async fn problem_for_errors(response: axum::response::Response) -> axum::response::Response {
+pub(crate) async fn problem_for_errors(
+    response: axum::response::Response,
+) -> axum::response::Response {
     use axum::response::IntoResponse as _;
     let status = response.status();
     let content_type = response

@@ -1,5 +1,6 @@
 //! The tenant as the server stores it: one JSON snapshot per version,
-//! `{"policies":[...], "namedLocations":[...], "directory":{...}}` — the single-file tenant
+//! `{"policies":[...], "namedLocations":[...], "directory":{...}}` (plus `crossTenantAccess`
+//! when the tenant has one) — the single-file tenant
 //! format the core reads, with every policy and location as the admin wrote it (Graph JSON).
 //! A snapshot is only ever stored after the core accepted it.
 
@@ -52,6 +53,7 @@ pub fn from_source(source: &TenantSource) -> Result<Value, LoadErrors> {
     let mut policies = Vec::new();
     let mut locations = Vec::new();
     let mut directory = Value::Object(Map::new());
+    let mut cross_tenant = Value::Null;
     if let Some(file) = &source.combined {
         match parse(file) {
             Value::Object(mut o) if o.contains_key("policies") => {
@@ -61,6 +63,9 @@ pub fn from_source(source: &TenantSource) -> Result<Value, LoadErrors> {
                 }
                 if let Some(d) = o.remove("directory") {
                     directory = d;
+                }
+                if let Some(c) = o.remove("crossTenantAccess") {
+                    cross_tenant = c;
                 }
             }
             other => policies.extend(items(other)),
@@ -74,6 +79,9 @@ pub fn from_source(source: &TenantSource) -> Result<Value, LoadErrors> {
     }
     if let Some(f) = &source.directory {
         directory = parse(f);
+    }
+    if let Some(f) = &source.cross_tenant_access {
+        cross_tenant = parse(f);
     }
     let strengths: Vec<Value> = source
         .strength_files
@@ -90,7 +98,13 @@ pub fn from_source(source: &TenantSource) -> Result<Value, LoadErrors> {
             list.extend(strengths);
         }
     }
-    Ok(json!({"policies": policies, "namedLocations": locations, "directory": directory}))
+    let mut snapshot =
+        json!({"policies": policies, "namedLocations": locations, "directory": directory});
+    // Only when there is one: snapshots without it stay byte-identical to earlier versions.
+    if !cross_tenant.is_null() {
+        snapshot["crossTenantAccess"] = cross_tenant;
+    }
+    Ok(snapshot)
 }
 
 /// Compiles a snapshot; `name` is the file name errors carry.

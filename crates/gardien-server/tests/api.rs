@@ -450,11 +450,13 @@ async fn admin_writes_are_validated_versioned_and_atomic() {
         "grantControls": {"operator": "OR", "builtInControls": ["block"]}});
     let r = send(&s.app, "127.0.0.1", admin("POST", base, Some(bad))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    // A Graph route: Graph's error shape, each problem in `details` with its JSON path
+    // (in the request body) as `target`.
     let problem = r.json();
-    let err = &problem["errors"][0];
-    assert_eq!(err["file"], "request body", "{problem}");
+    let err = &problem["error"]["details"][0];
+    assert_eq!(problem["error"]["code"], "invalidRequest", "{problem}");
     assert!(
-        err["pointer"]
+        err["target"]
             .as_str()
             .unwrap()
             .starts_with("/conditions/clientAppTypes"),
@@ -472,15 +474,19 @@ async fn admin_writes_are_validated_versioned_and_atomic() {
     let r = send(&s.app, "127.0.0.1", admin("POST", base, Some(typo))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
     let problem = r.json();
+    let detail = &problem["error"]["details"][0];
     assert_eq!(
-        problem["errors"][0]["pointer"], "/conditions/users/includeUser",
+        detail["target"], "/conditions/users/includeUser",
         "{problem}"
     );
-    assert_eq!(
-        problem["errors"][0]["help"], "did you mean `includeUsers`?",
+    assert!(
+        detail["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("(did you mean `includeUsers`?)"),
         "{problem}"
     );
-    assert_eq!(problem["errors"][0]["code"], "GV004", "{problem}");
+    assert_eq!(detail["code"], "GV004", "{problem}");
     assert_eq!(s.state.live.load().version, 1);
 
     // Disable CA01 (location block): accepted, version 2, enforcement changes at once.

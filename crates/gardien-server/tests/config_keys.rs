@@ -304,3 +304,21 @@ fn the_example_with_every_commented_key_switched_on_parses() {
     let parsed = ServerConfig::parse(&dir.join("gardien.toml").display().to_string(), &text);
     assert!(parsed.is_ok(), "{:?}\n{text}", parsed.err());
 }
+
+#[test]
+fn the_example_shows_the_tenant_table() {
+    // `tenant` is a path or a `[tenant]` table; the walk feeds it a string, so the table's
+    // keys are listed here.
+    let written = example_keys(&example());
+    for key in ["tenant.path", "tenant.watch", "tenant.watch_interval_ms"] {
+        assert!(written.contains(key), "examples/gardien.toml lacks `{key}`");
+    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/gardien.toml");
+    let config = ServerConfig::parse(&path.display().to_string(), &example()).unwrap();
+    let tenant = config.tenant.expect("the example sets a tenant");
+    assert!(!tenant.watch);
+    assert_eq!(
+        tenant.watch_interval_ms,
+        gardien_server::config::DEFAULT_WATCH_INTERVAL_MS
+    );
+}

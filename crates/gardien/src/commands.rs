@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod apply;
 pub mod changes;
 pub mod demo;
 pub mod diff;

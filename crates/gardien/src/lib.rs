@@ -7,9 +7,11 @@ pub mod commands;
 pub mod diagnostics;
 pub mod render;
 pub mod tenant_fs;
+pub mod watch;
 
 use clap::{Parser, Subcommand};
 use commands::signin::SignalArgs;
+use gardien_analysis::doc::DocOptions;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -179,6 +181,14 @@ pub enum Command {
         /// Title (default: the tenant path).
         #[arg(long)]
         title: Option<String>,
+        /// Location classes from every boundary of every named IP range, however many (by
+        /// default, above 2048 ranges one address per IP location stands for its ranges,
+        /// and the document says so).
+        #[arg(long)]
+        exact_locations: bool,
+        /// Leave out the lint summary (on very large tenants lint is most of the time taken).
+        #[arg(long)]
+        no_lint: bool,
     },
     /// Run declarative policy test suites (TOML), with JUnit XML for CI.
     Test {
@@ -188,6 +198,11 @@ pub enum Command {
         /// Write JUnit XML here.
         #[arg(long)]
         junit: Option<PathBuf>,
+        /// Run every suite against this tenant (directory or single JSON file) instead of the
+        /// one each suite names: for tenant-independent suites such as the baselines in
+        /// examples/baselines/.
+        #[arg(long)]
+        tenant: Option<PathBuf>,
     },
     /// For a deny or challenge: the smallest changes (user's and admin's) that would allow it.
     Explain {
@@ -243,6 +258,12 @@ pub enum Command {
         /// The token (prefer stdin: arguments show in the process list).
         token: Option<String>,
     },
+    /// Replace the policy set of a running `gardien serve` with a tenant folder, as one new
+    /// version, after validation (`--dry-run`: the semantic diff and lint findings only).
+    Apply(commands::apply::ApplyArgs),
+    /// Write the policy set in force on a running `gardien serve` as the tenant folder
+    /// `apply` reads.
+    Export(commands::apply::ExportArgs),
     /// Read a live tenant through Microsoft Graph into a tenant folder (policies, named
     /// locations, the directory the policies need, cross-tenant access; devices, sign-ins).
     Pull(commands::pull::PullArgs),
@@ -423,9 +444,25 @@ pub fn run() -> ExitCode {
             tenant,
             format,
             title,
-        } => commands::doc::run(tenant, format, title.as_deref()),
-        Command::Test { suites, junit } => commands::test_suite::run(suites, junit.as_deref()),
+            exact_locations,
+            no_lint,
+        } => commands::doc::run(
+            tenant,
+            format,
+            title.as_deref(),
+            DocOptions {
+                exact_locations: *exact_locations,
+                no_lint: *no_lint,
+            },
+        ),
+        Command::Test {
+            suites,
+            junit,
+            tenant,
+        } => commands::test_suite::run(suites, junit.as_deref(), tenant.as_deref()),
         Command::Pull(args) => commands::pull::run(args),
+        Command::Apply(args) => commands::apply::apply(args),
+        Command::Export(args) => commands::apply::export(args),
     };
     match result {
         Ok(exit) => ExitCode::from(exit as u8),

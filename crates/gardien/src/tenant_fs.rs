@@ -1,5 +1,5 @@
 //! Reading a tenant from disk: a directory (`policies/*.json`, `namedLocations.json`,
-//! `directory.json`) or a single JSON file. Core does no I/O; this is where files are read.
+//! `directory.json`, `crossTenantAccess.json`) or a single JSON file. Core does no I/O; this is where files are read.
 
 use anyhow::{Context, Result, bail};
 use gardien_core::{
@@ -70,6 +70,10 @@ pub fn tenant_source(path: &Path) -> Result<TenantSource> {
     let directory = path.join("directory.json");
     if directory.is_file() {
         source.directory = Some(read(&directory)?);
+    }
+    let cross = path.join("crossTenantAccess.json");
+    if cross.is_file() {
+        source.cross_tenant_access = Some(read(&cross)?);
     }
     Ok(source)
 }
@@ -306,4 +310,28 @@ pub fn read_request(path: &Path, tenant: &Tenant) -> Result<gardien_core::SignIn
             &mut crate::diagnostics::Sources::default(),
         )))
     })
+}
+
+/// The tenant at `path` as the server stores it (`{"policies", "namedLocations",
+/// "directory", "crossTenantAccess"}`), after the same loader as `validate` accepted it:
+/// what `gardien apply` sends, what `serve` imports and what `[tenant] watch` puts in force.
+/// `crossTenantAccess.json` of a tenant folder (a pull or an export writes it) is carried
+/// along; it must be a JSON object.
+pub fn tenant_snapshot(path: &Path) -> Result<serde_json::Value> {
+    let source = tenant_source(path)?;
+    let mut snapshot = gardien_server::snapshot::from_source(&source)
+        .map_err(|e| anyhow::anyhow!("invalid tenant `{}`:\n{e}", path.display()))?;
+    let cross = path.join("crossTenantAccess.json");
+    if path.is_dir() && cross.is_file() {
+        let file = read(&cross)?;
+        let text = gardien_core::json::decode_text(&file.name, &file.bytes)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let value = gardien_core::json::parse_value(&file.name, &text)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if !value.is_object() {
+            bail!("{}: expected a JSON object", file.name);
+        }
+        snapshot["crossTenantAccess"] = value;
+    }
+    Ok(snapshot)
 }

@@ -503,3 +503,72 @@ fn doc_writes_markdown_and_one_html_file_deterministically() {
     assert_eq!(code, 1);
     assert!(err.contains("unknown format `pdf`"), "{err}");
 }
+
+/// A tenant folder's `crossTenantAccess.json` is read (the layout `gardien pull` writes): the
+/// same guest with home-tenant MFA is challenged without it, allowed with MFA trust, and the
+/// explanation of a trusted guest without home MFA says to complete MFA in their own
+/// organisation; a broken file is an error naming it.
+#[test]
+fn cross_tenant_access_json_in_a_tenant_folder() {
+    let tmp = std::env::temp_dir().join(format!("gardien-cross-{}", std::process::id()));
+    let policies = tmp.join("policies");
+    std::fs::create_dir_all(&policies).unwrap_or_else(|e| panic!("{e}"));
+    let v = dated_vector("X02");
+    for (i, p) in v["tenant"]["policies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        write(&policies, &format!("p{i}.json"), p);
+    }
+    write(&tmp, "directory.json", &v["tenant"]["directory"]);
+    let tenant = tmp.display().to_string();
+    let request = write(&tmp, "request.json", &v["request"]);
+    let decide = |request: &str| {
+        let (code, out, err) = gardien(&[
+            "evaluate",
+            "--tenant",
+            &tenant,
+            "--request",
+            request,
+            "--json",
+        ]);
+        let d: Value = serde_json::from_str(&out).unwrap_or(Value::Null);
+        (code, d, err)
+    };
+    let (code, d, err) = decide(&request);
+    assert_eq!(
+        (code, &d["decision"]),
+        (3, &Value::from("challenge")),
+        "{err}"
+    );
+    write(
+        &tmp,
+        "crossTenantAccess.json",
+        &v["tenant"]["crossTenantAccess"],
+    );
+    let (code, _, err) = decide(&request);
+    assert_eq!(code, 0, "MFA trusted: {err}");
+    let mut no_home_mfa = v["request"].clone();
+    no_home_mfa["session"] = serde_json::json!({});
+    let request = write(&tmp, "no-home-mfa.json", &no_home_mfa);
+    let (code, d, err) = decide(&request);
+    assert_eq!(code, 3, "{err}");
+    let actions = d["explanation"]["userActions"].clone();
+    assert!(
+        actions.as_array().is_some_and(|a| a
+            .contains(&Value::from("completeMfaInHomeOrganization"))
+            && !a.contains(&Value::from("completeMfa"))),
+        "{d}"
+    );
+    std::fs::write(tmp.join("crossTenantAccess.json"), "{\"partners\": [{}]}")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, err) = decide(&request);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("crossTenantAccess.json") && err.contains("/partners/0"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}

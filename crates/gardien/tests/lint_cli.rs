@@ -540,3 +540,81 @@ fn waivers_set_findings_aside_in_every_format_and_expire() {
     let _ = code;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The findings of rule `code` in `gardien lint` text output: each block from its
+/// `severity[code]` line to the blank line that ends it.
+fn rule_blocks(text: &str, code: &str) -> String {
+    let head = format!("[{code}] ");
+    let mut out = String::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if !line.starts_with(' ') {
+            inside = line.contains(&head) && !line.starts_with("──");
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Every rule's fixture (`testdata/lint/<code>.json`) gives the findings of its snapshot
+/// (`<code>.snap`); each finding is about an `error-…` policy or the tenant, and there is at
+/// least one. `GARDIEN_BLESS=1` rewrites the snapshots (see `testdata/lint/README.md`).
+#[test]
+fn every_rule_fixture_matches_its_snapshot() {
+    let dir = root().join("testdata/lint");
+    let mut fixtures: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    fixtures.sort();
+    assert!(fixtures.len() >= 17, "{fixtures:?}");
+    let bless = std::env::var_os("GARDIEN_BLESS").is_some();
+    let mut failures = Vec::new();
+    for fixture in &fixtures {
+        let code = fixture.file_stem().unwrap().to_str().unwrap().to_owned();
+        let tenant = format!("testdata/lint/{code}.json");
+        let (_, report) = lint_json(&tenant, &["--fail-on", "none"]);
+        let mine: Vec<&Value> = report["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| f["code"] == code.as_str())
+            .collect();
+        assert!(!mine.is_empty(), "{code}: the fixture gives no finding");
+        for f in &mine {
+            let id = f["policy"]["id"].as_str();
+            assert!(
+                id.is_none_or(|id| !id.starts_with("ok-")),
+                "{code}: false positive on {id:?}: {f}"
+            );
+        }
+        let (_, text, err) = gardien(&[
+            "lint",
+            "--tenant",
+            &tenant,
+            "--now",
+            NOW,
+            "--fail-on",
+            "none",
+        ]);
+        assert!(err.is_empty(), "{code}: {err}");
+        let got = rule_blocks(&text, &code);
+        let snap = dir.join(format!("{code}.snap"));
+        if bless {
+            std::fs::write(&snap, &got).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&snap).unwrap_or_default();
+        if got != want {
+            failures.push(format!(
+                "{code}: output differs from {}\n--- want\n{want}--- got\n{got}",
+                snap.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -427,11 +427,14 @@ fn generated_tenant_pulled_with_a_client_secret_holds_only_what_policies_need_an
             generate::app_id(25),
         ] {
             let f = reqs.join(format!("r{n}-{app}.json"));
-            std::fs::write(
-                &f,
-                generate::request(user, &app, ip, platform, methods).to_string(),
-            )
-            .unwrap();
+            let mut body = generate::request(user, &app, ip, platform, methods);
+            // Guests say so in the request, as a sign-in from an external identity does:
+            // the pull keeps only the users the policies name, and an external user's
+            // home-tenant claims count only with cross-tenant trust (docs/semantics.md).
+            if [49, 2999].iter().any(|i| generate::user_id(*i) == *user) {
+                body["signInIdentity"]["externalUserType"] = "b2bCollaborationGuest".into();
+            }
+            std::fs::write(&f, body.to_string()).unwrap();
             files.push(f);
         }
     }

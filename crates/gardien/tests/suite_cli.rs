@@ -257,3 +257,105 @@ fn suites_that_cannot_run_exit_1() {
     assert_eq!(code, 1);
     assert!(out.contains("does not exist"), "{out}");
 }
+
+/// The scenario names a `gardien test` text report marks as passed.
+fn passed_scenarios(out: &str) -> Vec<String> {
+    out.lines()
+        .filter_map(|l| l.trim_start().strip_prefix("ok "))
+        .map(|l| {
+            let l = l.trim();
+            l.rsplit_once(" (line ")
+                .map_or(l, |(name, _)| name)
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The baseline suites (`examples/baselines/`) run against any tenant with `--tenant`: on the
+/// demo tenant by default, and on the real exports of the corpus (skipped, saying so, when it
+/// is absent), where the controls each export meets are pinned. A control a tenant does not
+/// meet is a failure (exit 2), never an error (exit 1).
+#[test]
+fn baseline_suites_run_against_real_exports() {
+    let suites = [
+        "examples/baselines/microsoft-recommended.toml",
+        "examples/baselines/cisa-scuba-ms-aad.toml",
+    ];
+    for suite in suites {
+        let (code, out, err) = gardien(&["test", suite]);
+        assert!(
+            code == 0 || code == 2,
+            "{suite} on the demo tenant: {code}\n{out}\n{err}"
+        );
+    }
+    let corpus = repo_root().join("../shared/corpus/policies");
+    if !corpus.is_dir() {
+        println!(
+            "SKIPPED: ../shared/corpus/policies is absent; the baselines ran on the demo tenant only"
+        );
+        return;
+    }
+    for (export, expected) in BASELINE_RESULTS {
+        let tenant = corpus.join(export);
+        let tenant = tenant.to_str().unwrap_or_default();
+        let mut passed = Vec::new();
+        for suite in suites {
+            let (code, out, err) = gardien(&["test", suite, "--tenant", tenant]);
+            assert!(
+                code == 0 || code == 2,
+                "{suite} on {export}: exit {code}\n{out}\n{err}"
+            );
+            passed.extend(passed_scenarios(&out));
+        }
+        let expected: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(passed, expected, "{export}: the controls met changed");
+    }
+}
+
+/// Per real export, the baseline scenarios it passes, in suite order. The sign-in is a
+/// member in no group from an address in the United States: every policy of the Conditional
+/// Access Framework export is disabled, so it meets none; CISA's sample tenant does not
+/// require phishing-resistant MFA or managed devices for every user, nor block unknown
+/// platforms; no tenant here protects security-info registration from an unmanaged device.
+/// CISA's other export (`CreateReportStubs`) names a location it does not ship and cannot
+/// run.
+const BASELINE_RESULTS: &[(&str, &[&str])] = &[
+    (
+        "j0eyv__ConditionalAccessBaseline",
+        &[
+            "block legacy authentication: Exchange ActiveSync is denied",
+            "block legacy authentication: other legacy clients are denied",
+            "require MFA for all users: a password alone does not get in",
+            "require MFA for Azure management: a password alone does not get in",
+            "require MFA for risky sign-ins: a high-risk sign-in with a password alone does not get in",
+            "require a secure password change for high-risk users: MFA alone does not get in",
+            "block unknown or unsupported device platforms: an unknown platform is denied",
+            "block device code flow: a device-code sign-in is denied even with MFA",
+            "MS.AAD.1.1v1 legacy authentication SHALL be blocked: Exchange ActiveSync",
+            "MS.AAD.1.1v1 legacy authentication SHALL be blocked: other legacy clients",
+            "MS.AAD.2.1v1 users detected as high risk SHALL be blocked",
+            "MS.AAD.2.3v1 sign-ins detected as high risk SHALL be blocked",
+            "MS.AAD.3.1v1 phishing-resistant MFA SHALL be enforced for all users: push MFA is not enough",
+            "MS.AAD.3.2v1 if phishing-resistant MFA is not enforced, an alternative MFA method SHALL be: a password alone does not get in",
+            "MS.AAD.3.7v1 managed devices SHOULD be required for authentication: phishing-resistant MFA on an unmanaged device is not enough",
+        ],
+    ),
+    ("Cloudshield-io__Conditional-Access-Framework", &[]),
+    (
+        "cisagov__ScubaGear/Sample-Reports__ProviderSettingsExport.conditional_access_policies.json",
+        &[
+            "block legacy authentication: Exchange ActiveSync is denied",
+            "block legacy authentication: other legacy clients are denied",
+            "require MFA for all users: a password alone does not get in",
+            "require MFA for Azure management: a password alone does not get in",
+            "require MFA for risky sign-ins: a high-risk sign-in with a password alone does not get in",
+            "require a secure password change for high-risk users: MFA alone does not get in",
+            "block device code flow: a device-code sign-in is denied even with MFA",
+            "MS.AAD.1.1v1 legacy authentication SHALL be blocked: Exchange ActiveSync",
+            "MS.AAD.1.1v1 legacy authentication SHALL be blocked: other legacy clients",
+            "MS.AAD.2.1v1 users detected as high risk SHALL be blocked",
+            "MS.AAD.2.3v1 sign-ins detected as high risk SHALL be blocked",
+            "MS.AAD.3.2v1 if phishing-resistant MFA is not enforced, an alternative MFA method SHALL be: a password alone does not get in",
+        ],
+    ),
+];

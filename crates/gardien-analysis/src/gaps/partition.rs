@@ -26,7 +26,7 @@ use std::hash::Hash;
 
 use gardien_core::compile::CompiledTenant;
 use gardien_core::device::DeviceInfo;
-use gardien_core::eval::input::Outcome;
+use gardien_core::eval::input::{External, Input, Mode, Outcome};
 use gardien_core::eval::{Condition, PolicyResult, PolicySet};
 use gardien_core::model::enums::{
     AuthMethod, AuthMethods, ClientAppType, DevicePlatform, InsiderRiskLevel, RiskLevel,
@@ -315,12 +315,18 @@ pub(crate) struct Universe {
     pub base: Sets,
     /// Per user class.
     pub user_sets: Vec<Sets>,
+    /// Per user class: how the grant phase sees the user (member, or external with the
+    /// cross-tenant trust of each tenant), interned; equal ids decide alike.
+    pub user_grant: Vec<u32>,
     /// Per target class.
     pub target_sets: Vec<Sets>,
     /// Per (platform, client) class pair, `p * clients + c`.
     pub platform_client_sets: Vec<Sets>,
     /// Per (device, client) class pair, `d * clients + c`.
     pub device_client_sets: Vec<Sets>,
+    /// Per client class, with no device: what the device-code flow and authentication
+    /// transfer present whatever the device class.
+    pub undevice_client_sets: Vec<Sets>,
     /// Per location class.
     pub location_sets: Vec<Sets>,
     /// Per sign-in risk class.
@@ -337,6 +343,8 @@ pub(crate) struct Universe {
     pub approximations: Vec<String>,
     /// The hypothetical users added to every tenant's directory.
     pub hypothetical_users: Vec<gardien_core::model::directory::DirectoryUser>,
+    /// When the location dimension was bounded (`ip_bound`), what that means, in words.
+    pub location_bound: Option<String>,
 }
 
 /// Dimension indices of [`Universe::candidates`] and of reports.
@@ -388,13 +396,23 @@ pub(crate) fn base_signin(
     s.user_risk = Some(RiskLevel::None);
     s.insider_risk = Some(InsiderRiskLevel::None);
     s.session.methods = session.methods();
+    // Methods "already done": for an external user, done wherever this tenant counts them
+    // (home tenant with MFA trust, here without).
+    s.session.home_methods = s.session.methods;
     s
 }
 
 impl Universe {
     /// Builds the partition of one tenant (`gaps`) or the union of two (`diff`), with the
     /// given sessions.
-    pub(crate) fn build(sources: &[&Tenant], with_mfa_sessions: bool) -> Universe {
+    ///
+    /// `ip_bound` bounds the addresses tried for the location dimension when the named IP
+    /// ranges have more boundaries than that (see [`locations::candidates`]); `None` is exact.
+    pub(crate) fn build(
+        sources: &[&Tenant],
+        with_mfa_sessions: bool,
+        ip_bound: Option<usize>,
+    ) -> Universe {
         let mut approximations = Vec::new();
         // Users first: hypothetical users go into every tenant's directory.
         let plan = users::plan(sources);
@@ -411,7 +429,8 @@ impl Universe {
         let neutral_persona = plan.neutral();
         let other_app = targets::other_app(sources);
         let neutral_target = Target::Applications(vec![other_app.clone()]);
-        let place_candidates = locations::candidates(t);
+        let (place_candidates, place_note) = locations::candidates(t, ip_bound);
+        approximations.extend(place_note.clone());
         let neutral_place = place_candidates
             .first()
             .map(|c| c.value.clone())
@@ -424,11 +443,18 @@ impl Universe {
         // Users.
         let user_candidates = users::candidates(&plan, t);
         let n_user_candidates = user_candidates.len();
+        // Users that the conditions cannot tell apart may still be decided differently in the
+        // grant phase: an external user's home-tenant claims count only with the tenant's
+        // cross-tenant trust (docs/semantics.md).
         let user_classes = merge(
             user_candidates.into_iter().map(|c| {
                 let mut s = base(SessionLevel::Password);
                 s.subject = c.value.subject.clone();
-                (sets_of(t, &s, &[Group::Identity]), c)
+                let grant: Vec<Option<External>> = t
+                    .iter()
+                    .map(|tenant| Input::resolve(tenant, &s, Mode::Enforce).external)
+                    .collect();
+                ((sets_of(t, &s, &[Group::Identity]), grant), c)
             }),
             false,
         );
@@ -550,6 +576,16 @@ impl Universe {
             }),
             false,
         );
+        // What a flow that carries no device state sees: no device, per client class.
+        let undevice_client_sets: Vec<Sets> = client_values
+            .iter()
+            .map(|client| {
+                let mut s = base(SessionLevel::Password);
+                s.client_app_type = Some(*client);
+                s.device = None;
+                sets_of(t, &s, &[Group::Devices])
+            })
+            .collect();
         let device_client_sets: Vec<Sets> = device_classes
             .iter()
             .flat_map(|((sets, _, _), _)| sets.iter().copied())
@@ -604,12 +640,15 @@ impl Universe {
                 false,
             ),
         ];
+        // The device-code flow and authentication transfer carry no device state, so they
+        // differ from no flow wherever a policy reads the device (docs/semantics.md).
+        let device_read = device_filters || device_compliant || device_hybrid;
         let flow_classes = merge(
             flow_values.iter().map(|(m, label, attacker)| {
                 let mut s = base(SessionLevel::Password);
                 s.transfer_method = *m;
                 (
-                    sets_of(t, &s, &[Group::Flows]),
+                    (sets_of(t, &s, &[Group::Flows]), device_read && m.is_some()),
                     Candidate::new(*m, *label, *attacker, 0),
                 )
             }),
@@ -637,7 +676,21 @@ impl Universe {
         .map(|(_, c)| c)
         .collect();
 
-        let (user_sets, users) = unzip_classes(user_classes);
+        let (user_keys, users) = unzip_classes(user_classes);
+        let mut grant_ids: Vec<Vec<Option<External>>> = Vec::new();
+        let mut user_sets = Vec::with_capacity(user_keys.len());
+        let mut user_grant = Vec::with_capacity(user_keys.len());
+        for (sets, grant) in user_keys {
+            let id = match grant_ids.iter().position(|g| *g == grant) {
+                Some(i) => i,
+                None => {
+                    grant_ids.push(grant);
+                    grant_ids.len() - 1
+                }
+            };
+            user_sets.push(sets);
+            user_grant.push(u32::try_from(id).unwrap_or(u32::MAX));
+        }
         let (target_keys, targets) = unzip_classes(target_classes);
         let (target_sets, target_kinds): (Vec<Sets>, Vec<TargetKind>) =
             target_keys.into_iter().unzip();
@@ -648,7 +701,8 @@ impl Universe {
         let (sign_in_risk_sets, sign_in_risks) = unzip_classes(sign_in_risk_classes);
         let (user_risk_sets, user_risks) = unzip_classes(user_risk_classes);
         let (insider_risk_sets, insider_risks) = unzip_classes(insider_classes);
-        let (flow_sets, flows) = unzip_classes(flow_classes);
+        let (flow_keys, flows) = unzip_classes(flow_classes);
+        let flow_sets: Vec<Sets> = flow_keys.into_iter().map(|(sets, _)| sets).collect();
         Universe {
             candidates: [
                 n_user_candidates,
@@ -678,9 +732,11 @@ impl Universe {
             sessions,
             base: base_sets,
             user_sets,
+            user_grant,
             target_sets,
             platform_client_sets,
             device_client_sets,
+            undevice_client_sets,
             location_sets,
             sign_in_risk_sets,
             user_risk_sets,
@@ -688,6 +744,7 @@ impl Universe {
             flow_sets,
             approximations,
             hypothetical_users: plan.entries.clone(),
+            location_bound: place_note,
         }
     }
 
@@ -754,10 +811,18 @@ impl Universe {
     pub(crate) fn rest_sets(&self, t: &Tuple) -> Sets {
         let nc = self.clients.len();
         let (p, c, d) = (usize::from(t[0]), usize::from(t[1]), usize::from(t[3]));
+        let transferred = self
+            .flows
+            .get(usize::from(t[7]))
+            .is_some_and(|f| f.value.is_some());
         let mut m = self.base;
         for s in [
             self.platform_client_sets.get(p * nc + c),
-            self.device_client_sets.get(d * nc + c),
+            if transferred {
+                self.undevice_client_sets.get(c)
+            } else {
+                self.device_client_sets.get(d * nc + c)
+            },
             self.sign_in_risk_sets.get(usize::from(t[4])),
             self.user_risk_sets.get(usize::from(t[5])),
             self.insider_risk_sets.get(usize::from(t[6])),

@@ -227,7 +227,7 @@ fn guests_excluded_from_mfa_are_a_gap() {
         r.to_text()
     );
     check_representatives(&t, &r);
-    check_exhaustively(&Universe::build(&[&t], false));
+    check_exhaustively(&Universe::build(&[&t], false, None));
 }
 
 #[test]
@@ -264,7 +264,7 @@ fn missing_legacy_block_leaves_legacy_clients_open() {
         );
     }
     check_representatives(&t, &r);
-    check_exhaustively(&Universe::build(&[&t], false));
+    check_exhaustively(&Universe::build(&[&t], false, None));
 
     // With legacy authentication blocked, the gap closes.
     let closed = tenant(&json!({"policies": [modern_mfa, policy(
@@ -307,7 +307,7 @@ fn terms_of_use_alone_is_no_strong_control() {
     );
     assert!(member.iter().any(|g| g.outcome.decision == "challenge"));
     check_representatives(&t, &r);
-    check_exhaustively(&Universe::build(&[&t], false));
+    check_exhaustively(&Universe::build(&[&t], false, None));
 }
 
 #[test]
@@ -332,7 +332,7 @@ fn a_compliant_device_is_a_strong_control() {
     );
     // Compliant devices are a class of their own (the grant reads compliance).
     assert!(r.dimensions.devices.len() >= 2);
-    check_exhaustively(&Universe::build(&[&t], false));
+    check_exhaustively(&Universe::build(&[&t], false, None));
 }
 
 #[test]
@@ -388,7 +388,7 @@ fn break_glass_exclusion_and_nested_groups() {
         assert!(g.representative.description.contains("HQ"), "{}", g.summary);
     }
     check_representatives(&t, &r);
-    check_exhaustively(&Universe::build(&[&t], false));
+    check_exhaustively(&Universe::build(&[&t], false, None));
 }
 
 #[test]
@@ -450,7 +450,7 @@ fn the_demo_tenant_has_the_expected_gaps() {
     assert!(!hq.is_empty());
     assert!(hq.iter().all(|g| !g.attacker_reachable), "{}", r.to_text());
     check_representatives(&t, &r);
-    check_exhaustively(&Universe::build(&[&t], false));
+    check_exhaustively(&Universe::build(&[&t], false, None));
 }
 
 // Random small tenants: the walk agrees with a direct decision of every class, and every
@@ -544,7 +544,7 @@ proptest! {
             ],
             "directory": {"users": [{"id": "u-1", "memberOf": ["g1"]}]}
         }));
-        let u = Universe::build(&[&t], false);
+        let u = Universe::build(&[&t], false, None);
         check_exhaustively(&u);
         let r = report(&t);
         check_representatives(&t, &r);

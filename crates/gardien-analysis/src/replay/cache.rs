@@ -139,6 +139,7 @@ fn device(out: &mut Vec<u8>, d: &DeviceInfo) {
 fn session(out: &mut Vec<u8>, s: &Session) {
     let Session {
         methods,
+        home_methods,
         accepted_terms_of_use,
         password_changed,
         approved_client_app,
@@ -151,8 +152,10 @@ fn session(out: &mut Vec<u8>, s: &Session) {
         compliant_network,
         anonymous_network,
         refresh,
+        confidential_client,
     } = s;
     out.extend_from_slice(&methods.0.to_le_bytes());
+    out.extend_from_slice(&home_methods.0.to_le_bytes());
     texts(out, accepted_terms_of_use);
     for b in [
         password_changed,
@@ -161,6 +164,7 @@ fn session(out: &mut Vec<u8>, s: &Session) {
         compliant_network,
         anonymous_network,
         refresh,
+        confidential_client,
     ] {
         out.push(u8::from(*b));
     }

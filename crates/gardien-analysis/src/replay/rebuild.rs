@@ -46,11 +46,20 @@ pub enum Assumption {
     /// Approved client app, app protection, accepted terms of use, password change and the
     /// age of the authentication: never logged (read as not done, fresh).
     GrantFacts,
+    /// An external user: where their methods were done (home or this tenant) is not logged.
+    ExternalMethods,
+    /// `ipAddressFromResourceProvider` differs from `ipAddress`: locations are decided on
+    /// `ipAddress` only.
+    ResourceProviderIp,
+    /// `tokenProtectionStatusDetails` present: token protection is not evaluated.
+    TokenProtection,
+    /// An agent sign-in (`agent.agentType`): agent identities are not evaluated.
+    Agent,
 }
 
 impl Assumption {
     /// Every assumption, in report order.
-    pub const ALL: [Assumption; 12] = [
+    pub const ALL: [Assumption; 16] = [
         Assumption::Applications,
         Assumption::ClientAppType,
         Assumption::DevicePlatform,
@@ -63,6 +72,10 @@ impl Assumption {
         Assumption::AuthenticationMethods,
         Assumption::AuthenticationFlow,
         Assumption::GrantFacts,
+        Assumption::ExternalMethods,
+        Assumption::ResourceProviderIp,
+        Assumption::TokenProtection,
+        Assumption::Agent,
     ];
 
     /// Stable name (camelCase), as in the JSON report.
@@ -80,6 +93,10 @@ impl Assumption {
             Assumption::AuthenticationMethods => "authenticationMethods",
             Assumption::AuthenticationFlow => "authenticationFlow",
             Assumption::GrantFacts => "grantFacts",
+            Assumption::ExternalMethods => "externalMethods",
+            Assumption::ResourceProviderIp => "resourceProviderIp",
+            Assumption::TokenProtection => "tokenProtection",
+            Assumption::Agent => "agent",
         }
     }
 
@@ -115,6 +132,18 @@ impl Assumption {
             }
             Assumption::GrantFacts => {
                 "approved client app, app protection, accepted terms of use, password change and sign-in age are not logged: read as not done (and a fresh sign-in)"
+            }
+            Assumption::ExternalMethods => {
+                "an external user: whether their methods were done in their home tenant or here is not logged; they are counted in both (the tenant's inbound trust decides which count)"
+            }
+            Assumption::ResourceProviderIp => {
+                "`ipAddressFromResourceProvider` differs from `ipAddress`: locations are decided on `ipAddress` (continuous access evaluation's strict location check on the resource's address is not replayed)"
+            }
+            Assumption::TokenProtection => {
+                "`tokenProtectionStatusDetails` logged: the token protection session control is not evaluated"
+            }
+            Assumption::Agent => {
+                "an agent sign-in (`agent.agentType`): agent identity conditions are not evaluated; replayed as the user or service principal the record names"
             }
         }
     }
@@ -476,6 +505,28 @@ fn from_graph(r: &Record<'_>, a: &mut Assumptions) -> Result<SignIn, Skip> {
     signin.session.original_transfer_method = original.and_then(TransferMethod::parse);
     signin.session.refresh = flag(&r.is_interactive) == Some(false);
     signin.session.methods = methods(r, a);
+    if let Subject::User {
+        external_user_type: Some(kind),
+        ..
+    } = &signin.subject
+        && *kind != ExternalUserType::InternalGuest
+    {
+        signin.session.home_methods = signin.session.methods;
+        a.insert(Assumption::ExternalMethods);
+    }
+    if let Some(resource_ip) = text(&r.ip_address_from_resource_provider)
+        && text(&r.ip_address).is_none_or(|ip| !ip.eq_ignore_ascii_case(resource_ip))
+    {
+        a.insert(Assumption::ResourceProviderIp);
+    }
+    if matches!(r.token_protection, Member::Value(_)) {
+        a.insert(Assumption::TokenProtection);
+    }
+    if let Member::Value(agent) = &r.agent
+        && text(&agent.agent_type).is_some_and(|t| !t.eq_ignore_ascii_case("notAgentic"))
+    {
+        a.insert(Assumption::Agent);
+    }
     Ok(signin)
 }
 
@@ -700,6 +751,56 @@ mod tests {
         );
         let logged = r.logged.unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!((logged.decision, logged.covered), (Decision::Allow, false));
+    }
+
+    /// Newer beta members: an external user's methods count in both tenants (trust decides),
+    /// a resource provider's different address, token protection and agent sign-ins are
+    /// reported as assumptions; `notAgentic` and an equal address are not.
+    #[test]
+    fn newer_members_are_read_or_reported() {
+        let r = rebuilt(entra(json!({
+            "userType": "guest",
+            "crossTenantAccessType": "b2bCollaboration",
+            "homeTenantId": "f0000000-0000-4000-8000-00000000000f",
+            "resourceTenantId": "c0000000-0000-4000-8000-00000000000c",
+            "ipAddressFromResourceProvider": "198.51.100.7",
+            "tokenProtectionStatusDetails": {"signInSessionStatus": "unbound", "signInSessionStatusCode": 1003},
+            "agent": {"agentType": "agentIDuser"},
+        })))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(r.signin.session.home_methods, r.signin.session.methods);
+        assert_eq!(
+            r.signin.subject,
+            Subject::User {
+                id: Box::from("a1a1a1a1-0000-4000-8000-000000000001"),
+                external_tenant_id: Some(Box::from("f0000000-0000-4000-8000-00000000000f")),
+                external_user_type: Some(ExternalUserType::B2bCollaborationGuest),
+            }
+        );
+        let names: Vec<_> = r.assumptions.iter().map(Assumption::as_str).collect();
+        for n in [
+            "externalMethods",
+            "resourceProviderIp",
+            "tokenProtection",
+            "agent",
+        ] {
+            assert!(names.contains(&n), "{n}: {names:?}");
+        }
+        let r = rebuilt(entra(json!({
+            "ipAddressFromResourceProvider": "203.0.113.50",
+            "agent": {"agentType": "notAgentic"},
+        })))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let names: Vec<_> = r.assumptions.iter().map(Assumption::as_str).collect();
+        for n in [
+            "externalMethods",
+            "resourceProviderIp",
+            "tokenProtection",
+            "agent",
+        ] {
+            assert!(!names.contains(&n), "{n}: {names:?}");
+        }
+        assert_eq!(r.signin.session.home_methods, AuthMethods::default());
     }
 
     #[test]

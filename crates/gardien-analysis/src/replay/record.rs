@@ -382,6 +382,23 @@ object! {
 }
 
 object! {
+    /// `tokenProtectionStatusDetails` (beta).
+    pub struct TokenProtection<'a> / TokenProtectionKey {
+        /// `signInSessionStatus` (`none`, `bound`, `unbound`).
+        pub sign_in_session_status: Option<Scalar<'a>> = "signInSessionStatus",
+    }
+}
+
+object! {
+    /// `agent` (beta `microsoft.graph.agentic.agentSignIn`).
+    pub struct Agent<'a> / AgentKey {
+        /// `agentType` (`notAgentic`, `agenticApp`, `agenticAppInstance`,
+        /// `agentIdentityBlueprintPrincipal`, `agentIDuser`).
+        pub agent_type: Option<Scalar<'a>> = "agentType",
+    }
+}
+
+object! {
     /// `mfaDetail`.
     pub struct MfaDetail<'a> / MfaDetailKey {
         /// `authMethod`.
@@ -550,6 +567,13 @@ object! {
         pub audiences: Option<Audiences<'a>> = "conditionalAccessAudiences",
         /// `ipAddress`.
         pub ip_address: Option<Scalar<'a>> = "ipAddress",
+        /// `ipAddressFromResourceProvider` (beta: the address the resource saw, continuous
+        /// access evaluation).
+        pub ip_address_from_resource_provider: Option<Scalar<'a>> = "ipAddressFromResourceProvider",
+        /// `tokenProtectionStatusDetails` (beta).
+        pub token_protection: Member<TokenProtection<'a>> = "tokenProtectionStatusDetails",
+        /// `agent` (beta).
+        pub agent: Member<Agent<'a>> = "agent",
         /// `clientAppUsed`.
         pub client_app_used: Option<Scalar<'a>> = "clientAppUsed",
         /// `isInteractive`.

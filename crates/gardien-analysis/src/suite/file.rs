@@ -63,6 +63,8 @@ pub struct PolicyRef {
 pub struct Expect {
     /// `decision`.
     pub decision: Option<Decision>,
+    /// `decisionIn`: the decision is one of these (`["challenge", "deny"]`: not allowed).
+    pub decision_in: Option<Vec<Decision>>,
     /// `errorCode` (of a deny).
     pub error_code: Option<u32>,
     /// `conditionalAccessStatus`.
@@ -151,6 +153,7 @@ enum DecisionToml {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ExpectToml {
     decision: Option<DecisionToml>,
+    decision_in: Option<Vec<DecisionToml>>,
     error_code: Option<u32>,
     conditional_access_status: Option<String>,
     required_controls: Option<Vec<String>>,
@@ -263,12 +266,20 @@ impl Suite {
             })?;
             let expect_at = expect.span().start;
             let e = expect.into_inner();
+            let decision = |d: DecisionToml| match d {
+                DecisionToml::Allow => Decision::Allow,
+                DecisionToml::Challenge => Decision::Challenge,
+                DecisionToml::Deny => Decision::Deny,
+            };
+            if e.decision_in.as_ref().is_some_and(Vec::is_empty) {
+                return Err(error(
+                    Some(expect_at),
+                    format!("scenario `{name}`: `decisionIn` is empty: it could never pass"),
+                ));
+            }
             let expect = Expect {
-                decision: e.decision.map(|d| match d {
-                    DecisionToml::Allow => Decision::Allow,
-                    DecisionToml::Challenge => Decision::Challenge,
-                    DecisionToml::Deny => Decision::Deny,
-                }),
+                decision: e.decision.map(decision),
+                decision_in: e.decision_in.map(|v| v.into_iter().map(decision).collect()),
                 error_code: e.error_code,
                 conditional_access_status: e.conditional_access_status,
                 required_controls: e.required_controls,

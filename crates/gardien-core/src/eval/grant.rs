@@ -4,7 +4,7 @@
 use crate::dated::DatedChange;
 use crate::eval::input::Input;
 use crate::eval::trace::Tracer;
-use crate::model::enums::{BuiltInControl, ClientAppType};
+use crate::model::enums::{AuthMethod, AuthMethods, BuiltInControl, ClientAppType};
 use crate::model::policy::{GrantOperator, Policy, SignInFrequency};
 
 /// A grant or session requirement, in Entra's canonical challenge order.
@@ -165,37 +165,39 @@ fn control_state<T: Tracer>(
 ) -> ControlState {
     let s = input.signin;
     let legacy = s.client_app_type.is_some_and(ClientAppType::is_legacy);
-    let other = s.client_app_type == Some(ClientAppType::Other);
-    let device = input.device();
-    let interactive = |t: &mut T, what: &dyn Fn() -> String| {
-        if legacy {
+    let interactive = |t: &mut T, what: &dyn Fn() -> String| interactive(legacy, t, what);
+    // External users (docs/reference/entra-semantics.md §3.3.1, last bullet): approved client app, app protection and
+    // password change are not supported for them; a B2B direct connect user can do nothing
+    // interactive in this tenant (terms of use, custom controls).
+    if let Some(ext) = input.external {
+        let unsupported = match control {
+            Control::ApprovedApplication
+            | Control::CompliantApplication
+            | Control::PasswordChange
+            | Control::RiskRemediation => Some("external users"),
+            Control::TermsOfUse | Control::CustomAuthenticationFactor if ext.direct_connect => {
+                Some("B2B direct connect users")
+            }
+            _ => None,
+        };
+        if let Some(who) = unsupported {
             t.note(|| {
                 format!(
-                    "{} not done, and a legacy authentication client cannot perform it",
-                    what()
+                    "{} is not supported for {who}: it cannot be met",
+                    control.as_str()
                 )
             });
-            ControlState::Cannot
-        } else {
-            t.note(|| format!("{} not done yet", what()));
-            ControlState::Interactive
+            return ControlState::Cannot;
         }
-    };
+    }
     match control {
         Control::Block => ControlState::Cannot,
-        Control::Mfa => {
-            let mfa = input
-                .tenant
-                .strengths
-                .first()
-                .is_some_and(|m| m.satisfied_by(s.session.methods));
-            if mfa && !other {
-                t.note(|| "multifactor authentication already done".to_owned());
-                ControlState::Satisfied
-            } else {
-                interactive(t, &|| "multifactor authentication".to_owned())
-            }
-        }
+        Control::Mfa => match input.tenant.strengths.first() {
+            Some(mfa) => methods_state(input, |m| mfa.satisfied_by(m), t, &|| {
+                "multifactor authentication".to_owned()
+            }),
+            None => ControlState::Cannot,
+        },
         Control::AuthenticationStrength => {
             let strength = input
                 .tenant
@@ -204,45 +206,13 @@ fn control_state<T: Tracer>(
                 .and_then(|p| p.strength)
                 .and_then(|i| input.tenant.strengths.get(i));
             match strength {
-                Some(st) if st.satisfied_by(s.session.methods) && !other => {
-                    t.note(|| {
-                        format!(
-                            "authentication strength `{}` satisfied by the session's methods",
-                            st.display_name
-                        )
-                    });
-                    ControlState::Satisfied
-                }
-                Some(st) => interactive(t, &|| {
+                Some(st) => methods_state(input, |m| st.satisfied_by(m), t, &|| {
                     format!("authentication strength `{}`", st.display_name)
                 }),
                 None => ControlState::Cannot,
             }
         }
-        Control::CompliantDevice => {
-            if device.is_some_and(|d| d.is_compliant == Some(true)) {
-                t.note(|| "the device is compliant".to_owned());
-                ControlState::Satisfied
-            } else {
-                t.note(|| {
-                    if device.is_some() {
-                        "the device is not compliant".to_owned()
-                    } else {
-                        "the device is not registered, so it cannot be compliant".to_owned()
-                    }
-                });
-                ControlState::Cannot
-            }
-        }
-        Control::DomainJoinedDevice => {
-            if device.is_some_and(|d| d.is_hybrid_joined()) {
-                t.note(|| "the device is hybrid joined".to_owned());
-                ControlState::Satisfied
-            } else {
-                t.note(|| "the device is not Microsoft Entra hybrid joined".to_owned());
-                ControlState::Cannot
-            }
-        }
+        Control::CompliantDevice | Control::DomainJoinedDevice => device_state(control, input, t),
         Control::ApprovedApplication => {
             let read_only = DatedChange::ApprovedClientAppReadOnly;
             if read_only.in_force(s.at) {
@@ -292,8 +262,189 @@ fn control_state<T: Tracer>(
     }
 }
 
-/// The grant state of an applying policy (docs/reference/entra-semantics.md §3.3.1), then its
-/// sign-in frequency.
+/// Methods an external user can complete in this (the resource) tenant for MFA and
+/// authentication strengths (Learn's "Authentication strength MFA methods for external
+/// users", Table 1, "Resource tenant" column), plus the first factors that come with them.
+const RESOURCE_TENANT_METHODS: AuthMethods = AuthMethods(
+    1 << AuthMethod::Sms as u32
+        | 1 << AuthMethod::Voice as u32
+        | 1 << AuthMethod::MicrosoftAuthenticatorPush as u32
+        | 1 << AuthMethod::SoftwareOath as u32
+        | FIRST_FACTORS.0,
+);
+
+/// First factors: done in the home tenant for an external user, they stand beside the
+/// second factor done here.
+const FIRST_FACTORS: AuthMethods = AuthMethods(
+    1 << AuthMethod::Password as u32
+        | 1 << AuthMethod::FederatedSingleFactor as u32
+        | 1 << AuthMethod::X509CertificateSingleFactor as u32
+        | 1 << AuthMethod::Email as u32,
+);
+
+/// State of an MFA-like control (MFA, authentication strength) whose methods `ok` accepts.
+///
+/// Members and local guests: the session's methods. External users: when inbound trust
+/// accepts MFA from their home tenant, Entra looks for the home tenant's MFA claim and sends
+/// the user home to do it, so only the home tenant's methods count; otherwise MFA is done
+/// here, with the methods the resource tenant offers external users (and the home tenant's
+/// first factor beside them). Unmet: a challenge (here, or in the home tenant), except for a
+/// B2B direct connect user without MFA trust, who cannot do MFA here and is blocked.
+fn methods_state<T: Tracer>(
+    input: &Input<'_>,
+    ok: impl Fn(AuthMethods) -> bool,
+    t: &mut T,
+    what: &dyn Fn() -> String,
+) -> ControlState {
+    let s = input.signin;
+    let other = s.client_app_type == Some(ClientAppType::Other);
+    let legacy = s.client_app_type.is_some_and(ClientAppType::is_legacy);
+    let Some(ext) = input.external else {
+        if ok(s.session.methods) && !other {
+            t.note(|| format!("{} satisfied by the session's methods", what()));
+            return ControlState::Satisfied;
+        }
+        return interactive(legacy, t, what);
+    };
+    if !other {
+        if ext.trust.mfa {
+            if ok(s.session.home_methods) {
+                t.note(|| {
+                    format!(
+                        "{} satisfied in the user's home tenant (inbound trust accepts its MFA)",
+                        what()
+                    )
+                });
+                return ControlState::Satisfied;
+            }
+        } else {
+            let here = AuthMethods(
+                s.session.methods.0 & RESOURCE_TENANT_METHODS.0
+                    | s.session.home_methods.0 & FIRST_FACTORS.0,
+            );
+            if !ext.direct_connect && ok(here) {
+                t.note(|| format!("{} satisfied in this tenant", what()));
+                return ControlState::Satisfied;
+            }
+        }
+    }
+    if !ext.trust.mfa && !ext.direct_connect && !legacy && !ok(RESOURCE_TENANT_METHODS) {
+        t.note(|| {
+            format!(
+                "{} cannot be met: no method this tenant offers external users (SMS, voice, Authenticator push, software OATH) satisfies it, and inbound trust does not accept MFA from the home tenant",
+                what()
+            )
+        });
+        return ControlState::Cannot;
+    }
+    if legacy {
+        return interactive(legacy, t, what);
+    }
+    if ext.trust.mfa {
+        t.note(|| {
+            format!(
+                "{} not done yet: to be completed in the user's home tenant (inbound trust accepts its MFA)",
+                what()
+            )
+        });
+        ControlState::Interactive
+    } else if ext.direct_connect {
+        t.note(|| {
+            format!(
+                "{} not done, and a B2B direct connect user cannot perform it in this tenant: inbound trust does not accept MFA from their home tenant",
+                what()
+            )
+        });
+        ControlState::Cannot
+    } else {
+        t.note(|| {
+            format!(
+                "{} not done yet: home-tenant MFA does not count (inbound trust does not accept it), so it must be done in this tenant",
+                what()
+            )
+        });
+        ControlState::Interactive
+    }
+}
+
+/// An interactive control not met yet: a challenge, or impossible for a legacy client.
+fn interactive<T: Tracer>(legacy: bool, t: &mut T, what: &dyn Fn() -> String) -> ControlState {
+    if legacy {
+        t.note(|| {
+            format!(
+                "{} not done, and a legacy authentication client cannot perform it",
+                what()
+            )
+        });
+        ControlState::Cannot
+    } else {
+        t.note(|| format!("{} not done yet", what()));
+        ControlState::Interactive
+    }
+}
+
+/// State of a device control (compliant, hybrid joined). The device-code flow and
+/// authentication transfer carry no device state; an external user's device claim comes
+/// from their home tenant and counts only with the matching inbound trust.
+fn device_state<T: Tracer>(control: Control, input: &Input<'_>, t: &mut T) -> ControlState {
+    let compliant = control == Control::CompliantDevice;
+    let claim = if compliant {
+        "compliant"
+    } else {
+        "hybrid joined"
+    };
+    if input.transferred {
+        t.note(|| {
+            format!(
+                "the device-code flow or an authentication transfer carries no device state, so the device cannot be shown {claim}"
+            )
+        });
+        return ControlState::Cannot;
+    }
+    if let Some(ext) = input.external {
+        let trusted = if compliant {
+            ext.trust.compliant_device
+        } else {
+            ext.trust.hybrid_joined_device
+        };
+        if !trusted {
+            t.note(|| {
+                format!(
+                    "inbound trust does not accept {claim}-device claims from the user's home tenant, and an external user's device cannot be managed here"
+                )
+            });
+            return ControlState::Cannot;
+        }
+    }
+    let device = input.device();
+    let met = device.is_some_and(|d| {
+        if compliant {
+            d.is_compliant == Some(true)
+        } else {
+            d.is_hybrid_joined()
+        }
+    });
+    let home = if input.external.is_some() {
+        " (home tenant's claim, trusted)"
+    } else {
+        ""
+    };
+    if met {
+        t.note(|| format!("the device is {claim}{home}"));
+        ControlState::Satisfied
+    } else {
+        t.note(|| match device {
+            None if compliant => {
+                "the device is not registered, so it cannot be compliant".to_owned()
+            }
+            _ if compliant => format!("the device is not compliant{home}"),
+            _ => format!("the device is not Microsoft Entra hybrid joined{home}"),
+        });
+        ControlState::Cannot
+    }
+}
+
+/// The grant state of an applying policy (docs/reference/entra-semantics.md §3.3.1), then its sign-in frequency.
 pub(crate) fn grant_state<T: Tracer>(
     policy_index: usize,
     policy: &Policy,
@@ -379,6 +530,10 @@ fn sign_in_frequency_due<T: Tracer>(policy: &Policy, input: &Input<'_>, t: &mut 
     let Some(sif) = policy.session.sign_in_frequency else {
         return false;
     };
+    if input.external.is_some_and(|e| e.direct_connect) {
+        t.note(|| "sign-in frequency is not supported for B2B direct connect users".to_owned());
+        return false;
+    }
     let session = &input.signin.session;
     match sif {
         SignInFrequency::EveryTime => {

@@ -3,8 +3,9 @@
 use crate::compile::{COMPLIANT_NETWORK_BIT, CompiledTenant, CompiledUser};
 use crate::dated::DatedChange;
 use crate::ids::AZURE_AD_GRAPH_APP;
+use crate::model::cross_tenant::InboundTrust;
 use crate::model::directory::BaselineScopesMode;
-use crate::model::enums::{ClientAppType, DevicePlatform, ExternalUserType};
+use crate::model::enums::{ClientAppType, DevicePlatform, ExternalUserType, TransferMethod};
 use crate::network::LocationSet;
 use crate::signin::{SignIn, Subject, Target};
 
@@ -83,6 +84,20 @@ pub struct UserView<'a> {
     pub directory: Option<&'a CompiledUser>,
 }
 
+/// An external user (any guest or external kind but a local guest) as the grant phase sees
+/// them: which claims of their home tenant count here, and whether they can do anything
+/// interactive here at all (Microsoft Learn, "Authentication and Conditional Access for
+/// External ID").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct External {
+    /// A B2B direct connect user: no object in this directory, so nothing can be done in
+    /// this tenant (no MFA, no terms of use, no session controls but block and the trusted
+    /// claims).
+    pub direct_connect: bool,
+    /// The inbound trust for the user's home tenant (partner entry, else default).
+    pub trust: InboundTrust,
+}
+
 /// The resources of a token request, after baseline-scope handling.
 #[derive(Debug, Clone, Copy)]
 pub enum Audiences<'a> {
@@ -131,7 +146,11 @@ pub fn baseline_handling(mode: &BaselineScopesMode, at: Option<i64>) -> Baseline
     }
 }
 
-/// OAuth scopes that count as "baseline" (docs/reference/entra-semantics.md §3.3.4).
+/// The OpenID Connect scopes among the baseline scopes (docs/reference/entra-semantics.md §3.3.4).
+const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+
+/// OAuth scopes that count as "baseline" (docs/reference/entra-semantics.md §3.3.4): the OIDC scopes and the baseline
+/// directory scopes.
 const BASELINE_SCOPES: &[&str] = &[
     "openid",
     "profile",
@@ -175,6 +194,11 @@ pub struct Input<'a> {
     pub client_app_type: Option<ClientAppType>,
     /// Device platform after defaults.
     pub platform: Option<DevicePlatform>,
+    /// The user is external (not a local guest): how their home tenant's claims count.
+    pub external: Option<External>,
+    /// The request (or the session it refreshes) comes from the device-code flow or an
+    /// authentication transfer, which cannot carry device state.
+    pub transferred: bool,
     /// Where the request is, in words (IP, country, matching ranges), built the first time a
     /// traced location check needs it and shared by every policy of the evaluation.
     pub(crate) location_note: std::cell::OnceCell<String>,
@@ -210,11 +234,24 @@ impl<'a> Input<'a> {
                 Some((id.as_ref(), tenant.sp_index.get(id.as_ref()).copied())),
             ),
         };
+        let external = user.and_then(|u| match u.kind {
+            None | Some(ExternalUserType::InternalGuest) => None,
+            Some(kind) => Some(External {
+                direct_connect: kind == ExternalUserType::B2bDirectConnectUser,
+                trust: tenant.tenant.cross_tenant_access.trust_for(u.home_tenant),
+            }),
+        });
         let scopes = &signin.session.requested_scopes;
-        let baseline_only = !scopes.is_empty()
-            && scopes
-                .iter()
-                .all(|s| BASELINE_SCOPES.iter().any(|b| s.eq_ignore_ascii_case(b)));
+        let only = |list: &[&str]| {
+            !scopes.is_empty()
+                && scopes
+                    .iter()
+                    .all(|s| list.iter().any(|b| s.eq_ignore_ascii_case(b)))
+        };
+        // A confidential client that asks for OIDC scopes only keeps its own audience in
+        // every mode ("no change is expected", concept-enforcement-resource-exclusions).
+        let baseline_only =
+            only(BASELINE_SCOPES) && !(signin.session.confidential_client && only(OIDC_SCOPES));
         let baseline = baseline_handling(&tenant.tenant.directory.baseline_scopes_mode, signin.at);
         let legacy = baseline == Baseline::Exempt;
         let audiences = match (&signin.target, baseline) {
@@ -264,6 +301,9 @@ impl<'a> Input<'a> {
             None if enforce => Some(DevicePlatform::Unknown),
             None => None,
         };
+        let transfer = |m: Option<TransferMethod>| m.is_some_and(|m| m != TransferMethod::None);
+        let transferred =
+            transfer(signin.transfer_method) || transfer(signin.session.original_transfer_method);
         Input {
             mode,
             signin,
@@ -278,13 +318,18 @@ impl<'a> Input<'a> {
             gps_known,
             client_app_type: signin.client_app_type,
             platform,
+            external,
+            transferred,
             location_note: std::cell::OnceCell::new(),
         }
     }
 
-    /// The device as the policy sees it: `other` legacy clients cannot present one.
+    /// The device as the policy sees it: `other` legacy clients cannot present one, and
+    /// neither can the device-code flow or an authentication transfer (the device that
+    /// completes the flow is not the one that gets the token), even when the request gives
+    /// a `deviceInfo`.
     pub fn device(&self) -> Option<&'a crate::device::DeviceInfo> {
-        if self.signin.client_app_type == Some(ClientAppType::Other) {
+        if self.signin.client_app_type == Some(ClientAppType::Other) || self.transferred {
             return None;
         }
         self.signin.device.as_ref()

@@ -1593,13 +1593,9 @@ fn validate_policy(node: &Node<'_>, p: &Policy, errs: &mut Errors<'_>) {
             errs.push(LoadError::new(node.file, at("/grantControls"), "the register-or-join-devices user action only allows `mfa` or an authentication strength"));
         }
     }
-    if !c.applications.user_actions.is_empty() && p.state == PolicyState::ReportOnly {
-        errs.push(LoadError::new(
-            node.file,
-            at("/state"),
-            "policies that target user actions cannot be report-only",
-        ));
-    }
+    // A report-only policy that targets user actions is a warning, not an error: Graph stores
+    // such policies (real exports have them) and Entra does not evaluate them (see
+    // `report_only_user_action_warnings` in `model/tenant.rs`).
     if p.session.persistent_browser.is_some() && !c.applications.include.all {
         errs.push(LoadError::new(
             node.file,

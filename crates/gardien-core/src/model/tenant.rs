@@ -1,7 +1,9 @@
-//! Assembling a tenant from its files: policies, named locations and directory.
+//! Assembling a tenant from its files: policies, named locations, directory and the
+//! cross-tenant access policy.
 
 use serde_json::Value;
 
+use super::cross_tenant::{CrossTenantAccess, read_cross_tenant_access};
 use super::directory::{Directory, read_directory, read_strength};
 use super::location::{MAX_NAMED_LOCATIONS, NamedLocation, read_named_location};
 use super::policy::{LocationToken, Policy, read_policy};
@@ -46,8 +48,11 @@ pub struct TenantSource {
     pub location_files: Vec<SourceFile>,
     /// `directory.json`.
     pub directory: Option<SourceFile>,
-    /// A single-file tenant `{"policies":[...], "namedLocations":[...], "directory":{...}}`.
+    /// A single-file tenant `{"policies":[...], "namedLocations":[...], "directory":{...},
+    /// "crossTenantAccess":{...}}`.
     pub combined: Option<SourceFile>,
+    /// `crossTenantAccess.json` (Graph's cross-tenant access policy `default` and `partners`).
+    pub cross_tenant_access: Option<SourceFile>,
     /// `authenticationStrengthPolicy` files of an export folder (one object, an array or a
     /// collection each), added to the directory's authentication strengths.
     pub strength_files: Vec<SourceFile>,
@@ -65,6 +70,8 @@ pub struct Tenant {
     pub named_locations: Vec<NamedLocation>,
     /// Directory data.
     pub directory: Directory,
+    /// The cross-tenant access policy (Graph's defaults, nothing trusted, when absent).
+    pub cross_tenant_access: CrossTenantAccess,
     /// Warnings and notes found while loading (unknown members, conversions), in file
     /// order. Loading succeeds with them; `validate --strict` and `lint` fail on warnings.
     pub warnings: Vec<Diagnostic>,
@@ -261,6 +268,7 @@ fn locate_all(source: &TenantSource, diagnostics: &mut [Diagnostic]) {
         .chain(&source.location_files)
         .chain(&source.strength_files)
         .chain(source.directory.iter())
+        .chain(source.cross_tenant_access.iter())
         .chain(source.combined.iter());
     for file in files {
         if !diagnostics.iter().any(|d| d.file == file.name) {
@@ -301,6 +309,7 @@ impl Tenant {
         let mut policy_values: Vec<(String, String, Value)> = Vec::new();
         let mut location_values: Vec<(String, String, Value)> = Vec::new();
         let mut directory_value: Option<(String, String, Value)> = None;
+        let mut cross_value: Option<(String, String, Value)> = None;
         let mut warnings: Vec<Diagnostic> = source.notes.clone();
 
         if let Some(file) = &source.combined
@@ -330,14 +339,9 @@ impl Tenant {
                                 );
                             }
                         }
-                        if let Some(c) = o.get("crossTenantAccess") {
-                            member_warnings(
-                                &file.name,
-                                "/crossTenantAccess",
-                                c,
-                                &schema::CROSS_TENANT_ACCESS,
-                                &mut warnings,
-                            );
+                        if let Some(c) = o.remove("crossTenantAccess").filter(|c| !c.is_null()) {
+                            cross_value =
+                                Some((file.name.clone(), "/crossTenantAccess".to_owned(), c));
                         }
                         match o.remove("policies") {
                                 Some(p) => policy_values.push((file.name.clone(), "/policies".to_owned(), p)),
@@ -449,6 +453,22 @@ impl Tenant {
                 }
             }
         }
+        if let Some(file) = &source.cross_tenant_access
+            && let Some(v) = parse_file(file, &mut errors)
+        {
+            cross_value = Some((file.name.clone(), String::new(), v));
+        }
+        if let Some((file, pointer, value)) = &cross_value {
+            member_warnings(
+                file,
+                pointer,
+                value,
+                &schema::CROSS_TENANT_ACCESS,
+                &mut warnings,
+            );
+            let node = Node::root(file, pointer, value);
+            tenant.cross_tenant_access = read_cross_tenant_access(&node, &mut errors);
+        }
         if let Some((file, pointer, value)) = &directory_value {
             member_warnings(file, pointer, value, &schema::DIRECTORY, &mut warnings);
             let node = Node::root(file, pointer, value);
@@ -516,6 +536,7 @@ impl Tenant {
             }
         }
         tenant.check_references(&mut errors);
+        warnings.extend(report_only_user_action_warnings(&tenant.policies));
         if warnings.len() > MAX_ERRORS {
             warnings.truncate(MAX_ERRORS);
             let file = warnings.last().map(|w| w.file.clone()).unwrap_or_default();
@@ -699,4 +720,67 @@ fn synthetic_id(file: &str, index: usize) -> String {
     let stem = file.rsplit(['/', '\\']).next().unwrap_or(file);
     let stem = stem.strip_suffix(".json").unwrap_or(stem);
     format!("{stem}#{index}")
+}
+
+/// Report-only policies that target user actions: Microsoft documents that report-only mode
+/// does not apply to them (the portal does not offer it), yet Graph stores such policies and
+/// real exports contain them. Entra does not evaluate them, so they have no effect until
+/// enabled: a warning, not a load error. gardien still lists them among report-only results.
+fn report_only_user_action_warnings(policies: &[super::policy::Policy]) -> Vec<Diagnostic> {
+    policies
+        .iter()
+        .filter(|p| {
+            p.state == super::policy::PolicyState::ReportOnly
+                && !p.conditions.applications.user_actions.is_empty()
+        })
+        .map(|p| {
+            Diagnostic::new(
+                p.file.as_str(),
+                format!("{}/state", p.pointer),
+                "report-only mode does not apply to policies that target user actions: Entra does not evaluate this policy",
+            )
+            .with_code(crate::error::INVALID_VALUE)
+            .with_severity(Severity::Warning)
+            .with_help("enable the policy, or disable it; its report-only results in gardien have no counterpart in the sign-in logs")
+            .in_policy(&p.id, &p.display_name)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{SourceFile, Tenant, TenantSource};
+    use serde_json::json;
+
+    /// Real exports (CISA's test tenants, Microsoft's security-info template) hold report-only
+    /// policies on user actions, which Entra does not evaluate: loaded with a warning at
+    /// `/state`, not refused.
+    #[test]
+    fn report_only_user_action_policies_load_with_a_warning() {
+        let tenant = json!({"policies": [{"id": "p1", "displayName": "Register from the office",
+            "state": "enabledForReportingButNotEnforced",
+            "conditions": {"users": {"includeUsers": ["All"]},
+                           "applications": {"includeUserActions": ["urn:user:registersecurityinfo"]},
+                           "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}]});
+        let source = TenantSource {
+            combined: Some(SourceFile::new("t.json", tenant.to_string())),
+            ..Default::default()
+        };
+        let loaded = Tenant::load(&source);
+        assert!(loaded.is_ok(), "{:?}", loaded.err());
+        let warnings: Vec<(String, String)> = loaded
+            .map(|t| t.warnings)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|w| (w.pointer, w.reason))
+            .collect();
+        assert_eq!(
+            warnings,
+            vec![(
+                "/policies/0/state".to_owned(),
+                "report-only mode does not apply to policies that target user actions: Entra does not evaluate this policy".to_owned()
+            )]
+        );
+    }
 }

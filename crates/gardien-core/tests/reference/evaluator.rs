@@ -34,13 +34,25 @@
 //! guest; `MicrosoftAdminPortals` ("interactive sign-ins to" the portals, §1.3) also covers
 //! refresh-token requests to them, which a security engineer expects to stay protected.
 //!
+//! External users (docs/reference/entra-semantics.md §3.3.1, last bullet; Microsoft Learn "Authentication and
+//! Conditional Access for External ID"): every guest or external kind but a local guest is
+//! external; the tenant's `crossTenantAccess` (partner entry for the home tenant, else the
+//! default) says whether the home tenant's MFA, compliant-device and hybrid-joined claims
+//! count. With MFA trust only the home tenant's methods count and unmet MFA is a challenge
+//! (done at home); without it MFA is done here with the methods Learn's Table 1 lists for the
+//! resource tenant (SMS, voice, Authenticator push, software OATH, beside a first factor),
+//! and a B2B direct connect user, who can do nothing here, fails. Approved app, app
+//! protection and password change fail for every external user; terms of use, custom
+//! controls, sign-in frequency and the app-enforced / App Control / persistent-browser
+//! session controls do not exist for direct connect users. The device-code flow and
+//! authentication transfer (current or original) carry no device: device controls fail with
+//! 530033. A confidential client asking only for OIDC scopes keeps its own audience.
+//!
 //! Deliberately not modelled (the generator does not produce them): `riskRemediation`,
 //! inline authentication strengths, `AllAgentIdResources` and agent identities, the
-//! confidential-client baseline scopes, cross-tenant trust of external users' MFA and device claims
-//! (docs/reference/entra-semantics.md §3.3.1, last bullet; the core does not model it either),
-//! `everyTime` with `secondaryAuthentication`, nested `extensionAttributes` in `deviceInfo`,
-//! escapes inside filter strings, and anything the loader rejects (only valid tenants are
-//! generated).
+//! confidential-client baseline directory scopes, `everyTime` with `secondaryAuthentication`, nested
+//! `extensionAttributes` in `deviceInfo`, escapes inside filter strings, and anything the
+//! loader rejects (only valid tenants are generated).
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -359,8 +371,12 @@ pub struct Request {
     pub transfer: Option<String>,
     /// The device (`None`: unregistered).
     pub device: Option<Value>,
-    /// Authentication methods done in the session.
+    /// Authentication methods done in the session (this tenant).
     pub methods: BTreeSet<String>,
+    /// Authentication methods done in an external user's home tenant.
+    pub home_methods: BTreeSet<String>,
+    /// The client is a confidential client.
+    pub confidential: bool,
     /// Accepted terms of use.
     pub accepted_terms: Vec<String>,
     /// Password changed in this session.
@@ -453,11 +469,15 @@ impl Request {
             }
         });
         let risk_unset = ["hidden", "unknownfuturevalue"];
-        let methods = strings(&s, "authenticationMethods")
-            .iter()
-            .flat_map(|m| m.split(',').map(|p| p.trim().to_lowercase()))
-            .filter(|m| !m.is_empty())
-            .collect();
+        let method_set = |key: &str| -> BTreeSet<String> {
+            strings(&s, key)
+                .iter()
+                .flat_map(|m| m.split(',').map(|p| p.trim().to_lowercase()))
+                .filter(|m| !m.is_empty())
+                .collect()
+        };
+        let methods = method_set("authenticationMethods");
+        let home_methods = method_set("homeTenantAuthenticationMethods");
         let seconds = |key: &str| s.get(key).and_then(Value::as_u64);
         Request {
             subject,
@@ -474,6 +494,8 @@ impl Request {
                 .and_then(|f| given(f, "transferMethod", &[])),
             device: member(&c, "deviceInfo").cloned(),
             methods,
+            home_methods,
+            confidential: s.get("confidentialClient") == Some(&Value::Bool(true)),
             accepted_terms: strings(&s, "acceptedTermsOfUse"),
             password_changed: s.get("passwordChanged") == Some(&Value::Bool(true)),
             approved_app: s.get("approvedClientApp") == Some(&Value::Bool(true)),
@@ -493,10 +515,18 @@ impl Request {
         matches!(self.client.as_deref(), Some("exchangeactivesync" | "other"))
     }
 
+    /// The device-code flow or an authentication transfer, in this request or in the one
+    /// that created the session.
+    fn transferred(&self) -> bool {
+        let t = |m: &Option<String>| m.as_deref().is_some_and(|m| m != "none");
+        t(&self.transfer) || t(&self.original_transfer)
+    }
+
     /// The device as policies see it. Legacy `other` protocols cannot present a device
-    /// [gardien decision, docs/semantics.md "Grant phase"]; Exchange ActiveSync can.
+    /// [gardien decision, docs/semantics.md "Grant phase"]; Exchange ActiveSync can. The
+    /// device-code flow and authentication transfer carry no device state.
     fn device(&self) -> Option<&Value> {
-        if self.client.as_deref() == Some("other") {
+        if self.client.as_deref() == Some("other") || self.transferred() {
             return None;
         }
         self.device.as_ref()
@@ -512,6 +542,8 @@ pub struct Tenant<'a> {
     policies: Vec<&'a Value>,
     locations: Vec<&'a Value>,
     directory: &'a Value,
+    /// `crossTenantAccess` (null when absent).
+    cross: &'a Value,
     /// The evaluation instant (Unix seconds), `None` for the latest behaviour.
     now: Option<i64>,
 }
@@ -533,6 +565,7 @@ impl<'a> Tenant<'a> {
             policies: list("policies"),
             locations: list("namedLocations"),
             directory: doc.get("directory").unwrap_or(&EMPTY),
+            cross: doc.get("crossTenantAccess").unwrap_or(&EMPTY),
             now: None,
         }
     }
@@ -771,11 +804,12 @@ fn target_condition(t: &Tenant<'_>, c: &Value, req: &Request) -> (Cond, Tri) {
             let include = strings(apps, "includeApplications");
             let exclude = strings(apps, "excludeApplications");
             let filter = member(apps, "applicationFilter");
-            let baseline_only = !req.scopes.is_empty()
-                && req
-                    .scopes
-                    .iter()
-                    .all(|s| BASELINE_SCOPES.iter().any(|b| same(s, b)));
+            let only = |list: &[&str]| {
+                !req.scopes.is_empty() && req.scopes.iter().all(|s| list.iter().any(|b| same(s, b)))
+            };
+            // A confidential client asking for OIDC scopes only keeps its own audience.
+            let baseline_only = only(BASELINE_SCOPES)
+                && !(req.confidential && only(&["openid", "profile", "email", "offline_access"]));
             let has_exclusions = exclude.iter().any(|x| !same(x, "None"))
                 || filter.is_some_and(|f| text(f, "mode").is_some_and(|m| same(m, "exclude")));
             if baseline_only && t.baseline_legacy() {
@@ -1280,12 +1314,120 @@ fn strength_combinations(t: &Tenant<'_>, id: &str) -> Option<Vec<Vec<String>>> {
     )
 }
 
+/// An external user as the grant phase sees them.
+struct External {
+    /// B2B direct connect.
+    direct: bool,
+    /// `isMfaAccepted` for the home tenant.
+    mfa: bool,
+    /// `isCompliantDeviceAccepted`.
+    compliant: bool,
+    /// `isHybridAzureADJoinedDeviceAccepted`.
+    hybrid: bool,
+}
+
+/// The signing-in user when external (any kind but a local guest), with the inbound trust
+/// of their home tenant: the partner entry's `inboundTrust` when it has one, else the
+/// default's; a trust object's missing member is false.
+fn external(t: &Tenant<'_>, req: &Request) -> Option<External> {
+    let Subject::User { id, kind, tenant } = &req.subject else {
+        return None;
+    };
+    let user = resolve_user(t, id, kind, tenant);
+    let kind = user.kind?;
+    if kind == "internalguest" {
+        return None;
+    }
+    let default = t
+        .cross
+        .get("default")
+        .and_then(|d| member(d, "inboundTrust"));
+    let partner = match t.cross.get("partners") {
+        Some(Value::Array(list)) => list.iter().find(|p| {
+            matches!((text(p, "tenantId"), &user.home_tenant), (Some(a), Some(b)) if same(a, b))
+        }),
+        _ => None,
+    };
+    let trust = partner.and_then(|p| member(p, "inboundTrust")).or(default);
+    let flag = |k: &str| trust.and_then(|x| x.get(k)) == Some(&Value::Bool(true));
+    Some(External {
+        direct: kind == "b2bdirectconnectuser",
+        mfa: flag("isMfaAccepted"),
+        compliant: flag("isCompliantDeviceAccepted"),
+        hybrid: flag("isHybridAzureADJoinedDeviceAccepted"),
+    })
+}
+
+/// Second factors an external user can do in the resource tenant (Learn, Table 1).
+const RESOURCE_SECOND_FACTORS: &[&str] =
+    &["sms", "voice", "microsoftauthenticatorpush", "softwareoath"];
+/// First factors (done in the home tenant by an external user).
+const FIRST_FACTORS: &[&str] = &[
+    "password",
+    "federatedsinglefactor",
+    "x509certificatesinglefactor",
+    "email",
+];
+
+/// State of MFA or an authentication strength given its allowed combinations.
+fn methods_state(combos: &[Vec<String>], req: &Request, ext: Option<&External>) -> State {
+    let legacy = req.is_legacy();
+    let other = req.client.as_deref() == Some("other");
+    let met = |set: &BTreeSet<String>| !other && combos.iter().any(|c| covers(set, c));
+    let Some(e) = ext else {
+        return if met(&req.methods) {
+            State::Satisfied
+        } else if legacy {
+            State::Cannot
+        } else {
+            State::Interactive
+        };
+    };
+    let pick = |set: &BTreeSet<String>, allowed: &[&str]| -> BTreeSet<String> {
+        set.iter()
+            .filter(|m| allowed.contains(&m.as_str()))
+            .cloned()
+            .collect()
+    };
+    if e.mfa {
+        if met(&req.home_methods) {
+            return State::Satisfied;
+        }
+        return if legacy {
+            State::Cannot
+        } else {
+            State::Interactive
+        };
+    }
+    if e.direct {
+        return State::Cannot;
+    }
+    let offered: Vec<&str> = RESOURCE_SECOND_FACTORS
+        .iter()
+        .chain(FIRST_FACTORS)
+        .copied()
+        .collect();
+    let mut here = pick(&req.methods, &offered);
+    here.extend(pick(&req.home_methods, FIRST_FACTORS));
+    if met(&here) {
+        return State::Satisfied;
+    }
+    if legacy {
+        return State::Cannot;
+    }
+    let everything: BTreeSet<String> = offered.iter().map(|m| (*m).to_owned()).collect();
+    if combos.iter().any(|c| covers(&everything, c)) {
+        State::Interactive
+    } else {
+        State::Cannot
+    }
+}
+
 /// State of one control (§3.3.1 `control_state`). Legacy clients (Exchange ActiveSync,
 /// other) cannot do anything interactive nor send terms-of-use or app results (§1.6);
 /// `other` cannot present a device or an MFA claim either (docs/semantics.md).
 fn control_state(t: &Tenant<'_>, policy: &Value, control: Control, req: &Request) -> State {
     let legacy = req.is_legacy();
-    let other = req.client.as_deref() == Some("other");
     let interactive = if legacy {
         State::Cannot
     } else {
@@ -1293,15 +1435,23 @@ fn control_state(t: &Tenant<'_>, policy: &Value, control: Control, req: &Request
     };
     let ok = |b: bool| if b { State::Satisfied } else { State::Cannot };
     let g = policy.get("grantControls").unwrap_or(&EMPTY);
+    let ext = external(t, req);
+    if let Some(e) = &ext {
+        match control {
+            Control::ApprovedApplication
+            | Control::CompliantApplication
+            | Control::PasswordChange => return State::Cannot,
+            Control::TermsOfUse | Control::CustomAuthenticationFactor if e.direct => {
+                return State::Cannot;
+            }
+            _ => {}
+        }
+    }
     match control {
         Control::Mfa => {
             let combos = strength_combinations(t, "00000000-0000-0000-0000-000000000002")
                 .unwrap_or_default();
-            if !other && combos.iter().any(|c| covers(&req.methods, c)) {
-                State::Satisfied
-            } else {
-                interactive
-            }
+            methods_state(&combos, req, ext.as_ref())
         }
         Control::AuthenticationStrength => {
             let id = g
@@ -1309,15 +1459,16 @@ fn control_state(t: &Tenant<'_>, policy: &Value, control: Control, req: &Request
                 .and_then(|s| text(s, "id"))
                 .unwrap_or_default();
             match strength_combinations(t, id) {
-                Some(combos) if !other && combos.iter().any(|c| covers(&req.methods, c)) => {
-                    State::Satisfied
-                }
-                Some(_) => interactive,
+                Some(combos) => methods_state(&combos, req, ext.as_ref()),
                 None => State::Cannot,
             }
         }
-        Control::CompliantDevice => ok(device_compliant(req.device())),
-        Control::DomainJoinedDevice => ok(device_hybrid(req.device())),
+        Control::CompliantDevice => {
+            ok(ext.as_ref().is_none_or(|e| e.compliant) && device_compliant(req.device()))
+        }
+        Control::DomainJoinedDevice => {
+            ok(ext.as_ref().is_none_or(|e| e.hybrid) && device_hybrid(req.device()))
+        }
         Control::ApprovedApplication => ok(req.approved_app && !legacy),
         Control::CompliantApplication => ok(req.app_protection && !legacy),
         Control::PasswordChange => {
@@ -1348,7 +1499,11 @@ fn control_state(t: &Tenant<'_>, policy: &Value, control: Control, req: &Request
 /// governs both factors, so the older one counts; `secondaryAuthentication` only the MFA.
 /// `everyTime` "forces full reauthentication" with a 5-minute tolerance (T24). Unknown
 /// ages mean a fresh sign-in [gardien decision].
-fn sign_in_frequency_due(policy: &Value, req: &Request) -> bool {
+fn sign_in_frequency_due(t: &Tenant<'_>, policy: &Value, req: &Request) -> bool {
+    // Not supported for B2B direct connect users (Learn's comparison table).
+    if external(t, req).is_some_and(|e| e.direct) {
+        return false;
+    }
     let Some(sif) = policy
         .get("sessionControls")
         .and_then(|s| member(s, "signInFrequency"))
@@ -1438,10 +1593,10 @@ pub fn grant(t: &Tenant<'_>, policy: &Value, req: &Request) -> Grant {
         }
     };
     match state {
-        Grant::Satisfied if sign_in_frequency_due(policy, req) => {
+        Grant::Satisfied if sign_in_frequency_due(t, policy, req) => {
             Grant::Interrupt([Control::SignInFrequency].into_iter().collect())
         }
-        Grant::Interrupt(mut c) if sign_in_frequency_due(policy, req) => {
+        Grant::Interrupt(mut c) if sign_in_frequency_due(t, policy, req) => {
             c.insert(Control::SignInFrequency);
             Grant::Interrupt(c)
         }
@@ -1717,6 +1872,8 @@ pub fn evaluate(tenant: &Value, body: &Value, now: Option<i64>) -> Decision {
     } else if let Some(first) = failing.first().copied() {
         decision.decision = "deny";
         decision.error_code = Some(match first {
+            // Device state cannot come through the device-code flow (docs/semantics.md).
+            Control::CompliantDevice | Control::DomainJoinedDevice if req.transferred() => 530033,
             Control::CompliantDevice => 53000,
             Control::DomainJoinedDevice => 53001,
             Control::ApprovedApplication => 53002,
@@ -1743,6 +1900,13 @@ pub fn evaluate(tenant: &Value, body: &Value, now: Option<i64>) -> Decision {
     } else {
         let sources: Vec<&Value> = enforced.iter().map(|(i, _)| t.policies[*i]).collect();
         decision.session = merge_sessions(&sources);
+        if external(&t, &req).is_some_and(|e| e.direct) {
+            // Session controls not supported for B2B direct connect users.
+            decision.session.app_enforced = false;
+            decision.session.cloud_app_security = None;
+            decision.session.frequency = None;
+            decision.session.persistent_browser = None;
+        }
     }
     decision.policies = policies;
     decision

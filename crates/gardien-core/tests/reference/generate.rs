@@ -250,13 +250,71 @@ pub fn tenant() -> impl Strategy<Value = Value> {
         directory(),
         (0..LOCATIONS).map(named_location).collect::<Vec<_>>(),
         prop::collection::vec(policy(), 1..=8),
+        prop::option::weighted(0.6, cross_tenant_access()),
     )
-        .prop_map(|(directory, locations, mut policies)| {
+        .prop_map(|(directory, locations, mut policies, cross)| {
             for (i, p) in policies.iter_mut().enumerate() {
                 p["id"] = json!(format!("p{i}"));
                 p["displayName"] = json!(format!("Policy {i}"));
             }
-            json!({"policies": policies, "namedLocations": locations, "directory": directory})
+            let mut t =
+                json!({"policies": policies, "namedLocations": locations, "directory": directory});
+            if let Some(c) = cross {
+                t["crossTenantAccess"] = c;
+            }
+            t
+        })
+}
+
+/// An inbound trust object: each member true, false or left out.
+fn inbound_trust() -> impl Strategy<Value = Value> {
+    prop::collection::vec(prop::option::of(any::<bool>()), 3).prop_map(|flags| {
+        let mut o = serde_json::Map::new();
+        for (key, flag) in [
+            "isMfaAccepted",
+            "isCompliantDeviceAccepted",
+            "isHybridAzureADJoinedDeviceAccepted",
+        ]
+        .iter()
+        .zip(flags)
+        {
+            if let Some(f) = flag {
+                o.insert((*key).to_owned(), json!(f));
+            }
+        }
+        Value::Object(o)
+    })
+}
+
+/// `crossTenantAccess`: a default and partner entries for some home tenants, each with its
+/// own inbound trust or inheriting the default's (null).
+fn cross_tenant_access() -> impl Strategy<Value = Value> {
+    (
+        inbound_trust(),
+        prop::collection::vec(
+            (
+                0..4usize,
+                prop::option::weighted(0.7, inbound_trust()),
+                any::<bool>(),
+            ),
+            0..3,
+        ),
+    )
+        .prop_map(|(default, partners)| {
+            let mut seen = Vec::new();
+            let partners: Vec<Value> = partners
+                .into_iter()
+                .filter(|(h, _, _)| {
+                    let fresh = !seen.contains(h);
+                    seen.push(*h);
+                    fresh
+                })
+                .map(|(h, trust, upper)| {
+                    json!({"tenantId": cased(home_tenant(h), upper),
+                           "inboundTrust": trust.unwrap_or(Value::Null)})
+                })
+                .collect();
+            json!({"default": {"inboundTrust": default}, "partners": partners})
         })
 }
 
@@ -1052,8 +1110,8 @@ fn subject() -> impl Strategy<Value = Value> {
     prop_oneof![
         8 => (
             0..USERS + 2,
-            prop::option::weighted(0.15, select(KINDS)),
-            prop::option::weighted(0.15, 1..4usize),
+            prop::option::weighted(0.25, select(KINDS)),
+            prop::option::weighted(0.3, 1..4usize),
             prop::bool::weighted(0.2),
         )
             .prop_map(|(u, kind, tenant, upper)| {
@@ -1170,15 +1228,20 @@ fn session() -> impl Strategy<Value = Value> {
             prop_oneof![
                 6 => Just(None),
                 2 => Just(Some(vec!["openid", "profile", "User.Read"])),
+                2 => Just(Some(vec!["openid", "profile"])),
                 1 => Just(Some(vec!["openid", "Mail.Read"])),
             ],
             prop::option::weighted(0.3, select(vec!["FR", "US", "de"])),
             prop::bool::weighted(0.15),
             prop::bool::weighted(0.2),
         ),
+        (
+            prop::option::weighted(0.35, prop::collection::vec(select(METHODS), 1..3)),
+            prop::bool::weighted(0.3),
+        ),
     )
         .prop_map(
-            |((methods, tou, password, approved, app_protection), rest)| {
+            |((methods, tou, password, approved, app_protection), rest, (home, confidential))| {
                 let (original, since_auth, since_mfa, scopes, gps, compliant_network, refresh) =
                     rest;
                 let mut s = json!({
@@ -1204,6 +1267,12 @@ fn session() -> impl Strategy<Value = Value> {
                 }
                 if let Some(g) = gps {
                     s["gpsCountry"] = json!(g);
+                }
+                if let Some(h) = home {
+                    s["homeTenantAuthenticationMethods"] = json!(h);
+                }
+                if confidential {
+                    s["confidentialClient"] = json!(true);
                 }
                 s
             },

@@ -102,7 +102,7 @@ fn demo_origin(headers: &HeaderMap) -> Result<(), ApiError> {
 /// The authenticated JSON object of an admin write: token first (401 with the body
 /// unread), then `Content-Type`, then the body, streamed against `[http]
 /// admin_body_bytes` and counted against `max_json_values` before it is parsed.
-async fn write_body(
+pub(crate) async fn write_body(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
@@ -117,7 +117,7 @@ async fn write_body(
 }
 
 /// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`).
-fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+pub(crate) fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     let Some(v) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
@@ -128,7 +128,8 @@ fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
         .map_err(|_| ApiError::bad_request("If-Match: expected a policy version such as \"3\""))
 }
 
-fn with_etag(mut response: Response, version: i64) -> Response {
+/// `response` with `ETag: "<version>"`.
+pub(crate) fn with_etag(mut response: Response, version: i64) -> Response {
     if let Ok(v) = HeaderValue::from_str(&format!("\"{version}\"")) {
         response.headers_mut().insert(header::ETAG, v);
     }
@@ -176,7 +177,10 @@ fn relative(mut errors: LoadErrors, kind: &str, index: Option<usize>) -> LoadErr
     errors
 }
 
-fn write_error(e: WriteError, kind: &str, index: Option<usize>) -> ApiError {
+/// The answer to a write the state refused: 400 with the core's errors (pointing into the
+/// request body when `index` names the item written), 409 on a version conflict, 500 on a
+/// store failure.
+pub(crate) fn write_error(e: WriteError, kind: &str, index: Option<usize>) -> ApiError {
     match e {
         WriteError::Rejected(errors) => ApiError::invalid(&relative(errors, kind, index)),
         WriteError::Conflict { expected, actual } => ApiError::conflict(format!(
@@ -225,7 +229,7 @@ const LOCATIONS: Collection = Collection {
 
 /// Writes without `If-Match` that lost a race with another replica are retried this many
 /// times on the newer version before the conflict is answered.
-const WRITE_RETRIES: usize = 8;
+pub(crate) const WRITE_RETRIES: usize = 8;
 
 fn same_id(v: &Value, id: &str) -> bool {
     v.get("id")
@@ -645,9 +649,26 @@ pub async fn list_versions(
         .versions()
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    let value: Vec<Value> = versions
+        .into_iter()
+        .map(|v| dated(serde_json::to_value(v).unwrap_or(Value::Null)))
+        .collect();
     Ok(Json(
-        json!({ "current": state.live.load().version, "value": versions }),
+        json!({ "current": state.live.load().version, "value": value }),
     ))
+}
+
+/// A version as the API shows it: `createdDateTime` (RFC 3339, UTC, as Graph dates are)
+/// beside `createdMs`.
+fn dated(mut version: Value) -> Value {
+    let ms = version.get("createdMs").and_then(Value::as_i64);
+    if let (Some(ms), Some(object)) = (ms, version.as_object_mut()) {
+        object.insert(
+            "createdDateTime".into(),
+            Value::String(crate::clock::rfc3339(ms)),
+        );
+    }
+    version
 }
 
 /// `GET /v1/admin/versions/{version}`: one version with its snapshot and diff.
@@ -663,7 +684,7 @@ pub async fn get_version(
         .await
         .map_err(|e| ApiError::internal(&e))?
     {
-        Some(v) => Ok(Json(serde_json::to_value(v).unwrap_or(Value::Null))),
+        Some(v) => Ok(Json(dated(serde_json::to_value(v).unwrap_or(Value::Null)))),
         None => Err(ApiError::not_found(format!("no version {version}"))),
     }
 }

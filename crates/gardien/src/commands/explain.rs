@@ -23,6 +23,9 @@ fn words(a: UserAction) -> &'static str {
         UserAction::UseApprovedApp => "use an approved client app",
         UserAction::UseModernClient => "use a modern-authentication client",
         UserAction::CompleteMfa => "complete multifactor authentication",
+        UserAction::CompleteMfaInHomeOrganization => {
+            "complete multifactor authentication in your own organisation"
+        }
         UserAction::UseStrongerMethod => "use a stronger authentication method",
         UserAction::ChangePassword => "change the password",
         UserAction::AcceptTermsOfUse => "accept the terms of use",

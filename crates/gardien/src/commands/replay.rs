@@ -9,8 +9,7 @@
 
 use anyhow::{Context, Result, anyhow};
 use gardien_analysis::replay::{
-    Change, ChangeSummary, Count, Element, Outcome, Position, ReadError, Replay, ReplayReport,
-    SkippedEntry, read_log,
+    Change, Element, Outcome, Position, ReadError, Replay, SkippedEntry, read_log,
 };
 use std::cell::Cell;
 use std::fmt::Write as _;
@@ -19,9 +18,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::{Exit, print_out, tenant_fs};
-
-/// How many entries of each "by policy / user / app" list the text report shows.
-const TOP: usize = 10;
 
 /// Counts the bytes read from a file, for the progress line.
 struct Counting<'a, R> {
@@ -240,7 +236,9 @@ pub fn run(
         out.write_all(tail.as_bytes()).and_then(|()| out.flush())
     } else {
         drop(out);
-        print_out(&text(&report, tenant, baseline, logs))
+        print_out(&crate::render::text::replay(
+            &report, tenant, baseline, logs,
+        ))
     };
     let failed = failing
         .iter()
@@ -252,108 +250,4 @@ pub fn run(
         _ if failed => Ok(Exit::Deny),
         _ => Ok(Exit::Ok),
     }
-}
-
-fn counts(out: &mut String, label: &str, list: &[Count]) {
-    for (i, c) in list.iter().take(TOP).enumerate() {
-        let name = if c.display_name == c.id {
-            c.id.clone()
-        } else {
-            format!("{} ({})", c.display_name, c.id)
-        };
-        let _ = writeln!(
-            out,
-            "  {:<10} {:>8}  {name}",
-            if i == 0 { label } else { "" },
-            c.count
-        );
-    }
-    if list.len() > TOP {
-        let rest: u64 = list.iter().skip(TOP).map(|c| c.count).sum();
-        let _ = writeln!(out, "  {:<10} {rest:>8}  ({} more)", "", list.len() - TOP);
-    }
-}
-
-fn group(out: &mut String, change: Change, g: &ChangeSummary) {
-    if g.count == 0 {
-        return;
-    }
-    let _ = writeln!(out, "\n{}: {}", change.label(), g.count);
-    let by_policy = if change == Change::DecidingPolicyMoved {
-        "now by"
-    } else {
-        "by policy"
-    };
-    counts(out, by_policy, &g.by_policy);
-    counts(out, "moved", &g.by_move);
-    counts(out, "by user", &g.by_user);
-    counts(out, "by app", &g.by_app);
-}
-
-/// The report for people.
-fn text(r: &ReplayReport, tenant: &Path, baseline: Option<&Path>, logs: &[PathBuf]) -> String {
-    let mut out = String::new();
-    let against = match baseline {
-        Some(b) => format!("compared with the baseline tenant {}", b.display()),
-        None => "compared with the logged outcomes".to_owned(),
-    };
-    let _ = writeln!(
-        out,
-        "replay of {} log file{} against {} ({against})\n",
-        logs.len(),
-        if logs.len() == 1 { "" } else { "s" },
-        tenant.display()
-    );
-    let t = &r.totals;
-    let _ = writeln!(out, "  records   {:>8}", t.records);
-    let _ = writeln!(
-        out,
-        "  replayed  {:>8}  exact from gardien's request: {}, rebuilt with assumptions: {}",
-        t.replayed, t.exact, t.with_assumptions
-    );
-    let skipped: Vec<String> = r
-        .skipped
-        .iter()
-        .map(|s| format!("{} {}", s.reason, s.count))
-        .collect();
-    let _ = writeln!(
-        out,
-        "  skipped   {:>8}{}",
-        t.skipped,
-        if skipped.is_empty() {
-            String::new()
-        } else {
-            format!("  {}", skipped.join(", "))
-        }
-    );
-    let _ = writeln!(out, "\nchanges");
-    for c in Change::ALL {
-        let n = r.changes.get(c).map_or(r.changes.unchanged, |g| g.count);
-        let _ = writeln!(out, "  {:<22} {n:>8}", c.label());
-    }
-    for c in Change::ALL {
-        if let Some(g) = r.changes.get(c) {
-            group(&mut out, c, g);
-        }
-    }
-    if !r.skipped.is_empty() {
-        let _ = writeln!(out, "\nskipped records (first {} of each reason)", 5);
-        for s in &r.skipped {
-            let _ = writeln!(out, "  {} ({})", s.reason, s.count);
-            for e in &s.examples {
-                let _ = writeln!(out, "      {e}");
-            }
-        }
-    }
-    if !r.assumptions.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nassumptions ({} records rebuilt from Graph members, not from gardien's request)",
-            t.with_assumptions
-        );
-        for a in &r.assumptions {
-            let _ = writeln!(out, "  {:<22} {:>8}  {}", a.assumption, a.count, a.meaning);
-        }
-    }
-    out
 }

@@ -5,7 +5,6 @@
 
 use crate::Exit;
 use crate::commands::demo::demo_source;
-use crate::tenant_fs::tenant_source;
 use anyhow::{Context, Result, anyhow};
 use gardien_server::config::{AppRoute, ServerConfig};
 use gardien_server::identity::HeaderIdentityConfig;
@@ -198,9 +197,7 @@ pub fn run(
                 config.listen = l;
             }
             let initial_tenant = match &config.tenant {
-                Some(t) => {
-                    Some(snapshot::from_source(&tenant_source(t)?).map_err(|e| anyhow!("{e}"))?)
-                }
+                Some(t) => Some(crate::tenant_fs::tenant_snapshot(&t.path)?),
                 None => None,
             };
             let initial_devices = match &config.signals.devices {
@@ -260,6 +257,10 @@ pub fn run(
         #[cfg(unix)]
         if let (false, Some(path)) = (demo, config_path) {
             reload_on_hangup(state.clone(), path.to_path_buf());
+        }
+        if let Some(t) = state.config.tenant.clone().filter(|t| t.watch) {
+            let interval = std::time::Duration::from_millis(t.watch_interval_ms);
+            tokio::spawn(crate::watch::follow(state.clone(), t.path, interval));
         }
         tracing::info!(%addr, version = state.live.load().version, "gardien serving");
         let served = gardien_server::serve(state, listener, shutdown_signal()).await;

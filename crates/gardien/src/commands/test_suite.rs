@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use crate::tenant_fs::{self, Loaded};
 use crate::{Exit, print_out};
 
-/// Loads and runs one suite file.
-fn run_one(path: &Path) -> SuiteReport {
+/// Loads and runs one suite file, against `tenant` when given (else the suite's own).
+fn run_one(path: &Path, tenant: Option<&Path>) -> SuiteReport {
     let file = path.display().to_string();
     let text = match gardien_server::files::read_text(path, gardien_server::files::DEFAULT_LIMIT) {
         Ok(t) => t,
@@ -22,7 +22,12 @@ fn run_one(path: &Path) -> SuiteReport {
     };
     let dir = path.parent().unwrap_or_else(|| Path::new(""));
     let suite = match Suite::parse(&file, &text, dir) {
-        Ok(s) => s,
+        Ok(mut s) => {
+            if let Some(t) = tenant {
+                s.tenant = t.to_path_buf();
+            }
+            s
+        }
         Err(e) => {
             // Rendered like every other diagnostic: the suite's line shown.
             let mut d = gardien_core::Diagnostic::new(&e.file, "", &e.reason);
@@ -92,11 +97,11 @@ fn render(r: &SuiteReport) -> String {
 }
 
 /// Runs the suites; writes JUnit XML when asked.
-pub fn run(suites: &[PathBuf], junit_path: Option<&Path>) -> Result<Exit> {
+pub fn run(suites: &[PathBuf], junit_path: Option<&Path>, tenant: Option<&Path>) -> Result<Exit> {
     let mut reports = Vec::with_capacity(suites.len());
     let mut out = String::new();
     for path in suites {
-        let report = run_one(path);
+        let report = run_one(path, tenant);
         out.push_str(&render(&report));
         out.push('\n');
         reports.push(report);

@@ -366,6 +366,11 @@ pub fn hand_built(model: &Model, dir: &Path) {
         &json!({"users": users, "groups": groups, "servicePrincipals": model.service_principals,
                 "authenticationStrengthPolicies": strengths}),
     );
+    // The cross-tenant access policy decides external users' MFA and device claims.
+    write(
+        &dir.join("crossTenantAccess.json"),
+        &json!({"default": model.cross_default, "partners": model.cross_partners}),
+    );
 }
 
 /// A Graph evaluate request body.

@@ -215,7 +215,14 @@ where
     let mut r_members: Vec<Vec<u32>> = Vec::new();
     for i in 0..rest.total() {
         let t = rest.decode(i);
-        let key = (u.rest_sets(&t), t[1], t[3], t[8]);
+        // A flow that carries no device state (device code, authentication transfer) is told
+        // apart by the device slot: the core decides it as if no device were presented.
+        let transferred = u
+            .flows
+            .get(usize::from(t[7]))
+            .is_some_and(|f| f.value.is_some());
+        let device = if transferred { t[3] | 0x8000 } else { t[3] };
+        let key = (u.rest_sets(&t), t[1], device, t[8]);
         let n = u32::try_from(i).unwrap_or(u32::MAX);
         match r_index.get(&key) {
             Some(&g) => {
@@ -231,13 +238,14 @@ where
         }
     }
     // Outer keys.
-    let mut outer_index: FxHashMap<(Sets, TargetKind), usize> = FxHashMap::default();
-    let mut outer: Vec<(Sets, TargetKind)> = Vec::new();
+    let mut outer_index: FxHashMap<(Sets, TargetKind, u32), usize> = FxHashMap::default();
+    let mut outer: Vec<(Sets, TargetKind, u32)> = Vec::new();
     let mut outer_pairs: Vec<Vec<(u32, u32)>> = Vec::new();
     for (ui, us) in u.user_sets.iter().enumerate() {
         for (ai, ts) in u.target_sets.iter().enumerate() {
             let kind = u.target_kinds.get(ai).copied().unwrap_or(TargetKind::App);
-            let key = (and(us, ts), kind);
+            let grant = u.user_grant.get(ui).copied().unwrap_or(0);
+            let key = (and(us, ts), kind, grant);
             let pair = (
                 u32::try_from(ui).unwrap_or(u32::MAX),
                 u32::try_from(ai).unwrap_or(u32::MAX),
@@ -399,7 +407,7 @@ struct Ctx<'a> {
     l_members: &'a [Vec<u16>],
     rkeys: &'a [RestKey],
     r_members: &'a [Vec<u32>],
-    outer: &'a [(Sets, TargetKind)],
+    outer: &'a [(Sets, TargetKind, u32)],
     outer_pairs: &'a [Vec<(u32, u32)>],
     always: [u64; WORDS],
     varying: &'a [u16],
@@ -412,7 +420,7 @@ type Pattern = Vec<(u32, Vec<u32>)>;
 type Ordered<const W: usize> = (usize, [u64; W], [u64; WORDS]);
 
 /// Outer key's constant bits (interned), kind of target, applying varying bits, grant inputs.
-type MemoKey<const W: usize> = (u32, TargetKind, [u64; W], u16, u16, u16);
+type MemoKey<const W: usize> = (u32, TargetKind, u32, [u64; W], u16, u16, u16);
 
 struct Labelled<L> {
     labels: Vec<L>,
@@ -459,7 +467,7 @@ where
         .outer
         .iter()
         .enumerate()
-        .map(|(j, (sets, _))| {
+        .map(|(j, (sets, _, _))| {
             let f = flat(sets);
             let mut base = f;
             for (b, a) in base.iter_mut().zip(ctx.always.iter()) {
@@ -656,14 +664,14 @@ where
         }
         let next = u32::try_from(bases.len()).unwrap_or(u32::MAX);
         let base = *bases.entry(*base).or_insert(next);
-        let kind = ctx
+        let (kind, grant) = ctx
             .outer
             .get(*j)
-            .map(|(_, k)| *k)
-            .unwrap_or(TargetKind::App);
+            .map(|(_, k, g)| (*k, *g))
+            .unwrap_or((TargetKind::App, 0));
         group_labels.clear();
         for ((applying, c, d, s), (lg, rg)) in g_reps.iter().zip(g_first.iter()) {
-            let key = (base, kind, *applying, *c, *d, *s);
+            let key = (base, kind, grant, *applying, *c, *d, *s);
             let label = match memo.get(&key) {
                 Some(l) => *l,
                 None => {

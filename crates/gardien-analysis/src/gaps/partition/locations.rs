@@ -96,10 +96,36 @@ fn describe(tenants: &[CompiledTenant], sets: &[LocationSet; TENANTS]) -> Vec<St
 
 /// Every location candidate, the attacker's (outside every IP range, a country no location
 /// lists) first.
-pub(crate) fn candidates(tenants: &[CompiledTenant]) -> Vec<Candidate<Place>> {
-    // Addresses: preferred outside addresses, then every range boundary.
+///
+/// With `ip_bound`, when the ranges have more boundaries than that, the addresses tried are
+/// bounded instead: the first address of each IP named location's first range (and of the
+/// MFA trusted IPs), so one address per location rather than one per distinct set; the second
+/// value then says so, for the approximations of the report.
+pub(crate) fn candidates(
+    tenants: &[CompiledTenant],
+    ip_bound: Option<usize>,
+) -> (Vec<Candidate<Place>>, Option<String>) {
+    // Addresses: preferred outside addresses, then every range boundary (two per range at
+    // most: counted first, on the largest tenant, so that a bounded run does not collect
+    // them).
+    let ranges: usize = tenants
+        .iter()
+        .map(|t| {
+            t.tenant
+                .named_locations
+                .iter()
+                .map(|l| match &l.kind {
+                    LocationKind::Ip { ranges, .. } => ranges.len(),
+                    _ => 0,
+                })
+                .sum::<usize>()
+                + t.tenant.directory.mfa_trusted_ips.len()
+        })
+        .max()
+        .unwrap_or(0);
+    let bounded = ip_bound.filter(|b| ranges.saturating_mul(2) > *b);
     let mut boundaries: BTreeSet<IpAddr> = BTreeSet::new();
-    for t in tenants {
+    for t in tenants.iter().filter(|_| bounded.is_none()) {
         let ranges = t
             .tenant
             .named_locations
@@ -116,6 +142,29 @@ pub(crate) fn candidates(tenants: &[CompiledTenant]) -> Vec<Candidate<Place>> {
                 boundaries.insert(n);
             }
         }
+    }
+    let mut note = None;
+    if let Some(bound) = bounded {
+        note = Some(format!(
+            "locations: the tenant has {ranges} named IP ranges, up to {} boundaries, more than \
+             {bound}: one address per IP named location (the first of its first range) stands for \
+             its ranges, so a class made only by the overlap of ranges may be missed",
+            ranges.saturating_mul(2)
+        ));
+        boundaries = tenants
+            .iter()
+            .flat_map(|t| {
+                t.tenant
+                    .named_locations
+                    .iter()
+                    .filter_map(|l| match &l.kind {
+                        LocationKind::Ip { ranges, .. } => ranges.first(),
+                        _ => None,
+                    })
+                    .chain(t.tenant.directory.mfa_trusted_ips.first())
+                    .map(|r| r.first_address())
+            })
+            .collect();
     }
     let ip_sets = |ip: IpAddr| -> [LocationSet; TENANTS] {
         let mut s = [LocationSet::EMPTY; TENANTS];
@@ -286,5 +335,5 @@ pub(crate) fn candidates(tenants: &[CompiledTenant]) -> Vec<Candidate<Place>> {
             }
         }
     }
-    out
+    (out, note)
 }

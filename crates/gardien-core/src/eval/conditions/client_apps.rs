@@ -18,6 +18,42 @@ fn eas_supported(platform: Option<DevicePlatform>) -> bool {
     )
 }
 
+/// Whether one `clientAppTypes` token selects a sign-in of this client type and platform.
+fn token_selects(
+    token: ClientAppTypeToken,
+    client: ClientAppType,
+    platform: Option<DevicePlatform>,
+) -> bool {
+    match token {
+        ClientAppTypeToken::All => true,
+        ClientAppTypeToken::Type(x) => x == client,
+        ClientAppTypeToken::EasSupported => {
+            client == ClientAppType::ExchangeActiveSync && eas_supported(platform)
+        }
+    }
+}
+
+/// Whether a policy's `clientAppTypes` select a sign-in (empty list = `all`).
+fn selects(
+    tokens: &[ClientAppTypeToken],
+    client: ClientAppType,
+    platform: Option<DevicePlatform>,
+) -> bool {
+    tokens.is_empty() || tokens.iter().any(|t| token_selects(*t, client, platform))
+}
+
+/// Whether every sign-in that the client app types `inner` select is selected by `outer` too
+/// (an empty list is `all`). Exact: client type and platform (which `easSupported` reads)
+/// are enumerated and each decided by the same rule as [`check_client_apps`].
+pub fn client_apps_contain(outer: &[ClientAppTypeToken], inner: &[ClientAppTypeToken]) -> bool {
+    let platforms = DevicePlatform::ALL.iter().map(|p| Some(*p)).chain([None]);
+    platforms.into_iter().all(|platform| {
+        ClientAppType::ALL
+            .iter()
+            .all(|&c| !selects(inner, c, platform) || selects(outer, c, platform))
+    })
+}
+
 /// Whether the client app type is in a policy's `clientAppTypes` (empty list = `all`).
 pub(crate) fn check_client_apps<T: Tracer>(
     tokens: &[ClientAppTypeToken],
@@ -44,14 +80,11 @@ pub(crate) fn check_client_apps<T: Tracer>(
     };
     // `easSupported` needs the platform too: without one (what-if) it cannot be decided.
     let mut undecided = false;
-    let hit = tokens.iter().any(|tok| match tok {
-        ClientAppTypeToken::All => true,
-        ClientAppTypeToken::Type(x) => *x == client,
-        ClientAppTypeToken::EasSupported => {
-            let eas = client == ClientAppType::ExchangeActiveSync;
-            undecided |= eas && input.platform.is_none();
-            eas && eas_supported(input.platform)
-        }
+    let hit = tokens.iter().any(|tok| {
+        undecided |= *tok == ClientAppTypeToken::EasSupported
+            && client == ClientAppType::ExchangeActiveSync
+            && input.platform.is_none();
+        token_selects(*tok, client, input.platform)
     });
     if !hit && undecided {
         t.note(|| {
@@ -71,7 +104,31 @@ pub(crate) fn check_client_apps<T: Tracer>(
 
 #[cfg(test)]
 mod tests {
+    use super::client_apps_contain;
     use crate::eval::Condition;
+    use crate::model::enums::ClientAppType;
+    use crate::model::policy::ClientAppTypeToken;
+
+    #[test]
+    fn containment_of_client_app_types() {
+        use ClientAppTypeToken::{All, EasSupported, Type};
+        let legacy = [
+            Type(ClientAppType::ExchangeActiveSync),
+            Type(ClientAppType::Other),
+        ];
+        let other = [Type(ClientAppType::Other)];
+        assert!(client_apps_contain(&legacy, &other));
+        assert!(!client_apps_contain(&other, &legacy));
+        // Empty is `all`.
+        assert!(client_apps_contain(&[], &legacy));
+        assert!(client_apps_contain(&[All], &[]));
+        assert!(!client_apps_contain(&legacy, &[]));
+        // `easSupported` is EAS on some platforms: EAS contains it, not the reverse.
+        assert!(client_apps_contain(&legacy, &[EasSupported]));
+        assert!(!client_apps_contain(&[EasSupported], &legacy));
+        assert!(!client_apps_contain(&other, &[EasSupported]));
+        assert!(client_apps_contain(&[EasSupported], &[EasSupported]));
+    }
     use crate::eval::input::Outcome;
 
     use serde_json::{Value, json};

@@ -5,15 +5,33 @@ use crate::eval::input::{Input, Mode, Outcome};
 use crate::eval::trace::Tracer;
 use crate::model::enums::{EnumSet, TransferMethod};
 
+/// Whether a transfer method counts for a selected set (`none` never does).
+fn method_selected(methods: EnumSet, m: TransferMethod) -> bool {
+    m != TransferMethod::None && methods.contains(m.index())
+}
+
+/// Whether every sign-in that the authentication flows `inner` select is selected by `outer`
+/// too (`None`: not configured, every sign-in). A configured condition selects a sign-in whose
+/// current or original transfer method it lists ([`check_flows`]), so it contains another one
+/// exactly when it lists every method the other lists; it never contains "not configured"
+/// (a sign-in with no transfer method).
+pub fn flows_contain(outer: Option<EnumSet>, inner: Option<EnumSet>) -> bool {
+    match (outer, inner) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(q), Some(p)) => TransferMethod::ALL
+            .iter()
+            .all(|&m| !method_selected(p, m) || method_selected(q, m)),
+    }
+}
+
 /// Matches when the request's transfer method, or the one that created its session
 /// (protocol tracking survives refreshes), is selected. In what-if, a request without a
 /// transfer method is undecidable unless protocol tracking already matches.
 pub(crate) fn check_flows<T: Tracer>(methods: EnumSet, input: &Input<'_>, t: &mut T) -> Outcome {
     let current = input.signin.transfer_method;
     let original = input.signin.session.original_transfer_method;
-    let selected = |m: Option<TransferMethod>| {
-        m.is_some_and(|m| m != TransferMethod::None && methods.contains(m.index()))
-    };
+    let selected = |m: Option<TransferMethod>| m.is_some_and(|m| method_selected(methods, m));
     if selected(current) {
         t.note(|| {
             format!(
@@ -47,7 +65,32 @@ pub(crate) fn check_flows<T: Tracer>(methods: EnumSet, input: &Input<'_>, t: &mu
 
 #[cfg(test)]
 mod tests {
+    use super::flows_contain;
     use crate::eval::input::Outcome;
+    use crate::model::enums::{EnumSet, TransferMethod};
+
+    #[test]
+    fn containment_of_authentication_flows() {
+        let set = |ms: &[TransferMethod]| {
+            let mut s = EnumSet::default();
+            for m in ms {
+                s.insert(m.index());
+            }
+            s
+        };
+        let code = set(&[TransferMethod::DeviceCodeFlow]);
+        let both = set(&[
+            TransferMethod::DeviceCodeFlow,
+            TransferMethod::AuthenticationTransfer,
+        ]);
+        assert!(flows_contain(Some(both), Some(code)));
+        assert!(!flows_contain(Some(code), Some(both)));
+        assert!(flows_contain(None, Some(code)));
+        assert!(!flows_contain(Some(both), None));
+        // `none` listed selects nothing more.
+        let code_and_none = set(&[TransferMethod::DeviceCodeFlow, TransferMethod::None]);
+        assert!(flows_contain(Some(code), Some(code_and_none)));
+    }
 
     use serde_json::json;
 

@@ -3,7 +3,28 @@
 use crate::compile::CompiledLocations;
 use crate::eval::input::{Input, Outcome};
 use crate::eval::trace::Tracer;
+use crate::model::policy::{LocationCondition, LocationToken};
 use crate::network::LocationSet;
+
+/// Whether every sign-in that the location condition `inner` selects is selected by `outer`
+/// too (`None`: no location condition, anywhere). Structural and conservative: `outer`
+/// includes `All` or every token `inner` includes, and excludes only tokens `inner` excludes
+/// too. It does not look into the named locations (an IP range inside another is not seen),
+/// so `false` may only mean "not obviously".
+pub fn locations_contain(
+    outer: Option<&LocationCondition>,
+    inner: Option<&LocationCondition>,
+) -> bool {
+    let Some(q) = outer else { return true };
+    let everywhere = LocationCondition {
+        include: vec![LocationToken::All],
+        exclude: Vec::new(),
+    };
+    let p = inner.unwrap_or(&everywhere);
+    let include =
+        q.include.contains(&LocationToken::All) || p.include.iter().all(|t| q.include.contains(t));
+    include && q.exclude.iter().all(|t| p.exclude.contains(t))
+}
 
 fn names(input: &Input<'_>, set: LocationSet) -> String {
     set.iter()
@@ -130,5 +151,58 @@ fn matching_range(input: &Input<'_>, bit: u8) -> Option<String> {
             .map(|c| c.to_string()),
         crate::model::location::LocationKind::Country { .. } => Some("its country list".to_owned()),
         crate::model::location::LocationKind::CompliantNetwork => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::locations_contain;
+    use crate::model::policy::{LocationCondition, LocationToken};
+
+    fn cond(include: &[&str], exclude: &[&str]) -> LocationCondition {
+        let tokens = |ts: &[&str]| {
+            ts.iter()
+                .map(|t| match *t {
+                    "All" => LocationToken::All,
+                    "AllTrusted" => LocationToken::AllTrusted,
+                    id => LocationToken::Id(id.into()),
+                })
+                .collect()
+        };
+        LocationCondition {
+            include: tokens(include),
+            exclude: tokens(exclude),
+        }
+    }
+
+    #[test]
+    fn containment_of_locations() {
+        let all_but_trusted = cond(&["All"], &["AllTrusted"]);
+        let all_but_trusted_and_hq = cond(&["All"], &["AllTrusted", "hq"]);
+        assert!(locations_contain(
+            Some(&all_but_trusted),
+            Some(&all_but_trusted_and_hq)
+        ));
+        assert!(!locations_contain(
+            Some(&all_but_trusted_and_hq),
+            Some(&all_but_trusted)
+        ));
+        assert!(locations_contain(Some(&cond(&["All"], &[])), None));
+        assert!(!locations_contain(Some(&all_but_trusted), None));
+        assert!(locations_contain(None, Some(&all_but_trusted)));
+        // Named locations are compared by id only.
+        let hq_and_branch = cond(&["hq", "branch"], &[]);
+        assert!(locations_contain(
+            Some(&hq_and_branch),
+            Some(&cond(&["hq"], &[]))
+        ));
+        assert!(!locations_contain(
+            Some(&cond(&["hq"], &[])),
+            Some(&hq_and_branch)
+        ));
+        assert!(!locations_contain(
+            Some(&hq_and_branch),
+            Some(&cond(&["All"], &[]))
+        ));
     }
 }

@@ -6,7 +6,84 @@ use crate::eval::trace::Tracer;
 use crate::model::enums::ExternalUserType;
 use crate::model::policy::{
     ClientApplicationsCondition, FilterMode, GuestsOrExternalUsers, Policy, Principals,
+    UserCondition,
 };
+
+/// Every member of `small` is in `big`.
+fn subset(small: &[Box<str>], big: &[Box<str>]) -> bool {
+    small.iter().all(|x| big.contains(x))
+}
+
+/// Every guest `inner` selects is selected by `outer` (or by `outer_any`, the legacy
+/// any-guest token): kinds among `outer`'s, tenants among `outer`'s.
+fn guests_cover(
+    outer: Option<&GuestsOrExternalUsers>,
+    outer_any: bool,
+    inner: Option<&GuestsOrExternalUsers>,
+) -> bool {
+    let Some(p) = inner else { return true };
+    if outer_any {
+        return true;
+    }
+    let Some(q) = outer else { return false };
+    p.types.0 & !q.types.0 == 0
+        && match (&q.tenants, &p.tenants) {
+            (None, _) => true,
+            (Some(qt), Some(pt)) => subset(pt, qt),
+            (Some(_), None) => false,
+        }
+}
+
+/// Whether every user that the principal set `inner` lists is listed by `outer` too (one
+/// side of a user condition). Structural: a group is compared by id (nested membership is
+/// not followed), so `false` may only mean "not obviously".
+pub fn principals_cover(outer: &Principals, inner: &Principals) -> bool {
+    if outer.all {
+        return true;
+    }
+    !inner.all
+        && subset(&inner.users, &outer.users)
+        && subset(&inner.groups, &outer.groups)
+        && subset(&inner.roles, &outer.roles)
+        && (!inner.guests_or_external || outer.guests_or_external)
+        && guests_cover(
+            outer.guests.as_ref(),
+            outer.guests_or_external,
+            inner.guests.as_ref(),
+        )
+}
+
+/// Whether every user that the user condition `inner` selects is selected by `outer` too:
+/// `outer` includes whoever `inner` includes and excludes only whom `inner` excludes.
+/// `None` (no user condition: a policy for workload identities) selects no user.
+pub fn users_contain(outer: Option<&UserCondition>, inner: Option<&UserCondition>) -> bool {
+    match (outer, inner) {
+        (_, None) => true,
+        (Some(q), Some(p)) => {
+            principals_cover(&q.include, &p.include) && principals_cover(&p.exclude, &q.exclude)
+        }
+        (None, Some(p)) => p.include.is_empty(),
+    }
+}
+
+/// Whether every service principal that the workload-identity condition `inner` selects is
+/// selected by `outer` too. `None` (a policy for users) selects no service principal; a
+/// custom-security-attribute filter on either side is never compared (conservative).
+pub fn workload_identities_contain(
+    outer: Option<&ClientApplicationsCondition>,
+    inner: Option<&ClientApplicationsCondition>,
+) -> bool {
+    match (outer, inner) {
+        (_, None) => true,
+        (Some(q), Some(p)) if q.filter.is_none() && p.filter.is_none() => {
+            let include = (q.include_all_in_tenant
+                && (p.include_all_in_tenant || p.include.is_empty()))
+                || (!p.include_all_in_tenant && subset(&p.include, &q.include));
+            include && subset(&q.exclude, &p.exclude)
+        }
+        _ => false,
+    }
+}
 
 /// Why a principal set matched the user, for traces.
 fn matches_principals<T: Tracer>(
@@ -236,4 +313,114 @@ pub(crate) fn check_workload<T: Tracer>(
     }
     t.note(|| format!("service principal `{id}` is in scope"));
     Outcome::Satisfied
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{users_contain, workload_identities_contain};
+    use crate::model::enums::{EnumSet, ExternalUserType};
+    use crate::model::policy::{
+        ClientApplicationsCondition, GuestsOrExternalUsers, Principals, UserCondition,
+    };
+
+    fn ids(xs: &[&str]) -> Vec<Box<str>> {
+        xs.iter().map(|x| Box::from(*x)).collect()
+    }
+
+    fn users(include: Principals, exclude_groups: &[&str]) -> UserCondition {
+        UserCondition {
+            include,
+            exclude: Principals {
+                groups: ids(exclude_groups),
+                ..Default::default()
+            },
+        }
+    }
+
+    fn all() -> Principals {
+        Principals {
+            all: true,
+            ..Default::default()
+        }
+    }
+
+    fn groups(g: &[&str]) -> Principals {
+        Principals {
+            groups: ids(g),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn containment_of_users() {
+        let all_but_bg = users(all(), &["bg"]);
+        let finance_but_bg = users(groups(&["finance"]), &["bg"]);
+        let finance = users(groups(&["finance"]), &[]);
+        assert!(users_contain(Some(&all_but_bg), Some(&finance_but_bg)));
+        // The outer policy excludes `bg`, the inner one does not.
+        assert!(!users_contain(Some(&all_but_bg), Some(&finance)));
+        assert!(!users_contain(Some(&finance_but_bg), Some(&all_but_bg)));
+        assert!(users_contain(Some(&finance), Some(&finance_but_bg)));
+        // No user condition selects no user.
+        assert!(!users_contain(None, Some(&finance)));
+        assert!(users_contain(Some(&finance), None));
+        assert!(users_contain(None, Some(&UserCondition::default())));
+    }
+
+    #[test]
+    fn containment_of_guests() {
+        let kinds = |ks: &[ExternalUserType]| {
+            let mut s = EnumSet::default();
+            for k in ks {
+                s.insert(k.index());
+            }
+            s
+        };
+        let guests = |ks: &[ExternalUserType], tenants: Option<&[&str]>| {
+            users(
+                Principals {
+                    guests: Some(GuestsOrExternalUsers {
+                        types: kinds(ks),
+                        tenants: tenants.map(ids),
+                    }),
+                    ..Default::default()
+                },
+                &[],
+            )
+        };
+        let b2b = guests(&[ExternalUserType::B2bCollaborationGuest], None);
+        let b2b_one_tenant = guests(&[ExternalUserType::B2bCollaborationGuest], Some(&["t1"]));
+        let legacy_any = users(
+            Principals {
+                guests_or_external: true,
+                ..Default::default()
+            },
+            &[],
+        );
+        assert!(users_contain(Some(&b2b), Some(&b2b_one_tenant)));
+        assert!(!users_contain(Some(&b2b_one_tenant), Some(&b2b)));
+        assert!(users_contain(Some(&legacy_any), Some(&b2b)));
+        assert!(!users_contain(Some(&b2b), Some(&legacy_any)));
+    }
+
+    #[test]
+    fn containment_of_workload_identities() {
+        let tenant = ClientApplicationsCondition {
+            include_all_in_tenant: true,
+            ..Default::default()
+        };
+        let one = ClientApplicationsCondition {
+            include: ids(&["sp1"]),
+            ..Default::default()
+        };
+        assert!(workload_identities_contain(None, None));
+        assert!(workload_identities_contain(Some(&one), Some(&one)));
+        assert!(workload_identities_contain(Some(&tenant), Some(&tenant)));
+        assert!(!workload_identities_contain(Some(&one), Some(&tenant)));
+        // Listed ids may be outside the tenant: `ServicePrincipalsInMyTenant` does not
+        // obviously contain them.
+        assert!(!workload_identities_contain(Some(&tenant), Some(&one)));
+        assert!(workload_identities_contain(Some(&one), None));
+        assert!(!workload_identities_contain(None, Some(&one)));
+    }
 }

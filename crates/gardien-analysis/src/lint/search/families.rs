@@ -1,6 +1,4 @@
-//! GA2xx: policies that can never apply, and policies fully shadowed by a block.
-//!
-//! # Never applies (GA201)
+//! The per-family search behind GA201 (never applies) and GA202 (shadowed).
 //!
 //! A policy applies when each of its condition families holds, and the families read
 //! disjoint inputs: identity (user or workload), target (resources, user actions,
@@ -16,37 +14,28 @@
 //! `MicrosoftAdminPortals`) that are included but only partly excluded, unmodelled agent
 //! targets.
 //!
-//! # Shadowed (GA202)
-//!
-//! Policy P is shadowed by an enabled blocking policy Q when Q's conditions contain P's by
-//! a clear structural comparison (per family: Q does not configure it, or Q's include covers
-//! P's and Q's exclusions are among P's), and the evaluator agrees on every probe sign-in
-//! (P applies ⇒ Q applies).
+//! The same probe sign-ins, evaluated once, record which policies apply to each: GA202
+//! checks the core's structural containment against that evidence.
 
 use std::collections::HashSet;
 
 use gardien_core::eval::input::Outcome;
-use gardien_core::eval::input::{Baseline, baseline_handling};
 use gardien_core::eval::{Condition, Evaluation};
 use gardien_core::ids::{
     ADMIN_PORTAL_APPS, AZURE_AD_GRAPH_APP, MICROSOFT_GRAPH_APP, OFFICE365_APPS,
 };
 use gardien_core::model::enums::{
-    ClientAppType, DevicePlatform, EnumSet, InsiderRiskLevel, RiskLevel, TransferMethod,
+    ClientAppType, DevicePlatform, InsiderRiskLevel, RiskLevel, TransferMethod,
 };
-use gardien_core::model::policy::{
-    ApplicationCondition, ClientAppTypeToken, FilterMode, GuestsOrExternalUsers, Policy,
-    PolicyState, Principals, UserAction,
-};
+use gardien_core::model::policy::{FilterMode, Policy, PolicyState, UserAction};
 use gardien_core::signin::{SignIn, Target};
 
-use super::super::Context;
-use super::super::probe::{AZURE_MANAGEMENT, PROBE_APP, Probe, Shape};
-use super::super::registry::{NEVER_APPLIES, SHADOWED};
+use crate::lint::Context;
+use crate::lint::probe::{AZURE_MANAGEMENT, PROBE_APP, Probe, Shape};
 
 /// The input a probe sign-in varies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Family {
+pub(crate) enum Family {
     Identity,
     Target,
     PlatformClient,
@@ -283,384 +272,93 @@ fn unenumerable(p: &Policy, probe: &Probe<'_>, family: Family) -> bool {
     }
 }
 
-fn never_message(p: &Policy, family: Family) -> (&'static str, String) {
-    let c = &p.conditions;
-    match family {
-        Family::Identity => match (&c.users, &c.client_applications) {
-            (_, Some(_)) => (
-                "/conditions/clientApplications",
-                "no service principal it includes escapes its exclusions".to_owned(),
-            ),
-            (Some(u), None) if u.include.is_empty() => (
-                "/conditions/users/includeUsers",
-                "it includes no user, group, role or guest (`includeUsers` is `None`)".to_owned(),
-            ),
-            _ => (
-                "/conditions/users",
-                "every user it includes is also excluded".to_owned(),
-            ),
-        },
-        Family::Target => {
-            let a = &c.applications;
-            let nothing = !a.include.all
-                && !a.include.office365
-                && !a.include.admin_portals
-                && a.include.apps.is_empty()
-                && a.user_actions.is_empty()
-                && a.auth_contexts.is_empty()
-                && a.filter.is_none();
-            if nothing {
-                (
-                    "/conditions/applications/includeApplications",
-                    "it targets no resource, user action or authentication context (`includeApplications` is `None`)".to_owned(),
-                )
-            } else {
-                (
-                    "/conditions/applications",
-                    "every resource it includes is also excluded".to_owned(),
-                )
-            }
-        }
-        Family::PlatformClient => match (&c.platforms, c.client_app_types.is_empty()) {
-            (Some(_), true) => (
-                "/conditions/platforms",
-                "every device platform it includes is also excluded".to_owned(),
-            ),
-            (None, false) => (
-                "/conditions/clientAppTypes",
-                "its client app types select no client".to_owned(),
-            ),
-            _ => (
-                "/conditions",
-                "no sign-in can match both its device platforms and its client app types"
-                    .to_owned(),
-            ),
-        },
-        Family::Location => (
-            "/conditions/locations",
-            "every location it includes is also excluded".to_owned(),
-        ),
-        Family::SignInRisk => (
-            "/conditions/signInRiskLevels",
-            "its sign-in risk levels select no level".to_owned(),
-        ),
-        Family::UserRisk => (
-            "/conditions/userRiskLevels",
-            "its user risk levels select no level".to_owned(),
-        ),
-        Family::ServicePrincipalRisk => (
-            "/conditions/servicePrincipalRiskLevels",
-            "its service principal risk levels select no level".to_owned(),
-        ),
-        Family::InsiderRisk => (
-            "/conditions/insiderRiskLevels",
-            "its insider risk levels select no level".to_owned(),
-        ),
-        Family::Flow => (
-            "/conditions/authenticationFlows",
-            "its authentication flows select no transfer method".to_owned(),
-        ),
-    }
+/// What the probes found: per policy, which families some probe satisfies; per probe, which
+/// policies apply.
+pub(crate) struct Families {
+    /// Policies the search is about: not disabled, not targeting agents (tenant order).
+    pub live: Vec<usize>,
+    /// Per policy (tenant order), per family in [`FAMILIES`] order.
+    holds: Vec<[bool; FAMILIES.len()]>,
+    /// Per probe sign-in, per policy: it applies.
+    pub applying: Vec<Vec<bool>>,
 }
 
-pub(super) fn run(cx: &mut Context<'_>) {
-    let tenant = cx.tenant;
-    let policies = &tenant.tenant.policies;
-    let live: Vec<usize> = policies
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.state != PolicyState::Disabled && !targets_agents(p))
-        .map(|(i, _)| i)
-        .collect();
-    if live.is_empty() {
-        return;
-    }
-    let signins = probes(&cx.probe);
-    let mut holds = vec![[false; FAMILIES.len()]; policies.len()];
-    // Per probe, which policies apply: the evidence GA202 checks its containment against.
-    let mut applying: Vec<Vec<bool>> = Vec::with_capacity(signins.len());
-    for (family, s) in &signins {
-        let eval = cx.probe.evaluate(s);
-        let slot = FAMILIES.iter().position(|f| f == family).unwrap_or(0);
-        for &i in &live {
-            if family_holds(&eval, i, *family)
-                && let Some(h) = holds.get_mut(i).and_then(|h| h.get_mut(slot))
-            {
-                *h = true;
-            }
-        }
-        applying.push(
-            (0..policies.len())
-                .map(|i| {
-                    eval.policies
-                        .get(i)
-                        .is_some_and(|r| r.applies == Outcome::Satisfied)
-                })
-                .collect(),
-        );
-    }
-    let mut dead = vec![false; policies.len()];
-    for &i in &live {
-        let Some(p) = policies.get(i) else { continue };
-        let failing = FAMILIES.iter().enumerate().find(|(slot, family)| {
-            !holds
-                .get(i)
-                .and_then(|h| h.get(*slot))
-                .copied()
-                .unwrap_or(true)
-                && !unenumerable(p, &cx.probe, **family)
-        });
-        if let Some((_, family)) = failing {
-            if let Some(d) = dead.get_mut(i) {
-                *d = true;
-            }
-            let (pointer, why) = never_message(p, *family);
-            let name = cx.policy_name(i);
-            cx.report(
-                NEVER_APPLIES,
-                Some(i),
-                pointer,
-                format!("policy {name} can never apply: {why}"),
-                None,
-            );
-        }
-    }
-
-    // GA202.
-    // Baseline-scope requests may be exempt from `All` policies with exclusions (legacy mode,
-    // before the rollout date, or through a custom target resource): containment must hold
-    // for them too.
-    let legacy = baseline_handling(
-        &tenant.tenant.directory.baseline_scopes_mode,
-        cx.options.now,
-    ) != Baseline::AzureAdGraph;
-    let enabled: Vec<usize> = live
-        .iter()
-        .copied()
-        .filter(|i| {
-            !dead.get(*i).copied().unwrap_or(true)
-                && policies
-                    .get(*i)
-                    .is_some_and(|p| p.state == PolicyState::Enabled)
-        })
-        .collect();
-    for &i in &enabled {
-        let Some(p) = policies.get(i) else { continue };
-        let shadow = enabled.iter().copied().find(|&j| {
-            let Some(q) = policies.get(j) else {
-                return false;
-            };
-            if j == i || !q.grant.as_ref().is_some_and(|g| g.is_block()) {
-                return false;
-            }
-            if !contains(q, p, legacy) {
-                return false;
-            }
-            // Identical blocks: report only the later one.
-            let p_blocks = p.grant.as_ref().is_some_and(|g| g.is_block());
-            if p_blocks && contains(p, q, legacy) && j > i {
-                return false;
-            }
-            applying.iter().all(|row| {
-                !row.get(i).copied().unwrap_or(false) || row.get(j).copied().unwrap_or(false)
-            })
-        });
-        if let Some(j) = shadow {
-            let (name, other) = (cx.policy_name(i), cx.policy_name(j));
-            let same = policies.get(j).is_some_and(|q| contains(p, q, legacy));
-            let what = if p.grant.as_ref().is_some_and(|g| g.is_block()) {
-                "is redundant"
-            } else {
-                "never takes effect"
-            };
-            cx.report(
-                SHADOWED,
-                Some(i),
-                "/conditions",
-                format!(
-                    "policy {name} {what}: policy {other} blocks every sign-in it applies to{}",
-                    if same { " (same conditions)" } else { "" }
-                ),
-                None,
-            );
-        }
-    }
-}
-
-fn subset(small: &[Box<str>], big: &[Box<str>]) -> bool {
-    small.iter().all(|x| big.contains(x))
-}
-
-fn bits_subset(small: EnumSet, big: EnumSet) -> bool {
-    small.0 & !big.0 == 0
-}
-
-/// Every guest matched by `p` is matched by `q` (or by `q_any`, the legacy any-guest token).
-fn guests_cover(
-    q: Option<&GuestsOrExternalUsers>,
-    q_any: bool,
-    p: Option<&GuestsOrExternalUsers>,
-) -> bool {
-    let Some(p) = p else { return true };
-    if q_any {
-        return true;
-    }
-    let Some(q) = q else { return false };
-    bits_subset(p.types, q.types)
-        && match (&q.tenants, &p.tenants) {
-            (None, _) => true,
-            (Some(qt), Some(pt)) => subset(pt, qt),
-            (Some(_), None) => false,
-        }
-}
-
-/// Every user `p` lists is listed by `q` (one side of a user condition).
-fn principals_cover(q: &Principals, p: &Principals) -> bool {
-    if q.all {
-        return true;
-    }
-    !p.all
-        && subset(&p.users, &q.users)
-        && subset(&p.groups, &q.groups)
-        && subset(&p.roles, &q.roles)
-        && (!p.guests_or_external || q.guests_or_external)
-        && guests_cover(q.guests.as_ref(), q.guests_or_external, p.guests.as_ref())
-}
-
-fn has_app_exclusions(a: &ApplicationCondition) -> bool {
-    !a.exclude.apps.is_empty()
-        || a.exclude.office365
-        || a.exclude.admin_portals
-        || a.filter
-            .as_ref()
-            .is_some_and(|f| f.mode == FilterMode::Exclude)
-}
-
-fn apps_contain(q: &ApplicationCondition, p: &ApplicationCondition, legacy: bool) -> bool {
-    if !q.unmodelled.is_empty() || !p.unmodelled.is_empty() || q.filter.is_some() {
-        return false;
-    }
-    if p.filter
-        .as_ref()
-        .is_some_and(|f| f.mode == FilterMode::Include)
-        && !q.include.all
-    {
-        return false;
-    }
-    let include = q.include.all
-        || (!p.include.all
-            && (!p.include.office365 || q.include.office365)
-            && (!p.include.admin_portals || q.include.admin_portals)
-            && subset(&p.include.apps, &q.include.apps));
-    let exclude = (!q.exclude.office365 || p.exclude.office365)
-        && (!q.exclude.admin_portals || p.exclude.admin_portals)
-        && subset(&q.exclude.apps, &p.exclude.apps);
-    // Legacy baseline-scope mode exempts some requests from `All` policies with exclusions.
-    let baseline = !(legacy && q.include.all && has_app_exclusions(q))
-        || (p.include.all && has_app_exclusions(p));
-    include
-        && exclude
-        && baseline
-        && p.user_actions.iter().all(|a| q.user_actions.contains(a))
-        && subset(&p.auth_contexts, &q.auth_contexts)
-}
-
-/// Client app types as (types, `easSupported`), `None` for all.
-fn clients(tokens: &[ClientAppTypeToken]) -> Option<(Vec<ClientAppType>, bool)> {
-    if tokens.is_empty() || tokens.contains(&ClientAppTypeToken::All) {
-        return None;
-    }
-    let types = tokens
-        .iter()
-        .filter_map(|t| match t {
-            ClientAppTypeToken::Type(c) => Some(*c),
-            _ => None,
-        })
-        .collect();
-    Some((types, tokens.contains(&ClientAppTypeToken::EasSupported)))
-}
-
-fn risk_contains(q: EnumSet, p: EnumSet) -> bool {
-    q.is_empty() || (!p.is_empty() && bits_subset(p, q))
-}
-
-fn flags_contain(q: Option<EnumSet>, p: Option<EnumSet>) -> bool {
-    match (q, p) {
-        (None, _) => true,
-        (Some(q), Some(p)) => bits_subset(p, q),
-        (Some(_), None) => false,
-    }
-}
-
-/// Whether `q`'s conditions clearly contain `p`'s: every sign-in `p` applies to, `q` applies
-/// to. Conservative: `false` whenever the comparison is not obvious.
-fn contains(q: &Policy, p: &Policy, legacy: bool) -> bool {
-    let (qc, pc) = (&q.conditions, &p.conditions);
-    if qc.client_applications.is_some() || pc.client_applications.is_some() {
-        return false;
-    }
-    let users = match (&qc.users, &pc.users) {
-        (Some(qu), Some(pu)) => {
-            principals_cover(&qu.include, &pu.include) && principals_cover(&pu.exclude, &qu.exclude)
-        }
-        _ => false,
-    };
-    let client = match (clients(&qc.client_app_types), clients(&pc.client_app_types)) {
-        (None, _) => true,
-        (Some(_), None) => false,
-        (Some((qt, qeas)), Some((pt, peas))) => {
-            pt.iter().all(|t| qt.contains(t))
-                && (!peas || qeas || qt.contains(&ClientAppType::ExchangeActiveSync))
-        }
-    };
-    let platforms = match (&qc.platforms, &pc.platforms) {
-        (None, _) => true,
-        (Some(q), None) => q.include_all && q.exclude.is_empty(),
-        (Some(q), Some(p)) if p.include_all => q.include_all && bits_subset(q.exclude, p.exclude),
-        (Some(q), Some(p)) => DevicePlatform::ALL
+impl Families {
+    /// Evaluates every probe sign-in once.
+    pub fn search(cx: &Context<'_>) -> Families {
+        let policies = &cx.tenant.tenant.policies;
+        let live: Vec<usize> = policies
             .iter()
-            .filter(|x| **x != DevicePlatform::Unknown)
-            .filter(|x| p.include.contains(x.index()) && !p.exclude.contains(x.index()))
-            .all(|x| {
-                (q.include_all || q.include.contains(x.index())) && !q.exclude.contains(x.index())
-            }),
-    };
-    let anywhere = |l: &gardien_core::model::policy::LocationCondition| {
-        l.include
-            .contains(&gardien_core::model::policy::LocationToken::All)
-            && l.exclude.is_empty()
-    };
-    let locations = match (&qc.locations, &pc.locations) {
-        (None, _) => true,
-        (Some(q), None) => anywhere(q),
-        (Some(q), Some(p)) => {
-            anywhere(q)
-                || (q.include.iter().all(|t| p.include.contains(t))
-                    && p.include.iter().all(|t| q.include.contains(t))
-                    && q.exclude.iter().all(|t| p.exclude.contains(t))
-                    && p.exclude.iter().all(|t| q.exclude.contains(t)))
+            .enumerate()
+            .filter(|(_, p)| p.state != PolicyState::Disabled && !targets_agents(p))
+            .map(|(i, _)| i)
+            .collect();
+        let mut holds = vec![[false; FAMILIES.len()]; policies.len()];
+        let mut applying: Vec<Vec<bool>> = Vec::new();
+        if live.is_empty() {
+            return Families {
+                live,
+                holds,
+                applying,
+            };
         }
-    };
-    let raw = |x: &Policy, key: &str| x.raw.get("conditions").and_then(|c| c.get(key)).cloned();
-    let devices = (qc.device_filter.is_none() && qc.device_states.is_none())
-        || (raw(q, "devices") == raw(p, "devices")
-            && raw(q, "deviceStates") == raw(p, "deviceStates"));
-    users
-        && apps_contain(&qc.applications, &pc.applications, legacy)
-        && client
-        && platforms
-        && locations
-        && devices
-        && risk_contains(qc.sign_in_risk, pc.sign_in_risk)
-        && risk_contains(qc.user_risk, pc.user_risk)
-        && risk_contains(qc.service_principal_risk, pc.service_principal_risk)
-        && flags_contain(qc.insider_risk, pc.insider_risk)
-        && flags_contain(qc.authentication_flows, pc.authentication_flows)
+        for (family, s) in &probes(&cx.probe) {
+            let eval = cx.probe.evaluate(s);
+            let slot = FAMILIES.iter().position(|f| f == family).unwrap_or(0);
+            for &i in &live {
+                if family_holds(&eval, i, *family)
+                    && let Some(h) = holds.get_mut(i).and_then(|h| h.get_mut(slot))
+                {
+                    *h = true;
+                }
+            }
+            applying.push(
+                (0..policies.len())
+                    .map(|i| {
+                        eval.policies
+                            .get(i)
+                            .is_some_and(|r| r.applies == Outcome::Satisfied)
+                    })
+                    .collect(),
+            );
+        }
+        Families {
+            live,
+            holds,
+            applying,
+        }
+    }
+
+    /// The first family of live policy `index` that no probe satisfies although the probes
+    /// enumerate its whole domain: the policy can never apply.
+    pub fn failing(&self, cx: &Context<'_>, index: usize) -> Option<Family> {
+        let p = cx.tenant.tenant.policies.get(index)?;
+        FAMILIES
+            .iter()
+            .enumerate()
+            .find(|(slot, family)| {
+                !self
+                    .holds
+                    .get(index)
+                    .and_then(|h| h.get(*slot))
+                    .copied()
+                    .unwrap_or(true)
+                    && !unenumerable(p, &cx.probe, **family)
+            })
+            .map(|(_, f)| *f)
+    }
+
+    /// Whether policy `j` applies to every probe sign-in policy `i` applies to.
+    pub fn agree(&self, i: usize, j: usize) -> bool {
+        self.applying.iter().all(|row| {
+            !row.get(i).copied().unwrap_or(false) || row.get(j).copied().unwrap_or(false)
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::probe::testing::{grant, policy, tenant};
+    use crate::lint::probe::testing::{grant, policy, tenant};
     use crate::lint::{LintOptions, lint};
     use serde_json::{Value, json};
 

@@ -1,12 +1,14 @@
-//! `GA306` retired control and `GA307` retiring control: policies that rely on a grant control
-//! in the core's table of dated changes ([`gardien_core::dated`]), judged at the lint's `now`.
+//! The dated-control search behind `GA306` retired control and `GA307` retiring control:
+//! policies that rely on a grant control in the core's table of dated changes
+//! ([`gardien_core::dated`]), judged at the lint's `now`: in force is GA306, announced or
+//! still ahead is GA307.
 
 use gardien_core::dated::{ChangeKind, DatedChange};
 use gardien_core::model::policy::{Policy, PolicyState};
 
-use super::super::Context;
-use super::raw_index;
+use crate::lint::Context;
 use crate::lint::registry::{RETIRED_CONTROL, RETIRING_CONTROL};
+use crate::lint::rules::raw_index;
 
 /// The dated changes about a grant control, with what replaces the control.
 const CONTROLS: &[(&[DatedChange], &str)] = &[
@@ -34,7 +36,9 @@ fn pointer(p: &Policy, control: &str) -> String {
     }
 }
 
-pub(super) fn run(cx: &mut Context<'_>) {
+/// Reports the uses of dated controls that are rule `wanted`'s ([`RETIRED_CONTROL`] or
+/// [`RETIRING_CONTROL`]).
+pub(crate) fn report(cx: &mut Context<'_>, wanted: &'static str) {
     let now = cx.options.now;
     let policies = &cx.tenant.tenant.policies;
     let mut found = Vec::new();
@@ -52,6 +56,9 @@ pub(super) fn run(cx: &mut Context<'_>) {
                 } else {
                     RETIRING_CONTROL
                 };
+                if code != wanted {
+                    continue;
+                }
                 let verb = match (info.kind, past) {
                     (ChangeKind::Announced, _) => "is announced to retire",
                     (_, true) => "has been read-only",

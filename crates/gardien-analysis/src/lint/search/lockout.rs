@@ -1,184 +1,178 @@
-//! GA0xx: lockout risks.
+//! The emergency-access search behind GA001–GA004.
 //!
 //! The emergency-access account is modelled as a Global Administrator in no group who has
 //! completed every authentication method (any MFA or strength is met) on an unmanaged,
 //! unregistered device. For each enabled policy, gardien evaluates that account signing in to
 //! the admin tools (Azure portal, Azure management, Microsoft Graph) from every favourable
 //! platform, with a browser and with a modern app, from every named location; the policy
-//! "denies" when it applies and blocks, or requires a control that cannot be met there.
+//! "denies" when it applies and blocks, or requires a control that cannot be met there. The
+//! rules read the tally of each policy: GA001, GA002 and GA003 are tiers of one finding (a
+//! policy gets the most severe that holds), GA004 is about policies with exclusions.
 
 use gardien_core::compile::CompiledTenant;
+use gardien_core::model::policy::UserCondition;
 use gardien_core::signin::Target;
 
-use super::super::Context;
-use super::super::probe::{
+use crate::lint::Context;
+use crate::lint::probe::{
     ADMIN_TARGETS, FAVOURABLE_PLATFORMS, MODERN_CLIENTS, Shape, applies, denies, enabled,
     strongest_session,
 };
-use super::super::registry::{
-    ADMIN_PORTAL_LOCKOUT, INEFFECTIVE_EMERGENCY_EXCLUSION, LOCKOUT_ALL_USERS,
-    NO_EMERGENCY_EXCLUSION,
-};
-use super::{denial, list};
+use crate::lint::rules::{denial, list};
 
 /// What the probes found for one policy.
-#[derive(Default, Clone)]
-struct Tally {
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Tally {
     /// Per admin target: variants where the Global Administrator is denied.
     denied: [usize; 3],
     /// Variants tried per admin target.
     total: [usize; 3],
     /// The policy applies to a member with no group and no role somewhere.
-    member_in_scope: bool,
+    pub member_in_scope: bool,
     /// The first denial, in words.
-    witness: Option<String>,
+    pub witness: Option<String>,
 }
 
 impl Tally {
-    fn everywhere(&self, target: usize) -> bool {
+    /// Whether the Global Administrator is denied admin target `target` (index in
+    /// [`ADMIN_TARGETS`], 0 is the admin portals) in every variant tried.
+    pub fn everywhere(&self, target: usize) -> bool {
         let (d, t) = (
             self.denied.get(target).copied().unwrap_or(0),
             self.total.get(target).copied().unwrap_or(0),
         );
         t > 0 && d == t
     }
+
+    /// Whether every admin target is denied everywhere.
+    pub fn all_targets_everywhere(&self) -> bool {
+        (0..ADMIN_TARGETS.len()).all(|t| self.everywhere(t))
+    }
 }
 
-pub(super) fn run(cx: &mut Context<'_>) {
-    let policies = enabled(cx.tenant);
-    if policies.is_empty() {
-        return;
+/// The tallies of every enabled policy.
+pub(crate) struct Lockout {
+    /// Enabled policies, tenant order.
+    pub policies: Vec<usize>,
+    /// Per policy (tenant order).
+    tallies: Vec<Tally>,
+    /// The tenant has a directory with users.
+    pub has_directory: bool,
+}
+
+/// A policy that denies the emergency-access account somewhere, with its user condition.
+pub(crate) struct Denying<'a> {
+    /// Tenant order.
+    pub index: usize,
+    /// What the probes found.
+    pub tally: &'a Tally,
+    /// The first denial, in words.
+    pub witness: &'a str,
+    /// The policy's user condition.
+    pub users: &'a UserCondition,
+}
+
+impl Denying<'_> {
+    /// The policy excludes no user and no group.
+    pub fn excludes_nobody(&self) -> bool {
+        self.users.exclude.users.is_empty() && self.users.exclude.groups.is_empty()
     }
-    let probe = &cx.probe;
-    let mut tallies = vec![Tally::default(); cx.tenant.tenant.policies.len()];
-    for (t, (app, app_label)) in ADMIN_TARGETS.iter().enumerate() {
-        for &platform in FAVOURABLE_PLATFORMS {
-            for &client in MODERN_CLIENTS {
-                let shape = Shape { platform, client };
-                for place in &probe.reps {
-                    let target = || Target::Applications(vec![(*app).into()]);
-                    let admin = probe.user_signin(
-                        &probe.global_admin,
-                        target(),
-                        shape,
-                        place,
-                        strongest_session(),
-                    );
-                    let eval = probe.evaluate(&admin);
-                    let member = (t == 0).then(|| {
-                        probe.evaluate(&probe.user_signin(
-                            &probe.member,
+}
+
+impl Lockout {
+    /// Runs the probes.
+    pub fn search(cx: &Context<'_>) -> Lockout {
+        let policies = enabled(cx.tenant);
+        let has_directory = !cx.tenant.tenant.directory.users.is_empty();
+        let mut tallies = vec![Tally::default(); cx.tenant.tenant.policies.len()];
+        if policies.is_empty() {
+            return Lockout {
+                policies,
+                tallies,
+                has_directory,
+            };
+        }
+        let probe = &cx.probe;
+        for (t, (app, app_label)) in ADMIN_TARGETS.iter().enumerate() {
+            for &platform in FAVOURABLE_PLATFORMS {
+                for &client in MODERN_CLIENTS {
+                    let shape = Shape { platform, client };
+                    for place in &probe.reps {
+                        let target = || Target::Applications(vec![(*app).into()]);
+                        let admin = probe.user_signin(
+                            &probe.global_admin,
                             target(),
                             shape,
                             place,
                             strongest_session(),
-                        ))
-                    });
-                    for &i in &policies {
-                        let Some(tally) = tallies.get_mut(i) else {
-                            continue;
-                        };
-                        if let (Some(total), Some(denied)) =
-                            (tally.total.get_mut(t), tally.denied.get_mut(t))
-                        {
-                            *total += 1;
-                            if denies(&eval, i) {
-                                *denied += 1;
-                                if tally.witness.is_none() {
-                                    tally.witness = Some(format!(
-                                        "{} a Global Administrator with MFA signing in to {app_label} {}, {}",
-                                        denial(&eval, i),
-                                        shape.label(),
-                                        place.label
-                                    ));
+                        );
+                        let eval = probe.evaluate(&admin);
+                        let member = (t == 0).then(|| {
+                            probe.evaluate(&probe.user_signin(
+                                &probe.member,
+                                target(),
+                                shape,
+                                place,
+                                strongest_session(),
+                            ))
+                        });
+                        for &i in &policies {
+                            let Some(tally) = tallies.get_mut(i) else {
+                                continue;
+                            };
+                            if let (Some(total), Some(denied)) =
+                                (tally.total.get_mut(t), tally.denied.get_mut(t))
+                            {
+                                *total += 1;
+                                if denies(&eval, i) {
+                                    *denied += 1;
+                                    if tally.witness.is_none() {
+                                        tally.witness = Some(format!(
+                                            "{} a Global Administrator with MFA signing in to {app_label} {}, {}",
+                                            denial(&eval, i),
+                                            shape.label(),
+                                            place.label
+                                        ));
+                                    }
                                 }
                             }
-                        }
-                        if member.as_ref().is_some_and(|m| applies(m, i)) {
-                            tally.member_in_scope = true;
+                            if member.as_ref().is_some_and(|m| applies(m, i)) {
+                                tally.member_in_scope = true;
+                            }
                         }
                     }
                 }
             }
         }
-    }
-    let has_directory = !cx.tenant.tenant.directory.users.is_empty();
-    for &i in &policies {
-        let Some(tally) = tallies.get(i).cloned() else {
-            continue;
-        };
-        let Some(witness) = tally.witness.clone() else {
-            continue;
-        };
-        let Some(policy) = cx.tenant.tenant.policies.get(i) else {
-            continue;
-        };
-        let Some(users) = &policy.conditions.users else {
-            continue;
-        };
-        let name = cx.policy_name(i);
-        if users.exclude.users.is_empty() && users.exclude.groups.is_empty() {
-            let all_targets = (0..ADMIN_TARGETS.len()).all(|t| tally.everywhere(t));
-            if all_targets && tally.member_in_scope {
-                cx.report(
-                    LOCKOUT_ALL_USERS,
-                    Some(i),
-                    "/conditions/users",
-                    format!(
-                        "policy {name} denies every user, emergency-access accounts included, the Azure portal, Azure management and Microsoft Graph on every platform, client and location, and excludes no user or group (it {witness})"
-                    ),
-                    None,
-                );
-            } else if tally.everywhere(0) {
-                cx.report(
-                    ADMIN_PORTAL_LOCKOUT,
-                    Some(i),
-                    "/conditions/users",
-                    format!(
-                        "policy {name} denies every Global Administrator the Microsoft admin portals on every platform, client and location, and excludes no user or group (it {witness})"
-                    ),
-                    None,
-                );
-            } else {
-                cx.report(
-                    NO_EMERGENCY_EXCLUSION,
-                    Some(i),
-                    "/conditions/users",
-                    format!("policy {name} excludes no user or group, yet it {witness}"),
-                    None,
-                );
-            }
-        } else if has_directory
-            && let Some(why) =
-                ineffective_exclusion(cx.tenant, &users.exclude.users, &users.exclude.groups)
-        {
-            let suffix = if users.exclude.groups.is_empty() {
-                "/conditions/users/excludeUsers"
-            } else {
-                "/conditions/users/excludeGroups"
-            };
-            cx.report(
-                INEFFECTIVE_EMERGENCY_EXCLUSION,
-                Some(i),
-                suffix,
-                format!(
-                    "policy {name} {witness}, and its exclusions match nobody in the directory: {why}"
-                ),
-                None,
-            );
+        Lockout {
+            policies,
+            tallies,
+            has_directory,
         }
     }
-    if !has_directory {
-        cx.skipped.push(crate::lint::Skipped {
-            codes: vec![INEFFECTIVE_EMERGENCY_EXCLUSION],
-            reason: "the tenant has no directory.json with users: whether exclusions match anyone is unknown".to_owned(),
-        });
+
+    /// The enabled policies that deny the emergency-access account somewhere, tenant order.
+    pub fn denying<'a>(&'a self, tenant: &'a CompiledTenant) -> Vec<Denying<'a>> {
+        self.policies
+            .iter()
+            .filter_map(|&i| {
+                let tally = self.tallies.get(i)?;
+                let witness = tally.witness.as_deref()?;
+                let users = tenant.tenant.policies.get(i)?.conditions.users.as_ref()?;
+                Some(Denying {
+                    index: i,
+                    tally,
+                    witness,
+                    users,
+                })
+            })
+            .collect()
     }
 }
 
 /// Why the excluded users and groups match nobody in the directory, or `None` if some
 /// excluded principal exists (with members, for a group).
-fn ineffective_exclusion(
+pub(crate) fn ineffective_exclusion(
     tenant: &CompiledTenant,
     users: &[Box<str>],
     groups: &[Box<str>],
@@ -230,7 +224,7 @@ fn ineffective_exclusion(
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::probe::testing::{grant, policy, tenant};
+    use crate::lint::probe::testing::{grant, policy, tenant};
     use crate::lint::{LintOptions, lint};
     use serde_json::json;
 
