@@ -18,7 +18,7 @@
 //! Messages live in `locales/en.ftl` and `locales/fr.ftl` (format in their header).
 
 mod html;
-mod messages;
+pub(crate) mod messages;
 mod negotiate;
 mod problem;
 
