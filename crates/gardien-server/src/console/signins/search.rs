@@ -41,9 +41,9 @@ pub struct SearchQuery {
 pub(super) fn form_time(text: &str) -> Option<i64> {
     let t = text.trim();
     if t.len() == 16 && t.as_bytes().get(10) == Some(&b'T') {
-        return crate::routes::signins::parse_time(&format!("{t}:00Z"));
+        return gardien_core::time::parse_instant_ms(&format!("{t}:00Z"));
     }
-    crate::routes::signins::parse_time(t)
+    gardien_core::time::parse_instant_ms(t)
 }
 
 /// The store filter of a search, or the message key of the field that is wrong. Users are
