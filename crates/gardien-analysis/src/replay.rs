@@ -11,7 +11,6 @@
 pub mod cache;
 pub mod log;
 pub mod rebuild;
-pub mod record;
 
 use gardien_core::eval::PolicySet;
 use gardien_core::ids::normalize_id;
@@ -20,9 +19,9 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 pub use cache::VerdictCache;
+pub use gardien_core::signin_log::Element;
 pub use log::{Layout, LogError, Position, ReadError, read_log};
 pub use rebuild::{Assumption, Assumptions, Logged, Rebuilt, Skip, SkipReason, rebuild};
-pub use record::Element;
 
 /// How many example locations are kept per skip reason.
 const EXAMPLES: usize = 5;

@@ -1,7 +1,8 @@
-//! The Graph `signIn` record's vocabularies, defined once: what gardien writes to its sign-in
-//! log (`gardien serve`) and what replay reads back, from gardien's own log or from an Entra
-//! export. Writers and readers of the same member live side by side here, and the round trip
-//! (read(write(x)) = x) is tested in both directions.
+//! The Graph `signIn` record, defined once: its type ([`record::Record`], written by
+//! `gardien serve`, read by replay and by the denial page of another replica) and its
+//! vocabularies, what gardien writes to its sign-in log and what replay reads back, from
+//! gardien's own log or from an Entra export. Writers and readers of the same member live
+//! side by side here, and the round trip (read(write(x)) = x) is tested in both directions.
 //!
 //! - client app: `clientAppUsed` ([`client_app_used`] ↔ [`client_app`]);
 //! - operating system: `deviceDetail.operatingSystem` ([`operating_system`] ↔ [`platform`],
@@ -10,6 +11,10 @@
 //! - status: `status.errorCode` ↔ decision ([`status_code`] ↔ [`logged_decision`]),
 //!   `status.failureReason` ([`failure_reason`]);
 //! - methods: `authenticationDetails[].authenticationMethod` ([`method`]).
+
+pub mod record;
+
+pub use record::{Element, Record};
 
 use crate::eval::{Decision, Verdict};
 use crate::model::enums::{AuthMethod, ClientAppType, DevicePlatform};

@@ -49,6 +49,12 @@ fn digits(text: &str, len: usize) -> Option<i64> {
 /// two-digit fields, no signs, a real calendar date, `Z` or a `±hh:mm` offset; fractions of a
 /// second (1 to 9 digits) are accepted and dropped. `None` when the text is anything else.
 pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    parse_rfc3339_ms(text).map(|ms| ms.div_euclid(1000))
+}
+
+/// [`parse_rfc3339`] in milliseconds since the epoch: the same forms, with the first three
+/// digits of a fraction kept (`.7009813` → 700 ms; digits beyond are dropped, not rounded).
+pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
     let (date, rest) = match text.find(['T', 't']) {
         Some(i) => (text.get(..i)?, Some(text.get(i + 1..)?)),
         None => (text, None),
@@ -66,7 +72,7 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     }
     let mut seconds = days_from_civil(year, month, day) * 86_400;
     let Some(rest) = rest else {
-        return Some(seconds);
+        return Some(seconds * 1000);
     };
     let (clock, offset) = if let Some(r) = rest.strip_suffix(['Z', 'z']) {
         (r, 0)
@@ -106,7 +112,24 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
         return None;
     }
     seconds += h * 3600 + m * 60 + s - offset;
-    Some(seconds)
+    let millis = fraction.map_or(0, |f| {
+        f.bytes()
+            .chain(std::iter::repeat(b'0'))
+            .take(3)
+            .fold(0, |n, b| n * 10 + i64::from(b - b'0'))
+    });
+    Some(seconds * 1000 + millis)
+}
+
+/// Parses an instant as a query parameter gives it (`GET /v1/signins?from=`): an RFC 3339
+/// timestamp or date ([`parse_rfc3339_ms`]), or whole Unix milliseconds (`1795603687123`,
+/// `-5`), into milliseconds since the epoch. `None` when it is none of these.
+pub fn parse_instant_ms(text: &str) -> Option<i64> {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().ok();
+    }
+    parse_rfc3339_ms(text)
 }
 
 /// Parses an instant as the command line takes it (`--now`): an RFC 3339 timestamp, a bare
@@ -197,6 +220,54 @@ mod tests {
             " 2024-05-24T09:27:52Z",
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    /// Every form the sign-in log query (`from`, `to`) accepts, and what it refuses.
+    #[test]
+    fn instants_in_milliseconds() {
+        let base = 1_795_603_687_000; // 2026-11-25T10:48:07Z
+        for (text, ms) in [
+            ("2026-11-25T10:48:07Z", base),
+            ("2026-11-25t10:48:07z", base),
+            ("2026-11-25T10:48:07.123Z", base + 123),
+            ("2026-11-25T10:48:07.1Z", base + 100),
+            ("2026-11-25T10:48:07.12Z", base + 120),
+            ("2026-11-25T10:48:07.123456789Z", base + 123),
+            ("2026-11-25T11:48:07+01:00", base),
+            ("2026-11-25T09:18:07-01:30", base),
+            ("2026-11-25T11:48:07.5+01:00", base + 500),
+            ("2026-11-25", 1_795_564_800_000),
+            ("2024-02-29T00:00:00Z", 1_709_164_800_000),
+            ("1969-12-31T23:59:59.999Z", -1),
+            ("1795603687123", 1_795_603_687_123),
+            ("0", 0),
+            ("-5", -5),
+        ] {
+            assert_eq!(parse_instant_ms(text), Some(ms), "{text}");
+        }
+        for ms in [0, 1_795_603_687_123, 951_782_400_000, -1] {
+            assert_eq!(parse_instant_ms(&format_rfc3339_ms(ms)), Some(ms), "{ms}");
+        }
+        for bad in [
+            "",
+            "-",
+            "+5",
+            " 5",
+            "yesterday",
+            "+026-+1-+1T+0:+0:+0Z",
+            "2026-+1-01T00:00:00Z",
+            "2026-01-01T 0:00:00Z",
+            "2026-13-25T11:48:07Z",
+            "2026-02-30T00:00:00Z",
+            "2026-01-01T00:00:00.Z",
+            "2026-01-01T00:00:00.1234567890Z",
+            "2026-01-01T00:00:00+1:000",
+            "2026-01-01T00:00:00+24:00",
+            "2026-01-01T00:00:00+01-00",
+            "2026-01-01X00:00:00Z",
+        ] {
+            assert_eq!(parse_instant_ms(bad), None, "{bad}");
         }
     }
 

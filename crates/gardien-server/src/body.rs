@@ -10,6 +10,11 @@ use futures_util::StreamExt as _;
 use http::{HeaderMap, StatusCode, header};
 use serde_json::{Map, Value};
 
+/// Authenticated admin write bodies read and parsed at a time (the others wait their turn,
+/// their bytes still in the socket): a parsed body is a tree several times its size, and
+/// admin writes are rare, so eight writers at once cost the memory of two.
+pub const ADMIN_BODIES_AT_ONCE: usize = 2;
+
 /// 413 as a problem document naming the limit.
 pub fn too_large(limit: usize) -> ApiError {
     ApiError::new(

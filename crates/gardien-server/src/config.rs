@@ -124,6 +124,9 @@ pub struct ServerConfig {
     /// Connections and request bodies: timeouts and limits (`docs/security.md`).
     #[serde(default)]
     pub http: HttpConfig,
+    /// The web console for the help desk and the admins (`docs/console.md`).
+    #[serde(default)]
+    pub console: crate::console::ConsoleConfig,
 }
 
 fn default_listen() -> SocketAddr {
@@ -510,6 +513,7 @@ impl Default for ServerConfig {
             admin: AdminConfig::default(),
             authzen: AuthzenConfig::default(),
             http: HttpConfig::default(),
+            console: crate::console::ConsoleConfig::default(),
         }
     }
 }

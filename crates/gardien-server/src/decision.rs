@@ -12,6 +12,8 @@ use crate::state::AppState;
 use gardien_core::eval::input::Outcome;
 use gardien_core::eval::{PolicyRecord, PolicyResult};
 use gardien_core::report::{AppliedPoliciesJson, DecisionReport};
+use gardien_core::signin_log::Element;
+use gardien_core::signin_log::record::{integer, text};
 use gardien_core::{CompiledTenant, Decision, SignIn, Verdict};
 use gardien_signals::Derived;
 use gardien_signals::path::prefix_matches;
@@ -19,7 +21,7 @@ use gardien_signals::risk::PastSignIn;
 use gardien_signals::signals::{RequestContext, header_text};
 use gardien_store::{SignInFilter, SignInRecord};
 use http::HeaderMap;
-use serde_json::Value;
+use serde::Deserialize;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -173,21 +175,24 @@ pub async fn denial_from_log(state: &AppState, key: &str) -> Option<Arc<DenialRe
             return None;
         }
     };
-    let gardien = record.get("gardien")?;
-    let stored = gardien.pointer("/denial/keySha256")?.as_str()?;
+    let record = match Element::deserialize(&record).ok()? {
+        Element::Record(r) => r,
+        Element::NotAnObject(_) => return None,
+    };
+    let gardien = record.gardien.get()?;
+    let denial = gardien.denial.get()?;
+    let stored = text(&denial.key_sha256)?;
     if !crate::state::hash_matches(stored, secret) {
         return None;
     }
-    let device: DeviceSummary =
-        serde_json::from_value(gardien.pointer("/denial/device")?.clone()).ok()?;
-    let mut signin = SignIn::from_value("", gardien.get("request")?).ok()?;
+    let device = DeviceSummary::from_record(denial.device.get()?)?;
+    let request = gardien.request.as_ref()?.value()?;
+    let mut signin = SignIn::from_value("", request).ok()?;
     // Decided again as of its own time, so the page explains what was decided then.
-    signin.at = gardien
-        .get("evaluatedAt")
-        .or_else(|| record.get("createdDateTime"))
-        .and_then(Value::as_str)
+    signin.at = text(&gardien.evaluated_at)
+        .or_else(|| text(&record.created_date_time))
         .and_then(gardien_core::time::parse_rfc3339);
-    let version = gardien.get("policyVersion")?.as_i64()?;
+    let version = integer(&gardien.policy_version)?;
     let live = state.live.load_full();
     let older;
     let tenant: &CompiledTenant = if live.version == version {
@@ -204,13 +209,16 @@ pub async fn denial_from_log(state: &AppState, key: &str) -> Option<Arc<DenialRe
         return None;
     }
     let report = DecisionReport::with_trace(tenant, &signin, &evaluation, shown_on_page);
-    let text = |name: &str| record.get(name).and_then(Value::as_str);
     let page = Arc::new(DenialRecord {
         report: page_report(report),
         correlation_id: correlation_id.to_owned(),
-        timestamp: text("createdDateTime").unwrap_or_default().to_owned(),
-        client_ip: text("ipAddress").and_then(|ip| ip.parse().ok()),
-        application: text("appDisplayName").unwrap_or_default().to_owned(),
+        timestamp: text(&record.created_date_time)
+            .unwrap_or_default()
+            .to_owned(),
+        client_ip: text(&record.ip_address).and_then(|ip| ip.parse().ok()),
+        application: text(&record.app_display_name)
+            .unwrap_or_default()
+            .to_owned(),
         device,
         status: page_status(decision),
     });
@@ -444,7 +452,13 @@ pub async fn decide_and_log(
     };
     let logged = match logged {
         Ok(l) => {
-            state.log_health.succeeded();
+            match l {
+                Logged::Committed => state.log_health.succeeded(),
+                // Queued is not written: only the writer's batches tell (a failed batch of
+                // queued records makes `/readyz` 503 until a batch commits or a probe
+                // succeeds).
+                Logged::Queued => state.log_health.observe_writer(state.store.log()),
+            }
             if let (Some(shipper), Some(line)) = (&state.shipper, shipped) {
                 shipper.ship(line);
             }

@@ -18,7 +18,7 @@
 //! Messages live in `locales/en.ftl` and `locales/fr.ftl` (format in their header).
 
 mod html;
-mod messages;
+pub(crate) mod messages;
 mod negotiate;
 mod problem;
 
@@ -72,6 +72,22 @@ pub struct DeviceSummary {
     /// Graph `clientAppType`: `browser`, `mobileAppsAndDesktopClients`,
     /// `exchangeActiveSync`, `other`.
     pub client_app: String,
+}
+
+impl DeviceSummary {
+    /// The device line kept in a sign-in record (`gardien.denial.device`); `None` when the
+    /// record lacks its platform or client app (not a record gardien wrote).
+    pub fn from_record(d: &gardien_core::signin_log::record::DenialDevice<'_>) -> Option<Self> {
+        use gardien_core::signin_log::record::{flag, text};
+        Some(DeviceSummary {
+            registered: flag(&d.registered).unwrap_or(false),
+            compliant: flag(&d.compliant),
+            trust_type: text(&d.trust_type).map(str::to_owned),
+            platform: text(&d.platform)?.to_owned(),
+            os_version: text(&d.os_version).map(str::to_owned),
+            client_app: text(&d.client_app)?.to_owned(),
+        })
+    }
 }
 
 /// Everything the denial page shows about one denied or challenged request.

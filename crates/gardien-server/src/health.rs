@@ -3,10 +3,17 @@
 //! a replica that refuses them all. The first failed append marks the log failing, with its
 //! reason; `/readyz` then answers 503 with that reason until a probe (SQLite: a small file
 //! written and synced next to the database; PostgreSQL: a query) or a later append succeeds.
+//!
+//! With `acknowledge = "queued"` nobody waits for a record's batch, so a failed append is
+//! never seen by the decision that queued it: [`LogHealth::observe_writer`] reads the
+//! writer's count of failed batches instead (at each queued decision, `/readyz` and
+//! `/metrics`). A new failed batch marks the log failing with the batch's reason; a batch
+//! committed after that, or a probe, clears it. Queuing a record proves nothing and clears
+//! nothing.
 
-use gardien_store::Store;
+use gardien_store::{SignInLog, Store};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Size of the SQLite probe file: enough that a full disk refuses it.
 const PROBE_BYTES: usize = 64 * 1024;
@@ -16,6 +23,10 @@ const PROBE_BYTES: usize = 64 * 1024;
 pub struct LogHealth {
     failing: AtomicBool,
     reason: Mutex<Option<String>>,
+    /// The writer's failed-batch count last seen by [`LogHealth::observe_writer`].
+    seen_failed_batches: AtomicU64,
+    /// The writer's committed-batch count when the last failed batch was seen.
+    batches_at_failure: AtomicU64,
 }
 
 impl LogHealth {
@@ -32,6 +43,32 @@ impl LogHealth {
         if self.failing.load(Ordering::Relaxed) {
             self.failing.store(false, Ordering::SeqCst);
             tracing::info!("the sign-in log is writable again");
+        }
+    }
+
+    /// Follows the log writer's batches (for records queued without waiting): a batch that
+    /// failed since the last call marks the log failing with its reason; while failing, a
+    /// batch committed since the failure clears it. Two atomic loads when nothing changed.
+    pub fn observe_writer(&self, log: &SignInLog) {
+        let failed = log.failed_batches();
+        let seen = self.seen_failed_batches.load(Ordering::SeqCst);
+        if failed > seen
+            && self
+                .seen_failed_batches
+                .compare_exchange(seen, failed, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
+            self.batches_at_failure
+                .store(log.batches(), Ordering::SeqCst);
+            let reason = log
+                .last_batch_error()
+                .unwrap_or_else(|| "a sign-in log batch was not committed".to_owned());
+            tracing::error!(reason, "queued sign-in records were not committed");
+            self.failed(&reason);
+            return;
+        }
+        if self.is_failing() && log.batches() > self.batches_at_failure.load(Ordering::SeqCst) {
+            self.succeeded();
         }
     }
 

@@ -13,6 +13,7 @@ pub mod clean;
 pub mod clock;
 pub mod config;
 pub mod connections;
+pub mod console;
 pub mod credentials;
 pub mod decision;
 pub mod denial;

@@ -187,6 +187,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.clone(),
             audit::record,
         ))
+        // The console's pages: sessions, not bearer tokens; its rollbacks audit themselves.
+        .merge(crate::console::routes(&state))
         .route("/metrics", get(ops::metrics))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -1,15 +1,19 @@
 //! The Graph-shaped `signIn` record written for every decision (docs/reference/entra-semantics.md
 //! §5.1, §5.2).
 //!
-//! Field names are Graph's, so the same records feed `GET /v1/signins`, the JSON-lines export
-//! and `gardien replay`. gardien adds one member, `gardien`, holding the decision, the pending
+//! The record type is the core's ([`gardien_core::signin_log::Record`]): field names are
+//! Graph's, so the same records feed `GET /v1/signins`, the JSON-lines export and
+//! `gardien replay`. gardien adds one member, `gardien`, holding the decision, the pending
 //! controls and the exact evaluate request (`SignIn::to_request_json`), so a replay rebuilds the
 //! very sign-in that was decided instead of guessing it back from display strings.
 
 use crate::clean::{MAX_LOGGED_FIELD, truncate};
 use gardien_core::model::enums::RiskLevel;
 use gardien_core::report::AppliedPoliciesJson;
-use gardien_core::signin::RequestJson;
+use gardien_core::signin_log::record::{
+    Coordinates, Denial, DenialDevice, DeviceDetail, GardienMember, List, Location, Member,
+    Policies, Record, RequestMember, Scalar, Status,
+};
 pub use gardien_core::signin_log::{client_app_used, status_code};
 use gardien_core::signin_log::{failure_reason, operating_system};
 use gardien_core::{CompiledTenant, Evaluation};
@@ -165,6 +169,19 @@ impl AppliedCache {
     }
 }
 
+impl<'a> From<&'a crate::denial::DeviceSummary> for DenialDevice<'a> {
+    fn from(d: &'a crate::denial::DeviceSummary) -> Self {
+        DenialDevice {
+            registered: Some(Scalar::Bool(d.registered)),
+            compliant: Some(d.compliant.map_or(Scalar::Null, Scalar::Bool)),
+            trust_type: Some(Scalar::or_null(d.trust_type.as_deref())),
+            platform: Some(Scalar::from(d.platform.as_str())),
+            os_version: Some(Scalar::or_null(d.os_version.as_deref())),
+            client_app: Some(Scalar::from(d.client_app.as_str())),
+        }
+    }
+}
+
 fn risk_event(d: &Detection) -> &'static str {
     match d {
         Detection::AnonymousNetwork(_) => "anonymizedIPAddress",
@@ -173,100 +190,11 @@ fn risk_event(d: &Detection) -> &'static str {
     }
 }
 
-fn country(c: Option<[u8; 2]>) -> Option<String> {
-    c.map(|c| String::from_utf8_lossy(&c).into_owned())
-}
-
-/// `status` of a record.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Status {
-    error_code: u32,
-    failure_reason: &'static str,
-    additional_details: Option<String>,
-}
-
-/// `deviceDetail` of a record.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DeviceDetail<'a> {
-    device_id: &'a str,
-    display_name: &'a str,
-    operating_system: String,
-    browser: &'static str,
-    is_compliant: bool,
-    is_managed: bool,
-    trust_type: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    gardien_identifier: Option<&'a str>,
-}
-
-/// `geoCoordinates` of a record.
-#[derive(Serialize)]
-struct Coordinates {
-    latitude: f64,
-    longitude: f64,
-    altitude: Option<f64>,
-}
-
-/// `location` of a record.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Location {
-    city: Option<&'static str>,
-    state: Option<&'static str>,
-    country_or_region: Option<String>,
-    geo_coordinates: Option<Coordinates>,
-}
-
-/// gardien's own member: the decision and the exact request, for replay.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct GardienMember<'a> {
-    decision: &'static str,
-    required_controls: Vec<&'static str>,
-    policy_version: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    denial: Option<DenialParts<'a>>,
-    request: RequestJson<'a>,
-    /// The instant the sign-in was decided as of, when it is not `createdDateTime` (an
-    /// evaluation "as of" another time): replay and the denial page read it back.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    evaluated_at: Option<String>,
-}
-
-/// The whole record, serialized straight to text (no intermediate JSON tree: this runs
-/// for every decision).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Record<'a> {
-    id: &'a str,
-    created_date_time: String,
-    user_id: &'a str,
-    user_principal_name: Option<&'a str>,
-    user_display_name: Option<&'a str>,
-    app_id: &'a str,
-    app_display_name: &'a str,
-    ip_address: Option<String>,
-    client_app_used: &'static str,
-    user_agent: Option<&'a str>,
-    correlation_id: &'a str,
-    is_interactive: bool,
-    status: Status,
-    device_detail: DeviceDetail<'a>,
-    location: Location,
-    risk_level_during_sign_in: &'static str,
-    #[serde(rename = "riskEventTypes_v2")]
-    risk_event_types_v2: Vec<&'static str>,
-    conditional_access_status: &'static str,
-    authentication_requirement: &'static str,
-    applied_conditional_access_policies: Applied<'a>,
-    gardien: GardienMember<'a>,
-}
-
-/// Builds the `signIn` record as JSON text. Every string that comes from the request is cut
-/// to [`MAX_LOGGED_FIELD`] bytes (marked with [`crate::clean::TRUNCATED`]): a record costs
-/// the log a few KiB, whatever the client sends.
+/// Builds the `signIn` record as JSON text: the core's [`Record`] (the one sign-in record
+/// type, also what replay reads), serialized straight to text (no intermediate JSON tree:
+/// this runs for every decision). Every string that comes from the request is cut to
+/// [`MAX_LOGGED_FIELD`] bytes (marked with [`crate::clean::TRUNCATED`]): a record costs the
+/// log a few KiB, whatever the client sends.
 pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> String {
     let v = parts.verdict;
     let (user_id, app_id) = ids(signin);
@@ -286,7 +214,7 @@ pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> Str
         .map(|s| truncate(s, MAX_LOGGED_FIELD));
     let device = signin.device.as_ref();
     let text = |f: fn(&gardien_core::device::DeviceInfo) -> Option<&Box<str>>| {
-        device.and_then(|d| f(d).map(|s| &**s)).unwrap_or("")
+        Scalar::from(device.and_then(|d| f(d).map(|s| &**s)).unwrap_or(""))
     };
     let operating_system = operating_system(
         derived.platform,
@@ -295,80 +223,106 @@ pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> Str
     let (risk_level, risk_events) = match &derived.risk {
         Some(r) => (
             r.level.as_str(),
-            r.detections.iter().map(risk_event).collect::<Vec<_>>(),
+            List::names(r.detections.iter().map(risk_event)),
         ),
         None => (
             signin.sign_in_risk.unwrap_or(RiskLevel::None).as_str(),
-            Vec::new(),
+            List::Value(Vec::new()),
         ),
     };
     let code = status_code(v);
+    let country = signin
+        .country
+        .map(|c| String::from_utf8_lossy(&c).into_owned());
+    let denial = match &parts.denial {
+        None => Member::Absent,
+        Some(d) => Member::Value(Denial {
+            key_sha256: Some(Scalar::from(d.key_sha256)),
+            device: Member::Value(DenialDevice::from(d.device)),
+        }),
+    };
     let record = Record {
-        id: parts.correlation_id,
-        created_date_time: crate::clock::rfc3339(parts.created_ms),
-        user_id: &user_id,
-        user_principal_name: user_principal_name.as_deref(),
-        user_display_name: user_display_name.as_deref(),
-        app_id: &app_id,
-        app_display_name: &app_display_name,
-        ip_address: derived.client_ip.address.map(|a| a.to_string()),
-        client_app_used: client_app_used(signin.client_app_type),
-        user_agent: user_agent.as_deref(),
-        correlation_id: parts.correlation_id,
-        is_interactive: true,
-        status: Status {
-            error_code: code,
-            failure_reason: failure_reason(v),
-            additional_details: (code != 0).then(|| format!("AADSTS{code}")),
-        },
-        device_detail: DeviceDetail {
-            device_id: text(|d| d.device_id.as_ref()),
-            display_name: text(|d| d.display_name.as_ref()),
-            operating_system,
-            browser: "",
-            is_compliant: device.and_then(|d| d.is_compliant).unwrap_or(false),
-            is_managed: device.is_some_and(|d| d.trust_type.is_some()),
-            trust_type: text(|d| d.trust_type.as_ref()),
-            gardien_identifier: device_identifier.as_deref(),
-        },
-        location: Location {
-            city: None,
-            state: None,
-            country_or_region: country(signin.country),
-            geo_coordinates: derived.place.and_then(|p| p.coordinates).map(
-                |(latitude, longitude)| Coordinates {
-                    latitude,
-                    longitude,
-                    altitude: None,
-                },
-            ),
-        },
-        risk_level_during_sign_in: risk_level,
+        id: Some(Scalar::from(parts.correlation_id)),
+        created_date_time: Some(Scalar::from(crate::clock::rfc3339(parts.created_ms))),
+        user_id: Some(Scalar::from(&*user_id)),
+        user_principal_name: Some(Scalar::or_null(user_principal_name.as_deref())),
+        user_display_name: Some(Scalar::or_null(user_display_name.as_deref())),
+        app_id: Some(Scalar::from(&*app_id)),
+        app_display_name: Some(Scalar::from(&*app_display_name)),
+        ip_address: Some(
+            derived
+                .client_ip
+                .address
+                .map_or(Scalar::Null, |a| Scalar::from(a.to_string())),
+        ),
+        client_app_used: Some(Scalar::from(client_app_used(signin.client_app_type))),
+        user_agent: Some(Scalar::or_null(user_agent.as_deref())),
+        correlation_id: Some(Scalar::from(parts.correlation_id)),
+        is_interactive: Some(Scalar::Bool(true)),
+        status: Member::Value(Status {
+            error_code: Some(Scalar::Int(i64::from(code))),
+            failure_reason: Some(Scalar::from(failure_reason(v))),
+            additional_details: Some(if code == 0 {
+                Scalar::Null
+            } else {
+                Scalar::from(format!("AADSTS{code}"))
+            }),
+        }),
+        device_detail: Member::Value(DeviceDetail {
+            device_id: Some(text(|d| d.device_id.as_ref())),
+            display_name: Some(text(|d| d.display_name.as_ref())),
+            operating_system: Some(Scalar::from(operating_system)),
+            browser: Some(Scalar::from("")),
+            is_compliant: Some(Scalar::Bool(
+                device.and_then(|d| d.is_compliant).unwrap_or(false),
+            )),
+            is_managed: Some(Scalar::Bool(device.is_some_and(|d| d.trust_type.is_some()))),
+            trust_type: Some(text(|d| d.trust_type.as_ref())),
+            gardien_identifier: device_identifier.as_deref().map(Scalar::from),
+        }),
+        location: Member::Value(Location {
+            city: Some(Scalar::Null),
+            state: Some(Scalar::Null),
+            country_or_region: Some(country.map_or(Scalar::Null, Scalar::from)),
+            geo_coordinates: match derived.place.and_then(|p| p.coordinates) {
+                Some((latitude, longitude)) => Member::Value(Coordinates {
+                    latitude: Some(Scalar::Number(latitude)),
+                    longitude: Some(Scalar::Number(longitude)),
+                    altitude: Some(Scalar::Null),
+                }),
+                None => Member::Null,
+            },
+        }),
+        risk_level_during_sign_in: Some(Scalar::from(risk_level)),
         risk_event_types_v2: risk_events,
-        conditional_access_status: match v.decision {
+        conditional_access_status: Some(Scalar::from(match v.decision {
             Decision::Deny | Decision::Challenge => "failure",
             Decision::Allow if !v.applied.is_empty() => "success",
             Decision::Allow => "notApplied",
-        },
-        authentication_requirement: if parts.mfa_done {
+        })),
+        authentication_requirement: Some(Scalar::from(if parts.mfa_done {
             "multiFactorAuthentication"
         } else {
             "singleFactorAuthentication"
+        })),
+        applied_policies: match parts.applied {
+            Applied::Records(records) => Policies::Evaluation(records),
+            Applied::Text(text) => Policies::Text(text),
         },
-        applied_conditional_access_policies: parts.applied,
-        gardien: GardienMember {
-            decision: v.decision.as_str(),
-            required_controls: v.required.iter().map(|c| c.as_str()).collect(),
-            policy_version: parts.policy_version,
-            denial: parts.denial,
-            request: RequestJson(signin),
+        gardien: Member::Value(GardienMember {
+            decision: Some(Scalar::from(v.decision.as_str())),
+            required_controls: List::names(v.required.iter().map(|c| c.as_str())),
+            policy_version: Some(Scalar::Int(parts.policy_version)),
+            denial,
+            request: Some(RequestMember::Written(signin)),
             evaluated_at: signin
                 .at
                 .filter(|at| *at != parts.created_ms.div_euclid(1000))
-                .map(gardien_core::time::format_rfc3339),
-        },
+                .map(|at| Scalar::from(gardien_core::time::format_rfc3339(at))),
+        }),
+        ..Record::default()
     };
-    // Serializing plain structs of strings and numbers cannot fail.
+    // Serializing strings, numbers and JSON values cannot fail.
     serde_json::to_string(&record).unwrap_or_default()
 }
 

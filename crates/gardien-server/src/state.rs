@@ -117,8 +117,12 @@ pub struct AppState {
     pub denials: crate::denials::RecentDenials,
     /// Whether the sign-in log can be written (`/readyz`).
     pub log_health: crate::health::LogHealth,
+    /// Admin write bodies read and parsed at a time ([`crate::body::ADMIN_BODIES_AT_ONCE`]).
+    pub admin_bodies: tokio::sync::Semaphore,
     /// Open connections and timeouts ([`crate::connections`]).
     pub connections: Arc<crate::connections::ConnectionStats>,
+    /// The web console's session key and cookie rules ([`crate::console`]).
+    pub console: crate::console::ConsoleState,
     /// The store's device revision the registry in force was loaded at.
     devices_revision: AtomicI64,
     write_lock: tokio::sync::Mutex<()>,
@@ -318,6 +322,12 @@ impl AppState {
                     .to_owned(),
             ));
         }
+        config
+            .console
+            .check(&config.identity)
+            .map_err(StartError::Config)?;
+        let console = crate::console::ConsoleState::new(&config)
+            .map_err(|e| StartError::Config(e.to_string()))?;
         let metrics = Metrics::default();
         let shipper = config
             .log
@@ -341,7 +351,9 @@ impl AppState {
             history,
             denials: crate::denials::RecentDenials::new(4096),
             connections: Arc::default(),
+            console,
             log_health: crate::health::LogHealth::default(),
+            admin_bodies: tokio::sync::Semaphore::new(crate::body::ADMIN_BODIES_AT_ONCE),
             devices_revision: AtomicI64::new(devices_revision),
             write_lock: tokio::sync::Mutex::new(()),
             admin_edits: tokio::sync::Mutex::new(()),
@@ -366,6 +378,20 @@ impl AppState {
     pub fn admin_allowed(&self, bearer: Option<&str>) -> bool {
         self.admin_caller(bearer)
             .is_some_and(|c| c.role.allows(Role::Admin))
+    }
+
+    /// The admin token (named or `token_sha256`) `token` is, demo mode or not: what the
+    /// console's token login accepts (the decision and metrics tokens are not admin tokens).
+    pub fn console_token(&self, token: &str) -> Option<Caller> {
+        if token.is_empty() {
+            return None;
+        }
+        self.credentials.load().admin_caller(Some(token))
+    }
+
+    /// Whether any admin token is configured (the console then offers its token login).
+    pub fn has_admin_tokens(&self) -> bool {
+        !self.credentials.load().names().is_empty()
     }
 
     /// Whether a bearer token may read `/metrics`: anyone without `metrics_token_sha256`,

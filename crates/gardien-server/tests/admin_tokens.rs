@@ -174,8 +174,12 @@ async fn a_reader_reads_and_is_refused_every_write() {
             "reader {method} {uri}: {}",
             r.text()
         );
+        // A problem document on gardien's routes, Graph's error resource on Graph's.
         let problem = r.json();
-        let detail = problem["detail"].as_str().unwrap_or_default();
+        let detail = problem["detail"]
+            .as_str()
+            .or_else(|| problem["error"]["message"].as_str())
+            .unwrap_or_default();
         assert!(
             detail.contains("`helpdesk`") && detail.contains("reader role"),
             "{problem}"

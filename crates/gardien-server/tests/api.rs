@@ -12,43 +12,33 @@
 
 #[path = "support/demo.rs"]
 mod demo;
+#[allow(dead_code, reason = "shared support: not every test uses all of it")]
+#[path = "support/harness.rs"]
+mod harness;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use demo::{ALICE, BOB, CHROME_WIN, SAFARI_MAC, TOKEN, demo_options, root};
 use gardien_server::{AppState, ServerConfig, StartOptions, router};
+use harness::{Reply, Server, send};
 use http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use std::sync::Arc;
-use tower::ServiceExt;
 
 const CHROME_ANDROID: &str = "Mozilla/5.0 (Linux; Android 12; Pixel 6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
 
-struct Server {
-    state: Arc<AppState>,
-    app: Router,
-    _dir: tempfile::TempDir,
-}
-
 async fn server(extra: &str) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let state = start(extra, &dir.path().join("gardien.db")).await;
-    Server {
-        app: router(state.clone()),
-        state,
-        _dir: dir,
-    }
+    harness::server(&config(extra), demo_options()).await
 }
 
 /// A server state on the store at `db` (two on one file share the store, as replicas do).
 async fn start(extra: &str, db: &std::path::Path) -> Arc<AppState> {
-    let text = format!(
+    harness::state_on(db, &config(extra), demo_options()).await
+}
+
+/// The configuration after `[store]`: the demo apps behind a trusted proxy at 10.0.0.0/8.
+fn config(extra: &str) -> String {
+    format!(
         r#"
-listen = "127.0.0.1:0"
-[store]
-path = "{db}"
 [signals]
 trusted_proxies = ["10.0.0.0/8"]
 device_header = "x-client-cert-sha256"
@@ -67,54 +57,8 @@ name = "Wiki"
 token_sha256 = "{hash}"
 {extra}
 "#,
-        db = db.display(),
         hash = gardien_server::state::hash_token(TOKEN),
-    );
-    let config = ServerConfig::parse("test.toml", &text).unwrap();
-    AppState::start(config, demo_options()).await.unwrap()
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-}
-
-async fn send(app: &Router, peer: &str, req: Request<Body>) -> Reply {
-    let mut req = req;
-    let peer: SocketAddr = format!("{peer}:40000").parse().unwrap();
-    req.extensions_mut().insert(ConnectInfo(peer));
-    let response = app.clone().oneshot(req).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    )
 }
 
 fn forward_auth(host: &str, headers: &[(&str, &str)]) -> Request<Body> {

@@ -19,20 +19,20 @@
     reason = "shared with the API tests; not every helper is used here"
 )]
 mod demo;
-use axum::Router;
+#[allow(dead_code, reason = "shared support: not every test uses all of it")]
+#[path = "support/harness.rs"]
+mod harness;
 use axum::body::{Body, Bytes};
-use axum::extract::ConnectInfo;
 use demo::{ALICE, CHROME_WIN, TOKEN, demo_options};
 use gardien_server::{AppState, ServerConfig, StartOptions, router};
+use harness::{Server, send};
 use http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tower::ServiceExt;
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -43,12 +43,6 @@ const OUTLOOK_ANDROID: &str = "Outlook-Android/2.0";
 const PAYROLL: &str = "c0ffee00-0000-4000-8000-000000000100";
 const WIKI: &str = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c";
 
-struct Server {
-    state: Arc<AppState>,
-    app: Router,
-    _dir: tempfile::TempDir,
-}
-
 /// The demo tenant behind a trusted proxy at 10.0.0.0/8: `/payroll` on any host is the
 /// strict Payroll application, everything else the lax Wiki.
 async fn server(extra: &str) -> Server {
@@ -57,12 +51,8 @@ async fn server(extra: &str) -> Server {
 
 /// `signals` goes in `[signals]`, `extra` at the end (its own tables).
 async fn server_with(signals: &str, extra: &str, options: StartOptions) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let text = format!(
+    let config = format!(
         r#"
-listen = "127.0.0.1:0"
-[store]
-path = "{db}"
 [signals]
 trusted_proxies = ["10.0.0.0/8", "127.0.0.0/8"]
 country_header = "cf-ipcountry"
@@ -82,51 +72,9 @@ name = "Wiki"
 token_sha256 = "{hash}"
 {extra}
 "#,
-        db = dir.path().join("gardien.db").display(),
         hash = gardien_server::state::hash_token(TOKEN),
     );
-    let config = ServerConfig::parse("attacks.toml", &text).unwrap();
-    let state = AppState::start(config, options).await.unwrap();
-    Server {
-        app: router(state.clone()),
-        state,
-        _dir: dir,
-    }
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.text()))
-    }
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-}
-
-async fn send(app: &Router, peer: &str, mut req: Request<Body>) -> Reply {
-    let peer: SocketAddr = format!("{peer}:40000").parse().unwrap();
-    req.extensions_mut().insert(ConnectInfo(peer));
-    let response = app.clone().oneshot(req).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        headers,
-        body: body.to_vec(),
-    }
+    harness::server(&config, options).await
 }
 
 fn admin(method: &str, uri: &str, body: Body) -> Request<Body> {
@@ -812,16 +760,33 @@ impl Drop for SmallDisk {
 /// before) and `/readyz` says so (503, reason, metric); both recover once space is back.
 #[tokio::test]
 async fn readiness_follows_the_sign_in_log() {
+    readiness_follows_the_log("committed").await;
+}
+
+/// Finding 5 with `acknowledge = "queued"`: the answers go out before the records are
+/// committed, so no decision sees the failure; the writer's failed batches do, and
+/// `/readyz` turns 503 with the reason (metric 0, failed batches counted), then recovers.
+#[tokio::test]
+async fn readiness_follows_the_queued_sign_in_log() {
+    readiness_follows_the_log("queued").await;
+}
+
+async fn readiness_follows_the_log(acknowledge: &str) {
     let _serial = SERIAL.lock().await;
     let disk = match SmallDisk::mount(8 * 1024 * 1024) {
         Ok(d) => d,
         Err(e) => {
-            println!("SKIP readiness_follows_the_sign_in_log: cannot mount a small tmpfs ({e})");
+            println!(
+                "SKIP readiness_follows_the_log ({acknowledge}): cannot mount a small tmpfs ({e})"
+            );
             return;
         }
     };
+    let queued = acknowledge == "queued";
     let text = format!(
         r#"listen = "127.0.0.1:0"
+[log]
+acknowledge = "{acknowledge}"
 [store]
 path = "{db}"
 [signals]
@@ -850,17 +815,34 @@ token_sha256 = "{hash}"
     assert_eq!(send(&app, PROXY, decide()).await.status, StatusCode::OK);
     assert_eq!(send(&app, PROXY, ready()).await.status, StatusCode::OK);
     let filler = disk.fill();
-    let mut denied = 0;
-    for _ in 0..50 {
-        if send(&app, PROXY, decide()).await.status == StatusCode::FORBIDDEN {
-            denied += 1;
-            break;
+    if queued {
+        // Answered at once; the writer's batch fails behind the answers.
+        let mut unready = false;
+        for _ in 0..100 {
+            assert_eq!(send(&app, PROXY, decide()).await.status, StatusCode::OK);
+            if send(&app, PROXY, ready()).await.status == StatusCode::SERVICE_UNAVAILABLE {
+                unready = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+        assert!(
+            unready,
+            "a failed batch of queued records makes /readyz 503"
+        );
+    } else {
+        let mut denied = 0;
+        for _ in 0..50 {
+            if send(&app, PROXY, decide()).await.status == StatusCode::FORBIDDEN {
+                denied += 1;
+                break;
+            }
+        }
+        assert_eq!(
+            denied, 1,
+            "a decision whose record cannot be written is a deny"
+        );
     }
-    assert_eq!(
-        denied, 1,
-        "a decision whose record cannot be written is a deny"
-    );
     let r = send(&app, PROXY, ready()).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
     assert_eq!(
@@ -881,6 +863,19 @@ token_sha256 = "{hash}"
         "{}",
         metrics.text()
     );
+    if queued {
+        assert!(
+            !metrics
+                .text()
+                .contains("gardien_signin_log_failed_batches_total 0\n"),
+            "{}",
+            metrics.text()
+        );
+        // Queuing more records while the disk is full does not make it ready.
+        assert_eq!(send(&app, PROXY, decide()).await.status, StatusCode::OK);
+        let r = send(&app, PROXY, ready()).await;
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    }
     std::fs::remove_file(filler).unwrap();
     let r = send(&app, PROXY, ready()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -1275,4 +1270,159 @@ async fn dates_are_strict() {
         .await;
         assert_eq!(r.status, status, "{from}: {}", r.text());
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// 8. Every answer documented.
+
+/// A probe: its name, its headers, its body.
+type Probe<'a> = (&'a str, Vec<(&'a str, String)>, &'a str);
+
+/// Finding 8: every status a route answers is in `openapi.json` for that operation (with
+/// the 408, 413 and 415 of the body limits and the `/metrics` bearer). Each route of
+/// `routes::ROUTES` gets the requests that make it refuse: no token, a wrong
+/// `Content-Type`, invalid JSON, an unknown member, a declared body over the limit, a
+/// path parameter that does not parse or names nothing, an ambiguous forwarded path,
+/// demo mode's foreign `Host`; and a well-formed one. What comes back must be documented.
+#[tokio::test]
+async fn every_status_a_route_answers_is_documented() {
+    let _serial = SERIAL.lock().await;
+    let doc: Value =
+        serde_json::from_str(include_str!("../openapi.json")).expect("openapi.json parses");
+    let metrics_hash = gardien_server::state::hash_token("metrics-token");
+    let decision_hash = gardien_server::state::hash_token("decision-token");
+    let guarded = server(&format!(
+        "metrics_token_sha256 = \"{metrics_hash}\"\ndecision_token_sha256 = \"{decision_hash}\"\n"
+    ))
+    .await;
+    let open = server("").await;
+    let mut demo_options = demo_options();
+    demo_options.demo = true;
+    let demo = server_with("", "", demo_options).await;
+    let big = (64 * 1024 * 1024).to_string();
+    let mut undocumented = Vec::new();
+    for (method, path) in gardien_server::routes::ROUTES {
+        let documented = &doc["paths"][path][method]["responses"];
+        assert!(
+            documented.is_object(),
+            "{method} {path} is not in openapi.json"
+        );
+        for param in ["x", "1", "%zz", "ca01-0000-4000-8000-000000000000"] {
+            let uri = path
+                .replace("{id}", param)
+                .replace("{key}", param)
+                .replace("{deviceId}", param)
+                .replace("{version}", param);
+            let probes: Vec<Probe<'_>> = vec![
+                ("none", vec![], ""),
+                (
+                    "wrong token",
+                    vec![("authorization", "Bearer nope".into())],
+                    "{}",
+                ),
+                (
+                    "text/plain",
+                    vec![
+                        ("authorization", format!("Bearer {TOKEN}")),
+                        ("content-type", "text/plain".into()),
+                    ],
+                    "{}",
+                ),
+                (
+                    "invalid JSON",
+                    vec![
+                        ("authorization", format!("Bearer {TOKEN}")),
+                        ("content-type", "application/json".into()),
+                    ],
+                    "{not json",
+                ),
+                (
+                    "unknown member",
+                    vec![
+                        ("authorization", format!("Bearer {TOKEN}")),
+                        ("content-type", "application/json".into()),
+                    ],
+                    r#"{"stat":"disabled"}"#,
+                ),
+                (
+                    "empty object",
+                    vec![
+                        ("authorization", format!("Bearer {TOKEN}")),
+                        ("content-type", "application/json".into()),
+                    ],
+                    "{}",
+                ),
+                (
+                    "too large",
+                    vec![
+                        ("authorization", format!("Bearer {TOKEN}")),
+                        ("content-type", "application/json".into()),
+                        ("content-length", big.clone()),
+                    ],
+                    "",
+                ),
+                (
+                    "decision token",
+                    vec![
+                        ("authorization", "Bearer decision-token".into()),
+                        ("content-type", "application/json".into()),
+                    ],
+                    "{}",
+                ),
+                (
+                    "metrics token",
+                    vec![("authorization", "Bearer metrics-token".into())],
+                    "",
+                ),
+                (
+                    "forwarded",
+                    vec![
+                        ("x-forwarded-host", "payroll.contoso.example".into()),
+                        ("x-original-uri", "/payroll%2fx".into()),
+                        ("remote-user", ALICE.into()),
+                    ],
+                    "",
+                ),
+                (
+                    "foreign host",
+                    vec![
+                        ("host", "evil.example".into()),
+                        ("content-type", "application/json".into()),
+                    ],
+                    "{}",
+                ),
+            ];
+            for (name, headers, body) in probes {
+                for (which, s) in [("guarded", &guarded), ("open", &open), ("demo", &demo)] {
+                    let mut b = Request::builder()
+                        .method(method.to_uppercase().as_str())
+                        .uri(&uri);
+                    if !headers.iter().any(|(h, _)| *h == "host") {
+                        b = b.header("host", "127.0.0.1:8080");
+                    }
+                    for (h, v) in &headers {
+                        b = b.header(*h, v.as_str());
+                    }
+                    let Ok(req) = b.body(Body::from(body.to_owned())) else {
+                        continue; // a parameter the URI syntax refuses
+                    };
+                    let r = send(&s.app, PROXY, req).await;
+                    let code = r.status.as_u16().to_string();
+                    if documented.get(&code).is_none() {
+                        undocumented.push(format!(
+                            "{method} {path} ({which} server, {name}, `{param}`): {code} {}",
+                            r.text().chars().take(160).collect::<String>()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    undocumented.sort();
+    undocumented.dedup();
+    assert!(
+        undocumented.is_empty(),
+        "answers missing from openapi.json:\n{}",
+        undocumented.join("\n")
+    );
 }

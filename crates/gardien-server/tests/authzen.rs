@@ -12,17 +12,16 @@
 #[allow(dead_code, reason = "shared support: not every test uses all of it")]
 #[path = "support/demo.rs"]
 mod demo;
+#[allow(dead_code, reason = "shared support: not every test uses all of it")]
+#[path = "support/harness.rs"]
+mod harness;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use demo::{ALICE, BOB, TOKEN, demo_options};
-use gardien_server::{AppState, ServerConfig, router};
+use gardien_server::ServerConfig;
+use harness::{Reply, Server};
 use http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
-use std::sync::Arc;
-use tower::ServiceExt;
 
 const PAYROLL: &str = "c0ffee00-0000-4000-8000-000000000100";
 const WIKI: &str = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c";
@@ -30,19 +29,9 @@ const WIKI: &str = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c";
 const HQ_IP: &str = "198.51.100.20";
 const DECISION_TOKEN: &str = "decision-only-token-42";
 
-struct Server {
-    state: Arc<AppState>,
-    app: Router,
-    _dir: tempfile::TempDir,
-}
-
 async fn server(extra: &str) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let text = format!(
+    let config = format!(
         r#"
-listen = "127.0.0.1:0"
-[store]
-path = "{db}"
 [[apps]]
 host = "payroll.contoso.example"
 app_id = "{PAYROLL}"
@@ -56,60 +45,14 @@ token_sha256 = "{hash}"
 decision_token_sha256 = "{decision}"
 {extra}
 "#,
-        db = dir.path().join("gardien.db").display(),
         hash = gardien_server::state::hash_token(TOKEN),
         decision = gardien_server::state::hash_token(DECISION_TOKEN),
     );
-    let config = ServerConfig::parse("test.toml", &text).unwrap();
-    let state = AppState::start(config, demo_options()).await.unwrap();
-    Server {
-        app: router(state.clone()),
-        state,
-        _dir: dir,
-    }
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
+    harness::server(&config, demo_options()).await
 }
 
 async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let mut req = req;
-    let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-    req.extensions_mut().insert(ConnectInfo(peer));
-    let response = app.clone().oneshot(req).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    harness::send(app, "127.0.0.1", req).await
 }
 
 fn post(path: &str, token: Option<&str>, body: &str) -> Request<Body> {

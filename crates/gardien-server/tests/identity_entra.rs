@@ -16,21 +16,19 @@
 #[allow(dead_code, reason = "shared support: not every test uses all of it")]
 #[path = "support/demo.rs"]
 mod demo;
+#[allow(dead_code, reason = "shared support: not every test uses all of it")]
+#[path = "support/harness.rs"]
+mod harness;
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use base64::Engine as _;
 use demo::{ALICE, SAFARI_MAC, TOKEN, demo_options};
 use gardien_core::model::enums::{AuthMethod, AuthMethods};
 use gardien_server::identity::{IdentityConfig, IdentityError, IdentityResolver, TokenRejection};
-use gardien_server::{AppState, ServerConfig, router};
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
-use http_body_util::BodyExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _, RsaKeyPair};
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use tower::ServiceExt;
 
 const TENANT_A: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const TENANT_B: &str = "0d5e3f42-1f3c-4c6f-9e4a-5a0c6b9d2e11";
@@ -375,11 +373,8 @@ async fn acrs_reach_the_sign_in_as_authentication_contexts() {
     let dir = tempfile::tempdir().unwrap();
     let microsoft = Key::rsa("entra-key");
     let jwks = write_jwks(dir.path(), "entra.json", &[&microsoft]);
-    let text = format!(
+    let config = format!(
         r#"
-listen = "127.0.0.1:0"
-[store]
-path = "{db}"
 [signals]
 trusted_proxies = ["10.0.0.0/8"]
 [[identity.issuers]]
@@ -394,24 +389,15 @@ name = "Wiki"
 [admin]
 token_sha256 = "{hash}"
 "#,
-        db = dir.path().join("gardien.db").display(),
         issuer = v2_issuer(TENANT_A),
         hash = gardien_server::state::hash_token(TOKEN),
     );
-    let config = ServerConfig::parse("test.toml", &text).unwrap();
-    let state = AppState::start(config, demo_options()).await.unwrap();
-    let app = router(state);
+    let server = harness::server(&config, demo_options()).await;
     let send = |req: Request<Body>| {
-        let app = app.clone();
+        let app = server.app.clone();
         async move {
-            let mut req = req;
-            let peer: SocketAddr = "10.0.0.5:40000".parse().unwrap();
-            req.extensions_mut().insert(ConnectInfo(peer));
-            let r = app.oneshot(req).await.unwrap();
-            let status = r.status();
-            let headers = r.headers().clone();
-            let body = r.into_body().collect().await.unwrap().to_bytes();
-            (status, headers, body)
+            let r = harness::send(&app, "10.0.0.5", req).await;
+            (r.status, r.headers, r.body)
         }
     };
     // A policy on authentication context c1 (sensitive operations): blocked.

@@ -232,6 +232,18 @@ impl SignInLog {
         self.shared.failed.load(Ordering::Relaxed)
     }
 
+    /// Batches the writer could not commit so far (monotonic). With
+    /// [`SignInLog::append_nowait`] nobody waits for a batch: this count (and
+    /// [`SignInLog::last_batch_error`]) is how the caller learns that records were lost.
+    pub fn failed_batches(&self) -> u64 {
+        self.shared.failed_batches.load(Ordering::SeqCst)
+    }
+
+    /// Why the last batch that could not be committed failed (`None` if none ever did).
+    pub fn last_batch_error(&self) -> Option<String> {
+        self.shared.last_error.lock().ok().and_then(|e| e.clone())
+    }
+
     /// Asks the writer to commit everything queued and stop, and waits until it has.
     pub(crate) async fn stop(&self) {
         // Fails if the writer already closed the queue: then just wait for it to finish.

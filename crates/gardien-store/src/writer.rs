@@ -63,6 +63,10 @@ pub(crate) struct Shared {
     pub(crate) committed: AtomicU64,
     pub(crate) batches: AtomicU64,
     pub(crate) failed: AtomicU64,
+    /// Batches that could not be committed.
+    pub(crate) failed_batches: AtomicU64,
+    /// Why the last failed batch failed.
+    pub(crate) last_error: std::sync::Mutex<Option<String>>,
     pub(crate) capacity: usize,
 }
 
@@ -72,6 +76,8 @@ impl Shared {
             committed: AtomicU64::new(0),
             batches: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            failed_batches: AtomicU64::new(0),
+            last_error: std::sync::Mutex::new(None),
             capacity,
         }
     }
@@ -368,6 +374,11 @@ impl<S: LogSink> Writer<S> {
                     path: self.location.clone(),
                     source: Arc::new(source),
                 };
+                if let Ok(mut last) = self.shared.last_error.lock() {
+                    *last = Some(error.for_waiter().to_string());
+                }
+                // After the reason, so that a reader who sees the count sees the reason.
+                self.shared.failed_batches.fetch_add(1, Ordering::SeqCst);
                 for ack in acks.iter_mut().filter_map(Option::take) {
                     let _ = ack.send(Err(error.for_waiter()));
                 }

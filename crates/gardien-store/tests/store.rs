@@ -76,9 +76,10 @@ async fn reopening_is_idempotent(db: TestDb) {
         assert_eq!(store.devices().await.unwrap().len(), 1);
         store.close().await.unwrap();
     }
+    // crates/gardien-store/migrations/<backend>/*.sql
     let migrations = match db.backend() {
-        "sqlite" => 2,
-        _ => 1,
+        "sqlite" => 3,
+        _ => 2,
     };
     assert_eq!(
         db.scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
@@ -673,7 +674,8 @@ async fn postgres_replicas_starting_together_all_migrate() {
         assert_eq!(store.current_version_number().await.unwrap(), None);
         store.close().await.unwrap();
     }
-    assert_eq!(db.scalar("SELECT COUNT(*) FROM _sqlx_migrations").await, 1);
+    // Every PostgreSQL migration applied once (crates/gardien-store/migrations/postgres).
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM _sqlx_migrations").await, 2);
 }
 
 /// Polls every future to completion concurrently (no extra dependency for `join_all`).

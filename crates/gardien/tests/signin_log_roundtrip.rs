@@ -1,9 +1,10 @@
-//! One sign-in log contract: the `signIn` record the server writes
-//! (`gardien_server::signin_record::build`) and the one replay reads
-//! (`gardien_analysis::replay::rebuild`) agree. Property: rebuild(write(s)) = s for the
-//! exact request gardien keeps, and the Graph members alone (an Entra export has only those)
-//! give back the client app, address, country, platform and device state through the
-//! shared vocabularies (`gardien_core::signin_log`).
+//! One sign-in log contract: the server writes (`gardien_server::signin_record::build`) and
+//! replay reads (`gardien_analysis::replay::rebuild`) one record type,
+//! `gardien_core::signin_log::Record`. Properties: rebuild(write(s)) = s for the exact
+//! request gardien keeps; the Graph members alone (an Entra export has only those) give back
+//! the client app, address, country, platform and device state through the shared
+//! vocabularies (`gardien_core::signin_log`); and the record has one JSON rendering: the text
+//! read back and written again is the very text the server logged.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,10 +13,11 @@
 )]
 
 use gardien_analysis::replay::rebuild;
-use gardien_analysis::replay::record::Element;
 use gardien_core::model::enums::DevicePlatform;
+use gardien_core::signin_log::{Element, Record};
 use gardien_core::{CompiledTenant, Decision, SignIn, SourceFile, Tenant, TenantSource};
-use gardien_server::signin_record::{self, RecordParts};
+use gardien_server::denial::DeviceSummary;
+use gardien_server::signin_record::{self, DenialParts, RecordParts};
 use gardien_signals::Derived;
 use gardien_signals::client_ip::{ClientIp, IpSource};
 use gardien_signals::os_version::OsVersion;
@@ -108,16 +110,24 @@ fn derived(s: &SignIn) -> Derived {
 fn write(tenant: &CompiledTenant, s: &SignIn, created_ms: i64) -> (String, Decision, Option<u32>) {
     let evaluation = tenant.evaluate(s);
     let verdict = evaluation.verdict;
+    let device = DeviceSummary {
+        registered: s.device.is_some(),
+        compliant: s.device.as_ref().and_then(|d| d.is_compliant),
+        trust_type: None,
+        platform: "windows".to_owned(),
+        os_version: Some("10.0.19045".to_owned()),
+        client_app: "browser".to_owned(),
+    };
     let text = signin_record::build(
         s,
         &derived(s),
         &RecordParts {
             correlation_id: "00000000-0000-0000-0000-000000000001",
             created_ms,
-            user_principal_name: None,
+            user_principal_name: Some("alice@contoso.com"),
             user_display_name: None,
             app_display_name: "SharePoint",
-            user_agent: None,
+            user_agent: Some("Mozilla/5.0 \"quoted\" \u{7f}"),
             verdict: &verdict,
             applied: signin_record::Applied::Records(gardien_core::report::AppliedPoliciesJson {
                 tenant,
@@ -125,7 +135,10 @@ fn write(tenant: &CompiledTenant, s: &SignIn, created_ms: i64) -> (String, Decis
             }),
             mfa_done: false,
             policy_version: 1,
-            denial: None,
+            denial: (verdict.decision != Decision::Allow).then_some(DenialParts {
+                key_sha256: "ab12",
+                device: &device,
+            }),
         },
     );
     let code = (verdict.decision == Decision::Deny)
@@ -184,4 +197,63 @@ proptest! {
         prop_assert_eq!(logged.decision, decision);
         prop_assert_eq!(logged.error_code, code);
     }
+
+    #[test]
+    fn the_record_has_one_rendering(req in request(), secs in 1_600_000_000i64..1_900_000_000) {
+        let tenant = tenant();
+        let mut s = SignIn::from_value("request.json", &req).unwrap();
+        s.at = Some(secs - 3600);
+        let (text, _, _) = write(&tenant, &s, secs * 1000);
+        let Element::Record(record) = serde_json::from_str::<Element<'_>>(&text).unwrap() else {
+            panic!("not a record: {text}");
+        };
+        prop_assert_eq!(serde_json::to_string(&record).unwrap(), text);
+    }
+}
+
+/// The members a Graph reader expects are where Graph puts them, with the test's own model
+/// of the record (not the producing type).
+#[test]
+fn written_record_has_the_graph_shape() {
+    let tenant = tenant();
+    let req = json!({
+        "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": "user-1"},
+        "signInContext": {"@odata.type": "#microsoft.graph.applicationContext",
+                          "includeApplications": ["00000003-0000-0ff1-ce00-000000000000"]},
+        "signInConditions": {"clientAppType": "exchangeActiveSync", "country": "FR",
+                             "ipAddress": "203.0.113.9"},
+    });
+    let s = SignIn::from_value("request.json", &req).unwrap();
+    let (text, decision, _) = write(&tenant, &s, 1_700_000_000_000);
+    assert_eq!(decision, Decision::Deny);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["createdDateTime"], "2023-11-14T22:13:20.000Z");
+    assert_eq!(v["userId"], "user-1");
+    assert_eq!(v["userDisplayName"], Value::Null);
+    assert_eq!(v["clientAppUsed"], "Exchange ActiveSync");
+    assert_eq!(v["ipAddress"], "203.0.113.9");
+    assert_eq!(v["status"]["errorCode"], 53003);
+    assert_eq!(v["status"]["additionalDetails"], "AADSTS53003");
+    assert_eq!(v["location"]["countryOrRegion"], "FR");
+    assert_eq!(v["conditionalAccessStatus"], "failure");
+    assert_eq!(v["riskEventTypes_v2"], json!([]));
+    let legacy = &v["appliedConditionalAccessPolicies"][1];
+    assert_eq!(legacy["id"], "legacy");
+    assert_eq!(legacy["result"], "failure");
+    assert_eq!(legacy["enforcedGrantControls"], json!(["Block"]));
+    assert_eq!(v["gardien"]["decision"], "deny");
+    assert_eq!(v["gardien"]["policyVersion"], 1);
+    assert_eq!(v["gardien"]["denial"]["keySha256"], "ab12");
+    assert_eq!(v["gardien"]["denial"]["device"]["platform"], "windows");
+    assert!(v["gardien"]["request"]["signInIdentity"].is_object());
+    assert!(v["gardien"].get("evaluatedAt").is_none(), "{text}");
+    // Read with the one type: every member the server wrote is there.
+    let Element::Record(r) = serde_json::from_str::<Element<'_>>(&text).unwrap() else {
+        panic!("not a record");
+    };
+    let r: &Record<'_> = &r;
+    let entries: Vec<_> = r.applied_policies.entries().collect();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[1].result, Some("failure"));
+    assert!(r.gardien.get().and_then(|g| g.denial.get()).is_some());
 }

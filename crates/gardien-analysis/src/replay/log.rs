@@ -19,7 +19,7 @@
 use std::fmt;
 use std::io::{BufRead, Cursor, Read};
 
-use super::record::Element;
+use gardien_core::signin_log::Element;
 
 /// How many bytes are looked at to recognise the layout.
 const PEEK: usize = 4096;
@@ -501,7 +501,7 @@ where
 #[allow(clippy::panic, reason = "test failures report through panics")]
 mod tests {
     use super::*;
-    use crate::replay::record::text;
+    use gardien_core::signin_log::record::text;
 
     type Seen = Vec<(Position, String)>;
 

@@ -15,7 +15,7 @@ use gardien_core::network::parse_ip;
 use gardien_core::signin::{Subject, Target};
 use gardien_core::{Decision, SignIn};
 
-use super::record::{Element, Items, Member, Record, Scalar, flag, integer, text};
+use gardien_core::signin_log::record::{Element, Member, Record, Scalar, flag, integer, text};
 
 /// An input of the evaluation that the log did not carry, so replay assumed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -329,7 +329,11 @@ pub fn rebuild(element: &Element<'_>) -> Result<Rebuilt, Skip> {
         }
     };
     let logged = logged(r);
-    let request = r.gardien.get().and_then(|g| g.request.as_ref());
+    let request = r
+        .gardien
+        .get()
+        .and_then(|g| g.request.as_ref())
+        .and_then(|r| r.value());
     let (signin, exact, assumptions) = match request {
         Some(request) if !request.is_null() => {
             let signin = SignIn::from_value("", request).map_err(|e| {
@@ -413,15 +417,15 @@ fn logged(r: &Record<'_>) -> Result<Logged, Skip> {
     };
     let policies: Vec<LoggedPolicy> = r
         .applied_policies
-        .objects()
+        .entries()
         .filter_map(|p| {
-            let result = text(&p.result)?;
+            let result = p.result?;
             let failed = result.eq_ignore_ascii_case("failure");
             if !failed && !result.eq_ignore_ascii_case("success") {
                 return None;
             }
-            let id = text(&p.id).unwrap_or_default();
-            let name = text(&p.display_name).unwrap_or(id);
+            let id = p.id.unwrap_or_default();
+            let name = p.display_name.unwrap_or(id);
             Some(LoggedPolicy {
                 id: normalize_id(id),
                 display_name: Box::from(name),
@@ -429,11 +433,11 @@ fn logged(r: &Record<'_>) -> Result<Logged, Skip> {
             })
         })
         .collect();
-    let covered = match &r.applied_policies {
-        Items::Value(_) => !policies.is_empty(),
-        _ => text(&r.conditional_access_status).is_some_and(|s| {
-            s.eq_ignore_ascii_case("success") || s.eq_ignore_ascii_case("failure")
-        }),
+    let covered = if r.applied_policies.is_list() {
+        !policies.is_empty()
+    } else {
+        text(&r.conditional_access_status)
+            .is_some_and(|s| s.eq_ignore_ascii_case("success") || s.eq_ignore_ascii_case("failure"))
     };
     Ok(Logged {
         decision,

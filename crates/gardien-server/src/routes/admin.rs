@@ -22,6 +22,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use tokio::sync::SemaphorePermit;
 
 /// Who says they write: the `X-Gardien-Author` header (free text, at most 200 bytes).
 pub(crate) fn author(headers: &HeaderMap) -> Option<String> {
@@ -100,20 +101,28 @@ fn demo_origin(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 /// The authenticated JSON object of an admin write: token first (401 with the body
-/// unread), then `Content-Type`, then the body, streamed against `[http]
-/// admin_body_bytes` and counted against `max_json_values` before it is parsed.
-pub(crate) async fn write_body(
-    state: &AppState,
+/// unread), then `Content-Type`, then a turn among the [`crate::body::ADMIN_BODIES_AT_ONCE`]
+/// admin bodies read and parsed at a time (the permit is returned: hold it while the tree
+/// lives), then the body, streamed against `[http] admin_body_bytes` and counted against
+/// `max_json_values` before it is parsed. However many authenticated writers send at once,
+/// at most that many bodies and their trees are in memory.
+pub(crate) async fn write_body<'s>(
+    state: &'s AppState,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(String, Map<String, Value>), ApiError> {
+) -> Result<(String, Map<String, Value>, SemaphorePermit<'s>), ApiError> {
     let author = guard(state, headers, Role::Admin)?;
     crate::body::require_json(headers)?;
+    let permit = state
+        .admin_bodies
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let http = &state.config.http;
     let patience = std::time::Duration::from_millis(http.header_read_timeout_ms);
     let bytes = crate::body::read(headers, body, http.admin_body_bytes, patience).await?;
     let object = crate::body::parse_object(&bytes, http.max_json_values)?;
-    Ok((author, object))
+    Ok((author, object, permit))
 }
 
 /// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`).
@@ -138,15 +147,21 @@ pub(crate) fn with_etag(mut response: Response, version: i64) -> Response {
 
 /// Refuses members that Graph does not define on the written object (`400` naming each, with
 /// the nearest known name), as Graph does; nothing changes.
-fn check_schema_members(key: &str, object: &Map<String, Value>) -> Result<(), ApiError> {
+/// The object is checked in place (moved into a `Value` and back, never copied: a body of
+/// `max_json_values` values is one tree, not two).
+fn check_schema_members(key: &str, object: &mut Map<String, Value>) -> Result<(), ApiError> {
     let ty = match key {
         "policies" => &gardien_core::schema::POLICY,
         "namedLocations" => &gardien_core::schema::NAMED_LOCATION,
         "directory" => &gardien_core::schema::DIRECTORY,
         _ => return Ok(()),
     };
-    let value = Value::Object(object.clone());
-    let errors: Vec<gardien_core::LoadError> = gardien_core::schema::unknown_members(&value, ty)
+    let value = Value::Object(std::mem::take(object));
+    let unknown = gardien_core::schema::unknown_members(&value, ty);
+    if let Value::Object(o) = value {
+        *object = o;
+    }
+    let errors: Vec<gardien_core::LoadError> = unknown
         .into_iter()
         .map(|u| {
             gardien_core::LoadError::new("request body", u.pointer.clone(), u.reason())
@@ -324,8 +339,8 @@ impl Collection {
         headers: &HeaderMap,
         body: Body,
     ) -> Result<Response, ApiError> {
-        let (_, mut object) = write_body(state, headers, body).await?;
-        check_schema_members(self.key, &object)?;
+        let (_, mut object, _permit) = write_body(state, headers, body).await?;
+        check_schema_members(self.key, &mut object)?;
         let id = match object.get("id").and_then(Value::as_str) {
             Some(id) => id.to_owned(),
             None => new_id().ok_or_else(|| ApiError::internal(&"no OS randomness for an id"))?,
@@ -360,8 +375,8 @@ impl Collection {
         body: Body,
         merge: bool,
     ) -> Result<Response, ApiError> {
-        let (_, object) = write_body(state, headers, body).await?;
-        check_schema_members(self.key, &object)?;
+        let (_, mut object, _permit) = write_body(state, headers, body).await?;
+        check_schema_members(self.key, &mut object)?;
         if let Some(other) = object.get("id").and_then(Value::as_str)
             && !other.eq_ignore_ascii_case(id)
         {
@@ -516,8 +531,8 @@ pub async fn put_directory(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (author, directory) = write_body(&state, &headers, body).await?;
-    check_schema_members("directory", &directory)?;
+    let (author, mut directory, _permit) = write_body(&state, &headers, body).await?;
+    check_schema_members("directory", &mut directory)?;
     let expected = expected_version(&headers)?;
     let directory = Value::Object(directory);
     let _order = state.admin_edits.lock().await;
@@ -741,7 +756,7 @@ pub async fn replace_devices(
     headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, ApiError> {
-    let (_, object) = write_body(&state, &headers, body).await?;
+    let (_, object, _permit) = write_body(&state, &headers, body).await?;
     let Some(Value::Array(devices)) = object.get("value") else {
         return Err(ApiError::bad_request(
             "request body: expected {\"value\": [device, ...]}",
@@ -788,7 +803,7 @@ pub async fn put_device(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (_, mut object) = write_body(&state, &headers, body).await?;
+    let (_, mut object, _permit) = write_body(&state, &headers, body).await?;
     if let Some(other) = object.get("deviceId").and_then(Value::as_str)
         && other != id
     {

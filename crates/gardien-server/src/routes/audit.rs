@@ -10,7 +10,6 @@
 use crate::credentials::Role;
 use crate::problem::ApiError;
 use crate::routes::admin::{author, guard};
-use crate::routes::signins::parse_time;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Query, Request, State};
@@ -107,7 +106,7 @@ pub async fn list(
     let Query(q) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let time = |name: &str, v: Option<String>| -> Result<Option<i64>, ApiError> {
         v.map(|t| {
-            parse_time(&t).ok_or_else(|| {
+            gardien_core::time::parse_instant_ms(&t).ok_or_else(|| {
                 ApiError::bad_request(format!(
                     "{name}: `{}` is not an RFC 3339 time or Unix milliseconds",
                     crate::clean::escape(&t, 64)

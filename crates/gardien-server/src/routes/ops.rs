@@ -19,6 +19,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>, headers: http::HeaderMa
     if !state.metrics_allowed(crate::routes::bearer(&headers)) {
         return crate::problem::ApiError::unauthorized().into_response();
     }
+    observe_queued_log(&state);
     let mut text = state.metrics.render(state.store.log().committed());
     let c = &state.connections;
     for (name, help, kind, value) in [
@@ -41,6 +42,12 @@ pub async fn metrics(State(state): State<Arc<AppState>>, headers: http::HeaderMa
             u64::from(!state.log_health.is_failing()),
         ),
         (
+            "gardien_signin_log_failed_batches_total",
+            "Sign-in log batches that could not be committed (with acknowledge = \"queued\", their records are lost).",
+            "counter",
+            state.store.log().failed_batches(),
+        ),
+        (
             "gardien_connection_idle_timeouts_total",
             "Keep-alive connections closed for idleness.",
             "counter",
@@ -59,6 +66,14 @@ pub async fn metrics(State(state): State<Arc<AppState>>, headers: http::HeaderMa
     r
 }
 
+/// With `acknowledge = "queued"`, the log's health comes from its writer's batches (with
+/// `committed`, each decision sees its own append's result).
+fn observe_queued_log(state: &AppState) {
+    if state.config.log.acknowledge == crate::config::Acknowledge::Queued {
+        state.log_health.observe_writer(state.store.log());
+    }
+}
+
 /// `GET /healthz`: the process answers.
 pub async fn healthz() -> &'static str {
     "ok"
@@ -71,6 +86,7 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
     let live = state.live.load();
     let stored = state.store.current_version_number().await;
+    observe_queued_log(&state);
     let log_problem = state.log_health.check(&state.store).await;
     let store_ok = stored.is_ok() && log_problem.is_none();
     let status = match (&stored, &log_problem) {

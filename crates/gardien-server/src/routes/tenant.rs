@@ -102,7 +102,7 @@ pub async fn put_tenant(
     headers: http::HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (author, body) = write_body(&state, &headers, body).await?;
+    let (author, body, _permit) = write_body(&state, &headers, body).await?;
     let expected = expected_version(&headers)?;
     let new = snapshot_of(body)?;
     let _order = state.admin_edits.lock().await;

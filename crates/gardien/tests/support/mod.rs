@@ -152,6 +152,11 @@ impl Gardien {
         server
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The server's output so far (stdout and stderr).
     pub fn output(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

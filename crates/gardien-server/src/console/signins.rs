@@ -1,0 +1,178 @@
+//! Help-desk pages: sign-in search, one sign-in (decision, trace, what the user saw) and
+//! "what if".
+//!
+//! A sign-in's page decides its logged request again (`gardien.request` of the record: the
+//! exact request that was decided) with the core's evaluator, against the policy version
+//! that decided it and as of its own time: the same [`gardien_core::report::DecisionReport`] the CLI's `explain`
+//! and the denial page are built from. "What if" changes that request (device state,
+//! location, client app, methods) and decides it again the same way.
+
+mod search;
+mod trace;
+mod what_if;
+
+pub use search::{SearchQuery, search};
+pub use trace::detail;
+pub use what_if::what_if;
+
+use super::page::{e, te};
+use crate::denial::Lang;
+use serde_json::Value;
+
+fn text<'a>(record: &'a Value, pointer: &str) -> &'a str {
+    record
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+fn decision_badge(lang: Lang, decision: &str) -> String {
+    let class = match decision {
+        "allow" => "allow",
+        "challenge" => "challenge",
+        _ => "deny",
+    };
+    format!(
+        "<span class=\"badge {class}\">{}</span>",
+        te(lang, &format!("decision-{class}"))
+    )
+}
+
+fn field(id: &str, label: &str, value: &str, kind: &str, extra: &str) -> String {
+    format!(
+        "<div class=\"field\"><label for=\"{id}\">{label}</label><input id=\"{id}\" name=\"{id}\" type=\"{kind}\" value=\"{}\"{extra}></div>",
+        e(value)
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::search::form_time;
+    use super::trace::policy;
+    use super::what_if::{changed_request, device_state};
+    use super::*;
+    use crate::denial::Disclosure;
+    use gardien_core::eval::PolicyResult;
+    use gardien_core::report::TracePolicy;
+    use serde_json::json;
+
+    fn request() -> Value {
+        json!({
+            "signInIdentity": {"userId": "u"},
+            "signInContext": {"includeApplications": ["a"]},
+            "signInConditions": {"clientAppType": "browser", "ipAddress": "198.51.100.20",
+                "deviceInfo": {"isCompliant": false, "trustType": "Workplace"}},
+            "session": {"authenticationMethods": ["password"]}
+        })
+    }
+
+    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn what_if_changes_only_what_the_form_says() {
+        let r = changed_request(
+            &request(),
+            &form(&[
+                ("device", "compliant"),
+                ("ip", "198.51.100.20"),
+                ("country", "fr"),
+                ("clientApp", "mobileAppsAndDesktopClients"),
+                ("method", "password"),
+                ("method", "fido2"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(r["signInConditions"]["deviceInfo"]["isCompliant"], true);
+        assert_eq!(
+            r["signInConditions"]["deviceInfo"]["trustType"],
+            "Workplace"
+        );
+        assert_eq!(r["signInConditions"]["country"], "FR");
+        assert_eq!(
+            r["signInConditions"]["clientAppType"],
+            "mobileAppsAndDesktopClients"
+        );
+        assert_eq!(
+            r["session"]["authenticationMethods"],
+            json!(["password", "fido2"])
+        );
+        assert_eq!(r["signInIdentity"], request()["signInIdentity"]);
+        let r = changed_request(&request(), &form(&[("device", "unregistered")])).unwrap();
+        assert!(r["signInConditions"].get("deviceInfo").is_none());
+        assert_eq!(device_state(&r), "unregistered");
+        assert_eq!(device_state(&request()), "registered");
+    }
+
+    #[test]
+    fn what_if_refuses_bad_fields() {
+        for (k, v, key) in [
+            ("ip", "not-an-ip", "whatif-bad-ip"),
+            ("country", "FRA", "whatif-bad-country"),
+            ("clientApp", "telnet", "whatif-bad-client"),
+            ("method", "carrierPigeon", "whatif-bad-method"),
+            ("device", "jailbroken", "whatif-bad-device"),
+        ] {
+            assert_eq!(changed_request(&request(), &form(&[(k, v)])), Err(key));
+        }
+    }
+
+    #[test]
+    fn policies_are_shown_at_the_disclosure_level() {
+        use gardien_core::eval::Condition;
+        use gardien_core::eval::input::Outcome;
+        use gardien_core::model::policy::PolicyState;
+        use gardien_core::report::{Grant, TraceCondition};
+        let trace = TracePolicy {
+            index: 0,
+            policy_id: "ca04-id".into(),
+            display_name: "CA04 <Payroll>".into(),
+            state: PolicyState::Enabled,
+            applies: true,
+            conditions: vec![TraceCondition {
+                condition: Condition::Location,
+                result: Outcome::Satisfied,
+                detail: "in `HQ egress`".into(),
+            }],
+            grant: Grant(None),
+            grant_detail: String::new(),
+        };
+        let render = |d: Disclosure| {
+            let mut out = String::new();
+            policy(
+                &mut out,
+                Lang::En,
+                3,
+                &trace,
+                Some(PolicyResult::Failure),
+                d,
+            );
+            out
+        };
+        let minimal = render(Disclosure::Minimal);
+        assert!(minimal.contains("Policy 3") && minimal.contains("failure"));
+        for hidden in ["CA04", "ca04-id", "Location", "HQ egress"] {
+            assert!(!minimal.contains(hidden), "minimal shows `{hidden}`");
+        }
+        let detailed = render(Disclosure::Detailed);
+        assert!(detailed.contains("Policy 3") && detailed.contains("Location"));
+        for hidden in ["CA04", "ca04-id", "HQ egress"] {
+            assert!(!detailed.contains(hidden), "detailed shows `{hidden}`");
+        }
+        let full = render(Disclosure::Full);
+        assert!(full.contains("CA04 &lt;Payroll&gt;") && full.contains("ca04-id"));
+        assert!(full.contains("in `HQ egress`"));
+    }
+
+    #[test]
+    fn form_times_are_utc() {
+        assert_eq!(form_time("1970-01-01T00:01"), Some(60_000));
+        assert_eq!(form_time("1970-01-01T00:01:00Z"), Some(60_000));
+        assert_eq!(form_time("yesterday"), None);
+    }
+}

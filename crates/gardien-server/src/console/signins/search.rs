@@ -1,0 +1,249 @@
+//! The search page.
+
+use super::{decision_badge, field, text};
+use crate::console::lang;
+use crate::console::page::{e, html, layout, refusal, t, te, url};
+use crate::state::{AppState, Live};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use gardien_store::SignInFilter;
+use http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::Value;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+/// Most rows a search shows.
+const ROWS: usize = 100;
+
+/// The search form's fields (all optional; empty means "any").
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchQuery {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    app: String,
+    #[serde(default)]
+    result: String,
+    #[serde(default)]
+    error_code: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    correlation_id: String,
+}
+
+/// An instant from the form: `datetime-local` (`2026-12-07T10:20`, read as UTC), RFC 3339 or
+/// Unix milliseconds.
+pub(super) fn form_time(text: &str) -> Option<i64> {
+    let t = text.trim();
+    if t.len() == 16 && t.as_bytes().get(10) == Some(&b'T') {
+        return gardien_core::time::parse_instant_ms(&format!("{t}:00Z"));
+    }
+    gardien_core::time::parse_instant_ms(t)
+}
+
+/// The store filter of a search, or the message key of the field that is wrong. Users are
+/// found by id, user principal name or (for the directory's users) exactly as written;
+/// applications by app id or service principal display name (case-insensitive), through
+/// the directory in force.
+fn filter(q: &SearchQuery, live: &Live) -> Result<SignInFilter, &'static str> {
+    let directory = &live.tenant.tenant.directory;
+    let some = |s: &str| Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned);
+    let user = some(&q.user).map(|u| {
+        directory
+            .users
+            .iter()
+            .find(|d| {
+                d.user_principal_name.eq_ignore_ascii_case(&u) || d.id.eq_ignore_ascii_case(&u)
+            })
+            .map_or(u, |d| d.id.to_string())
+    });
+    let app = some(&q.app).map(|a| {
+        directory
+            .service_principals
+            .iter()
+            .find(|sp| sp.display_name.eq_ignore_ascii_case(&a))
+            .and_then(|sp| sp.app_id.as_ref().map(|id| id.to_string()))
+            .unwrap_or(a)
+    });
+    let decision = match q.result.as_str() {
+        "" => None,
+        d @ ("allow" | "challenge" | "deny") => Some(d.to_owned()),
+        _ => return Err("search-bad-result"),
+    };
+    let error_code = match some(&q.error_code) {
+        None => None,
+        Some(c) => Some(
+            c.trim_start_matches("AADSTS")
+                .parse::<u32>()
+                .map_err(|_| "search-bad-code")?,
+        ),
+    };
+    let time = |v: &str| match some(v) {
+        None => Ok(None),
+        Some(t) => form_time(&t).map(Some).ok_or("search-bad-time"),
+    };
+    Ok(SignInFilter {
+        user,
+        app,
+        decision,
+        error_code,
+        from_ms: time(&q.from)?,
+        to_ms: time(&q.to)?,
+        correlation_id: some(&q.correlation_id),
+        limit: Some(ROWS),
+    })
+}
+
+/// `GET /console/signins`: the search form and the newest matching sign-ins.
+pub async fn search(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    query: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let session = match crate::console::signed_in(&state, &headers) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let lang = lang(&headers);
+    let q = query.ok().map(|Query(q)| q).unwrap_or_default();
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<form class=\"card search\" method=\"get\" action=\"/console/signins\" role=\"search\">\
+<div class=\"grid\">{user}{app}\
+<div class=\"field\"><label for=\"result\">{result}</label><select id=\"result\" name=\"result\">",
+        user = field("user", &te(lang, "search-user"), &q.user, "text", ""),
+        app = field("app", &te(lang, "search-app"), &q.app, "text", ""),
+        result = te(lang, "search-result"),
+    );
+    for (value, key) in [
+        ("", "search-any"),
+        ("allow", "decision-allow"),
+        ("challenge", "decision-challenge"),
+        ("deny", "decision-deny"),
+    ] {
+        let _ = write!(
+            body,
+            "<option value=\"{value}\"{}>{}</option>",
+            if q.result == value { " selected" } else { "" },
+            te(lang, key)
+        );
+    }
+    let _ = write!(
+        body,
+        "</select></div>{code}{from}{to}{corr}</div><button type=\"submit\">{search}</button></form>",
+        code = field(
+            "errorCode",
+            &te(lang, "search-code"),
+            &q.error_code,
+            "text",
+            " inputmode=\"numeric\""
+        ),
+        from = field(
+            "from",
+            &te(lang, "search-from"),
+            &q.from,
+            "datetime-local",
+            ""
+        ),
+        to = field("to", &te(lang, "search-to"), &q.to, "datetime-local", ""),
+        corr = field(
+            "correlationId",
+            &te(lang, "search-correlation"),
+            &q.correlation_id,
+            "text",
+            " spellcheck=\"false\""
+        ),
+        search = te(lang, "search-submit"),
+    );
+    let live = state.live.load_full();
+    let records = match filter(&q, &live) {
+        Err(key) => {
+            let _ = write!(
+                body,
+                "<p class=\"notice error\" role=\"alert\">{}</p>",
+                te(lang, key)
+            );
+            return html(
+                StatusCode::BAD_REQUEST,
+                layout(lang, Some(&session), t(lang, "search-title"), &body),
+            );
+        }
+        Ok(f) => match state.store.log().query(&f).await {
+            Ok(r) => r,
+            Err(err) => {
+                tracing::error!(error = %err, "console: sign-in search failed");
+                return refusal(
+                    lang,
+                    Some(&session),
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "error-store",
+                );
+            }
+        },
+    };
+    if records.is_empty() {
+        let _ = write!(body, "<p class=\"notice\">{}</p>", te(lang, "search-none"));
+    } else {
+        let _ = write!(
+            body,
+            "<div class=\"table\"><table><caption>{caption}</caption><thead><tr>\
+<th scope=\"col\">{time}</th><th scope=\"col\">{user}</th><th scope=\"col\">{app}</th>\
+<th scope=\"col\">{result}</th><th scope=\"col\">{code}</th><th scope=\"col\">{corr}</th></tr></thead><tbody>",
+            caption = e(&t(lang, "search-caption").replace("{ $n }", &records.len().to_string())),
+            time = te(lang, "col-time"),
+            user = te(lang, "search-user"),
+            app = te(lang, "search-app"),
+            result = te(lang, "search-result"),
+            code = te(lang, "search-code"),
+            corr = te(lang, "search-correlation"),
+        );
+        for r in &records {
+            let corr = text(r, "/correlationId");
+            let user_id = text(r, "/userId");
+            let user = Some(text(r, "/userPrincipalName"))
+                .filter(|u| !u.is_empty())
+                .or_else(|| {
+                    live.tenant
+                        .tenant
+                        .directory
+                        .users
+                        .iter()
+                        .find(|u| u.id.eq_ignore_ascii_case(user_id))
+                        .map(|u| u.user_principal_name.as_str())
+                })
+                .unwrap_or(user_id);
+            let app = Some(text(r, "/appDisplayName"))
+                .filter(|a| !a.is_empty())
+                .unwrap_or(text(r, "/appId"));
+            let code = r
+                .pointer("/status/errorCode")
+                .and_then(Value::as_u64)
+                .filter(|c| *c != 0)
+                .map(|c| c.to_string())
+                .unwrap_or_default();
+            let _ = write!(
+                body,
+                "<tr><td class=\"time\">{time}</td><td>{user}</td><td>{app}</td><td>{badge}</td><td>{code}</td>\
+<td><a href=\"/console/signins/{href}\"><code>{corr}</code></a></td></tr>",
+                time = e(text(r, "/createdDateTime")),
+                user = e(user),
+                app = e(app),
+                badge = decision_badge(lang, text(r, "/gardien/decision")),
+                code = e(&code),
+                href = url(corr),
+                corr = e(corr),
+            );
+        }
+        body.push_str("</tbody></table></div>");
+    }
+    html(
+        StatusCode::OK,
+        layout(lang, Some(&session), t(lang, "search-title"), &body),
+    )
+}

@@ -1,0 +1,542 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test failures report through panics"
+)]
+
+//! The console over HTTP, without a browser (runs everywhere; the browser test is
+//! `console_chromium.rs`): headers and cookies, the token login (the decision token refused,
+//! login CSRF), sessions that are tampered with, and every way an OpenID Connect sign-in can
+//! fail (provider error, unknown state, missing state cookie, code refused by the token
+//! endpoint, wrong nonce, wrong audience, another key, no role), against an in-process fake
+//! token endpoint that checks PKCE.
+
+#[allow(dead_code, reason = "shared support: not every test uses all of it")]
+#[path = "support/demo.rs"]
+mod demo;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Form, State};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use demo::{TOKEN, demo_options};
+use gardien_server::{AppState, ServerConfig, router};
+use http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use ring::signature::RsaKeyPair;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tower::ServiceExt;
+
+const CLIENT_ID: &str = "gardien-console";
+const DECISION_TOKEN: &str = "test-decision-token-0123456789";
+const READER_TOKEN: &str = "test-reader-token-0123456789";
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What the fake token endpoint answers for a code, and what it checks.
+#[derive(Default)]
+struct Provider {
+    issuer: String,
+    /// The PKCE challenge and nonce of the pending sign-in (the test copies them from the
+    /// authorization redirect, as a provider would keep them).
+    challenge: String,
+    nonce: String,
+    /// Codes redeemed with a verifier that matched the challenge.
+    pkce_ok: Vec<String>,
+}
+
+struct Keys {
+    good: EncodingKey,
+    other: EncodingKey,
+    jwks: Value,
+}
+
+fn keys() -> Keys {
+    let text = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/identity/test_rsa_key.b64"),
+    )
+    .unwrap();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .unwrap();
+    let pair = RsaKeyPair::from_der(&der).unwrap();
+    let c: ring::rsa::PublicKeyComponents<Vec<u8>> = pair.public().into();
+    // "Another key": an HMAC secret under the same kid, which the RSA JWKS cannot verify.
+    Keys {
+        good: EncodingKey::from_rsa_der(&der),
+        other: EncodingKey::from_secret(b"not the provider's key"),
+        jwks: json!({"keys": [{"kty": "RSA", "use": "sig", "kid": "k1", "alg": "RS256",
+                               "n": b64(&c.n), "e": b64(&c.e)}]}),
+    }
+}
+
+type Shared = Arc<(Mutex<Provider>, Keys)>;
+
+async fn token_endpoint(
+    State(shared): State<Shared>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let (provider, keys) = &*shared;
+    let mut p = provider.lock().unwrap();
+    let code = f.get("code").cloned().unwrap_or_default();
+    let verifier = f.get("code_verifier").cloned().unwrap_or_default();
+    let challenge = b64(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()).as_ref());
+    if challenge != p.challenge || code == "refused" {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "invalid_grant"})),
+        )
+            .into_response();
+    }
+    p.pkce_ok.push(code.clone());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut claims = json!({"iss": p.issuer, "aud": CLIENT_ID, "sub": "u1", "oid": "u1",
+        "name": "Una", "nonce": p.nonce, "exp": now + 600, "iat": now,
+        "groups": ["Console.Admin"], "roles": ["Console.Reader"]});
+    let mut alg = Algorithm::RS256;
+    match code.as_str() {
+        "wrong-nonce" => claims["nonce"] = json!("someone else's"),
+        "wrong-audience" => claims["aud"] = json!("another-app"),
+        "no-role" => claims["roles"] = json!(["Payroll.User"]),
+        "other-key" => alg = Algorithm::HS256,
+        _ => {}
+    }
+    let mut header = Header::new(alg);
+    header.kid = Some("k1".into());
+    let key = if alg == Algorithm::HS256 {
+        &keys.other
+    } else {
+        &keys.good
+    };
+    let id_token = jsonwebtoken::encode(&header, &claims, key).unwrap();
+    axum::Json(json!({"id_token": id_token, "token_type": "Bearer"})).into_response()
+}
+
+struct Console {
+    app: Router,
+    shared: Shared,
+    _dir: tempfile::TempDir,
+}
+
+async fn console(roles_claim: &str) -> Console {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys();
+    let jwks = dir.path().join("jwks.json");
+    std::fs::write(&jwks, keys.jwks.to_string()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let shared: Shared = Arc::new((
+        Mutex::new(Provider {
+            issuer: issuer.clone(),
+            ..Provider::default()
+        }),
+        keys,
+    ));
+    let idp = Router::new()
+        .route("/token", axum::routing::post(token_endpoint))
+        .with_state(shared.clone());
+    tokio::spawn(async move { axum::serve(listener, idp).await });
+    let config = format!(
+        r#"
+[store]
+path = "{db}"
+[identity.jwt]
+issuer = "{issuer}"
+audiences = ["{CLIENT_ID}"]
+jwks_file = "{jwks}"
+[admin]
+token_sha256 = "{admin}"
+decision_token_sha256 = "{decision}"
+[[admin.tokens]]
+name = "helpdesk"
+sha256 = "{reader}"
+role = "reader"
+[console]
+public_url = "http://gardien.test"
+[console.oidc]
+issuer = "{issuer}"
+client_id = "{CLIENT_ID}"
+authorization_endpoint = "https://idp.test/authorize?tenant=t1"
+token_endpoint = "{issuer}/token"
+roles_claim = "{roles_claim}"
+reader_roles = ["Console.Reader"]
+admin_roles = ["Console.Admin"]
+"#,
+        db = dir.path().join("g.db").display(),
+        jwks = jwks.display(),
+        admin = gardien_server::state::hash_token(TOKEN),
+        decision = gardien_server::state::hash_token(DECISION_TOKEN),
+        reader = gardien_server::state::hash_token(READER_TOKEN),
+    );
+    let config = ServerConfig::parse("t.toml", &config).unwrap();
+    let state = AppState::start(config, demo_options()).await.unwrap();
+    Console {
+        app: router(state),
+        shared,
+        _dir: dir,
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The `Set-Cookie` of cookie `name`.
+    fn set_cookie(&self, name: &str) -> String {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The value of cookie `name` as set.
+    fn cookie(&self, name: &str) -> String {
+        let c = self.set_cookie(name);
+        c.split(';')
+            .next()
+            .unwrap_or("")
+            .split_once('=')
+            .map(|(_, v)| v.to_owned())
+            .unwrap_or_default()
+    }
+}
+
+async fn send(app: &Router, mut req: Request<Body>) -> Reply {
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+    let r = app.clone().oneshot(req).await.unwrap();
+    let status = r.status();
+    let headers = r.headers().clone();
+    let bytes = r.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn get(uri: &str, cookie: &str) -> Request<Body> {
+    Request::get(uri)
+        .header("host", "gardien.test")
+        .header("cookie", cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn post(uri: &str, cookie: &str, form: &str) -> Request<Body> {
+    Request::post(uri)
+        .header("host", "gardien.test")
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(form.to_owned()))
+        .unwrap()
+}
+
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+fn query_param(url: &str, name: &str) -> String {
+    let query = url.split_once('?').unwrap().1;
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn pages_need_a_session_and_every_answer_carries_the_headers() {
+    let c = console("roles").await;
+    let r = send(&c.app, get("/console/signins", "")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location"), "/console/login");
+    assert_eq!(
+        r.header("content-security-policy"),
+        gardien_server::console::CSP
+    );
+    let r = send(&c.app, get("/console/login", "")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.header("content-security-policy"),
+        gardien_server::console::CSP
+    );
+    assert_eq!(r.header("x-frame-options"), "DENY");
+    assert_eq!(r.header("cache-control"), "no-store");
+    assert!(!r.body.contains("<script"), "no script at all");
+    assert!(!r.body.contains("style="), "no inline style");
+    assert!(r.body.contains("href=\"/console/oidc/start\""));
+    let login = r.set_cookie("gardien_console_login");
+    assert!(
+        login.contains("HttpOnly") && login.contains("SameSite=Strict"),
+        "{login}"
+    );
+    // http:// public URL: no Secure (an https:// one sets it: unit test of the config).
+    assert!(!login.contains("Secure"), "{login}");
+    let css = send(&c.app, get("/console/static/console.css", "")).await;
+    assert_eq!(css.header("content-type"), "text/css; charset=utf-8");
+    assert!(css.body.contains("prefers-color-scheme: dark"));
+    // French.
+    let fr = Request::get("/console/login")
+        .header("accept-language", "fr-CA,fr;q=0.9")
+        .body(Body::empty())
+        .unwrap();
+    let r = send(&c.app, fr).await;
+    assert!(r.body.contains("<html lang=\"fr\"") && r.body.contains("Connexion à la console"));
+}
+
+#[tokio::test]
+async fn only_the_admin_token_logs_in_and_only_with_the_login_form_token() {
+    let c = console("roles").await;
+    let page = send(&c.app, get("/console/login", "")).await;
+    let cookie = format!(
+        "gardien_console_login={}",
+        page.cookie("gardien_console_login")
+    );
+    let csrf = csrf_of(&page.body);
+    // The decision token does not open the console.
+    let r = send(
+        &c.app,
+        post(
+            "/console/login",
+            &cookie,
+            &format!("csrf={csrf}&token={DECISION_TOKEN}"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("This token does not open the console"));
+    assert!(r.set_cookie("gardien_console").is_empty());
+    // Without the login cookie (a forged cross-site form), even the admin token is refused.
+    let r = send(
+        &c.app,
+        post("/console/login", "", &format!("csrf={csrf}&token={TOKEN}")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The admin token: an admin session.
+    let r = send(
+        &c.app,
+        post(
+            "/console/login",
+            &cookie,
+            &format!("csrf={csrf}&token={TOKEN}"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let session = r.set_cookie("gardien_console");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(session.contains(flag), "{session}");
+    }
+    let cookie = format!("gardien_console={}", r.cookie("gardien_console"));
+    let r = send(&c.app, get("/console/versions", &cookie)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("token:admin"));
+    // A session cookie changed by one character is no session.
+    let mut tampered = cookie.clone().into_bytes();
+    let i = tampered.len() - 5;
+    tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
+    let r = send(
+        &c.app,
+        get("/console/versions", &String::from_utf8(tampered).unwrap()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // Sign-out without the CSRF token is refused; with it, the cookie is cleared.
+    let page = send(&c.app, get("/console/signins", &cookie)).await;
+    let r = send(&c.app, post("/console/logout", &cookie, "")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(
+        &c.app,
+        post(
+            "/console/logout",
+            &cookie,
+            &format!("csrf={}", csrf_of(&page.body)),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.set_cookie("gardien_console").contains("Max-Age=0"));
+}
+
+#[tokio::test]
+async fn a_named_reader_token_opens_a_reader_session() {
+    let c = console("roles").await;
+    let page = send(&c.app, get("/console/login", "")).await;
+    let cookie = format!(
+        "gardien_console_login={}",
+        page.cookie("gardien_console_login")
+    );
+    let r = send(
+        &c.app,
+        post(
+            "/console/login",
+            &cookie,
+            &format!("csrf={}&token={READER_TOKEN}", csrf_of(&page.body)),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let cookie = format!("gardien_console={}", r.cookie("gardien_console"));
+    let r = send(&c.app, get("/console/signins", &cookie)).await;
+    assert!(r.body.contains("token:helpdesk") && r.body.contains(">reader<"));
+    assert!(!r.body.contains("/console/versions"));
+    let r = send(&c.app, get("/console/versions", &cookie)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+/// Starts an OIDC sign-in: the state cookie, and the provider's copy of the challenge and
+/// nonce.
+async fn start(c: &Console) -> (String, String) {
+    let r = send(&c.app, get("/console/oidc/start", "")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let location = r.header("location").to_owned();
+    assert!(
+        location.starts_with("https://idp.test/authorize?tenant=t1&response_type=code&client_id=gardien-console&redirect_uri=http%3A%2F%2Fgardien.test%2Fconsole%2Foidc%2Fcallback"),
+        "{location}"
+    );
+    assert_eq!(query_param(&location, "code_challenge_method"), "S256");
+    {
+        let mut p = c.shared.0.lock().unwrap();
+        p.challenge = query_param(&location, "code_challenge");
+        p.nonce = query_param(&location, "nonce");
+    }
+    let cookie = r.set_cookie("gardien_console_oidc");
+    assert!(
+        cookie.contains("SameSite=Lax") && cookie.contains("Path=/console/oidc"),
+        "{cookie}"
+    );
+    (
+        format!("gardien_console_oidc={}", r.cookie("gardien_console_oidc")),
+        query_param(&location, "state"),
+    )
+}
+
+async fn callback(c: &Console, code: &str) -> Reply {
+    let (cookie, state) = start(c).await;
+    send(
+        &c.app,
+        get(
+            &format!("/console/oidc/callback?code={code}&state={state}"),
+            &cookie,
+        ),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn oidc_sign_in_fails_closed_and_succeeds_only_when_everything_checks() {
+    let c = console("roles").await;
+    // The provider refused.
+    let (cookie, state) = start(&c).await;
+    let r = send(
+        &c.app,
+        get(
+            &format!("/console/oidc/callback?error=access_denied&state={state}"),
+            &cookie,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("did not sign you in"));
+    // Another state, or no state cookie (a callback the browser did not start).
+    let r = send(
+        &c.app,
+        get("/console/oidc/callback?code=ok&state=forged", &cookie),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("unknown or has expired"));
+    let r = send(
+        &c.app,
+        get(&format!("/console/oidc/callback?code=ok&state={state}"), ""),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // The token endpoint refuses the code; the ID token has another nonce, another audience,
+    // another key; the user has no console role.
+    for (code, status, text) in [
+        ("refused", StatusCode::BAD_GATEWAY, "could not be verified"),
+        (
+            "wrong-nonce",
+            StatusCode::UNAUTHORIZED,
+            "could not be verified",
+        ),
+        (
+            "wrong-audience",
+            StatusCode::UNAUTHORIZED,
+            "could not be verified",
+        ),
+        (
+            "other-key",
+            StatusCode::UNAUTHORIZED,
+            "could not be verified",
+        ),
+        ("no-role", StatusCode::FORBIDDEN, "no role"),
+    ] {
+        let r = callback(&c, code).await;
+        assert_eq!(r.status, status, "{code}: {}", r.body);
+        assert!(r.body.contains(text), "{code}: {}", r.body);
+        assert!(r.set_cookie("gardien_console").is_empty(), "{code}");
+        assert!(
+            r.set_cookie("gardien_console_oidc").contains("Max-Age=0"),
+            "{code}: the state cookie is spent"
+        );
+    }
+    // Everything checks: a reader session, PKCE verified by the provider.
+    let r = callback(&c, "ok").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("http-equiv=\"refresh\""));
+    let cookie = format!("gardien_console={}", r.cookie("gardien_console"));
+    let page = send(&c.app, get("/console/signins", &cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Una") && page.body.contains(">reader<"));
+    let r = send(&c.app, get("/console/versions", &cookie)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        c.shared
+            .0
+            .lock()
+            .unwrap()
+            .pkce_ok
+            .contains(&"ok".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn the_roles_claim_is_configurable() {
+    // Roles read from `groups`, where the token says Console.Admin.
+    let c = console("groups").await;
+    let r = callback(&c, "ok").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let cookie = format!("gardien_console={}", r.cookie("gardien_console"));
+    let r = send(&c.app, get("/console/versions", &cookie)).await;
+    assert_eq!(r.status, StatusCode::OK);
+}
