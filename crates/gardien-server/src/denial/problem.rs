@@ -126,6 +126,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn partial_only_when_the_search_was_cut() {
+        let mut r = report(
+            "deny",
+            "block",
+            &["block"],
+            Category::AnonymousNetwork,
+            &[UserAction::DisconnectVpn, UserAction::ContactSupport],
+        );
+        let d = DeviceSummary::default();
+        let json_of = |r: &gardien_core::report::DecisionReport| {
+            problem_json(
+                &DenialContext {
+                    report: r,
+                    correlation_id: "corr-1",
+                    timestamp: "2025-03-01T10:20:30Z",
+                    client_ip: None,
+                    application: "Payroll",
+                    device: &d,
+                    disclosure: Disclosure::Minimal,
+                    support: None,
+                    status: 403,
+                },
+                Lang::En,
+            )
+        };
+        assert!(json_of(&r).get("partial").is_none());
+        if let Some(e) = r.explanation.as_mut() {
+            e.partial = true;
+        }
+        let v = json_of(&r);
+        assert_eq!(v["partial"], true);
+        assert_eq!(v["userActions"], json!(["disconnectVpn", "contactSupport"]));
+    }
+
+    #[test]
     fn problem_members_by_disclosure() {
         let r = report(
             "deny",
