@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::cross_tenant::{CrossTenantAccess, read_cross_tenant_access};
 use super::directory::{Directory, read_directory, read_strength};
-use super::location::{MAX_NAMED_LOCATIONS, NamedLocation, read_named_location};
+use super::location::{LocationKind, MAX_NAMED_LOCATIONS, NamedLocation, read_named_location};
 use super::policy::{LocationToken, Policy, read_policy};
 use crate::error::{
     Diagnostic, LoadError, LoadErrors, MISSING_DIRECTORY_DATA, Severity, UNKNOWN_MEMBER, record,
@@ -442,7 +442,20 @@ impl Tenant {
                 member_warnings(file, &pointer, v, &schema::NAMED_LOCATION, &mut warnings);
                 let node = Node::root(file, &pointer, v);
                 if let Some(l) = read_named_location(&node, &mut errors) {
-                    if tenant.named_locations.iter().any(|x| x.id == l.id) {
+                    if *l.id == *COMPLIANT_NETWORK_LOCATION
+                        && !matches!(l.kind, LocationKind::CompliantNetwork)
+                    {
+                        // Found by the `named_locations` fuzz target: such a location was
+                        // indexed as the compliant network, its ranges or countries ignored.
+                        record(
+                            &mut errors,
+                            node.error(format!(
+                                "named location id `{}` is reserved for \"All Compliant Network locations\"",
+                                l.id
+                            ))
+                            .with_help("give the location its own id"),
+                        );
+                    } else if tenant.named_locations.iter().any(|x| x.id == l.id) {
                         record(
                             &mut errors,
                             node.error(format!("duplicate named location id `{}`", l.id)),
@@ -782,5 +795,36 @@ mod tests {
                 "report-only mode does not apply to policies that target user actions: Entra does not evaluate this policy".to_owned()
             )]
         );
+    }
+}
+
+#[cfg(test)]
+mod reserved_ids {
+    use super::*;
+
+    /// Found by the `named_locations` fuzz target: an IP location with the compliant
+    /// network's reserved id was compiled as the compliant network and its ranges ignored.
+    #[test]
+    fn an_ip_location_cannot_take_the_compliant_network_id() {
+        let file = serde_json::json!({"value": [{
+            "@odata.type": "#microsoft.graph.ipNamedLocation",
+            "id": COMPLIANT_NETWORK_LOCATION, "displayName": "HQ", "isTrusted": true,
+            "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange",
+                          "cidrAddress": "198.51.100.0/24"}]
+        }]});
+        let source = TenantSource {
+            location_files: vec![SourceFile::new(
+                "namedLocations.json",
+                file.to_string().into_bytes(),
+            )],
+            ..Default::default()
+        };
+        let errors = Tenant::load(&source)
+            .err()
+            .map(|e| e.errors)
+            .unwrap_or_default();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].reason.contains("reserved"), "{}", errors[0]);
+        assert!(file.pointer(&errors[0].pointer).is_some());
     }
 }
