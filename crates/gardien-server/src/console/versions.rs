@@ -10,8 +10,10 @@
 //! the store's admin audit trail (`GET /v1/admin/audit`, token `console:<actor>`), and is
 //! logged with the actor.
 
+use super::Session;
 use super::lang;
 use super::page::{e, html, layout, refusal, t, te};
+use crate::denial::Lang;
 use crate::state::{AppState, WriteError};
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -145,24 +147,9 @@ pub async fn diff(
     };
     let mut tenants = Vec::new();
     for n in [q.from, q.to] {
-        let stored = match state.store.version(n).await {
-            Ok(Some(v)) => v,
-            Ok(None) => {
-                return refusal(
-                    lang,
-                    Some(&session),
-                    StatusCode::NOT_FOUND,
-                    "error-no-version",
-                );
-            }
-            Err(_) => {
-                return refusal(
-                    lang,
-                    Some(&session),
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "error-store",
-                );
-            }
+        let stored = match stored_version(&state, n, lang, &session).await {
+            Ok(v) => v,
+            Err(r) => return *r,
         };
         match crate::snapshot::compile(&format!("store:version {n}"), &stored.snapshot) {
             Ok(c) => tenants.push(c.tenant),
@@ -301,24 +288,9 @@ pub async fn rollback(
         }
     };
     let lang = lang(&headers);
-    let old = match state.store.version(version).await {
-        Ok(Some(v)) => v,
-        Ok(None) => {
-            return refusal(
-                lang,
-                Some(&session),
-                StatusCode::NOT_FOUND,
-                "error-no-version",
-            );
-        }
-        Err(_) => {
-            return refusal(
-                lang,
-                Some(&session),
-                StatusCode::SERVICE_UNAVAILABLE,
-                "error-store",
-            );
-        }
+    let old = match stored_version(&state, version, lang, &session).await {
+        Ok(v) => v,
+        Err(r) => return *r,
     };
     let author = format!("console:{}", session.actor);
     let prefix = format!("rollback to version {version}");
@@ -358,9 +330,34 @@ pub async fn rollback(
 }
 
 /// An entry of the admin audit trail for a console action (token `console:<actor>`).
+/// A stored policy version, or the page that says why there is none (404 when it does not
+/// exist, 503 when the store cannot answer).
+async fn stored_version(
+    state: &AppState,
+    version: i64,
+    lang: Lang,
+    session: &Session,
+) -> Result<gardien_store::TenantVersion, Box<Response>> {
+    match state.store.version(version).await {
+        Ok(Some(v)) => Ok(v),
+        Ok(None) => Err(Box::new(refusal(
+            lang,
+            Some(session),
+            StatusCode::NOT_FOUND,
+            "error-no-version",
+        ))),
+        Err(_) => Err(Box::new(refusal(
+            lang,
+            Some(session),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "error-store",
+        ))),
+    }
+}
+
 async fn audit(
     state: &AppState,
-    session: &super::Session,
+    session: &Session,
     path: String,
     status: StatusCode,
     version: Option<i64>,
