@@ -886,10 +886,13 @@ pub(crate) mod tests {
         }
     }
 
-    /// The explanation vectors (`testdata/explanations/`) through the denial page, in
-    /// English and French: the page offers the same actions as `gardien evaluate --json`.
-    #[test]
-    fn explanation_vectors_through_the_denial_page() {
+    /// Every explanation vector (`testdata/explanations/`, sorted by file name): the file, its
+    /// compiled tenant and its sign-in.
+    fn explanation_vectors() -> Vec<(
+        serde_json::Value,
+        gardien_core::CompiledTenant,
+        gardien_core::SignIn,
+    )> {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/explanations");
         let mut files: Vec<_> = std::fs::read_dir(&dir)
@@ -897,20 +900,36 @@ pub(crate) mod tests {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .collect();
         files.sort();
-        assert!(files.len() >= 40);
-        for f in files {
-            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+        files
+            .iter()
+            .map(|f| {
+                let v: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+                let source = gardien_core::TenantSource {
+                    combined: Some(gardien_core::SourceFile::new(
+                        "tenant.json",
+                        serde_json::to_vec(&v["tenant"]).unwrap(),
+                    )),
+                    ..Default::default()
+                };
+                let tenant = gardien_core::CompiledTenant::compile(
+                    gardien_core::Tenant::load(&source).unwrap(),
+                );
+                let signin =
+                    gardien_core::SignIn::from_value("request.json", &v["request"]).unwrap();
+                (v, tenant, signin)
+            })
+            .collect()
+    }
+
+    /// The explanation vectors (`testdata/explanations/`) through the denial page, in
+    /// English and French: the page offers the same actions as `gardien evaluate --json`.
+    #[test]
+    fn explanation_vectors_through_the_denial_page() {
+        let vectors = explanation_vectors();
+        assert!(vectors.len() >= 40);
+        for (v, tenant, signin) in vectors {
             let id = v["id"].as_str().unwrap();
-            let source = gardien_core::TenantSource {
-                combined: Some(gardien_core::SourceFile::new(
-                    "tenant.json",
-                    serde_json::to_vec(&v["tenant"]).unwrap(),
-                )),
-                ..Default::default()
-            };
-            let tenant =
-                gardien_core::CompiledTenant::compile(gardien_core::Tenant::load(&source).unwrap());
-            let signin = gardien_core::SignIn::from_value("request.json", &v["request"]).unwrap();
             let report = DecisionReport::new(&tenant, &signin, &tenant.evaluate(&signin));
             let device = DeviceSummary::default();
             let ctx = DenialContext {
@@ -1036,25 +1055,7 @@ pub(crate) mod tests {
             );
         }
         d.push_str("\n## Examples\n\nGenerated from `testdata/explanations/` (each file also holds the tenant and the request).\n\n| Vector | Sign-in | Decision | Category | Temporary | `userActions` | `userActionSets` |\n|---|---|---|---|---|---|---|\n");
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/explanations");
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        files.sort();
-        for f in files {
-            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
-            let source = gardien_core::TenantSource {
-                combined: Some(gardien_core::SourceFile::new(
-                    "tenant.json",
-                    serde_json::to_vec(&v["tenant"]).unwrap(),
-                )),
-                ..Default::default()
-            };
-            let tenant =
-                gardien_core::CompiledTenant::compile(gardien_core::Tenant::load(&source).unwrap());
-            let signin = gardien_core::SignIn::from_value("request.json", &v["request"]).unwrap();
+        for (v, tenant, signin) in explanation_vectors() {
             let report = DecisionReport::new(&tenant, &signin, &tenant.evaluate(&signin));
             let e = report.explanation.unwrap();
             let names = |a: &[UserAction]| {
