@@ -16,10 +16,14 @@ export GARDIEN_BIN=${GARDIEN_BIN:-target/debug/gardien}
 fail() { echo "FAIL packaging/test-deb.sh: $*" >&2; exit 1; }
 deb=$(bash packaging/build-deb.sh target/debian | tail -n1)
 [ -f "$deb" ] || fail "no package built"
-dpkg-deb --info "$deb" | grep -q "Package: gardien" || fail "control file"
+# Outputs are captured before matching: with pipefail, `producer | grep -q` fails at random
+# when grep exits at the first match and the producer dies of SIGPIPE.
+info=$(dpkg-deb --info "$deb") || fail "dpkg-deb --info"
+grep -q "Package: gardien" <<<"$info" || fail "control file"
+contents=$(dpkg-deb --contents "$deb" | awk '{print $6}') || fail "dpkg-deb --contents"
 for f in ./usr/bin/gardien ./etc/gardien/gardien.toml ./lib/systemd/system/gardien.service \
          ./usr/share/man/man1/gardien.1.gz ./usr/share/doc/gardien/copyright; do
-  dpkg-deb --contents "$deb" | awk '{print $6}' | grep -qx "$f" || fail "$f missing from the package"
+  grep -qx "$f" <<<"$contents" || fail "$f missing from the package"
 done
 # A leftover from an earlier run would hide a broken postinst.
 dpkg --purge gardien >/dev/null 2>&1 || true
@@ -31,8 +35,10 @@ cleanup() {
 trap cleanup EXIT
 getent passwd gardien >/dev/null || fail "no gardien user"
 [ "$(stat -c %U /var/lib/gardien)" = gardien ] || fail "/var/lib/gardien is not the gardien user's"
-/usr/bin/gardien --version | grep -q '^gardien ' || fail "gardien --version"
-zcat /usr/share/man/man1/gardien.1.gz | grep -q '^.SH "GARDIEN SERVE"' || fail "man page lacks serve"
+version=$(/usr/bin/gardien --version) || fail "gardien --version"
+grep -q '^gardien ' <<<"$version" || fail "gardien --version"
+man=$(zcat /usr/share/man/man1/gardien.1.gz) || fail "man page unreadable"
+grep -q '^.SH "GARDIEN SERVE"' <<<"$man" || fail "man page lacks serve"
 if command -v systemd-analyze >/dev/null 2>&1; then
   systemd-analyze verify /lib/systemd/system/gardien.service 2>&1 | grep -v 'Failed to' || true
 fi
@@ -48,7 +54,8 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ "$code" = 200 ] || { cat "$log" >&2; fail "/healthz answered $code"; }
-curl -s "http://127.0.0.1:$port/readyz" | grep -q '"status":"ready"' || fail "/readyz"
+ready=$(curl -s "http://127.0.0.1:$port/readyz") || fail "/readyz"
+grep -q '"status":"ready"' <<<"$ready" || fail "/readyz"
 # Fail closed out of the box: no application mapped, no identity configured.
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/forward-auth")
 [ "$code" = 403 ] || [ "$code" = 401 ] || fail "forward-auth answered $code out of the box"
