@@ -987,3 +987,38 @@ async fn decision_bodies_are_small_admin_bodies_may_be_a_whole_directory() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
     assert_eq!(s.state.live.load().version, 1);
 }
+
+/// A proxy's user header (or a token's `upn` as `user_claim`) naming the user by principal
+/// name: the user's groups and roles still apply. Before, Bob's admin role was looked up
+/// under `bob@contoso.example`, found nothing, and the role-targeted MFA policy did not ask.
+#[tokio::test]
+async fn users_named_by_principal_name_keep_their_roles_and_groups() {
+    let s = server("").await;
+    let bob = |user: &'static str| {
+        forward_auth(
+            "wiki.contoso.example",
+            &[
+                ("remote-user", user),
+                ("x-forwarded-for", "198.51.100.20"),
+                ("user-agent", SAFARI_MAC),
+            ],
+        )
+    };
+    for user in [BOB, "bob@contoso.example", " Bob@Contoso.Example"] {
+        let r = send(&s.app, PROXY, bob(user)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{user}: {}", r.text());
+    }
+    // The sign-in log keeps the object id, so search by user finds it.
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("GET", &format!("/v1/signins?user={BOB}"), None),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let count = r.json()["value"].as_array().map_or(0, Vec::len);
+    assert_eq!(count, 3, "{}", r.text());
+    // A user the directory does not list is still decided (as a user without groups).
+    let r = send(&s.app, PROXY, bob("eve@contoso.example")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}
