@@ -561,6 +561,26 @@ async fn device_changes_take_effect_and_bad_devices_are_rejected() {
     )
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    // An unknown property is refused with a did-you-mean, as Graph does; nothing changes.
+    let typo = json!({"operatingSystem": "Android", "operatingSystemVersion": "9",
+        "trustTyp": "Workplace", "identifiers": ["sha256:0A:0B:0C:0D"]});
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin(
+            "PUT",
+            "/v1/admin/devices/d0000000-0000-4000-8000-000000000003",
+            Some(typo),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert!(r.text().contains("did you mean `trustType`?"), "{}", r.text());
+    assert_eq!(
+        send(&s.app, PROXY, phone_browser()).await.status,
+        StatusCode::OK,
+        "the refused write changed nothing"
+    );
     let r = send(
         &s.app,
         "127.0.0.1",
