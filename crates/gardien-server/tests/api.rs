@@ -575,7 +575,11 @@ async fn device_changes_take_effect_and_bad_devices_are_rejected() {
     )
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
-    assert!(r.text().contains("did you mean `trustType`?"), "{}", r.text());
+    assert!(
+        r.text().contains("did you mean `trustType`?"),
+        "{}",
+        r.text()
+    );
     assert_eq!(
         send(&s.app, PROXY, phone_browser()).await.status,
         StatusCode::OK,
