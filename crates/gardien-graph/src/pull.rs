@@ -913,7 +913,7 @@ mod tests {
         let users = |u: serde_json::Value| json!({"conditions": {"users": u}});
         let no_guests =
             users(json!({"includeUsers": ["All"], "includeGuestsOrExternalUsers": null}));
-        assert!(!references(&[no_guests.clone()]).guests);
+        assert!(!references(std::slice::from_ref(&no_guests)).guests);
         for targeted in [
             users(
                 json!({"includeGuestsOrExternalUsers": {"guestOrExternalUserTypes": "b2bCollaborationGuest"}}),
