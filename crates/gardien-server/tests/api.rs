@@ -535,18 +535,16 @@ async fn device_changes_take_effect_and_bad_devices_are_rejected() {
             .header("x-gardien-error-code"),
         "53000"
     );
-    let updated = json!({"displayName": "PHONE-ALICE", "operatingSystem": "Android",
-        "operatingSystemVersion": "14", "trustType": "Workplace", "identifiers": ["sha256:0A:0B:0C:0D"]});
-    let r = send(
-        &s.app,
-        "127.0.0.1",
+    let phone = |device: Value| {
         admin(
             "PUT",
             "/v1/admin/devices/d0000000-0000-4000-8000-000000000003",
-            Some(updated),
-        ),
-    )
-    .await;
+            Some(device),
+        )
+    };
+    let updated = json!({"displayName": "PHONE-ALICE", "operatingSystem": "Android",
+        "operatingSystemVersion": "14", "trustType": "Workplace", "identifiers": ["sha256:0A:0B:0C:0D"]});
+    let r = send(&s.app, "127.0.0.1", phone(updated)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(
         send(&s.app, PROXY, phone_browser()).await.status,
@@ -564,16 +562,7 @@ async fn device_changes_take_effect_and_bad_devices_are_rejected() {
     // An unknown property is refused with a did-you-mean, as Graph does; nothing changes.
     let typo = json!({"operatingSystem": "Android", "operatingSystemVersion": "9",
         "trustTyp": "Workplace", "identifiers": ["sha256:0A:0B:0C:0D"]});
-    let r = send(
-        &s.app,
-        "127.0.0.1",
-        admin(
-            "PUT",
-            "/v1/admin/devices/d0000000-0000-4000-8000-000000000003",
-            Some(typo),
-        ),
-    )
-    .await;
+    let r = send(&s.app, "127.0.0.1", phone(typo)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
     assert!(
         r.text().contains("did you mean `trustType`?"),
