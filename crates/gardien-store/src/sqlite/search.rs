@@ -33,17 +33,19 @@ pub(super) async fn pick_index(
     if filter.correlation_id.is_some() {
         return Ok(None);
     }
-    // In the order preferred on a tie: users and error codes are usually the rarer.
+    // In the order preferred on a tie (every count at the bound): an error code is on
+    // denials only, a user's or an application's share of the log is unknown, a result is
+    // the densest.
     let mut candidates: Vec<(&'static str, &'static str, Value<'_>)> = Vec::new();
-    if let Some(user) = &filter.user {
-        candidates.push(("sign_ins_user", "user_id", Value::Text(user)));
-    }
     if let Some(code) = filter.error_code {
         candidates.push((
             "sign_ins_error_code",
             "error_code",
             Value::Int(i64::from(code)),
         ));
+    }
+    if let Some(user) = &filter.user {
+        candidates.push(("sign_ins_user", "user_id", Value::Text(user)));
     }
     if let Some(app) = &filter.app {
         candidates.push(("sign_ins_app", "app_id", Value::Text(app)));
