@@ -307,14 +307,14 @@ async fn search(backend: Backend) {
         ],
     ];
     let mut cases: Vec<(String, String)> = Vec::new();
-    for set in 0..2 {
+    for (set, set_values) in values.iter().enumerate() {
         for mask in 0u32..64 {
             if set == 1 && mask == 0 {
                 continue;
             }
             let mut names = Vec::new();
             let mut query = Vec::new();
-            for (bit, (name, value)) in values[set].iter().enumerate() {
+            for (bit, (name, value)) in set_values.iter().enumerate() {
                 if mask & (1 << bit) != 0 {
                     names.push(*name);
                     query.push(if *name == "range" {
