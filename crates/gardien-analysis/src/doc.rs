@@ -319,6 +319,48 @@ pub struct LocationWords {
     pub trusted: bool,
 }
 
+/// Every named location in words, in the tenant's order.
+pub fn location_words(tenant: &Tenant) -> Vec<LocationWords> {
+    tenant
+        .named_locations
+        .iter()
+        .map(|l| {
+            let (what, trusted) = match &l.kind {
+                LocationKind::Ip { ranges, trusted } => {
+                    (format!("{} IP ranges", ranges.len()), *trusted)
+                }
+                LocationKind::Country {
+                    countries,
+                    include_unknown,
+                    gps,
+                } => {
+                    let mut c: Vec<String> = countries
+                        .iter()
+                        .map(|c| String::from_utf8_lossy(c).into_owned())
+                        .collect();
+                    c.sort();
+                    let mut w = format!("countries {}", c.join(", "));
+                    if *include_unknown {
+                        w.push_str(", and unknown countries");
+                    }
+                    if *gps {
+                        w.push_str(" (by Authenticator GPS)");
+                    }
+                    (w, false)
+                }
+                LocationKind::CompliantNetwork => {
+                    ("Global Secure Access compliant network".to_owned(), false)
+                }
+            };
+            LocationWords {
+                name: l.display_name.clone(),
+                what,
+                trusted,
+            }
+        })
+        .collect()
+}
+
 /// One persona × application matrix: every row a persona class ([`TenantDoc::personas`]),
 /// every column an application class ([`TenantDoc::apps`]), from one location class.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -419,44 +461,7 @@ impl TenantDoc {
                 }
             })
             .collect();
-        let locations = tenant
-            .named_locations
-            .iter()
-            .map(|l| {
-                let (what, trusted) = match &l.kind {
-                    LocationKind::Ip { ranges, trusted } => {
-                        (format!("{} IP ranges", ranges.len()), *trusted)
-                    }
-                    LocationKind::Country {
-                        countries,
-                        include_unknown,
-                        gps,
-                    } => {
-                        let mut c: Vec<String> = countries
-                            .iter()
-                            .map(|c| String::from_utf8_lossy(c).into_owned())
-                            .collect();
-                        c.sort();
-                        let mut w = format!("countries {}", c.join(", "));
-                        if *include_unknown {
-                            w.push_str(", and unknown countries");
-                        }
-                        if *gps {
-                            w.push_str(" (by Authenticator GPS)");
-                        }
-                        (w, false)
-                    }
-                    LocationKind::CompliantNetwork => {
-                        ("Global Secure Access compliant network".to_owned(), false)
-                    }
-                };
-                LocationWords {
-                    name: l.display_name.clone(),
-                    what,
-                    trusted,
-                }
-            })
-            .collect();
+        let locations = location_words(tenant);
         // The matrix: decided by the tenant as it is (u.tenants[1]).
         let apps: Vec<usize> = (0..u.targets.len())
             .filter(|a| {

@@ -1,6 +1,7 @@
 //! The web console (`/console/`) for the help desk (`reader`) and the admins (`admin`):
 //! sign-in search, a sign-in's decision and trace, "what if", policy versions with their
-//! semantic diff, and rollback.
+//! semantic diff, and rollback; the policies in plain words, the coverage matrix, lint
+//! findings, coverage gaps, named locations and the device registry ([`tenant`]).
 //!
 //! Server-rendered HTML from Rust (no template engine, no script): every dynamic value goes
 //! through [`page::e`], the one escaping function. The stylesheet is a static asset compiled
@@ -23,6 +24,7 @@ pub mod config;
 pub mod page;
 pub mod session;
 pub mod signins;
+pub mod tenant;
 pub mod versions;
 
 pub use config::{ConsoleConfig, OidcConfig};
@@ -53,6 +55,8 @@ pub struct ConsoleState {
     pub sealer: session::Sealer,
     /// Whether cookies carry `Secure`.
     pub secure: bool,
+    /// The analyses of the policy set in force the policy pages show, once per version.
+    pub analyses: tenant::Analyses,
 }
 
 impl ConsoleState {
@@ -61,6 +65,7 @@ impl ConsoleState {
         Ok(ConsoleState {
             sealer: session::Sealer::from_env(config.console.session_key_env.as_deref())?,
             secure: config.console.secure_cookies(config.listen),
+            analyses: tenant::Analyses::default(),
         })
     }
 
@@ -96,6 +101,12 @@ pub fn routes(state: &AppState) -> Router<Arc<AppState>> {
             "/console/versions/{version}/rollback",
             post(versions::rollback),
         )
+        .route("/console/policies", get(tenant::policies))
+        .route("/console/coverage", get(tenant::coverage))
+        .route("/console/lint", get(tenant::lint_page))
+        .route("/console/gaps", get(tenant::gaps))
+        .route("/console/locations", get(tenant::locations))
+        .route("/console/devices", get(tenant::devices))
         .layer(axum::middleware::map_response(security_headers))
 }
 
