@@ -10,7 +10,8 @@
 //! login CSRF), sessions that are tampered with, and every way an OpenID Connect sign-in can
 //! fail (provider error, unknown state, missing state cookie, code refused by the token
 //! endpoint, wrong nonce, wrong audience, another key, no role), against an in-process fake
-//! token endpoint that checks PKCE.
+//! token endpoint that checks PKCE. The policy pages (policies, coverage, lint, gaps, named
+//! locations, devices) for each role and disclosure level.
 
 #[allow(dead_code, reason = "shared support: not every test uses all of it")]
 #[path = "support/demo.rs"]
@@ -22,7 +23,7 @@ use axum::extract::{ConnectInfo, Form, State};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use demo::{TOKEN, demo_options};
-use gardien_server::{AppState, ServerConfig, router};
+use gardien_server::{AppState, ServerConfig, StartOptions, router};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -131,6 +132,11 @@ struct Console {
 }
 
 async fn console(roles_claim: &str) -> Console {
+    console_with(roles_claim, "", demo_options()).await
+}
+
+/// The console with `extra` lines in `[console]` and the given start options.
+async fn console_with(roles_claim: &str, extra: &str, options: StartOptions) -> Console {
     let dir = tempfile::tempdir().unwrap();
     let keys = keys();
     let jwks = dir.path().join("jwks.json");
@@ -165,6 +171,7 @@ sha256 = "{reader}"
 role = "reader"
 [console]
 public_url = "http://gardien.test"
+{extra}
 [console.oidc]
 issuer = "{issuer}"
 client_id = "{CLIENT_ID}"
@@ -181,7 +188,7 @@ admin_roles = ["Console.Admin"]
         reader = gardien_server::state::hash_token(READER_TOKEN),
     );
     let config = ServerConfig::parse("t.toml", &config).unwrap();
-    let state = AppState::start(config, demo_options()).await.unwrap();
+    let state = AppState::start(config, options).await.unwrap();
     Console {
         app: router(state),
         shared,
@@ -539,4 +546,207 @@ async fn the_roles_claim_is_configurable() {
     let cookie = format!("gardien_console={}", r.cookie("gardien_console"));
     let r = send(&c.app, get("/console/versions", &cookie)).await;
     assert_eq!(r.status, StatusCode::OK);
+}
+
+/// Opens a session with an admin API token (admin or the named reader): its cookie.
+async fn token_session(c: &Console, token: &str) -> String {
+    let page = send(&c.app, get("/console/login", "")).await;
+    let cookie = format!(
+        "gardien_console_login={}",
+        page.cookie("gardien_console_login")
+    );
+    let r = send(
+        &c.app,
+        post(
+            "/console/login",
+            &cookie,
+            &format!("csrf={}&token={token}", csrf_of(&page.body)),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    format!("gardien_console={}", r.cookie("gardien_console"))
+}
+
+const POLICY_PAGES: [&str; 6] = [
+    "/console/policies",
+    "/console/coverage",
+    "/console/lint",
+    "/console/gaps",
+    "/console/locations",
+    "/console/devices",
+];
+
+/// The demo tenant with CA06 in report-only.
+fn ca06_report_only() -> StartOptions {
+    let mut options = demo_options();
+    let snapshot = options.initial_tenant.as_mut().unwrap();
+    let ca06 = snapshot["policies"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|p| p["displayName"].as_str().unwrap().starts_with("CA06"))
+        .unwrap();
+    ca06["state"] = json!("enabledForReportingButNotEnforced");
+    options
+}
+
+#[tokio::test]
+async fn the_policy_pages_show_the_analysis_reports_to_admins() {
+    let options = ca06_report_only();
+    let tenant =
+        gardien_server::snapshot::compile("t", options.initial_tenant.as_ref().unwrap()).unwrap();
+    let c = console_with("roles", "", options).await;
+    let admin = token_session(&c, TOKEN).await;
+    let mut pages = HashMap::new();
+    for path in POLICY_PAGES {
+        let r = send(&c.app, get(path, &admin)).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+        assert_eq!(
+            r.header("content-security-policy"),
+            gardien_server::console::CSP
+        );
+        assert!(
+            !r.body.contains("<script") && !r.body.contains("style="),
+            "{path}"
+        );
+        // Every page links to every other one.
+        for other in POLICY_PAGES {
+            assert!(
+                r.body.contains(&format!("href=\"{other}\"")),
+                "{path} → {other}"
+            );
+        }
+        pages.insert(path, r.body);
+    }
+    // Policies: `gardien doc`'s words, report-only marked.
+    let doc = gardien_analysis::doc::describe(
+        &tenant.tenant,
+        gardien_analysis::doc::DocOptions::default(),
+    );
+    let policies = &pages["/console/policies"];
+    assert!(policies.contains("6 policies: 5 enabled, 1 report-only, 0 disabled"));
+    assert!(policies.contains("CA06 Require MFA outside trusted networks <span class=\"badge challenge\">report-only</span>"));
+    for p in &doc.policies {
+        assert!(
+            policies.contains(&format!("<code>{}</code>", p.grant)),
+            "{}",
+            p.grant
+        );
+        for (dimension, words) in &p.scope {
+            let words = words
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('\'', "&#39;")
+                .replace('"', "&quot;");
+            assert!(
+                policies.contains(&format!(
+                    "<span class=\"cond\">{dimension}</span>: {words}</li>"
+                )),
+                "{dimension}: {words}"
+            );
+        }
+    }
+    // Coverage: the first location class's matrix, and the cells CA06 would apply to.
+    let coverage = &pages["/console/coverage"];
+    assert!(coverage.contains("<table class=\"matrix\">"));
+    assert!(
+        coverage.contains("<td class=\"cell k-block\">block"),
+        "{coverage}"
+    );
+    assert!(coverage.contains("report-only:</span> <a href=\"/console/policies#p-5\">CA06"));
+    assert!(coverage.contains("aria-current=\"page\""));
+    let second = send(&c.app, get("/console/coverage?place=1", &admin)).await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_ne!(second.body, *coverage);
+    let none = send(&c.app, get("/console/coverage?place=99", &admin)).await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+    let bad = send(&c.app, get("/console/coverage?place=x", &admin)).await;
+    assert_eq!(bad.status, StatusCode::NOT_FOUND);
+    // Lint: `gardien lint`'s findings, with codes and policies.
+    let report =
+        gardien_analysis::lint::lint(&tenant, &gardien_analysis::lint::LintOptions::default());
+    let lint = &pages["/console/lint"];
+    for f in &report.findings {
+        assert!(
+            lint.contains(&format!("<code>{}</code></a> {}", f.code, f.name)),
+            "{}",
+            f.code
+        );
+    }
+    assert!(lint.contains(&format!(
+        "{} errors, {} warnings",
+        report.summary.errors, report.summary.warnings
+    )));
+    // Gaps: `gardien gaps`'s report.
+    let gaps = gardien_analysis::gaps::find_gaps(&tenant.tenant).unwrap();
+    let page = &pages["/console/gaps"];
+    assert!(
+        page.contains(&format!(
+            "{} gaps, {} of them reachable",
+            gaps.summary.gaps, gaps.summary.attacker_reachable_gaps
+        )),
+        "{page}"
+    );
+    // Locations: the doc's words and who names them.
+    let locations = &pages["/console/locations"];
+    assert!(locations.contains("HQ egress") && locations.contains("EU countries"));
+    assert!(
+        locations.contains(
+            "CA01 Block sign-ins from outside the EU</a> <span class=\"muted\">(excluded)</span>"
+        ),
+        "{locations}"
+    );
+    // Devices: compliance computed by the rules, with the reasons.
+    let devices = &pages["/console/devices"];
+    assert!(devices.contains("3 registered devices."));
+    assert!(devices.contains("LAPTOP-ALICE") && devices.contains("PHONE-ALICE"));
+    assert!(
+        devices.contains("badge allow") && devices.contains("badge deny"),
+        "{devices}"
+    );
+    // French.
+    let fr = Request::get("/console/policies")
+        .header("host", "gardien.test")
+        .header("cookie", &admin)
+        .header("accept-language", "fr")
+        .body(Body::empty())
+        .unwrap();
+    let r = send(&c.app, fr).await;
+    assert!(r.body.contains("Les stratégies en clair") && r.body.contains("rapport seul"));
+}
+
+#[tokio::test]
+async fn readers_see_the_policy_pages_only_at_full_disclosure() {
+    let c = console("roles").await;
+    let reader = token_session(&c, READER_TOKEN).await;
+    let r = send(&c.app, get("/console/signins", &reader)).await;
+    assert!(!r.body.contains("/console/policies"), "no link either");
+    for path in POLICY_PAGES {
+        let r = send(&c.app, get(path, &reader)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
+        assert!(
+            !r.body.contains("CA0") && !r.body.contains("LAPTOP"),
+            "{path}"
+        );
+        let r = send(&c.app, get(path, "")).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+    }
+    let c = console_with("roles", "reader_disclosure = \"detailed\"", demo_options()).await;
+    let reader = token_session(&c, READER_TOKEN).await;
+    for path in POLICY_PAGES {
+        let r = send(&c.app, get(path, &reader)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let c = console_with("roles", "reader_disclosure = \"full\"", demo_options()).await;
+    let reader = token_session(&c, READER_TOKEN).await;
+    for path in POLICY_PAGES {
+        let r = send(&c.app, get(path, &reader)).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(r.body.contains(">reader<"), "{path}");
+    }
+    // Still no version history or rollback.
+    let r = send(&c.app, get("/console/versions", &reader)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
 }

@@ -174,9 +174,30 @@ mod tests {
     fn every_key_used_in_the_console_source_exists() {
         let en = parse(EN_SOURCE).unwrap();
         let prefixes = [
-            "search", "signin", "error", "whatif", "versions", "diff", "login", "oidc", "nav",
-            "device", "decision", "rollback", "col", "sign", "back", "skip", "footer",
-            "tenant", "policies", "coverage", "lint", "gaps", "locations", "devices",
+            "search",
+            "signin",
+            "error",
+            "whatif",
+            "versions",
+            "diff",
+            "login",
+            "oidc",
+            "nav",
+            "device",
+            "decision",
+            "rollback",
+            "col",
+            "sign",
+            "back",
+            "skip",
+            "footer",
+            "tenant",
+            "policies",
+            "coverage",
+            "lint",
+            "gaps",
+            "locations",
+            "devices",
         ];
         let sources = [
             include_str!("page.rs"),

@@ -106,8 +106,7 @@ fn compute_gaps(live: &Live) -> Result<GapsReport, AnalysisError> {
 
 /// Whether a session may see these pages: admins, and readers at `full` disclosure.
 pub fn may_see(state: &AppState, session: &Session) -> bool {
-    session.role == ConsoleRole::Admin
-        || state.config.console.reader_disclosure == Disclosure::Full
+    session.role == ConsoleRole::Admin || state.config.console.reader_disclosure == Disclosure::Full
 }
 
 /// The session, or the answer instead: the login redirect, or a 403 page.
@@ -819,4 +818,3 @@ pub const PAGES: [(&str, &str); 6] = [
     ("/console/locations", "nav-locations"),
     ("/console/devices", "nav-devices"),
 ];
-
