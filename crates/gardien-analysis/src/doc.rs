@@ -415,7 +415,13 @@ impl TenantDoc {
         let words = |v: Option<Vec<String>>| match v {
             None => None,
             Some(v) if v.is_empty() => Some(NO_MATCH.to_owned()),
-            Some(v) => Some(v.join("; ")),
+            // "all 6 classes but: a; b", not "but:; a; b".
+            Some(v) => Some(match v.split_first() {
+                Some((head, rest)) if head.ends_with(':') => {
+                    format!("{head} {}", rest.join("; "))
+                }
+                _ => v.join("; "),
+            }),
         };
         let policies = tenant
             .policies
@@ -1014,6 +1020,8 @@ mod tests {
             .unwrap_or_default();
         assert!(ca02.contains("client apps:"), "{ca02}");
         assert!(!ca02.contains("locations:"), "{ca02}");
+        // CA01 excludes the break-glass group: every user class but that one.
+        assert!(a.contains("  - users: all 6 classes but: a member of group"), "{a}");
     }
 
     #[test]
