@@ -14,6 +14,13 @@
 //! 2. The search page over a large log (`CONSOLE_SIGNINS`, default 1,000,000 records of the
 //!    demo tenant's shape, in a real SQLite file), once per filter combination the page
 //!    offers, `CONSOLE_ROUNDS` times each (default 20). Target: p95 < 200 ms.
+//! 3. The policy pages (policies in plain words, coverage matrix, lint, gaps, named
+//!    locations, devices) on the same 200-policy tenant, as admin: the first request of each
+//!    (the analysis computed for the version in force) and then `CONSOLE_ROUNDS` more (kept
+//!    until the version changes). A first request still running after
+//!    `CONSOLE_COLD_LIMIT_S` seconds (default 300) is reported as such.
+//!
+//! `CONSOLE_ONLY=pages` runs 1 and 3 only (no 1M-record log).
 
 #[path = "../tests/support/demo.rs"]
 #[allow(dead_code, reason = "shared support")]
@@ -149,6 +156,51 @@ async fn trace_pages() {
         percentiles(times),
         bytes / 1024
     );
+    policy_pages(&app, &cookie).await;
+}
+
+async fn policy_pages(app: &Router, cookie: &str) {
+    let rounds: usize = env_or("CONSOLE_ROUNDS", 20);
+    let limit = Duration::from_secs(env_or("CONSOLE_COLD_LIMIT_S", 300));
+    for path in [
+        "/console/locations",
+        "/console/devices",
+        "/console/policies",
+        "/console/coverage",
+        "/console/lint",
+        "/console/gaps",
+    ] {
+        let get = || {
+            Request::get(path)
+                .header("cookie", cookie)
+                .body(Body::empty())
+                .unwrap()
+        };
+        let started = Instant::now();
+        let first = tokio::time::timeout(limit, send(app, get())).await;
+        let cold = started.elapsed();
+        let Ok((status, _, page)) = first else {
+            println!(
+                "{path:<20} first request still running after {:.0} s: not measured further",
+                limit.as_secs_f64()
+            );
+            continue;
+        };
+        assert_eq!(status, 200, "{path}: {page}");
+        let mut times = Vec::new();
+        for _ in 0..rounds {
+            let started = Instant::now();
+            let (status, _, _) = send(app, get()).await;
+            times.push(started.elapsed());
+            assert_eq!(status, 200);
+        }
+        println!(
+            "{path:<20} first {:.1} ms; then {}; page {} KiB",
+            cold.as_secs_f64() * 1e3,
+            percentiles(times),
+            page.len() / 1024
+        );
+    }
 }
 
 async fn search() {
@@ -299,6 +351,8 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         trace_pages().await;
-        search().await;
+        if std::env::var("CONSOLE_ONLY").as_deref() != Ok("pages") {
+            search().await;
+        }
     });
 }
