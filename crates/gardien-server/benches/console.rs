@@ -114,8 +114,23 @@ async fn config(dir: &std::path::Path) -> ServerConfig {
 async fn trace_pages() {
     let dir = tempfile::tempdir().unwrap();
     let data = synthetic::generate(7, 500);
+    // 10,000 registered devices (a tenth of them below the Windows minimum), for the device
+    // page, with the demo's compliance rules.
+    let devices = (0..10_000)
+        .map(|i| {
+            serde_json::json!({
+                "deviceId": format!("d{i:07}-0000-4000-8000-000000000000"),
+                "displayName": format!("LAPTOP-{i:05}"),
+                "operatingSystem": "Windows",
+                "operatingSystemVersion": if i % 10 == 0 { "10.0.19044" } else { "10.0.22631" },
+                "trustType": "AzureAD",
+            })
+        })
+        .collect();
     let options = StartOptions {
         initial_tenant: Some(snapshot::from_source(&data.source).unwrap()),
+        initial_devices: Some(devices),
+        compliance: demo_options().compliance,
         ..StartOptions::default()
     };
     let state = AppState::start(config(dir.path()).await, options)
@@ -187,6 +202,16 @@ async fn policy_pages(app: &Router, cookie: &str) {
             continue;
         };
         assert_eq!(status, 200, "{path}: {page}");
+        if let Some(at) = page.find("notice error") {
+            println!(
+                "{path:<20} says: {}",
+                page[at..]
+                    .split('<')
+                    .nth(0)
+                    .unwrap_or("")
+                    .trim_start_matches("notice error\" role=\"status\">")
+            );
+        }
         let mut times = Vec::new();
         for _ in 0..rounds {
             let started = Instant::now();

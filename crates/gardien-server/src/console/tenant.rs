@@ -818,3 +818,58 @@ pub const PAGES: [(&str, &str); 6] = [
     ("/console/locations", "nav-locations"),
     ("/console/devices", "nav-devices"),
 ];
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+
+    fn count(live: &Live) -> i64 {
+        RUNS.fetch_add(1, Ordering::SeqCst);
+        live.version
+    }
+
+    fn live(version: i64) -> Arc<Live> {
+        let snapshot = serde_json::json!({"policies": []});
+        Arc::new(Live {
+            version,
+            tenant: crate::snapshot::compile("t", &snapshot).unwrap(),
+            snapshot,
+            applied: crate::signin_record::AppliedCache::default(),
+        })
+    }
+
+    #[tokio::test]
+    async fn an_analysis_runs_once_per_version() {
+        let cache = PerVersion::<i64>::default();
+        let v1 = live(1);
+        assert_eq!(*cache.get(v1.clone(), count).await.unwrap(), 1);
+        assert_eq!(*cache.get(v1, count).await.unwrap(), 1);
+        assert_eq!(RUNS.load(Ordering::SeqCst), 1, "kept for the same version");
+        assert_eq!(*cache.get(live(2), count).await.unwrap(), 2);
+        assert_eq!(
+            RUNS.load(Ordering::SeqCst),
+            2,
+            "computed again for a new one"
+        );
+    }
+
+    #[test]
+    fn messages_are_filled_then_escaped() {
+        assert_eq!(
+            fill(
+                Lang::En,
+                "coverage-caption",
+                &[("place", "<b>HQ</b>".to_owned())]
+            ),
+            "Sign-ins from &lt;b&gt;HQ&lt;/b&gt;"
+        );
+        assert_eq!(
+            policy_link(3, "CA04 <x>"),
+            "<a href=\"/console/policies#p-3\">CA04 &lt;x&gt;</a>"
+        );
+    }
+}
