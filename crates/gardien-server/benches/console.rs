@@ -207,7 +207,7 @@ async fn policy_pages(app: &Router, cookie: &str) {
                 "{path:<20} says: {}",
                 page[at..]
                     .split('<')
-                    .nth(0)
+                    .next()
                     .unwrap_or("")
                     .trim_start_matches("notice error\" role=\"status\">")
             );

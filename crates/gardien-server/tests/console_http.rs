@@ -741,6 +741,12 @@ async fn readers_see_the_policy_pages_only_at_full_disclosure() {
     }
     let c = console_with("roles", "reader_disclosure = \"full\"", demo_options()).await;
     let reader = token_session(&c, READER_TOKEN).await;
+    let r = send(&c.app, get("/console/signins", &reader)).await;
+    assert!(
+        r.body.contains("href=\"/console/policies\""),
+        "the links, at full"
+    );
+    assert!(!r.body.contains("/console/versions"));
     for path in POLICY_PAGES {
         let r = send(&c.app, get(path, &reader)).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");

@@ -109,6 +109,18 @@ pub fn may_see(state: &AppState, session: &Session) -> bool {
     session.role == ConsoleRole::Admin || state.config.console.reader_disclosure == Disclosure::Full
 }
 
+/// A page of the console for `session`, with the links to the policy pages when it may see
+/// them ([`may_see`]).
+pub fn layout_for(
+    state: &AppState,
+    lang: Lang,
+    session: &Session,
+    title: &str,
+    body: &str,
+) -> String {
+    layout_nav(lang, Some(session), may_see(state, session), title, body)
+}
+
 /// The session, or the answer instead: the login redirect, or a 403 page.
 fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Session, Box<Response>> {
     let s = super::signed_in(state, headers)?;

@@ -2,7 +2,7 @@
 
 use super::{decision_badge, field, text};
 use crate::console::lang;
-use crate::console::page::{e, html, layout, refusal, t, te, url};
+use crate::console::page::{e, html, refusal, t, te, url};
 use crate::state::{AppState, Live};
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -171,7 +171,13 @@ pub async fn search(
             );
             return html(
                 StatusCode::BAD_REQUEST,
-                layout(lang, Some(&session), t(lang, "search-title"), &body),
+                crate::console::tenant::layout_for(
+                    &state,
+                    lang,
+                    &session,
+                    t(lang, "search-title"),
+                    &body,
+                ),
             );
         }
         Ok(f) => match state.store.log().query(&f).await {
@@ -244,6 +250,6 @@ pub async fn search(
     }
     html(
         StatusCode::OK,
-        layout(lang, Some(&session), t(lang, "search-title"), &body),
+        crate::console::tenant::layout_for(&state, lang, &session, t(lang, "search-title"), &body),
     )
 }
