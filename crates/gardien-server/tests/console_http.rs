@@ -756,3 +756,38 @@ async fn readers_see_the_policy_pages_only_at_full_disclosure() {
     let r = send(&c.app, get("/console/versions", &reader)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_policy_pages_escape_every_name() {
+    let mut options = demo_options();
+    let snapshot = options.initial_tenant.as_mut().unwrap();
+    for p in snapshot["policies"].as_array_mut().unwrap() {
+        let name = p["displayName"].as_str().unwrap().to_owned();
+        p["displayName"] = json!(format!("{name} <script>alert(1)</script>"));
+    }
+    for l in snapshot["namedLocations"].as_array_mut().unwrap() {
+        l["displayName"] = json!("<img src=x onerror=alert(2)>");
+    }
+    for d in options.initial_devices.as_mut().unwrap() {
+        d["displayName"] = json!("<iframe src=//evil>");
+    }
+    let c = console_with("roles", "", options).await;
+    let admin = token_session(&c, TOKEN).await;
+    for path in POLICY_PAGES
+        .into_iter()
+        .chain(["/console/coverage?place=1"])
+    {
+        let r = send(&c.app, get(path, &admin)).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+        for raw in ["<script", "<img", "<iframe"] {
+            assert!(!r.body.contains(raw), "{path} has a raw `{raw}`");
+        }
+    }
+    let r = send(&c.app, get("/console/devices", &admin)).await;
+    assert!(r.body.contains("&lt;iframe src=//evil&gt;"));
+    let r = send(&c.app, get("/console/policies", &admin)).await;
+    assert!(
+        r.body
+            .contains("CA01 Block sign-ins from outside the EU &lt;script&gt;")
+    );
+}
