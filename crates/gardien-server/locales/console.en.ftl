@@ -250,3 +250,4 @@ devices-not-compliant = not compliant
 devices-joined = Entra joined
 devices-hybrid = hybrid joined
 devices-registered = registered
+signin-policy-words = Every policy of the set in force, in plain words

@@ -248,3 +248,4 @@ devices-not-compliant = non conforme
 devices-joined = joint à Entra
 devices-hybrid = joint hybride
 devices-registered = inscrit
+signin-policy-words = Toutes les stratégies en vigueur, en clair

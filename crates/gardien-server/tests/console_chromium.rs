@@ -806,6 +806,7 @@ label = "Fake IdP"
         "Device does not meet the security requirements",
         "data-action=\"makeDeviceCompliant\"",
         "compliantDevice",
+        "Every policy of the set in force, in plain words",
     ] {
         assert!(page.contains(expected), "trace page lacks `{expected}`");
     }
@@ -928,6 +929,10 @@ label = "Fake IdP"
     d.goto(&format!("{base}/console/signins/{correlation}"));
     let page = d.source();
     assert!(page.contains("AADSTS53000") && page.contains("Policy 1"));
+    assert!(
+        !page.contains("in plain words"),
+        "no link to the policy pages at minimal"
+    );
     for secret in secret_names() {
         assert!(
             !page.contains(&secret),

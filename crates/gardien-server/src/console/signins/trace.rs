@@ -340,6 +340,14 @@ pub(super) fn policies(lang: Lang, d: &Decided, disclosure: Disclosure) -> Strin
     if disclosure == Disclosure::Minimal {
         let _ = write!(out, "<p class=\"muted\">{}</p>", te(lang, "signin-minimal"));
     }
+    if disclosure == Disclosure::Full {
+        // Whoever sees every word here may also read the policy pages.
+        let _ = write!(
+            out,
+            "<p><a href=\"/console/policies\">{}</a></p>",
+            te(lang, "signin-policy-words")
+        );
+    }
     out.push_str("<ol class=\"policies\">");
     for (n, trace) in report.trace.iter().enumerate() {
         let applied = report
