@@ -101,7 +101,7 @@ impl CaStatus {
 pub struct LogFlags(pub u32);
 
 /// Every condition family, to name flags.
-const CONDITIONS: [Condition; 14] = [
+const CONDITIONS: [Condition; 17] = [
     Condition::Users,
     Condition::WorkloadIdentities,
     Condition::Application,
@@ -116,6 +116,9 @@ const CONDITIONS: [Condition; 14] = [
     Condition::ServicePrincipalRisk,
     Condition::InsiderRisk,
     Condition::AuthenticationFlow,
+    Condition::AgentIdentities,
+    Condition::AgentUsers,
+    Condition::AgentIdRisk,
 ];
 
 impl LogFlags {

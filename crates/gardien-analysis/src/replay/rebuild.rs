@@ -357,7 +357,9 @@ pub fn rebuild(element: &Element<'_>) -> Result<Rebuilt, Skip> {
         .or_else(|| text(&r.created_date_time))
         .and_then(gardien_core::time::parse_rfc3339);
     let user_id = match &signin.subject {
-        Subject::User { id, .. } | Subject::ServicePrincipal { id } => id.clone(),
+        Subject::User { id, .. } | Subject::ServicePrincipal { id } | Subject::Agent { id } => {
+            id.clone()
+        }
     };
     let app_id = match (string("appId", &r.app_id).ok().flatten(), &signin.target) {
         (Some(app), _) => normalize_id(app),
