@@ -771,7 +771,7 @@ fn read_conditions(node: &Node<'_>, errs: &mut Errors<'_>) -> Conditions {
     c.insider_risk =
         read_flags::<InsiderRiskLevel>(node, "insiderRiskLevels", errs, &["unknownFutureValue"]);
     c.agent_id_risk =
-        read_flags::<RiskLevel>(node, "agentIdRiskLevels", errs, &["unknownFutureValue"])
+        read_flags::<RiskLevel>(node, "agentIdRiskLevels", errs, &["unknownFutureValue", "none"])
             .filter(|s| !s.is_empty());
     c.authentication_flows = with_member(node, "authenticationFlows", |f| {
         Ok(f.and_then(|f| {
