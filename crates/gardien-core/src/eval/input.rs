@@ -272,7 +272,6 @@ fn resolve_agent<'a>(
     signin: &'a SignIn,
     user: Option<UserView<'a>>,
     service_principal: Option<(&'a str, Option<usize>)>,
-    audiences: Audiences<'a>,
 ) -> (Option<(&'a str, Option<usize>)>, Option<AgentView<'a>>) {
     if let Some(u) = user {
         let agent = u.agent_user.then_some(AgentView {
@@ -290,13 +289,13 @@ fn resolve_agent<'a>(
     };
     let entry = index.and_then(|i| tenant.tenant.directory.service_principals.get(i));
     let declared = matches!(signin.subject, Subject::Agent { .. });
-    let only = |apps: &[&str]| {
-        let mut any = false;
-        let all = !audiences.any(|a| {
-            any = true;
-            !apps.contains(&a)
-        });
-        any && all
+    // The resources the token is requested for (not the audience baseline-scope handling
+    // evaluates): a blueprint's Graph token is exempt whatever its scopes.
+    let only = |apps: &[&str]| match &signin.target {
+        Target::Applications(list) => {
+            !list.is_empty() && list.iter().all(|a| apps.contains(&a.as_ref()))
+        }
+        _ => false,
     };
     let view = |kind, exempt| AgentView {
         kind,
@@ -404,8 +403,7 @@ impl<'a> Input<'a> {
             (Target::Applications(apps), Baseline::Exempt) => Audiences::Requested(apps),
             _ => Audiences::Requested(&[]),
         };
-        let (service_principal, agent) =
-            resolve_agent(tenant, signin, user, service_principal, audiences);
+        let (service_principal, agent) = resolve_agent(tenant, signin, user, service_principal);
         let enforce = mode == Mode::Enforce;
         let mut locations = LocationSet::EMPTY;
         let ip_known = match signin.ip_address {

@@ -770,9 +770,13 @@ fn read_conditions(node: &Node<'_>, errs: &mut Errors<'_>) -> Conditions {
     c.service_principal_risk = read_risk(node, "servicePrincipalRiskLevels", errs);
     c.insider_risk =
         read_flags::<InsiderRiskLevel>(node, "insiderRiskLevels", errs, &["unknownFutureValue"]);
-    c.agent_id_risk =
-        read_flags::<RiskLevel>(node, "agentIdRiskLevels", errs, &["unknownFutureValue", "none"])
-            .filter(|s| !s.is_empty());
+    c.agent_id_risk = read_flags::<RiskLevel>(
+        node,
+        "agentIdRiskLevels",
+        errs,
+        &["unknownFutureValue", "none"],
+    )
+    .filter(|s| !s.is_empty());
     c.authentication_flows = with_member(node, "authenticationFlows", |f| {
         Ok(f.and_then(|f| {
             read_flags::<TransferMethod>(

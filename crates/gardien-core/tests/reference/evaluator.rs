@@ -777,7 +777,9 @@ fn odata_is(v: &Value, name: &str) -> bool {
 /// principal (`None`).
 fn agent(t: &Tenant<'_>, req: &Request) -> Option<Agent> {
     let only = |apps: &[&str]| match &req.target {
-        Target::Apps(list) => !list.is_empty() && list.iter().all(|a| apps.iter().any(|x| same(a, x))),
+        Target::Apps(list) => {
+            !list.is_empty() && list.iter().all(|a| apps.iter().any(|x| same(a, x)))
+        }
         _ => false,
     };
     match &req.subject {
