@@ -217,8 +217,74 @@ pub fn agent_risk_contains(outer: Option<EnumSet>, inner: Option<EnumSet>) -> bo
 #[cfg(test)]
 mod tests {
     use super::{agent_identities_contain, agent_risk_contains};
+    use crate::eval::Decision;
     use crate::model::enums::{EnumSet, RiskLevel};
     use crate::model::policy::AgentIdentitiesCondition;
+    use crate::{SignIn, SourceFile, Tenant, TenantSource};
+    use serde_json::{Value, json};
+
+    fn agent_policy(grant: Value) -> Value {
+        json!({"policies": [{"id": "p", "displayName": "p", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["None"]},
+                           "applications": {"includeApplications": ["All"]},
+                           "clientApplications": {"includeAgentIdServicePrincipals": ["All"]}},
+            "grantControls": grant}],
+            "directory": {"servicePrincipals": [
+                {"@odata.type": "#microsoft.graph.agentIdentity", "id": "agent1", "displayName": "Agent"}]}})
+    }
+
+    /// Block is the only control for agent identities: a policy that assigns only agent
+    /// identities with another control is refused, naming the pointer.
+    #[test]
+    fn agent_identity_policies_can_only_block() {
+        let source = |t: &Value| TenantSource {
+            combined: Some(SourceFile::new("t.json", t.to_string())),
+            ..Default::default()
+        };
+        let mfa = agent_policy(json!({"operator": "OR", "builtInControls": ["mfa"]}));
+        let errors = Tenant::load(&source(&mfa)).err().map(|e| e.to_string());
+        assert!(
+            errors
+                .as_deref()
+                .is_some_and(|e| e.contains("/policies/0/grantControls")
+                    && e.contains("agent identities can only `block`")),
+            "{errors:?}"
+        );
+        let block = agent_policy(json!({"operator": "OR", "builtInControls": ["block"]}));
+        assert!(Tenant::load(&source(&block)).is_ok());
+    }
+
+    /// A `servicePrincipalSignIn` of a service principal the directory types as an agent
+    /// identity is an agent identity: agent policies decide it, never workload policies.
+    #[test]
+    fn a_typed_service_principal_signs_in_as_an_agent() {
+        let Some(tenant) = crate::testing::compile(&agent_policy(
+            json!({"operator": "OR", "builtInControls": ["block"]}),
+        )) else {
+            unreachable!("the tenant loads");
+        };
+        let request = |identity: Value| {
+            SignIn::from_value(
+                "r.json",
+                &json!({"signInIdentity": identity,
+                        "signInContext": {"@odata.type": "#microsoft.graph.applicationContext",
+                                          "includeApplications": ["a1"]},
+                        "signInConditions": {}}),
+            )
+            .ok()
+        };
+        for identity in [
+            json!({"@odata.type": "#microsoft.graph.servicePrincipalSignIn", "servicePrincipalId": "agent1"}),
+            json!({"@odata.type": "#microsoft.graph.agentSignIn", "agentServicePrincipalId": "agent1"}),
+        ] {
+            let Some(signin) = request(identity) else {
+                unreachable!("the request parses");
+            };
+            let v = tenant.decide(&signin);
+            assert_eq!(v.decision, Decision::Deny);
+            assert_eq!(tenant.evaluate(&signin).verdict, v);
+        }
+    }
 
     #[test]
     fn containment_of_agent_assignments() {
