@@ -32,9 +32,9 @@ MFA = ["password", "microsoftAuthenticatorPush"]
 OUTSIDE = dict(locations={"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]})
 DEV = lambda **d: d
 V = []
-def x(xid, title, policies, request, category, temporary, actions, sets=None, locations=None, cross=None):
+def x(xid, title, policies, request, category, temporary, actions, sets=None, locations=None, cross=None, users=()):
     t = {"policies": policies, "namedLocations": locations if locations is not None else [hq, fr],
-         "directory": {"users": [{"id": U, "userPrincipalName": "alice@contoso.com"}]}}
+         "directory": {"users": [{"id": U, "userPrincipalName": "alice@contoso.com"}] + list(users)}}
     if cross is not None:
         t["crossTenantAccess"] = cross
     e = {"category": category, "temporary": temporary, "userActions": actions}
@@ -179,6 +179,14 @@ x("E45", "guest's compliant device not trusted: structural", [pol("P1", g("compl
 x("E46", "device code flow cannot show a compliant device", [pol("P1", g("compliantDevice"))],
   req(clientAppType="mobileAppsAndDesktopClients", devicePlatform="windows", authenticationFlow={"transferMethod": "deviceCodeFlow"},
       deviceInfo={"trustType": "AzureAD", "isCompliant": True}), "authenticationFlow", False, ["contactSupport"], [])
+# Agents (Learn: "Conditional Access for agent identities"): no remediation.
+AGENT_USER = "a0000000-0000-4000-8000-0000000000d1"
+agent_user = {"@odata.type": "#microsoft.graph.agentUser", "id": AGENT_USER, "userPrincipalName": "agent@contoso.com",
+              "identityParentId": "a0000000-0000-4000-8000-0000000000a1"}
+agent_req = req(**B)
+agent_req["signInIdentity"]["userId"] = AGENT_USER
+x("E47", "an agent's user account cannot do MFA: structural", [pol("P1", g("mfa"), users={"includeUsers": ["AllAgentIdUsers"]})],
+  agent_req, "blocked", False, ["contactSupport"], [], users=[agent_user])
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "explanations")
 shutil.rmtree(out, ignore_errors=True)
 os.makedirs(out)

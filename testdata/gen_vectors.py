@@ -377,6 +377,120 @@ vec("B02", "confidential client excluded from the policy asking a baseline direc
     CONF_POLICY, web_req(["openid", "User.Read", "People.Read"], True), {"decision": "challenge", "requiredControls": ["mfa"]}, now=ROLLOUT)
 vec("B03", "public client asking only OIDC scopes is enforced through Windows Azure Active Directory", "[DOC] public clients requesting only baseline scopes",
     CONF_POLICY, web_req(["openid", "profile"], False), {"decision": "challenge", "requiredControls": ["mfa"]}, now=ROLLOUT)
+# Agent identities (preview). Learn: "Conditional Access for agent identities"
+# (https://learn.microsoft.com/entra/identity/conditional-access/agent-id) and "Target agent
+# identities in Microsoft Entra Conditional Access policies"; Graph beta agentSignIn,
+# conditionalAccessClientApplications, agentIdRiskLevels.
+AGENT = "a0000000-0000-4000-8000-0000000000a1"
+AGENT_APP = "a0000000-0000-4000-8000-0000000000b1"
+AGENT2 = "a0000000-0000-4000-8000-0000000000a2"
+BLUEPRINT_APP = "b0000000-0000-4000-8000-0000000000b0"
+BLUEPRINT_SP = "b0000000-0000-4000-8000-0000000000c0"
+AGENT_USER = "a0000000-0000-4000-8000-0000000000d1"
+GRAPH = "00000003-0000-0000-c000-000000000000"
+EXCHANGE_ENDPOINT = "fb60f99c-7a34-4190-8149-302f77469936"
+AGENT_DIR = {
+    "servicePrincipals": directory["servicePrincipals"] + [
+        {"@odata.type": "#microsoft.graph.agentIdentity", "id": AGENT, "appId": AGENT_APP, "displayName": "Report agent",
+         "agentIdentityBlueprintId": BLUEPRINT_APP,
+         "customSecurityAttributes": {"AgentAttributes": {"DataSensitivity": "Confidential"}}},
+        {"@odata.type": "#microsoft.graph.agentIdentity", "id": AGENT2, "displayName": "Public agent",
+         "customSecurityAttributes": {"AgentAttributes": {"DataSensitivity": "Public"}}},
+        {"@odata.type": "#microsoft.graph.agentIdentityBlueprintPrincipal", "id": BLUEPRINT_SP, "appId": BLUEPRINT_APP,
+         "displayName": "Report agent blueprint"}],
+    "users": directory["users"] + [
+        {"@odata.type": "#microsoft.graph.agentUser", "id": AGENT_USER, "userPrincipalName": "report-agent@contoso.com",
+         "identityParentId": AGENT, "memberOf": [G_CHILD]}],
+}
+def agent_pol(pid, grant=None, state="enabled", **client):
+    p = pol(pid, grant or g("block"), state)
+    p["conditions"]["users"] = {"includeUsers": ["None"]}
+    p["conditions"]["clientApplications"] = client
+    p["conditions"].pop("clientAppTypes")
+    return p
+def agent_req(agent=AGENT, app=SPO, **conds):
+    r = req(**conds)
+    r["signInIdentity"] = {"@odata.type": "#microsoft.graph.agentSignIn", "agentServicePrincipalId": agent}
+    r["signInContext"]["includeApplications"] = [app]
+    return r
+def agent_user_req(**conds):
+    r = req(**conds)
+    r["signInIdentity"]["userId"] = AGENT_USER
+    return r
+ALL_AGENTS = {"includeAgentIdServicePrincipals": ["All"]}
+def avec(vid, title, rule, policies, request, expect, mode="evaluate"):
+    vec(vid, title, rule, policies, request, expect, mode=mode, extra_dir=AGENT_DIR)
+avec("A01", "block all agent identities denies an agent identity", "[DOC] all agent identities, block",
+     [agent_pol("P1", **ALL_AGENTS)], agent_req(),
+     {"decision": "deny", "errorCode": 53003, "requiredControls": ["block"], "policies": {"P1": "failure"}})
+avec("A02", "an excluded agent identity is allowed", "[DOC] excludeAgentIdServicePrincipals",
+     [agent_pol("P1", **ALL_AGENTS, excludeAgentIdServicePrincipals=[AGENT])], agent_req(),
+     {"decision": "allow", "conditionalAccessStatus": "notApplied", "policies": {"P1": "notApplied"}})
+avec("A03", "a policy on the blueprint covers its agent identities", "[DOC] targeting a blueprint covers every agent derived from it",
+     [agent_pol("P1", includeAgentIdServicePrincipals=[BLUEPRINT_APP])], agent_req(),
+     {"decision": "deny", "errorCode": 53003, "policies": {"P1": "failure"}})
+avec("A04", "an agent of another blueprint is not covered by a blueprint policy", "[DOC] blueprint targeting",
+     [agent_pol("P1", includeAgentIdServicePrincipals=[BLUEPRINT_APP])], agent_req(agent=AGENT2),
+     {"decision": "allow", "policies": {"P1": "notApplied"}})
+avec("A05", "custom security attribute filter blocks confidential agents", "[DOC] attribute-driven Conditional Access",
+     [agent_pol("P1", agentIdServicePrincipalFilter={"mode": "include", "rule": "CustomSecurityAttribute.AgentAttributes_DataSensitivity -eq \"Confidential\""})],
+     agent_req(), {"decision": "deny", "errorCode": 53003, "policies": {"P1": "failure"}})
+avec("A06", "custom security attribute filter leaves public agents alone", "[DOC] attribute-driven Conditional Access",
+     [agent_pol("P1", agentIdServicePrincipalFilter={"mode": "include", "rule": "CustomSecurityAttribute.AgentAttributes_DataSensitivity -eq \"Confidential\""})],
+     agent_req(agent=AGENT2), {"decision": "allow", "policies": {"P1": "notApplied"}})
+avec("A07", "an exclude filter cannot exempt an agent the directory does not list", "[gardien] unknown attributes match no filter (fail closed)",
+     [agent_pol("P1", **ALL_AGENTS, agentIdServicePrincipalFilter={"mode": "exclude", "rule": "CustomSecurityAttribute.AgentAttributes_DataSensitivity -eq \"Public\""})],
+     agent_req(agent="a0000000-0000-4000-8000-0000000000ff"), {"decision": "deny", "errorCode": 53003})
+HIGH_RISK = [agent_pol("P1", **ALL_AGENTS)]
+HIGH_RISK[0]["conditions"]["agentIdRiskLevels"] = "medium,high"
+avec("A08", "a high-risk agent identity is blocked by an agent risk policy", "[DOC] agent risk condition",
+     HIGH_RISK, agent_req(agentIdRiskLevel="high"), {"decision": "deny", "errorCode": 53003, "policies": {"P1": "failure"}})
+avec("A09", "a low-risk agent identity is not blocked by a medium/high agent risk policy", "[DOC] agent risk condition",
+     HIGH_RISK, agent_req(agentIdRiskLevel="low"), {"decision": "allow", "policies": {"P1": "notApplied"}})
+avec("A10", "policies for all users do not apply to agent identities", "[DOC] agent-based policies apply when agents use their own identity",
+     [pol("P1", g("block"))], agent_req(), {"decision": "allow", "policies": {"P1": "notApplied"}})
+avec("A11", "agent identity policies do not apply to people", "[DOC] assignments are per token subject",
+     [agent_pol("P1", **ALL_AGENTS)], req(clientAppType="browser"), {"decision": "allow", "policies": {"P1": "notApplied"}})
+avec("A12", "all agent users are blocked, the agent user is denied", "[DOC] AllAgentIdUsers, block",
+     [pol("P1", g("block"), users={"includeUsers": ["AllAgentIdUsers"]})], agent_user_req(),
+     {"decision": "deny", "errorCode": 53003, "policies": {"P1": "failure"}})
+avec("A13", "policies for All users do not include agents' user accounts", "[DOC] policies targeting all users don't include agent's user accounts",
+     [pol("P1", g("block"))], agent_user_req(), {"decision": "allow", "policies": {"P1": "notApplied"}})
+avec("A14", "groups do not scope agents' user accounts", "[DOC] group membership cannot scope agent users",
+     [pol("P1", g("block"), users={"includeGroups": [G_CHILD]})], agent_user_req(), {"decision": "allow", "policies": {"P1": "notApplied"}})
+avec("A15", "AllAgentIdUsers does not include people", "[DOC] agent users are a separate scope",
+     [pol("P1", g("block"), users={"includeUsers": ["AllAgentIdUsers"]})], req(clientAppType="browser"),
+     {"decision": "allow", "policies": {"P1": "notApplied"}})
+RISKY_USERS = [pol("P1", g("block"), users={"includeUsers": ["AllAgentIdUsers"]}, agentIdRiskLevels="high")]
+avec("A16", "a high-risk agent user is blocked", "[DOC] block access for high-risk agent's user account",
+     RISKY_USERS, agent_user_req(agentIdRiskLevel="high"), {"decision": "deny", "errorCode": 53003})
+avec("A17", "an agent user without agent risk is allowed", "[DOC] agent risk condition",
+     RISKY_USERS, agent_user_req(), {"decision": "allow", "policies": {"P1": "notApplied"}})
+avec("A18", "an agent user on a compliant device satisfies a compliant-device policy", "[DOC] agent users can be required to run on compliant devices",
+     [pol("P1", g("compliantDevice"), users={"includeUsers": ["AllAgentIdUsers"]})], agent_user_req(deviceInfo=COMPLIANT_DEVICE),
+     {"decision": "allow", "policies": {"P1": "success"}})
+avec("A19", "MFA cannot be met by an agent user: denied, not challenged", "[DOC] no remediation for agents; [gardien] fail closed",
+     [pol("P1", g("mfa"), users={"includeUsers": ["AllAgentIdUsers"]})], agent_user_req(),
+     {"decision": "deny", "errorCode": 53003, "requiredControls": ["mfa"], "policies": {"P1": "failure"}})
+avec("A20", "a blueprint acquiring a Microsoft Graph token is exempt", "[DOC] Conditional Access does not apply to blueprint token acquisition for creating agents",
+     [agent_pol("P1", **ALL_AGENTS, includeServicePrincipals=["ServicePrincipalsInMyTenant"])], agent_req(agent=BLUEPRINT_SP, app=GRAPH),
+     {"decision": "allow", "policies": {"P1": "notApplied"}})
+avec("A21", "an intermediate token exchange of an agent identity is exempt", "[DOC] AAD Token Exchange Endpoint: Public is never evaluated",
+     [agent_pol("P1", **ALL_AGENTS)], agent_req(app=EXCHANGE_ENDPOINT), {"decision": "allow", "policies": {"P1": "notApplied"}})
+avec("A22", "all agent resources: an agent calling another agent is blocked", "[DOC] All agent resources (agent-to-agent)",
+     [dict(agent_pol("P1", **ALL_AGENTS), conditions={**agent_pol("P1", **ALL_AGENTS)["conditions"], "applications": {"includeApplications": ["AllAgentIdResources"]}})],
+     agent_req(agent=AGENT2, app=AGENT_APP), {"decision": "deny", "errorCode": 53003})
+avec("A23", "all agent resources: an agent calling SharePoint is not covered", "[DOC] All agent resources",
+     [dict(agent_pol("P1", **ALL_AGENTS), conditions={**agent_pol("P1", **ALL_AGENTS)["conditions"], "applications": {"includeApplications": ["AllAgentIdResources"]}})],
+     agent_req(agent=AGENT2), {"decision": "allow", "policies": {"P1": "notApplied"}})
+avec("A24", "what-if: an agent identity not assigned and a person's policy", "[SCHEMA] agentIdentities reason",
+     [agent_pol("P1", includeAgentIdServicePrincipals=[AGENT2]), pol("P2", g("block"))], agent_req(),
+     {"P1": {"policyApplies": False, "analysisReasons": "agentIdentities"}, "P2": {"policyApplies": False, "analysisReasons": "agentIdentities"}}, mode="whatif")
+avec("A25", "what-if: agent risk not selected", "[SCHEMA] agentIdRisk reason",
+     HIGH_RISK, agent_req(agentIdRiskLevel="low"),
+     {"P1": {"policyApplies": False, "analysisReasons": "agentIdRisk"}}, mode="whatif")
+avec("A26", "what-if: an agent without a risk level cannot be decided", "[DOC] notEnoughInformation",
+     HIGH_RISK, agent_req(), {"P1": {"policyApplies": False, "analysisReasons": "notEnoughInformation"}}, mode="whatif")
 os.makedirs("vectors", exist_ok=True)
 for v in V:
     # T24 helper: remove stray sessionControls inside conditions

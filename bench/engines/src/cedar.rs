@@ -266,9 +266,14 @@ fn strength(model: &Model, id: &str) -> String {
     )
 }
 
-/// Whether a control is met by this sign-in, as a Cedar expression.
+/// Whether a control is met by this sign-in, as a Cedar expression. Device, app and
+/// password-change controls cannot be met by external users (no cross-tenant trust).
 fn satisfied(model: &Model, c: &Control) -> String {
-    match c {
+    let here = match c {
+        Control::Strength(_) => "",
+        _ => "!context.external && ",
+    };
+    let inner = match c {
         Control::Strength(id) => format!(
             "(context.clientAppType != \"other\" && {})",
             strength(model, id)
@@ -286,6 +291,30 @@ fn satisfied(model: &Model, c: &Control) -> String {
             format!("(context.appProtectionPolicy && {})", not(LEGACY))
         }
         Control::PasswordChange => format!("(context.passwordChanged && {})", not(LEGACY)),
+    };
+    if here.is_empty() {
+        inner
+    } else {
+        format!("({here}{inner})")
+    }
+}
+
+/// An interactive control that cannot be met interactively by this user: an external user
+/// cannot change a password here, a direct connect user cannot do MFA here, and a strength
+/// no method offered to external users meets cannot be met here.
+fn not_here(model: &Model, c: &Control) -> &'static str {
+    match c {
+        Control::PasswordChange => "context.external",
+        Control::Strength(id)
+            if !model
+                .strengths
+                .iter()
+                .find(|s| &s.id == id)
+                .is_some_and(|s| s.meetable_here()) =>
+        {
+            "context.external"
+        }
+        _ => "context.directConnect",
     }
 }
 
@@ -307,7 +336,11 @@ fn granted(model: &Model, p: &Policy) -> String {
 /// A control that is not met and cannot be met interactively in this sign-in.
 fn cannot(model: &Model, c: &Control) -> String {
     if c.interactive() {
-        format!("({} && {LEGACY})", not(&satisfied(model, c)))
+        format!(
+            "({} && ({LEGACY} || {}))",
+            not(&satisfied(model, c)),
+            not_here(model, c)
+        )
     } else {
         not(&satisfied(model, c))
     }
@@ -351,9 +384,12 @@ pub fn translate_policy(model: &Model, p: &Policy, mode: Mode) -> Vec<(String, S
                     format!("{} && {}", not(&granted), not(&any_cannot)),
                 )
             } else if p.grant.controls.iter().any(Control::interactive) {
+                // OR: a deny when no control can still be met interactively.
+                let all_cannot =
+                    all_of(p.grant.controls.iter().map(|c| cannot(model, c)).collect());
                 (
-                    format!("{} && {LEGACY}", not(&granted)),
-                    format!("{} && {}", not(&granted), not(LEGACY)),
+                    format!("{} && {all_cannot}", not(&granted)),
+                    format!("{} && {}", not(&granted), not(&all_cannot)),
                 )
             } else {
                 (not(&granted), "false".to_owned())
@@ -484,6 +520,14 @@ impl CedarEngine {
             ("userRisk".to_owned(), s(&r.user_risk)),
             ("device".to_owned(), device),
             ("methods".to_owned(), set(&r.methods)),
+            (
+                "external".to_owned(),
+                RestrictedExpression::new_bool(r.external),
+            ),
+            (
+                "directConnect".to_owned(),
+                RestrictedExpression::new_bool(r.direct_connect),
+            ),
             (
                 "approvedClientApp".to_owned(),
                 RestrictedExpression::new_bool(r.approved_client_app),

@@ -40,6 +40,13 @@ pub struct Resolved {
     pub roles: Vec<String>,
     /// Guest or external user kind.
     pub guest_kind: Option<String>,
+    /// An external user (every guest or external kind but a local guest). No cross-tenant
+    /// trust is translated (the model refuses `crossTenantAccess`), so none of their home
+    /// tenant's claims count: the host keeps only the methods done here that this tenant
+    /// offers external users ([`METHODS_HERE`](crate::model::METHODS_HERE)).
+    pub external: bool,
+    /// A B2B direct connect user: cannot do MFA here at all (no methods count).
+    pub direct_connect: bool,
     /// The resource application id.
     pub app: String,
     /// Client app type (lower-case).
@@ -236,11 +243,23 @@ impl Host {
         methods.dedup();
         let flag = |key: &str| session.get(key).and_then(Value::as_bool).unwrap_or(false);
         let facts = self.users.get(&user).cloned().unwrap_or_default();
+        let external = facts
+            .guest_kind
+            .as_deref()
+            .is_some_and(|k| k != "internalguest");
+        let direct_connect = facts.guest_kind.as_deref() == Some("b2bdirectconnectuser");
+        if direct_connect {
+            methods.clear();
+        } else if external {
+            methods.retain(|m| crate::model::METHODS_HERE.contains(&m.as_str()));
+        }
         Ok(Resolved {
             user,
             groups: facts.groups,
             roles: facts.roles,
             guest_kind: facts.guest_kind,
+            external,
+            direct_connect,
             app,
             client_app_type,
             platform: lower("/signInConditions/devicePlatform", "unknown"),

@@ -86,6 +86,31 @@ pub struct Strength {
     pub combinations: Vec<Vec<String>>,
 }
 
+/// The methods an external user can complete in this (the resource) tenant without
+/// cross-tenant MFA trust, with the first factors beside them (gardien's
+/// `RESOURCE_TENANT_METHODS`, Learn's Table 1 "Resource tenant"; lower-case).
+pub const METHODS_HERE: &[&str] = &[
+    "sms",
+    "voice",
+    "microsoftauthenticatorpush",
+    "softwareoath",
+    "password",
+    "federatedsinglefactor",
+    "x509certificatesinglefactor",
+    "email",
+];
+
+impl Strength {
+    /// Whether an external user without MFA trust can meet it in this tenant: some
+    /// combination uses only [`METHODS_HERE`] (otherwise the control cannot be met: deny).
+    pub fn meetable_here(&self) -> bool {
+        self.combinations.iter().any(|c| {
+            c.iter()
+                .all(|m| METHODS_HERE.contains(&m.to_ascii_lowercase().as_str()))
+        })
+    }
+}
+
 /// Who a policy includes or excludes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Principals {
@@ -236,6 +261,12 @@ impl Model {
         if source.combined.is_some() {
             return Err(error(
                 "a combined tenant file is not supported; use separate files",
+            ));
+        }
+        if source.cross_tenant_access.is_some() {
+            // External users' rules are translated for the default (nothing trusted) only.
+            return Err(error(
+                "crossTenantAccess is not translated (external users are decided with nothing trusted)",
             ));
         }
         let mut model = Model {

@@ -151,30 +151,53 @@ satisfied(c) if {
 
 satisfied(c) if {
 	c.kind == "compliantDevice"
+	not input.external
 	input.device.isCompliant == true
 }
 
 satisfied(c) if {
 	c.kind == "domainJoinedDevice"
+	not input.external
 	input.device.trustType == "serverad"
 }
 
 satisfied(c) if {
 	c.kind == "approvedApplication"
+	not input.external
 	input.approvedClientApp == true
 	not legacy
 }
 
 satisfied(c) if {
 	c.kind == "compliantApplication"
+	not input.external
 	input.appProtectionPolicy == true
 	not legacy
 }
 
 satisfied(c) if {
 	c.kind == "passwordChange"
+	not input.external
 	input.passwordChanged == true
 	not legacy
+}
+
+# External users (no cross-tenant trust translated): no password change here, no MFA at
+# all for direct connect users, and no strength that the methods offered here cannot meet.
+not_here(c) if {
+	c.kind == "passwordChange"
+	input.external
+}
+
+not_here(c) if {
+	c.kind == "strength"
+	input.directConnect
+}
+
+not_here(c) if {
+	c.kind == "strength"
+	input.external
+	not data.ca.meetableHere[c.id]
 }
 
 granted(p) if {
@@ -198,6 +221,7 @@ granted(p) if {
 interactive_now(c) if {
 	c.interactive
 	not legacy
+	not not_here(c)
 }
 
 cannot(c) if {
@@ -334,10 +358,17 @@ pub fn data(model: &Model) -> Value {
         .iter()
         .map(|s| (s.id.clone(), json!(s.combinations)))
         .collect();
+    let meetable: Vec<String> = model
+        .strengths
+        .iter()
+        .filter(|s| s.meetable_here())
+        .map(|s| s.id.clone())
+        .collect();
     json!({"ca": {
         "policies": model.policies.iter().map(policy).collect::<Vec<_>>(),
         "office365": set(&model.office365),
         "strengths": strengths,
+        "meetableHere": set(&meetable),
     }})
 }
 
@@ -478,6 +509,8 @@ pub fn input(r: &Resolved) -> Value {
         "userRisk": r.user_risk,
         "device": device,
         "methods": set(&r.methods),
+        "external": r.external,
+        "directConnect": r.direct_connect,
         "approvedClientApp": r.approved_client_app,
         "appProtectionPolicy": r.app_protection_policy,
         "passwordChanged": r.password_changed,

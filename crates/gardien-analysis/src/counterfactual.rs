@@ -85,7 +85,7 @@ fn user_paths(tenant: &CompiledTenant, signin: &SignIn, count: &mut usize) -> Ve
 fn user_id(signin: &SignIn) -> Option<&str> {
     match &signin.subject {
         Subject::User { id, .. } => Some(id),
-        Subject::ServicePrincipal { .. } => None,
+        Subject::ServicePrincipal { .. } | Subject::Agent { .. } => None,
     }
 }
 

@@ -9,7 +9,7 @@ use crate::ids::{
     ADMIN_PORTAL_APPS, COMPLIANT_NETWORK_LOCATION, MFA_TRUSTED_IPS_LOCATION, OFFICE365_APPS,
     STRENGTH_MFA, STRENGTH_PASSWORDLESS, STRENGTH_PHISHING_RESISTANT,
 };
-use crate::model::directory::parse_combination;
+use crate::model::directory::{AgentPrincipal, parse_combination};
 use crate::model::enums::{AuthMethod, AuthMethods, ExternalUserType};
 use crate::model::location::LocationKind;
 use crate::model::policy::{LocationToken, Policy};
@@ -32,6 +32,8 @@ pub struct CompiledUser {
     pub groups: Vec<u32>,
     /// Kind of guest / external user, `None` for members.
     pub kind: Option<ExternalUserType>,
+    /// An agent's user account (`agentUser`).
+    pub agent_user: bool,
 }
 
 /// Compiled location condition: bitsets over named locations.
@@ -122,6 +124,9 @@ pub struct CompiledTenant {
     pub office365: FxHashSet<Box<str>>,
     /// Application ids behind `MicrosoftAdminPortals`.
     pub admin_portals: FxHashSet<Box<str>>,
+    /// Agent resources (`AllAgentIdResources`): the app ids and object ids of the directory's
+    /// agent identities and blueprint principals, and the blueprints they name.
+    pub agent_resources: FxHashSet<Box<str>>,
     /// Authentication strengths (built-in first, then custom and inline ones).
     pub strengths: Vec<CompiledStrength>,
     /// Policy masks memoised for the hot path.
@@ -276,6 +281,7 @@ impl CompiledTenant {
                     index,
                     groups,
                     kind,
+                    agent_user: u.agent_user,
                 },
             );
         }
@@ -389,6 +395,15 @@ impl CompiledTenant {
             .chain(dir.admin_portal_app_ids.iter().cloned())
             .collect();
 
+        let mut agent_resources = FxHashSet::default();
+        for s in dir.service_principals.iter().filter(|s| s.agent.is_some()) {
+            agent_resources.insert(s.id.clone());
+            agent_resources.extend(s.app_id.clone());
+            if let Some(AgentPrincipal::Identity { blueprint: Some(b) }) = &s.agent {
+                agent_resources.insert(b.clone());
+            }
+        }
+
         let mut compiled = CompiledTenant {
             policies: Vec::new(),
             user_index,
@@ -408,6 +423,7 @@ impl CompiledTenant {
             gps_based,
             office365,
             admin_portals,
+            agent_resources,
             strengths,
             memo: Memo::default(),
             explanations: ActionMemo::default(),

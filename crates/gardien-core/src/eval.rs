@@ -16,7 +16,7 @@ pub mod trace;
 use crate::compile::CompiledTenant;
 use crate::model::policy::{Policy, PolicyState, UserAction};
 use crate::signin::{SignIn, Target};
-use conditions::{apps, client_apps, device, flows, locations, platforms, risk, users};
+use conditions::{agents, apps, client_apps, device, flows, locations, platforms, risk, users};
 use grant::{Control, Controls, GrantState, grant_state};
 use input::{Input, Mode, Outcome};
 use memo::{Families, Known};
@@ -54,11 +54,17 @@ pub enum Condition {
     InsiderRisk,
     /// Authentication flows.
     AuthenticationFlow,
+    /// Agent identities signing in with their own identity (beta).
+    AgentIdentities,
+    /// Agents' user accounts (`AllAgentIdUsers`, beta).
+    AgentUsers,
+    /// Agent risk (`agentIdRiskLevels`, beta).
+    AgentIdRisk,
 }
 
 impl Condition {
     /// Every condition family, in declaration order.
-    pub const ALL: [Condition; 14] = [
+    pub const ALL: [Condition; 17] = [
         Condition::Users,
         Condition::WorkloadIdentities,
         Condition::Application,
@@ -73,6 +79,9 @@ impl Condition {
         Condition::ServicePrincipalRisk,
         Condition::InsiderRisk,
         Condition::AuthenticationFlow,
+        Condition::AgentIdentities,
+        Condition::AgentUsers,
+        Condition::AgentIdRisk,
     ];
 
     /// The `whatIfAnalysisReasons` member and its flag value.
@@ -93,6 +102,8 @@ impl Condition {
             Condition::UserRisk => ("userRisk", 32768),
             Condition::InsiderRisk => ("insiderRisk", 131072),
             Condition::AuthenticationFlow => ("authenticationFlow", 262144),
+            Condition::AgentIdRisk => ("agentIdRisk", 1048576),
+            Condition::AgentIdentities | Condition::AgentUsers => ("agentIdentities", 2097152),
         }
     }
 
@@ -113,6 +124,11 @@ impl Condition {
             Condition::ServicePrincipalRisk => ("servicePrincipalRisk", 16384),
             Condition::AuthenticationFlow => ("authenticationFlows", 32768),
             Condition::InsiderRisk => ("insiderRisk", 65536),
+            // Graph's log flags have no agent members: agent identities appear in service
+            // principal sign-ins, agents' user accounts in user sign-ins (docs/semantics.md).
+            Condition::AgentIdentities => ("servicePrincipals", 8192),
+            Condition::AgentUsers => ("users", 2),
+            Condition::AgentIdRisk => ("servicePrincipalRisk", 16384),
         }
     }
 }
@@ -149,8 +165,8 @@ pub const WHAT_IF_REASONS: [(&str, u32, WhatIfReasonUse); 23] = [
         524288,
         WhatIfReasonUse::NoSuchCondition,
     ),
-    ("agentIdRisk", 1048576, WhatIfReasonUse::NotModelled),
-    ("agentIdentities", 2097152, WhatIfReasonUse::NotModelled),
+    ("agentIdRisk", 1048576, WhatIfReasonUse::Condition),
+    ("agentIdentities", 2097152, WhatIfReasonUse::Condition),
 ];
 
 /// How gardien uses a `whatIfAnalysisReasons` member ([`WHAT_IF_REASONS`]).
@@ -172,8 +188,6 @@ pub enum WhatIfReasonUse {
     /// No condition of today's policies carries it (the retired `time` condition, the
     /// evolvable-enum sentinel).
     NoSuchCondition,
-    /// Agent identities (beta preview): read, not evaluated, so never reported.
-    NotModelled,
 }
 
 /// The result of one condition of one policy, for traces.
@@ -186,8 +200,8 @@ pub struct ConditionRecord {
 }
 
 /// Most conditions one policy can have (identity, target, platform, device filter, device
-/// states, client apps, location, three risks, insider risk, flows).
-pub const MAX_CONDITIONS: usize = 12;
+/// states, client apps, location, three risks, insider risk, flows, agent risk).
+pub const MAX_CONDITIONS: usize = 13;
 
 /// The conditions of one policy in evaluation order, kept inline: a traced evaluation
 /// allocates once for all its records, whatever the number of policies' conditions.
@@ -485,14 +499,20 @@ impl CompiledTenant {
                 }
             }};
         }
-        match (&input.user, input.service_principal) {
-            (Some(user), _) => step!(Condition::Users, |t| users::check_users(
+        match (&input.user, input.service_principal, &input.agent) {
+            (Some(user), _, Some(_)) => step!(Condition::AgentUsers, |t| {
+                agents::check_agent_user(policy, user, &mut t)
+            }),
+            (None, _, Some(agent)) => step!(Condition::AgentIdentities, |t| {
+                agents::check_agent_identity(policy, agent, &mut t)
+            }),
+            (Some(user), _, None) => step!(Condition::Users, |t| users::check_users(
                 policy, index, user, input, &mut t
             )),
-            (None, Some(sp)) => step!(Condition::WorkloadIdentities, |t| users::check_workload(
-                policy, sp, input, &mut t
-            )),
-            (None, None) => step!(Condition::Users, |t| {
+            (None, Some(sp), None) => step!(Condition::WorkloadIdentities, |t| {
+                users::check_workload(policy, sp, input, &mut t)
+            }),
+            (None, None, None) => step!(Condition::Users, |t| {
                 let _ = &mut t;
                 Outcome::NotSatisfied
             }),
@@ -560,6 +580,11 @@ impl CompiledTenant {
         if let Some(methods) = c.authentication_flows {
             step!(Condition::AuthenticationFlow, |t| flows::check_flows(
                 methods, input, &mut t
+            ));
+        }
+        if let Some(levels) = c.agent_id_risk {
+            step!(Condition::AgentIdRisk, |t| agents::check_agent_risk(
+                levels, input, &mut t
             ));
         }
         all

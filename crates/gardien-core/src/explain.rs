@@ -202,6 +202,7 @@ fn category(tenant: &CompiledTenant, evaluation: &Evaluation, signin: &SignIn) -
         if narrowing(Condition::SignInRisk)
             || narrowing(Condition::UserRisk)
             || narrowing(Condition::InsiderRisk)
+            || narrowing(Condition::AgentIdRisk)
         {
             return if signin.session.anonymous_network {
                 Category::AnonymousNetwork
@@ -233,6 +234,13 @@ fn category(tenant: &CompiledTenant, evaluation: &Evaluation, signin: &SignIn) -
         );
         if device_control && input.transferred {
             return Category::AuthenticationFlow;
+        }
+        // Agents have no remediation: a control other than an agent user's compliant device
+        // is structural (docs/semantics.md "Agent identities").
+        if crate::eval::conditions::agents::is_agent(&input)
+            && first != Some(Control::CompliantDevice)
+        {
+            return Category::Blocked;
         }
         if let Some(ext) = input.external {
             // Structural: no device this user can bring is trusted here, or MFA cannot be

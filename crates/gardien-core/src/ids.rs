@@ -12,6 +12,10 @@ pub const AZURE_AD_GRAPH_APP: &str = "00000002-0000-0000-c000-000000000000";
 /// Microsoft Graph: an umbrella resource that policies cannot target
 /// (docs/reference/entra-semantics.md §1.3).
 pub const MICROSOFT_GRAPH_APP: &str = "00000003-0000-0000-c000-000000000000";
+/// `AAD Token Exchange Endpoint: Public`: the resource of the intermediate token exchanges of
+/// agent identity blueprints and agent identities, which Conditional Access never evaluates
+/// (Learn, "Conditional Access for agent identities", boundaries and limitations).
+pub const AGENT_TOKEN_EXCHANGE_APP: &str = "fb60f99c-7a34-4190-8149-302f77469936";
 /// Built-in authentication strength "Multifactor authentication".
 pub const STRENGTH_MFA: &str = "00000000-0000-0000-0000-000000000002";
 /// Built-in authentication strength "Passwordless MFA".

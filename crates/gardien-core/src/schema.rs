@@ -377,6 +377,8 @@ pub static DIRECTORY_USER: Type = Type {
         ("accountEnabled", Any),
         ("memberOf", Any),
         ("roles", Any),
+        // beta `agentUser`: the agent identity the account belongs to
+        ("identityParentId", Any),
     ],
 };
 
@@ -407,6 +409,8 @@ pub static DIRECTORY_SERVICE_PRINCIPAL: Type = Type {
         ("accountEnabled", Any),
         ("appOwnerOrganizationId", Any),
         ("customSecurityAttributes", Any),
+        // beta `agentIdentity`: the blueprint it was created from
+        ("agentIdentityBlueprintId", Any),
     ],
 };
 

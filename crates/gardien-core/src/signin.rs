@@ -40,6 +40,12 @@ pub enum Subject {
         /// Service principal object id (normalised).
         id: Box<str>,
     },
+    /// An agent identity signing in with its own identity (beta `agentSignIn`): the
+    /// application-only access pattern of Microsoft Entra Agent ID.
+    Agent {
+        /// Agent identity object id (`agentServicePrincipalId`, normalised).
+        id: Box<str>,
+    },
 }
 
 /// What the sign-in asks for.
@@ -217,6 +223,10 @@ impl Serialize for IdentityJson<'_> {
                 m.serialize_entry("@odata.type", "#microsoft.graph.servicePrincipalSignIn")?;
                 m.serialize_entry("servicePrincipalId", id)?;
             }
+            Subject::Agent { id } => {
+                m.serialize_entry("@odata.type", "#microsoft.graph.agentSignIn")?;
+                m.serialize_entry("agentServicePrincipalId", id)?;
+            }
         }
         m.end()
     }
@@ -280,6 +290,7 @@ impl Serialize for ConditionsJson<'_> {
             ("signInRiskLevel", x.sign_in_risk),
             ("userRiskLevel", x.user_risk),
             ("servicePrincipalRiskLevel", x.service_principal_risk),
+            ("agentIdRiskLevel", x.agent_risk),
         ] {
             if let Some(r) = level {
                 m.serialize_entry(key, r.as_str())?;
@@ -349,6 +360,9 @@ pub struct SignIn {
     pub service_principal_risk: Option<RiskLevel>,
     /// Insider risk.
     pub insider_risk: Option<InsiderRiskLevel>,
+    /// Agent risk (beta `agentIdRiskLevel`): ID Protection's risk of the agent identity or
+    /// agent user signing in.
+    pub agent_risk: Option<RiskLevel>,
     /// Transfer method of this request (`authenticationFlow.transferMethod`).
     pub transfer_method: Option<TransferMethod>,
     /// Only list applying policies (what-if).
@@ -384,6 +398,7 @@ impl SignIn {
             user_risk: None,
             service_principal_risk: None,
             insider_risk: None,
+            agent_risk: None,
             transfer_method: None,
             applied_policies_only: false,
             session: Session::default(),
@@ -567,6 +582,15 @@ fn read_subject(node: &Node<'_>) -> Result<Subject, LoadError> {
     let is_user = t.eq_ignore_ascii_case("userSignIn") || t.eq_ignore_ascii_case("userSubject");
     let is_sp = t.eq_ignore_ascii_case("servicePrincipalSignIn")
         || t.eq_ignore_ascii_case("servicePrincipalSubject");
+    let agent_id = opt_string(node, "agentServicePrincipalId")?;
+    if t.eq_ignore_ascii_case("agentSignIn")
+        || (t.is_empty() && agent_id.is_some() && user_id.is_none() && sp_id.is_none())
+    {
+        let agent_id = agent_id.ok_or_else(|| node.error("missing `agentServicePrincipalId`"))?;
+        return Ok(Subject::Agent {
+            id: id(node, "/agentServicePrincipalId", &agent_id)?,
+        });
+    }
     if is_sp || (t.is_empty() && sp_id.is_some() && user_id.is_none()) {
         let sp_id = sp_id.ok_or_else(|| node.error("missing `servicePrincipalId`"))?;
         return Ok(Subject::ServicePrincipal {
@@ -575,7 +599,7 @@ fn read_subject(node: &Node<'_>) -> Result<Subject, LoadError> {
     }
     if !is_user && !t.is_empty() {
         return Err(node.error(format!(
-            "unsupported sign-in identity `@odata.type` `{t}`; expected `#microsoft.graph.userSignIn` or `#microsoft.graph.servicePrincipalSignIn`"
+            "unsupported sign-in identity `@odata.type` `{t}`; expected `#microsoft.graph.userSignIn`, `#microsoft.graph.servicePrincipalSignIn` or `#microsoft.graph.agentSignIn`"
         )));
     }
     let user_id = user_id.ok_or_else(|| node.error("missing `userId`"))?;
@@ -770,6 +794,13 @@ fn read_conditions(node: &Node<'_>, s: &mut SignIn) -> Result<(), LoadError> {
         RISK_UNSET,
         InsiderRiskLevel::parse,
         InsiderRiskLevel::expected,
+    )?;
+    s.agent_risk = enum_member(
+        node,
+        "agentIdRiskLevel",
+        RISK_UNSET,
+        RiskLevel::parse,
+        RiskLevel::expected,
     )?;
     s.transfer_method = with_member(node, "authenticationFlow", |f| match f {
         None => Ok(None),

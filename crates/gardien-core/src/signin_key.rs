@@ -156,6 +156,7 @@ pub fn encode(s: &SignIn, out: &mut Vec<u8>) {
         user_risk,
         service_principal_risk,
         insider_risk,
+        agent_risk,
         transfer_method,
         applied_policies_only,
         session: signin_session,
@@ -178,6 +179,10 @@ pub fn encode(s: &SignIn, out: &mut Vec<u8>) {
         }
         Subject::ServicePrincipal { id } => {
             out.push(2);
+            text(out, id);
+        }
+        Subject::Agent { id } => {
+            out.push(3);
             text(out, id);
         }
     }
@@ -216,7 +221,7 @@ pub fn encode(s: &SignIn, out: &mut Vec<u8>) {
             device(out, d);
         }
     }
-    for r in [sign_in_risk, user_risk, service_principal_risk] {
+    for r in [sign_in_risk, user_risk, service_principal_risk, agent_risk] {
         small(out, r.map(|r| r.index()));
     }
     small(out, insider_risk.map(|r| r.index()));
@@ -249,6 +254,8 @@ mod tests {
         v(&|s| s.subject = SignIn::user("u2", &[]).subject);
         v(&|s| s.target = SignIn::user("u1", &["app", "other"]).target);
         v(&|s| s.client_app_type = Some(ClientAppType::Browser));
+        v(&|s| s.agent_risk = Some(RiskLevel::High));
+        v(&|s| s.subject = crate::signin::Subject::Agent { id: "u1".into() });
         v(&|s| s.ip_address = "10.0.0.1".parse().ok());
         v(&|s| s.country = Some(*b"FR"));
         v(&|s| s.device = Some(DeviceInfo::default()));

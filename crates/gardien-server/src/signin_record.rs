@@ -330,7 +330,8 @@ pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> Str
 pub fn ids(signin: &SignIn) -> (String, String) {
     let user = match &signin.subject {
         gardien_core::signin::Subject::User { id, .. } => id.to_string(),
-        gardien_core::signin::Subject::ServicePrincipal { id } => id.to_string(),
+        gardien_core::signin::Subject::ServicePrincipal { id }
+        | gardien_core::signin::Subject::Agent { id } => id.to_string(),
     };
     let app = match &signin.target {
         gardien_core::signin::Target::Applications(apps) => {

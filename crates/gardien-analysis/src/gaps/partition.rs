@@ -77,7 +77,10 @@ const GROUPS: usize = 11;
 
 fn group_of(c: Condition) -> Group {
     match c {
-        Condition::Users | Condition::WorkloadIdentities => Group::Identity,
+        Condition::Users
+        | Condition::WorkloadIdentities
+        | Condition::AgentIdentities
+        | Condition::AgentUsers => Group::Identity,
         Condition::Application | Condition::UserActions | Condition::AuthenticationContext => {
             Group::Target
         }
@@ -89,7 +92,7 @@ fn group_of(c: Condition) -> Group {
         Condition::UserRisk => Group::UserRisk,
         Condition::InsiderRisk => Group::InsiderRisk,
         Condition::AuthenticationFlow => Group::Flows,
-        Condition::ServicePrincipalRisk => Group::Rest,
+        Condition::ServicePrincipalRisk | Condition::AgentIdRisk => Group::Rest,
     }
 }
 

@@ -210,6 +210,7 @@ fn user(id: &str, roles: Vec<Box<str>>, groups: Vec<Box<str>>) -> DirectoryUser 
         home_tenant_id: None,
         member_of: groups,
         roles,
+        agent_user: false,
     }
 }
 
@@ -292,6 +293,7 @@ impl<'t> Probe<'t> {
             app_id: Some("gardien-lint-service-principal-app".into()),
             display_name: "gardien lint probe".to_owned(),
             attributes: Vec::new(),
+            agent: None,
         });
         let tenant = CompiledTenant::compile(tenant);
         let (base, atoms, reps) = places(&tenant);

@@ -143,7 +143,7 @@ impl Assumption {
                 "`tokenProtectionStatusDetails` logged: the token protection session control is not evaluated"
             }
             Assumption::Agent => {
-                "an agent sign-in (`agent.agentType`): agent identity conditions are not evaluated; replayed as the user or service principal the record names"
+                "an agent sign-in (`agent.agentType`) other than an agent identity's own token: replayed as the user or service principal the record names, an agent user or blueprint only if the tenant's directory types it so"
             }
         }
     }
@@ -357,7 +357,9 @@ pub fn rebuild(element: &Element<'_>) -> Result<Rebuilt, Skip> {
         .or_else(|| text(&r.created_date_time))
         .and_then(gardien_core::time::parse_rfc3339);
     let user_id = match &signin.subject {
-        Subject::User { id, .. } | Subject::ServicePrincipal { id } => id.clone(),
+        Subject::User { id, .. } | Subject::ServicePrincipal { id } | Subject::Agent { id } => {
+            id.clone()
+        }
     };
     let app_id = match (string("appId", &r.app_id).ok().flatten(), &signin.target) {
         (Some(app), _) => normalize_id(app),
@@ -527,9 +529,23 @@ fn from_graph(r: &Record<'_>, a: &mut Assumptions) -> Result<SignIn, Skip> {
         a.insert(Assumption::TokenProtection);
     }
     if let Member::Value(agent) = &r.agent
-        && text(&agent.agent_type).is_some_and(|t| !t.eq_ignore_ascii_case("notAgentic"))
+        && let Some(kind) = text(&agent.agent_type)
+        && !kind.eq_ignore_ascii_case("notAgentic")
     {
-        a.insert(Assumption::Agent);
+        // An agent identity's own token (a service principal sign-in of an agentic app or
+        // app instance) is replayed as the `agentSignIn` it was; other agentic records
+        // (agent users, blueprints) are replayed as the identity they name, which the
+        // tenant's directory types.
+        let identity = kind.eq_ignore_ascii_case("agenticApp")
+            || kind.eq_ignore_ascii_case("agenticAppInstance");
+        match &signin.subject {
+            Subject::ServicePrincipal { id } if identity => {
+                signin.subject = Subject::Agent { id: id.clone() };
+            }
+            _ => {
+                a.insert(Assumption::Agent);
+            }
+        }
     }
     Ok(signin)
 }
@@ -805,6 +821,20 @@ mod tests {
             assert!(!names.contains(&n), "{n}: {names:?}");
         }
         assert_eq!(r.signin.session.home_methods, AuthMethods::default());
+        // An agent identity's own token is replayed as an `agentSignIn`, with no assumption.
+        let r = rebuilt(entra(json!({
+            "userId": null,
+            "servicePrincipalId": "a0000000-0000-4000-8000-0000000000a1",
+            "agent": {"agentType": "agenticAppInstance"},
+        })))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            r.signin.subject,
+            Subject::Agent {
+                id: Box::from("a0000000-0000-4000-8000-0000000000a1")
+            }
+        );
+        assert!(!r.assumptions.iter().any(|a| a.as_str() == "agent"));
     }
 
     #[test]

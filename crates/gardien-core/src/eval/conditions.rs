@@ -8,6 +8,7 @@
 //! rule as their check; the others compare structure and answer `false` when containment is
 //! not obvious.
 
+pub mod agents;
 pub mod apps;
 pub mod client_apps;
 pub mod device;
@@ -34,6 +35,11 @@ pub fn conditions_contain(
             q.client_applications.as_ref(),
             p.client_applications.as_ref(),
         )
+        && agents::agent_identities_contain(
+            q.agent_identities.as_ref(),
+            p.agent_identities.as_ref(),
+        )
+        && agents::agent_risk_contains(q.agent_id_risk, p.agent_id_risk)
         && apps::applications_contain(&q.applications, &p.applications, baseline_exemption)
         && client_apps::client_apps_contain(&q.client_app_types, &p.client_app_types)
         && platforms::platforms_contain(q.platforms.as_ref(), p.platforms.as_ref())

@@ -166,6 +166,29 @@ fn control_state<T: Tracer>(
     let s = input.signin;
     let legacy = s.client_app_type.is_some_and(ClientAppType::is_legacy);
     let interactive = |t: &mut T, what: &dyn Fn() -> String| interactive(legacy, t, what);
+    // Agents (docs/semantics.md "Agent identities"): an agent identity has no remediation,
+    // block is its only control; an agent's user account can only run on a compliant
+    // device. Every other control cannot be met (fail closed: never a challenge nobody
+    // can answer).
+    if let Some(agent) = input.agent {
+        let supported = match agent.kind {
+            crate::eval::input::AgentKind::User => control == Control::CompliantDevice,
+            _ => false,
+        };
+        if !supported && control != Control::Block {
+            t.note(|| {
+                format!(
+                    "{} cannot be met by {}: there is no remediation for agents",
+                    control.as_str(),
+                    match agent.kind {
+                        crate::eval::input::AgentKind::User => "an agent's user account",
+                        _ => "an agent identity",
+                    }
+                )
+            });
+            return ControlState::Cannot;
+        }
+    }
     // External users (docs/reference/entra-semantics.md §3.3.1, last bullet): approved client app, app protection and
     // password change are not supported for them; a B2B direct connect user can do nothing
     // interactive in this tenant (terms of use, custom controls).
@@ -532,6 +555,10 @@ fn sign_in_frequency_due<T: Tracer>(policy: &Policy, input: &Input<'_>, t: &mut 
     };
     if input.external.is_some_and(|e| e.direct_connect) {
         t.note(|| "sign-in frequency is not supported for B2B direct connect users".to_owned());
+        return false;
+    }
+    if input.agent.is_some() {
+        t.note(|| "sign-in frequency does not apply to agents (no interactive sign-in)".to_owned());
         return false;
     }
     let session = &input.signin.session;

@@ -2,8 +2,9 @@
 
 use crate::compile::{COMPLIANT_NETWORK_BIT, CompiledTenant, CompiledUser};
 use crate::dated::DatedChange;
-use crate::ids::AZURE_AD_GRAPH_APP;
+use crate::ids::{AGENT_TOKEN_EXCHANGE_APP, AZURE_AD_GRAPH_APP, MICROSOFT_GRAPH_APP};
 use crate::model::cross_tenant::InboundTrust;
+use crate::model::directory::AgentPrincipal;
 use crate::model::directory::BaselineScopesMode;
 use crate::model::enums::{ClientAppType, DevicePlatform, ExternalUserType, TransferMethod};
 use crate::network::LocationSet;
@@ -82,6 +83,61 @@ pub struct UserView<'a> {
     pub home_tenant: Option<&'a str>,
     /// Directory entry, when the user is in the directory.
     pub directory: Option<&'a CompiledUser>,
+    /// An agent's user account (the directory says so).
+    pub agent_user: bool,
+}
+
+/// Which of Microsoft Entra Agent ID's identities signs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentKind {
+    /// An agent identity with its own identity (application-only access).
+    Identity,
+    /// An agent's user account.
+    User,
+    /// An agent identity blueprint principal.
+    Blueprint,
+}
+
+/// Why Conditional Access does not apply to an agent's token request at all (Learn,
+/// "Conditional Access for agent identities", boundaries and limitations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentExemption {
+    /// A blueprint acquires a Microsoft Graph token (to create agent identities or agent
+    /// users).
+    BlueprintGraphToken,
+    /// An intermediate token exchange at `AAD Token Exchange Endpoint: Public`.
+    TokenExchange,
+}
+
+impl AgentExemption {
+    /// Why, in words (traces).
+    pub fn describe(self) -> &'static str {
+        match self {
+            AgentExemption::BlueprintGraphToken => {
+                "an agent identity blueprint acquiring a Microsoft Graph token (to create agent identities or agent users): Conditional Access does not apply"
+            }
+            AgentExemption::TokenExchange => {
+                "an intermediate token exchange at `AAD Token Exchange Endpoint: Public` (fb60f99c-7a34-4190-8149-302f77469936): Conditional Access does not apply"
+            }
+        }
+    }
+}
+
+/// An agent signing in, as the evaluator sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct AgentView<'a> {
+    /// Agent identity, agent user or blueprint.
+    pub kind: AgentKind,
+    /// Object id (normalised).
+    pub id: &'a str,
+    /// Application id, when the directory knows the agent identity.
+    pub app_id: Option<&'a str>,
+    /// The blueprint (app id) an agent identity derives from, when the directory says so.
+    pub blueprint: Option<&'a str>,
+    /// Custom security attributes (`Set_Name` → value) of a directory agent identity.
+    pub attributes: Option<&'a [(String, String)]>,
+    /// Set when Conditional Access does not apply to this request at all.
+    pub exempt: Option<AgentExemption>,
 }
 
 /// An external user (any guest or external kind but a local guest) as the grant phase sees
@@ -178,6 +234,9 @@ pub struct Input<'a> {
     pub user: Option<UserView<'a>>,
     /// The service principal object id and its directory index, for workload sign-ins.
     pub service_principal: Option<(&'a str, Option<usize>)>,
+    /// The agent signing in: an agent identity or blueprint (then `user` and
+    /// `service_principal` are `None`) or an agent's user account (beside `user`).
+    pub agent: Option<AgentView<'a>>,
     /// Resources of the request (for application targets).
     pub audiences: Audiences<'a>,
     /// The request asks only for baseline scopes and the tenant is in legacy mode.
@@ -204,6 +263,87 @@ pub struct Input<'a> {
     pub(crate) location_note: std::cell::OnceCell<String>,
 }
 
+/// Who among Microsoft Entra Agent ID's identities signs in: an `agentSignIn`, a service
+/// principal the directory knows as an agent identity or blueprint, or a user the directory
+/// knows as an agent's user account. A blueprint is an agent only for the requests
+/// Conditional Access exempts; otherwise it stays a service principal (workload policies).
+fn resolve_agent<'a>(
+    tenant: &'a CompiledTenant,
+    signin: &'a SignIn,
+    user: Option<UserView<'a>>,
+    service_principal: Option<(&'a str, Option<usize>)>,
+) -> (Option<(&'a str, Option<usize>)>, Option<AgentView<'a>>) {
+    if let Some(u) = user {
+        let agent = u.agent_user.then_some(AgentView {
+            kind: AgentKind::User,
+            id: u.id,
+            app_id: None,
+            blueprint: None,
+            attributes: None,
+            exempt: None,
+        });
+        return (service_principal, agent);
+    }
+    let Some((id, index)) = service_principal else {
+        return (None, None);
+    };
+    let entry = index.and_then(|i| tenant.tenant.directory.service_principals.get(i));
+    let declared = matches!(signin.subject, Subject::Agent { .. });
+    // The resources the token is requested for (not the audience baseline-scope handling
+    // evaluates): a blueprint's Graph token is exempt whatever its scopes.
+    let only = |apps: &[&str]| match &signin.target {
+        Target::Applications(list) => {
+            !list.is_empty() && list.iter().all(|a| apps.contains(&a.as_ref()))
+        }
+        _ => false,
+    };
+    let view = |kind, exempt| AgentView {
+        kind,
+        id,
+        app_id: entry.and_then(|e| e.app_id.as_deref()),
+        blueprint: match entry.and_then(|e| e.agent.as_ref()) {
+            Some(AgentPrincipal::Identity { blueprint }) => blueprint.as_deref(),
+            _ => None,
+        },
+        attributes: entry.map(|e| e.attributes.as_slice()),
+        exempt,
+    };
+    match entry.and_then(|e| e.agent.as_ref()) {
+        Some(AgentPrincipal::Blueprint) => {
+            if only(&[MICROSOFT_GRAPH_APP]) {
+                (
+                    None,
+                    Some(view(
+                        AgentKind::Blueprint,
+                        Some(AgentExemption::BlueprintGraphToken),
+                    )),
+                )
+            } else if only(&[AGENT_TOKEN_EXCHANGE_APP]) {
+                (
+                    None,
+                    Some(view(
+                        AgentKind::Blueprint,
+                        Some(AgentExemption::TokenExchange),
+                    )),
+                )
+            } else {
+                // A blueprint cannot reach resources as an agent: it is evaluated as the
+                // service principal it is (workload-identity policies).
+                (service_principal, None)
+            }
+        }
+        Some(AgentPrincipal::Identity { .. }) => {
+            let exempt = only(&[AGENT_TOKEN_EXCHANGE_APP]).then_some(AgentExemption::TokenExchange);
+            (None, Some(view(AgentKind::Identity, exempt)))
+        }
+        None if declared => {
+            let exempt = only(&[AGENT_TOKEN_EXCHANGE_APP]).then_some(AgentExemption::TokenExchange);
+            (None, Some(view(AgentKind::Identity, exempt)))
+        }
+        None => (service_principal, None),
+    }
+}
+
 impl<'a> Input<'a> {
     /// Resolves a sign-in against a tenant.
     pub fn resolve(tenant: &'a CompiledTenant, signin: &'a SignIn, mode: Mode) -> Input<'a> {
@@ -219,6 +359,7 @@ impl<'a> Input<'a> {
                 let home_tenant = external_tenant_id
                     .as_deref()
                     .or_else(|| dir_user.and_then(|u| u.home_tenant_id.as_deref()));
+                let agent_user = directory.is_some_and(|d| d.agent_user);
                 let view = UserView {
                     id,
                     groups: directory.map(|d| d.groups.as_slice()).unwrap_or(&[]),
@@ -226,10 +367,11 @@ impl<'a> Input<'a> {
                     kind,
                     home_tenant,
                     directory,
+                    agent_user,
                 };
                 (Some(view), None)
             }
-            Subject::ServicePrincipal { id } => (
+            Subject::ServicePrincipal { id } | Subject::Agent { id } => (
                 None,
                 Some((id.as_ref(), tenant.sp_index.get(id.as_ref()).copied())),
             ),
@@ -261,6 +403,7 @@ impl<'a> Input<'a> {
             (Target::Applications(apps), Baseline::Exempt) => Audiences::Requested(apps),
             _ => Audiences::Requested(&[]),
         };
+        let (service_principal, agent) = resolve_agent(tenant, signin, user, service_principal);
         let enforce = mode == Mode::Enforce;
         let mut locations = LocationSet::EMPTY;
         let ip_known = match signin.ip_address {
@@ -310,6 +453,7 @@ impl<'a> Input<'a> {
             tenant,
             user,
             service_principal,
+            agent,
             audiences,
             baseline_exempt: baseline_only && legacy,
             locations,

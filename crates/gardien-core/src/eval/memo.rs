@@ -46,6 +46,8 @@ impl Families {
     pub const INSIDER_RISK: Families = Families(1 << 9);
     /// Authentication flows.
     pub const FLOWS: Families = Families(1 << 10);
+    /// Agent risk.
+    pub const AGENT_RISK: Families = Families(1 << 11);
     /// Every family.
     pub const ALL: Families = Families(u16::MAX);
     /// The families the hot path evaluates per policy (not memoised).
@@ -54,7 +56,10 @@ impl Families {
     /// The family of a condition.
     pub fn of(c: Condition) -> Families {
         match c {
-            Condition::Users | Condition::WorkloadIdentities => Self::IDENTITY,
+            Condition::Users
+            | Condition::WorkloadIdentities
+            | Condition::AgentIdentities
+            | Condition::AgentUsers => Self::IDENTITY,
             Condition::Application | Condition::UserActions | Condition::AuthenticationContext => {
                 Self::TARGET
             }
@@ -67,6 +72,7 @@ impl Families {
             Condition::ServicePrincipalRisk => Self::SP_RISK,
             Condition::InsiderRisk => Self::INSIDER_RISK,
             Condition::AuthenticationFlow => Self::FLOWS,
+            Condition::AgentIdRisk => Self::AGENT_RISK,
         }
     }
 
@@ -91,7 +97,7 @@ fn flow_slot(m: Option<TransferMethod>) -> usize {
 /// Per-family outcomes the memo knows for one sign-in ([`Memo::known`]), by family bit.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Known {
-    sets: [Option<PolicySet>; 11],
+    sets: [Option<PolicySet>; 12],
 }
 
 impl Known {
@@ -117,6 +123,7 @@ pub struct Memo {
     user_risk: [PolicySet; LEVELS],
     service_principal_risk: [PolicySet; LEVELS],
     insider_risk: [PolicySet; INSIDER],
+    agent_risk: [PolicySet; LEVELS],
     flows: [[PolicySet; FLOW_SLOTS]; FLOW_SLOTS],
     users: FxHashMap<Box<str>, PolicySet>,
     unknown_user: PolicySet,
@@ -180,6 +187,8 @@ impl Memo {
                 &with(&|s| s.service_principal_risk = Some(*l)),
                 Families::SP_RISK,
             );
+            m.agent_risk[l.index()] =
+                mask(&with(&|s| s.agent_risk = Some(*l)), Families::AGENT_RISK);
         }
         for l in InsiderRiskLevel::ALL {
             m.insider_risk[l.index()] = mask(
@@ -316,6 +325,9 @@ impl Memo {
             None => None,
         };
         k.sets[9] = insider.and_then(|i| self.insider_risk.get(i)).copied();
+        k.sets[11] = level(s.agent_risk)
+            .and_then(|i| self.agent_risk.get(i))
+            .copied();
         if enforce || s.transfer_method.is_some() {
             k.sets[10] = self
                 .flows
@@ -370,6 +382,7 @@ impl Memo {
             (&self.sign_in_risk, s.sign_in_risk),
             (&self.user_risk, s.user_risk),
             (&self.service_principal_risk, s.service_principal_risk),
+            (&self.agent_risk, s.agent_risk),
         ] {
             if let Some(set) = sets.get(level(l)) {
                 c.intersect(set);

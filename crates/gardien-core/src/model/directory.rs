@@ -32,6 +32,10 @@ pub struct DirectoryUser {
     pub member_of: Vec<Box<str>>,
     /// Built-in directory role template ids actively assigned tenant-wide.
     pub roles: Vec<Box<str>>,
+    /// An agent's user account (Graph `#microsoft.graph.agentUser`, or a user with an
+    /// `identityParentId`): only agent-user assignments select it (docs/semantics.md
+    /// "Agent identities").
+    pub agent_user: bool,
 }
 
 /// A group of the directory.
@@ -56,6 +60,23 @@ pub struct ServicePrincipal {
     pub display_name: String,
     /// Custom security attributes, flattened as `Set_Name` → value.
     pub attributes: Vec<(String, String)>,
+    /// What kind of agent principal this is, if any (Graph `#microsoft.graph.agentIdentity`
+    /// or `#microsoft.graph.agentIdentityBlueprintPrincipal`).
+    pub agent: Option<AgentPrincipal>,
+}
+
+/// The two kinds of agent service principals Microsoft Entra Agent ID adds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentPrincipal {
+    /// An agent identity (`agentIdentity`): the subject of application-only agent tokens.
+    Identity {
+        /// `agentIdentityBlueprintId`: the app id of the blueprint it was created from
+        /// (normalised); policies that target the blueprint cover it.
+        blueprint: Option<Box<str>>,
+    },
+    /// An agent identity blueprint principal (`agentIdentityBlueprintPrincipal`): it only
+    /// creates agent identities and agent users.
+    Blueprint,
 }
 
 /// An authentication strength policy.
@@ -122,6 +143,17 @@ pub fn parse_combination(text: &str) -> Result<AuthMethods, String> {
         return Err("empty authentication method combination".to_owned());
     }
     Ok(set)
+}
+
+/// Whether an object's `@odata.type` names the Graph type `name` (`#microsoft.graph.` prefix
+/// optional, case-insensitive).
+fn odata_type_is(node: &Node<'_>, name: &str) -> bool {
+    node.value
+        .get("@odata.type")
+        .and_then(Value::as_str)
+        .map(|t| t.trim_start_matches('#'))
+        .map(|t| t.strip_prefix("microsoft.graph.").unwrap_or(t))
+        .is_some_and(|t| t.eq_ignore_ascii_case(name))
 }
 
 /// Reads a list of ids; `memberOf` lists hold at most [`MAX_GROUPS_PER_USER`].
@@ -403,6 +435,10 @@ pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Di
                 None
             }
         };
+        let agent_user = odata_type_is(u, "agentUser")
+            || u.value
+                .get("identityParentId")
+                .is_some_and(|v| !v.is_null());
         d.users.push(DirectoryUser {
             id,
             user_principal_name: upn,
@@ -412,6 +448,7 @@ pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Di
             home_tenant_id,
             member_of: ids(u, "memberOf", errors),
             roles: ids(u, "roles", errors),
+            agent_user,
         });
     });
     each(node, "groups", errors, |g, errors| {
@@ -446,11 +483,23 @@ pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Di
                 }
             }
         }
+        let blueprint = opt_string(s, "agentIdentityBlueprintId")
+            .ok()
+            .flatten()
+            .map(|b| normalize_id(&b));
+        let agent = if odata_type_is(s, "agentIdentityBlueprintPrincipal") {
+            Some(AgentPrincipal::Blueprint)
+        } else if odata_type_is(s, "agentIdentity") || blueprint.is_some() {
+            Some(AgentPrincipal::Identity { blueprint })
+        } else {
+            None
+        };
         d.service_principals.push(ServicePrincipal {
             id,
             app_id,
             display_name,
             attributes,
+            agent,
         });
     });
     each(

@@ -66,6 +66,10 @@ pub struct Conditions {
     pub users: Option<UserCondition>,
     /// Workload identities; `None` unless the policy targets service principals.
     pub client_applications: Option<ClientApplicationsCondition>,
+    /// Agent identities (beta `clientApplications.includeAgentIdServicePrincipals`,
+    /// `excludeAgentIdServicePrincipals`, `agentIdServicePrincipalFilter`); `None` unless the
+    /// policy targets agent identities.
+    pub agent_identities: Option<AgentIdentitiesCondition>,
     /// Target resources, user actions or authentication contexts.
     pub applications: ApplicationCondition,
     /// Client app types; empty means `all`.
@@ -86,6 +90,9 @@ pub struct Conditions {
     pub service_principal_risk: EnumSet,
     /// Insider risk levels; `None` means not configured.
     pub insider_risk: Option<EnumSet>,
+    /// Agent risk levels (beta `agentIdRiskLevels`, a flag enum); `None` means not
+    /// configured.
+    pub agent_id_risk: Option<EnumSet>,
     /// Authentication flows (transfer methods); `None` means not configured.
     pub authentication_flows: Option<EnumSet>,
 }
@@ -104,8 +111,10 @@ pub enum ClientAppTypeToken {
 /// A set of principals on one side (include or exclude) of a user condition.
 #[derive(Debug, Clone, Default)]
 pub struct Principals {
-    /// `All` users.
+    /// `All` users (never agents' user accounts).
     pub all: bool,
+    /// `AllAgentIdUsers` (include side only): every agent's user account.
+    pub all_agent_users: bool,
     /// Legacy `GuestsOrExternalUsers` token: any guest or external user.
     pub guests_or_external: bool,
     /// User object ids (normalised).
@@ -122,6 +131,7 @@ impl Principals {
     /// Whether nothing at all is listed.
     pub fn is_empty(&self) -> bool {
         !self.all
+            && !self.all_agent_users
             && !self.guests_or_external
             && self.users.is_empty()
             && self.groups.is_empty()
@@ -161,6 +171,19 @@ pub struct ClientApplicationsCondition {
     pub filter: Option<AttributeFilterCondition>,
 }
 
+/// The agent-identity assignment of a policy (beta members of `clientApplications`).
+#[derive(Debug, Clone, Default)]
+pub struct AgentIdentitiesCondition {
+    /// `includeAgentIdServicePrincipals: ["All"]`: every agent identity.
+    pub include_all: bool,
+    /// Included agent identities or blueprints (object ids or app ids, normalised).
+    pub include: Vec<Box<str>>,
+    /// Excluded agent identities or blueprints (normalised).
+    pub exclude: Vec<Box<str>>,
+    /// `agentIdServicePrincipalFilter` on custom security attributes.
+    pub filter: Option<AttributeFilterCondition>,
+}
+
 /// A filter over custom security attributes, with its mode.
 #[derive(Debug, Clone)]
 pub struct AttributeFilterCondition {
@@ -188,6 +211,9 @@ pub struct AppSet {
     pub office365: bool,
     /// `MicrosoftAdminPortals`.
     pub admin_portals: bool,
+    /// `AllAgentIdResources` (include side only): agent identities and blueprints acting as
+    /// the resource (agent-to-agent).
+    pub all_agent_resources: bool,
     /// Application ids (normalised).
     pub apps: Vec<Box<str>>,
 }
@@ -231,7 +257,9 @@ pub struct ApplicationCondition {
     pub auth_contexts: Vec<Box<str>>,
     /// Application filter.
     pub filter: Option<AttributeFilterCondition>,
-    /// Tokens gardien keeps but that match no request it models (`AllAgentIdResources`).
+    /// Tokens whose members analyses cannot enumerate (`AllAgentIdResources`: every agent
+    /// identity or blueprint acting as a resource); the evaluator matches them
+    /// ([`AppSet::all_agent_resources`]), lint's searches and containment leave them alone.
     pub unmodelled: Vec<String>,
 }
 
@@ -679,6 +707,7 @@ const TOKENS: &[&str] = &[
     "AllTrusted",
     "ServicePrincipalsInMyTenant",
     "AllAgentIdResources",
+    "AllAgentIdUsers",
 ];
 
 fn read_conditions(node: &Node<'_>, errs: &mut Errors<'_>) -> Conditions {
@@ -693,18 +722,24 @@ fn read_conditions(node: &Node<'_>, errs: &mut Errors<'_>) -> Conditions {
         Ok(u.and_then(|u| read_client_applications(&u, errs)))
     });
     c.client_applications = errs.take(r).flatten();
+    let r = with_member(node, "clientApplications", |u| {
+        Ok(u.and_then(|u| read_agent_identities(&u, errs)))
+    });
+    c.agent_identities = errs.take(r).flatten();
     let r = with_member(node, "applications", |a| match a {
         Some(a) => Ok(read_applications(&a, errs)),
         None => Ok(ApplicationCondition::default()),
     });
     c.applications = errs.take(r).unwrap_or_default();
-    if node.value.get("applications").is_none_or(Value::is_null) && c.client_applications.is_none()
+    if node.value.get("applications").is_none_or(Value::is_null)
+        && c.client_applications.is_none()
+        && c.agent_identities.is_none()
     {
         errs.push(node.error("missing `applications`").with_help(
             "every policy targets resources: set `applications.includeApplications` (e.g. [\"All\"])",
         ));
     }
-    if c.users.is_none() && c.client_applications.is_none() {
+    if c.users.is_none() && c.client_applications.is_none() && c.agent_identities.is_none() {
         errs.push(node.error("missing `users`: a policy needs `users` or `clientApplications`"));
     }
     c.client_app_types = read_client_app_types(node, errs);
@@ -735,6 +770,13 @@ fn read_conditions(node: &Node<'_>, errs: &mut Errors<'_>) -> Conditions {
     c.service_principal_risk = read_risk(node, "servicePrincipalRiskLevels", errs);
     c.insider_risk =
         read_flags::<InsiderRiskLevel>(node, "insiderRiskLevels", errs, &["unknownFutureValue"]);
+    c.agent_id_risk = read_flags::<RiskLevel>(
+        node,
+        "agentIdRiskLevels",
+        errs,
+        &["unknownFutureValue", "none"],
+    )
+    .filter(|s| !s.is_empty());
     c.authentication_flows = with_member(node, "authenticationFlows", |f| {
         Ok(f.and_then(|f| {
             read_flags::<TransferMethod>(
@@ -831,11 +873,12 @@ fn read_users(node: &Node<'_>, errs: &mut Errors<'_>) -> UserCondition {
     let (ids, tokens) = id_list(
         node,
         "includeUsers",
-        &["All", "None", "GuestsOrExternalUsers"],
+        &["All", "None", "GuestsOrExternalUsers", "AllAgentIdUsers"],
         errs,
     );
     u.include.users = ids;
     u.include.all = tokens.contains(&"All");
+    u.include.all_agent_users = tokens.contains(&"AllAgentIdUsers");
     u.include.guests_or_external = tokens.contains(&"GuestsOrExternalUsers");
     let (ids, tokens) = id_list(
         node,
@@ -927,6 +970,31 @@ fn read_client_applications(
     Some(c)
 }
 
+/// The agent-identity members of `clientApplications` (beta); `None` when none is set.
+fn read_agent_identities(
+    node: &Node<'_>,
+    errs: &mut Errors<'_>,
+) -> Option<AgentIdentitiesCondition> {
+    let mut c = AgentIdentitiesCondition::default();
+    let (ids, tokens) = id_list(
+        node,
+        "includeAgentIdServicePrincipals",
+        &["All", "None"],
+        errs,
+    );
+    c.include = ids;
+    c.include_all = tokens.contains(&"All");
+    c.exclude = id_list(node, "excludeAgentIdServicePrincipals", &["None"], errs).0;
+    let r = with_member(node, "agentIdServicePrincipalFilter", |f| {
+        Ok(f.and_then(|f| read_attribute_filter(&f, errs)))
+    });
+    c.filter = errs.take(r).flatten();
+    if !c.include_all && c.include.is_empty() && c.filter.is_none() {
+        return None;
+    }
+    Some(c)
+}
+
 fn read_filter_mode(node: &Node<'_>, errs: &mut Errors<'_>) -> Option<FilterMode> {
     let mode = errs.take(opt_string(node, "mode")).flatten()?;
     if mode.eq_ignore_ascii_case("include") {
@@ -980,6 +1048,7 @@ fn read_applications(node: &Node<'_>, errs: &mut Errors<'_>) -> ApplicationCondi
         all: tokens.contains(&"All"),
         office365: tokens.contains(&"Office365"),
         admin_portals: tokens.contains(&"MicrosoftAdminPortals"),
+        all_agent_resources: tokens.contains(&"AllAgentIdResources"),
         apps: ids,
     };
     if tokens.contains(&"AllAgentIdResources") {
@@ -995,6 +1064,7 @@ fn read_applications(node: &Node<'_>, errs: &mut Errors<'_>) -> ApplicationCondi
         all: false,
         office365: tokens.contains(&"Office365"),
         admin_portals: tokens.contains(&"MicrosoftAdminPortals"),
+        all_agent_resources: false,
         apps: ids,
     };
     let actions = errs
@@ -1584,6 +1654,20 @@ fn validate_policy(node: &Node<'_>, p: &Policy, errs: &mut Errors<'_>) {
                 at("/grantControls"),
                 "a workload-identity policy can only `block`",
             ));
+        }
+        if c.agent_identities.is_some()
+            && c.client_applications.is_none()
+            && c.users.as_ref().is_none_or(|u| u.include.is_empty())
+            && (!g.is_block() || g.built_in.len() != 1)
+        {
+            errs.push(
+                LoadError::new(
+                    node.file,
+                    at("/grantControls"),
+                    "a policy for agent identities can only `block`",
+                )
+                .with_help("agents signing in with their own identity have no remediation: block is the only control (Conditional Access for agent identities)"),
+            );
         }
         if c.applications
             .user_actions

@@ -48,8 +48,21 @@
 //! authentication transfer (current or original) carry no device: device controls fail with
 //! 530033. A confidential client asking only for OIDC scopes keeps its own audience.
 //!
+//! Agent identities (preview; Microsoft Learn "Conditional Access for agent identities",
+//! "Target agent identities in Microsoft Entra Conditional Access policies"): an
+//! `agentSignIn`, or a service principal the directory types `agentIdentity`, is an agent
+//! identity, assigned only by `clientApplications.includeAgentIdServicePrincipals` (`All`,
+//! its id, its app id or its blueprint's app id, or the attribute filter on a directory
+//! agent), never by user or workload assignments; a user the directory types `agentUser`
+//! (or with an `identityParentId`) is an agent user, included only by `AllAgentIdUsers` or
+//! its id and excluded only by its id. A blueprint principal asking only for Microsoft
+//! Graph, and any agent asking only for the token exchange endpoint, are not evaluated at
+//! all. Agent risk (`agentIdRiskLevels`) reads `agentIdRiskLevel`; a missing level is `none`
+//! except for an agent in what-if. Agents can meet no control but an agent user's compliant
+//! device. `AllAgentIdResources` covers the directory's agent identities and blueprints.
+//!
 //! Deliberately not modelled (the generator does not produce them): `riskRemediation`,
-//! inline authentication strengths, `AllAgentIdResources` and agent identities, the
+//! inline authentication strengths, the
 //! confidential-client baseline directory scopes, `everyTime` with `secondaryAuthentication`, nested
 //! `extensionAttributes` in `deviceInfo`, escapes inside filter strings, and anything the
 //! loader rejects (only valid tenants are generated).
@@ -193,6 +206,12 @@ pub enum Cond {
     InsiderRisk,
     /// Authentication flows.
     AuthenticationFlow,
+    /// Agent identities (own identity).
+    AgentIdentities,
+    /// Agents' user accounts.
+    AgentUsers,
+    /// Agent risk.
+    AgentIdRisk,
 }
 
 impl Cond {
@@ -213,6 +232,8 @@ impl Cond {
             Cond::UserRisk => ("userRisk", 32768),
             Cond::InsiderRisk => ("insiderRisk", 131072),
             Cond::AuthenticationFlow => ("authenticationFlow", 262144),
+            Cond::AgentIdRisk => ("agentIdRisk", 1048576),
+            Cond::AgentIdentities | Cond::AgentUsers => ("agentIdentities", 2097152),
         }
     }
 
@@ -233,6 +254,9 @@ impl Cond {
             Cond::ServicePrincipalRisk => ("servicePrincipalRisk", 16384),
             Cond::AuthenticationFlow => ("authenticationFlows", 32768),
             Cond::InsiderRisk => ("insiderRisk", 65536),
+            Cond::AgentIdentities => ("servicePrincipals", 8192),
+            Cond::AgentUsers => ("users", 2),
+            Cond::AgentIdRisk => ("servicePrincipalRisk", 16384),
         }
     }
 }
@@ -330,6 +354,8 @@ pub enum Subject {
     },
     /// A service principal (object id).
     ServicePrincipal(String),
+    /// An `agentSignIn` (agent identity object id).
+    Agent(String),
 }
 
 /// What the sign-in is for.
@@ -367,6 +393,8 @@ pub struct Request {
     pub sp_risk: Option<String>,
     /// Insider risk level.
     pub insider_risk: Option<String>,
+    /// Agent risk level.
+    pub agent_risk: Option<String>,
     /// Transfer method of this request.
     pub transfer: Option<String>,
     /// The device (`None`: unregistered).
@@ -430,7 +458,14 @@ impl Request {
         let c = pick("signInConditions", "conditionalAccessWhatIfConditions").unwrap_or_default();
         let s = member(body, "session").cloned().unwrap_or_default();
 
+        let agent_declared = text(&identity, "@odata.type")
+            .is_some_and(|t| t.to_lowercase().ends_with("agentsignin"));
         let subject = match text(&identity, "servicePrincipalId") {
+            _ if agent_declared => Subject::Agent(
+                text(&identity, "agentServicePrincipalId")
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
             Some(sp) if text(&identity, "userId").is_none() => {
                 Subject::ServicePrincipal(sp.to_owned())
             }
@@ -490,6 +525,7 @@ impl Request {
             user_risk: given(&c, "userRiskLevel", &risk_unset),
             sp_risk: given(&c, "servicePrincipalRiskLevel", &risk_unset),
             insider_risk: given(&c, "insiderRiskLevel", &risk_unset),
+            agent_risk: given(&c, "agentIdRiskLevel", &risk_unset),
             transfer: member(&c, "authenticationFlow")
                 .and_then(|f| given(f, "transferMethod", &[])),
             device: member(&c, "deviceInfo").cloned(),
@@ -718,6 +754,112 @@ fn guests_match(g: &Value, user: &User) -> bool {
         .is_some_and(|h| has(&strings(tenants, "members"), h))
 }
 
+/// What an agent's token request is, for the agent rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Agent {
+    /// An agent identity (object id, its directory entry if any); `exempt` when it asks
+    /// only for the token exchange endpoint.
+    Identity { id: String, exempt: bool },
+    /// A blueprint principal asking only for Microsoft Graph or the token exchange endpoint.
+    ExemptBlueprint,
+    /// An agent's user account.
+    User(String),
+}
+
+const GRAPH_APP: &str = "00000003-0000-0000-c000-000000000000";
+const TOKEN_EXCHANGE_APP: &str = "fb60f99c-7a34-4190-8149-302f77469936";
+
+fn odata_is(v: &Value, name: &str) -> bool {
+    text(v, "@odata.type").is_some_and(|t| t.to_lowercase().ends_with(&name.to_lowercase()))
+}
+
+/// The agent signing in, if any. A blueprint asking for anything else is a plain service
+/// principal (`None`).
+fn agent(t: &Tenant<'_>, req: &Request) -> Option<Agent> {
+    let only = |apps: &[&str]| match &req.target {
+        Target::Apps(list) => {
+            !list.is_empty() && list.iter().all(|a| apps.iter().any(|x| same(a, x)))
+        }
+        _ => false,
+    };
+    match &req.subject {
+        Subject::User { id, .. } => {
+            let u = t.find("users", id)?;
+            (odata_is(u, "agentUser") || u.get("identityParentId").is_some_and(|p| !p.is_null()))
+                .then(|| Agent::User(id.clone()))
+        }
+        Subject::ServicePrincipal(id) | Subject::Agent(id) => {
+            let sp = t.find("servicePrincipals", id);
+            if sp.is_some_and(|s| odata_is(s, "agentIdentityBlueprintPrincipal")) {
+                return (only(&[GRAPH_APP]) || only(&[TOKEN_EXCHANGE_APP]))
+                    .then_some(Agent::ExemptBlueprint);
+            }
+            let typed = sp.is_some_and(|s| {
+                odata_is(s, "agentIdentity") || text(s, "agentIdentityBlueprintId").is_some()
+            });
+            (typed || matches!(req.subject, Subject::Agent(_))).then(|| Agent::Identity {
+                id: id.clone(),
+                exempt: only(&[TOKEN_EXCHANGE_APP]),
+            })
+        }
+    }
+}
+
+/// Agent identities: `includeAgentIdServicePrincipals` (`All`, or the agent's id, app id or
+/// blueprint app id) or the attribute filter on a directory agent, minus the exclusions.
+fn agent_identity_condition(t: &Tenant<'_>, c: &Value, id: &str, exempt: bool) -> Tri {
+    if exempt {
+        return Tri::No;
+    }
+    let Some(ca) = member(c, "clientApplications") else {
+        return Tri::No;
+    };
+    let sp = t.find("servicePrincipals", id);
+    let names = |list: &[String]| {
+        has(list, id)
+            || sp.is_some_and(|s| {
+                text(s, "appId").is_some_and(|a| has(list, a))
+                    || text(s, "agentIdentityBlueprintId").is_some_and(|b| has(list, b))
+            })
+    };
+    let include = strings(ca, "includeAgentIdServicePrincipals");
+    let read = |p: &str| sp.map(|s| Tenant::attribute(s, p)).unwrap_or(Actual::Null);
+    let filter = member(ca, "agentIdServicePrincipalFilter");
+    let included = has(&include, "All")
+        || names(&include)
+        || filter.is_some_and(|f| sp.is_some() && filter_matches(f, "include", &read));
+    let excluded = names(&strings(ca, "excludeAgentIdServicePrincipals"))
+        || filter.is_some_and(|f| sp.is_some() && filter_matches(f, "exclude", &read));
+    Tri::of(included && !excluded)
+}
+
+/// Agents' user accounts: only `AllAgentIdUsers` or the account's id includes it, only its
+/// id excludes it (`All` users, groups and roles do not scope agent users).
+fn agent_user_condition(c: &Value, id: &str) -> Tri {
+    let Some(users) = member(c, "users") else {
+        return Tri::No;
+    };
+    let include = strings(users, "includeUsers");
+    Tri::of(
+        (has(&include, "AllAgentIdUsers") || has(&include, id))
+            && !has(&strings(users, "excludeUsers"), id),
+    )
+}
+
+/// Whether an application id is an agent resource (`AllAgentIdResources`): a directory
+/// agent identity or blueprint principal (id or app id) or a blueprint an agent names.
+fn agent_resource(t: &Tenant<'_>, app: &str) -> bool {
+    t.dir_list("servicePrincipals").into_iter().any(|s| {
+        let agentish = odata_is(s, "agentIdentity")
+            || odata_is(s, "agentIdentityBlueprintPrincipal")
+            || text(s, "agentIdentityBlueprintId").is_some();
+        agentish
+            && ["id", "appId", "agentIdentityBlueprintId"]
+                .iter()
+                .any(|k| text(s, k).is_some_and(|x| same(x, app)))
+    })
+}
+
 /// Whether one side (`include` / `exclude`) of `conditions.users` names the user.
 fn names_user(users: &Value, side: &str, user: &User) -> bool {
     let list = strings(users, &format!("{side}Users"));
@@ -763,7 +905,7 @@ fn filter_matches(f: &Value, mode: &str, read: &dyn Fn(&str) -> Actual) -> bool 
 /// principals of the directory; listed ids always match; the filter reads custom security
 /// attributes. A user policy (no `clientApplications`) never matches a service principal.
 fn workload_condition(t: &Tenant<'_>, c: &Value, req: &Request) -> Tri {
-    let Subject::ServicePrincipal(id) = &req.subject else {
+    let (Subject::ServicePrincipal(id) | Subject::Agent(id)) = &req.subject else {
         return Tri::No;
     };
     let Some(ca) = member(c, "clientApplications") else {
@@ -835,6 +977,7 @@ fn target_condition(t: &Tenant<'_>, c: &Value, req: &Request) -> (Cond, Tri) {
             };
             let in_list = |list: &[String], app: &str| {
                 has(list, app)
+                    || (has(list, "AllAgentIdResources") && agent_resource(t, app))
                     || (has(list, "Office365") && t.in_office365(app))
                     || (has(list, "MicrosoftAdminPortals") && t.in_admin_portals(app))
             };
@@ -1126,9 +1269,16 @@ fn flow_condition(methods: &[String], req: &Request, mode: Mode) -> Tri {
 pub fn conditions(t: &Tenant<'_>, policy: &Value, req: &Request, mode: Mode) -> Vec<(Cond, Tri)> {
     let c = policy.get("conditions").unwrap_or(&EMPTY);
     let mut out = Vec::new();
-    match req.subject {
-        Subject::User { .. } => out.push((Cond::Users, users_condition(t, c, req))),
-        Subject::ServicePrincipal(_) => {
+    let agent = agent(t, req);
+    match (&agent, &req.subject) {
+        (Some(Agent::User(id)), _) => out.push((Cond::AgentUsers, agent_user_condition(c, id))),
+        (Some(Agent::Identity { id, exempt }), _) => out.push((
+            Cond::AgentIdentities,
+            agent_identity_condition(t, c, id, *exempt),
+        )),
+        (Some(Agent::ExemptBlueprint), _) => out.push((Cond::AgentIdentities, Tri::No)),
+        (None, Subject::User { .. }) => out.push((Cond::Users, users_condition(t, c, req))),
+        (None, Subject::ServicePrincipal(_) | Subject::Agent(_)) => {
             out.push((Cond::WorkloadIdentities, workload_condition(t, c, req)))
         }
     }
@@ -1201,6 +1351,16 @@ pub fn conditions(t: &Tenant<'_>, policy: &Value, req: &Request, mode: Mode) -> 
             Cond::AuthenticationFlow,
             flow_condition(&methods, req, mode),
         ));
+    }
+    if let Some(levels) = flags(c, "agentIdRiskLevels").filter(|l| !l.is_empty()) {
+        // Only an agent can lack a level it has; a person or a workload has no agent risk.
+        let is_agent = agent.is_some() || matches!(req.subject, Subject::Agent(_));
+        let tri = match (&req.agent_risk, mode) {
+            (Some(l), _) => Tri::of(has(&levels, l)),
+            (None, Mode::WhatIf) if is_agent => Tri::Unknown,
+            (None, _) => Tri::No,
+        };
+        out.push((Cond::AgentIdRisk, tri));
     }
     out
 }
@@ -1435,6 +1595,12 @@ fn control_state(t: &Tenant<'_>, policy: &Value, control: Control, req: &Request
     };
     let ok = |b: bool| if b { State::Satisfied } else { State::Cannot };
     let g = policy.get("grantControls").unwrap_or(&EMPTY);
+    // Agents have no remediation: block only, and an agent user's compliant device.
+    match agent(t, req) {
+        Some(Agent::User(_)) if control == Control::CompliantDevice => {}
+        Some(_) if control != Control::Block => return State::Cannot,
+        _ => {}
+    }
     let ext = external(t, req);
     if let Some(e) = &ext {
         match control {
@@ -1501,7 +1667,7 @@ fn control_state(t: &Tenant<'_>, policy: &Value, control: Control, req: &Request
 /// ages mean a fresh sign-in [gardien decision].
 fn sign_in_frequency_due(t: &Tenant<'_>, policy: &Value, req: &Request) -> bool {
     // Not supported for B2B direct connect users (Learn's comparison table).
-    if external(t, req).is_some_and(|e| e.direct) {
+    if external(t, req).is_some_and(|e| e.direct) || agent(t, req).is_some() {
         return false;
     }
     let Some(sif) = policy

@@ -53,6 +53,21 @@ pub fn service_principal(i: usize) -> String {
 pub fn home_tenant(i: usize) -> String {
     format!("0000ffff-0000-4000-8000-{i:012}")
 }
+/// Agent identities 0 and 1 are in the directory (0 derives from the blueprint), 2 is not;
+/// 3 is the blueprint principal.
+pub fn agent(i: usize) -> String {
+    format!("0000a9e0-0000-4000-8000-{i:012}")
+}
+/// The blueprint's app id, and the agent identities' app ids.
+pub fn agent_app(i: usize) -> String {
+    format!("0000a9ee-0000-4000-8000-{i:012}")
+}
+/// The agent's user account (in the directory).
+pub fn agent_user() -> String {
+    user(10)
+}
+const GRAPH: &str = "00000003-0000-0000-c000-000000000000";
+const TOKEN_EXCHANGE: &str = "fb60f99c-7a34-4190-8149-302f77469936";
 fn terms(i: usize) -> String {
     format!("0000abcd-0000-4000-8000-{i:012}")
 }
@@ -163,6 +178,10 @@ fn directory() -> impl Strategy<Value = Value> {
                            "memberOf": p.iter().map(|g| group(*g)).collect::<Vec<_>>()})
                 })
                 .collect();
+            let mut users = users;
+            users.push(json!({"@odata.type": "#microsoft.graph.agentUser", "id": agent_user(),
+                              "userPrincipalName": "agent@contoso.com", "identityParentId": agent(0),
+                              "memberOf": [group(0)]}));
             let mut d = json!({
                 "users": users,
                 "groups": groups,
@@ -172,6 +191,13 @@ fn directory() -> impl Strategy<Value = Value> {
                     {"id": service_principal(1), "appId": app(1), "displayName": "Wiki",
                      "customSecurityAttributes": {"Eng": {"Tier": "Silver", "Owner": "Finance"}}},
                     {"id": service_principal(2), "appId": app(2), "displayName": "Batch"},
+                    {"@odata.type": "#microsoft.graph.agentIdentity", "id": agent(0), "appId": agent_app(0),
+                     "displayName": "Agent 0", "agentIdentityBlueprintId": agent_app(9),
+                     "customSecurityAttributes": {"Eng": {"Tier": "gold"}}},
+                    {"@odata.type": "#microsoft.graph.agentIdentity", "id": agent(1), "appId": agent_app(1),
+                     "displayName": "Agent 1", "customSecurityAttributes": {"Eng": {"Tier": "silver"}}},
+                    {"@odata.type": "#microsoft.graph.agentIdentityBlueprintPrincipal", "id": agent(3),
+                     "appId": agent_app(9), "displayName": "Blueprint"},
                 ],
                 "authenticationStrengthPolicies": [
                     {"id": CUSTOM_STRENGTH, "displayName": "Custom", "allowedCombinations": combos}
@@ -417,6 +443,9 @@ fn app_pool() -> BoxedStrategy<String> {
         SHAREPOINT_ONLINE.to_owned(),
         AZURE_PORTAL.to_owned(),
         AZURE_AD_GRAPH.to_owned(),
+        agent_app(1),
+        GRAPH.to_owned(),
+        TOKEN_EXCHANGE.to_owned(),
     ])
     .boxed()
 }
@@ -986,6 +1015,64 @@ fn workload_policy() -> impl Strategy<Value = Value> {
         })
 }
 
+/// A policy for agent identities (block only) or for agents' user accounts (Microsoft Learn,
+/// "Target agent identities in Microsoft Entra Conditional Access policies").
+fn agent_policy() -> impl Strategy<Value = Value> {
+    let agent_ids = || {
+        select(vec![
+            agent(0),
+            agent(1),
+            agent(2),
+            agent_app(0),
+            agent_app(9),
+        ])
+    };
+    (
+        state(),
+        prop_oneof![
+            Just(vec!["All".to_owned()]),
+            prop::collection::vec(agent_ids(), 1..3),
+            Just(vec![]),
+        ],
+        prop::collection::vec(agent_ids(), 0..2),
+        prop::option::weighted(0.3, (select(APP_FILTERS), any::<bool>())),
+        prop::option::weighted(0.4, select(vec!["high", "medium,high", "low"])),
+        select(vec![json!(["All"]), json!(["AllAgentIdResources"]), json!([app(0), agent_app(1)])]),
+        prop::bool::weighted(0.35),
+        select(vec!["block", "compliantDevice", "mfa"]),
+        prop::bool::weighted(0.3),
+    )
+        .prop_map(
+            |(state, include, exclude, filter, risk, apps, for_users, control, user_id)| {
+                let mut conditions = if for_users {
+                    let include = if user_id { agent_user() } else { "AllAgentIdUsers".to_owned() };
+                    json!({"users": {"includeUsers": [include],
+                                     "excludeUsers": if exclude.is_empty() { json!([]) } else { json!([agent_user()]) }},
+                           "applications": {"includeApplications": ["All"]}})
+                } else {
+                    let mut ca = json!({"includeAgentIdServicePrincipals": include,
+                                        "excludeAgentIdServicePrincipals": exclude});
+                    let filter = match (filter, ca["includeAgentIdServicePrincipals"].as_array().is_none_or(Vec::is_empty)) {
+                        (None, true) => Some((APP_FILTERS[0], true)),
+                        (f, _) => f,
+                    };
+                    if let Some((rule, include)) = filter {
+                        ca["agentIdServicePrincipalFilter"] =
+                            json!({"mode": if include { "include" } else { "exclude" }, "rule": rule});
+                    }
+                    json!({"users": {"includeUsers": ["None"]}, "clientApplications": ca,
+                           "applications": {"includeApplications": apps}})
+                };
+                if let Some(r) = risk {
+                    conditions["agentIdRiskLevels"] = json!(r);
+                }
+                let control = if for_users { control } else { "block" };
+                json!({"state": state, "conditions": conditions,
+                       "grantControls": {"operator": "OR", "builtInControls": [control]}})
+            },
+        )
+}
+
 fn include_is_empty(ca: &Value) -> bool {
     ca["includeServicePrincipals"]
         .as_array()
@@ -998,6 +1085,7 @@ pub fn policy() -> impl Strategy<Value = Value> {
         16 => user_policy().boxed(),
         1 => password_change_policy().boxed(),
         2 => workload_policy().boxed(),
+        2 => agent_policy().boxed(),
     ]
 }
 
@@ -1126,6 +1214,9 @@ fn subject() -> impl Strategy<Value = Value> {
             }),
         2 => (0..4usize).prop_map(|i| json!({"@odata.type": "#microsoft.graph.servicePrincipalSignIn",
                                               "servicePrincipalId": service_principal(i)})),
+        2 => (0..4usize).prop_map(|i| json!({"@odata.type": "#microsoft.graph.agentSignIn",
+                                              "agentServicePrincipalId": agent(i)})),
+        1 => Just(json!({"@odata.type": "#microsoft.graph.userSignIn", "userId": agent_user()})),
     ]
 }
 
@@ -1287,13 +1378,20 @@ pub fn request() -> impl Strategy<Value = Value> {
         conditions(),
         session(),
         prop::bool::weighted(0.1),
+        prop::option::weighted(0.4, select(vec!["low", "medium", "high"])),
     )
-        .prop_map(|(identity, context, conditions, session, applied_only)| {
-            let mut r = json!({"signInIdentity": identity, "signInContext": context,
+        .prop_map(
+            |(identity, context, conditions, session, applied_only, agent_risk)| {
+                let mut conditions = conditions;
+                if let Some(level) = agent_risk {
+                    conditions["agentIdRiskLevel"] = json!(level);
+                }
+                let mut r = json!({"signInIdentity": identity, "signInContext": context,
                                "signInConditions": conditions, "session": session});
-            if applied_only {
-                r["appliedPoliciesOnly"] = json!(true);
-            }
-            r
-        })
+                if applied_only {
+                    r["appliedPoliciesOnly"] = json!(true);
+                }
+                r
+            },
+        )
 }

@@ -182,6 +182,7 @@ mod tests {
             home_tenant_id: None,
             member_of: Vec::new(),
             roles: Vec::new(),
+            agent_user: false,
         };
         let users = vec![
             user("a1a1-0001", "alice@contoso.example", Some("Alice Martin")),

@@ -360,6 +360,7 @@ pub(crate) fn plan(sources: &[&Tenant]) -> Plan {
             home_tenant_id,
             member_of: groups,
             roles,
+            agent_user: false,
         };
         entries.push(entry.clone());
         Some(Candidate::new(

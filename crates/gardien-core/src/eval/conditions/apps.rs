@@ -19,6 +19,9 @@ fn in_set(set: &AppSet, app: &str, input: &Input<'_>) -> Option<&'static str> {
     if set.admin_portals && input.tenant.admin_portals.contains(app) {
         return Some("as part of `MicrosoftAdminPortals`");
     }
+    if set.all_agent_resources && input.tenant.agent_resources.contains(app) {
+        return Some("as an agent resource (`AllAgentIdResources`)");
+    }
     None
 }
 

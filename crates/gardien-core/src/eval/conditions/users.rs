@@ -38,6 +38,10 @@ fn guests_cover(
 /// side of a user condition). Structural: a group is compared by id (nested membership is
 /// not followed), so `false` may only mean "not obviously".
 pub fn principals_cover(outer: &Principals, inner: &Principals) -> bool {
+    // `All` users does not cover agents' user accounts; only `AllAgentIdUsers` does.
+    if inner.all_agent_users && !outer.all_agent_users {
+        return false;
+    }
     if outer.all {
         return true;
     }
