@@ -416,10 +416,12 @@ impl Doc {
         }
         // The tenant as it is: the partition's tenants also hold its hypothetical users.
         let report = (!options.no_lint).then(|| {
-            lint(
-                &CompiledTenant::compile(tenant.clone()),
-                &LintOptions::default(),
-            )
+            // The partition's tenants have the same named locations: their IP index is reused.
+            let compiled = match u.tenants.first() {
+                Some(like) => CompiledTenant::compile_like(tenant.clone(), like),
+                None => CompiledTenant::compile(tenant.clone()),
+            };
+            lint(&compiled, &LintOptions::default())
         });
         let lint_summary = report.map(|r| {
             {
