@@ -18,8 +18,7 @@ use std::net::IpAddr;
 
 use gardien_core::compile::CompiledTenant;
 use gardien_core::eval::Evaluation;
-use gardien_core::eval::grant::GrantState;
-use gardien_core::eval::input::Outcome;
+use gardien_core::eval::places::Whereabouts;
 use gardien_core::ids::role_name;
 use gardien_core::model::directory::{DirectoryUser, ServicePrincipal};
 use gardien_core::model::enums::{
@@ -386,27 +385,18 @@ impl Place {
     }
 
     fn apply(&self, s: &mut SignIn) {
-        s.ip_address = self.ip;
-        s.country = self.country;
-        s.session.gps_country = self.gps;
-        s.session.compliant_network = self.compliant;
+        self.whereabouts().apply(s);
     }
-}
 
-/// Whether an enabled policy's record says it denies: it applies and blocks, or a control it
-/// requires cannot be met.
-pub(crate) fn denies(eval: &Evaluation, index: usize) -> bool {
-    eval.policies.get(index).is_some_and(|r| {
-        r.applies == Outcome::Satisfied
-            && matches!(r.grant, Some(GrantState::Block | GrantState::Fail(_)))
-    })
-}
-
-/// Whether the policy's conditions are met in this evaluation.
-pub(crate) fn applies(eval: &Evaluation, index: usize) -> bool {
-    eval.policies
-        .get(index)
-        .is_some_and(|r| r.applies == Outcome::Satisfied)
+    /// The place as the evaluator's location inputs.
+    pub fn whereabouts(&self) -> Whereabouts {
+        Whereabouts {
+            ip_address: self.ip,
+            country: self.country,
+            gps_country: self.gps,
+            compliant_network: self.compliant,
+        }
+    }
 }
 
 /// Indices of enabled policies.
