@@ -240,16 +240,6 @@ impl Recorder for FirstFailure {
     }
 }
 
-/// Evaluates every configured condition, keeps nothing: the conjunction is the result.
-struct EveryCondition;
-impl Recorder for EveryCondition {
-    type T = NoTrace;
-    #[inline(always)]
-    fn record(&mut self, _c: Condition, _outcome: Outcome, _n: NoTrace) -> bool {
-        true
-    }
-}
-
 /// Evaluates every configured condition and keeps each outcome (no text), reading the
 /// outcomes the memo knows for this sign-in.
 struct KeepAll<'k>(ConditionRecords, &'k Known);
@@ -686,26 +676,6 @@ impl CompiledTenant {
         }
     }
 
-    /// The conjunction of each policy's conditions of the families `only`, the others not
-    /// evaluated (tenant order, enforcement mode as in [`CompiledTenant::evaluate`]):
-    /// `Satisfied` for a policy with no condition of those families, `NotSatisfied` for a
-    /// disabled policy. Analyses that vary one input over many values (every location a
-    /// sign-in can be in) evaluate the rest once and this for each value.
-    pub fn family_outcomes(&self, signin: &SignIn, only: Families) -> Vec<Outcome> {
-        let input = Input::resolve(self, signin, Mode::Enforce);
-        self.tenant
-            .policies
-            .iter()
-            .enumerate()
-            .map(|(index, policy)| {
-                if policy.state == PolicyState::Disabled {
-                    return Outcome::NotSatisfied;
-                }
-                self.policy_conditions(index, policy, &input, only, &mut EveryCondition)
-            })
-            .collect()
-    }
-
     /// Runs the condition phase in what-if mode: for each policy, whether it applies and
     /// every condition's outcome. Grant controls are not evaluated (Graph does not either).
     pub fn what_if(&self, signin: &SignIn) -> Vec<PolicyRecord> {
@@ -962,60 +932,6 @@ mod tests {
         assert_eq!(v.required.first(), Some(Control::AuthenticationStrength));
         assert_eq!(v.deciding_policy, Some(1));
         assert_eq!(tenant.evaluate(&signin).verdict, v);
-    }
-
-    /// `family_outcomes` of one family is the conjunction of that family's records in a full
-    /// evaluation: `Satisfied` without such a condition, `NotSatisfied` when disabled.
-    #[test]
-    fn family_outcomes_match_the_records_of_a_full_evaluation() {
-        use serde_json::json;
-        let policy = |id: &str, state: &str, locations: serde_json::Value| {
-            let mut p = json!({"id": id, "displayName": id, "state": state,
-                   "conditions": {"users": {"includeUsers": ["All"]},
-                                  "applications": {"includeApplications": ["All"]}},
-                   "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}});
-            if !locations.is_null() {
-                p["conditions"]["locations"] = locations;
-            }
-            p
-        };
-        let tenant = json!({"policies": [
-            policy("in-hq", "enabled", json!({"includeLocations": ["hq"]})),
-            policy("outside-hq", "enabled",
-                   json!({"includeLocations": ["All"], "excludeLocations": ["hq"]})),
-            policy("anywhere", "enabled", serde_json::Value::Null),
-            policy("disabled", "disabled", json!({"includeLocations": ["All"]})),
-            policy("report-only", "enabledForReportingButNotEnforced",
-                   json!({"includeLocations": ["AllTrusted"]})),
-        ], "namedLocations": [{"@odata.type": "#microsoft.graph.ipNamedLocation", "id": "hq",
-             "displayName": "HQ", "isTrusted": true,
-             "ipRanges": [{"cidrAddress": "198.51.100.0/24"}]}]});
-        let Some(tenant) = crate::testing::compile(&tenant) else {
-            unreachable!("the tenant loads");
-        };
-        use Outcome::{NotSatisfied as N, Satisfied as S};
-        for (ip, want) in [
-            ("198.51.100.9", [S, N, S, N, S]),
-            ("203.0.113.9", [N, S, S, N, N]),
-        ] {
-            let Some(signin) = crate::testing::signin(json!({"ipAddress": ip}), json!(null)) else {
-                unreachable!("the request loads");
-            };
-            let got = tenant.family_outcomes(&signin, Families::LOCATION);
-            assert_eq!(got, want, "{ip}");
-            let eval = tenant.evaluate(&signin);
-            for (record, outcome) in eval.policies.iter().zip(&got) {
-                if tenant.tenant.policies[record.index].state == PolicyState::Disabled {
-                    continue;
-                }
-                let location = record
-                    .conditions
-                    .iter()
-                    .filter(|c| c.condition == Condition::Location)
-                    .fold(S, |all, c| all.and(c.outcome));
-                assert_eq!(location, *outcome, "{ip} policy {}", record.index);
-            }
-        }
     }
 
     /// Every condition reports a member Graph documents, with Graph's flag value, and

@@ -12,7 +12,7 @@
 use std::net::IpAddr;
 
 use super::grant::{GrantState, grant_state};
-use super::input::{Input, Mode, Outcome};
+use super::input::{Input, Located, Mode, Outcome};
 use super::memo::{Families, Known};
 use super::trace::NoTrace;
 use super::{Combiner, Condition, Recorder, Verdict, locations};
@@ -71,7 +71,8 @@ impl Recorder for FirstFailureKnown<'_> {
 #[derive(Debug)]
 pub struct Unplaced<'t> {
     tenant: &'t CompiledTenant,
-    signin: SignIn,
+    /// The sign-in resolved where it is; moved by [`Input::at`].
+    input: Input<'t>,
     /// Policies (not disabled, tenant order) whose conditions other than the location hold,
     /// with their grant state.
     rest: Vec<(usize, GrantState)>,
@@ -80,7 +81,7 @@ pub struct Unplaced<'t> {
 impl CompiledTenant {
     /// Decides everything about `signin` except where it comes from (enforcement mode, as
     /// [`CompiledTenant::decide`]): then [`Unplaced::decide`] decides it from any place.
-    pub fn unplaced(&self, signin: &SignIn) -> Unplaced<'_> {
+    pub fn unplaced<'t>(&'t self, signin: &'t SignIn) -> Unplaced<'t> {
         let input = Input::resolve(self, signin, Mode::Enforce);
         let known = self.memo.known(&input);
         let others = Families::ALL.without(Families::LOCATION);
@@ -103,7 +104,7 @@ impl CompiledTenant {
             .collect();
         Unplaced {
             tenant: self,
-            signin: signin.clone(),
+            input,
             rest,
         }
     }
@@ -113,8 +114,7 @@ impl Unplaced<'_> {
     /// The policies that apply to the sign-in at `place` (not disabled, tenant order), with
     /// their grant states: the policies [`CompiledTenant::evaluate`] records as applying.
     pub fn applying(&self, place: Whereabouts) -> Vec<(usize, GrantState)> {
-        let signin = self.at(place);
-        let input = Input::resolve(self.tenant, &signin, Mode::Enforce);
+        let input = self.at(place);
         let mut out = Vec::new();
         self.each_applying(&input, |index, grant| out.push((index, grant)));
         out
@@ -122,8 +122,7 @@ impl Unplaced<'_> {
 
     /// The decision of the sign-in at `place`: [`CompiledTenant::decide`]'s.
     pub fn decide(&self, place: Whereabouts) -> Verdict {
-        let signin = self.at(place);
-        let input = Input::resolve(self.tenant, &signin, Mode::Enforce);
+        let input = self.at(place);
         let mut states = Combiner::default();
         let policies = &self.tenant.tenant.policies;
         self.each_applying(&input, |index, grant| {
@@ -134,11 +133,30 @@ impl Unplaced<'_> {
         states.finish(self.tenant, &input)
     }
 
-    /// The sign-in moved to `place`.
-    fn at(&self, place: Whereabouts) -> SignIn {
-        let mut signin = self.signin.clone();
-        place.apply(&mut signin);
-        signin
+    /// The outcome of every policy's location condition at `place`, tenant order:
+    /// `Satisfied` for a policy without one, `NotSatisfied` for a disabled policy.
+    pub fn location_outcomes(&self, place: Whereabouts) -> Vec<Outcome> {
+        let input = self.at(place);
+        self.tenant
+            .tenant
+            .policies
+            .iter()
+            .zip(&self.tenant.policies)
+            .map(|(policy, compiled)| {
+                if policy.state == PolicyState::Disabled {
+                    return Outcome::NotSatisfied;
+                }
+                match &compiled.locations {
+                    Some(l) => locations::check_locations(l, &input, &mut NoTrace),
+                    None => Outcome::Satisfied,
+                }
+            })
+            .collect()
+    }
+
+    /// The input moved to `place`.
+    fn at(&self, place: Whereabouts) -> Input<'_> {
+        self.input.at(Located::resolve(self.tenant, &place, true))
     }
 
     /// Calls `f` for each policy that applies with `input`'s locations, in tenant order.
@@ -206,6 +224,7 @@ mod tests {
             unreachable!("the request loads");
         };
         let unplaced = tenant.unplaced(&base);
+        let records = |s: &crate::SignIn| tenant.evaluate(s).policies;
         let ip = |s: &str| s.parse().ok();
         let places = [
             Whereabouts::default(),
@@ -235,9 +254,25 @@ mod tests {
             place.apply(&mut s);
             assert_eq!(Whereabouts::of(&s), place);
             assert_eq!(unplaced.decide(place), tenant.decide(&s), "{place:?}");
-            let recorded: Vec<_> = tenant
-                .evaluate(&s)
-                .policies
+            let records = records(&s);
+            let location: Vec<Outcome> = records
+                .iter()
+                .map(|r| {
+                    r.conditions
+                        .iter()
+                        .filter(|c| c.condition == crate::eval::Condition::Location)
+                        .fold(Outcome::Satisfied, |all, c| all.and(c.outcome))
+                })
+                .collect();
+            let disabled = |i: usize| i == 5;
+            let got: Vec<Outcome> = unplaced
+                .location_outcomes(place)
+                .into_iter()
+                .enumerate()
+                .map(|(i, o)| if disabled(i) { Outcome::Satisfied } else { o })
+                .collect();
+            assert_eq!(got, location, "{place:?}");
+            let recorded: Vec<_> = records
                 .iter()
                 .filter(|r| r.applies == Outcome::Satisfied)
                 .filter_map(|r| r.grant.map(|g| (r.index, g)))

@@ -20,7 +20,6 @@
 use std::collections::HashSet;
 
 use gardien_core::eval::input::Outcome;
-use gardien_core::eval::memo::Families as MemoFamilies;
 use gardien_core::eval::{Condition, Evaluation};
 use gardien_core::ids::{
     ADMIN_PORTAL_APPS, AZURE_AD_GRAPH_APP, MICROSOFT_GRAPH_APP, OFFICE365_APPS,
@@ -324,10 +323,10 @@ pub(crate) struct Families {
 impl Families {
     /// Evaluates every probe sign-in once. Location atoms differ from one sign-in only by
     /// where it is: that sign-in is evaluated in full, each atom for the location
-    /// conditions alone ([`CompiledTenant::family_outcomes`]); a policy applies at an atom
-    /// when its other conditions hold for that sign-in and its location condition there.
+    /// conditions alone ([`Unplaced::location_outcomes`]); a policy applies at an atom when its
+    /// other conditions hold for that sign-in and its location condition there.
     ///
-    /// [`CompiledTenant::family_outcomes`]: gardien_core::CompiledTenant::family_outcomes
+    /// [`Unplaced::location_outcomes`]: gardien_core::eval::places::Unplaced::location_outcomes
     pub fn search(cx: &Context<'_>) -> Families {
         let policies = &cx.tenant.tenant.policies;
         let live: Vec<usize> = policies
@@ -374,7 +373,9 @@ impl Families {
                 Default::default(),
             )
         };
-        let base = probe.evaluate(&at(&probe.base));
+        let signin = at(&probe.base);
+        let base = probe.evaluate(&signin);
+        let unplaced = probe.tenant.unplaced(&signin);
         // Per policy: every condition but the location holds for the base sign-in.
         let rest: Vec<bool> = (0..policies.len())
             .map(|i| {
@@ -391,9 +392,7 @@ impl Families {
             .collect();
         let slot = slot_of(Family::Location);
         for place in &probe.atoms {
-            let location = probe
-                .tenant
-                .family_outcomes(&at(place), MemoFamilies::LOCATION);
+            let location = unplaced.location_outcomes(place.whereabouts());
             let holds_at = |i: usize| location.get(i) == Some(&Outcome::Satisfied);
             for &i in &live {
                 if holds_at(i)

@@ -99,17 +99,12 @@ impl Lockout {
                     let shape = Shape { platform, client };
                     let target = || Target::Applications(vec![(*app).into()]);
                     // Decided once but for the place; each place runs its location conditions.
-                    let unplaced = |user: &str| {
-                        probe.tenant.unplaced(&probe.user_signin(
-                            user,
-                            target(),
-                            shape,
-                            &probe.base,
-                            strongest_session(),
-                        ))
+                    let signin = |user: &str| {
+                        probe.user_signin(user, target(), shape, &probe.base, strongest_session())
                     };
-                    let admin = unplaced(&probe.global_admin);
-                    let member = (t == 0).then(|| unplaced(&probe.member));
+                    let (admin, member) = (signin(&probe.global_admin), signin(&probe.member));
+                    let admin = probe.tenant.unplaced(&admin);
+                    let member = (t == 0).then(|| probe.tenant.unplaced(&member));
                     for place in &probe.reps {
                         let applying = admin.applying(place.whereabouts());
                         let member_applying: Vec<usize> = member
