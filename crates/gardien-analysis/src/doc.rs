@@ -50,19 +50,10 @@ pub fn grant_words(p: &Policy) -> String {
     names.join(op)
 }
 
-/// A policy's session controls, in the same camelCase as the grant controls.
+/// A policy's session controls, named as its `sessionControls` members (the names the
+/// decision's `sessionControls` uses), in the same camelCase as the grant controls.
 pub fn session_words(p: &Policy) -> Vec<String> {
-    p.session
-        .names()
-        .iter()
-        .map(|n| {
-            let mut c = n.chars();
-            match c.next() {
-                Some(f) => f.to_lowercase().chain(c).collect(),
-                None => String::new(),
-            }
-        })
-        .collect()
+    p.session.members().into_iter().map(str::to_owned).collect()
 }
 
 /// Output format.

@@ -134,3 +134,78 @@ fn timings_are_masked_and_nothing_else() {
         "walked in <elapsed> ms, in 3 suites, in <elapsed> ms"
     );
 }
+
+/// A tenant file in the temporary directory.
+fn tenant_file(name: &str, policies: serde_json::Value) -> String {
+    let path =
+        std::env::temp_dir().join(format!("gardien-render-{}-{name}.json", std::process::id()));
+    std::fs::write(&path, serde_json::json!({"policies": policies}).to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    path.display().to_string()
+}
+
+/// Human output of a decision: the grant operator, session controls under the same names
+/// in every place, long names wrapped and never cut, and no colour codes when stdout is not a
+/// terminal (even without `NO_COLOR`).
+#[test]
+fn decisions_for_people_show_operators_session_controls_and_whole_names() {
+    let all = serde_json::json!({"users": {"includeUsers": ["All"]},
+        "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]});
+    let long = "CA100 Require multifactor authentication and a compliant device for every member of the organisation";
+    let both = tenant_file(
+        "and",
+        serde_json::json!([{"id": "p1", "displayName": long, "state": "enabled", "conditions": all,
+            "grantControls": {"operator": "AND", "builtInControls": ["mfa", "compliantDevice"]},
+            "sessionControls": {"signInFrequency": {"value": 4, "type": "hours", "isEnabled": true}}}]),
+    );
+    let session = tenant_file(
+        "session",
+        serde_json::json!([{"id": "p2", "displayName": "Session only", "state": "enabled",
+            "conditions": all,
+            "sessionControls": {"persistentBrowser": {"mode": "never", "isEnabled": true}}}]),
+    );
+    let request = "examples/demo/requests/admin-needs-mfa.json";
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_gardien"))
+            .current_dir(root())
+            .env_remove("NO_COLOR")
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run gardien: {e}"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+
+    let out = run(&["evaluate", "--tenant", &both, "--request", request]);
+    assert!(
+        out.contains("      requires: mfa AND compliantDevice\n"),
+        "{out}"
+    );
+    assert!(out.contains("      session: signInFrequency\n"), "{out}");
+    assert!(out.contains(long), "{out}");
+    assert!(!out.contains('\x1b'), "no colour in a pipe: {out}");
+
+    let out = run(&["evaluate", "--tenant", &session, "--request", request]);
+    assert!(out.starts_with("decision: allow\n"), "{out}");
+    assert!(
+        out.contains("session controls: persistentBrowser "),
+        "{out}"
+    );
+    assert!(out.contains("      session: persistentBrowser\n"), "{out}");
+    assert!(
+        !out.contains("PersistentBrowserSessionMode")
+            && !out.contains("persistentBrowserSessionMode"),
+        "{out}"
+    );
+
+    let out = run(&["whatif", "--tenant", &both, "--request", request]);
+    assert!(out.contains("grant: mfa AND compliantDevice"), "{out}");
+    assert!(out.contains("session: signInFrequency"), "{out}");
+    // The name over several lines, every word kept.
+    let words: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim_start().starts_with("grant:"))
+        .flat_map(|l| l.get(..48).unwrap_or(l).split_whitespace())
+        .collect();
+    assert_eq!(words.join(" "), long, "{out}");
+}
