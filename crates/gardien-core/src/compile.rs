@@ -301,7 +301,7 @@ impl LocationTables {
 /// in the directory: policies target object ids, so a user principal name must become the
 /// user's id before evaluation, or group, role and user conditions would miss the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DirectoryUser<'a> {
+pub enum UserLookup<'a> {
     /// The text is a directory user's object id (or the directory lists no users: nothing
     /// to resolve against).
     Id,
@@ -315,21 +315,21 @@ pub enum DirectoryUser<'a> {
 
 impl CompiledTenant {
     /// Where `user` (as an identity source gave it) stands in the directory.
-    pub fn directory_user(&self, user: &str) -> DirectoryUser<'_> {
+    pub fn lookup_user(&self, user: &str) -> UserLookup<'_> {
         if self.user_index.is_empty() {
-            return DirectoryUser::Id;
+            return UserLookup::Id;
         }
         let user = user.trim();
         if self
             .user_index
             .contains_key(&*crate::ids::normalize_id(user))
         {
-            return DirectoryUser::Id;
+            return UserLookup::Id;
         }
         match self.principal_names.get(&*user.to_lowercase()) {
-            Some(Some(id)) => DirectoryUser::PrincipalName(id),
-            Some(None) => DirectoryUser::Ambiguous,
-            None => DirectoryUser::Unknown,
+            Some(Some(id)) => UserLookup::PrincipalName(id),
+            Some(None) => UserLookup::Ambiguous,
+            None => UserLookup::Unknown,
         }
     }
 }
@@ -676,7 +676,7 @@ mod compile_like_tests {
 #[cfg(test)]
 #[allow(clippy::panic, reason = "test failures report through panics")]
 mod tests {
-    use super::DirectoryUser;
+    use super::UserLookup;
     use crate::testing::compile;
     use serde_json::json;
 
@@ -691,18 +691,15 @@ mod tests {
             ]}
         }))
         .unwrap_or_else(|| panic!("tenant"));
-        assert_eq!(t.directory_user("u-1"), DirectoryUser::Id);
-        assert_eq!(t.directory_user(" U-1 "), DirectoryUser::Id);
+        assert_eq!(t.lookup_user("u-1"), UserLookup::Id);
+        assert_eq!(t.lookup_user(" U-1 "), UserLookup::Id);
         assert_eq!(
-            t.directory_user("jan@contoso.NL"),
-            DirectoryUser::PrincipalName("u-1")
+            t.lookup_user("jan@contoso.NL"),
+            UserLookup::PrincipalName("u-1")
         );
-        assert_eq!(
-            t.directory_user("shared@contoso.nl"),
-            DirectoryUser::Ambiguous
-        );
-        assert_eq!(t.directory_user("eve@contoso.nl"), DirectoryUser::Unknown);
+        assert_eq!(t.lookup_user("shared@contoso.nl"), UserLookup::Ambiguous);
+        assert_eq!(t.lookup_user("eve@contoso.nl"), UserLookup::Unknown);
         let empty = compile(&json!({"policies": []})).unwrap_or_else(|| panic!("tenant"));
-        assert_eq!(empty.directory_user("eve@contoso.nl"), DirectoryUser::Id);
+        assert_eq!(empty.lookup_user("eve@contoso.nl"), UserLookup::Id);
     }
 }

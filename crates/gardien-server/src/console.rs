@@ -20,6 +20,8 @@
 
 pub mod auth;
 pub mod config;
+pub mod discovery;
+pub mod limit;
 pub mod page;
 pub mod session;
 pub mod signins;
@@ -46,22 +48,81 @@ pub const STYLESHEET: &str = include_str!("../assets/console.css");
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "gardien_console";
 
-/// The console's running state: the session sealer and the cookie rules.
+/// The console's running state: the session sealer, the cookie rules, the revoked
+/// sessions, the sign-in rate limit and the identity provider's discovered endpoints.
 #[derive(Debug)]
 pub struct ConsoleState {
     /// Seals sessions and OIDC state; draws tokens.
     pub sealer: session::Sealer,
     /// Whether cookies carry `Secure`.
     pub secure: bool,
+    /// Sessions signed out before their expiry: session id → expiry (Unix seconds). A copy
+    /// of the store's list ([`gardien_store::Store::revoked_sessions`]), read at start and
+    /// every [`REVOKED_REFRESH`] (other replicas' sign-outs), and added to at once by this
+    /// replica's sign-outs.
+    revoked: std::sync::RwLock<std::collections::HashMap<String, u64>>,
+    /// Sign-in attempts per client address ([`limit::LoginLimiter`]).
+    pub limiter: limit::LoginLimiter,
+    /// The provider's endpoints found by OpenID Connect discovery, when not configured.
+    pub discovery: discovery::Discovery,
 }
 
+/// How often a replica reads the revoked sessions from the store.
+pub const REVOKED_REFRESH: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl ConsoleState {
-    /// From the configuration (reads the session key's environment variable when named).
-    pub fn new(config: &crate::config::ServerConfig) -> Result<ConsoleState, session::KeyError> {
-        Ok(ConsoleState {
+    /// From the configuration (reads the session key's environment variable when named) and
+    /// the sessions already revoked in the store: `(session id, expiry in Unix ms)`.
+    pub fn new(
+        config: &crate::config::ServerConfig,
+        revoked: Vec<(String, i64)>,
+    ) -> Result<ConsoleState, session::KeyError> {
+        let state = ConsoleState {
             sealer: session::Sealer::from_env(config.console.session_key_env.as_deref())?,
             secure: config.console.secure_cookies(config.listen),
-        })
+            revoked: std::sync::RwLock::default(),
+            limiter: limit::LoginLimiter::new(config.console.login_attempts_per_minute),
+            discovery: discovery::Discovery::default(),
+        };
+        state.set_revoked(revoked);
+        Ok(state)
+    }
+
+    /// Replaces the copy of the revoked sessions with the store's list `(id, expiry ms)`,
+    /// keeping this replica's own revocations the store did not return (they are in it).
+    pub fn set_revoked(&self, revoked: Vec<(String, i64)>) {
+        let now = now_s();
+        if let Ok(mut map) = self.revoked.write() {
+            map.retain(|_, exp| *exp > now);
+            for (id, exp_ms) in revoked {
+                let exp = u64::try_from(exp_ms.div_euclid(1000)).unwrap_or(0) + 1;
+                map.insert(id, exp);
+            }
+        }
+    }
+
+    /// Revokes a session: in the store (every replica, after a restart), then in this
+    /// replica's copy. The session stays revoked until it would have expired.
+    pub async fn revoke(
+        &self,
+        store: &gardien_store::Store,
+        session: &Session,
+    ) -> Result<(), gardien_store::StoreError> {
+        let exp_ms = i64::try_from(session.exp)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000);
+        store
+            .revoke_session(&session.sid, exp_ms, crate::clock::now_ms())
+            .await?;
+        if let Ok(mut map) = self.revoked.write() {
+            map.insert(session.sid.clone(), session.exp);
+        }
+        Ok(())
+    }
+
+    /// Whether a session was signed out. Fails closed: a poisoned lock revokes everything.
+    pub fn is_revoked(&self, sid: &str) -> bool {
+        self.revoked.read().map_or(true, |m| m.contains_key(sid))
     }
 
     /// The rules of the session cookie.
@@ -164,10 +225,15 @@ pub(crate) fn now_s() -> u64 {
     u64::try_from(crate::clock::now_ms().div_euclid(1000)).unwrap_or(0)
 }
 
-/// The session of a request, if any.
+/// The session of a request, if any: a cookie that opens, has not expired, was not signed
+/// out, and does not outlast `session_minutes` from now (a lowered setting shortens the
+/// sessions already open).
 pub(crate) fn current(state: &AppState, headers: &HeaderMap) -> Option<Session> {
     let value = session::cookie(headers, SESSION_COOKIE)?;
-    state.console.sealer.open_session(value, now_s())
+    let now = now_s();
+    let session = state.console.sealer.open_session(value, now)?;
+    let longest = now.saturating_add(state.config.console.session_minutes.saturating_mul(60));
+    (session.exp <= longest && !state.console.is_revoked(&session.sid)).then_some(session)
 }
 
 /// The session of a request, or the answer to give instead: a redirect to the login page.
@@ -190,37 +256,23 @@ pub(crate) fn admin(state: &AppState, headers: &HeaderMap) -> Result<Session, Bo
     }
 }
 
-/// A POST is admitted when its form carries the session's CSRF token and, when the browser
-/// sent an `Origin` (other than the opaque `null` of privacy modes), it is this server's
-/// (`Host`). Otherwise a 403 page.
+/// A POST is admitted when it comes from the console's own origin and its form carries the
+/// session's CSRF token; otherwise a 403 page. See [`same_origin`].
 pub(crate) fn check_post(
+    state: &AppState,
     session: &Session,
     headers: &HeaderMap,
     csrf: Option<&str>,
 ) -> Result<(), Box<Response>> {
     let lang = lang(headers);
-    if let Some(origin) = headers
-        .get(header::ORIGIN)
-        .filter(|o| o.as_bytes() != b"null")
-    {
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-        let same = match (origin.to_str().ok(), host) {
-            (Some(o), Some(h)) => {
-                o.strip_prefix("https://")
-                    .or_else(|| o.strip_prefix("http://"))
-                    == Some(h)
-            }
-            _ => false,
-        };
-        if !same {
-            tracing::warn!(actor = %session.actor, "console: cross-origin POST refused");
-            return Err(Box::new(page::refusal(
-                lang,
-                Some(session),
-                StatusCode::FORBIDDEN,
-                "error-csrf",
-            )));
-        }
+    if !same_origin(state.config.console.public_url.as_deref(), headers) {
+        tracing::warn!(actor = %session.actor, "console: POST from another origin (or none named) refused");
+        return Err(Box::new(page::refusal(
+            lang,
+            Some(session),
+            StatusCode::FORBIDDEN,
+            "error-csrf",
+        )));
     }
     if !session::csrf_matches(&session.csrf, csrf) {
         tracing::warn!(actor = %session.actor, "console: POST without a valid CSRF token refused");
@@ -232,4 +284,49 @@ pub(crate) fn check_post(
         )));
     }
     Ok(())
+}
+
+/// The origin (`scheme://host[:port]`) a URL starts with, lower-cased, default ports
+/// dropped.
+fn origin_of(url: &str) -> Option<String> {
+    let uri: http::Uri = url.parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let authority = uri.authority()?;
+    if authority.as_str().contains('@') {
+        return None;
+    }
+    let host = authority.host().to_ascii_lowercase();
+    let port = match (scheme.as_str(), authority.port_u16()) {
+        ("https", Some(443)) | ("http", Some(80)) | (_, None) => String::new(),
+        (_, Some(p)) => format!(":{p}"),
+    };
+    Some(format!("{scheme}://{host}{port}"))
+}
+
+/// Whether a write comes from the console's own pages: the browser's `Origin` (or, when it
+/// sends none or the opaque `null`, the `Referer`'s origin) must be the origin of
+/// `[console] public_url`; without `public_url`, `http://` or `https://` and the `Host`
+/// header. A write naming neither is refused: every browser names one on a form POST (the
+/// console's `Referrer-Policy: same-origin` keeps the `Referer` on its own posts).
+pub(crate) fn same_origin(public_url: Option<&str>, headers: &HeaderMap) -> bool {
+    let named = headers
+        .get(header::ORIGIN)
+        .filter(|o| o.as_bytes() != b"null")
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok())
+        .and_then(origin_of);
+    let Some(named) = named else {
+        return false;
+    };
+    match public_url {
+        Some(public) => origin_of(public).is_some_and(|p| p == named),
+        None => headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .is_some_and(|host| {
+                ["http", "https"]
+                    .iter()
+                    .any(|scheme| origin_of(&format!("{scheme}://{host}/")) == Some(named.clone()))
+            }),
+    }
 }

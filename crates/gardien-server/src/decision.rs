@@ -15,7 +15,7 @@ use gardien_core::report::{AppliedPoliciesJson, DecisionReport};
 use gardien_core::signin::Subject;
 use gardien_core::signin_log::Element;
 use gardien_core::signin_log::record::{integer, text};
-use gardien_core::{CompiledTenant, Decision, DirectoryUser, SignIn, Verdict};
+use gardien_core::{CompiledTenant, Decision, SignIn, UserLookup, Verdict};
 use gardien_signals::Derived;
 use gardien_signals::path::prefix_matches;
 use gardien_signals::risk::PastSignIn;
@@ -372,19 +372,19 @@ fn user_in_directory(tenant: &CompiledTenant, signin: &SignIn) -> Result<Option<
     let Subject::User { id, .. } = &signin.subject else {
         return Ok(None);
     };
-    match tenant.directory_user(id) {
-        DirectoryUser::Id => Ok(None),
-        DirectoryUser::PrincipalName(object_id) => {
+    match tenant.lookup_user(id) {
+        UserLookup::Id => Ok(None),
+        UserLookup::PrincipalName(object_id) => {
             let mut resolved = signin.clone();
             if let Subject::User { id, .. } = &mut resolved.subject {
                 *id = object_id.into();
             }
             Ok(Some(resolved))
         }
-        DirectoryUser::Ambiguous => Err(Refusal::Internal(format!(
+        UserLookup::Ambiguous => Err(Refusal::Internal(format!(
             "user `{id}` is the userPrincipalName of several directory users"
         ))),
-        DirectoryUser::Unknown => {
+        UserLookup::Unknown => {
             tracing::warn!(
                 user = %id,
                 "user not in the directory: evaluated without group or role membership; refresh directory.json (`gardien pull`)"

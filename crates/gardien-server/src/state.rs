@@ -326,7 +326,11 @@ impl AppState {
             .console
             .check(&config.identity)
             .map_err(StartError::Config)?;
-        let console = crate::console::ConsoleState::new(&config)
+        let revoked = store
+            .revoked_sessions(crate::clock::now_ms())
+            .await
+            .map_err(StartError::from)?;
+        let console = crate::console::ConsoleState::new(&config, revoked)
             .map_err(|e| StartError::Config(e.to_string()))?;
         let metrics = Metrics::default();
         let shipper = config

@@ -1,5 +1,6 @@
 //! Background work: following the store's changes (policy versions and devices written by
-//! other replicas), GeoIP hot reload, JWKS refresh, sign-in log and admin audit retention.
+//! other replicas), GeoIP hot reload, JWKS refresh, console sessions revoked by other
+//! replicas, sign-in log and admin audit retention.
 
 use crate::state::AppState;
 use gardien_store::Change;
@@ -51,6 +52,22 @@ pub fn spawn(state: Arc<AppState>) -> Tasks {
             }
         }
     }));
+    if state.config.console.enabled {
+        let s = state.clone();
+        tasks.push(tokio::spawn(async move {
+            // Sessions other replicas signed out; this replica's own are applied at once.
+            let mut tick = tokio::time::interval(crate::console::REVOKED_REFRESH);
+            loop {
+                tick.tick().await;
+                match s.store.revoked_sessions(crate::clock::now_ms()).await {
+                    Ok(revoked) => s.console.set_revoked(revoked),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading the revoked console sessions failed")
+                    }
+                }
+            }
+        }));
+    }
     let audit_days = state.config.admin.audit_retention_days;
     if audit_days > 0 {
         let s = state.clone();

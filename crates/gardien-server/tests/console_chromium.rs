@@ -543,11 +543,13 @@ fn policy_id(name_prefix: &str) -> String {
     panic!("no policy {name_prefix}");
 }
 
-/// A POST of a console form outside the browser, with the browser's session cookie.
+/// A POST of a console form outside the browser, with the browser's session cookie and the
+/// `Origin` a browser would send.
 fn post_form(base: &str, path: &str, cookie: &str, form: &[(&str, &str)]) -> (u16, String) {
     let mut r = agent()
         .post(&format!("{base}{path}"))
         .header("cookie", &format!("gardien_console={cookie}"))
+        .header("origin", base)
         .send_form(form.iter().copied())
         .unwrap();
     (r.status().as_u16(), r.body_mut().read_to_string().unwrap())

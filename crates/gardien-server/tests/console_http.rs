@@ -46,6 +46,11 @@ fn b64(bytes: &[u8]) -> String {
 #[derive(Default)]
 struct Provider {
     issuer: String,
+    /// What `/.well-known/openid-configuration` answers: `good`, `other-issuer`, `missing`
+    /// (404), `http-endpoint` (a token endpoint on plain HTTP to another host).
+    discovery: String,
+    /// Discovery documents served.
+    discovered: usize,
     /// The PKCE challenge and nonce of the pending sign-in (the test copies them from the
     /// authorization redirect, as a provider would keep them).
     challenge: String,
@@ -124,13 +129,38 @@ async fn token_endpoint(
     axum::Json(json!({"id_token": id_token, "token_type": "Bearer"})).into_response()
 }
 
+/// The fake provider's discovery document.
+async fn discovery(State(shared): State<Shared>) -> Response {
+    let (provider, _) = &*shared;
+    let mut p = provider.lock().unwrap();
+    p.discovered += 1;
+    let issuer = p.issuer.clone();
+    let mut doc = json!({"issuer": issuer, "authorization_endpoint": "https://idp.test/authorize?tenant=t1",
+        "token_endpoint": format!("{issuer}/token"), "jwks_uri": format!("{issuer}/keys"),
+        "response_types_supported": ["code"]});
+    match p.discovery.as_str() {
+        "missing" => return StatusCode::NOT_FOUND.into_response(),
+        "other-issuer" => doc["issuer"] = json!("https://login.example/other/v2.0"),
+        "http-endpoint" => doc["token_endpoint"] = json!("http://idp.test/token"),
+        _ => {}
+    }
+    axum::Json(doc).into_response()
+}
+
 struct Console {
     app: Router,
     shared: Shared,
+    state: Arc<AppState>,
     _dir: tempfile::TempDir,
 }
 
 async fn console(roles_claim: &str) -> Console {
+    console_with(roles_claim, "login_attempts_per_minute = 100", true).await
+}
+
+/// A console whose `[console]` section has `extra` too, and whose `[console.oidc]` names
+/// its endpoints or (`endpoints` false) discovers them.
+async fn console_with(roles_claim: &str, extra: &str, endpoints: bool) -> Console {
     let dir = tempfile::tempdir().unwrap();
     let keys = keys();
     let jwks = dir.path().join("jwks.json");
@@ -146,6 +176,10 @@ async fn console(roles_claim: &str) -> Console {
     ));
     let idp = Router::new()
         .route("/token", axum::routing::post(token_endpoint))
+        .route(
+            "/.well-known/openid-configuration",
+            axum::routing::get(discovery),
+        )
         .with_state(shared.clone());
     tokio::spawn(async move { axum::serve(listener, idp).await });
     let config = format!(
@@ -165,11 +199,11 @@ sha256 = "{reader}"
 role = "reader"
 [console]
 public_url = "http://gardien.test"
+{extra}
 [console.oidc]
 issuer = "{issuer}"
 client_id = "{CLIENT_ID}"
-authorization_endpoint = "https://idp.test/authorize?tenant=t1"
-token_endpoint = "{issuer}/token"
+{endpoints}
 roles_claim = "{roles_claim}"
 reader_roles = ["Console.Reader"]
 admin_roles = ["Console.Admin"]
@@ -179,12 +213,20 @@ admin_roles = ["Console.Admin"]
         admin = gardien_server::state::hash_token(TOKEN),
         decision = gardien_server::state::hash_token(DECISION_TOKEN),
         reader = gardien_server::state::hash_token(READER_TOKEN),
+        endpoints = if endpoints {
+            format!(
+                "authorization_endpoint = \"https://idp.test/authorize?tenant=t1\"\ntoken_endpoint = \"{issuer}/token\""
+            )
+        } else {
+            String::new()
+        },
     );
     let config = ServerConfig::parse("t.toml", &config).unwrap();
     let state = AppState::start(config, demo_options()).await.unwrap();
     Console {
-        app: router(state),
+        app: router(state.clone()),
         shared,
+        state,
         _dir: dir,
     }
 }
@@ -226,9 +268,14 @@ impl Reply {
     }
 }
 
-async fn send(app: &Router, mut req: Request<Body>) -> Reply {
+async fn send(app: &Router, req: Request<Body>) -> Reply {
+    send_from(app, req, [127, 0, 0, 1]).await
+}
+
+/// Sends from client address `ip`.
+async fn send_from(app: &Router, mut req: Request<Body>, ip: [u8; 4]) -> Reply {
     req.extensions_mut()
-        .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+        .insert(ConnectInfo(SocketAddr::from((ip, 40000))));
     let r = app.clone().oneshot(req).await.unwrap();
     let status = r.status();
     let headers = r.headers().clone();
@@ -248,13 +295,21 @@ fn get(uri: &str, cookie: &str) -> Request<Body> {
         .unwrap()
 }
 
+/// A form POST as the browser sends it from a console page (with the console's `Origin`).
 fn post(uri: &str, cookie: &str, form: &str) -> Request<Body> {
-    Request::post(uri)
+    post_with(uri, cookie, form, &[("origin", "http://gardien.test")])
+}
+
+/// A form POST with these extra headers (`origin`, `referer`).
+fn post_with(uri: &str, cookie: &str, form: &str, extra: &[(&str, &str)]) -> Request<Body> {
+    let mut r = Request::post(uri)
         .header("host", "gardien.test")
         .header("cookie", cookie)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from(form.to_owned()))
-        .unwrap()
+        .header("content-type", "application/x-www-form-urlencoded");
+    for (k, v) in extra {
+        r = r.header(*k, *v);
+    }
+    r.body(Body::from(form.to_owned())).unwrap()
 }
 
 fn csrf_of(page: &str) -> String {
@@ -539,4 +594,247 @@ async fn the_roles_claim_is_configurable() {
     let cookie = format!("gardien_console={}", r.cookie("gardien_console"));
     let r = send(&c.app, get("/console/versions", &cookie)).await;
     assert_eq!(r.status, StatusCode::OK);
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Signs in with the admin token: the session cookie (`gardien_console=...`).
+async fn token_session(c: &Console) -> String {
+    let page = send(&c.app, get("/console/login", "")).await;
+    let cookie = format!(
+        "gardien_console_login={}",
+        page.cookie("gardien_console_login")
+    );
+    let r = send(
+        &c.app,
+        post(
+            "/console/login",
+            &cookie,
+            &format!("csrf={}&token={TOKEN}", csrf_of(&page.body)),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    format!("gardien_console={}", r.cookie("gardien_console"))
+}
+
+#[tokio::test]
+async fn sign_out_revokes_the_session_in_the_store() {
+    let c = console("roles").await;
+    let cookie = token_session(&c).await;
+    let other = token_session(&c).await;
+    let page = send(&c.app, get("/console/signins", &cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let r = send(
+        &c.app,
+        post(
+            "/console/logout",
+            &cookie,
+            &format!("csrf={}", csrf_of(&page.body)),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // The cookie, kept by the browser or copied by someone, no longer opens a session.
+    let r = send(&c.app, get("/console/signins", &cookie)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location"), "/console/login");
+    // Another session of the same token stays open.
+    let r = send(&c.app, get("/console/signins", &other)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // The revocation is in the store: a server started on it (a restart, another replica)
+    // refuses the session too.
+    let value = cookie.split_once('=').unwrap().1;
+    let session = c.state.console.sealer.open_session(value, now()).unwrap();
+    let restarted = AppState::start(c.state.config.clone(), demo_options())
+        .await
+        .unwrap();
+    assert!(restarted.console.is_revoked(&session.sid));
+    let kept = c
+        .state
+        .console
+        .sealer
+        .open_session(other.split_once('=').unwrap().1, now());
+    assert!(!restarted.console.is_revoked(&kept.unwrap().sid));
+}
+
+#[tokio::test]
+async fn expired_or_overlong_sessions_open_nothing() {
+    use gardien_server::console::{ConsoleRole, Session};
+    let c = console("roles").await;
+    let seal = |exp: u64| {
+        let s = Session {
+            actor: "token:admin".into(),
+            name: None,
+            role: ConsoleRole::Admin,
+            csrf: "c".repeat(43),
+            exp,
+            sid: "s".repeat(43),
+        };
+        format!(
+            "gardien_console={}",
+            c.state.console.sealer.seal_session(&s).unwrap()
+        )
+    };
+    let status = |cookie: String| {
+        let app = c.app.clone();
+        async move { send(&app, get("/console/versions", &cookie)).await.status }
+    };
+    assert_eq!(status(seal(now() + 60)).await, StatusCode::OK);
+    assert_eq!(
+        status(seal(now() - 1)).await,
+        StatusCode::SEE_OTHER,
+        "expired"
+    );
+    // Longer than `session_minutes` (480) from now: not a session this configuration
+    // gives (a lowered setting shortens the sessions already open).
+    assert_eq!(
+        status(seal(now() + 480 * 60 + 3600)).await,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_limited_per_client_address() {
+    let c = console_with("roles", "login_attempts_per_minute = 3", true).await;
+    // The count is per minute: start well inside one.
+    if now() % 60 > 50 {
+        tokio::time::sleep(std::time::Duration::from_secs(61 - now() % 60)).await;
+    }
+    let page = send(&c.app, get("/console/login", "")).await;
+    let cookie = format!(
+        "gardien_console_login={}",
+        page.cookie("gardien_console_login")
+    );
+    let csrf = csrf_of(&page.body);
+    let attempt = |token: &str| {
+        post(
+            "/console/login",
+            &cookie,
+            &format!("csrf={csrf}&token={token}"),
+        )
+    };
+    for _ in 0..3 {
+        let r = send(&c.app, attempt("wrong-token-0123456789")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = send(&c.app, attempt("wrong-token-0123456789")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.body.contains("Too many sign-in attempts"));
+    let retry: u64 = r.header("retry-after").parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    // The right token waits too: attempts are counted, not failures.
+    let r = send(&c.app, attempt(TOKEN)).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.set_cookie("gardien_console").is_empty());
+    // The provider's callback counts as a sign-in attempt.
+    let r = send(&c.app, get("/console/oidc/callback?code=x&state=y", "")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    // Another address signs in (two tried: a shared counter slot is possible, 1 in 4096).
+    let mut others = Vec::new();
+    for ip in [[192, 0, 2, 9], [198, 51, 100, 77]] {
+        others.push(send_from(&c.app, attempt(TOKEN), ip).await.status);
+    }
+    assert!(others.contains(&StatusCode::SEE_OTHER), "{others:?}");
+}
+
+#[tokio::test]
+async fn oidc_endpoints_are_discovered_from_the_issuer_and_checked() {
+    let c = console_with("roles", "", false).await;
+    for mode in ["missing", "other-issuer", "http-endpoint"] {
+        c.shared.0.lock().unwrap().discovery = mode.into();
+        let r = send(&c.app, get("/console/oidc/start", "")).await;
+        assert_eq!(r.status, StatusCode::BAD_GATEWAY, "{mode}");
+        assert!(
+            r.body.contains("configuration could not be read"),
+            "{mode}: {}",
+            r.body
+        );
+        assert!(r.set_cookie("gardien_console_oidc").is_empty(), "{mode}");
+    }
+    // Failures are not kept: with a good document the sign-in goes through the discovered
+    // endpoints (`start` checks the authorization endpoint, the callback redeems the code
+    // at the token endpoint), and the document is read once for both sign-ins.
+    let read_before = {
+        let mut p = c.shared.0.lock().unwrap();
+        p.discovery = "good".into();
+        p.discovered
+    };
+    for _ in 0..2 {
+        let r = callback(&c, "ok").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(!r.cookie("gardien_console").is_empty());
+    }
+    assert_eq!(c.shared.0.lock().unwrap().discovered, read_before + 1);
+}
+
+#[tokio::test]
+async fn writes_must_come_from_the_public_url() {
+    let c = console("roles").await;
+    let cookie = token_session(&c).await;
+    let page = send(&c.app, get("/console/signins", &cookie)).await;
+    let form = format!("csrf={}", csrf_of(&page.body));
+    for headers in [
+        vec![],
+        vec![("origin", "https://evil.test")],
+        vec![("origin", "null")],
+        vec![("origin", "https://gardien.test")],
+        vec![("referer", "https://evil.test/console/signins")],
+        vec![
+            ("origin", "null"),
+            ("referer", "http://gardien.test.evil.test/"),
+        ],
+    ] {
+        let r = send(
+            &c.app,
+            post_with("/console/logout", &cookie, &form, &headers),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(r.body.contains("security token"), "{headers:?}");
+    }
+    let r = send(&c.app, get("/console/signins", &cookie)).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "still signed in: nothing was done"
+    );
+    // No `Origin` (or `null`) but the `Referer` of a console page: accepted.
+    let r = send(
+        &c.app,
+        post_with(
+            "/console/logout",
+            &cookie,
+            &form,
+            &[
+                ("origin", "null"),
+                ("referer", "http://gardien.test/console/signins"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // The login form too: a cross-site login is refused even with its cookie and token.
+    let page = send(&c.app, get("/console/login", "")).await;
+    let login = format!(
+        "gardien_console_login={}",
+        page.cookie("gardien_console_login")
+    );
+    let r = send(
+        &c.app,
+        post_with(
+            "/console/login",
+            &login,
+            &format!("csrf={}&token={TOKEN}", csrf_of(&page.body)),
+            &[("origin", "https://evil.test")],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.set_cookie("gardien_console").is_empty());
 }

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use crate::audit::{AuditEntry, AuditFilter, AuditRecord};
 use crate::versions::EncodedVersion;
-use crate::{ChangeFeed, SignInFilter, StoreError, TenantVersion, VersionSummary};
+use crate::{ChangeFeed, LogPosition, SignInFilter, StoreError, TenantVersion, VersionSummary};
 
 /// Position of a record in the log order used by exports: `(created_ms, seq)`.
 pub(crate) type LogCursor = (i64, i64);
@@ -103,12 +103,31 @@ pub(crate) trait Backend {
     /// A new change feed.
     fn changes(&self) -> impl Future<Output = Result<ChangeFeed, StoreError>> + Send;
 
-    /// Sign-in records matching `filter`, newest first, at most `limit`.
+    /// Sign-in records matching `filter`, newest first, at most `limit`, and the position
+    /// of the last one.
     fn query_log(
         &self,
         filter: &SignInFilter,
         limit: i64,
-    ) -> impl Future<Output = Result<Vec<serde_json::Value>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<(Vec<serde_json::Value>, Option<LogPosition>), StoreError>> + Send;
+
+    /// Refreshes the planner statistics of the sign-in log.
+    fn refresh_statistics(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Adds a console session to the revoked ones until `expires_ms`, and forgets the
+    /// revocations that expired before `now_ms`.
+    fn revoke_session(
+        &self,
+        session_id: &str,
+        expires_ms: i64,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The revoked console sessions that expire after `now_ms`: `(session id, expiry)`.
+    fn revoked_sessions(
+        &self,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Vec<(String, i64)>, StoreError>> + Send;
 
     /// Appends to `out` the JSON text and a newline of at most `page` records matching
     /// `filter`, oldest first, after `after`; returns how many and the position of the last.

@@ -99,6 +99,12 @@ pub enum StoreError {
         /// The database (see the module documentation).
         path: PathBuf,
     },
+    /// A console session id to revoke is empty or longer than 128 bytes.
+    #[error("console session id of {len} bytes refused: it must have 1 to 128")]
+    InvalidSessionId {
+        /// Its length in bytes.
+        len: usize,
+    },
     /// Writing a sign-in log export failed.
     #[error("cannot write the sign-in log export: {source}")]
     Export {

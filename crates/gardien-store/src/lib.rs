@@ -10,6 +10,7 @@ mod location;
 mod log;
 mod migrate;
 mod postgres;
+mod sessions;
 mod sqlite;
 mod versions;
 mod writer;
@@ -21,7 +22,10 @@ pub use crate::audit::{
 };
 pub use crate::changes::{Change, ChangeFeed};
 pub use crate::error::StoreError;
-pub use crate::log::{DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT, SignInFilter, SignInLog, SignInRecord};
+pub use crate::log::{
+    DEFAULT_QUERY_LIMIT, LogPosition, MAX_QUERY_LIMIT, SearchPage, SignInFilter, SignInLog,
+    SignInRecord,
+};
 pub use crate::versions::{NewVersion, TenantVersion, VersionSummary};
 
 use crate::backend::Backend as _;

@@ -62,9 +62,51 @@ pub struct SignInFilter {
     pub to_ms: Option<i64>,
     /// Correlation id.
     pub correlation_id: Option<String>,
+    /// Only records older than this position in the newest-first order (keyset
+    /// pagination: the [`SearchPage::next`] of the previous page). [`SignInLog::query`]
+    /// and [`SignInLog::search`] only; the export ignores it.
+    pub before: Option<LogPosition>,
     /// Most records returned: `query` defaults to 100 and caps at 10 000; `export_jsonl`
     /// exports everything when `None` and is not capped.
     pub limit: Option<usize>,
+}
+
+/// A record's place in the log order: `(created_ms, seq)`, `seq` being the insertion order
+/// (ties of equal `created_ms`). Written `<created_ms>.<seq>` in URLs
+/// ([`LogPosition::parse`], `Display`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LogPosition {
+    /// When the record's sign-in happened, in Unix milliseconds.
+    pub created_ms: i64,
+    /// Insertion order.
+    pub seq: i64,
+}
+
+impl LogPosition {
+    /// Reads `<created_ms>.<seq>` (both decimal integers); `None` for anything else.
+    pub fn parse(text: &str) -> Option<LogPosition> {
+        let (created, seq) = text.split_once('.')?;
+        Some(LogPosition {
+            created_ms: created.parse().ok()?,
+            seq: seq.parse().ok()?,
+        })
+    }
+}
+
+impl std::fmt::Display for LogPosition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.created_ms, self.seq)
+    }
+}
+
+/// One page of [`SignInLog::search`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchPage {
+    /// The stored Graph `signIn` objects, newest first.
+    pub records: Vec<serde_json::Value>,
+    /// Where the next (older) page starts, when this page is full: pass it as
+    /// [`SignInFilter::before`].
+    pub next: Option<LogPosition>,
 }
 
 /// Handle to the sign-in log; cheap to clone.
@@ -160,11 +202,33 @@ impl SignInLog {
     /// Records matching `filter`, newest first (by `created_ms`, then insertion order), at
     /// most `filter.limit` (default 100, capped at 10 000): the stored Graph `signIn` objects.
     pub async fn query(&self, filter: &SignInFilter) -> Result<Vec<serde_json::Value>, StoreError> {
+        Ok(self.search(filter).await?.records)
+    }
+
+    /// As [`SignInLog::query`], with where the next page starts. Every combination of
+    /// filters is answered from an index that the search follows newest first and that holds
+    /// the other filters' columns: SQLite follows the index of the filter that matches the
+    /// fewest records (counted up to a bound first), PostgreSQL's planner picks from its
+    /// statistics; the records are read last, by position, for the page only.
+    pub async fn search(&self, filter: &SignInFilter) -> Result<SearchPage, StoreError> {
         let limit = filter
             .limit
             .unwrap_or(DEFAULT_QUERY_LIMIT)
             .min(MAX_QUERY_LIMIT);
-        dispatch!(&self.db, b => b.query_log(filter, to_i64(limit)).await)
+        let (records, last) = dispatch!(&self.db, b => b.query_log(filter, to_i64(limit)).await)?;
+        let next = if limit > 0 && records.len() == limit {
+            last
+        } else {
+            None
+        };
+        Ok(SearchPage { records, next })
+    }
+
+    /// Refreshes the planner statistics of the sign-in log (PostgreSQL: `ANALYZE`, as
+    /// autovacuum does by itself after enough writes; SQLite: nothing, its search counts
+    /// instead). For benchmarks and after bulk loads.
+    pub async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        dispatch!(&self.db, b => b.refresh_statistics().await)
     }
 
     /// Streams every record matching `filter` (at most `filter.limit` if set), oldest first,
@@ -291,4 +355,65 @@ where
     if let Some(id) = &filter.correlation_id {
         qb.push(" AND correlation_id = ").push_bind(id.as_str());
     }
+}
+
+/// Appends the keyset condition of [`SignInFilter::before`]: a range on `created_ms` that
+/// every search index can seek (its second column), then the tie on `seq`.
+pub(crate) fn push_before<'a, DB>(qb: &mut QueryBuilder<'a, DB>, filter: &SignInFilter)
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    if let Some(p) = filter.before {
+        qb.push(" AND created_ms <= ")
+            .push_bind(p.created_ms)
+            .push(" AND (created_ms < ")
+            .push_bind(p.created_ms)
+            .push(" OR seq < ")
+            .push_bind(p.seq)
+            .push(")");
+    }
+}
+
+/// The end of a search statement: the positions of the page, newest first, then the
+/// records of those positions (each read by its `seq`), in the same order. The caller
+/// wrote `SELECT seq, created_ms FROM sign_ins [INDEXED BY ...] WHERE ...` and the filters.
+pub(crate) fn finish_search<'a, DB>(qb: &mut QueryBuilder<'a, DB>, limit: i64)
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    qb.push(" ORDER BY created_ms DESC, seq DESC LIMIT ")
+        .push_bind(limit)
+        .push(
+            ") AS k JOIN sign_ins AS s ON s.seq = k.seq \
+             ORDER BY k.created_ms DESC, k.seq DESC",
+        );
+}
+
+/// The columns a search selects: `SELECT s.correlation_id, s.record, s.created_ms, s.seq
+/// FROM (` — the caller goes on with the positions' subquery.
+pub(crate) const SEARCH_HEAD: &str = "SELECT s.correlation_id, s.record, s.created_ms, s.seq FROM (SELECT seq, created_ms FROM sign_ins";
+
+/// Decodes a search's rows: the records and the position of the last one.
+pub(crate) fn decode_search<R: sqlx::Row>(
+    rows: &[R],
+    decode: impl Fn(sqlx::Error) -> StoreError,
+) -> Result<(Vec<serde_json::Value>, Option<LogPosition>), StoreError>
+where
+    for<'r> &'r str: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    let records = crate::versions::decode_documents(rows, &decode, |id| {
+        format!("stored sign-in record {id}")
+    })?;
+    let last = match rows.last() {
+        Some(row) => Some(LogPosition {
+            created_ms: row.try_get(2).map_err(&decode)?,
+            seq: row.try_get(3).map_err(&decode)?,
+        }),
+        None => None,
+    };
+    Ok((records, last))
 }

@@ -28,6 +28,16 @@ pub(crate) const SQLITE: Embedded = &[
         "admin audit",
         include_str!("../migrations/sqlite/0003_admin_audit.sql"),
     ),
+    (
+        4,
+        "search indexes",
+        include_str!("../migrations/sqlite/0004_search_indexes.sql"),
+    ),
+    (
+        5,
+        "console sessions",
+        include_str!("../migrations/sqlite/0005_console_sessions.sql"),
+    ),
 ];
 
 /// Every PostgreSQL migration, oldest first. Same rule.
@@ -41,6 +51,16 @@ pub(crate) const POSTGRES: Embedded = &[
         2,
         "admin audit",
         include_str!("../migrations/postgres/0002_admin_audit.sql"),
+    ),
+    (
+        3,
+        "search indexes",
+        include_str!("../migrations/postgres/0003_search_indexes.sql"),
+    ),
+    (
+        4,
+        "console sessions",
+        include_str!("../migrations/postgres/0004_console_sessions.sql"),
     ),
 ];
 

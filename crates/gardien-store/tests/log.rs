@@ -15,7 +15,7 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 
 use common::{TestDb, backend_tests, nth, sign_in};
-use gardien_store::{SignInFilter, SignInRecord, Store, StoreError, StoreOptions};
+use gardien_store::{LogPosition, SignInFilter, SignInRecord, Store, StoreError, StoreOptions};
 
 backend_tests!(
     append_then_query_with_each_filter,
@@ -32,6 +32,8 @@ backend_tests!(
     acked_records_survive_kill_9,
     a_record_that_is_not_a_json_object_is_refused,
     both_durability_modes_commit,
+    search_answers_every_filter_combination_in_pages,
+    the_search_migration_keeps_the_log,
 );
 
 fn ids(records: &[serde_json::Value]) -> Vec<&str> {
@@ -707,5 +709,192 @@ async fn postgres_log_writer_reconnects() {
         ["after", "before"]
     );
     assert_eq!(log.failed(), 1);
+    store.close().await.unwrap();
+}
+
+/// Records of `search_answers_every_filter_combination_in_pages`: three users, two apps, the
+/// decisions and codes spread so that some combinations match nothing, equal `created_ms`
+/// in pairs (the keyset tie on `seq`).
+fn mixed(n: usize) -> Vec<SignInRecord> {
+    let outcomes = [
+        ("allow", None),
+        ("allow", None),
+        ("challenge", None),
+        ("deny", Some(53003)),
+        ("deny", Some(53000)),
+    ];
+    (0..n)
+        .map(|i| {
+            let (decision, code) = outcomes[(i * 3) % outcomes.len()];
+            SignInRecord {
+                id: format!("c{i:05}"),
+                created_ms: 1_000_000 + (i as i64 / 2) * 1000,
+                user_id: format!("u{}", i % 3),
+                app_id: format!("a{}", (i / 3) % 2),
+                decision: decision.to_owned(),
+                error_code: code,
+                record: serde_json::json!({"correlationId": format!("c{i:05}")}).to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Every combination of the search's filters (user, app, result, error code, time range,
+/// correlation id), with values that match and values that match nothing, against the same
+/// filter applied to the records in memory: the same records, newest first (ties by
+/// insertion order), through every page of 7.
+async fn search_answers_every_filter_combination_in_pages(db: TestDb) {
+    let store = db.open().await;
+    let log = store.log();
+    let records = mixed(300);
+    for r in &records {
+        log.append(r.clone()).await.unwrap();
+    }
+    store.log().refresh_statistics().await.unwrap();
+    let users = [None, Some("u1"), Some("u9")];
+    let apps = [None, Some("a0")];
+    let decisions = [None, Some("deny"), Some("challenge")];
+    let codes = [None, Some(53003u32), Some(53001)];
+    let ranges = [None, Some((1_020_000i64, 1_100_000i64))];
+    let correlations = [None, Some("c00042")];
+    let mut combos = 0;
+    for user in users {
+        for app in apps {
+            for decision in decisions {
+                for code in codes {
+                    for range in ranges {
+                        for corr in correlations {
+                            combos += 1;
+                            let mut expected: Vec<&SignInRecord> = records
+                                .iter()
+                                .filter(|r| user.is_none_or(|u| r.user_id == u))
+                                .filter(|r| app.is_none_or(|a| r.app_id == a))
+                                .filter(|r| decision.is_none_or(|d| r.decision == d))
+                                .filter(|r| code.is_none_or(|c| r.error_code == Some(c)))
+                                .filter(|r| {
+                                    range.is_none_or(|(f, t)| r.created_ms >= f && r.created_ms < t)
+                                })
+                                .filter(|r| corr.is_none_or(|c| r.id == c))
+                                .collect();
+                            // Newest first; equal times: the later insertion first.
+                            expected.reverse();
+                            let expected: Vec<&str> =
+                                expected.iter().map(|r| r.id.as_str()).collect();
+                            let mut filter = SignInFilter {
+                                user: user.map(str::to_owned),
+                                app: app.map(str::to_owned),
+                                decision: decision.map(str::to_owned),
+                                error_code: code,
+                                from_ms: range.map(|r| r.0),
+                                to_ms: range.map(|r| r.1),
+                                correlation_id: corr.map(str::to_owned),
+                                before: None,
+                                limit: Some(7),
+                            };
+                            let mut got: Vec<String> = Vec::new();
+                            loop {
+                                let page = log.search(&filter).await.unwrap();
+                                assert!(page.records.len() <= 7);
+                                got.extend(ids(&page.records).iter().map(|s| (*s).to_owned()));
+                                match page.next {
+                                    Some(next) => filter.before = Some(next),
+                                    None => break,
+                                }
+                            }
+                            assert_eq!(got, expected, "{filter:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(combos, 3 * 2 * 3 * 3 * 2 * 2);
+    assert_eq!(
+        LogPosition::parse("17.4"),
+        Some(LogPosition {
+            created_ms: 17,
+            seq: 4
+        })
+    );
+    assert_eq!(LogPosition::parse("17"), None);
+    assert_eq!(
+        LogPosition {
+            created_ms: -3,
+            seq: 9
+        }
+        .to_string(),
+        "-3.9"
+    );
+    store.close().await.unwrap();
+}
+
+/// A log written under the previous schema (the indexes of schema version 3 on SQLite, 2 on
+/// PostgreSQL, rebuilt by hand after a first open) gets the search indexes on the next open
+/// and keeps every record; searches answer from the new indexes.
+async fn the_search_migration_keeps_the_log(db: TestDb) {
+    let store = db.open().await;
+    let records = mixed(60);
+    for r in &records {
+        store.log().append(r.clone()).await.unwrap();
+    }
+    store.close().await.unwrap();
+    let (previous, indexes) = match db.backend() {
+        "sqlite" => (
+            3,
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sign_ins' \
+             AND name IN ('sign_ins_decision', 'sign_ins_error_code')",
+        ),
+        _ => (
+            2,
+            "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() \
+             AND indexname IN ('sign_ins_decision', 'sign_ins_error_code')",
+        ),
+    };
+    // Back to the previous schema: its two indexes, no search indexes, no session table.
+    for sql in [
+        "DROP INDEX sign_ins_user",
+        "DROP INDEX sign_ins_app",
+        "DROP INDEX sign_ins_decision",
+        "DROP INDEX sign_ins_error_code",
+        "CREATE INDEX sign_ins_user ON sign_ins (user_id, created_ms)",
+        "CREATE INDEX sign_ins_app ON sign_ins (app_id, created_ms)",
+        "DROP TABLE console_revoked_sessions",
+    ] {
+        db.execute(sql).await;
+    }
+    if db.backend() == "postgres" {
+        db.execute("DROP INDEX sign_ins_seq").await;
+    }
+    db.execute(&format!(
+        "DELETE FROM _sqlx_migrations WHERE version > {previous}"
+    ))
+    .await;
+    assert_eq!(db.scalar(indexes).await, 0);
+
+    let store = db.open().await;
+    assert_eq!(db.scalar(indexes).await, 2);
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM sign_ins").await,
+        records.len() as i64
+    );
+    let page = store
+        .log()
+        .search(&SignInFilter {
+            user: Some("u1".into()),
+            decision: Some("deny".into()),
+            error_code: Some(53003),
+            ..SignInFilter::default()
+        })
+        .await
+        .unwrap();
+    let expected: Vec<&str> = records
+        .iter()
+        .rev()
+        .filter(|r| r.user_id == "u1" && r.error_code == Some(53003))
+        .map(|r| r.id.as_str())
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(ids(&page.records), expected);
+    store.revoke_session("s1", i64::MAX / 2, 0).await.unwrap();
     store.close().await.unwrap();
 }

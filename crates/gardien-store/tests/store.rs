@@ -58,6 +58,7 @@ backend_tests!(
     two_handles_on_one_database_never_lose_a_version,
     closed_store_reports_closed,
     admin_audit_appends_filters_and_expires,
+    revoked_sessions_are_kept_until_they_expire,
 );
 
 async fn reopening_is_idempotent(db: TestDb) {
@@ -78,8 +79,8 @@ async fn reopening_is_idempotent(db: TestDb) {
     }
     // crates/gardien-store/migrations/<backend>/*.sql
     let migrations = match db.backend() {
-        "sqlite" => 3,
-        _ => 2,
+        "sqlite" => 5,
+        _ => 4,
     };
     assert_eq!(
         db.scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
@@ -675,7 +676,7 @@ async fn postgres_replicas_starting_together_all_migrate() {
         store.close().await.unwrap();
     }
     // Every PostgreSQL migration applied once (crates/gardien-store/migrations/postgres).
-    assert_eq!(db.scalar("SELECT COUNT(*) FROM _sqlx_migrations").await, 2);
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM _sqlx_migrations").await, 4);
 }
 
 /// Polls every future to completion concurrently (no extra dependency for `join_all`).
@@ -903,4 +904,42 @@ async fn admin_audit_appends_filters_and_expires(db: TestDb) {
     assert_eq!(store.delete_audit_before(2_500).await.unwrap(), 2);
     let left = store.audit(&AuditFilter::default()).await.unwrap();
     assert_eq!(left.iter().map(|e| e.id).collect::<Vec<_>>(), vec![c]);
+}
+
+/// A revoked console session is listed until its expiry, on every handle and after a
+/// reopen; revoking again keeps the later expiry; expired revocations are forgotten.
+async fn revoked_sessions_are_kept_until_they_expire(db: TestDb) {
+    let store = db.open().await;
+    store.revoke_session("s-old", 1_000, 0).await.unwrap();
+    store.revoke_session("s-new", 5_000, 0).await.unwrap();
+    store.revoke_session("s-new", 4_000, 0).await.unwrap();
+    let mut listed = store.revoked_sessions(2_000).await.unwrap();
+    listed.sort();
+    assert_eq!(listed, vec![("s-new".to_owned(), 5_000)]);
+    assert!(matches!(
+        store.revoke_session("", 9_000, 0).await,
+        Err(StoreError::InvalidSessionId { len: 0 })
+    ));
+    assert!(
+        store
+            .revoke_session(&"x".repeat(129), 9_000, 0)
+            .await
+            .is_err()
+    );
+    // A later revocation forgets the expired ones.
+    store.revoke_session("s-3", 9_000, 2_000).await.unwrap();
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM console_revoked_sessions")
+            .await,
+        2
+    );
+    store.close().await.unwrap();
+    let store = db.open().await;
+    let mut listed = store.revoked_sessions(0).await.unwrap();
+    listed.sort();
+    assert_eq!(
+        listed,
+        vec![("s-3".to_owned(), 9_000), ("s-new".to_owned(), 5_000)]
+    );
+    store.close().await.unwrap();
 }

@@ -203,6 +203,7 @@ fn user(id: &str, roles: Vec<Box<str>>, groups: Vec<Box<str>>) -> DirectoryUser 
     DirectoryUser {
         id: id.into(),
         user_principal_name: format!("{id}@gardien.invalid"),
+        display_name: None,
         is_guest: false,
         external_user_type: None,
         home_tenant_id: None,

@@ -20,6 +20,8 @@ pub struct DirectoryUser {
     pub id: Box<str>,
     /// User principal name.
     pub user_principal_name: String,
+    /// Display name (`displayName`), when the export has it.
+    pub display_name: Option<String>,
     /// `Member` or `Guest`.
     pub is_guest: bool,
     /// Kind of external user, when the directory says so (gardien extension).
@@ -394,9 +396,17 @@ pub(crate) fn read_directory(node: &Node<'_>, errors: &mut Vec<LoadError>) -> Di
             .ok()
             .flatten()
             .map(|t| normalize_id(&t));
+        let display_name = match opt_string(u, "displayName") {
+            Ok(name) => name,
+            Err(e) => {
+                record(errors, e);
+                None
+            }
+        };
         d.users.push(DirectoryUser {
             id,
             user_principal_name: upn,
+            display_name,
             is_guest,
             external_user_type,
             home_tenant_id,

@@ -22,12 +22,13 @@ use super::session::{CookieRules, Purpose, b64, cookie, set_cookie};
 use super::{ConsoleRole, SESSION_COOKIE, Session, lang, now_s};
 use crate::state::AppState;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 const LOGIN_COOKIE: &str = "gardien_console_login";
@@ -134,9 +135,17 @@ pub struct LoginForm {
 /// `POST /console/login`: an admin API token opens a session with its role.
 pub async fn login(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
+    if let Err(r) = rate_limit(&state, peer, &headers) {
+        return *r;
+    }
+    if !super::same_origin(state.config.console.public_url.as_deref(), &headers) {
+        tracing::warn!("console: login from another origin (or none named) refused");
+        return login_form(&state, &headers, StatusCode::FORBIDDEN, Some("error-csrf"));
+    }
     let Ok(Form(form)) = form else {
         return login_form(
             &state,
@@ -200,7 +209,11 @@ fn start_session(
         role,
         csrf: console.sealer.token(),
         exp: now_s() + minutes * 60,
+        sid: console.sealer.token(),
     };
+    if session.sid.is_empty() {
+        return None;
+    }
     let sealed = console.sealer.seal_session(&session)?;
     Some(set_cookie(
         SESSION_COOKIE,
@@ -227,10 +240,19 @@ pub async fn logout(
         Err(r) => return *r,
     };
     let csrf = form.as_ref().ok().and_then(|f| f.csrf.as_deref());
-    if let Err(r) = super::check_post(&session, &headers, csrf) {
+    if let Err(r) = super::check_post(&state, &session, &headers, csrf) {
         return *r;
     }
-    tracing::info!(actor = %session.actor, "console: signed out");
+    if let Err(err) = state.console.revoke(&state.store, &session).await {
+        tracing::error!(actor = %session.actor, error = %err, "console: sign-out could not revoke the session");
+        return refusal(
+            lang(&headers),
+            Some(&session),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "error-signout",
+        );
+    }
+    tracing::info!(actor = %session.actor, "console: signed out (session revoked)");
     with_cookie(
         super::redirect("/console/login"),
         &set_cookie(SESSION_COOKIE, "", state.console.session_rules(), 0),
@@ -284,14 +306,21 @@ pub async fn oidc_start(State(state): State<Arc<AppState>>, headers: HeaderMap) 
             "error-internal",
         );
     };
-    let sep = if oidc.authorization_endpoint.contains('?') {
+    let endpoints = match state.console.discovery.endpoints(oidc).await {
+        Ok(e) => e,
+        Err(err) => {
+            tracing::error!(error = %err, "console: the identity provider's endpoints are unknown");
+            return refusal(lang, None, StatusCode::BAD_GATEWAY, "error-oidc-discovery");
+        }
+    };
+    let sep = if endpoints.authorization.contains('?') {
         '&'
     } else {
         '?'
     };
     let location = format!(
         "{endpoint}{sep}response_type=code&client_id={client}&redirect_uri={redirect}&scope={scope}&state={st}&nonce={nonce}&code_challenge={challenge}&code_challenge_method=S256",
-        endpoint = oidc.authorization_endpoint,
+        endpoint = endpoints.authorization,
         client = url(&oidc.client_id),
         redirect = url(&redirect_uri(&state)),
         scope = url(&oidc.scopes),
@@ -325,9 +354,13 @@ pub struct Callback {
 /// verifies the ID token, maps the roles claim, opens the session.
 pub async fn oidc_callback(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     query: Result<Query<Callback>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
+    if let Err(r) = rate_limit(&state, peer, &headers) {
+        return *r;
+    }
     let lang = lang(&headers);
     let clear = set_cookie(OIDC_COOKIE, "", oidc_rules(state.console.secure), 0);
     let fail =
@@ -373,7 +406,13 @@ pub async fn oidc_callback(
     .into_iter()
     .chain(secret.map(|s| ("client_secret".to_owned(), s)))
     .collect::<Vec<_>>();
-    let endpoint = oidc.token_endpoint.clone();
+    let endpoint = match state.console.discovery.endpoints(&oidc).await {
+        Ok(e) => e.token,
+        Err(err) => {
+            tracing::error!(error = %err, "console: the identity provider's endpoints are unknown");
+            return fail(StatusCode::BAD_GATEWAY, "error-oidc-discovery");
+        }
+    };
     let redeemed = tokio::task::spawn_blocking(move || redeem(&endpoint, &form)).await;
     let id_token = match redeemed {
         Ok(Ok(t)) => t,
@@ -429,6 +468,42 @@ pub async fn oidc_callback(
         with_cookie(html(StatusCode::OK, page), &session_cookie),
         &clear,
     )
+}
+
+/// Counts a sign-in attempt from the request's client address (behind a trusted proxy, the
+/// address the proxy forwarded, as for decisions); a 429 page with `Retry-After` past the
+/// limit ([`super::limit`]).
+fn rate_limit(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<(), Box<Response>> {
+    let signals = state.signals.load();
+    let client = gardien_signals::client_ip::client_ip(
+        Some(peer.ip()),
+        headers,
+        &signals.config.trusted_proxies,
+        signals.config.forwarded_header,
+    )
+    .address
+    .unwrap_or(peer.ip());
+    state
+        .console
+        .limiter
+        .attempt(client, now_s())
+        .map_err(|retry_after| {
+            tracing::warn!(%client, "console: sign-in attempts over the limit refused");
+            let mut r = refusal(
+                lang(headers),
+                None,
+                StatusCode::TOO_MANY_REQUESTS,
+                "error-rate-limited",
+            );
+            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Box::new(r)
+        })
 }
 
 /// The role the roles claim gives: any admin value makes an admin, else any reader value a

@@ -30,9 +30,18 @@ pub struct ConsoleConfig {
     /// without policy names or ids) or `full`. Admins always see everything.
     #[serde(default)]
     pub reader_disclosure: Disclosure,
+    /// Sign-in attempts (token logins and OpenID Connect callbacks) allowed per client
+    /// address and minute (default 10; IPv6 addresses count per /64). Further attempts get a
+    /// 429 page until the next minute.
+    #[serde(default = "default_login_attempts")]
+    pub login_attempts_per_minute: u32,
     /// Sign-in through an OpenID Connect provider (authorization code with PKCE).
     #[serde(default)]
     pub oidc: Option<OidcConfig>,
+}
+
+fn default_login_attempts() -> u32 {
+    10
 }
 
 fn default_enabled() -> bool {
@@ -51,6 +60,7 @@ impl Default for ConsoleConfig {
             session_minutes: default_session_minutes(),
             session_key_env: None,
             reader_disclosure: Disclosure::default(),
+            login_attempts_per_minute: default_login_attempts(),
             oidc: None,
         }
     }
@@ -70,10 +80,13 @@ pub struct OidcConfig {
     /// without it the console is a public client (PKCE only).
     #[serde(default)]
     pub client_secret_env: Option<String>,
-    /// The provider's authorization endpoint.
-    pub authorization_endpoint: String,
-    /// The provider's token endpoint.
-    pub token_endpoint: String,
+    /// The provider's authorization endpoint. Without it and `token_endpoint`, both are
+    /// read from `<issuer>/.well-known/openid-configuration` (OpenID Connect discovery).
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    /// The provider's token endpoint (see `authorization_endpoint`).
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
     /// Scopes asked for (default `openid profile email`).
     #[serde(default = "default_scopes")]
     pub scopes: String,
@@ -129,6 +142,12 @@ impl ConsoleConfig {
         if self.session_minutes == 0 || self.session_minutes > 7 * 24 * 60 {
             return Err("[console] session_minutes must be between 1 and 10080".to_owned());
         }
+        if self.login_attempts_per_minute == 0 {
+            return Err(
+                "[console] login_attempts_per_minute must be at least 1 (nobody could sign in)"
+                    .to_owned(),
+            );
+        }
         let Some(oidc) = &self.oidc else {
             return Ok(());
         };
@@ -138,10 +157,25 @@ impl ConsoleConfig {
                     .to_owned(),
             );
         }
+        match (&oidc.authorization_endpoint, &oidc.token_endpoint) {
+            (Some(_), Some(_)) => {}
+            (None, None) => {
+                if !http_url(&oidc.issuer) {
+                    return Err(format!(
+                        "[console.oidc] issuer must be an http:// or https:// URL to discover its endpoints (or set authorization_endpoint and token_endpoint), not `{}`",
+                        oidc.issuer
+                    ));
+                }
+            }
+            _ => {
+                return Err("[console.oidc] set both authorization_endpoint and token_endpoint, or neither (then they are discovered from the issuer)".to_owned());
+            }
+        }
         for (key, url) in [
             ("authorization_endpoint", &oidc.authorization_endpoint),
             ("token_endpoint", &oidc.token_endpoint),
         ] {
+            let Some(url) = url else { continue };
             if !http_url(url) {
                 return Err(format!(
                     "[console.oidc] {key} must be an http:// or https:// URL, not `{url}`"
@@ -235,6 +269,24 @@ mod tests {
         );
         c.public_url = Some("javascript:alert(1)".into());
         assert!(c.check(&identity(&["console"])).is_err());
+        c.public_url = Some("https://gardien.example".into());
+        let mut o = oidc();
+        o.token_endpoint = None;
+        c.oidc = Some(o.clone());
+        assert!(
+            c.check(&identity(&["console"]))
+                .unwrap_err()
+                .contains("or neither")
+        );
+        o.authorization_endpoint = None;
+        c.oidc = Some(o);
+        assert!(c.check(&identity(&["console"])).is_ok(), "discovered");
+        c.login_attempts_per_minute = 0;
+        assert!(
+            c.check(&identity(&["console"]))
+                .unwrap_err()
+                .contains("login_attempts_per_minute")
+        );
     }
 
     #[test]

@@ -212,6 +212,7 @@ mod tests {
             role: ConsoleRole::Reader,
             csrf: "tok\"en".into(),
             exp: 1,
+            sid: String::new(),
         };
         let page = layout(Lang::Fr, Some(&s), "T<i>", "<p>x</p>");
         assert!(page.starts_with("<!DOCTYPE html>\n<html lang=\"fr\">"));

@@ -60,6 +60,10 @@ pub struct Session {
     pub csrf: String,
     /// Expiry, Unix seconds.
     pub exp: u64,
+    /// The session's own random id: signing out revokes it in the store
+    /// ([`super::ConsoleState::revoke`]). A cookie sealed before sessions had one opens no
+    /// session.
+    pub sid: String,
 }
 
 /// Names the purpose of a sealed value (the AEAD's associated data).
@@ -204,7 +208,8 @@ impl Sealer {
     pub fn open_session(&self, text: &str, now: u64) -> Option<Session> {
         let plain = self.open(Purpose::Session, text)?;
         let session: Session = serde_json::from_slice(&plain).ok()?;
-        (session.exp > now && !session.csrf.is_empty()).then_some(session)
+        (session.exp > now && !session.csrf.is_empty() && !session.sid.is_empty())
+            .then_some(session)
     }
 }
 
@@ -283,6 +288,7 @@ mod tests {
             role: ConsoleRole::Admin,
             csrf: "c".repeat(43),
             exp,
+            sid: "s".repeat(43),
         }
     }
 

@@ -46,7 +46,7 @@ fn field(id: &str, label: &str, value: &str, kind: &str, extra: &str) -> String 
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "tests")]
+#[allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
 mod tests {
     use super::search::form_time;
     use super::trace::policy;
@@ -167,6 +167,74 @@ mod tests {
         let full = render(Disclosure::Full);
         assert!(full.contains("CA04 &lt;Payroll&gt;") && full.contains("ca04-id"));
         assert!(full.contains("in `HQ egress`"));
+    }
+
+    #[test]
+    fn users_are_found_by_partial_canonical_name_upn_or_id_and_bounded() {
+        use super::search::{USER_CHOICES, UserMatch, canonical, match_user};
+        use gardien_core::model::directory::DirectoryUser;
+        let user = |id: &str, upn: &str, name: Option<&str>| DirectoryUser {
+            id: id.into(),
+            user_principal_name: upn.into(),
+            display_name: name.map(str::to_owned),
+            is_guest: false,
+            external_user_type: None,
+            home_tenant_id: None,
+            member_of: Vec::new(),
+            roles: Vec::new(),
+        };
+        let users = vec![
+            user("a1a1-0001", "alice@contoso.example", Some("Alice Martin")),
+            user("b2b2-0002", "bob@contoso.example", Some("Ｂob  Ｍartin")),
+            user("c3c3-0003", "Élodie@contoso.example", None),
+        ];
+        assert_eq!(canonical("  ＡLICE   Martin "), "alice martin");
+        assert_eq!(match_user("  ", &users), UserMatch::Any);
+        // A prefix of the display name, of a word of it, of the UPN, of the id.
+        for text in ["ali", "ALICE M", "alice@", "a1a1", "A1A1-0001"] {
+            assert_eq!(
+                match_user(text, &users),
+                UserMatch::One("a1a1-0001".into()),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            match_user("élodie", &users),
+            UserMatch::One("c3c3-0003".into())
+        );
+        // Full-width letters and doubled spaces are canonicalised (NFKC).
+        assert_eq!(
+            match_user("bob mar", &users),
+            UserMatch::One("b2b2-0002".into())
+        );
+        match match_user("martin", &users) {
+            UserMatch::Several(found, more) => {
+                assert_eq!(found.len(), 2);
+                assert!(!more);
+            }
+            other => panic!("{other:?}"),
+        }
+        // An exact UPN wins over prefixes of others.
+        let mut many: Vec<DirectoryUser> = (0..50)
+            .map(|i| user(&format!("id-{i:02}"), &format!("user{i}@x.example"), None))
+            .collect();
+        match match_user("user", &many) {
+            UserMatch::Several(found, more) => {
+                assert_eq!(found.len(), USER_CHOICES);
+                assert!(more);
+            }
+            other => panic!("{other:?}"),
+        }
+        many.push(user("id-x", "user@x.example", None));
+        assert_eq!(
+            match_user("USER@x.example", &many),
+            UserMatch::One("id-x".into())
+        );
+        // Nobody in the directory: the text as an id, lower-cased.
+        assert_eq!(
+            match_user("D4D4-0004", &users),
+            UserMatch::One("d4d4-0004".into())
+        );
     }
 
     #[test]

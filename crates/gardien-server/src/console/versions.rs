@@ -275,7 +275,7 @@ pub async fn rollback(
         Err(r) => return *r,
     };
     let csrf = form.as_ref().ok().and_then(|f| f.csrf.as_deref());
-    if let Err(r) = super::check_post(&session, &headers, csrf) {
+    if let Err(r) = super::check_post(&state, &session, &headers, csrf) {
         return *r;
     }
     let path = format!("/console/versions/{version}/rollback");

@@ -75,6 +75,7 @@ fn filter(q: SignInQuery) -> Result<SignInFilter, ApiError> {
         from_ms: time("from", q.from)?,
         to_ms: time("to", q.to)?,
         correlation_id: q.correlation_id,
+        before: None,
         limit: q.limit,
     })
 }

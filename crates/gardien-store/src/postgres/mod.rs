@@ -20,14 +20,14 @@ use crate::audit::{
 };
 use crate::backend::{Backend, LogCursor, export_rows};
 use crate::location::{mask_password, validate_schema};
-use crate::log::push_filter;
+use crate::log::{SEARCH_HEAD, decode_search, finish_search, push_before, push_filter};
 use crate::versions::{
     EncodedVersion, LIST_VERSIONS, VERSION_COLUMNS, decode_documents, decode_summaries,
     decode_version,
 };
 use crate::{
-    ChangeFeed, Db, Durability, SignInFilter, SignInLog, StoreError, StoreOptions, TenantVersion,
-    VersionSummary,
+    ChangeFeed, Db, Durability, LogPosition, SignInFilter, SignInLog, StoreError, StoreOptions,
+    TenantVersion, VersionSummary,
 };
 
 /// The NOTIFY channel of every change. Channels are database-wide, so each payload starts
@@ -472,20 +472,65 @@ impl Backend for PgDb {
         &self,
         filter: &SignInFilter,
         limit: i64,
-    ) -> Result<Vec<serde_json::Value>, StoreError> {
-        let mut qb =
-            QueryBuilder::<Postgres>::new("SELECT correlation_id, record FROM sign_ins WHERE TRUE");
+    ) -> Result<(Vec<serde_json::Value>, Option<LogPosition>), StoreError> {
+        // The planner picks the index from its statistics (autovacuum keeps them): each
+        // filter leads one that INCLUDEs the others, so an index-only scan checks them all.
+        let mut qb = QueryBuilder::<Postgres>::new(SEARCH_HEAD);
+        qb.push(" WHERE TRUE");
         push_filter(&mut qb, filter);
-        qb.push(" ORDER BY created_ms DESC, seq DESC LIMIT ")
-            .push_bind(limit);
+        push_before(&mut qb, filter);
+        finish_search(&mut qb, limit);
         let rows = qb
             .build()
             .fetch_all(&self.inner.pool)
             .await
             .map_err(self.sql("query the sign-in log"))?;
-        decode_documents(&rows, self.sql("decode sign-in records"), |id| {
-            format!("stored sign-in record {id}")
-        })
+        decode_search(&rows, self.sql("decode sign-in records"))
+    }
+
+    async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        // VACUUM also marks the pages all-visible, which index-only scans need.
+        sqlx::query("VACUUM (ANALYZE) sign_ins")
+            .execute(&self.inner.pool)
+            .await
+            .map_err(self.sql("refresh the sign-in log statistics"))?;
+        Ok(())
+    }
+
+    async fn revoke_session(
+        &self,
+        session_id: &str,
+        expires_ms: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let err = self.sql("revoke a console session");
+        let mut tx = self.inner.pool.begin().await.map_err(&err)?;
+        sqlx::query("DELETE FROM console_revoked_sessions WHERE expires_ms <= $1")
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(&err)?;
+        sqlx::query(
+            "INSERT INTO console_revoked_sessions (session_id, expires_ms) VALUES ($1, $2) \
+             ON CONFLICT (session_id) DO UPDATE \
+             SET expires_ms = GREATEST(console_revoked_sessions.expires_ms, excluded.expires_ms)",
+        )
+        .bind(session_id)
+        .bind(expires_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(&err)?;
+        tx.commit().await.map_err(&err)
+    }
+
+    async fn revoked_sessions(&self, now_ms: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        sqlx::query_as(
+            "SELECT session_id, expires_ms FROM console_revoked_sessions WHERE expires_ms > $1",
+        )
+        .bind(now_ms)
+        .fetch_all(&self.inner.pool)
+        .await
+        .map_err(self.sql("read the revoked console sessions"))
     }
 
     async fn export_page(

@@ -3,6 +3,7 @@
 //! through a tokio broadcast channel.
 
 mod checkpoint;
+mod search;
 mod sink;
 
 use std::path::Path;
@@ -21,14 +22,14 @@ use crate::audit::{
 };
 use crate::backend::{Backend, LogCursor, export_rows};
 use crate::changes::LOCAL_FEED_CAPACITY;
-use crate::log::push_filter;
+use crate::log::{SEARCH_HEAD, decode_search, finish_search, push_before, push_filter};
 use crate::versions::{
     EncodedVersion, LIST_VERSIONS, VERSION_COLUMNS, decode_documents, decode_summaries,
     decode_version,
 };
 use crate::{
-    Change, ChangeFeed, Db, Durability, SignInFilter, SignInLog, StoreError, StoreOptions,
-    TenantVersion, VersionSummary,
+    Change, ChangeFeed, Db, Durability, LogPosition, SignInFilter, SignInLog, StoreError,
+    StoreOptions, TenantVersion, VersionSummary,
 };
 
 /// How long a connection waits for another writer (another connection of this process or
@@ -390,20 +391,70 @@ impl Backend for SqliteDb {
         &self,
         filter: &SignInFilter,
         limit: i64,
-    ) -> Result<Vec<serde_json::Value>, StoreError> {
-        let mut qb =
-            QueryBuilder::<Sqlite>::new("SELECT correlation_id, record FROM sign_ins WHERE 1 = 1");
+    ) -> Result<(Vec<serde_json::Value>, Option<LogPosition>), StoreError> {
+        let index = search::pick_index(&self.pool, filter)
+            .await
+            .map_err(self.sql("count the sign-in log's search candidates"))?;
+        let mut qb = QueryBuilder::<Sqlite>::new(SEARCH_HEAD);
+        if let Some(index) = index {
+            // Names of our own indexes, never input.
+            qb.push(" INDEXED BY ").push(index);
+        }
+        qb.push(" WHERE 1 = 1");
         push_filter(&mut qb, filter);
-        qb.push(" ORDER BY created_ms DESC, seq DESC LIMIT ")
-            .push_bind(limit);
+        push_before(&mut qb, filter);
+        finish_search(&mut qb, limit);
         let rows = qb
             .build()
             .fetch_all(&self.pool)
             .await
             .map_err(self.sql("query the sign-in log"))?;
-        decode_documents(&rows, self.sql("decode sign-in records"), |id| {
-            format!("stored sign-in record {id}")
-        })
+        decode_search(&rows, self.sql("decode sign-in records"))
+    }
+
+    async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        // The search counts its candidates itself (`search::pick_index`): a full ANALYZE
+        // would hold the write lock, hence the log writer, for seconds on a large log.
+        Ok(())
+    }
+
+    async fn revoke_session(
+        &self,
+        session_id: &str,
+        expires_ms: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let err = self.sql("revoke a console session");
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(&err)?;
+        sqlx::query("DELETE FROM console_revoked_sessions WHERE expires_ms <= ?")
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(&err)?;
+        sqlx::query(
+            "INSERT INTO console_revoked_sessions (session_id, expires_ms) VALUES (?, ?) \
+             ON CONFLICT (session_id) DO UPDATE SET expires_ms = MAX(expires_ms, excluded.expires_ms)",
+        )
+        .bind(session_id)
+        .bind(expires_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(&err)?;
+        tx.commit().await.map_err(&err)
+    }
+
+    async fn revoked_sessions(&self, now_ms: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        sqlx::query_as(
+            "SELECT session_id, expires_ms FROM console_revoked_sessions WHERE expires_ms > ?",
+        )
+        .bind(now_ms)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.sql("read the revoked console sessions"))
     }
 
     async fn export_page(

@@ -353,6 +353,7 @@ pub(crate) fn plan(sources: &[&Tenant]) -> Plan {
         let entry = DirectoryUser {
             id: id.clone(),
             user_principal_name: format!("{id}@hypothetical.invalid"),
+            display_name: None,
             is_guest: external_user_type
                 .is_some_and(|k| k != ExternalUserType::B2bCollaborationMember),
             external_user_type,

@@ -6,7 +6,7 @@ use crate::console::page::{e, html, layout, refusal, t, te, url};
 use crate::state::{AppState, Live};
 use axum::extract::{Query, State};
 use axum::response::Response;
-use gardien_store::SignInFilter;
+use gardien_store::{LogPosition, SignInFilter};
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
@@ -34,6 +34,101 @@ pub struct SearchQuery {
     to: String,
     #[serde(default)]
     correlation_id: String,
+    /// Keyset position of the page (`<created_ms>.<seq>`): sign-ins older than it.
+    #[serde(default)]
+    before: String,
+}
+
+impl SearchQuery {
+    /// The query string of this search with `user` and `before` replaced (`None`: left
+    /// out), for the links to a chosen user and to the next page.
+    fn href(&self, user: &str, before: Option<&str>) -> String {
+        let mut out = String::from("/console/signins?");
+        let mut sep = "";
+        for (k, v) in [
+            ("user", user),
+            ("app", self.app.as_str()),
+            ("result", self.result.as_str()),
+            ("errorCode", self.error_code.as_str()),
+            ("from", self.from.as_str()),
+            ("to", self.to.as_str()),
+            ("correlationId", self.correlation_id.as_str()),
+            ("before", before.unwrap_or("")),
+        ] {
+            if !v.is_empty() {
+                let _ = write!(out, "{sep}{k}={}", url(v));
+                sep = "&";
+            }
+        }
+        out
+    }
+}
+
+/// Most directory users a search offers to choose from.
+pub(super) const USER_CHOICES: usize = 20;
+
+/// How user text is compared: NFKC, lower-case, inner whitespace collapsed.
+pub(super) fn canonical(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    let folded: String = text.nfkc().flat_map(char::to_lowercase).collect();
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Which user a search means.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum UserMatch {
+    /// No user filter.
+    Any,
+    /// This user id.
+    One(String),
+    /// Several directory users match: `(id, UPN, display name)`, at most
+    /// [`USER_CHOICES`], and whether there are more.
+    Several(Vec<(String, String, Option<String>)>, bool),
+}
+
+/// The directory users the text names, canonically compared ([`canonical`]): an exact id
+/// or UPN is that user; else every user whose id, UPN, display name or a word of the
+/// display name starts with the text (at most [`USER_CHOICES`] kept). Text that names no
+/// directory user is taken as a user id as written, lower-cased (users absent from the
+/// directory still have sign-ins).
+pub(super) fn match_user(
+    text: &str,
+    users: &[gardien_core::model::directory::DirectoryUser],
+) -> UserMatch {
+    let q = canonical(text);
+    if q.is_empty() {
+        return UserMatch::Any;
+    }
+    let mut found = Vec::new();
+    let mut more = false;
+    for u in users {
+        let upn = canonical(&u.user_principal_name);
+        let id = u.id.to_ascii_lowercase();
+        if upn == q || id == q {
+            return UserMatch::One(u.id.to_string());
+        }
+        let name = u.display_name.as_deref().map(canonical).unwrap_or_default();
+        let hit = id.starts_with(&q)
+            || upn.starts_with(&q)
+            || name.starts_with(&q)
+            || name.split(' ').any(|w| w.starts_with(&q));
+        if hit {
+            if found.len() == USER_CHOICES {
+                more = true;
+            } else {
+                found.push((
+                    u.id.to_string(),
+                    u.user_principal_name.clone(),
+                    u.display_name.clone(),
+                ));
+            }
+        }
+    }
+    match found.len() {
+        0 => UserMatch::One(q),
+        1 if !more => UserMatch::One(found.swap_remove(0).0),
+        _ => UserMatch::Several(found, more),
+    }
 }
 
 /// An instant from the form: `datetime-local` (`2026-12-07T10:20`, read as UTC), RFC 3339 or
@@ -46,22 +141,16 @@ pub(super) fn form_time(text: &str) -> Option<i64> {
     gardien_core::time::parse_instant_ms(t)
 }
 
-/// The store filter of a search, or the message key of the field that is wrong. Users are
-/// found by id, user principal name or (for the directory's users) exactly as written;
-/// applications by app id or service principal display name (case-insensitive), through
-/// the directory in force.
-fn filter(q: &SearchQuery, live: &Live) -> Result<SignInFilter, &'static str> {
+/// The store filter of a search, or the message key of the field that is wrong. The user is
+/// `user` (see [`match_user`]); applications by app id or service principal display name
+/// (case-insensitive), through the directory in force.
+fn filter(
+    q: &SearchQuery,
+    live: &Live,
+    user: Option<String>,
+) -> Result<SignInFilter, &'static str> {
     let directory = &live.tenant.tenant.directory;
     let some = |s: &str| Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned);
-    let user = some(&q.user).map(|u| {
-        directory
-            .users
-            .iter()
-            .find(|d| {
-                d.user_principal_name.eq_ignore_ascii_case(&u) || d.id.eq_ignore_ascii_case(&u)
-            })
-            .map_or(u, |d| d.id.to_string())
-    });
     let app = some(&q.app).map(|a| {
         directory
             .service_principals
@@ -95,6 +184,10 @@ fn filter(q: &SearchQuery, live: &Live) -> Result<SignInFilter, &'static str> {
         from_ms: time(&q.from)?,
         to_ms: time(&q.to)?,
         correlation_id: some(&q.correlation_id),
+        before: match some(&q.before) {
+            None => None,
+            Some(b) => Some(LogPosition::parse(&b).ok_or("search-bad-before")?),
+        },
         limit: Some(ROWS),
     })
 }
@@ -162,7 +255,43 @@ pub async fn search(
         search = te(lang, "search-submit"),
     );
     let live = state.live.load_full();
-    let records = match filter(&q, &live) {
+    let user = match match_user(&q.user, &live.tenant.tenant.directory.users) {
+        UserMatch::Any => None,
+        UserMatch::One(id) => Some(id),
+        UserMatch::Several(users, more) => {
+            let _ = write!(
+                body,
+                "<section class=\"card\" aria-labelledby=\"choose\"><h2 id=\"choose\">{}</h2><ul>",
+                te(lang, "search-choose-user")
+            );
+            for (id, upn, name) in &users {
+                let _ = write!(
+                    body,
+                    "<li><a href=\"{href}\">{label}</a> <code>{id}</code></li>",
+                    href = e(&q.href(id, None)),
+                    label = e(&match name {
+                        Some(n) => format!("{n} ({upn})"),
+                        None => upn.clone(),
+                    }),
+                    id = e(id),
+                );
+            }
+            body.push_str("</ul>");
+            if more {
+                let _ = write!(
+                    body,
+                    "<p class=\"muted\">{}</p>",
+                    te(lang, "search-more-users")
+                );
+            }
+            body.push_str("</section>");
+            return html(
+                StatusCode::OK,
+                layout(lang, Some(&session), t(lang, "search-title"), &body),
+            );
+        }
+    };
+    let page = match filter(&q, &live, user) {
         Err(key) => {
             let _ = write!(
                 body,
@@ -174,7 +303,7 @@ pub async fn search(
                 layout(lang, Some(&session), t(lang, "search-title"), &body),
             );
         }
-        Ok(f) => match state.store.log().query(&f).await {
+        Ok(f) => match state.store.log().search(&f).await {
             Ok(r) => r,
             Err(err) => {
                 tracing::error!(error = %err, "console: sign-in search failed");
@@ -187,6 +316,7 @@ pub async fn search(
             }
         },
     };
+    let records = &page.records;
     if records.is_empty() {
         let _ = write!(body, "<p class=\"notice\">{}</p>", te(lang, "search-none"));
     } else {
@@ -203,7 +333,7 @@ pub async fn search(
             code = te(lang, "search-code"),
             corr = te(lang, "search-correlation"),
         );
-        for r in &records {
+        for r in records {
             let corr = text(r, "/correlationId");
             let user_id = text(r, "/userId");
             let user = Some(text(r, "/userPrincipalName"))
@@ -241,6 +371,14 @@ pub async fn search(
             );
         }
         body.push_str("</tbody></table></div>");
+        if let Some(next) = page.next {
+            let _ = write!(
+                body,
+                "<p><a href=\"{}\" rel=\"next\">{}</a></p>",
+                e(&q.href(&q.user, Some(&next.to_string()))),
+                te(lang, "search-older")
+            );
+        }
     }
     html(
         StatusCode::OK,

@@ -228,7 +228,7 @@ pub async fn what_if(
         .iter()
         .find(|(k, _)| k == "csrf")
         .map(|(_, v)| v.as_str());
-    if let Err(r) = crate::console::check_post(&session, &headers, csrf) {
+    if let Err(r) = crate::console::check_post(&state, &session, &headers, csrf) {
         return *r;
     }
     let lang = lang(&headers);
