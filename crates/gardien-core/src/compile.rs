@@ -657,6 +657,7 @@ mod compile_like_tests {
         more.directory.users.push(DirectoryUser {
             id: "bob".into(),
             user_principal_name: "bob@example.com".to_owned(),
+            display_name: None,
             is_guest: false,
             external_user_type: None,
             home_tenant_id: None,
