@@ -65,38 +65,61 @@ pub enum Format {
     Html,
 }
 
-/// One cell of the persona × application matrix.
+/// One cell of the persona × application matrix: the core's decision of a password-only
+/// browser sign-in of the row's persona to the column's application.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Cell {
+pub struct Cell {
     /// `block`, `mfa`, `compliantDevice OR mfa`, `allow`, `no policy`.
-    text: String,
-    kind: CellKind,
+    pub text: String,
+    /// What kind of answer it is.
+    pub kind: CellKind,
+    /// Report-only policies that apply to the sign-in (indexes in the tenant's order): they
+    /// decide nothing, but would if enabled.
+    pub report_only: Vec<usize>,
 }
 
+/// What a cell of the matrix asks, in five kinds (the chart's colours).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum CellKind {
+pub enum CellKind {
+    /// Blocked.
     Block,
+    /// MFA or an authentication strength.
     Strong,
+    /// Another control (device, terms of use, ...).
     Other,
+    /// Allowed; an enabled policy applies (session controls only).
     AllowedByPolicy,
+    /// Allowed; no enabled policy applies.
     NoPolicy,
 }
 
 impl CellKind {
-    const ALL: [CellKind; 5] = [
+    /// Every kind, in the chart's order.
+    pub const ALL: [CellKind; 5] = [
         CellKind::Block,
         CellKind::Strong,
         CellKind::Other,
         CellKind::AllowedByPolicy,
         CellKind::NoPolicy,
     ];
-    fn label(self) -> &'static str {
+    /// The kind in words (the chart's legend).
+    pub fn label(self) -> &'static str {
         match self {
             CellKind::Block => "blocked",
             CellKind::Strong => "MFA or authentication strength",
             CellKind::Other => "other control (device, terms of use, ...)",
             CellKind::AllowedByPolicy => "allowed, a policy applies (session controls only)",
             CellKind::NoPolicy => "allowed, no enabled policy applies",
+        }
+    }
+    /// A stable short name: `block`, `strong`, `other`, `allowed`, `none`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CellKind::Block => "block",
+            CellKind::Strong => "strong",
+            CellKind::Other => "other",
+            CellKind::AllowedByPolicy => "allowed",
+            CellKind::NoPolicy => "none",
         }
     }
     fn colour(self) -> &'static str {
@@ -112,35 +135,34 @@ impl CellKind {
 
 fn cell(v: &Verdict) -> Cell {
     let names: Vec<&str> = v.required.iter().map(Control::as_str).collect();
-    match v.decision {
-        Decision::Deny if v.required.contains(Control::Block) => Cell {
-            text: "block".to_owned(),
-            kind: CellKind::Block,
-        },
+    let report_only: Vec<usize> = v.report_only_applied.iter().collect();
+    let (text, kind) = match v.decision {
+        Decision::Deny if v.required.contains(Control::Block) => {
+            ("block".to_owned(), CellKind::Block)
+        }
         Decision::Deny | Decision::Challenge => {
             let strong = v.required.contains(Control::Mfa)
                 || v.required.contains(Control::AuthenticationStrength);
-            Cell {
-                text: if names.is_empty() {
+            (
+                if names.is_empty() {
                     v.decision.as_str().to_owned()
                 } else {
                     names.join(", ")
                 },
-                kind: if strong {
+                if strong {
                     CellKind::Strong
                 } else {
                     CellKind::Other
                 },
-            }
+            )
         }
-        Decision::Allow if v.applied.is_empty() => Cell {
-            text: "no policy".to_owned(),
-            kind: CellKind::NoPolicy,
-        },
-        Decision::Allow => Cell {
-            text: "allow".to_owned(),
-            kind: CellKind::AllowedByPolicy,
-        },
+        Decision::Allow if v.applied.is_empty() => ("no policy".to_owned(), CellKind::NoPolicy),
+        Decision::Allow => ("allow".to_owned(), CellKind::AllowedByPolicy),
+    };
+    Cell {
+        text,
+        kind,
+        report_only,
     }
 }
 
@@ -227,6 +249,16 @@ pub fn document(tenant: &Tenant, title: &str, format: Format) -> String {
 
 /// The documentation of a tenant.
 pub fn document_with(tenant: &Tenant, title: &str, format: Format, options: DocOptions) -> String {
+    let d = describe(tenant, options);
+    match format {
+        Format::Markdown => d.markdown(title),
+        Format::Html => d.html(title),
+    }
+}
+
+/// The tenant described for people (what `gardien doc` prints and the console shows): built
+/// once by [`describe`], rendered by [`document_with`] or by another front end.
+pub fn describe(tenant: &Tenant, options: DocOptions) -> TenantDoc {
     // Described as if every policy were enabled (a disabled policy is still described);
     // decided as the tenant is.
     let mut all_on = tenant.clone();
@@ -235,40 +267,129 @@ pub fn document_with(tenant: &Tenant, title: &str, format: Format, options: DocO
     }
     let bound = (!options.exact_locations).then_some(DEFAULT_IP_BOUND);
     let u = Universe::build(&[&all_on, tenant], false, bound);
-    let d = Doc::build(tenant, &u, options);
-    match format {
-        Format::Markdown => d.markdown(title),
-        Format::Html => d.html(title),
+    TenantDoc::build(tenant, &u, options)
+}
+
+/// One policy in plain words: the classes of the coverage partition its conditions hold for,
+/// per dimension (the words of `gaps` and `diff`), and its controls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyWords {
+    /// Display name (the id when it has none).
+    pub name: String,
+    /// Policy id.
+    pub id: String,
+    /// Enabled, report-only or disabled.
+    pub state: PolicyState,
+    /// Per dimension (`users`, `applications`, `platforms`, `client apps`, `locations`,
+    /// `devices`, `sign-in risk`, `user risk`, `insider risk`, `authentication flows`), the
+    /// classes it applies to, when not every class; empty: every sign-in of every class.
+    pub scope: Vec<(&'static str, String)>,
+    /// The grant controls ([`grant_words`]).
+    pub grant: String,
+    /// The session controls ([`session_words`]).
+    pub session: Vec<String>,
+}
+
+/// A policy state in words: `enabled`, `report-only`, `disabled`.
+pub fn state_words(s: PolicyState) -> &'static str {
+    match s {
+        PolicyState::Enabled => "enabled",
+        PolicyState::ReportOnly => "report-only",
+        PolicyState::Disabled => "disabled",
     }
 }
 
-struct PolicyDoc {
-    name: String,
-    id: String,
-    state: &'static str,
-    scope: Vec<(&'static str, String)>,
-    grant: String,
-    session: Vec<String>,
+/// A named location in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocationWords {
+    /// Display name.
+    pub name: String,
+    /// What it matches: `3 IP ranges`, `countries FR, DE`, ...
+    pub what: String,
+    /// Whether it is trusted.
+    pub trusted: bool,
 }
 
-struct Doc {
-    counts: (usize, usize, usize),
-    policies: Vec<PolicyDoc>,
-    locations: Vec<(String, String, bool)>,
-    personas: Vec<String>,
-    apps: Vec<String>,
-    matrices: Vec<(String, Vec<Vec<Cell>>)>,
+/// Every named location in words, in the tenant's order.
+pub fn location_words(tenant: &Tenant) -> Vec<LocationWords> {
+    tenant
+        .named_locations
+        .iter()
+        .map(|l| {
+            let (what, trusted) = match &l.kind {
+                LocationKind::Ip { ranges, trusted } => {
+                    (format!("{} IP ranges", ranges.len()), *trusted)
+                }
+                LocationKind::Country {
+                    countries,
+                    include_unknown,
+                    gps,
+                } => {
+                    let mut c: Vec<String> = countries
+                        .iter()
+                        .map(|c| String::from_utf8_lossy(c).into_owned())
+                        .collect();
+                    c.sort();
+                    let mut w = format!("countries {}", c.join(", "));
+                    if *include_unknown {
+                        w.push_str(", and unknown countries");
+                    }
+                    if *gps {
+                        w.push_str(" (by Authenticator GPS)");
+                    }
+                    (w, false)
+                }
+                LocationKind::CompliantNetwork => {
+                    ("Global Secure Access compliant network".to_owned(), false)
+                }
+            };
+            LocationWords {
+                name: l.display_name.clone(),
+                what,
+                trusted,
+            }
+        })
+        .collect()
+}
+
+/// One persona × application matrix: every row a persona class ([`TenantDoc::personas`]),
+/// every column an application class ([`TenantDoc::apps`]), from one location class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matrix {
+    /// The location class the sign-ins come from, in the partition's words.
+    pub place: String,
+    /// Rows of cells.
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// A tenant described: [`describe`]'s result.
+#[derive(Debug, Clone)]
+pub struct TenantDoc {
+    /// Enabled, report-only and disabled policies.
+    pub counts: (usize, usize, usize),
+    /// Every policy in plain words, in the tenant's order.
+    pub policies: Vec<PolicyWords>,
+    /// Every named location.
+    pub locations: Vec<LocationWords>,
+    /// The persona classes of the matrices' rows (the first ones).
+    pub personas: Vec<String>,
+    /// The application classes of the matrices' columns (the first ones).
+    pub apps: Vec<String>,
+    /// One matrix per location class (the first ones; the first is the attacker's: an
+    /// address in no named location).
+    pub matrices: Vec<Matrix>,
     /// Persona and application classes left out of the matrices.
-    more: (usize, usize),
+    pub more: (usize, usize),
     /// `None` when not run (`no_lint`).
-    lint: Option<LintSummary>,
-    directory: (usize, usize),
+    pub lint: Option<LintSummary>,
+    /// Users and groups in the directory.
+    pub directory: (usize, usize),
     /// What is approximate in this document (a bounded location dimension).
-    notes: Vec<String>,
+    pub notes: Vec<String>,
 }
 
 /// Errors, warnings, infos, and findings per rule (`GA201 policy-never-applies`, count).
-type LintSummary = (usize, usize, usize, Vec<(String, usize)>);
+pub type LintSummary = (usize, usize, usize, Vec<(String, usize)>);
 
 const NO_MATCH: &str = "no class of the partition (never)";
 
@@ -280,17 +401,18 @@ const MAX_PLACES: usize = 4;
 const MAX_ROWS: usize = 40;
 const MAX_COLUMNS: usize = 24;
 
-impl Doc {
-    fn build(tenant: &Tenant, u: &Universe, options: DocOptions) -> Doc {
-        let state = |s: PolicyState| match s {
-            PolicyState::Enabled => "enabled",
-            PolicyState::ReportOnly => "report-only",
-            PolicyState::Disabled => "disabled",
-        };
+impl TenantDoc {
+    fn build(tenant: &Tenant, u: &Universe, options: DocOptions) -> TenantDoc {
         let words = |v: Option<Vec<String>>| match v {
             None => None,
             Some(v) if v.is_empty() => Some(NO_MATCH.to_owned()),
-            Some(v) => Some(v.join("; ")),
+            // "all 6 classes but: a; b", not "but:; a; b".
+            Some(v) => Some(match v.split_first() {
+                Some((head, rest)) if head.ends_with(':') => {
+                    format!("{head} {}", rest.join("; "))
+                }
+                _ => v.join("; "),
+            }),
         };
         let policies = tenant
             .policies
@@ -322,54 +444,21 @@ impl Doc {
                     holding(&u.insider_risks, &u.insider_risk_sets, i),
                 );
                 push("authentication flows", holding(&u.flows, &u.flow_sets, i));
-                PolicyDoc {
+                PolicyWords {
                     name: if p.display_name.is_empty() {
                         p.id.clone()
                     } else {
                         p.display_name.clone()
                     },
                     id: p.id.clone(),
-                    state: state(p.state),
+                    state: p.state,
                     scope,
                     grant: grant_words(p),
                     session: session_words(p),
                 }
             })
             .collect();
-        let locations = tenant
-            .named_locations
-            .iter()
-            .map(|l| {
-                let (what, trusted) = match &l.kind {
-                    LocationKind::Ip { ranges, trusted } => {
-                        (format!("{} IP ranges", ranges.len()), *trusted)
-                    }
-                    LocationKind::Country {
-                        countries,
-                        include_unknown,
-                        gps,
-                    } => {
-                        let mut c: Vec<String> = countries
-                            .iter()
-                            .map(|c| String::from_utf8_lossy(c).into_owned())
-                            .collect();
-                        c.sort();
-                        let mut w = format!("countries {}", c.join(", "));
-                        if *include_unknown {
-                            w.push_str(", and unknown countries");
-                        }
-                        if *gps {
-                            w.push_str(" (by Authenticator GPS)");
-                        }
-                        (w, false)
-                    }
-                    LocationKind::CompliantNetwork => {
-                        ("Global Secure Access compliant network".to_owned(), false)
-                    }
-                };
-                (l.display_name.clone(), what, trusted)
-            })
-            .collect();
+        let locations = location_words(tenant);
         // The matrix: decided by the tenant as it is (u.tenants[1]).
         let apps: Vec<usize> = (0..u.targets.len())
             .filter(|a| {
@@ -402,7 +491,10 @@ impl Doc {
                         .collect();
                     matrix.push(row);
                 }
-                matrices.push((place.label.clone(), matrix));
+                matrices.push(Matrix {
+                    place: place.label.clone(),
+                    rows: matrix,
+                });
             }
         }
         // The tenant as it is: the partition's tenants also hold its hypothetical users.
@@ -435,7 +527,7 @@ impl Doc {
             }
         });
         let count = |s: PolicyState| tenant.policies.iter().filter(|p| p.state == s).count();
-        Doc {
+        TenantDoc {
             counts: (
                 count(PolicyState::Enabled),
                 count(PolicyState::ReportOnly),
@@ -472,8 +564,8 @@ impl Doc {
     /// Per persona, the cells of every matrix by kind.
     fn tally(&self) -> Vec<[usize; 5]> {
         let mut out = vec![[0usize; 5]; self.personas.len()];
-        for (_, m) in &self.matrices {
-            for (t, row) in out.iter_mut().zip(m) {
+        for m in &self.matrices {
+            for (t, row) in out.iter_mut().zip(&m.rows) {
                 for c in row {
                     if let Some(n) = t.get_mut(c.kind as usize) {
                         *n += 1;
@@ -486,7 +578,7 @@ impl Doc {
 
     #[cfg(test)]
     fn first_matrix(&self) -> &[Vec<Cell>] {
-        self.matrices.first().map_or(&[], |(_, m)| m.as_slice())
+        self.matrices.first().map_or(&[], |m| m.rows.as_slice())
     }
 
     fn overview(&self) -> Vec<String> {
@@ -605,7 +697,11 @@ impl Doc {
             out.push('\n');
         }
         out.push_str("\n## Persona × application\n\nA password-only sign-in in a browser, decided by the tenant as it is, from each location class.\n");
-        for (place, matrix) in &self.matrices {
+        for Matrix {
+            place,
+            rows: matrix,
+        } in &self.matrices
+        {
             let _ = write!(out, "\n### From {}\n\n", md(place));
             out.push_str("| persona \\ application |");
             for a in &self.apps {
@@ -627,8 +723,8 @@ impl Doc {
         out.push_str("\n## Policies\n\n");
         for p in &self.policies {
             let mark = match p.state {
-                "enabled" => String::new(),
-                s => format!(" **[{s}]**"),
+                PolicyState::Enabled => String::new(),
+                s => format!(" **[{}]**", state_words(s)),
             };
             let _ = writeln!(out, "### {}{mark}\n", md(&p.name));
             let _ = writeln!(out, "- id: `{}`", p.id);
@@ -651,7 +747,12 @@ impl Doc {
             out.push_str("None.\n");
         } else {
             out.push_str("| name | what | trusted |\n|---|---|---|\n");
-            for (n, w, t) in &self.locations {
+            for LocationWords {
+                name: n,
+                what: w,
+                trusted: t,
+            } in &self.locations
+            {
                 let _ = writeln!(
                     out,
                     "| {} | {} | {} |",
@@ -685,7 +786,11 @@ impl Doc {
         out.push_str("</ul>\n<h2>Coverage</h2>\n");
         out.push_str(&self.svg());
         out.push_str("<h2>Persona × application</h2>\n<p>A password-only sign-in in a browser, decided by the tenant as it is, from each location class.</p>\n");
-        for (place, matrix) in &self.matrices {
+        for Matrix {
+            place,
+            rows: matrix,
+        } in &self.matrices
+        {
             let _ = write!(
                 out,
                 "<h3>From {}</h3>\n<table>\n<tr><th>persona \\ application</th>",
@@ -712,8 +817,8 @@ impl Doc {
         out.push_str("<h2>Policies</h2>\n");
         for p in &self.policies {
             let mark = match p.state {
-                "enabled" => String::new(),
-                s => format!(" <span class=\"state\">{s}</span>"),
+                PolicyState::Enabled => String::new(),
+                s => format!(" <span class=\"state\">{}</span>", state_words(s)),
             };
             let _ = writeln!(out, "<h3>{}{mark}</h3>\n<ul>", escape(&p.name));
             let _ = writeln!(out, "<li>id: <code>{}</code></li>", escape(&p.id));
@@ -737,7 +842,12 @@ impl Doc {
             out.push_str("<p>None.</p>\n");
         } else {
             out.push_str("<table>\n<tr><th>name</th><th>what</th><th>trusted</th></tr>\n");
-            for (n, w, t) in &self.locations {
+            for LocationWords {
+                name: n,
+                what: w,
+                trusted: t,
+            } in &self.locations
+            {
                 let _ = writeln!(
                     out,
                     "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -903,6 +1013,11 @@ mod tests {
             .unwrap_or_default();
         assert!(ca02.contains("client apps:"), "{ca02}");
         assert!(!ca02.contains("locations:"), "{ca02}");
+        // CA01 excludes the break-glass group: every user class but that one.
+        assert!(
+            a.contains("  - users: all 6 classes but: a member of group"),
+            "{a}"
+        );
     }
 
     #[test]
@@ -929,7 +1044,7 @@ mod tests {
             p.state = PolicyState::Enabled;
         }
         let u = Universe::build(&[&all_on, &t], false, Some(DEFAULT_IP_BOUND));
-        let d = Doc::build(&t, &u, DocOptions::default());
+        let d = TenantDoc::build(&t, &u, DocOptions::default());
         let m = d.first_matrix();
         assert_eq!(m.len(), d.personas.len());
         assert!(m.iter().all(|r| r.len() == d.apps.len()));
@@ -956,5 +1071,16 @@ mod tests {
         }
         assert!(m.iter().flatten().any(|c| c.kind == CellKind::Block));
         assert!(m.iter().flatten().any(|c| c.kind == CellKind::NoPolicy));
+        // CA06 is report-only in this tenant: it decides nothing, and the cells it would
+        // apply to say so.
+        assert!(
+            m.iter().flatten().any(|c| c.report_only == vec![5]),
+            "{m:?}"
+        );
+        assert!(
+            m.iter()
+                .flatten()
+                .all(|c| c.report_only.iter().all(|i| *i == 5))
+        );
     }
 }

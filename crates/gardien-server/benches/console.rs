@@ -20,6 +20,13 @@
 //!    found by a partial name, and older pages; `CONSOLE_ROUNDS` times each (default 10).
 //!    Target: p95 < 200 ms for every combination. `CONSOLE_BACKENDS=sqlite` (or `postgres`)
 //!    runs one backend only.
+//! 3. The policy pages (policies in plain words, coverage matrix, lint, gaps, named
+//!    locations, devices) on the same 200-policy tenant, as admin: the first request of each
+//!    (the analysis computed for the version in force) and then `CONSOLE_ROUNDS` more (kept
+//!    until the version changes). A first request still running after
+//!    `CONSOLE_COLD_LIMIT_S` seconds (default 300) is reported as such.
+//!
+//! `CONSOLE_ONLY=pages` runs 1 and 3 only (no 1M-record log); `CONSOLE_SKIP_TRACE` skips 1 and 3.
 
 #[path = "../tests/support/demo.rs"]
 #[allow(dead_code, reason = "shared support")]
@@ -115,8 +122,23 @@ async fn config(dir: &std::path::Path) -> ServerConfig {
 async fn trace_pages() {
     let dir = tempfile::tempdir().unwrap();
     let data = synthetic::generate(7, 500);
+    // 10,000 registered devices (a tenth of them below the Windows minimum), for the device
+    // page, with the demo's compliance rules.
+    let devices = (0..10_000)
+        .map(|i| {
+            serde_json::json!({
+                "deviceId": format!("d{i:07}-0000-4000-8000-000000000000"),
+                "displayName": format!("LAPTOP-{i:05}"),
+                "operatingSystem": "Windows",
+                "operatingSystemVersion": if i % 10 == 0 { "10.0.19044" } else { "10.0.22631" },
+                "trustType": "AzureAD",
+            })
+        })
+        .collect();
     let options = StartOptions {
         initial_tenant: Some(snapshot::from_source(&data.source).unwrap()),
+        initial_devices: Some(devices),
+        compliance: demo_options().compliance,
         ..StartOptions::default()
     };
     let state = AppState::start(config(dir.path()).await, options)
@@ -157,6 +179,61 @@ async fn trace_pages() {
         percentiles(times),
         bytes / 1024
     );
+    policy_pages(&app, &cookie).await;
+}
+
+async fn policy_pages(app: &Router, cookie: &str) {
+    let rounds: usize = env_or("CONSOLE_ROUNDS", 20);
+    let limit = Duration::from_secs(env_or("CONSOLE_COLD_LIMIT_S", 300));
+    for path in [
+        "/console/locations",
+        "/console/devices",
+        "/console/policies",
+        "/console/coverage",
+        "/console/lint",
+        "/console/gaps",
+    ] {
+        let get = || {
+            Request::get(path)
+                .header("cookie", cookie)
+                .body(Body::empty())
+                .unwrap()
+        };
+        let started = Instant::now();
+        let first = tokio::time::timeout(limit, send(app, get())).await;
+        let cold = started.elapsed();
+        let Ok((status, _, page)) = first else {
+            println!(
+                "{path:<20} first request still running after {:.0} s: not measured further",
+                limit.as_secs_f64()
+            );
+            continue;
+        };
+        assert_eq!(status, 200, "{path}: {page}");
+        if let Some(at) = page.find("notice error") {
+            println!(
+                "{path:<20} says: {}",
+                page[at..]
+                    .split('<')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches("notice error\" role=\"status\">")
+            );
+        }
+        let mut times = Vec::new();
+        for _ in 0..rounds {
+            let started = Instant::now();
+            let (status, _, _) = send(app, get()).await;
+            times.push(started.elapsed());
+            assert_eq!(status, 200);
+        }
+        println!(
+            "{path:<20} first {:.1} ms; then {}; page {} KiB",
+            cold.as_secs_f64() * 1e3,
+            percentiles(times),
+            page.len() / 1024
+        );
+    }
 }
 
 /// Where the bench's log lives.
@@ -425,11 +502,13 @@ fn main() {
         if std::env::var("CONSOLE_SKIP_TRACE").is_err() {
             trace_pages().await;
         }
-        for b in backends.split(',') {
-            match b.trim() {
-                "sqlite" => search(Backend::Sqlite).await,
-                "postgres" => search(Backend::Postgres).await,
-                other => panic!("CONSOLE_BACKENDS: unknown backend `{other}`"),
+        if std::env::var("CONSOLE_ONLY").as_deref() != Ok("pages") {
+            for b in backends.split(',') {
+                match b.trim() {
+                    "sqlite" => search(Backend::Sqlite).await,
+                    "postgres" => search(Backend::Postgres).await,
+                    other => panic!("CONSOLE_BACKENDS: unknown backend `{other}`"),
+                }
             }
         }
     });

@@ -1,6 +1,7 @@
 //! The web console (`/console/`) for the help desk (`reader`) and the admins (`admin`):
 //! sign-in search, a sign-in's decision and trace, "what if", policy versions with their
-//! semantic diff, and rollback.
+//! semantic diff, and rollback; the policies in plain words, the coverage matrix, lint
+//! findings, coverage gaps, named locations and the device registry ([`tenant`]).
 //!
 //! Server-rendered HTML from Rust (no template engine, no script): every dynamic value goes
 //! through [`page::e`], the one escaping function. The stylesheet is a static asset compiled
@@ -25,6 +26,7 @@ pub mod limit;
 pub mod page;
 pub mod session;
 pub mod signins;
+pub mod tenant;
 pub mod versions;
 
 pub use config::{ConsoleConfig, OidcConfig};
@@ -65,6 +67,8 @@ pub struct ConsoleState {
     pub limiter: limit::LoginLimiter,
     /// The provider's endpoints found by OpenID Connect discovery, when not configured.
     pub discovery: discovery::Discovery,
+    /// The analyses of the policy set in force the policy pages show, once per version.
+    pub analyses: tenant::Analyses,
 }
 
 /// How often a replica reads the revoked sessions from the store.
@@ -83,6 +87,7 @@ impl ConsoleState {
             revoked: std::sync::RwLock::default(),
             limiter: limit::LoginLimiter::new(config.console.login_attempts_per_minute),
             discovery: discovery::Discovery::default(),
+            analyses: tenant::Analyses::default(),
         };
         state.set_revoked(revoked);
         Ok(state)
@@ -157,6 +162,12 @@ pub fn routes(state: &AppState) -> Router<Arc<AppState>> {
             "/console/versions/{version}/rollback",
             post(versions::rollback),
         )
+        .route("/console/policies", get(tenant::policies))
+        .route("/console/coverage", get(tenant::coverage))
+        .route("/console/lint", get(tenant::lint_page))
+        .route("/console/gaps", get(tenant::gaps))
+        .route("/console/locations", get(tenant::locations))
+        .route("/console/devices", get(tenant::devices))
         .layer(axum::middleware::map_response(security_headers))
 }
 

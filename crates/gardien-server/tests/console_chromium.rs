@@ -586,6 +586,20 @@ fn audited(base: &str, token: &str) -> Value {
         .clone()
 }
 
+/// The policy pages: path, screenshot name, a text the page shows.
+const POLICY_PAGES: [(&str, &str, &str); 6] = [
+    (
+        "/console/policies",
+        "policies",
+        "CA04 Payroll in a browser needs a compliant device",
+    ),
+    ("/console/coverage", "coverage", "report-only:"),
+    ("/console/lint", "lint", "errors,"),
+    ("/console/gaps", "gaps", "reachable by an attacker"),
+    ("/console/locations", "locations", "HQ egress"),
+    ("/console/devices", "devices", "LAPTOP-ALICE"),
+];
+
 #[test]
 fn console_end_to_end_in_chromium() {
     let Some(chromium) = find(
@@ -794,6 +808,7 @@ label = "Fake IdP"
         "Device does not meet the security requirements",
         "data-action=\"makeDeviceCompliant\"",
         "compliantDevice",
+        "Every policy of the set in force, in plain words",
     ] {
         assert!(page.contains(expected), "trace page lacks `{expected}`");
     }
@@ -826,6 +841,31 @@ label = "Fake IdP"
         "{page}"
     );
     checks.page(&d, "diff");
+
+    // The policy pages, on version 2 (CA04 report-only): every policy in plain words, the
+    // coverage matrix (the Payroll cells CA04 would apply to marked), the lint findings, the
+    // coverage gaps, the named locations, the device registry.
+    for (path, name, expected) in POLICY_PAGES {
+        d.goto(&format!("{base}{path}"));
+        d.wait_text(expected);
+        checks.page(&d, name);
+    }
+    d.goto(&format!("{base}/console/coverage"));
+    let page = d.source();
+    assert!(page.contains("Policy set in force: version 2"), "{page}");
+    assert!(
+        page.contains("report-only:</span> <a href=\"/console/policies#p-3\">CA04"),
+        "{page}"
+    );
+    // Keyboard: from the skip link, Tab reaches the matrix's scrolling region (it scrolls
+    // sideways at 360 px) and the links inside it.
+    let focusable = d.script(
+        "return Array.from(document.querySelectorAll('a[href], button, input, select, [tabindex]')).filter(e => e.tabIndex >= 0).map(e => e.className || e.tagName);",
+    );
+    assert!(
+        focusable.as_array().unwrap().iter().any(|c| c == "table"),
+        "{focusable}"
+    );
 
     // A POST without the CSRF token, or with another one, is refused and changes nothing.
     let admin_cookie = d.cookie("gardien_console");
@@ -891,6 +931,10 @@ label = "Fake IdP"
     d.goto(&format!("{base}/console/signins/{correlation}"));
     let page = d.source();
     assert!(page.contains("AADSTS53000") && page.contains("Policy 1"));
+    assert!(
+        !page.contains("in plain words"),
+        "no link to the policy pages at minimal"
+    );
     for secret in secret_names() {
         assert!(
             !page.contains(&secret),
@@ -898,6 +942,19 @@ label = "Fake IdP"
         );
     }
     checks.page(&d, "signin-reader");
+    // At `minimal`, no policy page for the help desk, and no link to one.
+    assert!(!d.source().contains("/console/policies"));
+    for (path, ..) in POLICY_PAGES {
+        d.goto(&format!("{base}{path}"));
+        d.wait_text("This page is for administrators");
+        let page = d.source();
+        for secret in secret_names() {
+            assert!(
+                !page.contains(&secret),
+                "{path} shows `{secret}` to a reader"
+            );
+        }
+    }
     d.goto(&format!("{base}/console/versions"));
     d.wait_text("This page is for administrators");
     let reader_cookie = d.cookie("gardien_console");

@@ -10,7 +10,8 @@
 //! login CSRF), sessions that are tampered with, and every way an OpenID Connect sign-in can
 //! fail (provider error, unknown state, missing state cookie, code refused by the token
 //! endpoint, wrong nonce, wrong audience, another key, no role), against an in-process fake
-//! token endpoint that checks PKCE.
+//! token endpoint that checks PKCE. The policy pages (policies, coverage, lint, gaps, named
+//! locations, devices) for each role and disclosure level.
 
 #[allow(dead_code, reason = "shared support: not every test uses all of it")]
 #[path = "support/demo.rs"]
@@ -22,7 +23,7 @@ use axum::extract::{ConnectInfo, Form, State};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use demo::{TOKEN, demo_options};
-use gardien_server::{AppState, ServerConfig, router};
+use gardien_server::{AppState, ServerConfig, StartOptions, router};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -155,12 +156,23 @@ struct Console {
 }
 
 async fn console(roles_claim: &str) -> Console {
-    console_with(roles_claim, "login_attempts_per_minute = 100", true).await
+    console_with(
+        roles_claim,
+        "login_attempts_per_minute = 100",
+        true,
+        demo_options(),
+    )
+    .await
 }
 
-/// A console whose `[console]` section has `extra` too, and whose `[console.oidc]` names
-/// its endpoints or (`endpoints` false) discovers them.
-async fn console_with(roles_claim: &str, extra: &str, endpoints: bool) -> Console {
+/// A console whose `[console]` section has `extra` too, whose `[console.oidc]` names its
+/// endpoints or (`endpoints` false) discovers them, started with `options`.
+async fn console_with(
+    roles_claim: &str,
+    extra: &str,
+    endpoints: bool,
+    options: StartOptions,
+) -> Console {
     let dir = tempfile::tempdir().unwrap();
     let keys = keys();
     let jwks = dir.path().join("jwks.json");
@@ -222,7 +234,7 @@ admin_roles = ["Console.Admin"]
         },
     );
     let config = ServerConfig::parse("t.toml", &config).unwrap();
-    let state = AppState::start(config, demo_options()).await.unwrap();
+    let state = AppState::start(config, options).await.unwrap();
     Console {
         app: router(state.clone()),
         shared,
@@ -603,8 +615,8 @@ fn now() -> u64 {
         .as_secs()
 }
 
-/// Signs in with the admin token: the session cookie (`gardien_console=...`).
-async fn token_session(c: &Console) -> String {
+/// Opens a session with an admin API token (admin or the named reader): its cookie.
+async fn token_session(c: &Console, token: &str) -> String {
     let page = send(&c.app, get("/console/login", "")).await;
     let cookie = format!(
         "gardien_console_login={}",
@@ -615,7 +627,7 @@ async fn token_session(c: &Console) -> String {
         post(
             "/console/login",
             &cookie,
-            &format!("csrf={}&token={TOKEN}", csrf_of(&page.body)),
+            &format!("csrf={}&token={token}", csrf_of(&page.body)),
         ),
     )
     .await;
@@ -626,8 +638,8 @@ async fn token_session(c: &Console) -> String {
 #[tokio::test]
 async fn sign_out_revokes_the_session_in_the_store() {
     let c = console("roles").await;
-    let cookie = token_session(&c).await;
-    let other = token_session(&c).await;
+    let cookie = token_session(&c, TOKEN).await;
+    let other = token_session(&c, TOKEN).await;
     let page = send(&c.app, get("/console/signins", &cookie)).await;
     assert_eq!(page.status, StatusCode::OK);
     let r = send(
@@ -701,7 +713,13 @@ async fn expired_or_overlong_sessions_open_nothing() {
 
 #[tokio::test]
 async fn sign_in_attempts_are_limited_per_client_address() {
-    let c = console_with("roles", "login_attempts_per_minute = 3", true).await;
+    let c = console_with(
+        "roles",
+        "login_attempts_per_minute = 3",
+        true,
+        demo_options(),
+    )
+    .await;
     // The count is per minute: start well inside one.
     if now() % 60 > 50 {
         tokio::time::sleep(std::time::Duration::from_secs(61 - now() % 60)).await;
@@ -745,7 +763,7 @@ async fn sign_in_attempts_are_limited_per_client_address() {
 
 #[tokio::test]
 async fn oidc_endpoints_are_discovered_from_the_issuer_and_checked() {
-    let c = console_with("roles", "", false).await;
+    let c = console_with("roles", "", false, demo_options()).await;
     for mode in ["missing", "other-issuer", "http-endpoint"] {
         c.shared.0.lock().unwrap().discovery = mode.into();
         let r = send(&c.app, get("/console/oidc/start", "")).await;
@@ -776,7 +794,7 @@ async fn oidc_endpoints_are_discovered_from_the_issuer_and_checked() {
 #[tokio::test]
 async fn writes_must_come_from_the_public_url() {
     let c = console("roles").await;
-    let cookie = token_session(&c).await;
+    let cookie = token_session(&c, TOKEN).await;
     let page = send(&c.app, get("/console/signins", &cookie)).await;
     let form = format!("csrf={}", csrf_of(&page.body));
     for headers in [
@@ -837,4 +855,240 @@ async fn writes_must_come_from_the_public_url() {
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.set_cookie("gardien_console").is_empty());
+}
+
+const POLICY_PAGES: [&str; 6] = [
+    "/console/policies",
+    "/console/coverage",
+    "/console/lint",
+    "/console/gaps",
+    "/console/locations",
+    "/console/devices",
+];
+
+/// The demo tenant with CA06 in report-only.
+fn ca06_report_only() -> StartOptions {
+    let mut options = demo_options();
+    let snapshot = options.initial_tenant.as_mut().unwrap();
+    let ca06 = snapshot["policies"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|p| p["displayName"].as_str().unwrap().starts_with("CA06"))
+        .unwrap();
+    ca06["state"] = json!("enabledForReportingButNotEnforced");
+    options
+}
+
+#[tokio::test]
+async fn the_policy_pages_show_the_analysis_reports_to_admins() {
+    let options = ca06_report_only();
+    let tenant =
+        gardien_server::snapshot::compile("t", options.initial_tenant.as_ref().unwrap()).unwrap();
+    let c = console_with("roles", "", true, options).await;
+    let admin = token_session(&c, TOKEN).await;
+    let mut pages = HashMap::new();
+    for path in POLICY_PAGES {
+        let r = send(&c.app, get(path, &admin)).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+        assert_eq!(
+            r.header("content-security-policy"),
+            gardien_server::console::CSP
+        );
+        assert!(
+            !r.body.contains("<script") && !r.body.contains("style="),
+            "{path}"
+        );
+        // Every page links to every other one.
+        for other in POLICY_PAGES {
+            assert!(
+                r.body.contains(&format!("href=\"{other}\"")),
+                "{path} → {other}"
+            );
+        }
+        pages.insert(path, r.body);
+    }
+    // Policies: `gardien doc`'s words, report-only marked.
+    let doc = gardien_analysis::doc::describe(
+        &tenant.tenant,
+        gardien_analysis::doc::DocOptions::default(),
+    );
+    let policies = &pages["/console/policies"];
+    assert!(policies.contains("6 policies: 5 enabled, 1 report-only, 0 disabled"));
+    assert!(policies.contains("CA06 Require MFA outside trusted networks <span class=\"badge challenge\">report-only</span>"));
+    for p in &doc.policies {
+        assert!(
+            policies.contains(&format!("<code>{}</code>", p.grant)),
+            "{}",
+            p.grant
+        );
+        for (dimension, words) in &p.scope {
+            let words = words
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('\'', "&#39;")
+                .replace('"', "&quot;");
+            assert!(
+                policies.contains(&format!(
+                    "<span class=\"cond\">{dimension}</span>: {words}</li>"
+                )),
+                "{dimension}: {words}"
+            );
+        }
+    }
+    // Coverage: the first location class's matrix, and the cells CA06 would apply to.
+    let coverage = &pages["/console/coverage"];
+    assert!(coverage.contains("<table class=\"matrix\">"));
+    assert!(
+        coverage.contains("<td class=\"cell k-block\">block"),
+        "{coverage}"
+    );
+    assert!(coverage.contains("report-only:</span> <a href=\"/console/policies#p-5\">CA06"));
+    assert!(coverage.contains("aria-current=\"page\""));
+    let second = send(&c.app, get("/console/coverage?place=1", &admin)).await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_ne!(second.body, *coverage);
+    let none = send(&c.app, get("/console/coverage?place=99", &admin)).await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+    let bad = send(&c.app, get("/console/coverage?place=x", &admin)).await;
+    assert_eq!(bad.status, StatusCode::NOT_FOUND);
+    // Lint: `gardien lint`'s findings, with codes and policies.
+    let report =
+        gardien_analysis::lint::lint(&tenant, &gardien_analysis::lint::LintOptions::default());
+    let lint = &pages["/console/lint"];
+    for f in &report.findings {
+        assert!(
+            lint.contains(&format!("<code>{}</code></a> {}", f.code, f.name)),
+            "{}",
+            f.code
+        );
+    }
+    assert!(lint.contains(&format!(
+        "{} errors, {} warnings",
+        report.summary.errors, report.summary.warnings
+    )));
+    // Gaps: `gardien gaps`'s report.
+    let gaps = gardien_analysis::gaps::find_gaps(&tenant.tenant).unwrap();
+    let page = &pages["/console/gaps"];
+    assert!(
+        page.contains(&format!(
+            "{} gaps, {} of them reachable",
+            gaps.summary.gaps, gaps.summary.attacker_reachable_gaps
+        )),
+        "{page}"
+    );
+    // Locations: the doc's words and who names them.
+    let locations = &pages["/console/locations"];
+    assert!(locations.contains("HQ egress") && locations.contains("EU countries"));
+    assert!(
+        locations.contains(
+            "CA01 Block sign-ins from outside the EU</a> <span class=\"muted\">(excluded)</span>"
+        ),
+        "{locations}"
+    );
+    // Devices: compliance computed by the rules, with the reasons.
+    let devices = &pages["/console/devices"];
+    assert!(devices.contains("3 registered devices."));
+    assert!(devices.contains("LAPTOP-ALICE") && devices.contains("PHONE-ALICE"));
+    assert!(
+        devices.contains("badge allow") && devices.contains("badge deny"),
+        "{devices}"
+    );
+    // French.
+    let fr = Request::get("/console/policies")
+        .header("host", "gardien.test")
+        .header("cookie", &admin)
+        .header("accept-language", "fr")
+        .body(Body::empty())
+        .unwrap();
+    let r = send(&c.app, fr).await;
+    assert!(r.body.contains("Les stratégies en clair") && r.body.contains("rapport seul"));
+}
+
+#[tokio::test]
+async fn readers_see_the_policy_pages_only_at_full_disclosure() {
+    let c = console("roles").await;
+    let reader = token_session(&c, READER_TOKEN).await;
+    let r = send(&c.app, get("/console/signins", &reader)).await;
+    assert!(!r.body.contains("/console/policies"), "no link either");
+    for path in POLICY_PAGES {
+        let r = send(&c.app, get(path, &reader)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
+        assert!(
+            !r.body.contains("CA0") && !r.body.contains("LAPTOP"),
+            "{path}"
+        );
+        let r = send(&c.app, get(path, "")).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+    }
+    let c = console_with(
+        "roles",
+        "reader_disclosure = \"detailed\"",
+        true,
+        demo_options(),
+    )
+    .await;
+    let reader = token_session(&c, READER_TOKEN).await;
+    for path in POLICY_PAGES {
+        let r = send(&c.app, get(path, &reader)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let c = console_with(
+        "roles",
+        "reader_disclosure = \"full\"",
+        true,
+        demo_options(),
+    )
+    .await;
+    let reader = token_session(&c, READER_TOKEN).await;
+    let r = send(&c.app, get("/console/signins", &reader)).await;
+    assert!(
+        r.body.contains("href=\"/console/policies\""),
+        "the links, at full"
+    );
+    assert!(!r.body.contains("/console/versions"));
+    for path in POLICY_PAGES {
+        let r = send(&c.app, get(path, &reader)).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(r.body.contains(">reader<"), "{path}");
+    }
+    // Still no version history or rollback.
+    let r = send(&c.app, get("/console/versions", &reader)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_policy_pages_escape_every_name() {
+    let mut options = demo_options();
+    let snapshot = options.initial_tenant.as_mut().unwrap();
+    for p in snapshot["policies"].as_array_mut().unwrap() {
+        let name = p["displayName"].as_str().unwrap().to_owned();
+        p["displayName"] = json!(format!("{name} <script>alert(1)</script>"));
+    }
+    for l in snapshot["namedLocations"].as_array_mut().unwrap() {
+        l["displayName"] = json!("<img src=x onerror=alert(2)>");
+    }
+    for d in options.initial_devices.as_mut().unwrap() {
+        d["displayName"] = json!("<iframe src=//evil>");
+    }
+    let c = console_with("roles", "", true, options).await;
+    let admin = token_session(&c, TOKEN).await;
+    for path in POLICY_PAGES
+        .into_iter()
+        .chain(["/console/coverage?place=1"])
+    {
+        let r = send(&c.app, get(path, &admin)).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+        for raw in ["<script", "<img", "<iframe"] {
+            assert!(!r.body.contains(raw), "{path} has a raw `{raw}`");
+        }
+    }
+    let r = send(&c.app, get("/console/devices", &admin)).await;
+    assert!(r.body.contains("&lt;iframe src=//evil&gt;"));
+    let r = send(&c.app, get("/console/policies", &admin)).await;
+    assert!(
+        r.body
+            .contains("CA01 Block sign-ins from outside the EU &lt;script&gt;")
+    );
 }

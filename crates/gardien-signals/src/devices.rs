@@ -499,6 +499,12 @@ impl DeviceRegistry {
             .and_then(|i| self.devices.get(*i))
     }
 
+    /// Every registered device, in the registry's order (read-only listings: the console's
+    /// device page).
+    pub fn iter(&self) -> impl Iterator<Item = &DeviceRecord> {
+        self.devices.iter()
+    }
+
     /// How many devices are registered.
     pub fn len(&self) -> usize {
         self.devices.len()
@@ -608,6 +614,8 @@ mod tests {
     fn finds_devices_by_id_and_fingerprint() {
         let r = registry();
         assert_eq!(r.len(), 4);
+        let ids: Vec<Option<&str>> = r.iter().map(|d| d.info.device_id.as_deref()).collect();
+        assert_eq!(ids, [Some("d1"), Some("d2"), Some("d3"), Some("d4")]);
         let by_fingerprint = r.find("abcdef").map(|d| d.info.display_name.clone());
         assert_eq!(by_fingerprint, Some(Some("LAPTOP-1".into())));
         assert!(r.find("sha256:ab:cd:ef").is_some());

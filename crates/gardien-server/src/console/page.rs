@@ -68,8 +68,22 @@ pub fn url(text: &str) -> String {
 
 /// A complete page: `<html lang>`, the stylesheet, a skip link, the navigation for the
 /// session's role, the sign-out form (with the CSRF token), `<main>` with the title as `h1`
-/// and `body` (already HTML).
+/// and `body` (already HTML). Admins see the links to the policy pages
+/// ([`super::tenant`]); see [`layout_nav`] for readers allowed there.
 pub fn layout(lang: Lang, session: Option<&Session>, title: &str, body: &str) -> String {
+    let tenant_pages = session.is_some_and(|s| s.role == ConsoleRole::Admin);
+    layout_nav(lang, session, tenant_pages, title, body)
+}
+
+/// [`layout`], with the links to the policy pages when `tenant_pages` (an admin, or a reader
+/// at `full` disclosure).
+pub fn layout_nav(
+    lang: Lang,
+    session: Option<&Session>,
+    tenant_pages: bool,
+    title: &str,
+    body: &str,
+) -> String {
     let mut out = String::with_capacity(body.len() + 2048);
     let _ = write!(
         out,
@@ -98,6 +112,11 @@ pub fn layout(lang: Lang, session: Option<&Session>, title: &str, body: &str) ->
                 "<li><a href=\"/console/versions\">{}</a></li>",
                 te(lang, "nav-versions")
             );
+        }
+        if tenant_pages {
+            for (href, key) in super::tenant::PAGES {
+                let _ = write!(out, "<li><a href=\"{href}\">{}</a></li>", te(lang, key));
+            }
         }
         let _ = write!(
             out,
@@ -155,8 +174,30 @@ mod tests {
     fn every_key_used_in_the_console_source_exists() {
         let en = parse(EN_SOURCE).unwrap();
         let prefixes = [
-            "search", "signin", "error", "whatif", "versions", "diff", "login", "oidc", "nav",
-            "device", "decision", "rollback", "col", "sign", "back", "skip", "footer",
+            "search",
+            "signin",
+            "error",
+            "whatif",
+            "versions",
+            "diff",
+            "login",
+            "oidc",
+            "nav",
+            "device",
+            "decision",
+            "rollback",
+            "col",
+            "sign",
+            "back",
+            "skip",
+            "footer",
+            "tenant",
+            "policies",
+            "coverage",
+            "lint",
+            "gaps",
+            "locations",
+            "devices",
         ];
         let sources = [
             include_str!("page.rs"),
@@ -166,6 +207,7 @@ mod tests {
             include_str!("signins/trace.rs"),
             include_str!("signins/what_if.rs"),
             include_str!("versions.rs"),
+            include_str!("tenant.rs"),
             include_str!("../console.rs"),
         ];
         let mut checked = 0;
@@ -192,6 +234,13 @@ mod tests {
         }
         for r in [ConsoleRole::Reader, ConsoleRole::Admin] {
             assert!(en.contains_key(format!("role-{}", r.as_str()).as_str()));
+        }
+        for k in gardien_analysis::doc::CellKind::ALL {
+            assert!(en.contains_key(format!("coverage-kind-{}", k.as_str()).as_str()));
+        }
+        for s in ["error", "warning", "info"] {
+            assert!(gardien_analysis::lint::Severity::parse(s).is_some());
+            assert!(en.contains_key(format!("lint-{s}").as_str()));
         }
     }
 

@@ -2,7 +2,7 @@
 
 use super::{decision_badge, field, text};
 use crate::console::lang;
-use crate::console::page::{e, html, layout, refusal, t, te, url};
+use crate::console::page::{e, html, refusal, t, te, url};
 use crate::state::{AppState, Live};
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -287,7 +287,13 @@ pub async fn search(
             body.push_str("</section>");
             return html(
                 StatusCode::OK,
-                layout(lang, Some(&session), t(lang, "search-title"), &body),
+                crate::console::tenant::layout_for(
+                    &state,
+                    lang,
+                    &session,
+                    t(lang, "search-title"),
+                    &body,
+                ),
             );
         }
     };
@@ -300,7 +306,13 @@ pub async fn search(
             );
             return html(
                 StatusCode::BAD_REQUEST,
-                layout(lang, Some(&session), t(lang, "search-title"), &body),
+                crate::console::tenant::layout_for(
+                    &state,
+                    lang,
+                    &session,
+                    t(lang, "search-title"),
+                    &body,
+                ),
             );
         }
         Ok(f) => match state.store.log().search(&f).await {
@@ -382,6 +394,6 @@ pub async fn search(
     }
     html(
         StatusCode::OK,
-        layout(lang, Some(&session), t(lang, "search-title"), &body),
+        crate::console::tenant::layout_for(&state, lang, &session, t(lang, "search-title"), &body),
     )
 }

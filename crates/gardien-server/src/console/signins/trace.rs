@@ -2,7 +2,7 @@
 
 use super::what_if::what_if_form;
 use super::{decision_badge, text};
-use crate::console::page::{e, html, layout, refusal, t, te};
+use crate::console::page::{e, html, refusal, t, te};
 use crate::console::{ConsoleRole, Session, lang};
 use crate::denial::{Disclosure, Lang};
 use crate::state::{AppState, Live};
@@ -169,7 +169,10 @@ pub async fn detail(
         "console: sign-in page"
     );
     let title = format!("{} {}", t(lang, "signin-title"), id);
-    html(StatusCode::OK, layout(lang, Some(&session), &title, &body))
+    html(
+        StatusCode::OK,
+        crate::console::tenant::layout_for(&state, lang, &session, &title, &body),
+    )
 }
 
 /// What a session sees of the policy internals.
@@ -336,6 +339,14 @@ pub(super) fn policies(lang: Lang, d: &Decided, disclosure: Disclosure) -> Strin
     );
     if disclosure == Disclosure::Minimal {
         let _ = write!(out, "<p class=\"muted\">{}</p>", te(lang, "signin-minimal"));
+    }
+    if disclosure == Disclosure::Full {
+        // Whoever sees every word here may also read the policy pages.
+        let _ = write!(
+            out,
+            "<p><a href=\"/console/policies\">{}</a></p>",
+            te(lang, "signin-policy-words")
+        );
     }
     out.push_str("<ol class=\"policies\">");
     for (n, trace) in report.trace.iter().enumerate() {

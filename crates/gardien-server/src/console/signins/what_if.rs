@@ -2,7 +2,7 @@
 
 use super::trace::{decide, disclosure_for, load, policies, user_saw};
 use super::{decision_badge, field, text};
-use crate::console::page::{e, html, layout, refusal, t, te, url};
+use crate::console::page::{e, html, refusal, t, te, url};
 use crate::console::{Session, lang};
 use crate::denial::Lang;
 use crate::state::AppState;
@@ -280,5 +280,8 @@ pub async fn what_if(
     body.push_str(&what_if_form(lang, &session, &id, &decided.request));
     tracing::info!(actor = %session.actor, correlation_id = %id, decision = after.as_str(), "console: what-if");
     let title = format!("{} {}", t(lang, "whatif-title"), id);
-    html(StatusCode::OK, layout(lang, Some(&session), &title, &body))
+    html(
+        StatusCode::OK,
+        crate::console::tenant::layout_for(&state, lang, &session, &title, &body),
+    )
 }
