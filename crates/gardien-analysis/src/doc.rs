@@ -50,19 +50,10 @@ pub fn grant_words(p: &Policy) -> String {
     names.join(op)
 }
 
-/// A policy's session controls, in the same camelCase as the grant controls.
+/// A policy's session controls, named as its `sessionControls` members (the names the
+/// decision's `sessionControls` uses), in the same camelCase as the grant controls.
 pub fn session_words(p: &Policy) -> Vec<String> {
-    p.session
-        .names()
-        .iter()
-        .map(|n| {
-            let mut c = n.chars();
-            match c.next() {
-                Some(f) => f.to_lowercase().chain(c).collect(),
-                None => String::new(),
-            }
-        })
-        .collect()
+    p.session.members().into_iter().map(str::to_owned).collect()
 }
 
 /// Output format.
@@ -508,10 +499,12 @@ impl TenantDoc {
         }
         // The tenant as it is: the partition's tenants also hold its hypothetical users.
         let report = (!options.no_lint).then(|| {
-            lint(
-                &CompiledTenant::compile(tenant.clone()),
-                &LintOptions::default(),
-            )
+            // The partition's tenants have the same named locations: their IP index is reused.
+            let compiled = match u.tenants.first() {
+                Some(like) => CompiledTenant::compile_like(tenant.clone(), like),
+                None => CompiledTenant::compile(tenant.clone()),
+            };
+            lint(&compiled, &LintOptions::default())
         });
         let lint_summary = report.map(|r| {
             {

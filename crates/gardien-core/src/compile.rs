@@ -180,6 +180,128 @@ pub fn builtin_strengths() -> Vec<CompiledStrength> {
     ]
 }
 
+/// What compiling the named locations and MFA trusted IPs gives: bits, the IP index, the
+/// country tables.
+struct LocationTables {
+    location_bits: FxHashMap<Box<str>, u8>,
+    bit_locations: Vec<Option<usize>>,
+    ip_index: IpIndex,
+    countries: FxHashMap<[u8; 2], LocationSet>,
+    gps_countries: FxHashMap<[u8; 2], LocationSet>,
+    unknown_country: LocationSet,
+    gps_unknown_country: LocationSet,
+    trusted: LocationSet,
+    ip_based: LocationSet,
+    country_based: LocationSet,
+    gps_based: LocationSet,
+}
+
+impl LocationTables {
+    /// Bits, IP index and country tables of a tenant's named locations and trusted IPs.
+    fn build(tenant: &Tenant) -> LocationTables {
+        let dir = &tenant.directory;
+        let mut location_bits = FxHashMap::default();
+        let mut bit_locations = vec![None, None];
+        location_bits.insert(
+            Box::<str>::from(MFA_TRUSTED_IPS_LOCATION),
+            MFA_TRUSTED_IPS_BIT,
+        );
+        location_bits.insert(
+            Box::<str>::from(COMPLIANT_NETWORK_LOCATION),
+            COMPLIANT_NETWORK_BIT,
+        );
+        let mut builder = IpIndexBuilder::new();
+        for cidr in &dir.mfa_trusted_ips {
+            builder.add(cidr, MFA_TRUSTED_IPS_BIT);
+        }
+        let mut trusted = LocationSet::EMPTY;
+        trusted.insert(MFA_TRUSTED_IPS_BIT);
+        trusted.insert(COMPLIANT_NETWORK_BIT);
+        let mut ip_based = LocationSet::EMPTY;
+        ip_based.insert(MFA_TRUSTED_IPS_BIT);
+        let mut countries: FxHashMap<[u8; 2], LocationSet> = FxHashMap::default();
+        let mut gps_countries: FxHashMap<[u8; 2], LocationSet> = FxHashMap::default();
+        let mut unknown_country = LocationSet::EMPTY;
+        let mut gps_unknown_country = LocationSet::EMPTY;
+        let mut country_based = LocationSet::EMPTY;
+        let mut gps_based = LocationSet::EMPTY;
+        let mut next_bit = FIRST_NAMED_BIT;
+        for (i, l) in tenant.named_locations.iter().enumerate() {
+            if l.id.as_ref() == COMPLIANT_NETWORK_LOCATION {
+                bit_locations[COMPLIANT_NETWORK_BIT as usize] = Some(i);
+                continue;
+            }
+            let bit = next_bit;
+            next_bit = next_bit.saturating_add(1);
+            location_bits.insert(l.id.clone(), bit);
+            bit_locations.push(Some(i));
+            if l.is_trusted() {
+                trusted.insert(bit);
+            }
+            match &l.kind {
+                LocationKind::Ip { ranges, .. } => {
+                    ip_based.insert(bit);
+                    for r in ranges {
+                        builder.add(r, bit);
+                    }
+                }
+                LocationKind::Country {
+                    countries: list,
+                    include_unknown,
+                    gps,
+                } => {
+                    let (table, unknown, based) = if *gps {
+                        (&mut gps_countries, &mut gps_unknown_country, &mut gps_based)
+                    } else {
+                        (&mut countries, &mut unknown_country, &mut country_based)
+                    };
+                    based.insert(bit);
+                    for c in list {
+                        table.entry(*c).or_insert(LocationSet::EMPTY).insert(bit);
+                    }
+                    if *include_unknown {
+                        unknown.insert(bit);
+                    }
+                }
+                LocationKind::CompliantNetwork => {
+                    trusted.insert(bit);
+                }
+            }
+        }
+        let ip_index = builder.build();
+        LocationTables {
+            location_bits,
+            bit_locations,
+            ip_index,
+            countries,
+            gps_countries,
+            unknown_country,
+            gps_unknown_country,
+            trusted,
+            ip_based,
+            country_based,
+            gps_based,
+        }
+    }
+
+    /// The tables of a compiled tenant.
+    fn of(c: &CompiledTenant) -> LocationTables {
+        LocationTables {
+            location_bits: c.location_bits.clone(),
+            bit_locations: c.bit_locations.clone(),
+            ip_index: c.ip_index.clone(),
+            countries: c.countries.clone(),
+            gps_countries: c.gps_countries.clone(),
+            unknown_country: c.unknown_country,
+            gps_unknown_country: c.gps_unknown_country,
+            trusted: c.trusted,
+            ip_based: c.ip_based,
+            country_based: c.country_based,
+            gps_based: c.gps_based,
+        }
+    }
+}
+
 /// How a user named by an identity source (a token claim, a trusted proxy's header) stands
 /// in the directory: policies target object ids, so a user principal name must become the
 /// user's id before evaluation, or group, role and user conditions would miss the user.
@@ -220,6 +342,27 @@ impl CompiledTenant {
 impl CompiledTenant {
     /// Compiles a loaded tenant. Infallible: everything that can fail was checked at load.
     pub fn compile(tenant: Tenant) -> CompiledTenant {
+        let locations = LocationTables::build(&tenant);
+        Self::compile_with(tenant, locations)
+    }
+
+    /// Compiles `tenant` like [`CompiledTenant::compile`], reusing the location tables of
+    /// `like` when both tenants have the same named locations and MFA trusted IPs (the IP
+    /// index over hundreds of thousands of ranges is most of the cost of compiling): the
+    /// same tenant with another directory, another policy state. Otherwise the tables are
+    /// built again. The result is the same as `compile(tenant)` either way.
+    pub fn compile_like(tenant: Tenant, like: &CompiledTenant) -> CompiledTenant {
+        let same = tenant.named_locations == like.tenant.named_locations
+            && tenant.directory.mfa_trusted_ips == like.tenant.directory.mfa_trusted_ips;
+        let locations = if same {
+            LocationTables::of(like)
+        } else {
+            LocationTables::build(&tenant)
+        };
+        Self::compile_with(tenant, locations)
+    }
+
+    fn compile_with(tenant: Tenant, locations: LocationTables) -> CompiledTenant {
         let dir = &tenant.directory;
 
         // Groups: dense ids and transitive closure (cycles tolerated).
@@ -303,76 +446,19 @@ impl CompiledTenant {
             .map(|(i, s)| (s.id.clone(), i))
             .collect();
 
-        // Locations: bits, IP index, country tables.
-        let mut location_bits = FxHashMap::default();
-        let mut bit_locations = vec![None, None];
-        location_bits.insert(
-            Box::<str>::from(MFA_TRUSTED_IPS_LOCATION),
-            MFA_TRUSTED_IPS_BIT,
-        );
-        location_bits.insert(
-            Box::<str>::from(COMPLIANT_NETWORK_LOCATION),
-            COMPLIANT_NETWORK_BIT,
-        );
-        let mut builder = IpIndexBuilder::new();
-        for cidr in &dir.mfa_trusted_ips {
-            builder.add(cidr, MFA_TRUSTED_IPS_BIT);
-        }
-        let mut trusted = LocationSet::EMPTY;
-        trusted.insert(MFA_TRUSTED_IPS_BIT);
-        trusted.insert(COMPLIANT_NETWORK_BIT);
-        let mut ip_based = LocationSet::EMPTY;
-        ip_based.insert(MFA_TRUSTED_IPS_BIT);
-        let mut countries: FxHashMap<[u8; 2], LocationSet> = FxHashMap::default();
-        let mut gps_countries: FxHashMap<[u8; 2], LocationSet> = FxHashMap::default();
-        let mut unknown_country = LocationSet::EMPTY;
-        let mut gps_unknown_country = LocationSet::EMPTY;
-        let mut country_based = LocationSet::EMPTY;
-        let mut gps_based = LocationSet::EMPTY;
-        let mut next_bit = FIRST_NAMED_BIT;
-        for (i, l) in tenant.named_locations.iter().enumerate() {
-            if l.id.as_ref() == COMPLIANT_NETWORK_LOCATION {
-                bit_locations[COMPLIANT_NETWORK_BIT as usize] = Some(i);
-                continue;
-            }
-            let bit = next_bit;
-            next_bit = next_bit.saturating_add(1);
-            location_bits.insert(l.id.clone(), bit);
-            bit_locations.push(Some(i));
-            if l.is_trusted() {
-                trusted.insert(bit);
-            }
-            match &l.kind {
-                LocationKind::Ip { ranges, .. } => {
-                    ip_based.insert(bit);
-                    for r in ranges {
-                        builder.add(r, bit);
-                    }
-                }
-                LocationKind::Country {
-                    countries: list,
-                    include_unknown,
-                    gps,
-                } => {
-                    let (table, unknown, based) = if *gps {
-                        (&mut gps_countries, &mut gps_unknown_country, &mut gps_based)
-                    } else {
-                        (&mut countries, &mut unknown_country, &mut country_based)
-                    };
-                    based.insert(bit);
-                    for c in list {
-                        table.entry(*c).or_insert(LocationSet::EMPTY).insert(bit);
-                    }
-                    if *include_unknown {
-                        unknown.insert(bit);
-                    }
-                }
-                LocationKind::CompliantNetwork => {
-                    trusted.insert(bit);
-                }
-            }
-        }
-        let ip_index = builder.build();
+        let LocationTables {
+            location_bits,
+            bit_locations,
+            ip_index,
+            countries,
+            gps_countries,
+            unknown_country,
+            gps_unknown_country,
+            trusted,
+            ip_based,
+            country_based,
+            gps_based,
+        } = locations;
 
         // Strengths.
         let mut strengths = builtin_strengths();
@@ -528,6 +614,80 @@ impl CompiledTenant {
                 })
                 .unwrap_or_else(|| format!("location #{bit}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod compile_like_tests {
+    use super::CompiledTenant;
+    use crate::model::directory::DirectoryUser;
+    use crate::model::enums::ClientAppType;
+    use crate::signin::{SignIn, Target};
+    use crate::{SourceFile, Tenant, TenantSource};
+
+    fn load(ranges: &[&str]) -> Option<Tenant> {
+        let ranges: Vec<_> = ranges
+            .iter()
+            .map(|r| serde_json::json!({"cidrAddress": r}))
+            .collect();
+        let tenant = serde_json::json!({
+            "policies": [{"id": "p", "displayName": "Block outside HQ", "state": "enabled",
+                "conditions": {"users": {"includeUsers": ["All"]},
+                               "applications": {"includeApplications": ["All"]},
+                               "clientAppTypes": ["all"],
+                               "locations": {"includeLocations": ["All"],
+                                             "excludeLocations": ["AllTrusted"]}},
+                "grantControls": {"operator": "OR", "builtInControls": ["block"]}}],
+            "namedLocations": [{"@odata.type": "#microsoft.graph.ipNamedLocation", "id": "hq",
+                "displayName": "HQ", "isTrusted": true, "ipRanges": ranges}],
+            "directory": {"users": [{"id": "alice"}]}});
+        let source = TenantSource {
+            combined: Some(SourceFile::new("t.json", serde_json::to_vec(&tenant).ok()?)),
+            ..TenantSource::default()
+        };
+        Tenant::load(&source).ok()
+    }
+
+    fn decisions(t: &CompiledTenant, user: &str) -> Vec<&'static str> {
+        ["198.51.100.7", "203.0.113.7"]
+            .iter()
+            .map(|ip| {
+                let mut s = SignIn::user(user, &[]);
+                s.target = Target::Applications(vec!["app".into()]);
+                s.client_app_type = Some(ClientAppType::Browser);
+                s.ip_address = ip.parse().ok();
+                t.decide(&s).decision.as_str()
+            })
+            .collect()
+    }
+
+    /// Reusing the location tables of a tenant with the same named locations gives the
+    /// tenant `compile` gives; with other named locations, the tables are built again.
+    #[test]
+    fn compile_like_reuses_only_identical_location_tables() {
+        let (Some(a), Some(b)) = (load(&["198.51.100.0/24"]), load(&["203.0.113.0/24"])) else {
+            unreachable!("the fixtures load")
+        };
+        let first = CompiledTenant::compile(a.clone());
+        let mut more = a;
+        more.directory.users.push(DirectoryUser {
+            id: "bob".into(),
+            user_principal_name: "bob@example.com".to_owned(),
+            display_name: None,
+            is_guest: false,
+            external_user_type: None,
+            home_tenant_id: None,
+            member_of: Vec::new(),
+            roles: Vec::new(),
+            agent_user: false,
+        });
+        let like = CompiledTenant::compile_like(more.clone(), &first);
+        let fresh = CompiledTenant::compile(more);
+        assert_eq!(decisions(&like, "bob"), decisions(&fresh, "bob"));
+        assert_eq!(decisions(&like, "bob"), ["allow", "deny"]);
+        assert_eq!(like.user_index.len(), 2);
+        let other = CompiledTenant::compile_like(b, &first);
+        assert_eq!(decisions(&other, "alice"), ["deny", "allow"]);
     }
 }
 

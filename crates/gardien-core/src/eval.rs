@@ -10,6 +10,7 @@ pub mod conditions;
 pub mod grant;
 pub mod input;
 pub mod memo;
+pub mod places;
 pub mod session;
 pub mod trace;
 

@@ -419,14 +419,17 @@ impl Universe {
         let mut approximations = Vec::new();
         // Users first: hypothetical users go into every tenant's directory.
         let plan = users::plan(sources);
-        let tenants: Vec<CompiledTenant> = sources
-            .iter()
-            .map(|t| {
-                let mut t = (*t).clone();
-                t.directory.users.extend(plan.entries.iter().cloned());
-                CompiledTenant::compile(t)
-            })
-            .collect();
+        let mut tenants: Vec<CompiledTenant> = Vec::with_capacity(sources.len());
+        for t in sources {
+            let mut t = (*t).clone();
+            t.directory.users.extend(plan.entries.iter().cloned());
+            // Tenants compared or documented together usually share their named locations:
+            // the second reuses the first's IP index when they do.
+            tenants.push(match tenants.first() {
+                Some(like) => CompiledTenant::compile_like(t, like),
+                None => CompiledTenant::compile(t),
+            });
+        }
         let t = tenants.as_slice();
 
         let neutral_persona = plan.neutral();

@@ -142,7 +142,7 @@ impl DecisionSummary {
     }
 
     /// One line: `deny 53003 (block)`, `challenge (mfa)`, `allow`.
-    pub(crate) fn short(&self) -> String {
+    pub fn short(&self) -> String {
         let mut s = self.decision.clone();
         if let Some(c) = self.error_code {
             s.push_str(&format!(" {c}"));

@@ -18,8 +18,7 @@ use std::net::IpAddr;
 
 use gardien_core::compile::CompiledTenant;
 use gardien_core::eval::Evaluation;
-use gardien_core::eval::grant::GrantState;
-use gardien_core::eval::input::Outcome;
+use gardien_core::eval::places::Whereabouts;
 use gardien_core::ids::role_name;
 use gardien_core::model::directory::{DirectoryUser, ServicePrincipal};
 use gardien_core::model::enums::{
@@ -227,14 +226,6 @@ fn code_text(c: [u8; 2]) -> String {
     String::from_utf8_lossy(&c).into_owned()
 }
 
-/// The address right after `ip`, if any.
-fn next_address(ip: IpAddr) -> Option<IpAddr> {
-    match ip {
-        IpAddr::V4(v4) => u32::from(v4).checked_add(1).map(|n| IpAddr::V4(n.into())),
-        IpAddr::V6(v6) => u128::from(v6).checked_add(1).map(|n| IpAddr::V6(n.into())),
-    }
-}
-
 impl<'t> Probe<'t> {
     /// Builds the probe tenant for `original`.
     pub fn new(original: &'t CompiledTenant) -> Probe<'t> {
@@ -295,7 +286,8 @@ impl<'t> Probe<'t> {
             attributes: Vec::new(),
             agent: None,
         });
-        let tenant = CompiledTenant::compile(tenant);
+        // Same named locations: the IP index is reused, not built again.
+        let tenant = CompiledTenant::compile_like(tenant, original);
         let (base, atoms, reps) = places(&tenant);
         Probe {
             original,
@@ -396,27 +388,18 @@ impl Place {
     }
 
     fn apply(&self, s: &mut SignIn) {
-        s.ip_address = self.ip;
-        s.country = self.country;
-        s.session.gps_country = self.gps;
-        s.session.compliant_network = self.compliant;
+        self.whereabouts().apply(s);
     }
-}
 
-/// Whether an enabled policy's record says it denies: it applies and blocks, or a control it
-/// requires cannot be met.
-pub(crate) fn denies(eval: &Evaluation, index: usize) -> bool {
-    eval.policies.get(index).is_some_and(|r| {
-        r.applies == Outcome::Satisfied
-            && matches!(r.grant, Some(GrantState::Block | GrantState::Fail(_)))
-    })
-}
-
-/// Whether the policy's conditions are met in this evaluation.
-pub(crate) fn applies(eval: &Evaluation, index: usize) -> bool {
-    eval.policies
-        .get(index)
-        .is_some_and(|r| r.applies == Outcome::Satisfied)
+    /// The place as the evaluator's location inputs.
+    pub fn whereabouts(&self) -> Whereabouts {
+        Whereabouts {
+            ip_address: self.ip,
+            country: self.country,
+            gps_country: self.gps,
+            compliant_network: self.compliant,
+        }
+    }
 }
 
 /// Indices of enabled policies.
@@ -466,54 +449,39 @@ fn places(tenant: &CompiledTenant) -> (Place, Vec<Place>, Vec<Place>) {
     };
     let mut atoms = vec![base.clone(), unknown.clone()];
     let mut reps = vec![base.clone(), unknown];
-    let mut seen_ip: HashSet<LocationSet> = HashSet::new();
     let mut seen_country: HashSet<LocationSet> = HashSet::new();
     let mut seen_gps: HashSet<LocationSet> = HashSet::new();
-    // Records `ip` as an atom when its set of locations is new; returns its place when asked.
-    let mut ip_place = |ip: IpAddr, atoms: &mut Vec<Place>, want: bool| -> Option<Place> {
+    // Every set of locations an address can be in, once (the index enumerates them).
+    for (ip, _) in tenant.ip_index.set_representatives() {
+        atoms.push(Place {
+            label: format!("from `{ip}`"),
+            ip: Some(ip),
+            ..base.clone()
+        });
+    }
+    let ip_place = |ip: IpAddr| -> Option<Place> {
         let set = *tenant.ip_index.lookup(ip);
-        if set.is_empty() {
-            return None;
-        }
-        let new = seen_ip.insert(set);
-        if !new && !want {
-            return None;
-        }
-        let place = Place {
+        (!set.is_empty()).then(|| Place {
             label: format!("from `{ip}` (in {})", names(tenant, &set)),
             ip: Some(ip),
             ..base.clone()
-        };
-        if new {
-            atoms.push(place.clone());
-        }
-        Some(place)
+        })
     };
     let trusted_ips = &tenant.tenant.directory.mfa_trusted_ips;
-    if let Some(first) = trusted_ips.first()
-        && let Some(p) = ip_place(first.first_address(), &mut atoms, true)
+    if let Some(p) = trusted_ips
+        .first()
+        .and_then(|first| ip_place(first.first_address()))
     {
         reps.push(p);
-    }
-    for cidr in trusted_ips {
-        ip_place(cidr.first_address(), &mut atoms, false);
-        if let Some(next) = next_address(cidr.last_address()) {
-            ip_place(next, &mut atoms, false);
-        }
     }
     for l in &tenant.tenant.named_locations {
         match &l.kind {
             LocationKind::Ip { ranges, .. } => {
-                if let Some(first) = ranges.first()
-                    && let Some(p) = ip_place(first.first_address(), &mut atoms, true)
+                if let Some(p) = ranges
+                    .first()
+                    .and_then(|first| ip_place(first.first_address()))
                 {
                     reps.push(p);
-                }
-                for cidr in ranges {
-                    ip_place(cidr.first_address(), &mut atoms, false);
-                    if let Some(next) = next_address(cidr.last_address()) {
-                        ip_place(next, &mut atoms, false);
-                    }
                 }
             }
             LocationKind::Country {

@@ -24,7 +24,6 @@ mod unknown_user;
 
 use super::Context;
 use super::search::{families::Families, lockout::Lockout, references::Known};
-use gardien_core::eval::Evaluation;
 use gardien_core::eval::grant::{Controls, GrantState};
 
 /// Runs every rule, in code order.
@@ -64,9 +63,9 @@ pub(super) fn list<I: IntoIterator<Item = S>, S: AsRef<str>>(items: I) -> String
 }
 
 /// How an applying policy denies, for messages: `blocks`, or the controls that cannot be met.
-pub(super) fn denial(eval: &Evaluation, index: usize) -> String {
-    match eval.policies.get(index).and_then(|r| r.grant) {
-        Some(GrantState::Fail(c)) => format!("requires {} and denies", controls(c)),
+pub(super) fn denial(grant: GrantState) -> String {
+    match grant {
+        GrantState::Fail(c) => format!("requires {} and denies", controls(c)),
         _ => "blocks".to_owned(),
     }
 }

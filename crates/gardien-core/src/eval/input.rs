@@ -1,5 +1,6 @@
 //! The sign-in resolved against a compiled tenant, once per evaluation.
 
+use super::places::Whereabouts;
 use crate::compile::{COMPLIANT_NETWORK_BIT, CompiledTenant, CompiledUser};
 use crate::dated::DatedChange;
 use crate::ids::{AGENT_TOKEN_EXCHANGE_APP, AZURE_AD_GRAPH_APP, MICROSOFT_GRAPH_APP};
@@ -344,6 +345,81 @@ fn resolve_agent<'a>(
     }
 }
 
+/// Where a sign-in is, resolved against the tenant: the named locations it is in and which
+/// location inputs are known.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Located {
+    /// Named locations the request is in.
+    pub locations: LocationSet,
+    /// Whether the IP address is known (or treated as known in enforcement).
+    pub ip_known: bool,
+    /// Whether the IP country is known (or treated as unknown-country in enforcement).
+    pub country_known: bool,
+    /// Whether the GPS country is known.
+    pub gps_known: bool,
+}
+
+impl Located {
+    /// Resolves `place` against `tenant`; `enforce` treats missing inputs as enforcement does.
+    pub(crate) fn resolve(tenant: &CompiledTenant, place: &Whereabouts, enforce: bool) -> Located {
+        let mut locations = LocationSet::EMPTY;
+        let ip_known = match place.ip_address {
+            Some(ip) => {
+                locations = locations.union(*tenant.ip_index.lookup(ip));
+                true
+            }
+            None => enforce,
+        };
+        let country_known = match place.country {
+            Some(c) => {
+                if let Some(set) = tenant.countries.get(&c) {
+                    locations = locations.union(*set);
+                }
+                true
+            }
+            None => {
+                if enforce {
+                    locations = locations.union(tenant.unknown_country);
+                }
+                enforce
+            }
+        };
+        let gps_known = match place.gps_country {
+            Some(c) => {
+                if let Some(set) = tenant.gps_countries.get(&c) {
+                    locations = locations.union(*set);
+                }
+                true
+            }
+            None => enforce,
+        };
+        if place.compliant_network {
+            locations.insert(COMPLIANT_NETWORK_BIT);
+        }
+        Located {
+            locations,
+            ip_known,
+            country_known,
+            gps_known,
+        }
+    }
+}
+
+impl<'a> Input<'a> {
+    /// The same input at another place (location inputs only: `signin` still says where the
+    /// request was, and is read only by traces and the other conditions).
+    pub(crate) fn at(&self, located: Located) -> Input<'a> {
+        Input {
+            locations: located.locations,
+            ip_known: located.ip_known,
+            country_known: located.country_known,
+            gps_known: located.gps_known,
+            location_note: std::cell::OnceCell::new(),
+            ..self.clone()
+        }
+    }
+}
+
 impl<'a> Input<'a> {
     /// Resolves a sign-in against a tenant.
     pub fn resolve(tenant: &'a CompiledTenant, signin: &'a SignIn, mode: Mode) -> Input<'a> {
@@ -405,40 +481,12 @@ impl<'a> Input<'a> {
         };
         let (service_principal, agent) = resolve_agent(tenant, signin, user, service_principal);
         let enforce = mode == Mode::Enforce;
-        let mut locations = LocationSet::EMPTY;
-        let ip_known = match signin.ip_address {
-            Some(ip) => {
-                locations = locations.union(*tenant.ip_index.lookup(ip));
-                true
-            }
-            None => enforce,
-        };
-        let country_known = match signin.country {
-            Some(c) => {
-                if let Some(set) = tenant.countries.get(&c) {
-                    locations = locations.union(*set);
-                }
-                true
-            }
-            None => {
-                if enforce {
-                    locations = locations.union(tenant.unknown_country);
-                }
-                enforce
-            }
-        };
-        let gps_known = match signin.session.gps_country {
-            Some(c) => {
-                if let Some(set) = tenant.gps_countries.get(&c) {
-                    locations = locations.union(*set);
-                }
-                true
-            }
-            None => enforce,
-        };
-        if signin.session.compliant_network {
-            locations.insert(COMPLIANT_NETWORK_BIT);
-        }
+        let Located {
+            locations,
+            ip_known,
+            country_known,
+            gps_known,
+        } = Located::resolve(tenant, &Whereabouts::of(signin), enforce);
         let platform = match signin.device_platform {
             Some(p) => Some(p),
             None if enforce => Some(DevicePlatform::Unknown),

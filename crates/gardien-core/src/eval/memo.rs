@@ -76,6 +76,11 @@ impl Families {
         }
     }
 
+    /// The families of `self` that are not in `other`.
+    pub const fn without(self, other: Families) -> Families {
+        Families(self.0 & !other.0)
+    }
+
     /// Whether every family of `other` is in `self`.
     #[inline]
     pub fn contains(self, other: Families) -> bool {

@@ -10,7 +10,7 @@ use crate::network::{Cidr, parse_cidr};
 pub use crate::limits::{MAX_NAMED_LOCATIONS, MAX_RANGES_PER_LOCATION};
 
 /// What a named location matches.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LocationKind {
     /// IP ranges.
     Ip {
@@ -33,7 +33,7 @@ pub enum LocationKind {
 }
 
 /// One named location.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamedLocation {
     /// Id (normalised).
     pub id: Box<str>,

@@ -481,6 +481,27 @@ impl SessionControls {
     }
 }
 
+impl SessionControls {
+    /// Names of the enabled controls as the policy's `sessionControls` members spell them
+    /// (`persistentBrowser`, where the sign-in log says `PersistentBrowserSessionMode`): the
+    /// names human output uses, the same as the decision's `sessionControls`.
+    pub fn members(&self) -> Vec<&'static str> {
+        self.names()
+            .into_iter()
+            .map(|n| match n {
+                "ApplicationEnforcedRestrictions" => "applicationEnforcedRestrictions",
+                "CloudAppSecurity" => "cloudAppSecurity",
+                "SignInFrequency" => "signInFrequency",
+                "PersistentBrowserSessionMode" => "persistentBrowser",
+                "DisableResilienceDefaults" => "disableResilienceDefaults",
+                "SecureSignInSession" => "secureSignInSession",
+                "ContinuousAccessEvaluation" => "continuousAccessEvaluation",
+                other => other,
+            })
+            .collect()
+    }
+}
+
 /// Collects errors while reading a policy, so that one pass reports all of them.
 pub(crate) struct Errors<'e> {
     pub(crate) errors: &'e mut Vec<LoadError>,

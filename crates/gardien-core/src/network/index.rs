@@ -555,6 +555,33 @@ impl IpIndex {
     pub fn distinct_sets(&self) -> usize {
         self.sets.len()
     }
+
+    /// One address per distinct non-empty set of locations: the start of the first interval
+    /// (IPv4 first, then IPv6, each in address order) that carries the set. Every set an
+    /// address can be in, enumerated without looking every range boundary up.
+    pub fn set_representatives(&self) -> Vec<(IpAddr, &LocationSet)> {
+        let mut seen = vec![false; self.sets.len()];
+        let mut out = Vec::new();
+        let mut take = |address: IpAddr, id: u32| {
+            if id != EMPTY_ID
+                && let (Some(slot), Some(set)) =
+                    (seen.get_mut(id as usize), self.sets.get(id as usize))
+                && !*slot
+            {
+                *slot = true;
+                out.push((address, set));
+            }
+        };
+        for &interval in &self.v4 {
+            // The start is the high 32 bits (see `v4`).
+            let start = (interval >> 32) as u32;
+            take(IpAddr::V4(start.into()), interval as u32);
+        }
+        for interval in &self.v6 {
+            take(IpAddr::V6(interval.position().into()), interval.payload);
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -581,6 +608,33 @@ mod tests {
 
     fn locs(index: &IpIndex, address: &str) -> Vec<u8> {
         index.lookup(ip(address)).iter().collect()
+    }
+
+    /// Each distinct non-empty set once, at the first address that is in it.
+    #[test]
+    fn set_representatives_enumerate_every_set_once() {
+        let index = index(&[
+            ("10.0.0.0/8", 1),
+            ("10.1.0.0/16", 2),
+            ("10.200.0.0/16", 2),
+            ("192.0.2.0/24", 1),
+            ("2001:db8::/32", 3),
+        ]);
+        let got: Vec<(String, Vec<u8>)> = index
+            .set_representatives()
+            .into_iter()
+            .map(|(ip, set)| (ip.to_string(), set.iter().collect()))
+            .collect();
+        let want: Vec<(String, Vec<u8>)> = vec![
+            ("10.0.0.0".to_owned(), vec![1]),
+            ("10.1.0.0".to_owned(), vec![1, 2]),
+            ("2001:db8::".to_owned(), vec![3]),
+        ];
+        assert_eq!(got, want);
+        for (ip, set) in index.set_representatives() {
+            assert_eq!(index.lookup(ip), set);
+        }
+        assert!(IpIndex::default().set_representatives().is_empty());
     }
 
     #[test]

@@ -307,7 +307,7 @@ fn dry_run(args: &ApplyArgs, admin: &Admin, proposed: Tenant, snapshot: &Value) 
             "change nothing".to_owned()
         }
     );
-    out.push_str(&diff.to_text());
+    out.push_str(&crate::render::diff::text(&diff));
     let _ = writeln!(
         out,
         "\nLint of the new tenant: {} finding(s)",

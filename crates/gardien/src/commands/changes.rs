@@ -14,7 +14,7 @@ pub fn run(tenant: &Path, json: bool, now: i64) -> Result<Exit> {
     if json {
         print_out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
     } else {
-        print_out(&report.to_text())?;
+        print_out(&crate::render::changes::text(&report))?;
     }
     Ok(Exit::Ok)
 }

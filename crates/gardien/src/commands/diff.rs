@@ -48,7 +48,7 @@ pub fn run(from: &Path, to: &Path, json: bool, fail_on: &[String]) -> Result<Exi
     if json {
         print_out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
     } else {
-        print_out(&report.to_text())?;
+        print_out(&crate::render::diff::text(&report))?;
     }
     let failed = report
         .changes

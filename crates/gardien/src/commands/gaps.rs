@@ -24,7 +24,7 @@ pub fn run(tenant: &Path, json: bool, fail_on: &[String]) -> Result<Exit> {
     if json {
         print_out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
     } else {
-        print_out(&report.to_text())?;
+        print_out(&crate::render::gaps::text(&report))?;
     }
     let s = &report.summary;
     let failed =

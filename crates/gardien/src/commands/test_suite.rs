@@ -6,10 +6,10 @@
 
 use anyhow::{Context, Result};
 use gardien_analysis::suite::junit::junit;
-use gardien_analysis::suite::{self, Status, Suite, SuiteReport};
-use std::fmt::Write as _;
+use gardien_analysis::suite::{self, Suite, SuiteReport};
 use std::path::{Path, PathBuf};
 
+use crate::render;
 use crate::tenant_fs::{self, Loaded};
 use crate::{Exit, print_out};
 
@@ -63,61 +63,19 @@ fn run_one(path: &Path, tenant: Option<&Path>) -> SuiteReport {
     })
 }
 
-fn indent(text: &str, by: &str) -> String {
-    text.lines().map(|l| format!("{by}{l}\n")).collect()
-}
-
-/// The results of one suite, for people.
-fn render(r: &SuiteReport) -> String {
-    let mut out = String::new();
-    if let Some(e) = &r.error {
-        let _ = writeln!(out, "{}: cannot run", r.file);
-        out.push_str(&indent(e, "  "));
-        return out;
-    }
-    let _ = writeln!(
-        out,
-        "{} — {} (tenant {}), {} scenario{}",
-        r.file,
-        r.name,
-        r.tenant,
-        r.scenarios.len(),
-        if r.scenarios.len() == 1 { "" } else { "s" }
-    );
-    for s in &r.scenarios {
-        let tag = match s.status {
-            Status::Passed => "ok   ",
-            Status::Failed(_) => "FAIL ",
-            Status::Error(_) => "ERROR",
-        };
-        let _ = writeln!(out, "  {tag} {} (line {})", s.name, s.line);
-        out.push_str(&indent(&s.failure_text(), "          "));
-    }
-    out
-}
-
 /// Runs the suites; writes JUnit XML when asked.
 pub fn run(suites: &[PathBuf], junit_path: Option<&Path>, tenant: Option<&Path>) -> Result<Exit> {
     let mut reports = Vec::with_capacity(suites.len());
     let mut out = String::new();
     for path in suites {
         let report = run_one(path, tenant);
-        out.push_str(&render(&report));
+        out.push_str(&render::suite::text(&report));
         out.push('\n');
         reports.push(report);
     }
-    let total: usize = reports.iter().map(|r| r.scenarios.len()).sum();
-    let passed: usize = reports.iter().map(SuiteReport::passed).sum();
+    out.push_str(&render::suite::totals(&reports));
     let failed: usize = reports.iter().map(SuiteReport::failed).sum();
     let errors: usize = reports.iter().map(SuiteReport::errors).sum();
-    let _ = writeln!(
-        out,
-        "{total} scenario{} in {} suite{}: {passed} passed, {failed} failed, {errors} error{}",
-        if total == 1 { "" } else { "s" },
-        reports.len(),
-        if reports.len() == 1 { "" } else { "s" },
-        if errors == 1 { "" } else { "s" },
-    );
     print_out(&out)?;
     if let Some(path) = junit_path {
         std::fs::write(path, junit(&reports))

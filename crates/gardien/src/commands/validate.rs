@@ -5,13 +5,12 @@
 //! `--strict`), 1 when it does not or when `--strict` finds a warning.
 
 use anyhow::{Result, bail};
-use gardien_core::model::tenant::MissingDirectory;
 use gardien_core::{Diagnostic, Severity};
-use serde_json::{Value, json};
-use std::fmt::Write as _;
+use serde_json::Value;
 use std::path::Path;
 
 use crate::diagnostics::{self, Sources};
+use crate::render;
 use crate::tenant_fs::{self, Loaded};
 use crate::{Exit, print_out};
 
@@ -36,17 +35,6 @@ impl Format {
             other => bail!("unknown format `{other}`; expected `text`, `json` or `sarif`"),
         })
     }
-}
-
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-fn missing_json(m: &MissingDirectory) -> Value {
-    json!({
-        "users": m.users, "groups": m.groups, "roles": m.roles,
-        "policies": m.policies.iter().map(|(id, name)| json!({"id": id, "displayName": name})).collect::<Vec<_>>(),
-    })
 }
 
 /// Loads the tenant and reports; see the module documentation for the exit status.
@@ -77,12 +65,14 @@ pub fn run(tenant: &Path, format: Format, strict: bool) -> Result<Exit> {
                     };
                     print_out(&format!(
                         "{}\n",
-                        json!({"valid": !fails, "strict": strict,
-                               "policies": t.policies.len(), "namedLocations": t.named_locations.len(),
-                               "users": t.directory.users.len(), "groups": t.directory.groups.len(),
-                               "servicePrincipals": t.directory.service_principals.len(),
-                               "errors": [], "warnings": of(Severity::Warning), "notes": of(Severity::Note),
-                               "missingDirectory": missing_json(&missing)})
+                        render::validate::json_valid(
+                            t,
+                            &missing,
+                            !fails,
+                            strict,
+                            of(Severity::Warning),
+                            of(Severity::Note)
+                        )
                     ))?;
                 }
                 Format::Sarif => print_out(&format!(
@@ -93,52 +83,7 @@ pub fn run(tenant: &Path, format: Format, strict: bool) -> Result<Exit> {
                     for d in &diagnostics {
                         eprint!("{}", diagnostics::human(d, &mut sources));
                     }
-                    let mut out = format!(
-                        "ok: {} policies, {} named locations, {} users, {} groups",
-                        t.policies.len(),
-                        t.named_locations.len(),
-                        t.directory.users.len(),
-                        t.directory.groups.len()
-                    );
-                    if warnings + notes > 0 {
-                        let _ = write!(
-                            out,
-                            "; {}, {}",
-                            count(warnings, "warning", "warnings"),
-                            count(notes, "note", "notes")
-                        );
-                    }
-                    out.push('\n');
-                    if !missing.is_empty() {
-                        let _ = writeln!(
-                            out,
-                            "missing directory data: {} of {} policies reference {}, {}, {} that directory.json does not define:",
-                            missing.policies.len(),
-                            t.policies.len(),
-                            count(missing.users.len(), "user", "users"),
-                            count(missing.groups.len(), "group", "groups"),
-                            count(missing.roles.len(), "role", "roles"),
-                        );
-                        for (id, display_name) in &missing.policies {
-                            let _ = writeln!(
-                                out,
-                                "  {}",
-                                if display_name.is_empty() {
-                                    id
-                                } else {
-                                    display_name
-                                }
-                            );
-                        }
-                    }
-                    if fails {
-                        let _ = writeln!(
-                            out,
-                            "--strict: {} found",
-                            count(warnings, "warning", "warnings")
-                        );
-                    }
-                    print_out(&out)?;
+                    print_out(&render::validate::text(t, &missing, warnings, notes, fails))?;
                 }
             }
             Ok(if fails { Exit::Failure } else { Exit::Ok })
@@ -157,8 +102,12 @@ pub fn run(tenant: &Path, format: Format, strict: bool) -> Result<Exit> {
                     };
                     print_out(&format!(
                         "{}\n",
-                        json!({"valid": false, "strict": strict, "errors": of(Severity::Error),
-                               "warnings": of(Severity::Warning), "notes": of(Severity::Note)})
+                        render::validate::json_invalid(
+                            strict,
+                            of(Severity::Error),
+                            of(Severity::Warning),
+                            of(Severity::Note)
+                        )
                     ))?;
                 }
                 Format::Sarif => print_out(&format!(
@@ -169,10 +118,7 @@ pub fn run(tenant: &Path, format: Format, strict: bool) -> Result<Exit> {
                     for d in &all {
                         eprint!("{}", diagnostics::human(d, &mut sources));
                     }
-                    eprintln!(
-                        "{} found",
-                        count(errors.errors.len(), "problem", "problems")
-                    );
+                    eprint!("{}", render::validate::problems(errors.errors.len()));
                 }
             }
             Ok(Exit::Failure)

@@ -49,7 +49,15 @@ pub fn wrap(s: &str, width: usize) -> Vec<String> {
 
 /// Whether to colour stdout: a terminal, and `NO_COLOR` unset or empty (no-color.org).
 pub fn colour() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+    colour_for(
+        std::env::var_os("NO_COLOR").as_deref(),
+        std::io::stdout().is_terminal(),
+    )
+}
+
+/// [`colour`] from the value of `NO_COLOR` and whether stdout is a terminal.
+pub fn colour_for(no_color: Option<&std::ffi::OsStr>, terminal: bool) -> bool {
+    no_color.is_none_or(|v| v.is_empty()) && terminal
 }
 
 /// `text` in an ANSI colour (31 red, 32 green, 33 yellow, 2 dim) when `on`.
@@ -507,6 +515,25 @@ mod tests {
         assert_eq!(grant_words(&t.policies[0]), "mfa AND compliantDevice");
         assert_eq!(grant_words(&t.policies[1]), "mfa OR compliantDevice");
         assert_eq!(session_words(&t.policies[0]), ["signInFrequency"]);
+        let mut browser = t.policies[0].clone();
+        browser.session.persistent_browser = t.policies[0].session.persistent_browser.or(Some(
+            gardien_core::model::policy::PersistentBrowserMode::Never,
+        ));
+        // The policy's `sessionControls` member, as the decision's `sessionControls` names it.
+        assert_eq!(
+            session_words(&browser),
+            ["signInFrequency", "persistentBrowser"]
+        );
+    }
+
+    /// Colour on a terminal only, and never when `NO_COLOR` has a value (no-color.org).
+    #[test]
+    fn colour_on_a_terminal_unless_no_color() {
+        use std::ffi::OsStr;
+        assert!(colour_for(None, true));
+        assert!(colour_for(Some(OsStr::new("")), true));
+        assert!(!colour_for(Some(OsStr::new("1")), true));
+        assert!(!colour_for(None, false));
     }
 
     #[test]

@@ -132,15 +132,17 @@ pub(super) fn check(cx: &mut Context<'_>) {
             FAVOURABLE_PLATFORMS.iter().find_map(|&platform| {
                 MODERN_CLIENTS.iter().find_map(|&client| {
                     let shape = Shape { platform, client };
+                    // Decided once but for the place; each place runs its location conditions.
+                    let s = probe.user_signin(
+                        user,
+                        Target::Applications(vec![(*app).into()]),
+                        shape,
+                        &probe.base,
+                        password_session(),
+                    );
+                    let unplaced = probe.tenant.unplaced(&s);
                     probe.reps.iter().find_map(|place| {
-                        let s = probe.user_signin(
-                            user,
-                            Target::Applications(vec![(*app).into()]),
-                            shape,
-                            place,
-                            password_session(),
-                        );
-                        (!protects(&probe.tenant.decide(&s))).then(|| {
+                        (!protects(&unplaced.decide(place.whereabouts()))).then(|| {
                             format!(
                                 "signing in to {app_label} {}, {},",
                                 shape.label(),

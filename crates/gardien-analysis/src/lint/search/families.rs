@@ -31,7 +31,13 @@ use gardien_core::model::policy::{FilterMode, Policy, PolicyState, UserAction};
 use gardien_core::signin::{SignIn, Target};
 
 use crate::lint::Context;
-use crate::lint::probe::{AZURE_MANAGEMENT, PROBE_APP, Probe, Shape};
+use crate::lint::probe::{AZURE_MANAGEMENT, PROBE_APP, Place, Probe, Shape};
+
+/// How the probes of every family but the platform sign in.
+const LOCATION_SHAPE: Shape = Shape {
+    platform: DevicePlatform::Windows,
+    client: ClientAppType::Browser,
+};
 
 /// The input a probe sign-in varies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,10 +114,7 @@ fn targets_agents(p: &Policy) -> bool {
 fn probes(probe: &Probe<'_>) -> Vec<(Family, SignIn)> {
     let tenant = &probe.original.tenant;
     let base = &probe.base;
-    let shape = Shape {
-        platform: DevicePlatform::Windows,
-        client: ClientAppType::Browser,
-    };
+    let shape = LOCATION_SHAPE;
     let app = |a: &str| Target::Applications(vec![a.into()]);
     let user =
         |id: &str, target: Target| probe.user_signin(id, target, shape, base, Default::default());
@@ -202,17 +205,7 @@ fn probes(probe: &Probe<'_>) -> Vec<(Family, SignIn)> {
         }
     }
 
-    // Location: every atom.
-    for place in &probe.atoms {
-        let s = probe.user_signin(
-            &probe.member,
-            app(PROBE_APP),
-            shape,
-            place,
-            Default::default(),
-        );
-        out.push((Family::Location, s));
-    }
+    // Location: every atom, see `Families::search`.
 
     // Risks and flows: the whole domains.
     for &level in RiskLevel::ALL {
@@ -272,6 +265,50 @@ fn unenumerable(p: &Policy, probe: &Probe<'_>, family: Family) -> bool {
     }
 }
 
+/// Which policies apply to each probe sign-in: per policy, one bit per probe.
+#[derive(Default)]
+struct Applying {
+    /// Per policy (tenant order), bit `k` of word `k / 64`: it applies to probe `k`.
+    columns: Vec<Vec<u64>>,
+    /// Probes recorded.
+    rows: usize,
+}
+
+impl Applying {
+    fn new(policies: usize) -> Applying {
+        Applying {
+            columns: vec![Vec::new(); policies],
+            rows: 0,
+        }
+    }
+
+    /// Records one probe: `applies(i)` for each policy `i`.
+    fn push(&mut self, applies: impl Fn(usize) -> bool) {
+        let (word, bit) = (self.rows / 64, self.rows % 64);
+        for (i, column) in self.columns.iter_mut().enumerate() {
+            if column.len() <= word {
+                column.push(0);
+            }
+            if applies(i)
+                && let Some(w) = column.get_mut(word)
+            {
+                *w |= 1 << bit;
+            }
+        }
+        self.rows += 1;
+    }
+
+    /// Whether `j` applies to every probe `i` applies to.
+    fn implies(&self, i: usize, j: usize) -> bool {
+        let empty = Vec::new();
+        let a = self.columns.get(i).unwrap_or(&empty);
+        let b = self.columns.get(j).unwrap_or(&empty);
+        a.iter()
+            .enumerate()
+            .all(|(k, w)| w & !b.get(k).copied().unwrap_or(0) == 0)
+    }
+}
+
 /// What the probes found: per policy, which families some probe satisfies; per probe, which
 /// policies apply.
 pub(crate) struct Families {
@@ -280,11 +317,16 @@ pub(crate) struct Families {
     /// Per policy (tenant order), per family in [`FAMILIES`] order.
     holds: Vec<[bool; FAMILIES.len()]>,
     /// Per probe sign-in, per policy: it applies.
-    pub applying: Vec<Vec<bool>>,
+    applying: Applying,
 }
 
 impl Families {
-    /// Evaluates every probe sign-in once.
+    /// Evaluates every probe sign-in once. Location atoms differ from one sign-in only by
+    /// where it is: that sign-in is evaluated in full, each atom for the location
+    /// conditions alone ([`Unplaced::location_outcomes`]); a policy applies at an atom when its
+    /// other conditions hold for that sign-in and its location condition there.
+    ///
+    /// [`Unplaced::location_outcomes`]: gardien_core::eval::places::Unplaced::location_outcomes
     pub fn search(cx: &Context<'_>) -> Families {
         let policies = &cx.tenant.tenant.policies;
         let live: Vec<usize> = policies
@@ -294,7 +336,7 @@ impl Families {
             .map(|(i, _)| i)
             .collect();
         let mut holds = vec![[false; FAMILIES.len()]; policies.len()];
-        let mut applying: Vec<Vec<bool>> = Vec::new();
+        let mut applying = Applying::new(policies.len());
         if live.is_empty() {
             return Families {
                 live,
@@ -302,9 +344,10 @@ impl Families {
                 applying,
             };
         }
+        let slot_of = |family: Family| FAMILIES.iter().position(|f| *f == family).unwrap_or(0);
         for (family, s) in &probes(&cx.probe) {
             let eval = cx.probe.evaluate(s);
-            let slot = FAMILIES.iter().position(|f| f == family).unwrap_or(0);
+            let slot = slot_of(*family);
             for &i in &live {
                 if family_holds(&eval, i, *family)
                     && let Some(h) = holds.get_mut(i).and_then(|h| h.get_mut(slot))
@@ -312,15 +355,53 @@ impl Families {
                     *h = true;
                 }
             }
-            applying.push(
-                (0..policies.len())
-                    .map(|i| {
-                        eval.policies
-                            .get(i)
-                            .is_some_and(|r| r.applies == Outcome::Satisfied)
-                    })
-                    .collect(),
-            );
+            applying.push(|i| {
+                eval.policies
+                    .get(i)
+                    .is_some_and(|r| r.applies == Outcome::Satisfied)
+            });
+        }
+
+        // Location atoms.
+        let probe = &cx.probe;
+        let at = |place: &Place| {
+            probe.user_signin(
+                &probe.member,
+                Target::Applications(vec![PROBE_APP.into()]),
+                LOCATION_SHAPE,
+                place,
+                Default::default(),
+            )
+        };
+        let signin = at(&probe.base);
+        let base = probe.evaluate(&signin);
+        let unplaced = probe.tenant.unplaced(&signin);
+        // Per policy: every condition but the location holds for the base sign-in.
+        let rest: Vec<bool> = (0..policies.len())
+            .map(|i| {
+                base.policies.get(i).is_some_and(|r| {
+                    policies
+                        .get(i)
+                        .is_some_and(|p| p.state != PolicyState::Disabled)
+                        && r.conditions
+                            .iter()
+                            .filter(|c| c.condition != Condition::Location)
+                            .all(|c| c.outcome == Outcome::Satisfied)
+                })
+            })
+            .collect();
+        let slot = slot_of(Family::Location);
+        for place in &probe.atoms {
+            let location = unplaced.location_outcomes(place.whereabouts());
+            let holds_at = |i: usize| location.get(i) == Some(&Outcome::Satisfied);
+            for &i in &live {
+                if holds_at(i)
+                    && let Some(h) = holds.get_mut(i).and_then(|h| h.get_mut(slot))
+                {
+                    *h = true;
+                }
+            }
+            applying.push(|i| rest.get(i).copied().unwrap_or(false) && holds_at(i));
         }
         Families {
             live,
@@ -350,9 +431,7 @@ impl Families {
 
     /// Whether policy `j` applies to every probe sign-in policy `i` applies to.
     pub fn agree(&self, i: usize, j: usize) -> bool {
-        self.applying.iter().all(|row| {
-            !row.get(i).copied().unwrap_or(false) || row.get(j).copied().unwrap_or(false)
-        })
+        self.applying.implies(i, j)
     }
 }
 

@@ -10,13 +10,13 @@
 //! policy gets the most severe that holds), GA004 is about policies with exclusions.
 
 use gardien_core::compile::CompiledTenant;
+use gardien_core::eval::grant::GrantState;
 use gardien_core::model::policy::UserCondition;
 use gardien_core::signin::Target;
 
 use crate::lint::Context;
 use crate::lint::probe::{
-    ADMIN_TARGETS, FAVOURABLE_PLATFORMS, MODERN_CLIENTS, Shape, applies, denies, enabled,
-    strongest_session,
+    ADMIN_TARGETS, FAVOURABLE_PLATFORMS, MODERN_CLIENTS, Shape, enabled, strongest_session,
 };
 use crate::lint::rules::{denial, list};
 
@@ -97,25 +97,25 @@ impl Lockout {
             for &platform in FAVOURABLE_PLATFORMS {
                 for &client in MODERN_CLIENTS {
                     let shape = Shape { platform, client };
+                    let target = || Target::Applications(vec![(*app).into()]);
+                    // Decided once but for the place; each place runs its location conditions.
+                    let signin = |user: &str| {
+                        probe.user_signin(user, target(), shape, &probe.base, strongest_session())
+                    };
+                    let (admin, member) = (signin(&probe.global_admin), signin(&probe.member));
+                    let admin = probe.tenant.unplaced(&admin);
+                    let member = (t == 0).then(|| probe.tenant.unplaced(&member));
                     for place in &probe.reps {
-                        let target = || Target::Applications(vec![(*app).into()]);
-                        let admin = probe.user_signin(
-                            &probe.global_admin,
-                            target(),
-                            shape,
-                            place,
-                            strongest_session(),
-                        );
-                        let eval = probe.evaluate(&admin);
-                        let member = (t == 0).then(|| {
-                            probe.evaluate(&probe.user_signin(
-                                &probe.member,
-                                target(),
-                                shape,
-                                place,
-                                strongest_session(),
-                            ))
-                        });
+                        let applying = admin.applying(place.whereabouts());
+                        let member_applying: Vec<usize> = member
+                            .as_ref()
+                            .map(|m| {
+                                m.applying(place.whereabouts())
+                                    .into_iter()
+                                    .map(|(i, _)| i)
+                                    .collect()
+                            })
+                            .unwrap_or_default();
                         for &i in &policies {
                             let Some(tally) = tallies.get_mut(i) else {
                                 continue;
@@ -124,19 +124,20 @@ impl Lockout {
                                 (tally.total.get_mut(t), tally.denied.get_mut(t))
                             {
                                 *total += 1;
-                                if denies(&eval, i) {
+                                let grant = applying.iter().find(|(j, _)| *j == i).map(|(_, g)| *g);
+                                if let Some(g @ (GrantState::Block | GrantState::Fail(_))) = grant {
                                     *denied += 1;
                                     if tally.witness.is_none() {
                                         tally.witness = Some(format!(
                                             "{} a Global Administrator with MFA signing in to {app_label} {}, {}",
-                                            denial(&eval, i),
+                                            denial(g),
                                             shape.label(),
                                             place.label
                                         ));
                                     }
                                 }
                             }
-                            if member.as_ref().is_some_and(|m| applies(m, i)) {
+                            if member_applying.contains(&i) {
                                 tally.member_in_scope = true;
                             }
                         }
