@@ -207,6 +207,7 @@ async fn search() {
             decision: decision.to_owned(),
             error_code: code,
             record,
+            fragments: None,
         };
         let log = log.clone();
         pending.push(tokio::spawn(async move { log.append(r).await }));

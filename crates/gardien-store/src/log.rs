@@ -40,8 +40,22 @@ pub struct SignInRecord {
     pub error_code: Option<u32>,
     /// The full Graph `signIn` object as JSON text: the caller serializes it once (the
     /// server straight from typed structs), the store keeps it as is. It must be a JSON
-    /// object; the store checks that much, not the contents.
+    /// object; the store checks that much, not the contents. With [`SignInRecord::fragments`]
+    /// it holds an empty array where the fragments go.
     pub record: String,
+    /// The record's per-policy array by reference (compact record): stored once per
+    /// distinct entry, spliced back into `record` by every reader. `None`: `record` is whole.
+    pub fragments: Option<crate::Fragments>,
+}
+
+impl SignInRecord {
+    /// The record's whole JSON text, as readers see it.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match &self.fragments {
+            Some(f) => std::borrow::Cow::Owned(f.splice(&self.record)),
+            None => std::borrow::Cow::Borrowed(&self.record),
+        }
+    }
 }
 
 /// Which records [`SignInLog::query`] and [`SignInLog::export_jsonl`] return. Every `Some`

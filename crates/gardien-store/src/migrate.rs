@@ -28,6 +28,11 @@ pub(crate) const SQLITE: Embedded = &[
         "admin audit",
         include_str!("../migrations/sqlite/0003_admin_audit.sql"),
     ),
+    (
+        4,
+        "compact records",
+        include_str!("../migrations/sqlite/0004_compact_records.sql"),
+    ),
 ];
 
 /// Every PostgreSQL migration, oldest first. Same rule.
@@ -41,6 +46,11 @@ pub(crate) const POSTGRES: Embedded = &[
         2,
         "admin audit",
         include_str!("../migrations/postgres/0002_admin_audit.sql"),
+    ),
+    (
+        3,
+        "compact records",
+        include_str!("../migrations/postgres/0003_compact_records.sql"),
     ),
 ];
 

@@ -78,8 +78,8 @@ async fn reopening_is_idempotent(db: TestDb) {
     }
     // crates/gardien-store/migrations/<backend>/*.sql
     let migrations = match db.backend() {
-        "sqlite" => 3,
-        _ => 2,
+        "sqlite" => 4,
+        _ => 3,
     };
     assert_eq!(
         db.scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
@@ -675,7 +675,7 @@ async fn postgres_replicas_starting_together_all_migrate() {
         store.close().await.unwrap();
     }
     // Every PostgreSQL migration applied once (crates/gardien-store/migrations/postgres).
-    assert_eq!(db.scalar("SELECT COUNT(*) FROM _sqlx_migrations").await, 2);
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM _sqlx_migrations").await, 3);
 }
 
 /// Polls every future to completion concurrently (no extra dependency for `join_all`).

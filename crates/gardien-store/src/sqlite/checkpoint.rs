@@ -4,13 +4,20 @@
 //!
 //! The writer wakes the checkpointer after each commit; the checkpointer runs a PASSIVE
 //! checkpoint (never blocks writers or readers) at most every [`MIN_INTERVAL`]. The WAL only
-//! restarts from its beginning once it is entirely backfilled when a write transaction
-//! starts, which a continuously busy writer rarely allows; the writer connection therefore
-//! keeps SQLite's own auto-checkpoint at [`super::WAL_AUTOCHECKPOINT_PAGES`] as a bound: by
-//! the time it fires, most frames are already copied, so it is short.
+//! restarts from its beginning when it is entirely backfilled as a write transaction
+//! starts, which a continuously busy writer never allows on its own (frames keep arriving
+//! while the background pass copies). The writer's connection has SQLite's auto-checkpoint
+//! off — it used to fire inside a commit every 128 MiB of WAL, copying and syncing while
+//! every request of the batch waited (the load bench's p99.9 spikes) — and restarts the WAL
+//! itself, between batches ([`Checkpointer::restart_due`]): once the WAL is past
+//! [`RESTART_PAGES`] and a background pass has just finished, a PASSIVE checkpoint on the
+//! writer's connection copies only the frames committed during that pass, and the next
+//! batch starts the WAL over. Past [`FORCE_PAGES`] (the background cannot keep up) it does
+//! so whatever the background did.
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use sqlx::Connection as _;
@@ -22,11 +29,29 @@ use tokio::task::JoinHandle;
 /// Least time between two background checkpoints, so each copies a useful amount.
 const MIN_INTERVAL: Duration = Duration::from_millis(250);
 
+/// WAL size, in pages, past which the writer restarts the WAL after a background pass
+/// (32 MiB with 4 KiB pages).
+pub(crate) const RESTART_PAGES: i64 = 8_192;
+
+/// WAL size, in pages, past which the writer restarts the WAL without waiting for a
+/// background pass (a bound: 256 MiB with 4 KiB pages).
+pub(crate) const FORCE_PAGES: i64 = 65_536;
+
+/// What the background pass last saw.
+#[derive(Debug, Default)]
+struct Progress {
+    /// Frames in the WAL at the last background pass.
+    log: AtomicI64,
+    /// A background pass finished since the writer last restarted the WAL.
+    passed: AtomicBool,
+}
+
 /// Handle to the checkpointer task.
 pub(crate) struct Checkpointer {
     wake: Arc<Notify>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    progress: Arc<Progress>,
 }
 
 impl Checkpointer {
@@ -34,13 +59,42 @@ impl Checkpointer {
     pub(crate) fn start(conn: SqliteConnection, path: Arc<Path>) -> Checkpointer {
         let wake = Arc::new(Notify::new());
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run(conn, path, Arc::clone(&wake), stopped));
-        Checkpointer { wake, stop, task }
+        let progress = Arc::new(Progress::default());
+        let task = tokio::spawn(run(
+            conn,
+            path,
+            Arc::clone(&wake),
+            stopped,
+            Arc::clone(&progress),
+        ));
+        Checkpointer {
+            wake,
+            stop,
+            task,
+            progress,
+        }
     }
 
     /// Tells the checkpointer new frames were committed.
     pub(crate) fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Whether the writer should restart the WAL now, between batches: it is past
+    /// [`RESTART_PAGES`] and a background pass just copied most of it, or past
+    /// [`FORCE_PAGES`].
+    pub(crate) fn restart_due(&self) -> bool {
+        let log = self.progress.log.load(Ordering::Relaxed);
+        (log >= RESTART_PAGES && self.progress.passed.load(Ordering::Acquire)) || log >= FORCE_PAGES
+    }
+
+    /// The writer checkpointed on its own connection (`log` frames in the WAL, `copied`
+    /// of them backfilled): the next batch restarts the WAL if all are.
+    pub(crate) fn restarted(&self, log: i64, copied: i64) {
+        self.progress.passed.store(false, Ordering::Release);
+        if log == copied {
+            self.progress.log.store(0, Ordering::Relaxed);
+        }
     }
 
     /// Stops the checkpointer and closes its connection.
@@ -59,6 +113,7 @@ async fn run(
     path: Arc<Path>,
     wake: Arc<Notify>,
     mut stopped: watch::Receiver<bool>,
+    progress: Arc<Progress>,
 ) {
     loop {
         tokio::select! {
@@ -73,6 +128,8 @@ async fn run(
                 let frames: i64 = row.try_get(1).unwrap_or(-1);
                 let copied: i64 = row.try_get(2).unwrap_or(-1);
                 tracing::trace!(frames, copied, "WAL checkpoint");
+                progress.log.store(frames, Ordering::Relaxed);
+                progress.passed.store(true, Ordering::Release);
             }
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "background WAL checkpoint failed");
