@@ -391,9 +391,10 @@ mod tests {
         legacy.client_app_type = Some(gardien_core::model::enums::ClientAppType::Other);
         let mut other_user = browser.clone();
         other_user.subject = SignIn::user("u2", &[]).subject;
-        // Entries per policy: p1 (not applied, then applied: 2), p2 (the same for all: 1),
-        // p3 (disabled: 1); another user the policies treat alike adds none.
-        for (s, entries) in [(&browser, 3), (&legacy, 4), (&browser, 4), (&other_user, 4)] {
+        // Entries: the browser's 3; the legacy client's p1 (applied) and p2 (report-only:
+        // a legacy client cannot do MFA, another result), p3 (disabled) the same; the
+        // browser again and another user the policies treat alike add none.
+        for (s, entries) in [(&browser, 3), (&legacy, 5), (&browser, 5), (&other_user, 5)] {
             let evaluation = tenant.evaluate(s);
             let direct = serde_json::to_string(&AppliedPoliciesJson {
                 tenant: &tenant,
@@ -449,6 +450,6 @@ mod tests {
                 .map(|f| f.id)
                 .collect()
         };
-        assert_eq!(ids.len(), 4);
+        assert_eq!(ids.len(), 5);
     }
 }

@@ -748,7 +748,10 @@ async fn compact_records_read_back_whole(db: TestDb) {
     let store = db.open().await;
     let log = store.log();
     let a = fragment(11, r#"{"id":"p1","result":"success"}"#);
-    let b = fragment(-22, r#"{"id":"p2","result":"notApplied","displayName":"Ünïcode \"q\""}"#);
+    let b = fragment(
+        -22,
+        r#"{"id":"p2","result":"notApplied","displayName":"Ünïcode \"q\""}"#,
+    );
     let c = fragment(33, r#"{"id":"p2","result":"failure"}"#);
     let records = vec![
         compact("c1", 1_000, vec![a.clone(), b.clone()]),
@@ -854,8 +857,14 @@ async fn a_fragment_id_stored_with_another_text_stores_the_record_whole(db: Test
     store2.log().append(second.clone()).await.unwrap();
     store2.close().await.unwrap();
     let read = log.query(&SignInFilter::default()).await.unwrap();
-    assert_eq!(read[0], serde_json::from_str::<serde_json::Value>(&second.text()).unwrap());
-    assert_eq!(read[1], serde_json::from_str::<serde_json::Value>(&first.text()).unwrap());
+    assert_eq!(
+        read[0],
+        serde_json::from_str::<serde_json::Value>(&second.text()).unwrap()
+    );
+    assert_eq!(
+        read[1],
+        serde_json::from_str::<serde_json::Value>(&first.text()).unwrap()
+    );
     assert_eq!(
         db.scalar("SELECT COUNT(*) FROM sign_ins WHERE applied IS NULL")
             .await,
