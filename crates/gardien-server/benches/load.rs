@@ -34,7 +34,8 @@
 //! tenant (200 policies, 195 named locations with 390,000 IP ranges, 2000 users in 300
 //! nested groups) instead of the demo tenant, with 500 distinct sign-ins of its request mix
 //! sent as forward-auth requests (user, address, country, application by host, a
-//! User-Agent per client type and platform); the scenarios are every sign-in of the mix
+//! User-Agent per client type and platform, the session's methods as `Remote-Amr`; no
+//! device); the scenarios are every sign-in of the mix
 //! (allow, deny, challenge) and the sign-ins it allows (`POST /v1/evaluate` and `/healthz`
 //! as with the demo tenant).
 //!
@@ -127,11 +128,23 @@ fn synthetic_load(generated: &synthetic::Synthetic) -> SyntheticLoad {
             c["clientAppType"].as_str().unwrap_or_default(),
             c["devicePlatform"].as_str().unwrap_or_default(),
         );
+        // The session's methods as an `amr` claim: a password alone, or multifactor.
+        let methods = body["session"]["authenticationMethods"]
+            .as_array()
+            .map_or(0, Vec::len);
+        let first = body["session"]["authenticationMethods"][0]
+            .as_str()
+            .unwrap_or_default();
+        let amr = if methods > 1 || first != "password" {
+            "pwd,mfa"
+        } else {
+            "pwd"
+        };
         requests.push(forward_auth(
             &format!("app-{n}.synthetic.example"),
             user,
             &format!(
-                "X-Forwarded-For: {}\r\nCF-IPCountry: {}\r\nUser-Agent: {ua}\r\n",
+                "X-Forwarded-For: {}\r\nCF-IPCountry: {}\r\nUser-Agent: {ua}\r\nRemote-Amr: {amr}\r\n",
                 c["ipAddress"].as_str().unwrap_or_default(),
                 c["country"].as_str().unwrap_or("US"),
             ),
@@ -428,6 +441,7 @@ trusted_proxies = ["127.0.0.0/8"]
 device_header = "x-client-cert-sha256"
 country_header = "cf-ipcountry"
 [identity.headers]
+methods = "remote-amr"
 {synthetic_apps}[[apps]]
 host = "payroll.contoso.example"
 app_id = "c0ffee00-0000-4000-8000-000000000100"
@@ -499,11 +513,18 @@ token_sha256 = "{hash}"
             stream.set_nodelay(true).unwrap();
             let mut buf = Vec::new();
             let mut allowed = Vec::new();
+            let mut statuses = std::collections::BTreeMap::new();
             for r in &load.requests {
                 stream.write_all(r).await.unwrap();
-                if read_response(&mut stream, &mut buf).await.unwrap() == 200 {
+                let status = read_response(&mut stream, &mut buf).await.unwrap();
+                *statuses.entry(status).or_insert(0) += 1;
+                if status == 200 {
                     allowed.push(r.clone());
                 }
+            }
+            eprintln!("synthetic mix: answers by status {statuses:?}");
+            if allowed.is_empty() {
+                eprintln!("first answer: {}", String::from_utf8_lossy(&buf));
             }
             allowed
         });
