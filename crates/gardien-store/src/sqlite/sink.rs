@@ -59,9 +59,10 @@ impl SqliteSink {
             .fetch_one(&mut self.conn)
             .await
         {
-            Ok((_, log, copied)) => {
-                self.checkpointer.restarted(log, copied);
+            Ok((busy, log, copied)) => {
+                self.checkpointer.restarted(busy != 0, log, copied);
                 tracing::debug!(
+                    busy,
                     log,
                     copied,
                     micros = started.elapsed().as_micros(),
@@ -69,7 +70,7 @@ impl SqliteSink {
                 );
             }
             Err(e) => {
-                self.checkpointer.restarted(-1, 0);
+                self.checkpointer.restarted(true, -1, 0);
                 tracing::warn!(path = %self.path.display(), error = %e, "WAL checkpoint between batches failed");
             }
         }
