@@ -31,9 +31,11 @@ mod synthetic;
 
 use criterion::{Criterion, Throughput};
 use gardien_analysis::replay::cache::DEFAULT_CAPACITY;
-use gardien_analysis::replay::{Change, Element, Outcome, Rebuilt, Replay, read_log, rebuild};
+use gardien_analysis::replay::{
+    Change, Element, Outcome, Rebuilt, Replay, ReplayReport, read_log, rebuild,
+};
 use gardien_core::report::applied_policies;
-use gardien_core::{CompiledTenant, Decision, SignIn, Tenant, Verdict};
+use gardien_core::{CompiledTenant, Decision, SignIn, Tenant, TenantSource, Verdict};
 use serde_json::{Value, json};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -167,15 +169,47 @@ fn parse(bytes: &[u8]) -> usize {
     n
 }
 
-/// The best of `runs` timings of `f`, in seconds.
-fn best(runs: usize, mut f: impl FnMut()) -> f64 {
+/// CPU time this thread has used: unlike the wall clock, it does not count the time the
+/// thread waits while other processes run on a shared machine ("per core" figures).
+fn thread_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
+}
+
+/// A wall-clock and a CPU-time measurement.
+#[derive(Debug, Clone, Copy, Default)]
+struct Timing {
+    wall: Duration,
+    cpu: Duration,
+}
+
+impl Timing {
+    fn start() -> (Instant, Duration) {
+        (Instant::now(), thread_cpu())
+    }
+    fn add(&mut self, (wall, cpu): (Instant, Duration)) {
+        self.cpu += thread_cpu().saturating_sub(cpu);
+        self.wall += wall.elapsed();
+    }
+}
+
+/// The best of `runs` timings of `f`, in seconds: (wall clock, CPU time), each the least of
+/// its runs.
+fn best(runs: usize, mut f: impl FnMut()) -> (f64, f64) {
     (0..runs)
         .map(|_| {
-            let t = Instant::now();
+            let t = Timing::start();
             f();
-            t.elapsed().as_secs_f64()
+            let mut timing = Timing::default();
+            timing.add(t);
+            (timing.wall.as_secs_f64(), timing.cpu.as_secs_f64())
         })
-        .fold(f64::INFINITY, f64::min)
+        .fold((f64::INFINITY, f64::INFINITY), |(w, c), (a, b)| {
+            (w.min(a), c.min(b))
+        })
 }
 
 /// The logs of a list of generated requests, in the order of `order`.
@@ -223,35 +257,80 @@ fn rebuilt_of(bytes: &[u8]) -> Vec<Rebuilt> {
 /// Replays rebuilt sign-ins (decide, compare, count). In the pipeline a sign-in is compared
 /// right after it was rebuilt, while it is still in the CPU caches: with `hot`, each chunk of
 /// 64 is copied first (untimed) and only the comparisons are timed; without, the sign-ins are
-/// read where they lie in the 100k-element array. Returns the time and the cache hit rate.
+/// read where they lie in the 100k-element array. Returns the time (the CPU time includes
+/// two clock reads per chunk of 64), the cache hit rate and the report.
 fn evaluate(
     tenant: &CompiledTenant,
     sign_ins: &[Rebuilt],
     baseline: Option<&CompiledTenant>,
     cache: usize,
     hot: bool,
-) -> (Duration, f64) {
+) -> (Timing, f64, ReplayReport) {
     let mut replay = Replay::new(tenant, baseline).with_cache_capacity(cache);
-    let mut timed = Duration::ZERO;
+    let mut timed = Timing::default();
     if hot {
         for chunk in sign_ins.chunks(64) {
             let chunk = chunk.to_vec();
-            let t = Instant::now();
+            let t = Timing::start();
             for r in &chunk {
                 black_box(replay.compare(black_box(r), String::new));
             }
-            timed += t.elapsed();
+            timed.add(t);
         }
     } else {
-        let t = Instant::now();
+        let t = Timing::start();
         for r in sign_ins {
             black_box(replay.compare(black_box(r), String::new));
         }
-        timed = t.elapsed();
+        timed.add(t);
     }
-    black_box(replay.report());
+    let report = black_box(replay.report());
     let (hits, lookups) = replay.cache_hits();
-    (timed, hits as f64 / lookups.max(1) as f64)
+    (timed, hits as f64 / lookups.max(1) as f64, report)
+}
+
+/// `decide` alone on the same sign-ins, chunked as [`evaluate`] does with `hot`: what replay
+/// adds to the decision is the difference.
+fn decide_only(tenant: &CompiledTenant, sign_ins: &[Rebuilt]) -> Timing {
+    let mut timed = Timing::default();
+    for chunk in sign_ins.chunks(64) {
+        let chunk = chunk.to_vec();
+        let t = Timing::start();
+        for r in &chunk {
+            black_box(tenant.decide(black_box(&r.signin)));
+        }
+        timed.add(t);
+    }
+    timed
+}
+
+/// The tenant with its `n` policies that decide the most sign-ins of `requests` disabled:
+/// a proposal whose replay moves, unblocks and re-attributes many sign-ins.
+fn without_top_deciders(
+    source: &TenantSource,
+    tenant: &CompiledTenant,
+    requests: &[Value],
+    n: usize,
+) -> (CompiledTenant, Vec<usize>) {
+    let mut deciding = vec![0usize; tenant.tenant.policies.len()];
+    for r in requests {
+        let signin = SignIn::from_value("request.json", r).expect("generated requests parse");
+        if let Some(i) = tenant.decide(&signin).deciding_policy {
+            deciding[i] += 1;
+        }
+    }
+    let mut top: Vec<usize> = (0..deciding.len()).collect();
+    top.sort_by_key(|i| std::cmp::Reverse(deciding[*i]));
+    top.truncate(n);
+    let mut source = source.clone();
+    for i in &top {
+        let file = &mut source.policy_files[*i];
+        let text = String::from_utf8_lossy(&file.bytes)
+            .replace("\"state\":\"enabled\"", "\"state\":\"disabled\"");
+        file.bytes = text.into_bytes();
+    }
+    let proposed = CompiledTenant::compile(Tenant::load(&source).expect("the proposal loads"));
+    (proposed, top)
 }
 
 fn main() {
@@ -277,6 +356,7 @@ fn main() {
         .expect("serialisable");
         full_log.push_str(&gardien_record(i, request, &v, all));
     }
+    let (proposed, disabled) = without_top_deciders(&synthetic.source, &tenant, requests, 10);
     drop(synthetic);
     println!(
         "generated in {:.1} s: {RECORDS} distinct sign-ins ({:?} allow/challenge/deny), {RECORDS} drawn from {DISTINCT} ({:?}); gardien JSON lines {:.1} MB ({} B/record), Entra collection {:.1} MB ({} B/record), JSON lines listing all policies {:.1} MB for {FULL_RECORDS} records ({} B/record)",
@@ -313,27 +393,88 @@ fn main() {
         }
     }
 
+    // `REPLAY_BENCH_ONLY=attribution` runs only the lines whose name contains the text (to
+    // profile one of them).
+    let only = std::env::var("REPLAY_BENCH_ONLY").unwrap_or_default();
+    let wanted = |what: &str| what.contains(only.as_str());
     let per_s = |n: usize, s: f64| n as f64 / s / 1e6;
     let line = |what: &str,
+                tenant: &CompiledTenant,
                 sign_ins: &[Rebuilt],
                 baseline: Option<&CompiledTenant>,
                 cache: usize,
                 hot: bool| {
-        let (t, rate) = (0..11)
-            .map(|_| evaluate(&tenant, sign_ins, baseline, cache, hot))
-            .min_by_key(|(t, _)| *t)
-            .unwrap_or_default();
-        let t = t.as_secs_f64();
+        if !wanted(what) {
+            return;
+        }
+        let runs: Vec<(Timing, f64, ReplayReport)> = (0..11)
+            .map(|_| evaluate(tenant, sign_ins, baseline, cache, hot))
+            .collect();
+        let wall = runs.iter().map(|r| r.0.wall).min().unwrap_or_default();
+        let cpu = runs.iter().map(|r| r.0.cpu).min().unwrap_or_default();
+        let (rate, report) = runs
+            .into_iter()
+            .next()
+            .map(|r| (r.1, r.2))
+            .expect("eleven runs");
+        let changed = report.totals.replayed - report.changes.unchanged;
         println!(
-            "evaluate, {what}: {:.2} M sign-ins/s on one core ({:.0} ns each; cache hits {:.0} %)",
-            per_s(RECORDS, t),
-            t * 1e9 / RECORDS as f64,
-            rate * 100.0
+            "evaluate, {what}: {:.2} M sign-ins/s per CPU-second ({:.0} ns each), {:.2} M/s wall clock; cache hits {:.0} %; {changed} changed ({} moved)",
+            per_s(RECORDS, cpu.as_secs_f64()),
+            cpu.as_secs_f64() * 1e9 / RECORDS as f64,
+            per_s(RECORDS, wall.as_secs_f64()),
+            rate * 100.0,
+            report.changes.deciding_policy_moved.count,
         );
     };
     let cache = DEFAULT_CAPACITY;
+    for (name, sign_ins) in [
+        ("all distinct", &exact_distinct),
+        ("10 per distinct sign-in", &exact_repeated),
+    ] {
+        if !wanted(&format!("decide alone, {name}")) {
+            continue;
+        }
+        let (wall, cpu) = (0..11)
+            .map(|_| decide_only(&tenant, sign_ins))
+            .fold((Duration::MAX, Duration::MAX), |(w, c), t| {
+                (w.min(t.wall), c.min(t.cpu))
+            });
+        println!(
+            "decide alone, {name}: {:.2} M sign-ins/s per CPU-second ({:.0} ns each), {:.2} M/s wall clock",
+            per_s(RECORDS, cpu.as_secs_f64()),
+            cpu.as_secs_f64() * 1e9 / RECORDS as f64,
+            per_s(RECORDS, wall.as_secs_f64()),
+        );
+    }
+    println!("attribution: the proposal disables policies {disabled:?} (the ten that decide most)");
+    for (what, sign_ins, baseline) in [
+        (
+            "with attribution (10 deciding policies disabled), all distinct, vs logged outcome",
+            &exact_distinct,
+            None,
+        ),
+        (
+            "with attribution (10 deciding policies disabled), all distinct, vs a baseline tenant",
+            &exact_distinct,
+            Some(&tenant),
+        ),
+        (
+            "with attribution (10 deciding policies disabled), 10 per distinct, vs logged outcome",
+            &exact_repeated,
+            None,
+        ),
+        (
+            "with attribution (10 deciding policies disabled), 10 per distinct, Entra records vs logged outcome",
+            &entra_repeated,
+            None,
+        ),
+    ] {
+        line(what, &proposed, sign_ins, baseline, cache, true);
+    }
     line(
         "10 per distinct sign-in, gardien records vs logged outcome",
+        &tenant,
         &exact_repeated,
         None,
         cache,
@@ -341,6 +482,7 @@ fn main() {
     );
     line(
         "10 per distinct sign-in, Entra records vs logged outcome",
+        &tenant,
         &entra_repeated,
         None,
         cache,
@@ -348,6 +490,7 @@ fn main() {
     );
     line(
         "10 per distinct sign-in, vs a baseline tenant",
+        &tenant,
         &exact_repeated,
         Some(&tenant),
         cache,
@@ -355,6 +498,7 @@ fn main() {
     );
     line(
         "10 per distinct sign-in, no cache",
+        &tenant,
         &exact_repeated,
         None,
         0,
@@ -362,14 +506,23 @@ fn main() {
     );
     line(
         "all distinct, vs logged outcome",
+        &tenant,
         &exact_distinct,
         None,
         cache,
         true,
     );
-    line("all distinct, no cache", &exact_distinct, None, 0, true);
+    line(
+        "all distinct, no cache",
+        &tenant,
+        &exact_distinct,
+        None,
+        0,
+        true,
+    );
     line(
         "all distinct, vs a baseline tenant",
+        &tenant,
         &exact_distinct,
         Some(&tenant),
         cache,
@@ -377,6 +530,7 @@ fn main() {
     );
     line(
         "10 per distinct sign-in, cold input (read from the 100k array)",
+        &tenant,
         &exact_repeated,
         None,
         cache,
@@ -384,6 +538,7 @@ fn main() {
     );
     line(
         "all distinct, cold input",
+        &tenant,
         &exact_distinct,
         None,
         cache,
@@ -403,18 +558,25 @@ fn main() {
             FULL_RECORDS,
         ),
     ] {
-        let t = best(3, || assert_eq!(parse(bytes), n));
+        if !wanted(&format!("parse + rebuild, {name}")) {
+            continue;
+        }
+        let (wall, cpu) = best(3, || assert_eq!(parse(bytes), n));
         println!(
-            "parse + rebuild, {name}: {:.3} M records/s, {:.0} MB/s on one core",
-            per_s(n, t),
-            bytes.len() as f64 / t / 1e6
+            "parse + rebuild, {name}: {:.3} M records/s, {:.0} MB/s per CPU-second ({:.3} M/s wall clock)",
+            per_s(n, cpu),
+            bytes.len() as f64 / cpu / 1e6,
+            per_s(n, wall),
         );
     }
     for (name, bytes) in [
         ("distinct", &distinct.gardien),
         ("10 per distinct", &repeated.gardien),
     ] {
-        let t = best(3, || {
+        if !wanted(&format!("whole pipeline, {name}")) {
+            continue;
+        }
+        let (wall, cpu) = best(3, || {
             let mut replay = Replay::new(&tenant, None);
             read_log("bench.log", bytes.as_bytes(), |_, e: Element<'_>| {
                 if let Outcome::Replayed(r) = replay.replay(&e, String::new) {
@@ -426,8 +588,9 @@ fn main() {
             black_box(replay.report());
         });
         println!(
-            "whole pipeline (parse, rebuild, evaluate, count), gardien JSON lines, {name}: {:.3} M sign-ins/s on one core",
-            per_s(RECORDS, t)
+            "whole pipeline (parse, rebuild, evaluate, count), gardien JSON lines, {name}: {:.3} M sign-ins/s per CPU-second ({:.3} M/s wall clock)",
+            per_s(RECORDS, cpu),
+            per_s(RECORDS, wall),
         );
     }
 
@@ -464,7 +627,7 @@ fn main() {
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 (0..iters)
-                    .map(|_| evaluate(&tenant, sign_ins, baseline, cache, true).0)
+                    .map(|_| evaluate(&tenant, sign_ins, baseline, cache, true).0.wall)
                     .sum()
             })
         });

@@ -209,11 +209,47 @@ fn bump(map: &mut FxHashMap<Box<str>, Tally>, id: &str, name: Option<&str>) {
     }
 }
 
+/// The names of a deciding-policy move as first seen, and its count.
+#[derive(Debug, Clone, Default)]
+struct Move {
+    before_name: Box<str>,
+    now_name: Box<str>,
+    count: u64,
+}
+
+/// Deciding-policy moves by the policy of before, then the policy of now (ids), so that
+/// counting a move looks two ids up and builds no string.
+type Moves = FxHashMap<Box<str>, FxHashMap<Box<str>, Move>>;
+
+fn bump_move(
+    moves: &mut Moves,
+    (before_id, before_name): (&str, &str),
+    (now_id, now_name): (&str, &str),
+) {
+    let now = match moves.get_mut(before_id) {
+        Some(now) => now,
+        None => moves.entry(Box::from(before_id)).or_default(),
+    };
+    match now.get_mut(now_id) {
+        Some(m) => m.count += 1,
+        None => {
+            now.insert(
+                Box::from(now_id),
+                Move {
+                    before_name: Box::from(before_name),
+                    now_name: Box::from(now_name),
+                    count: 1,
+                },
+            );
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Group {
     count: u64,
-    /// `before id → now id`, for deciding-policy moves.
-    by_move: FxHashMap<Box<str>, Tally>,
+    /// Deciding-policy moves only.
+    by_move: Moves,
     by_policy: FxHashMap<Box<str>, Tally>,
     by_user: FxHashMap<Box<str>, Tally>,
     by_app: FxHashMap<Box<str>, Tally>,
@@ -486,16 +522,9 @@ impl<'t> Replay<'t> {
                     bump(&mut g.by_policy, id, Some(name));
                 }
                 if change == Change::DecidingPolicyMoved
-                    && let Some((before_id, before_name)) =
-                        self.tenants.deciding_before(r, &compared)
+                    && let Some(before) = self.tenants.deciding_before(r, &compared)
                 {
-                    let now_name = policy.map_or("", |(_, n)| n);
-                    let now_id = policy.map_or("", |(i, _)| i);
-                    bump(
-                        &mut g.by_move,
-                        &format!("{before_id} → {now_id}"),
-                        Some(&format!("{before_name} → {now_name}")),
-                    );
+                    bump_move(&mut g.by_move, before, policy.unwrap_or(("", "")));
                 }
                 bump(&mut g.by_user, &r.user_id, r.user_name.as_deref());
                 bump(&mut g.by_app, &r.app_id, r.app_name.as_deref());
@@ -584,6 +613,20 @@ impl<'t> Replay<'t> {
             v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.id.cmp(&b.id)));
             v
         };
+        let moves = |moves: &Moves| {
+            let mut v: Vec<Count> = moves
+                .iter()
+                .flat_map(|(before_id, now)| {
+                    now.iter().map(move |(now_id, m)| Count {
+                        id: format!("{before_id} → {now_id}"),
+                        display_name: format!("{} → {}", m.before_name, m.now_name),
+                        count: m.count,
+                    })
+                })
+                .collect();
+            v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.id.cmp(&b.id)));
+            v
+        };
         let group = |c: Change| {
             let g = self.groups.get(c as usize);
             ChangeSummary {
@@ -591,7 +634,7 @@ impl<'t> Replay<'t> {
                 by_policy: g.map(|g| sorted(&g.by_policy)).unwrap_or_default(),
                 by_user: g.map(|g| sorted(&g.by_user)).unwrap_or_default(),
                 by_app: g.map(|g| sorted(&g.by_app)).unwrap_or_default(),
-                by_move: g.map(|g| sorted(&g.by_move)).unwrap_or_default(),
+                by_move: g.map(|g| moves(&g.by_move)).unwrap_or_default(),
             }
         };
         ReplayReport {

@@ -89,6 +89,9 @@ pub struct CompiledTenant {
     pub policies: Vec<CompiledPolicy>,
     /// Directory users by normalised id.
     pub user_index: FxHashMap<Box<str>, CompiledUser>,
+    /// Directory users' object ids by lower-case `userPrincipalName` (`None`: several users
+    /// share it), for identity sources that name users by UPN.
+    pub principal_names: FxHashMap<Box<str>, Option<Box<str>>>,
     /// Dense group ids by normalised id.
     pub group_index: FxHashMap<Box<str>, u32>,
     /// Service principals by normalised object id → index in the directory.
@@ -172,6 +175,43 @@ pub fn builtin_strengths() -> Vec<CompiledStrength> {
     ]
 }
 
+/// How a user named by an identity source (a token claim, a trusted proxy's header) stands
+/// in the directory: policies target object ids, so a user principal name must become the
+/// user's id before evaluation, or group, role and user conditions would miss the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectoryUser<'a> {
+    /// The text is a directory user's object id (or the directory lists no users: nothing
+    /// to resolve against).
+    Id,
+    /// The text is the `userPrincipalName` of exactly one directory user: this id.
+    PrincipalName(&'a str),
+    /// The text is the `userPrincipalName` of several directory users.
+    Ambiguous,
+    /// The directory lists users and none has this id or principal name.
+    Unknown,
+}
+
+impl CompiledTenant {
+    /// Where `user` (as an identity source gave it) stands in the directory.
+    pub fn directory_user(&self, user: &str) -> DirectoryUser<'_> {
+        if self.user_index.is_empty() {
+            return DirectoryUser::Id;
+        }
+        let user = user.trim();
+        if self
+            .user_index
+            .contains_key(&*crate::ids::normalize_id(user))
+        {
+            return DirectoryUser::Id;
+        }
+        match self.principal_names.get(&*user.to_lowercase()) {
+            Some(Some(id)) => DirectoryUser::PrincipalName(id),
+            Some(None) => DirectoryUser::Ambiguous,
+            None => DirectoryUser::Unknown,
+        }
+    }
+}
+
 impl CompiledTenant {
     /// Compiles a loaded tenant. Infallible: everything that can fail was checked at load.
     pub fn compile(tenant: Tenant) -> CompiledTenant {
@@ -238,6 +278,17 @@ impl CompiledTenant {
                     kind,
                 },
             );
+        }
+        let mut principal_names: FxHashMap<Box<str>, Option<Box<str>>> = FxHashMap::default();
+        for u in &dir.users {
+            let upn = u.user_principal_name.trim();
+            if upn.is_empty() {
+                continue;
+            }
+            principal_names
+                .entry(upn.to_lowercase().into_boxed_str())
+                .and_modify(|id| *id = None)
+                .or_insert_with(|| Some(u.id.clone()));
         }
         let sp_index = dir
             .service_principals
@@ -341,6 +392,7 @@ impl CompiledTenant {
         let mut compiled = CompiledTenant {
             policies: Vec::new(),
             user_index,
+            principal_names,
             group_index,
             sp_index,
             location_bits,
@@ -460,5 +512,39 @@ impl CompiledTenant {
                 })
                 .unwrap_or_else(|| format!("location #{bit}")),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::panic, reason = "test failures report through panics")]
+mod tests {
+    use super::DirectoryUser;
+    use crate::testing::compile;
+    use serde_json::json;
+
+    #[test]
+    fn identity_sources_naming_users_by_principal_name_resolve_to_their_ids() {
+        let t = compile(&json!({
+            "policies": [],
+            "directory": {"users": [
+                {"id": "U-1", "userPrincipalName": "Jan@Contoso.nl"},
+                {"id": "u-2", "userPrincipalName": "shared@contoso.nl"},
+                {"id": "u-3", "userPrincipalName": "SHARED@contoso.nl"}
+            ]}
+        }))
+        .unwrap_or_else(|| panic!("tenant"));
+        assert_eq!(t.directory_user("u-1"), DirectoryUser::Id);
+        assert_eq!(t.directory_user(" U-1 "), DirectoryUser::Id);
+        assert_eq!(
+            t.directory_user("jan@contoso.NL"),
+            DirectoryUser::PrincipalName("u-1")
+        );
+        assert_eq!(
+            t.directory_user("shared@contoso.nl"),
+            DirectoryUser::Ambiguous
+        );
+        assert_eq!(t.directory_user("eve@contoso.nl"), DirectoryUser::Unknown);
+        let empty = compile(&json!({"policies": []})).unwrap_or_else(|| panic!("tenant"));
+        assert_eq!(empty.directory_user("eve@contoso.nl"), DirectoryUser::Id);
     }
 }

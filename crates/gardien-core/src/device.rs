@@ -163,17 +163,44 @@ graph_enum! {
 }
 
 /// Refuses a device property value longer than [`MAX_DEVICE_VALUE_LENGTH`] characters.
-fn check_length(file: &str, pointer: &str, value: &str) -> Result<(), LoadError> {
+fn check_length(
+    file: &str,
+    pointer: impl FnOnce() -> String,
+    value: &str,
+) -> Result<(), LoadError> {
+    // Most values are short: a byte count under the limit is a character count under it.
+    if value.len() <= MAX_DEVICE_VALUE_LENGTH {
+        return Ok(());
+    }
     let length = value.chars().count();
     if length > MAX_DEVICE_VALUE_LENGTH {
         return Err(LoadError::new(
             file,
-            pointer,
+            pointer(),
             format!("value is {length} characters long; the limit is {MAX_DEVICE_VALUE_LENGTH}"),
         ));
     }
     Ok(())
 }
+
+/// The flat extension attribute members, `extensionAttribute1` … `extensionAttribute15`.
+const EXTENSION_KEYS: [&str; 15] = [
+    "extensionAttribute1",
+    "extensionAttribute2",
+    "extensionAttribute3",
+    "extensionAttribute4",
+    "extensionAttribute5",
+    "extensionAttribute6",
+    "extensionAttribute7",
+    "extensionAttribute8",
+    "extensionAttribute9",
+    "extensionAttribute10",
+    "extensionAttribute11",
+    "extensionAttribute12",
+    "extensionAttribute13",
+    "extensionAttribute14",
+    "extensionAttribute15",
+];
 
 /// Reads a Graph device object (`signInConditions.deviceInfo`, or a `device` export):
 /// extension attributes either flat (`extensionAttribute1`, What If) or nested under
@@ -189,7 +216,7 @@ pub(crate) fn read_device(node: &Node<'_>) -> Result<DeviceInfo, LoadError> {
             value = opt_string(node, key)?;
         }
         if let Some(v) = &value {
-            check_length(node.file, &format!("{}/{key}", node.pointer()), v)?;
+            check_length(node.file, || format!("{}/{key}", node.pointer()), v)?;
         }
         let value = value.map(String::into_boxed_str);
         match field {
@@ -222,7 +249,7 @@ pub(crate) fn read_device(node: &Node<'_>) -> Result<DeviceInfo, LoadError> {
     let list = |key: &'static str| -> Result<Vec<Box<str>>, LoadError> {
         let items = string_list_max(node, key, MAX_REQUEST_LIST_ITEMS)?;
         for (i, v) in items.iter().enumerate() {
-            check_length(node.file, &format!("{}/{key}/{i}", node.pointer()), v)?;
+            check_length(node.file, || format!("{}/{key}/{i}", node.pointer()), v)?;
         }
         Ok(items.into_iter().map(String::into_boxed_str).collect())
     };
@@ -246,26 +273,34 @@ pub(crate) fn read_device(node: &Node<'_>) -> Result<DeviceInfo, LoadError> {
             "expected extensionAttribute1 … extensionAttribute15",
         ));
     }
-    for (i, slot) in d.extension_attributes.iter_mut().enumerate() {
-        let key = format!("extensionAttribute{}", i + 1);
-        let (found, pointer) = match nested.and_then(|o| o.get(&key)) {
-            Some(v) => (
-                Some(v),
-                format!("{}/extensionAttributes/{key}", node.pointer()),
-            ),
-            None => (obj.get(&key), format!("{}/{key}", node.pointer())),
-        };
-        if let Some(v) = found {
-            *slot = match v {
-                Value::Null => None,
-                Value::String(s) => {
-                    check_length(node.file, &pointer, s)?;
-                    Some(s.clone().into_boxed_str())
-                }
-                _ => {
-                    return Err(LoadError::new(node.file, pointer, "expected a string"));
+    // Pointers are built only for an error: a device without extension attributes (most
+    // sign-ins) costs one pass over its member names.
+    let flat = obj.keys().any(|k| k.starts_with("extensionAttribute"));
+    if nested.is_some() || flat {
+        for (slot, key) in d.extension_attributes.iter_mut().zip(EXTENSION_KEYS) {
+            let (found, in_nested) = match nested.and_then(|o| o.get(key)) {
+                Some(v) => (Some(v), true),
+                None => (obj.get(key), false),
+            };
+            let pointer = || {
+                if in_nested {
+                    format!("{}/extensionAttributes/{key}", node.pointer())
+                } else {
+                    format!("{}/{key}", node.pointer())
                 }
             };
+            if let Some(v) = found {
+                *slot = match v {
+                    Value::Null => None,
+                    Value::String(s) => {
+                        check_length(node.file, pointer, s)?;
+                        Some(s.clone().into_boxed_str())
+                    }
+                    _ => {
+                        return Err(LoadError::new(node.file, pointer(), "expected a string"));
+                    }
+                };
+            }
         }
     }
     Ok(d)

@@ -57,6 +57,24 @@ pub enum Condition {
 }
 
 impl Condition {
+    /// Every condition family, in declaration order.
+    pub const ALL: [Condition; 14] = [
+        Condition::Users,
+        Condition::WorkloadIdentities,
+        Condition::Application,
+        Condition::UserActions,
+        Condition::AuthenticationContext,
+        Condition::DevicePlatform,
+        Condition::Devices,
+        Condition::ClientApps,
+        Condition::Location,
+        Condition::SignInRisk,
+        Condition::UserRisk,
+        Condition::ServicePrincipalRisk,
+        Condition::InsiderRisk,
+        Condition::AuthenticationFlow,
+    ];
+
     /// The `whatIfAnalysisReasons` member and its flag value.
     pub fn what_if_reason(self) -> (&'static str, u32) {
         match self {
@@ -937,23 +955,7 @@ mod tests {
     /// every member gardien reports for conditions is some condition's.
     #[test]
     fn what_if_reasons_are_graph_members() {
-        let all = [
-            Condition::Users,
-            Condition::WorkloadIdentities,
-            Condition::Application,
-            Condition::UserActions,
-            Condition::AuthenticationContext,
-            Condition::DevicePlatform,
-            Condition::Devices,
-            Condition::ClientApps,
-            Condition::Location,
-            Condition::SignInRisk,
-            Condition::UserRisk,
-            Condition::ServicePrincipalRisk,
-            Condition::InsiderRisk,
-            Condition::AuthenticationFlow,
-        ];
-        for c in all {
+        for c in Condition::ALL {
             let (name, value) = c.what_if_reason();
             assert!(
                 WHAT_IF_REASONS
@@ -964,7 +966,10 @@ mod tests {
         }
         for (name, _, used) in WHAT_IF_REASONS {
             if used == WhatIfReasonUse::Condition {
-                assert!(all.iter().any(|c| c.what_if_reason().0 == name), "{name}");
+                assert!(
+                    Condition::ALL.iter().any(|c| c.what_if_reason().0 == name),
+                    "{name}"
+                );
             }
         }
         // Flag values are distinct powers of two (and `notSet` zero), in Graph's order.

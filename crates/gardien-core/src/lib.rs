@@ -23,7 +23,7 @@ pub mod signin_log;
 mod testing;
 pub mod time;
 
-pub use compile::CompiledTenant;
+pub use compile::{CompiledTenant, DirectoryUser};
 pub use error::{Diagnostic, LoadError, LoadErrors, Severity};
 pub use eval::{Decision, Evaluation, Verdict};
 pub use model::tenant::{SourceFile, Tenant, TenantSource};

@@ -100,24 +100,6 @@ impl CaStatus {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct LogFlags(pub u32);
 
-/// Every condition family, to name flags.
-const CONDITIONS: [Condition; 14] = [
-    Condition::Users,
-    Condition::WorkloadIdentities,
-    Condition::Application,
-    Condition::UserActions,
-    Condition::AuthenticationContext,
-    Condition::DevicePlatform,
-    Condition::Devices,
-    Condition::ClientApps,
-    Condition::Location,
-    Condition::SignInRisk,
-    Condition::UserRisk,
-    Condition::ServicePrincipalRisk,
-    Condition::InsiderRisk,
-    Condition::AuthenticationFlow,
-];
-
 impl LogFlags {
     /// Adds a condition's flag.
     pub fn insert(&mut self, c: Condition) {
@@ -131,7 +113,7 @@ impl LogFlags {
 
     /// The flag names in value order.
     pub fn names(self) -> Vec<&'static str> {
-        let mut items: Vec<(&'static str, u32)> = CONDITIONS
+        let mut items: Vec<(&'static str, u32)> = Condition::ALL
             .iter()
             .map(|c| c.log_flag())
             .filter(|(_, v)| self.0 & v != 0)
@@ -151,7 +133,7 @@ impl fmt::Display for LogFlags {
         while bits != 0 {
             let bit = bits & bits.wrapping_neg();
             bits &= !bit;
-            let Some((name, _)) = CONDITIONS
+            let Some((name, _)) = Condition::ALL
                 .iter()
                 .map(|c| c.log_flag())
                 .find(|(_, v)| *v == bit)

@@ -598,7 +598,11 @@ impl UnknownMember {
 
 /// Whether a member name is an OData annotation or action, always allowed.
 pub fn is_annotation(name: &str) -> bool {
-    name.starts_with('@') || name.starts_with('#') || name.contains("@odata.")
+    // The byte test first: a substring search sets up a searcher for every member name, and
+    // almost no name holds an `@`.
+    name.starts_with('@')
+        || name.starts_with('#')
+        || (name.as_bytes().contains(&b'@') && name.contains("@odata."))
 }
 
 /// Every member of `value` (at every nesting level) that `ty` does not define, with pointers

@@ -501,13 +501,26 @@ fn list<'a>(node: &Node<'a>, key: &'a str) -> Result<Vec<String>, LoadError> {
 
 /// An id of the request at `pointer`, normalised: at most [`MAX_ID_LENGTH`] characters.
 fn id(node: &Node<'_>, pointer: &str, text: &str) -> Result<Box<str>, LoadError> {
-    let length = text.trim().chars().count();
-    if length > MAX_ID_LENGTH {
-        return Err(LoadError::new(
-            node.file,
-            format!("{}{pointer}", node.pointer()),
-            format!("id is {length} characters long; the limit is {MAX_ID_LENGTH}"),
-        ));
+    id_at(node, || pointer.to_owned(), text)
+}
+
+/// [`id`], with the pointer built only for an error.
+fn id_at(
+    node: &Node<'_>,
+    pointer: impl FnOnce() -> String,
+    text: &str,
+) -> Result<Box<str>, LoadError> {
+    let text_trimmed = text.trim();
+    // A byte count under the limit is a character count under it (most ids are GUIDs).
+    if text_trimmed.len() > MAX_ID_LENGTH {
+        let length = text_trimmed.chars().count();
+        if length > MAX_ID_LENGTH {
+            return Err(LoadError::new(
+                node.file,
+                format!("{}{}", node.pointer(), pointer()),
+                format!("id is {length} characters long; the limit is {MAX_ID_LENGTH}"),
+            ));
+        }
     }
     Ok(normalize_id(text))
 }
@@ -517,7 +530,7 @@ fn ids<'a>(node: &Node<'a>, key: &'a str) -> Result<Vec<Box<str>>, LoadError> {
     list(node, key)?
         .iter()
         .enumerate()
-        .map(|(i, text)| id(node, &format!("/{key}/{i}"), text))
+        .map(|(i, text)| id_at(node, || format!("/{key}/{i}"), text))
         .collect()
 }
 
@@ -537,14 +550,13 @@ fn member_any<T>(
     Ok(None)
 }
 
-fn odata_type(node: &Node<'_>) -> String {
+fn odata_type<'a>(node: &Node<'a>) -> &'a str {
     node.value
         .get("@odata.type")
         .and_then(Value::as_str)
         .unwrap_or("")
         .trim_start_matches('#')
         .trim_start_matches("microsoft.graph.")
-        .to_owned()
 }
 
 fn read_subject(node: &Node<'_>) -> Result<Subject, LoadError> {
@@ -597,9 +609,9 @@ fn read_subject(node: &Node<'_>) -> Result<Subject, LoadError> {
 fn read_target(node: &Node<'_>) -> Result<Target, LoadError> {
     node.object("signInContext")?;
     let t = odata_type(node);
-    let lower = t.to_ascii_lowercase();
-    if lower == "useractioncontext"
-        || lower == "whatifuseractioncontext"
+    let is = |name: &str| t.eq_ignore_ascii_case(name);
+    if is("userActionContext")
+        || is("whatIfUserActionContext")
         || (t.is_empty() && node.value.get("userAction").is_some())
     {
         let action =
@@ -618,8 +630,8 @@ fn read_target(node: &Node<'_>) -> Result<Target, LoadError> {
             ))
         });
     }
-    if lower == "authcontext"
-        || lower == "whatifauthenticationcontext"
+    if is("authContext")
+        || is("whatIfAuthenticationContext")
         || (t.is_empty()
             && (node.value.get("authenticationContextValue").is_some()
                 || node.value.get("authenticationContext").is_some()))
@@ -634,7 +646,7 @@ fn read_target(node: &Node<'_>) -> Result<Target, LoadError> {
         };
         return Ok(Target::AuthContext(id(node, key, &value)?));
     }
-    if lower == "applicationcontext" || lower == "whatifapplicationcontext" || t.is_empty() {
+    if is("applicationContext") || is("whatIfApplicationContext") || t.is_empty() {
         let apps = ids(node, "includeApplications")?;
         if apps.is_empty() {
             return Err(node.error("`includeApplications` is empty: name the application (resource app id) the sign-in is for"));

@@ -8,6 +8,7 @@
 //! | `directory.json` `groups`, `users[].memberOf` | `/v1.0/groups/{id}` and `/transitiveMembers` of each group the policies name (GroupMember.Read.All, User.Read.All) |
 //! | `directory.json` `users[].roles` | `/v1.0/roleManagement/directory/roleAssignments` of each role the policies name, tenant-wide, to users and role-assignable groups (RoleManagement.Read.Directory) |
 //! | `directory.json` `users` named directly | `/v1.0/users/{id}` (User.Read.All) |
+//! | `directory.json` guests, when a policy targets guests or external users | `/v1.0/users?$filter=userType eq 'Guest'` (User.Read.All) |
 //! | `directory.json` `servicePrincipals` | `/v1.0/servicePrincipals` (Application.Read.All) |
 //! | `crossTenantAccess.json` | `/v1.0/policies/crossTenantAccessPolicy/default` and `/partners` (Policy.Read.All) |
 //! | `devices.json` (`--devices`) | `/v1.0/devices` (Device.Read.All) |
@@ -17,7 +18,9 @@
 //! referenced groups the user is a member of, directly or through nesting (already flattened,
 //! so groups carry no `memberOf`), and `roles` the referenced roles the user holds actively and
 //! tenant-wide, directly or through a role-assignable group. Every other user matches a policy
-//! exactly as a user absent from the directory would (by id and `All`).
+//! exactly as a user absent from the directory would (by id and `All`) — except guests: when a
+//! policy includes or excludes guests or external users, every guest (`userType` `Guest`) is
+//! listed, since a guest the directory does not list would be decided as a member.
 
 use crate::client::{GraphClient, Progress};
 use crate::error::PullError;
@@ -134,6 +137,8 @@ struct References {
     users: BTreeSet<String>,
     groups: BTreeSet<String>,
     roles: BTreeSet<String>,
+    /// Some policy includes or excludes guests or external users.
+    guests: bool,
 }
 
 /// An id Graph could have: letters, digits and dashes (it goes into a URL path).
@@ -160,6 +165,21 @@ fn references(policies: &[Value]) -> References {
         let Some(users) = p.pointer("/conditions/users") else {
             continue;
         };
+        refs.guests |= [
+            "includeGuestsOrExternalUsers",
+            "excludeGuestsOrExternalUsers",
+        ]
+        .iter()
+        .any(|k| users.get(k).is_some_and(|v| !v.is_null()))
+            || ["includeUsers", "excludeUsers"].iter().any(|k| {
+                users
+                    .get(k)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .any(|id| id.eq_ignore_ascii_case("GuestsOrExternalUsers"))
+            });
         for (keys, set) in [
             (["includeUsers", "excludeUsers"], &mut refs.users),
             (["includeGroups", "excludeGroups"], &mut refs.groups),
@@ -621,6 +641,47 @@ impl Puller<'_, '_> {
         Ok(())
     }
 
+    /// Every guest, when a policy targets guests or external users: a guest missing from
+    /// `directory.json` would be decided as a member, and guest policies would not apply.
+    fn guests(&mut self, refs: &References) -> Result<(), PullError> {
+        if !refs.guests {
+            return Ok(());
+        }
+        let mut guests = Vec::new();
+        let (_, n_pages) = self.graph.each_page(
+            "guests",
+            USERS_READ,
+            &format!(
+                "/v1.0/users?$filter=userType%20eq%20'Guest'&$select=id,userPrincipalName,userType&$top={PAGE}"
+            ),
+            |page| {
+                for u in page {
+                    let id = object_id(&u);
+                    if !id.is_empty() {
+                        guests.push((id, str_field(&u, "userPrincipalName")));
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        let count = guests.len();
+        for (id, upn) in guests {
+            let entry = self.user(&id);
+            if entry.upn.is_none() {
+                entry.upn = upn;
+            }
+            entry.user_type = Some("Guest".to_owned());
+        }
+        self.done(
+            "guests",
+            format!(
+                "{count} (a policy targets guests or external users; {})",
+                pages(n_pages)
+            ),
+        );
+        Ok(())
+    }
+
     fn service_principals(&self) -> Result<Vec<Value>, PullError> {
         let mut sps = BTreeMap::new();
         let (count, n_pages) = self.graph.each_page(
@@ -791,6 +852,7 @@ pub fn pull(
     let groups = p.groups(&refs)?;
     p.roles(&refs)?;
     p.named_users(&refs)?;
+    p.guests(&refs)?;
     let sps = p.service_principals()?;
     summary.users = p.users.len();
     summary.groups = groups.len();
@@ -840,6 +902,32 @@ mod tests {
         assert_eq!(r.users.into_iter().collect::<Vec<_>>(), ["aaa-1", "b"]);
         assert_eq!(r.groups.into_iter().collect::<Vec<_>>(), ["g1", "g2"]);
         assert_eq!(r.roles.into_iter().collect::<Vec<_>>(), ["r"]);
+        assert!(
+            r.guests,
+            "the legacy GuestsOrExternalUsers token targets guests"
+        );
+    }
+
+    #[test]
+    fn guests_are_listed_only_when_a_policy_targets_them() {
+        let users = |u: serde_json::Value| json!({"conditions": {"users": u}});
+        let no_guests =
+            users(json!({"includeUsers": ["All"], "includeGuestsOrExternalUsers": null}));
+        assert!(!references(std::slice::from_ref(&no_guests)).guests);
+        for targeted in [
+            users(
+                json!({"includeGuestsOrExternalUsers": {"guestOrExternalUserTypes": "b2bCollaborationGuest"}}),
+            ),
+            users(
+                json!({"includeUsers": ["All"], "excludeGuestsOrExternalUsers": {"guestOrExternalUserTypes": "internalGuest"}}),
+            ),
+            users(json!({"excludeUsers": ["guestsorexternalusers"]})),
+        ] {
+            assert!(
+                references(&[no_guests.clone(), targeted.clone()]).guests,
+                "{targeted}"
+            );
+        }
     }
 
     #[test]

@@ -12,9 +12,10 @@ use crate::state::AppState;
 use gardien_core::eval::input::Outcome;
 use gardien_core::eval::{PolicyRecord, PolicyResult};
 use gardien_core::report::{AppliedPoliciesJson, DecisionReport};
+use gardien_core::signin::Subject;
 use gardien_core::signin_log::Element;
 use gardien_core::signin_log::record::{integer, text};
-use gardien_core::{CompiledTenant, Decision, SignIn, Verdict};
+use gardien_core::{CompiledTenant, Decision, DirectoryUser, SignIn, Verdict};
 use gardien_signals::Derived;
 use gardien_signals::path::prefix_matches;
 use gardien_signals::risk::PastSignIn;
@@ -360,6 +361,39 @@ pub struct DecideParts<'a> {
     pub want_report: bool,
 }
 
+/// The sign-in with its user as the directory knows it, when the identity source named the
+/// user by `userPrincipalName` (a token's `upn` claim as `user_claim`, a proxy's user header
+/// carrying an e-mail address): policies target object ids, and group, role and user
+/// conditions would otherwise miss the user — a group-targeted block would not apply.
+/// `None`: evaluate the sign-in as it is. A principal name shared by several directory users
+/// is refused (fail closed); a user the directory does not list is evaluated as a user
+/// without group or role membership, with a warning (the directory is stale).
+fn user_in_directory(tenant: &CompiledTenant, signin: &SignIn) -> Result<Option<SignIn>, Refusal> {
+    let Subject::User { id, .. } = &signin.subject else {
+        return Ok(None);
+    };
+    match tenant.directory_user(id) {
+        DirectoryUser::Id => Ok(None),
+        DirectoryUser::PrincipalName(object_id) => {
+            let mut resolved = signin.clone();
+            if let Subject::User { id, .. } = &mut resolved.subject {
+                *id = object_id.into();
+            }
+            Ok(Some(resolved))
+        }
+        DirectoryUser::Ambiguous => Err(Refusal::Internal(format!(
+            "user `{id}` is the userPrincipalName of several directory users"
+        ))),
+        DirectoryUser::Unknown => {
+            tracing::warn!(
+                user = %id,
+                "user not in the directory: evaluated without group or role membership; refresh directory.json (`gardien pull`)"
+            );
+            Ok(None)
+        }
+    }
+}
+
 /// Decides a built sign-in with the policy set in force and logs it.
 pub async fn decide_and_log(
     state: &AppState,
@@ -370,6 +404,14 @@ pub async fn decide_and_log(
 ) -> Result<Decided, Refusal> {
     let live = state.live.load_full();
     let tenant = &live.tenant;
+    let resolved;
+    let signin = match user_in_directory(tenant, signin)? {
+        Some(s) => {
+            resolved = s;
+            &resolved
+        }
+        None => signin,
+    };
     // One pass: the evaluation's verdict is `decide`'s (the same checks, recorded), and its
     // records are the log's per-policy results.
     let evaluation = tenant.evaluate(signin);

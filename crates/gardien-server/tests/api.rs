@@ -535,18 +535,16 @@ async fn device_changes_take_effect_and_bad_devices_are_rejected() {
             .header("x-gardien-error-code"),
         "53000"
     );
-    let updated = json!({"displayName": "PHONE-ALICE", "operatingSystem": "Android",
-        "operatingSystemVersion": "14", "trustType": "Workplace", "identifiers": ["sha256:0A:0B:0C:0D"]});
-    let r = send(
-        &s.app,
-        "127.0.0.1",
+    let phone = |device: Value| {
         admin(
             "PUT",
             "/v1/admin/devices/d0000000-0000-4000-8000-000000000003",
-            Some(updated),
-        ),
-    )
-    .await;
+            Some(device),
+        )
+    };
+    let updated = json!({"displayName": "PHONE-ALICE", "operatingSystem": "Android",
+        "operatingSystemVersion": "14", "trustType": "Workplace", "identifiers": ["sha256:0A:0B:0C:0D"]});
+    let r = send(&s.app, "127.0.0.1", phone(updated)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(
         send(&s.app, PROXY, phone_browser()).await.status,
@@ -561,6 +559,21 @@ async fn device_changes_take_effect_and_bad_devices_are_rejected() {
     )
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    // An unknown property is refused with a did-you-mean, as Graph does; nothing changes.
+    let typo = json!({"operatingSystem": "Android", "operatingSystemVersion": "9",
+        "trustTyp": "Workplace", "identifiers": ["sha256:0A:0B:0C:0D"]});
+    let r = send(&s.app, "127.0.0.1", phone(typo)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert!(
+        r.text().contains("did you mean `trustType`?"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        send(&s.app, PROXY, phone_browser()).await.status,
+        StatusCode::OK,
+        "the refused write changed nothing"
+    );
     let r = send(
         &s.app,
         "127.0.0.1",
@@ -1001,4 +1014,39 @@ async fn decision_bodies_are_small_admin_bodies_may_be_a_whole_directory() {
     let r = send(&s.app, "127.0.0.1", req).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
     assert_eq!(s.state.live.load().version, 1);
+}
+
+/// A proxy's user header (or a token's `upn` as `user_claim`) naming the user by principal
+/// name: the user's groups and roles still apply. Before, Bob's admin role was looked up
+/// under `bob@contoso.example`, found nothing, and the role-targeted MFA policy did not ask.
+#[tokio::test]
+async fn users_named_by_principal_name_keep_their_roles_and_groups() {
+    let s = server("").await;
+    let bob = |user: &'static str| {
+        forward_auth(
+            "wiki.contoso.example",
+            &[
+                ("remote-user", user),
+                ("x-forwarded-for", "198.51.100.20"),
+                ("user-agent", SAFARI_MAC),
+            ],
+        )
+    };
+    for user in [BOB, "bob@contoso.example", " Bob@Contoso.Example"] {
+        let r = send(&s.app, PROXY, bob(user)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{user}: {}", r.text());
+    }
+    // The sign-in log keeps the object id, so search by user finds it.
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("GET", &format!("/v1/signins?user={BOB}"), None),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let count = r.json()["value"].as_array().map_or(0, Vec::len);
+    assert_eq!(count, 3, "{}", r.text());
+    // A user the directory does not list is still decided (as a user without groups).
+    let r = send(&s.app, PROXY, bob("eve@contoso.example")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }

@@ -22,7 +22,9 @@
 
 use crate::os_version::OsVersion;
 use gardien_core::device::DeviceInfo;
+use gardien_core::json::escape_token;
 use gardien_core::model::enums::DevicePlatform;
+use gardien_core::schema::{REQUEST_DEVICE, Shape, Type, is_annotation, suggest};
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use serde_json::Value;
@@ -347,6 +349,69 @@ pub fn normalize_identifier(raw: &str) -> String {
         .collect()
 }
 
+/// A registry entry: the members of a What If `deviceInfo` (what the device filter reads),
+/// the other properties of Graph's `device` resource (v1.0 and beta: an export of
+/// `GET /devices` loads as it is, unused members included) and gardien's `identifiers`.
+/// Anything else is an error with a did-you-mean: a registry is written by hand or by a
+/// script, and a misspelt `trustTyp` would otherwise leave the device filter blind.
+static REGISTRY_DEVICE: Type = Type {
+    name: "device",
+    members: &[
+        ("identifiers", Shape::Any),
+        ("id", Shape::Any),
+        ("accountEnabled", Shape::Any),
+        ("alternativeSecurityIds", Shape::Any),
+        ("approximateLastSignInDateTime", Shape::Any),
+        ("complianceExpirationDateTime", Shape::Any),
+        ("createdDateTime", Shape::Any),
+        ("deletedDateTime", Shape::Any),
+        ("deviceCategory", Shape::Any),
+        ("deviceMetadata", Shape::Any),
+        ("deviceVersion", Shape::Any),
+        ("domainName", Shape::Any),
+        ("enrollmentType", Shape::Any),
+        ("hostnames", Shape::Any),
+        ("isManaged", Shape::Any),
+        ("isManagementRestricted", Shape::Any),
+        ("isRooted", Shape::Any),
+        ("kind", Shape::Any),
+        ("managementType", Shape::Any),
+        ("name", Shape::Any),
+        ("onPremisesLastSyncDateTime", Shape::Any),
+        ("onPremisesSecurityIdentifier", Shape::Any),
+        ("onPremisesSyncEnabled", Shape::Any),
+        ("platform", Shape::Any),
+        ("registrationDateTime", Shape::Any),
+        ("status", Shape::Any),
+    ],
+};
+
+/// The first member of a registry entry that neither `deviceInfo` nor Graph's `device`
+/// defines, as an error naming it, with a did-you-mean over both.
+fn unknown_member(file: &str, pointer: &str, item: &Value) -> Result<(), DeviceError> {
+    let Value::Object(members) = item else {
+        return Ok(());
+    };
+    let Some(name) = members.keys().find(|name| {
+        !is_annotation(name)
+            && REGISTRY_DEVICE.member(name).is_none()
+            && REQUEST_DEVICE.member(name).is_none()
+    }) else {
+        return Ok(());
+    };
+    let known = REQUEST_DEVICE.members.iter().chain(REGISTRY_DEVICE.members);
+    Err(DeviceError {
+        file: file.to_owned(),
+        pointer: format!("{pointer}/{}", escape_token(name)),
+        reason: match suggest(name, known.map(|(n, _)| *n)) {
+            Some(s) => format!("unknown member `{name}` of device; did you mean `{s}`?"),
+            None => format!(
+                "unknown member `{name}` of device (neither Graph's device nor gardien's `identifiers`)"
+            ),
+        },
+    })
+}
+
 /// Devices by identifier.
 #[derive(Debug, Clone, Default)]
 pub struct DeviceRegistry {
@@ -380,6 +445,7 @@ impl DeviceRegistry {
         for (i, item) in items.iter().enumerate() {
             let pointer = format!("{base}/{i}");
             let record = read_device(file, &pointer, item)?;
+            unknown_member(file, &pointer, item)?;
             let mut keys: Vec<String> = Vec::new();
             if let Some(id) = &record.info.device_id {
                 keys.push(normalize_identifier(id));
@@ -490,6 +556,26 @@ mod tests {
         };
         assert!(e.reason.contains("the limit is 64"), "{e:?}");
         assert!(e.pointer.starts_with("/value/0/x"), "{e:?}");
+    }
+
+    #[test]
+    fn unknown_members_are_refused_graph_device_members_are_not() {
+        let typo = r#"{"value": [{"deviceId": "d1"}, {"deviceId": "d2", "trustTyp": "AzureAD"}]}"#;
+        let Err(e) = DeviceRegistry::from_json("devices.json", typo.as_bytes()) else {
+            unreachable!("a misspelt member must not load");
+        };
+        assert_eq!(e.pointer, "/value/1/trustTyp");
+        assert!(e.reason.contains("did you mean `trustType`?"), "{e:?}");
+        let odd = r#"[{"deviceId": "d1", "colour": "blue"}]"#;
+        let Err(e) = DeviceRegistry::from_json("devices.json", odd.as_bytes()) else {
+            unreachable!("an unknown member must not load");
+        };
+        assert!(e.reason.contains("unknown member `colour`"), "{e:?}");
+        // An export of Graph's `GET /devices` loads as it is.
+        let export = r#"{"@odata.context": "x", "value": [{"id": "o1", "deviceId": "d1",
+            "accountEnabled": true, "registrationDateTime": "2024-01-01T00:00:00Z",
+            "isManaged": true, "alternativeSecurityIds": [], "@odata.etag": "e"}]}"#;
+        assert!(DeviceRegistry::from_json("devices.json", export.as_bytes()).is_ok());
     }
 
     const REGISTRY: &str = r#"{"value": [

@@ -4,36 +4,15 @@
 //! codes) on the spec vectors and the demo tenant. Parses output with its own model
 //! (`serde_json::Value`), never the producing types.
 
+mod support;
+
+use support::{cli::gardien, cli::write_json, repo_root};
+
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn gardien(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gardien"))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run gardien: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn write(dir: &Path, name: &str, v: &Value) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, serde_json::to_vec_pretty(v).unwrap_or_default())
-        .unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
-    p.display().to_string()
-}
 
 #[test]
 fn vectors_through_the_cli() {
-    let dir = root().join("testdata/vectors");
+    let dir = repo_root().join("testdata/vectors");
     let tmp = std::env::temp_dir().join(format!("gardien-cli-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
     let mut files: Vec<_> = std::fs::read_dir(&dir)
@@ -47,8 +26,8 @@ fn vectors_through_the_cli() {
         let v: Value =
             serde_json::from_slice(&std::fs::read(&f).unwrap_or_default()).unwrap_or(Value::Null);
         let id = v["id"].as_str().unwrap_or("?").to_owned();
-        let tenant = write(&tmp, &format!("{id}-tenant.json"), &v["tenant"]);
-        let request = write(&tmp, &format!("{id}-request.json"), &v["request"]);
+        let tenant = write_json(&tmp, &format!("{id}-tenant.json"), &v["tenant"]);
+        let request = write_json(&tmp, &format!("{id}-request.json"), &v["request"]);
         let expect = &v["expect"];
         match v["mode"].as_str() {
             Some("load") => {
@@ -165,9 +144,12 @@ fn vectors_through_the_cli() {
 
 #[test]
 fn demo_tenant_classic_cases() {
-    let tenant = root().join("examples/demo/tenant").display().to_string();
+    let tenant = repo_root()
+        .join("examples/demo/tenant")
+        .display()
+        .to_string();
     let req = |n: &str| {
-        root()
+        repo_root()
             .join(format!("examples/demo/requests/{n}.json"))
             .display()
             .to_string()
@@ -256,8 +238,11 @@ fn demo_command_runs_on_the_embedded_tenant() {
 
 #[test]
 fn human_output_and_bad_input() {
-    let tenant = root().join("examples/demo/tenant").display().to_string();
-    let req = root()
+    let tenant = repo_root()
+        .join("examples/demo/tenant")
+        .display()
+        .to_string();
+    let req = repo_root()
         .join("examples/demo/requests/laptop-abroad.json")
         .display()
         .to_string();
@@ -314,7 +299,7 @@ fn human_output_and_bad_input() {
 }
 
 fn dated_vector(id: &str) -> Value {
-    let dir = root().join("testdata/vectors");
+    let dir = repo_root().join("testdata/vectors");
     std::fs::read_dir(&dir)
         .into_iter()
         .flatten()
@@ -331,8 +316,8 @@ fn now_is_one_format_on_every_command() {
     let tmp = std::env::temp_dir().join(format!("gardien-now-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
     let v = dated_vector("D01");
-    let tenant = write(&tmp, "tenant.json", &v["tenant"]);
-    let request = write(&tmp, "request.json", &v["request"]);
+    let tenant = write_json(&tmp, "tenant.json", &v["tenant"]);
+    let request = write_json(&tmp, "request.json", &v["request"]);
     for (now, want) in [
         ("2026-06-14T23:59:59Z", 0),
         ("2026-06-14", 0),
@@ -378,8 +363,8 @@ fn now_is_one_format_on_every_command() {
     assert!(code == 0 || code == 2, "lint takes epoch seconds: {err}");
     // What-if and evaluate say what the dated changes mean for the policy, as of `--now`.
     let v = dated_vector("D08");
-    let tenant = write(&tmp, "approved.json", &v["tenant"]);
-    let request = write(&tmp, "approved-request.json", &v["request"]);
+    let tenant = write_json(&tmp, "approved.json", &v["tenant"]);
+    let request = write_json(&tmp, "approved-request.json", &v["request"]);
     let run = |cmd: &str, now: &str| {
         gardien(&[
             cmd,
@@ -429,7 +414,7 @@ fn changes_lists_the_policies_each_dated_change_concerns() {
         .as_array_mut()
         .unwrap_or_else(|| panic!("policies"))
         .push(approved);
-    let tenant = write(&tmp, "tenant.json", &tenant);
+    let tenant = write_json(&tmp, "tenant.json", &tenant);
     let (code, out, err) = gardien(&[
         "changes",
         "--tenant",
@@ -475,7 +460,10 @@ fn changes_lists_the_policies_each_dated_change_concerns() {
 
 #[test]
 fn doc_writes_markdown_and_one_html_file_deterministically() {
-    let tenant = root().join("examples/demo/tenant").display().to_string();
+    let tenant = repo_root()
+        .join("examples/demo/tenant")
+        .display()
+        .to_string();
     let (code, md, err) = gardien(&["doc", "--tenant", &tenant, "--title", "Demo"]);
     assert_eq!(code, 0, "{err}");
     assert!(md.starts_with("# Conditional Access: Demo"), "{md}");
@@ -520,11 +508,11 @@ fn cross_tenant_access_json_in_a_tenant_folder() {
         .flatten()
         .enumerate()
     {
-        write(&policies, &format!("p{i}.json"), p);
+        write_json(&policies, &format!("p{i}.json"), p);
     }
-    write(&tmp, "directory.json", &v["tenant"]["directory"]);
+    write_json(&tmp, "directory.json", &v["tenant"]["directory"]);
     let tenant = tmp.display().to_string();
-    let request = write(&tmp, "request.json", &v["request"]);
+    let request = write_json(&tmp, "request.json", &v["request"]);
     let decide = |request: &str| {
         let (code, out, err) = gardien(&[
             "evaluate",
@@ -543,7 +531,7 @@ fn cross_tenant_access_json_in_a_tenant_folder() {
         (3, &Value::from("challenge")),
         "{err}"
     );
-    write(
+    write_json(
         &tmp,
         "crossTenantAccess.json",
         &v["tenant"]["crossTenantAccess"],
@@ -552,7 +540,7 @@ fn cross_tenant_access_json_in_a_tenant_folder() {
     assert_eq!(code, 0, "MFA trusted: {err}");
     let mut no_home_mfa = v["request"].clone();
     no_home_mfa["session"] = serde_json::json!({});
-    let request = write(&tmp, "no-home-mfa.json", &no_home_mfa);
+    let request = write_json(&tmp, "no-home-mfa.json", &no_home_mfa);
     let (code, d, err) = decide(&request);
     assert_eq!(code, 3, "{err}");
     let actions = d["explanation"]["userActions"].clone();

@@ -4,28 +4,15 @@
 //! demo tenant and on a corpus baseline against itself with one policy disabled. Parses
 //! output with `serde_json::Value`, never the producing types.
 
+mod support;
+
+use support::{cli::gardien, repo_root};
+
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn demo() -> PathBuf {
-    root().join("examples/demo/tenant")
-}
-
-fn gardien(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gardien"))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run gardien: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    repo_root().join("examples/demo/tenant")
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -159,7 +146,7 @@ fn a_missing_tenant_exits_1() {
 
 #[test]
 fn a_corpus_baseline_against_itself_with_one_policy_off() {
-    let corpus = root().join("../shared/corpus/policies/j0eyv__ConditionalAccessBaseline");
+    let corpus = repo_root().join("../shared/corpus/policies/j0eyv__ConditionalAccessBaseline");
     if !corpus.is_dir() {
         println!(
             "SKIP: corpus folder {} is absent; the corpus diff did not run",

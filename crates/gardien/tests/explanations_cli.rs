@@ -1,6 +1,3 @@
-//! Explanation vectors (`testdata/explanations/`, written by `testdata/gen_explanations.py`)
-//! through the CLI: `gardien evaluate --json` gives each vector's category, temporary flag,
-//! user actions and (when the vector says) the minimal sets of actions.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -8,36 +5,18 @@
     reason = "tests"
 )]
 
+//! Explanation vectors (`testdata/explanations/`, written by `testdata/gen_explanations.py`)
+//! through the CLI: `gardien evaluate --json` gives each vector's category, temporary flag,
+//! user actions and (when the vector says) the minimal sets of actions.
+
+mod support;
+
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn gardien(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gardien"))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run gardien: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn write(dir: &Path, name: &str, v: &Value) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, serde_json::to_vec_pretty(v).unwrap_or_default())
-        .unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
-    p.display().to_string()
-}
+use support::{cli::gardien, cli::write_json, repo_root};
 
 #[test]
 fn explanation_vectors_through_the_cli() {
-    let dir = root().join("testdata/explanations");
+    let dir = repo_root().join("testdata/explanations");
     let tmp = std::env::temp_dir().join(format!("gardien-explain-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let mut files: Vec<_> = std::fs::read_dir(&dir)
@@ -51,8 +30,8 @@ fn explanation_vectors_through_the_cli() {
     for f in files {
         let v: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
         let id = v["id"].as_str().unwrap().to_owned();
-        let tenant = write(&tmp, &format!("{id}-tenant.json"), &v["tenant"]);
-        let request = write(&tmp, &format!("{id}-request.json"), &v["request"]);
+        let tenant = write_json(&tmp, &format!("{id}-tenant.json"), &v["tenant"]);
+        let request = write_json(&tmp, &format!("{id}-request.json"), &v["request"]);
         let (code, out, err) = gardien(&[
             "evaluate",
             "--tenant",

@@ -5,31 +5,18 @@
 //! classes, gaps, time — printed with `--nocapture`, documented in docs/gaps.md). Parses
 //! output with `serde_json::Value`, never the producing types.
 
+mod support;
+
+use support::{cli::gardien, repo_root};
+
 use gardien_analysis::gaps::{GapsReport, find_gaps};
 use gardien_core::{CompiledTenant, SignIn, SourceFile, Tenant, TenantSource};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn demo() -> PathBuf {
-    root().join("examples/demo/tenant")
-}
-
-fn gardien(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gardien"))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run gardien: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    repo_root().join("examples/demo/tenant")
 }
 
 fn tmp(name: &str) -> PathBuf {

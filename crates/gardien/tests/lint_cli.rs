@@ -10,27 +10,17 @@
 //! (skipped, saying so, when the corpus is absent). Output is parsed with `serde_json::Value`,
 //! never with the producing types.
 
+mod support;
+
+use support::{cli::gardien_in, repo_root};
+
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const NOW: &str = "2026-11-25T00:00:00Z";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn gardien(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gardien"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run gardien: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    gardien_in(&repo_root(), args)
 }
 
 fn lint_json(tenant: &str, extra: &[&str]) -> (i32, Value) {
@@ -444,7 +434,10 @@ fn corpus_other_sets() {
 
 #[test]
 fn waivers_set_findings_aside_in_every_format_and_expire() {
-    let demo = root().join("examples/demo/tenant").display().to_string();
+    let demo = repo_root()
+        .join("examples/demo/tenant")
+        .display()
+        .to_string();
     let (code, base) = lint_json(&demo, &["--fail-on", "info"]);
     let first = base["findings"][0].clone();
     let rule = first["code"].as_str().unwrap_or_default().to_owned();
@@ -564,7 +557,7 @@ fn rule_blocks(text: &str, code: &str) -> String {
 /// least one. `GARDIEN_BLESS=1` rewrites the snapshots (see `testdata/lint/README.md`).
 #[test]
 fn every_rule_fixture_matches_its_snapshot() {
-    let dir = root().join("testdata/lint");
+    let dir = repo_root().join("testdata/lint");
     let mut fixtures: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

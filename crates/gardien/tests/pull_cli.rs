@@ -203,6 +203,71 @@ fn demo_tenant_pulled_with_a_ready_token_decides_like_the_hand_built_one() {
     assert_eq!(leftovers(tmp.path(), &["tenant"]), Vec::<String>::new());
 }
 
+/// A policy that targets guests makes the pull list every guest (`userType` `Guest`), so a
+/// guest decides as a guest: before, a guest that no referenced group or role brought in was
+/// missing from `directory.json`, decided as a member, and the guest block did not apply.
+#[test]
+fn guests_are_pulled_when_a_policy_targets_them_and_decide_like_the_hand_built_tenant() {
+    let size = small();
+    let mut model = generate::generated(size);
+    model.policies.push(serde_json::json!({
+        "id": "a0000000-0000-4000-8000-00000000beef",
+        "displayName": "Block guests",
+        "state": "enabled",
+        "conditions": {
+            "users": {"includeGuestsOrExternalUsers": {
+                "guestOrExternalUserTypes": "b2bCollaborationGuest",
+                "externalTenants": {"@odata.type": "#microsoft.graph.conditionalAccessAllExternalTenants", "membershipKind": "all"}}},
+            "applications": {"includeApplications": ["All"]},
+            "clientAppTypes": ["all"]
+        },
+        "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+    }));
+    let guests: Vec<String> = model
+        .users
+        .iter()
+        .filter(|u| u.user_type == "Guest")
+        .map(|u| u.id.clone())
+        .collect();
+    assert!(guests.len() > 10, "the generated tenant has guests");
+    let tmp = TempDir::new("pull-guests");
+    let hand = tmp.path().join("hand");
+    generate::hand_built(&model, &hand);
+    let fake = FakeGraph::start(model, 50, Faults::default(), Auth::default());
+    let out = tmp.path().join("pulled");
+    let o = pull(&fake, &out, &[], &with_token());
+    ok(&o);
+    assert!(stderr(&o).contains("guests"), "{}", stderr(&o));
+    let dir = json_file(&out.join("directory.json"));
+    let pulled_guests: Vec<&str> = dir["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["userType"] == "Guest")
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(pulled_guests.len(), guests.len(), "every guest, none else");
+    let requests: Vec<PathBuf> = [
+        guests[0].as_str(),
+        guests[guests.len() - 1].as_str(),
+        &generate::user_id(0),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, user)| {
+        let path = tmp.path().join(format!("request-{i}.json"));
+        let body = generate::request(user, "All", "203.0.113.7", "windows", &["password"]);
+        std::fs::write(&path, body.to_string()).unwrap();
+        path
+    })
+    .collect();
+    for r in &requests[..2] {
+        let (code, v) = evaluate(&out, r);
+        assert_eq!((code, v["decision"].as_str()), (2, Some("deny")), "{v}");
+    }
+    same_decisions(&hand, &out, &requests);
+}
+
 fn small() -> Size {
     Size {
         policies: 40,
@@ -250,7 +315,7 @@ fn generated_tenant_pulled_with_a_client_secret_holds_only_what_policies_need_an
             .any(|l| l.path_and_query.starts_with("/v1.0/users?")
                 || l.path_and_query == "/v1.0/users"
                 || l.path_and_query.starts_with("/v1.0/groups?")),
-        "never lists every user or group"
+        "never lists users or groups (no policy targets guests)"
     );
     let dir = json_file(&out.join("directory.json"));
     let users = dir["users"].as_array().unwrap();

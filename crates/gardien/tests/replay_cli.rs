@@ -11,7 +11,7 @@ mod support;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Command;
-use support::{TempDir, repo_root};
+use support::{TempDir, cli::gardien_in, repo_root};
 
 const GARDIEN_LOG: &str = "testdata/signins/gardien.jsonl";
 const ENTRA_LOG: &str = "testdata/signins/entra-export.json";
@@ -21,16 +21,7 @@ const PAYROLL: &str = "c0ffee00-0000-4000-8000-000000000100";
 
 /// Runs gardien from the repository root.
 fn gardien(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gardien"))
-        .current_dir(repo_root())
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run gardien: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    gardien_in(&repo_root(), args)
 }
 
 /// `gardien replay --json`, parsed; panics unless it exits 0 with one JSON document.

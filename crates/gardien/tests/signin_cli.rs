@@ -4,38 +4,25 @@
 //! request behind a proxy becomes a sign-in (client IP through trusted proxies, GeoIP,
 //! User-Agent, device registry and compliance) that the core then decides.
 
+mod support;
+
+use support::{cli::gardien, repo_root};
+
 use serde_json::Value;
 use std::path::PathBuf;
-use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn path(rel: &str) -> String {
-    root().join(rel).display().to_string()
+    repo_root().join(rel).display().to_string()
 }
 
 fn geoip_corpus() -> Option<PathBuf> {
-    let dir = root().join("../shared/corpus/geoip");
+    let dir = repo_root().join("../shared/corpus/geoip");
     if dir.is_dir() {
         Some(dir)
     } else {
         eprintln!("skipped: corpus folder {} absent", dir.display());
         None
     }
-}
-
-fn gardien(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gardien"))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run gardien: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 const PAYROLL: &str = "c0ffee00-0000-4000-8000-000000000100";

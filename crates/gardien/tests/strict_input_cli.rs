@@ -8,21 +8,12 @@
 //! What admins really type and export, through the `gardien` binary: each case that used to
 //! give a silent, confident wrong answer now gives the exit status and message below.
 
+mod support;
+
+use support::{cli::gardien, cli::write_json};
+
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn gardien(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gardien"))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run gardien: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// A fresh temporary folder for one test.
 fn folder(name: &str) -> PathBuf {
@@ -30,15 +21,6 @@ fn folder(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn write(dir: &Path, name: &str, v: &Value) -> String {
-    let p = dir.join(name);
-    if let Some(parent) = p.parent() {
-        std::fs::create_dir_all(parent).unwrap();
-    }
-    std::fs::write(&p, serde_json::to_vec_pretty(v).unwrap()).unwrap();
-    p.display().to_string()
 }
 
 const SPO: &str = "00000003-0000-0ff1-ce00-000000000000";
@@ -77,7 +59,7 @@ fn tenant(dir: &Path, with_directory: bool) -> String {
                                   {"id": "sp-pay2", "appId": "app-pay2", "displayName": "Payroll"}]
         });
     }
-    write(dir, "tenant.json", &t)
+    write_json(dir, "tenant.json", &t)
 }
 
 /// Jan, from the Netherlands, to SharePoint, on an unregistered device.
@@ -105,7 +87,7 @@ fn request_typos_are_errors_with_did_you_mean() {
     let dir = folder("typos");
     let t = tenant(&dir, true);
     // The well-formed request: Jan is staff without a compliant device.
-    let ok = write(&dir, "ok.json", &request());
+    let ok = write_json(&dir, "ok.json", &request());
     let (code, out, _) = gardien(&["evaluate", "--tenant", &t, "--request", &ok]);
     assert_eq!(code, 2, "{out}");
     assert!(out.starts_with("decision: deny (AADSTS53000)"), "{out}");
@@ -113,7 +95,7 @@ fn request_typos_are_errors_with_did_you_mean() {
     // `signinConditions`: was read as "no conditions" (deny 53003, unknown country).
     let mut typo = request();
     rename(&mut typo, "", "signInConditions", "signinConditions");
-    let typo = write(&dir, "typo.json", &typo);
+    let typo = write_json(&dir, "typo.json", &typo);
     let (code, out, err) = gardien(&["evaluate", "--tenant", &t, "--request", &typo, "--json"]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.is_empty(), "nothing on stdout: {out}");
@@ -138,7 +120,7 @@ fn request_typos_are_errors_with_did_you_mean() {
         "devicePlatform",
         "devicePlatfrom",
     );
-    let typo = write(&dir, "platform.json", &typo);
+    let typo = write_json(&dir, "platform.json", &typo);
     let (code, _, err) = gardien(&["whatif", "--tenant", &t, "--request", &typo]);
     assert_eq!(code, 1, "{err}");
     assert!(
@@ -150,7 +132,7 @@ fn request_typos_are_errors_with_did_you_mean() {
     // `session.authMethods`: was ignored (no MFA done, silently).
     let mut typo = request();
     typo["session"] = json!({"authMethods": ["password", "fido2"]});
-    let typo = write(&dir, "session.json", &typo);
+    let typo = write_json(&dir, "session.json", &typo);
     let (code, _, err) = gardien(&["evaluate", "--tenant", &t, "--request", &typo]);
     assert_eq!(code, 1, "{err}");
     assert!(
@@ -163,7 +145,7 @@ fn request_typos_are_errors_with_did_you_mean() {
     // A typo deeper down: `deviceInfo.isCompliantt`.
     let mut typo = request();
     typo["signInConditions"]["deviceInfo"] = json!({"isCompliantt": true});
-    let typo = write(&dir, "device.json", &typo);
+    let typo = write_json(&dir, "device.json", &typo);
     let (code, _, err) = gardien(&["evaluate", "--tenant", &t, "--request", &typo]);
     assert_eq!(code, 1, "{err}");
     assert!(
@@ -174,7 +156,7 @@ fn request_typos_are_errors_with_did_you_mean() {
     // OData annotations are always allowed.
     let mut annotated = request();
     annotated["@odata.context"] = json!("https://graph.microsoft.com/v1.0/$metadata");
-    let annotated = write(&dir, "annotated.json", &annotated);
+    let annotated = write_json(&dir, "annotated.json", &annotated);
     let (code, _, err) = gardien(&["evaluate", "--tenant", &t, "--request", &annotated]);
     assert_eq!(code, 2, "{err}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -187,7 +169,7 @@ fn names_resolve_through_the_directory_or_fail_with_candidates() {
     // A UPN: was taken as an unknown user id (challenge); Jan is really denied.
     let mut upn = request();
     upn["signInIdentity"]["userId"] = json!("Jan@Contoso.nl");
-    let upn = write(&dir, "upn.json", &upn);
+    let upn = write_json(&dir, "upn.json", &upn);
     let (code, out, _) = gardien(&["evaluate", "--tenant", &t, "--request", &upn]);
     assert_eq!(code, 2, "{out}");
     assert!(out.starts_with("decision: deny (AADSTS53000)"), "{out}");
@@ -195,7 +177,7 @@ fn names_resolve_through_the_directory_or_fail_with_candidates() {
     // A display name where the app id belongs: was an app of that literal id.
     let mut name = request();
     name["signInContext"]["includeApplications"] = json!(["Office 365 SharePoint Online"]);
-    let name = write(&dir, "name.json", &name);
+    let name = write_json(&dir, "name.json", &name);
     let (code, out, _) = gardien(&["evaluate", "--tenant", &t, "--request", &name]);
     assert_eq!(code, 2, "{out}");
     assert!(out.starts_with("decision: deny (AADSTS53000)"), "{out}");
@@ -203,7 +185,7 @@ fn names_resolve_through_the_directory_or_fail_with_candidates() {
     // A UPN that is nobody: an error naming the nearest users, never a user of that id.
     let mut nobody = request();
     nobody["signInIdentity"]["userId"] = json!("jna@contoso.nl");
-    let nobody = write(&dir, "nobody.json", &nobody);
+    let nobody = write_json(&dir, "nobody.json", &nobody);
     let (code, out, err) = gardien(&["evaluate", "--tenant", &t, "--request", &nobody]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(
@@ -218,7 +200,7 @@ fn names_resolve_through_the_directory_or_fail_with_candidates() {
     // An ambiguous display name: an error listing both.
     let mut twice = request();
     twice["signInContext"]["includeApplications"] = json!(["Payroll"]);
-    let twice = write(&dir, "twice.json", &twice);
+    let twice = write_json(&dir, "twice.json", &twice);
     let (code, _, err) = gardien(&["whatif", "--tenant", &t, "--request", &twice]);
     assert_eq!(code, 1, "{err}");
     assert!(
@@ -231,7 +213,7 @@ fn names_resolve_through_the_directory_or_fail_with_candidates() {
     // An unknown display name: an error with the nearest names.
     let mut unknown = request();
     unknown["signInContext"]["includeApplications"] = json!(["Office 365 Sharepoint"]);
-    let unknown = write(&dir, "unknown.json", &unknown);
+    let unknown = write_json(&dir, "unknown.json", &unknown);
     let (code, _, err) = gardien(&["evaluate", "--tenant", &t, "--request", &unknown]);
     assert_eq!(code, 1, "{err}");
     assert!(
@@ -247,7 +229,7 @@ fn a_policy_typo_is_a_warning_that_strict_validate_and_lint_fail_on() {
     let dir = folder("policy-typo");
     let mut p = block_outside_nl();
     p["conditions"]["users"] = json!({"includeUser": ["All"]});
-    let t = write(
+    let t = write_json(
         &dir,
         "tenant.json",
         &json!({"policies": [p], "namedLocations": [{"@odata.type": "#microsoft.graph.countryNamedLocation",
@@ -305,7 +287,7 @@ fn a_policy_typo_is_a_warning_that_strict_validate_and_lint_fail_on() {
         "GV004"
     );
     // evaluate still decides, and says it on stderr.
-    let req = write(&dir, "r.json", &request());
+    let req = write_json(&dir, "r.json", &request());
     let (code, _, err) = gardien(&["evaluate", "--tenant", &t, "--request", &req]);
     assert_eq!(code, 0, "{err}");
     assert!(
@@ -338,7 +320,7 @@ fn missing_directory_data_is_counted_and_warned() {
     let (code, _, _) = gardien(&["validate", "--tenant", &t, "--strict"]);
     assert_eq!(code, 1);
     // evaluate decides (the group is treated as not a member) and warns on stderr.
-    let req = write(&dir, "r.json", &request());
+    let req = write_json(&dir, "r.json", &request());
     let (code, out, err) = gardien(&["evaluate", "--tenant", &t, "--request", &req]);
     assert_eq!(code, 0, "{out}");
     assert!(
@@ -389,12 +371,12 @@ fn export_folders_and_powershell_output_load_as_is() {
         ),
     )
     .unwrap();
-    write(
+    write_json(
         &export,
         "Groups/Staff.json",
         &json!({"id": "g-staff", "displayName": "Staff", "securityEnabled": true}),
     );
-    write(
+    write_json(
         &export,
         "MigrationTable.json",
         &json!({"TenantId": "x", "Objects": []}),
@@ -417,7 +399,7 @@ fn export_folders_and_powershell_output_load_as_is() {
     );
 
     // A Graph collection file `{"@odata.context", "value": [...]}` given as the tenant.
-    let collection = write(
+    let collection = write_json(
         &dir,
         "policies.json",
         &json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#policies", "value": [staff_compliant_device()]}),
@@ -438,7 +420,7 @@ fn export_folders_and_powershell_output_load_as_is() {
                           "AuthenticationStrength@odata.context": "x"},
         "SessionControls": {"SignInFrequency": {"IsEnabled": null, "Type": null, "Value": null}}
     }]);
-    let ps = write(&dir, "ps.json", &ps);
+    let ps = write_json(&dir, "ps.json", &ps);
     let (code, out, err) = gardien(&["validate", "--tenant", &ps]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("ok: 1 policies"), "{out}");
@@ -446,7 +428,7 @@ fn export_folders_and_powershell_output_load_as_is() {
         err.contains("note[GV013]: PowerShell SDK output (PascalCase members, /Date(n)/ dates) converted to Graph JSON"),
         "{err}"
     );
-    let req = write(&dir, "r.json", &request());
+    let req = write_json(&dir, "r.json", &request());
     let (code, out, _) = gardien(&["evaluate", "--tenant", &ps, "--request", &req]);
     assert_eq!(code, 3, "the converted policy requires MFA: {out}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -456,7 +438,7 @@ fn export_folders_and_powershell_output_load_as_is() {
 fn suite_typos_are_errors_with_did_you_mean() {
     let dir = folder("suite");
     tenant(&dir, true);
-    write(&dir, "r.json", &request());
+    write_json(&dir, "r.json", &request());
     let suite = dir.join("s.toml");
     std::fs::write(
         &suite,

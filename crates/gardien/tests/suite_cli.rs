@@ -6,20 +6,10 @@
 
 mod support;
 
-use std::process::Command;
-use support::{TempDir, repo_root};
+use support::{TempDir, cli::gardien_in, repo_root};
 
 fn gardien(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gardien"))
-        .current_dir(repo_root())
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run gardien: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    gardien_in(&repo_root(), args)
 }
 
 /// Checks that `xml` is well-formed enough for CI tools: a declaration, then properly nested

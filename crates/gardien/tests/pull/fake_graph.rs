@@ -451,6 +451,25 @@ fn route(inner: &Inner, method: &Method, uri: &Uri, headers: &HeaderMap, body: &
             });
             return page(inner, path, query, &members, get("$skiptoken"), get("$top"));
         }
+        // Listing users: only the guests (`$filter=userType eq 'Guest'`, which Graph supports
+        // without advanced query parameters); the fake refuses other listings, so a pull that
+        // would read every user of a large tenant fails here.
+        ["v1.0", "users"] => {
+            if get("$filter").as_deref() != Some("userType eq 'Guest'") {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "the fake lists guests only",
+                );
+            }
+            let guests: Vec<Value> = m
+                .users
+                .iter()
+                .filter(|u| u.user_type == "Guest")
+                .map(user_json)
+                .collect();
+            return page(inner, path, query, &guests, get("$skiptoken"), get("$top"));
+        }
         ["v1.0", "users", id] => {
             return match inner.users_by_id.get(*id) {
                 Some(&i) => json_response(&user_json(&m.users[i])),

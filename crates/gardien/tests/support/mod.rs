@@ -4,8 +4,8 @@
 //! per connection, `Connection: close`, chunked bodies decoded), a proxy process
 //! ([`Daemon`]) and the samples' marked blocks. Submodules: [`upstream`] (the application
 //! behind the proxies), [`forward_auth`] (the cases every proxy in front of gardien is
-//! tested with), [`nginx`], [`caddy`] and [`haproxy`] (the real proxies with the shipped
-//! samples) and [`postgres`] (the test database and a schema per run). The `dead_code`
+//! tested with), [`cli`] (running the binary, writing input files), [`nginx`], [`caddy`]
+//! and [`haproxy`] (the real proxies with the shipped samples) and [`postgres`] (the test database and a schema per run). The `dead_code`
 //! allowance below covers them too (lint levels are inherited).
 //!
 //! The test files include this module with `#[path = "support/mod.rs"] mod support;`; a file
@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub mod caddy;
+pub mod cli;
 pub mod forward_auth;
 pub mod haproxy;
 pub mod nginx;
