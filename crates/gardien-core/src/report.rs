@@ -371,6 +371,43 @@ impl Serialize for AppliedPoliciesJson<'_> {
     }
 }
 
+/// What one entry of `appliedConditionalAccessPolicies` is a function of, besides the
+/// policy set: the policy (its index), its result and its satisfied and not-satisfied
+/// condition flags. Equal keys of one policy set give equal entries, so the sign-in log
+/// stores each entry once ([`applied_entry_json`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AppliedEntryKey {
+    /// The policy's index in tenant order.
+    pub index: u32,
+    /// Its result.
+    pub result: PolicyResult,
+    /// `conditionsSatisfied`.
+    pub satisfied: LogFlags,
+    /// `conditionsNotSatisfied`.
+    pub not_satisfied: LogFlags,
+}
+
+impl AppliedEntryKey {
+    /// The key of one record of an evaluation.
+    pub fn of(record: &PolicyRecord) -> AppliedEntryKey {
+        let (satisfied, not_satisfied) = condition_flags(record);
+        AppliedEntryKey {
+            index: u32::try_from(record.index).unwrap_or(u32::MAX),
+            result: record.result,
+            satisfied,
+            not_satisfied,
+        }
+    }
+}
+
+/// One entry of `appliedConditionalAccessPolicies` as compact JSON: exactly the text
+/// [`AppliedPoliciesJson`] writes for `record` (`None` if the record's policy is not in
+/// `tenant`).
+pub fn applied_entry_json(tenant: &CompiledTenant, record: &PolicyRecord) -> Option<String> {
+    let policy = tenant.tenant.policies.get(record.index)?;
+    serde_json::to_string(&AppliedPolicyJson(policy, record)).ok()
+}
+
 /// One entry of [`AppliedPoliciesJson`].
 struct AppliedPolicyJson<'a>(&'a Policy, &'a PolicyRecord);
 

@@ -292,6 +292,7 @@ async fn fill(log: &gardien_store::SignInLog, n: usize, start_ms: i64, apps: &[&
             decision: decision.to_owned(),
             error_code: code,
             record,
+            fragments: None,
         };
         let log = log.clone();
         pending.push(tokio::spawn(async move { log.append(r).await }));

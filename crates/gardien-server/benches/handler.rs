@@ -22,8 +22,9 @@
 //!
 //! `record-200p/*` (wall time): the sign-in record's per-policy results on the 200-policy
 //! synthetic tenant of the core bench (500 sign-ins of its mix, decided once beforehand):
-//! serialized from the records every time, or through the per-policy-set text cache
-//! (`AppliedCache`), and the whole record with the cache.
+//! serialized from the records every time, or as fragments through the per-policy-set
+//! entry cache (`AppliedCache`), and the compact record (text without the entries, and the
+//! fragments' offset) with the cache.
 
 #[path = "../../gardien-core/benches/support/synthetic.rs"]
 mod synthetic;
@@ -218,7 +219,7 @@ app_id = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
 
 fn records_200p(c: &mut Criterion) {
     use gardien_core::report::AppliedPoliciesJson;
-    use gardien_server::signin_record::{self, Applied, AppliedCache, RecordParts};
+    use gardien_server::signin_record::{self, Applied, AppliedCache};
     let generated = synthetic::generate(0x6a72_6469_656e, 500);
     let tenant = gardien_core::CompiledTenant::compile(
         gardien_core::Tenant::load(&generated.source).unwrap(),
@@ -234,13 +235,28 @@ fn records_200p(c: &mut Criterion) {
         })
         .collect();
     let cache = AppliedCache::default();
-    for (_, e, _) in &decided {
-        cache.text(&tenant, e);
+    let mut stored = 0usize;
+    let mut whole = 0usize;
+    for (signin, e, derived) in &decided {
+        let f = cache.fragments(&tenant, e).unwrap();
+        stored += f.len() * 8 + record(signin, derived, e, Applied::Fragments).len();
+        whole += record(
+            signin,
+            derived,
+            e,
+            Applied::Records(AppliedPoliciesJson {
+                tenant: &tenant,
+                evaluation: e,
+            }),
+        )
+        .len();
     }
     eprintln!(
-        "record-200p: {} sign-ins, {} distinct per-policy outcome patterns",
+        "record-200p: {} sign-ins, {} distinct per-policy entries; bytes per record: {} whole, {} compact (text + 8 per fragment id)",
         decided.len(),
-        cache.len()
+        cache.len(),
+        whole / decided.len(),
+        stored / decided.len(),
     );
     let mut group = c.benchmark_group("record-200p");
     group.throughput(Throughput::Elements(decided.len() as u64));
@@ -255,46 +271,50 @@ fn records_200p(c: &mut Criterion) {
             }
         });
     });
-    group.bench_function("applied-cached", |b| {
+    group.bench_function("applied-fragments", |b| {
         b.iter(|| {
             for (_, e, _) in &decided {
-                std::hint::black_box(cache.text(&tenant, e));
+                std::hint::black_box(cache.fragments(&tenant, e));
             }
         });
     });
-    group.bench_function("record-cached", |b| {
+    group.bench_function("record-compact", |b| {
         b.iter(|| {
             for (signin, e, derived) in &decided {
-                let text = cache.text(&tenant, e);
-                let applied = match &text {
-                    Some(t) => Applied::Text(t),
-                    None => Applied::Records(AppliedPoliciesJson {
-                        tenant: &tenant,
-                        evaluation: e,
-                    }),
-                };
-                let record = signin_record::build(
-                    signin,
-                    derived,
-                    &RecordParts {
-                        correlation_id: "00000000-0000-4000-8000-000000000001",
-                        created_ms: 1_765_000_000_000,
-                        user_principal_name: None,
-                        user_display_name: None,
-                        app_display_name: "App",
-                        user_agent: None,
-                        verdict: &e.verdict,
-                        applied,
-                        mfa_done: false,
-                        policy_version: 1,
-                        denial: None,
-                    },
-                );
-                std::hint::black_box(record.len());
+                let fragments = cache.fragments(&tenant, e).unwrap();
+                let text = record(signin, derived, e, Applied::Fragments);
+                let at = signin_record::applied_offset(&text).unwrap();
+                std::hint::black_box((text.len(), at, fragments.len()));
             }
         });
     });
     group.finish();
+}
+
+/// The sign-in record of a decided sign-in of the 200-policy mix.
+fn record(
+    signin: &gardien_core::SignIn,
+    derived: &gardien_signals::Derived,
+    e: &gardien_core::Evaluation,
+    applied: gardien_server::signin_record::Applied<'_>,
+) -> String {
+    gardien_server::signin_record::build(
+        signin,
+        derived,
+        &gardien_server::signin_record::RecordParts {
+            correlation_id: "00000000-0000-4000-8000-000000000001",
+            created_ms: 1_765_000_000_000,
+            user_principal_name: None,
+            user_display_name: None,
+            app_display_name: "App",
+            user_agent: None,
+            verdict: &e.verdict,
+            applied,
+            mfa_done: false,
+            policy_version: 1,
+            denial: None,
+        },
+    )
 }
 
 criterion_group! {

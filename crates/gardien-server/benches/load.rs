@@ -21,6 +21,24 @@
 //! `LOAD_SCENARIOS` (comma-separated words; only the scenarios whose name contains one of
 //! them run, e.g. `healthz,mix`: for instruction counts under `valgrind --tool=callgrind`).
 //!
+//! Open loop (`LOAD_OPEN`, default `0.5`; `0` turns it off): after the closed-loop run of
+//! forward-auth allow (and of every scenario with `LOAD_OPEN_ALL=1`), the same requests are
+//! sent on a fixed schedule at that fraction of the requests/s just measured, spread evenly
+//! over the connections (wrk2's method). Latency is measured from the **intended** send
+//! time whenever the connection was still busy with an earlier request at that time
+//! (coordinated omission corrected: a stall counts for every request it delayed); when the
+//! connection was idle it is measured from the actual send (the client's own timer, tokio's
+//! 1 ms wheel, is not the server's latency; the client's lateness is printed apart).
+//!
+//! The 200-policy synthetic tenant (`LOAD_TENANT=synthetic`): the core bench's generated
+//! tenant (200 policies, 195 named locations with 390,000 IP ranges, 2000 users in 300
+//! nested groups) instead of the demo tenant, with 500 distinct sign-ins of its request mix
+//! sent as forward-auth requests (user, address, country, application by host, a
+//! User-Agent per client type and platform, the session's methods as `Remote-Amr`; no
+//! device); the scenarios are every sign-in of the mix
+//! (allow, deny, challenge) and the sign-ins it allows (`POST /v1/evaluate` and `/healthz`
+//! as with the demo tenant).
+//!
 //! Several replicas: `LOAD_DATABASE=postgres://postgres@127.0.0.1:5432/test LOAD_REPLICAS=3`
 //! starts that many servers (each its own store handle, pool, log writer and listener, in
 //! this process) on one PostgreSQL schema of their own (dropped at the end with `psql`);
@@ -29,6 +47,8 @@
 
 #[path = "../tests/support/demo.rs"]
 mod demo;
+#[path = "../../gardien-core/benches/support/synthetic.rs"]
+mod synthetic;
 use demo::{ALICE, BOB, CHROME_WIN, SAFARI_MAC, TOKEN, demo_options, root};
 use gardien_server::{AppState, ServerConfig};
 use std::time::{Duration, Instant};
@@ -52,9 +72,98 @@ fn forward_auth(host: &str, user: &str, extra: &str) -> Vec<u8> {
 struct Scenario {
     name: &'static str,
     requests: Vec<Vec<u8>>,
+    /// Also measured open loop by default.
+    open_loop: bool,
 }
 
-fn scenarios() -> Vec<Scenario> {
+/// The synthetic tenant's forward-auth sign-ins: the `[[apps]]` lines mapping one host per
+/// application, and one request per sign-in of the mix.
+struct SyntheticLoad {
+    apps: String,
+    requests: Vec<Vec<u8>>,
+}
+
+/// A User-Agent giving the client type and platform of a generated sign-in (as far as a
+/// User-Agent can).
+fn user_agent(client: &str, platform: &str) -> &'static str {
+    match (client, platform) {
+        ("browser", "iOS") => {
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+        }
+        ("browser", "android") => {
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"
+        }
+        ("browser", "macOS") => SAFARI_MAC,
+        ("browser", "linux") => {
+            "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+        }
+        ("browser", _) => CHROME_WIN,
+        (_, "iOS") => "Outlook-iOS/2.0",
+        (_, "android") => "Outlook-Android/2.0",
+        (_, "macOS") => "Microsoft Office/16.0 (Macintosh; Mac OS X 14.5; Microsoft Outlook 16.89)",
+        _ => "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)",
+    }
+}
+
+fn synthetic_load(generated: &synthetic::Synthetic) -> SyntheticLoad {
+    let mut apps: Vec<String> = Vec::new();
+    let mut requests = Vec::new();
+    for body in &generated.requests {
+        let user = body["signInIdentity"]["userId"]
+            .as_str()
+            .unwrap_or_default();
+        let app = body["signInContext"]["includeApplications"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let c = &body["signInConditions"];
+        let n = match apps.iter().position(|a| *a == app) {
+            Some(n) => n,
+            None => {
+                apps.push(app);
+                apps.len() - 1
+            }
+        };
+        let ua = user_agent(
+            c["clientAppType"].as_str().unwrap_or_default(),
+            c["devicePlatform"].as_str().unwrap_or_default(),
+        );
+        // The session's methods as an `amr` claim: a password alone, or multifactor.
+        let methods = body["session"]["authenticationMethods"]
+            .as_array()
+            .map_or(0, Vec::len);
+        let first = body["session"]["authenticationMethods"][0]
+            .as_str()
+            .unwrap_or_default();
+        let amr = if methods > 1 || first != "password" {
+            "pwd,mfa"
+        } else {
+            "pwd"
+        };
+        requests.push(forward_auth(
+            &format!("app-{n}.synthetic.example"),
+            user,
+            &format!(
+                "X-Forwarded-For: {}\r\nCF-IPCountry: {}\r\nUser-Agent: {ua}\r\nRemote-Amr: {amr}\r\n",
+                c["ipAddress"].as_str().unwrap_or_default(),
+                c["country"].as_str().unwrap_or("US"),
+            ),
+        ));
+    }
+    let apps = apps
+        .iter()
+        .enumerate()
+        .map(|(n, app)| {
+            format!("[[apps]]\nhost = \"app-{n}.synthetic.example\"\napp_id = \"{app}\"\nname = \"App {n}\"\n")
+        })
+        .collect();
+    SyntheticLoad { apps, requests }
+}
+
+/// Requests of a scenario, one per sign-in.
+type Requests = [Vec<u8>];
+
+fn scenarios(synthetic: Option<(&Requests, &Requests)>) -> Vec<Scenario> {
     let allow = forward_auth(
         "payroll.contoso.example",
         ALICE,
@@ -80,22 +189,42 @@ fn scenarios() -> Vec<Scenario> {
     )
     .into_bytes();
     evaluate.extend_from_slice(&body);
+    let healthz = Scenario {
+        name: "GET /healthz (baseline: HTTP stack and client, no decision)",
+        requests: vec![b"GET /healthz HTTP/1.1\r\nHost: gardien\r\n\r\n".to_vec()],
+        open_loop: false,
+    };
+    if let Some((all, allowed)) = synthetic {
+        return vec![
+            healthz,
+            Scenario {
+                name: "forward-auth, allow (200-policy tenant, distinct sign-ins)",
+                requests: allowed.to_vec(),
+                open_loop: true,
+            },
+            Scenario {
+                name: "forward-auth, every sign-in of the mix (200-policy tenant)",
+                requests: all.to_vec(),
+                open_loop: false,
+            },
+        ];
+    }
     vec![
-        Scenario {
-            name: "GET /healthz (baseline: HTTP stack and client, no decision)",
-            requests: vec![b"GET /healthz HTTP/1.1\r\nHost: gardien\r\n\r\n".to_vec()],
-        },
+        healthz,
         Scenario {
             name: "forward-auth, allow",
             requests: vec![allow.clone()],
+            open_loop: true,
         },
         Scenario {
             name: "forward-auth, mix 8 allow : 1 deny (HTML page) : 1 challenge",
             requests: [vec![allow; 8], vec![deny], vec![challenge]].concat(),
+            open_loop: false,
         },
         Scenario {
             name: "POST /v1/evaluate (full report)",
             requests: vec![evaluate],
+            open_loop: false,
         },
     ]
 }
@@ -180,6 +309,86 @@ async fn connection(
     out
 }
 
+/// What an open-loop connection measured.
+struct OpenOutcome {
+    latencies_us: Vec<u32>,
+    /// How late the client sent, when the connection was idle at the intended time.
+    lateness_us: Vec<u32>,
+    errors: u64,
+}
+
+/// Sends `requests` on a fixed schedule: request `k` of connection `c` at
+/// `start + (k * connections + c) / rate`, until `until`.
+async fn open_connection(
+    addr: std::net::SocketAddr,
+    requests: Vec<Vec<u8>>,
+    c: usize,
+    connections: usize,
+    rate: f64,
+    start: Instant,
+    until: Instant,
+) -> OpenOutcome {
+    let mut out = OpenOutcome {
+        latencies_us: Vec::with_capacity(100_000),
+        lateness_us: Vec::with_capacity(100_000),
+        errors: 0,
+    };
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut buf = Vec::with_capacity(32 * 1024);
+    let us = |d: Duration| u32::try_from(d.as_micros()).unwrap_or(u32::MAX);
+    for k in 0.. {
+        let intended = start + Duration::from_secs_f64((k * connections + c) as f64 / rate);
+        if intended >= until {
+            break;
+        }
+        let idle = Instant::now() <= intended;
+        if idle {
+            tokio::time::sleep_until(intended.into()).await;
+        }
+        let sent = Instant::now();
+        let from = if idle {
+            out.lateness_us.push(us(sent - intended));
+            sent
+        } else {
+            intended
+        };
+        let req = &requests[(k * connections + c) % requests.len()];
+        if stream.write_all(req).await.is_err() {
+            out.errors += 1;
+            break;
+        }
+        match read_response(&mut stream, &mut buf).await {
+            Ok(status) => {
+                out.latencies_us.push(us(from.elapsed()));
+                if !matches!(status, 200 | 401 | 403) {
+                    out.errors += 1;
+                }
+            }
+            Err(_) => {
+                out.errors += 1;
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The `p` percentile of sorted `values`.
+fn percentile(sorted: &[u32], p: f64) -> u32 {
+    let n = sorted.len().max(1);
+    let i = ((n as f64 * p).ceil() as usize).clamp(1, n) - 1;
+    sorted.get(i).copied().unwrap_or(0)
+}
+
+fn fmt_us(us: u32) -> String {
+    if us >= 1000 {
+        format!("{:.2} ms", f64::from(us) / 1000.0)
+    } else {
+        format!("{us} µs")
+    }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` lists benches; nothing to list here.
@@ -194,6 +403,29 @@ fn main() {
     let replicas: usize = env_or("LOAD_REPLICAS", 1).max(1);
     let schema = format!("gardien_bench_{}", std::process::id());
     let dir = tempfile::tempdir().unwrap();
+    let synthetic_tenant = std::env::var("LOAD_TENANT").is_ok_and(|v| v == "synthetic");
+    let (tenant, synthetic) = if synthetic_tenant {
+        let t = Instant::now();
+        let generated = synthetic::generate(0x6a72_6469_656e, 500);
+        let load = synthetic_load(&generated);
+        let tenant = gardien_server::snapshot::from_source(&generated.source).unwrap();
+        eprintln!(
+            "synthetic tenant: 200 policies, 390,000 ranges, {} sign-ins over {} applications (generated in {:.1} s)",
+            load.requests.len(),
+            load.apps.matches("[[apps]]").count(),
+            t.elapsed().as_secs_f64()
+        );
+        (Some(tenant), Some(load))
+    } else {
+        (None, None)
+    };
+    let options = || {
+        let mut options = demo_options();
+        if let Some(t) = &tenant {
+            options.initial_tenant = Some(t.clone());
+        }
+        options
+    };
     let store = match &database {
         Some(url) => format!("database = \"{url}\"\nschema = \"{schema}\""),
         None => format!("path = \"{}\"", dir.path().join("gardien.db").display()),
@@ -209,7 +441,8 @@ trusted_proxies = ["127.0.0.0/8"]
 device_header = "x-client-cert-sha256"
 country_header = "cf-ipcountry"
 [identity.headers]
-[[apps]]
+methods = "remote-amr"
+{synthetic_apps}[[apps]]
 host = "payroll.contoso.example"
 app_id = "c0ffee00-0000-4000-8000-000000000100"
 name = "Payroll"
@@ -220,6 +453,7 @@ app_id = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
 token_sha256 = "{hash}"
 "#,
         hash = gardien_server::state::hash_token(TOKEN),
+        synthetic_apps = synthetic.as_ref().map_or("", |s| s.apps.as_str()),
     );
     let config = ServerConfig::parse("bench.toml", &text).unwrap();
     if replicas > 1 && database.is_none() {
@@ -234,9 +468,7 @@ token_sha256 = "{hash}"
     let (addrs, states): (Vec<_>, Vec<_>) = server_rt.block_on(async {
         let mut started = Vec::new();
         for _ in 0..replicas {
-            let state = AppState::start(config.clone(), demo_options())
-                .await
-                .unwrap();
+            let state = AppState::start(config.clone(), options()).await.unwrap();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             let s = state.clone();
@@ -274,9 +506,45 @@ token_sha256 = "{hash}"
     let only: Vec<String> = std::env::var("LOAD_SCENARIOS")
         .map(|v| v.split(',').map(str::to_owned).collect())
         .unwrap_or_default();
-    for scenario in scenarios()
-        .into_iter()
-        .filter(|s| only.is_empty() || only.iter().any(|w| s.name.contains(w.as_str())))
+    // The synthetic mix's sign-ins, and those it allows (one probe each).
+    let synthetic_requests = synthetic.as_ref().map(|load| {
+        let allowed: Vec<Vec<u8>> = client_rt.block_on(async {
+            let mut stream = TcpStream::connect(addrs[0]).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let mut buf = Vec::new();
+            let mut allowed = Vec::new();
+            let mut statuses = std::collections::BTreeMap::new();
+            for r in &load.requests {
+                stream.write_all(r).await.unwrap();
+                let status = read_response(&mut stream, &mut buf).await.unwrap();
+                *statuses.entry(status).or_insert(0) += 1;
+                if status == 200 {
+                    allowed.push(r.clone());
+                }
+            }
+            eprintln!("synthetic mix: answers by status {statuses:?}");
+            if allowed.is_empty() {
+                eprintln!("first answer: {}", String::from_utf8_lossy(&buf));
+            }
+            allowed
+        });
+        eprintln!(
+            "synthetic mix: {} of {} sign-ins allowed",
+            allowed.len(),
+            load.requests.len()
+        );
+        (load.requests.clone(), allowed)
+    });
+    let open_fraction: f64 = env_or("LOAD_OPEN", 0.5);
+    let open_all = std::env::var("LOAD_OPEN_ALL").is_ok_and(|v| v == "1");
+    let mut open_rows = Vec::new();
+    for scenario in scenarios(
+        synthetic_requests
+            .as_ref()
+            .map(|(a, b)| (a.as_slice(), b.as_slice())),
+    )
+    .into_iter()
+    .filter(|s| only.is_empty() || only.iter().any(|w| s.name.contains(w.as_str())))
     {
         let committed_before = committed();
         let outcomes = client_rt.block_on(async {
@@ -313,11 +581,7 @@ token_sha256 = "{hash}"
             .flat_map(|o| o.latencies_us.iter().copied())
             .collect();
         all.sort_unstable();
-        let n = all.len().max(1);
-        let pct = |p: f64| {
-            let i = ((n as f64 * p).ceil() as usize).clamp(1, n) - 1;
-            all.get(i).copied().unwrap_or(0)
-        };
+        let pct = |p: f64| percentile(&all, p);
         let statuses = outcomes.iter().fold([0u64; 6], |mut acc, o| {
             for (a, b) in acc.iter_mut().zip(o.statuses) {
                 *a += b;
@@ -325,13 +589,7 @@ token_sha256 = "{hash}"
             acc
         });
         let errors: u64 = outcomes.iter().map(|o| o.errors).sum();
-        let fmt = |us: u32| {
-            if us >= 1000 {
-                format!("{:.2} ms", f64::from(us) / 1000.0)
-            } else {
-                format!("{us} µs")
-            }
-        };
+        let fmt = fmt_us;
         println!(
             "| {} | {:.0} | {} | {} | {} | {} | {} / {} | {} |",
             scenario.name,
@@ -350,6 +608,73 @@ token_sha256 = "{hash}"
             "  sign-in records committed during the scenario (warm-up included): {logged} ({:.0}/s); batches so far: {batches}",
             logged as f64 / (seconds as f64 + 0.5)
         );
+        let closed_rate = all.len() as f64 / seconds as f64;
+        if open_fraction > 0.0 && (scenario.open_loop || open_all) && closed_rate > 0.0 {
+            let rate = closed_rate * open_fraction;
+            let outcomes = client_rt.block_on(async {
+                let start = Instant::now() + Duration::from_millis(100);
+                let until = start + Duration::from_secs(seconds);
+                let tasks: Vec<_> = (0..connections)
+                    .map(|c| {
+                        let addr = addrs[c % addrs.len()];
+                        tokio::spawn(open_connection(
+                            addr,
+                            scenario.requests.clone(),
+                            c,
+                            connections,
+                            rate,
+                            start,
+                            until,
+                        ))
+                    })
+                    .collect();
+                let mut out = Vec::new();
+                for t in tasks {
+                    out.push(t.await.unwrap());
+                }
+                out
+            });
+            let mut lat: Vec<u32> = outcomes
+                .iter()
+                .flat_map(|o| o.latencies_us.iter().copied())
+                .collect();
+            lat.sort_unstable();
+            let mut late: Vec<u32> = outcomes
+                .iter()
+                .flat_map(|o| o.lateness_us.iter().copied())
+                .collect();
+            late.sort_unstable();
+            let errors: u64 = outcomes.iter().map(|o| o.errors).sum();
+            open_rows.push(format!(
+                "| {} | {:.0} ({:.0} % of {:.0}) | {:.0} | {} | {} | {} | {} | {} | {} / {} | {} |",
+                scenario.name,
+                rate,
+                open_fraction * 100.0,
+                closed_rate,
+                lat.len() as f64 / seconds as f64,
+                fmt_us(percentile(&lat, 0.50)),
+                fmt_us(percentile(&lat, 0.99)),
+                fmt_us(percentile(&lat, 0.999)),
+                fmt_us(lat.last().copied().unwrap_or(0)),
+                errors,
+                fmt_us(percentile(&late, 0.99)),
+                fmt_us(late.last().copied().unwrap_or(0)),
+                late.len(),
+            ));
+        }
+    }
+    if !open_rows.is_empty() {
+        println!();
+        println!(
+            "Open loop (fixed schedule; latency from the intended send time when the connection was busy):"
+        );
+        println!(
+            "| scenario | offered requests/s | served/s | p50 | p99 | p99.9 | max | errors | client lateness p99 / max | sends on time |"
+        );
+        println!("|---|---|---|---|---|---|---|---|---|---|");
+        for row in &open_rows {
+            println!("{row}");
+        }
     }
     if replicas > 1 {
         server_rt.block_on(fan_out(&states));

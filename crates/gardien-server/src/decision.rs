@@ -7,7 +7,7 @@ use crate::config::{Acknowledge, AppRoute};
 use crate::denial::DeviceSummary;
 use crate::denials::DenialRecord;
 use crate::identity::{Identity, IdentityError};
-use crate::signin_record::{self, Applied, DenialParts, RecordParts};
+use crate::signin_record::{self, Applied, DenialParts, Fragments, RecordParts};
 use crate::state::AppState;
 use gardien_core::eval::input::Outcome;
 use gardien_core::eval::{PolicyRecord, PolicyResult};
@@ -440,36 +440,53 @@ pub async fn decide_and_log(
             Some((secret, key_sha256, device_summary(signin, derived)))
         }
     };
-    let applied = live.applied.text(tenant, &evaluation);
-    let record = signin_record::build(
-        signin,
-        derived,
-        &RecordParts {
-            correlation_id: &correlation_id,
-            created_ms: parts.created_ms,
-            user_principal_name: identity.as_ref().and_then(|i| i.email.as_deref()),
-            user_display_name: identity.as_ref().and_then(|i| i.name.as_deref()),
-            app_display_name: parts.app_name,
-            user_agent: parts.user_agent,
-            verdict: &verdict,
-            applied: match &applied {
-                Some(text) => Applied::Text(text),
-                None => Applied::Records(AppliedPoliciesJson {
-                    tenant,
-                    evaluation: &evaluation,
-                }),
+    // The per-policy results go to the store as fragments (each entry stored once); the
+    // record's text keeps an empty array where they go.
+    let fragments = live.applied.fragments(tenant, &evaluation);
+    let build = |applied: Applied<'_>| {
+        signin_record::build(
+            signin,
+            derived,
+            &RecordParts {
+                correlation_id: &correlation_id,
+                created_ms: parts.created_ms,
+                user_principal_name: identity.as_ref().and_then(|i| i.email.as_deref()),
+                user_display_name: identity.as_ref().and_then(|i| i.name.as_deref()),
+                app_display_name: parts.app_name,
+                user_agent: parts.user_agent,
+                verdict: &verdict,
+                applied,
+                mfa_done: mfa_done(tenant, signin),
+                policy_version: live.version,
+                denial: denial
+                    .as_ref()
+                    .map(|(_, key_sha256, device)| DenialParts { key_sha256, device }),
             },
-            mfa_done: mfa_done(tenant, signin),
-            policy_version: live.version,
-            denial: denial
-                .as_ref()
-                .map(|(_, key_sha256, device)| DenialParts { key_sha256, device }),
-        },
-    );
+        )
+    };
+    let whole = || {
+        build(Applied::Records(AppliedPoliciesJson {
+            tenant,
+            evaluation: &evaluation,
+        }))
+    };
+    let (record, fragments) = match fragments {
+        Some(entries) => {
+            let compact = build(Applied::Fragments);
+            match signin_record::applied_offset(&compact) {
+                Some(at) => (compact, Some(Fragments { at, entries })),
+                None => (whole(), None),
+            }
+        }
+        None => (whole(), None),
+    };
     let (user_id, app_id) = signin_record::ids(signin);
     let code = signin_record::status_code(&verdict);
     // The same record, shipped once the store has it (`[log.ship]`).
-    let shipped = state.shipper.as_ref().map(|_| record.clone());
+    let shipped = state.shipper.as_ref().map(|_| match &fragments {
+        Some(f) => f.splice(&record),
+        None => record.clone(),
+    });
     let entry = SignInRecord {
         id: correlation_id.clone(),
         created_ms: parts.created_ms,
@@ -478,6 +495,7 @@ pub async fn decide_and_log(
         decision: verdict.decision.as_str().to_owned(),
         error_code: (code != 0).then_some(code),
         record,
+        fragments,
     };
     let logged = match state.config.log.acknowledge {
         Acknowledge::Committed => state

@@ -9,7 +9,7 @@
 
 use crate::clean::{MAX_LOGGED_FIELD, truncate};
 use gardien_core::model::enums::RiskLevel;
-use gardien_core::report::AppliedPoliciesJson;
+use gardien_core::report::{AppliedEntryKey, AppliedPoliciesJson, applied_entry_json};
 use gardien_core::signin_log::record::{
     Coordinates, Denial, DenialDevice, DeviceDetail, GardienMember, List, Location, Member,
     Policies, Record, RequestMember, Scalar, Status,
@@ -20,10 +20,15 @@ use gardien_core::{CompiledTenant, Evaluation};
 use gardien_core::{Decision, SignIn, Verdict};
 use gardien_signals::Derived;
 use gardien_signals::risk::Detection;
+pub use gardien_store::{Fragment, Fragments};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
+
+/// The empty array of [`Applied::Fragments`].
+static EMPTY_ARRAY: LazyLock<Box<RawValue>> =
+    LazyLock::new(|| RawValue::from_string("[]".to_owned()).unwrap_or_default());
 
 /// What a record is made of, besides the sign-in and its derivation.
 #[derive(Debug)]
@@ -65,49 +70,52 @@ pub struct DenialParts<'a> {
 }
 
 /// The per-policy results of a record (`appliedConditionalAccessPolicies`): serialized from
-/// the evaluation's records, or the same text already serialized ([`AppliedCache`]).
+/// the evaluation's records, or left out for the store to splice in ([`AppliedCache`]).
 #[derive(Debug, Clone, Copy)]
 pub enum Applied<'a> {
     /// Serialized from the records.
     Records(AppliedPoliciesJson<'a>),
-    /// The text of an earlier evaluation with the same per-policy outcomes.
-    Text(&'a RawValue),
+    /// An empty array, where the store puts the record's [`Fragments`] (see
+    /// [`applied_offset`]).
+    Fragments,
 }
 
-impl Serialize for Applied<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Applied::Records(records) => records.serialize(s),
-            Applied::Text(text) => text.serialize(s),
-        }
-    }
-}
+/// Most entries [`AppliedCache`] keeps before it starts again from empty.
+pub const APPLIED_CACHE_CAPACITY: usize = 65_536;
 
-/// Evaluations whose text [`AppliedCache`] keeps before it starts again from empty.
-pub const APPLIED_CACHE_CAPACITY: usize = 4096;
-
-/// Bytes of keys and texts [`AppliedCache`] keeps before it starts again from empty (a
-/// 200-policy set writes about 50 KB per text).
+/// Bytes of entry texts [`AppliedCache`] keeps before it starts again from empty (an entry
+/// is about 250 bytes).
 pub const APPLIED_CACHE_BYTES: usize = 16 << 20;
 
-/// `appliedConditionalAccessPolicies` texts of recent evaluations of one policy set, by
-/// per-policy outcome.
+/// The key in a record's text before the per-policy array.
+const APPLIED_KEY: &str = "\"appliedConditionalAccessPolicies\":[]";
+
+/// Where a record built with [`Applied::Fragments`] takes its fragments: the byte offset
+/// just inside its empty `appliedConditionalAccessPolicies` array. The key is matched with
+/// its quotes, and every quote inside a JSON string is escaped, so the first match is the
+/// top-level member (no member written before it has that name).
+pub fn applied_offset(record: &str) -> Option<usize> {
+    record.find(APPLIED_KEY).map(|i| i + APPLIED_KEY.len() - 1)
+}
+
+/// `appliedConditionalAccessPolicies` entries of one policy set, as the sign-in log's
+/// fragments, by [`AppliedEntryKey`] (the policy, its result and its condition flags).
 ///
-/// The text is a function of the policy set and of each policy's result and condition
-/// outcomes, and repeated sign-ins share it (forward-auth asks for every request of a page,
-/// with the same user, device, address and application): serializing every policy's names
-/// and flags for every record cost about 4.7 k instructions per policy (on a 200-policy set,
-/// most of a decision's cost). The key is every record's index, result and condition
-/// outcomes, so equal keys give equal texts. One cache per policy set
-/// ([`crate::state::Live`]); at most [`APPLIED_CACHE_CAPACITY`] keys and
+/// An entry is a function of its key, and the few outcomes of each policy repeat across
+/// sign-ins, so each entry's text is written once per policy set: a record costs one lookup
+/// per policy instead of serializing every policy's names and flags (about 4.7 k
+/// instructions each), and the store keeps each entry once (8 bytes per entry per record,
+/// instead of ~250). A fragment's id is the first 8 bytes of its text's SHA-256, so replicas
+/// sharing a database give the same text the same id. One cache per policy set
+/// ([`crate::state::Live`]); at most [`APPLIED_CACHE_CAPACITY`] entries and
 /// [`APPLIED_CACHE_BYTES`] bytes, emptied when full.
 #[derive(Default)]
 pub struct AppliedCache {
-    entries: Mutex<AppliedTexts>,
+    entries: Mutex<AppliedEntries>,
 }
 
-/// Texts by key, and the bytes of keys and texts held.
-type AppliedTexts = (FxHashMap<Box<[u8]>, Arc<RawValue>>, usize);
+/// Fragments by key, and the bytes of their texts.
+type AppliedEntries = (FxHashMap<AppliedEntryKey, Fragment>, usize);
 
 impl std::fmt::Debug for AppliedCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -117,48 +125,48 @@ impl std::fmt::Debug for AppliedCache {
     }
 }
 
+/// The fragment of an entry's text: its id is the first 8 bytes of the text's SHA-256.
+pub fn fragment(text: String) -> Fragment {
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    let mut id = [0u8; 8];
+    id.copy_from_slice(digest.as_ref().get(..8).unwrap_or(&[0; 8]));
+    Fragment {
+        id: i64::from_le_bytes(id),
+        text: Arc::from(text),
+    }
+}
+
 impl AppliedCache {
-    /// The text of `evaluation`'s per-policy results with `tenant` (the policy set this
-    /// cache belongs to); `None` only if it cannot be serialized.
-    pub fn text(&self, tenant: &CompiledTenant, evaluation: &Evaluation) -> Option<Arc<RawValue>> {
-        let mut key = Vec::with_capacity(evaluation.policies.len() * 8);
-        for r in &evaluation.policies {
-            key.extend_from_slice(&u32::try_from(r.index).unwrap_or(u32::MAX).to_le_bytes());
-            key.push(r.result as u8);
-            key.push(r.conditions.len() as u8);
-            for c in r.conditions.iter() {
-                key.push(c.condition as u8);
-                key.push(c.outcome as u8);
+    /// The fragments of `evaluation`'s per-policy results with `tenant` (the policy set this
+    /// cache belongs to), in order; `None` only if an entry cannot be serialized.
+    pub fn fragments(
+        &self,
+        tenant: &CompiledTenant,
+        evaluation: &Evaluation,
+    ) -> Option<Vec<Fragment>> {
+        let mut out = Vec::with_capacity(evaluation.policies.len());
+        let mut guard = self.entries.lock().ok()?;
+        let (map, bytes) = &mut *guard;
+        for record in &evaluation.policies {
+            let key = AppliedEntryKey::of(record);
+            if let Some(found) = map.get(&key) {
+                out.push(found.clone());
+                continue;
             }
-        }
-        if let Some(found) = self
-            .entries
-            .lock()
-            .ok()
-            .and_then(|m| m.0.get(key.as_slice()).cloned())
-        {
-            return Some(found);
-        }
-        // Serialized once (not parsed back): a miss costs what the records cost without
-        // the cache, plus the key.
-        let text: Arc<RawValue> = Arc::from(
-            serde_json::value::to_raw_value(&AppliedPoliciesJson { tenant, evaluation }).ok()?,
-        );
-        let size = key.len() + text.get().len();
-        if let Ok(mut guard) = self.entries.lock() {
-            let (map, bytes) = &mut *guard;
+            let made = fragment(applied_entry_json(tenant, record)?);
+            let size = made.text.len();
             if map.len() >= APPLIED_CACHE_CAPACITY || *bytes + size > APPLIED_CACHE_BYTES {
                 map.clear();
                 *bytes = 0;
             }
-            if map.insert(key.into_boxed_slice(), text.clone()).is_none() {
-                *bytes += size;
-            }
+            *bytes += size;
+            map.insert(key, made.clone());
+            out.push(made);
         }
-        Some(text)
+        Some(out)
     }
 
-    /// Keys remembered now.
+    /// Entries remembered now.
     pub fn len(&self) -> usize {
         self.entries.lock().map_or(0, |m| m.0.len())
     }
@@ -307,7 +315,7 @@ pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> Str
         })),
         applied_policies: match parts.applied {
             Applied::Records(records) => Policies::Evaluation(records),
-            Applied::Text(text) => Policies::Text(text),
+            Applied::Fragments => Policies::Text(&EMPTY_ARRAY),
         },
         gardien: Member::Value(GardienMember {
             decision: Some(Scalar::from(v.decision.as_str())),
@@ -349,7 +357,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cached_applied_text_is_the_serialized_one_per_outcome_pattern() {
+    fn fragments_rebuild_the_serialized_entries_and_the_whole_record() {
         let source = gardien_core::TenantSource {
             combined: Some(gardien_core::SourceFile::new(
                 "tenant.json",
@@ -384,17 +392,65 @@ mod tests {
         legacy.client_app_type = Some(gardien_core::model::enums::ClientAppType::Other);
         let mut other_user = browser.clone();
         other_user.subject = SignIn::user("u2", &[]).subject;
-        for (s, entries) in [(&browser, 1), (&legacy, 2), (&browser, 2), (&other_user, 2)] {
+        // Entries: the browser's 3; the legacy client's p1 (applied) and p2 (report-only:
+        // a legacy client cannot do MFA, another result), p3 (disabled) the same; the
+        // browser again and another user the policies treat alike add none.
+        for (s, entries) in [(&browser, 3), (&legacy, 5), (&browser, 5), (&other_user, 5)] {
             let evaluation = tenant.evaluate(s);
             let direct = serde_json::to_string(&AppliedPoliciesJson {
                 tenant: &tenant,
                 evaluation: &evaluation,
             })
             .unwrap();
-            let text = cache.text(&tenant, &evaluation).unwrap();
-            assert_eq!(text.get(), direct);
-            // Same outcomes (another user the policies treat alike): the same entry.
+            let fragments = cache.fragments(&tenant, &evaluation).unwrap();
+            let joined: Vec<&str> = fragments.iter().map(|f| &*f.text).collect();
+            assert_eq!(format!("[{}]", joined.join(",")), direct);
             assert_eq!(cache.len(), entries);
+            // The same text always has the same id (replicas agree), another text another.
+            for f in &fragments {
+                assert_eq!(fragment(f.text.to_string()).id, f.id);
+            }
+            // The whole record read back equals the record written whole.
+            let derived = gardien_signals::Derived::given(s);
+            let parts = |applied| RecordParts {
+                correlation_id: "c-1",
+                created_ms: 1_765_000_000_000,
+                user_principal_name: Some("someone \"appliedConditionalAccessPolicies\":[]"),
+                user_display_name: None,
+                app_display_name: "App",
+                user_agent: None,
+                verdict: &evaluation.verdict,
+                applied,
+                mfa_done: false,
+                policy_version: 3,
+                denial: None,
+            };
+            let whole = build(
+                s,
+                &derived,
+                &parts(Applied::Records(AppliedPoliciesJson {
+                    tenant: &tenant,
+                    evaluation: &evaluation,
+                })),
+            );
+            let compact = build(s, &derived, &parts(Applied::Fragments));
+            let at = applied_offset(&compact).unwrap();
+            let spliced = Fragments {
+                at,
+                entries: fragments,
+            }
+            .splice(&compact);
+            assert_eq!(spliced, whole);
         }
+        let ids: std::collections::HashSet<i64> = {
+            let e = tenant.evaluate(&legacy);
+            let b = tenant.evaluate(&browser);
+            [e, b]
+                .iter()
+                .flat_map(|ev| cache.fragments(&tenant, ev).unwrap())
+                .map(|f| f.id)
+                .collect()
+        };
+        assert_eq!(ids.len(), 5);
     }
 }

@@ -640,6 +640,17 @@ async fn every_decision_is_logged_and_queryable() {
     // The stored request rebuilds the very sign-in that was decided (what replay reads).
     let again = gardien_core::SignIn::from_value("record", &rec["gardien"]["request"]).unwrap();
     assert_eq!(again.country, Some(*b"BR"));
+    // The per-policy results are stored by reference (compact record) and read back as the
+    // whole serialization of the evaluation, every policy in tenant order.
+    let live = s.state.live.load_full();
+    let evaluation = live.tenant.evaluate(&again);
+    let whole = serde_json::to_value(gardien_core::report::AppliedPoliciesJson {
+        tenant: &live.tenant,
+        evaluation: &evaluation,
+    })
+    .unwrap();
+    assert_eq!(whole.as_array().unwrap().len(), 6);
+    assert_eq!(rec["appliedConditionalAccessPolicies"], whole);
 
     let r = send(
         &s.app,
@@ -680,6 +691,10 @@ async fn every_decision_is_logged_and_queryable() {
         .collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["correlationId"], id.as_str(), "oldest first");
+    assert_eq!(
+        lines[0], *rec,
+        "the export and the query read the same record"
+    );
 }
 
 #[tokio::test]

@@ -4,36 +4,111 @@
 
 use std::future::Future;
 
+use std::sync::Arc;
+
 use crate::audit::{AuditEntry, AuditFilter, AuditRecord};
+use crate::compact::{FRAGMENTS_PER_QUERY, FragmentCache, StoredRecord};
 use crate::versions::EncodedVersion;
 use crate::{ChangeFeed, LogPosition, SignInFilter, StoreError, TenantVersion, VersionSummary};
 
 /// Position of a record in the log order used by exports: `(created_ms, seq)`.
 pub(crate) type LogCursor = (i64, i64);
 
-/// Appends an export page's rows `(seq, created_ms, record)` to `out` as JSON lines; returns
-/// how many and the cursor after the last one.
-pub(crate) fn export_rows<R: sqlx::Row>(
-    rows: &[R],
-    decode: impl Fn(sqlx::Error) -> StoreError,
-    out: &mut Vec<u8>,
-) -> Result<(usize, Option<LogCursor>), StoreError>
+/// The columns [`decode_stored`] reads, in order, after any the caller puts first.
+pub(crate) const STORED_COLUMNS: &str = "correlation_id, record, applied_at, applied";
+
+/// Decodes the [`STORED_COLUMNS`] of `row`, starting at column `first`.
+pub(crate) fn decode_stored<R: sqlx::Row>(
+    row: &R,
+    first: usize,
+    decode: &impl Fn(sqlx::Error) -> StoreError,
+) -> Result<StoredRecord, StoreError>
 where
     for<'r> &'r str: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> &'r [u8]: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     usize: sqlx::ColumnIndex<R>,
 {
+    let id: &str = row.try_get(first).map_err(decode)?;
+    let record: &str = row.try_get(first + 1).map_err(decode)?;
+    let applied_at: Option<i64> = row.try_get(first + 2).map_err(decode)?;
+    let applied: Option<&[u8]> = row.try_get(first + 3).map_err(decode)?;
+    StoredRecord::new(id.to_owned(), record.to_owned(), applied_at, applied)
+}
+
+/// Decodes a search's rows ([`crate::log::SEARCH_HEAD`]): the stored records and the
+/// position of the last one.
+pub(crate) fn search_rows<R: sqlx::Row>(
+    rows: &[R],
+    decode: &impl Fn(sqlx::Error) -> StoreError,
+) -> Result<(Vec<StoredRecord>, Option<LogPosition>), StoreError>
+where
+    for<'r> &'r str: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> &'r [u8]: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    let mut stored = Vec::with_capacity(rows.len());
     let mut last = None;
     for row in rows {
-        let seq: i64 = row.try_get(0).map_err(&decode)?;
-        let created_ms: i64 = row.try_get(1).map_err(&decode)?;
-        let json: &str = row.try_get(2).map_err(&decode)?;
-        // Stored by `append` as the caller's compact JSON: no raw newline.
+        let created_ms: i64 = row.try_get(0).map_err(decode)?;
+        let seq: i64 = row.try_get(1).map_err(decode)?;
+        stored.push(decode_stored(row, 2, decode)?);
+        last = Some(LogPosition { created_ms, seq });
+    }
+    Ok((stored, last))
+}
+
+/// The records of a search page, whole ([`whole_texts`]) and parsed, with the position of
+/// the last one.
+pub(crate) async fn search_page<B: Backend + Sync>(
+    backend: &B,
+    stored: Vec<StoredRecord>,
+    last: Option<LogPosition>,
+) -> Result<(Vec<serde_json::Value>, Option<LogPosition>), StoreError> {
+    let ids: Vec<String> = stored.iter().map(|s| s.id.clone()).collect();
+    let texts = whole_texts(backend, stored).await?;
+    Ok((decode_records(&ids, &texts)?, last))
+}
+
+/// The whole JSON texts of `stored` records (compact ones with their fragments spliced
+/// back), in order: fragments come from `backend`'s cache or its table.
+pub(crate) async fn whole_texts<B: Backend + Sync>(
+    backend: &B,
+    stored: Vec<StoredRecord>,
+) -> Result<Vec<String>, StoreError> {
+    let (mut texts, missing) = backend.fragment_cache().lookup(&stored);
+    for ids in missing.chunks(FRAGMENTS_PER_QUERY) {
+        let read = backend.fragment_texts(ids).await?;
+        backend.fragment_cache().remember(&read);
+        texts.extend(read);
+    }
+    stored.into_iter().map(|s| s.into_text(&texts)).collect()
+}
+
+/// Parses the whole texts of records `ids` (for [`crate::SignInLog::query`]).
+pub(crate) fn decode_records(
+    ids: &[String],
+    texts: &[String],
+) -> Result<Vec<serde_json::Value>, StoreError> {
+    ids.iter()
+        .zip(texts)
+        .map(|(id, json)| {
+            serde_json::from_str(json).map_err(|source| StoreError::Json {
+                what: format!("stored sign-in record {id}"),
+                source,
+            })
+        })
+        .collect()
+}
+
+/// Appends the whole texts of an export page's records to `out` as JSON lines.
+pub(crate) fn export_lines(texts: &[String], out: &mut Vec<u8>) {
+    for json in texts {
+        // Stored by `append` as the caller's compact JSON (and fragments): no raw newline.
         out.extend_from_slice(json.as_bytes());
         out.push(b'\n');
-        last = Some((created_ms, seq));
     }
-    Ok((rows.len(), last))
 }
 
 /// What a backend stores and how it reads it back. Every method maps its errors to a
@@ -138,6 +213,15 @@ pub(crate) trait Backend {
         page: i64,
         out: &mut Vec<u8>,
     ) -> impl Future<Output = Result<(usize, Option<LogCursor>), StoreError>> + Send;
+
+    /// The texts of the stored fragments among `ids` (at most 512 of them).
+    fn fragment_texts(
+        &self,
+        ids: &[i64],
+    ) -> impl Future<Output = Result<Vec<(i64, Arc<str>)>, StoreError>> + Send;
+
+    /// The fragments this store's readers have read.
+    fn fragment_cache(&self) -> &FragmentCache;
 
     /// Deletes at most `chunk` records created before `before_ms`, in one short
     /// transaction; returns how many.

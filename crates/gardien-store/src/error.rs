@@ -127,6 +127,15 @@ pub enum StoreError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// A stored sign-in record cannot be read back whole (its per-policy fragments; see
+    /// [`crate::Fragments`]).
+    #[error("stored sign-in record {id}: {reason}")]
+    CorruptRecord {
+        /// Its correlation id.
+        id: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// A JSON value could not be serialized, or a stored JSON column could not be parsed.
     #[error("invalid JSON in {what}: {source}")]
     Json {

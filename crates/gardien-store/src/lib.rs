@@ -4,6 +4,7 @@
 mod audit;
 mod backend;
 mod changes;
+mod compact;
 mod devices;
 mod error;
 mod location;
@@ -21,6 +22,7 @@ pub use crate::audit::{
     AuditEntry, AuditFilter, AuditRecord, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT,
 };
 pub use crate::changes::{Change, ChangeFeed};
+pub use crate::compact::{Fragment, Fragments};
 pub use crate::error::StoreError;
 pub use crate::log::{
     DEFAULT_QUERY_LIMIT, LogPosition, MAX_QUERY_LIMIT, SearchPage, SignInFilter, SignInLog,

@@ -40,8 +40,22 @@ pub struct SignInRecord {
     pub error_code: Option<u32>,
     /// The full Graph `signIn` object as JSON text: the caller serializes it once (the
     /// server straight from typed structs), the store keeps it as is. It must be a JSON
-    /// object; the store checks that much, not the contents.
+    /// object; the store checks that much, not the contents. With [`SignInRecord::fragments`]
+    /// it holds an empty array where the fragments go.
     pub record: String,
+    /// The record's per-policy array by reference (compact record): stored once per
+    /// distinct entry, spliced back into `record` by every reader. `None`: `record` is whole.
+    pub fragments: Option<crate::Fragments>,
+}
+
+impl SignInRecord {
+    /// The record's whole JSON text, as readers see it.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match &self.fragments {
+            Some(f) => std::borrow::Cow::Owned(f.splice(&self.record)),
+            None => std::borrow::Cow::Borrowed(&self.record),
+        }
+    }
 }
 
 /// Which records [`SignInLog::query`] and [`SignInLog::export_jsonl`] return. Every `Some`
@@ -391,29 +405,6 @@ where
         );
 }
 
-/// The columns a search selects: `SELECT s.correlation_id, s.record, s.created_ms, s.seq
-/// FROM (` — the caller goes on with the positions' subquery.
-pub(crate) const SEARCH_HEAD: &str = "SELECT s.correlation_id, s.record, s.created_ms, s.seq FROM (SELECT seq, created_ms FROM sign_ins";
-
-/// Decodes a search's rows: the records and the position of the last one.
-pub(crate) fn decode_search<R: sqlx::Row>(
-    rows: &[R],
-    decode: impl Fn(sqlx::Error) -> StoreError,
-) -> Result<(Vec<serde_json::Value>, Option<LogPosition>), StoreError>
-where
-    for<'r> &'r str: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    usize: sqlx::ColumnIndex<R>,
-{
-    let records = crate::versions::decode_documents(rows, &decode, |id| {
-        format!("stored sign-in record {id}")
-    })?;
-    let last = match rows.last() {
-        Some(row) => Some(LogPosition {
-            created_ms: row.try_get(2).map_err(&decode)?,
-            seq: row.try_get(3).map_err(&decode)?,
-        }),
-        None => None,
-    };
-    Ok((records, last))
-}
+/// The columns a search selects: `SELECT s.created_ms, s.seq, <stored columns> FROM (` — the
+/// caller goes on with the positions' subquery; [`crate::backend::search_rows`] reads them.
+pub(crate) const SEARCH_HEAD: &str = "SELECT s.created_ms, s.seq, s.correlation_id, s.record, s.applied_at, s.applied FROM (SELECT seq, created_ms FROM sign_ins";

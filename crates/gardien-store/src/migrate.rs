@@ -38,6 +38,11 @@ pub(crate) const SQLITE: Embedded = &[
         "console sessions",
         include_str!("../migrations/sqlite/0005_console_sessions.sql"),
     ),
+    (
+        6,
+        "compact records",
+        include_str!("../migrations/sqlite/0006_compact_records.sql"),
+    ),
 ];
 
 /// Every PostgreSQL migration, oldest first. Same rule.
@@ -61,6 +66,11 @@ pub(crate) const POSTGRES: Embedded = &[
         4,
         "console sessions",
         include_str!("../migrations/postgres/0004_console_sessions.sql"),
+    ),
+    (
+        5,
+        "compact records",
+        include_str!("../migrations/postgres/0005_compact_records.sql"),
     ),
 ];
 

@@ -93,9 +93,33 @@ pub(crate) struct Row {
     pub(crate) decision: String,
     pub(crate) error_code: Option<i64>,
     pub(crate) json: String,
+    /// A compact record's fragment offset in `json` and its fragments.
+    pub(crate) fragments: Option<crate::Fragments>,
 }
 
 impl Row {
+    /// The stored fragment offset of a compact record.
+    pub(crate) fn applied_at(&self) -> Option<i64> {
+        self.fragments
+            .as_ref()
+            .map(|f| i64::try_from(f.at).unwrap_or(i64::MAX))
+    }
+
+    /// The stored fragment list of a compact record (8 bytes per id).
+    pub(crate) fn applied(&self) -> Option<Vec<u8>> {
+        self.fragments
+            .as_ref()
+            .map(|f| crate::compact::encode_ids(&f.entries))
+    }
+
+    /// The whole record text (fragments spliced in).
+    pub(crate) fn whole(&self) -> String {
+        match &self.fragments {
+            Some(f) => f.splice(&self.json),
+            None => self.json.clone(),
+        }
+    }
+
     pub(crate) fn new(record: SignInRecord) -> Result<Row, StoreError> {
         let text = record.record.trim();
         if !(text.starts_with('{') && text.ends_with('}')) {
@@ -104,8 +128,17 @@ impl Row {
                 reason: "the record is not a JSON object",
             });
         }
+        if let Some(fragments) = &record.fragments
+            && let Err(reason) = crate::compact::check(&record.record, fragments)
+        {
+            return Err(StoreError::InvalidRecord {
+                id: record.id,
+                reason,
+            });
+        }
         let json = record.record;
         Ok(Row {
+            fragments: record.fragments,
             id: record.id,
             created_ms: record.created_ms,
             user_id: record.user_id,
@@ -423,6 +456,7 @@ mod tests {
             decision: String::new(),
             error_code: None,
             json: "{}".to_owned(),
+            fragments: None,
         }
     }
 

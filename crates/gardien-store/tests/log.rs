@@ -15,7 +15,11 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 
 use common::{TestDb, backend_tests, nth, sign_in};
-use gardien_store::{LogPosition, SignInFilter, SignInRecord, Store, StoreError, StoreOptions};
+use std::sync::Arc;
+
+use gardien_store::{
+    Fragment, Fragments, LogPosition, SignInFilter, SignInRecord, Store, StoreError, StoreOptions,
+};
 
 backend_tests!(
     append_then_query_with_each_filter,
@@ -34,6 +38,10 @@ backend_tests!(
     both_durability_modes_commit,
     search_answers_every_filter_combination_in_pages,
     the_search_migration_keeps_the_log,
+    compact_records_read_back_whole,
+    rows_without_fragments_are_read_as_stored,
+    a_fragment_id_stored_with_another_text_stores_the_record_whole,
+    a_misplaced_fragment_offset_is_refused,
 );
 
 fn ids(records: &[serde_json::Value]) -> Vec<&str> {
@@ -53,6 +61,7 @@ fn small(id: &str, created_ms: i64) -> SignInRecord {
         decision: "allow".to_owned(),
         error_code: None,
         record: serde_json::json!({"correlationId": id, "createdMs": created_ms}).to_string(),
+        fragments: None,
     }
 }
 
@@ -734,6 +743,7 @@ fn mixed(n: usize) -> Vec<SignInRecord> {
                 decision: decision.to_owned(),
                 error_code: code,
                 record: serde_json::json!({"correlationId": format!("c{i:05}")}).to_string(),
+                fragments: None,
             }
         })
         .collect()
@@ -850,8 +860,12 @@ async fn the_search_migration_keeps_the_log(db: TestDb) {
              AND indexname IN ('sign_ins_decision', 'sign_ins_error_code')",
         ),
     };
-    // Back to the previous schema: its two indexes, no search indexes, no session table.
+    // Back to the previous schema: its two indexes, no search indexes, no session table,
+    // no compact-record columns (the later migration, applied again on open).
     for sql in [
+        "DROP TABLE sign_in_fragments",
+        "ALTER TABLE sign_ins DROP COLUMN applied_at",
+        "ALTER TABLE sign_ins DROP COLUMN applied",
         "DROP INDEX sign_ins_user",
         "DROP INDEX sign_ins_app",
         "DROP INDEX sign_ins_decision",
@@ -896,5 +910,177 @@ async fn the_search_migration_keeps_the_log(db: TestDb) {
     assert!(!expected.is_empty());
     assert_eq!(ids(&page.records), expected);
     store.revoke_session("s1", i64::MAX / 2, 0).await.unwrap();
+    store.close().await.unwrap();
+}
+
+fn fragment(id: i64, text: &str) -> Fragment {
+    Fragment {
+        id,
+        text: Arc::from(text),
+    }
+}
+
+/// A compact record: its text with an empty per-policy array, and the entries by reference.
+fn compact(id: &str, created_ms: i64, entries: Vec<Fragment>) -> SignInRecord {
+    let record = format!(
+        r#"{{"id":"{id}","correlationId":"{id}","appliedConditionalAccessPolicies":[],"gardien":{{"decision":"allow"}}}}"#
+    );
+    let at = record.find("[]").unwrap() + 1;
+    SignInRecord {
+        id: id.to_owned(),
+        created_ms,
+        user_id: "u".to_owned(),
+        app_id: "a".to_owned(),
+        decision: "allow".to_owned(),
+        error_code: None,
+        record,
+        fragments: Some(Fragments { at, entries }),
+    }
+}
+
+async fn compact_records_read_back_whole(db: TestDb) {
+    let store = db.open().await;
+    let log = store.log();
+    let a = fragment(11, r#"{"id":"p1","result":"success"}"#);
+    let b = fragment(
+        -22,
+        r#"{"id":"p2","result":"notApplied","displayName":"Ünïcode \"q\""}"#,
+    );
+    let c = fragment(33, r#"{"id":"p2","result":"failure"}"#);
+    let records = vec![
+        compact("c1", 1_000, vec![a.clone(), b.clone()]),
+        compact("c2", 1_001, vec![a.clone(), c.clone()]),
+        compact("c3", 1_002, Vec::new()),
+        small("c4", 1_003),
+    ];
+    let expected: Vec<serde_json::Value> = records
+        .iter()
+        .map(|r| serde_json::from_str(&r.text()).unwrap())
+        .collect();
+    for r in records.iter().take(2) {
+        log.append(r.clone()).await.unwrap();
+    }
+    // In one batch, sharing fragments already stored and new ones.
+    for r in records.iter().skip(2) {
+        log.append_nowait(r.clone()).unwrap();
+    }
+    log.append_nowait(compact("c5", 1_004, vec![c.clone(), b.clone(), a.clone()]))
+        .unwrap();
+    log.flush().await.unwrap();
+    // Each fragment stored once; the records keep 8 bytes per entry.
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM sign_in_fragments").await, 3);
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM sign_ins WHERE applied IS NOT NULL")
+            .await,
+        4
+    );
+    let mut read = log.query(&SignInFilter::default()).await.unwrap();
+    read.reverse();
+    assert_eq!(read[..4], expected[..]);
+    assert_eq!(
+        read[4]["appliedConditionalAccessPolicies"],
+        serde_json::json!([
+            {"id":"p2","result":"failure"},
+            {"id":"p2","result":"notApplied","displayName":"Ünïcode \"q\""},
+            {"id":"p1","result":"success"}
+        ])
+    );
+    // The export writes the same text the caller would have stored whole.
+    let mut out: Vec<u8> = Vec::new();
+    assert_eq!(
+        log.export_jsonl(&SignInFilter::default(), &mut out)
+            .await
+            .unwrap(),
+        5
+    );
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    for (line, record) in lines.iter().zip(&records) {
+        assert_eq!(*line, record.text());
+    }
+    store.close().await.unwrap();
+    // Another process (no cache) reads the same.
+    let store = db.open().await;
+    let again = store.log().query(&SignInFilter::default()).await.unwrap();
+    assert_eq!(again.len(), 5);
+    assert_eq!(again[4], expected[0]);
+    store.close().await.unwrap();
+}
+
+async fn rows_without_fragments_are_read_as_stored(db: TestDb) {
+    let store = db.open().await;
+    // A row as written before the compact records (both new columns NULL).
+    db.execute(
+        r#"INSERT INTO sign_ins (correlation_id, created_ms, user_id, app_id, decision, error_code, record)
+           VALUES ('old-1', 5, 'u', 'a', 'deny', 53003, '{"id":"old-1","appliedConditionalAccessPolicies":[{"id":"p9"}]}')"#,
+    )
+    .await;
+    store
+        .log()
+        .append(compact("new-1", 6, vec![fragment(9, r#"{"id":"p9"}"#)]))
+        .await
+        .unwrap();
+    let read = store.log().query(&SignInFilter::default()).await.unwrap();
+    assert_eq!(
+        read,
+        [
+            serde_json::json!({"id":"new-1","correlationId":"new-1","appliedConditionalAccessPolicies":[{"id":"p9"}],"gardien":{"decision":"allow"}}),
+            serde_json::json!({"id":"old-1","appliedConditionalAccessPolicies":[{"id":"p9"}]}),
+        ]
+    );
+    // A row whose fragment is gone (never happens: fragments are never deleted) is an error
+    // naming the record, not a record without its policies.
+    db.execute("DELETE FROM sign_in_fragments").await;
+    let store2 = db.open().await;
+    match store2.log().query(&SignInFilter::default()).await {
+        Err(StoreError::CorruptRecord { id, .. }) => assert_eq!(id, "new-1"),
+        other => panic!("{other:?}"),
+    }
+    store2.close().await.unwrap();
+    store.close().await.unwrap();
+}
+
+async fn a_fragment_id_stored_with_another_text_stores_the_record_whole(db: TestDb) {
+    let store = db.open().await;
+    let log = store.log();
+    let first = compact("k1", 1, vec![fragment(7, r#"{"id":"first"}"#)]);
+    log.append(first.clone()).await.unwrap();
+    // Another process, same id, another text (a collision of content ids).
+    let store2 = db.open().await;
+    let second = compact("k2", 2, vec![fragment(7, r#"{"id":"second"}"#)]);
+    store2.log().append(second.clone()).await.unwrap();
+    store2.close().await.unwrap();
+    let read = log.query(&SignInFilter::default()).await.unwrap();
+    assert_eq!(
+        read[0],
+        serde_json::from_str::<serde_json::Value>(&second.text()).unwrap()
+    );
+    assert_eq!(
+        read[1],
+        serde_json::from_str::<serde_json::Value>(&first.text()).unwrap()
+    );
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM sign_ins WHERE applied IS NULL")
+            .await,
+        1
+    );
+    store.close().await.unwrap();
+}
+
+async fn a_misplaced_fragment_offset_is_refused(db: TestDb) {
+    let store = db.open().await;
+    let mut record = compact("m1", 1, vec![fragment(1, "{}")]);
+    if let Some(f) = record.fragments.as_mut() {
+        f.at -= 1;
+    }
+    match store.log().append(record).await {
+        Err(StoreError::InvalidRecord { id, .. }) => assert_eq!(id, "m1"),
+        other => panic!("{other:?}"),
+    }
+    let not_object = compact("m2", 1, vec![fragment(1, "[1]")]);
+    assert!(matches!(
+        store.log().append(not_object).await,
+        Err(StoreError::InvalidRecord { .. })
+    ));
     store.close().await.unwrap();
 }

@@ -18,9 +18,13 @@ pub(crate) use self::listen::PgFeed;
 use crate::audit::{
     AUDIT_COLUMNS, AuditEntry, AuditFilter, AuditRecord, decode_audit, push_audit_filter,
 };
-use crate::backend::{Backend, LogCursor, export_rows};
+use crate::backend::{
+    Backend, LogCursor, STORED_COLUMNS, decode_stored, export_lines, search_page, search_rows,
+    whole_texts,
+};
+use crate::compact::FragmentCache;
 use crate::location::{mask_password, validate_schema};
-use crate::log::{SEARCH_HEAD, decode_search, finish_search, push_before, push_filter};
+use crate::log::{SEARCH_HEAD, finish_search, push_before, push_filter};
 use crate::versions::{
     EncodedVersion, LIST_VERSIONS, VERSION_COLUMNS, decode_documents, decode_summaries,
     decode_version,
@@ -59,6 +63,8 @@ struct Inner {
     schema: String,
     /// Set by `close`: ends the change feeds.
     closed: watch::Sender<bool>,
+    /// Sign-in record fragments read so far.
+    fragments: FragmentCache,
 }
 
 /// Connects to the database at `url` (see [`crate::Store::connect`]).
@@ -128,6 +134,7 @@ pub(crate) async fn connect(
             err_path: err_path.clone(),
             schema: schema.clone(),
             closed: watch::channel(false).0,
+            fragments: FragmentCache::default(),
         }),
     };
     let mut writer_connect =
@@ -485,7 +492,8 @@ impl Backend for PgDb {
             .fetch_all(&self.inner.pool)
             .await
             .map_err(self.sql("query the sign-in log"))?;
-        decode_search(&rows, self.sql("decode sign-in records"))
+        let (stored, last) = search_rows(&rows, &self.sql("decode sign-in records"))?;
+        search_page(self, stored, last).await
     }
 
     async fn refresh_statistics(&self) -> Result<(), StoreError> {
@@ -540,9 +548,9 @@ impl Backend for PgDb {
         page: i64,
         out: &mut Vec<u8>,
     ) -> Result<(usize, Option<LogCursor>), StoreError> {
-        let mut qb = QueryBuilder::<Postgres>::new(
-            "SELECT seq, created_ms, record FROM sign_ins WHERE TRUE",
-        );
+        let mut qb = QueryBuilder::<Postgres>::new(format!(
+            "SELECT seq, created_ms, {STORED_COLUMNS} FROM sign_ins WHERE TRUE"
+        ));
         push_filter(&mut qb, filter);
         if let Some((created_ms, seq)) = after {
             // A row comparison: an index range scan on (created_ms, seq).
@@ -558,7 +566,32 @@ impl Backend for PgDb {
             .fetch_all(&self.inner.pool)
             .await
             .map_err(self.sql("export the sign-in log"))?;
-        export_rows(&rows, self.sql("decode sign-in records for export"), out)
+        let decode = self.sql("decode sign-in records for export");
+        let mut last = None;
+        let mut stored = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let seq: i64 = row.try_get(0).map_err(&decode)?;
+            let created_ms: i64 = row.try_get(1).map_err(&decode)?;
+            stored.push(decode_stored(row, 2, &decode)?);
+            last = Some((created_ms, seq));
+        }
+        let texts = whole_texts(self, stored).await?;
+        export_lines(&texts, out);
+        Ok((texts.len(), last))
+    }
+
+    async fn fragment_texts(&self, ids: &[i64]) -> Result<Vec<(i64, Arc<str>)>, StoreError> {
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, text FROM sign_in_fragments WHERE id = ANY($1)")
+                .bind(ids)
+                .fetch_all(&self.inner.pool)
+                .await
+                .map_err(self.sql("read sign-in record fragments"))?;
+        Ok(rows.into_iter().map(|(id, t)| (id, Arc::from(t))).collect())
+    }
+
+    fn fragment_cache(&self) -> &FragmentCache {
+        &self.inner.fragments
     }
 
     async fn delete_log_chunk(&self, before_ms: i64, chunk: i64) -> Result<u64, StoreError> {

@@ -16,22 +16,33 @@ use sqlx::Connection as _;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
 use crate::StoreError;
+use crate::compact::Written;
 use crate::writer::{LogSink, Row, unmatched};
 
 /// The batch INSERT. The element types are spelled out: the arrays are bound as text[] and
 /// int8[], whatever the column types.
 const INSERT: &str = "INSERT INTO sign_ins \
-     (correlation_id, created_ms, user_id, app_id, decision, error_code, record) \
+     (correlation_id, created_ms, user_id, app_id, decision, error_code, record, applied_at, \
+     applied) \
      SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], \
-     $6::int8[], $7::text[]) \
+     $6::int8[], $7::text[], $8::int8[], $9::bytea[]) \
      ON CONFLICT (correlation_id) DO NOTHING \
      RETURNING correlation_id";
+
+/// The fragments of compact records not yet stored (by any replica: the same text has the
+/// same id); `RETURNING` lists the ones this statement stored.
+const INSERT_FRAGMENTS: &str = "INSERT INTO sign_in_fragments (id, text) \
+     SELECT * FROM UNNEST($1::int8[], $2::text[]) \
+     ON CONFLICT (id) DO NOTHING \
+     RETURNING id";
 
 /// The writer's connection, and how to open it again.
 pub(super) struct PgSink {
     options: PgConnectOptions,
     conn: Option<PgConnection>,
     path: PathBuf,
+    /// Fragments of compact records already stored.
+    written: Written,
 }
 
 impl PgSink {
@@ -50,6 +61,7 @@ impl PgSink {
             options,
             conn: Some(conn),
             path,
+            written: Written::default(),
         })
     }
 
@@ -81,6 +93,31 @@ impl LogSink for PgSink {
         offset: usize,
         skipped: &mut Vec<usize>,
     ) -> Result<(), sqlx::Error> {
+        let fragments = self.written.unstored(rows);
+        if !fragments.is_empty() {
+            let ids: Vec<i64> = fragments.iter().map(|f| f.id).collect();
+            let texts: Vec<&str> = fragments.iter().map(|f| &*f.text).collect();
+            let stored: Vec<i64> = sqlx::query_scalar(INSERT_FRAGMENTS)
+                .bind(&ids)
+                .bind(&texts)
+                .fetch_all(self.conn().await?)
+                .await?;
+            if stored.len() < ids.len() {
+                let stored: std::collections::HashSet<i64> = stored.into_iter().collect();
+                let others: Vec<i64> = ids.into_iter().filter(|id| !stored.contains(id)).collect();
+                let found: Vec<(i64, String)> =
+                    sqlx::query_as("SELECT id, text FROM sign_in_fragments WHERE id = ANY($1)")
+                        .bind(&others)
+                        .fetch_all(self.conn().await?)
+                        .await?;
+                let found: std::collections::HashMap<i64, String> = found.into_iter().collect();
+                for f in fragments {
+                    if found.get(&f.id).is_some_and(|t| *t != *f.text) {
+                        self.written.collided(f.id);
+                    }
+                }
+            }
+        }
         let n = rows.len();
         let mut ids = Vec::with_capacity(n);
         let mut created = Vec::with_capacity(n);
@@ -89,6 +126,9 @@ impl LogSink for PgSink {
         let mut decisions = Vec::with_capacity(n);
         let mut codes = Vec::with_capacity(n);
         let mut records = Vec::with_capacity(n);
+        let mut applied_at = Vec::with_capacity(n);
+        let mut applied = Vec::with_capacity(n);
+        let mut whole = Vec::new();
         for row in rows {
             ids.push(row.id.as_str());
             created.push(row.created_ms);
@@ -96,7 +136,21 @@ impl LogSink for PgSink {
             apps.push(row.app_id.as_str());
             decisions.push(row.decision.as_str());
             codes.push(row.error_code);
-            records.push(row.json.as_str());
+            if self.written.whole(row) {
+                whole.push((records.len(), row.whole()));
+                records.push("");
+                applied_at.push(None);
+                applied.push(None);
+            } else {
+                records.push(row.json.as_str());
+                applied_at.push(row.applied_at());
+                applied.push(row.applied());
+            }
+        }
+        for (i, text) in &whole {
+            if let Some(slot) = records.get_mut(*i) {
+                *slot = text.as_str();
+            }
         }
         let stored: Vec<String> = sqlx::query_scalar(INSERT)
             .bind(&ids)
@@ -106,6 +160,8 @@ impl LogSink for PgSink {
             .bind(&decisions)
             .bind(&codes)
             .bind(&records)
+            .bind(&applied_at)
+            .bind(&applied)
             .fetch_all(self.conn().await?)
             .await?;
         if stored.len() < n {
@@ -120,6 +176,7 @@ impl LogSink for PgSink {
     }
 
     async fn abort(&mut self) {
+        self.written.aborted();
         let Some(conn) = self.conn.as_mut() else {
             return;
         };
@@ -129,6 +186,10 @@ impl LogSink for PgSink {
             tracing::warn!(path = %self.path.display(), error = %e, "sign-in log writer connection dropped after a failed batch");
             self.conn = None;
         }
+    }
+
+    fn committed(&mut self) {
+        self.written.committed();
     }
 
     async fn close(self) {

@@ -20,9 +20,13 @@ use tokio::sync::{broadcast, watch};
 use crate::audit::{
     AUDIT_COLUMNS, AuditEntry, AuditFilter, AuditRecord, decode_audit, push_audit_filter,
 };
-use crate::backend::{Backend, LogCursor, export_rows};
+use crate::backend::{
+    Backend, LogCursor, STORED_COLUMNS, decode_stored, export_lines, search_page, search_rows,
+    whole_texts,
+};
 use crate::changes::LOCAL_FEED_CAPACITY;
-use crate::log::{SEARCH_HEAD, decode_search, finish_search, push_before, push_filter};
+use crate::compact::FragmentCache;
+use crate::log::{SEARCH_HEAD, finish_search, push_before, push_filter};
 use crate::versions::{
     EncodedVersion, LIST_VERSIONS, VERSION_COLUMNS, decode_documents, decode_summaries,
     decode_version,
@@ -43,11 +47,11 @@ const WRITER_CACHE_KIB: i64 = 64 * 1024;
 /// Page cache of each pool connection, in KiB.
 const POOL_CACHE_KIB: i64 = 16 * 1024;
 
-/// WAL size, in pages, at which a committing connection checkpoints by itself (SQLite's
-/// `wal_autocheckpoint`; the default is 1000). Checkpoints normally run in the background
-/// (see `checkpoint.rs`); this bounds the WAL (128 MiB with 4 KiB pages) under sustained
-/// load. A large WAL lets one checkpoint copy each hot index page once for many commits:
-/// measured, 1000 pages cost about a third of the sign-in log throughput.
+/// WAL size, in pages, at which a committing connection other than the sign-in log writer
+/// checkpoints by itself (SQLite's `wal_autocheckpoint`; the default is 1000; the writer's
+/// connection has it off, see `checkpoint.rs`). Also the size past which a restarting WAL
+/// file is truncated. A large WAL lets one checkpoint copy each hot index page once for many
+/// commits: measured, 1000 pages cost about a third of the sign-in log throughput.
 pub(crate) const WAL_AUTOCHECKPOINT_PAGES: u32 = 32_768;
 
 /// A SQLite store's shared state: the pool, the file path (for messages), the broadcast of
@@ -58,6 +62,7 @@ pub(crate) struct SqliteDb {
     path: Arc<Path>,
     changes: broadcast::Sender<Change>,
     closed: Arc<watch::Sender<bool>>,
+    fragments: Arc<FragmentCache>,
 }
 
 /// Opens the file at `path` (see [`crate::Store::open`]).
@@ -79,9 +84,13 @@ pub(crate) async fn open(
 
     // The writer's own connection; migrations run on it before anything else touches the
     // file. On an error below, dropping the connections closes them.
+    // No automatic checkpoint inside the writer's commits (a commit that crosses the
+    // threshold would copy the WAL while every request of its batch waits): the background
+    // checkpointer copies, and the writer restarts the WAL between batches (`checkpoint.rs`).
     let mut writer: SqliteConnection = connect
         .clone()
         .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
+        .pragma("wal_autocheckpoint", "0")
         .connect()
         .await
         .map_err(open_err)?;
@@ -103,6 +112,7 @@ pub(crate) async fn open(
         path: Arc::from(path),
         changes: broadcast::channel(LOCAL_FEED_CAPACITY).0,
         closed: Arc::new(watch::channel(false).0),
+        fragments: Arc::default(),
     };
     let checkpoint_path = Arc::clone(&db.path);
     let log = SignInLog::start(
@@ -409,7 +419,8 @@ impl Backend for SqliteDb {
             .fetch_all(&self.pool)
             .await
             .map_err(self.sql("query the sign-in log"))?;
-        decode_search(&rows, self.sql("decode sign-in records"))
+        let (stored, last) = search_rows(&rows, &self.sql("decode sign-in records"))?;
+        search_page(self, stored, last).await
     }
 
     async fn refresh_statistics(&self) -> Result<(), StoreError> {
@@ -464,8 +475,9 @@ impl Backend for SqliteDb {
         page: i64,
         out: &mut Vec<u8>,
     ) -> Result<(usize, Option<LogCursor>), StoreError> {
-        let mut qb =
-            QueryBuilder::<Sqlite>::new("SELECT seq, created_ms, record FROM sign_ins WHERE 1 = 1");
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT seq, created_ms, {STORED_COLUMNS} FROM sign_ins WHERE 1 = 1"
+        ));
         push_filter(&mut qb, filter);
         if let Some((created_ms, seq)) = after {
             qb.push(" AND created_ms >= ")
@@ -482,7 +494,38 @@ impl Backend for SqliteDb {
             .fetch_all(&self.pool)
             .await
             .map_err(self.sql("export the sign-in log"))?;
-        export_rows(&rows, self.sql("decode sign-in records for export"), out)
+        let decode = self.sql("decode sign-in records for export");
+        let mut last = None;
+        let mut stored = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let seq: i64 = row.try_get(0).map_err(&decode)?;
+            let created_ms: i64 = row.try_get(1).map_err(&decode)?;
+            stored.push(decode_stored(row, 2, &decode)?);
+            last = Some((created_ms, seq));
+        }
+        let texts = whole_texts(self, stored).await?;
+        export_lines(&texts, out);
+        Ok((texts.len(), last))
+    }
+
+    async fn fragment_texts(&self, ids: &[i64]) -> Result<Vec<(i64, Arc<str>)>, StoreError> {
+        let mut qb =
+            QueryBuilder::<Sqlite>::new("SELECT id, text FROM sign_in_fragments WHERE id IN (");
+        let mut list = qb.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        let rows: Vec<(i64, String)> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.sql("read sign-in record fragments"))?;
+        Ok(rows.into_iter().map(|(id, t)| (id, Arc::from(t))).collect())
+    }
+
+    fn fragment_cache(&self) -> &FragmentCache {
+        &self.fragments
     }
 
     async fn delete_log_chunk(&self, before_ms: i64, chunk: i64) -> Result<u64, StoreError> {

@@ -11,9 +11,10 @@ use sqlx::Connection as _;
 use sqlx::sqlite::{SqliteConnection, SqliteQueryResult};
 
 use super::checkpoint::Checkpointer;
+use crate::compact::Written;
 use crate::writer::{LogSink, Row, unmatched};
 
-/// Largest number of rows of one multi-row INSERT (7 parameters each, far below SQLite's
+/// Largest number of rows of one multi-row INSERT (9 parameters each, far below SQLite's
 /// limit of 32 766). Batches are split into power-of-two chunks so that only
 /// log2(MAX_CHUNK)+1 distinct statements exist, all kept in the statement cache.
 const MAX_CHUNK: usize = 512;
@@ -25,6 +26,8 @@ pub(super) struct SqliteSink {
     path: Arc<Path>,
     /// `statements[k]`: INSERT of 2^k rows.
     statements: Vec<String>,
+    /// Fragments of compact records already stored.
+    written: Written,
 }
 
 impl SqliteSink {
@@ -41,6 +44,35 @@ impl SqliteSink {
             statements: (0..=MAX_CHUNK.trailing_zeros())
                 .map(|k| insert_sql(1 << k))
                 .collect(),
+            written: Written::default(),
+        }
+    }
+}
+
+impl SqliteSink {
+    /// Between batches: backfills the frames the background checkpointer has not copied yet,
+    /// so that the next write transaction starts the WAL over (see `checkpoint.rs`). A
+    /// failure only delays the restart.
+    async fn restart_wal(&mut self) {
+        let started = std::time::Instant::now();
+        match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&mut self.conn)
+            .await
+        {
+            Ok((busy, log, copied)) => {
+                self.checkpointer.restarted(busy != 0, log, copied);
+                tracing::debug!(
+                    busy,
+                    log,
+                    copied,
+                    micros = started.elapsed().as_micros(),
+                    "WAL checkpoint between batches"
+                );
+            }
+            Err(e) => {
+                self.checkpointer.restarted(true, -1, 0);
+                tracing::warn!(path = %self.path.display(), error = %e, "WAL checkpoint between batches failed");
+            }
         }
     }
 }
@@ -49,6 +81,9 @@ impl LogSink for SqliteSink {
     const NEEDS_IO: bool = false;
 
     async fn begin(&mut self) -> Result<(), sqlx::Error> {
+        if self.checkpointer.restart_due() {
+            self.restart_wal().await;
+        }
         sqlx::query("BEGIN IMMEDIATE")
             .execute(&mut self.conn)
             .await
@@ -61,11 +96,29 @@ impl LogSink for SqliteSink {
         offset: usize,
         skipped: &mut Vec<usize>,
     ) -> Result<(), sqlx::Error> {
+        for fragment in self.written.unstored(rows) {
+            let inserted =
+                sqlx::query("INSERT OR IGNORE INTO sign_in_fragments (id, text) VALUES (?, ?)")
+                    .bind(fragment.id)
+                    .bind(&*fragment.text)
+                    .execute(&mut self.conn)
+                    .await?;
+            if inserted.rows_affected() == 0 {
+                let stored: String =
+                    sqlx::query_scalar("SELECT text FROM sign_in_fragments WHERE id = ?")
+                        .bind(fragment.id)
+                        .fetch_one(&mut self.conn)
+                        .await?;
+                if stored != *fragment.text {
+                    self.written.collided(fragment.id);
+                }
+            }
+        }
         let mut start = offset;
         let mut rest = rows;
         while !rest.is_empty() {
             let (chunk, tail) = rest.split_at(chunk_len(rest.len()));
-            let result = insert(&mut self.conn, &self.statements, chunk).await?;
+            let result = insert(&mut self.conn, &self.statements, &self.written, chunk).await?;
             if result.rows_affected() < chunk.len() as u64 {
                 find_skipped(&mut self.conn, chunk, &result, start, skipped).await?;
             }
@@ -85,12 +138,14 @@ impl LogSink for SqliteSink {
     async fn abort(&mut self) {
         // Fails harmlessly when no transaction is open (BEGIN failed, or SQLite already
         // rolled back).
+        self.written.aborted();
         if let Err(e) = sqlx::query("ROLLBACK").execute(&mut self.conn).await {
             tracing::debug!(path = %self.path.display(), error = %e, "sign-in log rollback");
         }
     }
 
     fn committed(&mut self) {
+        self.written.committed();
         self.checkpointer.wake();
     }
 
@@ -105,13 +160,14 @@ impl LogSink for SqliteSink {
 fn insert_sql(rows: usize) -> String {
     let mut sql = String::from(
         "INSERT OR IGNORE INTO sign_ins \
-         (correlation_id, created_ms, user_id, app_id, decision, error_code, record) VALUES ",
+         (correlation_id, created_ms, user_id, app_id, decision, error_code, record, \
+         applied_at, applied) VALUES ",
     );
     for i in 0..rows {
         if i > 0 {
             sql.push(',');
         }
-        sql.push_str("(?,?,?,?,?,?,?)");
+        sql.push_str("(?,?,?,?,?,?,?,?,?)");
     }
     sql
 }
@@ -126,6 +182,7 @@ fn chunk_len(remaining: usize) -> usize {
 async fn insert(
     conn: &mut SqliteConnection,
     statements: &[String],
+    written: &Written,
     rows: &[Row],
 ) -> Result<SqliteQueryResult, sqlx::Error> {
     let sql = statements
@@ -142,8 +199,18 @@ async fn insert(
             .bind(row.user_id.as_str())
             .bind(row.app_id.as_str())
             .bind(row.decision.as_str())
-            .bind(row.error_code)
-            .bind(row.json.as_str());
+            .bind(row.error_code);
+        query = if written.whole(row) {
+            query
+                .bind(row.whole())
+                .bind(None::<i64>)
+                .bind(None::<&[u8]>)
+        } else {
+            query
+                .bind(row.json.as_str())
+                .bind(row.applied_at())
+                .bind(row.applied())
+        };
     }
     query.execute(conn).await
 }
@@ -199,10 +266,10 @@ mod tests {
     }
 
     #[test]
-    fn insert_sql_has_seven_parameters_per_row() {
+    fn insert_sql_has_nine_parameters_per_row() {
         for rows in [1, 2, MAX_CHUNK] {
             let sql = insert_sql(rows);
-            assert_eq!(sql.matches('?').count(), 7 * rows);
+            assert_eq!(sql.matches('?').count(), 9 * rows);
         }
     }
 }

@@ -110,6 +110,7 @@ pub fn sign_in(
         decision: decision.to_owned(),
         error_code,
         record: record.to_string(),
+        fragments: None,
     }
 }
 
