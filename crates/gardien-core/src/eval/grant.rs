@@ -148,6 +148,82 @@ pub enum GrantState {
     Interrupt(Controls),
 }
 
+/// What a policy's grant controls ask, in the form the grant phase reads: resolved once at
+/// compile time ([`crate::compile::CompiledPolicy::grant`]) so that deciding reads a few
+/// bytes beside the policy's other compiled data instead of the policy's lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantPlan {
+    /// The policy blocks (`block` among its built-in controls).
+    pub block: bool,
+    /// `AND` / `OR`.
+    pub operator: GrantOperator,
+    /// The controls required, in the policy's order (built-in controls, then the
+    /// authentication strength, terms of use, custom controls), each once; empty when the
+    /// grant requires nothing.
+    order: [Option<Control>; Control::ALL.len()],
+    /// The policy's sign-in frequency session control.
+    pub sign_in_frequency: Option<SignInFrequency>,
+}
+
+impl Default for GrantPlan {
+    /// Nothing required.
+    fn default() -> Self {
+        GrantPlan {
+            block: false,
+            operator: GrantOperator::And,
+            order: [None; Control::ALL.len()],
+            sign_in_frequency: None,
+        }
+    }
+}
+
+impl GrantPlan {
+    /// The plan of a policy.
+    pub fn of(policy: &Policy) -> GrantPlan {
+        let mut plan = GrantPlan {
+            sign_in_frequency: policy.session.sign_in_frequency,
+            ..GrantPlan::default()
+        };
+        let Some(g) = &policy.grant else {
+            return plan;
+        };
+        plan.block = g.is_block();
+        plan.operator = g.operator;
+        let reqs = g
+            .built_in
+            .iter()
+            .map(|c| Control::of(*c))
+            .chain(
+                g.authentication_strength
+                    .is_some()
+                    .then_some(Control::AuthenticationStrength),
+            )
+            .chain((!g.terms_of_use.is_empty()).then_some(Control::TermsOfUse))
+            .chain((!g.custom_factors.is_empty()).then_some(Control::CustomAuthenticationFactor));
+        let mut seen = Controls::default();
+        let mut slots = plan.order.iter_mut();
+        for c in reqs {
+            if !seen.contains(c)
+                && let Some(slot) = slots.next()
+            {
+                seen.insert(c);
+                *slot = Some(c);
+            }
+        }
+        plan
+    }
+
+    /// The controls required, in the policy's order.
+    pub fn controls(&self) -> impl Iterator<Item = Control> + '_ {
+        self.order.iter().map_while(|c| *c)
+    }
+
+    /// Whether the grant requires nothing.
+    pub fn is_empty(&self) -> bool {
+        self.order[0].is_none()
+    }
+}
+
 /// State of one control for this sign-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ControlState {
@@ -474,66 +550,57 @@ pub(crate) fn grant_state<T: Tracer>(
     input: &Input<'_>,
     t: &mut T,
 ) -> GrantState {
-    let state = match &policy.grant {
-        None => GrantState::Satisfied,
-        Some(g) if g.is_empty() => GrantState::Satisfied,
-        Some(g) if g.is_block() => {
-            t.note(|| "the policy blocks access".to_owned());
-            GrantState::Block
+    let own;
+    let plan = match input.tenant.policies.get(policy_index) {
+        Some(c) => &c.grant,
+        None => {
+            own = GrantPlan::of(policy);
+            &own
         }
-        Some(g) => {
-            // Requirements in the policy's configured order.
-            let reqs = g
-                .built_in
-                .iter()
-                .map(|c| Control::of(*c))
-                .chain(
-                    g.authentication_strength
-                        .is_some()
-                        .then_some(Control::AuthenticationStrength),
-                )
-                .chain((!g.terms_of_use.is_empty()).then_some(Control::TermsOfUse))
-                .chain(
-                    (!g.custom_factors.is_empty()).then_some(Control::CustomAuthenticationFactor),
-                );
-            let mut satisfied = false;
-            let mut interactive = Controls::default();
-            let mut first_interactive = None;
-            let mut cannot = Controls::default();
-            let mut unmet = Controls::default();
-            for c in reqs {
-                match control_state(c, policy_index, policy, input, t) {
-                    ControlState::Satisfied => satisfied = true,
-                    ControlState::Interactive => {
-                        interactive.insert(c);
-                        unmet.insert(c);
-                        first_interactive.get_or_insert(c);
-                    }
-                    ControlState::Cannot => {
-                        cannot.insert(c);
-                        unmet.insert(c);
-                    }
+    };
+    let state = if plan.is_empty() {
+        GrantState::Satisfied
+    } else if plan.block {
+        t.note(|| "the policy blocks access".to_owned());
+        GrantState::Block
+    } else {
+        let mut satisfied = false;
+        let mut interactive = Controls::default();
+        let mut first_interactive = None;
+        let mut cannot = Controls::default();
+        let mut unmet = Controls::default();
+        for c in plan.controls() {
+            match control_state(c, policy_index, policy, input, t) {
+                ControlState::Satisfied => satisfied = true,
+                ControlState::Interactive => {
+                    interactive.insert(c);
+                    unmet.insert(c);
+                    first_interactive.get_or_insert(c);
+                }
+                ControlState::Cannot => {
+                    cannot.insert(c);
+                    unmet.insert(c);
                 }
             }
-            match g.operator {
-                GrantOperator::Or if satisfied => GrantState::Satisfied,
-                GrantOperator::Or => match first_interactive {
-                    Some(c) => {
-                        let mut one = Controls::default();
-                        one.insert(c);
-                        GrantState::Interrupt(one)
-                    }
-                    None => GrantState::Fail(cannot),
-                },
-                GrantOperator::And if unmet.is_empty() => GrantState::Satisfied,
-                GrantOperator::And if cannot.is_empty() => GrantState::Interrupt(interactive),
-                GrantOperator::And => GrantState::Fail(cannot),
-            }
+        }
+        match plan.operator {
+            GrantOperator::Or if satisfied => GrantState::Satisfied,
+            GrantOperator::Or => match first_interactive {
+                Some(c) => {
+                    let mut one = Controls::default();
+                    one.insert(c);
+                    GrantState::Interrupt(one)
+                }
+                None => GrantState::Fail(cannot),
+            },
+            GrantOperator::And if unmet.is_empty() => GrantState::Satisfied,
+            GrantOperator::And if cannot.is_empty() => GrantState::Interrupt(interactive),
+            GrantOperator::And => GrantState::Fail(cannot),
         }
     };
     match state {
         GrantState::Satisfied | GrantState::Interrupt(_) => {
-            if sign_in_frequency_due(policy, input, t) {
+            if sign_in_frequency_due(plan.sign_in_frequency, input, t) {
                 let mut due = Controls::default();
                 due.insert(Control::SignInFrequency);
                 if let GrantState::Interrupt(c) = state {
@@ -549,8 +616,12 @@ pub(crate) fn grant_state<T: Tracer>(
 
 /// Whether the policy's sign-in frequency asks for a new authentication. Unknown ages mean a
 /// fresh interactive sign-in (nothing to re-prompt) [gardien decision].
-fn sign_in_frequency_due<T: Tracer>(policy: &Policy, input: &Input<'_>, t: &mut T) -> bool {
-    let Some(sif) = policy.session.sign_in_frequency else {
+fn sign_in_frequency_due<T: Tracer>(
+    sif: Option<SignInFrequency>,
+    input: &Input<'_>,
+    t: &mut T,
+) -> bool {
+    let Some(sif) = sif else {
         return false;
     };
     if input.external.is_some_and(|e| e.direct_connect) {

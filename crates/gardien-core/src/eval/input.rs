@@ -1,5 +1,6 @@
 //! The sign-in resolved against a compiled tenant, once per evaluation.
 
+use super::PolicySet;
 use super::places::Whereabouts;
 use crate::compile::{COMPLIANT_NETWORK_BIT, CompiledTenant, CompiledUser};
 use crate::dated::DatedChange;
@@ -262,6 +263,9 @@ pub struct Input<'a> {
     /// Where the request is, in words (IP, country, matching ranges), built the first time a
     /// traced location check needs it and shared by every policy of the evaluation.
     pub(crate) location_note: std::cell::OnceCell<String>,
+    /// The policies whose identity condition holds for a member with this user id, read
+    /// from the memo with the directory entry (`None`: the memo does not know the id).
+    pub(crate) identity: Option<&'a PolicySet>,
 }
 
 /// Who among Microsoft Entra Agent ID's identities signs in: an `agentSignIn`, a service
@@ -423,13 +427,22 @@ impl<'a> Input<'a> {
 impl<'a> Input<'a> {
     /// Resolves a sign-in against a tenant.
     pub fn resolve(tenant: &'a CompiledTenant, signin: &'a SignIn, mode: Mode) -> Input<'a> {
+        let mut identity = None;
         let (user, service_principal) = match &signin.subject {
             Subject::User {
                 id,
                 external_tenant_id,
                 external_user_type,
             } => {
-                let directory = tenant.user_index.get(id.as_ref());
+                // One lookup for the directory entry and the memoised identity mask; the
+                // directory alone while the memo is being built (or for an id it lacks).
+                let directory = match tenant.memo.user(id) {
+                    Some(entry) => {
+                        identity = Some(&entry.identity);
+                        entry.directory.as_ref()
+                    }
+                    None => tenant.user_index.get(id.as_ref()),
+                };
                 let dir_user = directory.and_then(|c| tenant.tenant.directory.users.get(c.index));
                 let kind = external_user_type.or_else(|| directory.and_then(|d| d.kind));
                 let home_tenant = external_tenant_id
@@ -513,6 +526,7 @@ impl<'a> Input<'a> {
             external,
             transferred,
             location_note: std::cell::OnceCell::new(),
+            identity,
         }
     }
 
