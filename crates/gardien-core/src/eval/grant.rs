@@ -292,7 +292,7 @@ fn control_state<T: Tracer>(
     match control {
         Control::Block => ControlState::Cannot,
         Control::Mfa => match input.tenant.strengths.first() {
-            Some(mfa) => methods_state(input, |m| mfa.satisfied_by(m), t, &|| {
+            Some(mfa) => methods_state(input, 0, |m| mfa.satisfied_by(m), t, &|| {
                 "multifactor authentication".to_owned()
             }),
             None => ControlState::Cannot,
@@ -303,9 +303,9 @@ fn control_state<T: Tracer>(
                 .policies
                 .get(policy_index)
                 .and_then(|p| p.strength)
-                .and_then(|i| input.tenant.strengths.get(i));
+                .and_then(|i| Some((i, input.tenant.strengths.get(i)?)));
             match strength {
-                Some(st) => methods_state(input, |m| st.satisfied_by(m), t, &|| {
+                Some((i, st)) => methods_state(input, i, |m| st.satisfied_by(m), t, &|| {
                     format!("authentication strength `{}`", st.display_name)
                 }),
                 None => ControlState::Cannot,
@@ -389,8 +389,13 @@ const FIRST_FACTORS: AuthMethods = AuthMethods(
 /// here, with the methods the resource tenant offers external users (and the home tenant's
 /// first factor beside them). Unmet: a challenge (here, or in the home tenant), except for a
 /// B2B direct connect user without MFA trust, who cannot do MFA here and is blocked.
+///
+/// `strength` is the index of the strength `ok` checks in the tenant's strengths: whether
+/// the session's own methods satisfy it is remembered for the rest of the evaluation
+/// ([`Input::session_satisfies`]).
 fn methods_state<T: Tracer>(
     input: &Input<'_>,
+    strength: usize,
     ok: impl Fn(AuthMethods) -> bool,
     t: &mut T,
     what: &dyn Fn() -> String,
@@ -399,7 +404,7 @@ fn methods_state<T: Tracer>(
     let other = s.client_app_type == Some(ClientAppType::Other);
     let legacy = s.client_app_type.is_some_and(ClientAppType::is_legacy);
     let Some(ext) = input.external else {
-        if ok(s.session.methods) && !other {
+        if !other && input.session_satisfies(strength, || ok(s.session.methods)) {
             t.note(|| format!("{} satisfied by the session's methods", what()));
             return ControlState::Satisfied;
         }

@@ -266,6 +266,9 @@ pub struct Input<'a> {
     /// The policies whose identity condition holds for a member with this user id, read
     /// from the memo with the directory entry (`None`: the memo does not know the id).
     pub(crate) identity: Option<&'a PolicySet>,
+    /// Whether the session's methods satisfy each of the tenant's first 64 authentication
+    /// strengths, as far as known: (known, satisfied) bits by strength index.
+    pub(crate) strengths_met: std::cell::Cell<(u64, u64)>,
 }
 
 /// Who among Microsoft Entra Agent ID's identities signs in: an `agentSignIn`, a service
@@ -527,7 +530,26 @@ impl<'a> Input<'a> {
             transferred,
             location_note: std::cell::OnceCell::new(),
             identity,
+            strengths_met: std::cell::Cell::new((0, 0)),
         }
+    }
+
+    /// Whether the session's methods satisfy the tenant's authentication strength
+    /// `index`; `check` answers the first time, the answer is remembered for the rest of
+    /// the evaluation (every policy asking for MFA asks the same question).
+    #[inline]
+    pub(crate) fn session_satisfies(&self, index: usize, check: impl FnOnce() -> bool) -> bool {
+        let Some(bit) = u32::try_from(index).ok().and_then(|i| 1u64.checked_shl(i)) else {
+            return check();
+        };
+        let (known, met) = self.strengths_met.get();
+        if known & bit != 0 {
+            return met & bit != 0;
+        }
+        let yes = check();
+        self.strengths_met
+            .set((known | bit, if yes { met | bit } else { met }));
+        yes
     }
 
     /// The device as the policy sees it: `other` legacy clients cannot present one, and
