@@ -693,6 +693,42 @@ mod tests {
         Some(tenant.decide(&signin).decision)
     }
 
+    /// The compiled grant plan lists each required control once, in the policy's order
+    /// (built-in controls, then strength, terms of use, custom controls).
+    #[test]
+    fn grant_plans_keep_the_policy_order() -> Result<(), String> {
+        use super::{Control, GrantPlan};
+        let policy = |grant: Value| {
+            json!({"policies": [{"id": "p", "displayName": "p", "state": "enabledForReportingButNotEnforced",
+                "conditions": {"users": {"includeUsers": ["All"]},
+                               "applications": {"includeApplications": ["All"]}},
+                "grantControls": grant}]})
+        };
+        let plan = |grant: Value| -> Result<(GrantPlan, bool), String> {
+            let source = crate::TenantSource {
+                combined: Some(crate::SourceFile::new("t.json", policy(grant).to_string())),
+                ..Default::default()
+            };
+            let tenant = crate::Tenant::load(&source).map_err(|e| e.to_string())?;
+            let tenant = crate::CompiledTenant::compile(tenant);
+            let compiled = tenant.policies.first().ok_or("policy")?;
+            Ok((compiled.grant, compiled.report_only))
+        };
+        let (p, report_only) = plan(json!({"operator": "OR",
+            "builtInControls": ["compliantDevice", "mfa", "compliantDevice"],
+            "termsOfUse": ["tou-1"]}))?;
+        assert!(report_only && !p.block && !p.is_empty());
+        assert_eq!(
+            p.controls().collect::<Vec<_>>(),
+            [Control::CompliantDevice, Control::Mfa, Control::TermsOfUse]
+        );
+        let (p, _) = plan(json!({"operator": "OR", "builtInControls": ["block"]}))?;
+        assert!(p.block);
+        let (p, _) = plan(json!({"operator": "AND", "builtInControls": []}))?;
+        assert!(p.is_empty() && !p.block);
+        Ok(())
+    }
+
     /// Found by the differential test against the reference evaluator: `everyTime` looked
     /// only at the MFA age, so a fresh MFA on a primary authentication older than five
     /// minutes passed, although `everyTime` forces full reauthentication
