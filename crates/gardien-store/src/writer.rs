@@ -22,16 +22,19 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::{SignInRecord, StoreError};
 
 /// What a backend does for the writer: transactions and batched inserts on the writer's own
-/// connection. Errors are raw sqlx errors: the writer hands them to every waiter of the
+/// connection. Errors are the database's own: the writer hands them to every waiter of the
 /// batch as a [`StoreError::LogBatch`].
 pub(crate) trait LogSink: Send + 'static {
+    /// The database's error.
+    type Error: std::error::Error + Send + Sync + 'static;
+
     /// Whether the writer's runtime needs tokio's I/O driver (network connections). Without
     /// it the runtime parks on a condition variable, which makes the wake-ups from SQLite's
     /// worker thread cheaper than through epoll.
     const NEEDS_IO: bool;
 
     /// Opens a write transaction (reconnecting first if the connection was lost).
-    fn begin(&mut self) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn begin(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// Inserts `rows` in the open transaction, skipping the rows whose correlation id is
     /// already stored (or repeated earlier in `rows`): pushes `offset + i` to `skipped`, in
@@ -41,10 +44,10 @@ pub(crate) trait LogSink: Send + 'static {
         rows: &[Row],
         offset: usize,
         skipped: &mut Vec<usize>,
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// Commits the open transaction.
-    fn commit(&mut self) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn commit(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// Undoes the open transaction, if any, after an error of `begin`, `insert` or
     /// `commit`; never fails (a connection that cannot roll back is dropped).
@@ -56,6 +59,9 @@ pub(crate) trait LogSink: Send + 'static {
     /// Closes the connection(s), once the queue is drained.
     fn close(self) -> impl Future<Output = ()> + Send;
 }
+
+/// A batch taking this long (begin to commit) is reported at debug level.
+const SLOW_BATCH: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Counters shared by the handles and the writer.
 #[derive(Debug)]
@@ -262,7 +268,7 @@ impl Batch {
 struct BatchError {
     records: usize,
     path: PathBuf,
-    source: Arc<sqlx::Error>,
+    source: Arc<dyn std::error::Error + Send + Sync>,
 }
 
 impl BatchError {
@@ -316,7 +322,7 @@ impl<S: LogSink> Writer<S> {
         &mut self,
         batch: &mut Batch,
         rx: &mut mpsc::Receiver<Msg>,
-    ) -> Result<Vec<usize>, sqlx::Error> {
+    ) -> Result<Vec<usize>, S::Error> {
         let written = self.try_write(batch, rx).await;
         if written.is_err() {
             self.sink.abort().await;
@@ -328,9 +334,11 @@ impl<S: LogSink> Writer<S> {
         &mut self,
         batch: &mut Batch,
         rx: &mut mpsc::Receiver<Msg>,
-    ) -> Result<Vec<usize>, sqlx::Error> {
+    ) -> Result<Vec<usize>, S::Error> {
         let mut duplicates = Vec::new();
+        let began = std::time::Instant::now();
         self.sink.begin().await?;
+        let inserting = std::time::Instant::now();
         let mut start = 0;
         loop {
             let rows = batch.rows.get(start..).unwrap_or_default();
@@ -348,7 +356,19 @@ impl<S: LogSink> Writer<S> {
                 break;
             }
         }
+        let committing = std::time::Instant::now();
         self.sink.commit().await?;
+        let end = std::time::Instant::now();
+        if end - began >= SLOW_BATCH {
+            // To match the tail of the callers' latency with what the writer did then.
+            tracing::debug!(
+                records = batch.rows.len(),
+                begin_us = (inserting - began).as_micros(),
+                insert_us = (committing - inserting).as_micros(),
+                commit_us = (end - committing).as_micros(),
+                "slow sign-in log batch"
+            );
+        }
         Ok(duplicates)
     }
 
@@ -357,7 +377,7 @@ impl<S: LogSink> Writer<S> {
         &self,
         rows: &[Row],
         acks: &mut [Option<Ack>],
-        written: Result<Vec<usize>, sqlx::Error>,
+        written: Result<Vec<usize>, S::Error>,
     ) -> Result<(), BatchError> {
         match written {
             Ok(duplicates) => {
