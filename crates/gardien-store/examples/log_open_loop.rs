@@ -8,6 +8,8 @@
 //! `cargo run --release -p gardien-store --example log_open_loop -- \
 //!     [rate=14000] [seconds=20] [process|power] [stall_ms=5]`
 //!
+//! `LOG_COMMIT_INTERVAL_US`: the store's `commit_interval` in µs (default 500; 0 commits as
+//! soon as anything is queued).
 //! `LOG_USERS` (default 1000) and `LOG_APPS` (default 20): distinct users and applications,
 //! in turn (each leads an index of the log, so their number sets how many index pages a
 //! batch touches). With `RUST_LOG_WRITER=1` the store's debug events (the writer's WAL restarts, slow
@@ -80,6 +82,10 @@ fn main() {
         let store = db
             .open_with(StoreOptions {
                 durability,
+                commit_interval: std::env::var("LOG_COMMIT_INTERVAL_US")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .map_or(StoreOptions::default().commit_interval, std::time::Duration::from_micros),
                 ..StoreOptions::default()
             })
             .await;
@@ -88,28 +94,36 @@ fn main() {
         let io_before = common::process_io();
         let cpu_before = common::thread_cpu();
         let start = Instant::now() + Duration::from_millis(50);
-        let mut late_spawns = Duration::ZERO;
-        for k in 0..total {
-            let intended = start + Duration::from_secs_f64(k as f64 / rate);
-            let now = Instant::now();
-            if now < intended {
-                tokio::time::sleep_until(intended.into()).await;
-            } else {
-                late_spawns = late_spawns.max(now - intended);
+        // The schedule runs on a thread of its own with the OS's sleep (tokio's timer has
+        // millisecond steps, which would send the records in bursts); each record is
+        // appended from a task of the runtime.
+        let handle = tokio::runtime::Handle::current();
+        let log = store.log().clone();
+        let scheduler = std::thread::spawn(move || {
+            let mut late = Duration::ZERO;
+            for k in 0..total {
+                let intended = start + Duration::from_secs_f64(k as f64 / rate);
+                let now = Instant::now();
+                if now < intended {
+                    std::thread::sleep(intended - now);
+                } else {
+                    late = late.max(now - intended);
+                }
+                let log = log.clone();
+                let tx = tx.clone();
+                handle.spawn(async move {
+                    let created = 1_700_000_000_000 + (intended - start).as_millis() as i64;
+                    log.append(common::nth_among(k, created, users, apps)).await.unwrap();
+                    let _ = tx.send((intended - epoch, intended.elapsed()));
+                });
             }
-            let log = store.log().clone();
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let created = 1_700_000_000_000 + (intended - start).as_millis() as i64;
-                log.append(common::nth_among(k, created, users, apps)).await.unwrap();
-                let _ = tx.send((intended - epoch, intended.elapsed()));
-            });
-        }
-        drop(tx);
+            late
+        });
         let mut done = Vec::with_capacity(total as usize);
         while let Some(d) = rx.recv().await {
             done.push(d);
         }
+        let late_spawns = scheduler.join().unwrap();
         let elapsed = start.elapsed();
         let io_after = common::process_io();
         let cpu_after = common::thread_cpu();

@@ -4,6 +4,8 @@
 //! `cargo run --release -p gardien-store --example log_throughput -- \
 //!     [records=500000] [tasks=512] [process|power] [max_batch=4096] [wait|nowait]`
 //!
+//! `LOG_COMMIT_INTERVAL_US`: the store's `commit_interval` in µs (default 500; 0 commits as
+//! soon as anything is queued).
 //! `LOG_USERS` (default 1000) and `LOG_APPS` (default 20): distinct users and applications,
 //! in turn. Also prints what the process wrote and read per record and each thread's CPU
 //! time per record.
@@ -64,6 +66,10 @@ fn main() {
         let store = db
             .open_with(StoreOptions {
                 durability,
+                commit_interval: std::env::var("LOG_COMMIT_INTERVAL_US")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .map_or(StoreOptions::default().commit_interval, std::time::Duration::from_micros),
                 max_batch,
                 ..StoreOptions::default()
             })

@@ -16,6 +16,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -61,7 +62,7 @@ pub(crate) trait LogSink: Send + 'static {
 }
 
 /// A batch taking this long (begin to commit) is reported at debug level.
-const SLOW_BATCH: std::time::Duration = std::time::Duration::from_millis(5);
+const SLOW_BATCH: Duration = Duration::from_millis(5);
 
 /// Counters shared by the handles and the writer.
 #[derive(Debug)]
@@ -176,7 +177,7 @@ pub(crate) async fn spawn<S, F, Fut>(
     location: PathBuf,
     make: F,
     shared: Arc<Shared>,
-    max_batch: usize,
+    pace: Pace,
     rx: mpsc::Receiver<Msg>,
     done: watch::Sender<bool>,
 ) -> Result<(), StoreError>
@@ -218,7 +219,8 @@ where
                     location: thread_location,
                     sink,
                     shared,
-                    max_batch,
+                    max_batch: pace.max_batch,
+                    commit_interval: pace.commit_interval,
                 };
                 writer.run(rx, done).await;
             });
@@ -233,12 +235,24 @@ where
     }
 }
 
+/// How the writer groups records: see [`crate::StoreOptions::max_batch`] and
+/// [`crate::StoreOptions::commit_interval`].
+pub(crate) struct Pace {
+    pub(crate) max_batch: usize,
+    pub(crate) commit_interval: Duration,
+}
+
+/// Records waiting past which the writer starts a batch at once, whatever
+/// [`Pace::commit_interval`] says (a commit's fixed cost is then shared enough).
+const PACE_BELOW: usize = 64;
+
 /// The single task that writes the sign-in log.
 struct Writer<S> {
     location: PathBuf,
     sink: S,
     shared: Arc<Shared>,
     max_batch: usize,
+    commit_interval: Duration,
 }
 
 /// The messages of one batch, sorted by kind.
@@ -285,6 +299,7 @@ impl<S: LogSink> Writer<S> {
     async fn run(mut self, mut rx: mpsc::Receiver<Msg>, done: watch::Sender<bool>) {
         let mut msgs = Vec::with_capacity(self.max_batch);
         let mut batch = Batch::default();
+        let mut last_start: Option<Instant> = None;
         loop {
             // Waits for at least one message, then takes whatever else is already queued.
             if rx.recv_many(&mut msgs, self.max_batch).await == 0 {
@@ -293,6 +308,8 @@ impl<S: LogSink> Writer<S> {
             for msg in msgs.drain(..) {
                 batch.push(msg, &mut rx);
             }
+            self.pace(last_start, &mut batch, &mut rx);
+            last_start = Some(Instant::now());
             let result = if batch.rows.is_empty() {
                 Ok(())
             } else {
@@ -312,6 +329,28 @@ impl<S: LogSink> Writer<S> {
         self.sink.close().await;
         tracing::debug!(location = %self.location.display(), "sign-in log writer stopped");
         done.send_replace(true);
+    }
+
+    /// While records keep coming (the previous batch started less than `commit_interval`
+    /// ago) and fewer than [`PACE_BELOW`] wait, waits until `commit_interval` after the
+    /// previous start and takes what arrived meanwhile into the batch. The wait blocks the
+    /// writer's own thread (tokio's timer has millisecond steps); nothing else runs there
+    /// between batches.
+    fn pace(&self, last_start: Option<Instant>, batch: &mut Batch, rx: &mut mpsc::Receiver<Msg>) {
+        let Some(due) = last_start.map(|t| t + self.commit_interval) else {
+            return;
+        };
+        let now = Instant::now();
+        if now >= due || batch.rows.len() >= PACE_BELOW.min(self.max_batch) {
+            return;
+        }
+        std::thread::sleep(due - now);
+        while batch.rows.len() < self.max_batch {
+            match rx.try_recv() {
+                Ok(msg) => batch.push(msg, rx),
+                Err(_) => break, // empty, or closed and drained
+            }
+        }
     }
 
     /// Inserts the batch in one transaction; messages that arrive while it is being written
@@ -336,9 +375,9 @@ impl<S: LogSink> Writer<S> {
         rx: &mut mpsc::Receiver<Msg>,
     ) -> Result<Vec<usize>, S::Error> {
         let mut duplicates = Vec::new();
-        let began = std::time::Instant::now();
+        let began = Instant::now();
         self.sink.begin().await?;
-        let inserting = std::time::Instant::now();
+        let inserting = Instant::now();
         let mut start = 0;
         loop {
             let rows = batch.rows.get(start..).unwrap_or_default();
@@ -356,9 +395,9 @@ impl<S: LogSink> Writer<S> {
                 break;
             }
         }
-        let committing = std::time::Instant::now();
+        let committing = Instant::now();
         self.sink.commit().await?;
-        let end = std::time::Instant::now();
+        let end = Instant::now();
         if end - began >= SLOW_BATCH {
             // To match the tail of the callers' latency with what the writer did then.
             tracing::debug!(

@@ -137,6 +137,7 @@ pub(crate) async fn open(
         },
         options.max_batch,
         options.queue,
+        options.commit_interval,
     )
     .await?;
     tracing::info!(
