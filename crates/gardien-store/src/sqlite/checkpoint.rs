@@ -39,11 +39,11 @@ pub(crate) const FORCE_PAGES: i64 = 98_304;
 /// Most frames committed during a background pass for the writer to restart the WAL after
 /// it (4 MiB with 4 KiB pages): otherwise the background passes again at once, so that the
 /// writer's catch-up between batches copies little.
-const CATCH_UP_FRAMES: i64 = 1_024;
+const CATCH_UP_FRAMES: i64 = 256;
 
 /// Most background passes in a row run at once to catch up before the writer restarts the
 /// WAL anyway (the disk may not copy faster than the writer writes).
-const MAX_CATCH_UP_PASSES: u32 = 4;
+const MAX_CATCH_UP_PASSES: u32 = 8;
 
 /// What the background pass last saw.
 #[derive(Debug, Default)]

@@ -41,7 +41,7 @@ pub(super) fn open(
         Durability::Process => "NORMAL",
         Durability::Power => "FULL",
     };
-    let limit = u64::from(super::WAL_AUTOCHECKPOINT_PAGES) * 4096;
+    let limit = super::WAL_SIZE_LIMIT;
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
          PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; \
