@@ -128,12 +128,11 @@ pub(crate) async fn open(
         Db::Sqlite(db.clone()),
         path.to_path_buf(),
         move || async move {
-            let err = |source: Box<dyn std::error::Error + Send + Sync>| {
-                StoreError::WriterConnection {
+            let err =
+                |source: Box<dyn std::error::Error + Send + Sync>| StoreError::WriterConnection {
                     path: sink_path.to_path_buf(),
                     source,
-                }
-            };
+                };
             let writer = sink::open(&sink_path, durability, WRITER_CACHE_KIB)
                 .map_err(|e| err(Box::new(e)))?;
             let checkpoint_conn = sink::open(&sink_path, durability, CHECKPOINTER_CACHE_KIB)

@@ -166,7 +166,10 @@ pub fn thread_cpu() -> Vec<(String, u64, u64, u64)> {
         let dir = task.path();
         let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
         // Numbered threads (sqlx-sqlite-worker-3, tokio-runtime-w) grouped by their stem.
-        let name = name.trim().trim_end_matches(|c: char| c.is_ascii_digit()).to_owned();
+        let name = name
+            .trim()
+            .trim_end_matches(|c: char| c.is_ascii_digit())
+            .to_owned();
         let ns: u64 = std::fs::read_to_string(dir.join("schedstat"))
             .ok()
             .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
@@ -175,7 +178,12 @@ pub fn thread_cpu() -> Vec<(String, u64, u64, u64)> {
         // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
         let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
         let fields: Vec<&str> = rest.split_whitespace().collect();
-        let tick = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let tick = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
         let entry = by_name.entry(name).or_default();
         entry.0 += ns;
         entry.1 += tick(11);
@@ -204,7 +212,11 @@ pub fn print_thread_cpu(
         total += per;
         println!(
             "  {name:<24} {per:7.2} µs per record ({:.0} % system)",
-            if u + s > 0 { s as f64 * 100.0 / (u + s) as f64 } else { 0.0 }
+            if u + s > 0 {
+                s as f64 * 100.0 / (u + s) as f64
+            } else {
+                0.0
+            }
         );
     }
     println!("  {:<24} {total:7.2} µs per record", "all threads");
