@@ -15,14 +15,15 @@ use super::page::{e, html, layout_nav, refusal, t, te};
 use super::{ConsoleRole, Session, lang};
 use crate::denial::{Disclosure, Lang};
 use crate::state::{AppState, Live};
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::response::Response;
 use gardien_analysis::doc::{CellKind, DocOptions, TenantDoc, describe, state_words};
 use gardien_analysis::gaps::{AnalysisError, GapKind, GapsReport, find_gaps};
 use gardien_analysis::lint::{LintOptions, LintReport, Severity, lint};
 use gardien_core::model::location::LocationKind;
 use gardien_core::model::policy::{LocationToken, PolicyState};
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
+use http::request::Parts;
 use serde::Deserialize;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -121,35 +122,86 @@ pub fn layout_for(
     layout_nav(lang, Some(session), may_see(state, session), title, body)
 }
 
-/// The session, or the answer instead: the login redirect, or a 403 page.
-fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Session, Box<Response>> {
-    let s = super::signed_in(state, headers)?;
-    if may_see(state, &s) {
-        Ok(s)
-    } else {
-        Err(Box::new(refusal(
-            lang(headers),
-            Some(&s),
-            StatusCode::FORBIDDEN,
-            "error-admin-only",
-        )))
+/// What every policy page starts from, extracted before its handler runs: the viewer (an
+/// admin, or a reader when [`may_see`]; else the login redirect or a 403 page answers
+/// instead), the language, and the policy set in force.
+pub struct PolicyPage {
+    session: Session,
+    lang: Lang,
+    live: Arc<Live>,
+}
+
+impl FromRequestParts<Arc<AppState>> for PolicyPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<PolicyPage, Response> {
+        let session = super::signed_in(state, &parts.headers).map_err(|r| *r)?;
+        let lang = lang(&parts.headers);
+        if !may_see(state, &session) {
+            return Err(refusal(
+                lang,
+                Some(&session),
+                StatusCode::FORBIDDEN,
+                "error-admin-only",
+            ));
+        }
+        Ok(PolicyPage {
+            session,
+            lang,
+            live: state.live.load_full(),
+        })
     }
 }
 
-fn page(lang: Lang, session: &Session, title: &str, body: &str) -> Response {
-    html(
-        StatusCode::OK,
-        layout_nav(lang, Some(session), true, title, body),
-    )
-}
+impl PolicyPage {
+    /// The start of a page's body: the version of the policy set it describes.
+    fn version_line(&self) -> String {
+        format!(
+            "<p class=\"muted\">{}</p>",
+            fill(
+                self.lang,
+                "tenant-version",
+                &[("version", self.live.version.to_string())]
+            )
+        )
+    }
 
-fn failed(lang: Lang, session: &Session) -> Response {
-    refusal(
-        lang,
-        Some(session),
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "error-internal",
-    )
+    /// The page titled by message `title`.
+    fn page(&self, title: &str, body: &str) -> Response {
+        html(
+            StatusCode::OK,
+            layout_nav(
+                self.lang,
+                Some(&self.session),
+                true,
+                t(self.lang, title),
+                body,
+            ),
+        )
+    }
+
+    /// An analysis of the policy set in force (computed now if not yet); `None` when it
+    /// failed ([`PolicyPage::failed`] says so).
+    async fn analysis<T: Send + Sync + 'static>(
+        &self,
+        slot: &PerVersion<T>,
+        compute: fn(&Live) -> T,
+    ) -> Option<Arc<T>> {
+        slot.get(self.live.clone(), compute).await
+    }
+
+    /// The 500 page, when an analysis failed.
+    fn failed(&self) -> Response {
+        refusal(
+            self.lang,
+            Some(&self.session),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "error-internal",
+        )
+    }
 }
 
 /// A message with `{ $name }` placeholders filled (values are escaped with the rest).
@@ -159,13 +211,6 @@ fn fill(lang: Lang, key: &str, values: &[(&str, String)]) -> String {
         text = text.replace(&format!("{{ ${name} }}"), value);
     }
     e(&text)
-}
-
-fn version_line(lang: Lang, version: i64) -> String {
-    format!(
-        "<p class=\"muted\">{}</p>",
-        fill(lang, "tenant-version", &[("version", version.to_string())])
-    )
 }
 
 fn state_badge(lang: Lang, s: PolicyState) -> String {
@@ -188,19 +233,13 @@ fn policy_link(i: usize, name: &str) -> String {
 }
 
 /// `GET /console/policies`: every policy in plain words (`gardien doc`'s).
-pub async fn policies(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let Some(doc) = state.console.analyses.doc.get(live, compute_doc).await else {
-        return failed(lang, &session);
+pub async fn policies(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
+    let Some(doc) = ctx.analysis(&state.console.analyses.doc, compute_doc).await else {
+        return ctx.failed();
     };
     let (enabled, report_only, disabled) = doc.counts;
-    let mut body = version_line(lang, version);
+    let mut body = ctx.version_line();
     let _ = write!(
         body,
         "<p>{}</p><p class=\"muted\">{}</p>",
@@ -263,7 +302,7 @@ pub async fn policies(State(state): State<Arc<AppState>>, headers: HeaderMap) ->
         }
         body.push_str("</dl></section>");
     }
-    page(lang, &session, t(lang, "policies-title"), &body)
+    ctx.page("policies-title", &body)
 }
 
 fn notes(body: &mut String, lang: Lang, notes: &[String]) {
@@ -287,18 +326,12 @@ pub struct CoverageQuery {
 /// location class at a time; cells where report-only policies apply name them.
 pub async fn coverage(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    ctx: PolicyPage,
     query: Result<Query<CoverageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let Some(doc) = state.console.analyses.doc.get(live, compute_doc).await else {
-        return failed(lang, &session);
+    let lang = ctx.lang;
+    let Some(doc) = ctx.analysis(&state.console.analyses.doc, compute_doc).await else {
+        return ctx.failed();
     };
     let place = match query {
         Ok(Query(q)) => q.place.unwrap_or(0),
@@ -310,18 +343,18 @@ pub async fn coverage(
         .or_else(|| doc.matrices.first().filter(|_| place == 0))
     else {
         if doc.matrices.is_empty() {
-            let mut body = version_line(lang, version);
+            let mut body = ctx.version_line();
             let _ = write!(body, "<p>{}</p>", te(lang, "coverage-none"));
-            return page(lang, &session, t(lang, "coverage-title"), &body);
+            return ctx.page("coverage-title", &body);
         }
         return refusal(
             lang,
-            Some(&session),
+            Some(&ctx.session),
             StatusCode::NOT_FOUND,
             "error-no-place",
         );
     };
-    let mut body = version_line(lang, version);
+    let mut body = ctx.version_line();
     let _ = write!(body, "<p>{}</p>", te(lang, "coverage-lead"));
     notes(&mut body, lang, &doc.notes);
     let _ = write!(
@@ -412,7 +445,7 @@ pub async fn coverage(
         body.push_str("</tr>");
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "coverage-title"), &body)
+    ctx.page("coverage-title", &body)
 }
 
 fn severity_badge(lang: Lang, s: Severity) -> String {
@@ -428,20 +461,17 @@ fn severity_badge(lang: Lang, s: Severity) -> String {
 }
 
 /// `GET /console/lint`: `gardien lint`'s findings on the policy set in force.
-pub async fn lint_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let policies = live.tenant.tenant.policies.clone();
-    let Some(report) = state.console.analyses.lint.get(live, compute_lint).await else {
-        return failed(lang, &session);
+pub async fn lint_page(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
+    let policies = &ctx.live.tenant.tenant.policies;
+    let Some(report) = ctx
+        .analysis(&state.console.analyses.lint, compute_lint)
+        .await
+    else {
+        return ctx.failed();
     };
     let s = &report.summary;
-    let mut body = version_line(lang, version);
+    let mut body = ctx.version_line();
     let _ = write!(
         body,
         "<p>{}</p>",
@@ -466,7 +496,7 @@ pub async fn lint_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -
     }
     if report.findings.is_empty() {
         let _ = write!(body, "<p>{}</p>", te(lang, "lint-none"));
-        return page(lang, &session, t(lang, "lint-title"), &body);
+        return ctx.page("lint-title", &body);
     }
     let _ = write!(
         body,
@@ -509,23 +539,20 @@ pub async fn lint_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -
         );
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "lint-title"), &body)
+    ctx.page("lint-title", &body)
 }
 
 /// `GET /console/gaps`: `gardien gaps`'s coverage gaps of the policy set in force, most
 /// exposed first.
-pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
+pub async fn gaps(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
+    let Some(result) = ctx
+        .analysis(&state.console.analyses.gaps, compute_gaps)
+        .await
+    else {
+        return ctx.failed();
     };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let Some(result) = state.console.analyses.gaps.get(live, compute_gaps).await else {
-        return failed(lang, &session);
-    };
-    let mut body = version_line(lang, version);
+    let mut body = ctx.version_line();
     let report = match &*result {
         Ok(r) => r,
         Err(err) => {
@@ -535,7 +562,7 @@ pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
                 te(lang, "gaps-failed"),
                 e(&err.to_string())
             );
-            return page(lang, &session, t(lang, "gaps-title"), &body);
+            return ctx.page("gaps-title", &body);
         }
     };
     let s = &report.summary;
@@ -568,7 +595,7 @@ pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
     }
     if report.gaps.is_empty() {
         let _ = write!(body, "<p>{}</p>", te(lang, "gaps-none"));
-        return page(lang, &session, t(lang, "gaps-title"), &body);
+        return ctx.page("gaps-title", &body);
     }
     if report.gaps.len() > MAX_ROWS {
         let _ = write!(
@@ -629,24 +656,18 @@ pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
         );
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "gaps-title"), &body)
+    ctx.page("gaps-title", &body)
 }
 
 /// `GET /console/locations`: the named locations (`gardien doc`'s words), their ranges or
 /// countries, and the policies that name them.
-pub async fn locations(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let tenant = &live.tenant.tenant;
-    let mut body = version_line(lang, version);
+pub async fn locations(ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
+    let tenant = &ctx.live.tenant.tenant;
+    let mut body = ctx.version_line();
     if tenant.named_locations.is_empty() {
         let _ = write!(body, "<p>{}</p>", te(lang, "locations-none"));
-        return page(lang, &session, t(lang, "locations-title"), &body);
+        return ctx.page("locations-title", &body);
     }
     let _ = write!(
         body,
@@ -728,17 +749,13 @@ pub async fn locations(State(state): State<Arc<AppState>>, headers: HeaderMap) -
         );
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "locations-title"), &body)
+    ctx.page("locations-title", &body)
 }
 
 /// `GET /console/devices`: the device registry in force, each device's compliance as the
 /// server computes it for decisions (and why not).
-pub async fn devices(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let lang = lang(&headers);
+pub async fn devices(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
     let signals = state.signals.load_full();
     let registry = &signals.devices;
     let mut body = format!(
@@ -751,7 +768,7 @@ pub async fn devices(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
         te(lang, "devices-lead"),
     );
     if registry.is_empty() {
-        return page(lang, &session, t(lang, "devices-title"), &body);
+        return ctx.page("devices-title", &body);
     }
     if registry.len() > MAX_ROWS {
         let _ = write!(
@@ -818,7 +835,7 @@ pub async fn devices(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
         );
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "devices-title"), &body)
+    ctx.page("devices-title", &body)
 }
 
 /// Links to the pages of this module, for the navigation (query-free paths).
