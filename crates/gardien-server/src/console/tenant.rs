@@ -227,6 +227,47 @@ fn state_badge(lang: Lang, s: PolicyState) -> String {
     }
 }
 
+/// A policy's display name, or its id when it has none.
+fn name_or_id<'a>(display_name: &'a str, id: &'a str) -> &'a str {
+    if display_name.is_empty() {
+        id
+    } else {
+        display_name
+    }
+}
+
+/// Opens a table in a scrollable, labelled region: `caption` is HTML (escaped by the
+/// caller), `columns` the message keys of the column headers. The caller writes the rows
+/// and closes with `</tbody></table></div>`.
+fn table_start(body: &mut String, lang: Lang, id: &str, caption: &str, columns: &[&str]) {
+    let _ = write!(
+        body,
+        "<div class=\"table\" role=\"region\" aria-labelledby=\"{id}-caption\" tabindex=\"0\"><table><caption id=\"{id}-caption\">{caption}</caption><thead><tr>"
+    );
+    for key in columns {
+        let _ = write!(body, "<th scope=\"col\">{}</th>", te(lang, key));
+    }
+    body.push_str("</tr></thead><tbody>");
+}
+
+/// Says that only the first [`MAX_ROWS`] of `total` rows are shown, when there are more.
+fn first_rows(body: &mut String, lang: Lang, total: usize) {
+    if total > MAX_ROWS {
+        let _ = write!(
+            body,
+            "<p class=\"muted\">{}</p>",
+            fill(
+                lang,
+                "tenant-first-rows",
+                &[
+                    ("shown", MAX_ROWS.to_string()),
+                    ("total", total.to_string())
+                ]
+            )
+        );
+    }
+}
+
 /// The anchor of policy `i` on the policies page.
 fn policy_link(i: usize, name: &str) -> String {
     format!("<a href=\"/console/policies#p-{i}\">{}</a>", e(name))
@@ -498,25 +539,23 @@ pub async fn lint_page(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> R
         let _ = write!(body, "<p>{}</p>", te(lang, "lint-none"));
         return ctx.page("lint-title", &body);
     }
-    let _ = write!(
-        body,
-        "<div class=\"table\" role=\"region\" aria-labelledby=\"lint-caption\" tabindex=\"0\"><table><caption id=\"lint-caption\">{}</caption>\
-<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        te(lang, "lint-caption"),
-        te(lang, "lint-severity"),
-        te(lang, "lint-rule"),
-        te(lang, "lint-policy"),
-        te(lang, "lint-finding"),
-        te(lang, "lint-where"),
+    table_start(
+        &mut body,
+        lang,
+        "lint",
+        &te(lang, "lint-caption"),
+        &[
+            "lint-severity",
+            "lint-rule",
+            "lint-policy",
+            "lint-finding",
+            "lint-where",
+        ],
     );
     for f in &report.findings {
         let policy = match &f.policy {
             Some(p) => {
-                let name = if p.display_name.is_empty() {
-                    &p.id
-                } else {
-                    &p.display_name
-                };
+                let name = name_or_id(&p.display_name, &p.id);
                 match policies.iter().position(|q| q.id == p.id) {
                     Some(i) => policy_link(i, name),
                     None => e(name),
@@ -597,31 +636,20 @@ pub async fn gaps(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Respon
         let _ = write!(body, "<p>{}</p>", te(lang, "gaps-none"));
         return ctx.page("gaps-title", &body);
     }
-    if report.gaps.len() > MAX_ROWS {
-        let _ = write!(
-            body,
-            "<p class=\"muted\">{}</p>",
-            fill(
-                lang,
-                "tenant-first-rows",
-                &[
-                    ("shown", MAX_ROWS.to_string()),
-                    ("total", report.gaps.len().to_string())
-                ]
-            )
-        );
-    }
-    let _ = write!(
-        body,
-        "<div class=\"table\" role=\"region\" aria-labelledby=\"gaps-caption\" tabindex=\"0\"><table><caption id=\"gaps-caption\">{}</caption>\
-<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        te(lang, "gaps-caption"),
-        te(lang, "gaps-rank"),
-        te(lang, "gaps-kind"),
-        te(lang, "gaps-exposure"),
-        te(lang, "gaps-attacker"),
-        te(lang, "gaps-box"),
-        te(lang, "gaps-example"),
+    first_rows(&mut body, lang, report.gaps.len());
+    table_start(
+        &mut body,
+        lang,
+        "gaps",
+        &te(lang, "gaps-caption"),
+        &[
+            "gaps-rank",
+            "gaps-kind",
+            "gaps-exposure",
+            "gaps-attacker",
+            "gaps-box",
+            "gaps-example",
+        ],
     );
     for g in report.gaps.iter().take(MAX_ROWS) {
         let kind = match g.kind {
@@ -669,20 +697,22 @@ pub async fn locations(ctx: PolicyPage) -> Response {
         let _ = write!(body, "<p>{}</p>", te(lang, "locations-none"));
         return ctx.page("locations-title", &body);
     }
-    let _ = write!(
-        body,
-        "<div class=\"table\" role=\"region\" aria-labelledby=\"locations-caption\" tabindex=\"0\"><table><caption id=\"locations-caption\">{}</caption>\
-<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        fill(
+    table_start(
+        &mut body,
+        lang,
+        "locations",
+        &fill(
             lang,
             "locations-caption",
-            &[("count", tenant.named_locations.len().to_string())]
+            &[("count", tenant.named_locations.len().to_string())],
         ),
-        te(lang, "locations-name"),
-        te(lang, "locations-what"),
-        te(lang, "locations-trusted"),
-        te(lang, "locations-ranges"),
-        te(lang, "locations-used-by"),
+        &[
+            "locations-name",
+            "locations-what",
+            "locations-trusted",
+            "locations-ranges",
+            "locations-used-by",
+        ],
     );
     let words = gardien_analysis::doc::location_words(tenant);
     for (l, w) in tenant.named_locations.iter().zip(&words) {
@@ -723,11 +753,7 @@ pub async fn locations(ctx: PolicyPage) -> Response {
             } else {
                 continue;
             };
-            let name = if p.display_name.is_empty() {
-                &p.id
-            } else {
-                &p.display_name
-            };
+            let name = name_or_id(&p.display_name, &p.id);
             used.push(format!(
                 "<li>{} <span class=\"muted\">({})</span></li>",
                 policy_link(i, name),
@@ -770,30 +796,19 @@ pub async fn devices(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Res
     if registry.is_empty() {
         return ctx.page("devices-title", &body);
     }
-    if registry.len() > MAX_ROWS {
-        let _ = write!(
-            body,
-            "<p class=\"muted\">{}</p>",
-            fill(
-                lang,
-                "tenant-first-rows",
-                &[
-                    ("shown", MAX_ROWS.to_string()),
-                    ("total", registry.len().to_string())
-                ]
-            )
-        );
-    }
-    let _ = write!(
-        body,
-        "<div class=\"table\" role=\"region\" aria-labelledby=\"devices-caption\" tabindex=\"0\"><table><caption id=\"devices-caption\">{}</caption>\
-<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        te(lang, "devices-caption"),
-        te(lang, "devices-name"),
-        te(lang, "devices-os"),
-        te(lang, "devices-join"),
-        te(lang, "devices-ownership"),
-        te(lang, "devices-compliance"),
+    first_rows(&mut body, lang, registry.len());
+    table_start(
+        &mut body,
+        lang,
+        "devices",
+        &te(lang, "devices-caption"),
+        &[
+            "devices-name",
+            "devices-os",
+            "devices-join",
+            "devices-ownership",
+            "devices-compliance",
+        ],
     );
     for d in registry.iter().take(MAX_ROWS) {
         let info = &d.info;
