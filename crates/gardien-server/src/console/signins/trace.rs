@@ -291,12 +291,7 @@ pub(super) fn summary(lang: Lang, d: &Decided) -> String {
 
 /// The explanation the user saw on the denial page (or, for a what-if, would see): the
 /// cause, temporary or not, the steps.
-fn user_saw(
-    lang: Lang,
-    report: &DecisionReport,
-    support: Option<&str>,
-    what_if: bool,
-) -> String {
+fn user_saw(lang: Lang, report: &DecisionReport, support: Option<&str>, what_if: bool) -> String {
     use crate::denial::messages::msg;
     let (heading, allowed) = if what_if {
         ("whatif-user-would-see", "whatif-allowed")
