@@ -46,7 +46,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Gardien, TempDir, free_addr, hash_token, repo_root};
+use support::{Gardien, TempDir, find_binary, free_addr, hash_token, repo_root};
 
 /// Alice (Finance) in the demo directory.
 const ALICE: &str = "a1a1a1a1-0000-4000-8000-000000000001";
@@ -59,23 +59,6 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn find(paths: &[&str], names: &[&str]) -> Option<PathBuf> {
-    for p in paths {
-        if Path::new(p).is_file() {
-            return Some(PathBuf::from(p));
-        }
-    }
-    let path = std::env::var_os("PATH")?;
-    for name in names {
-        for dir in std::env::split_paths(&path) {
-            if dir.join(name).is_file() {
-                return Some(dir.join(name));
-            }
-        }
-    }
-    None
 }
 
 // ---------------------------------------------------------------------------------------
@@ -327,26 +310,22 @@ impl Driver {
     }
 
     fn find(&self, css: &str) -> String {
-        let v = self.call(
-            "POST",
-            "/element",
-            Some(json!({"using": "css selector", "value": css})),
-        );
-        v[ELEMENT]
-            .as_str()
-            .unwrap_or_else(|| panic!("no `{css}` ({v}) at {}:\n{}", self.url(), self.source()))
-            .to_owned()
+        self.find_by("css selector", css)
     }
 
     fn find_xpath(&self, xpath: &str) -> String {
+        self.find_by("xpath", xpath)
+    }
+
+    fn find_by(&self, using: &str, value: &str) -> String {
         let v = self.call(
             "POST",
             "/element",
-            Some(json!({"using": "xpath", "value": xpath})),
+            Some(json!({"using": using, "value": value})),
         );
         v[ELEMENT]
             .as_str()
-            .unwrap_or_else(|| panic!("no `{xpath}` ({v}) at {}:\n{}", self.url(), self.source()))
+            .unwrap_or_else(|| panic!("no `{value}` ({v}) at {}:\n{}", self.url(), self.source()))
             .to_owned()
     }
 
@@ -653,14 +632,14 @@ const POLICY_PAGES: [(&str, &str, &str); 6] = [
 
 #[test]
 fn console_end_to_end_in_chromium() {
-    let Some(chromium) = find(
-        &["/usr/bin/chromium"],
-        &["chromium", "chromium-browser", "google-chrome"],
-    ) else {
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find_map(find_binary)
+    else {
         eprintln!("SKIP: chromium not installed (apt-get install chromium chromium-driver)");
         return;
     };
-    let Some(chromedriver) = find(&["/usr/bin/chromedriver"], &["chromedriver"]) else {
+    let Some(chromedriver) = find_binary("chromedriver") else {
         eprintln!("SKIP: chromedriver not installed (apt-get install chromium-driver)");
         return;
     };
