@@ -15,14 +15,15 @@ use super::page::{e, html, layout_nav, refusal, t, te};
 use super::{ConsoleRole, Session, lang};
 use crate::denial::{Disclosure, Lang};
 use crate::state::{AppState, Live};
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::response::Response;
 use gardien_analysis::doc::{CellKind, DocOptions, TenantDoc, describe, state_words};
 use gardien_analysis::gaps::{AnalysisError, GapKind, GapsReport, find_gaps};
 use gardien_analysis::lint::{LintOptions, LintReport, Severity, lint};
 use gardien_core::model::location::LocationKind;
 use gardien_core::model::policy::{LocationToken, PolicyState};
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
+use http::request::Parts;
 use serde::Deserialize;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -121,35 +122,86 @@ pub fn layout_for(
     layout_nav(lang, Some(session), may_see(state, session), title, body)
 }
 
-/// The session, or the answer instead: the login redirect, or a 403 page.
-fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Session, Box<Response>> {
-    let s = super::signed_in(state, headers)?;
-    if may_see(state, &s) {
-        Ok(s)
-    } else {
-        Err(Box::new(refusal(
-            lang(headers),
-            Some(&s),
-            StatusCode::FORBIDDEN,
-            "error-admin-only",
-        )))
+/// What every policy page starts from, extracted before its handler runs: the viewer (an
+/// admin, or a reader when [`may_see`]; else the login redirect or a 403 page answers
+/// instead), the language, and the policy set in force.
+pub struct PolicyPage {
+    session: Session,
+    lang: Lang,
+    live: Arc<Live>,
+}
+
+impl FromRequestParts<Arc<AppState>> for PolicyPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<PolicyPage, Response> {
+        let session = super::signed_in(state, &parts.headers).map_err(|r| *r)?;
+        let lang = lang(&parts.headers);
+        if !may_see(state, &session) {
+            return Err(refusal(
+                lang,
+                Some(&session),
+                StatusCode::FORBIDDEN,
+                "error-admin-only",
+            ));
+        }
+        Ok(PolicyPage {
+            session,
+            lang,
+            live: state.live.load_full(),
+        })
     }
 }
 
-fn page(lang: Lang, session: &Session, title: &str, body: &str) -> Response {
-    html(
-        StatusCode::OK,
-        layout_nav(lang, Some(session), true, title, body),
-    )
-}
+impl PolicyPage {
+    /// The start of a page's body: the version of the policy set it describes.
+    fn version_line(&self) -> String {
+        format!(
+            "<p class=\"muted\">{}</p>",
+            fill(
+                self.lang,
+                "tenant-version",
+                &[("version", self.live.version.to_string())]
+            )
+        )
+    }
 
-fn failed(lang: Lang, session: &Session) -> Response {
-    refusal(
-        lang,
-        Some(session),
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "error-internal",
-    )
+    /// The page titled by message `title`.
+    fn page(&self, title: &str, body: &str) -> Response {
+        html(
+            StatusCode::OK,
+            layout_nav(
+                self.lang,
+                Some(&self.session),
+                true,
+                t(self.lang, title),
+                body,
+            ),
+        )
+    }
+
+    /// An analysis of the policy set in force (computed now if not yet); `None` when it
+    /// failed ([`PolicyPage::failed`] says so).
+    async fn analysis<T: Send + Sync + 'static>(
+        &self,
+        slot: &PerVersion<T>,
+        compute: fn(&Live) -> T,
+    ) -> Option<Arc<T>> {
+        slot.get(self.live.clone(), compute).await
+    }
+
+    /// The 500 page, when an analysis failed.
+    fn failed(&self) -> Response {
+        refusal(
+            self.lang,
+            Some(&self.session),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "error-internal",
+        )
+    }
 }
 
 /// A message with `{ $name }` placeholders filled (values are escaped with the rest).
@@ -159,13 +211,6 @@ fn fill(lang: Lang, key: &str, values: &[(&str, String)]) -> String {
         text = text.replace(&format!("{{ ${name} }}"), value);
     }
     e(&text)
-}
-
-fn version_line(lang: Lang, version: i64) -> String {
-    format!(
-        "<p class=\"muted\">{}</p>",
-        fill(lang, "tenant-version", &[("version", version.to_string())])
-    )
 }
 
 fn state_badge(lang: Lang, s: PolicyState) -> String {
@@ -182,25 +227,60 @@ fn state_badge(lang: Lang, s: PolicyState) -> String {
     }
 }
 
+/// A policy's display name, or its id when it has none.
+fn name_or_id<'a>(display_name: &'a str, id: &'a str) -> &'a str {
+    if display_name.is_empty() {
+        id
+    } else {
+        display_name
+    }
+}
+
+/// Opens a table in a scrollable, labelled region: `caption` is HTML (escaped by the
+/// caller), `columns` the message keys of the column headers. The caller writes the rows
+/// and closes with `</tbody></table></div>`.
+fn table_start(body: &mut String, lang: Lang, id: &str, caption: &str, columns: &[&str]) {
+    let _ = write!(
+        body,
+        "<div class=\"table\" role=\"region\" aria-labelledby=\"{id}-caption\" tabindex=\"0\"><table><caption id=\"{id}-caption\">{caption}</caption><thead><tr>"
+    );
+    for key in columns {
+        let _ = write!(body, "<th scope=\"col\">{}</th>", te(lang, key));
+    }
+    body.push_str("</tr></thead><tbody>");
+}
+
+/// Says that only the first [`MAX_ROWS`] of `total` rows are shown, when there are more.
+fn first_rows(body: &mut String, lang: Lang, total: usize) {
+    if total > MAX_ROWS {
+        let _ = write!(
+            body,
+            "<p class=\"muted\">{}</p>",
+            fill(
+                lang,
+                "tenant-first-rows",
+                &[
+                    ("shown", MAX_ROWS.to_string()),
+                    ("total", total.to_string())
+                ]
+            )
+        );
+    }
+}
+
 /// The anchor of policy `i` on the policies page.
 fn policy_link(i: usize, name: &str) -> String {
     format!("<a href=\"/console/policies#p-{i}\">{}</a>", e(name))
 }
 
 /// `GET /console/policies`: every policy in plain words (`gardien doc`'s).
-pub async fn policies(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let Some(doc) = state.console.analyses.doc.get(live, compute_doc).await else {
-        return failed(lang, &session);
+pub async fn policies(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
+    let Some(doc) = ctx.analysis(&state.console.analyses.doc, compute_doc).await else {
+        return ctx.failed();
     };
     let (enabled, report_only, disabled) = doc.counts;
-    let mut body = version_line(lang, version);
+    let mut body = ctx.version_line();
     let _ = write!(
         body,
         "<p>{}</p><p class=\"muted\">{}</p>",
@@ -263,7 +343,7 @@ pub async fn policies(State(state): State<Arc<AppState>>, headers: HeaderMap) ->
         }
         body.push_str("</dl></section>");
     }
-    page(lang, &session, t(lang, "policies-title"), &body)
+    ctx.page("policies-title", &body)
 }
 
 fn notes(body: &mut String, lang: Lang, notes: &[String]) {
@@ -287,18 +367,12 @@ pub struct CoverageQuery {
 /// location class at a time; cells where report-only policies apply name them.
 pub async fn coverage(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    ctx: PolicyPage,
     query: Result<Query<CoverageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let Some(doc) = state.console.analyses.doc.get(live, compute_doc).await else {
-        return failed(lang, &session);
+    let lang = ctx.lang;
+    let Some(doc) = ctx.analysis(&state.console.analyses.doc, compute_doc).await else {
+        return ctx.failed();
     };
     let place = match query {
         Ok(Query(q)) => q.place.unwrap_or(0),
@@ -310,18 +384,18 @@ pub async fn coverage(
         .or_else(|| doc.matrices.first().filter(|_| place == 0))
     else {
         if doc.matrices.is_empty() {
-            let mut body = version_line(lang, version);
+            let mut body = ctx.version_line();
             let _ = write!(body, "<p>{}</p>", te(lang, "coverage-none"));
-            return page(lang, &session, t(lang, "coverage-title"), &body);
+            return ctx.page("coverage-title", &body);
         }
         return refusal(
             lang,
-            Some(&session),
+            Some(&ctx.session),
             StatusCode::NOT_FOUND,
             "error-no-place",
         );
     };
-    let mut body = version_line(lang, version);
+    let mut body = ctx.version_line();
     let _ = write!(body, "<p>{}</p>", te(lang, "coverage-lead"));
     notes(&mut body, lang, &doc.notes);
     let _ = write!(
@@ -412,7 +486,7 @@ pub async fn coverage(
         body.push_str("</tr>");
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "coverage-title"), &body)
+    ctx.page("coverage-title", &body)
 }
 
 fn severity_badge(lang: Lang, s: Severity) -> String {
@@ -428,20 +502,17 @@ fn severity_badge(lang: Lang, s: Severity) -> String {
 }
 
 /// `GET /console/lint`: `gardien lint`'s findings on the policy set in force.
-pub async fn lint_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let policies = live.tenant.tenant.policies.clone();
-    let Some(report) = state.console.analyses.lint.get(live, compute_lint).await else {
-        return failed(lang, &session);
+pub async fn lint_page(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
+    let policies = &ctx.live.tenant.tenant.policies;
+    let Some(report) = ctx
+        .analysis(&state.console.analyses.lint, compute_lint)
+        .await
+    else {
+        return ctx.failed();
     };
     let s = &report.summary;
-    let mut body = version_line(lang, version);
+    let mut body = ctx.version_line();
     let _ = write!(
         body,
         "<p>{}</p>",
@@ -466,27 +537,25 @@ pub async fn lint_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -
     }
     if report.findings.is_empty() {
         let _ = write!(body, "<p>{}</p>", te(lang, "lint-none"));
-        return page(lang, &session, t(lang, "lint-title"), &body);
+        return ctx.page("lint-title", &body);
     }
-    let _ = write!(
-        body,
-        "<div class=\"table\" role=\"region\" aria-labelledby=\"lint-caption\" tabindex=\"0\"><table><caption id=\"lint-caption\">{}</caption>\
-<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        te(lang, "lint-caption"),
-        te(lang, "lint-severity"),
-        te(lang, "lint-rule"),
-        te(lang, "lint-policy"),
-        te(lang, "lint-finding"),
-        te(lang, "lint-where"),
+    table_start(
+        &mut body,
+        lang,
+        "lint",
+        &te(lang, "lint-caption"),
+        &[
+            "lint-severity",
+            "lint-rule",
+            "lint-policy",
+            "lint-finding",
+            "lint-where",
+        ],
     );
     for f in &report.findings {
         let policy = match &f.policy {
             Some(p) => {
-                let name = if p.display_name.is_empty() {
-                    &p.id
-                } else {
-                    &p.display_name
-                };
+                let name = name_or_id(&p.display_name, &p.id);
                 match policies.iter().position(|q| q.id == p.id) {
                     Some(i) => policy_link(i, name),
                     None => e(name),
@@ -509,23 +578,20 @@ pub async fn lint_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -
         );
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "lint-title"), &body)
+    ctx.page("lint-title", &body)
 }
 
 /// `GET /console/gaps`: `gardien gaps`'s coverage gaps of the policy set in force, most
 /// exposed first.
-pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
+pub async fn gaps(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
+    let Some(result) = ctx
+        .analysis(&state.console.analyses.gaps, compute_gaps)
+        .await
+    else {
+        return ctx.failed();
     };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let Some(result) = state.console.analyses.gaps.get(live, compute_gaps).await else {
-        return failed(lang, &session);
-    };
-    let mut body = version_line(lang, version);
+    let mut body = ctx.version_line();
     let report = match &*result {
         Ok(r) => r,
         Err(err) => {
@@ -535,7 +601,7 @@ pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
                 te(lang, "gaps-failed"),
                 e(&err.to_string())
             );
-            return page(lang, &session, t(lang, "gaps-title"), &body);
+            return ctx.page("gaps-title", &body);
         }
     };
     let s = &report.summary;
@@ -568,33 +634,22 @@ pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
     }
     if report.gaps.is_empty() {
         let _ = write!(body, "<p>{}</p>", te(lang, "gaps-none"));
-        return page(lang, &session, t(lang, "gaps-title"), &body);
+        return ctx.page("gaps-title", &body);
     }
-    if report.gaps.len() > MAX_ROWS {
-        let _ = write!(
-            body,
-            "<p class=\"muted\">{}</p>",
-            fill(
-                lang,
-                "tenant-first-rows",
-                &[
-                    ("shown", MAX_ROWS.to_string()),
-                    ("total", report.gaps.len().to_string())
-                ]
-            )
-        );
-    }
-    let _ = write!(
-        body,
-        "<div class=\"table\" role=\"region\" aria-labelledby=\"gaps-caption\" tabindex=\"0\"><table><caption id=\"gaps-caption\">{}</caption>\
-<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        te(lang, "gaps-caption"),
-        te(lang, "gaps-rank"),
-        te(lang, "gaps-kind"),
-        te(lang, "gaps-exposure"),
-        te(lang, "gaps-attacker"),
-        te(lang, "gaps-box"),
-        te(lang, "gaps-example"),
+    first_rows(&mut body, lang, report.gaps.len());
+    table_start(
+        &mut body,
+        lang,
+        "gaps",
+        &te(lang, "gaps-caption"),
+        &[
+            "gaps-rank",
+            "gaps-kind",
+            "gaps-exposure",
+            "gaps-attacker",
+            "gaps-box",
+            "gaps-example",
+        ],
     );
     for g in report.gaps.iter().take(MAX_ROWS) {
         let kind = match g.kind {
@@ -629,39 +684,35 @@ pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
         );
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "gaps-title"), &body)
+    ctx.page("gaps-title", &body)
 }
 
 /// `GET /console/locations`: the named locations (`gardien doc`'s words), their ranges or
 /// countries, and the policies that name them.
-pub async fn locations(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let tenant = &live.tenant.tenant;
-    let mut body = version_line(lang, version);
+pub async fn locations(ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
+    let tenant = &ctx.live.tenant.tenant;
+    let mut body = ctx.version_line();
     if tenant.named_locations.is_empty() {
         let _ = write!(body, "<p>{}</p>", te(lang, "locations-none"));
-        return page(lang, &session, t(lang, "locations-title"), &body);
+        return ctx.page("locations-title", &body);
     }
-    let _ = write!(
-        body,
-        "<div class=\"table\" role=\"region\" aria-labelledby=\"locations-caption\" tabindex=\"0\"><table><caption id=\"locations-caption\">{}</caption>\
-<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        fill(
+    table_start(
+        &mut body,
+        lang,
+        "locations",
+        &fill(
             lang,
             "locations-caption",
-            &[("count", tenant.named_locations.len().to_string())]
+            &[("count", tenant.named_locations.len().to_string())],
         ),
-        te(lang, "locations-name"),
-        te(lang, "locations-what"),
-        te(lang, "locations-trusted"),
-        te(lang, "locations-ranges"),
-        te(lang, "locations-used-by"),
+        &[
+            "locations-name",
+            "locations-what",
+            "locations-trusted",
+            "locations-ranges",
+            "locations-used-by",
+        ],
     );
     let words = gardien_analysis::doc::location_words(tenant);
     for (l, w) in tenant.named_locations.iter().zip(&words) {
@@ -702,11 +753,7 @@ pub async fn locations(State(state): State<Arc<AppState>>, headers: HeaderMap) -
             } else {
                 continue;
             };
-            let name = if p.display_name.is_empty() {
-                &p.id
-            } else {
-                &p.display_name
-            };
+            let name = name_or_id(&p.display_name, &p.id);
             used.push(format!(
                 "<li>{} <span class=\"muted\">({})</span></li>",
                 policy_link(i, name),
@@ -728,17 +775,13 @@ pub async fn locations(State(state): State<Arc<AppState>>, headers: HeaderMap) -
         );
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "locations-title"), &body)
+    ctx.page("locations-title", &body)
 }
 
 /// `GET /console/devices`: the device registry in force, each device's compliance as the
 /// server computes it for decisions (and why not).
-pub async fn devices(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let lang = lang(&headers);
+pub async fn devices(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
     let signals = state.signals.load_full();
     let registry = &signals.devices;
     let mut body = format!(
@@ -751,32 +794,21 @@ pub async fn devices(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
         te(lang, "devices-lead"),
     );
     if registry.is_empty() {
-        return page(lang, &session, t(lang, "devices-title"), &body);
+        return ctx.page("devices-title", &body);
     }
-    if registry.len() > MAX_ROWS {
-        let _ = write!(
-            body,
-            "<p class=\"muted\">{}</p>",
-            fill(
-                lang,
-                "tenant-first-rows",
-                &[
-                    ("shown", MAX_ROWS.to_string()),
-                    ("total", registry.len().to_string())
-                ]
-            )
-        );
-    }
-    let _ = write!(
-        body,
-        "<div class=\"table\" role=\"region\" aria-labelledby=\"devices-caption\" tabindex=\"0\"><table><caption id=\"devices-caption\">{}</caption>\
-<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        te(lang, "devices-caption"),
-        te(lang, "devices-name"),
-        te(lang, "devices-os"),
-        te(lang, "devices-join"),
-        te(lang, "devices-ownership"),
-        te(lang, "devices-compliance"),
+    first_rows(&mut body, lang, registry.len());
+    table_start(
+        &mut body,
+        lang,
+        "devices",
+        &te(lang, "devices-caption"),
+        &[
+            "devices-name",
+            "devices-os",
+            "devices-join",
+            "devices-ownership",
+            "devices-compliance",
+        ],
     );
     for d in registry.iter().take(MAX_ROWS) {
         let info = &d.info;
@@ -818,7 +850,7 @@ pub async fn devices(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
         );
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "devices-title"), &body)
+    ctx.page("devices-title", &body)
 }
 
 /// Links to the pages of this module, for the navigation (query-free paths).
