@@ -5,9 +5,9 @@
 //! writes a log of the console bench's shape into a new SQLite file (3 users, 2 applications,
 //! 60 % allow / 10 % challenge / 30 % deny, codes 53003 20 % and 53000 10 %, one sign-in
 //! every 500 ms); then
-//! `... -- <file> <plain|bounded=READS|none> [user=..] [app=..] [result=..] [code=..]`
+//! `... -- <file> <plain|bounded=READS|all=READS|none> [user=..] [app=..] [result=..] [code=..]`
 //! opens it and runs one search page of 100 (`SignInLog::search`, or `search_bounded` with
-//! that many index entries), following `next` while pages stop early (`bounded`), and
+//! that many index entries; `all`: the same, following `next` while pages stop early), and
 //! prints the pages, rows and CPU time. `none` opens the store only: subtract its count.
 //! Users: `u0`..`u2` (`u9` matches nothing); applications `a0`, `a1`.
 
@@ -136,8 +136,10 @@ fn main() {
                 other => panic!("unknown filter {other}"),
             }
         }
+        let follow = mode.starts_with("all=");
         let reads = mode
             .strip_prefix("bounded=")
+            .or_else(|| mode.strip_prefix("all="))
             .map(|r| r.parse::<usize>().unwrap());
         if mode == "none" {
             store.close().await.unwrap();
@@ -166,7 +168,7 @@ fn main() {
                 );
             }
             match (page.searched_to, page.next) {
-                (Some(_), Some(next)) => filter.before = Some(next),
+                (Some(_), Some(next)) if follow => filter.before = Some(next),
                 _ => break,
             }
         }
