@@ -5,9 +5,10 @@
 //! index newest first and checks every other filter inside it. The walk is short when the
 //! leading filter matches few records, and SQLite's planner cannot know which one does
 //! (its statistics, from `ANALYZE`, would hold the log writer off for seconds on a large
-//! log). So, with several filters, the search first counts, up to a bound, the records each
-//! one matches in the time range, and follows the index of the fewest; a filter that
-//! matches nothing makes the search end at once.
+//! log). So, with several filters, the search first probes, in the time range, how far back
+//! each one's 5,000th newest record is (counting the records of those that have fewer), and
+//! follows the index of the fewest or, when all have that many, of the sparsest lately; a
+//! filter that matches nothing makes the search end at once.
 //!
 //! When every filter matches many records and their conjunction few or none (a user, an
 //! application and an error code that each match hundreds of thousands of records, never
@@ -26,7 +27,7 @@ use sqlx::{QueryBuilder, Row as _};
 use crate::SignInFilter;
 use crate::log::{SEARCH_HEAD, finish_search, push_before, push_filter};
 
-/// Most index entries counted per filter before picking (a count of this many takes about a
+/// Most index entries probed per filter before picking (skipping this many takes well under a
 /// millisecond).
 const PROBE: i64 = 5_000;
 
@@ -58,9 +59,9 @@ pub(super) struct Found {
     pub(super) stopped_at: Option<i64>,
 }
 
-/// The filters that lead an index, in the order preferred on a tie (every count at the
-/// bound): an error code is on denials only, a user's or an application's share of the log
-/// is unknown, a result is the densest.
+/// The filters that lead an index, in the order preferred on a tie: an error code is on
+/// denials only, a user's or an application's share of the log is unknown, a result is the
+/// densest.
 fn leads(filter: &SignInFilter) -> Vec<Lead<'_>> {
     let mut out = Vec::new();
     if let Some(code) = filter.error_code {
@@ -122,7 +123,9 @@ fn push_entries<'a>(qb: &mut QueryBuilder<'a, Sqlite>, lead: Lead<'a>, filter: &
 ///
 /// First the time of each candidate's `probe`-th entry (skipping entries is the cheapest
 /// walk); every candidate that has that many is at least as long as one that has fewer. Only
-/// when several have fewer are those counted, to follow the shortest.
+/// when several have fewer are those counted, to follow the shortest. When all have that
+/// many, the one whose `probe`-th entry is the oldest is the sparsest lately, so likely the
+/// shortest, and a bounded walk along it covers the longest time.
 async fn pick<'a>(
     pool: &SqlitePool,
     filter: &'a SignInFilter,
@@ -148,13 +151,17 @@ async fn pick<'a>(
     let mut first_full = None;
     for (i, lead) in candidates.iter().enumerate() {
         match row.try_get::<Option<i64>, _>(i)? {
-            Some(at) => first_full = first_full.or(Some((*lead, Some(at)))),
+            // The oldest wins; on a tie, the earlier candidate.
+            Some(at) => {
+                if first_full.is_none_or(|(_, t)| at < t) {
+                    first_full = Some((*lead, at));
+                }
+            }
             None => short.push(*lead),
         }
     }
     match short.as_slice() {
-        // Every count at the bound: the order of `leads` decides.
-        [] => return Ok(first_full),
+        [] => return Ok(first_full.map(|(lead, at)| (lead, Some(at)))),
         [one] => return Ok(Some((*one, None))),
         _ => {}
     }
