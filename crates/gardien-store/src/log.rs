@@ -227,7 +227,7 @@ impl SignInLog {
     /// As [`SignInLog::query`], with where the next page starts. Every combination of
     /// filters is answered from an index that the search follows newest first and that holds
     /// the other filters' columns: SQLite follows the index of the filter that matches the
-    /// fewest records (counted up to a bound first), PostgreSQL's planner picks from its
+    /// fewest records (probed up to a bound first), PostgreSQL's planner picks from its
     /// statistics; the records are read last, by position, for the page only.
     pub async fn search(&self, filter: &SignInFilter) -> Result<SearchPage, StoreError> {
         self.search_with(filter, None).await

@@ -17,7 +17,7 @@
 //! entries instead, at a time boundary: every record at or after it was searched, none
 //! before it; the caller continues from there (`SignInFilter::before`). The walk is cut in
 //! two windows of time so that a search whose page fills early (the usual case) never pays
-//! for the bound: the first holds the entries counted by the probe, the second, read only if
+//! for the bound: the first holds the entries the probe skipped, the second, read only if
 //! the first did not fill the page, the rest of the bound, its start found by skipping
 //! entries in the index (`OFFSET`, about a third of the cost of checking them).
 
@@ -31,7 +31,7 @@ use crate::log::{SEARCH_HEAD, finish_search, push_before, push_filter};
 /// millisecond).
 const PROBE: i64 = 5_000;
 
-/// Share of a bounded search's entries that the probe counts (and the first window holds):
+/// Share of a bounded search's entries that the probe skips (and the first window holds):
 /// one in `FIRST_WINDOW`.
 const FIRST_WINDOW: i64 = 10;
 
@@ -148,20 +148,20 @@ async fn pick<'a>(
     }
     let row = qb.build().fetch_one(pool).await?;
     let mut short = Vec::new();
-    let mut first_full = None;
+    let mut sparsest = None;
     for (i, lead) in candidates.iter().enumerate() {
         match row.try_get::<Option<i64>, _>(i)? {
             // The oldest wins; on a tie, the earlier candidate.
             Some(at) => {
-                if first_full.is_none_or(|(_, t)| at < t) {
-                    first_full = Some((*lead, at));
+                if sparsest.is_none_or(|(_, t)| at < t) {
+                    sparsest = Some((*lead, at));
                 }
             }
             None => short.push(*lead),
         }
     }
     match short.as_slice() {
-        [] => return Ok(first_full.map(|(lead, at)| (lead, Some(at)))),
+        [] => return Ok(sparsest.map(|(lead, at)| (lead, Some(at)))),
         [one] => return Ok(Some((*one, None))),
         _ => {}
     }
