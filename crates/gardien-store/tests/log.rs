@@ -880,7 +880,7 @@ async fn bounded_search_reaches_every_match(db: TestDb) {
             for decision in [None, Some("deny"), Some("challenge")] {
                 for code in [None, Some(53003u32), Some(53001)] {
                     for range in [None, Some((1_020_000i64, 1_100_000i64))] {
-                        for reads in [2usize, 16] {
+                        for reads in [2usize, 16, 40] {
                             let mut filter = SignInFilter {
                                 user: user.map(str::to_owned),
                                 app: app.map(str::to_owned),
