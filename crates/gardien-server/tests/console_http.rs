@@ -866,6 +866,37 @@ const POLICY_PAGES: [&str; 6] = [
     "/console/devices",
 ];
 
+/// Marks the page of a policy page whose analysis is still being computed.
+const COMPUTING: &str = "id=\"analysis-computing\"";
+
+/// A policy page once the analysis of the version in force is ready: until then the page
+/// says it is being computed, for that version, and reloads itself (no script).
+async fn ready(app: &Router, path: &str, cookie: &str) -> Reply {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let r = send(app, get(path, cookie)).await;
+        if !r.body.contains(COMPUTING) {
+            return r;
+        }
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(
+            r.body
+                .contains("<head><meta http-equiv=\"refresh\" content=\"3\">"),
+            "{path}: {}",
+            r.body
+        );
+        assert!(r.body.contains(&format!(
+            "<a href=\"{}\">Reload now</a>",
+            path.split('?').next().unwrap()
+        )));
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{path}: not ready within 120 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// The demo tenant with CA06 in report-only.
 fn ca06_report_only() -> StartOptions {
     let mut options = demo_options();
@@ -889,7 +920,7 @@ async fn the_policy_pages_show_the_analysis_reports_to_admins() {
     let admin = token_session(&c, TOKEN).await;
     let mut pages = HashMap::new();
     for path in POLICY_PAGES {
-        let r = send(&c.app, get(path, &admin)).await;
+        let r = ready(&c.app, path, &admin).await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
         assert_eq!(
             r.header("content-security-policy"),
@@ -946,7 +977,7 @@ async fn the_policy_pages_show_the_analysis_reports_to_admins() {
     );
     assert!(coverage.contains("report-only:</span> <a href=\"/console/policies#p-5\">CA06"));
     assert!(coverage.contains("aria-current=\"page\""));
-    let second = send(&c.app, get("/console/coverage?place=1", &admin)).await;
+    let second = ready(&c.app, "/console/coverage?place=1", &admin).await;
     assert_eq!(second.status, StatusCode::OK);
     assert_ne!(second.body, *coverage);
     let none = send(&c.app, get("/console/coverage?place=99", &admin)).await;
@@ -1003,7 +1034,11 @@ async fn the_policy_pages_show_the_analysis_reports_to_admins() {
         .body(Body::empty())
         .unwrap();
     let r = send(&c.app, fr).await;
-    assert!(r.body.contains("Les stratégies en clair") && r.body.contains("rapport seul"));
+    assert!(
+        r.body.contains("Les stratégies en clair") && r.body.contains("rapport seul"),
+        "{}",
+        r.body
+    );
 }
 
 #[tokio::test]
@@ -1049,7 +1084,7 @@ async fn readers_see_the_policy_pages_only_at_full_disclosure() {
     );
     assert!(!r.body.contains("/console/versions"));
     for path in POLICY_PAGES {
-        let r = send(&c.app, get(path, &reader)).await;
+        let r = ready(&c.app, path, &reader).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
         assert!(r.body.contains(">reader<"), "{path}");
     }
@@ -1078,7 +1113,7 @@ async fn the_policy_pages_escape_every_name() {
         .into_iter()
         .chain(["/console/coverage?place=1"])
     {
-        let r = send(&c.app, get(path, &admin)).await;
+        let r = ready(&c.app, path, &admin).await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
         for raw in ["<script", "<img", "<iframe"] {
             assert!(!r.body.contains(raw), "{path} has a raw `{raw}`");
@@ -1091,4 +1126,116 @@ async fn the_policy_pages_escape_every_name() {
         r.body
             .contains("CA01 Block sign-ins from outside the EU &lt;script&gt;")
     );
+}
+
+/// Every policy page's analysis page of `version`: the page for that version (being computed,
+/// or ready), never another version's.
+async fn analysis_pages(app: &Router, cookie: &str, version: i64) -> HashMap<&'static str, String> {
+    let line = format!("Policy set in force: version {version}.");
+    let mut pages = HashMap::new();
+    for path in [
+        "/console/policies",
+        "/console/coverage",
+        "/console/lint",
+        "/console/gaps",
+    ] {
+        // At once (being computed or ready), then ready: always this version's.
+        let first = send(app, get(path, cookie)).await;
+        assert!(first.body.contains(&line), "{path}: {}", first.body);
+        let r = ready(app, path, cookie).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(r.body.contains(&line), "{path}: {}", r.body);
+        pages.insert(path, r.body);
+    }
+    pages
+}
+
+#[tokio::test]
+async fn the_policy_pages_show_the_analyses_of_each_version_as_it_comes_into_force() {
+    let options = demo_options();
+    let snapshot = options.initial_tenant.clone().unwrap();
+    let ca06 = snapshot["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["displayName"].as_str().unwrap().starts_with("CA06"))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let c = console_with("roles", "", true, options).await;
+    let admin = token_session(&c, TOKEN).await;
+    let marked = "CA06 Require MFA outside trusted networks <span class=\"badge challenge\">report-only</span>";
+    let counts = |report_only: usize| {
+        format!(
+            "6 policies: {} enabled, {report_only} report-only, 0 disabled.",
+            6 - report_only
+        )
+    };
+    // Version 1, computed at start.
+    let v1 = analysis_pages(&c.app, &admin, 1).await;
+    assert!(v1["/console/policies"].contains(&counts(0)));
+    assert!(!v1["/console/policies"].contains(marked));
+    assert!(!v1["/console/coverage"].contains("report-only:</span> <a"));
+
+    // Version 2 through the admin API (CA06 report-only): the pages show its analyses, the
+    // first request after the change included.
+    let r = send(
+        &c.app,
+        Request::patch(format!("/v1.0/identity/conditionalAccess/policies/{ca06}"))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .header("x-gardien-author", "alice-admin")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                json!({"state": "enabledForReportingButNotEnforced"}).to_string(),
+            ))
+            .unwrap(),
+    )
+    .await;
+    assert!(r.status.is_success(), "{}: {}", r.status, r.body);
+    assert_eq!(c.state.live.load().version, 2);
+    let v2 = analysis_pages(&c.app, &admin, 2).await;
+    assert!(v2["/console/policies"].contains(&counts(1)));
+    assert!(v2["/console/policies"].contains(marked));
+    assert!(
+        v2["/console/coverage"]
+            .contains("report-only:</span> <a href=\"/console/policies#p-5\">CA06"),
+        "{}",
+        v2["/console/coverage"]
+    );
+    let tenant = gardien_server::snapshot::compile("t", &c.state.live.load().snapshot).unwrap();
+    let gaps = gardien_analysis::gaps::find_gaps(&tenant.tenant).unwrap();
+    assert!(v2["/console/gaps"].contains(&format!(
+        "{} gaps, {} of them reachable",
+        gaps.summary.gaps, gaps.summary.attacker_reachable_gaps
+    )));
+
+    // Version 3, a rollback to version 1 from the console: version 1's words again, under
+    // version 3.
+    let page = send(&c.app, get("/console/versions", &admin)).await;
+    let r = send(
+        &c.app,
+        post(
+            "/console/versions/1/rollback",
+            &admin,
+            &format!("csrf={}", csrf_of(&page.body)),
+        ),
+    )
+    .await;
+    assert!(
+        r.status.is_success() || r.status.is_redirection(),
+        "{}",
+        r.body
+    );
+    assert_eq!(c.state.live.load().version, 3);
+    let v3 = analysis_pages(&c.app, &admin, 3).await;
+    assert!(v3["/console/policies"].contains(&counts(0)));
+    assert!(!v3["/console/policies"].contains(marked));
+    for path in ["/console/policies", "/console/coverage"] {
+        assert_eq!(
+            v3[path].replace("version 3.", "version 1."),
+            v1[path].as_str(),
+            "{path}: version 1's description again"
+        );
+    }
 }

@@ -5,21 +5,23 @@
 //! Nothing here describes a condition by itself: the words and the matrix are
 //! `gardien doc`'s ([`gardien_analysis::doc::describe`]), the findings `gardien lint`'s, the
 //! gaps `gardien gaps`'s, and a device's compliance the server's own check (the one its
-//! decisions use). The analyses run once per policy version, off the async workers, and are
-//! kept until the version in force changes ([`Analyses`]).
+//! decisions use). The analyses are computed ahead, when a version comes into force, on a
+//! thread of their own ([`super::analyses`]); until they are ready the pages say so and
+//! reload themselves.
 //!
 //! Who: admins; readers too when `[console] reader_disclosure = "full"` (they already see
 //! every policy name, id and condition word on a sign-in's trace), else a 403 page.
 
-use super::page::{e, html, layout_nav, refusal, t, te};
+use super::analyses::{Gaps, Outcome, Results, View};
+use super::page::{e, html, layout_nav, refreshing, refusal, t, te};
 use super::{ConsoleRole, Session, lang};
 use crate::denial::{Disclosure, Lang};
 use crate::state::{AppState, Live};
 use axum::extract::{Query, State};
 use axum::response::Response;
-use gardien_analysis::doc::{CellKind, DocOptions, TenantDoc, describe, state_words};
-use gardien_analysis::gaps::{AnalysisError, GapKind, GapsReport, find_gaps};
-use gardien_analysis::lint::{LintOptions, LintReport, Severity, lint};
+use gardien_analysis::doc::{CellKind, state_words};
+use gardien_analysis::gaps::GapKind;
+use gardien_analysis::lint::Severity;
 use gardien_core::model::location::LocationKind;
 use gardien_core::model::policy::{LocationToken, PolicyState};
 use http::{HeaderMap, StatusCode};
@@ -32,77 +34,6 @@ const MAX_ROWS: usize = 500;
 
 /// IP ranges listed per named location (the count of the rest is said).
 const MAX_RANGES: usize = 8;
-
-/// The analyses of the policy set in force, each computed at most once per version (the
-/// first page that needs one waits for it; the others wait for that one).
-#[derive(Default)]
-pub struct Analyses {
-    doc: PerVersion<TenantDoc>,
-    lint: PerVersion<LintReport>,
-    gaps: PerVersion<Result<GapsReport, AnalysisError>>,
-}
-
-impl std::fmt::Debug for Analyses {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Analyses").finish_non_exhaustive()
-    }
-}
-
-struct PerVersion<T>(tokio::sync::Mutex<Option<(i64, Arc<T>)>>);
-
-impl<T> Default for PerVersion<T> {
-    fn default() -> Self {
-        PerVersion(tokio::sync::Mutex::new(None))
-    }
-}
-
-impl<T: Send + Sync + 'static> PerVersion<T> {
-    /// The value for `live`'s version: kept, or computed now on a blocking thread. `None`
-    /// when the computation panicked.
-    async fn get(&self, live: Arc<Live>, compute: fn(&Live) -> T) -> Option<Arc<T>> {
-        let mut slot = self.0.lock().await;
-        if let Some((version, value)) = &*slot
-            && *version == live.version
-        {
-            return Some(value.clone());
-        }
-        let version = live.version;
-        let value = Arc::new(
-            tokio::task::spawn_blocking(move || compute(&live))
-                .await
-                .ok()?,
-        );
-        *slot = Some((version, value.clone()));
-        Some(value)
-    }
-}
-
-fn compute_doc(live: &Live) -> TenantDoc {
-    // The lint summary is the lint page's; location classes bounded as `gardien doc`'s
-    // default.
-    describe(
-        &live.tenant.tenant,
-        DocOptions {
-            no_lint: true,
-            ..DocOptions::default()
-        },
-    )
-}
-
-fn compute_lint(live: &Live) -> LintReport {
-    lint(
-        &live.tenant,
-        &LintOptions {
-            now: Some(crate::clock::now_ms().div_euclid(1000)),
-            tenant_name: format!("store:version {}", live.version),
-            ..LintOptions::default()
-        },
-    )
-}
-
-fn compute_gaps(live: &Live) -> Result<GapsReport, AnalysisError> {
-    find_gaps(&live.tenant.tenant)
-}
 
 /// Whether a session may see these pages: admins, and readers at `full` disclosure.
 pub fn may_see(state: &AppState, session: &Session) -> bool {
@@ -143,13 +74,60 @@ fn page(lang: Lang, session: &Session, title: &str, body: &str) -> Response {
     )
 }
 
-fn failed(lang: Lang, session: &Session) -> Response {
-    refusal(
-        lang,
-        Some(session),
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "error-internal",
-    )
+/// Seconds between reloads of a page whose analysis is being computed.
+const RELOAD_SECONDS: u32 = 3;
+
+/// One analysis of `live` (the version in force) for a page, or the page to answer instead:
+/// "being computed" (it reloads itself, without script) or the failure. Never waits for the
+/// analysis ([`super::analyses`]).
+fn analysis<T>(
+    state: &AppState,
+    lang: Lang,
+    session: &Session,
+    live: &Arc<Live>,
+    (path, title_key): (&str, &str),
+    pick: fn(&Results) -> &Outcome<T>,
+) -> Result<Arc<T>, Box<Response>> {
+    let since = match state.console.analyses.view(live, pick) {
+        View::Ready(v) => return Ok(v),
+        View::Failed => {
+            let mut body = version_line(lang, live.version);
+            let _ = write!(
+                body,
+                "<p class=\"notice error\" role=\"status\">{}</p>",
+                te(lang, "analysis-failed")
+            );
+            return Err(Box::new(html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                layout_nav(lang, Some(session), true, t(lang, title_key), &body),
+            )));
+        }
+        View::Computing { since } => since,
+    };
+    let mut body = version_line(lang, live.version);
+    let status = match since {
+        Some(d) => fill(
+            lang,
+            "analysis-running",
+            &[("seconds", d.as_secs().to_string())],
+        ),
+        None => te(lang, "analysis-queued"),
+    };
+    let _ = write!(
+        body,
+        "<p class=\"notice\" role=\"status\" id=\"analysis-computing\">{status}</p><p>{reload} <a href=\"{path}\">{now}</a></p>",
+        reload = fill(
+            lang,
+            "analysis-reload",
+            &[("seconds", RELOAD_SECONDS.to_string())]
+        ),
+        now = te(lang, "analysis-reload-now"),
+    );
+    let page = layout_nav(lang, Some(session), true, t(lang, title_key), &body);
+    Err(Box::new(html(
+        StatusCode::OK,
+        refreshing(&page, RELOAD_SECONDS),
+    )))
 }
 
 /// A message with `{ $name }` placeholders filled (values are escaped with the rest).
@@ -196,8 +174,16 @@ pub async fn policies(State(state): State<Arc<AppState>>, headers: HeaderMap) ->
     let lang = lang(&headers);
     let live = state.live.load_full();
     let version = live.version;
-    let Some(doc) = state.console.analyses.doc.get(live, compute_doc).await else {
-        return failed(lang, &session);
+    let doc = match analysis(
+        &state,
+        lang,
+        &session,
+        &live,
+        ("/console/policies", "policies-title"),
+        |r| &r.doc,
+    ) {
+        Ok(d) => d,
+        Err(r) => return *r,
     };
     let (enabled, report_only, disabled) = doc.counts;
     let mut body = version_line(lang, version);
@@ -297,8 +283,16 @@ pub async fn coverage(
     let lang = lang(&headers);
     let live = state.live.load_full();
     let version = live.version;
-    let Some(doc) = state.console.analyses.doc.get(live, compute_doc).await else {
-        return failed(lang, &session);
+    let doc = match analysis(
+        &state,
+        lang,
+        &session,
+        &live,
+        ("/console/coverage", "coverage-title"),
+        |r| &r.doc,
+    ) {
+        Ok(d) => d,
+        Err(r) => return *r,
     };
     let place = match query {
         Ok(Query(q)) => q.place.unwrap_or(0),
@@ -437,8 +431,16 @@ pub async fn lint_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -
     let live = state.live.load_full();
     let version = live.version;
     let policies = live.tenant.tenant.policies.clone();
-    let Some(report) = state.console.analyses.lint.get(live, compute_lint).await else {
-        return failed(lang, &session);
+    let report = match analysis(
+        &state,
+        lang,
+        &session,
+        &live,
+        ("/console/lint", "lint-title"),
+        |r| &r.lint,
+    ) {
+        Ok(r) => r,
+        Err(r) => return *r,
     };
     let s = &report.summary;
     let mut body = version_line(lang, version);
@@ -512,6 +514,75 @@ pub async fn lint_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -
     page(lang, &session, t(lang, "lint-title"), &body)
 }
 
+/// What the gaps page says when the exact analysis was refused: why, what is shown instead
+/// (locations approximated, the broadest users × applications first) or why nothing is, and
+/// the command line that gives the same report.
+fn bounded_notice(body: &mut String, state: &AppState, lang: Lang, gaps: &Gaps) {
+    let Some(refused) = &gaps.exact_refused else {
+        return;
+    };
+    let _ = write!(
+        body,
+        "<section class=\"card\" aria-labelledby=\"h-bounded\"><h2 id=\"h-bounded\">{}</h2><p>{}</p>",
+        te(lang, "gaps-bounded-title"),
+        fill(
+            lang,
+            "gaps-exact-refused",
+            &[("reason", refused.to_string())]
+        ),
+    );
+    match &gaps.report {
+        Ok(report) => {
+            let _ = write!(body, "<p>{}</p>", te(lang, "gaps-approximate"));
+            if let Some(p) = &report.summary.partial {
+                let _ = write!(
+                    body,
+                    "<p class=\"notice\" role=\"status\">{}</p>",
+                    fill(
+                        lang,
+                        "gaps-partial",
+                        &[
+                            ("combinations", p.combinations.to_string()),
+                            ("limit", p.limit.to_string()),
+                            ("walked", p.pairs_walked.to_string()),
+                            ("total", p.pairs_total.to_string()),
+                        ]
+                    )
+                );
+            }
+        }
+        Err(err) => {
+            let _ = write!(
+                body,
+                "<p class=\"notice error\" role=\"status\">{}</p>",
+                fill(lang, "gaps-refused", &[("reason", err.to_string())]),
+            );
+        }
+    }
+    let base = state
+        .config
+        .console
+        .public_url
+        .as_deref()
+        .unwrap_or("https://gardien.example")
+        .trim_end_matches('/');
+    let mut command = format!(
+        "curl -H \"Authorization: Bearer $GARDIEN_ADMIN_TOKEN\" {base}/v1/admin/tenant -o tenant.json\ngardien gaps --tenant tenant.json"
+    );
+    if gaps.options.ip_bound.is_some() {
+        command.push_str(" --approximate-locations");
+    }
+    if gaps.options.partial {
+        command.push_str(" --partial");
+    }
+    let _ = write!(
+        body,
+        "<p>{}</p><pre><code>{}</code></pre></section>",
+        te(lang, "gaps-cli"),
+        e(&command)
+    );
+}
+
 /// `GET /console/gaps`: `gardien gaps`'s coverage gaps of the policy set in force, most
 /// exposed first.
 pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
@@ -522,19 +593,30 @@ pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
     let lang = lang(&headers);
     let live = state.live.load_full();
     let version = live.version;
-    let Some(result) = state.console.analyses.gaps.get(live, compute_gaps).await else {
-        return failed(lang, &session);
+    let result = match analysis(
+        &state,
+        lang,
+        &session,
+        &live,
+        ("/console/gaps", "gaps-title"),
+        |r| &r.gaps,
+    ) {
+        Ok(r) => r,
+        Err(r) => return *r,
     };
     let mut body = version_line(lang, version);
-    let report = match &*result {
+    bounded_notice(&mut body, &state, lang, &result);
+    let report = match &result.report {
         Ok(r) => r,
         Err(err) => {
-            let _ = write!(
-                body,
-                "<p class=\"notice error\" role=\"status\">{} {}</p>",
-                te(lang, "gaps-failed"),
-                e(&err.to_string())
-            );
+            if result.exact_refused.is_none() {
+                let _ = write!(
+                    body,
+                    "<p class=\"notice error\" role=\"status\">{} {}</p>",
+                    te(lang, "gaps-failed"),
+                    e(&err.to_string())
+                );
+            }
             return page(lang, &session, t(lang, "gaps-title"), &body);
         }
     };
@@ -835,40 +917,6 @@ pub const PAGES: [(&str, &str); 6] = [
 #[allow(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
-
-    fn count(live: &Live) -> i64 {
-        RUNS.fetch_add(1, Ordering::SeqCst);
-        live.version
-    }
-
-    fn live(version: i64) -> Arc<Live> {
-        let snapshot = serde_json::json!({"policies": []});
-        Arc::new(Live {
-            version,
-            tenant: crate::snapshot::compile("t", &snapshot).unwrap(),
-            snapshot,
-            applied: crate::signin_record::AppliedCache::default(),
-        })
-    }
-
-    #[tokio::test]
-    async fn an_analysis_runs_once_per_version() {
-        let cache = PerVersion::<i64>::default();
-        let v1 = live(1);
-        assert_eq!(*cache.get(v1.clone(), count).await.unwrap(), 1);
-        assert_eq!(*cache.get(v1, count).await.unwrap(), 1);
-        assert_eq!(RUNS.load(Ordering::SeqCst), 1, "kept for the same version");
-        assert_eq!(*cache.get(live(2), count).await.unwrap(), 2);
-        assert_eq!(
-            RUNS.load(Ordering::SeqCst),
-            2,
-            "computed again for a new one"
-        );
-    }
-
     #[test]
     fn messages_are_filled_then_escaped() {
         assert_eq!(
