@@ -129,7 +129,7 @@ pub(crate) struct Truncated {
     pub pairs_walked: usize,
     /// (user class, target class) pairs in all.
     pub pairs_total: usize,
-    /// Combinations of the whole walk (more than [`MAX_COMBINATIONS`]).
+    /// Combinations of the whole walk (more than the bound).
     pub combinations: u128,
 }
 
@@ -190,7 +190,7 @@ where
     L: Clone + Eq + Hash + Send,
     F: Fn(&[Verdict], &SignIn) -> Option<L> + Sync,
 {
-    walk_impl(u, classify, threads, false)
+    walk_impl(u, classify, threads, None)
 }
 
 /// [`walk`], except that a walk with more than [`MAX_COMBINATIONS`] combinations walks the
@@ -202,14 +202,32 @@ where
     L: Clone + Eq + Hash + Send,
     F: Fn(&[Verdict]) -> Option<L> + Sync,
 {
-    walk_impl(u, |v: &[Verdict], _: &SignIn| classify(v), None, true)
+    walk_partial_within(u, classify, MAX_COMBINATIONS)
+}
+
+/// [`walk_partial`] with another bound than [`MAX_COMBINATIONS`] (tests).
+pub(crate) fn walk_partial_within<L, F>(
+    u: &Universe,
+    classify: F,
+    limit: u128,
+) -> Result<Walked<L>, WalkError>
+where
+    L: Clone + Eq + Hash + Send,
+    F: Fn(&[Verdict]) -> Option<L> + Sync,
+{
+    walk_impl(
+        u,
+        |v: &[Verdict], _: &SignIn| classify(v),
+        None,
+        Some(limit),
+    )
 }
 
 fn walk_impl<L, F>(
     u: &Universe,
     classify: F,
     threads: Option<usize>,
-    partial: bool,
+    partial: Option<u128>,
 ) -> Result<Walked<L>, WalkError>
 where
     L: Clone + Eq + Hash + Send,
@@ -299,9 +317,10 @@ where
     let inner_keys = lsets.len() * rkeys.len();
     let combinations = (outer.len() as u128) * (inner_keys as u128);
     let mut truncated = None;
-    if combinations > MAX_COMBINATIONS {
-        let fit = usize::try_from(MAX_COMBINATIONS / (inner_keys.max(1) as u128)).unwrap_or(0);
-        if !partial || fit == 0 {
+    let limit = partial.unwrap_or(MAX_COMBINATIONS).min(MAX_COMBINATIONS);
+    if combinations > limit {
+        let fit = usize::try_from(limit / (inner_keys.max(1) as u128)).unwrap_or(0);
+        if partial.is_none() || fit == 0 {
             return Err(WalkError::TooLarge { combinations });
         }
         let pairs_total = outer_pairs.iter().map(Vec::len).sum();
