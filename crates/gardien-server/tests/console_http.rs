@@ -870,7 +870,8 @@ const POLICY_PAGES: [&str; 6] = [
 const COMPUTING: &str = "id=\"analysis-computing\"";
 
 /// A policy page once the analysis of the version in force is ready: until then the page
-/// says it is being computed, for that version, and reloads itself (no script).
+/// says it is being computed, for that version, and links to itself and to its
+/// self-reloading form (`?auto=1`); it never reloads itself unasked.
 async fn ready(app: &Router, path: &str, cookie: &str) -> Reply {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
@@ -878,22 +879,44 @@ async fn ready(app: &Router, path: &str, cookie: &str) -> Reply {
         if !r.body.contains(COMPUTING) {
             return r;
         }
-        assert_eq!(r.status, StatusCode::OK, "{path}");
-        assert!(
-            r.body
-                .contains("<head><meta http-equiv=\"refresh\" content=\"3\">"),
-            "{path}: {}",
-            r.body
-        );
-        assert!(r.body.contains(&format!(
-            "<a href=\"{}\">Reload now</a>",
-            path.split('?').next().unwrap()
-        )));
+        assert_computing(path, &r);
         assert!(
             std::time::Instant::now() < deadline,
             "{path}: not ready within 120 s"
         );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// The "being computed" page of `path` (with `auto=1` or not).
+fn assert_computing(path: &str, r: &Reply) {
+    assert_eq!(r.status, StatusCode::OK, "{path}");
+    let plain = path.replace("?auto=1", "").replace("&auto=1", "");
+    let auto = if plain.contains('?') {
+        format!("{plain}&amp;auto=1")
+    } else {
+        format!("{plain}?auto=1")
+    };
+    let refresh = "<head><meta http-equiv=\"refresh\" content=\"5\">";
+    if path.contains("auto=1") {
+        assert!(r.body.contains(refresh), "{path}: {}", r.body);
+        assert!(
+            r.body
+                .contains(&format!("<a href=\"{auto}\">Check again</a>"))
+        );
+        assert!(
+            r.body
+                .contains(&format!("<a href=\"{plain}\">Stop reloading</a>"))
+        );
+    } else {
+        assert!(!r.body.contains("http-equiv"), "{path}: reloads unasked");
+        assert!(
+            r.body
+                .contains(&format!("<a href=\"{plain}\">Check again</a>"))
+        );
+        assert!(r.body.contains(&format!(
+            "<a href=\"{auto}\">Check again automatically every 5 seconds</a>"
+        )));
     }
 }
 
@@ -1140,8 +1163,11 @@ async fn analysis_pages(app: &Router, cookie: &str, version: i64) -> HashMap<&'s
         "/console/gaps",
     ] {
         // At once (being computed or ready), then ready: always this version's.
-        let first = send(app, get(path, cookie)).await;
+        let first = send(app, get(&format!("{path}?auto=1"), cookie)).await;
         assert!(first.body.contains(&line), "{path}: {}", first.body);
+        if first.body.contains(COMPUTING) {
+            assert_computing(&format!("{path}?auto=1"), &first);
+        }
         let r = ready(app, path, cookie).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
         assert!(r.body.contains(&line), "{path}: {}", r.body);

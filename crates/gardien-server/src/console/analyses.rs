@@ -103,6 +103,15 @@ pub enum View<T> {
 }
 
 impl Analyses {
+    /// Analyses whose thread is said to run already, so that requests only queue (tests of
+    /// the pages' "being computed" state).
+    #[cfg(test)]
+    pub(crate) fn held_for_tests() -> Analyses {
+        let a = Analyses::default();
+        a.lock().worker = true;
+        a
+    }
+
     fn lock(&self) -> MutexGuard<'_, Queue> {
         // A panic never happens under this lock (the analyses run outside it); recover anyway.
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
@@ -372,9 +381,7 @@ mod tests {
     /// An `Analyses` whose thread is said to run already, so that requests only queue; the
     /// test runs the thread's loop itself, when it wants.
     fn held() -> Analyses {
-        let a = Analyses::default();
-        a.lock().worker = true;
-        a
+        Analyses::held_for_tests()
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! Who: admins; readers too when `[console] reader_disclosure = "full"` (they already see
 //! every policy name, id and condition word on a sign-in's trace), else a 403 page.
 
-use super::analyses::{Gaps, Outcome, Results, View};
+use super::analyses::{Analyses, Gaps, Outcome, Results, View};
 use super::page::{e, html, layout_nav, refreshing, refusal, t, te};
 use super::{ConsoleRole, Session, lang};
 use crate::denial::{Disclosure, Lang};
@@ -24,7 +24,7 @@ use gardien_analysis::gaps::GapKind;
 use gardien_analysis::lint::Severity;
 use gardien_core::model::location::LocationKind;
 use gardien_core::model::policy::{LocationToken, PolicyState};
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, StatusCode, Uri};
 use serde::Deserialize;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -74,21 +74,24 @@ fn page(lang: Lang, session: &Session, title: &str, body: &str) -> Response {
     )
 }
 
-/// Seconds between reloads of a page whose analysis is being computed.
-const RELOAD_SECONDS: u32 = 3;
+/// Seconds between reloads of a page whose analysis is being computed, when the admin asked
+/// for them (`?auto=1`).
+const RELOAD_SECONDS: u32 = 5;
 
 /// One analysis of `live` (the version in force) for a page, or the page to answer instead:
-/// "being computed" (it reloads itself, without script) or the failure. Never waits for the
-/// analysis ([`super::analyses`]).
+/// "being computed", or the failure. Never waits for the analysis
+/// ([`super::analyses`]). The "being computed" page links to itself, and reloads itself
+/// (`<meta http-equiv="refresh">`, no script) only when asked to with `?auto=1` (with a link
+/// to stop): a page that refreshes itself unasked fails WCAG 2.2.1 (timing adjustable).
 fn analysis<T>(
-    state: &AppState,
+    analyses: &Analyses,
     lang: Lang,
     session: &Session,
     live: &Arc<Live>,
-    (path, title_key): (&str, &str),
+    (uri, title_key): (&Uri, &str),
     pick: fn(&Results) -> &Outcome<T>,
 ) -> Result<Arc<T>, Box<Response>> {
-    let since = match state.console.analyses.view(live, pick) {
+    let since = match analyses.view(live, pick) {
         View::Ready(v) => return Ok(v),
         View::Failed => {
             let mut body = version_line(lang, live.version);
@@ -113,20 +116,66 @@ fn analysis<T>(
         ),
         None => te(lang, "analysis-queued"),
     };
+    // The page's own address, with and without `auto=1`.
+    let path = uri.path();
+    let others: Vec<&str> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("auto="))
+        .collect();
+    let auto = uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p == "auto=1"));
+    let plain = if others.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", others.join("&"))
+    };
+    let with_auto = if others.is_empty() {
+        format!("{path}?auto=1")
+    } else {
+        format!("{plain}&auto=1")
+    };
     let _ = write!(
         body,
-        "<p class=\"notice\" role=\"status\" id=\"analysis-computing\">{status}</p><p>{reload} <a href=\"{path}\">{now}</a></p>",
-        reload = fill(
-            lang,
-            "analysis-reload",
-            &[("seconds", RELOAD_SECONDS.to_string())]
-        ),
-        now = te(lang, "analysis-reload-now"),
+        "<p class=\"notice\" role=\"status\" id=\"analysis-computing\">{status}</p><p><a href=\"{again}\">{again_label}</a></p><p>",
+        again = e(if auto { &with_auto } else { &plain }),
+        again_label = te(lang, "analysis-reload-now"),
     );
+    if auto {
+        let _ = write!(
+            body,
+            "{} <a href=\"{}\">{}</a>",
+            fill(
+                lang,
+                "analysis-reloading",
+                &[("seconds", RELOAD_SECONDS.to_string())]
+            ),
+            e(&plain),
+            te(lang, "analysis-reload-stop"),
+        );
+    } else {
+        let _ = write!(
+            body,
+            "<a href=\"{}\">{}</a>",
+            e(&with_auto),
+            fill(
+                lang,
+                "analysis-reload-auto",
+                &[("seconds", RELOAD_SECONDS.to_string())]
+            ),
+        );
+    }
+    body.push_str("</p>");
     let page = layout_nav(lang, Some(session), true, t(lang, title_key), &body);
     Err(Box::new(html(
         StatusCode::OK,
-        refreshing(&page, RELOAD_SECONDS),
+        if auto {
+            refreshing(&page, RELOAD_SECONDS)
+        } else {
+            page
+        },
     )))
 }
 
@@ -166,7 +215,11 @@ fn policy_link(i: usize, name: &str) -> String {
 }
 
 /// `GET /console/policies`: every policy in plain words (`gardien doc`'s).
-pub async fn policies(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+pub async fn policies(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     let session = match viewer(&state, &headers) {
         Ok(s) => s,
         Err(r) => return *r,
@@ -175,11 +228,11 @@ pub async fn policies(State(state): State<Arc<AppState>>, headers: HeaderMap) ->
     let live = state.live.load_full();
     let version = live.version;
     let doc = match analysis(
-        &state,
+        &state.console.analyses,
         lang,
         &session,
         &live,
-        ("/console/policies", "policies-title"),
+        (&uri, "policies-title"),
         |r| &r.doc,
     ) {
         Ok(d) => d,
@@ -274,6 +327,7 @@ pub struct CoverageQuery {
 pub async fn coverage(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
+    uri: Uri,
     query: Result<Query<CoverageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let session = match viewer(&state, &headers) {
@@ -284,11 +338,11 @@ pub async fn coverage(
     let live = state.live.load_full();
     let version = live.version;
     let doc = match analysis(
-        &state,
+        &state.console.analyses,
         lang,
         &session,
         &live,
-        ("/console/coverage", "coverage-title"),
+        (&uri, "coverage-title"),
         |r| &r.doc,
     ) {
         Ok(d) => d,
@@ -422,7 +476,11 @@ fn severity_badge(lang: Lang, s: Severity) -> String {
 }
 
 /// `GET /console/lint`: `gardien lint`'s findings on the policy set in force.
-pub async fn lint_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+pub async fn lint_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     let session = match viewer(&state, &headers) {
         Ok(s) => s,
         Err(r) => return *r,
@@ -432,11 +490,11 @@ pub async fn lint_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -
     let version = live.version;
     let policies = live.tenant.tenant.policies.clone();
     let report = match analysis(
-        &state,
+        &state.console.analyses,
         lang,
         &session,
         &live,
-        ("/console/lint", "lint-title"),
+        (&uri, "lint-title"),
         |r| &r.lint,
     ) {
         Ok(r) => r,
@@ -585,7 +643,7 @@ fn bounded_notice(body: &mut String, state: &AppState, lang: Lang, gaps: &Gaps) 
 
 /// `GET /console/gaps`: `gardien gaps`'s coverage gaps of the policy set in force, most
 /// exposed first.
-pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap, uri: Uri) -> Response {
     let session = match viewer(&state, &headers) {
         Ok(s) => s,
         Err(r) => return *r,
@@ -594,11 +652,11 @@ pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
     let live = state.live.load_full();
     let version = live.version;
     let result = match analysis(
-        &state,
+        &state.console.analyses,
         lang,
         &session,
         &live,
-        ("/console/gaps", "gaps-title"),
+        (&uri, "gaps-title"),
         |r| &r.gaps,
     ) {
         Ok(r) => r,
@@ -914,9 +972,87 @@ pub const PAGES: [(&str, &str); 6] = [
 ];
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "tests")]
+#[allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
 mod tests {
     use super::*;
+    fn admin() -> Session {
+        Session {
+            actor: "token:admin".to_owned(),
+            name: None,
+            role: ConsoleRole::Admin,
+            csrf: "c".to_owned(),
+            exp: u64::MAX,
+            sid: "s".to_owned(),
+        }
+    }
+
+    async fn body(r: Response) -> String {
+        let bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_page_whose_analysis_is_not_ready_says_so_and_reloads_only_when_asked() {
+        let analyses = Analyses::held_for_tests();
+        let snapshot = serde_json::json!({"policies": []});
+        let live = Arc::new(Live {
+            version: 12,
+            tenant: crate::snapshot::compile("t", &snapshot).unwrap(),
+            snapshot,
+            applied: crate::signin_record::AppliedCache::default(),
+        });
+        let session = admin();
+        for (uri, refresh, again, other) in [
+            (
+                "/console/coverage?place=2",
+                false,
+                "/console/coverage?place=2",
+                "<a href=\"/console/coverage?place=2&amp;auto=1\">Check again automatically every 5 seconds</a>",
+            ),
+            (
+                "/console/coverage?place=2&auto=1",
+                true,
+                "/console/coverage?place=2&amp;auto=1",
+                "reloads itself every 5 seconds until the analysis is ready. <a href=\"/console/coverage?place=2\">Stop reloading</a>",
+            ),
+            (
+                "/console/lint?auto=1",
+                true,
+                "/console/lint?auto=1",
+                "<a href=\"/console/lint\">Stop reloading</a>",
+            ),
+        ] {
+            let uri: Uri = uri.parse().unwrap();
+            let Err(r) = analysis(
+                &analyses,
+                Lang::En,
+                &session,
+                &live,
+                (&uri, "lint-title"),
+                |r| &r.lint,
+            ) else {
+                panic!("not computed yet");
+            };
+            assert_eq!(r.status(), StatusCode::OK);
+            let page = body(*r).await;
+            assert!(page.contains("Policy set in force: version 12."), "{page}");
+            assert!(page.contains("id=\"analysis-computing\""));
+            assert!(page.contains("is queued"), "{page}");
+            assert_eq!(
+                page.contains("<head><meta http-equiv=\"refresh\" content=\"5\">"),
+                refresh,
+                "{uri}"
+            );
+            assert!(
+                page.contains(&format!("<a href=\"{again}\">Check again</a>")),
+                "{page}"
+            );
+            assert!(page.contains(other), "{page}");
+        }
+    }
+
     #[test]
     fn messages_are_filled_then_escaped() {
         assert_eq!(
