@@ -251,6 +251,24 @@ async fn policy_pages(app: &Router, cookie: &str, state: &AppState, started: Ins
             s(r.elapsed[1]),
             s(r.elapsed[2])
         );
+        if let gardien_server::console::analyses::Outcome::Ready(g) = &r.gaps
+            && let Ok(report) = &g.report
+        {
+            println!(
+                "gaps: exact analysis {}; the report shown took {:.2} s{}",
+                if g.exact_refused.is_some() {
+                    "refused"
+                } else {
+                    "shown"
+                },
+                report.summary.elapsed_ms / 1e3,
+                if report.summary.partial.is_some() {
+                    " (partial)"
+                } else {
+                    ""
+                }
+            );
+        }
     }
     for path in [
         "/console/locations",
