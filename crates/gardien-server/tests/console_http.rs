@@ -1265,3 +1265,15 @@ async fn the_policy_pages_show_the_analyses_of_each_version_as_it_comes_into_for
         );
     }
 }
+
+#[tokio::test]
+async fn without_the_console_no_analysis_is_computed() {
+    let c = console_with("roles", "enabled = false", true, demo_options()).await;
+    let r = send(&c.app, get("/console/policies", "")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // A console that is served computes the demo's analyses in milliseconds; this one never
+    // starts.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let live = c.state.live.load_full();
+    assert!(c.state.console.analyses.results(&live).is_none());
+}
