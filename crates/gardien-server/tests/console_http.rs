@@ -6,12 +6,12 @@
 )]
 
 //! The console over HTTP, without a browser (runs everywhere; the browser test is
-//! `console_chromium.rs`): headers and cookies, the token login (the decision token refused,
-//! login CSRF), sessions that are tampered with, and every way an OpenID Connect sign-in can
-//! fail (provider error, unknown state, missing state cookie, code refused by the token
-//! endpoint, wrong nonce, wrong audience, another key, no role), against an in-process fake
-//! token endpoint that checks PKCE. The policy pages (policies, coverage, lint, gaps, named
-//! locations, devices) for each role and disclosure level.
+//! `crates/gardien/tests/console_chromium.rs`): headers and cookies, the token login (the
+//! decision token refused, login CSRF), sessions that are tampered with, and every way an
+//! OpenID Connect sign-in can fail (provider error, unknown state, missing state cookie,
+//! code refused by the token endpoint, wrong nonce, wrong audience, another key, no role),
+//! against an in-process fake token endpoint that checks PKCE. The policy pages (policies,
+//! coverage, lint, gaps, named locations, devices) for each role and disclosure level.
 
 #[allow(dead_code, reason = "shared support: not every test uses all of it")]
 #[path = "support/demo.rs"]

@@ -6,8 +6,7 @@
 //! `gardien doc`'s ([`gardien_analysis::doc::describe`]), the findings `gardien lint`'s, the
 //! gaps `gardien gaps`'s, and a device's compliance the server's own check (the one its
 //! decisions use). The analyses are computed ahead, when a version comes into force, on a
-//! thread of their own ([`super::analyses`]); until they are ready the pages say so and
-//! reload themselves.
+//! thread of their own ([`super::analyses`]); until they are ready the pages say so.
 //!
 //! Who: admins; readers too when `[console] reader_disclosure = "full"` (they already see
 //! every policy name, id and condition word on a sign-in's trace), else a 403 page.
@@ -17,14 +16,15 @@ use super::page::{e, html, layout_nav, refreshing, refusal, t, te};
 use super::{ConsoleRole, Session, lang};
 use crate::denial::{Disclosure, Lang};
 use crate::state::{AppState, Live};
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::response::Response;
 use gardien_analysis::doc::{CellKind, state_words};
 use gardien_analysis::gaps::GapKind;
 use gardien_analysis::lint::Severity;
 use gardien_core::model::location::LocationKind;
 use gardien_core::model::policy::{LocationToken, PolicyState};
-use http::{HeaderMap, StatusCode, Uri};
+use http::request::Parts;
+use http::{StatusCode, Uri};
 use serde::Deserialize;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -52,132 +52,175 @@ pub fn layout_for(
     layout_nav(lang, Some(session), may_see(state, session), title, body)
 }
 
-/// The session, or the answer instead: the login redirect, or a 403 page.
-fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Session, Box<Response>> {
-    let s = super::signed_in(state, headers)?;
-    if may_see(state, &s) {
-        Ok(s)
-    } else {
-        Err(Box::new(refusal(
-            lang(headers),
-            Some(&s),
-            StatusCode::FORBIDDEN,
-            "error-admin-only",
-        )))
+/// What every policy page starts from, extracted before its handler runs: the viewer (an
+/// admin, or a reader when [`may_see`]; else the login redirect or a 403 page answers
+/// instead), the language, the policy set in force, and the page's address.
+pub struct PolicyPage {
+    session: Session,
+    lang: Lang,
+    live: Arc<Live>,
+    uri: Uri,
+}
+
+impl FromRequestParts<Arc<AppState>> for PolicyPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<PolicyPage, Response> {
+        let session = super::signed_in(state, &parts.headers).map_err(|r| *r)?;
+        let lang = lang(&parts.headers);
+        if !may_see(state, &session) {
+            return Err(refusal(
+                lang,
+                Some(&session),
+                StatusCode::FORBIDDEN,
+                "error-admin-only",
+            ));
+        }
+        Ok(PolicyPage {
+            session,
+            lang,
+            live: state.live.load_full(),
+            uri: parts.uri.clone(),
+        })
     }
 }
 
-fn page(lang: Lang, session: &Session, title: &str, body: &str) -> Response {
-    html(
-        StatusCode::OK,
-        layout_nav(lang, Some(session), true, title, body),
-    )
+impl PolicyPage {
+    /// The start of a page's body: the version of the policy set it describes.
+    fn version_line(&self) -> String {
+        format!(
+            "<p class=\"muted\">{}</p>",
+            fill(
+                self.lang,
+                "tenant-version",
+                &[("version", self.live.version.to_string())]
+            )
+        )
+    }
+
+    /// The page titled by message `title`.
+    fn page(&self, title: &str, body: &str) -> Response {
+        html(
+            StatusCode::OK,
+            layout_nav(
+                self.lang,
+                Some(&self.session),
+                true,
+                t(self.lang, title),
+                body,
+            ),
+        )
+    }
+
+    /// One analysis of the policy set in force (`pick` chooses which), or the page to answer
+    /// instead: "being computed", or the failure. Never waits for the analysis
+    /// ([`super::analyses`]). The "being computed" page links to itself, and reloads itself
+    /// (`<meta http-equiv="refresh">`, no script) only when asked to with `?auto=1` (with a
+    /// link to stop): a page that refreshes itself unasked fails WCAG 2.2.1 (timing
+    /// adjustable).
+    fn analysis<T>(
+        &self,
+        analyses: &Analyses,
+        title: &str,
+        pick: fn(&Results) -> &Outcome<T>,
+    ) -> Result<Arc<T>, Box<Response>> {
+        let lang = self.lang;
+        let since = match analyses.view(&self.live, pick) {
+            View::Ready(v) => return Ok(v),
+            View::Failed => {
+                let mut body = self.version_line();
+                let _ = write!(
+                    body,
+                    "<p class=\"notice error\" role=\"status\">{}</p>",
+                    te(lang, "analysis-failed")
+                );
+                let mut page = self.page(title, &body);
+                *page.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                return Err(Box::new(page));
+            }
+            View::Computing { since } => since,
+        };
+        let mut body = self.version_line();
+        let status = match since {
+            Some(d) => fill(
+                lang,
+                "analysis-running",
+                &[("seconds", d.as_secs().to_string())],
+            ),
+            None => te(lang, "analysis-queued"),
+        };
+        // The page's own address, with and without `auto=1`.
+        let path = self.uri.path();
+        let others: Vec<&str> = self
+            .uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("auto="))
+            .collect();
+        let auto = self
+            .uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|p| p == "auto=1"));
+        let plain = if others.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{}", others.join("&"))
+        };
+        let with_auto = if others.is_empty() {
+            format!("{path}?auto=1")
+        } else {
+            format!("{plain}&auto=1")
+        };
+        let _ = write!(
+            body,
+            "<p class=\"notice\" role=\"status\" id=\"analysis-computing\">{status}</p><p><a href=\"{again}\">{again_label}</a></p><p>",
+            again = e(if auto { &with_auto } else { &plain }),
+            again_label = te(lang, "analysis-reload-now"),
+        );
+        if auto {
+            let _ = write!(
+                body,
+                "{} <a href=\"{}\">{}</a>",
+                fill(
+                    lang,
+                    "analysis-reloading",
+                    &[("seconds", RELOAD_SECONDS.to_string())]
+                ),
+                e(&plain),
+                te(lang, "analysis-reload-stop"),
+            );
+        } else {
+            let _ = write!(
+                body,
+                "<a href=\"{}\">{}</a>",
+                e(&with_auto),
+                fill(
+                    lang,
+                    "analysis-reload-auto",
+                    &[("seconds", RELOAD_SECONDS.to_string())]
+                ),
+            );
+        }
+        body.push_str("</p>");
+        let page = layout_nav(lang, Some(&self.session), true, t(lang, title), &body);
+        Err(Box::new(html(
+            StatusCode::OK,
+            if auto {
+                refreshing(&page, RELOAD_SECONDS)
+            } else {
+                page
+            },
+        )))
+    }
 }
 
 /// Seconds between reloads of a page whose analysis is being computed, when the admin asked
 /// for them (`?auto=1`).
 const RELOAD_SECONDS: u32 = 5;
-
-/// One analysis of `live` (the version in force) for a page, or the page to answer instead:
-/// "being computed", or the failure. Never waits for the analysis
-/// ([`super::analyses`]). The "being computed" page links to itself, and reloads itself
-/// (`<meta http-equiv="refresh">`, no script) only when asked to with `?auto=1` (with a link
-/// to stop): a page that refreshes itself unasked fails WCAG 2.2.1 (timing adjustable).
-fn analysis<T>(
-    analyses: &Analyses,
-    lang: Lang,
-    session: &Session,
-    live: &Arc<Live>,
-    (uri, title_key): (&Uri, &str),
-    pick: fn(&Results) -> &Outcome<T>,
-) -> Result<Arc<T>, Box<Response>> {
-    let since = match analyses.view(live, pick) {
-        View::Ready(v) => return Ok(v),
-        View::Failed => {
-            let mut body = version_line(lang, live.version);
-            let _ = write!(
-                body,
-                "<p class=\"notice error\" role=\"status\">{}</p>",
-                te(lang, "analysis-failed")
-            );
-            return Err(Box::new(html(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                layout_nav(lang, Some(session), true, t(lang, title_key), &body),
-            )));
-        }
-        View::Computing { since } => since,
-    };
-    let mut body = version_line(lang, live.version);
-    let status = match since {
-        Some(d) => fill(
-            lang,
-            "analysis-running",
-            &[("seconds", d.as_secs().to_string())],
-        ),
-        None => te(lang, "analysis-queued"),
-    };
-    // The page's own address, with and without `auto=1`.
-    let path = uri.path();
-    let others: Vec<&str> = uri
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty() && !p.starts_with("auto="))
-        .collect();
-    let auto = uri
-        .query()
-        .is_some_and(|q| q.split('&').any(|p| p == "auto=1"));
-    let plain = if others.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{}", others.join("&"))
-    };
-    let with_auto = if others.is_empty() {
-        format!("{path}?auto=1")
-    } else {
-        format!("{plain}&auto=1")
-    };
-    let _ = write!(
-        body,
-        "<p class=\"notice\" role=\"status\" id=\"analysis-computing\">{status}</p><p><a href=\"{again}\">{again_label}</a></p><p>",
-        again = e(if auto { &with_auto } else { &plain }),
-        again_label = te(lang, "analysis-reload-now"),
-    );
-    if auto {
-        let _ = write!(
-            body,
-            "{} <a href=\"{}\">{}</a>",
-            fill(
-                lang,
-                "analysis-reloading",
-                &[("seconds", RELOAD_SECONDS.to_string())]
-            ),
-            e(&plain),
-            te(lang, "analysis-reload-stop"),
-        );
-    } else {
-        let _ = write!(
-            body,
-            "<a href=\"{}\">{}</a>",
-            e(&with_auto),
-            fill(
-                lang,
-                "analysis-reload-auto",
-                &[("seconds", RELOAD_SECONDS.to_string())]
-            ),
-        );
-    }
-    body.push_str("</p>");
-    let page = layout_nav(lang, Some(session), true, t(lang, title_key), &body);
-    Err(Box::new(html(
-        StatusCode::OK,
-        if auto {
-            refreshing(&page, RELOAD_SECONDS)
-        } else {
-            page
-        },
-    )))
-}
 
 /// A message with `{ $name }` placeholders filled (values are escaped with the rest).
 fn fill(lang: Lang, key: &str, values: &[(&str, String)]) -> String {
@@ -186,13 +229,6 @@ fn fill(lang: Lang, key: &str, values: &[(&str, String)]) -> String {
         text = text.replace(&format!("{{ ${name} }}"), value);
     }
     e(&text)
-}
-
-fn version_line(lang: Lang, version: i64) -> String {
-    format!(
-        "<p class=\"muted\">{}</p>",
-        fill(lang, "tenant-version", &[("version", version.to_string())])
-    )
 }
 
 fn state_badge(lang: Lang, s: PolicyState) -> String {
@@ -209,37 +245,61 @@ fn state_badge(lang: Lang, s: PolicyState) -> String {
     }
 }
 
+/// A policy's display name, or its id when it has none.
+fn name_or_id<'a>(display_name: &'a str, id: &'a str) -> &'a str {
+    if display_name.is_empty() {
+        id
+    } else {
+        display_name
+    }
+}
+
+/// Opens a table in a scrollable, labelled region: `caption` is HTML (escaped by the
+/// caller), `columns` the message keys of the column headers. The caller writes the rows
+/// and closes with `</tbody></table></div>`.
+fn table_start(body: &mut String, lang: Lang, id: &str, caption: &str, columns: &[&str]) {
+    let _ = write!(
+        body,
+        "<div class=\"table\" role=\"region\" aria-labelledby=\"{id}-caption\" tabindex=\"0\"><table><caption id=\"{id}-caption\">{caption}</caption><thead><tr>"
+    );
+    for key in columns {
+        let _ = write!(body, "<th scope=\"col\">{}</th>", te(lang, key));
+    }
+    body.push_str("</tr></thead><tbody>");
+}
+
+/// Says that only the first [`MAX_ROWS`] of `total` rows are shown, when there are more.
+fn first_rows(body: &mut String, lang: Lang, total: usize) {
+    if total > MAX_ROWS {
+        let _ = write!(
+            body,
+            "<p class=\"muted\">{}</p>",
+            fill(
+                lang,
+                "tenant-first-rows",
+                &[
+                    ("shown", MAX_ROWS.to_string()),
+                    ("total", total.to_string())
+                ]
+            )
+        );
+    }
+}
+
 /// The anchor of policy `i` on the policies page.
 fn policy_link(i: usize, name: &str) -> String {
     format!("<a href=\"/console/policies#p-{i}\">{}</a>", e(name))
 }
 
 /// `GET /console/policies`: every policy in plain words (`gardien doc`'s).
-pub async fn policies(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let doc = match analysis(
-        &state.console.analyses,
-        lang,
-        &session,
-        &live,
-        (&uri, "policies-title"),
-        |r| &r.doc,
-    ) {
+pub async fn policies(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
+    let doc = match ctx.analysis(&state.console.analyses, "policies-title", |r| &r.doc) {
         Ok(d) => d,
         Err(r) => return *r,
     };
     let (enabled, report_only, disabled) = doc.counts;
-    let mut body = version_line(lang, version);
+    let mut body = ctx.version_line();
     let _ = write!(
         body,
         "<p>{}</p><p class=\"muted\">{}</p>",
@@ -302,7 +362,7 @@ pub async fn policies(
         }
         body.push_str("</dl></section>");
     }
-    page(lang, &session, t(lang, "policies-title"), &body)
+    ctx.page("policies-title", &body)
 }
 
 fn notes(body: &mut String, lang: Lang, notes: &[String]) {
@@ -326,25 +386,11 @@ pub struct CoverageQuery {
 /// location class at a time; cells where report-only policies apply name them.
 pub async fn coverage(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    uri: Uri,
+    ctx: PolicyPage,
     query: Result<Query<CoverageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let doc = match analysis(
-        &state.console.analyses,
-        lang,
-        &session,
-        &live,
-        (&uri, "coverage-title"),
-        |r| &r.doc,
-    ) {
+    let lang = ctx.lang;
+    let doc = match ctx.analysis(&state.console.analyses, "coverage-title", |r| &r.doc) {
         Ok(d) => d,
         Err(r) => return *r,
     };
@@ -358,18 +404,18 @@ pub async fn coverage(
         .or_else(|| doc.matrices.first().filter(|_| place == 0))
     else {
         if doc.matrices.is_empty() {
-            let mut body = version_line(lang, version);
+            let mut body = ctx.version_line();
             let _ = write!(body, "<p>{}</p>", te(lang, "coverage-none"));
-            return page(lang, &session, t(lang, "coverage-title"), &body);
+            return ctx.page("coverage-title", &body);
         }
         return refusal(
             lang,
-            Some(&session),
+            Some(&ctx.session),
             StatusCode::NOT_FOUND,
             "error-no-place",
         );
     };
-    let mut body = version_line(lang, version);
+    let mut body = ctx.version_line();
     let _ = write!(body, "<p>{}</p>", te(lang, "coverage-lead"));
     notes(&mut body, lang, &doc.notes);
     let _ = write!(
@@ -460,7 +506,7 @@ pub async fn coverage(
         body.push_str("</tr>");
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "coverage-title"), &body)
+    ctx.page("coverage-title", &body)
 }
 
 fn severity_badge(lang: Lang, s: Severity) -> String {
@@ -476,32 +522,15 @@ fn severity_badge(lang: Lang, s: Severity) -> String {
 }
 
 /// `GET /console/lint`: `gardien lint`'s findings on the policy set in force.
-pub async fn lint_page(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let policies = live.tenant.tenant.policies.clone();
-    let report = match analysis(
-        &state.console.analyses,
-        lang,
-        &session,
-        &live,
-        (&uri, "lint-title"),
-        |r| &r.lint,
-    ) {
+pub async fn lint_page(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
+    let policies = &ctx.live.tenant.tenant.policies;
+    let report = match ctx.analysis(&state.console.analyses, "lint-title", |r| &r.lint) {
         Ok(r) => r,
         Err(r) => return *r,
     };
     let s = &report.summary;
-    let mut body = version_line(lang, version);
+    let mut body = ctx.version_line();
     let _ = write!(
         body,
         "<p>{}</p>",
@@ -526,27 +555,25 @@ pub async fn lint_page(
     }
     if report.findings.is_empty() {
         let _ = write!(body, "<p>{}</p>", te(lang, "lint-none"));
-        return page(lang, &session, t(lang, "lint-title"), &body);
+        return ctx.page("lint-title", &body);
     }
-    let _ = write!(
-        body,
-        "<div class=\"table\" role=\"region\" aria-labelledby=\"lint-caption\" tabindex=\"0\"><table><caption id=\"lint-caption\">{}</caption>\
-<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        te(lang, "lint-caption"),
-        te(lang, "lint-severity"),
-        te(lang, "lint-rule"),
-        te(lang, "lint-policy"),
-        te(lang, "lint-finding"),
-        te(lang, "lint-where"),
+    table_start(
+        &mut body,
+        lang,
+        "lint",
+        &te(lang, "lint-caption"),
+        &[
+            "lint-severity",
+            "lint-rule",
+            "lint-policy",
+            "lint-finding",
+            "lint-where",
+        ],
     );
     for f in &report.findings {
         let policy = match &f.policy {
             Some(p) => {
-                let name = if p.display_name.is_empty() {
-                    &p.id
-                } else {
-                    &p.display_name
-                };
+                let name = name_or_id(&p.display_name, &p.id);
                 match policies.iter().position(|q| q.id == p.id) {
                     Some(i) => policy_link(i, name),
                     None => e(name),
@@ -569,7 +596,7 @@ pub async fn lint_page(
         );
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "lint-title"), &body)
+    ctx.page("lint-title", &body)
 }
 
 /// What the gaps page says when the exact analysis was refused: why, what is shown instead
@@ -643,26 +670,13 @@ fn bounded_notice(body: &mut String, state: &AppState, lang: Lang, gaps: &Gaps) 
 
 /// `GET /console/gaps`: `gardien gaps`'s coverage gaps of the policy set in force, most
 /// exposed first.
-pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap, uri: Uri) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let result = match analysis(
-        &state.console.analyses,
-        lang,
-        &session,
-        &live,
-        (&uri, "gaps-title"),
-        |r| &r.gaps,
-    ) {
+pub async fn gaps(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
+    let result = match ctx.analysis(&state.console.analyses, "gaps-title", |r| &r.gaps) {
         Ok(r) => r,
         Err(r) => return *r,
     };
-    let mut body = version_line(lang, version);
+    let mut body = ctx.version_line();
     bounded_notice(&mut body, &state, lang, &result);
     let report = match &result.report {
         Ok(r) => r,
@@ -675,7 +689,7 @@ pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap, uri: U
                     e(&err.to_string())
                 );
             }
-            return page(lang, &session, t(lang, "gaps-title"), &body);
+            return ctx.page("gaps-title", &body);
         }
     };
     let s = &report.summary;
@@ -708,33 +722,22 @@ pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap, uri: U
     }
     if report.gaps.is_empty() {
         let _ = write!(body, "<p>{}</p>", te(lang, "gaps-none"));
-        return page(lang, &session, t(lang, "gaps-title"), &body);
+        return ctx.page("gaps-title", &body);
     }
-    if report.gaps.len() > MAX_ROWS {
-        let _ = write!(
-            body,
-            "<p class=\"muted\">{}</p>",
-            fill(
-                lang,
-                "tenant-first-rows",
-                &[
-                    ("shown", MAX_ROWS.to_string()),
-                    ("total", report.gaps.len().to_string())
-                ]
-            )
-        );
-    }
-    let _ = write!(
-        body,
-        "<div class=\"table\" role=\"region\" aria-labelledby=\"gaps-caption\" tabindex=\"0\"><table><caption id=\"gaps-caption\">{}</caption>\
-<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        te(lang, "gaps-caption"),
-        te(lang, "gaps-rank"),
-        te(lang, "gaps-kind"),
-        te(lang, "gaps-exposure"),
-        te(lang, "gaps-attacker"),
-        te(lang, "gaps-box"),
-        te(lang, "gaps-example"),
+    first_rows(&mut body, lang, report.gaps.len());
+    table_start(
+        &mut body,
+        lang,
+        "gaps",
+        &te(lang, "gaps-caption"),
+        &[
+            "gaps-rank",
+            "gaps-kind",
+            "gaps-exposure",
+            "gaps-attacker",
+            "gaps-box",
+            "gaps-example",
+        ],
     );
     for g in report.gaps.iter().take(MAX_ROWS) {
         let kind = match g.kind {
@@ -769,39 +772,35 @@ pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap, uri: U
         );
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "gaps-title"), &body)
+    ctx.page("gaps-title", &body)
 }
 
 /// `GET /console/locations`: the named locations (`gardien doc`'s words), their ranges or
 /// countries, and the policies that name them.
-pub async fn locations(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let tenant = &live.tenant.tenant;
-    let mut body = version_line(lang, version);
+pub async fn locations(ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
+    let tenant = &ctx.live.tenant.tenant;
+    let mut body = ctx.version_line();
     if tenant.named_locations.is_empty() {
         let _ = write!(body, "<p>{}</p>", te(lang, "locations-none"));
-        return page(lang, &session, t(lang, "locations-title"), &body);
+        return ctx.page("locations-title", &body);
     }
-    let _ = write!(
-        body,
-        "<div class=\"table\" role=\"region\" aria-labelledby=\"locations-caption\" tabindex=\"0\"><table><caption id=\"locations-caption\">{}</caption>\
-<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        fill(
+    table_start(
+        &mut body,
+        lang,
+        "locations",
+        &fill(
             lang,
             "locations-caption",
-            &[("count", tenant.named_locations.len().to_string())]
+            &[("count", tenant.named_locations.len().to_string())],
         ),
-        te(lang, "locations-name"),
-        te(lang, "locations-what"),
-        te(lang, "locations-trusted"),
-        te(lang, "locations-ranges"),
-        te(lang, "locations-used-by"),
+        &[
+            "locations-name",
+            "locations-what",
+            "locations-trusted",
+            "locations-ranges",
+            "locations-used-by",
+        ],
     );
     let words = gardien_analysis::doc::location_words(tenant);
     for (l, w) in tenant.named_locations.iter().zip(&words) {
@@ -842,11 +841,7 @@ pub async fn locations(State(state): State<Arc<AppState>>, headers: HeaderMap) -
             } else {
                 continue;
             };
-            let name = if p.display_name.is_empty() {
-                &p.id
-            } else {
-                &p.display_name
-            };
+            let name = name_or_id(&p.display_name, &p.id);
             used.push(format!(
                 "<li>{} <span class=\"muted\">({})</span></li>",
                 policy_link(i, name),
@@ -868,17 +863,13 @@ pub async fn locations(State(state): State<Arc<AppState>>, headers: HeaderMap) -
         );
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "locations-title"), &body)
+    ctx.page("locations-title", &body)
 }
 
 /// `GET /console/devices`: the device registry in force, each device's compliance as the
 /// server computes it for decisions (and why not).
-pub async fn devices(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let lang = lang(&headers);
+pub async fn devices(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
     let signals = state.signals.load_full();
     let registry = &signals.devices;
     let mut body = format!(
@@ -891,32 +882,21 @@ pub async fn devices(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
         te(lang, "devices-lead"),
     );
     if registry.is_empty() {
-        return page(lang, &session, t(lang, "devices-title"), &body);
+        return ctx.page("devices-title", &body);
     }
-    if registry.len() > MAX_ROWS {
-        let _ = write!(
-            body,
-            "<p class=\"muted\">{}</p>",
-            fill(
-                lang,
-                "tenant-first-rows",
-                &[
-                    ("shown", MAX_ROWS.to_string()),
-                    ("total", registry.len().to_string())
-                ]
-            )
-        );
-    }
-    let _ = write!(
-        body,
-        "<div class=\"table\" role=\"region\" aria-labelledby=\"devices-caption\" tabindex=\"0\"><table><caption id=\"devices-caption\">{}</caption>\
-<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        te(lang, "devices-caption"),
-        te(lang, "devices-name"),
-        te(lang, "devices-os"),
-        te(lang, "devices-join"),
-        te(lang, "devices-ownership"),
-        te(lang, "devices-compliance"),
+    first_rows(&mut body, lang, registry.len());
+    table_start(
+        &mut body,
+        lang,
+        "devices",
+        &te(lang, "devices-caption"),
+        &[
+            "devices-name",
+            "devices-os",
+            "devices-join",
+            "devices-ownership",
+            "devices-compliance",
+        ],
     );
     for d in registry.iter().take(MAX_ROWS) {
         let info = &d.info;
@@ -958,7 +938,7 @@ pub async fn devices(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
         );
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "devices-title"), &body)
+    ctx.page("devices-title", &body)
 }
 
 /// Links to the pages of this module, for the navigation (query-free paths).
@@ -1003,7 +983,6 @@ mod tests {
             snapshot,
             applied: crate::signin_record::AppliedCache::default(),
         });
-        let session = admin();
         for (uri, refresh, again, other) in [
             (
                 "/console/coverage?place=2",
@@ -1024,15 +1003,13 @@ mod tests {
                 "<a href=\"/console/lint\">Stop reloading</a>",
             ),
         ] {
-            let uri: Uri = uri.parse().unwrap();
-            let Err(r) = analysis(
-                &analyses,
-                Lang::En,
-                &session,
-                &live,
-                (&uri, "lint-title"),
-                |r| &r.lint,
-            ) else {
+            let ctx = PolicyPage {
+                session: admin(),
+                lang: Lang::En,
+                live: live.clone(),
+                uri: uri.parse().unwrap(),
+            };
+            let Err(r) = ctx.analysis(&analyses, "lint-title", |r| &r.lint) else {
                 panic!("not computed yet");
             };
             assert_eq!(r.status(), StatusCode::OK);
