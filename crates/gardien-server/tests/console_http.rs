@@ -617,13 +617,18 @@ fn now() -> u64 {
 
 /// Opens a session with an admin API token (admin or the named reader): its cookie.
 async fn token_session(c: &Console, token: &str) -> String {
-    let page = send(&c.app, get("/console/login", "")).await;
+    token_session_on(&c.app, token).await
+}
+
+/// The session cookie of a token login on `app`.
+async fn token_session_on(app: &Router, token: &str) -> String {
+    let page = send(app, get("/console/login", "")).await;
     let cookie = format!(
         "gardien_console_login={}",
         page.cookie("gardien_console_login")
     );
     let r = send(
-        &c.app,
+        app,
         post(
             "/console/login",
             &cookie,
@@ -1151,6 +1156,26 @@ async fn the_policy_pages_escape_every_name() {
     );
 }
 
+/// Waits until every analysis of the version in force is computed, without any page asking
+/// for it (they are computed when the version comes into force).
+async fn computed_ahead(state: &AppState) {
+    let live = state.live.load_full();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !state
+        .console
+        .analyses
+        .results(&live)
+        .is_some_and(|r| r.complete())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "version {} not computed ahead",
+            live.version
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// Every policy page's analysis page of `version`: the page for that version (being computed,
 /// or ready), never another version's.
 async fn analysis_pages(app: &Router, cookie: &str, version: i64) -> HashMap<&'static str, String> {
@@ -1199,6 +1224,7 @@ async fn the_policy_pages_show_the_analyses_of_each_version_as_it_comes_into_for
         )
     };
     // Version 1, computed at start.
+    computed_ahead(&c.state).await;
     let v1 = analysis_pages(&c.app, &admin, 1).await;
     assert!(v1["/console/policies"].contains(&counts(0)));
     assert!(!v1["/console/policies"].contains(marked));
@@ -1220,6 +1246,7 @@ async fn the_policy_pages_show_the_analyses_of_each_version_as_it_comes_into_for
     .await;
     assert!(r.status.is_success(), "{}: {}", r.status, r.body);
     assert_eq!(c.state.live.load().version, 2);
+    computed_ahead(&c.state).await;
     let v2 = analysis_pages(&c.app, &admin, 2).await;
     assert!(v2["/console/policies"].contains(&counts(1)));
     assert!(v2["/console/policies"].contains(marked));
@@ -1254,6 +1281,7 @@ async fn the_policy_pages_show_the_analyses_of_each_version_as_it_comes_into_for
         r.body
     );
     assert_eq!(c.state.live.load().version, 3);
+    computed_ahead(&c.state).await;
     let v3 = analysis_pages(&c.app, &admin, 3).await;
     assert!(v3["/console/policies"].contains(&counts(0)));
     assert!(!v3["/console/policies"].contains(marked));
@@ -1276,4 +1304,59 @@ async fn without_the_console_no_analysis_is_computed() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let live = c.state.live.load_full();
     assert!(c.state.console.analyses.results(&live).is_none());
+}
+
+#[tokio::test]
+async fn a_replica_shows_the_analyses_of_a_version_another_replica_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || {
+        ServerConfig::parse(
+            "t.toml",
+            &format!(
+                "[store]\npath = \"{}\"\n[admin]\ntoken_sha256 = \"{}\"\n[console]\npublic_url = \"http://gardien.test\"\n",
+                dir.path().join("g.db").display(),
+                gardien_server::state::hash_token(TOKEN)
+            ),
+        )
+        .unwrap()
+    };
+    let options = demo_options();
+    let ca06 = options.initial_tenant.as_ref().unwrap()["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["displayName"].as_str().unwrap().starts_with("CA06"))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = AppState::start(config(), options).await.unwrap();
+    let b = AppState::start(config(), demo_options()).await.unwrap();
+    let (app_a, app_b) = (router(a.clone()), router(b.clone()));
+    let admin = token_session_on(&app_b, TOKEN).await;
+    let marked = "CA06 Require MFA outside trusted networks <span class=\"badge challenge\">report-only</span>";
+    let v1 = ready(&app_b, "/console/policies", &admin).await;
+    assert!(v1.body.contains("Policy set in force: version 1."));
+    assert!(!v1.body.contains(marked));
+    // Written through A; B puts it in force (the periodic check, or a notification).
+    let r = send(
+        &app_a,
+        Request::patch(format!("/v1.0/identity/conditionalAccess/policies/{ca06}"))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .header("content-type", "application/json")
+            .body(Body::from(
+                json!({"state": "enabledForReportingButNotEnforced"}).to_string(),
+            ))
+            .unwrap(),
+    )
+    .await;
+    assert!(r.status.is_success(), "{}: {}", r.status, r.body);
+    assert_eq!(b.sync_policy().await.unwrap(), 2);
+    computed_ahead(&b).await;
+    let v2 = analysis_pages(&app_b, &admin, 2).await;
+    assert!(v2["/console/policies"].contains(marked));
+    assert!(
+        v2["/console/coverage"]
+            .contains("report-only:</span> <a href=\"/console/policies#p-5\">CA06")
+    );
 }
