@@ -231,6 +231,7 @@ gaps-partial = Still too large ({ $combinations } combinations of classes, more 
 gaps-refused = Even this bounded analysis cannot run: { $reason } The other dimensions alone (platforms, client apps, locations, devices, risks, flows) are too many to combine. See "Large tenants" in docs/gaps.md.
 gaps-cli = The same analysis from the command line, on the policy set in force:
 gaps-counts = { $gaps } gaps, { $reachable } of them reachable by an attacker; { $classes } classes of sign-ins analysed: { $noControl } with no control, { $noStrong } with no strong control.
+gaps-counts-partial = In the part walked: { $gaps } gaps, { $reachable } of them reachable by an attacker; { $noControl } classes of sign-ins with no control, { $noStrong } with no strong control (of { $classes } classes in the partition).
 gaps-lead = Sign-ins with no MFA done that no policy controls, or that no policy asks for a strong control, grouped into boxes of classes and ranked by exposure: the report of gardien gaps.
 gaps-approximations = What the analysis approximates
 gaps-none = No gap: every class of sign-ins meets a strong control or a block.

@@ -229,6 +229,7 @@ gaps-partial = Encore trop grande ({ $combinations } combinaisons de classes, pl
 gaps-refused = Même cette analyse bornée ne peut pas s'exécuter : { $reason } Les autres dimensions à elles seules (plateformes, applications clientes, emplacements, appareils, risques, flux) sont trop nombreuses à combiner. Voir « Large tenants » dans docs/gaps.md.
 gaps-cli = La même analyse en ligne de commande, sur les stratégies en vigueur :
 gaps-counts = { $gaps } lacunes, dont { $reachable } atteignables par un attaquant ; { $classes } classes de connexions analysées : { $noControl } sans contrôle, { $noStrong } sans contrôle fort.
+gaps-counts-partial = Dans la partie parcourue : { $gaps } lacunes, dont { $reachable } atteignables par un attaquant ; { $noControl } classes de connexions sans contrôle, { $noStrong } sans contrôle fort (sur { $classes } classes de la partition).
 gaps-lead = Les connexions sans MFA qu'aucune stratégie ne contrôle, ou pour lesquelles aucune n'exige de contrôle fort, regroupées en blocs de classes et classées par exposition : le rapport de gardien gaps.
 gaps-approximations = Ce que l'analyse approxime
 gaps-none = Aucune lacune : chaque classe de connexions rencontre un contrôle fort ou un blocage.

@@ -698,7 +698,11 @@ pub async fn gaps(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Respon
         "<p>{}</p><p class=\"muted\">{}</p>",
         fill(
             lang,
-            "gaps-counts",
+            if s.partial.is_some() {
+                "gaps-counts-partial"
+            } else {
+                "gaps-counts"
+            },
             &[
                 ("gaps", s.gaps.to_string()),
                 ("reachable", s.attacker_reachable_gaps.to_string()),
