@@ -19,6 +19,7 @@
 //! from a configurable ID token claim ([`auth`]). Sessions and CSRF: [`session`].
 //! `docs/console.md` describes the whole.
 
+pub mod analyses;
 pub mod auth;
 pub mod config;
 pub mod discovery;
@@ -68,8 +69,9 @@ pub struct ConsoleState {
     pub limiter: limit::LoginLimiter,
     /// The provider's endpoints found by OpenID Connect discovery, when not configured.
     pub discovery: discovery::Discovery,
-    /// The analyses of the policy set in force the policy pages show, once per version.
-    pub analyses: tenant::Analyses,
+    /// The analyses of the policy set in force the policy pages show, computed ahead once
+    /// per version ([`analyses`]).
+    pub analyses: analyses::Analyses,
 }
 
 /// How often a replica reads the revoked sessions from the store.
@@ -88,7 +90,7 @@ impl ConsoleState {
             revoked: std::sync::RwLock::default(),
             limiter: limit::LoginLimiter::new(config.console.login_attempts_per_minute),
             discovery: discovery::Discovery::default(),
-            analyses: tenant::Analyses::default(),
+            analyses: analyses::Analyses::default(),
         };
         state.set_revoked(revoked);
         Ok(state)

@@ -5,25 +5,26 @@
 //! Nothing here describes a condition by itself: the words and the matrix are
 //! `gardien doc`'s ([`gardien_analysis::doc::describe`]), the findings `gardien lint`'s, the
 //! gaps `gardien gaps`'s, and a device's compliance the server's own check (the one its
-//! decisions use). The analyses run once per policy version, off the async workers, and are
-//! kept until the version in force changes ([`Analyses`]).
+//! decisions use). The analyses are computed ahead, when a version comes into force, on a
+//! thread of their own ([`super::analyses`]); until they are ready the pages say so.
 //!
 //! Who: admins; readers too when `[console] reader_disclosure = "full"` (they already see
 //! every policy name, id and condition word on a sign-in's trace), else a 403 page.
 
-use super::page::{e, html, layout_nav, refusal, t, te};
+use super::analyses::{Analyses, Gaps, Outcome, Results, View};
+use super::page::{e, html, layout_nav, refreshing, refusal, t, te};
 use super::{ConsoleRole, Session, lang};
 use crate::denial::{Disclosure, Lang};
 use crate::state::{AppState, Live};
 use axum::extract::{FromRequestParts, Query, State};
 use axum::response::Response;
-use gardien_analysis::doc::{CellKind, DocOptions, TenantDoc, describe, state_words};
-use gardien_analysis::gaps::{AnalysisError, GapKind, GapsReport, find_gaps};
-use gardien_analysis::lint::{LintOptions, LintReport, Severity, lint};
+use gardien_analysis::doc::{CellKind, state_words};
+use gardien_analysis::gaps::GapKind;
+use gardien_analysis::lint::Severity;
 use gardien_core::model::location::LocationKind;
 use gardien_core::model::policy::{LocationToken, PolicyState};
-use http::StatusCode;
 use http::request::Parts;
+use http::{StatusCode, Uri};
 use serde::Deserialize;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -33,77 +34,6 @@ const MAX_ROWS: usize = 500;
 
 /// IP ranges listed per named location (the count of the rest is said).
 const MAX_RANGES: usize = 8;
-
-/// The analyses of the policy set in force, each computed at most once per version (the
-/// first page that needs one waits for it; the others wait for that one).
-#[derive(Default)]
-pub struct Analyses {
-    doc: PerVersion<TenantDoc>,
-    lint: PerVersion<LintReport>,
-    gaps: PerVersion<Result<GapsReport, AnalysisError>>,
-}
-
-impl std::fmt::Debug for Analyses {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Analyses").finish_non_exhaustive()
-    }
-}
-
-struct PerVersion<T>(tokio::sync::Mutex<Option<(i64, Arc<T>)>>);
-
-impl<T> Default for PerVersion<T> {
-    fn default() -> Self {
-        PerVersion(tokio::sync::Mutex::new(None))
-    }
-}
-
-impl<T: Send + Sync + 'static> PerVersion<T> {
-    /// The value for `live`'s version: kept, or computed now on a blocking thread. `None`
-    /// when the computation panicked.
-    async fn get(&self, live: Arc<Live>, compute: fn(&Live) -> T) -> Option<Arc<T>> {
-        let mut slot = self.0.lock().await;
-        if let Some((version, value)) = &*slot
-            && *version == live.version
-        {
-            return Some(value.clone());
-        }
-        let version = live.version;
-        let value = Arc::new(
-            tokio::task::spawn_blocking(move || compute(&live))
-                .await
-                .ok()?,
-        );
-        *slot = Some((version, value.clone()));
-        Some(value)
-    }
-}
-
-fn compute_doc(live: &Live) -> TenantDoc {
-    // The lint summary is the lint page's; location classes bounded as `gardien doc`'s
-    // default.
-    describe(
-        &live.tenant.tenant,
-        DocOptions {
-            no_lint: true,
-            ..DocOptions::default()
-        },
-    )
-}
-
-fn compute_lint(live: &Live) -> LintReport {
-    lint(
-        &live.tenant,
-        &LintOptions {
-            now: Some(crate::clock::now_ms().div_euclid(1000)),
-            tenant_name: format!("store:version {}", live.version),
-            ..LintOptions::default()
-        },
-    )
-}
-
-fn compute_gaps(live: &Live) -> Result<GapsReport, AnalysisError> {
-    find_gaps(&live.tenant.tenant)
-}
 
 /// Whether a session may see these pages: admins, and readers at `full` disclosure.
 pub fn may_see(state: &AppState, session: &Session) -> bool {
@@ -124,11 +54,12 @@ pub fn layout_for(
 
 /// What every policy page starts from, extracted before its handler runs: the viewer (an
 /// admin, or a reader when [`may_see`]; else the login redirect or a 403 page answers
-/// instead), the language, and the policy set in force.
+/// instead), the language, the policy set in force, and the page's address.
 pub struct PolicyPage {
     session: Session,
     lang: Lang,
     live: Arc<Live>,
+    uri: Uri,
 }
 
 impl FromRequestParts<Arc<AppState>> for PolicyPage {
@@ -152,6 +83,7 @@ impl FromRequestParts<Arc<AppState>> for PolicyPage {
             session,
             lang,
             live: state.live.load_full(),
+            uri: parts.uri.clone(),
         })
     }
 }
@@ -183,26 +115,112 @@ impl PolicyPage {
         )
     }
 
-    /// An analysis of the policy set in force (computed now if not yet); `None` when it
-    /// failed ([`PolicyPage::failed`] says so).
-    async fn analysis<T: Send + Sync + 'static>(
+    /// One analysis of the policy set in force (`pick` chooses which), or the page to answer
+    /// instead: "being computed", or the failure. Never waits for the analysis
+    /// ([`super::analyses`]). The "being computed" page links to itself, and reloads itself
+    /// (`<meta http-equiv="refresh">`, no script) only when asked to with `?auto=1` (with a
+    /// link to stop): a page that refreshes itself unasked fails WCAG 2.2.1 (timing
+    /// adjustable).
+    fn analysis<T>(
         &self,
-        slot: &PerVersion<T>,
-        compute: fn(&Live) -> T,
-    ) -> Option<Arc<T>> {
-        slot.get(self.live.clone(), compute).await
-    }
-
-    /// The 500 page, when an analysis failed.
-    fn failed(&self) -> Response {
-        refusal(
-            self.lang,
-            Some(&self.session),
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "error-internal",
-        )
+        analyses: &Analyses,
+        title: &str,
+        pick: fn(&Results) -> &Outcome<T>,
+    ) -> Result<Arc<T>, Box<Response>> {
+        let lang = self.lang;
+        let since = match analyses.view(&self.live, pick) {
+            View::Ready(v) => return Ok(v),
+            View::Failed => {
+                let mut body = self.version_line();
+                let _ = write!(
+                    body,
+                    "<p class=\"notice error\" role=\"status\">{}</p>",
+                    te(lang, "analysis-failed")
+                );
+                let mut page = self.page(title, &body);
+                *page.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                return Err(Box::new(page));
+            }
+            View::Computing { since } => since,
+        };
+        let mut body = self.version_line();
+        let status = match since {
+            Some(d) => fill(
+                lang,
+                "analysis-running",
+                &[("seconds", d.as_secs().to_string())],
+            ),
+            None => te(lang, "analysis-queued"),
+        };
+        // The page's own address, with and without `auto=1`.
+        let path = self.uri.path();
+        let others: Vec<&str> = self
+            .uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("auto="))
+            .collect();
+        let auto = self
+            .uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|p| p == "auto=1"));
+        let plain = if others.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{}", others.join("&"))
+        };
+        let with_auto = if others.is_empty() {
+            format!("{path}?auto=1")
+        } else {
+            format!("{plain}&auto=1")
+        };
+        let _ = write!(
+            body,
+            "<p class=\"notice\" role=\"status\" id=\"analysis-computing\">{status}</p><p><a href=\"{again}\">{again_label}</a></p><p>",
+            again = e(if auto { &with_auto } else { &plain }),
+            again_label = te(lang, "analysis-reload-now"),
+        );
+        if auto {
+            let _ = write!(
+                body,
+                "{} <a href=\"{}\">{}</a>",
+                fill(
+                    lang,
+                    "analysis-reloading",
+                    &[("seconds", RELOAD_SECONDS.to_string())]
+                ),
+                e(&plain),
+                te(lang, "analysis-reload-stop"),
+            );
+        } else {
+            let _ = write!(
+                body,
+                "<a href=\"{}\">{}</a>",
+                e(&with_auto),
+                fill(
+                    lang,
+                    "analysis-reload-auto",
+                    &[("seconds", RELOAD_SECONDS.to_string())]
+                ),
+            );
+        }
+        body.push_str("</p>");
+        let page = layout_nav(lang, Some(&self.session), true, t(lang, title), &body);
+        Err(Box::new(html(
+            StatusCode::OK,
+            if auto {
+                refreshing(&page, RELOAD_SECONDS)
+            } else {
+                page
+            },
+        )))
     }
 }
+
+/// Seconds between reloads of a page whose analysis is being computed, when the admin asked
+/// for them (`?auto=1`).
+const RELOAD_SECONDS: u32 = 5;
 
 /// A message with `{ $name }` placeholders filled (values are escaped with the rest).
 fn fill(lang: Lang, key: &str, values: &[(&str, String)]) -> String {
@@ -276,8 +294,9 @@ fn policy_link(i: usize, name: &str) -> String {
 /// `GET /console/policies`: every policy in plain words (`gardien doc`'s).
 pub async fn policies(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Response {
     let lang = ctx.lang;
-    let Some(doc) = ctx.analysis(&state.console.analyses.doc, compute_doc).await else {
-        return ctx.failed();
+    let doc = match ctx.analysis(&state.console.analyses, "policies-title", |r| &r.doc) {
+        Ok(d) => d,
+        Err(r) => return *r,
     };
     let (enabled, report_only, disabled) = doc.counts;
     let mut body = ctx.version_line();
@@ -371,8 +390,9 @@ pub async fn coverage(
     query: Result<Query<CoverageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let lang = ctx.lang;
-    let Some(doc) = ctx.analysis(&state.console.analyses.doc, compute_doc).await else {
-        return ctx.failed();
+    let doc = match ctx.analysis(&state.console.analyses, "coverage-title", |r| &r.doc) {
+        Ok(d) => d,
+        Err(r) => return *r,
     };
     let place = match query {
         Ok(Query(q)) => q.place.unwrap_or(0),
@@ -505,11 +525,9 @@ fn severity_badge(lang: Lang, s: Severity) -> String {
 pub async fn lint_page(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Response {
     let lang = ctx.lang;
     let policies = &ctx.live.tenant.tenant.policies;
-    let Some(report) = ctx
-        .analysis(&state.console.analyses.lint, compute_lint)
-        .await
-    else {
-        return ctx.failed();
+    let report = match ctx.analysis(&state.console.analyses, "lint-title", |r| &r.lint) {
+        Ok(r) => r,
+        Err(r) => return *r,
     };
     let s = &report.summary;
     let mut body = ctx.version_line();
@@ -581,26 +599,96 @@ pub async fn lint_page(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> R
     ctx.page("lint-title", &body)
 }
 
+/// What the gaps page says when the exact analysis was refused: why, what is shown instead
+/// (locations approximated, the broadest users × applications first) or why nothing is, and
+/// the command line that gives the same report.
+fn bounded_notice(body: &mut String, state: &AppState, lang: Lang, gaps: &Gaps) {
+    let Some(refused) = &gaps.exact_refused else {
+        return;
+    };
+    let _ = write!(
+        body,
+        "<section class=\"card\" aria-labelledby=\"h-bounded\"><h2 id=\"h-bounded\">{}</h2><p>{}</p>",
+        te(lang, "gaps-bounded-title"),
+        fill(
+            lang,
+            "gaps-exact-refused",
+            &[("reason", refused.to_string())]
+        ),
+    );
+    match &gaps.report {
+        Ok(report) => {
+            let _ = write!(body, "<p>{}</p>", te(lang, "gaps-approximate"));
+            if let Some(p) = &report.summary.partial {
+                let _ = write!(
+                    body,
+                    "<p class=\"notice\" role=\"status\">{}</p>",
+                    fill(
+                        lang,
+                        "gaps-partial",
+                        &[
+                            ("combinations", p.combinations.to_string()),
+                            ("limit", p.limit.to_string()),
+                            ("walked", p.pairs_walked.to_string()),
+                            ("total", p.pairs_total.to_string()),
+                        ]
+                    )
+                );
+            }
+        }
+        Err(err) => {
+            let _ = write!(
+                body,
+                "<p class=\"notice error\" role=\"status\">{}</p>",
+                fill(lang, "gaps-refused", &[("reason", err.to_string())]),
+            );
+        }
+    }
+    let base = state
+        .config
+        .console
+        .public_url
+        .as_deref()
+        .unwrap_or("https://gardien.example")
+        .trim_end_matches('/');
+    let mut command = format!(
+        "curl -H \"Authorization: Bearer $GARDIEN_ADMIN_TOKEN\" {base}/v1/admin/tenant -o tenant.json\ngardien gaps --tenant tenant.json"
+    );
+    if gaps.options.ip_bound.is_some() {
+        command.push_str(" --approximate-locations");
+    }
+    if gaps.options.partial {
+        command.push_str(" --partial");
+    }
+    let _ = write!(
+        body,
+        "<p>{}</p><pre><code>{}</code></pre></section>",
+        te(lang, "gaps-cli"),
+        e(&command)
+    );
+}
+
 /// `GET /console/gaps`: `gardien gaps`'s coverage gaps of the policy set in force, most
 /// exposed first.
 pub async fn gaps(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Response {
     let lang = ctx.lang;
-    let Some(result) = ctx
-        .analysis(&state.console.analyses.gaps, compute_gaps)
-        .await
-    else {
-        return ctx.failed();
+    let result = match ctx.analysis(&state.console.analyses, "gaps-title", |r| &r.gaps) {
+        Ok(r) => r,
+        Err(r) => return *r,
     };
     let mut body = ctx.version_line();
-    let report = match &*result {
+    bounded_notice(&mut body, &state, lang, &result);
+    let report = match &result.report {
         Ok(r) => r,
         Err(err) => {
-            let _ = write!(
-                body,
-                "<p class=\"notice error\" role=\"status\">{} {}</p>",
-                te(lang, "gaps-failed"),
-                e(&err.to_string())
-            );
+            if result.exact_refused.is_none() {
+                let _ = write!(
+                    body,
+                    "<p class=\"notice error\" role=\"status\">{} {}</p>",
+                    te(lang, "gaps-failed"),
+                    e(&err.to_string())
+                );
+            }
             return ctx.page("gaps-title", &body);
         }
     };
@@ -610,7 +698,11 @@ pub async fn gaps(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Respon
         "<p>{}</p><p class=\"muted\">{}</p>",
         fill(
             lang,
-            "gaps-counts",
+            if s.partial.is_some() {
+                "gaps-counts-partial"
+            } else {
+                "gaps-counts"
+            },
             &[
                 ("gaps", s.gaps.to_string()),
                 ("reachable", s.attacker_reachable_gaps.to_string()),
@@ -864,41 +956,82 @@ pub const PAGES: [(&str, &str); 6] = [
 ];
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "tests")]
+#[allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
-
-    fn count(live: &Live) -> i64 {
-        RUNS.fetch_add(1, Ordering::SeqCst);
-        live.version
+    fn admin() -> Session {
+        Session {
+            actor: "token:admin".to_owned(),
+            name: None,
+            role: ConsoleRole::Admin,
+            csrf: "c".to_owned(),
+            exp: u64::MAX,
+            sid: "s".to_owned(),
+        }
     }
 
-    fn live(version: i64) -> Arc<Live> {
-        let snapshot = serde_json::json!({"policies": []});
-        Arc::new(Live {
-            version,
-            tenant: crate::snapshot::compile("t", &snapshot).unwrap(),
-            snapshot,
-            applied: crate::signin_record::AppliedCache::default(),
-        })
+    async fn body(r: Response) -> String {
+        let bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     #[tokio::test]
-    async fn an_analysis_runs_once_per_version() {
-        let cache = PerVersion::<i64>::default();
-        let v1 = live(1);
-        assert_eq!(*cache.get(v1.clone(), count).await.unwrap(), 1);
-        assert_eq!(*cache.get(v1, count).await.unwrap(), 1);
-        assert_eq!(RUNS.load(Ordering::SeqCst), 1, "kept for the same version");
-        assert_eq!(*cache.get(live(2), count).await.unwrap(), 2);
-        assert_eq!(
-            RUNS.load(Ordering::SeqCst),
-            2,
-            "computed again for a new one"
-        );
+    async fn a_page_whose_analysis_is_not_ready_says_so_and_reloads_only_when_asked() {
+        let analyses = Analyses::held_for_tests();
+        let snapshot = serde_json::json!({"policies": []});
+        let live = Arc::new(Live {
+            version: 12,
+            tenant: crate::snapshot::compile("t", &snapshot).unwrap(),
+            snapshot,
+            applied: crate::signin_record::AppliedCache::default(),
+        });
+        for (uri, refresh, again, other) in [
+            (
+                "/console/coverage?place=2",
+                false,
+                "/console/coverage?place=2",
+                "<a href=\"/console/coverage?place=2&amp;auto=1\">Check again automatically every 5 seconds</a>",
+            ),
+            (
+                "/console/coverage?place=2&auto=1",
+                true,
+                "/console/coverage?place=2&amp;auto=1",
+                "reloads itself every 5 seconds until the analysis is ready. <a href=\"/console/coverage?place=2\">Stop reloading</a>",
+            ),
+            (
+                "/console/lint?auto=1",
+                true,
+                "/console/lint?auto=1",
+                "<a href=\"/console/lint\">Stop reloading</a>",
+            ),
+        ] {
+            let ctx = PolicyPage {
+                session: admin(),
+                lang: Lang::En,
+                live: live.clone(),
+                uri: uri.parse().unwrap(),
+            };
+            let Err(r) = ctx.analysis(&analyses, "lint-title", |r| &r.lint) else {
+                panic!("not computed yet");
+            };
+            assert_eq!(r.status(), StatusCode::OK);
+            let page = body(*r).await;
+            assert!(page.contains("Policy set in force: version 12."), "{page}");
+            assert!(page.contains("id=\"analysis-computing\""));
+            assert!(page.contains("is queued"), "{page}");
+            assert_eq!(
+                page.contains("<head><meta http-equiv=\"refresh\" content=\"5\">"),
+                refresh,
+                "{uri}"
+            );
+            assert!(
+                page.contains(&format!("<a href=\"{again}\">Check again</a>")),
+                "{page}"
+            );
+            assert!(page.contains(other), "{page}");
+        }
     }
 
     #[test]
