@@ -97,19 +97,34 @@ pub struct LogPosition {
 }
 
 impl LogPosition {
-    /// Reads `<created_ms>.<seq>` (both decimal integers); `None` for anything else.
+    /// The place before every record created at `created_ms` (`seq` is never below it).
+    pub fn before_millisecond(created_ms: i64) -> LogPosition {
+        LogPosition {
+            created_ms,
+            seq: i64::MIN,
+        }
+    }
+
+    /// Reads `<created_ms>.<seq>` or `<created_ms>` (decimal integers; the latter is
+    /// [`LogPosition::before_millisecond`]); `None` for anything else.
     pub fn parse(text: &str) -> Option<LogPosition> {
-        let (created, seq) = text.split_once('.')?;
-        Some(LogPosition {
-            created_ms: created.parse().ok()?,
-            seq: seq.parse().ok()?,
-        })
+        match text.split_once('.') {
+            Some((created, seq)) => Some(LogPosition {
+                created_ms: created.parse().ok()?,
+                seq: seq.parse().ok()?,
+            }),
+            None => Some(LogPosition::before_millisecond(text.parse().ok()?)),
+        }
     }
 }
 
 impl std::fmt::Display for LogPosition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.created_ms, self.seq)
+        if self.seq == i64::MIN {
+            write!(f, "{}", self.created_ms)
+        } else {
+            write!(f, "{}.{}", self.created_ms, self.seq)
+        }
     }
 }
 
@@ -273,14 +288,7 @@ impl SignInLog {
         let full = limit > 0 && page.records.len() == limit;
         let (next, searched_to) = match page.stopped_at {
             _ if full => (page.last, None),
-            // Older than every record of that millisecond: `seq` is never below it.
-            Some(at) => (
-                Some(LogPosition {
-                    created_ms: at,
-                    seq: i64::MIN,
-                }),
-                Some(at),
-            ),
+            Some(at) => (Some(LogPosition::before_millisecond(at)), Some(at)),
             None => (None, None),
         };
         Ok(SearchPage {

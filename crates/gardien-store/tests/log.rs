@@ -858,7 +858,13 @@ async fn search_answers_every_filter_combination_in_pages(db: TestDb) {
             seq: 4
         })
     );
-    assert_eq!(LogPosition::parse("17"), None);
+    assert_eq!(
+        LogPosition::parse("17"),
+        Some(LogPosition::before_millisecond(17))
+    );
+    assert_eq!(LogPosition::before_millisecond(17).to_string(), "17");
+    assert_eq!(LogPosition::parse("17."), None);
+    assert_eq!(LogPosition::parse("x"), None);
     assert_eq!(
         LogPosition {
             created_ms: -3,

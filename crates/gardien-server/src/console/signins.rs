@@ -250,13 +250,10 @@ mod tests {
         let at = 1_790_375_000_500;
         let stopped = |records: Vec<Value>| SearchPage {
             records,
-            next: Some(LogPosition {
-                created_ms: at,
-                seq: i64::MIN,
-            }),
+            next: Some(LogPosition::before_millisecond(at)),
             searched_to: Some(at),
         };
-        let link = "href=\"/console/signins?user=alice&amp;errorCode=53003&amp;before=1790375000500.-9223372036854775808\" rel=\"next\"";
+        let link = "href=\"/console/signins?user=alice&amp;errorCode=53003&amp;before=1790375000500\" rel=\"next\"";
         let none = after_rows(Lang::En, &q, &stopped(Vec::new()));
         assert!(
             none.contains("No sign-in matches since 2026-09-25T"),
