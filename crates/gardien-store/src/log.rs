@@ -164,6 +164,7 @@ impl SignInLog {
         make: F,
         max_batch: usize,
         queue: usize,
+        commit_interval: std::time::Duration,
     ) -> Result<SignInLog, StoreError>
     where
         S: LogSink,
@@ -173,7 +174,18 @@ impl SignInLog {
         let (tx, rx) = mpsc::channel(queue);
         let (done_tx, done) = watch::channel(false);
         let shared = Arc::new(Shared::new(queue));
-        crate::writer::spawn(location, make, Arc::clone(&shared), max_batch, rx, done_tx).await?;
+        crate::writer::spawn(
+            location,
+            make,
+            Arc::clone(&shared),
+            crate::writer::Pace {
+                max_batch,
+                commit_interval,
+            },
+            rx,
+            done_tx,
+        )
+        .await?;
         Ok(SignInLog {
             db,
             tx,

@@ -27,6 +27,7 @@ backend_tests!(
     export_jsonl_round_trip_in_pages,
     group_commit_batches_concurrent_appends,
     max_batch_bounds_the_transaction_size,
+    commit_interval_groups_records_that_keep_coming,
     duplicate_correlation_id_fails_alone,
     failed_batch_reports_to_every_waiter_and_the_writer_goes_on,
     append_nowait_reports_a_full_queue,
@@ -289,6 +290,36 @@ async fn max_batch_bounds_the_transaction_size(db: TestDb) {
     assert_eq!(log.committed(), 95);
     // 95 records (+ the flush marker) in batches of at most 10 messages.
     assert!(log.batches() >= 10, "{} batches", log.batches());
+    store.close().await.unwrap();
+}
+
+async fn commit_interval_groups_records_that_keep_coming(db: TestDb) {
+    let store = db
+        .open_with(StoreOptions {
+            commit_interval: std::time::Duration::from_millis(400),
+            ..StoreOptions::default()
+        })
+        .await;
+    let log = store.log().clone();
+    // The first record after a quiet spell is committed at once (nothing started lately).
+    log.append(small("p0", 0)).await.unwrap();
+    assert_eq!(log.batches(), 1);
+    // Ten records arriving 5 ms apart, each waiting for its commit: committed as they came
+    // they would be about ten batches; paced, the writer waits until 400 ms after the
+    // previous batch started and commits them together.
+    let mut tasks = Vec::new();
+    for i in 1..=10 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            log.append(small(&format!("p{i}"), i)).await
+        }));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(log.committed(), 11);
+    assert!(log.batches() <= 3, "{} batches", log.batches());
     store.close().await.unwrap();
 }
 

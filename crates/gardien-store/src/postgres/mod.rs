@@ -149,6 +149,7 @@ pub(crate) async fn connect(
         move || sink::PgSink::connect(writer_connect, sink_path),
         options.max_batch,
         options.queue,
+        options.commit_interval,
     )
     .await?;
     tracing::info!(
