@@ -4,6 +4,12 @@
 //! `cargo run --release -p gardien-store --example log_throughput -- \
 //!     [records=500000] [tasks=512] [process|power] [max_batch=4096] [wait|nowait]`
 //!
+//! `LOG_COMMIT_INTERVAL_US`: the store's `commit_interval` in µs (default 500; 0 commits as
+//! soon as anything is queued).
+//! `LOG_USERS` (default 1000) and `LOG_APPS` (default 20): distinct users and applications,
+//! in turn. Also prints what the process wrote and read per record and each thread's CPU
+//! time per record.
+//!
 //! `wait`: each task calls `append` and waits for the commit (tasks = requests in flight);
 //! `nowait`: `append_nowait`, backing off 1 ms on `QueueFull`. The database goes in a
 //! temporary directory (`$TMPDIR`, default /tmp); with `GARDIEN_BENCH_DATABASE_URL` set
@@ -38,6 +44,13 @@ fn main() {
         .next()
         .map_or(StoreOptions::default().max_batch, |a| a.parse().unwrap());
     let nowait = args.next().as_deref() == Some("nowait");
+    let env = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (users, apps) = (env("LOG_USERS", 1000), env("LOG_APPS", 20));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -53,11 +66,17 @@ fn main() {
         let store = db
             .open_with(StoreOptions {
                 durability,
+                commit_interval: std::env::var("LOG_COMMIT_INTERVAL_US")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .map_or(StoreOptions::default().commit_interval, std::time::Duration::from_micros),
                 max_batch,
                 ..StoreOptions::default()
             })
             .await;
         let next = Arc::new(AtomicU64::new(0));
+        let io_before = common::process_io();
+        let cpu_before = common::thread_cpu();
         let start = Instant::now();
         let mut handles = Vec::new();
         for _ in 0..tasks {
@@ -69,7 +88,8 @@ fn main() {
                     if n >= records {
                         break;
                     }
-                    let record = || common::nth(n, 1_700_000_000_000 + n as i64 / 50);
+                    let record =
+                        || common::nth_among(n, 1_700_000_000_000 + n as i64 / 50, users, apps);
                     if nowait {
                         // On a full queue, back off and build the record again.
                         while let Err(e) = log.append_nowait(record()) {
@@ -105,6 +125,8 @@ fn main() {
         }
         store.log().flush().await.unwrap();
         let elapsed = start.elapsed();
+        let io_after = common::process_io();
+        let cpu_after = common::thread_cpu();
         reporter.abort();
         let log = store.log();
         println!(
@@ -116,6 +138,16 @@ fn main() {
             log.batches(),
             log.committed() as f64 / log.batches().max(1) as f64
         );
+        let per = |i: usize| (io_after[i] - io_before[i]) as f64 / records as f64;
+        println!(
+            "per record: {:.0} bytes written in {:.2} write calls, {:.0} bytes read in {:.2} read calls (whole process)",
+            per(0),
+            per(1),
+            per(2),
+            per(3)
+        );
+        println!("CPU time per record by thread (schedstat; the tasks run on tokio-runtime-w):");
+        common::print_thread_cpu(&cpu_before, &cpu_after, records);
         store.close().await.unwrap();
     });
 }

@@ -33,6 +33,15 @@ pub enum StoreError {
         /// The underlying database error.
         source: sqlx::Error,
     },
+    /// The SQLite sign-in log writer's own connection (or its checkpointer's) could not be
+    /// opened or configured.
+    #[error("cannot open the sign-in log writer's connection to {}: {source}", path.display())]
+    WriterConnection {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The schema migrations could not be applied.
     #[error("cannot migrate database {}: {source}", path.display())]
     Migrate {
@@ -84,8 +93,9 @@ pub enum StoreError {
         records: usize,
         /// The database (see the module documentation).
         path: PathBuf,
-        /// The error, shared by every waiter of the batch.
-        source: Arc<sqlx::Error>,
+        /// The database's error (sqlx's, or SQLite's own for the SQLite writer's
+        /// connection), shared by every waiter of the batch.
+        source: Arc<dyn std::error::Error + Send + Sync>,
     },
     /// A sign-in record was not stored because its correlation id is already in the log; the
     /// other records of its batch were committed.

@@ -78,6 +78,15 @@ pub struct StoreOptions {
     /// least 1). The sign-in log writer, the SQLite checkpointer and each PostgreSQL change
     /// feed have a connection of their own, not counted here.
     pub pool_connections: u32,
+    /// Least time between the starts of two sign-in log batches while records keep coming
+    /// (default 500 µs; zero: commit as soon as anything is queued). A commit costs a fixed
+    /// amount of work whatever its size (each index's last page, the database header, their
+    /// WAL frames: measured on SQLite, about 65 µs of CPU against 6 µs per record), so a
+    /// writer committing every record as soon as it arrives spends a core on those at a few
+    /// thousand records/s; waiting this long for more records first (only when the previous
+    /// batch started less than this long ago, and never once 64 records wait) bounds that
+    /// cost to a few batches per millisecond, for at most this much more latency.
+    pub commit_interval: std::time::Duration,
 }
 
 impl Default for StoreOptions {
@@ -88,6 +97,7 @@ impl Default for StoreOptions {
             queue: 65_536,
             schema: None,
             pool_connections: 4,
+            commit_interval: std::time::Duration::from_micros(500),
         }
     }
 }

@@ -16,22 +16,26 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{SignInRecord, StoreError};
 
 /// What a backend does for the writer: transactions and batched inserts on the writer's own
-/// connection. Errors are raw sqlx errors: the writer hands them to every waiter of the
+/// connection. Errors are the database's own: the writer hands them to every waiter of the
 /// batch as a [`StoreError::LogBatch`].
 pub(crate) trait LogSink: Send + 'static {
+    /// The database's error.
+    type Error: std::error::Error + Send + Sync + 'static;
+
     /// Whether the writer's runtime needs tokio's I/O driver (network connections). Without
     /// it the runtime parks on a condition variable, which makes the wake-ups from SQLite's
     /// worker thread cheaper than through epoll.
     const NEEDS_IO: bool;
 
     /// Opens a write transaction (reconnecting first if the connection was lost).
-    fn begin(&mut self) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn begin(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// Inserts `rows` in the open transaction, skipping the rows whose correlation id is
     /// already stored (or repeated earlier in `rows`): pushes `offset + i` to `skipped`, in
@@ -41,10 +45,10 @@ pub(crate) trait LogSink: Send + 'static {
         rows: &[Row],
         offset: usize,
         skipped: &mut Vec<usize>,
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// Commits the open transaction.
-    fn commit(&mut self) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn commit(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// Undoes the open transaction, if any, after an error of `begin`, `insert` or
     /// `commit`; never fails (a connection that cannot roll back is dropped).
@@ -56,6 +60,9 @@ pub(crate) trait LogSink: Send + 'static {
     /// Closes the connection(s), once the queue is drained.
     fn close(self) -> impl Future<Output = ()> + Send;
 }
+
+/// A batch taking this long (begin to commit) is reported at debug level.
+const SLOW_BATCH: Duration = Duration::from_millis(5);
 
 /// Counters shared by the handles and the writer.
 #[derive(Debug)]
@@ -170,7 +177,7 @@ pub(crate) async fn spawn<S, F, Fut>(
     location: PathBuf,
     make: F,
     shared: Arc<Shared>,
-    max_batch: usize,
+    pace: Pace,
     rx: mpsc::Receiver<Msg>,
     done: watch::Sender<bool>,
 ) -> Result<(), StoreError>
@@ -212,7 +219,8 @@ where
                     location: thread_location,
                     sink,
                     shared,
-                    max_batch,
+                    max_batch: pace.max_batch,
+                    commit_interval: pace.commit_interval,
                 };
                 writer.run(rx, done).await;
             });
@@ -227,12 +235,24 @@ where
     }
 }
 
+/// How the writer groups records: see [`crate::StoreOptions::max_batch`] and
+/// [`crate::StoreOptions::commit_interval`].
+pub(crate) struct Pace {
+    pub(crate) max_batch: usize,
+    pub(crate) commit_interval: Duration,
+}
+
+/// Records waiting past which the writer starts a batch at once, whatever
+/// [`Pace::commit_interval`] says (a commit's fixed cost is then shared enough).
+const PACE_BELOW: usize = 64;
+
 /// The single task that writes the sign-in log.
 struct Writer<S> {
     location: PathBuf,
     sink: S,
     shared: Arc<Shared>,
     max_batch: usize,
+    commit_interval: Duration,
 }
 
 /// The messages of one batch, sorted by kind.
@@ -262,7 +282,7 @@ impl Batch {
 struct BatchError {
     records: usize,
     path: PathBuf,
-    source: Arc<sqlx::Error>,
+    source: Arc<dyn std::error::Error + Send + Sync>,
 }
 
 impl BatchError {
@@ -279,6 +299,7 @@ impl<S: LogSink> Writer<S> {
     async fn run(mut self, mut rx: mpsc::Receiver<Msg>, done: watch::Sender<bool>) {
         let mut msgs = Vec::with_capacity(self.max_batch);
         let mut batch = Batch::default();
+        let mut last_start: Option<Instant> = None;
         loop {
             // Waits for at least one message, then takes whatever else is already queued.
             if rx.recv_many(&mut msgs, self.max_batch).await == 0 {
@@ -287,6 +308,8 @@ impl<S: LogSink> Writer<S> {
             for msg in msgs.drain(..) {
                 batch.push(msg, &mut rx);
             }
+            self.pace(last_start, &mut batch, &mut rx);
+            last_start = Some(Instant::now());
             let result = if batch.rows.is_empty() {
                 Ok(())
             } else {
@@ -308,6 +331,28 @@ impl<S: LogSink> Writer<S> {
         done.send_replace(true);
     }
 
+    /// While records keep coming (the previous batch started less than `commit_interval`
+    /// ago) and fewer than [`PACE_BELOW`] wait, waits until `commit_interval` after the
+    /// previous start and takes what arrived meanwhile into the batch. The wait blocks the
+    /// writer's own thread (tokio's timer has millisecond steps); nothing else runs there
+    /// between batches.
+    fn pace(&self, last_start: Option<Instant>, batch: &mut Batch, rx: &mut mpsc::Receiver<Msg>) {
+        let Some(due) = last_start.map(|t| t + self.commit_interval) else {
+            return;
+        };
+        let now = Instant::now();
+        if now >= due || batch.rows.len() >= PACE_BELOW.min(self.max_batch) {
+            return;
+        }
+        std::thread::sleep(due - now);
+        while batch.rows.len() < self.max_batch {
+            match rx.try_recv() {
+                Ok(msg) => batch.push(msg, rx),
+                Err(_) => break, // empty, or closed and drained
+            }
+        }
+    }
+
     /// Inserts the batch in one transaction; messages that arrive while it is being written
     /// join it (up to `max_batch` records), so that under load a transaction holds about
     /// every in-flight record. Returns the indexes (ascending) of the rows skipped as
@@ -316,7 +361,7 @@ impl<S: LogSink> Writer<S> {
         &mut self,
         batch: &mut Batch,
         rx: &mut mpsc::Receiver<Msg>,
-    ) -> Result<Vec<usize>, sqlx::Error> {
+    ) -> Result<Vec<usize>, S::Error> {
         let written = self.try_write(batch, rx).await;
         if written.is_err() {
             self.sink.abort().await;
@@ -328,9 +373,11 @@ impl<S: LogSink> Writer<S> {
         &mut self,
         batch: &mut Batch,
         rx: &mut mpsc::Receiver<Msg>,
-    ) -> Result<Vec<usize>, sqlx::Error> {
+    ) -> Result<Vec<usize>, S::Error> {
         let mut duplicates = Vec::new();
+        let began = Instant::now();
         self.sink.begin().await?;
+        let inserting = Instant::now();
         let mut start = 0;
         loop {
             let rows = batch.rows.get(start..).unwrap_or_default();
@@ -348,7 +395,19 @@ impl<S: LogSink> Writer<S> {
                 break;
             }
         }
+        let committing = Instant::now();
         self.sink.commit().await?;
+        let end = Instant::now();
+        if end - began >= SLOW_BATCH {
+            // To match the tail of the callers' latency with what the writer did then.
+            tracing::debug!(
+                records = batch.rows.len(),
+                begin_us = (inserting - began).as_micros(),
+                insert_us = (committing - inserting).as_micros(),
+                commit_us = (end - committing).as_micros(),
+                "slow sign-in log batch"
+            );
+        }
         Ok(duplicates)
     }
 
@@ -357,7 +416,7 @@ impl<S: LogSink> Writer<S> {
         &self,
         rows: &[Row],
         acks: &mut [Option<Ack>],
-        written: Result<Vec<usize>, sqlx::Error>,
+        written: Result<Vec<usize>, S::Error>,
     ) -> Result<(), BatchError> {
         match written {
             Ok(duplicates) => {

@@ -81,6 +81,7 @@ impl PgSink {
 
 impl LogSink for PgSink {
     const NEEDS_IO: bool = true;
+    type Error = sqlx::Error;
 
     async fn begin(&mut self) -> Result<(), sqlx::Error> {
         sqlx::query("BEGIN").execute(self.conn().await?).await?;

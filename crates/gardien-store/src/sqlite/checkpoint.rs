@@ -1,6 +1,6 @@
 //! Background WAL checkpointing, so that copying the WAL into the database file (and its
-//! fsyncs) runs on a connection of its own — hence on its own SQLite worker thread — instead
-//! of stalling the sign-in log writer's commits. The task runs on the writer's runtime.
+//! fsyncs) runs on a connection and a thread of its own instead of stalling the sign-in log
+//! writer's commits.
 //!
 //! The writer wakes the checkpointer after each commit; the checkpointer runs a PASSIVE
 //! checkpoint (never blocks writers or readers) at most every [`MIN_INTERVAL`]. The WAL only
@@ -17,15 +17,11 @@
 //! so whatever the background did.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use sqlx::Connection as _;
-use sqlx::Row as _;
-use sqlx::sqlite::SqliteConnection;
-use tokio::sync::{Notify, watch};
-use tokio::task::JoinHandle;
+use rusqlite::Connection;
 
 /// Least time between two background checkpoints, so each copies a useful amount.
 const MIN_INTERVAL: Duration = Duration::from_millis(250);
@@ -43,11 +39,11 @@ pub(crate) const FORCE_PAGES: i64 = 98_304;
 /// Most frames committed during a background pass for the writer to restart the WAL after
 /// it (4 MiB with 4 KiB pages): otherwise the background passes again at once, so that the
 /// writer's catch-up between batches copies little.
-const CATCH_UP_FRAMES: i64 = 1_024;
+const CATCH_UP_FRAMES: i64 = 256;
 
 /// Most background passes in a row run at once to catch up before the writer restarts the
 /// WAL anyway (the disk may not copy faster than the writer writes).
-const MAX_CATCH_UP_PASSES: u32 = 4;
+const MAX_CATCH_UP_PASSES: u32 = 8;
 
 /// What the background pass last saw.
 #[derive(Debug, Default)]
@@ -56,99 +52,155 @@ struct Progress {
     log: AtomicI64,
     /// A background pass finished since the writer last restarted the WAL.
     passed: AtomicBool,
-    /// A background pass is running (only one checkpoint runs at a time: the writer's
-    /// would fail busy).
-    running: AtomicBool,
 }
 
-/// Handle to the checkpointer task.
+/// The checkpointer thread's orders: wake up (frames were committed), stop.
+#[derive(Debug, Default)]
+struct Orders {
+    wake: bool,
+    stop: bool,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    progress: Progress,
+    orders: Mutex<Orders>,
+    changed: Condvar,
+}
+
+impl Shared {
+    /// Waits until woken (consuming the wake-up) or stopped; returns whether to stop.
+    fn woken(&self) -> bool {
+        let Ok(mut orders) = self.orders.lock() else {
+            return true;
+        };
+        while !orders.wake && !orders.stop {
+            orders = match self.changed.wait(orders) {
+                Ok(o) => o,
+                Err(_) => return true,
+            };
+        }
+        orders.wake = false;
+        orders.stop
+    }
+
+    /// Waits `pause`, or less if stopped (a wake-up meanwhile is kept); returns whether to
+    /// stop.
+    fn paused(&self, pause: Duration) -> bool {
+        let deadline = std::time::Instant::now() + pause;
+        let Ok(mut orders) = self.orders.lock() else {
+            return true;
+        };
+        while !orders.stop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            orders = match self.changed.wait_timeout(orders, left) {
+                Ok((o, _)) => o,
+                Err(_) => return true,
+            };
+        }
+        orders.stop
+    }
+
+    fn order(&self, f: impl FnOnce(&mut Orders)) {
+        if let Ok(mut orders) = self.orders.lock() {
+            f(&mut orders);
+        }
+        self.changed.notify_one();
+    }
+}
+
+/// `PRAGMA wal_checkpoint(PASSIVE)` on `conn`: (busy, frames in the WAL, frames backfilled).
+pub(super) fn passive(conn: &Connection) -> Result<(i64, i64, i64), rusqlite::Error> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })
+}
+
+/// Handle to the checkpointer thread.
 pub(crate) struct Checkpointer {
-    wake: Arc<Notify>,
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-    progress: Arc<Progress>,
+    shared: Arc<Shared>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Checkpointer {
-    /// Starts checkpointing the database of `conn` in the background.
-    pub(crate) fn start(conn: SqliteConnection, path: Arc<Path>) -> Checkpointer {
-        let wake = Arc::new(Notify::new());
-        let (stop, stopped) = watch::channel(false);
-        let progress = Arc::new(Progress::default());
-        let task = tokio::spawn(run(
-            conn,
-            path,
-            Arc::clone(&wake),
-            stopped,
-            Arc::clone(&progress),
-        ));
-        Checkpointer {
-            wake,
-            stop,
-            task,
-            progress,
-        }
+    /// Starts checkpointing the database of `conn` in the background, on a thread of its
+    /// own.
+    pub(crate) fn start(conn: Connection, path: Arc<Path>) -> std::io::Result<Checkpointer> {
+        let shared = Arc::new(Shared::default());
+        let theirs = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("gardien-checkpoint".to_owned())
+            .spawn(move || run(conn, &path, &theirs))?;
+        Ok(Checkpointer {
+            shared,
+            thread: Some(thread),
+        })
     }
 
     /// Tells the checkpointer new frames were committed.
     pub(crate) fn wake(&self) {
-        self.wake.notify_one();
+        self.shared.order(|o| o.wake = true);
     }
 
     /// Whether the writer should restart the WAL now, between batches: it is past
     /// [`RESTART_PAGES`] and a background pass just copied most of it, or past
     /// [`FORCE_PAGES`].
     pub(crate) fn restart_due(&self) -> bool {
-        let log = self.progress.log.load(Ordering::Relaxed);
-        (log >= RESTART_PAGES && self.progress.passed.load(Ordering::Acquire)) || log >= FORCE_PAGES
+        let progress = &self.shared.progress;
+        let log = progress.log.load(Ordering::Relaxed);
+        (log >= RESTART_PAGES && progress.passed.load(Ordering::Acquire)) || log >= FORCE_PAGES
     }
 
     /// The writer checkpointed on its own connection (`busy` as SQLite reports it, `log`
     /// frames in the WAL, `copied` of them backfilled): the next batch restarts the WAL if
     /// all are; otherwise it tries again after the next background pass.
     pub(crate) fn restarted(&self, busy: bool, log: i64, copied: i64) {
-        self.progress.passed.store(false, Ordering::Release);
+        let progress = &self.shared.progress;
+        progress.passed.store(false, Ordering::Release);
         if !busy && log == copied {
-            self.progress.log.store(0, Ordering::Relaxed);
+            progress.log.store(0, Ordering::Relaxed);
         }
     }
 
-    /// Stops the checkpointer and closes its connection.
-    pub(crate) async fn stop(self) {
-        self.stop.send_replace(true);
-        match self.task.await {
-            Ok(()) => {}
-            Err(e) if e.is_cancelled() => tracing::debug!("WAL checkpointer task cancelled"),
-            Err(e) => tracing::warn!(error = %e, "WAL checkpointer task failed"),
+    /// Stops the checkpointer and closes its connection (waits for a pass under way).
+    pub(crate) fn stop(mut self) {
+        self.shared.order(|o| o.stop = true);
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::warn!("WAL checkpointer thread panicked");
         }
     }
 }
 
-async fn run(
-    mut conn: SqliteConnection,
-    path: Arc<Path>,
-    wake: Arc<Notify>,
-    mut stopped: watch::Receiver<bool>,
-    progress: Arc<Progress>,
-) {
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        // Not stopped (the writer's runtime went away): let the thread end by itself.
+        self.shared.order(|o| o.stop = true);
+    }
+}
+
+fn run(conn: Connection, path: &Path, shared: &Shared) {
+    let progress = &shared.progress;
     // Frames in the WAL at the previous pass, and passes in a row run at once.
     let mut last_frames: i64 = 0;
     let mut catching_up = 0;
     loop {
-        tokio::select! {
-            () = wake.notified() => {}
-            _ = stopped.changed() => break,
+        if shared.woken() {
+            break;
         }
-        progress.running.store(true, Ordering::Release);
-        let pass = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_one(&mut conn)
-            .await;
-        progress.running.store(false, Ordering::Release);
-        match pass {
-            Ok(row) => {
-                let frames: i64 = row.try_get(1).unwrap_or(-1);
-                let copied: i64 = row.try_get(2).unwrap_or(-1);
-                tracing::trace!(frames, copied, "WAL checkpoint");
+        let started = std::time::Instant::now();
+        match passive(&conn) {
+            Ok((_, frames, copied)) => {
+                tracing::debug!(
+                    frames,
+                    copied,
+                    micros = started.elapsed().as_micros(),
+                    "background WAL checkpoint"
+                );
                 progress.log.store(frames, Ordering::Relaxed);
                 let new = frames - last_frames;
                 last_frames = frames;
@@ -157,6 +209,7 @@ async fn run(
                         // Copy again at once what arrived during this pass: each pass is
                         // shorter, until the writer's own catch-up has little to copy.
                         catching_up += 1;
+                        shared.order(|o| o.wake = true);
                         continue;
                     }
                     catching_up = 0;
@@ -167,12 +220,12 @@ async fn run(
                 tracing::warn!(path = %path.display(), error = %e, "background WAL checkpoint failed");
             }
         }
-        tokio::select! {
-            () = tokio::time::sleep(MIN_INTERVAL) => {}
-            _ = stopped.changed() => break,
+        // At most one pass per MIN_INTERVAL; a wake-up meanwhile is kept for after it.
+        if shared.paused(MIN_INTERVAL) {
+            break;
         }
     }
-    if let Err(e) = conn.close().await {
+    if let Err((_, e)) = conn.close() {
         tracing::warn!(path = %path.display(), error = %e, "closing the WAL checkpointer connection");
     }
 }

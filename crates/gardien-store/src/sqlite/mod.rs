@@ -21,19 +21,19 @@ use crate::audit::{
     AUDIT_COLUMNS, AuditEntry, AuditFilter, AuditRecord, decode_audit, push_audit_filter,
 };
 use crate::backend::{
-    Backend, LogCursor, STORED_COLUMNS, decode_stored, export_lines, search_page, search_rows,
-    whole_texts,
+    Backend, LogCursor, LogPage, STORED_COLUMNS, decode_stored, export_lines, search_page,
+    search_rows, whole_texts,
 };
 use crate::changes::LOCAL_FEED_CAPACITY;
 use crate::compact::FragmentCache;
-use crate::log::{SEARCH_HEAD, finish_search, push_before, push_filter};
+use crate::log::push_filter;
 use crate::versions::{
     EncodedVersion, LIST_VERSIONS, VERSION_COLUMNS, decode_documents, decode_summaries,
     decode_version,
 };
 use crate::{
-    Change, ChangeFeed, Db, Durability, LogPosition, SignInFilter, SignInLog, StoreError,
-    StoreOptions, TenantVersion, VersionSummary,
+    Change, ChangeFeed, Db, Durability, SignInFilter, SignInLog, StoreError, StoreOptions,
+    TenantVersion, VersionSummary,
 };
 
 /// How long a connection waits for another writer (another connection of this process or
@@ -44,6 +44,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// per active user for the user index) so that commits never re-read them.
 const WRITER_CACHE_KIB: i64 = 64 * 1024;
 
+/// Page cache of the background checkpointer's connection, in KiB (it reads WAL frames
+/// and writes database pages, it needs no cache of its own to speak of).
+const CHECKPOINTER_CACHE_KIB: i64 = 2 * 1024;
+
 /// Page cache of each pool connection, in KiB.
 const POOL_CACHE_KIB: i64 = 16 * 1024;
 
@@ -53,6 +57,14 @@ const POOL_CACHE_KIB: i64 = 16 * 1024;
 /// file is truncated. A large WAL lets one checkpoint copy each hot index page once for many
 /// commits: measured, 1000 pages cost about a third of the sign-in log throughput.
 pub(crate) const WAL_AUTOCHECKPOINT_PAGES: u32 = 32_768;
+
+/// Size past which a restarting WAL file is truncated (`journal_size_limit`): above the
+/// largest WAL the log writer lets grow ([`checkpoint::FORCE_PAGES`] of 4 KiB, plus a
+/// batch), so that a restart does not truncate. The WAL restarts at about 128 MiB and used
+/// to be truncated back to that at the first commit after each restart: measured, that
+/// `ftruncate` alone took 24 ms of the writer's time on the loaded VM, every request of
+/// the batch waiting. The file keeps the size it grew to instead (at most about 400 MiB).
+pub(crate) const WAL_SIZE_LIMIT: u64 = (checkpoint::FORCE_PAGES as u64 + 16_384) * 4096;
 
 /// A SQLite store's shared state: the pool, the file path (for messages), the broadcast of
 /// this process's changes and the closed flag of its feeds.
@@ -82,25 +94,16 @@ pub(crate) async fn open(
     };
     let connect = connect_options(path, options.durability);
 
-    // The writer's own connection; migrations run on it before anything else touches the
-    // file. On an error below, dropping the connections closes them.
-    // No automatic checkpoint inside the writer's commits (a commit that crosses the
-    // threshold would copy the WAL while every request of its batch waits): the background
-    // checkpointer copies, and the writer restarts the WAL between batches (`checkpoint.rs`).
-    let mut writer: SqliteConnection = connect
-        .clone()
-        .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
-        .pragma("wal_autocheckpoint", "0")
-        .connect()
-        .await
-        .map_err(open_err)?;
-    crate::migrate::run(&mut writer, crate::migrate::SQLITE)
+    // Migrations run on a connection of their own before anything else touches the file;
+    // on an error below, dropping the connections closes them.
+    let mut migrating: SqliteConnection = connect.clone().connect().await.map_err(open_err)?;
+    crate::migrate::run(&mut migrating, crate::migrate::SQLITE)
         .await
         .map_err(|source| StoreError::Migrate {
             path: path.to_path_buf(),
             source,
         })?;
-    let checkpointer: SqliteConnection = connect.clone().connect().await.map_err(open_err)?;
+    sqlx::Connection::close(migrating).await.map_err(open_err)?;
     let pool = SqlitePoolOptions::new()
         .max_connections(options.pool_connections)
         .min_connections(1)
@@ -114,13 +117,34 @@ pub(crate) async fn open(
         closed: Arc::new(watch::channel(false).0),
         fragments: Arc::default(),
     };
-    let checkpoint_path = Arc::clone(&db.path);
+    // The writer's own connection and its checkpointer's, synchronous (see `sink.rs`),
+    // opened on the writer's thread. No automatic checkpoint inside the writer's commits (a
+    // commit that crosses the threshold would copy the WAL while every request of its batch
+    // waits): the background checkpointer copies, and the writer restarts the WAL between
+    // batches (`checkpoint.rs`).
+    let sink_path = Arc::clone(&db.path);
+    let durability = options.durability;
     let log = SignInLog::start(
         Db::Sqlite(db.clone()),
         path.to_path_buf(),
-        move || async move { Ok(sink::SqliteSink::new(writer, checkpointer, checkpoint_path)) },
+        move || async move {
+            let err =
+                |source: Box<dyn std::error::Error + Send + Sync>| StoreError::WriterConnection {
+                    path: sink_path.to_path_buf(),
+                    source,
+                };
+            let writer = sink::open(&sink_path, durability, WRITER_CACHE_KIB)
+                .map_err(|e| err(Box::new(e)))?;
+            let checkpoint_conn = sink::open(&sink_path, durability, CHECKPOINTER_CACHE_KIB)
+                .map_err(|e| err(Box::new(e)))?;
+            let checkpointer =
+                checkpoint::Checkpointer::start(checkpoint_conn, Arc::clone(&sink_path))
+                    .map_err(|e| err(Box::new(e)))?;
+            Ok(sink::SqliteSink::new(writer, checkpointer, sink_path))
+        },
         options.max_batch,
         options.queue,
+        options.commit_interval,
     )
     .await?;
     tracing::info!(
@@ -149,11 +173,7 @@ fn connect_options(path: &Path, durability: Durability) -> SqliteConnectOptions 
         // Temporary tables and statement journals in memory, not in temporary files.
         .pragma("temp_store", "memory")
         .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
-        // When the WAL restarts, truncate a WAL file that grew past this (4 KiB pages).
-        .pragma(
-            "journal_size_limit",
-            (u64::from(WAL_AUTOCHECKPOINT_PAGES) * 4096).to_string(),
-        )
+        .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
 }
 
 impl SqliteDb {
@@ -401,26 +421,18 @@ impl Backend for SqliteDb {
         &self,
         filter: &SignInFilter,
         limit: i64,
-    ) -> Result<(Vec<serde_json::Value>, Option<LogPosition>), StoreError> {
-        let index = search::pick_index(&self.pool, filter)
-            .await
-            .map_err(self.sql("count the sign-in log's search candidates"))?;
-        let mut qb = QueryBuilder::<Sqlite>::new(SEARCH_HEAD);
-        if let Some(index) = index {
-            // Names of our own indexes, never input.
-            qb.push(" INDEXED BY ").push(index);
-        }
-        qb.push(" WHERE 1 = 1");
-        push_filter(&mut qb, filter);
-        push_before(&mut qb, filter);
-        finish_search(&mut qb, limit);
-        let rows = qb
-            .build()
-            .fetch_all(&self.pool)
+        reads: Option<i64>,
+    ) -> Result<LogPage, StoreError> {
+        let found = search::run(&self.pool, filter, limit, reads)
             .await
             .map_err(self.sql("query the sign-in log"))?;
-        let (stored, last) = search_rows(&rows, &self.sql("decode sign-in records"))?;
-        search_page(self, stored, last).await
+        let (stored, last) = search_rows(&found.rows, &self.sql("decode sign-in records"))?;
+        let (records, last) = search_page(self, stored, last).await?;
+        Ok(LogPage {
+            records,
+            last,
+            stopped_at: found.stopped_at,
+        })
     }
 
     async fn refresh_statistics(&self) -> Result<(), StoreError> {
