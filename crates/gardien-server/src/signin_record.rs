@@ -204,6 +204,41 @@ fn risk_event(d: &Detection) -> &'static str {
 /// [`MAX_LOGGED_FIELD`] bytes (marked with [`crate::clean::TRUNCATED`]): a record costs the
 /// log a few KiB, whatever the client sends.
 pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> String {
+    build_noting_applied(signin, derived, parts).0
+}
+
+/// Bytes reserved for a record's text (a demo tenant's record is ~2 KB without its
+/// per-policy entries).
+const RECORD_CAPACITY: usize = 4096;
+
+/// As [`build`], with where the record's per-policy array starts: with
+/// [`Applied::Fragments`], the [`applied_offset`] of the text, noted while it is written
+/// (no search of the text).
+pub fn build_noting_applied(
+    signin: &SignIn,
+    derived: &Derived,
+    parts: &RecordParts<'_>,
+) -> (String, Option<usize>) {
+    with_record(signin, derived, parts, |record| {
+        // Serializing strings, numbers and JSON values cannot fail.
+        let (text, at) =
+            crate::json_text::to_string_noting(record, RECORD_CAPACITY, APPLIED_MEMBER)
+                .unwrap_or_default();
+        // The offset inside the array, only where it is the empty one left for fragments.
+        let at = at
+            .filter(|at| text.get(*at..*at + 2) == Some("[]"))
+            .map(|at| at + 1);
+        (text, at)
+    })
+}
+
+/// Calls `f` with the record of a decision (the record borrows the parts it is made of).
+fn with_record<R>(
+    signin: &SignIn,
+    derived: &Derived,
+    parts: &RecordParts<'_>,
+    f: impl FnOnce(&Record<'_>) -> R,
+) -> R {
     let v = parts.verdict;
     let (user_id, app_id) = ids(signin);
     let user_id = truncate(&user_id, MAX_LOGGED_FIELD);
@@ -257,12 +292,9 @@ pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> Str
         user_display_name: Some(Scalar::or_null(user_display_name.as_deref())),
         app_id: Some(Scalar::from(&*app_id)),
         app_display_name: Some(Scalar::from(&*app_display_name)),
-        ip_address: Some(
-            derived
-                .client_ip
-                .address
-                .map_or(Scalar::Null, |a| Scalar::from(a.to_string())),
-        ),
+        ip_address: Some(derived.client_ip.address.map_or(Scalar::Null, |a| {
+            Scalar::from(gardien_core::network::ip_text(&a))
+        })),
         client_app_used: Some(Scalar::from(client_app_used(signin.client_app_type))),
         user_agent: Some(Scalar::or_null(user_agent.as_deref())),
         correlation_id: Some(Scalar::from(parts.correlation_id)),
@@ -330,9 +362,11 @@ pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> Str
         }),
         ..Record::default()
     };
-    // Serializing strings, numbers and JSON values cannot fail.
-    serde_json::to_string(&record).unwrap_or_default()
+    f(&record)
 }
+
+/// The member of a record holding its per-policy results.
+const APPLIED_MEMBER: &str = "appliedConditionalAccessPolicies";
 
 /// The user id and first application id of a sign-in (empty when absent).
 pub fn ids(signin: &SignIn) -> (String, String) {
@@ -355,6 +389,94 @@ pub fn ids(signin: &SignIn) -> (String, String) {
 #[allow(clippy::unwrap_used, reason = "test setup")]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_are_the_text_serde_json_writes() {
+        let mut signin = SignIn::user("u-\"quoted\"\n\u{1}", &["app-é-漢"]);
+        signin.ip_address = "2001:db8::1".parse().ok();
+        signin.country = Some(*b"FR");
+        signin.device = Some(gardien_core::device::DeviceInfo {
+            device_id: Some("d\\1".into()),
+            display_name: Some("PC\t🙂".into()),
+            ..Default::default()
+        });
+        let mut derived = gardien_signals::Derived::given(&signin);
+        derived.place = Some(gardien_signals::geoip::Place {
+            country: Some(*b"FR"),
+            coordinates: Some((48.8566, 2.352_2)),
+        });
+        derived.device_identifier = Some("0A:0B\u{7f}".to_owned());
+        derived.risk = Some(gardien_signals::risk::RiskAssessment {
+            level: RiskLevel::High,
+            detections: vec![gardien_signals::risk::Detection::UnfamiliarCountry(*b"FR")],
+        });
+        let long_agent = format!("Agent/1.0 \u{8}\u{c}{}", "x\"".repeat(2000));
+        let device = crate::denial::DeviceSummary {
+            registered: true,
+            compliant: None,
+            trust_type: Some("Workplace".to_owned()),
+            platform: "windows".to_owned(),
+            os_version: Some("10.0.19045".to_owned()),
+            client_app: "browser".to_owned(),
+        };
+        let source = gardien_core::TenantSource {
+            combined: Some(gardien_core::SourceFile::new(
+                "tenant.json",
+                serde_json::json!({"policies": [
+                    {"id": "p1", "displayName": "Block \"all\"\t", "state": "enabled",
+                     "conditions": {"users": {"includeUsers": ["All"]},
+                                    "applications": {"includeApplications": ["All"]}},
+                     "grantControls": {"operator": "OR", "builtInControls": ["block"]}}
+                ]})
+                .to_string(),
+            )),
+            ..Default::default()
+        };
+        let tenant =
+            gardien_core::CompiledTenant::compile(gardien_core::Tenant::load(&source).unwrap());
+        let evaluation = tenant.evaluate(&signin);
+        let verdict = evaluation.verdict;
+        assert_eq!(verdict.decision, Decision::Deny);
+        let records = Applied::Records(AppliedPoliciesJson {
+            tenant: &tenant,
+            evaluation: &evaluation,
+        });
+        for (agent, denial, applied) in [
+            (Some(long_agent.as_str()), true, Applied::Fragments),
+            (None, false, Applied::Fragments),
+            (Some("Mozilla/5.0"), true, records),
+        ] {
+            let parts = RecordParts {
+                correlation_id: "c-1",
+                created_ms: 1_765_000_000_123,
+                user_principal_name: Some("a@b.example"),
+                user_display_name: Some("Zoë \"Z\" \u{2028}"),
+                app_display_name: "App\\",
+                user_agent: agent,
+                verdict: &verdict,
+                applied,
+                mfa_done: true,
+                policy_version: 7,
+                denial: denial.then_some(DenialParts {
+                    key_sha256: "ab",
+                    device: &device,
+                }),
+            };
+            let reference = with_record(&signin, &derived, &parts, |r| {
+                serde_json::to_string(r).unwrap()
+            });
+            let (text, at) = build_noting_applied(&signin, &derived, &parts);
+            assert_eq!(text, reference);
+            match applied {
+                Applied::Fragments => {
+                    assert_eq!(at, applied_offset(&reference));
+                    assert!(at.is_some());
+                }
+                // Entries written in the text: nothing to splice.
+                Applied::Records(_) => assert_eq!(at, None),
+            }
+        }
+    }
 
     #[test]
     fn fragments_rebuild_the_serialized_entries_and_the_whole_record() {
