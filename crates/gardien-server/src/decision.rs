@@ -464,7 +464,7 @@ pub async fn decide_and_log(
     // record's text keeps an empty array where they go.
     let fragments = live.applied.fragments(tenant, &evaluation);
     let build = |applied: Applied<'_>| {
-        signin_record::build_noting_applied(
+        live.records.build_noting_applied(
             signin,
             derived,
             &RecordParts {

@@ -33,7 +33,7 @@ impl ser::Error for JsonError {
 
 /// The compact JSON text of `value`, as `serde_json::to_string` writes it.
 pub fn to_string<T: Serialize + ?Sized>(value: &T, capacity: usize) -> Result<String, JsonError> {
-    let mut w = Writer::new(capacity, None);
+    let mut w = Writer::new(capacity);
     value.serialize(&mut w)?;
     Ok(w.out)
 }
@@ -45,27 +45,47 @@ pub fn to_string_noting<T: Serialize + ?Sized>(
     capacity: usize,
     key: &'static str,
 ) -> Result<(String, Option<usize>), JsonError> {
-    let mut w = Writer::new(capacity, Some(key));
-    value.serialize(&mut w)?;
-    Ok((w.out, w.noted))
+    let (text, [span]) = to_string_spans(value, capacity, [key])?;
+    Ok((text, span.map(|s| s.0)))
 }
 
-/// The serializer: the text so far, the depth of the object being written, and the member
-/// whose value's offset is wanted.
-struct Writer {
+/// Where a member's value is in a text: its first byte and the byte after its last.
+pub type Span = (usize, usize);
+
+/// As [`to_string`], with where the values of the top-level members `keys` are (`None`
+/// for a key the value has not; the first member of a repeated key).
+pub fn to_string_spans<T: Serialize + ?Sized, const N: usize>(
+    value: &T,
+    capacity: usize,
+    keys: [&'static str; N],
+) -> Result<(String, [Option<Span>; N]), JsonError> {
+    let mut spans = [None; N];
+    let mut w = Writer {
+        out: String::with_capacity(capacity),
+        depth: 0,
+        wanted: &keys,
+        spans: &mut spans,
+    };
+    value.serialize(&mut w)?;
+    Ok((w.out, spans))
+}
+
+/// The serializer: the text so far, the depth of the object being written, and the
+/// top-level members whose values' spans are wanted.
+struct Writer<'k> {
     out: String,
     depth: usize,
-    wanted: Option<&'static str>,
-    noted: Option<usize>,
+    wanted: &'k [&'static str],
+    spans: &'k mut [Option<Span>],
 }
 
-impl Writer {
-    fn new(capacity: usize, wanted: Option<&'static str>) -> Self {
+impl Writer<'_> {
+    fn new(capacity: usize) -> Self {
         Writer {
             out: String::with_capacity(capacity),
             depth: 0,
-            wanted,
-            noted: None,
+            wanted: &[],
+            spans: &mut [],
         }
     }
 
@@ -147,7 +167,7 @@ fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
 }
 
 /// Appends `s` as a JSON string, quotes included, escaped as serde_json escapes.
-fn push_str(out: &mut String, s: &str) {
+pub fn push_str(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
     let bytes = s.as_bytes();
@@ -177,16 +197,16 @@ fn push_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-impl<'a> ser::Serializer for &'a mut Writer {
+impl<'a, 'k> ser::Serializer for &'a mut Writer<'k> {
     type Ok = ();
     type Error = JsonError;
-    type SerializeSeq = Compound<'a>;
-    type SerializeTuple = Compound<'a>;
-    type SerializeTupleStruct = Compound<'a>;
-    type SerializeTupleVariant = Compound<'a>;
-    type SerializeMap = Compound<'a>;
-    type SerializeStruct = Compound<'a>;
-    type SerializeStructVariant = Compound<'a>;
+    type SerializeSeq = Compound<'a, 'k>;
+    type SerializeTuple = Compound<'a, 'k>;
+    type SerializeTupleStruct = Compound<'a, 'k>;
+    type SerializeTupleVariant = Compound<'a, 'k>;
+    type SerializeMap = Compound<'a, 'k>;
+    type SerializeStruct = Compound<'a, 'k>;
+    type SerializeStructVariant = Compound<'a, 'k>;
 
     fn serialize_bool(self, v: bool) -> Result<(), JsonError> {
         self.out.push_str(if v { "true" } else { "false" });
@@ -302,19 +322,19 @@ impl<'a> ser::Serializer for &'a mut Writer {
         self.out.push('}');
         Ok(())
     }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Compound<'a>, JsonError> {
+    fn serialize_seq(self, _: Option<usize>) -> Result<Compound<'a, 'k>, JsonError> {
         self.out.push('[');
         self.depth += 1;
         Ok(Compound::new(self, Close::Array))
     }
-    fn serialize_tuple(self, len: usize) -> Result<Compound<'a>, JsonError> {
+    fn serialize_tuple(self, len: usize) -> Result<Compound<'a, 'k>, JsonError> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_struct(
         self,
         _: &'static str,
         len: usize,
-    ) -> Result<Compound<'a>, JsonError> {
+    ) -> Result<Compound<'a, 'k>, JsonError> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_variant(
@@ -323,19 +343,19 @@ impl<'a> ser::Serializer for &'a mut Writer {
         _: u32,
         variant: &'static str,
         _: usize,
-    ) -> Result<Compound<'a>, JsonError> {
+    ) -> Result<Compound<'a, 'k>, JsonError> {
         self.out.push('{');
         push_str(&mut self.out, variant);
         self.out.push_str(":[");
         self.depth += 1;
         Ok(Compound::new(self, Close::ArrayInObject))
     }
-    fn serialize_map(self, _: Option<usize>) -> Result<Compound<'a>, JsonError> {
+    fn serialize_map(self, _: Option<usize>) -> Result<Compound<'a, 'k>, JsonError> {
         self.out.push('{');
         self.depth += 1;
         Ok(Compound::new(self, Close::Object))
     }
-    fn serialize_struct(self, name: &'static str, _: usize) -> Result<Compound<'a>, JsonError> {
+    fn serialize_struct(self, name: &'static str, _: usize) -> Result<Compound<'a, 'k>, JsonError> {
         if name == RAW_VALUE_TOKEN {
             return Ok(Compound::new(self, Close::Raw));
         }
@@ -347,7 +367,7 @@ impl<'a> ser::Serializer for &'a mut Writer {
         _: u32,
         variant: &'static str,
         _: usize,
-    ) -> Result<Compound<'a>, JsonError> {
+    ) -> Result<Compound<'a, 'k>, JsonError> {
         self.out.push('{');
         push_str(&mut self.out, variant);
         self.out.push_str(":{");
@@ -368,14 +388,14 @@ enum Close {
 }
 
 /// An array or object being written.
-struct Compound<'a> {
-    w: &'a mut Writer,
+struct Compound<'a, 'k> {
+    w: &'a mut Writer<'k>,
     close: Close,
     first: bool,
 }
 
-impl<'a> Compound<'a> {
-    fn new(w: &'a mut Writer, close: Close) -> Self {
+impl<'a, 'k> Compound<'a, 'k> {
+    fn new(w: &'a mut Writer<'k>, close: Close) -> Self {
         Compound {
             w,
             close,
@@ -407,10 +427,16 @@ impl<'a> Compound<'a> {
         self.comma();
         push_str(&mut self.w.out, key);
         self.w.out.push(':');
-        if self.w.depth == 1 && self.w.wanted == Some(key) && self.w.noted.is_none() {
-            self.w.noted = Some(self.w.out.len());
+        let noted = match self.w.wanted.iter().position(|k| *k == key) {
+            Some(n) if self.w.depth == 1 && self.w.spans.get(n) == Some(&None) => Some(n),
+            _ => None,
+        };
+        let start = self.w.out.len();
+        value.serialize(&mut *self.w)?;
+        if let Some(slot) = noted.and_then(|n| self.w.spans.get_mut(n)) {
+            *slot = Some((start, self.w.out.len()));
         }
-        value.serialize(&mut *self.w)
+        Ok(())
     }
 
     fn finish(self) -> Result<(), JsonError> {
@@ -427,7 +453,7 @@ impl<'a> Compound<'a> {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_> {
+impl ser::SerializeSeq for Compound<'_, '_> {
     type Ok = ();
     type Error = JsonError;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), JsonError> {
@@ -438,7 +464,7 @@ impl ser::SerializeSeq for Compound<'_> {
     }
 }
 
-impl ser::SerializeTuple for Compound<'_> {
+impl ser::SerializeTuple for Compound<'_, '_> {
     type Ok = ();
     type Error = JsonError;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), JsonError> {
@@ -449,7 +475,7 @@ impl ser::SerializeTuple for Compound<'_> {
     }
 }
 
-impl ser::SerializeTupleStruct for Compound<'_> {
+impl ser::SerializeTupleStruct for Compound<'_, '_> {
     type Ok = ();
     type Error = JsonError;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), JsonError> {
@@ -460,7 +486,7 @@ impl ser::SerializeTupleStruct for Compound<'_> {
     }
 }
 
-impl ser::SerializeTupleVariant for Compound<'_> {
+impl ser::SerializeTupleVariant for Compound<'_, '_> {
     type Ok = ();
     type Error = JsonError;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), JsonError> {
@@ -471,7 +497,7 @@ impl ser::SerializeTupleVariant for Compound<'_> {
     }
 }
 
-impl ser::SerializeMap for Compound<'_> {
+impl ser::SerializeMap for Compound<'_, '_> {
     type Ok = ();
     type Error = JsonError;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), JsonError> {
@@ -487,7 +513,7 @@ impl ser::SerializeMap for Compound<'_> {
     }
 }
 
-impl ser::SerializeStruct for Compound<'_> {
+impl ser::SerializeStruct for Compound<'_, '_> {
     type Ok = ();
     type Error = JsonError;
     fn serialize_field<T: Serialize + ?Sized>(
@@ -502,7 +528,7 @@ impl ser::SerializeStruct for Compound<'_> {
     }
 }
 
-impl ser::SerializeStructVariant for Compound<'_> {
+impl ser::SerializeStructVariant for Compound<'_, '_> {
     type Ok = ();
     type Error = JsonError;
     fn serialize_field<T: Serialize + ?Sized>(

@@ -8,6 +8,7 @@
 //! very sign-in that was decided instead of guessing it back from display strings.
 
 use crate::clean::{MAX_LOGGED_FIELD, truncate};
+use crate::json_text::Span;
 use gardien_core::model::enums::RiskLevel;
 use gardien_core::report::{AppliedEntryKey, AppliedPoliciesJson, applied_entry_json};
 use gardien_core::signin_log::record::{
@@ -232,6 +233,217 @@ pub fn build_noting_applied(
     })
 }
 
+/// Slots of a [`RecordCache`].
+pub const RECORD_CACHE_SLOTS: usize = 256;
+
+/// Record texts of recent decisions, by everything a record is made of except its id and
+/// time, which are written into a copy of the remembered text.
+///
+/// Forward-auth traffic repeats its sign-ins (every asset of a page is a request of the same
+/// user, device, address and client), and building a record is most of an allowed request's
+/// work (~25 k instructions: ~100 strings to escape). A remembered text is reused only when
+/// the sign-in (its time aside: the record writes no time of it but `evaluatedAt`, compared
+/// apart), the derived signals and every other part of the record are equal to those it was
+/// built from; only allowed-style records (no denial part) whose per-policy results go to
+/// the store as fragments are remembered. Direct-mapped ([`RECORD_CACHE_SLOTS`] slots by a
+/// hash of the user, address, User-Agent and device): a collision replaces the slot. One per
+/// policy set ([`crate::state::Live`]).
+pub struct RecordCache {
+    slots: Box<[Mutex<Option<CachedRecord>>]>,
+}
+
+impl Default for RecordCache {
+    fn default() -> Self {
+        RecordCache {
+            slots: (0..RECORD_CACHE_SLOTS).map(|_| Mutex::new(None)).collect(),
+        }
+    }
+}
+
+impl std::fmt::Debug for RecordCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordCache")
+            .field("slots", &self.slots.len())
+            .finish()
+    }
+}
+
+/// A remembered record: what it was built from, its text, where its id, time and
+/// correlation id are in it, and the offset inside its empty per-policy array.
+struct CachedRecord {
+    key: RecordKey,
+    text: String,
+    spans: [Span; 3],
+    applied_at: usize,
+}
+
+/// Everything a record is made of except its id and time.
+#[derive(PartialEq)]
+struct RecordKey {
+    signin: SignIn,
+    derived: Derived,
+    user_principal_name: Option<String>,
+    user_display_name: Option<String>,
+    app_display_name: String,
+    user_agent: Option<String>,
+    verdict: Verdict,
+    mfa_done: bool,
+    policy_version: i64,
+    /// The `evaluatedAt` the record writes (the sign-in's time when it is not the record's).
+    evaluated_at: Option<i64>,
+}
+
+/// The `evaluatedAt` of a record.
+fn evaluated_at(signin: &SignIn, created_ms: i64) -> Option<i64> {
+    signin.at.filter(|at| *at != created_ms.div_euclid(1000))
+}
+
+impl RecordKey {
+    /// The key of a record that can be remembered: fragments, no denial part.
+    fn cacheable(parts: &RecordParts<'_>) -> bool {
+        matches!(parts.applied, Applied::Fragments) && parts.denial.is_none()
+    }
+
+    fn new(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> RecordKey {
+        // Every part is named: a part added to records must be added here too.
+        let RecordParts {
+            correlation_id: _,
+            created_ms,
+            user_principal_name,
+            user_display_name,
+            app_display_name,
+            user_agent,
+            verdict,
+            applied: _,
+            mfa_done,
+            policy_version,
+            denial: _,
+        } = parts;
+        RecordKey {
+            signin: signin.clone(),
+            derived: derived.clone(),
+            user_principal_name: user_principal_name.map(str::to_owned),
+            user_display_name: user_display_name.map(str::to_owned),
+            app_display_name: (*app_display_name).to_owned(),
+            user_agent: user_agent.map(str::to_owned),
+            verdict: **verdict,
+            mfa_done: *mfa_done,
+            policy_version: *policy_version,
+            evaluated_at: evaluated_at(signin, *created_ms),
+        }
+    }
+
+    /// Whether a record of these parts is the remembered one (ids and times aside). The
+    /// remembered sign-in takes the new one's time first: no member but `evaluatedAt` is
+    /// written from it.
+    fn matches(&mut self, signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> bool {
+        let RecordParts {
+            correlation_id: _,
+            created_ms,
+            user_principal_name,
+            user_display_name,
+            app_display_name,
+            user_agent,
+            verdict,
+            applied: _,
+            mfa_done,
+            policy_version,
+            denial: _,
+        } = parts;
+        self.signin.at = signin.at;
+        self.policy_version == *policy_version
+            && self.verdict == **verdict
+            && self.mfa_done == *mfa_done
+            && self.evaluated_at == evaluated_at(signin, *created_ms)
+            && self.user_agent.as_deref() == *user_agent
+            && self.app_display_name == *app_display_name
+            && self.user_principal_name.as_deref() == *user_principal_name
+            && self.user_display_name.as_deref() == *user_display_name
+            && self.signin == *signin
+            && self.derived == *derived
+    }
+}
+
+/// The slot of a record's parts.
+fn slot_of(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    if let gardien_core::signin::Subject::User { id, .. } = &signin.subject {
+        id.hash(&mut h);
+    }
+    signin.ip_address.hash(&mut h);
+    parts.user_agent.hash(&mut h);
+    derived.device_identifier.hash(&mut h);
+    // The slot count is a power of two; the hash's high bits are its best.
+    (h.finish() >> 56) as usize % RECORD_CACHE_SLOTS
+}
+
+impl RecordCache {
+    /// [`build_noting_applied`], from the remembered text of equal parts when there is one.
+    pub fn build_noting_applied(
+        &self,
+        signin: &SignIn,
+        derived: &Derived,
+        parts: &RecordParts<'_>,
+    ) -> (String, Option<usize>) {
+        if !RecordKey::cacheable(parts) {
+            return build_noting_applied(signin, derived, parts);
+        }
+        let Some(slot) = self.slots.get(slot_of(signin, derived, parts)) else {
+            return build_noting_applied(signin, derived, parts);
+        };
+        let created = crate::clock::rfc3339(parts.created_ms);
+        if let Ok(mut guard) = slot.lock()
+            && let Some(cached) = guard.as_mut()
+            && cached.key.matches(signin, derived, parts)
+        {
+            return cached.with(parts.correlation_id, &created);
+        }
+        let (text, spans) = with_record(signin, derived, parts, |record| {
+            crate::json_text::to_string_spans(
+                record,
+                RECORD_CAPACITY,
+                ["id", "createdDateTime", "correlationId", APPLIED_MEMBER],
+            )
+            .unwrap_or_default()
+        });
+        let at = spans[3]
+            .filter(|(start, end)| text.get(*start..*end) == Some("[]"))
+            .map(|(start, _)| start + 1);
+        if let ([Some(id), Some(time), Some(correlation), _], Some(applied_at)) = (spans, at)
+            && id.0 < time.0
+            && time.0 < correlation.0
+            && correlation.1 <= applied_at
+            && let Ok(mut guard) = slot.lock()
+        {
+            *guard = Some(CachedRecord {
+                key: RecordKey::new(signin, derived, parts),
+                text: text.clone(),
+                spans: [id, time, correlation],
+                applied_at,
+            });
+        }
+        (text, at)
+    }
+}
+
+impl CachedRecord {
+    /// The remembered text with another id (and correlation id) and time.
+    fn with(&self, id: &str, created: &str) -> (String, Option<usize>) {
+        let mut out = String::with_capacity(self.text.len() + 16);
+        let mut last = 0;
+        for (span, value) in self.spans.iter().zip([id, created, id]) {
+            out.push_str(self.text.get(last..span.0).unwrap_or_default());
+            crate::json_text::push_str(&mut out, value);
+            last = span.1;
+        }
+        // The per-policy array comes after the three: it moves by what they changed.
+        let applied_at = self.applied_at - last + out.len();
+        out.push_str(self.text.get(last..).unwrap_or_default());
+        (out, Some(applied_at))
+    }
+}
+
 /// Calls `f` with the record of a decision (the record borrows the parts it is made of).
 fn with_record<R>(
     signin: &SignIn,
@@ -355,9 +567,7 @@ fn with_record<R>(
             policy_version: Some(Scalar::Int(parts.policy_version)),
             denial,
             request: Some(RequestMember::Written(signin)),
-            evaluated_at: signin
-                .at
-                .filter(|at| *at != parts.created_ms.div_euclid(1000))
+            evaluated_at: evaluated_at(signin, parts.created_ms)
                 .map(|at| Scalar::from(gardien_core::time::format_rfc3339(at))),
         }),
         ..Record::default()
@@ -389,6 +599,127 @@ pub fn ids(signin: &SignIn) -> (String, String) {
 #[allow(clippy::unwrap_used, reason = "test setup")]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remembered_records_are_the_records_built_anew() {
+        let cache = RecordCache::default();
+        let verdict = {
+            let tenant = gardien_core::CompiledTenant::compile(
+                gardien_core::Tenant::load(&gardien_core::TenantSource::default()).unwrap(),
+            );
+            tenant.evaluate(&SignIn::user("u", &["a"])).verdict
+        };
+        let base = {
+            let mut s = SignIn::user("u1", &["a1"]);
+            s.ip_address = "198.51.100.20".parse().ok();
+            s.at = Some(1_765_000_000);
+            s
+        };
+        let mut compliant = base.clone();
+        compliant.device = Some(gardien_core::device::DeviceInfo {
+            device_id: Some("d1".into()),
+            is_compliant: Some(true),
+            ..Default::default()
+        });
+        let mut not_compliant = compliant.clone();
+        if let Some(d) = &mut not_compliant.device {
+            d.is_compliant = Some(false);
+        }
+        let mut later = base.clone();
+        later.at = Some(1_765_000_007);
+        let mut other_user = base.clone();
+        other_user.subject = SignIn::user("u2", &[]).subject;
+        let derived = gardien_signals::Derived::given(&base);
+        let mut derived_elsewhere = derived.clone();
+        derived_elsewhere.place = Some(gardien_signals::geoip::Place {
+            country: Some(*b"FR"),
+            coordinates: Some((48.85, 2.35)),
+        });
+        let mut hits = 0;
+        let cases: Vec<(&SignIn, &gardien_signals::Derived, Option<&str>, i64)> = vec![
+            (&base, &derived, Some("agent/1"), 1_765_000_000_001),
+            (&base, &derived, Some("agent/1"), 1_765_000_000_002),
+            // Another second: the sign-in's time now differs from the record's.
+            (&base, &derived, Some("agent/1"), 1_765_000_001_003),
+            (&later, &derived, Some("agent/1"), 1_765_000_007_004),
+            (&later, &derived, Some("agent/1"), 1_765_000_007_999),
+            (&base, &derived, Some("agent/\"2\""), 1_765_000_000_005),
+            (&base, &derived, None, 1_765_000_000_006),
+            (&compliant, &derived, Some("agent/1"), 1_765_000_000_007),
+            (&not_compliant, &derived, Some("agent/1"), 1_765_000_000_008),
+            (&compliant, &derived, Some("agent/1"), 1_765_000_000_009),
+            (&other_user, &derived, Some("agent/1"), 1_765_000_000_010),
+            (
+                &base,
+                &derived_elsewhere,
+                Some("agent/1"),
+                1_765_000_000_011,
+            ),
+            (&base, &derived, Some("agent/1"), 1_765_000_000_012),
+        ];
+        for (n, (signin, derived, agent, created_ms)) in cases.into_iter().enumerate() {
+            let id = format!("00000000-0000-4000-8000-{n:012}");
+            let parts = RecordParts {
+                correlation_id: &id,
+                created_ms,
+                user_principal_name: Some("a@b.example"),
+                user_display_name: None,
+                app_display_name: "App",
+                user_agent: agent,
+                verdict: &verdict,
+                applied: Applied::Fragments,
+                mfa_done: false,
+                policy_version: 3,
+                denial: None,
+            };
+            let slot = slot_of(signin, derived, &parts);
+            let remembered = cache.slots[slot]
+                .lock()
+                .unwrap()
+                .as_mut()
+                .is_some_and(|c| c.key.matches(signin, derived, &parts));
+            hits += usize::from(remembered);
+            let expected = build_noting_applied(signin, derived, &parts);
+            assert_eq!(
+                cache.build_noting_applied(signin, derived, &parts),
+                expected
+            );
+            assert!(expected.0.contains(&id));
+        }
+        // Repeats were served from the cache (and equal the records built anew above).
+        assert!(hits >= 2, "{hits} hits");
+        // A record with a denial part is never remembered.
+        let fresh = RecordCache::default();
+        let device = crate::denial::DeviceSummary {
+            registered: false,
+            compliant: None,
+            trust_type: None,
+            platform: "windows".to_owned(),
+            os_version: None,
+            client_app: "browser".to_owned(),
+        };
+        let parts = RecordParts {
+            correlation_id: "c",
+            created_ms: 1,
+            user_principal_name: None,
+            user_display_name: None,
+            app_display_name: "App",
+            user_agent: None,
+            verdict: &verdict,
+            applied: Applied::Fragments,
+            mfa_done: false,
+            policy_version: 3,
+            denial: Some(DenialParts {
+                key_sha256: "ab",
+                device: &device,
+            }),
+        };
+        assert_eq!(
+            fresh.build_noting_applied(&base, &derived, &parts),
+            build_noting_applied(&base, &derived, &parts)
+        );
+        assert!(fresh.slots.iter().all(|s| s.lock().unwrap().is_none()));
+    }
 
     #[test]
     fn records_are_the_text_serde_json_writes() {
