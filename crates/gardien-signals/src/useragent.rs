@@ -166,8 +166,11 @@ const MEMO_SLOTS: usize = 64;
 
 /// User-Agents classified lately, direct-mapped by a hash of the text (the whole text is
 /// compared: a slot answers only for the very same User-Agent).
-static MEMO: std::sync::LazyLock<Vec<std::sync::Mutex<Option<(Box<str>, UserAgentInfo)>>>> =
+static MEMO: std::sync::LazyLock<Vec<MemoSlot>> =
     std::sync::LazyLock::new(|| (0..MEMO_SLOTS).map(|_| Default::default()).collect());
+
+/// A User-Agent (as scanned) and its classification.
+type MemoSlot = std::sync::Mutex<Option<(Box<str>, UserAgentInfo)>>;
 
 /// [`classify`], remembered for the last User-Agents seen (a process-wide memo of 64
 /// slots: the result is a function of the text alone). A request path sees the same few
