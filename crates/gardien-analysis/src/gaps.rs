@@ -21,7 +21,7 @@ use gardien_core::model::tenant::Tenant;
 use gardien_core::{CompiledTenant, Decision, Verdict};
 use serde::Serialize;
 
-use partition::enumerate::{WalkError, groups, walk};
+use partition::enumerate::{WalkError, groups, walk, walk_partial};
 use partition::{Scope, Universe};
 pub use report::{
     ClassInfo, ClassScope, DecisionSummary, DimensionCount, Dimensions, Representative,
@@ -247,6 +247,29 @@ pub struct GapsSummary {
     pub gaps: usize,
     /// Gaps an attacker can reach.
     pub attacker_reachable_gaps: usize,
+    /// Present when the walk was too large and only part of it was walked
+    /// ([`GapsOptions::partial`]): the gaps listed are real, the others were not looked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial: Option<PartialWalk>,
+}
+
+/// What a partial analysis walked ([`GapsOptions::partial`]): the users × applications
+/// keys with the broadest users and applications first, as many as the walk bound allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartialWalk {
+    /// Combinations of the whole walk, more than gardien walks.
+    pub combinations: u128,
+    /// The most combinations gardien walks.
+    pub limit: u128,
+    /// Distinct (users × applications) policy sets walked.
+    pub outer_keys_walked: usize,
+    /// Distinct (users × applications) policy sets in all.
+    pub outer_keys_total: usize,
+    /// (user class, application class) pairs walked.
+    pub pairs_walked: usize,
+    /// (user class, application class) pairs in all.
+    pub pairs_total: usize,
 }
 
 /// The result of `gardien gaps`.
@@ -353,16 +376,40 @@ fn exposure(
     ((score * 10.0).round() / 10.0, reachable, high)
 }
 
-/// Finds the coverage gaps of a tenant.
+/// How [`find_gaps_with`] partitions the sign-in space.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GapsOptions {
+    /// When the named IP ranges have more boundaries than this, one address per IP named
+    /// location stands for its ranges (as `gardien doc` by default; the report's
+    /// approximations say so): the location classes then number at most the locations, not
+    /// the boundaries. `None` (the default, `gardien gaps`): every boundary, exact.
+    pub ip_bound: Option<usize>,
+    /// When the walk has more combinations than gardien walks, walk the users ×
+    /// applications keys with the broadest users and applications first, as many as fit,
+    /// instead of refusing (`gardien gaps --partial`; [`GapsSummary::partial`] says what
+    /// was walked). An inner side (the nine other dimensions) too large alone is still
+    /// refused.
+    pub partial: bool,
+}
+
+/// Finds the coverage gaps of a tenant (exact partition).
 pub fn find_gaps(tenant: &Tenant) -> Result<GapsReport, AnalysisError> {
+    find_gaps_with(tenant, GapsOptions::default())
+}
+
+/// Finds the coverage gaps of a tenant, partitioned as `options` say.
+pub fn find_gaps_with(tenant: &Tenant, options: GapsOptions) -> Result<GapsReport, AnalysisError> {
     let started = Instant::now();
-    let u = Universe::build(&[tenant], false, None);
+    let u = Universe::build(&[tenant], false, options.ip_bound);
     let Some(compiled) = u.tenants.first() else {
         return Err(AnalysisError::Inconsistent("no tenant".to_owned()));
     };
-    let walked = walk(&u, |v: &[Verdict]| {
-        v.first().and_then(|v| classify(compiled, v))
-    })?;
+    let label = |v: &[Verdict]| v.first().and_then(|v| classify(compiled, v));
+    let walked = if options.partial {
+        walk_partial(&u, label)?
+    } else {
+        walk(&u, label)?
+    };
     let radix = u.radix();
     let mut gaps = Vec::new();
     let (mut no_control, mut no_strong) = (0u64, 0u64);
@@ -436,6 +483,14 @@ pub fn find_gaps(tenant: &Tenant) -> Result<GapsReport, AnalysisError> {
         no_strong_control_classes: no_strong,
         gaps: gaps.len(),
         attacker_reachable_gaps: gaps.iter().filter(|g| g.attacker_reachable).count(),
+        partial: walked.truncated.map(|t| PartialWalk {
+            combinations: t.combinations,
+            limit: partition::enumerate::MAX_COMBINATIONS,
+            outer_keys_walked: t.outer_walked,
+            outer_keys_total: t.outer_total,
+            pairs_walked: t.pairs_walked,
+            pairs_total: t.pairs_total,
+        }),
     };
     Ok(GapsReport {
         summary,

@@ -19,6 +19,7 @@
 //! from a configurable ID token claim ([`auth`]). Sessions and CSRF: [`session`].
 //! `docs/console.md` describes the whole.
 
+pub mod analyses;
 pub mod auth;
 pub mod config;
 pub mod discovery;
@@ -38,6 +39,7 @@ use axum::Router;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde::Deserialize;
 use std::sync::Arc;
 
 /// The console's Content-Security-Policy: nothing but its own stylesheet; no script at all;
@@ -67,8 +69,9 @@ pub struct ConsoleState {
     pub limiter: limit::LoginLimiter,
     /// The provider's endpoints found by OpenID Connect discovery, when not configured.
     pub discovery: discovery::Discovery,
-    /// The analyses of the policy set in force the policy pages show, once per version.
-    pub analyses: tenant::Analyses,
+    /// The analyses of the policy set in force the policy pages show, computed ahead once
+    /// per version ([`analyses`]).
+    pub analyses: analyses::Analyses,
 }
 
 /// How often a replica reads the revoked sessions from the store.
@@ -87,7 +90,7 @@ impl ConsoleState {
             revoked: std::sync::RwLock::default(),
             limiter: limit::LoginLimiter::new(config.console.login_attempts_per_minute),
             discovery: discovery::Discovery::default(),
-            analyses: tenant::Analyses::default(),
+            analyses: analyses::Analyses::default(),
         };
         state.set_revoked(revoked);
         Ok(state)
@@ -267,34 +270,46 @@ pub(crate) fn admin(state: &AppState, headers: &HeaderMap) -> Result<Session, Bo
     }
 }
 
-/// A POST is admitted when it comes from the console's own origin and its form carries the
-/// session's CSRF token; otherwise a 403 page. See [`same_origin`].
-pub(crate) fn check_post(
+/// A form that carries nothing but the CSRF token (sign-out, rollback).
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    csrf: Option<String>,
+}
+
+impl CsrfForm {
+    /// The token a posted form carries, if it parsed and has one.
+    pub(crate) fn token(
+        form: &Result<axum::Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+    ) -> Option<&str> {
+        form.as_ref().ok().and_then(|f| f.csrf.as_deref())
+    }
+}
+
+/// The session of a POST, or the answer to give instead: the login redirect, or a 403 page
+/// unless the POST comes from the console's own origin ([`same_origin`]) and its form
+/// carries the session's CSRF token (`csrf`).
+pub(crate) fn signed_in_post(
     state: &AppState,
-    session: &Session,
     headers: &HeaderMap,
     csrf: Option<&str>,
-) -> Result<(), Box<Response>> {
-    let lang = lang(headers);
-    if !same_origin(state.config.console.public_url.as_deref(), headers) {
-        tracing::warn!(actor = %session.actor, "console: POST from another origin (or none named) refused");
-        return Err(Box::new(page::refusal(
-            lang,
-            Some(session),
+) -> Result<Session, Box<Response>> {
+    let session = signed_in(state, headers)?;
+    let refused = |why: &str| {
+        tracing::warn!(actor = %session.actor, "console: {why} refused");
+        Err(Box::new(page::refusal(
+            lang(headers),
+            Some(&session),
             StatusCode::FORBIDDEN,
             "error-csrf",
-        )));
+        )))
+    };
+    if !same_origin(state.config.console.public_url.as_deref(), headers) {
+        return refused("POST from another origin (or none named)");
     }
     if !session::csrf_matches(&session.csrf, csrf) {
-        tracing::warn!(actor = %session.actor, "console: POST without a valid CSRF token refused");
-        return Err(Box::new(page::refusal(
-            lang,
-            Some(session),
-            StatusCode::FORBIDDEN,
-            "error-csrf",
-        )));
+        return refused("POST without a valid CSRF token");
     }
-    Ok(())
+    Ok(session)
 }
 
 /// The origin (`scheme://host[:port]`) a URL starts with, lower-cased, default ports

@@ -346,7 +346,7 @@ impl AppState {
         metrics
             .policy_version
             .store(live.version, Ordering::Relaxed);
-        Ok(Arc::new(AppState {
+        let state = Arc::new(AppState {
             config,
             live: ArcSwap::from_pointee(live),
             signals: ArcSwap::from_pointee(signals),
@@ -366,7 +366,24 @@ impl AppState {
             admin_edits: tokio::sync::Mutex::new(()),
             credentials: ArcSwap::from_pointee(credentials),
             shipper,
-        }))
+        });
+        state.analyse(state.live.load_full());
+        Ok(state)
+    }
+
+    /// Puts `live` in force (one pointer swap) and asks for the console's analyses of it.
+    fn put_in_force(&self, live: Live) {
+        let live = Arc::new(live);
+        self.live.store(live.clone());
+        self.analyse(live);
+    }
+
+    /// Asks for the console's analyses of the version just put in force, in the background
+    /// ([`crate::console::analyses`]), when the console is served.
+    fn analyse(&self, live: Arc<Live>) {
+        if self.config.console.enabled {
+            self.console.analyses.request(live);
+        }
     }
 
     /// The admin token a bearer token is (its name and role); in demo mode (loopback only)
@@ -497,13 +514,13 @@ impl AppState {
                 }
                 other => WriteError::Store(other),
             })?;
-        self.live.store(Arc::new(Live {
+        self.put_in_force(Live {
             version,
             tenant,
             snapshot: new,
             applied: Default::default(),
             records: Default::default(),
-        }));
+        });
         self.metrics
             .policy_version
             .store(version, Ordering::Relaxed);
@@ -555,7 +572,7 @@ impl AppState {
                 "the store's newest policy version is older than the one in force (restored database?); following the store"
             );
         }
-        self.live.store(Arc::new(live));
+        self.put_in_force(live);
         self.metrics
             .policy_version
             .store(version, Ordering::Relaxed);

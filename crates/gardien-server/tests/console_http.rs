@@ -6,12 +6,12 @@
 )]
 
 //! The console over HTTP, without a browser (runs everywhere; the browser test is
-//! `console_chromium.rs`): headers and cookies, the token login (the decision token refused,
-//! login CSRF), sessions that are tampered with, and every way an OpenID Connect sign-in can
-//! fail (provider error, unknown state, missing state cookie, code refused by the token
-//! endpoint, wrong nonce, wrong audience, another key, no role), against an in-process fake
-//! token endpoint that checks PKCE. The policy pages (policies, coverage, lint, gaps, named
-//! locations, devices) for each role and disclosure level.
+//! `crates/gardien/tests/console_chromium.rs`): headers and cookies, the token login (the
+//! decision token refused, login CSRF), sessions that are tampered with, and every way an
+//! OpenID Connect sign-in can fail (provider error, unknown state, missing state cookie,
+//! code refused by the token endpoint, wrong nonce, wrong audience, another key, no role),
+//! against an in-process fake token endpoint that checks PKCE. The policy pages (policies,
+//! coverage, lint, gaps, named locations, devices) for each role and disclosure level.
 
 #[allow(dead_code, reason = "shared support: not every test uses all of it")]
 #[path = "support/demo.rs"]
@@ -617,13 +617,18 @@ fn now() -> u64 {
 
 /// Opens a session with an admin API token (admin or the named reader): its cookie.
 async fn token_session(c: &Console, token: &str) -> String {
-    let page = send(&c.app, get("/console/login", "")).await;
+    token_session_on(&c.app, token).await
+}
+
+/// The session cookie of a token login on `app`.
+async fn token_session_on(app: &Router, token: &str) -> String {
+    let page = send(app, get("/console/login", "")).await;
     let cookie = format!(
         "gardien_console_login={}",
         page.cookie("gardien_console_login")
     );
     let r = send(
-        &c.app,
+        app,
         post(
             "/console/login",
             &cookie,
@@ -866,6 +871,60 @@ const POLICY_PAGES: [&str; 6] = [
     "/console/devices",
 ];
 
+/// Marks the page of a policy page whose analysis is still being computed.
+const COMPUTING: &str = "id=\"analysis-computing\"";
+
+/// A policy page once the analysis of the version in force is ready: until then the page
+/// says it is being computed, for that version, and links to itself and to its
+/// self-reloading form (`?auto=1`); it never reloads itself unasked.
+async fn ready(app: &Router, path: &str, cookie: &str) -> Reply {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let r = send(app, get(path, cookie)).await;
+        if !r.body.contains(COMPUTING) {
+            return r;
+        }
+        assert_computing(path, &r);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{path}: not ready within 120 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// The "being computed" page of `path` (with `auto=1` or not).
+fn assert_computing(path: &str, r: &Reply) {
+    assert_eq!(r.status, StatusCode::OK, "{path}");
+    let plain = path.replace("?auto=1", "").replace("&auto=1", "");
+    let auto = if plain.contains('?') {
+        format!("{plain}&amp;auto=1")
+    } else {
+        format!("{plain}?auto=1")
+    };
+    let refresh = "<head><meta http-equiv=\"refresh\" content=\"5\">";
+    if path.contains("auto=1") {
+        assert!(r.body.contains(refresh), "{path}: {}", r.body);
+        assert!(
+            r.body
+                .contains(&format!("<a href=\"{auto}\">Check again</a>"))
+        );
+        assert!(
+            r.body
+                .contains(&format!("<a href=\"{plain}\">Stop reloading</a>"))
+        );
+    } else {
+        assert!(!r.body.contains("http-equiv"), "{path}: reloads unasked");
+        assert!(
+            r.body
+                .contains(&format!("<a href=\"{plain}\">Check again</a>"))
+        );
+        assert!(r.body.contains(&format!(
+            "<a href=\"{auto}\">Check again automatically every 5 seconds</a>"
+        )));
+    }
+}
+
 /// The demo tenant with CA06 in report-only.
 fn ca06_report_only() -> StartOptions {
     let mut options = demo_options();
@@ -889,7 +948,7 @@ async fn the_policy_pages_show_the_analysis_reports_to_admins() {
     let admin = token_session(&c, TOKEN).await;
     let mut pages = HashMap::new();
     for path in POLICY_PAGES {
-        let r = send(&c.app, get(path, &admin)).await;
+        let r = ready(&c.app, path, &admin).await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
         assert_eq!(
             r.header("content-security-policy"),
@@ -946,7 +1005,7 @@ async fn the_policy_pages_show_the_analysis_reports_to_admins() {
     );
     assert!(coverage.contains("report-only:</span> <a href=\"/console/policies#p-5\">CA06"));
     assert!(coverage.contains("aria-current=\"page\""));
-    let second = send(&c.app, get("/console/coverage?place=1", &admin)).await;
+    let second = ready(&c.app, "/console/coverage?place=1", &admin).await;
     assert_eq!(second.status, StatusCode::OK);
     assert_ne!(second.body, *coverage);
     let none = send(&c.app, get("/console/coverage?place=99", &admin)).await;
@@ -1003,7 +1062,11 @@ async fn the_policy_pages_show_the_analysis_reports_to_admins() {
         .body(Body::empty())
         .unwrap();
     let r = send(&c.app, fr).await;
-    assert!(r.body.contains("Les stratégies en clair") && r.body.contains("rapport seul"));
+    assert!(
+        r.body.contains("Les stratégies en clair") && r.body.contains("rapport seul"),
+        "{}",
+        r.body
+    );
 }
 
 #[tokio::test]
@@ -1049,7 +1112,7 @@ async fn readers_see_the_policy_pages_only_at_full_disclosure() {
     );
     assert!(!r.body.contains("/console/versions"));
     for path in POLICY_PAGES {
-        let r = send(&c.app, get(path, &reader)).await;
+        let r = ready(&c.app, path, &reader).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
         assert!(r.body.contains(">reader<"), "{path}");
     }
@@ -1078,7 +1141,7 @@ async fn the_policy_pages_escape_every_name() {
         .into_iter()
         .chain(["/console/coverage?place=1"])
     {
-        let r = send(&c.app, get(path, &admin)).await;
+        let r = ready(&c.app, path, &admin).await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
         for raw in ["<script", "<img", "<iframe"] {
             assert!(!r.body.contains(raw), "{path} has a raw `{raw}`");
@@ -1090,5 +1153,210 @@ async fn the_policy_pages_escape_every_name() {
     assert!(
         r.body
             .contains("CA01 Block sign-ins from outside the EU &lt;script&gt;")
+    );
+}
+
+/// Waits until every analysis of the version in force is computed, without any page asking
+/// for it (they are computed when the version comes into force).
+async fn computed_ahead(state: &AppState) {
+    let live = state.live.load_full();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !state
+        .console
+        .analyses
+        .results(&live)
+        .is_some_and(|r| r.complete())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "version {} not computed ahead",
+            live.version
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// Every policy page's analysis page of `version`: the page for that version (being computed,
+/// or ready), never another version's.
+async fn analysis_pages(app: &Router, cookie: &str, version: i64) -> HashMap<&'static str, String> {
+    let line = format!("Policy set in force: version {version}.");
+    let mut pages = HashMap::new();
+    for path in [
+        "/console/policies",
+        "/console/coverage",
+        "/console/lint",
+        "/console/gaps",
+    ] {
+        // At once (being computed or ready), then ready: always this version's.
+        let first = send(app, get(&format!("{path}?auto=1"), cookie)).await;
+        assert!(first.body.contains(&line), "{path}: {}", first.body);
+        if first.body.contains(COMPUTING) {
+            assert_computing(&format!("{path}?auto=1"), &first);
+        }
+        let r = ready(app, path, cookie).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(r.body.contains(&line), "{path}: {}", r.body);
+        pages.insert(path, r.body);
+    }
+    pages
+}
+
+#[tokio::test]
+async fn the_policy_pages_show_the_analyses_of_each_version_as_it_comes_into_force() {
+    let options = demo_options();
+    let snapshot = options.initial_tenant.clone().unwrap();
+    let ca06 = snapshot["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["displayName"].as_str().unwrap().starts_with("CA06"))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let c = console_with("roles", "", true, options).await;
+    let admin = token_session(&c, TOKEN).await;
+    let marked = "CA06 Require MFA outside trusted networks <span class=\"badge challenge\">report-only</span>";
+    let counts = |report_only: usize| {
+        format!(
+            "6 policies: {} enabled, {report_only} report-only, 0 disabled.",
+            6 - report_only
+        )
+    };
+    // Version 1, computed at start.
+    computed_ahead(&c.state).await;
+    let v1 = analysis_pages(&c.app, &admin, 1).await;
+    assert!(v1["/console/policies"].contains(&counts(0)));
+    assert!(!v1["/console/policies"].contains(marked));
+    assert!(!v1["/console/coverage"].contains("report-only:</span> <a"));
+
+    // Version 2 through the admin API (CA06 report-only): the pages show its analyses, the
+    // first request after the change included.
+    let r = send(
+        &c.app,
+        Request::patch(format!("/v1.0/identity/conditionalAccess/policies/{ca06}"))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .header("x-gardien-author", "alice-admin")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                json!({"state": "enabledForReportingButNotEnforced"}).to_string(),
+            ))
+            .unwrap(),
+    )
+    .await;
+    assert!(r.status.is_success(), "{}: {}", r.status, r.body);
+    assert_eq!(c.state.live.load().version, 2);
+    computed_ahead(&c.state).await;
+    let v2 = analysis_pages(&c.app, &admin, 2).await;
+    assert!(v2["/console/policies"].contains(&counts(1)));
+    assert!(v2["/console/policies"].contains(marked));
+    assert!(
+        v2["/console/coverage"]
+            .contains("report-only:</span> <a href=\"/console/policies#p-5\">CA06"),
+        "{}",
+        v2["/console/coverage"]
+    );
+    let tenant = gardien_server::snapshot::compile("t", &c.state.live.load().snapshot).unwrap();
+    let gaps = gardien_analysis::gaps::find_gaps(&tenant.tenant).unwrap();
+    assert!(v2["/console/gaps"].contains(&format!(
+        "{} gaps, {} of them reachable",
+        gaps.summary.gaps, gaps.summary.attacker_reachable_gaps
+    )));
+
+    // Version 3, a rollback to version 1 from the console: version 1's words again, under
+    // version 3.
+    let page = send(&c.app, get("/console/versions", &admin)).await;
+    let r = send(
+        &c.app,
+        post(
+            "/console/versions/1/rollback",
+            &admin,
+            &format!("csrf={}", csrf_of(&page.body)),
+        ),
+    )
+    .await;
+    assert!(
+        r.status.is_success() || r.status.is_redirection(),
+        "{}",
+        r.body
+    );
+    assert_eq!(c.state.live.load().version, 3);
+    computed_ahead(&c.state).await;
+    let v3 = analysis_pages(&c.app, &admin, 3).await;
+    assert!(v3["/console/policies"].contains(&counts(0)));
+    assert!(!v3["/console/policies"].contains(marked));
+    for path in ["/console/policies", "/console/coverage"] {
+        assert_eq!(
+            v3[path].replace("version 3.", "version 1."),
+            v1[path].as_str(),
+            "{path}: version 1's description again"
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_the_console_no_analysis_is_computed() {
+    let c = console_with("roles", "enabled = false", true, demo_options()).await;
+    let r = send(&c.app, get("/console/policies", "")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // A console that is served computes the demo's analyses in milliseconds; this one never
+    // starts.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let live = c.state.live.load_full();
+    assert!(c.state.console.analyses.results(&live).is_none());
+}
+
+#[tokio::test]
+async fn a_replica_shows_the_analyses_of_a_version_another_replica_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || {
+        ServerConfig::parse(
+            "t.toml",
+            &format!(
+                "[store]\npath = \"{}\"\n[admin]\ntoken_sha256 = \"{}\"\n[console]\npublic_url = \"http://gardien.test\"\n",
+                dir.path().join("g.db").display(),
+                gardien_server::state::hash_token(TOKEN)
+            ),
+        )
+        .unwrap()
+    };
+    let options = demo_options();
+    let ca06 = options.initial_tenant.as_ref().unwrap()["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["displayName"].as_str().unwrap().starts_with("CA06"))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = AppState::start(config(), options).await.unwrap();
+    let b = AppState::start(config(), demo_options()).await.unwrap();
+    let (app_a, app_b) = (router(a.clone()), router(b.clone()));
+    let admin = token_session_on(&app_b, TOKEN).await;
+    let marked = "CA06 Require MFA outside trusted networks <span class=\"badge challenge\">report-only</span>";
+    let v1 = ready(&app_b, "/console/policies", &admin).await;
+    assert!(v1.body.contains("Policy set in force: version 1."));
+    assert!(!v1.body.contains(marked));
+    // Written through A; B puts it in force (the periodic check, or a notification).
+    let r = send(
+        &app_a,
+        Request::patch(format!("/v1.0/identity/conditionalAccess/policies/{ca06}"))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .header("content-type", "application/json")
+            .body(Body::from(
+                json!({"state": "enabledForReportingButNotEnforced"}).to_string(),
+            ))
+            .unwrap(),
+    )
+    .await;
+    assert!(r.status.is_success(), "{}: {}", r.status, r.body);
+    assert_eq!(b.sync_policy().await.unwrap(), 2);
+    computed_ahead(&b).await;
+    let v2 = analysis_pages(&app_b, &admin, 2).await;
+    assert!(v2["/console/policies"].contains(marked));
+    assert!(
+        v2["/console/coverage"]
+            .contains("report-only:</span> <a href=\"/console/policies#p-5\">CA06")
     );
 }

@@ -36,6 +36,18 @@ where
     StoredRecord::new(id.to_owned(), record.to_owned(), applied_at, applied)
 }
 
+/// A backend's answer to a search.
+pub(crate) struct LogPage {
+    /// The records, newest first.
+    pub(crate) records: Vec<serde_json::Value>,
+    /// The position of the last one.
+    pub(crate) last: Option<LogPosition>,
+    /// Set when the search stopped at its bound of entries read before filling the page:
+    /// the time (Unix ms) back to which it searched. Every matching record at or after it
+    /// (and older than the filter's position) is in `records`; older ones were not read.
+    pub(crate) stopped_at: Option<i64>,
+}
+
 /// Decodes a search's rows ([`crate::log::SEARCH_HEAD`]): the stored records and the
 /// position of the last one.
 pub(crate) fn search_rows<R: sqlx::Row>(
@@ -179,12 +191,14 @@ pub(crate) trait Backend {
     fn changes(&self) -> impl Future<Output = Result<ChangeFeed, StoreError>> + Send;
 
     /// Sign-in records matching `filter`, newest first, at most `limit`, and the position
-    /// of the last one.
+    /// of the last one. With `reads`, a backend may stop after reading about that many
+    /// index entries and say where ([`LogPage::stopped_at`]).
     fn query_log(
         &self,
         filter: &SignInFilter,
         limit: i64,
-    ) -> impl Future<Output = Result<(Vec<serde_json::Value>, Option<LogPosition>), StoreError>> + Send;
+        reads: Option<i64>,
+    ) -> impl Future<Output = Result<LogPage, StoreError>> + Send;
 
     /// Refreshes the planner statistics of the sign-in log.
     fn refresh_statistics(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -97,19 +97,34 @@ pub struct LogPosition {
 }
 
 impl LogPosition {
-    /// Reads `<created_ms>.<seq>` (both decimal integers); `None` for anything else.
+    /// The place before every record created at `created_ms` (`seq` is never below it).
+    pub fn before_millisecond(created_ms: i64) -> LogPosition {
+        LogPosition {
+            created_ms,
+            seq: i64::MIN,
+        }
+    }
+
+    /// Reads `<created_ms>.<seq>` or `<created_ms>` (decimal integers; the latter is
+    /// [`LogPosition::before_millisecond`]); `None` for anything else.
     pub fn parse(text: &str) -> Option<LogPosition> {
-        let (created, seq) = text.split_once('.')?;
-        Some(LogPosition {
-            created_ms: created.parse().ok()?,
-            seq: seq.parse().ok()?,
-        })
+        match text.split_once('.') {
+            Some((created, seq)) => Some(LogPosition {
+                created_ms: created.parse().ok()?,
+                seq: seq.parse().ok()?,
+            }),
+            None => Some(LogPosition::before_millisecond(text.parse().ok()?)),
+        }
     }
 }
 
 impl std::fmt::Display for LogPosition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.created_ms, self.seq)
+        if self.seq == i64::MIN {
+            write!(f, "{}", self.created_ms)
+        } else {
+            write!(f, "{}.{}", self.created_ms, self.seq)
+        }
     }
 }
 
@@ -118,9 +133,14 @@ impl std::fmt::Display for LogPosition {
 pub struct SearchPage {
     /// The stored Graph `signIn` objects, newest first.
     pub records: Vec<serde_json::Value>,
-    /// Where the next (older) page starts, when this page is full: pass it as
-    /// [`SignInFilter::before`].
+    /// Where the next (older) page starts, when this page is full or the search stopped at
+    /// its bound ([`SearchPage::searched_to`]): pass it as [`SignInFilter::before`].
     pub next: Option<LogPosition>,
+    /// Set when a bounded search ([`SignInLog::search_bounded`]) stopped before filling the
+    /// page: the time (Unix ms) back to which it searched. Every matching record created at
+    /// or after it (and older than the filter's `before`) is in `records`, possibly none;
+    /// the older ones were not searched yet, and `next` continues with them.
+    pub searched_to: Option<i64>,
 }
 
 /// Handle to the sign-in log; cheap to clone.
@@ -222,20 +242,48 @@ impl SignInLog {
     /// As [`SignInLog::query`], with where the next page starts. Every combination of
     /// filters is answered from an index that the search follows newest first and that holds
     /// the other filters' columns: SQLite follows the index of the filter that matches the
-    /// fewest records (counted up to a bound first), PostgreSQL's planner picks from its
+    /// fewest records (probed up to a bound first), PostgreSQL's planner picks from its
     /// statistics; the records are read last, by position, for the page only.
     pub async fn search(&self, filter: &SignInFilter) -> Result<SearchPage, StoreError> {
+        self.search_with(filter, None).await
+    }
+
+    /// As [`SignInLog::search`], reading about `reads` index entries at most (SQLite; the
+    /// millisecond at the boundary is read whole): when filters that each match many
+    /// records match few together, the page may then stop before it is full, saying back to
+    /// when it searched ([`SearchPage::searched_to`]) and where to go on
+    /// ([`SearchPage::next`]). Following `next` to the end gives exactly the records of
+    /// [`SignInLog::search`]. A page whose records are found early is not affected.
+    /// PostgreSQL answers whole pages (its planner was fast enough without a bound).
+    pub async fn search_bounded(
+        &self,
+        filter: &SignInFilter,
+        reads: usize,
+    ) -> Result<SearchPage, StoreError> {
+        self.search_with(filter, Some(to_i64(reads.max(1)))).await
+    }
+
+    async fn search_with(
+        &self,
+        filter: &SignInFilter,
+        reads: Option<i64>,
+    ) -> Result<SearchPage, StoreError> {
         let limit = filter
             .limit
             .unwrap_or(DEFAULT_QUERY_LIMIT)
             .min(MAX_QUERY_LIMIT);
-        let (records, last) = dispatch!(&self.db, b => b.query_log(filter, to_i64(limit)).await)?;
-        let next = if limit > 0 && records.len() == limit {
-            last
-        } else {
-            None
+        let page = dispatch!(&self.db, b => b.query_log(filter, to_i64(limit), reads).await)?;
+        let full = limit > 0 && page.records.len() == limit;
+        let (next, searched_to) = match page.stopped_at {
+            _ if full => (page.last, None),
+            Some(at) => (Some(LogPosition::before_millisecond(at)), Some(at)),
+            None => (None, None),
         };
-        Ok(SearchPage { records, next })
+        Ok(SearchPage {
+            records: page.records,
+            next,
+            searched_to,
+        })
     }
 
     /// Refreshes the planner statistics of the sign-in log (PostgreSQL: `ANALYZE`, as

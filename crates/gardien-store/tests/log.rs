@@ -37,6 +37,7 @@ backend_tests!(
     a_record_that_is_not_a_json_object_is_refused,
     both_durability_modes_commit,
     search_answers_every_filter_combination_in_pages,
+    bounded_search_reaches_every_match,
     the_search_migration_keeps_the_log,
     compact_records_read_back_whole,
     rows_without_fragments_are_read_as_stored,
@@ -826,7 +827,13 @@ async fn search_answers_every_filter_combination_in_pages(db: TestDb) {
             seq: 4
         })
     );
-    assert_eq!(LogPosition::parse("17"), None);
+    assert_eq!(
+        LogPosition::parse("17"),
+        Some(LogPosition::before_millisecond(17))
+    );
+    assert_eq!(LogPosition::before_millisecond(17).to_string(), "17");
+    assert_eq!(LogPosition::parse("17."), None);
+    assert_eq!(LogPosition::parse("x"), None);
     assert_eq!(
         LogPosition {
             created_ms: -3,
@@ -835,6 +842,129 @@ async fn search_answers_every_filter_combination_in_pages(db: TestDb) {
         .to_string(),
         "-3.9"
     );
+    store.close().await.unwrap();
+}
+
+/// The records of `records` that `filter` selects (every member but `before` and `limit`),
+/// newest first (ties: the later insertion first): what a search must return in total.
+fn brute_force<'a>(records: &'a [SignInRecord], filter: &SignInFilter) -> Vec<&'a str> {
+    records
+        .iter()
+        .rev()
+        .filter(|r| filter.user.as_ref().is_none_or(|u| &r.user_id == u))
+        .filter(|r| filter.app.as_ref().is_none_or(|a| &r.app_id == a))
+        .filter(|r| filter.decision.as_ref().is_none_or(|d| &r.decision == d))
+        .filter(|r| filter.error_code.is_none_or(|c| r.error_code == Some(c)))
+        .filter(|r| filter.from_ms.is_none_or(|f| r.created_ms >= f))
+        .filter(|r| filter.to_ms.is_none_or(|t| r.created_ms < t))
+        .filter(|r| filter.correlation_id.as_ref().is_none_or(|c| &r.id == c))
+        .map(|r| r.id.as_str())
+        .collect()
+}
+
+/// A search bounded to a few index entries per page, followed page after page (full pages
+/// and pages that stopped at the bound alike), returns exactly the records of a brute-force
+/// filter over the same rows, for every combination of filters, including dense filters
+/// that never match together (a challenge with error 53003). On SQLite, a page that stops
+/// searched no more than the bound of the shortest filter's records (plus the records of
+/// its boundary milliseconds); PostgreSQL answers whole pages.
+async fn bounded_search_reaches_every_match(db: TestDb) {
+    let store = db.open().await;
+    let log = store.log();
+    let records = mixed(300);
+    for r in &records {
+        log.append(r.clone()).await.unwrap();
+    }
+    store.log().refresh_statistics().await.unwrap();
+    let created: std::collections::HashMap<&str, i64> = records
+        .iter()
+        .map(|r| (r.id.as_str(), r.created_ms))
+        .collect();
+    let mut stops = 0;
+    for user in [None, Some("u1"), Some("u9")] {
+        for app in [None, Some("a0")] {
+            for decision in [None, Some("deny"), Some("challenge")] {
+                for code in [None, Some(53003u32), Some(53001)] {
+                    for range in [None, Some((1_020_000i64, 1_100_000i64))] {
+                        for reads in [2usize, 16, 40] {
+                            let mut filter = SignInFilter {
+                                user: user.map(str::to_owned),
+                                app: app.map(str::to_owned),
+                                decision: decision.map(str::to_owned),
+                                error_code: code,
+                                from_ms: range.map(|r| r.0),
+                                to_ms: range.map(|r| r.1),
+                                correlation_id: None,
+                                before: None,
+                                limit: Some(7),
+                            };
+                            let expected = brute_force(&records, &filter);
+                            let mut got: Vec<String> = Vec::new();
+                            loop {
+                                let page = log.search_bounded(&filter, reads).await.unwrap();
+                                assert!(page.records.len() <= 7);
+                                let page_ids = ids(&page.records);
+                                if let Some(to) = page.searched_to {
+                                    stops += 1;
+                                    assert_eq!(db.backend(), "sqlite", "{filter:?}");
+                                    assert!(page.records.len() < 7, "{filter:?}");
+                                    assert_eq!(
+                                        page.next.map(|n| n.created_ms),
+                                        Some(to),
+                                        "{filter:?}"
+                                    );
+                                    assert!(page_ids.iter().all(|id| created[id] >= to));
+                                    // The records the shortest leading filter has in the
+                                    // window searched (whole milliseconds at both ends).
+                                    let upto = filter.before.map_or(i64::MAX, |b| b.created_ms);
+                                    let in_window = |keep: &dyn Fn(&SignInRecord) -> bool| {
+                                        records
+                                            .iter()
+                                            .filter(|r| r.created_ms >= to && r.created_ms <= upto)
+                                            .filter(|r| {
+                                                range.is_none_or(|(f, t)| {
+                                                    r.created_ms >= f && r.created_ms < t
+                                                })
+                                            })
+                                            .filter(|r| keep(r))
+                                            .count()
+                                    };
+                                    let mut leads: Vec<usize> = Vec::new();
+                                    if let Some(u) = user {
+                                        leads.push(in_window(&|r| r.user_id == u));
+                                    }
+                                    if let Some(a) = app {
+                                        leads.push(in_window(&|r| r.app_id == a));
+                                    }
+                                    if let Some(d) = decision {
+                                        leads.push(in_window(&|r| r.decision == d));
+                                    }
+                                    if let Some(c) = code {
+                                        leads.push(in_window(&|r| r.error_code == Some(c)));
+                                    }
+                                    assert!(leads.len() >= 2, "{filter:?}");
+                                    let shortest = leads.iter().min().copied().unwrap_or(0);
+                                    assert!(shortest <= reads + 4, "{shortest} read, {filter:?}");
+                                }
+                                got.extend(page_ids.iter().map(|s| (*s).to_owned()));
+                                match page.next {
+                                    Some(next) => {
+                                        assert!(filter.before.is_none_or(|b| next < b));
+                                        filter.before = Some(next);
+                                    }
+                                    None => break,
+                                }
+                            }
+                            assert_eq!(got, expected, "{filter:?}, {reads} reads");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if db.backend() == "sqlite" {
+        assert!(stops > 0, "no bounded page stopped early");
+    }
     store.close().await.unwrap();
 }
 

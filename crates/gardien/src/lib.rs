@@ -11,7 +11,8 @@ pub mod watch;
 
 use clap::{Parser, Subcommand};
 use commands::signin::SignalArgs;
-use gardien_analysis::doc::DocOptions;
+use gardien_analysis::doc::{DEFAULT_IP_BOUND, DocOptions};
+use gardien_analysis::gaps::GapsOptions;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -130,6 +131,16 @@ pub enum Command {
         /// noStrongControl); default: exit 0 whatever the gaps.
         #[arg(long, value_delimiter = ',')]
         fail_on: Vec<String>,
+        /// When the partition is too large to walk whole, walk the broadest users ×
+        /// applications first, as many as fit, instead of refusing (the report says what was
+        /// walked; gaps elsewhere are not looked for).
+        #[arg(long)]
+        partial: bool,
+        /// Above 4096 IP range boundaries, one address per IP named location stands for its
+        /// ranges (as `gardien doc` by default; the report says so): far fewer location
+        /// classes on tenants with hundreds of thousands of ranges.
+        #[arg(long)]
+        approximate_locations: bool,
     },
     /// Replay sign-in logs (Entra export or gardien's) against a proposed tenant.
     Replay {
@@ -426,7 +437,17 @@ pub fn run() -> ExitCode {
             tenant,
             json,
             fail_on,
-        } => commands::gaps::run(tenant, *json, fail_on),
+            partial,
+            approximate_locations,
+        } => commands::gaps::run(
+            tenant,
+            *json,
+            fail_on,
+            GapsOptions {
+                partial: *partial,
+                ip_bound: approximate_locations.then_some(DEFAULT_IP_BOUND),
+            },
+        ),
         Command::Replay {
             tenant,
             logs,

@@ -71,6 +71,38 @@ fn gaps_text_on_the_demo_tenant() {
 }
 
 #[test]
+fn bounded_options_change_nothing_when_the_exact_walk_fits() {
+    let tenant = demo().display().to_string();
+    let (code, exact, err) = gardien(&["gaps", "--tenant", &tenant, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, bounded, err) = gardien(&[
+        "gaps",
+        "--tenant",
+        &tenant,
+        "--json",
+        "--approximate-locations",
+        "--partial",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let exact: Value = serde_json::from_str(&exact).unwrap_or_else(|e| panic!("{e}"));
+    let bounded: Value = serde_json::from_str(&bounded).unwrap_or_else(|e| panic!("{e}"));
+    // The demo's few ranges are below the bound and its walk fits: the same report, and no
+    // `partial` member.
+    assert!(
+        bounded["summary"].get("partial").is_none(),
+        "{}",
+        bounded["summary"]
+    );
+    assert_eq!(exact["gaps"], bounded["gaps"]);
+    assert_eq!(exact["approximations"], bounded["approximations"]);
+    let (_, text, _) = gardien(&["gaps", "--tenant", &tenant, "--partial"]);
+    assert!(
+        text.contains("walked exhaustively") && !text.contains("PARTIAL"),
+        "{text}"
+    );
+}
+
+#[test]
 fn fail_on_gap_kinds_exits_2_for_ci() {
     let tenant = demo().display().to_string();
     let (_, out, _) = gardien(&["gaps", "--tenant", &tenant, "--json"]);

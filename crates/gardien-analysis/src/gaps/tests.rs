@@ -5,7 +5,7 @@
 #![allow(clippy::panic, reason = "test failures report through panics")]
 
 use super::partition::INNER;
-use super::partition::enumerate::{groups, walk, walk_threads};
+use super::partition::enumerate::{groups, walk, walk_partial_within, walk_threads};
 use super::partition::{Radix, Universe};
 use super::*;
 use gardien_core::{SignIn, SourceFile, TenantSource};
@@ -145,6 +145,41 @@ where
         let parallel = walk_threads(u, classify, Some(threads))
             .unwrap_or_else(|e| panic!("walk failed: {e:?}"));
         assert_eq!(flatten(&parallel), labelled, "{threads} threads");
+    }
+    // A partial walk bounded to k outer keys' worth of combinations walks k outer keys, the
+    // broadest users × targets first, each wholly: what it finds is exactly what the whole walk
+    // finds for the pairs it walked.
+    let inner = walked.inner_keys as u128;
+    for k in (1..walked.outer_keys.min(4)).filter(|_| inner > 0) {
+        let part = walk_partial_within(u, classify, inner * k as u128)
+            .unwrap_or_else(|e| panic!("partial walk failed: {e:?}"));
+        let truncated = part
+            .truncated
+            .unwrap_or_else(|| panic!("not truncated at {k}"));
+        assert_eq!(truncated.outer_walked, k);
+        assert_eq!(truncated.outer_total, walked.outer_keys);
+        assert_eq!(truncated.combinations, walked.outer_keys as u128 * inner);
+        assert!(truncated.pairs_walked < truncated.pairs_total);
+        let found = flatten(&part);
+        for (key, label) in &found {
+            assert_eq!(labelled.get(key), Some(label), "partial walk: {key:?}");
+        }
+        let pairs: std::collections::HashSet<(u32, u32)> = found
+            .keys()
+            .map(|(user, target, _)| (*user, *target))
+            .collect();
+        assert!(pairs.len() <= truncated.pairs_walked);
+        for (key, label) in &labelled {
+            if pairs.contains(&(key.0, key.1)) {
+                assert_eq!(found.get(key), Some(label), "walked pairs wholly: {key:?}");
+            }
+        }
+    }
+    if walked.outer_keys > 0 && inner > 0 {
+        let whole = walk_partial_within(u, classify, walked.outer_keys as u128 * inner)
+            .unwrap_or_else(|e| panic!("partial walk failed: {e:?}"));
+        assert!(whole.truncated.is_none(), "it fits: not partial");
+        assert_eq!(flatten(&whole), labelled);
     }
     let radix: Radix = u.radix();
     // The reported groups cover exactly what was found, each class once.

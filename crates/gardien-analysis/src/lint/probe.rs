@@ -575,6 +575,20 @@ pub(crate) mod testing {
         json!({"id": id, "displayName": id, "state": "enabled", "conditions": c, "grantControls": grant})
     }
 
+    /// The rules' usual audience: every user but the break-glass group `bg`.
+    pub fn users() -> Value {
+        json!({"includeUsers": ["All"], "excludeGroups": ["bg"]})
+    }
+
+    /// The codes of a report's findings that start with `prefix`, in report order.
+    pub fn codes(r: &crate::lint::LintReport, prefix: &str) -> Vec<&'static str> {
+        r.findings
+            .iter()
+            .filter(|f| f.code.starts_with(prefix))
+            .map(|f| f.code)
+            .collect()
+    }
+
     /// `{"operator": "OR", "builtInControls": [control]}`.
     pub fn grant(control: &str) -> Value {
         json!({"operator": "OR", "builtInControls": [control]})

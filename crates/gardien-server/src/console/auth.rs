@@ -19,7 +19,7 @@
 
 use super::page::{e, html, layout, refusal, t, te, url};
 use super::session::{CookieRules, Purpose, b64, cookie, set_cookie};
-use super::{ConsoleRole, SESSION_COOKIE, Session, lang, now_s};
+use super::{ConsoleRole, CsrfForm, SESSION_COOKIE, Session, lang, now_s};
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::{ConnectInfo, Query, State};
@@ -223,26 +223,16 @@ fn start_session(
     ))
 }
 
-/// The sign-out form.
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    csrf: Option<String>,
-}
-
 /// `POST /console/logout`.
 pub async fn logout(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let session = match super::signed_in(&state, &headers) {
+    let session = match super::signed_in_post(&state, &headers, CsrfForm::token(&form)) {
         Ok(s) => s,
         Err(r) => return *r,
     };
-    let csrf = form.as_ref().ok().and_then(|f| f.csrf.as_deref());
-    if let Err(r) = super::check_post(&state, &session, &headers, csrf) {
-        return *r;
-    }
     if let Err(err) = state.console.revoke(&state.store, &session).await {
         tracing::error!(actor = %session.actor, error = %err, "console: sign-out could not revoke the session");
         return refusal(

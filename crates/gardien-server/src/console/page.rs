@@ -66,6 +66,16 @@ pub fn url(text: &str) -> String {
     out
 }
 
+/// `page` (a [`layout`] output) that the browser reloads every `seconds` (a `<meta
+/// http-equiv="refresh">` in its head: no script, allowed by the CSP).
+pub fn refreshing(page: &str, seconds: u32) -> String {
+    page.replacen(
+        "<head>",
+        &format!("<head><meta http-equiv=\"refresh\" content=\"{seconds}\">"),
+        1,
+    )
+}
+
 /// A complete page: `<html lang>`, the stylesheet, a skip link, the navigation for the
 /// session's role, the sign-out form (with the CSRF token), `<main>` with the title as `h1`
 /// and `body` (already HTML). Admins see the links to the policy pages

@@ -238,6 +238,67 @@ mod tests {
         );
     }
 
+    /// A page that stopped at its bound says back to when it searched, with or without
+    /// rows, and links to the older sign-ins from that position; a full page links on as
+    /// before; an empty last page says nothing matches, with no link.
+    #[test]
+    fn a_page_that_stopped_early_says_back_to_when_and_links_on() {
+        use super::search::after_rows;
+        use gardien_store::{LogPosition, SearchPage};
+        let q: SearchQuery =
+            serde_json::from_value(json!({"user": "alice", "errorCode": "53003"})).unwrap();
+        let at = 1_790_375_000_500;
+        let stopped = |records: Vec<Value>| SearchPage {
+            records,
+            next: Some(LogPosition::before_millisecond(at)),
+            searched_to: Some(at),
+        };
+        let link = "href=\"/console/signins?user=alice&amp;errorCode=53003&amp;before=1790375000500\" rel=\"next\"";
+        let none = after_rows(Lang::En, &q, &stopped(Vec::new()));
+        assert!(
+            none.contains("No sign-in matches since 2026-09-25T"),
+            "{none}"
+        );
+        assert!(none.contains(link), "{none}");
+        assert!(none.contains("Search older sign-ins"), "{none}");
+        let some = after_rows(Lang::Fr, &q, &stopped(vec![json!({})]));
+        assert!(
+            some.contains("Recherche faite jusqu’au 2026-09-25T"),
+            "{some}"
+        );
+        assert!(some.contains(link), "{some}");
+        let full = after_rows(
+            Lang::En,
+            &q,
+            &SearchPage {
+                records: vec![json!({})],
+                next: Some(LogPosition {
+                    created_ms: at,
+                    seq: 7,
+                }),
+                searched_to: None,
+            },
+        );
+        assert!(!full.contains("notice"), "{full}");
+        assert!(
+            full.contains("before=1790375000500.7\" rel=\"next\">Older sign-ins"),
+            "{full}"
+        );
+        let end = after_rows(
+            Lang::En,
+            &q,
+            &SearchPage {
+                records: Vec::new(),
+                next: None,
+                searched_to: None,
+            },
+        );
+        assert!(
+            end.contains("No sign-in matches.") && !end.contains("href"),
+            "{end}"
+        );
+    }
+
     #[test]
     fn form_times_are_utc() {
         assert_eq!(form_time("1970-01-01T00:01"), Some(60_000));

@@ -5,24 +5,26 @@
 //! Nothing here describes a condition by itself: the words and the matrix are
 //! `gardien doc`'s ([`gardien_analysis::doc::describe`]), the findings `gardien lint`'s, the
 //! gaps `gardien gaps`'s, and a device's compliance the server's own check (the one its
-//! decisions use). The analyses run once per policy version, off the async workers, and are
-//! kept until the version in force changes ([`Analyses`]).
+//! decisions use). The analyses are computed ahead, when a version comes into force, on a
+//! thread of their own ([`super::analyses`]); until they are ready the pages say so.
 //!
 //! Who: admins; readers too when `[console] reader_disclosure = "full"` (they already see
 //! every policy name, id and condition word on a sign-in's trace), else a 403 page.
 
-use super::page::{e, html, layout_nav, refusal, t, te};
+use super::analyses::{Analyses, Gaps, Outcome, Results, View};
+use super::page::{e, html, layout_nav, refreshing, refusal, t, te};
 use super::{ConsoleRole, Session, lang};
 use crate::denial::{Disclosure, Lang};
 use crate::state::{AppState, Live};
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::response::Response;
-use gardien_analysis::doc::{CellKind, DocOptions, TenantDoc, describe, state_words};
-use gardien_analysis::gaps::{AnalysisError, GapKind, GapsReport, find_gaps};
-use gardien_analysis::lint::{LintOptions, LintReport, Severity, lint};
+use gardien_analysis::doc::{CellKind, state_words};
+use gardien_analysis::gaps::GapKind;
+use gardien_analysis::lint::Severity;
 use gardien_core::model::location::LocationKind;
 use gardien_core::model::policy::{LocationToken, PolicyState};
-use http::{HeaderMap, StatusCode};
+use http::request::Parts;
+use http::{StatusCode, Uri};
 use serde::Deserialize;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -32,77 +34,6 @@ const MAX_ROWS: usize = 500;
 
 /// IP ranges listed per named location (the count of the rest is said).
 const MAX_RANGES: usize = 8;
-
-/// The analyses of the policy set in force, each computed at most once per version (the
-/// first page that needs one waits for it; the others wait for that one).
-#[derive(Default)]
-pub struct Analyses {
-    doc: PerVersion<TenantDoc>,
-    lint: PerVersion<LintReport>,
-    gaps: PerVersion<Result<GapsReport, AnalysisError>>,
-}
-
-impl std::fmt::Debug for Analyses {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Analyses").finish_non_exhaustive()
-    }
-}
-
-struct PerVersion<T>(tokio::sync::Mutex<Option<(i64, Arc<T>)>>);
-
-impl<T> Default for PerVersion<T> {
-    fn default() -> Self {
-        PerVersion(tokio::sync::Mutex::new(None))
-    }
-}
-
-impl<T: Send + Sync + 'static> PerVersion<T> {
-    /// The value for `live`'s version: kept, or computed now on a blocking thread. `None`
-    /// when the computation panicked.
-    async fn get(&self, live: Arc<Live>, compute: fn(&Live) -> T) -> Option<Arc<T>> {
-        let mut slot = self.0.lock().await;
-        if let Some((version, value)) = &*slot
-            && *version == live.version
-        {
-            return Some(value.clone());
-        }
-        let version = live.version;
-        let value = Arc::new(
-            tokio::task::spawn_blocking(move || compute(&live))
-                .await
-                .ok()?,
-        );
-        *slot = Some((version, value.clone()));
-        Some(value)
-    }
-}
-
-fn compute_doc(live: &Live) -> TenantDoc {
-    // The lint summary is the lint page's; location classes bounded as `gardien doc`'s
-    // default.
-    describe(
-        &live.tenant.tenant,
-        DocOptions {
-            no_lint: true,
-            ..DocOptions::default()
-        },
-    )
-}
-
-fn compute_lint(live: &Live) -> LintReport {
-    lint(
-        &live.tenant,
-        &LintOptions {
-            now: Some(crate::clock::now_ms().div_euclid(1000)),
-            tenant_name: format!("store:version {}", live.version),
-            ..LintOptions::default()
-        },
-    )
-}
-
-fn compute_gaps(live: &Live) -> Result<GapsReport, AnalysisError> {
-    find_gaps(&live.tenant.tenant)
-}
 
 /// Whether a session may see these pages: admins, and readers at `full` disclosure.
 pub fn may_see(state: &AppState, session: &Session) -> bool {
@@ -121,36 +52,175 @@ pub fn layout_for(
     layout_nav(lang, Some(session), may_see(state, session), title, body)
 }
 
-/// The session, or the answer instead: the login redirect, or a 403 page.
-fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Session, Box<Response>> {
-    let s = super::signed_in(state, headers)?;
-    if may_see(state, &s) {
-        Ok(s)
-    } else {
-        Err(Box::new(refusal(
-            lang(headers),
-            Some(&s),
-            StatusCode::FORBIDDEN,
-            "error-admin-only",
+/// What every policy page starts from, extracted before its handler runs: the viewer (an
+/// admin, or a reader when [`may_see`]; else the login redirect or a 403 page answers
+/// instead), the language, the policy set in force, and the page's address.
+pub struct PolicyPage {
+    session: Session,
+    lang: Lang,
+    live: Arc<Live>,
+    uri: Uri,
+}
+
+impl FromRequestParts<Arc<AppState>> for PolicyPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<PolicyPage, Response> {
+        let session = super::signed_in(state, &parts.headers).map_err(|r| *r)?;
+        let lang = lang(&parts.headers);
+        if !may_see(state, &session) {
+            return Err(refusal(
+                lang,
+                Some(&session),
+                StatusCode::FORBIDDEN,
+                "error-admin-only",
+            ));
+        }
+        Ok(PolicyPage {
+            session,
+            lang,
+            live: state.live.load_full(),
+            uri: parts.uri.clone(),
+        })
+    }
+}
+
+impl PolicyPage {
+    /// The start of a page's body: the version of the policy set it describes.
+    fn version_line(&self) -> String {
+        format!(
+            "<p class=\"muted\">{}</p>",
+            fill(
+                self.lang,
+                "tenant-version",
+                &[("version", self.live.version.to_string())]
+            )
+        )
+    }
+
+    /// The page titled by message `title`.
+    fn page(&self, title: &str, body: &str) -> Response {
+        html(
+            StatusCode::OK,
+            layout_nav(
+                self.lang,
+                Some(&self.session),
+                true,
+                t(self.lang, title),
+                body,
+            ),
+        )
+    }
+
+    /// One analysis of the policy set in force (`pick` chooses which), or the page to answer
+    /// instead: "being computed", or the failure. Never waits for the analysis
+    /// ([`super::analyses`]). The "being computed" page links to itself, and reloads itself
+    /// (`<meta http-equiv="refresh">`, no script) only when asked to with `?auto=1` (with a
+    /// link to stop): a page that refreshes itself unasked fails WCAG 2.2.1 (timing
+    /// adjustable).
+    fn analysis<T>(
+        &self,
+        analyses: &Analyses,
+        title: &str,
+        pick: fn(&Results) -> &Outcome<T>,
+    ) -> Result<Arc<T>, Box<Response>> {
+        let lang = self.lang;
+        let since = match analyses.view(&self.live, pick) {
+            View::Ready(v) => return Ok(v),
+            View::Failed => {
+                let mut body = self.version_line();
+                let _ = write!(
+                    body,
+                    "<p class=\"notice error\" role=\"status\">{}</p>",
+                    te(lang, "analysis-failed")
+                );
+                let mut page = self.page(title, &body);
+                *page.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                return Err(Box::new(page));
+            }
+            View::Computing { since } => since,
+        };
+        let mut body = self.version_line();
+        let status = match since {
+            Some(d) => fill(
+                lang,
+                "analysis-running",
+                &[("seconds", d.as_secs().to_string())],
+            ),
+            None => te(lang, "analysis-queued"),
+        };
+        // The page's own address, with and without `auto=1`.
+        let path = self.uri.path();
+        let others: Vec<&str> = self
+            .uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("auto="))
+            .collect();
+        let auto = self
+            .uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|p| p == "auto=1"));
+        let plain = if others.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{}", others.join("&"))
+        };
+        let with_auto = if others.is_empty() {
+            format!("{path}?auto=1")
+        } else {
+            format!("{plain}&auto=1")
+        };
+        let _ = write!(
+            body,
+            "<p class=\"notice\" role=\"status\" id=\"analysis-computing\">{status}</p><p><a href=\"{again}\">{again_label}</a></p><p>",
+            again = e(if auto { &with_auto } else { &plain }),
+            again_label = te(lang, "analysis-reload-now"),
+        );
+        if auto {
+            let _ = write!(
+                body,
+                "{} <a href=\"{}\">{}</a>",
+                fill(
+                    lang,
+                    "analysis-reloading",
+                    &[("seconds", RELOAD_SECONDS.to_string())]
+                ),
+                e(&plain),
+                te(lang, "analysis-reload-stop"),
+            );
+        } else {
+            let _ = write!(
+                body,
+                "<a href=\"{}\">{}</a>",
+                e(&with_auto),
+                fill(
+                    lang,
+                    "analysis-reload-auto",
+                    &[("seconds", RELOAD_SECONDS.to_string())]
+                ),
+            );
+        }
+        body.push_str("</p>");
+        let page = layout_nav(lang, Some(&self.session), true, t(lang, title), &body);
+        Err(Box::new(html(
+            StatusCode::OK,
+            if auto {
+                refreshing(&page, RELOAD_SECONDS)
+            } else {
+                page
+            },
         )))
     }
 }
 
-fn page(lang: Lang, session: &Session, title: &str, body: &str) -> Response {
-    html(
-        StatusCode::OK,
-        layout_nav(lang, Some(session), true, title, body),
-    )
-}
-
-fn failed(lang: Lang, session: &Session) -> Response {
-    refusal(
-        lang,
-        Some(session),
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "error-internal",
-    )
-}
+/// Seconds between reloads of a page whose analysis is being computed, when the admin asked
+/// for them (`?auto=1`).
+const RELOAD_SECONDS: u32 = 5;
 
 /// A message with `{ $name }` placeholders filled (values are escaped with the rest).
 fn fill(lang: Lang, key: &str, values: &[(&str, String)]) -> String {
@@ -159,13 +229,6 @@ fn fill(lang: Lang, key: &str, values: &[(&str, String)]) -> String {
         text = text.replace(&format!("{{ ${name} }}"), value);
     }
     e(&text)
-}
-
-fn version_line(lang: Lang, version: i64) -> String {
-    format!(
-        "<p class=\"muted\">{}</p>",
-        fill(lang, "tenant-version", &[("version", version.to_string())])
-    )
 }
 
 fn state_badge(lang: Lang, s: PolicyState) -> String {
@@ -182,25 +245,61 @@ fn state_badge(lang: Lang, s: PolicyState) -> String {
     }
 }
 
+/// A policy's display name, or its id when it has none.
+fn name_or_id<'a>(display_name: &'a str, id: &'a str) -> &'a str {
+    if display_name.is_empty() {
+        id
+    } else {
+        display_name
+    }
+}
+
+/// Opens a table in a scrollable, labelled region: `caption` is HTML (escaped by the
+/// caller), `columns` the message keys of the column headers. The caller writes the rows
+/// and closes with `</tbody></table></div>`.
+fn table_start(body: &mut String, lang: Lang, id: &str, caption: &str, columns: &[&str]) {
+    let _ = write!(
+        body,
+        "<div class=\"table\" role=\"region\" aria-labelledby=\"{id}-caption\" tabindex=\"0\"><table><caption id=\"{id}-caption\">{caption}</caption><thead><tr>"
+    );
+    for key in columns {
+        let _ = write!(body, "<th scope=\"col\">{}</th>", te(lang, key));
+    }
+    body.push_str("</tr></thead><tbody>");
+}
+
+/// Says that only the first [`MAX_ROWS`] of `total` rows are shown, when there are more.
+fn first_rows(body: &mut String, lang: Lang, total: usize) {
+    if total > MAX_ROWS {
+        let _ = write!(
+            body,
+            "<p class=\"muted\">{}</p>",
+            fill(
+                lang,
+                "tenant-first-rows",
+                &[
+                    ("shown", MAX_ROWS.to_string()),
+                    ("total", total.to_string())
+                ]
+            )
+        );
+    }
+}
+
 /// The anchor of policy `i` on the policies page.
 fn policy_link(i: usize, name: &str) -> String {
     format!("<a href=\"/console/policies#p-{i}\">{}</a>", e(name))
 }
 
 /// `GET /console/policies`: every policy in plain words (`gardien doc`'s).
-pub async fn policies(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
+pub async fn policies(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
+    let doc = match ctx.analysis(&state.console.analyses, "policies-title", |r| &r.doc) {
+        Ok(d) => d,
         Err(r) => return *r,
     };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let Some(doc) = state.console.analyses.doc.get(live, compute_doc).await else {
-        return failed(lang, &session);
-    };
     let (enabled, report_only, disabled) = doc.counts;
-    let mut body = version_line(lang, version);
+    let mut body = ctx.version_line();
     let _ = write!(
         body,
         "<p>{}</p><p class=\"muted\">{}</p>",
@@ -263,7 +362,7 @@ pub async fn policies(State(state): State<Arc<AppState>>, headers: HeaderMap) ->
         }
         body.push_str("</dl></section>");
     }
-    page(lang, &session, t(lang, "policies-title"), &body)
+    ctx.page("policies-title", &body)
 }
 
 fn notes(body: &mut String, lang: Lang, notes: &[String]) {
@@ -287,18 +386,13 @@ pub struct CoverageQuery {
 /// location class at a time; cells where report-only policies apply name them.
 pub async fn coverage(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    ctx: PolicyPage,
     query: Result<Query<CoverageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
+    let lang = ctx.lang;
+    let doc = match ctx.analysis(&state.console.analyses, "coverage-title", |r| &r.doc) {
+        Ok(d) => d,
         Err(r) => return *r,
-    };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let Some(doc) = state.console.analyses.doc.get(live, compute_doc).await else {
-        return failed(lang, &session);
     };
     let place = match query {
         Ok(Query(q)) => q.place.unwrap_or(0),
@@ -310,18 +404,18 @@ pub async fn coverage(
         .or_else(|| doc.matrices.first().filter(|_| place == 0))
     else {
         if doc.matrices.is_empty() {
-            let mut body = version_line(lang, version);
+            let mut body = ctx.version_line();
             let _ = write!(body, "<p>{}</p>", te(lang, "coverage-none"));
-            return page(lang, &session, t(lang, "coverage-title"), &body);
+            return ctx.page("coverage-title", &body);
         }
         return refusal(
             lang,
-            Some(&session),
+            Some(&ctx.session),
             StatusCode::NOT_FOUND,
             "error-no-place",
         );
     };
-    let mut body = version_line(lang, version);
+    let mut body = ctx.version_line();
     let _ = write!(body, "<p>{}</p>", te(lang, "coverage-lead"));
     notes(&mut body, lang, &doc.notes);
     let _ = write!(
@@ -412,7 +506,7 @@ pub async fn coverage(
         body.push_str("</tr>");
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "coverage-title"), &body)
+    ctx.page("coverage-title", &body)
 }
 
 fn severity_badge(lang: Lang, s: Severity) -> String {
@@ -428,20 +522,15 @@ fn severity_badge(lang: Lang, s: Severity) -> String {
 }
 
 /// `GET /console/lint`: `gardien lint`'s findings on the policy set in force.
-pub async fn lint_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
+pub async fn lint_page(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
+    let policies = &ctx.live.tenant.tenant.policies;
+    let report = match ctx.analysis(&state.console.analyses, "lint-title", |r| &r.lint) {
+        Ok(r) => r,
         Err(r) => return *r,
     };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let policies = live.tenant.tenant.policies.clone();
-    let Some(report) = state.console.analyses.lint.get(live, compute_lint).await else {
-        return failed(lang, &session);
-    };
     let s = &report.summary;
-    let mut body = version_line(lang, version);
+    let mut body = ctx.version_line();
     let _ = write!(
         body,
         "<p>{}</p>",
@@ -466,27 +555,25 @@ pub async fn lint_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -
     }
     if report.findings.is_empty() {
         let _ = write!(body, "<p>{}</p>", te(lang, "lint-none"));
-        return page(lang, &session, t(lang, "lint-title"), &body);
+        return ctx.page("lint-title", &body);
     }
-    let _ = write!(
-        body,
-        "<div class=\"table\" role=\"region\" aria-labelledby=\"lint-caption\" tabindex=\"0\"><table><caption id=\"lint-caption\">{}</caption>\
-<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        te(lang, "lint-caption"),
-        te(lang, "lint-severity"),
-        te(lang, "lint-rule"),
-        te(lang, "lint-policy"),
-        te(lang, "lint-finding"),
-        te(lang, "lint-where"),
+    table_start(
+        &mut body,
+        lang,
+        "lint",
+        &te(lang, "lint-caption"),
+        &[
+            "lint-severity",
+            "lint-rule",
+            "lint-policy",
+            "lint-finding",
+            "lint-where",
+        ],
     );
     for f in &report.findings {
         let policy = match &f.policy {
             Some(p) => {
-                let name = if p.display_name.is_empty() {
-                    &p.id
-                } else {
-                    &p.display_name
-                };
+                let name = name_or_id(&p.display_name, &p.id);
                 match policies.iter().position(|q| q.id == p.id) {
                     Some(i) => policy_link(i, name),
                     None => e(name),
@@ -509,33 +596,100 @@ pub async fn lint_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -
         );
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "lint-title"), &body)
+    ctx.page("lint-title", &body)
+}
+
+/// What the gaps page says when the exact analysis was refused: why, what is shown instead
+/// (locations approximated, the broadest users × applications first) or why nothing is, and
+/// the command line that gives the same report.
+fn bounded_notice(body: &mut String, state: &AppState, lang: Lang, gaps: &Gaps) {
+    let Some(refused) = &gaps.exact_refused else {
+        return;
+    };
+    let _ = write!(
+        body,
+        "<section class=\"card\" aria-labelledby=\"h-bounded\"><h2 id=\"h-bounded\">{}</h2><p>{}</p>",
+        te(lang, "gaps-bounded-title"),
+        fill(
+            lang,
+            "gaps-exact-refused",
+            &[("reason", refused.to_string())]
+        ),
+    );
+    match &gaps.report {
+        Ok(report) => {
+            let _ = write!(body, "<p>{}</p>", te(lang, "gaps-approximate"));
+            if let Some(p) = &report.summary.partial {
+                let _ = write!(
+                    body,
+                    "<p class=\"notice\" role=\"status\">{}</p>",
+                    fill(
+                        lang,
+                        "gaps-partial",
+                        &[
+                            ("combinations", p.combinations.to_string()),
+                            ("limit", p.limit.to_string()),
+                            ("walked", p.pairs_walked.to_string()),
+                            ("total", p.pairs_total.to_string()),
+                        ]
+                    )
+                );
+            }
+        }
+        Err(err) => {
+            let _ = write!(
+                body,
+                "<p class=\"notice error\" role=\"status\">{}</p>",
+                fill(lang, "gaps-refused", &[("reason", err.to_string())]),
+            );
+        }
+    }
+    let base = state
+        .config
+        .console
+        .public_url
+        .as_deref()
+        .unwrap_or("https://gardien.example")
+        .trim_end_matches('/');
+    let mut command = format!(
+        "curl -H \"Authorization: Bearer $GARDIEN_ADMIN_TOKEN\" {base}/v1/admin/tenant -o tenant.json\ngardien gaps --tenant tenant.json"
+    );
+    if gaps.options.ip_bound.is_some() {
+        command.push_str(" --approximate-locations");
+    }
+    if gaps.options.partial {
+        command.push_str(" --partial");
+    }
+    let _ = write!(
+        body,
+        "<p>{}</p><pre><code>{}</code></pre></section>",
+        te(lang, "gaps-cli"),
+        e(&command)
+    );
 }
 
 /// `GET /console/gaps`: `gardien gaps`'s coverage gaps of the policy set in force, most
 /// exposed first.
-pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
+pub async fn gaps(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
+    let result = match ctx.analysis(&state.console.analyses, "gaps-title", |r| &r.gaps) {
+        Ok(r) => r,
         Err(r) => return *r,
     };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let Some(result) = state.console.analyses.gaps.get(live, compute_gaps).await else {
-        return failed(lang, &session);
-    };
-    let mut body = version_line(lang, version);
-    let report = match &*result {
+    let mut body = ctx.version_line();
+    bounded_notice(&mut body, &state, lang, &result);
+    let report = match &result.report {
         Ok(r) => r,
         Err(err) => {
-            let _ = write!(
-                body,
-                "<p class=\"notice error\" role=\"status\">{} {}</p>",
-                te(lang, "gaps-failed"),
-                e(&err.to_string())
-            );
-            return page(lang, &session, t(lang, "gaps-title"), &body);
+            if result.exact_refused.is_none() {
+                let _ = write!(
+                    body,
+                    "<p class=\"notice error\" role=\"status\">{} {}</p>",
+                    te(lang, "gaps-failed"),
+                    e(&err.to_string())
+                );
+            }
+            return ctx.page("gaps-title", &body);
         }
     };
     let s = &report.summary;
@@ -544,7 +698,11 @@ pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
         "<p>{}</p><p class=\"muted\">{}</p>",
         fill(
             lang,
-            "gaps-counts",
+            if s.partial.is_some() {
+                "gaps-counts-partial"
+            } else {
+                "gaps-counts"
+            },
             &[
                 ("gaps", s.gaps.to_string()),
                 ("reachable", s.attacker_reachable_gaps.to_string()),
@@ -568,33 +726,22 @@ pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
     }
     if report.gaps.is_empty() {
         let _ = write!(body, "<p>{}</p>", te(lang, "gaps-none"));
-        return page(lang, &session, t(lang, "gaps-title"), &body);
+        return ctx.page("gaps-title", &body);
     }
-    if report.gaps.len() > MAX_ROWS {
-        let _ = write!(
-            body,
-            "<p class=\"muted\">{}</p>",
-            fill(
-                lang,
-                "tenant-first-rows",
-                &[
-                    ("shown", MAX_ROWS.to_string()),
-                    ("total", report.gaps.len().to_string())
-                ]
-            )
-        );
-    }
-    let _ = write!(
-        body,
-        "<div class=\"table\" role=\"region\" aria-labelledby=\"gaps-caption\" tabindex=\"0\"><table><caption id=\"gaps-caption\">{}</caption>\
-<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        te(lang, "gaps-caption"),
-        te(lang, "gaps-rank"),
-        te(lang, "gaps-kind"),
-        te(lang, "gaps-exposure"),
-        te(lang, "gaps-attacker"),
-        te(lang, "gaps-box"),
-        te(lang, "gaps-example"),
+    first_rows(&mut body, lang, report.gaps.len());
+    table_start(
+        &mut body,
+        lang,
+        "gaps",
+        &te(lang, "gaps-caption"),
+        &[
+            "gaps-rank",
+            "gaps-kind",
+            "gaps-exposure",
+            "gaps-attacker",
+            "gaps-box",
+            "gaps-example",
+        ],
     );
     for g in report.gaps.iter().take(MAX_ROWS) {
         let kind = match g.kind {
@@ -629,39 +776,35 @@ pub async fn gaps(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
         );
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "gaps-title"), &body)
+    ctx.page("gaps-title", &body)
 }
 
 /// `GET /console/locations`: the named locations (`gardien doc`'s words), their ranges or
 /// countries, and the policies that name them.
-pub async fn locations(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let lang = lang(&headers);
-    let live = state.live.load_full();
-    let version = live.version;
-    let tenant = &live.tenant.tenant;
-    let mut body = version_line(lang, version);
+pub async fn locations(ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
+    let tenant = &ctx.live.tenant.tenant;
+    let mut body = ctx.version_line();
     if tenant.named_locations.is_empty() {
         let _ = write!(body, "<p>{}</p>", te(lang, "locations-none"));
-        return page(lang, &session, t(lang, "locations-title"), &body);
+        return ctx.page("locations-title", &body);
     }
-    let _ = write!(
-        body,
-        "<div class=\"table\" role=\"region\" aria-labelledby=\"locations-caption\" tabindex=\"0\"><table><caption id=\"locations-caption\">{}</caption>\
-<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        fill(
+    table_start(
+        &mut body,
+        lang,
+        "locations",
+        &fill(
             lang,
             "locations-caption",
-            &[("count", tenant.named_locations.len().to_string())]
+            &[("count", tenant.named_locations.len().to_string())],
         ),
-        te(lang, "locations-name"),
-        te(lang, "locations-what"),
-        te(lang, "locations-trusted"),
-        te(lang, "locations-ranges"),
-        te(lang, "locations-used-by"),
+        &[
+            "locations-name",
+            "locations-what",
+            "locations-trusted",
+            "locations-ranges",
+            "locations-used-by",
+        ],
     );
     let words = gardien_analysis::doc::location_words(tenant);
     for (l, w) in tenant.named_locations.iter().zip(&words) {
@@ -702,11 +845,7 @@ pub async fn locations(State(state): State<Arc<AppState>>, headers: HeaderMap) -
             } else {
                 continue;
             };
-            let name = if p.display_name.is_empty() {
-                &p.id
-            } else {
-                &p.display_name
-            };
+            let name = name_or_id(&p.display_name, &p.id);
             used.push(format!(
                 "<li>{} <span class=\"muted\">({})</span></li>",
                 policy_link(i, name),
@@ -728,17 +867,13 @@ pub async fn locations(State(state): State<Arc<AppState>>, headers: HeaderMap) -
         );
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "locations-title"), &body)
+    ctx.page("locations-title", &body)
 }
 
 /// `GET /console/devices`: the device registry in force, each device's compliance as the
 /// server computes it for decisions (and why not).
-pub async fn devices(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match viewer(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let lang = lang(&headers);
+pub async fn devices(State(state): State<Arc<AppState>>, ctx: PolicyPage) -> Response {
+    let lang = ctx.lang;
     let signals = state.signals.load_full();
     let registry = &signals.devices;
     let mut body = format!(
@@ -751,32 +886,21 @@ pub async fn devices(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
         te(lang, "devices-lead"),
     );
     if registry.is_empty() {
-        return page(lang, &session, t(lang, "devices-title"), &body);
+        return ctx.page("devices-title", &body);
     }
-    if registry.len() > MAX_ROWS {
-        let _ = write!(
-            body,
-            "<p class=\"muted\">{}</p>",
-            fill(
-                lang,
-                "tenant-first-rows",
-                &[
-                    ("shown", MAX_ROWS.to_string()),
-                    ("total", registry.len().to_string())
-                ]
-            )
-        );
-    }
-    let _ = write!(
-        body,
-        "<div class=\"table\" role=\"region\" aria-labelledby=\"devices-caption\" tabindex=\"0\"><table><caption id=\"devices-caption\">{}</caption>\
-<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        te(lang, "devices-caption"),
-        te(lang, "devices-name"),
-        te(lang, "devices-os"),
-        te(lang, "devices-join"),
-        te(lang, "devices-ownership"),
-        te(lang, "devices-compliance"),
+    first_rows(&mut body, lang, registry.len());
+    table_start(
+        &mut body,
+        lang,
+        "devices",
+        &te(lang, "devices-caption"),
+        &[
+            "devices-name",
+            "devices-os",
+            "devices-join",
+            "devices-ownership",
+            "devices-compliance",
+        ],
     );
     for d in registry.iter().take(MAX_ROWS) {
         let info = &d.info;
@@ -818,7 +942,7 @@ pub async fn devices(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
         );
     }
     body.push_str("</tbody></table></div>");
-    page(lang, &session, t(lang, "devices-title"), &body)
+    ctx.page("devices-title", &body)
 }
 
 /// Links to the pages of this module, for the navigation (query-free paths).
@@ -832,42 +956,83 @@ pub const PAGES: [(&str, &str); 6] = [
 ];
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "tests")]
+#[allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
-
-    fn count(live: &Live) -> i64 {
-        RUNS.fetch_add(1, Ordering::SeqCst);
-        live.version
+    fn admin() -> Session {
+        Session {
+            actor: "token:admin".to_owned(),
+            name: None,
+            role: ConsoleRole::Admin,
+            csrf: "c".to_owned(),
+            exp: u64::MAX,
+            sid: "s".to_owned(),
+        }
     }
 
-    fn live(version: i64) -> Arc<Live> {
+    async fn body(r: Response) -> String {
+        let bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_page_whose_analysis_is_not_ready_says_so_and_reloads_only_when_asked() {
+        let analyses = Analyses::held_for_tests();
         let snapshot = serde_json::json!({"policies": []});
-        Arc::new(Live {
-            version,
+        let live = Arc::new(Live {
+            version: 12,
             tenant: crate::snapshot::compile("t", &snapshot).unwrap(),
             snapshot,
             applied: crate::signin_record::AppliedCache::default(),
             records: crate::signin_record::RecordCache::default(),
-        })
-    }
-
-    #[tokio::test]
-    async fn an_analysis_runs_once_per_version() {
-        let cache = PerVersion::<i64>::default();
-        let v1 = live(1);
-        assert_eq!(*cache.get(v1.clone(), count).await.unwrap(), 1);
-        assert_eq!(*cache.get(v1, count).await.unwrap(), 1);
-        assert_eq!(RUNS.load(Ordering::SeqCst), 1, "kept for the same version");
-        assert_eq!(*cache.get(live(2), count).await.unwrap(), 2);
-        assert_eq!(
-            RUNS.load(Ordering::SeqCst),
-            2,
-            "computed again for a new one"
-        );
+        });
+        for (uri, refresh, again, other) in [
+            (
+                "/console/coverage?place=2",
+                false,
+                "/console/coverage?place=2",
+                "<a href=\"/console/coverage?place=2&amp;auto=1\">Check again automatically every 5 seconds</a>",
+            ),
+            (
+                "/console/coverage?place=2&auto=1",
+                true,
+                "/console/coverage?place=2&amp;auto=1",
+                "reloads itself every 5 seconds until the analysis is ready. <a href=\"/console/coverage?place=2\">Stop reloading</a>",
+            ),
+            (
+                "/console/lint?auto=1",
+                true,
+                "/console/lint?auto=1",
+                "<a href=\"/console/lint\">Stop reloading</a>",
+            ),
+        ] {
+            let ctx = PolicyPage {
+                session: admin(),
+                lang: Lang::En,
+                live: live.clone(),
+                uri: uri.parse().unwrap(),
+            };
+            let Err(r) = ctx.analysis(&analyses, "lint-title", |r| &r.lint) else {
+                panic!("not computed yet");
+            };
+            assert_eq!(r.status(), StatusCode::OK);
+            let page = body(*r).await;
+            assert!(page.contains("Policy set in force: version 12."), "{page}");
+            assert!(page.contains("id=\"analysis-computing\""));
+            assert!(page.contains("is queued"), "{page}");
+            assert_eq!(
+                page.contains("<head><meta http-equiv=\"refresh\" content=\"5\">"),
+                refresh,
+                "{uri}"
+            );
+            assert!(
+                page.contains(&format!("<a href=\"{again}\">Check again</a>")),
+                "{page}"
+            );
+            assert!(page.contains(other), "{page}");
+        }
     }
 
     #[test]

@@ -10,9 +10,9 @@
 //! the store's admin audit trail (`GET /v1/admin/audit`, token `console:<actor>`), and is
 //! logged with the actor.
 
-use super::Session;
 use super::lang;
 use super::page::{e, html, layout, refusal, t, te};
+use super::{CsrfForm, Session};
 use crate::denial::Lang;
 use crate::state::{AppState, WriteError};
 use axum::Form;
@@ -257,27 +257,17 @@ pub async fn diff(
     )
 }
 
-/// The rollback form.
-#[derive(Debug, Deserialize)]
-pub struct RollbackForm {
-    csrf: Option<String>,
-}
-
 /// `POST /console/versions/{version}/rollback`: admins only, with the CSRF token.
 pub async fn rollback(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(version): Path<i64>,
-    form: Result<Form<RollbackForm>, axum::extract::rejection::FormRejection>,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let session = match super::signed_in(&state, &headers) {
+    let session = match super::signed_in_post(&state, &headers, CsrfForm::token(&form)) {
         Ok(s) => s,
         Err(r) => return *r,
     };
-    let csrf = form.as_ref().ok().and_then(|f| f.csrf.as_deref());
-    if let Err(r) = super::check_post(&state, &session, &headers, csrf) {
-        return *r;
-    }
     let path = format!("/console/versions/{version}/rollback");
     let session = match super::admin(&state, &headers) {
         Ok(s) => s,

@@ -21,19 +21,19 @@ use crate::audit::{
     AUDIT_COLUMNS, AuditEntry, AuditFilter, AuditRecord, decode_audit, push_audit_filter,
 };
 use crate::backend::{
-    Backend, LogCursor, STORED_COLUMNS, decode_stored, export_lines, search_page, search_rows,
-    whole_texts,
+    Backend, LogCursor, LogPage, STORED_COLUMNS, decode_stored, export_lines, search_page,
+    search_rows, whole_texts,
 };
 use crate::changes::LOCAL_FEED_CAPACITY;
 use crate::compact::FragmentCache;
-use crate::log::{SEARCH_HEAD, finish_search, push_before, push_filter};
+use crate::log::push_filter;
 use crate::versions::{
     EncodedVersion, LIST_VERSIONS, VERSION_COLUMNS, decode_documents, decode_summaries,
     decode_version,
 };
 use crate::{
-    Change, ChangeFeed, Db, Durability, LogPosition, SignInFilter, SignInLog, StoreError,
-    StoreOptions, TenantVersion, VersionSummary,
+    Change, ChangeFeed, Db, Durability, SignInFilter, SignInLog, StoreError, StoreOptions,
+    TenantVersion, VersionSummary,
 };
 
 /// How long a connection waits for another writer (another connection of this process or
@@ -401,26 +401,18 @@ impl Backend for SqliteDb {
         &self,
         filter: &SignInFilter,
         limit: i64,
-    ) -> Result<(Vec<serde_json::Value>, Option<LogPosition>), StoreError> {
-        let index = search::pick_index(&self.pool, filter)
-            .await
-            .map_err(self.sql("count the sign-in log's search candidates"))?;
-        let mut qb = QueryBuilder::<Sqlite>::new(SEARCH_HEAD);
-        if let Some(index) = index {
-            // Names of our own indexes, never input.
-            qb.push(" INDEXED BY ").push(index);
-        }
-        qb.push(" WHERE 1 = 1");
-        push_filter(&mut qb, filter);
-        push_before(&mut qb, filter);
-        finish_search(&mut qb, limit);
-        let rows = qb
-            .build()
-            .fetch_all(&self.pool)
+        reads: Option<i64>,
+    ) -> Result<LogPage, StoreError> {
+        let found = search::run(&self.pool, filter, limit, reads)
             .await
             .map_err(self.sql("query the sign-in log"))?;
-        let (stored, last) = search_rows(&rows, &self.sql("decode sign-in records"))?;
-        search_page(self, stored, last).await
+        let (stored, last) = search_rows(&found.rows, &self.sql("decode sign-in records"))?;
+        let (records, last) = search_page(self, stored, last).await?;
+        Ok(LogPage {
+            records,
+            last,
+            stopped_at: found.stopped_at,
+        })
     }
 
     async fn refresh_statistics(&self) -> Result<(), StoreError> {

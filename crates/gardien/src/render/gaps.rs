@@ -32,15 +32,31 @@ pub fn text(r: &GapsReport) -> String {
         .iter()
         .map(|d| format!("{} {}", d.dimension, d.classes))
         .collect();
-    out.push_str(&format!(
-        "Partition: {}\n  = {} classes, walked exhaustively ({} × {} distinct policy sets, {} sign-ins decided) in {:.1} ms\n\n",
-        dims.join(" · "),
-        thousands(s.total_classes),
-        s.outer_keys,
-        s.inner_keys,
-        s.evaluations,
-        s.elapsed_ms
-    ));
+    match &s.partial {
+        None => out.push_str(&format!(
+            "Partition: {}\n  = {} classes, walked exhaustively ({} × {} distinct policy sets, {} sign-ins decided) in {:.1} ms\n\n",
+            dims.join(" · "),
+            thousands(s.total_classes),
+            s.outer_keys,
+            s.inner_keys,
+            s.evaluations,
+            s.elapsed_ms
+        )),
+        Some(p) => out.push_str(&format!(
+            "Partition: {}\n  = {} classes; PARTIAL walk (--partial): {} combinations, more than the {} gardien walks, so only the broadest users × applications were walked: {} of {} distinct policy sets ({} of {} user × application class pairs) × {}, {} sign-ins decided, in {:.1} ms. The gaps below are real; gaps of the pairs not walked were not looked for.\n\n",
+            dims.join(" · "),
+            thousands(s.total_classes),
+            p.combinations,
+            p.limit,
+            p.outer_keys_walked,
+            p.outer_keys_total,
+            p.pairs_walked,
+            p.pairs_total,
+            s.inner_keys,
+            s.evaluations,
+            s.elapsed_ms
+        )),
+    }
     out.push_str("Attacker model (a stolen password):\n");
     for a in &r.attacker_controlled {
         out.push_str(&format!(

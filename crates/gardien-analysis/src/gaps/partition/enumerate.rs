@@ -112,6 +112,25 @@ pub(crate) struct Walked<L> {
     pub inner_keys: usize,
     /// Distinct outer keys.
     pub outer_keys: usize,
+    /// When the walk did not fit and only part of the outer side was walked
+    /// ([`walk_partial`]): what was.
+    pub truncated: Option<Truncated>,
+}
+
+/// What a walk too large to finish walked ([`walk_partial`]): the outer keys with the broadest
+/// users and targets first, as many as the combination bound allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Truncated {
+    /// Outer keys walked.
+    pub outer_walked: usize,
+    /// Outer keys in all.
+    pub outer_total: usize,
+    /// (user class, target class) pairs walked.
+    pub pairs_walked: usize,
+    /// (user class, target class) pairs in all.
+    pub pairs_total: usize,
+    /// Combinations of the whole walk (more than the bound).
+    pub combinations: u128,
 }
 
 /// Why a walk did not run.
@@ -171,13 +190,44 @@ where
     L: Clone + Eq + Hash + Send,
     F: Fn(&[Verdict], &SignIn) -> Option<L> + Sync,
 {
-    walk_impl(u, classify, threads)
+    walk_impl(u, classify, threads, None)
+}
+
+/// [`walk`], except that a walk with more than [`MAX_COMBINATIONS`] combinations walks the
+/// outer keys with the broadest users and targets first, as many as fit, instead of being
+/// refused ([`Walked::truncated`] says what was walked). An inner side larger than
+/// [`MAX_INNER`], or one inner side alone over the bound, is still refused.
+pub(crate) fn walk_partial<L, F>(u: &Universe, classify: F) -> Result<Walked<L>, WalkError>
+where
+    L: Clone + Eq + Hash + Send,
+    F: Fn(&[Verdict]) -> Option<L> + Sync,
+{
+    walk_partial_within(u, classify, MAX_COMBINATIONS)
+}
+
+/// [`walk_partial`] with another bound than [`MAX_COMBINATIONS`] (tests).
+pub(crate) fn walk_partial_within<L, F>(
+    u: &Universe,
+    classify: F,
+    limit: u128,
+) -> Result<Walked<L>, WalkError>
+where
+    L: Clone + Eq + Hash + Send,
+    F: Fn(&[Verdict]) -> Option<L> + Sync,
+{
+    walk_impl(
+        u,
+        |v: &[Verdict], _: &SignIn| classify(v),
+        None,
+        Some(limit),
+    )
 }
 
 fn walk_impl<L, F>(
     u: &Universe,
     classify: F,
     threads: Option<usize>,
+    partial: Option<u128>,
 ) -> Result<Walked<L>, WalkError>
 where
     L: Clone + Eq + Hash + Send,
@@ -266,8 +316,61 @@ where
     }
     let inner_keys = lsets.len() * rkeys.len();
     let combinations = (outer.len() as u128) * (inner_keys as u128);
-    if combinations > MAX_COMBINATIONS {
-        return Err(WalkError::TooLarge { combinations });
+    let mut truncated = None;
+    let limit = partial.unwrap_or(MAX_COMBINATIONS).min(MAX_COMBINATIONS);
+    if combinations > limit {
+        let fit = usize::try_from(limit / (inner_keys.max(1) as u128)).unwrap_or(0);
+        if partial.is_none() || fit == 0 {
+            return Err(WalkError::TooLarge { combinations });
+        }
+        let pairs_total = outer_pairs.iter().map(Vec::len).sum();
+        // The broadest users × targets first (the exposure's first factors), then the keys
+        // that stand for more pairs.
+        let breadth = |pairs: &[(u32, u32)]| {
+            pairs
+                .iter()
+                .map(|(ui, ai)| {
+                    let user = u.users.get(*ui as usize).map_or(0, |c| u64::from(c.weight));
+                    let target = u
+                        .targets
+                        .get(*ai as usize)
+                        .map_or(0, |c| u64::from(c.weight));
+                    user * target
+                })
+                .max()
+                .unwrap_or(0)
+        };
+        let mut order: Vec<usize> = (0..outer.len()).collect();
+        order.sort_by_cached_key(|j| {
+            let pairs = outer_pairs.get(*j).map_or(&[][..], Vec::as_slice);
+            (
+                std::cmp::Reverse(breadth(pairs)),
+                std::cmp::Reverse(pairs.len()),
+                *j,
+            )
+        });
+        order.truncate(fit);
+        order.sort_unstable();
+        let keep: Vec<bool> = {
+            let mut k = vec![false; outer.len()];
+            for j in &order {
+                if let Some(x) = k.get_mut(*j) {
+                    *x = true;
+                }
+            }
+            k
+        };
+        let mut flags = keep.iter();
+        outer.retain(|_| flags.next().copied().unwrap_or(false));
+        let mut flags = keep.iter();
+        outer_pairs.retain(|_| flags.next().copied().unwrap_or(false));
+        truncated = Some(Truncated {
+            outer_walked: outer.len(),
+            outer_total: keep.len(),
+            pairs_walked: outer_pairs.iter().map(Vec::len).sum(),
+            pairs_total,
+            combinations,
+        });
     }
     // Policy bits that differ between inner keys; the others are constant over the inner
     // side (always satisfied, or never), so each outer key fixes them once.
@@ -364,6 +467,7 @@ where
         evaluations,
         inner_keys,
         outer_keys: outer.len(),
+        truncated,
     })
 }
 

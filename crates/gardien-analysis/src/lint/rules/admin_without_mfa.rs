@@ -231,21 +231,9 @@ pub(super) fn check(cx: &mut Context<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::probe::testing::{grant, policy, tenant};
+    use crate::lint::probe::testing::{codes, grant, policy, tenant, users};
     use crate::lint::{LintOptions, lint};
     use serde_json::json;
-
-    fn codes(r: &crate::lint::LintReport, prefix: &str) -> Vec<&'static str> {
-        r.findings
-            .iter()
-            .filter(|f| f.code.starts_with(prefix))
-            .map(|f| f.code)
-            .collect()
-    }
-
-    fn users() -> serde_json::Value {
-        json!({"includeUsers": ["All"], "excludeGroups": ["bg"]})
-    }
 
     #[test]
     fn ga302_admins_need_mfa_everywhere() {

@@ -123,13 +123,9 @@ pub(crate) fn search(cx: &Context<'_>, side: Side) -> Vec<Hit> {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::probe::testing::{grant, policy, tenant};
+    use crate::lint::probe::testing::{grant, policy, tenant, users};
     use crate::lint::{LintOptions, lint};
     use serde_json::json;
-
-    fn users() -> serde_json::Value {
-        json!({"includeUsers": ["All"], "excludeGroups": ["bg"]})
-    }
 
     #[test]
     fn ga304_ga305_unknown_countries() {

@@ -12,6 +12,7 @@ use gardien_core::CompiledTenant;
 use gardien_core::ids::{
     ADMIN_PORTAL_APPS, AZURE_AD_GRAPH_APP, MICROSOFT_GRAPH_APP, OFFICE365_APPS,
 };
+use gardien_core::model::policy::Principals;
 
 use crate::lint::rules::raw_index;
 use crate::lint::{Context, Skipped};
@@ -145,6 +146,54 @@ pub(crate) fn report_unknown(
             ),
             list.help.map(str::to_owned),
         );
+    }
+}
+
+/// One kind of member of a policy's `conditions.users` (`includeGroups` / `excludeGroups`)
+/// that a reference rule checks against the directory.
+pub(crate) struct UsersMember {
+    /// The include member's name (`includeGroups`).
+    pub include: &'static str,
+    /// The exclude member's name (`excludeGroups`).
+    pub exclude: &'static str,
+    /// What the ids are, for messages (`group`).
+    pub what: &'static str,
+    /// Help for an unknown id in the exclude list: an exclusion of nobody is the risky one.
+    pub exclude_help: &'static str,
+    /// The ids of that kind in an include or exclude side.
+    pub ids: fn(&Principals) -> &[Box<str>],
+}
+
+/// Reports, as rule `code`, every id of `member` in every policy's include and exclude lists
+/// that `known` does not know.
+pub(crate) fn report_unknown_users_member(
+    cx: &mut Context<'_>,
+    code: &'static str,
+    member: &UsersMember,
+    known: &dyn Fn(&str) -> bool,
+) {
+    let tenant = cx.tenant;
+    for (i, p) in tenant.tenant.policies.iter().enumerate() {
+        let Some(u) = &p.conditions.users else {
+            continue;
+        };
+        let lists = [
+            IdList {
+                path: ["conditions", "users", member.include],
+                ids: (member.ids)(&u.include),
+                what: member.what,
+                help: None,
+            },
+            IdList {
+                path: ["conditions", "users", member.exclude],
+                ids: (member.ids)(&u.exclude),
+                what: member.what,
+                help: Some(member.exclude_help),
+            },
+        ];
+        for list in &lists {
+            report_unknown(cx, code, i, list, known);
+        }
     }
 }
 

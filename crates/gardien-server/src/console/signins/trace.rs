@@ -153,30 +153,50 @@ pub async fn detail(
             return refusal(lang, Some(&session), status, key);
         }
     };
-    let disclosure = disclosure_for(&state, &session);
-    let mut body = summary(lang, &decided);
-    body.push_str(&user_saw(
-        lang,
-        &decided.report,
-        state.config.page.support.as_deref(),
-        false,
-    ));
-    body.push_str(&policies(lang, &decided, disclosure));
-    body.push_str(&what_if_form(lang, &session, &id, &decided.request));
+    let body = summary(lang, &decided);
+    let page = decision_page(&state, lang, &session, &id, &decided, false, body);
     tracing::debug!(
         correlation_id = %id,
         elapsed_us = started.elapsed().as_micros() as u64,
         "console: sign-in page"
     );
-    let title = format!("{} {}", t(lang, "signin-title"), id);
+    page
+}
+
+/// A sign-in's page (or, `what_if`, a what-if's) from its first section (`body`) on: what
+/// the user saw (or would see), every policy at the session's disclosure, and the what-if
+/// form, titled with the correlation id.
+pub(super) fn decision_page(
+    state: &AppState,
+    lang: Lang,
+    session: &Session,
+    id: &str,
+    decided: &Decided,
+    what_if: bool,
+    mut body: String,
+) -> Response {
+    body.push_str(&user_saw(
+        lang,
+        &decided.report,
+        state.config.page.support.as_deref(),
+        what_if,
+    ));
+    body.push_str(&policies(lang, decided, disclosure_for(state, session)));
+    body.push_str(&what_if_form(lang, session, id, &decided.request));
+    let title = if what_if {
+        "whatif-title"
+    } else {
+        "signin-title"
+    };
+    let title = format!("{} {}", t(lang, title), id);
     html(
         StatusCode::OK,
-        crate::console::tenant::layout_for(&state, lang, &session, &title, &body),
+        crate::console::tenant::layout_for(state, lang, session, &title, &body),
     )
 }
 
 /// What a session sees of the policy internals.
-pub(super) fn disclosure_for(state: &AppState, session: &Session) -> Disclosure {
+fn disclosure_for(state: &AppState, session: &Session) -> Disclosure {
     match session.role {
         ConsoleRole::Admin => Disclosure::Full,
         ConsoleRole::Reader => state.config.console.reader_disclosure,
@@ -271,12 +291,7 @@ pub(super) fn summary(lang: Lang, d: &Decided) -> String {
 
 /// The explanation the user saw on the denial page (or, for a what-if, would see): the
 /// cause, temporary or not, the steps.
-pub(super) fn user_saw(
-    lang: Lang,
-    report: &DecisionReport,
-    support: Option<&str>,
-    what_if: bool,
-) -> String {
+fn user_saw(lang: Lang, report: &DecisionReport, support: Option<&str>, what_if: bool) -> String {
     use crate::denial::messages::msg;
     let (heading, allowed) = if what_if {
         ("whatif-user-would-see", "whatif-allowed")
@@ -329,7 +344,7 @@ fn result_class(r: PolicyResult) -> &'static str {
 }
 
 /// Each policy: whether it applied and why, its result, its grant; at the disclosure level.
-pub(super) fn policies(lang: Lang, d: &Decided, disclosure: Disclosure) -> String {
+fn policies(lang: Lang, d: &Decided, disclosure: Disclosure) -> String {
     let report = &d.report;
     let mut out = String::from("<section aria-labelledby=\"h-policies\" class=\"card\">");
     let _ = write!(

@@ -1,8 +1,8 @@
 //! "What if": the logged sign-in with changes, decided again.
 
-use super::trace::{decide, disclosure_for, load, policies, user_saw};
+use super::trace::{decide, decision_page, load};
 use super::{decision_badge, field, text};
-use crate::console::page::{e, html, refusal, t, te, url};
+use crate::console::page::{e, refusal, te, url};
 use crate::console::{Session, lang};
 use crate::denial::Lang;
 use crate::state::AppState;
@@ -219,18 +219,15 @@ pub async fn what_if(
     Path(id): Path<String>,
     form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let session = match crate::console::signed_in(&state, &headers) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     let form = form.ok().map(|Form(f)| f).unwrap_or_default();
     let csrf = form
         .iter()
         .find(|(k, _)| k == "csrf")
         .map(|(_, v)| v.as_str());
-    if let Err(r) = crate::console::check_post(&state, &session, &headers, csrf) {
-        return *r;
-    }
+    let session = match crate::console::signed_in_post(&state, &headers, csrf) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
     let lang = lang(&headers);
     let (record, tenant, version) = match load(&state, &id).await {
         Ok(x) => x,
@@ -254,7 +251,7 @@ pub async fn what_if(
     };
     let before = text(&decided.record, "/gardien/decision").to_owned();
     let after = decided.report.decision;
-    let mut body = format!(
+    let body = format!(
         "<section aria-labelledby=\"h-outcome\" class=\"card\"><h2 id=\"h-outcome\">{}</h2>\
 <p class=\"outcome-line\">{} → {}{}</p><p><a href=\"/console/signins/{}\">{}</a></p></section>",
         te(lang, "whatif-outcome"),
@@ -269,19 +266,6 @@ pub async fn what_if(
         url(&id),
         te(lang, "whatif-back"),
     );
-    let disclosure = disclosure_for(&state, &session);
-    body.push_str(&user_saw(
-        lang,
-        &decided.report,
-        state.config.page.support.as_deref(),
-        true,
-    ));
-    body.push_str(&policies(lang, &decided, disclosure));
-    body.push_str(&what_if_form(lang, &session, &id, &decided.request));
     tracing::info!(actor = %session.actor, correlation_id = %id, decision = after.as_str(), "console: what-if");
-    let title = format!("{} {}", t(lang, "whatif-title"), id);
-    html(
-        StatusCode::OK,
-        crate::console::tenant::layout_for(&state, lang, &session, &title, &body),
-    )
+    decision_page(&state, lang, &session, &id, &decided, true, body)
 }

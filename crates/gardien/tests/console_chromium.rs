@@ -5,10 +5,13 @@
     reason = "test failures report through panics"
 )]
 
-//! The web console end to end, in a real browser: gardien serving on a socket with a real
-//! SQLite store and the demo tenant, an in-process fake OpenID Connect provider (authorization
-//! code with PKCE, RS256 ID tokens, a "cancel" button that answers `access_denied`), and
-//! Debian's headless Chromium driven through ChromeDriver (WebDriver over HTTP).
+//! The web console end to end, in a real browser, against the real binary: `gardien serve
+//! --config <tmp>/gardien.toml` on a free loopback port with its SQLite store file, the demo
+//! tenant, devices and compliance rules copied into the same temporary folder, an in-process
+//! fake OpenID Connect provider (authorization code with PKCE, RS256 ID tokens, a "cancel"
+//! button that answers `access_denied`) named in that configuration, and Debian's headless
+//! Chromium driven through ChromeDriver (WebDriver over HTTP). The server is killed when the
+//! test ends, also when it fails.
 //!
 //! The story: a phone that is not compliant is denied (forward-auth, as nginx would ask);
 //! the help desk reads the correlation id off its denial page, signs in to the console at
@@ -20,22 +23,21 @@
 //!
 //! Every page is checked for accessibility (axe-core's WCAG 2.1 A/AA rules, light and dark,
 //! when `tests/console/node_modules/axe-core` is installed: `npm ci --prefix
-//! crates/gardien-server/tests/console`; otherwise a documented subset of the same rules,
-//! and a NOTE line says so), for horizontal overflow at 360 px, and screenshotted in light
-//! and dark. Set `GARDIEN_CONSOLE_SCREENSHOTS=docs/console` to write the screenshots there.
+//! crates/gardien/tests/console`; otherwise a documented subset of the same rules, and a
+//! NOTE line says so), for horizontal overflow at 360 px, and screenshotted in light and
+//! dark (the search and a sign-in's page also in French). Set
+//! `GARDIEN_CONSOLE_SCREENSHOTS=$PWD/docs/console` to write the screenshots there, and
+//! `GARDIEN_KEEP_TMP=1` to keep the temporary folder (configuration, store, server log).
 //!
 //! Needs `chromium` and `chromium-driver` (CI installs them); without them the test prints
 //! a SKIP line on stderr and passes.
 
-#[allow(dead_code, reason = "shared support: not every test uses all of it")]
-#[path = "support/demo.rs"]
-mod demo;
+#[path = "support/mod.rs"]
+mod support;
 
 use axum::extract::{Form, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine as _;
-use demo::{ALICE, TOKEN, demo_options};
-use gardien_server::{AppState, ServerConfig};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use ring::signature::RsaKeyPair;
 use serde_json::{Value, json};
@@ -44,7 +46,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::{Gardien, TempDir, find_binary, free_addr, hash_token, repo_root};
 
+/// Alice (Finance) in the demo directory.
+const ALICE: &str = "a1a1a1a1-0000-4000-8000-000000000001";
+/// The admin token of the test's server.
+const TOKEN: &str = "console-test-admin-token-0123456789";
 const CLIENT_ID: &str = "gardien-console";
 const DECISION_TOKEN: &str = "test-decision-token-0123456789";
 const CHROME_ANDROID: &str = "Mozilla/5.0 (Linux; Android 12; Pixel 6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
@@ -52,23 +59,6 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn find(paths: &[&str], names: &[&str]) -> Option<PathBuf> {
-    for p in paths {
-        if Path::new(p).is_file() {
-            return Some(PathBuf::from(p));
-        }
-    }
-    let path = std::env::var_os("PATH")?;
-    for name in names {
-        for dir in std::env::split_paths(&path) {
-            if dir.join(name).is_file() {
-                return Some(dir.join(name));
-            }
-        }
-    }
-    None
 }
 
 // ---------------------------------------------------------------------------------------
@@ -92,7 +82,7 @@ struct Idp {
 
 fn rsa_key() -> (EncodingKey, Value) {
     let text = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/identity/test_rsa_key.b64"),
+        repo_root().join("crates/gardien-server/src/identity/test_rsa_key.b64"),
     )
     .unwrap();
     let der = base64::engine::general_purpose::STANDARD
@@ -231,19 +221,17 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Driver {
-    fn start(driver: &Path, chromium: &Path, profile: &Path) -> Driver {
-        let port = free_port();
+    /// A browser whose language is `lang` (`en-US`, `fr-FR`): its `Accept-Language` and the
+    /// locale of its date and time fields.
+    fn start(driver: &Path, chromium: &Path, profile: &Path, lang: &str) -> Driver {
+        let port = free_addr().port();
         let child = Command::new(driver)
             .arg(format!("--port={port}"))
+            // Headless Chromium formats date and time fields in the locale of its
+            // environment (with Debian's `chromium-l10n` installed), not of `--lang`.
+            .env("LANGUAGE", lang.replace('-', "_"))
+            .env("LC_ALL", format!("{}.UTF-8", lang.replace('-', "_")))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -270,9 +258,9 @@ impl Driver {
             "goog:chromeOptions": {"binary": chromium.display().to_string(), "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--no-first-run", "--disable-extensions", "--hide-scrollbars",
-                "--force-color-profile=srgb", "--window-size=1280,1100", "--lang=en-US",
+                "--force-color-profile=srgb", "--window-size=1280,1100", format!("--lang={lang}"),
                 format!("--user-data-dir={}", profile.display())],
-                "prefs": {"intl.accept_languages": "en-US,en"}}}}});
+                "prefs": {"intl.accept_languages": format!("{lang},{}", &lang[..2])}}}}});
         let mut driver = Driver {
             child,
             base,
@@ -322,26 +310,22 @@ impl Driver {
     }
 
     fn find(&self, css: &str) -> String {
-        let v = self.call(
-            "POST",
-            "/element",
-            Some(json!({"using": "css selector", "value": css})),
-        );
-        v[ELEMENT]
-            .as_str()
-            .unwrap_or_else(|| panic!("no `{css}` ({v}) at {}:\n{}", self.url(), self.source()))
-            .to_owned()
+        self.find_by("css selector", css)
     }
 
     fn find_xpath(&self, xpath: &str) -> String {
+        self.find_by("xpath", xpath)
+    }
+
+    fn find_by(&self, using: &str, value: &str) -> String {
         let v = self.call(
             "POST",
             "/element",
-            Some(json!({"using": "xpath", "value": xpath})),
+            Some(json!({"using": using, "value": value})),
         );
         v[ELEMENT]
             .as_str()
-            .unwrap_or_else(|| panic!("no `{xpath}` ({v}) at {}:\n{}", self.url(), self.source()))
+            .unwrap_or_else(|| panic!("no `{value}` ({v}) at {}:\n{}", self.url(), self.source()))
             .to_owned()
     }
 
@@ -462,7 +446,13 @@ return problems;
 "#;
 
 impl Checks {
+    /// Checks the page in light and dark, keeps both screenshots.
     fn page(&mut self, d: &Driver, name: &str) {
+        self.check(d, name, true);
+    }
+
+    /// Checks the page in light and dark; `dark_shot`: keeps the dark screenshot too.
+    fn check(&mut self, d: &Driver, name: &str, dark_shot: bool) {
         self.pages.push(name.to_owned());
         let mut pngs = Vec::new();
         for scheme in ["light", "dark"] {
@@ -491,7 +481,9 @@ impl Checks {
             );
             let png = d.screenshot();
             assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name}: not a PNG");
-            std::fs::write(self.shots.join(format!("{name}-{scheme}.png")), &png).unwrap();
+            if scheme == "light" || dark_shot {
+                std::fs::write(self.shots.join(format!("{name}-{scheme}.png")), &png).unwrap();
+            }
             pngs.push(png);
         }
         assert_ne!(pngs[0], pngs[1], "{name}: dark mode changes nothing");
@@ -518,9 +510,47 @@ impl Checks {
 
 // ---------------------------------------------------------------------------------------
 
+/// Prints the server's output when the test fails (dropped while panicking).
+struct LogOnFailure<'a>(&'a Gardien);
+
+impl Drop for LogOnFailure<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("gardien serve's output:\n{}", self.0.output());
+        }
+    }
+}
+
+/// Copies `source` (a folder) to `to`, recursively.
+fn copy_dir(source: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(source).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The demo tenant folder, device registry and compliance rules, copied into `dir`: their
+/// paths there.
+fn demo_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let demo = repo_root().join("examples/demo");
+    let tenant = dir.join("tenant");
+    copy_dir(&demo.join("tenant"), &tenant);
+    let devices = dir.join("devices.json");
+    std::fs::copy(demo.join("server/devices.json"), &devices).unwrap();
+    let compliance = dir.join("compliance.json");
+    std::fs::copy(demo.join("signals/compliance.json"), &compliance).unwrap();
+    (tenant, devices, compliance)
+}
+
 /// Every policy and named-location name and id of the demo tenant.
 fn secret_names() -> Vec<String> {
-    let dir = demo::root().join("examples/demo/tenant");
+    let dir = repo_root().join("examples/demo/tenant");
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir.join("policies")).unwrap() {
         let v: Value =
@@ -532,7 +562,7 @@ fn secret_names() -> Vec<String> {
 }
 
 fn policy_id(name_prefix: &str) -> String {
-    let dir = demo::root().join("examples/demo/tenant/policies");
+    let dir = repo_root().join("examples/demo/tenant/policies");
     for entry in std::fs::read_dir(dir).unwrap() {
         let v: Value =
             serde_json::from_slice(&std::fs::read(entry.unwrap().path()).unwrap()).unwrap();
@@ -602,18 +632,18 @@ const POLICY_PAGES: [(&str, &str, &str); 6] = [
 
 #[test]
 fn console_end_to_end_in_chromium() {
-    let Some(chromium) = find(
-        &["/usr/bin/chromium"],
-        &["chromium", "chromium-browser", "google-chrome"],
-    ) else {
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find_map(find_binary)
+    else {
         eprintln!("SKIP: chromium not installed (apt-get install chromium chromium-driver)");
         return;
     };
-    let Some(chromedriver) = find(&["/usr/bin/chromedriver"], &["chromedriver"]) else {
+    let Some(chromedriver) = find_binary("chromedriver") else {
         eprintln!("SKIP: chromedriver not installed (apt-get install chromium-driver)");
         return;
     };
-    let work = tempfile::tempdir().unwrap();
+    let work = TempDir::new("console-chromium");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -641,20 +671,19 @@ fn console_end_to_end_in_chromium() {
         .with_state(idp.clone());
     rt.spawn(async move { axum::serve(idp_listener, idp_app).await });
 
-    // gardien.
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
+    // gardien: the binary, its configuration and store file and the demo tenant in `work`.
+    let addr = free_addr();
     let base = format!("http://{addr}");
+    let (tenant, devices, compliance) = demo_files(work.path());
     let config = format!(
-        r#"
-listen = "{addr}"
+        r#"tenant = "{tenant}"
 [store]
 path = "{db}"
 [signals]
 trusted_proxies = ["127.0.0.1/32"]
 device_header = "x-client-cert-sha256"
+devices = "{devices}"
+compliance = "{compliance}"
 [identity.jwt]
 issuer = "{issuer}"
 audiences = ["{CLIENT_ID}"]
@@ -682,20 +711,28 @@ reader_roles = ["Console.Reader"]
 admin_roles = ["Console.Admin"]
 label = "Fake IdP"
 "#,
+        tenant = tenant.display(),
         db = work.path().join("gardien.db").display(),
+        devices = devices.display(),
+        compliance = compliance.display(),
         jwks = jwks_path.display(),
-        admin = gardien_server::state::hash_token(TOKEN),
-        decision = gardien_server::state::hash_token(DECISION_TOKEN),
+        admin = hash_token(TOKEN),
+        decision = hash_token(DECISION_TOKEN),
     );
-    let config = ServerConfig::parse("console-test.toml", &config).unwrap();
-    let state = rt
-        .block_on(AppState::start(config, demo_options()))
-        .unwrap();
-    rt.spawn(gardien_server::serve(
-        state,
-        listener,
-        std::future::pending::<()>(),
-    ));
+    let config_path = work.path().join("gardien.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let server = Gardien::start_at(
+        work.path(),
+        "gardien",
+        &["--config", &config_path.display().to_string()],
+        addr,
+    );
+    let _log = LogOnFailure(&server);
+    assert!(
+        work.path().join("gardien.db").is_file(),
+        "no SQLite store file:\n{}",
+        server.output()
+    );
 
     // A denied sign-in, as nginx's auth_request would ask: Alice's phone, not compliant.
     let http = agent();
@@ -739,7 +776,7 @@ label = "Fake IdP"
     let axe = std::fs::read_to_string(&axe_path).ok();
     if axe.is_none() {
         eprintln!(
-            "NOTE: axe-core not installed ({}): ran the built-in subset of its rules (npm ci --prefix crates/gardien-server/tests/console)",
+            "NOTE: axe-core not installed ({}): ran the built-in subset of its rules (npm ci --prefix crates/gardien/tests/console)",
             axe_path.display()
         );
     }
@@ -748,7 +785,12 @@ label = "Fake IdP"
         shots,
         pages: Vec::new(),
     };
-    let d = Driver::start(&chromedriver, &chromium, &work.path().join("profile"));
+    let d = Driver::start(
+        &chromedriver,
+        &chromium,
+        &work.path().join("profile"),
+        "en-US",
+    );
 
     // The user's denial page: the correlation id to give the help desk.
     d.goto(&format!("{base}/v1/denial/{key}"));
@@ -813,6 +855,38 @@ label = "Fake IdP"
         assert!(page.contains(expected), "trace page lacks `{expected}`");
     }
     checks.page(&d, "signin");
+
+    // The same two pages in a French browser, signed in with the same session.
+    {
+        let fr = Driver::start(
+            &chromedriver,
+            &chromium,
+            &work.path().join("profile-fr"),
+            "fr-FR",
+        );
+        fr.goto(&format!("{base}/console/login"));
+        fr.call(
+            "POST",
+            "/cookie",
+            Some(
+                json!({"cookie": {"name": "gardien_console", "value": d.cookie("gardien_console"),
+                "path": "/console", "httpOnly": true, "sameSite": "Strict"}}),
+            ),
+        );
+        fr.goto(&format!(
+            "{base}/console/signins?correlationId={correlation}"
+        ));
+        let page = fr.wait_text("<html lang=\"fr\">");
+        assert!(
+            page.contains("Refusée") && page.contains(&correlation),
+            "{page}"
+        );
+        checks.check(&fr, "signins-fr", false);
+        fr.goto(&format!("{base}/console/signins/{correlation}"));
+        let page = fr.wait_text("<html lang=\"fr\">");
+        assert!(page.contains("AADSTS53000"), "{page}");
+        checks.check(&fr, "signin-fr", false);
+    }
 
     // What if the device were compliant: allowed, by the same evaluator.
     d.click("#device option[value=compliant]");
@@ -997,5 +1071,7 @@ label = "Fake IdP"
         checks.pages.join(", ")
     );
     drop(d);
+    drop(_log);
+    drop(server);
     rt.shutdown_timeout(Duration::from_secs(1));
 }
