@@ -19,6 +19,13 @@
 //!   SQLite) over the same requests, per record.
 //!
 //! CPU time is what a loaded machine disturbs least; wall time is in the load bench.
+//! Scenarios: forward-auth `allow`, `deny-page`, `challenge`, the `mix-8-1-1`, and
+//! `evaluate` (`POST /v1/evaluate` with the load bench's body).
+//!
+//! `HANDLER_ONCE=<scenario>:<requests>` sends that many requests of one scenario and exits
+//! (no criterion, no CPU clocks): for callgrind, run two counts and subtract
+//! (BENCHMARKS.md, "Handler CPU per allowed request"). `HANDLER_SHOW=1` then prints the last
+//! record as the log reads it back.
 //!
 //! `record-200p/*` (wall time): the sign-in record's per-policy results on the 200-policy
 //! synthetic tenant of the core bench (500 sign-ins of its mix, decided once beforehand):

@@ -299,9 +299,18 @@ fn evaluated_at(signin: &SignIn, created_ms: i64) -> Option<i64> {
 }
 
 impl RecordKey {
-    /// The key of a record that can be remembered: fragments, no denial part.
-    fn cacheable(parts: &RecordParts<'_>) -> bool {
-        matches!(parts.applied, Applied::Fragments) && parts.denial.is_none()
+    /// The key of a record that can be remembered: fragments, no denial part, and request
+    /// strings short enough to be logged uncut (a slot then holds a few KiB at most, so the
+    /// cache stays within about a MiB whatever clients send).
+    fn cacheable(derived: &Derived, parts: &RecordParts<'_>) -> bool {
+        let short = |s: Option<&str>| s.is_none_or(|s| s.len() <= MAX_LOGGED_FIELD);
+        matches!(parts.applied, Applied::Fragments)
+            && parts.denial.is_none()
+            && short(parts.user_agent)
+            && short(parts.user_principal_name)
+            && short(parts.user_display_name)
+            && short(Some(parts.app_display_name))
+            && short(derived.device_identifier.as_deref())
     }
 
     fn new(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> RecordKey {
@@ -386,7 +395,7 @@ impl RecordCache {
         derived: &Derived,
         parts: &RecordParts<'_>,
     ) -> (String, Option<usize>) {
-        if !RecordKey::cacheable(parts) {
+        if !RecordKey::cacheable(derived, parts) {
             return build_noting_applied(signin, derived, parts);
         }
         let Some(slot) = self.slots.get(slot_of(signin, derived, parts)) else {
@@ -713,6 +722,18 @@ mod tests {
                 key_sha256: "ab",
                 device: &device,
             }),
+        };
+        assert_eq!(
+            fresh.build_noting_applied(&base, &derived, &parts),
+            build_noting_applied(&base, &derived, &parts)
+        );
+        assert!(fresh.slots.iter().all(|s| s.lock().unwrap().is_none()));
+        // Nor one with a User-Agent longer than a record keeps.
+        let long = "a".repeat(MAX_LOGGED_FIELD + 1);
+        let parts = RecordParts {
+            user_agent: Some(&long),
+            denial: None,
+            ..parts
         };
         assert_eq!(
             fresh.build_noting_applied(&base, &derived, &parts),
