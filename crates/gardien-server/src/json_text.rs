@@ -140,30 +140,31 @@ fn escaped(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
-/// The first byte from `from` on that is written escaped, looking 8 bytes at a time (the
-/// last word padded with spaces).
+/// The first byte from `from` on that is written escaped, looking 8 bytes at a time; fewer
+/// than 8 bytes left are looked at as the string's last 8 bytes when it has them since
+/// `from` (those before are known clean), else one by one.
 fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
-    while i < bytes.len() {
-        let rest = bytes.get(i..).unwrap_or_default();
-        let word = match rest.first_chunk::<8>() {
-            Some(word) => *word,
-            None => {
-                let mut word = [b' '; 8];
-                for (w, b) in word.iter_mut().zip(rest) {
-                    *w = *b;
-                }
-                word
-            }
-        };
-        if needs_escape(u64::from_le_bytes(word))
-            && let Some(k) = rest.iter().take(8).position(|b| escaped(*b))
+    while let Some(word) = bytes.get(i..).and_then(|rest| rest.first_chunk::<8>()) {
+        if needs_escape(u64::from_le_bytes(*word))
+            && let Some(k) = word.iter().position(|b| escaped(*b))
         {
             return Some(i + k);
         }
         i += 8;
     }
-    None
+    let tail = bytes.get(i..).unwrap_or_default();
+    if tail.is_empty() {
+        return None;
+    }
+    if let Some(last) = bytes
+        .get(from..)
+        .and_then(|since| since.last_chunk::<8>())
+        && !needs_escape(u64::from_le_bytes(*last))
+    {
+        return None;
+    }
+    tail.iter().position(|b| escaped(*b)).map(|k| i + k)
 }
 
 /// Appends `s` as a JSON string, quotes included, escaped as serde_json escapes.
