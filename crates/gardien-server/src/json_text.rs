@@ -157,9 +157,7 @@ fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
     if tail.is_empty() {
         return None;
     }
-    if let Some(last) = bytes
-        .get(from..)
-        .and_then(|since| since.last_chunk::<8>())
+    if let Some(last) = bytes.get(from..).and_then(|since| since.last_chunk::<8>())
         && !needs_escape(u64::from_le_bytes(*last))
     {
         return None;
