@@ -26,3 +26,45 @@ pub use cidr::{
 };
 pub use index::{IpIndex, IpIndexBuilder};
 pub use set::{LocationSet, LocationSetIter, MAX_LOCATIONS};
+
+/// The text of an address, as its `Display` writes it (`203.0.113.9`, `2001:db8::1`);
+/// IPv4 without the formatting machinery (every logged decision writes its address twice).
+pub fn ip_text(ip: &std::net::IpAddr) -> String {
+    let std::net::IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut out = String::with_capacity(15);
+    for (n, octet) in v4.octets().into_iter().enumerate() {
+        if n > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            out.push(char::from(b'0' + octet / 10 % 10));
+        }
+        out.push(char::from(b'0' + octet % 10));
+    }
+    out
+}
+
+#[cfg(test)]
+mod ip_text_tests {
+    use super::ip_text;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        for a in [0u8, 1, 9, 10, 42, 99, 100, 199, 200, 255] {
+            for b in [0u8, 7, 10, 100, 255] {
+                let ip = IpAddr::V4(Ipv4Addr::new(a, b, 255 - a, b ^ a));
+                assert_eq!(ip_text(&ip), ip.to_string());
+            }
+        }
+        let v6: IpAddr = "2001:db8::1"
+            .parse()
+            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(ip_text(&v6), "2001:db8::1");
+    }
+}

@@ -281,7 +281,7 @@ impl Serialize for ConditionsJson<'_> {
             m.serialize_entry("devicePlatform", p.as_str())?;
         }
         if let Some(ip) = &x.ip_address {
-            m.serialize_entry("ipAddress", &DisplayJson(ip))?;
+            m.serialize_entry("ipAddress", &crate::network::ip_text(ip))?;
         }
         if let Some(c) = x.country {
             m.serialize_entry("country", &CountryJson(c))?;
@@ -306,15 +306,6 @@ impl Serialize for ConditionsJson<'_> {
             m.serialize_entry("deviceInfo", &crate::device::DeviceJson(d))?;
         }
         m.end()
-    }
-}
-
-/// A value written as its `Display` text.
-struct DisplayJson<'a, T>(&'a T);
-
-impl<T: std::fmt::Display> Serialize for DisplayJson<'_, T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self.0)
     }
 }
 

@@ -166,9 +166,30 @@ pub fn format_rfc3339(seconds: i64) -> String {
 /// `2026-11-25T10:48:07.123Z` for milliseconds since the epoch.
 pub fn format_rfc3339_ms(ms: i64) -> String {
     let seconds = ms.div_euclid(1000);
-    let text = format_rfc3339(seconds);
-    let base = text.strip_suffix('Z').unwrap_or(&text);
-    format!("{base}.{:03}Z", ms.rem_euclid(1000))
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+    if !(0..=9999).contains(&year) {
+        let text = format_rfc3339(seconds);
+        let base = text.strip_suffix('Z').unwrap_or(&text);
+        return format!("{base}.{:03}Z", ms.rem_euclid(1000));
+    }
+    // Every decision's record carries one: digits written directly, not through `format!`.
+    let rem = seconds.rem_euclid(86_400);
+    let mut out = String::with_capacity(24);
+    let mut digits = |value: i64, width: u32, after: char| {
+        for place in (0..width).rev() {
+            let digit = value / 10_i64.pow(place) % 10;
+            out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
+        }
+        out.push(after);
+    };
+    digits(year, 4, '-');
+    digits(month, 2, '-');
+    digits(day, 2, 'T');
+    digits(rem / 3600, 2, ':');
+    digits(rem % 3600 / 60, 2, ':');
+    digits(rem % 60, 2, '.');
+    digits(ms.rem_euclid(1000), 3, 'Z');
+    out
 }
 
 /// `2026-06-30` for Unix seconds (the date part, UTC).
@@ -292,5 +313,19 @@ mod tests {
             "2026-07-01T00:00:00.123Z"
         );
         assert_eq!(format_date(1_782_863_999), "2026-06-30");
+    }
+
+    #[test]
+    fn milliseconds_are_written_as_the_seconds_are() {
+        let mut ms: i64 = -62_167_219_200_000 - 1; // just before year 0
+        let step = 7_919_999_999_i64; // crosses days, months, leap years and every field
+        while ms < 253_402_300_800_000 + 2 * step {
+            let text = format_rfc3339(ms.div_euclid(1000));
+            let base = text.strip_suffix('Z').unwrap_or(&text);
+            let expected = format!("{base}.{:03}Z", ms.rem_euclid(1000));
+            assert_eq!(format_rfc3339_ms(ms), expected, "{ms}");
+            ms += step;
+        }
+        assert_eq!(format_rfc3339_ms(-1), "1969-12-31T23:59:59.999Z");
     }
 }

@@ -19,6 +19,13 @@
 //!   SQLite) over the same requests, per record.
 //!
 //! CPU time is what a loaded machine disturbs least; wall time is in the load bench.
+//! Scenarios: forward-auth `allow`, `deny-page`, `challenge`, the `mix-8-1-1`, and
+//! `evaluate` (`POST /v1/evaluate` with the load bench's body).
+//!
+//! `HANDLER_ONCE=<scenario>:<requests>` sends that many requests of one scenario and exits
+//! (no criterion, no CPU clocks): for callgrind, run two counts and subtract
+//! (BENCHMARKS.md, "Handler CPU per allowed request"). `HANDLER_SHOW=1` then prints the last
+//! record as the log reads it back.
 //!
 //! `record-200p/*` (wall time): the sign-in record's per-policy results on the 200-policy
 //! synthetic tenant of the core bench (500 sign-ins of its mix, decided once beforehand):
@@ -37,7 +44,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use demo::{ALICE, BOB, CHROME_WIN, SAFARI_MAC, demo_options};
+use demo::{ALICE, BOB, CHROME_WIN, SAFARI_MAC, TOKEN, demo_options, root};
 use gardien_server::{AppState, ServerConfig};
 use http::Request;
 use http_body_util::BodyExt;
@@ -58,12 +65,14 @@ fn cpu(clock: ClockId) -> Duration {
     )
 }
 
-/// One request of a scenario, as the load bench sends it.
+/// One request of a scenario, as the load bench sends it: a forward-auth request, or a
+/// `POST /v1/evaluate` with `body`.
 #[derive(Clone)]
 struct Spec {
     user: &'static str,
     host: &'static str,
     headers: Vec<(&'static str, &'static str)>,
+    body: Option<Arc<[u8]>>,
 }
 
 fn allow() -> Spec {
@@ -75,6 +84,7 @@ fn allow() -> Spec {
             ("x-client-cert-sha256", "0A:0B:0C:0D"),
             ("user-agent", "Outlook-Android/2.0"),
         ],
+        body: None,
     }
 }
 
@@ -89,6 +99,7 @@ fn deny() -> Spec {
             ("accept", "text/html"),
             ("accept-language", "fr"),
         ],
+        body: None,
     }
 }
 
@@ -100,10 +111,37 @@ fn challenge() -> Spec {
             ("x-forwarded-for", "198.51.100.20"),
             ("user-agent", SAFARI_MAC),
         ],
+        body: None,
+    }
+}
+
+/// `POST /v1/evaluate` with the load bench's body (an allowed sign-in, full report).
+fn evaluate() -> Spec {
+    let body =
+        std::fs::read(root().join("examples/demo/requests/desktop-app-allowed.json")).unwrap();
+    Spec {
+        user: "",
+        host: "",
+        headers: Vec::new(),
+        body: Some(body.into()),
     }
 }
 
 fn request(spec: &Spec) -> Request<Body> {
+    if let Some(body) = &spec.body {
+        let mut r = Request::builder()
+            .method("POST")
+            .uri("/v1/evaluate")
+            .header("host", "gardien")
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .header("content-type", "application/json")
+            .header("content-length", body.len())
+            .body(Body::from(body.to_vec()))
+            .unwrap();
+        let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        r.extensions_mut().insert(ConnectInfo(peer));
+        return r;
+    }
     let mut r = Request::builder()
         .method("GET")
         .uri("/v1/forward-auth")
@@ -130,6 +168,14 @@ fn run(
 ) -> (Duration, Duration) {
     let process_before = cpu(ClockId::ProcessCPUTime);
     let thread_before = cpu(ClockId::ThreadCPUTime);
+    send(rt, app, mix, count);
+    let thread = cpu(ClockId::ThreadCPUTime).saturating_sub(thread_before);
+    let process = cpu(ClockId::ProcessCPUTime).saturating_sub(process_before);
+    (thread, process.saturating_sub(thread))
+}
+
+/// Sends `count` requests of the mix, `IN_FLIGHT` at a time, and checks each status.
+fn send(rt: &tokio::runtime::Runtime, app: &Router, mix: &[Spec], count: u64) {
     rt.block_on(async {
         let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let mut tasks = Vec::with_capacity(IN_FLIGHT);
@@ -155,9 +201,6 @@ fn run(
             t.await.unwrap();
         }
     });
-    let thread = cpu(ClockId::ThreadCPUTime).saturating_sub(thread_before);
-    let process = cpu(ClockId::ProcessCPUTime).saturating_sub(process_before);
-    (thread, process.saturating_sub(thread))
 }
 
 fn bench(c: &mut Criterion) {
@@ -184,15 +227,18 @@ name = "Payroll"
 [[apps]]
 host = "*"
 app_id = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
+[admin]
+token_sha256 = "{hash}"
 "#,
         db = dir.path().join("gardien.db").display(),
+        hash = gardien_server::state::hash_token(TOKEN),
     );
     let config = ServerConfig::parse("bench.toml", &text).unwrap();
     let state = rt
         .block_on(AppState::start(config, demo_options()))
         .unwrap();
     let app = gardien_server::router(state.clone());
-    let scenarios: [(&str, Vec<Spec>); 4] = [
+    let scenarios: [(&str, Vec<Spec>); 5] = [
         ("allow", vec![allow()]),
         ("deny-page", vec![deny()]),
         ("challenge", vec![challenge()]),
@@ -200,7 +246,36 @@ app_id = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
             "mix-8-1-1",
             [vec![allow(); 8], vec![deny()], vec![challenge()]].concat(),
         ),
+        ("evaluate", vec![evaluate()]),
     ];
+    // `HANDLER_ONCE=<scenario>:<requests>`: that many requests of one scenario, once, no
+    // criterion and no CPU clocks (rustix's vDSO set-up does not run under valgrind). For
+    // callgrind: run two counts and subtract, the difference per request is exact whatever
+    // the load.
+    if let Ok(once) = std::env::var("HANDLER_ONCE") {
+        let (name, count) = once
+            .split_once(':')
+            .expect("HANDLER_ONCE=<scenario>:<requests>");
+        let count: u64 = count.parse().expect("a request count");
+        let (_, mix) = scenarios
+            .iter()
+            .find(|(n, _)| *n == name)
+            .expect("a scenario: allow, deny-page, challenge, mix-8-1-1, evaluate");
+        send(&rt, &app, mix, count);
+        rt.block_on(state.store.log().flush()).unwrap();
+        eprintln!("{name}: {count} requests");
+        if std::env::var_os("HANDLER_SHOW").is_some() {
+            // The last record as the log reads it back (whole, fragments spliced).
+            let filter = gardien_store::SignInFilter {
+                limit: Some(1),
+                ..Default::default()
+            };
+            let last = rt.block_on(state.store.log().query(&filter)).unwrap();
+            let text = serde_json::to_string(&last[0]).unwrap();
+            eprintln!("last record, {} bytes: {text}", text.len());
+        }
+        std::process::exit(0);
+    }
     for (thread_group, pick) in [("handler", 0usize), ("log-writer", 1)] {
         let mut group = c.benchmark_group(thread_group);
         group.throughput(Throughput::Elements(1));

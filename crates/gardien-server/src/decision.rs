@@ -21,7 +21,7 @@ use gardien_signals::path::prefix_matches;
 use gardien_signals::risk::PastSignIn;
 use gardien_signals::signals::{RequestContext, header_text};
 use gardien_store::{SignInFilter, SignInRecord};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use serde::Deserialize;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -56,22 +56,42 @@ impl Original {
     /// `X-Forwarded-*` (Traefik, Caddy) are read only from a trusted proxy; otherwise the
     /// request is taken for itself (and will match no application unless one is mapped).
     pub fn from_forward_auth(headers: &HeaderMap, trusted: bool, method: &str, uri: &str) -> Self {
-        let pick = |names: &[&str]| {
+        Original::from_forward_auth_with(headers, trusted, method, || uri.to_owned())
+    }
+
+    /// As [`Original::from_forward_auth`], with the request's own URI made only when no
+    /// trusted header gives the original one.
+    pub fn from_forward_auth_with(
+        headers: &HeaderMap,
+        trusted: bool,
+        method: &str,
+        uri: impl FnOnce() -> String,
+    ) -> Self {
+        const ORIGINAL_METHOD: HeaderName = HeaderName::from_static("x-original-method");
+        const FORWARDED_METHOD: HeaderName = HeaderName::from_static("x-forwarded-method");
+        const ORIGINAL_URI: HeaderName = HeaderName::from_static("x-original-uri");
+        const FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
+        const FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+        const ORIGINAL_HOST: HeaderName = HeaderName::from_static("x-original-host");
+        let pick = |names: &[HeaderName; 2]| {
             if trusted {
-                names.iter().find_map(|n| header_text(headers, *n))
+                names.iter().find_map(|n| header_text(headers, n))
             } else {
                 None
             }
         };
-        let method = pick(&["x-original-method", "x-forwarded-method"]).unwrap_or(method);
-        let uri = pick(&["x-original-uri", "x-forwarded-uri"]).unwrap_or(uri);
-        let host = pick(&["x-forwarded-host", "x-original-host"])
-            .or_else(|| header_text(headers, "host"))
+        let method = pick(&[ORIGINAL_METHOD, FORWARDED_METHOD]).unwrap_or(method);
+        let uri = match pick(&[ORIGINAL_URI, FORWARDED_URI]) {
+            Some(u) => u.to_owned(),
+            None => uri(),
+        };
+        let host = pick(&[FORWARDED_HOST, ORIGINAL_HOST])
+            .or_else(|| header_text(headers, http::header::HOST))
             .unwrap_or("");
         Original {
             method: method.to_ascii_uppercase(),
             host: bare_host(host),
-            uri: uri.to_owned(),
+            uri,
         }
     }
 }
@@ -444,7 +464,7 @@ pub async fn decide_and_log(
     // record's text keeps an empty array where they go.
     let fragments = live.applied.fragments(tenant, &evaluation);
     let build = |applied: Applied<'_>| {
-        signin_record::build(
+        live.records.build_noting_applied(
             signin,
             derived,
             &RecordParts {
@@ -469,15 +489,13 @@ pub async fn decide_and_log(
             tenant,
             evaluation: &evaluation,
         }))
+        .0
     };
     let (record, fragments) = match fragments {
-        Some(entries) => {
-            let compact = build(Applied::Fragments);
-            match signin_record::applied_offset(&compact) {
-                Some(at) => (compact, Some(Fragments { at, entries })),
-                None => (whole(), None),
-            }
-        }
+        Some(entries) => match build(Applied::Fragments) {
+            (compact, Some(at)) => (compact, Some(Fragments { at, entries })),
+            (_, None) => (whole(), None),
+        },
         None => (whole(), None),
     };
     let (user_id, app_id) = signin_record::ids(signin);

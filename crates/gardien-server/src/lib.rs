@@ -21,6 +21,7 @@ pub mod denials;
 pub mod files;
 pub mod health;
 pub mod identity;
+pub mod json_text;
 pub mod log_ship;
 pub mod metrics;
 pub mod problem;

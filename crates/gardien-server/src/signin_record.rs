@@ -8,6 +8,7 @@
 //! very sign-in that was decided instead of guessing it back from display strings.
 
 use crate::clean::{MAX_LOGGED_FIELD, truncate};
+use crate::json_text::Span;
 use gardien_core::model::enums::RiskLevel;
 use gardien_core::report::{AppliedEntryKey, AppliedPoliciesJson, applied_entry_json};
 use gardien_core::signin_log::record::{
@@ -204,6 +205,261 @@ fn risk_event(d: &Detection) -> &'static str {
 /// [`MAX_LOGGED_FIELD`] bytes (marked with [`crate::clean::TRUNCATED`]): a record costs the
 /// log a few KiB, whatever the client sends.
 pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> String {
+    build_noting_applied(signin, derived, parts).0
+}
+
+/// Bytes reserved for a record's text (a demo tenant's record is ~2 KB without its
+/// per-policy entries).
+const RECORD_CAPACITY: usize = 4096;
+
+/// As [`build`], with where the record's per-policy array starts: with
+/// [`Applied::Fragments`], the [`applied_offset`] of the text, noted while it is written
+/// (no search of the text).
+pub fn build_noting_applied(
+    signin: &SignIn,
+    derived: &Derived,
+    parts: &RecordParts<'_>,
+) -> (String, Option<usize>) {
+    with_record(signin, derived, parts, |record| {
+        // Serializing strings, numbers and JSON values cannot fail.
+        let (text, at) =
+            crate::json_text::to_string_noting(record, RECORD_CAPACITY, APPLIED_MEMBER)
+                .unwrap_or_default();
+        // The offset inside the array, only where it is the empty one left for fragments.
+        let at = at
+            .filter(|at| text.get(*at..*at + 2) == Some("[]"))
+            .map(|at| at + 1);
+        (text, at)
+    })
+}
+
+/// Slots of a [`RecordCache`].
+pub const RECORD_CACHE_SLOTS: usize = 256;
+
+/// Record texts of recent decisions, by everything a record is made of except its id and
+/// time, which are written into a copy of the remembered text.
+///
+/// Forward-auth traffic repeats its sign-ins (every asset of a page is a request of the same
+/// user, device, address and client), and building a record is most of an allowed request's
+/// work (~25 k instructions: ~100 strings to escape). A remembered text is reused only when
+/// the sign-in (its time aside: the record writes no time of it but `evaluatedAt`, compared
+/// apart), the derived signals and every other part of the record are equal to those it was
+/// built from; only allowed-style records (no denial part) whose per-policy results go to
+/// the store as fragments are remembered. Direct-mapped ([`RECORD_CACHE_SLOTS`] slots by a
+/// hash of the user, address, User-Agent and device): a collision replaces the slot. One per
+/// policy set ([`crate::state::Live`]).
+pub struct RecordCache {
+    slots: Box<[Mutex<Option<CachedRecord>>]>,
+}
+
+impl Default for RecordCache {
+    fn default() -> Self {
+        RecordCache {
+            slots: (0..RECORD_CACHE_SLOTS).map(|_| Mutex::new(None)).collect(),
+        }
+    }
+}
+
+impl std::fmt::Debug for RecordCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordCache")
+            .field("slots", &self.slots.len())
+            .finish()
+    }
+}
+
+/// A remembered record: what it was built from, its text, where its id, time and
+/// correlation id are in it, and the offset inside its empty per-policy array.
+struct CachedRecord {
+    key: RecordKey,
+    text: String,
+    spans: [Span; 3],
+    applied_at: usize,
+}
+
+/// Everything a record is made of except its id and time.
+#[derive(PartialEq)]
+struct RecordKey {
+    signin: SignIn,
+    derived: Derived,
+    user_principal_name: Option<String>,
+    user_display_name: Option<String>,
+    app_display_name: String,
+    user_agent: Option<String>,
+    verdict: Verdict,
+    mfa_done: bool,
+    policy_version: i64,
+    /// The `evaluatedAt` the record writes (the sign-in's time when it is not the record's).
+    evaluated_at: Option<i64>,
+}
+
+/// The `evaluatedAt` of a record.
+fn evaluated_at(signin: &SignIn, created_ms: i64) -> Option<i64> {
+    signin.at.filter(|at| *at != created_ms.div_euclid(1000))
+}
+
+impl RecordKey {
+    /// The key of a record that can be remembered: fragments, no denial part, and request
+    /// strings short enough to be logged uncut (a slot then holds a few KiB at most, so the
+    /// cache stays within about a MiB whatever clients send).
+    fn cacheable(derived: &Derived, parts: &RecordParts<'_>) -> bool {
+        let short = |s: Option<&str>| s.is_none_or(|s| s.len() <= MAX_LOGGED_FIELD);
+        matches!(parts.applied, Applied::Fragments)
+            && parts.denial.is_none()
+            && short(parts.user_agent)
+            && short(parts.user_principal_name)
+            && short(parts.user_display_name)
+            && short(Some(parts.app_display_name))
+            && short(derived.device_identifier.as_deref())
+    }
+
+    fn new(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> RecordKey {
+        // Every part is named: a part added to records must be added here too.
+        let RecordParts {
+            correlation_id: _,
+            created_ms,
+            user_principal_name,
+            user_display_name,
+            app_display_name,
+            user_agent,
+            verdict,
+            applied: _,
+            mfa_done,
+            policy_version,
+            denial: _,
+        } = parts;
+        RecordKey {
+            signin: signin.clone(),
+            derived: derived.clone(),
+            user_principal_name: user_principal_name.map(str::to_owned),
+            user_display_name: user_display_name.map(str::to_owned),
+            app_display_name: (*app_display_name).to_owned(),
+            user_agent: user_agent.map(str::to_owned),
+            verdict: **verdict,
+            mfa_done: *mfa_done,
+            policy_version: *policy_version,
+            evaluated_at: evaluated_at(signin, *created_ms),
+        }
+    }
+
+    /// Whether a record of these parts is the remembered one (ids and times aside). The
+    /// remembered sign-in takes the new one's time first: no member but `evaluatedAt` is
+    /// written from it.
+    fn matches(&mut self, signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> bool {
+        let RecordParts {
+            correlation_id: _,
+            created_ms,
+            user_principal_name,
+            user_display_name,
+            app_display_name,
+            user_agent,
+            verdict,
+            applied: _,
+            mfa_done,
+            policy_version,
+            denial: _,
+        } = parts;
+        self.signin.at = signin.at;
+        self.policy_version == *policy_version
+            && self.verdict == **verdict
+            && self.mfa_done == *mfa_done
+            && self.evaluated_at == evaluated_at(signin, *created_ms)
+            && self.user_agent.as_deref() == *user_agent
+            && self.app_display_name == *app_display_name
+            && self.user_principal_name.as_deref() == *user_principal_name
+            && self.user_display_name.as_deref() == *user_display_name
+            && self.signin == *signin
+            && self.derived == *derived
+    }
+}
+
+/// The slot of a record's parts.
+fn slot_of(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    if let gardien_core::signin::Subject::User { id, .. } = &signin.subject {
+        id.hash(&mut h);
+    }
+    signin.ip_address.hash(&mut h);
+    parts.user_agent.hash(&mut h);
+    derived.device_identifier.hash(&mut h);
+    // The slot count is a power of two; the hash's high bits are its best.
+    (h.finish() >> 56) as usize % RECORD_CACHE_SLOTS
+}
+
+impl RecordCache {
+    /// [`build_noting_applied`], from the remembered text of equal parts when there is one.
+    pub fn build_noting_applied(
+        &self,
+        signin: &SignIn,
+        derived: &Derived,
+        parts: &RecordParts<'_>,
+    ) -> (String, Option<usize>) {
+        if !RecordKey::cacheable(derived, parts) {
+            return build_noting_applied(signin, derived, parts);
+        }
+        let Some(slot) = self.slots.get(slot_of(signin, derived, parts)) else {
+            return build_noting_applied(signin, derived, parts);
+        };
+        let created = crate::clock::rfc3339(parts.created_ms);
+        if let Ok(mut guard) = slot.lock()
+            && let Some(cached) = guard.as_mut()
+            && cached.key.matches(signin, derived, parts)
+        {
+            return cached.with(parts.correlation_id, &created);
+        }
+        let (text, spans) = with_record(signin, derived, parts, |record| {
+            crate::json_text::to_string_spans(
+                record,
+                RECORD_CAPACITY,
+                ["id", "createdDateTime", "correlationId", APPLIED_MEMBER],
+            )
+            .unwrap_or_default()
+        });
+        let at = spans[3]
+            .filter(|(start, end)| text.get(*start..*end) == Some("[]"))
+            .map(|(start, _)| start + 1);
+        if let ([Some(id), Some(time), Some(correlation), _], Some(applied_at)) = (spans, at)
+            && id.0 < time.0
+            && time.0 < correlation.0
+            && correlation.1 <= applied_at
+            && let Ok(mut guard) = slot.lock()
+        {
+            *guard = Some(CachedRecord {
+                key: RecordKey::new(signin, derived, parts),
+                text: text.clone(),
+                spans: [id, time, correlation],
+                applied_at,
+            });
+        }
+        (text, at)
+    }
+}
+
+impl CachedRecord {
+    /// The remembered text with another id (and correlation id) and time.
+    fn with(&self, id: &str, created: &str) -> (String, Option<usize>) {
+        let mut out = String::with_capacity(self.text.len() + 16);
+        let mut last = 0;
+        for (span, value) in self.spans.iter().zip([id, created, id]) {
+            out.push_str(self.text.get(last..span.0).unwrap_or_default());
+            crate::json_text::push_str(&mut out, value);
+            last = span.1;
+        }
+        // The per-policy array comes after the three: it moves by what they changed.
+        let applied_at = self.applied_at - last + out.len();
+        out.push_str(self.text.get(last..).unwrap_or_default());
+        (out, Some(applied_at))
+    }
+}
+
+/// Calls `f` with the record of a decision (the record borrows the parts it is made of).
+fn with_record<R>(
+    signin: &SignIn,
+    derived: &Derived,
+    parts: &RecordParts<'_>,
+    f: impl FnOnce(&Record<'_>) -> R,
+) -> R {
     let v = parts.verdict;
     let (user_id, app_id) = ids(signin);
     let user_id = truncate(&user_id, MAX_LOGGED_FIELD);
@@ -257,12 +513,9 @@ pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> Str
         user_display_name: Some(Scalar::or_null(user_display_name.as_deref())),
         app_id: Some(Scalar::from(&*app_id)),
         app_display_name: Some(Scalar::from(&*app_display_name)),
-        ip_address: Some(
-            derived
-                .client_ip
-                .address
-                .map_or(Scalar::Null, |a| Scalar::from(a.to_string())),
-        ),
+        ip_address: Some(derived.client_ip.address.map_or(Scalar::Null, |a| {
+            Scalar::from(gardien_core::network::ip_text(&a))
+        })),
         client_app_used: Some(Scalar::from(client_app_used(signin.client_app_type))),
         user_agent: Some(Scalar::or_null(user_agent.as_deref())),
         correlation_id: Some(Scalar::from(parts.correlation_id)),
@@ -323,16 +576,16 @@ pub fn build(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> Str
             policy_version: Some(Scalar::Int(parts.policy_version)),
             denial,
             request: Some(RequestMember::Written(signin)),
-            evaluated_at: signin
-                .at
-                .filter(|at| *at != parts.created_ms.div_euclid(1000))
+            evaluated_at: evaluated_at(signin, parts.created_ms)
                 .map(|at| Scalar::from(gardien_core::time::format_rfc3339(at))),
         }),
         ..Record::default()
     };
-    // Serializing strings, numbers and JSON values cannot fail.
-    serde_json::to_string(&record).unwrap_or_default()
+    f(&record)
 }
+
+/// The member of a record holding its per-policy results.
+const APPLIED_MEMBER: &str = "appliedConditionalAccessPolicies";
 
 /// The user id and first application id of a sign-in (empty when absent).
 pub fn ids(signin: &SignIn) -> (String, String) {
@@ -355,6 +608,227 @@ pub fn ids(signin: &SignIn) -> (String, String) {
 #[allow(clippy::unwrap_used, reason = "test setup")]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remembered_records_are_the_records_built_anew() {
+        let cache = RecordCache::default();
+        let verdict = {
+            let tenant = gardien_core::CompiledTenant::compile(
+                gardien_core::Tenant::load(&gardien_core::TenantSource::default()).unwrap(),
+            );
+            tenant.evaluate(&SignIn::user("u", &["a"])).verdict
+        };
+        let base = {
+            let mut s = SignIn::user("u1", &["a1"]);
+            s.ip_address = "198.51.100.20".parse().ok();
+            s.at = Some(1_765_000_000);
+            s
+        };
+        let mut compliant = base.clone();
+        compliant.device = Some(gardien_core::device::DeviceInfo {
+            device_id: Some("d1".into()),
+            is_compliant: Some(true),
+            ..Default::default()
+        });
+        let mut not_compliant = compliant.clone();
+        if let Some(d) = &mut not_compliant.device {
+            d.is_compliant = Some(false);
+        }
+        let mut later = base.clone();
+        later.at = Some(1_765_000_007);
+        let mut other_user = base.clone();
+        other_user.subject = SignIn::user("u2", &[]).subject;
+        let derived = gardien_signals::Derived::given(&base);
+        let mut derived_elsewhere = derived.clone();
+        derived_elsewhere.place = Some(gardien_signals::geoip::Place {
+            country: Some(*b"FR"),
+            coordinates: Some((48.85, 2.35)),
+        });
+        let mut hits = 0;
+        let cases: Vec<(&SignIn, &gardien_signals::Derived, Option<&str>, i64)> = vec![
+            (&base, &derived, Some("agent/1"), 1_765_000_000_001),
+            (&base, &derived, Some("agent/1"), 1_765_000_000_002),
+            // Another second: the sign-in's time now differs from the record's.
+            (&base, &derived, Some("agent/1"), 1_765_000_001_003),
+            (&later, &derived, Some("agent/1"), 1_765_000_007_004),
+            (&later, &derived, Some("agent/1"), 1_765_000_007_999),
+            (&base, &derived, Some("agent/\"2\""), 1_765_000_000_005),
+            (&base, &derived, None, 1_765_000_000_006),
+            (&compliant, &derived, Some("agent/1"), 1_765_000_000_007),
+            (&not_compliant, &derived, Some("agent/1"), 1_765_000_000_008),
+            (&compliant, &derived, Some("agent/1"), 1_765_000_000_009),
+            (&other_user, &derived, Some("agent/1"), 1_765_000_000_010),
+            (
+                &base,
+                &derived_elsewhere,
+                Some("agent/1"),
+                1_765_000_000_011,
+            ),
+            (&base, &derived, Some("agent/1"), 1_765_000_000_012),
+        ];
+        for (n, (signin, derived, agent, created_ms)) in cases.into_iter().enumerate() {
+            let id = format!("00000000-0000-4000-8000-{n:012}");
+            let parts = RecordParts {
+                correlation_id: &id,
+                created_ms,
+                user_principal_name: Some("a@b.example"),
+                user_display_name: None,
+                app_display_name: "App",
+                user_agent: agent,
+                verdict: &verdict,
+                applied: Applied::Fragments,
+                mfa_done: false,
+                policy_version: 3,
+                denial: None,
+            };
+            let slot = slot_of(signin, derived, &parts);
+            let remembered = cache.slots[slot]
+                .lock()
+                .unwrap()
+                .as_mut()
+                .is_some_and(|c| c.key.matches(signin, derived, &parts));
+            hits += usize::from(remembered);
+            let expected = build_noting_applied(signin, derived, &parts);
+            assert_eq!(
+                cache.build_noting_applied(signin, derived, &parts),
+                expected
+            );
+            assert!(expected.0.contains(&id));
+        }
+        // Repeats were served from the cache (and equal the records built anew above).
+        assert!(hits >= 2, "{hits} hits");
+        // A record with a denial part is never remembered.
+        let fresh = RecordCache::default();
+        let device = crate::denial::DeviceSummary {
+            registered: false,
+            compliant: None,
+            trust_type: None,
+            platform: "windows".to_owned(),
+            os_version: None,
+            client_app: "browser".to_owned(),
+        };
+        let parts = RecordParts {
+            correlation_id: "c",
+            created_ms: 1,
+            user_principal_name: None,
+            user_display_name: None,
+            app_display_name: "App",
+            user_agent: None,
+            verdict: &verdict,
+            applied: Applied::Fragments,
+            mfa_done: false,
+            policy_version: 3,
+            denial: Some(DenialParts {
+                key_sha256: "ab",
+                device: &device,
+            }),
+        };
+        assert_eq!(
+            fresh.build_noting_applied(&base, &derived, &parts),
+            build_noting_applied(&base, &derived, &parts)
+        );
+        assert!(fresh.slots.iter().all(|s| s.lock().unwrap().is_none()));
+        // Nor one with a User-Agent longer than a record keeps.
+        let long = "a".repeat(MAX_LOGGED_FIELD + 1);
+        let parts = RecordParts {
+            user_agent: Some(&long),
+            denial: None,
+            ..parts
+        };
+        assert_eq!(
+            fresh.build_noting_applied(&base, &derived, &parts),
+            build_noting_applied(&base, &derived, &parts)
+        );
+        assert!(fresh.slots.iter().all(|s| s.lock().unwrap().is_none()));
+    }
+
+    #[test]
+    fn records_are_the_text_serde_json_writes() {
+        let mut signin = SignIn::user("u-\"quoted\"\n\u{1}", &["app-é-漢"]);
+        signin.ip_address = "2001:db8::1".parse().ok();
+        signin.country = Some(*b"FR");
+        signin.device = Some(gardien_core::device::DeviceInfo {
+            device_id: Some("d\\1".into()),
+            display_name: Some("PC\t🙂".into()),
+            ..Default::default()
+        });
+        let mut derived = gardien_signals::Derived::given(&signin);
+        derived.place = Some(gardien_signals::geoip::Place {
+            country: Some(*b"FR"),
+            coordinates: Some((48.8566, 2.352_2)),
+        });
+        derived.device_identifier = Some("0A:0B\u{7f}".to_owned());
+        derived.risk = Some(gardien_signals::risk::RiskAssessment {
+            level: RiskLevel::High,
+            detections: vec![gardien_signals::risk::Detection::UnfamiliarCountry(*b"FR")],
+        });
+        let long_agent = format!("Agent/1.0 \u{8}\u{c}{}", "x\"".repeat(2000));
+        let device = crate::denial::DeviceSummary {
+            registered: true,
+            compliant: None,
+            trust_type: Some("Workplace".to_owned()),
+            platform: "windows".to_owned(),
+            os_version: Some("10.0.19045".to_owned()),
+            client_app: "browser".to_owned(),
+        };
+        let source = gardien_core::TenantSource {
+            combined: Some(gardien_core::SourceFile::new(
+                "tenant.json",
+                serde_json::json!({"policies": [
+                    {"id": "p1", "displayName": "Block \"all\"\t", "state": "enabled",
+                     "conditions": {"users": {"includeUsers": ["All"]},
+                                    "applications": {"includeApplications": ["All"]}},
+                     "grantControls": {"operator": "OR", "builtInControls": ["block"]}}
+                ]})
+                .to_string(),
+            )),
+            ..Default::default()
+        };
+        let tenant =
+            gardien_core::CompiledTenant::compile(gardien_core::Tenant::load(&source).unwrap());
+        let evaluation = tenant.evaluate(&signin);
+        let verdict = evaluation.verdict;
+        assert_eq!(verdict.decision, Decision::Deny);
+        let records = Applied::Records(AppliedPoliciesJson {
+            tenant: &tenant,
+            evaluation: &evaluation,
+        });
+        for (agent, denial, applied) in [
+            (Some(long_agent.as_str()), true, Applied::Fragments),
+            (None, false, Applied::Fragments),
+            (Some("Mozilla/5.0"), true, records),
+        ] {
+            let parts = RecordParts {
+                correlation_id: "c-1",
+                created_ms: 1_765_000_000_123,
+                user_principal_name: Some("a@b.example"),
+                user_display_name: Some("Zoë \"Z\" \u{2028}"),
+                app_display_name: "App\\",
+                user_agent: agent,
+                verdict: &verdict,
+                applied,
+                mfa_done: true,
+                policy_version: 7,
+                denial: denial.then_some(DenialParts {
+                    key_sha256: "ab",
+                    device: &device,
+                }),
+            };
+            let reference = with_record(&signin, &derived, &parts, |r| {
+                serde_json::to_string(r).unwrap()
+            });
+            let (text, at) = build_noting_applied(&signin, &derived, &parts);
+            assert_eq!(text, reference);
+            match applied {
+                Applied::Fragments => {
+                    assert_eq!(at, applied_offset(&reference));
+                    assert!(at.is_some());
+                }
+                // Entries written in the text: nothing to splice.
+                Applied::Records(_) => assert_eq!(at, None),
+            }
+        }
+    }
 
     #[test]
     fn fragments_rebuild_the_serialized_entries_and_the_whole_record() {

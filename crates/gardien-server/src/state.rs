@@ -36,6 +36,8 @@ pub struct Live {
     pub snapshot: Value,
     /// `appliedConditionalAccessPolicies` texts of recent decisions (a cache, empty at first).
     pub applied: crate::signin_record::AppliedCache,
+    /// Record texts of recent decisions (a cache, empty at first).
+    pub records: crate::signin_record::RecordCache,
 }
 
 /// Why the server could not start.
@@ -258,6 +260,7 @@ impl AppState {
                         tenant,
                         snapshot: snap,
                         applied: Default::default(),
+                        records: Default::default(),
                     },
                     // Another replica imported first: use what it stored.
                     Err(StoreError::Conflict { .. }) => {
@@ -516,6 +519,7 @@ impl AppState {
             tenant,
             snapshot: new,
             applied: Default::default(),
+            records: Default::default(),
         });
         self.metrics
             .policy_version
@@ -629,6 +633,7 @@ fn live_from_version(v: gardien_store::TenantVersion) -> Result<Live, LoadErrors
         tenant,
         snapshot: v.snapshot,
         applied: Default::default(),
+        records: Default::default(),
     })
 }
 

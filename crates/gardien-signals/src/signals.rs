@@ -9,7 +9,7 @@ use crate::devices::{ComplianceFailure, ComplianceRules, DeviceRegistry};
 use crate::geoip::{AnonymousFlags, GeoIp, Place};
 use crate::os_version::OsVersion;
 use crate::risk::{RiskAssessment, RiskConfig, RiskFacts, SignInHistory, assess};
-use crate::useragent::classify;
+use crate::useragent::classify_remembered;
 use gardien_core::SignIn;
 use gardien_core::model::enums::{AuthMethods, ClientAppType, DevicePlatform, RiskLevel};
 use http::{HeaderMap, HeaderName};
@@ -220,7 +220,7 @@ impl Signals {
             .headers
             .get(http::header::USER_AGENT)
             .map(|v| truncate(v.as_bytes()));
-        let info = classify(ua.unwrap_or(""));
+        let info = classify_remembered(ua.unwrap_or(""));
 
         // Which device.
         let device_identifier = trusted_header(&c.device_header).map(str::to_owned);

@@ -161,6 +161,43 @@ pub fn classify(user_agent: &str) -> UserAgentInfo {
     }
 }
 
+/// Slots of [`classify_remembered`]'s memo.
+const MEMO_SLOTS: usize = 64;
+
+/// User-Agents classified lately, direct-mapped by a hash of the text (the whole text is
+/// compared: a slot answers only for the very same User-Agent).
+static MEMO: std::sync::LazyLock<Vec<MemoSlot>> =
+    std::sync::LazyLock::new(|| (0..MEMO_SLOTS).map(|_| Default::default()).collect());
+
+/// A User-Agent (as scanned) and its classification.
+type MemoSlot = std::sync::Mutex<Option<(Box<str>, UserAgentInfo)>>;
+
+/// [`classify`], remembered for the last User-Agents seen (a process-wide memo of 64
+/// slots: the result is a function of the text alone). A request path sees the same few
+/// clients again and again; a browser's User-Agent costs a few thousand instructions to
+/// scan, a lookup about a hash of the text and one comparison.
+pub fn classify_remembered(user_agent: &str) -> UserAgentInfo {
+    use std::hash::{Hash, Hasher};
+    let all = user_agent.as_bytes();
+    let scanned = all.get(..MAX_SCANNED_BYTES).unwrap_or(all);
+    let mut h = rustc_hash::FxHasher::default();
+    scanned.hash(&mut h);
+    let Some(slot) = MEMO.get((h.finish() >> 58) as usize % MEMO_SLOTS) else {
+        return classify(user_agent);
+    };
+    if let Ok(guard) = slot.lock()
+        && let Some((text, info)) = guard.as_ref()
+        && text.as_bytes() == scanned
+    {
+        return *info;
+    }
+    let info = classify(user_agent);
+    if let (Ok(mut guard), Ok(text)) = (slot.lock(), std::str::from_utf8(scanned)) {
+        *guard = Some((text.into(), info));
+    }
+    info
+}
+
 // ---------------------------------------------------------------------------------------
 // Features found by the scanner, one bit each.
 
@@ -1023,6 +1060,9 @@ mod tests {
         client: ClientAppType,
     ) {
         let info = classify(ua);
+        // The memo answers the same, first and second time.
+        assert_eq!(classify_remembered(ua), info, "{ua}");
+        assert_eq!(classify_remembered(ua), info, "{ua}");
         assert_eq!(
             info,
             UserAgentInfo {

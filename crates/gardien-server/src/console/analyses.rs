@@ -375,6 +375,7 @@ mod tests {
             tenant: crate::snapshot::compile("t", &snapshot).unwrap(),
             snapshot,
             applied: crate::signin_record::AppliedCache::default(),
+            records: crate::signin_record::RecordCache::default(),
         })
     }
 
