@@ -396,6 +396,12 @@ fn main() {
     // `REPLAY_BENCH_ONLY=attribution` runs only the lines whose name contains the text (to
     // profile one of them).
     let only = std::env::var("REPLAY_BENCH_ONLY").unwrap_or_default();
+    // `REPLAY_BENCH_RUNS=200`: more runs per line than the default 11 (a longer profile).
+    let runs: usize = std::env::var("REPLAY_BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(11)
+        .max(1);
     let wanted = |what: &str| what.contains(only.as_str());
     let per_s = |n: usize, s: f64| n as f64 / s / 1e6;
     let line = |what: &str,
@@ -407,7 +413,7 @@ fn main() {
         if !wanted(what) {
             return;
         }
-        let runs: Vec<(Timing, f64, ReplayReport)> = (0..11)
+        let runs: Vec<(Timing, f64, ReplayReport)> = (0..runs)
             .map(|_| evaluate(tenant, sign_ins, baseline, cache, hot))
             .collect();
         let wall = runs.iter().map(|r| r.0.wall).min().unwrap_or_default();
@@ -416,7 +422,7 @@ fn main() {
             .into_iter()
             .next()
             .map(|r| (r.1, r.2))
-            .expect("eleven runs");
+            .expect("at least one run");
         let changed = report.totals.replayed - report.changes.unchanged;
         println!(
             "evaluate, {what}: {:.2} M sign-ins/s per CPU-second ({:.0} ns each), {:.2} M/s wall clock; cache hits {:.0} %; {changed} changed ({} moved)",
@@ -435,7 +441,7 @@ fn main() {
         if !wanted(&format!("decide alone, {name}")) {
             continue;
         }
-        let (wall, cpu) = (0..11)
+        let (wall, cpu) = (0..runs)
             .map(|_| decide_only(&tenant, sign_ins))
             .fold((Duration::MAX, Duration::MAX), |(w, c), t| {
                 (w.min(t.wall), c.min(t.cpu))

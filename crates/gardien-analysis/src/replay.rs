@@ -490,6 +490,10 @@ impl<'t> Replay<'t> {
         if change == Change::Unchanged
             && after.decision != Decision::Allow
             && let Some((before_id, _)) = self.tenants.deciding_before_of(&before, r)
+            // Most often the same policy decides (it applies, as a deciding policy does);
+            // else look the policy of before up.
+            && after.deciding_policy.and_then(|i| self.tenants.tenant_id(false, i))
+                != Some(before_id)
             && !self
                 .tenants
                 .proposed_index
@@ -980,6 +984,30 @@ mod tests {
         let mut tiny = Replay::new(&proposed, None).with_cache_capacity(2);
         let mut plain = Replay::new(&proposed, None).with_cache_capacity(0);
         assert_eq!(run(&mut tiny, 2), run(&mut plain, 2));
+    }
+
+    /// A log whose first 2,048 sign-ins are all distinct makes the cache step aside at
+    /// once (the repeats that follow are decided again); one with a repeat in ten keeps it.
+    #[test]
+    fn the_verdict_cache_steps_aside_early_when_nothing_repeats() {
+        let tenant = demo_tenant(false);
+        let signin = |i: usize| gardien_core::SignIn::user(&format!("user-{i}"), &["app"]);
+        for (repeat_every, hits_after) in [(None, 0), (Some(10), 10)] {
+            let mut cache = cache::VerdictCache::new(cache::DEFAULT_CAPACITY);
+            for i in 0..2048 {
+                let i = match repeat_every {
+                    Some(n) if i % n == 0 => 0,
+                    _ => i,
+                };
+                cache.decide(&signin(i), &tenant, None);
+            }
+            let (hits, _) = cache.hits();
+            for _ in 0..10 {
+                let (v, _) = cache.decide(&signin(1), &tenant, None);
+                assert_eq!(v, tenant.decide(&signin(1)));
+            }
+            assert_eq!(cache.hits().0 - hits, hits_after, "{repeat_every:?}");
+        }
     }
 
     #[test]

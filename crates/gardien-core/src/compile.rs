@@ -3,6 +3,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::eval::grant::GrantPlan;
 use crate::eval::memo::Memo;
 use crate::explain::ActionMemo;
 use crate::ids::{
@@ -12,7 +13,7 @@ use crate::ids::{
 use crate::model::directory::{AgentPrincipal, parse_combination};
 use crate::model::enums::{AuthMethod, AuthMethods, ExternalUserType};
 use crate::model::location::LocationKind;
-use crate::model::policy::{LocationToken, Policy};
+use crate::model::policy::{LocationToken, Policy, PolicyState};
 use crate::model::tenant::Tenant;
 use crate::network::{IpIndex, IpIndexBuilder, LocationSet};
 
@@ -62,6 +63,10 @@ pub struct CompiledPolicy {
     pub locations: Option<CompiledLocations>,
     /// Index into [`CompiledTenant::strengths`] of the required authentication strength.
     pub strength: Option<usize>,
+    /// The grant controls and sign-in frequency, as the grant phase reads them.
+    pub grant: GrantPlan,
+    /// The policy is in report-only mode.
+    pub report_only: bool,
 }
 
 /// An authentication strength ready for matching.
@@ -591,6 +596,8 @@ impl CompiledTenant {
             exclude_groups,
             locations,
             strength,
+            grant: GrantPlan::of(p),
+            report_only: p.state == PolicyState::ReportOnly,
         }
     }
 

@@ -603,13 +603,19 @@ impl CompiledTenant {
             let Some(policy) = policies.get(index) else {
                 continue;
             };
-            if self.policy_conditions(index, policy, &input, Families::RUNTIME, &mut FirstFailure)
-                != Outcome::Satisfied
+            if self.memo.has_runtime_conditions(index)
+                && self.policy_conditions(
+                    index,
+                    policy,
+                    &input,
+                    Families::RUNTIME,
+                    &mut FirstFailure,
+                ) != Outcome::Satisfied
             {
                 continue;
             }
             let g = grant_state(index, policy, &input, &mut NoTrace);
-            states.add(index, policy, g);
+            states.add(self, index, policy, g);
         }
         states.finish(self, &input)
     }
@@ -686,7 +692,7 @@ impl CompiledTenant {
             let report_only = policy.state == PolicyState::ReportOnly;
             let (result, grant) = if applies == Outcome::Satisfied {
                 let g = grant_state(index, policy, &input, &mut NoTrace);
-                states.add(index, policy, g);
+                states.add(self, index, policy, g);
                 let result = match (report_only, g) {
                     (false, GrantState::Satisfied) => PolicyResult::Success,
                     (false, _) => PolicyResult::Failure,
@@ -776,8 +782,12 @@ struct Combiner {
 }
 
 impl Combiner {
-    fn add(&mut self, index: usize, policy: &Policy, g: GrantState) {
-        if policy.state == PolicyState::ReportOnly {
+    fn add(&mut self, tenant: &CompiledTenant, index: usize, policy: &Policy, g: GrantState) {
+        let report_only = match tenant.policies.get(index) {
+            Some(c) => c.report_only,
+            None => policy.state == PolicyState::ReportOnly,
+        };
+        if report_only {
             self.report_only.insert(index);
             return;
         }

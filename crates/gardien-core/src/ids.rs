@@ -1,5 +1,7 @@
 //! Object ids, well-known ids and special tokens of Conditional Access.
 
+use rustc_hash::FxHashMap;
+
 use crate::limits::MAX_ID_LENGTH;
 
 /// The "MFA trusted IPs" pseudo-location id (not a `namedLocation` object,
@@ -218,6 +220,99 @@ pub fn normalize_id(id: &str) -> Box<str> {
     id.trim().to_ascii_lowercase().into_boxed_str()
 }
 
+/// Eight bytes of `b` from `AT`, the first in the lowest byte.
+#[inline(always)]
+fn load8<const AT: usize>(b: &[u8; 36]) -> u64 {
+    u64::from_le_bytes([
+        b[AT],
+        b[AT + 1],
+        b[AT + 2],
+        b[AT + 3],
+        b[AT + 4],
+        b[AT + 5],
+        b[AT + 6],
+        b[AT + 7],
+    ])
+}
+
+/// Four bytes of `b` from `AT`, the first in the lowest byte.
+#[inline(always)]
+fn load4<const AT: usize>(b: &[u8; 36]) -> u64 {
+    u64::from(u32::from_le_bytes([b[AT], b[AT + 1], b[AT + 2], b[AT + 3]]))
+}
+
+/// The 32 characters of an id shaped like a GUID (36 bytes, `-` at 8, 13, 18 and 23, as
+/// in `62e90394-69f5-4237-9190-012177145e10`), without the dashes, as four words; `None`
+/// for any other id. Two such ids have the same words exactly when they are the same
+/// text, so a table can key them by the words: compared in its own buckets, without
+/// following a pointer to the text.
+#[inline]
+pub fn guid_words(id: &str) -> Option<[u64; 4]> {
+    let b: &[u8; 36] = id.as_bytes().try_into().ok()?;
+    if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+        return None;
+    }
+    Some([
+        load8::<0>(b),
+        load4::<9>(b) | load4::<14>(b) << 32,
+        load4::<19>(b) | load4::<24>(b) << 32,
+        load8::<28>(b),
+    ])
+}
+
+/// A table keyed by ids: GUID-shaped ids by their characters ([`guid_words`]), in the
+/// table's own buckets, and any other id by its text. A lookup reads the id once and compares
+/// integers, instead of hashing the text and following the stored key's pointer to compare
+/// it (a cache miss per lookup on a large directory).
+#[derive(Debug, Clone)]
+pub struct IdTable<V> {
+    guids: FxHashMap<[u64; 4], V>,
+    others: FxHashMap<Box<str>, V>,
+}
+
+impl<V> Default for IdTable<V> {
+    fn default() -> Self {
+        IdTable {
+            guids: FxHashMap::default(),
+            others: FxHashMap::default(),
+        }
+    }
+}
+
+impl<V> IdTable<V> {
+    /// The value of an id.
+    #[inline]
+    pub fn get(&self, id: &str) -> Option<&V> {
+        match guid_words(id) {
+            Some(v) => self.guids.get(&v),
+            None => self.others.get(id),
+        }
+    }
+
+    /// Whether the table has a value for `id`.
+    pub fn contains_key(&self, id: &str) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Sets the value of an id; returns the value it replaces.
+    pub fn insert(&mut self, id: &str, value: V) -> Option<V> {
+        match guid_words(id) {
+            Some(v) => self.guids.insert(v, value),
+            None => self.others.insert(Box::from(id), value),
+        }
+    }
+
+    /// Number of ids.
+    pub fn len(&self) -> usize {
+        self.guids.len() + self.others.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Why a string cannot be an object id, if it cannot.
 ///
 /// gardien accepts any opaque id (tests and hand-written tenants use short ids), but refuses
@@ -284,5 +379,58 @@ mod tests {
     #[test]
     fn ids_compare_case_insensitively() {
         assert_eq!(normalize_id(" ABC-def "), normalize_id("abc-DEF"));
+    }
+
+    #[test]
+    fn guid_words_are_read_from_guid_shaped_ids_only() {
+        let id = "62e90394-69f5-4237-9190-012177145e10";
+        assert!(guid_words(id).is_some());
+        assert_ne!(guid_words(id), guid_words(&id.to_uppercase()));
+        for not in [
+            "62e90394-69f5-4237-9190-012177145e1",
+            "62e90394-69f5-4237-9190-012177145e100",
+            "62e9039469f5-4237-9190-012177145e10-",
+            "62e90394-69f5-4237-9190_012177145e10",
+            "user-1",
+            "",
+        ] {
+            assert_eq!(guid_words(not), None, "{not}");
+        }
+        let mut table = IdTable::default();
+        assert_eq!(table.insert(id, 1), None);
+        assert_eq!(table.insert("user-1", 2), None);
+        assert_eq!(table.insert(id, 3), Some(1));
+        assert_eq!(
+            (table.get(id), table.get("user-1"), table.len()),
+            (Some(&3), Some(&2), 2)
+        );
+        assert_eq!(table.get(&id.to_uppercase()), None);
+        assert!(!table.contains_key("62e90394-69f5-4237-9190-012177145e11"));
+    }
+
+    proptest::proptest! {
+        /// Equal words exactly for equal text: a table keyed by the words answers like one
+        /// keyed by the text.
+        #[test]
+        fn guid_words_name_one_text(
+            v in proptest::prelude::any::<u128>(),
+            at in 0usize..36,
+            c in "[0-9a-gA-G_\\-\u{e9}]",
+            w in proptest::prelude::any::<u128>(),
+        ) {
+            let text = |v: u128| {
+                let h = format!("{v:032x}");
+                format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+            };
+            let mut s = text(v);
+            if s.is_char_boundary(at) && s.is_char_boundary(at + 1) {
+                s.replace_range(at..=at, &c);
+            }
+            for t in [text(v), text(w), text(v).to_uppercase()] {
+                if let (Some(a), Some(b)) = (guid_words(&s), guid_words(&t)) {
+                    proptest::prop_assert_eq!(a == b, s == t);
+                }
+            }
+        }
     }
 }

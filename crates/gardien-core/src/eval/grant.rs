@@ -148,6 +148,82 @@ pub enum GrantState {
     Interrupt(Controls),
 }
 
+/// What a policy's grant controls ask, in the form the grant phase reads: resolved once at
+/// compile time ([`crate::compile::CompiledPolicy::grant`]) so that deciding reads a few
+/// bytes beside the policy's other compiled data instead of the policy's lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantPlan {
+    /// The policy blocks (`block` among its built-in controls).
+    pub block: bool,
+    /// `AND` / `OR`.
+    pub operator: GrantOperator,
+    /// The controls required, in the policy's order (built-in controls, then the
+    /// authentication strength, terms of use, custom controls), each once; empty when the
+    /// grant requires nothing.
+    order: [Option<Control>; Control::ALL.len()],
+    /// The policy's sign-in frequency session control.
+    pub sign_in_frequency: Option<SignInFrequency>,
+}
+
+impl Default for GrantPlan {
+    /// Nothing required.
+    fn default() -> Self {
+        GrantPlan {
+            block: false,
+            operator: GrantOperator::And,
+            order: [None; Control::ALL.len()],
+            sign_in_frequency: None,
+        }
+    }
+}
+
+impl GrantPlan {
+    /// The plan of a policy.
+    pub fn of(policy: &Policy) -> GrantPlan {
+        let mut plan = GrantPlan {
+            sign_in_frequency: policy.session.sign_in_frequency,
+            ..GrantPlan::default()
+        };
+        let Some(g) = &policy.grant else {
+            return plan;
+        };
+        plan.block = g.is_block();
+        plan.operator = g.operator;
+        let reqs = g
+            .built_in
+            .iter()
+            .map(|c| Control::of(*c))
+            .chain(
+                g.authentication_strength
+                    .is_some()
+                    .then_some(Control::AuthenticationStrength),
+            )
+            .chain((!g.terms_of_use.is_empty()).then_some(Control::TermsOfUse))
+            .chain((!g.custom_factors.is_empty()).then_some(Control::CustomAuthenticationFactor));
+        let mut seen = Controls::default();
+        let mut slots = plan.order.iter_mut();
+        for c in reqs {
+            if !seen.contains(c)
+                && let Some(slot) = slots.next()
+            {
+                seen.insert(c);
+                *slot = Some(c);
+            }
+        }
+        plan
+    }
+
+    /// The controls required, in the policy's order.
+    pub fn controls(&self) -> impl Iterator<Item = Control> + '_ {
+        self.order.iter().map_while(|c| *c)
+    }
+
+    /// Whether the grant requires nothing.
+    pub fn is_empty(&self) -> bool {
+        self.order[0].is_none()
+    }
+}
+
 /// State of one control for this sign-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ControlState {
@@ -216,7 +292,7 @@ fn control_state<T: Tracer>(
     match control {
         Control::Block => ControlState::Cannot,
         Control::Mfa => match input.tenant.strengths.first() {
-            Some(mfa) => methods_state(input, |m| mfa.satisfied_by(m), t, &|| {
+            Some(mfa) => methods_state(input, 0, |m| mfa.satisfied_by(m), t, &|| {
                 "multifactor authentication".to_owned()
             }),
             None => ControlState::Cannot,
@@ -227,9 +303,9 @@ fn control_state<T: Tracer>(
                 .policies
                 .get(policy_index)
                 .and_then(|p| p.strength)
-                .and_then(|i| input.tenant.strengths.get(i));
+                .and_then(|i| Some((i, input.tenant.strengths.get(i)?)));
             match strength {
-                Some(st) => methods_state(input, |m| st.satisfied_by(m), t, &|| {
+                Some((i, st)) => methods_state(input, i, |m| st.satisfied_by(m), t, &|| {
                     format!("authentication strength `{}`", st.display_name)
                 }),
                 None => ControlState::Cannot,
@@ -313,8 +389,13 @@ const FIRST_FACTORS: AuthMethods = AuthMethods(
 /// here, with the methods the resource tenant offers external users (and the home tenant's
 /// first factor beside them). Unmet: a challenge (here, or in the home tenant), except for a
 /// B2B direct connect user without MFA trust, who cannot do MFA here and is blocked.
+///
+/// `strength` is the index of the strength `ok` checks in the tenant's strengths: whether
+/// the session's own methods satisfy it is remembered for the rest of the evaluation
+/// ([`Input::session_satisfies`]).
 fn methods_state<T: Tracer>(
     input: &Input<'_>,
+    strength: usize,
     ok: impl Fn(AuthMethods) -> bool,
     t: &mut T,
     what: &dyn Fn() -> String,
@@ -323,7 +404,7 @@ fn methods_state<T: Tracer>(
     let other = s.client_app_type == Some(ClientAppType::Other);
     let legacy = s.client_app_type.is_some_and(ClientAppType::is_legacy);
     let Some(ext) = input.external else {
-        if ok(s.session.methods) && !other {
+        if !other && input.session_satisfies(strength, || ok(s.session.methods)) {
             t.note(|| format!("{} satisfied by the session's methods", what()));
             return ControlState::Satisfied;
         }
@@ -474,66 +555,57 @@ pub(crate) fn grant_state<T: Tracer>(
     input: &Input<'_>,
     t: &mut T,
 ) -> GrantState {
-    let state = match &policy.grant {
-        None => GrantState::Satisfied,
-        Some(g) if g.is_empty() => GrantState::Satisfied,
-        Some(g) if g.is_block() => {
-            t.note(|| "the policy blocks access".to_owned());
-            GrantState::Block
+    let own;
+    let plan = match input.tenant.policies.get(policy_index) {
+        Some(c) => &c.grant,
+        None => {
+            own = GrantPlan::of(policy);
+            &own
         }
-        Some(g) => {
-            // Requirements in the policy's configured order.
-            let reqs = g
-                .built_in
-                .iter()
-                .map(|c| Control::of(*c))
-                .chain(
-                    g.authentication_strength
-                        .is_some()
-                        .then_some(Control::AuthenticationStrength),
-                )
-                .chain((!g.terms_of_use.is_empty()).then_some(Control::TermsOfUse))
-                .chain(
-                    (!g.custom_factors.is_empty()).then_some(Control::CustomAuthenticationFactor),
-                );
-            let mut satisfied = false;
-            let mut interactive = Controls::default();
-            let mut first_interactive = None;
-            let mut cannot = Controls::default();
-            let mut unmet = Controls::default();
-            for c in reqs {
-                match control_state(c, policy_index, policy, input, t) {
-                    ControlState::Satisfied => satisfied = true,
-                    ControlState::Interactive => {
-                        interactive.insert(c);
-                        unmet.insert(c);
-                        first_interactive.get_or_insert(c);
-                    }
-                    ControlState::Cannot => {
-                        cannot.insert(c);
-                        unmet.insert(c);
-                    }
+    };
+    let state = if plan.is_empty() {
+        GrantState::Satisfied
+    } else if plan.block {
+        t.note(|| "the policy blocks access".to_owned());
+        GrantState::Block
+    } else {
+        let mut satisfied = false;
+        let mut interactive = Controls::default();
+        let mut first_interactive = None;
+        let mut cannot = Controls::default();
+        let mut unmet = Controls::default();
+        for c in plan.controls() {
+            match control_state(c, policy_index, policy, input, t) {
+                ControlState::Satisfied => satisfied = true,
+                ControlState::Interactive => {
+                    interactive.insert(c);
+                    unmet.insert(c);
+                    first_interactive.get_or_insert(c);
+                }
+                ControlState::Cannot => {
+                    cannot.insert(c);
+                    unmet.insert(c);
                 }
             }
-            match g.operator {
-                GrantOperator::Or if satisfied => GrantState::Satisfied,
-                GrantOperator::Or => match first_interactive {
-                    Some(c) => {
-                        let mut one = Controls::default();
-                        one.insert(c);
-                        GrantState::Interrupt(one)
-                    }
-                    None => GrantState::Fail(cannot),
-                },
-                GrantOperator::And if unmet.is_empty() => GrantState::Satisfied,
-                GrantOperator::And if cannot.is_empty() => GrantState::Interrupt(interactive),
-                GrantOperator::And => GrantState::Fail(cannot),
-            }
+        }
+        match plan.operator {
+            GrantOperator::Or if satisfied => GrantState::Satisfied,
+            GrantOperator::Or => match first_interactive {
+                Some(c) => {
+                    let mut one = Controls::default();
+                    one.insert(c);
+                    GrantState::Interrupt(one)
+                }
+                None => GrantState::Fail(cannot),
+            },
+            GrantOperator::And if unmet.is_empty() => GrantState::Satisfied,
+            GrantOperator::And if cannot.is_empty() => GrantState::Interrupt(interactive),
+            GrantOperator::And => GrantState::Fail(cannot),
         }
     };
     match state {
         GrantState::Satisfied | GrantState::Interrupt(_) => {
-            if sign_in_frequency_due(policy, input, t) {
+            if sign_in_frequency_due(plan.sign_in_frequency, input, t) {
                 let mut due = Controls::default();
                 due.insert(Control::SignInFrequency);
                 if let GrantState::Interrupt(c) = state {
@@ -549,8 +621,12 @@ pub(crate) fn grant_state<T: Tracer>(
 
 /// Whether the policy's sign-in frequency asks for a new authentication. Unknown ages mean a
 /// fresh interactive sign-in (nothing to re-prompt) [gardien decision].
-fn sign_in_frequency_due<T: Tracer>(policy: &Policy, input: &Input<'_>, t: &mut T) -> bool {
-    let Some(sif) = policy.session.sign_in_frequency else {
+fn sign_in_frequency_due<T: Tracer>(
+    sif: Option<SignInFrequency>,
+    input: &Input<'_>,
+    t: &mut T,
+) -> bool {
+    let Some(sif) = sif else {
         return false;
     };
     if input.external.is_some_and(|e| e.direct_connect) {
@@ -615,6 +691,42 @@ mod tests {
         let tenant = crate::testing::compile(&tenant)?;
         let signin = crate::testing::signin(json!({"clientAppType": "browser"}), session)?;
         Some(tenant.decide(&signin).decision)
+    }
+
+    /// The compiled grant plan lists each required control once, in the policy's order
+    /// (built-in controls, then strength, terms of use, custom controls).
+    #[test]
+    fn grant_plans_keep_the_policy_order() -> Result<(), String> {
+        use super::{Control, GrantPlan};
+        let policy = |grant: Value| {
+            json!({"policies": [{"id": "p", "displayName": "p", "state": "enabledForReportingButNotEnforced",
+                "conditions": {"users": {"includeUsers": ["All"]},
+                               "applications": {"includeApplications": ["All"]}},
+                "grantControls": grant}]})
+        };
+        let plan = |grant: Value| -> Result<(GrantPlan, bool), String> {
+            let source = crate::TenantSource {
+                combined: Some(crate::SourceFile::new("t.json", policy(grant).to_string())),
+                ..Default::default()
+            };
+            let tenant = crate::Tenant::load(&source).map_err(|e| e.to_string())?;
+            let tenant = crate::CompiledTenant::compile(tenant);
+            let compiled = tenant.policies.first().ok_or("policy")?;
+            Ok((compiled.grant, compiled.report_only))
+        };
+        let (p, report_only) = plan(json!({"operator": "OR",
+            "builtInControls": ["compliantDevice", "mfa", "compliantDevice"],
+            "termsOfUse": ["tou-1"]}))?;
+        assert!(report_only && !p.block && !p.is_empty());
+        assert_eq!(
+            p.controls().collect::<Vec<_>>(),
+            [Control::CompliantDevice, Control::Mfa, Control::TermsOfUse]
+        );
+        let (p, _) = plan(json!({"operator": "OR", "builtInControls": ["block"]}))?;
+        assert!(p.block);
+        let (p, _) = plan(json!({"operator": "AND", "builtInControls": []}))?;
+        assert!(p.is_empty() && !p.block);
+        Ok(())
     }
 
     /// Found by the differential test against the reference evaluator: `everyTime` looked

@@ -1,5 +1,6 @@
 //! The sign-in resolved against a compiled tenant, once per evaluation.
 
+use super::PolicySet;
 use super::places::Whereabouts;
 use crate::compile::{COMPLIANT_NETWORK_BIT, CompiledTenant, CompiledUser};
 use crate::dated::DatedChange;
@@ -262,6 +263,12 @@ pub struct Input<'a> {
     /// Where the request is, in words (IP, country, matching ranges), built the first time a
     /// traced location check needs it and shared by every policy of the evaluation.
     pub(crate) location_note: std::cell::OnceCell<String>,
+    /// The policies whose identity condition holds for a member with this user id, read
+    /// from the memo with the directory entry (`None`: the memo does not know the id).
+    pub(crate) identity: Option<&'a PolicySet>,
+    /// Whether the session's methods satisfy each of the tenant's first 64 authentication
+    /// strengths, as far as known: (known, satisfied) bits by strength index.
+    pub(crate) strengths_met: std::cell::Cell<(u64, u64)>,
 }
 
 /// Who among Microsoft Entra Agent ID's identities signs in: an `agentSignIn`, a service
@@ -423,13 +430,22 @@ impl<'a> Input<'a> {
 impl<'a> Input<'a> {
     /// Resolves a sign-in against a tenant.
     pub fn resolve(tenant: &'a CompiledTenant, signin: &'a SignIn, mode: Mode) -> Input<'a> {
+        let mut identity = None;
         let (user, service_principal) = match &signin.subject {
             Subject::User {
                 id,
                 external_tenant_id,
                 external_user_type,
             } => {
-                let directory = tenant.user_index.get(id.as_ref());
+                // One lookup for the directory entry and the memoised identity mask; the
+                // directory alone while the memo is being built (or for an id it lacks).
+                let directory = match tenant.memo.user(id) {
+                    Some(entry) => {
+                        identity = Some(&entry.identity);
+                        entry.directory.as_ref()
+                    }
+                    None => tenant.user_index.get(id.as_ref()),
+                };
                 let dir_user = directory.and_then(|c| tenant.tenant.directory.users.get(c.index));
                 let kind = external_user_type.or_else(|| directory.and_then(|d| d.kind));
                 let home_tenant = external_tenant_id
@@ -513,7 +529,27 @@ impl<'a> Input<'a> {
             external,
             transferred,
             location_note: std::cell::OnceCell::new(),
+            identity,
+            strengths_met: std::cell::Cell::new((0, 0)),
         }
+    }
+
+    /// Whether the session's methods satisfy the tenant's authentication strength
+    /// `index`; `check` answers the first time, the answer is remembered for the rest of
+    /// the evaluation (every policy asking for MFA asks the same question).
+    #[inline]
+    pub(crate) fn session_satisfies(&self, index: usize, check: impl FnOnce() -> bool) -> bool {
+        let Some(bit) = u32::try_from(index).ok().and_then(|i| 1u64.checked_shl(i)) else {
+            return check();
+        };
+        let (known, met) = self.strengths_met.get();
+        if known & bit != 0 {
+            return met & bit != 0;
+        }
+        let yes = check();
+        self.strengths_met
+            .set((known | bit, if yes { met | bit } else { met }));
+        yes
     }
 
     /// The device as the policy sees it: `other` legacy clients cannot present one, and

@@ -7,12 +7,10 @@
 //! (an unknown subject kind, baseline scopes, user actions, ...) fall back to calling the
 //! same check functions per policy.
 
-use rustc_hash::FxHashMap;
-
 use super::input::{Input, Mode, Outcome};
 use super::{Condition, FirstFailure, PolicySet};
-use crate::compile::CompiledTenant;
-use crate::ids::{AZURE_AD_GRAPH_APP, normalize_id};
+use crate::compile::{CompiledTenant, CompiledUser};
+use crate::ids::{AZURE_AD_GRAPH_APP, IdTable, normalize_id};
 use crate::model::enums::{
     ClientAppType, DevicePlatform, InsiderRiskLevel, RiskLevel, TransferMethod,
 };
@@ -118,10 +116,23 @@ impl Known {
     }
 }
 
+/// What the memo knows of a user id: a directory user or a user a policy names.
+#[derive(Debug, Clone)]
+pub(crate) struct UserEntry {
+    /// The policies whose identity condition holds for a member signing in with this id.
+    pub(crate) identity: PolicySet,
+    /// The directory entry (`CompiledTenant::user_index`'s), read by the same lookup.
+    pub(crate) directory: Option<CompiledUser>,
+}
+
 /// Memoised policy masks of a compiled tenant.
 #[derive(Debug, Clone, Default)]
 pub struct Memo {
     active: PolicySet,
+    /// Active policies with a condition of the families the hot path checks per policy
+    /// ([`Families::RUNTIME`]: a device filter, device states, locations). For the others,
+    /// evaluating only those families is `Satisfied` without looking at the policy.
+    runtime: PolicySet,
     platform: [PolicySet; PLATFORMS],
     client: [[PolicySet; PLATFORMS]; CLIENTS],
     sign_in_risk: [PolicySet; LEVELS],
@@ -130,9 +141,9 @@ pub struct Memo {
     insider_risk: [PolicySet; INSIDER],
     agent_risk: [PolicySet; LEVELS],
     flows: [[PolicySet; FLOW_SLOTS]; FLOW_SLOTS],
-    users: FxHashMap<Box<str>, PolicySet>,
+    users: IdTable<UserEntry>,
     unknown_user: PolicySet,
-    apps: FxHashMap<Box<str>, PolicySet>,
+    apps: IdTable<PolicySet>,
     other_app: PolicySet,
 }
 
@@ -165,8 +176,18 @@ impl Memo {
             f(&mut s);
             s
         };
+        let mut runtime = PolicySet::default();
+        for i in active.iter() {
+            if let (Some(p), Some(c)) = (policies.get(i), tenant.policies.get(i)) {
+                let d = &p.conditions;
+                if d.device_filter.is_some() || d.device_states.is_some() || c.locations.is_some() {
+                    runtime.insert(i);
+                }
+            }
+        }
         let mut m = Memo {
             active,
+            runtime,
             ..Memo::default()
         };
         for p in DevicePlatform::ALL {
@@ -242,7 +263,14 @@ impl Memo {
                 }),
                 Families::IDENTITY,
             );
-            m.users.insert(id, set);
+            let directory = tenant.user_index.get(&id).cloned();
+            m.users.insert(
+                &id,
+                UserEntry {
+                    identity: set,
+                    directory,
+                },
+            );
         }
         m.unknown_user = mask(&base, Families::IDENTITY);
         // Applications: every id a policy names, the suites, the directory's apps.
@@ -269,10 +297,23 @@ impl Memo {
                 &with(&|s| s.target = Target::Applications(vec![id.clone()])),
                 Families::TARGET,
             );
-            m.apps.insert(id, set);
+            m.apps.insert(&id, set);
         }
         m.other_app = mask(&base, Families::TARGET);
         m
+    }
+
+    /// Whether policy `index` has a condition of the [`Families::RUNTIME`] families; when
+    /// it has none, evaluating only those families is `Satisfied`.
+    #[inline]
+    pub(crate) fn has_runtime_conditions(&self, index: usize) -> bool {
+        self.runtime.contains(index)
+    }
+
+    /// The memo's entry for a user id (directory users and users policies name).
+    #[inline]
+    pub(crate) fn user(&self, id: &str) -> Option<&UserEntry> {
+        self.users.get(id)
     }
 
     /// For each condition family, the policies whose condition of that family holds for this
@@ -284,12 +325,12 @@ impl Memo {
         let enforce = input.mode == Mode::Enforce;
         let mut k = Known::default();
         if let Subject::User {
-            id,
             external_tenant_id: None,
             external_user_type: None,
+            ..
         } = &s.subject
         {
-            k.sets[0] = Some(*self.users.get(id.as_ref()).unwrap_or(&self.unknown_user));
+            k.sets[0] = Some(*input.identity.unwrap_or(&self.unknown_user));
         }
         if let Target::Applications(apps) = &s.target
             && s.session.requested_scopes.is_empty()
@@ -352,11 +393,11 @@ impl Memo {
         let mut slow = Families(0);
         match &s.subject {
             Subject::User {
-                id,
                 external_tenant_id: None,
                 external_user_type: None,
+                ..
             } => {
-                c.intersect(self.users.get(id.as_ref()).unwrap_or(&self.unknown_user));
+                c.intersect(input.identity.unwrap_or(&self.unknown_user));
             }
             _ => slow = Families(slow.0 | Families::IDENTITY.0),
         }

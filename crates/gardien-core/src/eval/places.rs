@@ -127,7 +127,7 @@ impl Unplaced<'_> {
         let policies = &self.tenant.tenant.policies;
         self.each_applying(&input, |index, grant| {
             if let Some(policy) = policies.get(index) {
-                states.add(index, policy, grant);
+                states.add(self.tenant, index, policy, grant);
             }
         });
         states.finish(self.tenant, &input)
