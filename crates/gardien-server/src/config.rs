@@ -208,6 +208,34 @@ pub struct LogConfig {
     /// Records also shipped as JSON lines (`[log.ship]`), masked per field.
     #[serde(default)]
     pub ship: Option<ShipConfig>,
+    /// While records keep coming, the log writer starts a batch no sooner than this many
+    /// microseconds after the previous one (unless 64 records wait): fewer, larger commits
+    /// for at most this much more latency. `0` commits as soon as a record arrives (one
+    /// client sending one request at a time waits least). Default 500, at most
+    /// [`MAX_COMMIT_INTERVAL_US`].
+    #[serde(default = "default_commit_interval_us")]
+    pub commit_interval_us: u32,
+}
+
+/// The largest `[log] commit_interval_us`: 10 ms. A longer wait would hold every decision
+/// answered after its commit (`acknowledge = "committed"`) for that long.
+pub const MAX_COMMIT_INTERVAL_US: u32 = 10_000;
+
+fn default_commit_interval_us() -> u32 {
+    500
+}
+
+impl LogConfig {
+    /// Checks `commit_interval_us` against [`MAX_COMMIT_INTERVAL_US`].
+    fn check(&self) -> Result<(), String> {
+        if self.commit_interval_us > MAX_COMMIT_INTERVAL_US {
+            return Err(format!(
+                "[log] commit_interval_us = {} is more than {MAX_COMMIT_INTERVAL_US} (10 ms): every decision answered after its commit would wait that long",
+                self.commit_interval_us
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Where `[log.ship]` writes.
@@ -266,6 +294,7 @@ impl Default for LogConfig {
             acknowledge: Acknowledge::default(),
             retention_days: default_retention(),
             ship: None,
+            commit_interval_us: default_commit_interval_us(),
         }
     }
 }
@@ -535,6 +564,7 @@ impl ServerConfig {
         config
             .authzen
             .check()
+            .and_then(|()| config.log.check())
             .map_err(|reason| ConfigError::Invalid {
                 path: path.to_owned(),
                 reason,
@@ -595,7 +625,7 @@ impl ServerConfig {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "tests")]
+#[allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
 mod tests {
     use super::*;
 
@@ -607,6 +637,22 @@ mod tests {
         assert_eq!(c.page.disclosure, Disclosure::Minimal);
         assert_eq!(c.log.acknowledge, Acknowledge::Committed);
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn the_commit_interval_is_bounded() {
+        let c = ServerConfig::parse("t.toml", "").unwrap();
+        assert_eq!(c.log.commit_interval_us, 500);
+        let c = ServerConfig::parse("t.toml", "[log]\ncommit_interval_us = 0\n").unwrap();
+        assert_eq!(c.log.commit_interval_us, 0);
+        let c = ServerConfig::parse("t.toml", "[log]\ncommit_interval_us = 10000\n").unwrap();
+        assert_eq!(c.log.commit_interval_us, MAX_COMMIT_INTERVAL_US);
+        let Err(e) = ServerConfig::parse("t.toml", "[log]\ncommit_interval_us = 10001\n") else {
+            panic!("a commit interval above 10 ms is refused");
+        };
+        let e = e.to_string();
+        assert!(e.contains("t.toml"), "{e}");
+        assert!(e.contains("commit_interval_us = 10001"), "{e}");
     }
 
     #[test]

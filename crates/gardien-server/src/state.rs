@@ -221,6 +221,9 @@ impl AppState {
         let store_options = StoreOptions {
             durability: config.store.durability,
             schema: config.store.schema.clone(),
+            commit_interval: std::time::Duration::from_micros(u64::from(
+                config.log.commit_interval_us,
+            )),
             ..StoreOptions::default()
         };
         let store = match &config.store.database {
