@@ -48,8 +48,9 @@ pub(crate) struct LogPage {
     pub(crate) stopped_at: Option<i64>,
 }
 
-/// Decodes a search's rows ([`crate::log::SEARCH_HEAD`]): the stored records and the
-/// position of the last one.
+/// Decodes rows of `created_ms, seq` then [`STORED_COLUMNS`] (a search's
+/// [`crate::log::SEARCH_HEAD`], an export page): the stored records and the position of the
+/// last one.
 pub(crate) fn search_rows<R: sqlx::Row>(
     rows: &[R],
     decode: &impl Fn(sqlx::Error) -> StoreError,

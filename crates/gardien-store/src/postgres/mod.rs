@@ -19,8 +19,8 @@ use crate::audit::{
     AUDIT_COLUMNS, AuditEntry, AuditFilter, AuditRecord, decode_audit, push_audit_filter,
 };
 use crate::backend::{
-    Backend, LogCursor, LogPage, STORED_COLUMNS, decode_stored, export_lines, search_page,
-    search_rows, whole_texts,
+    Backend, LogCursor, LogPage, STORED_COLUMNS, export_lines, search_page, search_rows,
+    whole_texts,
 };
 use crate::compact::FragmentCache;
 use crate::location::{mask_password, validate_schema};
@@ -558,7 +558,7 @@ impl Backend for PgDb {
         out: &mut Vec<u8>,
     ) -> Result<(usize, Option<LogCursor>), StoreError> {
         let mut qb = QueryBuilder::<Postgres>::new(format!(
-            "SELECT seq, created_ms, {STORED_COLUMNS} FROM sign_ins WHERE TRUE"
+            "SELECT created_ms, seq, {STORED_COLUMNS} FROM sign_ins WHERE TRUE"
         ));
         push_filter(&mut qb, filter);
         if let Some((created_ms, seq)) = after {
@@ -575,18 +575,10 @@ impl Backend for PgDb {
             .fetch_all(&self.inner.pool)
             .await
             .map_err(self.sql("export the sign-in log"))?;
-        let decode = self.sql("decode sign-in records for export");
-        let mut last = None;
-        let mut stored = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let seq: i64 = row.try_get(0).map_err(&decode)?;
-            let created_ms: i64 = row.try_get(1).map_err(&decode)?;
-            stored.push(decode_stored(row, 2, &decode)?);
-            last = Some((created_ms, seq));
-        }
+        let (stored, last) = search_rows(&rows, &self.sql("decode sign-in records for export"))?;
         let texts = whole_texts(self, stored).await?;
         export_lines(&texts, out);
-        Ok((texts.len(), last))
+        Ok((texts.len(), last.map(|p| (p.created_ms, p.seq))))
     }
 
     async fn fragment_texts(&self, ids: &[i64]) -> Result<Vec<(i64, Arc<str>)>, StoreError> {
