@@ -32,13 +32,6 @@ use std::time::{Duration, Instant};
 
 use gardien_store::{Durability, StoreOptions};
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
     let epoch = Instant::now();
     if std::env::var("RUST_LOG_WRITER").is_ok_and(|v| v == "1") {
@@ -64,8 +57,8 @@ fn main() {
         Some("power") => Durability::Power,
         Some(other) => panic!("durability must be process or power, not {other}"),
     };
-    let users: u64 = env_or("LOG_USERS", 1000);
-    let apps: u64 = env_or("LOG_APPS", 20);
+    let users: u64 = common::env_or("LOG_USERS", 1000);
+    let apps: u64 = common::env_or("LOG_APPS", 20);
     let stall = Duration::from_millis(args.next().map_or(5, |a| a.parse().unwrap()));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -73,19 +66,11 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let db = match std::env::var("GARDIEN_BENCH_DATABASE_URL") {
-            Ok(url) => common::TestDb::postgres_at(&url)
-                .await
-                .expect("PostgreSQL unreachable"),
-            Err(_) => common::TestDb::sqlite(),
-        };
+        let db = common::bench_db().await;
         let store = db
             .open_with(StoreOptions {
                 durability,
-                commit_interval: std::env::var("LOG_COMMIT_INTERVAL_US")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .map_or(StoreOptions::default().commit_interval, std::time::Duration::from_micros),
+                commit_interval: common::commit_interval_from_env(),
                 ..StoreOptions::default()
             })
             .await;

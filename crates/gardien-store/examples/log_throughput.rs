@@ -44,32 +44,21 @@ fn main() {
         .next()
         .map_or(StoreOptions::default().max_batch, |a| a.parse().unwrap());
     let nowait = args.next().as_deref() == Some("nowait");
-    let env = |name: &str, default: u64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
-    let (users, apps) = (env("LOG_USERS", 1000), env("LOG_APPS", 20));
+    let (users, apps): (u64, u64) = (
+        common::env_or("LOG_USERS", 1000),
+        common::env_or("LOG_APPS", 20),
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let db = match std::env::var("GARDIEN_BENCH_DATABASE_URL") {
-            Ok(url) => common::TestDb::postgres_at(&url)
-                .await
-                .expect("PostgreSQL unreachable"),
-            Err(_) => common::TestDb::sqlite(),
-        };
+        let db = common::bench_db().await;
         let store = db
             .open_with(StoreOptions {
                 durability,
-                commit_interval: std::env::var("LOG_COMMIT_INTERVAL_US")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .map_or(StoreOptions::default().commit_interval, std::time::Duration::from_micros),
+                commit_interval: common::commit_interval_from_env(),
                 max_batch,
                 ..StoreOptions::default()
             })

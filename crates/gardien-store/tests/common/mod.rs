@@ -13,7 +13,7 @@ mod db;
 pub(crate) use db::backend_tests;
 pub use db::{Conn, TestDb};
 
-use gardien_store::SignInRecord;
+use gardien_store::{SignInRecord, StoreOptions};
 use serde_json::json;
 
 /// A fake but well-formed GUID derived from `n`.
@@ -248,4 +248,36 @@ pub fn nth_among(n: u64, created_ms: i64, users: u64, apps: u64) -> SignInRecord
     record.user_id = guid(1_000_000 + n % users.max(1));
     record.app_id = guid(2_000_000 + n % apps.max(1));
     record
+}
+
+/// The environment variable `name` read as a `T`, or `default` when unset or unreadable
+/// (the examples' knobs: `LOG_USERS`, `LOG_APPS`...).
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The examples' store: a new schema of the PostgreSQL at `GARDIEN_BENCH_DATABASE_URL` when
+/// that is set (it must answer), a temporary SQLite file otherwise.
+pub async fn bench_db() -> TestDb {
+    match std::env::var("GARDIEN_BENCH_DATABASE_URL") {
+        Ok(url) => TestDb::postgres_at(&url)
+            .await
+            .expect("PostgreSQL unreachable"),
+        Err(_) => TestDb::sqlite(),
+    }
+}
+
+/// [`StoreOptions::commit_interval`] from `LOG_COMMIT_INTERVAL_US` (microseconds), or the
+/// default.
+pub fn commit_interval_from_env() -> std::time::Duration {
+    std::env::var("LOG_COMMIT_INTERVAL_US")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(
+            StoreOptions::default().commit_interval,
+            std::time::Duration::from_micros,
+        )
 }
