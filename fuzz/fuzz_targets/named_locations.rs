@@ -191,7 +191,7 @@ fn check_file(bytes: &[u8]) {
     let compiled = CompiledTenant::compile(tenant);
     let mut ranges: Vec<(&Cidr, u8)> = Vec::new();
     for l in &compiled.tenant.named_locations {
-        let Some(&bit) = compiled.location_bits.get(&l.id) else {
+        let Some(&bit) = compiled.locations.location_bits.get(&l.id) else {
             assert!(
                 matches!(l.kind, LocationKind::CompliantNetwork),
                 "location `{}` has no bit",
@@ -203,9 +203,9 @@ fn check_file(bytes: &[u8]) {
             LocationKind::Ip { ranges: list, .. } => ranges.extend(list.iter().map(|r| (r, bit))),
             LocationKind::Country { countries, gps, .. } => {
                 let table = if *gps {
-                    &compiled.gps_countries
+                    &compiled.locations.gps_countries
                 } else {
-                    &compiled.countries
+                    &compiled.locations.countries
                 };
                 for c in countries {
                     assert!(table.get(c).is_some_and(|s| s.contains(bit)));
@@ -223,7 +223,7 @@ fn check_file(bytes: &[u8]) {
                         expected[usize::from(*bit)] = true;
                     }
                 }
-                let found = compiled.ip_index.lookup(ip);
+                let found = compiled.locations.ip_index.lookup(ip);
                 for (bit, inside) in (0..=u8::MAX).zip(expected) {
                     // Bit 0 is the MFA trusted IPs pseudo-location (none in this tenant).
                     assert_eq!(

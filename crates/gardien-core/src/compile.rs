@@ -103,28 +103,9 @@ pub struct CompiledTenant {
     pub group_index: FxHashMap<Box<str>, u32>,
     /// Service principals by normalised object id → index in the directory.
     pub sp_index: FxHashMap<Box<str>, usize>,
-    /// Location bit of each named location, by normalised id.
-    pub location_bits: FxHashMap<Box<str>, u8>,
-    /// Index in `tenant.named_locations` of each bit (`None` for pseudo-locations).
-    pub bit_locations: Vec<Option<usize>>,
-    /// IP ranges → named locations (including MFA trusted IPs).
-    pub ip_index: IpIndex,
-    /// Country code → country locations containing it (IP lookup method).
-    pub countries: FxHashMap<[u8; 2], LocationSet>,
-    /// Country code → country locations using the Authenticator GPS lookup.
-    pub gps_countries: FxHashMap<[u8; 2], LocationSet>,
-    /// Country locations that include unknown countries (IP lookup).
-    pub unknown_country: LocationSet,
-    /// GPS country locations that include unknown countries.
-    pub gps_unknown_country: LocationSet,
-    /// Locations that count for `AllTrusted`.
-    pub trusted: LocationSet,
-    /// IP-based locations (need an IP address to decide).
-    pub ip_based: LocationSet,
-    /// Country locations using the IP lookup (need a country to decide).
-    pub country_based: LocationSet,
-    /// GPS country locations.
-    pub gps_based: LocationSet,
+    /// The named locations and MFA trusted IPs, compiled: bits, the IP index, the country
+    /// tables.
+    pub locations: LocationTables,
     /// Application ids of the `Office365` suite.
     pub office365: FxHashSet<Box<str>>,
     /// Application ids behind `MicrosoftAdminPortals`.
@@ -186,19 +167,31 @@ pub fn builtin_strengths() -> Vec<CompiledStrength> {
 }
 
 /// What compiling the named locations and MFA trusted IPs gives: bits, the IP index, the
-/// country tables.
-struct LocationTables {
-    location_bits: FxHashMap<Box<str>, u8>,
-    bit_locations: Vec<Option<usize>>,
-    ip_index: IpIndex,
-    countries: FxHashMap<[u8; 2], LocationSet>,
-    gps_countries: FxHashMap<[u8; 2], LocationSet>,
-    unknown_country: LocationSet,
-    gps_unknown_country: LocationSet,
-    trusted: LocationSet,
-    ip_based: LocationSet,
-    country_based: LocationSet,
-    gps_based: LocationSet,
+/// country tables ([`CompiledTenant::locations`]).
+#[derive(Debug, Clone)]
+pub struct LocationTables {
+    /// Location bit of each named location, by normalised id.
+    pub location_bits: FxHashMap<Box<str>, u8>,
+    /// Index in `tenant.named_locations` of each bit (`None` for pseudo-locations).
+    pub bit_locations: Vec<Option<usize>>,
+    /// IP ranges → named locations (including MFA trusted IPs).
+    pub ip_index: IpIndex,
+    /// Country code → country locations containing it (IP lookup method).
+    pub countries: FxHashMap<[u8; 2], LocationSet>,
+    /// Country code → country locations using the Authenticator GPS lookup.
+    pub gps_countries: FxHashMap<[u8; 2], LocationSet>,
+    /// Country locations that include unknown countries (IP lookup).
+    pub unknown_country: LocationSet,
+    /// GPS country locations that include unknown countries.
+    pub gps_unknown_country: LocationSet,
+    /// Locations that count for `AllTrusted`.
+    pub trusted: LocationSet,
+    /// IP-based locations (need an IP address to decide).
+    pub ip_based: LocationSet,
+    /// Country locations using the IP lookup (need a country to decide).
+    pub country_based: LocationSet,
+    /// GPS country locations.
+    pub gps_based: LocationSet,
 }
 
 impl LocationTables {
@@ -288,23 +281,6 @@ impl LocationTables {
             gps_based,
         }
     }
-
-    /// The tables of a compiled tenant.
-    fn of(c: &CompiledTenant) -> LocationTables {
-        LocationTables {
-            location_bits: c.location_bits.clone(),
-            bit_locations: c.bit_locations.clone(),
-            ip_index: c.ip_index.clone(),
-            countries: c.countries.clone(),
-            gps_countries: c.gps_countries.clone(),
-            unknown_country: c.unknown_country,
-            gps_unknown_country: c.gps_unknown_country,
-            trusted: c.trusted,
-            ip_based: c.ip_based,
-            country_based: c.country_based,
-            gps_based: c.gps_based,
-        }
-    }
 }
 
 /// How a user named by an identity source (a token claim, a trusted proxy's header) stands
@@ -360,7 +336,7 @@ impl CompiledTenant {
         let same = tenant.named_locations == like.tenant.named_locations
             && tenant.directory.mfa_trusted_ips == like.tenant.directory.mfa_trusted_ips;
         let locations = if same {
-            LocationTables::of(like)
+            like.locations.clone()
         } else {
             LocationTables::build(&tenant)
         };
@@ -451,20 +427,6 @@ impl CompiledTenant {
             .map(|(i, s)| (s.id.clone(), i))
             .collect();
 
-        let LocationTables {
-            location_bits,
-            bit_locations,
-            ip_index,
-            countries,
-            gps_countries,
-            unknown_country,
-            gps_unknown_country,
-            trusted,
-            ip_based,
-            country_based,
-            gps_based,
-        } = locations;
-
         // Strengths.
         let mut strengths = builtin_strengths();
         for s in &dir.authentication_strengths {
@@ -501,17 +463,7 @@ impl CompiledTenant {
             principal_names,
             group_index,
             sp_index,
-            location_bits,
-            bit_locations,
-            ip_index,
-            countries,
-            gps_countries,
-            unknown_country,
-            gps_unknown_country,
-            trusted,
-            ip_based,
-            country_based,
-            gps_based,
+            locations,
             office365,
             admin_portals,
             agent_resources,
@@ -552,7 +504,7 @@ impl CompiledTenant {
                     LocationToken::All => c.include_all = true,
                     LocationToken::AllTrusted => c.include_trusted = true,
                     LocationToken::Id(id) => {
-                        if let Some(bit) = self.location_bits.get(id) {
+                        if let Some(bit) = self.locations.location_bits.get(id) {
                             c.include.insert(*bit);
                         }
                     }
@@ -563,7 +515,7 @@ impl CompiledTenant {
                     LocationToken::All => {}
                     LocationToken::AllTrusted => c.exclude_trusted = true,
                     LocationToken::Id(id) => {
-                        if let Some(bit) = self.location_bits.get(id) {
+                        if let Some(bit) = self.locations.location_bits.get(id) {
                             c.exclude.insert(*bit);
                         }
                     }
@@ -607,6 +559,7 @@ impl CompiledTenant {
             MFA_TRUSTED_IPS_BIT => "MFA trusted IPs".to_owned(),
             COMPLIANT_NETWORK_BIT => "All Compliant Network locations".to_owned(),
             _ => self
+                .locations
                 .bit_locations
                 .get(bit as usize)
                 .copied()

@@ -428,10 +428,13 @@ fn unlisted_country(tenant: &CompiledTenant) -> Option<[u8; 2]> {
         *b"SJ", *b"TK", *b"NU", *b"WF",
     ];
     let all = (b'A'..=b'Z').flat_map(|a| (b'A'..=b'Z').map(move |b| [a, b]));
-    preferred
-        .into_iter()
-        .chain(all)
-        .find(|c| tenant.countries.get(c).is_none_or(LocationSet::is_empty))
+    preferred.into_iter().chain(all).find(|c| {
+        tenant
+            .locations
+            .countries
+            .get(c)
+            .is_none_or(LocationSet::is_empty)
+    })
 }
 
 /// The base place, atoms and representatives (see the module documentation).
@@ -452,7 +455,7 @@ fn places(tenant: &CompiledTenant) -> (Place, Vec<Place>, Vec<Place>) {
     let mut seen_country: HashSet<LocationSet> = HashSet::new();
     let mut seen_gps: HashSet<LocationSet> = HashSet::new();
     // Every set of locations an address can be in, once (the index enumerates them).
-    for (ip, _) in tenant.ip_index.set_representatives() {
+    for (ip, _) in tenant.locations.ip_index.set_representatives() {
         atoms.push(Place {
             label: format!("from `{ip}`"),
             ip: Some(ip),
@@ -460,7 +463,7 @@ fn places(tenant: &CompiledTenant) -> (Place, Vec<Place>, Vec<Place>) {
         });
     }
     let ip_place = |ip: IpAddr| -> Option<Place> {
-        let set = *tenant.ip_index.lookup(ip);
+        let set = *tenant.locations.ip_index.lookup(ip);
         (!set.is_empty()).then(|| Place {
             label: format!("from `{ip}` (in {})", names(tenant, &set)),
             ip: Some(ip),
@@ -490,7 +493,12 @@ fn places(tenant: &CompiledTenant) -> (Place, Vec<Place>, Vec<Place>) {
                 ..
             } => {
                 for (i, c) in countries.iter().enumerate() {
-                    let set = tenant.countries.get(c).copied().unwrap_or_default();
+                    let set = tenant
+                        .locations
+                        .countries
+                        .get(c)
+                        .copied()
+                        .unwrap_or_default();
                     let new = seen_country.insert(set);
                     if i > 0 && !new {
                         continue;
@@ -518,7 +526,12 @@ fn places(tenant: &CompiledTenant) -> (Place, Vec<Place>, Vec<Place>) {
                 ..
             } => {
                 for (i, c) in countries.iter().enumerate() {
-                    let set = tenant.gps_countries.get(c).copied().unwrap_or_default();
+                    let set = tenant
+                        .locations
+                        .gps_countries
+                        .get(c)
+                        .copied()
+                        .unwrap_or_default();
                     let new = seen_gps.insert(set);
                     if i > 0 && !new {
                         continue;

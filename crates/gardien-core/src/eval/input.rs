@@ -372,28 +372,28 @@ impl Located {
         let mut locations = LocationSet::EMPTY;
         let ip_known = match place.ip_address {
             Some(ip) => {
-                locations = locations.union(*tenant.ip_index.lookup(ip));
+                locations = locations.union(*tenant.locations.ip_index.lookup(ip));
                 true
             }
             None => enforce,
         };
         let country_known = match place.country {
             Some(c) => {
-                if let Some(set) = tenant.countries.get(&c) {
+                if let Some(set) = tenant.locations.countries.get(&c) {
                     locations = locations.union(*set);
                 }
                 true
             }
             None => {
                 if enforce {
-                    locations = locations.union(tenant.unknown_country);
+                    locations = locations.union(tenant.locations.unknown_country);
                 }
                 enforce
             }
         };
         let gps_known = match place.gps_country {
             Some(c) => {
-                if let Some(set) = tenant.gps_countries.get(&c) {
+                if let Some(set) = tenant.locations.gps_countries.get(&c) {
                     locations = locations.union(*set);
                 }
                 true

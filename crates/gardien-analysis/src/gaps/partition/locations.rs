@@ -73,7 +73,7 @@ fn names(t: &CompiledTenant, set: &LocationSet) -> Vec<String> {
         .filter(|b| *b != COMPLIANT_NETWORK_BIT)
         .map(|b| {
             let name = t.location_name(b);
-            if t.trusted.contains(b) {
+            if t.locations.trusted.contains(b) {
                 format!("{name} (trusted)")
             } else {
                 name
@@ -169,7 +169,7 @@ pub(crate) fn candidates(
     let ip_sets = |ip: IpAddr| -> [LocationSet; TENANTS] {
         let mut s = [LocationSet::EMPTY; TENANTS];
         for (slot, t) in s.iter_mut().zip(tenants) {
-            *slot = *t.ip_index.lookup(ip);
+            *slot = *t.locations.ip_index.lookup(ip);
         }
         s
     };
@@ -231,7 +231,11 @@ pub(crate) fn candidates(
         groups
     };
     let countries = country_groups(&listed, &|t, c| {
-        t.countries.get(&c).copied().unwrap_or(LocationSet::EMPTY)
+        t.locations
+            .countries
+            .get(&c)
+            .copied()
+            .unwrap_or(LocationSet::EMPTY)
     });
     let mut country_options: Vec<(Option<[u8; 2]>, String)> = countries
         .iter()
@@ -260,7 +264,8 @@ pub(crate) fn candidates(
 
     let gps_options: Vec<(Option<[u8; 2]>, String)> = if uses_gps {
         let groups = country_groups(&gps_listed, &|t, c| {
-            t.gps_countries
+            t.locations
+                .gps_countries
                 .get(&c)
                 .copied()
                 .unwrap_or(LocationSet::EMPTY)

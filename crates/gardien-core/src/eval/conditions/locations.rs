@@ -39,9 +39,9 @@ fn in_any(input: &Input<'_>, set: LocationSet) -> Outcome {
         return Outcome::Satisfied;
     }
     let tenant = input.tenant;
-    let undecidable = (!input.ip_known && set.intersects(&tenant.ip_based))
-        || (!input.country_known && set.intersects(&tenant.country_based))
-        || (!input.gps_known && set.intersects(&tenant.gps_based));
+    let undecidable = (!input.ip_known && set.intersects(&tenant.locations.ip_based))
+        || (!input.country_known && set.intersects(&tenant.locations.country_based))
+        || (!input.gps_known && set.intersects(&tenant.locations.gps_based));
     if undecidable {
         Outcome::Unknown
     } else {
@@ -52,7 +52,7 @@ fn in_any(input: &Input<'_>, set: LocationSet) -> Outcome {
 fn side(input: &Input<'_>, all: bool, trusted: bool, set: LocationSet) -> Outcome {
     let mut out = Outcome::of(all);
     if trusted {
-        out = out.or(in_any(input, input.tenant.trusted));
+        out = out.or(in_any(input, input.tenant.locations.trusted));
     }
     if !set.is_empty() {
         out = out.or(in_any(input, set));
@@ -140,6 +140,7 @@ fn matching_range(input: &Input<'_>, bit: u8) -> Option<String> {
     }
     let index = input
         .tenant
+        .locations
         .bit_locations
         .get(bit as usize)
         .copied()
