@@ -224,9 +224,12 @@ impl std::fmt::Debug for AllowedMemo {
     }
 }
 
+/// A remembered allowed sign-in: its verdict and its record's fragments.
+type Remembered = (Verdict, Arc<[Fragment]>);
+
 #[derive(Default)]
 struct MemoState {
-    map: FxHashMap<Box<[u8]>, (Verdict, Arc<[Fragment]>)>,
+    map: FxHashMap<Box<[u8]>, Remembered>,
     fragments: usize,
     lookups: u32,
     hits: u32,
