@@ -465,7 +465,6 @@ impl<'t> Replay<'t> {
 
     /// Decides a rebuilt sign-in with the proposed tenant and compares; `None` (counted as
     /// skipped) when comparing with the log and the log has no usable outcome.
-    #[inline]
     pub fn compare(&mut self, r: &Rebuilt, location: impl FnOnce() -> String) -> Option<Compared> {
         if self.tenants.baseline.is_none()
             && let Err(skip) = &r.logged
