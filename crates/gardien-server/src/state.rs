@@ -38,6 +38,9 @@ pub struct Live {
     pub applied: crate::signin_record::AppliedCache,
     /// Record texts of recent decisions (a cache, empty at first).
     pub records: crate::signin_record::RecordCache,
+    /// `/v1/evaluate` sign-ins and allowed reports of recent requests (a cache, empty at
+    /// first).
+    pub evaluations: crate::evaluations::EvaluateCache,
 }
 
 /// Why the server could not start.
@@ -264,6 +267,7 @@ impl AppState {
                         snapshot: snap,
                         applied: Default::default(),
                         records: Default::default(),
+                        evaluations: Default::default(),
                     },
                     // Another replica imported first: use what it stored.
                     Err(StoreError::Conflict { .. }) => {
@@ -535,6 +539,7 @@ impl AppState {
             snapshot: new,
             applied: Default::default(),
             records: Default::default(),
+            evaluations: Default::default(),
         });
         self.metrics
             .policy_version
@@ -649,6 +654,7 @@ fn live_from_version(v: gardien_store::TenantVersion) -> Result<Live, LoadErrors
         snapshot: v.snapshot,
         applied: Default::default(),
         records: Default::default(),
+        evaluations: Default::default(),
     })
 }
 
