@@ -16,7 +16,7 @@
 //! - `handler/*`: CPU time of the thread running the handlers (axum's routing, identity,
 //!   signals, `decide`, the record, the answer and its page, dropping the request and reading
 //!   the answer's body), per request. The requests are **built beforehand, outside the timed
-//!   region** (batches of 4,096 built with `http::Request::builder`, then sent): building a
+//!   region** (batches of 1,024 built with `http::Request::builder`, then sent): building a
 //!   request stands in for hyper's parsing, which is HTTP, not the handler (and which the
 //!   `/healthz` baseline of the load bench pays too);
 //! - `log-writer/*`: CPU time of every other thread of the process (the log writer and
@@ -169,7 +169,7 @@ fn request(spec: &Spec) -> Request<Body> {
 
 /// Requests built ahead, untimed, per batch: the handler's CPU time is measured over
 /// requests already in memory, as hyper hands them over once parsed.
-const BATCH: u64 = 4096;
+const BATCH: u64 = 1024;
 
 /// The requests `from..from + count` of the mix, built with `http::Request::builder`, in
 /// `IN_FLIGHT` shares: share `t` holds requests `t`, `t + IN_FLIGHT`, …
