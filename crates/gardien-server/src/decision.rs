@@ -175,8 +175,9 @@ pub struct Decided {
     pub identity: Option<Identity>,
     /// Denial page data and its unguessable key, for a deny or challenge.
     pub denial: Option<(String, Arc<DenialRecord>)>,
-    /// The full report, when asked for (`/v1/evaluate`).
-    pub report: Option<DecisionReport>,
+    /// The full report's JSON, when asked for (`/v1/evaluate`): the text `Json(&report)`
+    /// gives, remembered per policy set for allowed sign-ins that repeat.
+    pub report_json: Option<axum::body::Bytes>,
     /// Durability of the sign-in record.
     pub logged: Logged,
 }
@@ -389,6 +390,9 @@ pub async fn decide_request(state: &AppState, req: Incoming<'_>) -> Result<Decid
     Ok(decided)
 }
 
+/// Bytes reserved for a `/v1/evaluate` report (the demo tenant's is ~9 KB).
+const REPORT_CAPACITY: usize = 16 << 10;
+
 /// The parts of [`decide_and_log`] that are not the sign-in.
 #[derive(Debug, Clone, Copy)]
 pub struct DecideParts<'a> {
@@ -458,8 +462,16 @@ pub async fn decide_and_log(
     let evaluation = tenant.evaluate(signin);
     let verdict = evaluation.verdict;
     let correlation_id = state.ids.next();
-    let report = if parts.want_report {
+    // An allowed sign-in asked about before: its report text, remembered.
+    let remembered = if parts.want_report {
+        live.evaluations.report(signin, &verdict)
+    } else {
+        None
+    };
+    let report = if parts.want_report && remembered.is_none() {
         Some(DecisionReport::new(tenant, signin, &evaluation))
+    } else if remembered.is_some() {
+        None
     } else if verdict.decision != Decision::Allow {
         Some(DecisionReport::with_trace(
             tenant,
@@ -570,12 +582,21 @@ pub async fn decide_and_log(
             return Err(Refusal::Internal(format!("sign-in log: {e}")));
         }
     };
-    // The page keeps the report (moved, or copied when the caller wants it too).
-    let (report, page) = match (report, denial.is_some()) {
-        (Some(r), true) if parts.want_report => (Some(r.clone()), Some(r)),
-        (Some(r), true) => (None, Some(r)),
-        (r, _) => (r, None),
+    // The text `Json(&report)` gives, written by the record's writer (serde_json's string
+    // escaping was a third of `/v1/evaluate`'s instructions).
+    let report_json = match (remembered, &report) {
+        (Some(text), _) => Some(text),
+        (None, Some(r)) if parts.want_report => {
+            let text = crate::json_text::to_string(r, REPORT_CAPACITY)
+                .map(axum::body::Bytes::from)
+                .map_err(|e| Refusal::Internal(format!("report: {e}")))?;
+            live.evaluations.remember_report(signin, &verdict, &text);
+            Some(text)
+        }
+        _ => None,
     };
+    // The page keeps the report.
+    let page = report.filter(|_| denial.is_some());
     let denial = match (page, denial) {
         (Some(page), Some((secret, _, device))) => {
             let key = format!("{correlation_id}.{secret}");
@@ -598,7 +619,7 @@ pub async fn decide_and_log(
         verdict,
         identity,
         denial,
-        report,
+        report_json,
         logged,
     })
 }
