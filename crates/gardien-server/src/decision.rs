@@ -23,23 +23,30 @@ use gardien_signals::signals::{RequestContext, header_text};
 use gardien_store::{SignInFilter, SignInRecord};
 use http::{HeaderMap, HeaderName};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-/// The request a proxy asks about: original method, host and path.
+/// The request a proxy asks about: original method, host and path (borrowed from the
+/// request's headers when they give them as they are).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Original {
-    /// HTTP method.
-    pub method: String,
+pub struct Original<'a> {
+    /// HTTP method, upper case.
+    pub method: Cow<'a, str>,
     /// Host, lower case, without port.
-    pub host: String,
+    pub host: Cow<'a, str>,
     /// Path and query.
-    pub uri: String,
+    pub uri: Cow<'a, str>,
 }
 
 /// A Host header value without port or brackets, lower case.
 pub fn bare_host(host: &str) -> String {
+    bare_host_in(host).into_owned()
+}
+
+/// As [`bare_host`], borrowed when the host is lower case already.
+fn bare_host_in(host: &str) -> Cow<'_, str> {
     let host = host.split(',').next().unwrap_or("").trim();
     let without_port = if let Some(rest) = host.strip_prefix('[') {
         rest.split(']').next().unwrap_or("")
@@ -48,23 +55,32 @@ pub fn bare_host(host: &str) -> String {
             .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
             .map_or(host, |(h, _)| h)
     };
-    without_port.to_ascii_lowercase()
+    if without_port.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(without_port.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(without_port)
+    }
 }
 
-impl Original {
+impl<'a> Original<'a> {
     /// The original request of a forward-auth subrequest. `X-Original-*` (nginx) and
     /// `X-Forwarded-*` (Traefik, Caddy) are read only from a trusted proxy; otherwise the
     /// request is taken for itself (and will match no application unless one is mapped).
-    pub fn from_forward_auth(headers: &HeaderMap, trusted: bool, method: &str, uri: &str) -> Self {
+    pub fn from_forward_auth(
+        headers: &'a HeaderMap,
+        trusted: bool,
+        method: &'a str,
+        uri: &'a str,
+    ) -> Self {
         Original::from_forward_auth_with(headers, trusted, method, || uri.to_owned())
     }
 
     /// As [`Original::from_forward_auth`], with the request's own URI made only when no
     /// trusted header gives the original one.
     pub fn from_forward_auth_with(
-        headers: &HeaderMap,
+        headers: &'a HeaderMap,
         trusted: bool,
-        method: &str,
+        method: &'a str,
         uri: impl FnOnce() -> String,
     ) -> Self {
         const ORIGINAL_METHOD: HeaderName = HeaderName::from_static("x-original-method");
@@ -82,15 +98,20 @@ impl Original {
         };
         let method = pick(&[ORIGINAL_METHOD, FORWARDED_METHOD]).unwrap_or(method);
         let uri = match pick(&[ORIGINAL_URI, FORWARDED_URI]) {
-            Some(u) => u.to_owned(),
-            None => uri(),
+            Some(u) => Cow::Borrowed(u),
+            None => Cow::Owned(uri()),
         };
         let host = pick(&[FORWARDED_HOST, ORIGINAL_HOST])
             .or_else(|| header_text(headers, http::header::HOST))
             .unwrap_or("");
+        let method = if method.bytes().any(|b| b.is_ascii_lowercase()) {
+            Cow::Owned(method.to_ascii_uppercase())
+        } else {
+            Cow::Borrowed(method)
+        };
         Original {
-            method: method.to_ascii_uppercase(),
-            host: bare_host(host),
+            method,
+            host: bare_host_in(host),
             uri,
         }
     }
@@ -670,5 +691,27 @@ mod tests {
         assert_eq!(bare_host("[::1]:8080"), "::1");
         assert_eq!(bare_host("Example.com"), "example.com");
         assert_eq!(bare_host("a.example, b.example"), "a.example");
+        // Borrowed when nothing changes but the port.
+        assert!(matches!(
+            bare_host_in("wiki.example:443"),
+            Cow::Borrowed("wiki.example")
+        ));
+        assert!(matches!(bare_host_in("Wiki.example"), Cow::Owned(h) if h == "wiki.example"));
+    }
+
+    #[test]
+    fn original_methods_are_upper_case() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-method",
+            http::HeaderValue::from_static("Patch"),
+        );
+        let o = Original::from_forward_auth(&h, true, "get", "/");
+        assert_eq!(o.method, "PATCH");
+        let o = Original::from_forward_auth(&h, false, "get", "/");
+        assert_eq!(o.method, "GET");
+        let none = HeaderMap::new();
+        let o = Original::from_forward_auth(&none, true, "DELETE", "/");
+        assert!(matches!(o.method, Cow::Borrowed("DELETE")));
     }
 }
