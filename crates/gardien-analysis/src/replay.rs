@@ -311,30 +311,37 @@ impl<'t> Tenants<'t> {
     /// The policy a change is attributed to: the proposed tenant's deciding policy for what
     /// is newly blocked or challenged (or denied with another code), the deciding policy
     /// before for what is no longer blocked or challenged, the first policy that applied
-    /// before for what is no longer covered. Ids are normalised.
-    fn responsible<'a>(&'a self, r: &'a Rebuilt, c: &Compared) -> Option<(&'a str, &'a str)> {
+    /// before for what is no longer covered. Ids are normalised. `baseline` is the
+    /// baseline's verdict (`None`: compared with the log).
+    fn responsible<'a>(
+        &'a self,
+        r: &'a Rebuilt,
+        change: Change,
+        after: &Verdict,
+        baseline: Option<&Verdict>,
+    ) -> Option<(&'a str, &'a str)> {
         let from_tenant = |baseline: bool, index: Option<usize>| {
             let i = index?;
             let (_, name) = self.tenant_policy(baseline, i)?;
             Some((self.tenant_id(baseline, i)?, name))
         };
-        match c.change {
+        match change {
             Change::NewlyBlocked
             | Change::NewlyChallenged
             | Change::ErrorCodeChanged
-            | Change::DecidingPolicyMoved => from_tenant(false, c.after.deciding_policy),
-            Change::NoLongerBlocked | Change::NoLongerChallenged => match &c.before {
-                Before::Baseline(v) => from_tenant(true, v.deciding_policy),
-                Before::Logged => r
+            | Change::DecidingPolicyMoved => from_tenant(false, after.deciding_policy),
+            Change::NoLongerBlocked | Change::NoLongerChallenged => match baseline {
+                Some(v) => from_tenant(true, v.deciding_policy),
+                None => r
                     .logged
                     .as_ref()
                     .ok()
                     .and_then(Logged::deciding)
                     .map(|p| (&*p.id, &*p.display_name)),
             },
-            Change::NoLongerCovered => match &c.before {
-                Before::Baseline(v) => from_tenant(true, v.applied.iter().next()),
-                Before::Logged => r
+            Change::NoLongerCovered => match baseline {
+                Some(v) => from_tenant(true, v.applied.iter().next()),
+                None => r
                     .logged
                     .as_ref()
                     .ok()
@@ -345,23 +352,20 @@ impl<'t> Tenants<'t> {
         }
     }
 
-    /// The deciding policy before (id normalised, name).
-    fn deciding_before<'a>(&'a self, r: &'a Rebuilt, c: &Compared) -> Option<(&'a str, &'a str)> {
-        self.deciding_before_of(&c.before, r)
-    }
-
-    fn deciding_before_of<'a>(
+    /// The deciding policy before (id normalised, name): the baseline's (`baseline`), else
+    /// the log's.
+    fn deciding_before<'a>(
         &'a self,
-        before: &Before,
+        baseline: Option<&Verdict>,
         r: &'a Rebuilt,
     ) -> Option<(&'a str, &'a str)> {
-        match before {
-            Before::Baseline(v) => {
+        match baseline {
+            Some(v) => {
                 let i = v.deciding_policy?;
                 let (_, name) = self.tenant_policy(true, i)?;
                 Some((self.tenant_id(true, i)?, name))
             }
-            Before::Logged => r
+            None => r
                 .logged
                 .as_ref()
                 .ok()
@@ -471,25 +475,43 @@ impl<'t> Replay<'t> {
         let (after, baseline) =
             self.cache
                 .decide(&r.signin, self.tenants.proposed, self.tenants.baseline);
-        let (before, before_summary) = match (baseline, &r.logged) {
-            (Some(v), _) => (Before::Baseline(v), Summary::of(&v)),
-            (None, Ok(l)) => (
-                Before::Logged,
-                Summary {
-                    decision: l.decision,
-                    error_code: l.error_code,
-                    covered: l.covered,
-                },
-            ),
+        // Judged and counted on references: a verdict is a few hundred bytes, and each move
+        // of one is a copy.
+        let change = self.count(r, &after, baseline.as_ref())?;
+        Some(Compared {
+            change,
+            before: match baseline {
+                Some(v) => Before::Baseline(v),
+                None => Before::Logged,
+            },
+            after,
+        })
+    }
+
+    /// Judges and counts a sign-in decided `after` by the proposed tenant (and `baseline`
+    /// by the baseline tenant); `None` when there is nothing to compare with.
+    fn count(
+        &mut self,
+        r: &Rebuilt,
+        after: &Verdict,
+        baseline: Option<&Verdict>,
+    ) -> Option<Change> {
+        let before_summary = match (baseline, &r.logged) {
+            (Some(v), _) => Summary::of(v),
+            (None, Ok(l)) => Summary {
+                decision: l.decision,
+                error_code: l.error_code,
+                covered: l.covered,
+            },
             (None, Err(_)) => return None,
         };
-        let mut change = classify(before_summary, Summary::of(&after));
+        let mut change = classify(before_summary, Summary::of(after));
         // Same outcome, but the policy that decided before no longer applies (enforced) in
         // the proposed tenant: another one decides now. (Judged on the policy of before
         // rather than on "first failing policy" orders, which logs do not guarantee.)
         if change == Change::Unchanged
             && after.decision != Decision::Allow
-            && let Some((before_id, _)) = self.tenants.deciding_before_of(&before, r)
+            && let Some((before_id, _)) = self.tenants.deciding_before(baseline, r)
             // Most often the same policy decides (it applies, as a deciding policy does);
             // else look the policy of before up.
             && after.deciding_policy.and_then(|i| self.tenants.tenant_id(false, i))
@@ -513,28 +535,24 @@ impl<'t> Replay<'t> {
                 }
             }
         }
-        let compared = Compared {
-            change,
-            before,
-            after,
+        let Some(g) = self.groups.get_mut(change as usize) else {
+            return Some(change);
         };
-        let policy = self.tenants.responsible(r, &compared);
-        if let Some(g) = self.groups.get_mut(change as usize) {
-            g.count += 1;
-            if change != Change::Unchanged {
-                if let Some((id, name)) = policy {
-                    bump(&mut g.by_policy, id, Some(name));
-                }
-                if change == Change::DecidingPolicyMoved
-                    && let Some(before) = self.tenants.deciding_before(r, &compared)
-                {
-                    bump_move(&mut g.by_move, before, policy.unwrap_or(("", "")));
-                }
-                bump(&mut g.by_user, &r.user_id, r.user_name.as_deref());
-                bump(&mut g.by_app, &r.app_id, r.app_name.as_deref());
+        g.count += 1;
+        if change != Change::Unchanged {
+            let policy = self.tenants.responsible(r, change, after, baseline);
+            if let Some((id, name)) = policy {
+                bump(&mut g.by_policy, id, Some(name));
             }
+            if change == Change::DecidingPolicyMoved
+                && let Some(before) = self.tenants.deciding_before(baseline, r)
+            {
+                bump_move(&mut g.by_move, before, policy.unwrap_or(("", "")));
+            }
+            bump(&mut g.by_user, &r.user_id, r.user_name.as_deref());
+            bump(&mut g.by_app, &r.app_id, r.app_name.as_deref());
         }
-        Some(compared)
+        Some(change)
     }
 
     /// The listing entry of a replayed sign-in (`--json`); `source` is its location.

@@ -812,7 +812,7 @@ impl Combiner {
         }
     }
 
-    fn finish(self, tenant: &CompiledTenant, input: &Input<'_>) -> Verdict {
+    fn finish(&self, tenant: &CompiledTenant, input: &Input<'_>) -> Verdict {
         let mut verdict = Verdict {
             decision: Decision::Allow,
             error_code: None,

@@ -13,10 +13,17 @@
 //! record's group commit, on the log writer's own thread). The measured figure is **CPU
 //! time, not wall time** (criterion's `iter_custom`):
 //!
-//! - `handler/*`: CPU time of the thread running the handlers (routing, identity, signals,
-//!   `decide`, the record, the answer and its page), per request;
+//! - `handler/*`: CPU time of the thread running the handlers (axum's routing, identity,
+//!   signals, `decide`, the record, the answer and its page, dropping the request and reading
+//!   the answer's body), per request. The requests are **built beforehand, outside the timed
+//!   region** (batches of 1,024 built with `http::Request::builder`, then sent): building a
+//!   request stands in for hyper's parsing, which is HTTP, not the handler (and which the
+//!   `/healthz` baseline of the load bench pays too);
 //! - `log-writer/*`: CPU time of every other thread of the process (the log writer and
-//!   SQLite) over the same requests, per record.
+//!   SQLite) over the same requests, per record;
+//! - `handler-and-request/*`: as `handler/*`, with each request built by the handler thread
+//!   as it is sent, inside the timed region (the figure of the earlier tables; about 11.5 k
+//!   instructions more per forward-auth request).
 //!
 //! CPU time is what a loaded machine disturbs least; wall time is in the load bench.
 //! Scenarios: forward-auth `allow`, `deny-page`, `challenge`, the `mix-8-1-1`, and
@@ -24,8 +31,10 @@
 //!
 //! `HANDLER_ONCE=<scenario>:<requests>` sends that many requests of one scenario and exits
 //! (no criterion, no CPU clocks): for callgrind, run two counts and subtract
-//! (BENCHMARKS.md, "Handler CPU per allowed request"). `HANDLER_SHOW=1` then prints the last
-//! record as the log reads it back.
+//! (BENCHMARKS.md, "Handler CPU per allowed request"). Each request is built as it is sent,
+//! unless `HANDLER_BUILT=1`: all are built first, then sent by `send_built` (callgrind's
+//! `--toggle-collect=handler::send_built` then counts the handler without the building).
+//! `HANDLER_SHOW=1` then prints the last record as the log reads it back.
 //!
 //! `record-200p/*` (wall time): the sign-in record's per-policy results on the 200-policy
 //! synthetic tenant of the core bench (500 sign-ins of its mix, decided once beforehand):
@@ -246,23 +255,62 @@ fn request(spec: &Spec) -> Request<Body> {
     r
 }
 
+/// Requests built ahead, untimed, per batch: the handler's CPU time is measured over
+/// requests already in memory, as hyper hands them over once parsed.
+const BATCH: u64 = 1024;
+
+/// The requests `from..from + count` of the mix, built with `http::Request::builder`, in
+/// `IN_FLIGHT` shares: share `t` holds requests `t`, `t + IN_FLIGHT`, …
+fn build(mix: &[Spec], from: u64, count: u64) -> Vec<Vec<Request<Body>>> {
+    let per_share = usize::try_from(count).unwrap_or(0) / IN_FLIGHT + 1;
+    let mut shares: Vec<Vec<Request<Body>>> = (0..IN_FLIGHT)
+        .map(|_| Vec::with_capacity(per_share))
+        .collect();
+    for i in from..from + count {
+        let at = usize::try_from(i).unwrap_or(0);
+        shares[at % IN_FLIGHT].push(request(&mix[at % mix.len()]));
+    }
+    shares
+}
+
 /// Sends `count` requests of the mix, `IN_FLIGHT` at a time; returns the handler thread's
-/// CPU time and the other threads' CPU time.
+/// CPU time and the other threads' CPU time. With `prebuilt`, each batch of requests is built
+/// before the clocks run (the handler alone); otherwise the thread also builds each request
+/// as it sends it (the figure of the earlier tables, with the bench's own request building).
 fn run(
     rt: &tokio::runtime::Runtime,
     app: &Router,
     mix: &[Spec],
     count: u64,
+    prebuilt: bool,
 ) -> (Duration, Duration) {
-    let process_before = cpu(ClockId::ProcessCPUTime);
-    let thread_before = cpu(ClockId::ThreadCPUTime);
-    send(rt, app, mix, count);
-    let thread = cpu(ClockId::ThreadCPUTime).saturating_sub(thread_before);
-    let process = cpu(ClockId::ProcessCPUTime).saturating_sub(process_before);
-    (thread, process.saturating_sub(thread))
+    if !prebuilt {
+        let process_before = cpu(ClockId::ProcessCPUTime);
+        let thread_before = cpu(ClockId::ThreadCPUTime);
+        send(rt, app, mix, count);
+        let thread = cpu(ClockId::ThreadCPUTime).saturating_sub(thread_before);
+        let process = cpu(ClockId::ProcessCPUTime).saturating_sub(process_before);
+        return (thread, process.saturating_sub(thread));
+    }
+    let (mut thread, mut others) = (Duration::ZERO, Duration::ZERO);
+    let mut done = 0;
+    while done < count {
+        let n = BATCH.min(count - done);
+        let requests = build(mix, done, n);
+        let process_before = cpu(ClockId::ProcessCPUTime);
+        let thread_before = cpu(ClockId::ThreadCPUTime);
+        send_built(rt, app, requests);
+        let t = cpu(ClockId::ThreadCPUTime).saturating_sub(thread_before);
+        let p = cpu(ClockId::ProcessCPUTime).saturating_sub(process_before);
+        thread += t;
+        others += p.saturating_sub(t);
+        done += n;
+    }
+    (thread, others)
 }
 
-/// Sends `count` requests of the mix, `IN_FLIGHT` at a time, and checks each status.
+/// Sends `count` requests of the mix, `IN_FLIGHT` at a time, building each as it goes, and
+/// checks each status.
 fn send(rt: &tokio::runtime::Runtime, app: &Router, mix: &[Spec], count: u64) {
     rt.block_on(async {
         let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -278,10 +326,7 @@ fn send(rt: &tokio::runtime::Runtime, app: &Router, mix: &[Spec], count: u64) {
                         break;
                     }
                     let spec = &mix[usize::try_from(i).unwrap_or(0) % mix.len()];
-                    let response = app.clone().oneshot(request(spec)).await.unwrap();
-                    let status = response.status().as_u16();
-                    assert!(matches!(status, 200 | 401 | 403), "status {status}");
-                    let _ = response.into_body().collect().await.unwrap();
+                    answered(app.clone().oneshot(request(spec)).await.unwrap()).await;
                 }
             }));
         }
@@ -289,6 +334,33 @@ fn send(rt: &tokio::runtime::Runtime, app: &Router, mix: &[Spec], count: u64) {
             t.await.unwrap();
         }
     });
+}
+
+/// Sends requests built beforehand ([`build`]), one task per share, and checks each status.
+/// Not inlined: callgrind's `--toggle-collect=handler::send_built` counts this function alone.
+#[inline(never)]
+fn send_built(rt: &tokio::runtime::Runtime, app: &Router, shares: Vec<Vec<Request<Body>>>) {
+    rt.block_on(async {
+        let mut tasks = Vec::with_capacity(IN_FLIGHT);
+        for share in shares {
+            let app = app.clone();
+            tasks.push(tokio::spawn(async move {
+                for r in share {
+                    answered(app.clone().oneshot(r).await.unwrap()).await;
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+}
+
+/// Checks an answer's status and reads its body.
+async fn answered(response: axum::response::Response) {
+    let status = response.status().as_u16();
+    assert!(matches!(status, 200 | 401 | 403), "status {status}");
+    let _ = response.into_body().collect().await.unwrap();
 }
 
 fn bench(c: &mut Criterion) {
@@ -384,7 +456,12 @@ token_sha256 = "{hash}"
         let (_, mix) = scenarios.iter().find(|(n, _)| *n == name).expect(
             "a scenario: allow, deny-page, challenge, mix-8-1-1, evaluate (synthetic: allow, all)",
         );
-        send(&rt, &app, mix, count);
+        // `HANDLER_BUILT=1`: every request built first, then sent (`send_built`).
+        if std::env::var_os("HANDLER_BUILT").is_some() {
+            send_built(&rt, &app, build(mix, 0, count));
+        } else {
+            send(&rt, &app, mix, count);
+        }
         rt.block_on(state.store.log().flush()).unwrap();
         eprintln!("{name}: {count} requests");
         if std::env::var_os("HANDLER_SHOW").is_some() {
@@ -399,7 +476,11 @@ token_sha256 = "{hash}"
         }
         std::process::exit(0);
     }
-    for (thread_group, pick) in [("handler", 0usize), ("log-writer", 1)] {
+    for (thread_group, pick, prebuilt) in [
+        ("handler", 0usize, true),
+        ("log-writer", 1, true),
+        ("handler-and-request", 0, false),
+    ] {
         let mut group = c.benchmark_group(if synthetic_tenant {
             format!("{thread_group}-200p")
         } else {
@@ -409,7 +490,7 @@ token_sha256 = "{hash}"
         for (name, mix) in &scenarios {
             group.bench_function(*name, |b| {
                 b.iter_custom(|iters| {
-                    let (handler, others) = run(&rt, &app, mix, iters);
+                    let (handler, others) = run(&rt, &app, mix, iters, prebuilt);
                     if pick == 0 { handler } else { others }
                 });
             });

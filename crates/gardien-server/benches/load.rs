@@ -232,7 +232,9 @@ fn scenarios(synthetic: Option<(&Requests, &Requests)>) -> Vec<Scenario> {
 /// Reads one HTTP/1.1 response (with Content-Length) and returns its status.
 async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<u16> {
     buf.clear();
-    let mut chunk = [0u8; 16 * 1024];
+    // Read into the buffer's spare capacity (kept across responses): a zeroed chunk per
+    // response was 1.8 % of the process's samples in the allow run, CPU the server shares.
+    buf.reserve(16 * 1024);
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = std::str::from_utf8(&buf[..end]).unwrap_or("");
@@ -246,19 +248,17 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Re
                 })
                 .unwrap_or(0);
             while buf.len() < end + 4 + length {
-                let n = stream.read(&mut chunk).await?;
-                if n == 0 {
+                buf.reserve(end + 4 + length - buf.len());
+                if stream.read_buf(buf).await? == 0 {
                     return Err(std::io::ErrorKind::UnexpectedEof.into());
                 }
-                buf.extend_from_slice(&chunk[..n]);
             }
             return Ok(status);
         }
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
+        buf.reserve(4096);
+        if stream.read_buf(buf).await? == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        buf.extend_from_slice(&chunk[..n]);
     }
 }
 

@@ -23,23 +23,30 @@ use gardien_signals::signals::{RequestContext, header_text};
 use gardien_store::{SignInFilter, SignInRecord};
 use http::{HeaderMap, HeaderName};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-/// The request a proxy asks about: original method, host and path.
+/// The request a proxy asks about: original method, host and path (borrowed from the
+/// request's headers when they give them as they are).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Original {
-    /// HTTP method.
-    pub method: String,
+pub struct Original<'a> {
+    /// HTTP method, upper case.
+    pub method: Cow<'a, str>,
     /// Host, lower case, without port.
-    pub host: String,
+    pub host: Cow<'a, str>,
     /// Path and query.
-    pub uri: String,
+    pub uri: Cow<'a, str>,
 }
 
 /// A Host header value without port or brackets, lower case.
 pub fn bare_host(host: &str) -> String {
+    bare_host_in(host).into_owned()
+}
+
+/// As [`bare_host`], borrowed when the host is lower case already.
+fn bare_host_in(host: &str) -> Cow<'_, str> {
     let host = host.split(',').next().unwrap_or("").trim();
     let without_port = if let Some(rest) = host.strip_prefix('[') {
         rest.split(']').next().unwrap_or("")
@@ -48,23 +55,32 @@ pub fn bare_host(host: &str) -> String {
             .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
             .map_or(host, |(h, _)| h)
     };
-    without_port.to_ascii_lowercase()
+    if without_port.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(without_port.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(without_port)
+    }
 }
 
-impl Original {
+impl<'a> Original<'a> {
     /// The original request of a forward-auth subrequest. `X-Original-*` (nginx) and
     /// `X-Forwarded-*` (Traefik, Caddy) are read only from a trusted proxy; otherwise the
     /// request is taken for itself (and will match no application unless one is mapped).
-    pub fn from_forward_auth(headers: &HeaderMap, trusted: bool, method: &str, uri: &str) -> Self {
+    pub fn from_forward_auth(
+        headers: &'a HeaderMap,
+        trusted: bool,
+        method: &'a str,
+        uri: &'a str,
+    ) -> Self {
         Original::from_forward_auth_with(headers, trusted, method, || uri.to_owned())
     }
 
     /// As [`Original::from_forward_auth`], with the request's own URI made only when no
     /// trusted header gives the original one.
     pub fn from_forward_auth_with(
-        headers: &HeaderMap,
+        headers: &'a HeaderMap,
         trusted: bool,
-        method: &str,
+        method: &'a str,
         uri: impl FnOnce() -> String,
     ) -> Self {
         const ORIGINAL_METHOD: HeaderName = HeaderName::from_static("x-original-method");
@@ -82,15 +98,20 @@ impl Original {
         };
         let method = pick(&[ORIGINAL_METHOD, FORWARDED_METHOD]).unwrap_or(method);
         let uri = match pick(&[ORIGINAL_URI, FORWARDED_URI]) {
-            Some(u) => u.to_owned(),
-            None => uri(),
+            Some(u) => Cow::Borrowed(u),
+            None => Cow::Owned(uri()),
         };
         let host = pick(&[FORWARDED_HOST, ORIGINAL_HOST])
             .or_else(|| header_text(headers, http::header::HOST))
             .unwrap_or("");
+        let method = if method.bytes().any(|b| b.is_ascii_lowercase()) {
+            Cow::Owned(method.to_ascii_uppercase())
+        } else {
+            Cow::Borrowed(method)
+        };
         Original {
-            method: method.to_ascii_uppercase(),
-            host: bare_host(host),
+            method,
+            host: bare_host_in(host),
             uri,
         }
     }
@@ -154,8 +175,9 @@ pub struct Decided {
     pub identity: Option<Identity>,
     /// Denial page data and its unguessable key, for a deny or challenge.
     pub denial: Option<(String, Arc<DenialRecord>)>,
-    /// The full report, when asked for (`/v1/evaluate`).
-    pub report: Option<DecisionReport>,
+    /// The full report's JSON, when asked for (`/v1/evaluate`): the text `Json(&report)`
+    /// gives, remembered per policy set for allowed sign-ins that repeat.
+    pub report_json: Option<axum::body::Bytes>,
     /// Durability of the sign-in record.
     pub logged: Logged,
 }
@@ -368,6 +390,9 @@ pub async fn decide_request(state: &AppState, req: Incoming<'_>) -> Result<Decid
     Ok(decided)
 }
 
+/// Bytes reserved for a `/v1/evaluate` report (the demo tenant's is ~9 KB).
+const REPORT_CAPACITY: usize = 16 << 10;
+
 /// The parts of [`decide_and_log`] that are not the sign-in.
 #[derive(Debug, Clone, Copy)]
 pub struct DecideParts<'a> {
@@ -453,7 +478,14 @@ pub async fn decide_and_log(
         (None, None) => return Err(Refusal::Internal("no verdict".to_owned())),
     };
     let correlation_id = state.ids.next();
+    // An allowed sign-in asked about before: its report text, remembered.
+    let remembered_report = if parts.want_report {
+        live.evaluations.report(signin, &verdict)
+    } else {
+        None
+    };
     let report = match &evaluation {
+        Some(_) if remembered_report.is_some() => None,
         Some(e) if parts.want_report => Some(DecisionReport::new(tenant, signin, e)),
         Some(e) if verdict.decision != Decision::Allow => {
             Some(DecisionReport::with_trace(tenant, signin, e, shown_on_page))
@@ -576,12 +608,21 @@ pub async fn decide_and_log(
             return Err(Refusal::Internal(format!("sign-in log: {e}")));
         }
     };
-    // The page keeps the report (moved, or copied when the caller wants it too).
-    let (report, page) = match (report, denial.is_some()) {
-        (Some(r), true) if parts.want_report => (Some(r.clone()), Some(r)),
-        (Some(r), true) => (None, Some(r)),
-        (r, _) => (r, None),
+    // The text `Json(&report)` gives, written by the record's writer (serde_json's string
+    // escaping was a third of `/v1/evaluate`'s instructions).
+    let report_json = match (remembered_report, &report) {
+        (Some(text), _) => Some(text),
+        (None, Some(r)) if parts.want_report => {
+            let text = crate::json_text::to_string(r, REPORT_CAPACITY)
+                .map(axum::body::Bytes::from)
+                .map_err(|e| Refusal::Internal(format!("report: {e}")))?;
+            live.evaluations.remember_report(signin, &verdict, &text);
+            Some(text)
+        }
+        _ => None,
     };
+    // The page keeps the report.
+    let page = report.filter(|_| denial.is_some());
     let denial = match (page, denial) {
         (Some(page), Some((secret, _, device))) => {
             let key = format!("{correlation_id}.{secret}");
@@ -604,7 +645,7 @@ pub async fn decide_and_log(
         verdict,
         identity,
         denial,
-        report,
+        report_json,
         logged,
     })
 }
@@ -676,5 +717,27 @@ mod tests {
         assert_eq!(bare_host("[::1]:8080"), "::1");
         assert_eq!(bare_host("Example.com"), "example.com");
         assert_eq!(bare_host("a.example, b.example"), "a.example");
+        // Borrowed when nothing changes but the port.
+        assert!(matches!(
+            bare_host_in("wiki.example:443"),
+            Cow::Borrowed("wiki.example")
+        ));
+        assert!(matches!(bare_host_in("Wiki.example"), Cow::Owned(h) if h == "wiki.example"));
+    }
+
+    #[test]
+    fn original_methods_are_upper_case() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-method",
+            http::HeaderValue::from_static("Patch"),
+        );
+        let o = Original::from_forward_auth(&h, true, "get", "/");
+        assert_eq!(o.method, "PATCH");
+        let o = Original::from_forward_auth(&h, false, "get", "/");
+        assert_eq!(o.method, "GET");
+        let none = HeaderMap::new();
+        let o = Original::from_forward_auth(&none, true, "DELETE", "/");
+        assert!(matches!(o.method, Cow::Borrowed("DELETE")));
     }
 }

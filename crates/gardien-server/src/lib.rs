@@ -18,6 +18,7 @@ pub mod credentials;
 pub mod decision;
 pub mod denial;
 pub mod denials;
+pub mod evaluations;
 pub mod files;
 pub mod health;
 pub mod identity;

@@ -92,9 +92,6 @@ pub fn router(state: Arc<AppState>) -> Router {
     // Bodies are read by the handlers after the token check, against the `[http]` limits
     // (`crate::body`); the default limit below only bounds an extractor that would buffer.
     let decisions = Router::new()
-        .route("/v1/forward-auth", any(decide::forward_auth))
-        .route("/v1/ext-authz", any(decide::ext_authz))
-        .route("/v1/ext-authz/{*rest}", any(decide::ext_authz))
         .route("/v1/denial/{key}", get(decide::denial_page))
         .route("/v1/evaluate", post(decide::evaluate))
         // AuthZEN reads its body itself, after the token check, within the same limit.
@@ -197,6 +194,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(graph)
         .layer(DefaultBodyLimit::max(DECISION_BODY_BYTES))
         .layer(axum::middleware::map_response(problem_for_errors))
+        // The proxies' decision endpoints, added after the layers (axum wraps only the routes
+        // present): they read no body, and every 4xx they answer is already a problem document
+        // or a denial page, so neither layer has anything to do there, and each cost a boxed
+        // service clone and future per request.
+        .route("/v1/forward-auth", any(decide::forward_auth))
+        .route("/v1/ext-authz", any(decide::ext_authz))
+        .route("/v1/ext-authz/{*rest}", any(decide::ext_authz))
         .with_state(state)
 }
 

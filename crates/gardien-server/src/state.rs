@@ -38,6 +38,9 @@ pub struct Live {
     pub applied: crate::signin_record::AppliedCache,
     /// Record texts of recent decisions (a cache, empty at first).
     pub records: crate::signin_record::RecordCache,
+    /// `/v1/evaluate` sign-ins and allowed reports of recent requests (a cache, empty at
+    /// first).
+    pub evaluations: crate::evaluations::EvaluateCache,
 }
 
 /// Why the server could not start.
@@ -264,6 +267,7 @@ impl AppState {
                         snapshot: snap,
                         applied: Default::default(),
                         records: Default::default(),
+                        evaluations: Default::default(),
                     },
                     // Another replica imported first: use what it stored.
                     Err(StoreError::Conflict { .. }) => {
@@ -436,11 +440,23 @@ impl AppState {
     /// Puts the credentials of an `[admin]` section in force (`SIGHUP`), all or nothing:
     /// invalid ones are refused and those in force stay. Returns the admin tokens now in
     /// force (name and role).
+    ///
+    /// A section without any admin token is refused while tokens are in force: a file read
+    /// while an editor or a configuration tool rewrites it (empty, or cut before `[admin]`)
+    /// parses as a configuration without tokens, and putting that in force would lock every
+    /// administrator out until a restart. Running without an admin API takes a restart.
     pub fn reload_credentials(
         &self,
         admin: &crate::config::AdminConfig,
     ) -> Result<Vec<(String, Role)>, CredentialsError> {
         let credentials = Credentials::from_config(admin)?;
+        if credentials.names().is_empty() && self.has_admin_tokens() {
+            return Err(CredentialsError(
+                "has no admin token, and reloading it would remove every token in force (a file \
+                 read while being rewritten?); restart the server to run without admin tokens"
+                    .to_owned(),
+            ));
+        }
         let names: Vec<(String, Role)> = credentials
             .names()
             .into_iter()
@@ -523,6 +539,7 @@ impl AppState {
             snapshot: new,
             applied: Default::default(),
             records: Default::default(),
+            evaluations: Default::default(),
         });
         self.metrics
             .policy_version
@@ -637,6 +654,7 @@ fn live_from_version(v: gardien_store::TenantVersion) -> Result<Live, LoadErrors
         snapshot: v.snapshot,
         applied: Default::default(),
         records: Default::default(),
+        evaluations: Default::default(),
     })
 }
 

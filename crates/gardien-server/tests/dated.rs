@@ -234,3 +234,64 @@ async fn approved_client_app_policies_are_read_only_through_the_admin_api() {
     let (status, p) = send(&s.app, request("POST", base, Some(&replacement))).await;
     assert_eq!(status, StatusCode::CREATED, "{p}");
 }
+
+/// `/v1/evaluate`'s body, as text.
+async fn evaluate_text(app: &Router, uri: &str, body: &Value) -> (StatusCode, String) {
+    let mut req = request("POST", uri, Some(body));
+    let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    req.extensions_mut().insert(ConnectInfo(peer));
+    let response = app.clone().oneshot(req).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// Repeated requests are answered from remembered work (the request's sign-in, an allowed
+/// report's text): every answer, first or repeated, on either side of each date and in any
+/// order, is the text serde_json writes for the report built anew.
+#[tokio::test]
+async fn repeated_evaluations_answer_the_report_built_anew() {
+    let instants = [
+        "2026-06-14T23:59:59Z",
+        "2026-06-15T00:00:00Z",
+        "2026-06-29T23:59:59Z",
+        "2026-06-30T00:00:00Z",
+        "2026-12-07T00:00:00Z",
+    ];
+    let mut order: Vec<&str> = instants
+        .iter()
+        .chain(instants.iter().rev())
+        .copied()
+        .collect();
+    order.extend(instants);
+    let mut allowed = 0;
+    for (name, v) in dated_vectors() {
+        let s = server(&v["tenant"]).await;
+        for now in &order {
+            let at = gardien_core::time::parse_rfc3339(now).unwrap();
+            let live = s._state.live.load();
+            let mut signin = gardien_core::SignIn::parse_in(
+                "request body",
+                v["request"].to_string().as_bytes(),
+                &live.tenant.tenant.directory,
+            )
+            .unwrap();
+            signin.at = Some(at);
+            let evaluation = live.tenant.evaluate(&signin);
+            let report =
+                gardien_core::report::DecisionReport::new(&live.tenant, &signin, &evaluation);
+            let want = serde_json::to_string(&report).unwrap();
+            if report.decision == gardien_core::Decision::Allow {
+                allowed += 1;
+            }
+            for _ in 0..2 {
+                let uri = format!("/v1/evaluate?at={}", now.replace(':', "%3A"));
+                let (status, text) = evaluate_text(&s.app, &uri, &v["request"]).await;
+                assert_eq!(status, StatusCode::OK, "{name} at {now}: {text}");
+                assert_eq!(text, want, "{name} at {now}");
+            }
+        }
+    }
+    // Allowed sign-ins (the remembered reports) on both sides of the dates.
+    assert!(allowed >= 20, "{allowed}");
+}

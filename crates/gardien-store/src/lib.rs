@@ -50,7 +50,7 @@ pub enum Durability {
     #[default]
     Process,
     /// A committed record survives power loss. SQLite: WAL + `synchronous=FULL` (the WAL is
-    /// fsynced at every commit). PostgreSQL: the server's `synchronous_commit` (normally
+    /// synced, `fdatasync`, at every commit). PostgreSQL: the server's `synchronous_commit` (normally
     /// `on`: the WAL is flushed before the commit returns).
     Power,
 }

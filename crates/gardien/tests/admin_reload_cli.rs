@@ -141,7 +141,21 @@ fn sighup_reloads_admin_credentials_and_keeps_them_on_a_bad_file() {
     );
     assert!(out.contains("the admin credentials in force stay"), "{out}");
 
-    // Back to an admin that reads the audit trail: three reloads, the first applied.
+    // An empty file (an editor's non-atomic save caught half way) parses as a configuration
+    // without tokens: refused, since it would lock every administrator out.
+    std::fs::write(&config, "").unwrap();
+    server.signal("HUP");
+    wait_for_refusals(&server, 3);
+    assert_eq!(status(&server, SECOND, CA01), 200, "still in force");
+    assert!(
+        server
+            .output()
+            .contains("would remove every token in force"),
+        "{}",
+        server.output()
+    );
+
+    // Back to an admin that reads the audit trail: four reloads, the first applied.
     write_config(
         dir.path(),
         &format!(
@@ -164,7 +178,7 @@ fn sighup_reloads_admin_credentials_and_keeps_them_on_a_bad_file() {
         .iter()
         .map(|e| e["status"].as_u64().unwrap())
         .collect();
-    assert_eq!(statuses, vec![200, 400, 400, 200], "newest first");
+    assert_eq!(statuses, vec![200, 400, 400, 400, 200], "newest first");
     // The reader's reads are audited under its name.
     let r = support::get(
         server.addr,

@@ -66,23 +66,44 @@ impl VerdictCache {
     }
 
     /// The proposed tenant's verdict and, when there is one, the baseline's.
+    #[inline]
     pub fn decide(
         &mut self,
         signin: &SignIn,
         proposed: &CompiledTenant,
         baseline: Option<&CompiledTenant>,
     ) -> (Verdict, Option<Verdict>) {
-        let compute = || (proposed.decide(signin), baseline.map(|b| b.decide(signin)));
-        if self.capacity == 0 {
-            return compute();
+        if self.capacity == 0 || self.aside() {
+            return (proposed.decide(signin), baseline.map(|b| b.decide(signin)));
         }
+        self.remembered(signin, proposed, baseline)
+    }
+
+    /// Counts a lookup and tells whether the cache stands aside for it (the log does not
+    /// repeat enough).
+    #[inline]
+    fn aside(&mut self) -> bool {
         self.lookups += 1;
         self.window_lookups += 1;
-        if self.lookups == FIRST && self.window_hits * FIRST_RATE < self.window_lookups {
-            // Not one hit in 50 among the first sign-ins: nothing repeats here.
-            self.aside = ASIDE;
-            self.window_lookups = 0;
-            self.window_hits = 0;
+        if self.lookups == FIRST {
+            if self.window_hits * FIRST_RATE < self.window_lookups {
+                // Not one hit in 50 among the first sign-ins: nothing repeats here.
+                self.aside = ASIDE;
+                self.window_lookups = 0;
+                self.window_hits = 0;
+            } else {
+                // The log repeats: the table is sized for the whole capacity now, so that
+                // filling it never rehashes (sized so at once, a log of distinct sign-ins
+                // would pay for touching a table of `capacity` entries).
+                let more = self
+                    .capacity
+                    .saturating_sub(self.single.len() + self.pair.len());
+                if self.pair.is_empty() {
+                    self.single.reserve(more);
+                } else {
+                    self.pair.reserve(more);
+                }
+            }
         } else if self.window_lookups >= WINDOW {
             self.aside = match self.aside {
                 0 if self.window_hits * 10 < self.window_lookups => ASIDE,
@@ -92,9 +113,16 @@ impl VerdictCache {
             self.window_lookups = 0;
             self.window_hits = 0;
         }
-        if self.aside > 0 {
-            return compute();
-        }
+        self.aside > 0
+    }
+
+    /// The verdicts of a sign-in from the cache, else decided and remembered.
+    fn remembered(
+        &mut self,
+        signin: &SignIn,
+        proposed: &CompiledTenant,
+        baseline: Option<&CompiledTenant>,
+    ) -> (Verdict, Option<Verdict>) {
         encode(signin, &mut self.buffer);
         let key = self.buffer.as_slice();
         let found = match baseline {
@@ -106,16 +134,18 @@ impl VerdictCache {
             self.window_hits += 1;
             return v;
         }
-        let (after, before) = compute();
+        let after = proposed.decide(signin);
+        let before = baseline.map(|b| b.decide(signin));
         let map_len = self.single.len() + self.pair.len();
         if map_len >= self.capacity {
             self.single.clear();
             self.pair.clear();
         } else if map_len == 0 && self.single.capacity() + self.pair.capacity() == 0 {
-            // Sized once, so that filling the cache never rehashes.
+            // Sized for the first judgement only (see `aside`), then for the capacity.
+            let first = self.capacity.min(FIRST as usize);
             match baseline {
-                None => self.single.reserve(self.capacity),
-                Some(_) => self.pair.reserve(self.capacity),
+                None => self.single.reserve(first),
+                Some(_) => self.pair.reserve(first),
             }
         }
         let key: Box<[u8]> = Box::from(self.buffer.as_slice());

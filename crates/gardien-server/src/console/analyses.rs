@@ -376,6 +376,7 @@ mod tests {
             snapshot,
             applied: crate::signin_record::AppliedCache::default(),
             records: crate::signin_record::RecordCache::default(),
+            evaluations: Default::default(),
         })
     }
 

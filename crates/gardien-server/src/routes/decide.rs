@@ -5,9 +5,10 @@
 //! `WWW-Authenticate`; 403 deny. Deny and challenge carry the denial page (browsers) or
 //! `application/problem+json`. Anything that goes wrong inside is a 403 (fail closed).
 
-use crate::decision::{self, DecideParts, Decided, Incoming, Original, Refusal, route_app};
+use crate::decision::{self, DecideParts, Decided, Incoming, Logged, Original, Refusal, route_app};
 use crate::denial::{Lang, prefers_html, problem_json, render_html};
 use crate::denials::DenialRecord;
+use crate::identity::Identity;
 use crate::metrics::Endpoint;
 use crate::problem::ApiError;
 use crate::routes::bearer;
@@ -39,9 +40,6 @@ const GARDIEN_USER: HeaderName = HeaderName::from_static("x-gardien-user");
 const CORRELATION_ID: HeaderName = HeaderName::from_static("x-gardien-correlation-id");
 const DECISION: HeaderName = HeaderName::from_static("x-gardien-decision");
 const LOG: HeaderName = HeaderName::from_static("gardien-log");
-
-/// Bytes reserved for a `/v1/evaluate` report (the demo tenant's is ~9 KB).
-const REPORT_CAPACITY: usize = 16 << 10;
 
 /// `X-Gardien-Decision` of a decision (a constant value, not copied per answer).
 fn decision_value(d: Decision) -> HeaderValue {
@@ -89,37 +87,84 @@ fn step_up(decided: &Decided) -> String {
     )
 }
 
+/// The headers of an allow whose user id and correlation id can be sent, in this order
+/// ([`allow_headers`] writes the values in place). Content-Length is there already, as
+/// axum would add it for the empty body.
+static ALLOW_HEADERS: std::sync::LazyLock<HeaderMap> = std::sync::LazyLock::new(|| {
+    let mut h = HeaderMap::with_capacity(8);
+    let empty = HeaderValue::from_static("");
+    h.insert(REMOTE_USER, empty.clone());
+    h.insert(GARDIEN_USER, empty.clone());
+    h.insert(CORRELATION_ID, empty.clone());
+    h.insert(DECISION, decision_value(Decision::Allow));
+    h.insert(LOG, empty);
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    h
+});
+
+/// The headers of an allow: a copy of [`ALLOW_HEADERS`] with its values written in place
+/// (no header name hashed or inserted per answer).
+fn allow_headers(user: HeaderValue, correlation_id: HeaderValue, logged: Logged) -> HeaderMap {
+    let mut h = ALLOW_HEADERS.clone();
+    let values = [
+        user.clone(),
+        user,
+        correlation_id,
+        decision_value(Decision::Allow),
+        HeaderValue::from_static(logged.as_str()),
+    ];
+    for (slot, value) in h.values_mut().zip(values) {
+        *slot = value;
+    }
+    h
+}
+
+/// The identity headers of an allow beyond the user id, each echoed only up to a bound (a
+/// token's claims are not capped on the way in): an oversized one is left out, never cut.
+fn echo_identity(h: &mut HeaderMap, identity: &Identity) {
+    let max = crate::clean::MAX_IDENTITY_VALUE;
+    let mut echo = |name: &'static str, value: &str, max: usize| {
+        if value.len() <= max {
+            set(h, name, value);
+        }
+    };
+    if let Some(e) = &identity.email {
+        echo("remote-email", e, max);
+    }
+    if let Some(n) = &identity.name {
+        echo("remote-name", n, max);
+    }
+    if !identity.groups.is_empty() {
+        echo("remote-groups", &identity.groups.join(","), 8 * max);
+    }
+}
+
 /// The answer to a forward-auth style decision.
 fn answer(state: &AppState, decided: &Decided, request: &HeaderMap) -> Response {
     let mut response = match (&decided.verdict.decision, &decided.denial) {
         (Decision::Allow, _) => {
+            let max = crate::clean::MAX_IDENTITY_VALUE;
+            // One copy of the user id for both headers; an oversized one is left out.
+            let user = decided.identity.as_ref().and_then(|i| {
+                (i.user_id.len() <= max)
+                    .then(|| HeaderValue::from_str(&i.user_id).ok())
+                    .flatten()
+            });
+            let id = HeaderValue::from_str(&decided.correlation_id).ok();
+            if let (Some(identity), Some(user), Some(id)) = (&decided.identity, user.clone(), id) {
+                let mut r = Response::new(Body::empty());
+                *r.headers_mut() = allow_headers(user, id, decided.logged);
+                echo_identity(r.headers_mut(), identity);
+                return r;
+            }
             let mut r = StatusCode::OK.into_response();
             if let Some(identity) = &decided.identity {
-                // Identity values are echoed only up to a bound (a token's claims are not
-                // capped on the way in): an oversized one is left out, never cut.
-                let max = crate::clean::MAX_IDENTITY_VALUE;
                 let h = r.headers_mut();
-                // One copy of the user id for both headers.
-                if identity.user_id.len() <= max
-                    && let Ok(user) = HeaderValue::from_str(&identity.user_id)
-                {
+                if let Some(user) = user {
                     h.insert(REMOTE_USER, user.clone());
                     h.insert(GARDIEN_USER, user);
                 }
-                let mut echo = |name: &'static str, value: &str, max: usize| {
-                    if value.len() <= max {
-                        set(h, name, value);
-                    }
-                };
-                if let Some(e) = &identity.email {
-                    echo("remote-email", e, max);
-                }
-                if let Some(n) = &identity.name {
-                    echo("remote-name", n, max);
-                }
-                if !identity.groups.is_empty() {
-                    echo("remote-groups", &identity.groups.join(","), 8 * max);
-                }
+                echo_identity(h, identity);
             }
             r
         }
@@ -128,7 +173,8 @@ fn answer(state: &AppState, decided: &Decided, request: &HeaderMap) -> Response 
             set(r.headers_mut(), "x-gardien-denial", key);
             r
         }
-        (_, None) => StatusCode::FORBIDDEN.into_response(),
+        // A problem document like every 4xx (these routes are outside `problem_for_errors`).
+        (_, None) => ApiError::new(StatusCode::FORBIDDEN, "Forbidden", "Forbidden").into_response(),
     };
     let h = response.headers_mut();
     if let Ok(id) = HeaderValue::from_str(&decided.correlation_id) {
@@ -214,7 +260,7 @@ async fn proxy_decision(
     state: &AppState,
     peer: SocketAddr,
     headers: &HeaderMap,
-    original: Original,
+    original: Original<'_>,
     endpoint: Endpoint,
 ) -> Response {
     let started = Instant::now();
@@ -306,9 +352,9 @@ pub async fn ext_authz(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let original = Original {
-        method: method.as_str().to_owned(),
-        host: crate::decision::bare_host(host),
-        uri: full,
+        method: method.as_str().into(),
+        host: crate::decision::bare_host(host).into(),
+        uri: full.into(),
     };
     proxy_decision(&state, peer, headers, original, Endpoint::ExtAuthz).await
 }
@@ -346,6 +392,13 @@ async fn read_request(
     let http = &state.config.http;
     let patience = std::time::Duration::from_millis(http.header_read_timeout_ms);
     let bytes = crate::body::read(headers, body, http.decision_body_bytes, patience).await?;
+    let live = state.live.load();
+    // The same bytes read before against this directory (and the same fixed bounds): the
+    // same sign-in (only bodies read without error are remembered).
+    if let Some(mut signin) = live.evaluations.request(&bytes) {
+        signin.at = Some(crate::clock::now_ms().div_euclid(1000));
+        return Ok(signin);
+    }
     if crate::body::json_value_bound(&bytes) > http.max_json_values {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -356,9 +409,9 @@ async fn read_request(
             ),
         ));
     }
-    let live = state.live.load();
     let mut signin = SignIn::parse_in("request body", &bytes, &live.tenant.tenant.directory)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    live.evaluations.remember_request(&bytes, &signin);
     signin.at = Some(crate::clock::now_ms().div_euclid(1000));
     Ok(signin)
 }
@@ -448,10 +501,9 @@ pub async fn evaluate(
         decided.verdict.error_code.unwrap_or(0),
         started.elapsed(),
     );
-    // The same text as `Json(&report)` gives, written by the record's writer (serde_json's
-    // string escaping was a third of this endpoint's instructions).
-    let body = crate::json_text::to_string(&decided.report, REPORT_CAPACITY)
-        .map_err(|e| ApiError::internal(&e))?;
+    let Some(body) = decided.report_json else {
+        return Err(ApiError::internal(&"no report"));
+    };
     let mut response = (
         [(
             header::CONTENT_TYPE,
@@ -482,4 +534,33 @@ pub async fn graph_evaluate(
     let live = state.live.load();
     let report = WhatIfReport::new(&live.tenant, &signin);
     Ok(Json(report.to_graph_json(&live.tenant)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_headers_are_the_headers_inserted_one_by_one() {
+        let user = HeaderValue::from_static("a@contoso.example");
+        let id = HeaderValue::from_static("00000000-0000-4000-8000-000000000001");
+        for logged in [Logged::Committed, Logged::Queued] {
+            let mut expected = HeaderMap::new();
+            expected.insert(REMOTE_USER, user.clone());
+            expected.insert(GARDIEN_USER, user.clone());
+            expected.insert(CORRELATION_ID, id.clone());
+            expected.insert(DECISION, HeaderValue::from_static("allow"));
+            expected.insert(LOG, HeaderValue::from_static(logged.as_str()));
+            expected.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+            let h = allow_headers(user.clone(), id.clone(), logged);
+            assert_eq!(h, expected);
+            // In the same order too (what a proxy sees on the wire).
+            let names = |m: &HeaderMap| {
+                m.iter()
+                    .map(|(n, v)| (n.clone(), v.clone()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(names(&h), names(&expected));
+        }
+    }
 }

@@ -183,11 +183,41 @@ impl Drop for Checkpointer {
     }
 }
 
+/// Flushes the database file's pages copied by a background pass (`fdatasync` of the file:
+/// its data, size and block allocation), so that the writer's restart, whose checkpoint
+/// syncs the database file before the WAL starts over, finds only the pages of its own
+/// short pass to write. Without it the restart's sync wrote every page the background had
+/// copied since the last restart (the kernel writes dirty pages back after 30 s) and
+/// committed the file system's journal for the blocks allocated meanwhile: measured 17–77 ms
+/// of the writer's time per restart on the loaded VM. An added sync: it never replaces one
+/// of SQLite's.
+fn sync_copied(file: Option<&std::fs::File>, path: &Path) {
+    let Some(file) = file else { return };
+    let started = std::time::Instant::now();
+    match file.sync_data() {
+        Ok(()) => tracing::debug!(
+            micros = started.elapsed().as_micros(),
+            "background sync of the database file"
+        ),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "background sync of the database file failed");
+        }
+    }
+}
+
 fn run(conn: Connection, path: &Path, shared: &Shared) {
     let progress = &shared.progress;
     // Frames in the WAL at the previous pass, and passes in a row run at once.
     let mut last_frames: i64 = 0;
+    let mut last_copied: i64 = 0;
     let mut catching_up = 0;
+    // The database file, to sync what each pass copied (`sync_copied`); without it (it could
+    // not be opened) the writer's restart syncs everything, as SQLite alone does.
+    let file = std::fs::File::open(path)
+        .inspect_err(|e| {
+            tracing::warn!(path = %path.display(), error = %e, "opening the database file for background syncs");
+        })
+        .ok();
     loop {
         if shared.woken() {
             break;
@@ -201,6 +231,11 @@ fn run(conn: Connection, path: &Path, shared: &Shared) {
                     micros = started.elapsed().as_micros(),
                     "background WAL checkpoint"
                 );
+                // Frames copied by this pass (the WAL restarted if fewer are backfilled).
+                if copied > 0 && copied != last_copied {
+                    sync_copied(file.as_ref(), path);
+                }
+                last_copied = copied;
                 progress.log.store(frames, Ordering::Relaxed);
                 let new = frames - last_frames;
                 last_frames = frames;
