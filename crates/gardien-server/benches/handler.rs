@@ -136,6 +136,94 @@ fn evaluate() -> Spec {
     }
 }
 
+/// A User-Agent giving the client type and platform of a generated sign-in (the load
+/// bench's).
+fn user_agent(client: &str, platform: &str) -> &'static str {
+    match (client, platform) {
+        ("browser", "iOS") => {
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+        }
+        ("browser", "android") => {
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"
+        }
+        ("browser", "macOS") => SAFARI_MAC,
+        ("browser", "linux") => {
+            "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+        }
+        ("browser", _) => CHROME_WIN,
+        (_, "iOS") => "Outlook-iOS/2.0",
+        (_, "android") => "Outlook-Android/2.0",
+        (_, "macOS") => "Microsoft Office/16.0 (Macintosh; Mac OS X 14.5; Microsoft Outlook 16.89)",
+        _ => "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)",
+    }
+}
+
+/// The synthetic mix's sign-ins as forward-auth requests (as the load bench sends them),
+/// and the `[[apps]]` lines mapping one host per application.
+fn synthetic_specs(generated: &synthetic::Synthetic) -> (String, Vec<Spec>) {
+    let leak = |s: String| -> &'static str { s.leak() };
+    let mut apps: Vec<String> = Vec::new();
+    let mut specs = Vec::new();
+    for body in &generated.requests {
+        let c = &body["signInConditions"];
+        let app = body["signInContext"]["includeApplications"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let n = match apps.iter().position(|a| *a == app) {
+            Some(n) => n,
+            None => {
+                apps.push(app);
+                apps.len() - 1
+            }
+        };
+        let methods = &body["session"]["authenticationMethods"];
+        let amr = if methods.as_array().map_or(0, Vec::len) > 1
+            || methods[0].as_str().unwrap_or_default() != "password"
+        {
+            "pwd,mfa"
+        } else {
+            "pwd"
+        };
+        specs.push(Spec {
+            user: leak(
+                body["signInIdentity"]["userId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+            host: leak(format!("app-{n}.synthetic.example")),
+            headers: vec![
+                (
+                    "x-forwarded-for",
+                    leak(c["ipAddress"].as_str().unwrap_or_default().to_owned()),
+                ),
+                (
+                    "cf-ipcountry",
+                    leak(c["country"].as_str().unwrap_or("US").to_owned()),
+                ),
+                (
+                    "user-agent",
+                    user_agent(
+                        c["clientAppType"].as_str().unwrap_or_default(),
+                        c["devicePlatform"].as_str().unwrap_or_default(),
+                    ),
+                ),
+                ("remote-amr", amr),
+            ],
+            body: None,
+        });
+    }
+    let apps = apps
+        .iter()
+        .enumerate()
+        .map(|(n, app)| {
+            format!("[[apps]]\nhost = \"app-{n}.synthetic.example\"\napp_id = \"{app}\"\nname = \"App {n}\"\n")
+        })
+        .collect();
+    (apps, specs)
+}
+
 fn request(spec: &Spec) -> Request<Body> {
     if let Some(body) = &spec.body {
         let mut r = Request::builder()
@@ -281,6 +369,17 @@ fn bench(c: &mut Criterion) {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
+    let synthetic_tenant = std::env::var("HANDLER_TENANT").is_ok_and(|v| v == "synthetic");
+    let mut options = demo_options();
+    let (synthetic_apps, synthetic_specs) = if synthetic_tenant {
+        let generated = synthetic::generate(0x6a72_6469_656e, 500);
+        options.initial_tenant =
+            Some(gardien_server::snapshot::from_source(&generated.source).unwrap());
+        let (apps, specs) = synthetic_specs(&generated);
+        (format!("methods = \"remote-amr\"\n{apps}"), specs)
+    } else {
+        (String::new(), Vec::new())
+    };
     let text = format!(
         r#"
 [store]
@@ -292,7 +391,7 @@ trusted_proxies = ["127.0.0.0/8"]
 device_header = "x-client-cert-sha256"
 country_header = "cf-ipcountry"
 [identity.headers]
-[[apps]]
+{synthetic_apps}[[apps]]
 host = "payroll.contoso.example"
 app_id = "c0ffee00-0000-4000-8000-000000000100"
 name = "Payroll"
@@ -301,25 +400,50 @@ host = "*"
 app_id = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
 [admin]
 token_sha256 = "{hash}"
-"#,
+{console}"#,
         db = dir.path().join("gardien.db").display(),
         hash = gardien_server::state::hash_token(TOKEN),
+        // The console's policy analyses would run beside the measurement (seconds of CPU on
+        // the synthetic tenant).
+        console = if synthetic_tenant {
+            "[console]\nenabled = false\n"
+        } else {
+            ""
+        },
     );
     let config = ServerConfig::parse("bench.toml", &text).unwrap();
-    let state = rt
-        .block_on(AppState::start(config, demo_options()))
-        .unwrap();
+    let state = rt.block_on(AppState::start(config, options)).unwrap();
     let app = gardien_server::router(state.clone());
-    let scenarios: [(&str, Vec<Spec>); 5] = [
-        ("allow", vec![allow()]),
-        ("deny-page", vec![deny()]),
-        ("challenge", vec![challenge()]),
-        (
-            "mix-8-1-1",
-            [vec![allow(); 8], vec![deny()], vec![challenge()]].concat(),
-        ),
-        ("evaluate", vec![evaluate()]),
-    ];
+    let scenarios: Vec<(&str, Vec<Spec>)> = if synthetic_tenant {
+        // Each sign-in once (denials explained then), keeping those allowed.
+        let allowed: Vec<Spec> = synthetic_specs
+            .iter()
+            .filter(|spec| {
+                rt.block_on(async {
+                    let response = app.clone().oneshot(request(spec)).await.unwrap();
+                    response.status() == http::StatusCode::OK
+                })
+            })
+            .cloned()
+            .collect();
+        eprintln!(
+            "synthetic tenant: {} of {} sign-ins allowed",
+            allowed.len(),
+            synthetic_specs.len()
+        );
+        vec![("allow", allowed), ("all", synthetic_specs)]
+    } else {
+        vec![
+            ("allow", vec![allow()]),
+            ("deny-page", vec![deny()]),
+            ("challenge", vec![challenge()]),
+            (
+                "mix-8-1-1",
+                [vec![allow(); 8], vec![deny()], vec![challenge()]].concat(),
+            ),
+            ("evaluate", vec![evaluate()]),
+        ]
+    };
     // `HANDLER_ONCE=<scenario>:<requests>`: that many requests of one scenario, once, no
     // criterion and no CPU clocks (rustix's vDSO set-up does not run under valgrind). For
     // callgrind: run two counts and subtract, the difference per request is exact whatever
@@ -329,10 +453,9 @@ token_sha256 = "{hash}"
             .split_once(':')
             .expect("HANDLER_ONCE=<scenario>:<requests>");
         let count: u64 = count.parse().expect("a request count");
-        let (_, mix) = scenarios
-            .iter()
-            .find(|(n, _)| *n == name)
-            .expect("a scenario: allow, deny-page, challenge, mix-8-1-1, evaluate");
+        let (_, mix) = scenarios.iter().find(|(n, _)| *n == name).expect(
+            "a scenario: allow, deny-page, challenge, mix-8-1-1, evaluate (synthetic: allow, all)",
+        );
         // `HANDLER_BUILT=1`: every request built first, then sent (`send_built`).
         if std::env::var_os("HANDLER_BUILT").is_some() {
             send_built(&rt, &app, build(mix, 0, count));
@@ -358,7 +481,11 @@ token_sha256 = "{hash}"
         ("log-writer", 1, true),
         ("handler-and-request", 0, false),
     ] {
-        let mut group = c.benchmark_group(thread_group);
+        let mut group = c.benchmark_group(if synthetic_tenant {
+            format!("{thread_group}-200p")
+        } else {
+            thread_group.to_owned()
+        });
         group.throughput(Throughput::Elements(1));
         for (name, mix) in &scenarios {
             group.bench_function(*name, |b| {

@@ -457,30 +457,40 @@ pub async fn decide_and_log(
         }
         None => signin,
     };
+    // An allowed sign-in of this policy set seen before: its verdict and its record's
+    // per-policy fragments are remembered (no evaluation).
+    let mut memo_key = signin_record::MemoKey::default();
+    let remembered = if parts.want_report {
+        None
+    } else {
+        live.applied.allowed.get(signin, &mut memo_key)
+    };
     // One pass: the evaluation's verdict is `decide`'s (the same checks, recorded), and its
     // records are the log's per-policy results.
-    let evaluation = tenant.evaluate(signin);
-    let verdict = evaluation.verdict;
+    let evaluation = match remembered {
+        Some(_) => None,
+        None => Some(tenant.evaluate(signin)),
+    };
+    let verdict = match (&evaluation, &remembered) {
+        (Some(e), _) => e.verdict,
+        (None, Some((v, _))) => *v,
+        // Unreachable: one of the two is there.
+        (None, None) => return Err(Refusal::Internal("no verdict".to_owned())),
+    };
     let correlation_id = state.ids.next();
     // An allowed sign-in asked about before: its report text, remembered.
-    let remembered = if parts.want_report {
+    let remembered_report = if parts.want_report {
         live.evaluations.report(signin, &verdict)
     } else {
         None
     };
-    let report = if parts.want_report && remembered.is_none() {
-        Some(DecisionReport::new(tenant, signin, &evaluation))
-    } else if remembered.is_some() {
-        None
-    } else if verdict.decision != Decision::Allow {
-        Some(DecisionReport::with_trace(
-            tenant,
-            signin,
-            &evaluation,
-            shown_on_page,
-        ))
-    } else {
-        None
+    let report = match &evaluation {
+        Some(_) if remembered_report.is_some() => None,
+        Some(e) if parts.want_report => Some(DecisionReport::new(tenant, signin, e)),
+        Some(e) if verdict.decision != Decision::Allow => {
+            Some(DecisionReport::with_trace(tenant, signin, e, shown_on_page))
+        }
+        _ => None,
     };
     // A deny or challenge gets a page key `<correlation id>.<secret>`: this replica keeps
     // the page in memory, and the record keeps the secret's hash so that any replica
@@ -495,7 +505,19 @@ pub async fn decide_and_log(
     };
     // The per-policy results go to the store as fragments (each entry stored once); the
     // record's text keeps an empty array where they go.
-    let fragments = live.applied.fragments(tenant, &evaluation);
+    let fragments = match (&evaluation, remembered) {
+        (_, Some((_, f))) => Some(f),
+        (Some(e), None) => {
+            let fragments = live.applied.fragments(tenant, e);
+            if let Some(f) = &fragments
+                && e.verdict.decision == Decision::Allow
+            {
+                live.applied.allowed.remember(&memo_key, &e.verdict, f);
+            }
+            fragments
+        }
+        (None, None) => None,
+    };
     let build = |applied: Applied<'_>| {
         live.records.build_noting_applied(
             signin,
@@ -518,11 +540,15 @@ pub async fn decide_and_log(
         )
     };
     let whole = || {
-        build(Applied::Records(AppliedPoliciesJson {
-            tenant,
-            evaluation: &evaluation,
-        }))
-        .0
+        let evaluated;
+        let evaluation = match &evaluation {
+            Some(e) => e,
+            None => {
+                evaluated = tenant.evaluate(signin);
+                &evaluated
+            }
+        };
+        build(Applied::Records(AppliedPoliciesJson { tenant, evaluation })).0
     };
     let (record, fragments) = match fragments {
         Some(entries) => match build(Applied::Fragments) {
@@ -584,7 +610,7 @@ pub async fn decide_and_log(
     };
     // The text `Json(&report)` gives, written by the record's writer (serde_json's string
     // escaping was a third of `/v1/evaluate`'s instructions).
-    let report_json = match (remembered, &report) {
+    let report_json = match (remembered_report, &report) {
         (Some(text), _) => Some(text),
         (None, Some(r)) if parts.want_report => {
             let text = crate::json_text::to_string(r, REPORT_CAPACITY)

@@ -113,6 +113,8 @@ pub fn applied_offset(record: &str) -> Option<usize> {
 #[derive(Default)]
 pub struct AppliedCache {
     entries: Mutex<AppliedEntries>,
+    /// The allowed sign-ins of this policy set and their fragments.
+    pub allowed: AllowedMemo,
 }
 
 /// Fragments by key, and the bytes of their texts.
@@ -178,6 +180,137 @@ impl AppliedCache {
     }
 }
 
+/// Most allowed sign-ins an [`AllowedMemo`] keeps before it starts again from empty.
+pub const ALLOWED_MEMO_CAPACITY: usize = 4096;
+
+/// Most fragments (all entries together) an [`AllowedMemo`] keeps before it starts again
+/// from empty: about 6 MiB of [`Fragment`]s (a 200-policy set's 1,310 sign-ins).
+pub const ALLOWED_MEMO_FRAGMENTS: usize = 1 << 18;
+
+/// Lookups per [`AllowedMemo`] window: a window with fewer than [`ALLOWED_MEMO_MIN_HITS`]
+/// hits turns the memo off for the next [`ALLOWED_MEMO_OFF_WINDOWS`] windows' requests.
+pub const ALLOWED_MEMO_WINDOW: u32 = 1024;
+
+/// Hits a window needs for the memo to stay on.
+pub const ALLOWED_MEMO_MIN_HITS: u32 = 32;
+
+/// Windows of requests the memo stays off after a window without enough hits.
+pub const ALLOWED_MEMO_OFF_WINDOWS: u32 = 15;
+
+/// Allowed sign-ins of one policy set and their records' per-policy fragments, by the
+/// sign-in's encoding ([`gardien_core::signin_key::encode`], the key of replay's verdict
+/// cache and of the explanation memo: equal bytes exactly when the sign-ins are equal, the
+/// instant aside, of which only the dated-change regime counts — all the evaluation reads).
+///
+/// The traced evaluation of a large policy set is most of an allowed request's work (≈ 70 k
+/// instructions on 200 policies, then ≈ 27 k to key its 200 entries), and an allowed
+/// sign-in repeats (every asset of a page is a request of the same user, device, address
+/// and application): a remembered sign-in skips both. Only allows are remembered (a deny
+/// or challenge needs the evaluation for its page anyway). At most
+/// [`ALLOWED_MEMO_CAPACITY`] sign-ins and [`ALLOWED_MEMO_FRAGMENTS`] fragments, emptied
+/// when full; traffic that does not repeat turns it off for a while (a window of
+/// [`ALLOWED_MEMO_WINDOW`] lookups with fewer than [`ALLOWED_MEMO_MIN_HITS`] hits), so
+/// distinct sign-ins pay the key and the insert on one request in sixteen only.
+#[derive(Default)]
+pub struct AllowedMemo {
+    inner: Mutex<MemoState>,
+}
+
+impl std::fmt::Debug for AllowedMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AllowedMemo")
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+/// A remembered allowed sign-in: its verdict and its record's fragments.
+type Remembered = (Verdict, Arc<[Fragment]>);
+
+#[derive(Default)]
+struct MemoState {
+    map: FxHashMap<Box<[u8]>, Remembered>,
+    fragments: usize,
+    lookups: u32,
+    hits: u32,
+    /// Requests left before the memo is used again.
+    off: u32,
+}
+
+/// The memo's key of one sign-in, and whether it was looked up.
+#[derive(Debug, Default)]
+pub struct MemoKey {
+    bytes: Vec<u8>,
+    looked_up: bool,
+}
+
+impl AllowedMemo {
+    /// The verdict and record fragments of `signin` when it is a remembered allowed
+    /// sign-in; `key` keeps its encoding for [`AllowedMemo::remember`].
+    pub fn get(&self, signin: &SignIn, key: &mut MemoKey) -> Option<(Verdict, Vec<Fragment>)> {
+        key.looked_up = false;
+        {
+            let mut state = self.inner.lock().ok()?;
+            if state.off > 0 {
+                state.off -= 1;
+                return None;
+            }
+        }
+        gardien_core::signin_key::encode(signin, &mut key.bytes);
+        key.looked_up = true;
+        let mut state = self.inner.lock().ok()?;
+        let found = state
+            .map
+            .get(key.bytes.as_slice())
+            .map(|(v, f)| (*v, f.to_vec()));
+        state.lookups += 1;
+        state.hits += u32::from(found.is_some());
+        if state.lookups >= ALLOWED_MEMO_WINDOW {
+            if state.hits < ALLOWED_MEMO_MIN_HITS {
+                state.off = ALLOWED_MEMO_WINDOW * ALLOWED_MEMO_OFF_WINDOWS;
+            }
+            state.lookups = 0;
+            state.hits = 0;
+        }
+        found
+    }
+
+    /// Remembers a sign-in looked up with `key`, its verdict (an allow: others are not
+    /// remembered) and its record's fragments.
+    pub fn remember(&self, key: &MemoKey, verdict: &Verdict, fragments: &[Fragment]) {
+        if !key.looked_up || verdict.decision != Decision::Allow {
+            return;
+        }
+        let Ok(mut state) = self.inner.lock() else {
+            return;
+        };
+        if state.map.len() >= ALLOWED_MEMO_CAPACITY
+            || state.fragments + fragments.len() > ALLOWED_MEMO_FRAGMENTS
+        {
+            state.map.clear();
+            state.fragments = 0;
+        }
+        state.fragments += fragments.len();
+        let previous = state.map.insert(
+            key.bytes.as_slice().into(),
+            (*verdict, Arc::from(fragments)),
+        );
+        if let Some((_, previous)) = previous {
+            state.fragments -= previous.len();
+        }
+    }
+
+    /// Sign-ins remembered now.
+    pub fn len(&self) -> usize {
+        self.inner.lock().map_or(0, |s| s.map.len())
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl<'a> From<&'a crate::denial::DeviceSummary> for DenialDevice<'a> {
     fn from(d: &'a crate::denial::DeviceSummary) -> Self {
         DenialDevice {
@@ -234,7 +367,7 @@ pub fn build_noting_applied(
 }
 
 /// Slots of a [`RecordCache`].
-pub const RECORD_CACHE_SLOTS: usize = 256;
+pub const RECORD_CACHE_SLOTS: usize = 1024;
 
 /// Record texts of recent decisions, by everything a record is made of except its id and
 /// time, which are written into a copy of the remembered text.
@@ -301,7 +434,7 @@ fn evaluated_at(signin: &SignIn, created_ms: i64) -> Option<i64> {
 impl RecordKey {
     /// The key of a record that can be remembered: fragments, no denial part, and request
     /// strings short enough to be logged uncut (a slot then holds a few KiB at most, so the
-    /// cache stays within about a MiB whatever clients send).
+    /// cache stays within a few MiB whatever clients send).
     fn cacheable(derived: &Derived, parts: &RecordParts<'_>) -> bool {
         let short = |s: Option<&str>| s.is_none_or(|s| s.len() <= MAX_LOGGED_FIELD);
         matches!(parts.applied, Applied::Fragments)
@@ -384,7 +517,7 @@ fn slot_of(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> usize
     parts.user_agent.hash(&mut h);
     derived.device_identifier.hash(&mut h);
     // The slot count is a power of two; the hash's high bits are its best.
-    (h.finish() >> 56) as usize % RECORD_CACHE_SLOTS
+    (h.finish() >> (64 - RECORD_CACHE_SLOTS.trailing_zeros())) as usize % RECORD_CACHE_SLOTS
 }
 
 impl RecordCache {
@@ -740,6 +873,84 @@ mod tests {
             build_noting_applied(&base, &derived, &parts)
         );
         assert!(fresh.slots.iter().all(|s| s.lock().unwrap().is_none()));
+    }
+
+    #[test]
+    fn the_allowed_memo_gives_back_the_evaluations_verdict_and_fragments() {
+        let source = gardien_core::TenantSource {
+            combined: Some(gardien_core::SourceFile::new(
+                "tenant.json",
+                serde_json::json!({"policies": [
+                    {"id": "p1", "displayName": "Block legacy", "state": "enabled",
+                     "conditions": {"users": {"includeUsers": ["All"]},
+                                    "applications": {"includeApplications": ["All"]},
+                                    "clientAppTypes": ["exchangeActiveSync", "other"]},
+                     "grantControls": {"operator": "OR", "builtInControls": ["block"]}},
+                    {"id": "p2", "displayName": "MFA", "state": "enabledForReportingButNotEnforced",
+                     "conditions": {"users": {"includeUsers": ["All"]},
+                                    "applications": {"includeApplications": ["All"]}},
+                     "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}
+                ]})
+                .to_string(),
+            )),
+            ..Default::default()
+        };
+        let tenant =
+            gardien_core::CompiledTenant::compile(gardien_core::Tenant::load(&source).unwrap());
+        let cache = AppliedCache::default();
+        let memo = &cache.allowed;
+        let mut browser = SignIn::user("u1", &["a1"]);
+        browser.client_app_type = Some(gardien_core::model::enums::ClientAppType::Browser);
+        browser.at = Some(1_765_000_000);
+        let mut legacy = browser.clone();
+        legacy.client_app_type = Some(gardien_core::model::enums::ClientAppType::Other);
+        let mut key = MemoKey::default();
+        for signin in [&browser, &legacy] {
+            assert!(memo.get(signin, &mut key).is_none());
+            let evaluation = tenant.evaluate(signin);
+            let fragments = cache.fragments(&tenant, &evaluation).unwrap();
+            memo.remember(&key, &evaluation.verdict, &fragments);
+        }
+        // The allow is remembered, the deny is not.
+        assert_eq!(memo.len(), 1);
+        assert!(memo.get(&legacy, &mut key).is_none());
+        // The same sign-in a minute later: the evaluation's verdict and fragments.
+        let mut later = browser.clone();
+        later.at = Some(1_765_000_060);
+        let evaluation = tenant.evaluate(&later);
+        assert_eq!(evaluation.verdict.decision, Decision::Allow);
+        let (verdict, fragments) = memo.get(&later, &mut key).unwrap();
+        assert_eq!(verdict, evaluation.verdict);
+        assert_eq!(fragments, cache.fragments(&tenant, &evaluation).unwrap());
+        // Another user is another sign-in.
+        let mut other = browser.clone();
+        other.subject = SignIn::user("u2", &[]).subject;
+        assert!(memo.get(&other, &mut key).is_none());
+
+        // Sign-ins that never repeat turn the memo off for a while: no key, no lookup.
+        let fresh = AllowedMemo::default();
+        for n in 0..ALLOWED_MEMO_WINDOW {
+            let mut s = browser.clone();
+            s.subject = SignIn::user(&format!("distinct-{n}"), &[]).subject;
+            assert!(fresh.get(&s, &mut key).is_none());
+            assert!(key.looked_up);
+            fresh.remember(&key, &evaluation.verdict, &fragments);
+        }
+        assert_eq!(fresh.len(), ALLOWED_MEMO_WINDOW as usize);
+        assert!(fresh.get(&browser, &mut key).is_none());
+        assert!(!key.looked_up);
+        fresh.remember(&key, &evaluation.verdict, &fragments);
+        assert_eq!(fresh.len(), ALLOWED_MEMO_WINDOW as usize);
+        // It comes back after the windows it is off.
+        for _ in 1..ALLOWED_MEMO_WINDOW * ALLOWED_MEMO_OFF_WINDOWS {
+            assert!(fresh.get(&browser, &mut key).is_none());
+        }
+        fresh.remember(&key, &evaluation.verdict, &fragments);
+        assert!(!key.looked_up);
+        assert!(fresh.get(&browser, &mut key).is_none());
+        assert!(key.looked_up);
+        fresh.remember(&key, &evaluation.verdict, &fragments);
+        assert!(fresh.get(&browser, &mut key).is_some());
     }
 
     #[test]

@@ -230,14 +230,17 @@ const WRITTEN_ENTRIES: usize = 1 << 20;
 
 /// The log writer's memory of the fragments already stored, so that a fragment costs one
 /// INSERT per process and a record only its 8 bytes per entry.
+///
+/// The sets hash with `rustc_hash` (a record of a 200-policy set looks up 200 ids: SipHash
+/// made that ≈ 31 k instructions per record on the writer's thread).
 #[derive(Debug, Default)]
 pub(crate) struct Written {
     /// Committed (by this writer, or found stored with the same text).
-    known: std::collections::HashSet<i64>,
+    known: rustc_hash::FxHashSet<i64>,
     /// Inserted in the open transaction.
-    pending: std::collections::HashSet<i64>,
+    pending: rustc_hash::FxHashSet<i64>,
     /// Ids stored with another text: records using them are stored whole.
-    colliding: std::collections::HashSet<i64>,
+    colliding: rustc_hash::FxHashSet<i64>,
 }
 
 impl Written {
