@@ -49,6 +49,9 @@ mod synthetic;
 #[allow(dead_code, reason = "shared with the API tests and the load bench")]
 mod demo;
 
+#[path = "support/synthetic_forward_auth.rs"]
+mod synthetic_forward_auth;
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -136,89 +139,23 @@ fn evaluate() -> Spec {
     }
 }
 
-/// A User-Agent giving the client type and platform of a generated sign-in (the load
-/// bench's).
-fn user_agent(client: &str, platform: &str) -> &'static str {
-    match (client, platform) {
-        ("browser", "iOS") => {
-            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
-        }
-        ("browser", "android") => {
-            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"
-        }
-        ("browser", "macOS") => SAFARI_MAC,
-        ("browser", "linux") => {
-            "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
-        }
-        ("browser", _) => CHROME_WIN,
-        (_, "iOS") => "Outlook-iOS/2.0",
-        (_, "android") => "Outlook-Android/2.0",
-        (_, "macOS") => "Microsoft Office/16.0 (Macintosh; Mac OS X 14.5; Microsoft Outlook 16.89)",
-        _ => "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)",
-    }
-}
-
 /// The synthetic mix's sign-ins as forward-auth requests (as the load bench sends them),
 /// and the `[[apps]]` lines mapping one host per application.
 fn synthetic_specs(generated: &synthetic::Synthetic) -> (String, Vec<Spec>) {
     let leak = |s: String| -> &'static str { s.leak() };
-    let mut apps: Vec<String> = Vec::new();
-    let mut specs = Vec::new();
-    for body in &generated.requests {
-        let c = &body["signInConditions"];
-        let app = body["signInContext"]["includeApplications"][0]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let n = match apps.iter().position(|a| *a == app) {
-            Some(n) => n,
-            None => {
-                apps.push(app);
-                apps.len() - 1
-            }
-        };
-        let methods = &body["session"]["authenticationMethods"];
-        let amr = if methods.as_array().map_or(0, Vec::len) > 1
-            || methods[0].as_str().unwrap_or_default() != "password"
-        {
-            "pwd,mfa"
-        } else {
-            "pwd"
-        };
-        specs.push(Spec {
-            user: leak(
-                body["signInIdentity"]["userId"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            ),
-            host: leak(format!("app-{n}.synthetic.example")),
+    let (apps, sign_ins) = synthetic_forward_auth::forward_auth_sign_ins(generated);
+    let specs = sign_ins
+        .into_iter()
+        .map(|s| Spec {
+            user: leak(s.user),
+            host: leak(s.host),
             headers: vec![
-                (
-                    "x-forwarded-for",
-                    leak(c["ipAddress"].as_str().unwrap_or_default().to_owned()),
-                ),
-                (
-                    "cf-ipcountry",
-                    leak(c["country"].as_str().unwrap_or("US").to_owned()),
-                ),
-                (
-                    "user-agent",
-                    user_agent(
-                        c["clientAppType"].as_str().unwrap_or_default(),
-                        c["devicePlatform"].as_str().unwrap_or_default(),
-                    ),
-                ),
-                ("remote-amr", amr),
+                ("x-forwarded-for", leak(s.address)),
+                ("cf-ipcountry", leak(s.country)),
+                ("user-agent", s.user_agent),
+                ("remote-amr", s.amr),
             ],
             body: None,
-        });
-    }
-    let apps = apps
-        .iter()
-        .enumerate()
-        .map(|(n, app)| {
-            format!("[[apps]]\nhost = \"app-{n}.synthetic.example\"\napp_id = \"{app}\"\nname = \"App {n}\"\n")
         })
         .collect();
     (apps, specs)

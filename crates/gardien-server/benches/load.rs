@@ -49,6 +49,8 @@
 mod demo;
 #[path = "../../gardien-core/benches/support/synthetic.rs"]
 mod synthetic;
+#[path = "support/synthetic_forward_auth.rs"]
+mod synthetic_forward_auth;
 use demo::{ALICE, BOB, CHROME_WIN, SAFARI_MAC, TOKEN, demo_options, root};
 use gardien_server::{AppState, ServerConfig};
 use std::time::{Duration, Instant};
@@ -83,78 +85,19 @@ struct SyntheticLoad {
     requests: Vec<Vec<u8>>,
 }
 
-/// A User-Agent giving the client type and platform of a generated sign-in (as far as a
-/// User-Agent can).
-fn user_agent(client: &str, platform: &str) -> &'static str {
-    match (client, platform) {
-        ("browser", "iOS") => {
-            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
-        }
-        ("browser", "android") => {
-            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"
-        }
-        ("browser", "macOS") => SAFARI_MAC,
-        ("browser", "linux") => {
-            "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
-        }
-        ("browser", _) => CHROME_WIN,
-        (_, "iOS") => "Outlook-iOS/2.0",
-        (_, "android") => "Outlook-Android/2.0",
-        (_, "macOS") => "Microsoft Office/16.0 (Macintosh; Mac OS X 14.5; Microsoft Outlook 16.89)",
-        _ => "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)",
-    }
-}
-
 fn synthetic_load(generated: &synthetic::Synthetic) -> SyntheticLoad {
-    let mut apps: Vec<String> = Vec::new();
-    let mut requests = Vec::new();
-    for body in &generated.requests {
-        let user = body["signInIdentity"]["userId"]
-            .as_str()
-            .unwrap_or_default();
-        let app = body["signInContext"]["includeApplications"][0]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let c = &body["signInConditions"];
-        let n = match apps.iter().position(|a| *a == app) {
-            Some(n) => n,
-            None => {
-                apps.push(app);
-                apps.len() - 1
-            }
-        };
-        let ua = user_agent(
-            c["clientAppType"].as_str().unwrap_or_default(),
-            c["devicePlatform"].as_str().unwrap_or_default(),
-        );
-        // The session's methods as an `amr` claim: a password alone, or multifactor.
-        let methods = body["session"]["authenticationMethods"]
-            .as_array()
-            .map_or(0, Vec::len);
-        let first = body["session"]["authenticationMethods"][0]
-            .as_str()
-            .unwrap_or_default();
-        let amr = if methods > 1 || first != "password" {
-            "pwd,mfa"
-        } else {
-            "pwd"
-        };
-        requests.push(forward_auth(
-            &format!("app-{n}.synthetic.example"),
-            user,
-            &format!(
-                "X-Forwarded-For: {}\r\nCF-IPCountry: {}\r\nUser-Agent: {ua}\r\nRemote-Amr: {amr}\r\n",
-                c["ipAddress"].as_str().unwrap_or_default(),
-                c["country"].as_str().unwrap_or("US"),
-            ),
-        ));
-    }
-    let apps = apps
+    let (apps, sign_ins) = synthetic_forward_auth::forward_auth_sign_ins(generated);
+    let requests = sign_ins
         .iter()
-        .enumerate()
-        .map(|(n, app)| {
-            format!("[[apps]]\nhost = \"app-{n}.synthetic.example\"\napp_id = \"{app}\"\nname = \"App {n}\"\n")
+        .map(|s| {
+            forward_auth(
+                &s.host,
+                &s.user,
+                &format!(
+                    "X-Forwarded-For: {}\r\nCF-IPCountry: {}\r\nUser-Agent: {}\r\nRemote-Amr: {}\r\n",
+                    s.address, s.country, s.user_agent, s.amr
+                ),
+            )
         })
         .collect();
     SyntheticLoad { apps, requests }

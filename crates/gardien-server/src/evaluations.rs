@@ -107,7 +107,10 @@ fn signin_slot(signin: &SignIn) -> usize {
 }
 
 /// Which dated changes are in force at `at`, a bit per [`DATED_CHANGES`] entry (`None`
-/// when the table outgrows the bits: nothing is then remembered).
+/// when the table outgrows the bits: nothing is then remembered). Every kind of change
+/// counts, unlike [`gardien_core::dated::regime`] (enforcement changes only, the key of the
+/// verdict caches through [`gardien_core::signin_key::encode`]): a report also carries the
+/// notes of changes that do not alter the verdict, so that key would not do here.
 pub fn dated_in_force(at: Option<i64>) -> Option<u64> {
     if DATED_CHANGES.len() > 64 {
         return None;

@@ -877,26 +877,21 @@ mod tests {
 
     #[test]
     fn the_allowed_memo_gives_back_the_evaluations_verdict_and_fragments() {
-        let source = gardien_core::TenantSource {
-            combined: Some(gardien_core::SourceFile::new(
-                "tenant.json",
-                serde_json::json!({"policies": [
-                    {"id": "p1", "displayName": "Block legacy", "state": "enabled",
-                     "conditions": {"users": {"includeUsers": ["All"]},
-                                    "applications": {"includeApplications": ["All"]},
-                                    "clientAppTypes": ["exchangeActiveSync", "other"]},
-                     "grantControls": {"operator": "OR", "builtInControls": ["block"]}},
-                    {"id": "p2", "displayName": "MFA", "state": "enabledForReportingButNotEnforced",
-                     "conditions": {"users": {"includeUsers": ["All"]},
-                                    "applications": {"includeApplications": ["All"]}},
-                     "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}
-                ]})
-                .to_string(),
-            )),
-            ..Default::default()
-        };
-        let tenant =
-            gardien_core::CompiledTenant::compile(gardien_core::Tenant::load(&source).unwrap());
+        let tenant = crate::snapshot::compile(
+            "tenant.json",
+            &serde_json::json!({"policies": [
+                {"id": "p1", "displayName": "Block legacy", "state": "enabled",
+                 "conditions": {"users": {"includeUsers": ["All"]},
+                                "applications": {"includeApplications": ["All"]},
+                                "clientAppTypes": ["exchangeActiveSync", "other"]},
+                 "grantControls": {"operator": "OR", "builtInControls": ["block"]}},
+                {"id": "p2", "displayName": "MFA", "state": "enabledForReportingButNotEnforced",
+                 "conditions": {"users": {"includeUsers": ["All"]},
+                                "applications": {"includeApplications": ["All"]}},
+                 "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}
+            ]}),
+        )
+        .unwrap();
         let cache = AppliedCache::default();
         let memo = &cache.allowed;
         let mut browser = SignIn::user("u1", &["a1"]);
@@ -982,21 +977,16 @@ mod tests {
             os_version: Some("10.0.19045".to_owned()),
             client_app: "browser".to_owned(),
         };
-        let source = gardien_core::TenantSource {
-            combined: Some(gardien_core::SourceFile::new(
-                "tenant.json",
-                serde_json::json!({"policies": [
-                    {"id": "p1", "displayName": "Block \"all\"\t", "state": "enabled",
-                     "conditions": {"users": {"includeUsers": ["All"]},
-                                    "applications": {"includeApplications": ["All"]}},
-                     "grantControls": {"operator": "OR", "builtInControls": ["block"]}}
-                ]})
-                .to_string(),
-            )),
-            ..Default::default()
-        };
-        let tenant =
-            gardien_core::CompiledTenant::compile(gardien_core::Tenant::load(&source).unwrap());
+        let tenant = crate::snapshot::compile(
+            "tenant.json",
+            &serde_json::json!({"policies": [
+                {"id": "p1", "displayName": "Block \"all\"\t", "state": "enabled",
+                 "conditions": {"users": {"includeUsers": ["All"]},
+                                "applications": {"includeApplications": ["All"]}},
+                 "grantControls": {"operator": "OR", "builtInControls": ["block"]}}
+            ]}),
+        )
+        .unwrap();
         let evaluation = tenant.evaluate(&signin);
         let verdict = evaluation.verdict;
         assert_eq!(verdict.decision, Decision::Deny);
@@ -1043,30 +1033,25 @@ mod tests {
 
     #[test]
     fn fragments_rebuild_the_serialized_entries_and_the_whole_record() {
-        let source = gardien_core::TenantSource {
-            combined: Some(gardien_core::SourceFile::new(
-                "tenant.json",
-                serde_json::json!({"policies": [
-                    {"id": "p1", "displayName": "Block \"legacy\"", "state": "enabled",
-                     "conditions": {"users": {"includeUsers": ["All"]},
-                                    "applications": {"includeApplications": ["All"]},
-                                    "clientAppTypes": ["exchangeActiveSync", "other"]},
-                     "grantControls": {"operator": "OR", "builtInControls": ["block"]}},
-                    {"id": "p2", "displayName": "MFA", "state": "enabledForReportingButNotEnforced",
-                     "conditions": {"users": {"includeUsers": ["All"]},
-                                    "applications": {"includeApplications": ["All"]}},
-                     "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}},
-                    {"id": "p3", "displayName": "Off", "state": "disabled",
-                     "conditions": {"users": {"includeUsers": ["All"]},
-                                    "applications": {"includeApplications": ["All"]}},
-                     "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}
-                ]})
-                .to_string(),
-            )),
-            ..Default::default()
-        };
-        let tenant =
-            gardien_core::CompiledTenant::compile(gardien_core::Tenant::load(&source).unwrap());
+        let tenant = crate::snapshot::compile(
+            "tenant.json",
+            &serde_json::json!({"policies": [
+                {"id": "p1", "displayName": "Block \"legacy\"", "state": "enabled",
+                 "conditions": {"users": {"includeUsers": ["All"]},
+                                "applications": {"includeApplications": ["All"]},
+                                "clientAppTypes": ["exchangeActiveSync", "other"]},
+                 "grantControls": {"operator": "OR", "builtInControls": ["block"]}},
+                {"id": "p2", "displayName": "MFA", "state": "enabledForReportingButNotEnforced",
+                 "conditions": {"users": {"includeUsers": ["All"]},
+                                "applications": {"includeApplications": ["All"]}},
+                 "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}},
+                {"id": "p3", "displayName": "Off", "state": "disabled",
+                 "conditions": {"users": {"includeUsers": ["All"]},
+                                "applications": {"includeApplications": ["All"]}},
+                 "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}
+            ]}),
+        )
+        .unwrap();
         let cache = AppliedCache::default();
         let browser = {
             let mut s = SignIn::user("u1", &["a1"]);
