@@ -25,16 +25,22 @@ const INSERT: &str = "INSERT OR IGNORE INTO sign_ins \
 const INSERT_FRAGMENT: &str = "INSERT OR IGNORE INTO sign_in_fragments (id, text) VALUES (?1, ?2)";
 
 /// Growth step of the database file on the writer's and the checkpointer's connections
-/// (`SQLITE_FCNTL_CHUNK_SIZE`), in bytes: 64 MiB. The sign-in log only grows, so without it
+/// (`SQLITE_FCNTL_CHUNK_SIZE`), in bytes: 1 MiB. The sign-in log only grows, so without it
 /// nearly every checkpoint that backfills the whole WAL (the writer's restart) extends the
 /// file with `ftruncate` and its sync must then commit the file system's journal (block
 /// allocation, size): measured 16–39 ms of the writer's time per restart on the shared VM,
 /// every request of the next batch waiting. With chunks, the file is extended (by writing
 /// a byte in each new block, so the blocks are allocated and written, not reserved) once
-/// per 64 MiB, mostly by the background checkpointer, and a restart's sync writes only the
+/// per chunk, mostly by the background checkpointer, and a restart's sync writes only the
 /// copied pages. A checkpoint's truncation rounds up to a whole chunk too, so the file is
 /// at most one chunk longer than its pages (SQLite reads its size from its header).
-const CHUNK_BYTES: std::ffi::c_int = 64 * 1024 * 1024;
+///
+/// Small on purpose: a chunk is allocated whole, so a disk with less free space than a
+/// chunk refuses the growth ("database or disk is full") although the pages would fit, and
+/// the log then fails closed (every decision denied). 64 MiB was measured first; it made
+/// `attacks::readiness_follows_the_sign_in_log` (an 8 MiB disk) fail to recover once space
+/// came back. The restart's measured gain came mostly from the background sync.
+const CHUNK_BYTES: std::ffi::c_int = 1024 * 1024;
 
 /// Sets the growth step of `conn`'s main database file to [`CHUNK_BYTES`].
 fn grow_in_chunks(conn: &Connection) -> Result<(), rusqlite::Error> {
