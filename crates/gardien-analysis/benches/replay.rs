@@ -26,8 +26,11 @@
     reason = "a benchmark over generated, known-good input: failing loudly is the point"
 )]
 
+#[path = "support/gardien_records.rs"]
+mod gardien_records;
 #[path = "../../gardien-core/benches/support/synthetic.rs"]
 mod synthetic;
+use gardien_records::{compact_applied, gardien_record, status_code};
 
 use criterion::{Criterion, Throughput};
 use gardien_analysis::replay::cache::DEFAULT_CAPACITY;
@@ -47,46 +50,6 @@ const RECORDS: usize = 100_000;
 const DISTINCT: usize = 10_000;
 /// Records that list every policy (about 45 KB each on this tenant).
 const FULL_RECORDS: usize = 2_000;
-
-fn status_code(v: &Verdict) -> u32 {
-    match v.decision {
-        Decision::Allow => 0,
-        Decision::Challenge => 50074,
-        Decision::Deny => v.error_code.unwrap_or(53003),
-    }
-}
-
-/// `appliedConditionalAccessPolicies` with only the enforced policies that applied.
-fn compact_applied(tenant: &CompiledTenant, v: &Verdict) -> Value {
-    let list: Vec<Value> = v
-        .applied
-        .iter()
-        .filter_map(|i| tenant.tenant.policies.get(i).map(|p| (i, p)))
-        .map(|(i, p)| {
-            json!({"id": p.id, "displayName": p.display_name,
-                   "result": if Some(i) == v.deciding_policy { "failure" } else { "success" },
-                   "enforcedGrantControls": [], "enforcedSessionControls": []})
-        })
-        .collect();
-    Value::Array(list)
-}
-
-fn gardien_record(i: usize, request: &Value, v: &Verdict, applied: Value) -> String {
-    json!({
-        "id": format!("{i:08x}-0000-4000-8000-000000000000"),
-        "createdDateTime": "2026-11-20T08:00:00.000Z",
-        "userId": request["signInIdentity"]["userId"],
-        "appId": request["signInContext"]["includeApplications"][0],
-        "appDisplayName": "App",
-        "correlationId": format!("{i:08x}-0000-4000-8000-000000000000"),
-        "status": {"errorCode": status_code(v)},
-        "conditionalAccessStatus": if v.decision != Decision::Allow { "failure" } else if v.applied.is_empty() { "notApplied" } else { "success" },
-        "appliedConditionalAccessPolicies": applied,
-        "gardien": {"decision": v.decision.as_str(), "requiredControls": [], "request": request},
-    })
-    .to_string()
-        + "\n"
-}
 
 /// An Entra-shaped record of sign-in `i` (request `k`: the device is the request's).
 fn entra_record(

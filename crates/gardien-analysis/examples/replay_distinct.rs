@@ -18,12 +18,14 @@
 
 #![allow(clippy::expect_used, clippy::panic, reason = "example")]
 
+#[path = "../benches/support/gardien_records.rs"]
+#[allow(dead_code, reason = "shared with the replay bench")]
+mod gardien_records;
 #[path = "../../gardien-core/benches/support/synthetic.rs"]
 mod synthetic;
 
 use gardien_analysis::replay::{Change, Element, Rebuilt, Replay, read_log, rebuild};
-use gardien_core::{CompiledTenant, Decision, SignIn, Tenant, Verdict};
-use serde_json::{Value, json};
+use gardien_core::{CompiledTenant, SignIn, Tenant};
 use std::hint::black_box;
 
 fn main() {
@@ -38,7 +40,12 @@ fn main() {
     for (i, request) in generated.requests.iter().enumerate() {
         let signin = SignIn::from_value("request.json", request).expect("generated requests parse");
         let v = tenant.decide(&signin);
-        log.push_str(&record(&tenant, i, request, &v));
+        log.push_str(&gardien_records::gardien_record(
+            i,
+            request,
+            &v,
+            gardien_records::compact_applied(&tenant, &v),
+        ));
     }
     drop(generated);
     let mut sign_ins: Vec<Rebuilt> = Vec::with_capacity(count);
@@ -61,37 +68,4 @@ fn main() {
         "{} sign-ins replayed, {unchanged} unchanged",
         report.totals.replayed
     );
-}
-
-/// A record as `gardien serve` logs it (the replay bench's gardien log).
-fn record(tenant: &CompiledTenant, i: usize, request: &Value, v: &Verdict) -> String {
-    let applied: Vec<Value> = v
-        .applied
-        .iter()
-        .filter_map(|p| tenant.tenant.policies.get(p).map(|policy| (p, policy)))
-        .map(|(p, policy)| {
-            json!({"id": policy.id, "displayName": policy.display_name,
-                   "result": if Some(p) == v.deciding_policy { "failure" } else { "success" },
-                   "enforcedGrantControls": [], "enforcedSessionControls": []})
-        })
-        .collect();
-    let code = match v.decision {
-        Decision::Allow => 0,
-        Decision::Challenge => 50074,
-        Decision::Deny => v.error_code.unwrap_or(53003),
-    };
-    json!({
-        "id": format!("{i:08x}-0000-4000-8000-000000000000"),
-        "createdDateTime": "2026-11-20T08:00:00.000Z",
-        "userId": request["signInIdentity"]["userId"],
-        "appId": request["signInContext"]["includeApplications"][0],
-        "appDisplayName": "App",
-        "correlationId": format!("{i:08x}-0000-4000-8000-000000000000"),
-        "status": {"errorCode": code},
-        "conditionalAccessStatus": if v.decision != Decision::Allow { "failure" } else if v.applied.is_empty() { "notApplied" } else { "success" },
-        "appliedConditionalAccessPolicies": applied,
-        "gardien": {"decision": v.decision.as_str(), "requiredControls": [], "request": request},
-    })
-    .to_string()
-        + "\n"
 }
