@@ -1426,3 +1426,34 @@ async fn every_status_a_route_answers_is_documented() {
         undocumented.join("\n")
     );
 }
+
+/// A `SIGHUP` reload that reads the configuration file while an editor rewrites it (empty,
+/// or cut before `[admin]`) would put a configuration without any admin token in force and
+/// lock every administrator out until a restart: refused, the tokens in force stay.
+#[tokio::test]
+async fn a_reload_without_admin_tokens_is_refused_while_tokens_are_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("gardien.toml");
+    let text = format!(
+        "listen = \"127.0.0.1:0\"\n[store]\npath = \"{db}\"\n[admin]\ntoken_sha256 = \"{hash}\"\n",
+        db = dir.path().join("gardien.db").display(),
+        hash = gardien_server::state::hash_token(TOKEN),
+    );
+    std::fs::write(&config_path, &text).unwrap();
+    let config = ServerConfig::parse("gardien.toml", &text).unwrap();
+    let state = AppState::start(config, demo_options()).await.unwrap();
+    assert!(state.has_admin_tokens());
+    std::fs::write(&config_path, "").unwrap();
+    let outcome = gardien_server::credentials::reload(&state, &config_path).await;
+    match outcome {
+        gardien_server::credentials::Reloaded::Refused(reason) => {
+            assert!(
+                reason.contains("would remove every token in force"),
+                "{reason}"
+            );
+        }
+        other => panic!("an empty file was applied: {other:?}"),
+    }
+    assert!(state.has_admin_tokens(), "the tokens in force stay");
+    let _ = state.store.close().await;
+}
