@@ -15,8 +15,8 @@ pub mod session;
 pub mod trace;
 
 use crate::compile::CompiledTenant;
-use crate::report::{AppliedEntryKey, LogFlags};
 use crate::model::policy::{Policy, PolicyState, UserAction};
+use crate::report::{AppliedEntryKey, LogFlags};
 use crate::signin::{SignIn, Target};
 use conditions::{agents, apps, client_apps, device, flows, locations, platforms, risk, users};
 use grant::{Control, Controls, GrantState, grant_state};

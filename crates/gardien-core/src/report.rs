@@ -410,7 +410,10 @@ pub fn applied_entry_json(tenant: &CompiledTenant, record: &PolicyRecord) -> Opt
 /// is a function of its key): exactly the text [`AppliedPoliciesJson`] writes for a record
 /// with that key (`None` if the key's policy is not in `tenant`).
 pub fn applied_entry_json_of(tenant: &CompiledTenant, key: &AppliedEntryKey) -> Option<String> {
-    let policy = tenant.tenant.policies.get(usize::try_from(key.index).ok()?)?;
+    let policy = tenant
+        .tenant
+        .policies
+        .get(usize::try_from(key.index).ok()?)?;
     serde_json::to_string(&AppliedPolicyJson(policy, *key)).ok()
 }
 

@@ -35,13 +35,16 @@ fn agree(tenant: &CompiledTenant, signin: &SignIn, what: &str) -> usize {
         .iter()
         .map(AppliedEntryKey::of)
         .collect();
-    assert_eq!(entries.len(), expected.len(), "{what}: one entry per policy");
+    assert_eq!(
+        entries.len(),
+        expected.len(),
+        "{what}: one entry per policy"
+    );
     for (got, want) in entries.iter().zip(&expected) {
         assert_eq!(
             got, want,
             "{what}: policy {} ({})",
-            want.index,
-            tenant.tenant.policies[want.index as usize].display_name
+            want.index, tenant.tenant.policies[want.index as usize].display_name
         );
     }
     verdict.decision as usize
@@ -51,7 +54,10 @@ fn agree(tenant: &CompiledTenant, signin: &SignIn, what: &str) -> usize {
 fn synthetic_tenants_entries_are_the_traced_evaluations() {
     for (name, generated) in [
         ("default", synthetic::generate(0x6a72_6469_656e, 500)),
-        ("varied", synthetic::generate_sized(0x6a72_6469_656e, 200, 500)),
+        (
+            "varied",
+            synthetic::generate_sized(0x6a72_6469_656e, 200, 500),
+        ),
     ] {
         let tenant = match Tenant::load(&generated.source) {
             Ok(t) => CompiledTenant::compile(t),
@@ -67,7 +73,10 @@ fn synthetic_tenants_entries_are_the_traced_evaluations() {
             seen[agree(&tenant, &signin, &format!("{name} sign-in {i}"))] += 1;
         }
         println!("{name}: {seen:?} (allow, challenge, deny)");
-        assert!(seen.iter().all(|n| *n > 0), "{name}: mix too narrow {seen:?}");
+        assert!(
+            seen.iter().all(|n| *n > 0),
+            "{name}: mix too narrow {seen:?}"
+        );
     }
 }
 
@@ -97,7 +106,12 @@ fn demo_tenants_entries_are_the_traced_evaluations() {
     let source = TenantSource {
         policy_files: files(&tenant_dir.join("policies"))
             .iter()
-            .map(|p| SourceFile::new(p.display().to_string(), std::fs::read(p).unwrap_or_default()))
+            .map(|p| {
+                SourceFile::new(
+                    p.display().to_string(),
+                    std::fs::read(p).unwrap_or_default(),
+                )
+            })
             .collect(),
         location_files: vec![SourceFile::new(
             "namedLocations.json",
@@ -125,8 +139,11 @@ fn demo_tenants_entries_are_the_traced_evaluations() {
         for (n, variant) in sweep(&body, &[], &[], 48).into_iter().enumerate() {
             let signin = SignIn::from_value("request.json", &variant)
                 .unwrap_or_else(|e| panic!("{} variant {n}: {e}", path.display()));
-            seen[agree(&tenant, &signin, &format!("{} variant {n}: {variant}", path.display()))] +=
-                1;
+            seen[agree(
+                &tenant,
+                &signin,
+                &format!("{} variant {n}: {variant}", path.display()),
+            )] += 1;
         }
     }
     assert!(seen.iter().all(|n| *n > 0), "demo: mix too narrow {seen:?}");
@@ -177,7 +194,12 @@ impl Lcg {
 fn sweep(body: &Value, users: &[String], apps: &[String], count: usize) -> Vec<Value> {
     let mut rng = Lcg(count as u64 ^ 0x5eed);
     let platforms = [
-        "windows", "macOS", "iOS", "android", "linux", "windowsPhone",
+        "windows",
+        "macOS",
+        "iOS",
+        "android",
+        "linux",
+        "windowsPhone",
     ];
     let clients = [
         "browser",
@@ -239,8 +261,16 @@ fn corpus_tenant(root: &Path, policies: &str, locations: &str) -> Tenant {
     let sources = |dir: &str| -> Vec<SourceFile> {
         files(&root.join(dir))
             .iter()
-            .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("json")))
-            .map(|p| SourceFile::new(p.display().to_string(), std::fs::read(p).unwrap_or_default()))
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|x| x.eq_ignore_ascii_case("json"))
+            })
+            .map(|p| {
+                SourceFile::new(
+                    p.display().to_string(),
+                    std::fs::read(p).unwrap_or_default(),
+                )
+            })
             .collect()
     };
     let source = TenantSource {
@@ -273,10 +303,22 @@ fn corpus_exports_entries_are_the_traced_evaluations() {
         let mut apps = vec!["00000000-0000-4000-8000-00000000dcba".to_owned()];
         for p in &tenant.policies {
             if let Some(u) = &p.conditions.users {
-                users.extend(u.include.users.iter().chain(&u.exclude.users).map(|s| s.to_string()));
+                users.extend(
+                    u.include
+                        .users
+                        .iter()
+                        .chain(&u.exclude.users)
+                        .map(|s| s.to_string()),
+                );
             }
             let a = &p.conditions.applications;
-            apps.extend(a.include.apps.iter().chain(&a.exclude.apps).map(|s| s.to_string()));
+            apps.extend(
+                a.include
+                    .apps
+                    .iter()
+                    .chain(&a.exclude.apps)
+                    .map(|s| s.to_string()),
+            );
         }
         users.retain(|u| u != "All" && u != "None" && u != "GuestsOrExternalUsers");
         apps.retain(|a| a != "All" && a != "None" && a != "Office365");

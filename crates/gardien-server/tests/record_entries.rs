@@ -56,7 +56,9 @@ fn same_record(tenant: &CompiledTenant, cache: &AppliedCache, signin: &SignIn, w
     // The record from `decide_entries`' keys.
     let mut keys = Vec::new();
     let verdict = tenant.decide_entries(signin, &mut keys);
-    let entries = cache.entry_fragments(tenant, &keys).expect("entries serialize");
+    let entries = cache
+        .entry_fragments(tenant, &keys)
+        .expect("entries serialize");
     let compact = build(signin, &derived, &parts(&verdict, Applied::Fragments));
     let at = applied_offset(&compact).expect("an empty per-policy array");
     let spliced = Fragments { at, entries }.splice(&compact);
@@ -69,8 +71,12 @@ fn same_record(tenant: &CompiledTenant, cache: &AppliedCache, signin: &SignIn, w
         let from = first.saturating_sub(200);
         panic!(
             "{what}: records differ at byte {first}\n new: …{}\n old: …{}",
-            spliced.get(from..(first + 200).min(spliced.len())).unwrap_or(""),
-            whole.get(from..(first + 200).min(whole.len())).unwrap_or("")
+            spliced
+                .get(from..(first + 200).min(spliced.len()))
+                .unwrap_or(""),
+            whole
+                .get(from..(first + 200).min(whole.len()))
+                .unwrap_or("")
         );
     }
 }
@@ -79,7 +85,10 @@ fn same_record(tenant: &CompiledTenant, cache: &AppliedCache, signin: &SignIn, w
 fn synthetic_records_from_entries_are_the_traced_evaluations() {
     for (name, generated) in [
         ("default", synthetic::generate(0x6a72_6469_656e, 500)),
-        ("varied", synthetic::generate_sized(0x6a72_6469_656e, 200, 500)),
+        (
+            "varied",
+            synthetic::generate_sized(0x6a72_6469_656e, 200, 500),
+        ),
     ] {
         let tenant = CompiledTenant::compile(Tenant::load(&generated.source).unwrap());
         let cache = AppliedCache::default();
@@ -111,5 +120,9 @@ fn demo_records_from_entries_are_the_traced_evaluations() {
         decisions.insert(tenant.decide(&signin).decision);
         same_record(&tenant, &cache, &signin, &path.display().to_string());
     }
-    assert_eq!(decisions.len(), 3, "allow, challenge and deny: {decisions:?}");
+    assert_eq!(
+        decisions.len(),
+        3,
+        "allow, challenge and deny: {decisions:?}"
+    );
 }
