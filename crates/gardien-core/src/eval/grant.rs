@@ -624,17 +624,24 @@ const POLICY_BOUND: u16 =
 
 /// The states of the controls of one sign-in found so far, shared by every policy of an
 /// evaluation ([`Input::control_cache`]): by control bit, whether the state is known, and
-/// whether it is satisfied or interactive (known and neither: cannot be met).
+/// whether it is satisfied or interactive (known and neither: cannot be met); the same by
+/// authentication strength index (the first 64) for the authentication strength control,
+/// whose state depends on the policy only through the strength it names.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct ControlCache {
     known: u16,
     satisfied: u16,
     interactive: u16,
+    strengths_known: u64,
+    strengths_satisfied: u64,
+    strengths_interactive: u64,
 }
 
-/// The satisfied and the interactive controls among a plan's, untraced: each
-/// policy-independent control's state is worked out once per evaluation by
-/// [`control_state`] and remembered in the input; the policy-bound ones every time.
+/// The satisfied and the interactive controls among a plan's, untraced: the state of each
+/// control that does not depend on the policy, and of each authentication strength, is
+/// worked out once per evaluation by [`control_state`] and remembered in the input; terms
+/// of use every time.
+#[inline]
 fn plan_states(
     plan: &GrantPlan,
     policy_index: usize,
@@ -643,42 +650,104 @@ fn plan_states(
 ) -> (Controls, Controls) {
     let required = plan.required.0;
     let mut cache = input.control_cache.get();
-    let mut missing = required & !cache.known & !POLICY_BOUND;
-    let mut bound = required & POLICY_BOUND;
-    let mut satisfied = 0u16;
-    let mut interactive = 0u16;
-    if missing != 0 {
-        while missing != 0 {
-            let i = missing.trailing_zeros();
-            missing &= missing - 1;
-            let bit = 1u16 << i;
-            if let Some(c) = Control::ALL.get(i as usize) {
-                match control_state(*c, policy_index, policy, input, &mut NoTrace) {
-                    ControlState::Satisfied => cache.satisfied |= bit,
-                    ControlState::Interactive => cache.interactive |= bit,
-                    ControlState::Cannot => {}
-                }
-            }
-            cache.known |= bit;
-        }
-        input.control_cache.set(cache);
+    if required & !cache.known & !POLICY_BOUND != 0 {
+        cache = learn(cache, required, policy_index, policy, input);
     }
-    while bound != 0 {
-        let i = bound.trailing_zeros();
-        bound &= bound - 1;
+    let mut satisfied = cache.satisfied & required;
+    let mut interactive = cache.interactive & required;
+    if required & POLICY_BOUND != 0 {
+        let (s, i) = bound_states(required, policy_index, policy, input);
+        satisfied |= s;
+        interactive |= i;
+    }
+    (Controls(satisfied), Controls(interactive))
+}
+
+/// Works out (and remembers in the input) the states of the policy-independent controls
+/// among `required` not known yet.
+#[inline(never)]
+fn learn(
+    mut cache: ControlCache,
+    required: u16,
+    policy_index: usize,
+    policy: &Policy,
+    input: &Input<'_>,
+) -> ControlCache {
+    let mut missing = required & !cache.known & !POLICY_BOUND;
+    while missing != 0 {
+        let i = missing.trailing_zeros();
+        missing &= missing - 1;
         let bit = 1u16 << i;
         if let Some(c) = Control::ALL.get(i as usize) {
             match control_state(*c, policy_index, policy, input, &mut NoTrace) {
-                ControlState::Satisfied => satisfied |= bit,
-                ControlState::Interactive => interactive |= bit,
+                ControlState::Satisfied => cache.satisfied |= bit,
+                ControlState::Interactive => cache.interactive |= bit,
                 ControlState::Cannot => {}
             }
         }
+        cache.known |= bit;
     }
-    (
-        Controls(satisfied | cache.satisfied & required),
-        Controls(interactive | cache.interactive & required),
-    )
+    input.control_cache.set(cache);
+    cache
+}
+
+/// The satisfied and the interactive controls among the policy-bound ones of `required`:
+/// the authentication strength (remembered by strength index) and the terms of use.
+#[inline(never)]
+fn bound_states(
+    required: u16,
+    policy_index: usize,
+    policy: &Policy,
+    input: &Input<'_>,
+) -> (u16, u16) {
+    let state = |c: Control| control_state(c, policy_index, policy, input, &mut NoTrace);
+    let bits = |st: ControlState, bit: u16| match st {
+        ControlState::Satisfied => (bit, 0),
+        ControlState::Interactive => (0, bit),
+        ControlState::Cannot => (0, 0),
+    };
+    let (mut satisfied, mut interactive) = (0u16, 0u16);
+    let strength_bit = 1u16 << Control::AuthenticationStrength as u8;
+    if required & strength_bit != 0 {
+        let index = input
+            .tenant
+            .policies
+            .get(policy_index)
+            .and_then(|p| p.strength)
+            .and_then(|i| u32::try_from(i).ok())
+            .and_then(|i| 1u64.checked_shl(i));
+        let (s, i) = match index {
+            Some(sbit) => {
+                let mut cache = input.control_cache.get();
+                if cache.strengths_known & sbit == 0 {
+                    let st = state(Control::AuthenticationStrength);
+                    cache.strengths_known |= sbit;
+                    match st {
+                        ControlState::Satisfied => cache.strengths_satisfied |= sbit,
+                        ControlState::Interactive => cache.strengths_interactive |= sbit,
+                        ControlState::Cannot => {}
+                    }
+                    input.control_cache.set(cache);
+                    bits(st, strength_bit)
+                } else {
+                    (
+                        if cache.strengths_satisfied & sbit != 0 { strength_bit } else { 0 },
+                        if cache.strengths_interactive & sbit != 0 { strength_bit } else { 0 },
+                    )
+                }
+            }
+            None => bits(state(Control::AuthenticationStrength), strength_bit),
+        };
+        satisfied |= s;
+        interactive |= i;
+    }
+    let terms_bit = 1u16 << Control::TermsOfUse as u8;
+    if required & terms_bit != 0 {
+        let (s, i) = bits(state(Control::TermsOfUse), terms_bit);
+        satisfied |= s;
+        interactive |= i;
+    }
+    (satisfied, interactive)
 }
 
 /// A plan's grant state from the states of its controls (§3.3.1): `OR` is satisfied by any
@@ -839,6 +908,8 @@ mod tests {
                 {"id": "00000000-0000-0000-0000-000000000002"}}),
             json!({"operator": "OR", "builtInControls": ["compliantDevice"],
                 "customAuthenticationFactors": ["duo"]}),
+            json!({"operator": "OR", "builtInControls": ["domainJoinedDevice"], "authenticationStrength":
+                {"id": "00000000-0000-0000-0000-000000000004"}}),
             json!({"operator": "OR", "builtInControls": ["block"]}),
         ];
         let policies: Vec<Value> = grants
