@@ -269,10 +269,6 @@ pub struct Input<'a> {
     /// Whether the session's methods satisfy each of the tenant's first 64 authentication
     /// strengths, as far as known: (known, satisfied) bits by strength index.
     pub(crate) strengths_met: std::cell::Cell<(u64, u64)>,
-    /// The states of the grant controls that do not depend on the policy, as far as an
-    /// untraced grant phase has needed them ([`super::grant`]): every policy asking for MFA
-    /// or a compliant device asks the same question.
-    pub(crate) control_cache: std::cell::Cell<super::grant::ControlCache>,
 }
 
 /// Who among Microsoft Entra Agent ID's identities signs in: an `agentSignIn`, a service
@@ -535,7 +531,6 @@ impl<'a> Input<'a> {
             location_note: std::cell::OnceCell::new(),
             identity,
             strengths_met: std::cell::Cell::new((0, 0)),
-            control_cache: std::cell::Cell::new(super::grant::ControlCache::default()),
         }
     }
 
