@@ -95,6 +95,16 @@ fn main() {
             }
         })
     });
+    // The sign-in log's per-policy results from the memo's masks (what the server's
+    // forward-auth path runs for a sign-in seen the first time), into one reused buffer.
+    let mut entries = Vec::new();
+    group.bench_function("decide-entries", |b| {
+        b.iter(|| {
+            for r in &requests {
+                black_box(compiled.decide_entries(black_box(r), &mut entries));
+            }
+        })
+    });
     group.bench_function("evaluate-traced", |b| {
         b.iter(|| {
             for r in &requests {

@@ -16,6 +16,7 @@ pub mod trace;
 
 use crate::compile::CompiledTenant;
 use crate::model::policy::{Policy, PolicyState, UserAction};
+use crate::report::{AppliedEntryKey, LogFlags};
 use crate::signin::{SignIn, Target};
 use conditions::{agents, apps, client_apps, device, flows, locations, platforms, risk, users};
 use grant::{Control, Controls, GrantState, grant_state};
@@ -500,30 +501,30 @@ impl CompiledTenant {
                 }
             }};
         }
+        // The condition each arm records is `identity_condition`'s (the mask-level view of
+        // [`CompiledTenant::decide_entries`] reads the same function).
+        let identity = identity_condition(input);
         match (&input.user, input.service_principal, &input.agent) {
-            (Some(user), _, Some(_)) => step!(Condition::AgentUsers, |t| {
+            (Some(user), _, Some(_)) => step!(identity, |t| {
                 agents::check_agent_user(policy, user, &mut t)
             }),
-            (None, _, Some(agent)) => step!(Condition::AgentIdentities, |t| {
+            (None, _, Some(agent)) => step!(identity, |t| {
                 agents::check_agent_identity(policy, agent, &mut t)
             }),
-            (Some(user), _, None) => step!(Condition::Users, |t| users::check_users(
+            (Some(user), _, None) => step!(identity, |t| users::check_users(
                 policy, index, user, input, &mut t
             )),
-            (None, Some(sp), None) => step!(Condition::WorkloadIdentities, |t| {
+            (None, Some(sp), None) => step!(identity, |t| {
                 users::check_workload(policy, sp, input, &mut t)
             }),
-            (None, None, None) => step!(Condition::Users, |t| {
+            (None, None, None) => step!(identity, |t| {
                 let _ = &mut t;
                 Outcome::NotSatisfied
             }),
         }
-        let target = match input.signin.target {
-            Target::Applications(_) => Condition::Application,
-            Target::UserAction(_) => Condition::UserActions,
-            Target::AuthContext(_) => Condition::AuthenticationContext,
-        };
-        step!(target, |t| apps::check_target(policy, input, &mut t));
+        step!(target_condition(input), |t| apps::check_target(
+            policy, input, &mut t
+        ));
         if let Some(p) = &c.platforms {
             step!(Condition::DevicePlatform, |t| platforms::check_platforms(
                 p, input, &mut t
@@ -637,6 +638,96 @@ impl CompiledTenant {
         states.finish(self, &input)
     }
 
+    /// Decides a sign-in and gives the sign-in log's per-policy results: one
+    /// [`AppliedEntryKey`] per policy in tenant order in `entries` (cleared first), equal to
+    /// [`AppliedEntryKey::of`] each record of [`CompiledTenant::evaluate`], and the same
+    /// verdict as [`CompiledTenant::decide`].
+    ///
+    /// No trace: the condition families the memo knows for this sign-in give every policy's
+    /// flags a mask at a time (the very sets [`CompiledTenant::evaluate`] reads its outcomes
+    /// from); the others (device filters and states, locations, and what the memo does not
+    /// know for this sign-in) run the same checks per policy, through the same walk
+    /// ([`CompiledTenant::policy_conditions`]) restricted to those families. Allocates only
+    /// when `entries` has less capacity than the tenant has policies.
+    pub fn decide_entries(&self, signin: &SignIn, entries: &mut Vec<AppliedEntryKey>) -> Verdict {
+        let input = Input::resolve(self, signin, Mode::Enforce);
+        let known = self.memo.known(&input);
+        let policies = &self.tenant.policies;
+        entries.clear();
+        entries.extend((0..policies.len()).map(|index| AppliedEntryKey {
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            result: PolicyResult::NotEnabled,
+            satisfied: LogFlags::default(),
+            not_satisfied: LogFlags::default(),
+        }));
+        let identity = identity_condition(&input).log_flag().1;
+        let target = target_condition(&input).log_flag().1;
+        // Families checked per policy, and the policies that have one of them.
+        let mut per_policy = Families::NONE;
+        let mut checked = PolicySet::default();
+        for slot in 0..Families::COUNT {
+            let family = Families::slot(slot);
+            let configured = self.memo.configured(slot);
+            let flag = if family == Families::IDENTITY {
+                Some(identity)
+            } else if family == Families::TARGET {
+                Some(target)
+            } else {
+                family_condition(slot).map(|c| c.log_flag().1)
+            };
+            let (Some(set), Some(flag)) = (known.set(slot), flag) else {
+                per_policy = per_policy.with(family);
+                checked.unite(configured);
+                continue;
+            };
+            for (word, (has, holds)) in configured.0.iter().zip(set.0.iter()).enumerate() {
+                for (mut bits, satisfied) in [(has & holds, true), (has & !holds, false)] {
+                    while bits != 0 {
+                        let index = word * 64 + bits.trailing_zeros() as usize;
+                        bits &= bits - 1;
+                        if let Some(e) = entries.get_mut(index) {
+                            let flags = if satisfied {
+                                &mut e.satisfied
+                            } else {
+                                &mut e.not_satisfied
+                            };
+                            flags.0 |= flag;
+                        }
+                    }
+                }
+            }
+        }
+        if !per_policy.is_empty() {
+            for index in checked.iter() {
+                let (Some(policy), Some(e)) = (policies.get(index), entries.get_mut(index)) else {
+                    continue;
+                };
+                let mut flags = KeepFlags::default();
+                self.policy_conditions(index, policy, &input, per_policy, &mut flags);
+                e.satisfied.0 |= flags.satisfied;
+                e.not_satisfied.0 |= flags.not_satisfied;
+            }
+        }
+        // Every condition sets a flag, so a policy applies exactly when none is unmet.
+        let mut states = Combiner::default();
+        for (index, (policy, e)) in policies.iter().zip(entries.iter_mut()).enumerate() {
+            if policy.state == PolicyState::Disabled {
+                continue;
+            }
+            let report_only = policy.state == PolicyState::ReportOnly;
+            e.result = if e.not_satisfied.0 == 0 {
+                let g = grant_state(index, policy, &input, &mut NoTrace);
+                states.add(self, index, policy, g);
+                applied_result(report_only, g)
+            } else if report_only {
+                PolicyResult::ReportOnlyNotApplied
+            } else {
+                PolicyResult::NotApplied
+            };
+        }
+        states.finish(self, &input)
+    }
+
     /// Evaluates a sign-in and keeps a record of every policy (outcomes, grant states): the
     /// view behind `gardien evaluate`, the what-if tools, explanations and the sign-in log.
     /// The words of a record are built only for what is shown ([`CompiledTenant::details`]).
@@ -710,16 +801,7 @@ impl CompiledTenant {
             let (result, grant) = if applies == Outcome::Satisfied {
                 let g = grant_state(index, policy, &input, &mut NoTrace);
                 states.add(self, index, policy, g);
-                let result = match (report_only, g) {
-                    (false, GrantState::Satisfied) => PolicyResult::Success,
-                    (false, _) => PolicyResult::Failure,
-                    (true, GrantState::Satisfied) => PolicyResult::ReportOnlySuccess,
-                    (true, GrantState::Block | GrantState::Fail(_)) => {
-                        PolicyResult::ReportOnlyFailure
-                    }
-                    (true, GrantState::Interrupt(_)) => PolicyResult::ReportOnlyInterrupted,
-                };
-                (result, Some(g))
+                (applied_result(report_only, g), Some(g))
             } else {
                 let result = if report_only {
                     PolicyResult::ReportOnlyNotApplied
@@ -780,6 +862,80 @@ impl CompiledTenant {
                 }
             })
             .collect()
+    }
+}
+
+/// The result of a policy that applies, as the sign-in log names it.
+fn applied_result(report_only: bool, g: GrantState) -> PolicyResult {
+    match (report_only, g) {
+        (false, GrantState::Satisfied) => PolicyResult::Success,
+        (false, _) => PolicyResult::Failure,
+        (true, GrantState::Satisfied) => PolicyResult::ReportOnlySuccess,
+        (true, GrantState::Block | GrantState::Fail(_)) => PolicyResult::ReportOnlyFailure,
+        (true, GrantState::Interrupt(_)) => PolicyResult::ReportOnlyInterrupted,
+    }
+}
+
+/// The identity condition a sign-in is checked against: the first step of
+/// [`CompiledTenant::policy_conditions`] for every policy.
+fn identity_condition(input: &Input<'_>) -> Condition {
+    match (&input.user, input.service_principal, &input.agent) {
+        (Some(_), _, Some(_)) => Condition::AgentUsers,
+        (None, _, Some(_)) => Condition::AgentIdentities,
+        (Some(_), _, None) | (None, None, None) => Condition::Users,
+        (None, Some(_), None) => Condition::WorkloadIdentities,
+    }
+}
+
+/// The target condition a sign-in is checked against: the second step of
+/// [`CompiledTenant::policy_conditions`] for every policy.
+fn target_condition(input: &Input<'_>) -> Condition {
+    match input.signin.target {
+        Target::Applications(_) => Condition::Application,
+        Target::UserAction(_) => Condition::UserActions,
+        Target::AuthContext(_) => Condition::AuthenticationContext,
+    }
+}
+
+/// The one condition of a family slot whose outcome the memo can know ([`memo::Known`]),
+/// for the families with a single condition; `None` for the families whose condition
+/// depends on the sign-in (identity, target: [`identity_condition`], [`target_condition`])
+/// or that the memo never knows (device filter and states, locations: checked per policy).
+fn family_condition(slot: usize) -> Option<Condition> {
+    let f = Families::slot(slot);
+    [
+        Condition::DevicePlatform,
+        Condition::ClientApps,
+        Condition::SignInRisk,
+        Condition::UserRisk,
+        Condition::ServicePrincipalRisk,
+        Condition::InsiderRisk,
+        Condition::AuthenticationFlow,
+        Condition::AgentIdRisk,
+    ]
+    .into_iter()
+    .find(|c| Families::of(*c) == f)
+}
+
+/// Evaluates the conditions it is given and keeps only the sign-in log's flags of their
+/// outcomes (`conditionsSatisfied`, `conditionsNotSatisfied`).
+#[derive(Default)]
+struct KeepFlags {
+    satisfied: u32,
+    not_satisfied: u32,
+}
+
+impl Recorder for KeepFlags {
+    type T = NoTrace;
+    #[inline]
+    fn record(&mut self, condition: Condition, outcome: Outcome, _n: NoTrace) -> bool {
+        let flag = condition.log_flag().1;
+        if outcome == Outcome::Satisfied {
+            self.satisfied |= flag;
+        } else {
+            self.not_satisfied |= flag;
+        }
+        true
     }
 }
 

@@ -362,12 +362,11 @@ pub struct AppliedPoliciesJson<'a> {
 impl Serialize for AppliedPoliciesJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let policies = &self.tenant.tenant.policies;
-        s.collect_seq(
-            self.evaluation
-                .policies
-                .iter()
-                .filter_map(|r| policies.get(r.index).map(|p| AppliedPolicyJson(p, r))),
-        )
+        s.collect_seq(self.evaluation.policies.iter().filter_map(|r| {
+            policies
+                .get(r.index)
+                .map(|p| AppliedPolicyJson(p, AppliedEntryKey::of(r)))
+        }))
     }
 }
 
@@ -404,12 +403,22 @@ impl AppliedEntryKey {
 /// [`AppliedPoliciesJson`] writes for `record` (`None` if the record's policy is not in
 /// `tenant`).
 pub fn applied_entry_json(tenant: &CompiledTenant, record: &PolicyRecord) -> Option<String> {
-    let policy = tenant.tenant.policies.get(record.index)?;
-    serde_json::to_string(&AppliedPolicyJson(policy, record)).ok()
+    applied_entry_json_of(tenant, &AppliedEntryKey::of(record))
 }
 
-/// One entry of [`AppliedPoliciesJson`].
-struct AppliedPolicyJson<'a>(&'a Policy, &'a PolicyRecord);
+/// One entry of `appliedConditionalAccessPolicies` as compact JSON, from its key (an entry
+/// is a function of its key): exactly the text [`AppliedPoliciesJson`] writes for a record
+/// with that key (`None` if the key's policy is not in `tenant`).
+pub fn applied_entry_json_of(tenant: &CompiledTenant, key: &AppliedEntryKey) -> Option<String> {
+    let policy = tenant
+        .tenant
+        .policies
+        .get(usize::try_from(key.index).ok()?)?;
+    serde_json::to_string(&AppliedPolicyJson(policy, *key)).ok()
+}
+
+/// One entry of [`AppliedPoliciesJson`]: the policy and what its entry is a function of.
+struct AppliedPolicyJson<'a>(&'a Policy, AppliedEntryKey);
 
 /// Names serialized as a JSON array, from an iterator taken by the first serialization
 /// (a second one writes `[]`: build one per use).
@@ -424,13 +433,12 @@ impl<'n, I: Iterator<Item = &'n str>> Serialize for Names<I> {
 impl Serialize for AppliedPolicyJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct as _;
-        let AppliedPolicyJson(policy, record) = *self;
-        let enabled = record.result != PolicyResult::NotEnabled;
-        let (satisfied, unsatisfied) = condition_flags(record);
+        let AppliedPolicyJson(policy, key) = *self;
+        let enabled = key.result != PolicyResult::NotEnabled;
         let mut m = s.serialize_struct("AppliedPolicy", 7)?;
         m.serialize_field("id", &policy.id)?;
         m.serialize_field("displayName", &policy.display_name)?;
-        m.serialize_field("result", &record.result)?;
+        m.serialize_field("result", &key.result)?;
         let grant = enabled.then(|| grant_control_log_names(policy));
         m.serialize_field("enforcedGrantControls", &Names(std::cell::Cell::new(grant)))?;
         let session = enabled.then(|| policy.session.names().into_iter());
@@ -438,8 +446,8 @@ impl Serialize for AppliedPolicyJson<'_> {
             "enforcedSessionControls",
             &Names(std::cell::Cell::new(session)),
         )?;
-        m.serialize_field("conditionsSatisfied", &satisfied)?;
-        m.serialize_field("conditionsNotSatisfied", &unsatisfied)?;
+        m.serialize_field("conditionsSatisfied", &key.satisfied)?;
+        m.serialize_field("conditionsNotSatisfied", &key.not_satisfied)?;
         m.end()
     }
 }

@@ -35,6 +35,9 @@
 //! unless `HANDLER_BUILT=1`: all are built first, then sent by `send_built` (callgrind's
 //! `--toggle-collect=handler::send_built` then counts the handler without the building).
 //! `HANDLER_SHOW=1` then prints the last record as the log reads it back.
+//! `HANDLER_MEMO=off` (with `HANDLER_TENANT=synthetic`) turns the allowed sign-ins' memo
+//! off after the first pass, so every request is decided and recorded as a sign-in seen
+//! for the first time (what distinct traffic costs).
 //!
 //! `record-200p/*` (wall time): the sign-in record's per-policy results on the 200-policy
 //! synthetic tenant of the core bench (500 sign-ins of its mix, decided once beforehand):
@@ -373,6 +376,11 @@ token_sha256 = "{hash}"
             allowed.len(),
             synthetic_specs.len()
         );
+        // `HANDLER_MEMO=off`: the allowed sign-ins' memo off, as for traffic that does not
+        // repeat (each request then pays its decision and its record's per-policy results).
+        if std::env::var("HANDLER_MEMO").is_ok_and(|v| v == "off") {
+            state.live.load().applied.allowed.turn_off();
+        }
         vec![("allow", allowed), ("all", synthetic_specs)]
     } else {
         vec![

@@ -465,17 +465,22 @@ pub async fn decide_and_log(
     } else {
         live.applied.allowed.get(signin, &mut memo_key)
     };
-    // One pass: the evaluation's verdict is `decide`'s (the same checks, recorded), and its
-    // records are the log's per-policy results.
-    let evaluation = match remembered {
-        Some(_) => None,
-        None => Some(tenant.evaluate(signin)),
-    };
-    let verdict = match (&evaluation, &remembered) {
-        (Some(e), _) => e.verdict,
-        (None, Some((v, _))) => *v,
-        // Unreachable: one of the two is there.
-        (None, None) => return Err(Refusal::Internal("no verdict".to_owned())),
+    // The verdict and the log's per-policy results from one pass without trace
+    // (`decide_entries`: the memo's masks, the per-policy checks only where the masks do
+    // not say); a deny or challenge is also evaluated with its records, for its page, and
+    // `/v1/evaluate` for its report (its per-policy results are then the records').
+    let (verdict, evaluation, keys) = match &remembered {
+        Some((v, _)) => (*v, None, None),
+        None if parts.want_report => {
+            let e = tenant.evaluate(signin);
+            (e.verdict, Some(e), None)
+        }
+        None => {
+            let mut keys = Vec::new();
+            let v = tenant.decide_entries(signin, &mut keys);
+            let e = (v.decision != Decision::Allow).then(|| tenant.evaluate(signin));
+            (v, e, Some(keys))
+        }
     };
     let correlation_id = state.ids.next();
     // An allowed sign-in asked about before: its report text, remembered.
@@ -505,18 +510,21 @@ pub async fn decide_and_log(
     };
     // The per-policy results go to the store as fragments (each entry stored once); the
     // record's text keeps an empty array where they go.
-    let fragments = match (&evaluation, remembered) {
-        (_, Some((_, f))) => Some(f),
-        (Some(e), None) => {
-            let fragments = live.applied.fragments(tenant, e);
+    let fragments = match (remembered, &keys, &evaluation) {
+        (Some((_, f)), _, _) => Some(f),
+        (None, keys, evaluation) => {
+            let fragments = match (keys, evaluation) {
+                (Some(keys), _) => live.applied.entry_fragments(tenant, keys),
+                (None, Some(e)) => live.applied.fragments(tenant, e),
+                (None, None) => None,
+            };
             if let Some(f) = &fragments
-                && e.verdict.decision == Decision::Allow
+                && verdict.decision == Decision::Allow
             {
-                live.applied.allowed.remember(&memo_key, &e.verdict, f);
+                live.applied.allowed.remember(&memo_key, &verdict, f);
             }
             fragments
         }
-        (None, None) => None,
     };
     let build = |applied: Applied<'_>| {
         live.records.build_noting_applied(

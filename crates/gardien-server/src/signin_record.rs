@@ -10,7 +10,7 @@
 use crate::clean::{MAX_LOGGED_FIELD, truncate};
 use crate::json_text::Span;
 use gardien_core::model::enums::RiskLevel;
-use gardien_core::report::{AppliedEntryKey, AppliedPoliciesJson, applied_entry_json};
+use gardien_core::report::{AppliedEntryKey, AppliedPoliciesJson, applied_entry_json_of};
 use gardien_core::signin_log::record::{
     Coordinates, Denial, DenialDevice, DeviceDetail, GardienMember, List, Location, Member,
     Policies, Record, RequestMember, Scalar, Status,
@@ -147,16 +147,36 @@ impl AppliedCache {
         tenant: &CompiledTenant,
         evaluation: &Evaluation,
     ) -> Option<Vec<Fragment>> {
-        let mut out = Vec::with_capacity(evaluation.policies.len());
+        self.fragments_of(tenant, evaluation.policies.iter().map(AppliedEntryKey::of))
+    }
+
+    /// The fragments of per-policy results given by their keys (as
+    /// [`CompiledTenant::decide_entries`] gives them, one per policy in tenant order), with
+    /// `tenant` (the policy set this cache belongs to), in order; `None` only if an entry
+    /// cannot be serialized. The same fragments as [`AppliedCache::fragments`] of the
+    /// evaluation whose records have these keys.
+    pub fn entry_fragments(
+        &self,
+        tenant: &CompiledTenant,
+        keys: &[AppliedEntryKey],
+    ) -> Option<Vec<Fragment>> {
+        self.fragments_of(tenant, keys.iter().copied())
+    }
+
+    fn fragments_of(
+        &self,
+        tenant: &CompiledTenant,
+        keys: impl ExactSizeIterator<Item = AppliedEntryKey>,
+    ) -> Option<Vec<Fragment>> {
+        let mut out = Vec::with_capacity(keys.len());
         let mut guard = self.entries.lock().ok()?;
         let (map, bytes) = &mut *guard;
-        for record in &evaluation.policies {
-            let key = AppliedEntryKey::of(record);
+        for key in keys {
             if let Some(found) = map.get(&key) {
                 out.push(found.clone());
                 continue;
             }
-            let made = fragment(applied_entry_json(tenant, record)?);
+            let made = fragment(applied_entry_json_of(tenant, &key)?);
             let size = made.text.len();
             if map.len() >= APPLIED_CACHE_CAPACITY || *bytes + size > APPLIED_CACHE_BYTES {
                 map.clear();
@@ -297,6 +317,17 @@ impl AllowedMemo {
         );
         if let Some((_, previous)) = previous {
             state.fragments -= previous.len();
+        }
+    }
+
+    /// Forgets every sign-in and stays off from now on, as the hit-rate guard turns it off
+    /// for traffic that does not repeat (the handler bench's `HANDLER_MEMO=off` measures
+    /// distinct sign-ins this way: each request pays its decision and its record).
+    pub fn turn_off(&self) {
+        if let Ok(mut state) = self.inner.lock() {
+            state.map.clear();
+            state.fragments = 0;
+            state.off = u32::MAX;
         }
     }
 

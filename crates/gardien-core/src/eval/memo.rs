@@ -8,7 +8,8 @@
 //! same check functions per policy.
 
 use super::input::{Input, Mode, Outcome};
-use super::{Condition, FirstFailure, PolicySet};
+use super::trace::NoTrace;
+use super::{Condition, FirstFailure, PolicySet, Recorder};
 use crate::compile::{CompiledTenant, CompiledUser};
 use crate::ids::{AZURE_AD_GRAPH_APP, IdTable, normalize_id};
 use crate::model::enums::{
@@ -74,6 +75,30 @@ impl Families {
         }
     }
 
+    /// Number of families (bits of [`Families::ALL`] that name one).
+    pub(crate) const COUNT: usize = 12;
+
+    /// The family of slot `slot` (its bit), `0 <= slot <` [`Families::COUNT`].
+    #[inline]
+    pub(crate) const fn slot(slot: usize) -> Families {
+        Families(1 << slot)
+    }
+
+    /// No family.
+    pub(crate) const NONE: Families = Families(0);
+
+    /// Both sets' families.
+    #[inline]
+    pub(crate) const fn with(self, other: Families) -> Families {
+        Families(self.0 | other.0)
+    }
+
+    /// Whether no family is in the set.
+    #[inline]
+    pub(crate) const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
     /// The families of `self` that are not in `other`.
     pub const fn without(self, other: Families) -> Families {
         Families(self.0 & !other.0)
@@ -104,6 +129,12 @@ pub(crate) struct Known {
 }
 
 impl Known {
+    /// The policies whose condition of the family in slot `slot` holds, when known.
+    #[inline]
+    pub(crate) fn set(&self, slot: usize) -> Option<&PolicySet> {
+        self.sets.get(slot).and_then(Option::as_ref)
+    }
+
     /// The outcome of a policy's condition of family `f`, when known.
     #[inline]
     pub(crate) fn outcome(&self, f: Families, index: usize) -> Option<Outcome> {
@@ -113,6 +144,24 @@ impl Known {
             .copied()
             .flatten()
             .map(|set| Outcome::of(set.contains(index)))
+    }
+}
+
+/// The families a policy's conditions belong to, from the evaluator's own walk of the policy
+/// with every outcome given as known: no check runs. Which conditions a policy has does not
+/// depend on the sign-in (the identity and target steps are always one condition each, of
+/// families [`Families::IDENTITY`] and [`Families::TARGET`]).
+struct Shape(Families);
+
+impl Recorder for Shape {
+    type T = NoTrace;
+    #[inline]
+    fn known(&self, _family: Families, _index: usize) -> Option<Outcome> {
+        Some(Outcome::Satisfied)
+    }
+    fn record(&mut self, condition: Condition, _outcome: Outcome, _notes: NoTrace) -> bool {
+        self.0 = self.0.with(Families::of(condition));
+        true
     }
 }
 
@@ -133,6 +182,9 @@ pub struct Memo {
     /// ([`Families::RUNTIME`]: a device filter, device states, locations). For the others,
     /// evaluating only those families is `Satisfied` without looking at the policy.
     runtime: PolicySet,
+    /// By family slot, the active policies with a condition of that family (what the
+    /// evaluator's walk of each policy reaches, [`Shape`]).
+    configured: [PolicySet; Families::COUNT],
     platform: [PolicySet; PLATFORMS],
     client: [[PolicySet; PLATFORMS]; CLIENTS],
     sign_in_risk: [PolicySet; LEVELS],
@@ -185,9 +237,23 @@ impl Memo {
                 }
             }
         }
+        let mut configured = [PolicySet::default(); Families::COUNT];
+        let shape_input = Input::resolve(tenant, &base, Mode::Enforce);
+        for i in active.iter() {
+            if let Some(p) = policies.get(i) {
+                let mut shape = Shape(Families::NONE);
+                tenant.policy_conditions(i, p, &shape_input, Families::ALL, &mut shape);
+                for (slot, set) in configured.iter_mut().enumerate() {
+                    if shape.0.contains(Families::slot(slot)) {
+                        set.insert(i);
+                    }
+                }
+            }
+        }
         let mut m = Memo {
             active,
             runtime,
+            configured,
             ..Memo::default()
         };
         for p in DevicePlatform::ALL {
@@ -301,6 +367,13 @@ impl Memo {
         }
         m.other_app = mask(&base, Families::TARGET);
         m
+    }
+
+    /// The active policies with a condition of the family in slot `slot`.
+    #[inline]
+    pub(crate) fn configured(&self, slot: usize) -> &PolicySet {
+        static NONE: PolicySet = PolicySet([0; 8]);
+        self.configured.get(slot).unwrap_or(&NONE)
     }
 
     /// Whether policy `index` has a condition of the [`Families::RUNTIME`] families; when
