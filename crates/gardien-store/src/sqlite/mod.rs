@@ -3,7 +3,6 @@
 //! through a tokio broadcast channel.
 
 mod checkpoint;
-mod search;
 mod sink;
 
 use std::path::Path;
@@ -423,7 +422,7 @@ impl Backend for SqliteDb {
         limit: i64,
         reads: Option<i64>,
     ) -> Result<LogPage, StoreError> {
-        let found = search::run(&self.pool, filter, limit, reads)
+        let found = crate::search::run(&self.pool, filter, limit, reads)
             .await
             .map_err(self.sql("query the sign-in log"))?;
         let (stored, last) = search_rows(&found.rows, &self.sql("decode sign-in records"))?;
@@ -436,7 +435,7 @@ impl Backend for SqliteDb {
     }
 
     async fn refresh_statistics(&self) -> Result<(), StoreError> {
-        // The search counts its candidates itself (`search::pick_index`): a full ANALYZE
+        // The search counts its candidates itself (`crate::search`): a full ANALYZE
         // would hold the write lock, hence the log writer, for seconds on a large log.
         Ok(())
     }
