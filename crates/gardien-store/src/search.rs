@@ -33,6 +33,7 @@ use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
 use sqlx::{Database, Encode, Pool, QueryBuilder, Row as _, Type};
 
 use crate::SignInFilter;
+use crate::backend::{LogCursor, STORED_COLUMNS};
 use crate::log::{SEARCH_HEAD, finish_search, push_before, push_filter};
 
 /// Most index entries probed per filter before picking (skipping this many takes well under a
@@ -91,6 +92,10 @@ pub(crate) trait Dialect: Database {
         window: (Option<i64>, Option<i64>),
     );
 
+    /// Appends the keyset condition of an export page continuing after `(created_ms, seq)`
+    /// (oldest first), in the form this backend's planner turns into an index range.
+    fn push_after(qb: &mut QueryBuilder<'_, Self>, created_ms: i64, seq: i64);
+
     /// Runs `qb`.
     fn fetch<'p, 'q>(
         pool: &'p Pool<Self>,
@@ -103,6 +108,16 @@ pub(crate) trait Dialect: Database {
 
 impl Dialect for Sqlite {
     const PICKS: bool = true;
+
+    fn push_after(qb: &mut QueryBuilder<'_, Sqlite>, created_ms: i64, seq: i64) {
+        qb.push(" AND created_ms >= ")
+            .push_bind(created_ms)
+            .push(" AND (created_ms > ")
+            .push_bind(created_ms)
+            .push(" OR seq > ")
+            .push_bind(seq)
+            .push(")");
+    }
 
     fn push_index(qb: &mut QueryBuilder<'_, Sqlite>, index: &'static str) {
         // Names of our own indexes, never input.
@@ -137,6 +152,15 @@ impl Dialect for Sqlite {
 
 impl Dialect for Postgres {
     const PICKS: bool = false;
+
+    fn push_after(qb: &mut QueryBuilder<'_, Postgres>, created_ms: i64, seq: i64) {
+        // A row comparison: an index range scan on (created_ms, seq).
+        qb.push(" AND (created_ms, seq) > (")
+            .push_bind(created_ms)
+            .push(", ")
+            .push_bind(seq)
+            .push(")");
+    }
 
     fn push_index(_qb: &mut QueryBuilder<'_, Postgres>, _index: &'static str) {}
 
@@ -442,4 +466,27 @@ where
         rows,
         stopped_at: if full { None } else { second_from },
     })
+}
+
+/// The rows of an export page: `created_ms, seq` and [`STORED_COLUMNS`] of at most `page`
+/// records matching `filter` (its position aside), oldest first, after `after`.
+pub(crate) async fn export_rows<'a, DB: Dialect>(
+    pool: &Pool<DB>,
+    filter: &'a SignInFilter,
+    after: Option<LogCursor>,
+    page: i64,
+) -> Result<Vec<DB::Row>, sqlx::Error>
+where
+    &'a str: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    let mut qb = QueryBuilder::<DB>::new(format!(
+        "SELECT created_ms, seq, {STORED_COLUMNS} FROM sign_ins WHERE 1 = 1"
+    ));
+    push_filter(&mut qb, filter);
+    if let Some((created_ms, seq)) = after {
+        DB::push_after(&mut qb, created_ms, seq);
+    }
+    qb.push(" ORDER BY created_ms, seq LIMIT ").push_bind(page);
+    DB::fetch(pool, qb).await
 }

@@ -19,12 +19,10 @@ use crate::audit::{
     AUDIT_COLUMNS, AuditEntry, AuditFilter, AuditRecord, decode_audit, push_audit_filter,
 };
 use crate::backend::{
-    Backend, LogCursor, LogPage, STORED_COLUMNS, export_lines, search_page, search_rows,
-    whole_texts,
+    Backend, LogCursor, LogPage, export_lines, search_page, search_rows, whole_texts,
 };
 use crate::compact::FragmentCache;
 use crate::location::{mask_password, validate_schema};
-use crate::log::push_filter;
 use crate::versions::{
     EncodedVersion, LIST_VERSIONS, VERSION_COLUMNS, decode_documents, decode_summaries,
     decode_version,
@@ -549,22 +547,7 @@ impl Backend for PgDb {
         page: i64,
         out: &mut Vec<u8>,
     ) -> Result<(usize, Option<LogCursor>), StoreError> {
-        let mut qb = QueryBuilder::<Postgres>::new(format!(
-            "SELECT created_ms, seq, {STORED_COLUMNS} FROM sign_ins WHERE TRUE"
-        ));
-        push_filter(&mut qb, filter);
-        if let Some((created_ms, seq)) = after {
-            // A row comparison: an index range scan on (created_ms, seq).
-            qb.push(" AND (created_ms, seq) > (")
-                .push_bind(created_ms)
-                .push(", ")
-                .push_bind(seq)
-                .push(")");
-        }
-        qb.push(" ORDER BY created_ms, seq LIMIT ").push_bind(page);
-        let rows = qb
-            .build()
-            .fetch_all(&self.inner.pool)
+        let rows = crate::search::export_rows(&self.inner.pool, filter, after, page)
             .await
             .map_err(self.sql("export the sign-in log"))?;
         let (stored, last) = search_rows(&rows, &self.sql("decode sign-in records for export"))?;

@@ -20,12 +20,10 @@ use crate::audit::{
     AUDIT_COLUMNS, AuditEntry, AuditFilter, AuditRecord, decode_audit, push_audit_filter,
 };
 use crate::backend::{
-    Backend, LogCursor, LogPage, STORED_COLUMNS, export_lines, search_page, search_rows,
-    whole_texts,
+    Backend, LogCursor, LogPage, export_lines, search_page, search_rows, whole_texts,
 };
 use crate::changes::LOCAL_FEED_CAPACITY;
 use crate::compact::FragmentCache;
-use crate::log::push_filter;
 use crate::versions::{
     EncodedVersion, LIST_VERSIONS, VERSION_COLUMNS, decode_documents, decode_summaries,
     decode_version,
@@ -486,23 +484,7 @@ impl Backend for SqliteDb {
         page: i64,
         out: &mut Vec<u8>,
     ) -> Result<(usize, Option<LogCursor>), StoreError> {
-        let mut qb = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT created_ms, seq, {STORED_COLUMNS} FROM sign_ins WHERE 1 = 1"
-        ));
-        push_filter(&mut qb, filter);
-        if let Some((created_ms, seq)) = after {
-            qb.push(" AND created_ms >= ")
-                .push_bind(created_ms)
-                .push(" AND (created_ms > ")
-                .push_bind(created_ms)
-                .push(" OR seq > ")
-                .push_bind(seq)
-                .push(")");
-        }
-        qb.push(" ORDER BY created_ms, seq LIMIT ").push_bind(page);
-        let rows = qb
-            .build()
-            .fetch_all(&self.pool)
+        let rows = crate::search::export_rows(&self.pool, filter, after, page)
             .await
             .map_err(self.sql("export the sign-in log"))?;
         let (stored, last) = search_rows(&rows, &self.sql("decode sign-in records for export"))?;
