@@ -215,6 +215,21 @@ pub struct LogConfig {
     /// [`MAX_COMMIT_INTERVAL_US`].
     #[serde(default = "default_commit_interval_us")]
     pub commit_interval_us: u32,
+    /// Most index entries one page of a sign-in search reads (`GET /v1/signins`, the
+    /// console's search): a page that reaches it before it is full stops there, says back to
+    /// when it searched and links on (`docs/signins.md`). Default
+    /// [`gardien_store::SEARCH_READS`] (50,000, under 10 ms of a core), from 1 to
+    /// [`MAX_SEARCH_READS`].
+    #[serde(default = "default_search_reads")]
+    pub search_reads: usize,
+}
+
+/// The largest `[log] search_reads`: 100 times the default (about a second of a core per
+/// page), so that no setting makes one request's work grow with the log.
+pub const MAX_SEARCH_READS: usize = 5_000_000;
+
+fn default_search_reads() -> usize {
+    gardien_store::SEARCH_READS
 }
 
 /// The largest `[log] commit_interval_us`: 10 ms. A longer wait would hold every decision
@@ -226,8 +241,15 @@ fn default_commit_interval_us() -> u32 {
 }
 
 impl LogConfig {
-    /// Checks `commit_interval_us` against [`MAX_COMMIT_INTERVAL_US`].
+    /// Checks `commit_interval_us` against [`MAX_COMMIT_INTERVAL_US`] and `search_reads`
+    /// against 1 and [`MAX_SEARCH_READS`].
     fn check(&self) -> Result<(), String> {
+        if !(1..=MAX_SEARCH_READS).contains(&self.search_reads) {
+            return Err(format!(
+                "[log] search_reads = {} is not from 1 to {MAX_SEARCH_READS}: it bounds the index entries one sign-in search page reads",
+                self.search_reads
+            ));
+        }
         if self.commit_interval_us > MAX_COMMIT_INTERVAL_US {
             return Err(format!(
                 "[log] commit_interval_us = {} is more than {MAX_COMMIT_INTERVAL_US} (10 ms): every decision answered after its commit would wait that long",
@@ -295,6 +317,7 @@ impl Default for LogConfig {
             retention_days: default_retention(),
             ship: None,
             commit_interval_us: default_commit_interval_us(),
+            search_reads: default_search_reads(),
         }
     }
 }
@@ -653,6 +676,24 @@ mod tests {
         let e = e.to_string();
         assert!(e.contains("t.toml"), "{e}");
         assert!(e.contains("commit_interval_us = 10001"), "{e}");
+    }
+
+    #[test]
+    fn the_search_bound_is_bounded() {
+        let c = ServerConfig::parse("t.toml", "").unwrap();
+        assert_eq!(c.log.search_reads, gardien_store::SEARCH_READS);
+        let c = ServerConfig::parse("t.toml", "[log]\nsearch_reads = 1\n").unwrap();
+        assert_eq!(c.log.search_reads, 1);
+        let c = ServerConfig::parse("t.toml", "[log]\nsearch_reads = 5000000\n").unwrap();
+        assert_eq!(c.log.search_reads, MAX_SEARCH_READS);
+        for refused in ["0", "5000001"] {
+            let text = format!("[log]\nsearch_reads = {refused}\n");
+            let Err(e) = ServerConfig::parse("t.toml", &text) else {
+                panic!("search_reads = {refused} is refused");
+            };
+            let e = e.to_string();
+            assert!(e.contains(&format!("search_reads = {refused}")), "{e}");
+        }
     }
 
     #[test]

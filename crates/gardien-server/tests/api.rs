@@ -697,6 +697,124 @@ async fn every_decision_is_logged_and_queryable() {
     );
 }
 
+/// `GET /v1/signins` reads at most `[log] search_reads` index entries a page: when the
+/// filters each match many sign-ins and few together, a page stops before it is full, says
+/// back to when it searched (`@gardien.searchedTo`) and links on (`@odata.nextLink`, every
+/// other parameter kept); following the links to the end gives exactly the matches, newest
+/// first, each once. A bad `before` is refused, and so is `before` on the export (which
+/// streams everything).
+#[tokio::test]
+async fn a_sign_in_query_stops_at_its_bound_and_links_on() {
+    let s = server("[log]\nsearch_reads = 4").await;
+    // 200 sign-ins, one a second: users u0/u1 and apps a0/a1 alternate so that u0 never uses
+    // a0, except at t = 10 s and t = 20 s.
+    for i in 0..200i64 {
+        let (user, app) = match i {
+            10 | 20 => ("u0", "a0"),
+            _ if i % 2 == 0 => ("u0", "a1"),
+            _ => ("u1", "a0"),
+        };
+        s.state
+            .store
+            .log()
+            .append(gardien_store::SignInRecord {
+                id: format!("c{i:03}"),
+                created_ms: 1_700_000_000_000 + i * 1000,
+                user_id: user.to_owned(),
+                app_id: app.to_owned(),
+                decision: "allow".to_owned(),
+                error_code: None,
+                record: json!({"correlationId": format!("c{i:03}")}).to_string(),
+                fragments: None,
+            })
+            .await
+            .unwrap();
+    }
+    let mut uri = "/v1/signins?user=u0&app=a0&limit=5".to_owned();
+    let mut got = Vec::new();
+    let mut stopped = 0;
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        assert!(pages < 200, "the links do not end");
+        let r = send(&s.app, "127.0.0.1", admin("GET", &uri, None)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let body = r.json();
+        let value = body["value"].as_array().unwrap();
+        got.extend(
+            value
+                .iter()
+                .map(|v| v["correlationId"].as_str().unwrap().to_owned()),
+        );
+        if let Some(to) = body.get("@gardien.searchedTo") {
+            stopped += 1;
+            assert!(value.len() < 5, "a full page does not stop: {body}");
+            let to = gardien_core::time::parse_rfc3339_ms(to.as_str().unwrap()).unwrap();
+            assert!(to >= 1_700_000_000_000, "{body}");
+        }
+        match body.get("@odata.nextLink") {
+            Some(next) => {
+                let next = next.as_str().unwrap();
+                assert!(
+                    next.starts_with("/v1/signins?user=u0&app=a0&limit=5&before="),
+                    "{next}"
+                );
+                uri = next.to_owned();
+            }
+            None => break,
+        }
+    }
+    assert_eq!(got, ["c020", "c010"]);
+    assert!(stopped > 10, "{stopped} pages stopped early");
+    // Unbounded, the same query is one page.
+    let unbounded = s
+        .state
+        .store
+        .log()
+        .search(&gardien_store::SignInFilter {
+            user: Some("u0".to_owned()),
+            app: Some("a0".to_owned()),
+            limit: Some(5),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(unbounded.records.len(), 2);
+    assert_eq!(unbounded.searched_to, None);
+
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("GET", "/v1/signins?before=yesterday", None),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text().contains("before: `yesterday`"), "{}", r.text());
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("GET", "/v1/signins/export?before=17", None),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // A page that fills never says it stopped.
+    let r = send(
+        &s.app,
+        "127.0.0.1",
+        admin("GET", "/v1/signins?user=u1&limit=3", None),
+    )
+    .await;
+    let body = r.json();
+    assert_eq!(body["value"].as_array().unwrap().len(), 3);
+    assert!(body.get("@gardien.searchedTo").is_none(), "{body}");
+    assert!(
+        body["@odata.nextLink"]
+            .as_str()
+            .unwrap()
+            .contains("before=")
+    );
+}
+
 #[tokio::test]
 async fn metrics_health_readiness_and_openapi() {
     let s = server("").await;

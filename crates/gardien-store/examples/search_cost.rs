@@ -9,7 +9,9 @@
 //! opens it and runs one search page of 100 (`SignInLog::search`, or `search_bounded` with
 //! that many index entries; `all`: the same, following `next` while pages stop early), and
 //! prints the pages, rows and CPU time. `none` opens the store only: subtract its count.
-//! Users: `u0`..`u2` (`u9` matches nothing); applications `a0`, `a1`.
+//! Users: `u0`..`u2` (`u9` matches nothing); applications `a0`, `a1`. A `postgres://` URL
+//! instead of the file uses PostgreSQL, in the schema `SEARCH_COST_SCHEMA` (default
+//! `search_cost`; `VACUUM (ANALYZE)` after the fill).
 
 #![allow(
     clippy::unwrap_used,
@@ -100,18 +102,30 @@ async fn fill(store: &Store, n: usize) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let path = Path::new(args.first().expect("the SQLite file"));
+    let location = args.first().expect("the SQLite file or a postgres:// URL");
+    let path = Path::new(location);
     let mode = args.get(1).map_or("none", String::as_str);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let store = Store::open(path, StoreOptions::default()).await.unwrap();
+        let store = if location.starts_with("postgres://") {
+            let options = StoreOptions {
+                schema: Some(
+                    std::env::var("SEARCH_COST_SCHEMA").unwrap_or_else(|_| "search_cost".into()),
+                ),
+                ..StoreOptions::default()
+            };
+            Store::connect(location, options).await.unwrap()
+        } else {
+            Store::open(path, StoreOptions::default()).await.unwrap()
+        };
         if mode == "fill" {
             let n = args.get(2).map_or(1_000_000, |a| a.parse().unwrap());
             let started = Instant::now();
             fill(&store, n).await;
+            store.log().refresh_statistics().await.unwrap();
             println!("{n} records in {:.1} s", started.elapsed().as_secs_f64());
             store.close().await.unwrap();
             return;

@@ -11,6 +11,7 @@ mod location;
 mod log;
 mod migrate;
 mod postgres;
+mod search;
 mod sessions;
 mod sqlite;
 mod versions;
@@ -25,8 +26,8 @@ pub use crate::changes::{Change, ChangeFeed};
 pub use crate::compact::{Fragment, Fragments};
 pub use crate::error::StoreError;
 pub use crate::log::{
-    DEFAULT_QUERY_LIMIT, LogPosition, MAX_QUERY_LIMIT, SearchPage, SignInFilter, SignInLog,
-    SignInRecord,
+    DEFAULT_QUERY_LIMIT, LogPosition, MAX_QUERY_LIMIT, SEARCH_READS, SearchPage, SignInFilter,
+    SignInLog, SignInRecord,
 };
 pub use crate::versions::{NewVersion, TenantVersion, VersionSummary};
 

@@ -3,7 +3,13 @@
 //!
 //! Filters: `user`, `app`, `status` (`success` = allowed, `failure` = denied, `interrupted`
 //! = challenged) or `decision`, `errorCode`, `from` / `to` (RFC 3339 or Unix milliseconds;
-//! `from` inclusive, `to` exclusive), `correlationId`, `limit`.
+//! `from` inclusive, `to` exclusive), `correlationId`, `limit`; `before` (the query only):
+//! the position a page continues from, as `@odata.nextLink` gives it.
+//!
+//! A query page reads at most `[log] search_reads` index entries: when filters
+//! that each match many sign-ins match few together, the page stops there, says back to when
+//! it searched (`@gardien.searchedTo`) and links on (`@odata.nextLink`); see
+//! `docs/signins.md`.
 
 use crate::credentials::Role;
 use crate::problem::ApiError;
@@ -13,7 +19,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use gardien_store::SignInFilter;
+use gardien_store::{LogPosition, SignInFilter};
 use http::{HeaderMap, HeaderValue, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -33,10 +39,51 @@ pub struct SignInQuery {
     to: Option<String>,
     correlation_id: Option<String>,
     limit: Option<usize>,
+    before: Option<String>,
 }
 
-fn filter(q: SignInQuery) -> Result<SignInFilter, ApiError> {
-    let decision = match (q.status.as_deref(), q.decision) {
+impl SignInQuery {
+    /// The `/v1/signins` link of this query continued from `before` (every other parameter
+    /// as given).
+    fn next_link(&self, before: LogPosition) -> String {
+        use std::fmt::Write as _;
+        let code = self.error_code.map(|c| c.to_string());
+        let limit = self.limit.map(|l| l.to_string());
+        let mut out = String::from("/v1/signins?");
+        for (k, v) in [
+            ("user", self.user.as_deref()),
+            ("app", self.app.as_deref()),
+            ("status", self.status.as_deref()),
+            ("decision", self.decision.as_deref()),
+            ("errorCode", code.as_deref()),
+            ("from", self.from.as_deref()),
+            ("to", self.to.as_deref()),
+            ("correlationId", self.correlation_id.as_deref()),
+            ("limit", limit.as_deref()),
+        ] {
+            if let Some(v) = v {
+                let _ = write!(out, "{k}={}&", crate::console::page::url(v));
+            }
+        }
+        let _ = write!(out, "before={before}");
+        out
+    }
+}
+
+fn filter(q: &SignInQuery) -> Result<SignInFilter, ApiError> {
+    let before = q
+        .before
+        .as_deref()
+        .map(|b| {
+            LogPosition::parse(b).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "before: `{b}` is not a log position (`<ms>.<seq>` or `<ms>`, as \
+                     `@odata.nextLink` gives it)"
+                ))
+            })
+        })
+        .transpose()?;
+    let decision = match (q.status.as_deref(), q.decision.clone()) {
         (Some("success"), None) => Some("allow".to_owned()),
         (Some("failure"), None) => Some("deny".to_owned()),
         (Some("interrupted"), None) => Some("challenge".to_owned()),
@@ -68,19 +115,21 @@ fn filter(q: SignInQuery) -> Result<SignInFilter, ApiError> {
         .transpose()
     };
     Ok(SignInFilter {
-        user: q.user,
-        app: q.app,
+        user: q.user.clone(),
+        app: q.app.clone(),
         decision,
         error_code: q.error_code,
-        from_ms: time("from", q.from)?,
-        to_ms: time("to", q.to)?,
-        correlation_id: q.correlation_id,
-        before: None,
+        from_ms: time("from", q.from.clone())?,
+        to_ms: time("to", q.to.clone())?,
+        correlation_id: q.correlation_id.clone(),
+        before,
         limit: q.limit,
     })
 }
 
-/// `GET /v1/signins`.
+/// `GET /v1/signins`: a Graph collection, newest first, with `@odata.nextLink` when older
+/// sign-ins may match and `@gardien.searchedTo` when the page stopped at its bound of index
+/// entries before it was full.
 pub async fn query(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -88,14 +137,21 @@ pub async fn query(
 ) -> Result<Json<Value>, ApiError> {
     guard(&state, &headers, Role::Reader)?;
     let Query(q) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let f = filter(q)?;
-    let records = state
+    let f = filter(&q)?;
+    let page = state
         .store
         .log()
-        .query(&f)
+        .search_bounded(&f, state.config.log.search_reads)
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(Json(json!({ "value": records })))
+    let mut body = json!({ "value": page.records });
+    if let Some(to) = page.searched_to {
+        body["@gardien.searchedTo"] = json!(crate::clock::rfc3339(to));
+    }
+    if let Some(next) = page.next {
+        body["@odata.nextLink"] = json!(q.next_link(next));
+    }
+    Ok(Json(body))
 }
 
 /// `GET /v1/signins/export`: JSON lines, streamed with bounded memory.
@@ -106,7 +162,13 @@ pub async fn export(
 ) -> Result<Response, ApiError> {
     guard(&state, &headers, Role::Reader)?;
     let Query(q) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let f = filter(q)?;
+    if q.before.is_some() {
+        return Err(ApiError::bad_request(
+            "before: the export streams every matching sign-in, oldest first; `before` pages \
+             `/v1/signins`",
+        ));
+    }
+    let f = filter(&q)?;
     let (mut writer, reader) = tokio::io::duplex(64 * 1024);
     let log = state.store.log().clone();
     tokio::spawn(async move {

@@ -19,12 +19,10 @@ use crate::audit::{
     AUDIT_COLUMNS, AuditEntry, AuditFilter, AuditRecord, decode_audit, push_audit_filter,
 };
 use crate::backend::{
-    Backend, LogCursor, LogPage, STORED_COLUMNS, export_lines, search_page, search_rows,
-    whole_texts,
+    Backend, LogCursor, LogPage, export_lines, search_page, search_rows, whole_texts,
 };
 use crate::compact::FragmentCache;
 use crate::location::{mask_password, validate_schema};
-use crate::log::{SEARCH_HEAD, finish_search, push_before, push_filter};
 use crate::versions::{
     EncodedVersion, LIST_VERSIONS, VERSION_COLUMNS, decode_documents, decode_summaries,
     decode_version,
@@ -480,28 +478,20 @@ impl Backend for PgDb {
         &self,
         filter: &SignInFilter,
         limit: i64,
-        _reads: Option<i64>,
+        reads: Option<i64>,
     ) -> Result<LogPage, StoreError> {
-        // The planner picks the index from its statistics (autovacuum keeps them): each
-        // filter leads one that INCLUDEs the others, so an index-only scan checks them all.
-        // Pages are always whole: a bound on the entries read (`_reads`) is SQLite's
-        // (`sqlite/search.rs`); this planner met the console's target without one.
-        let mut qb = QueryBuilder::<Postgres>::new(SEARCH_HEAD);
-        qb.push(" WHERE TRUE");
-        push_filter(&mut qb, filter);
-        push_before(&mut qb, filter);
-        finish_search(&mut qb, limit);
-        let rows = qb
-            .build()
-            .fetch_all(&self.inner.pool)
+        // Unbounded, the planner picks the index from its statistics (autovacuum keeps them):
+        // each filter leads one that INCLUDEs the others, so an index-only scan checks them
+        // all. Bounded, the walk is `crate::search`'s, as on SQLite.
+        let found = crate::search::run(&self.inner.pool, filter, limit, reads)
             .await
             .map_err(self.sql("query the sign-in log"))?;
-        let (stored, last) = search_rows(&rows, &self.sql("decode sign-in records"))?;
+        let (stored, last) = search_rows(&found.rows, &self.sql("decode sign-in records"))?;
         let (records, last) = search_page(self, stored, last).await?;
         Ok(LogPage {
             records,
             last,
-            stopped_at: None,
+            stopped_at: found.stopped_at,
         })
     }
 
@@ -557,22 +547,7 @@ impl Backend for PgDb {
         page: i64,
         out: &mut Vec<u8>,
     ) -> Result<(usize, Option<LogCursor>), StoreError> {
-        let mut qb = QueryBuilder::<Postgres>::new(format!(
-            "SELECT created_ms, seq, {STORED_COLUMNS} FROM sign_ins WHERE TRUE"
-        ));
-        push_filter(&mut qb, filter);
-        if let Some((created_ms, seq)) = after {
-            // A row comparison: an index range scan on (created_ms, seq).
-            qb.push(" AND (created_ms, seq) > (")
-                .push_bind(created_ms)
-                .push(", ")
-                .push_bind(seq)
-                .push(")");
-        }
-        qb.push(" ORDER BY created_ms, seq LIMIT ").push_bind(page);
-        let rows = qb
-            .build()
-            .fetch_all(&self.inner.pool)
+        let rows = crate::search::export_rows(&self.inner.pool, filter, after, page)
             .await
             .map_err(self.sql("export the sign-in log"))?;
         let (stored, last) = search_rows(&rows, &self.sql("decode sign-in records for export"))?;

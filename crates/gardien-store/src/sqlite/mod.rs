@@ -3,7 +3,6 @@
 //! through a tokio broadcast channel.
 
 mod checkpoint;
-mod search;
 mod sink;
 
 use std::path::Path;
@@ -21,12 +20,10 @@ use crate::audit::{
     AUDIT_COLUMNS, AuditEntry, AuditFilter, AuditRecord, decode_audit, push_audit_filter,
 };
 use crate::backend::{
-    Backend, LogCursor, LogPage, STORED_COLUMNS, export_lines, search_page, search_rows,
-    whole_texts,
+    Backend, LogCursor, LogPage, export_lines, search_page, search_rows, whole_texts,
 };
 use crate::changes::LOCAL_FEED_CAPACITY;
 use crate::compact::FragmentCache;
-use crate::log::push_filter;
 use crate::versions::{
     EncodedVersion, LIST_VERSIONS, VERSION_COLUMNS, decode_documents, decode_summaries,
     decode_version,
@@ -423,7 +420,7 @@ impl Backend for SqliteDb {
         limit: i64,
         reads: Option<i64>,
     ) -> Result<LogPage, StoreError> {
-        let found = search::run(&self.pool, filter, limit, reads)
+        let found = crate::search::run(&self.pool, filter, limit, reads)
             .await
             .map_err(self.sql("query the sign-in log"))?;
         let (stored, last) = search_rows(&found.rows, &self.sql("decode sign-in records"))?;
@@ -436,7 +433,7 @@ impl Backend for SqliteDb {
     }
 
     async fn refresh_statistics(&self) -> Result<(), StoreError> {
-        // The search counts its candidates itself (`search::pick_index`): a full ANALYZE
+        // The search counts its candidates itself (`crate::search`): a full ANALYZE
         // would hold the write lock, hence the log writer, for seconds on a large log.
         Ok(())
     }
@@ -487,23 +484,7 @@ impl Backend for SqliteDb {
         page: i64,
         out: &mut Vec<u8>,
     ) -> Result<(usize, Option<LogCursor>), StoreError> {
-        let mut qb = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT created_ms, seq, {STORED_COLUMNS} FROM sign_ins WHERE 1 = 1"
-        ));
-        push_filter(&mut qb, filter);
-        if let Some((created_ms, seq)) = after {
-            qb.push(" AND created_ms >= ")
-                .push_bind(created_ms)
-                .push(" AND (created_ms > ")
-                .push_bind(created_ms)
-                .push(" OR seq > ")
-                .push_bind(seq)
-                .push(")");
-        }
-        qb.push(" ORDER BY created_ms, seq LIMIT ").push_bind(page);
-        let rows = qb
-            .build()
-            .fetch_all(&self.pool)
+        let rows = crate::search::export_rows(&self.pool, filter, after, page)
             .await
             .map_err(self.sql("export the sign-in log"))?;
         let (stored, last) = search_rows(&rows, &self.sql("decode sign-in records for export"))?;

@@ -17,12 +17,6 @@ use std::sync::Arc;
 /// Most rows a search shows.
 const ROWS: usize = 100;
 
-/// Most index entries one search page reads (SQLite): about 70 M instructions (under 10 ms
-/// of one core) when several filters each match many records but few together, whatever the
-/// log's size. A page that reaches it before it is full says back to when it searched and
-/// offers to go on (see `docs/console.md`).
-const READS: usize = 50_000;
-
 /// The search form's fields (all optional; empty means "any").
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -354,7 +348,12 @@ pub async fn search(
                 ),
             );
         }
-        Ok(f) => match state.store.log().search_bounded(&f, READS).await {
+        Ok(f) => match state
+            .store
+            .log()
+            .search_bounded(&f, state.config.log.search_reads)
+            .await
+        {
             Ok(r) => r,
             Err(err) => {
                 tracing::error!(error = %err, "console: sign-in search failed");
