@@ -573,8 +573,8 @@ enabled = false
     let open_all = std::env::var("LOAD_OPEN_ALL").is_ok_and(|v| v == "1");
     let mut open_rows = Vec::new();
     for scenario in scenarios(synthetic_requests.as_ref())
-    .into_iter()
-    .filter(|s| only.is_empty() || only.iter().any(|w| s.name.contains(w.as_str())))
+        .into_iter()
+        .filter(|s| only.is_empty() || only.iter().any(|w| s.name.contains(w.as_str())))
     {
         let committed_before = committed();
         let outcomes = client_rt.block_on(async {

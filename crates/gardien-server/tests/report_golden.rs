@@ -187,7 +187,8 @@ fn broken(name: &str, request: &Value) -> Vec<(String, Vec<u8>)> {
     v["signInConditions"] = json!({"devicePlatform": 7});
     put("platform-a-number", &v);
     let mut v = request.clone();
-    v["signInIdentity"] = json!({"@odata.type": "#microsoft.graph.userSignIn", "userId": "nobody@nowhere.example"});
+    v["signInIdentity"] =
+        json!({"@odata.type": "#microsoft.graph.userSignIn", "userId": "nobody@nowhere.example"});
     put("unknown-upn", &v);
     let mut v = request.clone();
     v["signInContext"] = json!({"@odata.type": "#microsoft.graph.applicationContext", "includeApplications": ["No Such App"]});
@@ -203,8 +204,14 @@ fn broken(name: &str, request: &Value) -> Vec<(String, Vec<u8>)> {
     put("an-array", &json!([request]));
     let pretty = serde_json::to_string_pretty(request).unwrap();
     let cut = pretty.len() / 2;
-    let cut = (0..=cut).rev().find(|i| pretty.is_char_boundary(*i)).unwrap_or(0);
-    out.push((format!("{name}!cut-in-half"), pretty[..cut].as_bytes().to_vec()));
+    let cut = (0..=cut)
+        .rev()
+        .find(|i| pretty.is_char_boundary(*i))
+        .unwrap_or(0);
+    out.push((
+        format!("{name}!cut-in-half"),
+        pretty[..cut].as_bytes().to_vec(),
+    ));
     out.push((format!("{name}!pretty"), pretty.into_bytes()));
     out.push((
         format!("{name}!trailing-comma"),
@@ -261,7 +268,9 @@ async fn golden_lines() -> Vec<String> {
     for dir in ["testdata/vectors", "testdata/explanations"] {
         for p in files(dir) {
             let v: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
-            let id = v["id"].as_str().map_or_else(|| file_name(&p), str::to_owned);
+            let id = v["id"]
+                .as_str()
+                .map_or_else(|| file_name(&p), str::to_owned);
             let Some(options) = tenant_options(&v["tenant"]) else {
                 lines.push(format!("{id}\ttenant refused"));
                 continue;
@@ -315,13 +324,16 @@ async fn evaluate_answers_and_reports_match_the_golden_file() {
         "{} of {} answers differ:\n{}",
         differing.len(),
         lines.len(),
-        differing.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
+        differing
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     // The file holds every kind of answer: allowed, denied, challenged, refused bodies.
-    let kinds: std::collections::BTreeSet<&str> = golden
-        .iter()
-        .filter_map(|l| l.split('\t').nth(2))
-        .collect();
+    let kinds: std::collections::BTreeSet<&str> =
+        golden.iter().filter_map(|l| l.split('\t').nth(2)).collect();
     for kind in ["allow", "deny", "challenge", "400"] {
         assert!(kinds.contains(kind), "{kind}: {kinds:?}");
     }
