@@ -210,7 +210,7 @@ fn broken(name: &str, request: &Value) -> Vec<(String, Vec<u8>)> {
         .unwrap_or(0);
     out.push((
         format!("{name}!cut-in-half"),
-        pretty[..cut].as_bytes().to_vec(),
+        pretty.as_bytes()[..cut].to_vec(),
     ));
     out.push((format!("{name}!pretty"), pretty.into_bytes()));
     out.push((
