@@ -26,8 +26,12 @@
 //!   instructions more per forward-auth request).
 //!
 //! CPU time is what a loaded machine disturbs least; wall time is in the load bench.
-//! Scenarios: forward-auth `allow`, `deny-page`, `challenge`, the `mix-8-1-1`, and
-//! `evaluate` (`POST /v1/evaluate` with the load bench's body).
+//! Scenarios: forward-auth `allow`, `deny-page`, `challenge`, the `mix-8-1-1`,
+//! `evaluate` (`POST /v1/evaluate` with the load bench's body, repeated: answered from
+//! remembered work) and `evaluate-distinct` (the same body from 4,096 addresses of the HQ
+//! range: sign-ins never seen before, each allowed). `HANDLER_TENANT=synthetic`: forward-auth
+//! `allow` and `all` (below), `evaluate` (the mix's 500 request bodies) and
+//! `evaluate-allow` (those `decide` allows).
 //!
 //! `HANDLER_ONCE=<scenario>:<requests>` sends that many requests of one scenario and exits
 //! (no criterion, no CPU clocks): for callgrind, run two counts and subtract
@@ -145,6 +149,40 @@ fn evaluate() -> Spec {
         headers: Vec::new(),
         body: Some(body.into()),
     }
+}
+
+/// Bodies of the demo tenant's distinct-sign-in evaluate scenario (more than the
+/// `EvaluateCache`'s 256 slots many times over: no body repeats within 4,096 requests, and
+/// between two sends of one body 15 others of its slot on average, so nothing is answered
+/// from remembered work).
+const DISTINCT_BODIES: usize = 4096;
+
+/// The load bench's evaluate body from `count` distinct addresses of the demo tenant's HQ
+/// range (`2001:db8:100::1`, `::2`, …): distinct sign-ins, each allowed like the original.
+fn evaluate_distinct_bodies(count: usize) -> Vec<Vec<u8>> {
+    let body =
+        std::fs::read(root().join("examples/demo/requests/desktop-app-allowed.json")).unwrap();
+    let request: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    (1..=count)
+        .map(|n| {
+            let mut r = request.clone();
+            r["signInConditions"]["ipAddress"] = format!("2001:db8:100::{n:x}").into();
+            serde_json::to_vec_pretty(&r).unwrap()
+        })
+        .collect()
+}
+
+/// `POST /v1/evaluate` with bodies never seen before ([`evaluate_distinct_bodies`]).
+fn evaluate_distinct() -> Vec<Spec> {
+    evaluate_distinct_bodies(DISTINCT_BODIES)
+        .into_iter()
+        .map(|body| Spec {
+            user: "",
+            host: "",
+            headers: Vec::new(),
+            body: Some(body.into()),
+        })
+        .collect()
 }
 
 /// The synthetic mix's sign-ins as forward-auth requests (as the load bench sends them),
@@ -316,14 +354,19 @@ fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let synthetic_tenant = std::env::var("HANDLER_TENANT").is_ok_and(|v| v == "synthetic");
     let mut options = demo_options();
-    let (synthetic_apps, synthetic_specs) = if synthetic_tenant {
+    let (synthetic_apps, synthetic_specs, synthetic_bodies) = if synthetic_tenant {
         let generated = synthetic::generate(0x6a72_6469_656e, 500);
         options.initial_tenant =
             Some(gardien_server::snapshot::from_source(&generated.source).unwrap());
         let (apps, specs) = synthetic_specs(&generated);
-        (format!("methods = \"remote-amr\"\n{apps}"), specs)
+        let bodies: Vec<Vec<u8>> = generated
+            .requests
+            .iter()
+            .map(|r| serde_json::to_vec(r).unwrap())
+            .collect();
+        (format!("methods = \"remote-amr\"\n{apps}"), specs, bodies)
     } else {
-        (String::new(), Vec::new())
+        (String::new(), Vec::new(), Vec::new())
     };
     let text = format!(
         r#"
@@ -381,7 +424,44 @@ token_sha256 = "{hash}"
         if std::env::var("HANDLER_MEMO").is_ok_and(|v| v == "off") {
             state.live.load().applied.allowed.turn_off();
         }
-        vec![("allow", allowed), ("all", synthetic_specs)]
+        // The mix's request bodies as `POST /v1/evaluate` (500 distinct sign-ins; reports
+        // of 200 policies are never remembered), and those `decide` allows (found with the
+        // compiled tenant, not through the server: nothing is remembered beforehand).
+        let live = state.live.load();
+        let (evaluate_all, evaluate_allowed): (Vec<Spec>, Vec<Spec>) = {
+            let mut all = Vec::new();
+            let mut allowed = Vec::new();
+            for body in &synthetic_bodies {
+                let spec = Spec {
+                    user: "",
+                    host: "",
+                    headers: Vec::new(),
+                    body: Some(body.clone().into()),
+                };
+                let signin = gardien_core::SignIn::parse_in(
+                    "request body",
+                    body,
+                    &live.tenant.tenant.directory,
+                )
+                .unwrap();
+                if live.tenant.decide(&signin).decision == gardien_core::Decision::Allow {
+                    allowed.push(spec.clone());
+                }
+                all.push(spec);
+            }
+            (all, allowed)
+        };
+        eprintln!(
+            "synthetic tenant: {} of {} evaluate bodies allowed",
+            evaluate_allowed.len(),
+            evaluate_all.len()
+        );
+        vec![
+            ("allow", allowed),
+            ("all", synthetic_specs),
+            ("evaluate", evaluate_all),
+            ("evaluate-allow", evaluate_allowed),
+        ]
     } else {
         vec![
             ("allow", vec![allow()]),
@@ -392,6 +472,7 @@ token_sha256 = "{hash}"
                 [vec![allow(); 8], vec![deny()], vec![challenge()]].concat(),
             ),
             ("evaluate", vec![evaluate()]),
+            ("evaluate-distinct", evaluate_distinct()),
         ]
     };
     // `HANDLER_ONCE=<scenario>:<requests>`: that many requests of one scenario, once, no
@@ -404,7 +485,7 @@ token_sha256 = "{hash}"
             .expect("HANDLER_ONCE=<scenario>:<requests>");
         let count: u64 = count.parse().expect("a request count");
         let (_, mix) = scenarios.iter().find(|(n, _)| *n == name).expect(
-            "a scenario: allow, deny-page, challenge, mix-8-1-1, evaluate (synthetic: allow, all)",
+            "a scenario: allow, deny-page, challenge, mix-8-1-1, evaluate, evaluate-distinct (synthetic: allow, all, evaluate, evaluate-allow)",
         );
         // `HANDLER_BUILT=1`: every request built first, then sent (`send_built`).
         if std::env::var_os("HANDLER_BUILT").is_some() {

@@ -36,8 +36,12 @@
 //! sent as forward-auth requests (user, address, country, application by host, a
 //! User-Agent per client type and platform, the session's methods as `Remote-Amr`; no
 //! device); the scenarios are every sign-in of the mix
-//! (allow, deny, challenge) and the sign-ins it allows (`POST /v1/evaluate` and `/healthz`
-//! as with the demo tenant).
+//! (allow, deny, challenge) and the sign-ins it allows, as forward-auth requests and as
+//! `POST /v1/evaluate` bodies (the mix's request bodies), and `/healthz`.
+//!
+//! `POST /v1/evaluate` with the demo tenant: one body repeated (answered from remembered
+//! work after the first), and the same body from 4,096 distinct addresses (sign-ins never
+//! seen before: the whole parse, decision and report every time).
 //!
 //! Several replicas: `LOAD_DATABASE=postgres://postgres@127.0.0.1:5432/test LOAD_REPLICAS=3`
 //! starts that many servers (each its own store handle, pool, log writer and listener, in
@@ -88,6 +92,8 @@ struct Scenario {
 struct SyntheticLoad {
     apps: String,
     requests: Vec<Vec<u8>>,
+    /// The mix's request bodies as `POST /v1/evaluate`.
+    evaluate: Vec<Vec<u8>>,
 }
 
 fn synthetic_load(generated: &synthetic::Synthetic) -> SyntheticLoad {
@@ -105,13 +111,56 @@ fn synthetic_load(generated: &synthetic::Synthetic) -> SyntheticLoad {
             )
         })
         .collect();
-    SyntheticLoad { apps, requests }
+    let evaluate = generated
+        .requests
+        .iter()
+        .map(|r| evaluate_request(&serde_json::to_vec(r).unwrap()))
+        .collect();
+    SyntheticLoad {
+        apps,
+        requests,
+        evaluate,
+    }
 }
 
-/// Requests of a scenario, one per sign-in.
-type Requests = [Vec<u8>];
+/// `POST /v1/evaluate` with `body`.
+fn evaluate_request(body: &[u8]) -> Vec<u8> {
+    let mut evaluate = format!(
+        "POST /v1/evaluate HTTP/1.1\r\nHost: gardien\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    evaluate.extend_from_slice(body);
+    evaluate
+}
 
-fn scenarios(synthetic: Option<(&Requests, &Requests)>) -> Vec<Scenario> {
+/// Bodies of the distinct-sign-in evaluate scenario: more than the `EvaluateCache`'s 256
+/// slots many times over, so a body is never answered from remembered work.
+const DISTINCT_BODIES: usize = 4096;
+
+/// The evaluate body from `count` distinct addresses of the demo tenant's HQ range
+/// (`2001:db8:100::1`, `::2`, …): distinct sign-ins, each allowed like the original.
+fn evaluate_distinct(body: &[u8], count: usize) -> Vec<Vec<u8>> {
+    let request: serde_json::Value = serde_json::from_slice(body).unwrap();
+    (1..=count)
+        .map(|n| {
+            let mut r = request.clone();
+            r["signInConditions"]["ipAddress"] = format!("2001:db8:100::{n:x}").into();
+            evaluate_request(&serde_json::to_vec_pretty(&r).unwrap())
+        })
+        .collect()
+}
+
+/// The synthetic tenant's requests: forward-auth (every sign-in of the mix, those allowed)
+/// and `POST /v1/evaluate` (every body of the mix, those allowed).
+struct SyntheticRequests {
+    all: Vec<Vec<u8>>,
+    allowed: Vec<Vec<u8>>,
+    evaluate_all: Vec<Vec<u8>>,
+    evaluate_allowed: Vec<Vec<u8>>,
+}
+
+fn scenarios(synthetic: Option<&SyntheticRequests>) -> Vec<Scenario> {
     let allow = forward_auth(
         "payroll.contoso.example",
         ALICE,
@@ -131,28 +180,33 @@ fn scenarios(synthetic: Option<(&Requests, &Requests)>) -> Vec<Scenario> {
     );
     let body =
         std::fs::read(root().join("examples/demo/requests/desktop-app-allowed.json")).unwrap();
-    let mut evaluate = format!(
-        "POST /v1/evaluate HTTP/1.1\r\nHost: gardien\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    evaluate.extend_from_slice(&body);
+    let evaluate = evaluate_request(&body);
     let healthz = Scenario {
         name: "GET /healthz (baseline: HTTP stack and client, no decision)",
         requests: vec![b"GET /healthz HTTP/1.1\r\nHost: gardien\r\n\r\n".to_vec()],
         open_loop: false,
     };
-    if let Some((all, allowed)) = synthetic {
+    if let Some(synthetic) = synthetic {
         return vec![
             healthz,
             Scenario {
                 name: "forward-auth, allow (200-policy tenant, distinct sign-ins)",
-                requests: allowed.to_vec(),
+                requests: synthetic.allowed.clone(),
                 open_loop: true,
             },
             Scenario {
                 name: "forward-auth, every sign-in of the mix (200-policy tenant)",
-                requests: all.to_vec(),
+                requests: synthetic.all.clone(),
+                open_loop: false,
+            },
+            Scenario {
+                name: "POST /v1/evaluate, allowed (200-policy tenant, distinct sign-ins)",
+                requests: synthetic.evaluate_allowed.clone(),
+                open_loop: false,
+            },
+            Scenario {
+                name: "POST /v1/evaluate, every sign-in of the mix (200-policy tenant)",
+                requests: synthetic.evaluate_all.clone(),
                 open_loop: false,
             },
         ];
@@ -172,6 +226,11 @@ fn scenarios(synthetic: Option<(&Requests, &Requests)>) -> Vec<Scenario> {
         Scenario {
             name: "POST /v1/evaluate (full report)",
             requests: vec![evaluate],
+            open_loop: false,
+        },
+        Scenario {
+            name: "POST /v1/evaluate, distinct sign-ins (full report, 4,096 bodies)",
+            requests: evaluate_distinct(&body, DISTINCT_BODIES),
             open_loop: false,
         },
     ]
@@ -485,18 +544,42 @@ enabled = false
             allowed.len(),
             load.requests.len()
         );
-        (load.requests.clone(), allowed)
+        // The evaluate bodies `decide` allows, found with the compiled tenant (not through
+        // the server: nothing is remembered beforehand).
+        let live = states[0].live.load();
+        let evaluate_allowed: Vec<Vec<u8>> = load
+            .evaluate
+            .iter()
+            .filter(|r| {
+                let at = r.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                let signin = gardien_core::SignIn::parse_in(
+                    "request body",
+                    &r[at..],
+                    &live.tenant.tenant.directory,
+                )
+                .unwrap();
+                live.tenant.decide(&signin).decision == gardien_core::Decision::Allow
+            })
+            .cloned()
+            .collect();
+        eprintln!(
+            "synthetic mix: {} of {} evaluate bodies allowed",
+            evaluate_allowed.len(),
+            load.evaluate.len()
+        );
+        SyntheticRequests {
+            all: load.requests.clone(),
+            allowed,
+            evaluate_all: load.evaluate.clone(),
+            evaluate_allowed,
+        }
     });
     let open_fraction: f64 = env_or("LOAD_OPEN", 0.5);
     let open_all = std::env::var("LOAD_OPEN_ALL").is_ok_and(|v| v == "1");
     let mut open_rows = Vec::new();
-    for scenario in scenarios(
-        synthetic_requests
-            .as_ref()
-            .map(|(a, b)| (a.as_slice(), b.as_slice())),
-    )
-    .into_iter()
-    .filter(|s| only.is_empty() || only.iter().any(|w| s.name.contains(w.as_str())))
+    for scenario in scenarios(synthetic_requests.as_ref())
+        .into_iter()
+        .filter(|s| only.is_empty() || only.iter().any(|w| s.name.contains(w.as_str())))
     {
         let committed_before = committed();
         let outcomes = client_rt.block_on(async {

@@ -265,6 +265,24 @@ impl<'a, 'k> ser::Serializer for &'a mut Writer<'k> {
         push_str(&mut self.out, v);
         Ok(())
     }
+    /// A `Display` value as a string written straight into the text (serde's default
+    /// formats it into a `String` of its own first: the report's and the record's condition
+    /// flags and grant states, several per policy); re-written escaped only when a byte
+    /// needs it.
+    fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), JsonError> {
+        use std::fmt::Write as _;
+        let start = self.out.len();
+        self.out.push('"');
+        write!(self.out, "{value}").map_err(|e: fmt::Error| JsonError(e.to_string()))?;
+        if next_escape(self.out.as_bytes(), start + 1).is_some() {
+            let written = self.out.split_off(start + 1);
+            self.out.truncate(start);
+            push_str(&mut self.out, &written);
+        } else {
+            self.out.push('"');
+        }
+        Ok(())
+    }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), JsonError> {
         self.out.push('[');
         for (n, b) in v.iter().enumerate() {
@@ -795,6 +813,40 @@ mod tests {
         } else {
             Err(format!("ours:   {ours}\ntheirs: {theirs}"))
         }
+    }
+
+    /// A `Display` value: its text, escaped when it must be, as serde_json writes it.
+    struct Shown(&'static str);
+
+    impl Display for Shown {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl Serialize for Shown {
+        fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_str(self)
+        }
+    }
+
+    #[test]
+    fn displayed_values_are_written_as_serde_json_writes_them() -> Result<(), String> {
+        for text in [
+            "",
+            "application,users",
+            "fail: mfa,compliantDevice",
+            "a\"quote",
+            "back\\slash and \n newline",
+            "long text with no escape at all, more than eight bytes",
+            "\u{1}",
+            "é-漢字-\t",
+        ] {
+            same(&Shown(text))?;
+            same(&[Shown(text), Shown("after")])?;
+            same(&json!({"k": text}))?;
+        }
+        Ok(())
     }
 
     #[test]
