@@ -2,7 +2,10 @@
 //!
 //! Every search filter but the time range leads an index of its own, continued by
 //! `(created_ms, seq)` and the other filters' columns (migration 4), so the search walks one
-//! index newest first and checks every other filter inside it. The walk is short when the
+//! index newest first and checks every other filter inside it. The result index holds the
+//! sign-ins not allowed only (migration 7): a search for allowed ones follows another
+//! filter's index or, alone, the time index, checking each record's result (allowed
+//! sign-ins are most of a log, so that walk is short unless denials flood it). The walk is short when the
 //! leading filter matches few records, and SQLite's planner cannot know which one does
 //! (its statistics, from `ANALYZE`, would hold the log writer off for seconds on a large
 //! log). So, with several filters, the search first probes, in the time range, how far back
@@ -25,7 +28,9 @@ use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row as _};
 
 use crate::SignInFilter;
-use crate::log::{SEARCH_HEAD, finish_search, push_before, push_filter};
+use crate::log::{
+    DECISION_INDEXED, SEARCH_HEAD, UNINDEXED_DECISION, finish_search, push_before, push_filter,
+};
 
 /// Most index entries probed per filter before picking (skipping this many takes well under a
 /// millisecond).
@@ -48,6 +53,9 @@ struct Lead<'a> {
     index: &'static str,
     column: &'static str,
     value: Value<'a>,
+    /// The index's own condition (partial index), appended to every statement following
+    /// it; empty for a whole index.
+    condition: &'static str,
 }
 
 /// What a search read: the rows of [`SEARCH_HEAD`], newest first, and, when it stopped at
@@ -61,7 +69,7 @@ pub(super) struct Found {
 
 /// The filters that lead an index, in the order preferred on a tie: an error code is on
 /// denials only, a user's or an application's share of the log is unknown, a result is the
-/// densest.
+/// densest. An allowed result leads none.
 fn leads(filter: &SignInFilter) -> Vec<Lead<'_>> {
     let mut out = Vec::new();
     if let Some(code) = filter.error_code {
@@ -69,6 +77,7 @@ fn leads(filter: &SignInFilter) -> Vec<Lead<'_>> {
             index: "sign_ins_error_code",
             column: "error_code",
             value: Value::Int(i64::from(code)),
+            condition: "",
         });
     }
     if let Some(user) = &filter.user {
@@ -76,6 +85,7 @@ fn leads(filter: &SignInFilter) -> Vec<Lead<'_>> {
             index: "sign_ins_user",
             column: "user_id",
             value: Value::Text(user),
+            condition: "",
         });
     }
     if let Some(app) = &filter.app {
@@ -83,13 +93,19 @@ fn leads(filter: &SignInFilter) -> Vec<Lead<'_>> {
             index: "sign_ins_app",
             column: "app_id",
             value: Value::Text(app),
+            condition: "",
         });
     }
-    if let Some(decision) = &filter.decision {
+    // The result index leaves allowed sign-ins out (migration 7): a search for them follows
+    // another filter's index, or the time index checking each record's result.
+    if let Some(decision) = &filter.decision
+        && decision != UNINDEXED_DECISION
+    {
         out.push(Lead {
             index: "sign_ins_decision",
             column: "decision",
             value: Value::Text(decision),
+            condition: DECISION_INDEXED,
         });
     }
     out
@@ -108,6 +124,7 @@ fn push_entries<'a>(qb: &mut QueryBuilder<'a, Sqlite>, lead: Lead<'a>, filter: &
         Value::Text(t) => qb.push_bind(t),
         Value::Int(n) => qb.push_bind(n),
     };
+    qb.push(lead.condition);
     if let Some(from) = filter.from_ms {
         qb.push(" AND created_ms >= ").push_bind(from);
     }
