@@ -591,6 +591,29 @@ impl CompiledTenant {
         all
     }
 
+    /// Whether a policy's conditions of the [`Families::RUNTIME`] families (device filter,
+    /// device states, locations) hold: `policy_conditions` restricted to those families and
+    /// stopping at the first failure, with the same checks, without walking the other
+    /// families' steps.
+    #[inline]
+    fn runtime_conditions_hold(&self, index: usize, policy: &Policy, input: &Input<'_>) -> bool {
+        let c = &policy.conditions;
+        if let Some(f) = &c.device_filter
+            && device::check_device_filter(f, input, &mut NoTrace) != Outcome::Satisfied
+        {
+            return false;
+        }
+        if let Some(s) = &c.device_states
+            && device::check_device_states(s, input, &mut NoTrace) != Outcome::Satisfied
+        {
+            return false;
+        }
+        match self.policies.get(index).and_then(|p| p.locations.as_ref()) {
+            Some(l) => locations::check_locations(l, input, &mut NoTrace) == Outcome::Satisfied,
+            None => true,
+        }
+    }
+
     /// Decides a sign-in. The hot path: no allocation, no trace. Conditions over small or
     /// known domains come from masks memoised at compile time by the same check functions
     /// ([`memo`]); the rest (device filter, locations) run per remaining policy.
@@ -604,13 +627,7 @@ impl CompiledTenant {
                 continue;
             };
             if self.memo.has_runtime_conditions(index)
-                && self.policy_conditions(
-                    index,
-                    policy,
-                    &input,
-                    Families::RUNTIME,
-                    &mut FirstFailure,
-                ) != Outcome::Satisfied
+                && !self.runtime_conditions_hold(index, policy, &input)
             {
                 continue;
             }
@@ -985,6 +1002,103 @@ mod tests {
         assert_eq!(v.required.first(), Some(Control::AuthenticationStrength));
         assert_eq!(v.deciding_policy, Some(1));
         assert_eq!(tenant.evaluate(&signin).verdict, v);
+    }
+
+    /// `decide` checks the device filter, device states and locations of a candidate with
+    /// `runtime_conditions_hold`; it must agree with the condition walk restricted to
+    /// those families for every policy, device and place (include and exclude filters,
+    /// legacy device states, trusted, named and excluded locations, a device the
+    /// device-code flow hides, a legacy client without a device).
+    #[test]
+    fn runtime_checks_agree_with_the_condition_walk() {
+        use serde_json::json;
+        let base = |i: usize, extra: serde_json::Value| {
+            let mut conditions = json!({"users": {"includeUsers": ["All"]},
+                                        "applications": {"includeApplications": ["All"]}});
+            if let (Some(c), Some(e)) = (conditions.as_object_mut(), extra.as_object()) {
+                c.extend(e.clone());
+            }
+            json!({"id": format!("p{i}"), "displayName": format!("p{i}"), "state": "enabled",
+                   "conditions": conditions,
+                   "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}})
+        };
+        let rule = "device.trustType -eq \"ServerAD\" -or device.isCompliant -eq True";
+        let extras = [
+            json!({}),
+            json!({"devices": {"deviceFilter": {"mode": "include", "rule": rule}}}),
+            json!({"devices": {"deviceFilter": {"mode": "exclude", "rule": rule}}}),
+            json!({"devices": {"excludeDevices": ["Compliant"], "includeDevices": ["All"]}}),
+            json!({"locations": {"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}}),
+            json!({"locations": {"includeLocations": ["branch"]}}),
+            json!({"locations": {"includeLocations": ["AllTrusted"]},
+                   "devices": {"deviceFilter": {"mode": "exclude", "rule": rule}}}),
+            json!({"locations": {"includeLocations": ["All"], "excludeLocations": ["branch"]},
+                   "devices": {"excludeDevices": ["DomainJoined"], "includeDevices": ["All"]}}),
+        ];
+        let policies: Vec<serde_json::Value> = extras
+            .iter()
+            .enumerate()
+            .map(|(i, e)| base(i, e.clone()))
+            .collect();
+        let range = |cidr: &str| {
+            json!([{"@odata.type": "#microsoft.graph.iPv4CidrRange",
+                                         "cidrAddress": cidr}])
+        };
+        let tenant = crate::testing::compile(&json!({
+            "namedLocations": [
+                {"@odata.type": "#microsoft.graph.ipNamedLocation", "id": "hq",
+                 "displayName": "HQ", "isTrusted": true, "ipRanges": range("198.51.100.0/24")},
+                {"@odata.type": "#microsoft.graph.ipNamedLocation", "id": "branch",
+                 "displayName": "Branch", "isTrusted": false, "ipRanges": range("203.0.113.0/24")}],
+            "policies": policies}));
+        let Some(tenant) = tenant else {
+            unreachable!("the tenant loads");
+        };
+        let mut held = [0usize; 2];
+        for ip in ["198.51.100.7", "203.0.113.9", "192.0.2.1"] {
+            for device in [
+                json!(null),
+                json!({"isCompliant": true, "trustType": "AzureAD"}),
+                json!({"isCompliant": false, "trustType": "ServerAD"}),
+                json!({"isCompliant": false, "trustType": "Workplace"}),
+            ] {
+                for (client, flow) in [
+                    ("browser", None),
+                    ("other", None),
+                    ("browser", Some("deviceCodeFlow")),
+                ] {
+                    let mut conditions = json!({"clientAppType": client, "ipAddress": ip});
+                    if !device.is_null() {
+                        conditions["deviceInfo"] = device.clone();
+                    }
+                    if let Some(f) = flow {
+                        conditions["authenticationFlow"] = json!({"transferMethod": f});
+                    }
+                    let Some(signin) = crate::testing::signin(conditions, serde_json::Value::Null)
+                    else {
+                        unreachable!("the request parses");
+                    };
+                    let input = Input::resolve(&tenant, &signin, Mode::Enforce);
+                    for (index, policy) in tenant.tenant.policies.iter().enumerate() {
+                        let walked = tenant.policy_conditions(
+                            index,
+                            policy,
+                            &input,
+                            Families::RUNTIME,
+                            &mut FirstFailure,
+                        ) == Outcome::Satisfied;
+                        let direct = tenant.runtime_conditions_hold(index, policy, &input);
+                        assert_eq!(
+                            direct, walked,
+                            "p{index}, {ip}, {device}, {client}, {flow:?}"
+                        );
+                        held[usize::from(direct)] += 1;
+                    }
+                }
+            }
+        }
+        // Both answers occur: the grid reaches every branch of the checks.
+        assert!(held[0] > 20 && held[1] > 20, "{held:?}");
     }
 
     /// Every condition reports a member Graph documents, with Graph's flag value, and

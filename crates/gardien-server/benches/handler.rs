@@ -66,6 +66,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt;
 
+/// The `gardien` binary's allocator (`crates/gardien/src/main.rs`): the server runs in this
+/// process, so it allocates as the binary does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Requests in flight at once (as many as the load bench's connections).
 const IN_FLIGHT: usize = 64;
 

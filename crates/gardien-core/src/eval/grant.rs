@@ -125,13 +125,24 @@ impl Controls {
     pub fn union(self, other: Controls) -> Controls {
         Controls(self.0 | other.0)
     }
-    /// Controls in canonical order.
+    /// Controls in canonical order (a control's bit is its place in [`Control::ALL`], so
+    /// ascending bits are the canonical order).
     pub fn iter(self) -> impl Iterator<Item = Control> {
-        Control::ALL.into_iter().filter(move |c| self.contains(*c))
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            while bits != 0 {
+                let i = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if let Some(c) = Control::ALL.get(i) {
+                    return Some(*c);
+                }
+            }
+            None
+        })
     }
     /// The first control in canonical order.
     pub fn first(self) -> Option<Control> {
-        self.iter().next()
+        Control::ALL.get(self.0.trailing_zeros() as usize).copied()
     }
 }
 
@@ -727,6 +738,23 @@ mod tests {
         let (p, _) = plan(json!({"operator": "AND", "builtInControls": []}))?;
         assert!(p.is_empty() && !p.block);
         Ok(())
+    }
+
+    /// Controls iterate in canonical order, whatever bits are set, and the first is the
+    /// lowest; an empty set has none.
+    #[test]
+    fn controls_iterate_in_canonical_order() {
+        use super::{Control, Controls};
+        for bits in 0u16..(1 << Control::ALL.len()) {
+            let set = Controls(bits);
+            let listed: Vec<Control> = set.iter().collect();
+            let expected: Vec<Control> = Control::ALL
+                .into_iter()
+                .filter(|c| set.contains(*c))
+                .collect();
+            assert_eq!(listed, expected);
+            assert_eq!(set.first(), expected.first().copied());
+        }
     }
 
     /// Found by the differential test against the reference evaluator: `everyTime` looked
