@@ -43,6 +43,11 @@ pub(crate) const SQLITE: Embedded = &[
         "compact records",
         include_str!("../migrations/sqlite/0006_compact_records.sql"),
     ),
+    (
+        7,
+        "partial decision index",
+        include_str!("../migrations/sqlite/0007_partial_decision_index.sql"),
+    ),
 ];
 
 /// Every PostgreSQL migration, oldest first. Same rule.
@@ -71,6 +76,11 @@ pub(crate) const POSTGRES: Embedded = &[
         5,
         "compact records",
         include_str!("../migrations/postgres/0005_compact_records.sql"),
+    ),
+    (
+        6,
+        "partial decision index",
+        include_str!("../migrations/postgres/0006_partial_decision_index.sql"),
     ),
 ];
 
@@ -118,6 +128,24 @@ mod tests {
             let versions: Vec<i64> = embedded.iter().map(|m| m.0).collect();
             assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
             assert!(versions.first().is_some_and(|&v| v == 1));
+        }
+    }
+
+    /// The searches name the result index's condition (`log::DECISION_INDEXED`) so that the
+    /// partial index may be used: it must be the very term of the index's latest definition.
+    #[test]
+    fn searches_name_the_result_index_condition() {
+        let condition = crate::log::DECISION_INDEXED.trim_start_matches(" AND ");
+        for embedded in [super::SQLITE, super::POSTGRES] {
+            let latest = embedded
+                .iter()
+                .rev()
+                .find(|m| m.2.contains("CREATE INDEX sign_ins_decision"))
+                .map_or("", |m| m.2);
+            assert!(
+                latest.contains(&format!("WHERE {condition};")),
+                "{condition} in {latest}"
+            );
         }
     }
 

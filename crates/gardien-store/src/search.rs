@@ -34,7 +34,9 @@ use sqlx::{Database, Encode, Pool, QueryBuilder, Row as _, Type};
 
 use crate::SignInFilter;
 use crate::backend::{LogCursor, STORED_COLUMNS};
-use crate::log::{SEARCH_HEAD, finish_search, push_before, push_filter};
+use crate::log::{
+    DECISION_INDEXED, SEARCH_HEAD, UNINDEXED_DECISION, finish_search, push_before, push_filter,
+};
 
 /// Most index entries probed per filter before picking (skipping this many takes well under a
 /// millisecond).
@@ -49,6 +51,8 @@ const FIRST_WINDOW: i64 = 10;
 enum Value<'a> {
     Text(&'a str),
     Int(i64),
+    /// Every entry: the time index, walked when no filter leads an index but one is checked.
+    Every,
 }
 
 /// An index that a filter leads, with that filter.
@@ -57,7 +61,19 @@ pub(crate) struct Lead<'a> {
     index: &'static str,
     column: &'static str,
     value: Value<'a>,
+    /// The index's own condition (a partial index), appended to every statement reading its
+    /// entries; empty for a whole index.
+    condition: &'static str,
 }
+
+/// The time index as a lead: walked, bounded, when the only filters checked lead no index
+/// (an allowed result, which the result index leaves out).
+const TIME_LEAD: Lead<'static> = Lead {
+    index: "sign_ins_created",
+    column: "created_ms",
+    value: Value::Every,
+    condition: "",
+};
 
 /// Which entries a page statement walks.
 #[derive(Clone, Copy)]
@@ -208,7 +224,8 @@ pub(crate) struct Found<R> {
 
 /// The filters that lead an index, in the order preferred on a tie: an error code is on
 /// denials only, a user's or an application's share of the log is unknown, a result is the
-/// densest.
+/// densest. An allowed result leads none: the result index leaves allowed sign-ins out
+/// (SQLite migration 7, PostgreSQL 6), so the search checks it along another index.
 fn leads(filter: &SignInFilter) -> Vec<Lead<'_>> {
     let mut out = Vec::new();
     if let Some(code) = filter.error_code {
@@ -216,6 +233,7 @@ fn leads(filter: &SignInFilter) -> Vec<Lead<'_>> {
             index: "sign_ins_error_code",
             column: "error_code",
             value: Value::Int(i64::from(code)),
+            condition: "",
         });
     }
     if let Some(user) = &filter.user {
@@ -223,6 +241,7 @@ fn leads(filter: &SignInFilter) -> Vec<Lead<'_>> {
             index: "sign_ins_user",
             column: "user_id",
             value: Value::Text(user),
+            condition: "",
         });
     }
     if let Some(app) = &filter.app {
@@ -230,13 +249,17 @@ fn leads(filter: &SignInFilter) -> Vec<Lead<'_>> {
             index: "sign_ins_app",
             column: "app_id",
             value: Value::Text(app),
+            condition: "",
         });
     }
-    if let Some(decision) = &filter.decision {
+    if let Some(decision) = &filter.decision
+        && decision != UNINDEXED_DECISION
+    {
         out.push(Lead {
             index: "sign_ins_decision",
             column: "decision",
             value: Value::Text(decision),
+            condition: DECISION_INDEXED,
         });
     }
     out
@@ -255,11 +278,13 @@ fn push_entries<'a, DB: Dialect>(
     qb.push(" FROM sign_ins");
     DB::push_index(qb, lead.index);
     // Column names are our own, never input.
-    qb.push(" WHERE ").push(lead.column).push(" = ");
+    qb.push(" WHERE ");
     match lead.value {
-        Value::Text(t) => qb.push_bind(t),
-        Value::Int(n) => qb.push_bind(n),
+        Value::Text(t) => qb.push(lead.column).push(" = ").push_bind(t),
+        Value::Int(n) => qb.push(lead.column).push(" = ").push_bind(n),
+        Value::Every => qb.push("1 = 1"),
     };
+    qb.push(lead.condition);
     if let Some(from) = filter.from_ms {
         qb.push(" AND created_ms >= ").push_bind(from);
     }
@@ -283,8 +308,10 @@ where
 }
 
 /// The index to follow and, when the probe found at least `probe` entries in it, the time
-/// of the `probe`-th newest. `None` when fewer than two filters lead an index: then every
-/// entry of the one index matches (or the correlation id's unique index answers).
+/// of the `probe`-th newest. `None` when fewer than two filters lead an index and every
+/// other filter is in that index's key: then every entry of the one index matches (or the
+/// correlation id's unique index answers). An allowed result is checked, not led: with it,
+/// one index (or the time index, when no filter leads one) is followed like several.
 ///
 /// First the time of each candidate's `probe`-th entry (skipping entries is the cheapest
 /// walk); every candidate that has that many is at least as long as one that has fewer. Only
@@ -300,9 +327,18 @@ where
     &'a str: Encode<'a, DB> + Type<DB>,
     i64: Encode<'a, DB> + Type<DB>,
 {
-    let candidates = leads(filter);
-    if candidates.len() < 2 || filter.correlation_id.is_some() {
+    let mut candidates = leads(filter);
+    // A filter checked but leading no index (an allowed result) makes even one index's
+    // walk, or the time index's, read entries that do not match: bounded like several.
+    let checks_unled = filter
+        .decision
+        .as_deref()
+        .is_some_and(|d| d == UNINDEXED_DECISION);
+    if filter.correlation_id.is_some() || (candidates.len() < 2 && !checks_unled) {
         return Ok(None);
+    }
+    if candidates.is_empty() {
+        candidates.push(TIME_LEAD);
     }
     let mut qb = QueryBuilder::<DB>::new("SELECT ");
     for (i, lead) in candidates.iter().enumerate() {
@@ -436,7 +472,7 @@ where
         (false, Some((lead, _))) => Walk::Lead(*lead),
         (false, None) => leads(filter).first().map_or(Walk::Time, |l| Walk::Lead(*l)),
     };
-    // The bound matters only when several filters are checked along an index that has more
+    // The bound matters only when filters are checked along an index that has more
     // entries than the probe skipped: otherwise the walk reads fewer than the probe did.
     let (Some(reads), Some((lead, Some(first_from)))) = (reads, picked) else {
         return Ok(Found {

@@ -40,6 +40,7 @@ backend_tests!(
     search_answers_every_filter_combination_in_pages,
     bounded_search_reaches_every_match,
     the_search_migration_keeps_the_log,
+    the_partial_decision_index_migration_keeps_the_log,
     compact_records_read_back_whole,
     rows_without_fragments_are_read_as_stored,
     a_fragment_id_stored_with_another_text_stores_the_record_whole,
@@ -795,7 +796,7 @@ async fn search_answers_every_filter_combination_in_pages(db: TestDb) {
     store.log().refresh_statistics().await.unwrap();
     let users = [None, Some("u1"), Some("u9")];
     let apps = [None, Some("a0")];
-    let decisions = [None, Some("deny"), Some("challenge")];
+    let decisions = [None, Some("allow"), Some("deny"), Some("challenge")];
     let codes = [None, Some(53003u32), Some(53001)];
     let ranges = [None, Some((1_020_000i64, 1_100_000i64))];
     let correlations = [None, Some("c00042")];
@@ -850,7 +851,7 @@ async fn search_answers_every_filter_combination_in_pages(db: TestDb) {
             }
         }
     }
-    assert_eq!(combos, 3 * 2 * 3 * 3 * 2 * 2);
+    assert_eq!(combos, 3 * 2 * 4 * 3 * 2 * 2);
     assert_eq!(
         LogPosition::parse("17.4"),
         Some(LogPosition {
@@ -912,9 +913,12 @@ async fn bounded_search_reaches_every_match(db: TestDb) {
         .map(|r| (r.id.as_str(), r.created_ms))
         .collect();
     let mut stops = 0;
+    // Pages that stopped at the bound of searches for allowed sign-ins with fewer than two
+    // other filters (the result is checked along one index or the time index, never led).
+    let mut allowed_stops = 0;
     for user in [None, Some("u1"), Some("u9")] {
         for app in [None, Some("a0")] {
-            for decision in [None, Some("deny"), Some("challenge")] {
+            for decision in [None, Some("allow"), Some("deny"), Some("challenge")] {
                 for code in [None, Some(53003u32), Some(53001)] {
                     for range in [None, Some((1_020_000i64, 1_100_000i64))] {
                         for reads in [2usize, 16, 40] {
@@ -937,6 +941,12 @@ async fn bounded_search_reaches_every_match(db: TestDb) {
                                 let page_ids = ids(&page.records);
                                 if let Some(to) = page.searched_to {
                                     stops += 1;
+                                    let led = [user.is_some(), app.is_some(), code.is_some()];
+                                    if decision == Some("allow")
+                                        && led.iter().filter(|l| **l).count() < 2
+                                    {
+                                        allowed_stops += 1;
+                                    }
                                     assert!(page.records.len() < 7, "{filter:?}");
                                     assert_eq!(
                                         page.next.map(|n| n.created_ms),
@@ -966,13 +976,22 @@ async fn bounded_search_reaches_every_match(db: TestDb) {
                                     if let Some(a) = app {
                                         leads.push(in_window(&|r| r.app_id == a));
                                     }
-                                    if let Some(d) = decision {
+                                    // Allowed sign-ins lead no index (migration 7).
+                                    if let Some(d) = decision.filter(|d| *d != "allow") {
                                         leads.push(in_window(&|r| r.decision == d));
                                     }
                                     if let Some(c) = code {
                                         leads.push(in_window(&|r| r.error_code == Some(c)));
                                     }
-                                    assert!(leads.len() >= 2, "{filter:?}");
+                                    // An allowed result is checked, not led: one index,
+                                    // or the time index, is walked with a bound too.
+                                    if leads.is_empty() {
+                                        leads.push(in_window(&|_| true));
+                                    }
+                                    assert!(
+                                        leads.len() >= 2 || decision == Some("allow"),
+                                        "{filter:?}"
+                                    );
                                     let shortest = leads.iter().min().copied().unwrap_or(0);
                                     assert!(shortest <= reads + 4, "{shortest} read, {filter:?}");
                                 }
@@ -995,6 +1014,11 @@ async fn bounded_search_reaches_every_match(db: TestDb) {
     assert!(
         stops > 0,
         "no bounded page stopped early ({})",
+        db.backend()
+    );
+    assert!(
+        allowed_stops > 0,
+        "no search for allowed sign-ins stopped at its bound ({})",
         db.backend()
     );
     store.close().await.unwrap();
@@ -1072,6 +1096,70 @@ async fn the_search_migration_keeps_the_log(db: TestDb) {
     assert!(!expected.is_empty());
     assert_eq!(ids(&page.records), expected);
     store.revoke_session("s1", i64::MAX / 2, 0).await.unwrap();
+    store.close().await.unwrap();
+}
+
+/// A log written under schema version 6 on SQLite (5 on PostgreSQL), whose result index held
+/// every sign-in, gets the partial one on the next open (allowed sign-ins left out) and keeps
+/// every record; searches by each result still answer exactly, paged.
+async fn the_partial_decision_index_migration_keeps_the_log(db: TestDb) {
+    let store = db.open().await;
+    let records = mixed(90);
+    for r in &records {
+        store.log().append(r.clone()).await.unwrap();
+    }
+    store.close().await.unwrap();
+    let (previous, whole, partial) = match db.backend() {
+        "sqlite" => (
+            6,
+            "CREATE INDEX sign_ins_decision ON sign_ins \
+             (decision, created_ms, seq, user_id, app_id, error_code)",
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' \
+             AND name = 'sign_ins_decision' AND sql LIKE '%WHERE decision <> ''allow''%'",
+        ),
+        _ => (
+            5,
+            "CREATE INDEX sign_ins_decision ON sign_ins (decision, created_ms, seq) \
+             INCLUDE (user_id, app_id, error_code)",
+            "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() \
+             AND indexname = 'sign_ins_decision' \
+             AND indexdef LIKE '%WHERE (decision <> ''allow''::text)%'",
+        ),
+    };
+    assert_eq!(db.scalar(partial).await, 1);
+    db.execute("DROP INDEX sign_ins_decision").await;
+    db.execute(whole).await;
+    db.execute(&format!(
+        "DELETE FROM _sqlx_migrations WHERE version > {previous}"
+    ))
+    .await;
+    assert_eq!(db.scalar(partial).await, 0);
+
+    let store = db.open().await;
+    assert_eq!(db.scalar(partial).await, 1);
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM sign_ins").await,
+        records.len() as i64
+    );
+    for decision in ["allow", "deny", "challenge"] {
+        let mut filter = SignInFilter {
+            decision: Some(decision.to_owned()),
+            limit: Some(7),
+            ..SignInFilter::default()
+        };
+        let expected = brute_force(&records, &filter);
+        assert!(!expected.is_empty(), "{decision}");
+        let mut got: Vec<String> = Vec::new();
+        loop {
+            let page = store.log().search(&filter).await.unwrap();
+            got.extend(ids(&page.records).iter().map(|s| (*s).to_owned()));
+            match page.next {
+                Some(next) => filter.before = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(got, expected, "{decision}");
+    }
     store.close().await.unwrap();
 }
 

@@ -79,8 +79,8 @@ async fn reopening_is_idempotent(db: TestDb) {
     }
     // crates/gardien-store/migrations/<backend>/*.sql
     let migrations = match db.backend() {
-        "sqlite" => 6,
-        _ => 5,
+        "sqlite" => 7,
+        _ => 6,
     };
     assert_eq!(
         db.scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
@@ -676,7 +676,7 @@ async fn postgres_replicas_starting_together_all_migrate() {
         store.close().await.unwrap();
     }
     // Every PostgreSQL migration applied once (crates/gardien-store/migrations/postgres).
-    assert_eq!(db.scalar("SELECT COUNT(*) FROM _sqlx_migrations").await, 5);
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM _sqlx_migrations").await, 6);
 }
 
 /// Polls every future to completion concurrently (no extra dependency for `join_all`).
