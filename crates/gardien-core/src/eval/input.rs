@@ -260,8 +260,9 @@ pub struct Input<'a> {
     /// The request (or the session it refreshes) comes from the device-code flow or an
     /// authentication transfer, which cannot carry device state.
     pub transferred: bool,
-    /// Where the request is, in words (IP, country, matching ranges), built the first time a
-    /// traced location check needs it and shared by every policy of the evaluation.
+    /// The request's address and country in words, built the first time a traced location
+    /// check needs it and shared by every policy of the evaluation (each policy's detail then
+    /// names its own locations).
     pub(crate) location_note: std::cell::OnceCell<String>,
     /// The policies whose identity condition holds for a member with this user id, read
     /// from the memo with the directory entry (`None`: the memo does not know the id).

@@ -26,13 +26,6 @@ pub fn locations_contain(
     include && q.exclude.iter().all(|t| p.exclude.contains(t))
 }
 
-fn names(input: &Input<'_>, set: LocationSet) -> String {
-    set.iter()
-        .map(|b| format!("`{}`", input.tenant.location_name(b)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Whether the request is in any of `set`, three-valued when an input is missing.
 fn in_any(input: &Input<'_>, set: LocationSet) -> Outcome {
     if set.intersects(&input.locations) {
@@ -73,22 +66,49 @@ fn describe_request(input: &Input<'_>) -> String {
     format!("{ip}, {country}")
 }
 
-/// The request's address, country and the named locations (with the matching range) it is in.
-fn where_is(input: &Input<'_>) -> String {
+/// Most named locations one policy's detail lists by name; the rest are counted.
+const NAMED_IN_DETAIL: usize = 8;
+
+/// The request's address and country, then the named locations it is in that this policy
+/// names (with the matching range), and how many others it is in. Only the policy's own
+/// locations are listed: the request may be in hundreds of named locations, and listing
+/// them all in every policy's detail made a 200-policy report megabytes long.
+fn where_is(input: &Input<'_>, cond: &CompiledLocations) -> String {
     let inside = input.locations;
-    let mut parts = vec![describe_request(input)];
+    let mut parts = vec![
+        input
+            .location_note
+            .get_or_init(|| describe_request(input))
+            .clone(),
+    ];
     if inside.is_empty() {
         parts.push("in no named location".to_owned());
-    } else {
-        parts.push(format!("in {}", names(input, inside)));
-        for bit in inside.iter() {
-            if let Some(via) = matching_range(input, bit) {
-                parts.push(format!(
-                    "matched `{}` via {via}",
-                    input.tenant.location_name(bit)
-                ));
-            }
-        }
+        return parts.join("; ");
+    }
+    let mut named = cond.include.union(cond.exclude);
+    if cond.include_trusted || cond.exclude_trusted {
+        named = named.union(input.tenant.locations.trusted);
+    }
+    let relevant = inside.intersection(named);
+    for bit in relevant.iter().take(NAMED_IN_DETAIL) {
+        let name = input.tenant.location_name(bit);
+        parts.push(match matching_range(input, bit) {
+            Some(via) => format!("matched `{name}` via {via}"),
+            None => format!("in `{name}`"),
+        });
+    }
+    if relevant.len() > NAMED_IN_DETAIL {
+        parts.push(format!(
+            "and {} more of this policy's locations",
+            relevant.len() - NAMED_IN_DETAIL
+        ));
+    }
+    let others = inside.len() - relevant.len();
+    if others > 0 {
+        let s = if others == 1 { "" } else { "s" };
+        parts.push(format!(
+            "in {others} other named location{s} this policy does not name"
+        ));
     }
     parts.join("; ")
 }
@@ -104,7 +124,7 @@ pub(crate) fn check_locations<T: Tracer>(
     let out = include.and(exclude.negate());
     if T::ENABLED {
         t.note(|| {
-            let mut parts = vec![input.location_note.get_or_init(|| where_is(input)).clone()];
+            let mut parts = vec![where_is(input, cond)];
             match include {
                 Outcome::Satisfied => parts.push("matches `includeLocations`".to_owned()),
                 Outcome::NotSatisfied => parts.push("not in an included location".to_owned()),
@@ -174,6 +194,90 @@ mod tests {
             include: tokens(include),
             exclude: tokens(exclude),
         }
+    }
+
+    /// A policy's location detail names the request's locations that this policy names
+    /// (at most eight, the rest counted) and counts the others: the request is in fourteen
+    /// named locations here, and no detail lists all fourteen.
+    #[test]
+    #[allow(clippy::panic, reason = "tests")]
+    fn a_policys_location_detail_names_its_own_locations() {
+        use crate::report::DecisionReport;
+        use serde_json::json;
+        let range = |cidr: &str| json!([{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": cidr}]);
+        let mut locations: Vec<serde_json::Value> = (0..12)
+            .map(|i| {
+                json!({"@odata.type": "#microsoft.graph.ipNamedLocation", "id": format!("l{i}"),
+                       "displayName": format!("Site {i}"), "isTrusted": i < 2,
+                       "ipRanges": range(if i % 2 == 0 { "198.51.0.0/16" } else { "198.48.0.0/12" })})
+            })
+            .collect();
+        locations.push(
+            json!({"@odata.type": "#microsoft.graph.ipNamedLocation", "id": "hq",
+            "displayName": "HQ", "isTrusted": false, "ipRanges": range("198.51.100.0/24")}),
+        );
+        locations.push(
+            json!({"@odata.type": "#microsoft.graph.countryNamedLocation",
+            "id": "fr", "displayName": "France", "countriesAndRegions": ["FR"],
+            "includeUnknownCountriesAndRegions": false}),
+        );
+        let policy = |id: &str, include: serde_json::Value, exclude: serde_json::Value| {
+            json!({"id": id, "displayName": id, "state": "enabled",
+                   "conditions": {"users": {"includeUsers": ["All"]},
+                                  "applications": {"includeApplications": ["All"]},
+                                  "locations": {"includeLocations": include,
+                                                "excludeLocations": exclude}},
+                   "grantControls": {"operator": "OR", "builtInControls": ["block"]}})
+        };
+        let every: Vec<String> = (0..12).map(|i| format!("l{i}")).collect();
+        let tenant = crate::testing::compile(&json!({
+        "namedLocations": locations,
+        "policies": [
+            policy("one", json!(["hq"]), json!([])),
+            policy("trusted", json!(["All"]), json!(["AllTrusted", "fr"])),
+            policy("twelve", json!(every), json!([])),
+            policy("elsewhere", json!(["l5"]), json!([])),
+        ]}));
+        let signin = crate::testing::signin(
+            json!({"ipAddress": "198.51.100.7", "country": "FR"}),
+            serde_json::Value::Null,
+        );
+        let (Some(tenant), Some(signin)) = (tenant, signin) else {
+            panic!("the tenant and the request load");
+        };
+        let report = DecisionReport::new(&tenant, &signin, &tenant.evaluate(&signin));
+        let detail = |id: &str| {
+            let Some(p) = report.trace.iter().find(|p| p.policy_id == id) else {
+                panic!("policy {id} traced");
+            };
+            let Some(c) = p.conditions.iter().find(|c| c.detail.starts_with("IP ")) else {
+                panic!("policy {id} has a location detail");
+            };
+            c.detail.clone()
+        };
+        assert_eq!(
+            detail("one"),
+            "IP 198.51.100.7, country FR; matched `HQ` via 198.51.100.0/24; \
+             in 13 other named locations this policy does not name; matches `includeLocations`"
+        );
+        assert_eq!(
+            detail("trusted"),
+            "IP 198.51.100.7, country FR; matched `Site 0` via 198.51.0.0/16; \
+             matched `Site 1` via 198.48.0.0/12; matched `France` via its country list; \
+             in 11 other named locations this policy does not name; \
+             matches `includeLocations`; in an excluded location"
+        );
+        let twelve = detail("twelve");
+        assert!(
+            twelve.contains("matched `Site 7` via 198.48.0.0/12; and 4 more of this policy's locations; in 2 other named locations this policy does not name"),
+            "{twelve}"
+        );
+        assert!(!twelve.contains("`Site 8`"), "{twelve}");
+        assert_eq!(
+            detail("elsewhere"),
+            "IP 198.51.100.7, country FR; matched `Site 5` via 198.48.0.0/12; \
+             in 13 other named locations this policy does not name; matches `includeLocations`"
+        );
     }
 
     #[test]
