@@ -3,7 +3,7 @@
 //! hand-off to a connection worker thread and back per statement (sqlx runs each SQLite
 //! statement on a worker thread of its connection: measured, those hops and their wake-ups
 //! were about a third of the writer's CPU per record). `BEGIN IMMEDIATE`, multi-row
-//! `INSERT OR IGNORE` statements of up to [`CHUNK_ROWS`] records (see [`SqliteSink::insert`]),
+//! `INSERT OR IGNORE` statements of up to [`CHUNK_ROWS`] records (see `insert_chunk`),
 //! `COMMIT`, then a wake-up of the background checkpointer. `OR IGNORE` makes a duplicate
 //! correlation id skip its row instead of aborting the statement (and spares SQLite a
 //! statement journal).
