@@ -29,6 +29,7 @@ backend_tests!(
     max_batch_bounds_the_transaction_size,
     commit_interval_groups_records_that_keep_coming,
     duplicate_correlation_id_fails_alone,
+    duplicates_across_insert_chunks_fail_alone,
     failed_batch_reports_to_every_waiter_and_the_writer_goes_on,
     append_nowait_reports_a_full_queue,
     close_commits_the_queue_then_refuses,
@@ -382,6 +383,96 @@ async fn duplicate_correlation_id_fails_alone(db: TestDb) {
         stored[5],
         serde_json::from_str::<serde_json::Value>(&small("x", 1).record).unwrap()
     );
+    store.close().await.unwrap();
+}
+
+/// Awaits `futures` together, polling them in order (so that appends are queued in order),
+/// and returns their outputs in order.
+async fn in_order<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none()
+                && let std::task::Poll::Ready(out) = future.as_mut().poll(cx)
+            {
+                *output = Some(out);
+            }
+        }
+        if outputs.iter().all(Option::is_some) {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
+async fn duplicates_across_insert_chunks_fail_alone(db: TestDb) {
+    // The SQLite writer inserts a batch in statements of 64, 32, …, 1 rows: duplicates of
+    // stored ids and of ids earlier in the batch, in the first, last and middle rows of
+    // several statements, each fail alone; the first occurrence is stored.
+    let store = db.open().await;
+    let log = store.log();
+    for i in 0..4 {
+        log.append(small(&format!("old{i}"), i)).await.unwrap();
+    }
+    let mut ids: Vec<String> = (0..103).map(|i| format!("n{i}")).collect();
+    let duplicates = [
+        (0, "old0"),
+        (63, "old1"),
+        (64, "n10"),
+        (70, "n66"),
+        (96, "n95"),
+        (99, "old2"),
+        (101, "n100"),
+        (102, "old3"),
+    ];
+    for (at, id) in duplicates {
+        ids[at] = id.to_owned();
+    }
+    let lock = db.hold_log_lock().await;
+    let log2 = log.clone();
+    let appends = ids.clone();
+    let waiters = tokio::spawn(async move {
+        let appends = appends
+            .iter()
+            .enumerate()
+            .map(|(i, id)| log2.append(small(id, 1000 + i as i64)))
+            .collect();
+        in_order(appends).await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut lock = lock;
+    lock.execute("COMMIT").await;
+    lock.close().await;
+    let results = waiters.await.unwrap();
+    for (i, result) in results.iter().enumerate() {
+        if duplicates.iter().any(|(at, _)| *at == i) {
+            let err = result.as_ref().err().unwrap();
+            assert!(
+                matches!(err, StoreError::DuplicateSignIn { id, .. } if *id == ids[i]),
+                "{i}: {err}"
+            );
+        } else {
+            assert!(result.is_ok(), "{i}: {result:?}");
+        }
+    }
+    assert_eq!(log.committed(), 4 + 103 - 8);
+    assert_eq!(log.failed(), 8);
+    let stored = log
+        .query(&SignInFilter {
+            limit: Some(1000),
+            ..SignInFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 4 + 103 - 8);
+    for (id, created_ms) in [("old0", 0), ("n10", 1010), ("n66", 1066), ("n100", 1100)] {
+        let record = stored.iter().find(|r| r["correlationId"] == id).unwrap();
+        assert_eq!(record["createdMs"], created_ms, "{id}");
+    }
     store.close().await.unwrap();
 }
 

@@ -2,11 +2,11 @@
 //! same `libsqlite3-sys` as sqlx) used on the writer's own thread, so a batch costs no
 //! hand-off to a connection worker thread and back per statement (sqlx runs each SQLite
 //! statement on a worker thread of its connection: measured, those hops and their wake-ups
-//! were about a third of the writer's CPU per record). `BEGIN IMMEDIATE`, one prepared
-//! `INSERT OR IGNORE` per record (its change count tells whether the correlation id was
-//! already stored), `COMMIT`, then a wake-up of the background checkpointer. `OR IGNORE`
-//! makes a duplicate correlation id skip its row instead of aborting the statement (and
-//! spares SQLite a statement journal).
+//! were about a third of the writer's CPU per record). `BEGIN IMMEDIATE`, multi-row
+//! `INSERT OR IGNORE` statements of up to [`CHUNK_ROWS`] records (see `insert_chunk`),
+//! `COMMIT`, then a wake-up of the background checkpointer. `OR IGNORE` makes a duplicate
+//! correlation id skip its row instead of aborting the statement (and spares SQLite a
+//! statement journal).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,9 +18,39 @@ use crate::Durability;
 use crate::compact::Written;
 use crate::writer::{LogSink, Row};
 
-const INSERT: &str = "INSERT OR IGNORE INTO sign_ins \
+/// The head of the records' INSERT; [`insert_sql`] appends one `(?, …)` per row.
+const INSERT_HEAD: &str = "INSERT OR IGNORE INTO sign_ins \
      (correlation_id, created_ms, user_id, app_id, decision, error_code, record, applied_at, \
-     applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+     applied) VALUES ";
+
+/// Values bound per row of the records' INSERT.
+const COLUMNS: usize = 9;
+
+/// Most rows per INSERT statement: a batch is written in statements of 64, 32, …, 2, 1 rows
+/// (its size's binary digits), so seven prepared statements serve every batch size and a
+/// statement's fixed cost (`sqlite3_step`'s set-up, the reset, opening the table's and the
+/// indexes' cursors) is paid once per chunk instead of once per record. 64 × 9 values are
+/// far below SQLite's limit on bound parameters (32,766).
+const CHUNK_ROWS: usize = 64;
+
+/// The records' INSERT of `rows` rows.
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(INSERT_HEAD);
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    }
+    sql
+}
+
+/// The correlation ids of the `?1` newest rows: after a chunk's INSERT, the rows it stored.
+/// SQLite gives a new row of a table without `AUTOINCREMENT` a `seq` one larger than the
+/// largest stored before (it picks at random only once a `seq` reaches 2^63 − 1, which the
+/// log never does), the INSERT stores its rows in order, and nothing else writes in the
+/// writer's transaction: so the chunk's stored rows are exactly the newest ones.
+const NEWEST: &str = "SELECT correlation_id FROM sign_ins ORDER BY seq DESC LIMIT ?1";
 
 const INSERT_FRAGMENT: &str = "INSERT OR IGNORE INTO sign_in_fragments (id, text) VALUES (?1, ?2)";
 
@@ -109,17 +139,75 @@ pub(super) struct SqliteSink {
     path: Arc<Path>,
     /// Fragments of compact records already stored.
     written: Written,
+    /// `inserts[k]`: the records' INSERT of `2^k` rows, for `2^k` ≤ [`CHUNK_ROWS`].
+    inserts: Vec<String>,
 }
 
 impl SqliteSink {
     pub(super) fn new(conn: Connection, checkpointer: Checkpointer, path: Arc<Path>) -> SqliteSink {
-        conn.set_prepared_statement_cache_capacity(16);
+        // BEGIN, COMMIT, two fragment statements, NEWEST and the seven INSERTs.
+        conn.set_prepared_statement_cache_capacity(24);
+        let inserts = std::iter::successors(Some(1_usize), |n| Some(n * 2))
+            .take_while(|n| *n <= CHUNK_ROWS)
+            .map(insert_sql)
+            .collect();
         SqliteSink {
             conn,
             checkpointer,
             path,
             written: Written::default(),
+            inserts,
         }
+    }
+
+    /// Inserts `chunk` (at most [`CHUNK_ROWS`] rows, a power of two) with one statement;
+    /// pushes `offset + i` to `skipped` for each row skipped as a duplicate.
+    fn insert_chunk(
+        &self,
+        chunk: &[Row],
+        offset: usize,
+        skipped: &mut Vec<usize>,
+    ) -> Result<(), rusqlite::Error> {
+        let k = chunk.len().trailing_zeros() as usize;
+        let Some(sql) = self.inserts.get(k) else {
+            return Err(rusqlite::Error::InvalidParameterCount(
+                chunk.len() * COLUMNS,
+                CHUNK_ROWS * COLUMNS,
+            ));
+        };
+        let mut insert = self.conn.prepare_cached(sql)?;
+        for (i, row) in chunk.iter().enumerate() {
+            let at = i * COLUMNS;
+            insert.raw_bind_parameter(at + 1, &row.id)?;
+            insert.raw_bind_parameter(at + 2, row.created_ms)?;
+            insert.raw_bind_parameter(at + 3, &row.user_id)?;
+            insert.raw_bind_parameter(at + 4, &row.app_id)?;
+            insert.raw_bind_parameter(at + 5, &row.decision)?;
+            insert.raw_bind_parameter(at + 6, row.error_code)?;
+            if self.written.whole(row) {
+                // Bound as a copy (SQLITE_TRANSIENT): the spliced text may go.
+                insert.raw_bind_parameter(at + 7, row.whole())?;
+                insert.raw_bind_parameter(at + 8, rusqlite::types::Null)?;
+                insert.raw_bind_parameter(at + 9, rusqlite::types::Null)?;
+            } else {
+                insert.raw_bind_parameter(at + 7, &row.json)?;
+                insert.raw_bind_parameter(at + 8, row.applied_at())?;
+                insert.raw_bind_parameter(at + 9, row.applied())?;
+            }
+        }
+        let inserted = insert.raw_execute()?;
+        if inserted < chunk.len() {
+            // A duplicate correlation id (rare): which rows were stored, from the newest.
+            let stored = self
+                .conn
+                .prepare_cached(NEWEST)?
+                .query_map([i64::try_from(inserted).unwrap_or(i64::MAX)], |r| {
+                    r.get::<_, String>(0)
+                })?
+                .collect::<Result<Vec<String>, _>>()?;
+            crate::writer::unmatched(chunk, stored, offset, skipped);
+        }
+        Ok(())
     }
 
     /// Between batches: backfills the frames the background checkpointer has not copied yet,
@@ -194,29 +282,18 @@ impl LogSink for SqliteSink {
         skipped: &mut Vec<usize>,
     ) -> Result<(), rusqlite::Error> {
         self.store_fragments(rows)?;
-        let mut insert = self.conn.prepare_cached(INSERT)?;
-        for (i, row) in rows.iter().enumerate() {
-            let whole;
-            let (text, at, applied) = if self.written.whole(row) {
-                whole = row.whole();
-                (whole.as_str(), None, None)
+        // In chunks of the batch size's binary digits, largest first: ascending offsets.
+        let mut start = 0;
+        while start < rows.len() {
+            let left = rows.len() - start;
+            let n = if left >= CHUNK_ROWS {
+                CHUNK_ROWS
             } else {
-                (row.json.as_str(), row.applied_at(), row.applied())
+                1 << left.ilog2()
             };
-            let inserted = insert.execute(params![
-                row.id,
-                row.created_ms,
-                row.user_id,
-                row.app_id,
-                row.decision,
-                row.error_code,
-                text,
-                at,
-                applied,
-            ])?;
-            if inserted == 0 {
-                skipped.push(offset + i);
-            }
+            let chunk = rows.get(start..start + n).unwrap_or_default();
+            self.insert_chunk(chunk, offset + start, skipped)?;
+            start += n;
         }
         Ok(())
     }
