@@ -748,9 +748,13 @@ pub fn decide(
             fragments
         }
     };
+    // The memo's encoding of the sign-in, when it wrote one: the record cache compares it
+    // instead of the sign-in's fields.
+    let signin_key = memo_key.encoded();
     let build = |applied: Applied<'_>| {
-        live.records.build_noting_applied(
+        live.records.build_noting_applied_keyed(
             signin,
+            signin_key,
             derived,
             &RecordParts {
                 correlation_id: &correlation_id,
