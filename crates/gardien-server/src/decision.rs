@@ -325,11 +325,70 @@ pub struct Incoming<'a> {
 
 /// Decides a forward-auth / ext_authz request: identity, signals, decision, log.
 pub async fn decide_request(state: &AppState, req: Incoming<'_>) -> Result<Decided, Refusal> {
+    // Decided first, then logged: only the record and what the answer reads wait for the
+    // log (the sign-in and its signals are dropped before, unless the token names
+    // authentication contexts, decided after).
+    let (first, past, steps) = prepare_request(state, req)?;
+    let mut decided = first.log(state).await?;
+    if let Some(steps) = steps {
+        decided = Box::pin(steps.decide(state, decided)).await?;
+    }
+    if let (Some(history), Decision::Allow) = (&state.history, decided.verdict.decision) {
+        let user = decided.identity.as_ref().map_or("", |i| i.user_id.as_str());
+        history.record(user, past);
+    }
+    Ok(decided)
+}
+
+/// The authentication contexts a token names (`acrs`), decided once the application's
+/// sign-in is logged, with the same signals.
+struct ContextSteps<'a> {
+    signin: SignIn,
+    derived: Derived,
+    contexts: Vec<String>,
+    parts: DecideParts<'a>,
+}
+
+impl ContextSteps<'_> {
+    /// Entra authentication contexts the token was issued for (`acrs`): each is also
+    /// decided as the sign-in to that context, with the same signals; the first that is not
+    /// an allow answers. A token can only add checks this way, never skip the
+    /// application's.
+    async fn decide(self: Box<Self>, state: &AppState, first: Decided) -> Result<Decided, Refusal> {
+        let ContextSteps {
+            signin,
+            derived,
+            contexts,
+            parts,
+        } = *self;
+        let mut decided = first;
+        for context in contexts {
+            if decided.verdict.decision != Decision::Allow {
+                break;
+            }
+            let mut step = signin.clone();
+            step.target = gardien_core::signin::Target::AuthContext(context.into_boxed_str());
+            decided =
+                decide_and_log(state, &step, &derived, decided.identity.take(), parts).await?;
+        }
+        Ok(decided)
+    }
+}
+
+/// The synchronous part of [`decide_request`]: identity, signals and the application's
+/// decision with its record; what the history keeps of an allowed sign-in; the token's
+/// authentication contexts, when it names any.
+#[allow(
+    clippy::type_complexity,
+    reason = "one private call site, destructured at once"
+)]
+fn prepare_request<'a>(
+    state: &AppState,
+    req: Incoming<'a>,
+) -> Result<(Prepared, PastSignIn, Option<Box<ContextSteps<'a>>>), Refusal> {
     let created_ms = now_ms();
     let now = u64::try_from(created_ms / 1000).unwrap_or(0);
-    // An owned Arc, not a guard: guards held across `.await` exhaust arc-swap's per-thread
-    // fast slots under load and every load then takes the slow path.
-    let signals = state.signals.load_full();
+    let signals = state.signals.load();
     let trusted = req
         .peer
         .is_some_and(|p| signals.config.trusted_proxies.contains(p));
@@ -364,30 +423,24 @@ pub async fn decide_request(state: &AppState, req: Incoming<'_>) -> Result<Decid
         want_report: req.want_report,
     };
     let contexts = identity.auth_contexts.clone();
-    let mut decided = decide_and_log(state, &signin, &derived, Some(identity), parts).await?;
-    // Entra authentication contexts the token was issued for (`acrs`): each is also decided
-    // as the sign-in to that context, with the same signals; the first that is not an allow
-    // answers. A token can only add checks this way, never skip the application's.
-    for context in contexts {
-        if decided.verdict.decision != Decision::Allow {
-            break;
-        }
-        let mut step = signin.clone();
-        step.target = gardien_core::signin::Target::AuthContext(context.into_boxed_str());
-        decided = decide_and_log(state, &step, &derived, decided.identity.take(), parts).await?;
-    }
-    if let (Some(history), Decision::Allow) = (&state.history, decided.verdict.decision) {
-        let user = decided.identity.as_ref().map_or("", |i| i.user_id.as_str());
-        history.record(
-            user,
-            PastSignIn {
-                at: now,
-                country: signin.country,
-                coordinates: derived.place.and_then(|p| p.coordinates),
-            },
-        );
-    }
-    Ok(decided)
+    let first = decide(state, &signin, &derived, Some(identity), parts)?;
+    let past = PastSignIn {
+        at: now,
+        country: signin.country,
+        coordinates: derived.place.and_then(|p| p.coordinates),
+    };
+    // Boxed only when there are contexts (a closure would copy the sign-in either way).
+    let steps = if contexts.is_empty() {
+        None
+    } else {
+        Some(Box::new(ContextSteps {
+            signin,
+            derived,
+            contexts,
+            parts,
+        }))
+    };
+    Ok((first, past, steps))
 }
 
 /// Bytes reserved for a `/v1/evaluate` report (the demo tenant's is ~9 KB).
@@ -439,7 +492,8 @@ fn user_in_directory(tenant: &CompiledTenant, signin: &SignIn) -> Result<Option<
     }
 }
 
-/// Decides a built sign-in with the policy set in force and logs it.
+/// Decides a built sign-in with the policy set in force and logs it ([`decide`], then
+/// [`Prepared::log`]).
 pub async fn decide_and_log(
     state: &AppState,
     signin: &SignIn,
@@ -447,6 +501,174 @@ pub async fn decide_and_log(
     identity: Option<Identity>,
     parts: DecideParts<'_>,
 ) -> Result<Decided, Refusal> {
+    decide(state, signin, derived, identity, parts)?
+        .log(state)
+        .await
+}
+
+/// A decision made and its record built, not logged yet: all that [`Prepared::log`] holds
+/// while the store acknowledges the record. Kept small (the future of the log step is
+/// moved and allocated with every request): the record, the verdict and the identity; the
+/// parts of a deny, a challenge or a report are boxed ([`Pending`]).
+#[derive(Debug)]
+pub struct Prepared {
+    /// The record to append.
+    entry: SignInRecord,
+    /// The same record, shipped once the store has it (`[log.ship]`).
+    shipped: Option<String>,
+    /// The answer's parts, built in place (its `logged` is set once the store answers).
+    decided: Decided,
+    /// A deny's or challenge's page, a report: built once the record is logged.
+    pending: Option<Box<Pending>>,
+}
+
+/// What a deny, a challenge or a `/v1/evaluate` report adds to a [`Prepared`] decision.
+struct Pending {
+    /// The policy set decided with (its report cache).
+    live: Arc<crate::state::Live>,
+    report: Option<DecisionReport>,
+    /// An allowed sign-in's report text, remembered from an earlier request.
+    remembered_report: Option<axum::body::Bytes>,
+    /// The sign-in whose report text is remembered once written (an allow, asked for its
+    /// report, not remembered yet).
+    remember_for: Option<SignIn>,
+    want_report: bool,
+    /// The page's secret and device line (a deny or challenge).
+    denial: Option<(String, DeviceSummary)>,
+    created_ms: i64,
+    client_ip: Option<IpAddr>,
+    application: String,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("report", &self.report.is_some())
+            .field("remembered_report", &self.remembered_report.is_some())
+            .field("want_report", &self.want_report)
+            .field("denial", &self.denial.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Prepared {
+    /// The verdict decided.
+    pub fn verdict(&self) -> &Verdict {
+        &self.decided.verdict
+    }
+
+    /// Logs the record (acknowledged as `[log] acknowledge` says), then builds the answer's
+    /// parts: the page of a deny or challenge, the report's text. A record that is not
+    /// logged is a refusal (fail closed).
+    pub async fn log(self, state: &AppState) -> Result<Decided, Refusal> {
+        // Fields are used in place (each move of the verdict or the identity is a copy).
+        let mut prepared = self;
+        let logged = match state.config.log.acknowledge {
+            Acknowledge::Committed => state
+                .store
+                .log()
+                .append(prepared.entry)
+                .await
+                .map(|()| Logged::Committed),
+            Acknowledge::Queued => state
+                .store
+                .log()
+                .append_nowait(prepared.entry)
+                .map(|()| Logged::Queued),
+        };
+        match logged {
+            Ok(l) => {
+                match l {
+                    Logged::Committed => state.log_health.succeeded(),
+                    // Queued is not written: only the writer's batches tell (a failed batch
+                    // of queued records makes `/readyz` 503 until a batch commits or a probe
+                    // succeeds).
+                    Logged::Queued => state.log_health.observe_writer(state.store.log()),
+                }
+                if let (Some(shipper), Some(line)) = (&state.shipper, prepared.shipped) {
+                    shipper.ship(line);
+                }
+                prepared.decided.logged = l;
+            }
+            Err(e) => {
+                state.metrics.log_errors.fetch_add(1, Ordering::Relaxed);
+                state.log_health.failed(&e.to_string());
+                let correlation_id = &prepared.decided.correlation_id;
+                tracing::error!(error = %e, correlation_id, "sign-in record not logged; denying");
+                return Err(Refusal::Internal(format!("sign-in log: {e}")));
+            }
+        }
+        if let Some(pending) = prepared.pending {
+            pending.finish(state, &mut prepared.decided)?;
+        }
+        Ok(prepared.decided)
+    }
+}
+
+impl Pending {
+    /// The report's text and the denial page of a logged decision.
+    fn finish(self, state: &AppState, decided: &mut Decided) -> Result<(), Refusal> {
+        let Pending {
+            live,
+            report,
+            remembered_report,
+            remember_for,
+            want_report,
+            denial,
+            created_ms,
+            client_ip,
+            application,
+        } = self;
+        let verdict = &decided.verdict;
+        // The text `Json(&report)` gives, written by the record's writer (serde_json's string
+        // escaping was a third of `/v1/evaluate`'s instructions).
+        decided.report_json = match (remembered_report, &report) {
+            (Some(text), _) => Some(text),
+            (None, Some(r)) if want_report => {
+                let text = crate::json_text::to_string(r, REPORT_CAPACITY)
+                    .map(axum::body::Bytes::from)
+                    .map_err(|e| Refusal::Internal(format!("report: {e}")))?;
+                if let Some(signin) = remember_for {
+                    live.evaluations.remember_report(signin, verdict, &text);
+                }
+                Some(text)
+            }
+            _ => None,
+        };
+        // The page keeps the report.
+        let page = report.filter(|_| denial.is_some());
+        decided.denial = match (page, denial) {
+            (Some(page), Some((secret, device))) => {
+                let correlation_id = &decided.correlation_id;
+                let key = format!("{correlation_id}.{secret}");
+                let record = Arc::new(DenialRecord {
+                    report: page_report(page),
+                    correlation_id: correlation_id.clone(),
+                    timestamp: rfc3339(created_ms),
+                    client_ip,
+                    application,
+                    device,
+                    status: page_status(verdict.decision),
+                });
+                state.denials.insert(key.clone(), record.clone());
+                Some((key, record))
+            }
+            _ => None,
+        };
+        Ok(())
+    }
+}
+
+/// Decides a built sign-in with the policy set in force and builds its record, to be
+/// logged by [`Prepared::log`]. Synchronous: nothing it holds lives across the log's
+/// acknowledgement but what [`Prepared`] keeps.
+pub fn decide(
+    state: &AppState,
+    signin: &SignIn,
+    derived: &Derived,
+    identity: Option<Identity>,
+    parts: DecideParts<'_>,
+) -> Result<Prepared, Refusal> {
     let live = state.live.load_full();
     let tenant = &live.tenant;
     let resolved;
@@ -526,9 +748,13 @@ pub async fn decide_and_log(
             fragments
         }
     };
+    // The memo's encoding of the sign-in, when it wrote one: the record cache compares it
+    // instead of the sign-in's fields.
+    let signin_key = memo_key.encoded();
     let build = |applied: Applied<'_>| {
-        live.records.build_noting_applied(
+        live.records.build_noting_applied_keyed(
             signin,
+            signin_key,
             derived,
             &RecordParts {
                 correlation_id: &correlation_id,
@@ -582,79 +808,41 @@ pub async fn decide_and_log(
         record,
         fragments,
     };
-    let logged = match state.config.log.acknowledge {
-        Acknowledge::Committed => state
-            .store
-            .log()
-            .append(entry)
-            .await
-            .map(|()| Logged::Committed),
-        Acknowledge::Queued => state
-            .store
-            .log()
-            .append_nowait(entry)
-            .map(|()| Logged::Queued),
+    // Built only when there is a page or a report (a closure would copy them either way).
+    let pending = if report.is_some() || remembered_report.is_some() || denial.is_some() {
+        // Remembered once its text is written: an allow asked for its report.
+        let remember_for = (parts.want_report
+            && remembered_report.is_none()
+            && report.is_some()
+            && verdict.decision == Decision::Allow)
+            .then(|| signin.clone());
+        Some(Box::new(Pending {
+            report,
+            remembered_report,
+            remember_for,
+            want_report: parts.want_report,
+            denial: denial.map(|(secret, _, device)| (secret, device)),
+            created_ms: parts.created_ms,
+            client_ip: derived.client_ip.address,
+            application: parts.app_name.to_owned(),
+            live,
+        }))
+    } else {
+        None
     };
-    let logged = match logged {
-        Ok(l) => {
-            match l {
-                Logged::Committed => state.log_health.succeeded(),
-                // Queued is not written: only the writer's batches tell (a failed batch of
-                // queued records makes `/readyz` 503 until a batch commits or a probe
-                // succeeds).
-                Logged::Queued => state.log_health.observe_writer(state.store.log()),
-            }
-            if let (Some(shipper), Some(line)) = (&state.shipper, shipped) {
-                shipper.ship(line);
-            }
-            l
-        }
-        Err(e) => {
-            state.metrics.log_errors.fetch_add(1, Ordering::Relaxed);
-            state.log_health.failed(&e.to_string());
-            tracing::error!(error = %e, correlation_id, "sign-in record not logged; denying");
-            return Err(Refusal::Internal(format!("sign-in log: {e}")));
-        }
-    };
-    // The text `Json(&report)` gives, written by the record's writer (serde_json's string
-    // escaping was a third of `/v1/evaluate`'s instructions).
-    let report_json = match (remembered_report, &report) {
-        (Some(text), _) => Some(text),
-        (None, Some(r)) if parts.want_report => {
-            let text = crate::json_text::to_string(r, REPORT_CAPACITY)
-                .map(axum::body::Bytes::from)
-                .map_err(|e| Refusal::Internal(format!("report: {e}")))?;
-            live.evaluations.remember_report(signin, &verdict, &text);
-            Some(text)
-        }
-        _ => None,
-    };
-    // The page keeps the report.
-    let page = report.filter(|_| denial.is_some());
-    let denial = match (page, denial) {
-        (Some(page), Some((secret, _, device))) => {
-            let key = format!("{correlation_id}.{secret}");
-            let record = Arc::new(DenialRecord {
-                report: page_report(page),
-                correlation_id: correlation_id.clone(),
-                timestamp: rfc3339(parts.created_ms),
-                client_ip: derived.client_ip.address,
-                application: parts.app_name.to_owned(),
-                device,
-                status: page_status(verdict.decision),
-            });
-            state.denials.insert(key.clone(), record.clone());
-            Some((key, record))
-        }
-        _ => None,
-    };
-    Ok(Decided {
-        correlation_id,
-        verdict,
-        identity,
-        denial,
-        report_json,
-        logged,
+    Ok(Prepared {
+        entry,
+        shipped,
+        decided: Decided {
+            correlation_id,
+            verdict,
+            identity,
+            denial: None,
+            report_json: None,
+            // Set by `Prepared::log` once the store answers.
+            logged: Logged::Queued,
+        },
+        pending,
     })
 }
 

@@ -203,19 +203,19 @@ impl EvaluateCache {
         .then(|| remembered.text.clone())
     }
 
-    /// Remembers the report text of an allowed sign-in.
-    pub fn remember_report(&self, signin: &SignIn, verdict: &Verdict, text: &Bytes) {
+    /// Remembers the report text of an allowed sign-in (the sign-in is kept: given owned).
+    pub fn remember_report(&self, signin: SignIn, verdict: &Verdict, text: &Bytes) {
         if verdict.decision != Decision::Allow || text.len() > MAX_REMEMBERED_REPORT {
             return;
         }
         let Some(dated) = dated_in_force(signin.at) else {
             return;
         };
-        if let Some(slot) = self.reports.get(signin_slot(signin))
+        if let Some(slot) = self.reports.get(signin_slot(&signin))
             && let Ok(mut guard) = slot.lock()
         {
             *guard = Some(RememberedReport {
-                signin: signin.clone(),
+                signin,
                 dated,
                 verdict: *verdict,
                 text: text.clone(),
@@ -259,7 +259,7 @@ mod tests {
         let text = Bytes::from_static(b"{\"decision\":\"allow\"}");
         let mut s = SignIn::user("u1", &["a1"]);
         s.at = Some(1_790_000_000);
-        cache.remember_report(&s, &v, &text);
+        cache.remember_report(s.clone(), &v, &text);
         // Another instant with the same changes in force: the same report.
         let mut later = s.clone();
         later.at = Some(1_790_000_100);
@@ -283,7 +283,7 @@ mod tests {
             ..v
         };
         let fresh = EvaluateCache::default();
-        fresh.remember_report(&s, &deny, &text);
+        fresh.remember_report(s.clone(), &deny, &text);
         assert_eq!(fresh.report(&s, &deny), None);
     }
 }

@@ -257,11 +257,22 @@ struct MemoState {
     off: u32,
 }
 
+/// Bytes reserved for a [`MemoKey`] before it is written.
+const MEMO_KEY_CAPACITY: usize = 512;
+
 /// The memo's key of one sign-in, and whether it was looked up.
 #[derive(Debug, Default)]
 pub struct MemoKey {
     bytes: Vec<u8>,
     looked_up: bool,
+}
+
+impl MemoKey {
+    /// The sign-in's encoding, when [`AllowedMemo::get`] wrote it (equal exactly when the
+    /// sign-ins are equal, the instant aside but for its dated-change regime).
+    pub fn encoded(&self) -> Option<&[u8]> {
+        self.looked_up.then_some(self.bytes.as_slice())
+    }
 }
 
 impl AllowedMemo {
@@ -276,6 +287,9 @@ impl AllowedMemo {
                 return None;
             }
         }
+        // Room for a whole key at once (a forward-auth sign-in's is ~150 bytes): growing the
+        // vector from empty cost four reallocations, ~1.4 k instructions per request.
+        key.bytes.reserve(MEMO_KEY_CAPACITY);
         gardien_core::signin_key::encode(signin, &mut key.bytes);
         key.looked_up = true;
         let mut state = self.inner.lock().ok()?;
@@ -445,6 +459,8 @@ struct CachedRecord {
 #[derive(PartialEq)]
 struct RecordKey {
     signin: SignIn,
+    /// The sign-in's encoding ([`MemoKey::encoded`]), when it was known.
+    signin_key: Option<Box<[u8]>>,
     derived: Derived,
     user_principal_name: Option<String>,
     user_display_name: Option<String>,
@@ -477,7 +493,12 @@ impl RecordKey {
             && short(derived.device_identifier.as_deref())
     }
 
-    fn new(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> RecordKey {
+    fn new(
+        signin: &SignIn,
+        signin_key: Option<&[u8]>,
+        derived: &Derived,
+        parts: &RecordParts<'_>,
+    ) -> RecordKey {
         // Every part is named: a part added to records must be added here too.
         let RecordParts {
             correlation_id: _,
@@ -494,6 +515,7 @@ impl RecordKey {
         } = parts;
         RecordKey {
             signin: signin.clone(),
+            signin_key: signin_key.map(Box::from),
             derived: derived.clone(),
             user_principal_name: user_principal_name.map(str::to_owned),
             user_display_name: user_display_name.map(str::to_owned),
@@ -508,8 +530,16 @@ impl RecordKey {
 
     /// Whether a record of these parts is the remembered one (ids and times aside). The
     /// remembered sign-in takes the new one's time first: no member but `evaluatedAt` is
-    /// written from it.
-    fn matches(&mut self, signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> bool {
+    /// written from it. With both sign-ins' encodings known, the encodings are compared
+    /// instead of the sign-ins (equal exactly when the sign-ins are, the instant aside but
+    /// for its dated-change regime: a few bytes compared, not every field of the device).
+    fn matches(
+        &mut self,
+        signin: &SignIn,
+        signin_key: Option<&[u8]>,
+        derived: &Derived,
+        parts: &RecordParts<'_>,
+    ) -> bool {
         let RecordParts {
             correlation_id: _,
             created_ms,
@@ -532,7 +562,10 @@ impl RecordKey {
             && self.app_display_name == *app_display_name
             && self.user_principal_name.as_deref() == *user_principal_name
             && self.user_display_name.as_deref() == *user_display_name
-            && self.signin == *signin
+            && match (self.signin_key.as_deref(), signin_key) {
+                (Some(remembered), Some(key)) => remembered == key,
+                _ => self.signin == *signin,
+            }
             && self.derived == *derived
     }
 }
@@ -559,6 +592,19 @@ impl RecordCache {
         derived: &Derived,
         parts: &RecordParts<'_>,
     ) -> (String, Option<usize>) {
+        self.build_noting_applied_keyed(signin, None, derived, parts)
+    }
+
+    /// As [`RecordCache::build_noting_applied`], with the sign-in's encoding when the
+    /// allowed memo wrote it ([`MemoKey::encoded`]): the remembered sign-in is then
+    /// compared by its encoding.
+    pub fn build_noting_applied_keyed(
+        &self,
+        signin: &SignIn,
+        signin_key: Option<&[u8]>,
+        derived: &Derived,
+        parts: &RecordParts<'_>,
+    ) -> (String, Option<usize>) {
         if !RecordKey::cacheable(derived, parts) {
             return build_noting_applied(signin, derived, parts);
         }
@@ -568,7 +614,7 @@ impl RecordCache {
         let created = crate::clock::rfc3339(parts.created_ms);
         if let Ok(mut guard) = slot.lock()
             && let Some(cached) = guard.as_mut()
-            && cached.key.matches(signin, derived, parts)
+            && cached.key.matches(signin, signin_key, derived, parts)
         {
             return cached.with(parts.correlation_id, &created);
         }
@@ -590,7 +636,7 @@ impl RecordCache {
             && let Ok(mut guard) = slot.lock()
         {
             *guard = Some(CachedRecord {
-                key: RecordKey::new(signin, derived, parts),
+                key: RecordKey::new(signin, signin_key, derived, parts),
                 text: text.clone(),
                 spans: [id, time, correlation],
                 applied_at,
@@ -809,6 +855,8 @@ mod tests {
             coordinates: Some((48.85, 2.35)),
         });
         let mut hits = 0;
+        let keyed = RecordCache::default();
+        let mut keyed_hits = 0;
         let cases: Vec<(&SignIn, &gardien_signals::Derived, Option<&str>, i64)> = vec![
             (&base, &derived, Some("agent/1"), 1_765_000_000_001),
             (&base, &derived, Some("agent/1"), 1_765_000_000_002),
@@ -850,17 +898,32 @@ mod tests {
                 .lock()
                 .unwrap()
                 .as_mut()
-                .is_some_and(|c| c.key.matches(signin, derived, &parts));
+                .is_some_and(|c| c.key.matches(signin, None, derived, &parts));
             hits += usize::from(remembered);
             let expected = build_noting_applied(signin, derived, &parts);
             assert_eq!(
                 cache.build_noting_applied(signin, derived, &parts),
                 expected
             );
+            // The same with the sign-ins' encodings: the same reuse, the same texts.
+            let mut key = Vec::new();
+            gardien_core::signin_key::encode(signin, &mut key);
+            keyed_hits += usize::from(
+                keyed.slots[slot]
+                    .lock()
+                    .unwrap()
+                    .as_mut()
+                    .is_some_and(|c| c.key.matches(signin, Some(&key), derived, &parts)),
+            );
+            assert_eq!(
+                keyed.build_noting_applied_keyed(signin, Some(&key), derived, &parts),
+                expected
+            );
             assert!(expected.0.contains(&id));
         }
         // Repeats were served from the cache (and equal the records built anew above).
         assert!(hits >= 2, "{hits} hits");
+        assert_eq!(keyed_hits, hits);
         // A record with a denial part is never remembered.
         let fresh = RecordCache::default();
         let device = crate::denial::DeviceSummary {

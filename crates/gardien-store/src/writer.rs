@@ -128,8 +128,7 @@ impl Row {
     }
 
     pub(crate) fn new(record: SignInRecord) -> Result<Row, StoreError> {
-        let text = record.record.trim();
-        if !(text.starts_with('{') && text.ends_with('}')) {
+        if !crate::compact::braced(&record.record) {
             return Err(StoreError::InvalidRecord {
                 id: record.id,
                 reason: "the record is not a JSON object",

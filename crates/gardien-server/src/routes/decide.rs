@@ -139,42 +139,68 @@ fn echo_identity(h: &mut HeaderMap, identity: &Identity) {
     }
 }
 
-/// The answer to a forward-auth style decision.
-fn answer(state: &AppState, decided: &Decided, request: &HeaderMap) -> Response {
-    let mut response = match (&decided.verdict.decision, &decided.denial) {
-        (Decision::Allow, _) => {
-            let max = crate::clean::MAX_IDENTITY_VALUE;
-            // One copy of the user id for both headers; an oversized one is left out.
-            let user = decided.identity.as_ref().and_then(|i| {
-                (i.user_id.len() <= max)
-                    .then(|| HeaderValue::from_str(&i.user_id).ok())
-                    .flatten()
-            });
-            let id = HeaderValue::from_str(&decided.correlation_id).ok();
-            if let (Some(identity), Some(user), Some(id)) = (&decided.identity, user.clone(), id) {
-                let mut r = Response::new(Body::empty());
-                *r.headers_mut() = allow_headers(user, id, decided.logged);
-                echo_identity(r.headers_mut(), identity);
-                return r;
-            }
+/// A header value holding `text` itself (no copy); `None` when it cannot be a header value
+/// (the same check as `HeaderValue::from_str`).
+fn owned_value(text: String) -> Option<HeaderValue> {
+    HeaderValue::from_maybe_shared(axum::body::Bytes::from(text)).ok()
+}
+
+/// The answer to an allow: the identity headers, the correlation id, the log's state. The
+/// user id and the correlation id become header values as they are (moved, not copied).
+fn allow_answer(decided: Decided) -> Response {
+    let Decided {
+        correlation_id,
+        mut identity,
+        logged,
+        ..
+    } = decided;
+    let max = crate::clean::MAX_IDENTITY_VALUE;
+    // One copy of the user id for both headers; an oversized one is left out.
+    let user = identity
+        .as_mut()
+        .filter(|i| i.user_id.len() <= max)
+        .and_then(|i| owned_value(std::mem::take(&mut i.user_id)));
+    let id = owned_value(correlation_id);
+    match (identity, user, id) {
+        (Some(identity), Some(user), Some(id)) => {
+            let mut r = Response::new(Body::empty());
+            *r.headers_mut() = allow_headers(user, id, logged);
+            echo_identity(r.headers_mut(), &identity);
+            r
+        }
+        (identity, user, id) => {
             let mut r = StatusCode::OK.into_response();
-            if let Some(identity) = &decided.identity {
-                let h = r.headers_mut();
+            let h = r.headers_mut();
+            if let Some(identity) = &identity {
                 if let Some(user) = user {
                     h.insert(REMOTE_USER, user.clone());
                     h.insert(GARDIEN_USER, user);
                 }
                 echo_identity(h, identity);
             }
+            if let Some(id) = id {
+                h.insert(CORRELATION_ID, id);
+            }
+            h.insert(DECISION, decision_value(Decision::Allow));
+            h.insert(LOG, HeaderValue::from_static(logged.as_str()));
             r
         }
-        (_, Some((key, record))) => {
+    }
+}
+
+/// The answer to a forward-auth style decision.
+fn answer(state: &AppState, decided: Decided, request: &HeaderMap) -> Response {
+    if decided.verdict.decision == Decision::Allow {
+        return allow_answer(decided);
+    }
+    let mut response = match &decided.denial {
+        Some((key, record)) => {
             let mut r = denial_body(state, record, request);
             set(r.headers_mut(), "x-gardien-denial", key);
             r
         }
         // A problem document like every 4xx (these routes are outside `problem_for_errors`).
-        (_, None) => ApiError::new(StatusCode::FORBIDDEN, "Forbidden", "Forbidden").into_response(),
+        None => ApiError::new(StatusCode::FORBIDDEN, "Forbidden", "Forbidden").into_response(),
     };
     let h = response.headers_mut();
     if let Ok(id) = HeaderValue::from_str(&decided.correlation_id) {
@@ -190,7 +216,7 @@ fn answer(state: &AppState, decided: &Decided, request: &HeaderMap) -> Response 
         set(h, "x-gardien-error-code", &code.to_string());
     }
     if decided.verdict.decision == Decision::Challenge {
-        set(h, "www-authenticate", &step_up(decided));
+        set(h, "www-authenticate", &step_up(&decided));
     }
     response
 }
@@ -289,11 +315,12 @@ async fn proxy_decision(
     };
     match decision::decide_request(state, incoming).await {
         Ok(decided) => {
-            let response = answer(state, &decided, headers);
+            let (decision, code) = (decided.verdict.decision, decided.verdict.error_code);
+            let response = answer(state, decided, headers);
             state.metrics.decision(
                 endpoint,
-                decided.verdict.decision.as_str(),
-                decided.verdict.error_code.unwrap_or(0),
+                decision.as_str(),
+                code.unwrap_or(0),
                 started.elapsed(),
             );
             response
