@@ -69,7 +69,7 @@ pub struct CompiledPolicy {
     pub report_only: bool,
 }
 
-/// An authentication strength ready for matching.
+/// An authentication strength ready for matching ([`CompiledStrength::new`]).
 #[derive(Debug, Clone)]
 pub struct CompiledStrength {
     /// Id (normalised).
@@ -78,12 +78,39 @@ pub struct CompiledStrength {
     pub display_name: String,
     /// Allowed combinations.
     pub combinations: Vec<AuthMethods>,
+    /// The methods that are a combination on their own, as one set: a session with any of
+    /// them satisfies the strength.
+    singles: AuthMethods,
+    /// The combinations of two or more methods.
+    several: Vec<AuthMethods>,
 }
 
 impl CompiledStrength {
-    /// Whether the methods of a session satisfy the strength.
+    /// A strength allowing `combinations`.
+    pub fn new(id: Box<str>, display_name: String, combinations: Vec<AuthMethods>) -> Self {
+        let mut singles = AuthMethods(0);
+        let mut several = Vec::new();
+        for c in &combinations {
+            match c.0.count_ones() {
+                0 => {}
+                1 => singles.0 |= c.0,
+                _ => several.push(*c),
+            }
+        }
+        CompiledStrength {
+            id,
+            display_name,
+            combinations,
+            singles,
+            several,
+        }
+    }
+
+    /// Whether the methods of a session satisfy the strength: they cover one of its
+    /// combinations (the single-method ones checked at once).
+    #[inline]
     pub fn satisfied_by(&self, methods: AuthMethods) -> bool {
-        self.combinations.iter().any(|c| methods.covers(*c))
+        methods.0 & self.singles.0 != 0 || self.several.iter().any(|c| methods.covers(*c))
     }
 }
 
@@ -148,21 +175,21 @@ pub fn builtin_strengths() -> Vec<CompiledStrength> {
         }
     }
     vec![
-        CompiledStrength {
-            id: STRENGTH_MFA.into(),
-            display_name: "Multifactor authentication".into(),
-            combinations: mfa,
-        },
-        CompiledStrength {
-            id: STRENGTH_PASSWORDLESS.into(),
-            display_name: "Passwordless MFA".into(),
-            combinations: passwordless,
-        },
-        CompiledStrength {
-            id: STRENGTH_PHISHING_RESISTANT.into(),
-            display_name: "Phishing-resistant MFA".into(),
-            combinations: phishing,
-        },
+        CompiledStrength::new(
+            STRENGTH_MFA.into(),
+            "Multifactor authentication".into(),
+            mfa,
+        ),
+        CompiledStrength::new(
+            STRENGTH_PASSWORDLESS.into(),
+            "Passwordless MFA".into(),
+            passwordless,
+        ),
+        CompiledStrength::new(
+            STRENGTH_PHISHING_RESISTANT.into(),
+            "Phishing-resistant MFA".into(),
+            phishing,
+        ),
     ]
 }
 
@@ -430,11 +457,11 @@ impl CompiledTenant {
         // Strengths.
         let mut strengths = builtin_strengths();
         for s in &dir.authentication_strengths {
-            strengths.push(CompiledStrength {
-                id: s.id.clone(),
-                display_name: s.display_name.clone(),
-                combinations: s.combinations.clone(),
-            });
+            strengths.push(CompiledStrength::new(
+                s.id.clone(),
+                s.display_name.clone(),
+                s.combinations.clone(),
+            ));
         }
 
         let office365 = OFFICE365_APPS
@@ -536,11 +563,8 @@ impl CompiledTenant {
                     .iter()
                     .filter_map(|c| parse_combination(c).ok())
                     .collect();
-                self.strengths.push(CompiledStrength {
-                    id: s.id.clone(),
-                    display_name: name,
-                    combinations,
-                });
+                self.strengths
+                    .push(CompiledStrength::new(s.id.clone(), name, combinations));
                 self.strengths.len() - 1
             });
         CompiledPolicy {
@@ -574,6 +598,54 @@ impl CompiledTenant {
                 })
                 .unwrap_or_else(|| format!("location #{bit}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod strength_tests {
+    use super::{CompiledStrength, builtin_strengths};
+    use crate::model::enums::{AuthMethod, AuthMethods};
+
+    /// `satisfied_by` (single-method combinations as one set, the others one by one) agrees
+    /// with "covers one of the combinations" for every strength and session: each method
+    /// alone, every pair, and pseudo-random sets.
+    #[test]
+    fn satisfied_by_agrees_with_the_combinations() {
+        let mut strengths = builtin_strengths();
+        strengths.push(CompiledStrength::new(
+            "custom".into(),
+            "custom".into(),
+            vec![
+                AuthMethods(0),
+                AuthMethods::of(&[AuthMethod::Sms]),
+                AuthMethods::of(&[AuthMethod::Password, AuthMethod::Voice]),
+            ],
+        ));
+        strengths.push(CompiledStrength::new("none".into(), "none".into(), vec![]));
+        let n = AuthMethod::ALL.len();
+        let all = if n >= 32 { u32::MAX } else { (1u32 << n) - 1 };
+        let mut sessions = vec![0u32, all];
+        for a in 0..n {
+            for b in a..n {
+                sessions.push(1 << a | 1 << b);
+            }
+        }
+        let mut x = 0x9e37_79b9_u32;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            sessions.push(x & all);
+        }
+        let mut met = 0;
+        for st in &strengths {
+            for m in &sessions {
+                let naive = st.combinations.iter().any(|c| AuthMethods(*m).covers(*c));
+                assert_eq!(st.satisfied_by(AuthMethods(*m)), naive, "{} {m:#x}", st.id);
+                met += usize::from(naive);
+            }
+        }
+        assert!(met > 1000, "{met}");
     }
 }
 

@@ -377,18 +377,38 @@ impl PolicySet {
         self.0.iter().all(|w| *w == 0)
     }
     /// Indices in ascending order.
-    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        self.0.iter().enumerate().flat_map(|(wi, w)| {
-            let mut w = *w;
-            std::iter::from_fn(move || {
-                if w == 0 {
-                    return None;
-                }
-                let b = w.trailing_zeros() as usize;
-                w &= w - 1;
-                Some(wi * 64 + b)
-            })
-        })
+    #[inline]
+    pub fn iter(&self) -> PolicySetIter<'_> {
+        PolicySetIter {
+            set: self,
+            word: 0,
+            bits: self.0[0],
+        }
+    }
+}
+
+/// The indices of a [`PolicySet`] in ascending order ([`PolicySet::iter`]): the set's words
+/// one after the other, each word's bits lowest first.
+#[derive(Debug, Clone)]
+pub struct PolicySetIter<'a> {
+    set: &'a PolicySet,
+    /// The word `bits` comes from.
+    word: usize,
+    /// The bits of that word not visited yet.
+    bits: u64,
+}
+
+impl Iterator for PolicySetIter<'_> {
+    type Item = usize;
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.bits == 0 {
+            self.word += 1;
+            self.bits = *self.set.0.get(self.word)?;
+        }
+        let bit = self.bits.trailing_zeros() as usize;
+        self.bits &= self.bits - 1;
+        Some(self.word * 64 + bit)
     }
 }
 
@@ -940,20 +960,23 @@ impl Recorder for KeepFlags {
 }
 
 /// Combines applying policies into a verdict (docs/reference/entra-semantics.md §3.3.2).
+///
+/// Policies are added in tenant order (ascending index), which the "first policy" fields
+/// rely on. The session controls come from the enforced applying policies (`applied`).
 #[derive(Default)]
 struct Combiner {
     applied: PolicySet,
     report_only: PolicySet,
     blocks: PolicySet,
     fail: Controls,
-    fail_policies: PolicySet,
-    /// For each control, the first policy (tenant order) that failed on it.
-    first_fail: [Option<usize>; Control::ALL.len()],
+    /// The lowest (canonical order) control any policy failed on so far, and the first
+    /// policy that failed on it. A policy fails on the union's lowest control exactly when
+    /// that control is its own lowest failing one, so this is the first policy that failed
+    /// on the control the error code is about.
+    first_fail: Option<(Control, usize)>,
     pending: Controls,
     first_pending: Option<usize>,
-    session_sources: PolicySet,
 }
-
 impl Combiner {
     fn add(&mut self, tenant: &CompiledTenant, index: usize, policy: &Policy, g: GrantState) {
         let report_only = match tenant.policies.get(index) {
@@ -965,17 +988,15 @@ impl Combiner {
             return;
         }
         self.applied.insert(index);
-        self.session_sources.insert(index);
         match g {
             GrantState::Satisfied => {}
             GrantState::Block => self.blocks.insert(index),
             GrantState::Fail(c) => {
                 self.fail = self.fail.union(c);
-                self.fail_policies.insert(index);
-                for control in c.iter() {
-                    if let Some(slot) = self.first_fail.get_mut(control as usize) {
-                        slot.get_or_insert(index);
-                    }
+                if let Some(lowest) = c.first()
+                    && self.first_fail.is_none_or(|(seen, _)| lowest < seen)
+                {
+                    self.first_fail = Some((lowest, index));
                 }
             }
             GrantState::Interrupt(c) => {
@@ -1033,12 +1054,7 @@ impl Combiner {
             });
             // The first policy that failed on the control the error code is about (not one
             // that merely lists it and failed on something else).
-            verdict.deciding_policy = first
-                .and_then(|c| self.first_fail.get(c as usize).copied())
-                .flatten();
-            if verdict.deciding_policy.is_none() {
-                verdict.deciding_policy = self.fail_policies.iter().next();
-            }
+            verdict.deciding_policy = self.first_fail.map(|(_, policy)| policy);
             if let (
                 Some(Target::UserAction(UserAction::RegisterSecurityInformation)),
                 Some(53003),
@@ -1054,8 +1070,12 @@ impl Combiner {
             verdict.deciding_policy = self.first_pending;
             return verdict;
         }
+        // Only the applying policies with a session control: merging the others' (all
+        // off) changes nothing.
+        let mut sources = self.applied;
+        sources.intersect(tenant.memo.with_session());
         verdict.session = MergedSession::merge(
-            self.session_sources
+            sources
                 .iter()
                 .filter_map(|i| tenant.tenant.policies.get(i))
                 .map(|p| &p.session),
@@ -1122,6 +1142,32 @@ mod tests {
         assert_eq!(s.iter().collect::<Vec<_>>(), vec![0, 63, 64, 200, 511]);
         assert_eq!(s.len(), 5);
         assert!(s.contains(200) && !s.contains(201) && !s.contains(512));
+    }
+
+    /// The iterator visits each word's bits lowest first: it gives
+    /// exactly the indices `contains` accepts, ascending, for sets of every shape.
+    #[test]
+    fn policy_set_iteration_matches_contains() {
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        for round in 0..2_000 {
+            let mut s = PolicySet::default();
+            for w in 0..8 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Empty, full, sparse and random words.
+                s.0[w] = match (x >> 60) % 4 {
+                    0 => 0,
+                    1 if round % 2 == 0 => u64::MAX,
+                    2 => 1 << (x % 64),
+                    _ => x,
+                };
+            }
+            let expected: Vec<usize> = (0..512).filter(|i| s.contains(*i)).collect();
+            assert_eq!(s.iter().collect::<Vec<_>>(), expected);
+            assert_eq!(s.len(), expected.len());
+        }
+        assert_eq!(PolicySet::default().iter().next(), None);
     }
 
     /// Found by the differential test against the reference evaluator: with several

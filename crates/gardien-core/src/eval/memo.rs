@@ -182,6 +182,9 @@ pub struct Memo {
     /// ([`Families::RUNTIME`]: a device filter, device states, locations). For the others,
     /// evaluating only those families is `Satisfied` without looking at the policy.
     runtime: PolicySet,
+    /// Active policies with a session control: merging the others' (all off) changes
+    /// nothing, so an allowed sign-in merges only these.
+    session: PolicySet,
     /// By family slot, the active policies with a condition of that family (what the
     /// evaluator's walk of each policy reaches, [`Shape`]).
     configured: [PolicySet; Families::COUNT],
@@ -237,6 +240,15 @@ impl Memo {
                 }
             }
         }
+        let mut session = PolicySet::default();
+        for i in active.iter() {
+            if policies
+                .get(i)
+                .is_some_and(|p| p.session != crate::model::policy::SessionControls::default())
+            {
+                session.insert(i);
+            }
+        }
         let mut configured = [PolicySet::default(); Families::COUNT];
         let shape_input = Input::resolve(tenant, &base, Mode::Enforce);
         for i in active.iter() {
@@ -253,6 +265,7 @@ impl Memo {
         let mut m = Memo {
             active,
             runtime,
+            session,
             configured,
             ..Memo::default()
         };
@@ -381,6 +394,12 @@ impl Memo {
     #[inline]
     pub(crate) fn has_runtime_conditions(&self, index: usize) -> bool {
         self.runtime.contains(index)
+    }
+
+    /// The active policies with a session control (the others' merge to nothing).
+    #[inline]
+    pub(crate) fn with_session(&self) -> &PolicySet {
+        &self.session
     }
 
     /// The memo's entry for a user id (directory users and users policies name).
