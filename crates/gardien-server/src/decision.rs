@@ -7,6 +7,7 @@ use crate::config::{Acknowledge, AppRoute};
 use crate::denial::DeviceSummary;
 use crate::denials::DenialRecord;
 use crate::identity::{Identity, IdentityError};
+use crate::metrics::Metrics;
 use crate::signin_record::{self, Applied, DenialParts, Fragments, RecordParts};
 use crate::state::AppState;
 use gardien_core::eval::input::Outcome;
@@ -465,8 +466,13 @@ pub struct DecideParts<'a> {
 /// conditions would otherwise miss the user — a group-targeted block would not apply.
 /// `None`: evaluate the sign-in as it is. A principal name shared by several directory users
 /// is refused (fail closed); a user the directory does not list is evaluated as a user
-/// without group or role membership, with a warning (the directory is stale).
-fn user_in_directory(tenant: &CompiledTenant, signin: &SignIn) -> Result<Option<SignIn>, Refusal> {
+/// without group or role membership, counted in `metrics` and warned about at most once a
+/// minute (the directory is stale, or a client tries names: either must not flood the log).
+fn user_in_directory(
+    tenant: &CompiledTenant,
+    signin: &SignIn,
+    metrics: &Metrics,
+) -> Result<Option<SignIn>, Refusal> {
     let Subject::User { id, .. } = &signin.subject else {
         return Ok(None);
     };
@@ -483,10 +489,14 @@ fn user_in_directory(tenant: &CompiledTenant, signin: &SignIn) -> Result<Option<
             "user `{id}` is the userPrincipalName of several directory users"
         ))),
         UserLookup::Unknown => {
-            tracing::warn!(
-                user = %id,
-                "user not in the directory: evaluated without group or role membership; refresh directory.json (`gardien pull`)"
-            );
+            metrics.unknown_users.fetch_add(1, Ordering::Relaxed);
+            if let Some(held) = metrics.unknown_user_warnings.pass(now_ms()) {
+                tracing::warn!(
+                    user = %id,
+                    not_shown_since_last = held,
+                    "user not in the directory: evaluated without group or role membership; refresh directory.json (`gardien pull`) (one warning a minute at most; gardien_unknown_users_total counts them all)"
+                );
+            }
             Ok(None)
         }
     }
@@ -672,7 +682,7 @@ pub fn decide(
     let live = state.live.load_full();
     let tenant = &live.tenant;
     let resolved;
-    let signin = match user_in_directory(tenant, signin)? {
+    let signin = match user_in_directory(tenant, signin, &state.metrics)? {
         Some(s) => {
             resolved = s;
             &resolved

@@ -78,6 +78,37 @@ impl Endpoint {
 /// Decision counts by (endpoint, decision, error code).
 type DecisionCounts = Vec<((Endpoint, &'static str, u32), u64)>;
 
+/// Lets one event through per interval and counts the ones it holds back: for warnings a
+/// client can trigger at will.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    /// When the last event went through (Unix ms; 0: never).
+    last_ms: AtomicI64,
+    /// Events held back since.
+    held: AtomicU64,
+}
+
+impl Throttle {
+    /// Interval between two events let through.
+    pub const INTERVAL_MS: i64 = 60_000;
+
+    /// `Some(n)` when an event at `now_ms` may go through (`n`: events held back since the
+    /// last one), `None` when it is held back.
+    pub fn pass(&self, now_ms: i64) -> Option<u64> {
+        let last = self.last_ms.load(Ordering::Relaxed);
+        if (last == 0 || now_ms.saturating_sub(last) >= Self::INTERVAL_MS)
+            && self
+                .last_ms
+                .compare_exchange(last, now_ms.max(1), Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Some(self.held.swap(0, Ordering::Relaxed));
+        }
+        self.held.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+}
+
 /// Every metric the server exports.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -91,6 +122,12 @@ pub struct Metrics {
     pub unauthenticated: AtomicU64,
     /// Requests for a host and path no `[[apps]]` entry maps (refused).
     pub unmapped: AtomicU64,
+    /// Sign-ins of a user the directory does not list (evaluated without group or role
+    /// membership: the directory is stale, or somebody tries names).
+    pub unknown_users: AtomicU64,
+    /// At most one warning a minute about users the directory does not list (a client
+    /// sending made-up names must not flood the server's log).
+    pub unknown_user_warnings: Throttle,
     /// Internal errors answered with a deny (fail closed).
     pub internal_errors: AtomicU64,
     /// Sign-in records that could not be logged.
@@ -189,6 +226,12 @@ impl Metrics {
                 self.unmapped.load(Ordering::Relaxed) as i64,
             ),
             (
+                "gardien_unknown_users_total",
+                "Sign-ins of users the directory does not list, evaluated without group or role membership.",
+                "counter",
+                self.unknown_users.load(Ordering::Relaxed) as i64,
+            ),
+            (
                 "gardien_internal_errors_total",
                 "Internal errors answered with a deny (fail closed).",
                 "counter",
@@ -273,6 +316,22 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One event a minute goes through; the next one to go through says how many were held.
+    #[test]
+    fn the_throttle_lets_one_event_a_minute_through_and_counts_the_rest() {
+        let t = Throttle::default();
+        let start = 1_765_000_000_000;
+        assert_eq!(t.pass(start), Some(0));
+        for ms in [1, 1_000, Throttle::INTERVAL_MS - 1] {
+            assert_eq!(t.pass(start + ms), None, "{ms} ms later");
+        }
+        assert_eq!(t.pass(start + Throttle::INTERVAL_MS), Some(3));
+        assert_eq!(t.pass(start + Throttle::INTERVAL_MS + 5), None);
+        // A clock that steps back holds events until a minute after the last one passed.
+        assert_eq!(t.pass(start), None);
+        assert_eq!(t.pass(start + 2 * Throttle::INTERVAL_MS), Some(2));
+    }
 
     #[test]
     fn renders_counters_and_cumulative_buckets() {

@@ -1164,7 +1164,26 @@ async fn users_named_by_principal_name_keep_their_roles_and_groups() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let count = r.json()["value"].as_array().map_or(0, Vec::len);
     assert_eq!(count, 3, "{}", r.text());
-    // A user the directory does not list is still decided (as a user without groups).
-    let r = send(&s.app, PROXY, bob("eve@contoso.example")).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // A user the directory does not list is still decided (as a user without groups), and
+    // counted: the warning is written once a minute at most (a client can send any name).
+    assert!(
+        s.state
+            .metrics
+            .render(0)
+            .contains("gardien_unknown_users_total 0"),
+        "known users are not counted"
+    );
+    for user in [
+        "eve@contoso.example",
+        "mallory@contoso.example",
+        "eve@contoso.example",
+    ] {
+        let r = send(&s.app, PROXY, bob(user)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    let metrics = s.state.metrics.render(0);
+    assert!(
+        metrics.contains("gardien_unknown_users_total 3"),
+        "{metrics}"
+    );
 }
