@@ -562,11 +562,6 @@ impl std::fmt::Debug for Pending {
 }
 
 impl Prepared {
-    /// The verdict decided.
-    pub fn verdict(&self) -> &Verdict {
-        &self.decided.verdict
-    }
-
     /// Logs the record (acknowledged as `[log] acknowledge` says), then builds the answer's
     /// parts: the page of a deny or challenge, the report's text. A record that is not
     /// logged is a refusal (fail closed).
@@ -762,7 +757,7 @@ pub fn decide(
     // instead of the sign-in's fields.
     let signin_key = memo_key.encoded();
     let build = |applied: Applied<'_>| {
-        live.records.build_noting_applied_keyed(
+        live.records.build_noting_applied(
             signin,
             signin_key,
             derived,

@@ -586,19 +586,9 @@ fn slot_of(signin: &SignIn, derived: &Derived, parts: &RecordParts<'_>) -> usize
 
 impl RecordCache {
     /// [`build_noting_applied`], from the remembered text of equal parts when there is one.
+    /// `signin_key`: the sign-in's encoding when the allowed memo wrote it
+    /// ([`MemoKey::encoded`]); the remembered sign-in is then compared by its encoding.
     pub fn build_noting_applied(
-        &self,
-        signin: &SignIn,
-        derived: &Derived,
-        parts: &RecordParts<'_>,
-    ) -> (String, Option<usize>) {
-        self.build_noting_applied_keyed(signin, None, derived, parts)
-    }
-
-    /// As [`RecordCache::build_noting_applied`], with the sign-in's encoding when the
-    /// allowed memo wrote it ([`MemoKey::encoded`]): the remembered sign-in is then
-    /// compared by its encoding.
-    pub fn build_noting_applied_keyed(
         &self,
         signin: &SignIn,
         signin_key: Option<&[u8]>,
@@ -902,7 +892,7 @@ mod tests {
             hits += usize::from(remembered);
             let expected = build_noting_applied(signin, derived, &parts);
             assert_eq!(
-                cache.build_noting_applied(signin, derived, &parts),
+                cache.build_noting_applied(signin, None, derived, &parts),
                 expected
             );
             // The same with the sign-ins' encodings: the same reuse, the same texts.
@@ -916,7 +906,7 @@ mod tests {
                     .is_some_and(|c| c.key.matches(signin, Some(&key), derived, &parts)),
             );
             assert_eq!(
-                keyed.build_noting_applied_keyed(signin, Some(&key), derived, &parts),
+                keyed.build_noting_applied(signin, Some(&key), derived, &parts),
                 expected
             );
             assert!(expected.0.contains(&id));
@@ -951,7 +941,7 @@ mod tests {
             }),
         };
         assert_eq!(
-            fresh.build_noting_applied(&base, &derived, &parts),
+            fresh.build_noting_applied(&base, None, &derived, &parts),
             build_noting_applied(&base, &derived, &parts)
         );
         assert!(fresh.slots.iter().all(|s| s.lock().unwrap().is_none()));
@@ -963,7 +953,7 @@ mod tests {
             ..parts
         };
         assert_eq!(
-            fresh.build_noting_applied(&base, &derived, &parts),
+            fresh.build_noting_applied(&base, None, &derived, &parts),
             build_noting_applied(&base, &derived, &parts)
         );
         assert!(fresh.slots.iter().all(|s| s.lock().unwrap().is_none()));
