@@ -142,6 +142,13 @@ pub struct Metrics {
     pub sync_errors: AtomicU64,
     /// Forward-auth and `ext_authz` requests refused for an ambiguous path (400).
     pub rejected_paths: AtomicU64,
+    /// At most one warning a minute about refused paths (the client chooses the path).
+    pub rejected_path_warnings: Throttle,
+    /// Console sign-in attempts refused for being over `login_attempts_per_minute`.
+    pub console_logins_rate_limited: AtomicU64,
+    /// At most one warning a minute about console sign-ins over the limit (a client
+    /// retrying in a loop would otherwise write a line per attempt).
+    pub console_rate_limit_warnings: Throttle,
     /// Admin audit entries the store refused (the `tracing` event was still emitted).
     pub audit_errors: AtomicU64,
     /// Sign-in lines shipped (`[log.ship]`), shared with the shipping thread.
@@ -272,6 +279,12 @@ impl Metrics {
                 "Forward-auth and ext_authz requests refused for an ambiguous path.",
                 "counter",
                 self.rejected_paths.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "gardien_console_logins_rate_limited_total",
+                "Console sign-in attempts refused over the per-address limit (429).",
+                "counter",
+                self.console_logins_rate_limited.load(Ordering::Relaxed) as i64,
             ),
             (
                 "gardien_admin_audit_errors_total",

@@ -758,6 +758,21 @@ async fn sign_in_attempts_are_limited_per_client_address() {
     // The provider's callback counts as a sign-in attempt.
     let r = send(&c.app, get("/console/oidc/callback?code=x&state=y", "")).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    // Each refusal is counted (the server's log gets one warning a minute about them, not a
+    // line per attempt).
+    let metrics = Request::get("/metrics")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .body(Body::empty())
+        .unwrap();
+    let metrics = send(&c.app, metrics).await;
+    assert!(
+        metrics
+            .body
+            .lines()
+            .any(|l| l == "gardien_console_logins_rate_limited_total 3"),
+        "{}",
+        metrics.body
+    );
     // Another address signs in (two tried: a shared counter slot is possible, 1 in 4096).
     let mut others = Vec::new();
     for ip in [[192, 0, 2, 9], [198, 51, 100, 77]] {

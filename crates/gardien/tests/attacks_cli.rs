@@ -369,3 +369,39 @@ fn server_memory_under_large_bodies() {
     );
     drop(server);
 }
+
+/// A client choosing what the server logs: forward-auth requests for a path gardien refuses
+/// (an encoded `/`), sent in a loop. Every one is refused and counted
+/// (`gardien_rejected_paths_total`), but the server's log gets one warning for the minute,
+/// not one line per request (a log grown at the attacker's request rate fills the disk and
+/// buries the other lines).
+#[test]
+fn refused_paths_are_counted_each_but_warned_about_once_a_minute() {
+    let tmp = Scratch::new("refused-paths");
+    let server = support::Gardien::start(tmp.path(), "serve", &["--demo"]);
+    const SENT: usize = 40;
+    for i in 0..SENT {
+        let uri = format!("/payroll%2fx{i}");
+        let r = support::get(
+            server.addr,
+            "/v1/forward-auth",
+            &[
+                ("X-Forwarded-Host", "payroll.contoso.example"),
+                ("X-Forwarded-Uri", &uri),
+                ("X-Forwarded-Method", "GET"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(r.status, 400, "{}", r.text());
+    }
+    let metrics = support::get(server.addr, "/metrics", &[]).unwrap().text();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == format!("gardien_rejected_paths_total {SENT}")),
+        "{metrics}"
+    );
+    let log = server.output();
+    let warnings = log.matches("request path refused").count();
+    assert_eq!(warnings, 1, "one warning for {SENT} refusals:\n{log}");
+}

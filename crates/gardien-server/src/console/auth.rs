@@ -482,7 +482,20 @@ fn rate_limit(
         .limiter
         .attempt(client, now_s())
         .map_err(|retry_after| {
-            tracing::warn!(%client, "console: sign-in attempts over the limit refused");
+            let metrics = &state.metrics;
+            metrics
+                .console_logins_rate_limited
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let Some(held) = metrics
+                .console_rate_limit_warnings
+                .pass(crate::clock::now_ms())
+            {
+                tracing::warn!(
+                    %client,
+                    not_shown_since_last = held,
+                    "console: sign-in attempts over the limit refused (one warning a minute at most; gardien_console_logins_rate_limited_total counts them all)"
+                );
+            }
             let mut r = refusal(
                 lang(headers),
                 None,

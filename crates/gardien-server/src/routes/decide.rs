@@ -296,11 +296,18 @@ async fn proxy_decision(
         Ok(path) => path,
         Err(e) => {
             state.metrics.rejected_paths.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                path = %crate::clean::escape(&original.uri, 512),
-                reason = %e,
-                "request path refused"
-            );
+            if let Some(held) = state
+                .metrics
+                .rejected_path_warnings
+                .pass(crate::clock::now_ms())
+            {
+                tracing::warn!(
+                    path = %crate::clean::escape(&original.uri, 512),
+                    reason = %e,
+                    not_shown_since_last = held,
+                    "request path refused (one warning a minute at most; gardien_rejected_paths_total counts them all)"
+                );
+            }
             return ApiError::bad_request(format!("request path: {e}")).into_response();
         }
     };
