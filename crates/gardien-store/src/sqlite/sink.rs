@@ -6,7 +6,8 @@
 //! `INSERT OR IGNORE` statements of up to [`CHUNK_ROWS`] records (see `insert_chunk`),
 //! `COMMIT`, then a wake-up of the background checkpointer. `OR IGNORE` makes a duplicate
 //! correlation id skip its row instead of aborting the statement (and spares SQLite a
-//! statement journal).
+//! statement journal). Each row carries its user's and application's search keys
+//! (`keys.rs`), computed here.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,15 +22,15 @@ use crate::writer::{LogSink, Row};
 /// The head of the records' INSERT; [`insert_sql`] appends one `(?, …)` per row.
 const INSERT_HEAD: &str = "INSERT OR IGNORE INTO sign_ins \
      (correlation_id, created_ms, user_id, app_id, decision, error_code, record, applied_at, \
-     applied) VALUES ";
+     applied, user_key, app_key) VALUES ";
 
 /// Values bound per row of the records' INSERT.
-const COLUMNS: usize = 9;
+const COLUMNS: usize = 11;
 
 /// Most rows per INSERT statement: a batch is written in statements of 64, 32, …, 2, 1 rows
 /// (its size's binary digits), so seven prepared statements serve every batch size and a
 /// statement's fixed cost (`sqlite3_step`'s set-up, the reset, opening the table's and the
-/// indexes' cursors) is paid once per chunk instead of once per record. 64 × 9 values are
+/// indexes' cursors) is paid once per chunk instead of once per record. 64 × 11 values are
 /// far below SQLite's limit on bound parameters (32,766).
 const CHUNK_ROWS: usize = 64;
 
@@ -40,7 +41,7 @@ fn insert_sql(rows: usize) -> String {
         if i > 0 {
             sql.push_str(", ");
         }
-        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     }
     sql
 }
@@ -194,6 +195,8 @@ impl SqliteSink {
                 insert.raw_bind_parameter(at + 8, row.applied_at())?;
                 insert.raw_bind_parameter(at + 9, row.applied())?;
             }
+            insert.raw_bind_parameter(at + 10, super::keys::id_key(&row.user_id))?;
+            insert.raw_bind_parameter(at + 11, super::keys::id_key(&row.app_id))?;
         }
         let inserted = insert.raw_execute()?;
         if inserted < chunk.len() {
