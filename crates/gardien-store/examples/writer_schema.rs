@@ -193,6 +193,21 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.db");
     let conn = Connection::open(&path).unwrap();
+    if variant.contains("look") {
+        // SAFETY: the live handle of `conn`; no lookaside memory is outstanding yet; the
+        // buffer is SQLite's own (NULL).
+        #[allow(unsafe_code, reason = "measurement")]
+        let rc = unsafe {
+            rusqlite::ffi::sqlite3_db_config(
+                conn.handle(),
+                rusqlite::ffi::SQLITE_DBCONFIG_LOOKASIDE,
+                std::ptr::null_mut::<std::ffi::c_void>(),
+                2048_i32,
+                256_i32,
+            )
+        };
+        assert_eq!(rc, 0);
+    }
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; \
          PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 0;",

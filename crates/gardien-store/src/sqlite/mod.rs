@@ -154,9 +154,9 @@ pub(crate) async fn open(
                     path: sink_path.to_path_buf(),
                     source,
                 };
-            let writer = sink::open(&sink_path, durability, WRITER_CACHE_KIB)
+            let writer = sink::open(&sink_path, durability, WRITER_CACHE_KIB, true)
                 .map_err(|e| err(Box::new(e)))?;
-            let checkpoint_conn = sink::open(&sink_path, durability, CHECKPOINTER_CACHE_KIB)
+            let checkpoint_conn = sink::open(&sink_path, durability, CHECKPOINTER_CACHE_KIB, false)
                 .map_err(|e| err(Box::new(e)))?;
             let checkpointer =
                 checkpoint::Checkpointer::start(checkpoint_conn, Arc::clone(&sink_path))
