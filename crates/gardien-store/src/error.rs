@@ -50,6 +50,15 @@ pub enum StoreError {
         /// The underlying migration error.
         source: sqlx::migrate::MigrateError,
     },
+    /// The keys of the sign-in log's search indexes could not be filled in for the rows
+    /// written before SQLite schema version 8 (the store's start after an upgrade).
+    #[error("cannot fill the sign-in log's search keys in {}: {source}", path.display())]
+    SearchKeys {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A SQL operation failed.
     #[error("{op} failed on database {}: {source}", path.display())]
     Sql {

@@ -416,17 +416,31 @@ pub(crate) const UNINDEXED_DECISION: &str = "allow";
 pub(crate) const DECISION_INDEXED: &str = " AND decision <> 'allow'";
 
 /// Appends ` AND column = value` for every member of `filter` but the limit (the statement
-/// must already have a `WHERE`).
-pub(crate) fn push_filter<'a, DB>(qb: &mut QueryBuilder<'a, DB>, filter: &'a SignInFilter)
-where
+/// must already have a `WHERE`). `keyed`: the user and application ids are indexed by their
+/// keys (SQLite, `sqlite/keys.rs`): each id's key is compared first, which the indexes
+/// answer, then the id itself, which only the rows that pass are read for (a key may be
+/// shared).
+pub(crate) fn push_filter<'a, DB>(
+    qb: &mut QueryBuilder<'a, DB>,
+    filter: &'a SignInFilter,
+    keyed: bool,
+) where
     DB: sqlx::Database,
     &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
     if let Some(user) = &filter.user {
+        if keyed {
+            qb.push(" AND user_key = ")
+                .push_bind(crate::sqlite::keys::id_key(user));
+        }
         qb.push(" AND user_id = ").push_bind(user.as_str());
     }
     if let Some(app) = &filter.app {
+        if keyed {
+            qb.push(" AND app_key = ")
+                .push_bind(crate::sqlite::keys::id_key(app));
+        }
         qb.push(" AND app_id = ").push_bind(app.as_str());
     }
     if let Some(decision) = &filter.decision {

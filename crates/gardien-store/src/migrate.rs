@@ -48,7 +48,21 @@ pub(crate) const SQLITE: Embedded = &[
         "partial decision index",
         include_str!("../migrations/sqlite/0007_partial_decision_index.sql"),
     ),
+    (
+        8,
+        "search keys",
+        include_str!("../migrations/sqlite/0008_search_keys.sql"),
+    ),
+    (
+        9,
+        "keyed search indexes",
+        include_str!("../migrations/sqlite/0009_keyed_search_indexes.sql"),
+    ),
 ];
+
+/// The SQLite version after which the store fills the ids' keys of the rows written before
+/// (`sqlite/keys.rs`), before applying the next.
+pub(crate) const SQLITE_KEYS_ADDED: i64 = 8;
 
 /// Every PostgreSQL migration, oldest first. Same rule.
 pub(crate) const POSTGRES: Embedded = &[
@@ -117,6 +131,19 @@ fn migrations(embedded: Embedded) -> Vec<Migration> {
 /// so processes starting together take turns; each migration runs in a transaction.
 pub(crate) async fn run<C: Migrate>(conn: &mut C, embedded: Embedded) -> Result<(), MigrateError> {
     let migrator = Migrator::new(Source(embedded)).await?;
+    migrator.run_direct(conn).await
+}
+
+/// As [`run`], with the migrations of `embedded` up to `version` only (the database may have
+/// later ones applied already).
+pub(crate) async fn run_up_to<C: Migrate>(
+    conn: &mut C,
+    embedded: Embedded,
+    version: i64,
+) -> Result<(), MigrateError> {
+    let first = embedded.iter().take_while(|m| m.0 <= version).count();
+    let mut migrator = Migrator::new(Source(embedded.get(..first).unwrap_or_default())).await?;
+    migrator.set_ignore_missing(true);
     migrator.run_direct(conn).await
 }
 

@@ -2,7 +2,9 @@
 //!
 //! Every search filter but the time range leads an index of its own, continued by
 //! `(created_ms, seq)` and the other filters' columns (SQLite migration 4, PostgreSQL 3), so
-//! the search walks one index newest first and checks every other filter inside it. The walk
+//! the search walks one index newest first and checks every other filter inside it (on
+//! SQLite, the user's and the application's ids as their 64-bit keys, migration 9 and
+//! `sqlite/keys.rs`, the ids themselves then checked in the few rows that pass). The walk
 //! is short when the leading filter matches few records, and SQLite's planner cannot know
 //! which one does (its statistics, from `ANALYZE`, would hold the log writer off for seconds
 //! on a large log). So, with several filters, the search first probes, in the time range, how
@@ -94,6 +96,11 @@ pub(crate) trait Dialect: Database {
     /// the planner (PostgreSQL).
     const PICKS: bool;
 
+    /// Whether the indexes hold the user and application ids' 64-bit keys (SQLite schema
+    /// version 9, `sqlite/keys.rs`) rather than the ids (PostgreSQL): a search then leads with
+    /// the key and checks the id in the rows that pass.
+    const KEYED: bool;
+
     /// Appends what follows ` FROM sign_ins` in a statement that reads the entries of
     /// `index` (SQLite: ` INDEXED BY <index>`; PostgreSQL: nothing, the index that leads with
     /// the filter's column and gives the order is the planner's only sensible choice there).
@@ -124,6 +131,7 @@ pub(crate) trait Dialect: Database {
 
 impl Dialect for Sqlite {
     const PICKS: bool = true;
+    const KEYED: bool = true;
 
     fn push_after(qb: &mut QueryBuilder<'_, Sqlite>, created_ms: i64, seq: i64) {
         qb.push(" AND created_ms >= ")
@@ -168,6 +176,7 @@ impl Dialect for Sqlite {
 
 impl Dialect for Postgres {
     const PICKS: bool = false;
+    const KEYED: bool = false;
 
     fn push_after(qb: &mut QueryBuilder<'_, Postgres>, created_ms: i64, seq: i64) {
         // A row comparison: an index range scan on (created_ms, seq).
@@ -225,8 +234,10 @@ pub(crate) struct Found<R> {
 /// The filters that lead an index, in the order preferred on a tie: an error code is on
 /// denials only, a user's or an application's share of the log is unknown, a result is the
 /// densest. An allowed result leads none: the result index leaves allowed sign-ins out
-/// (SQLite migration 7, PostgreSQL 6), so the search checks it along another index.
-fn leads(filter: &SignInFilter) -> Vec<Lead<'_>> {
+/// (SQLite migration 7, PostgreSQL 6), so the search checks it along another index. A user
+/// or an application leads with its id's key where the indexes hold keys
+/// ([`Dialect::KEYED`]).
+fn leads<DB: Dialect>(filter: &SignInFilter) -> Vec<Lead<'_>> {
     let mut out = Vec::new();
     if let Some(code) = filter.error_code {
         out.push(Lead {
@@ -239,16 +250,16 @@ fn leads(filter: &SignInFilter) -> Vec<Lead<'_>> {
     if let Some(user) = &filter.user {
         out.push(Lead {
             index: "sign_ins_user",
-            column: "user_id",
-            value: Value::Text(user),
+            column: if DB::KEYED { "user_key" } else { "user_id" },
+            value: id_value::<DB>(user),
             condition: "",
         });
     }
     if let Some(app) = &filter.app {
         out.push(Lead {
             index: "sign_ins_app",
-            column: "app_id",
-            value: Value::Text(app),
+            column: if DB::KEYED { "app_key" } else { "app_id" },
+            value: id_value::<DB>(app),
             condition: "",
         });
     }
@@ -263,6 +274,15 @@ fn leads(filter: &SignInFilter) -> Vec<Lead<'_>> {
         });
     }
     out
+}
+
+/// What a user or application lead compares: the id's key or the id ([`Dialect::KEYED`]).
+fn id_value<DB: Dialect>(id: &str) -> Value<'_> {
+    if DB::KEYED {
+        Value::Int(crate::sqlite::keys::id_key(id))
+    } else {
+        Value::Text(id)
+    }
 }
 
 /// Appends ` FROM sign_ins [INDEXED BY <index>] WHERE <column> = <value>`, the time range
@@ -327,7 +347,7 @@ where
     &'a str: Encode<'a, DB> + Type<DB>,
     i64: Encode<'a, DB> + Type<DB>,
 {
-    let mut candidates = leads(filter);
+    let mut candidates = leads::<DB>(filter);
     // A filter checked but leading no index (an allowed result) makes even one index's
     // walk, or the time index's, read entries that do not match: bounded like several.
     let checks_unled = filter
@@ -413,7 +433,7 @@ where
     let mut qb = QueryBuilder::<DB>::new(SEARCH_HEAD);
     DB::push_walk(&mut qb, walk, filter, window);
     qb.push(" WHERE 1 = 1");
-    push_filter(&mut qb, filter);
+    push_filter(&mut qb, filter, DB::KEYED);
     push_before(&mut qb, filter);
     push_window(&mut qb, window);
     finish_search(&mut qb, limit);
@@ -470,7 +490,9 @@ where
     let walk = match (filter.correlation_id.is_some(), &picked) {
         (true, _) => Walk::Planner,
         (false, Some((lead, _))) => Walk::Lead(*lead),
-        (false, None) => leads(filter).first().map_or(Walk::Time, |l| Walk::Lead(*l)),
+        (false, None) => leads::<DB>(filter)
+            .first()
+            .map_or(Walk::Time, |l| Walk::Lead(*l)),
     };
     // The bound matters only when filters are checked along an index that has more
     // entries than the probe skipped: otherwise the walk reads fewer than the probe did.
@@ -519,7 +541,7 @@ where
     let mut qb = QueryBuilder::<DB>::new(format!(
         "SELECT created_ms, seq, {STORED_COLUMNS} FROM sign_ins WHERE 1 = 1"
     ));
-    push_filter(&mut qb, filter);
+    push_filter(&mut qb, filter, DB::KEYED);
     if let Some((created_ms, seq)) = after {
         DB::push_after(&mut qb, created_ms, seq);
     }

@@ -42,6 +42,8 @@ backend_tests!(
     bounded_search_reaches_every_match,
     the_search_migration_keeps_the_log,
     the_partial_decision_index_migration_keeps_the_log,
+    the_search_keys_migration_keeps_the_log,
+    ids_sharing_a_search_key_are_told_apart,
     compact_records_read_back_whole,
     rows_without_fragments_are_read_as_stored,
     a_fragment_id_stored_with_another_text_stores_the_record_whole,
@@ -1137,6 +1139,7 @@ async fn the_search_migration_keeps_the_log(db: TestDb) {
              AND indexname IN ('sign_ins_decision', 'sign_ins_error_code')",
         ),
     };
+    back_to_schema_7(&db).await;
     // Back to the previous schema: its two indexes, no search indexes, no session table,
     // no compact-record columns (the later migration, applied again on open).
     for sql in [
@@ -1218,6 +1221,7 @@ async fn the_partial_decision_index_migration_keeps_the_log(db: TestDb) {
         ),
     };
     assert_eq!(db.scalar(partial).await, 1);
+    back_to_schema_7(&db).await;
     db.execute("DROP INDEX sign_ins_decision").await;
     db.execute(whole).await;
     db.execute(&format!(
@@ -1250,6 +1254,213 @@ async fn the_partial_decision_index_migration_keeps_the_log(db: TestDb) {
             }
         }
         assert_eq!(got, expected, "{decision}");
+    }
+    store.close().await.unwrap();
+}
+
+/// SQLite: back to schema version 7, as a log written before the search keys has it (the
+/// ids' text in the search indexes, no key columns); nothing on PostgreSQL, whose schema has
+/// no keys.
+async fn back_to_schema_7(db: &TestDb) {
+    if db.backend() != "sqlite" {
+        return;
+    }
+    for sql in [
+        "DROP INDEX sign_ins_user",
+        "DROP INDEX sign_ins_app",
+        "DROP INDEX sign_ins_decision",
+        "DROP INDEX sign_ins_error_code",
+        "ALTER TABLE sign_ins DROP COLUMN user_key",
+        "ALTER TABLE sign_ins DROP COLUMN app_key",
+        "CREATE INDEX sign_ins_user ON sign_ins \
+         (user_id, created_ms, seq, app_id, decision, error_code)",
+        "CREATE INDEX sign_ins_app ON sign_ins \
+         (app_id, created_ms, seq, user_id, decision, error_code)",
+        "CREATE INDEX sign_ins_decision ON sign_ins \
+         (decision, created_ms, seq, user_id, app_id, error_code) WHERE decision <> 'allow'",
+        "CREATE INDEX sign_ins_error_code ON sign_ins \
+         (error_code, created_ms, seq, user_id, app_id, decision) WHERE error_code IS NOT NULL",
+        "DELETE FROM _sqlx_migrations WHERE version > 7",
+    ] {
+        db.execute(sql).await;
+    }
+}
+
+/// Every search of `filters`, followed page by page (pages of 7), equals the brute force
+/// over `records`.
+async fn searches_match_brute_force(
+    log: &gardien_store::SignInLog,
+    records: &[SignInRecord],
+    filters: &[SignInFilter],
+) {
+    for filter in filters {
+        let expected = brute_force(records, filter);
+        let mut filter = SignInFilter {
+            limit: Some(7),
+            ..filter.clone()
+        };
+        let mut got: Vec<String> = Vec::new();
+        loop {
+            let page = log.search(&filter).await.unwrap();
+            got.extend(ids(&page.records).iter().map(|s| (*s).to_owned()));
+            match page.next {
+                Some(next) => filter.before = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(got, expected, "{filter:?}");
+        // The export (oldest first, the planner's index) selects the same records.
+        filter.before = None;
+        filter.limit = None;
+        let mut out = Vec::new();
+        log.export_jsonl(&filter, &mut out).await.unwrap();
+        let exported: Vec<String> = out
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_slice(l).unwrap();
+                v["correlationId"].as_str().unwrap().to_owned()
+            })
+            .rev()
+            .collect();
+        assert_eq!(exported, expected, "export {filter:?}");
+    }
+}
+
+/// The user and application filters, alone, together and with the others.
+fn id_filters() -> Vec<SignInFilter> {
+    let mut filters = Vec::new();
+    for user in [None, Some("u0"), Some("u1"), Some("u9")] {
+        for app in [None, Some("a0"), Some("a1")] {
+            for decision in [None, Some("allow"), Some("deny")] {
+                filters.push(SignInFilter {
+                    user: user.map(str::to_owned),
+                    app: app.map(str::to_owned),
+                    decision: decision.map(str::to_owned),
+                    ..SignInFilter::default()
+                });
+            }
+        }
+    }
+    filters.push(SignInFilter {
+        user: Some("u2".into()),
+        error_code: Some(53003),
+        from_ms: Some(1_020_000),
+        ..SignInFilter::default()
+    });
+    filters
+}
+
+/// A log written under SQLite schema version 7 (the ids' text in the search indexes) gets
+/// the ids' keys on the next open: every row's keys filled in, the indexes keyed, every
+/// record kept, and every search by user and application (alone, together, with the other
+/// filters) equals the brute force, paged, and so does the export; records appended after
+/// the upgrade are found with the old ones. PostgreSQL keeps its schema: the same searches.
+async fn the_search_keys_migration_keeps_the_log(db: TestDb) {
+    let store = db.open().await;
+    let records = mixed(150);
+    let (old, new) = records.split_at(120);
+    for r in old {
+        store.log().append(r.clone()).await.unwrap();
+    }
+    store.close().await.unwrap();
+    let keyed = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' \
+                 AND name IN ('sign_ins_user', 'sign_ins_app', 'sign_ins_decision', \
+                 'sign_ins_error_code') AND sql LIKE '%user_key%' AND sql LIKE '%app_key%'";
+    if db.backend() == "sqlite" {
+        assert_eq!(db.scalar(keyed).await, 4);
+        back_to_schema_7(&db).await;
+        assert_eq!(db.scalar(keyed).await, 0);
+    }
+    let store = db.open().await;
+    if db.backend() == "sqlite" {
+        assert_eq!(db.scalar(keyed).await, 4);
+        assert_eq!(
+            db.scalar("SELECT COUNT(*) FROM sign_ins WHERE user_key IS NULL OR app_key IS NULL")
+                .await,
+            0
+        );
+        // The keys filled in are the writer's: the rows of one user share one key.
+        assert_eq!(
+            db.scalar("SELECT COUNT(DISTINCT user_key) FROM sign_ins")
+                .await,
+            3
+        );
+        assert_eq!(
+            db.scalar("SELECT COUNT(DISTINCT app_key) FROM sign_ins")
+                .await,
+            2
+        );
+    }
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM sign_ins").await, 120);
+    for r in new {
+        store.log().append(r.clone()).await.unwrap();
+    }
+    if db.backend() == "sqlite" {
+        assert_eq!(
+            db.scalar("SELECT COUNT(DISTINCT user_key) FROM sign_ins")
+                .await,
+            3
+        );
+    }
+    searches_match_brute_force(store.log(), &records, &id_filters()).await;
+    store.close().await.unwrap();
+}
+
+/// Two ids may share a search key (SQLite): a search for one returns its own records only,
+/// paged and bounded, and the export too. The shared key is made by hand (no two known ids
+/// share one): the rows of user `u1` get `u0`'s key and those of application `a1` get
+/// `a0`'s, as if `u1` and `a1` hashed to them, so the searches for `u0` and `a0` walk those
+/// rows too and must leave them out (a search for `u1` or `a1` would look for their own keys,
+/// which no row has any more: those searches are not made).
+async fn ids_sharing_a_search_key_are_told_apart(db: TestDb) {
+    let store = db.open().await;
+    let records = mixed(150);
+    for r in &records {
+        store.log().append(r.clone()).await.unwrap();
+    }
+    if db.backend() == "sqlite" {
+        for sql in [
+            "UPDATE sign_ins SET user_key = (SELECT user_key FROM sign_ins WHERE user_id = 'u0' \
+             LIMIT 1) WHERE user_id = 'u1'",
+            "UPDATE sign_ins SET app_key = (SELECT app_key FROM sign_ins WHERE app_id = 'a0' \
+             LIMIT 1) WHERE app_id = 'a1'",
+        ] {
+            db.execute(sql).await;
+        }
+        assert_eq!(
+            db.scalar("SELECT COUNT(DISTINCT user_key) FROM sign_ins")
+                .await,
+            2
+        );
+        assert_eq!(
+            db.scalar("SELECT COUNT(DISTINCT app_key) FROM sign_ins")
+                .await,
+            1
+        );
+    }
+    let filters: Vec<SignInFilter> = id_filters()
+        .into_iter()
+        .filter(|f| f.user.as_deref() != Some("u1") && f.app.as_deref() != Some("a1"))
+        .collect();
+    searches_match_brute_force(store.log(), &records, &filters).await;
+    // Bounded searches, page after page, reach exactly the same records.
+    for filter in filters {
+        let expected = brute_force(&records, &filter);
+        let mut filter = SignInFilter {
+            limit: Some(5),
+            ..filter
+        };
+        let mut got: Vec<String> = Vec::new();
+        loop {
+            let page = store.log().search_bounded(&filter, 12).await.unwrap();
+            got.extend(ids(&page.records).iter().map(|s| (*s).to_owned()));
+            match page.next {
+                Some(next) => filter.before = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(got, expected, "bounded {filter:?}");
     }
     store.close().await.unwrap();
 }

@@ -79,7 +79,7 @@ async fn reopening_is_idempotent(db: TestDb) {
     }
     // crates/gardien-store/migrations/<backend>/*.sql
     let migrations = match db.backend() {
-        "sqlite" => 7,
+        "sqlite" => 9,
         _ => 6,
     };
     assert_eq!(

@@ -3,6 +3,7 @@
 //! through a tokio broadcast channel.
 
 mod checkpoint;
+pub(crate) mod keys;
 mod sink;
 
 use std::path::Path;
@@ -94,12 +95,35 @@ pub(crate) async fn open(
     // Migrations run on a connection of their own before anything else touches the file;
     // on an error below, dropping the connections closes them.
     let mut migrating: SqliteConnection = connect.clone().connect().await.map_err(open_err)?;
+    let migrate_err = |source| StoreError::Migrate {
+        path: path.to_path_buf(),
+        source,
+    };
+    // Up to the version that adds the ids' keys, then the keys of the rows written before
+    // (on a connection of its own, off the runtime's threads), then the rest, which indexes
+    // them.
+    crate::migrate::run_up_to(
+        &mut migrating,
+        crate::migrate::SQLITE,
+        crate::migrate::SQLITE_KEYS_ADDED,
+    )
+    .await
+    .map_err(migrate_err)?;
+    let fill_path = path.to_path_buf();
+    let keys_err = |source| StoreError::SearchKeys {
+        path: path.to_path_buf(),
+        source,
+    };
+    let filled = tokio::task::spawn_blocking(move || keys::fill(&fill_path, BUSY_TIMEOUT))
+        .await
+        .map_err(|e| keys_err(Box::new(e)))?
+        .map_err(|e| keys_err(Box::new(e)))?;
+    if filled > 0 {
+        tracing::info!(path = %path.display(), rows = filled, "sign-in log: search keys filled in");
+    }
     crate::migrate::run(&mut migrating, crate::migrate::SQLITE)
         .await
-        .map_err(|source| StoreError::Migrate {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        .map_err(migrate_err)?;
     sqlx::Connection::close(migrating).await.map_err(open_err)?;
     let pool = SqlitePoolOptions::new()
         .max_connections(options.pool_connections)
@@ -130,9 +154,9 @@ pub(crate) async fn open(
                     path: sink_path.to_path_buf(),
                     source,
                 };
-            let writer = sink::open(&sink_path, durability, WRITER_CACHE_KIB)
+            let writer = sink::open(&sink_path, durability, WRITER_CACHE_KIB, true)
                 .map_err(|e| err(Box::new(e)))?;
-            let checkpoint_conn = sink::open(&sink_path, durability, CHECKPOINTER_CACHE_KIB)
+            let checkpoint_conn = sink::open(&sink_path, durability, CHECKPOINTER_CACHE_KIB, false)
                 .map_err(|e| err(Box::new(e)))?;
             let checkpointer =
                 checkpoint::Checkpointer::start(checkpoint_conn, Arc::clone(&sink_path))

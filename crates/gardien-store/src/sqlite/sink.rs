@@ -6,7 +6,8 @@
 //! `INSERT OR IGNORE` statements of up to [`CHUNK_ROWS`] records (see `insert_chunk`),
 //! `COMMIT`, then a wake-up of the background checkpointer. `OR IGNORE` makes a duplicate
 //! correlation id skip its row instead of aborting the statement (and spares SQLite a
-//! statement journal).
+//! statement journal). Each row carries its user's and application's search keys
+//! (`keys.rs`), computed here.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,15 +22,15 @@ use crate::writer::{LogSink, Row};
 /// The head of the records' INSERT; [`insert_sql`] appends one `(?, …)` per row.
 const INSERT_HEAD: &str = "INSERT OR IGNORE INTO sign_ins \
      (correlation_id, created_ms, user_id, app_id, decision, error_code, record, applied_at, \
-     applied) VALUES ";
+     applied, user_key, app_key) VALUES ";
 
 /// Values bound per row of the records' INSERT.
-const COLUMNS: usize = 9;
+const COLUMNS: usize = 11;
 
 /// Most rows per INSERT statement: a batch is written in statements of 64, 32, …, 2, 1 rows
 /// (its size's binary digits), so seven prepared statements serve every batch size and a
 /// statement's fixed cost (`sqlite3_step`'s set-up, the reset, opening the table's and the
-/// indexes' cursors) is paid once per chunk instead of once per record. 64 × 9 values are
+/// indexes' cursors) is paid once per chunk instead of once per record. 64 × 11 values are
 /// far below SQLite's limit on bound parameters (32,766).
 const CHUNK_ROWS: usize = 64;
 
@@ -40,7 +41,7 @@ fn insert_sql(rows: usize) -> String {
         if i > 0 {
             sql.push_str(", ");
         }
-        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     }
     sql
 }
@@ -103,19 +104,66 @@ fn grow_in_chunks(conn: &Connection) -> Result<(), rusqlite::Error> {
     }
 }
 
+/// Size of each slot of the writer connection's lookaside memory (SQLite's per-connection
+/// allocator, a free list of fixed slots): large enough for a record's text as bound
+/// (`SQLITE_TRANSIENT`: SQLite copies it) and for the row SQLite builds from the values
+/// (≈ 1.7–1.9 KB for the handler bench's records), which SQLite's default slots (1,200
+/// bytes) send to `malloc`. Measured (BENCHMARKS.md, "The log writer: search indexes keyed
+/// by 64-bit integers"): glibc's `malloc` and `free` were ≈ 1.9 k of the writer's ≈ 24 k
+/// instructions per record. Larger allocations still go to `malloc`.
+const LOOKASIDE_SLOT: std::ffi::c_int = 2048;
+
+/// Slots of the writer connection's lookaside memory: 512 KiB in all, about two 64-row
+/// statements' texts and rows; past them, allocations go to `malloc` as before.
+const LOOKASIDE_SLOTS: std::ffi::c_int = 256;
+
+/// Gives `conn` a lookaside allocator of [`LOOKASIDE_SLOTS`] slots of [`LOOKASIDE_SLOT`]
+/// bytes, allocated by SQLite. Must run before the connection allocates any (right after it
+/// is opened); a failure leaves SQLite's default and is only logged. Returns whether SQLite
+/// took it.
+fn use_large_lookaside(conn: &Connection) -> bool {
+    // SAFETY: `conn.handle()` is the live `sqlite3*` of `conn`, borrowed for this call (no
+    // other thread uses it: `Connection` is not `Sync`). `SQLITE_DBCONFIG_LOOKASIDE` takes
+    // three variadic arguments, a `void*` buffer (NULL: SQLite allocates the memory itself
+    // and frees it with the connection), the slot size and the slot count (`int`s), passed
+    // with those C types. SQLite keeps no pointer of ours. It refuses (SQLITE_BUSY) while
+    // lookaside memory is in use, which leaves the previous allocator in place.
+    #[allow(
+        unsafe_code,
+        reason = "sqlite3_db_config has no safe wrapper for this option; see SAFETY"
+    )]
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_db_config(
+            conn.handle(),
+            rusqlite::ffi::SQLITE_DBCONFIG_LOOKASIDE,
+            std::ptr::null_mut::<std::ffi::c_void>(),
+            LOOKASIDE_SLOT,
+            LOOKASIDE_SLOTS,
+        )
+    };
+    if rc != rusqlite::ffi::SQLITE_OK {
+        tracing::debug!(rc, "sign-in log writer: lookaside memory not configured");
+    }
+    rc == rusqlite::ffi::SQLITE_OK
+}
+
 /// Opens a synchronous connection to the (already migrated, WAL-mode) database at `path`
 /// with the store's settings: `synchronous` per `durability`, the busy timeout, a page
 /// cache of `cache_kib`, no automatic checkpoint (see `checkpoint.rs`), the file grown in
-/// chunks of [`CHUNK_BYTES`].
+/// chunks of [`CHUNK_BYTES`]; `large_lookaside`: see [`use_large_lookaside`] (the writer's).
 pub(super) fn open(
     path: &Path,
     durability: Durability,
     cache_kib: i64,
+    large_lookaside: bool,
 ) -> Result<Connection, rusqlite::Error> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    if large_lookaside {
+        use_large_lookaside(&conn);
+    }
     conn.busy_timeout(super::BUSY_TIMEOUT)?;
     let synchronous = match durability {
         Durability::Process => "NORMAL",
@@ -194,6 +242,8 @@ impl SqliteSink {
                 insert.raw_bind_parameter(at + 8, row.applied_at())?;
                 insert.raw_bind_parameter(at + 9, row.applied())?;
             }
+            insert.raw_bind_parameter(at + 10, super::keys::id_key(&row.user_id))?;
+            insert.raw_bind_parameter(at + 11, super::keys::id_key(&row.app_id))?;
         }
         let inserted = insert.raw_execute()?;
         if inserted < chunk.len() {
@@ -333,11 +383,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_writer_connection_takes_the_large_lookaside() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lookaside.db");
+        let conn = Connection::open(&path).unwrap();
+        assert!(use_large_lookaside(&conn));
+        conn.execute_batch(
+            "CREATE TABLE t (x TEXT); INSERT INTO t VALUES (printf('%.1800c', 'x'));",
+        )
+        .unwrap();
+        // While a statement holds lookaside memory, SQLite refuses a change (and says so).
+        let mut stmt = conn.prepare("SELECT x FROM t").unwrap();
+        let mut rows = stmt.query([]).unwrap();
+        assert!(rows.next().unwrap().is_some());
+        assert!(!use_large_lookaside(&conn));
+        drop(rows);
+        drop(stmt);
+        drop(conn);
+        // The writer's connection opens with it.
+        let conn = open(&path, Durability::Process, 1024, true).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT length(x) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1800);
+    }
+
+    #[test]
     fn the_database_file_grows_in_whole_chunks() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("chunks.db");
         Connection::open(&path).unwrap().close().unwrap();
-        let conn = open(&path, Durability::Process, 1024).unwrap();
+        let conn = open(&path, Durability::Process, 1024, false).unwrap();
         conn.execute_batch("CREATE TABLE t (x BLOB); INSERT INTO t VALUES (zeroblob(100000));")
             .unwrap();
         // A checkpoint that backfills the whole WAL sizes the file: one chunk, not the
