@@ -463,9 +463,7 @@ pub async fn decide_request(state: &AppState, req: Incoming<'_>) -> Result<Decid
     // log (the sign-in and its signals are dropped before, unless the token names
     // authentication contexts, decided after).
     let (first, past, steps) = prepare_request(state, req)?;
-    // The log step's future (the record, the store's channel and acknowledgement) is boxed:
-    // the handler's future, which axum moves and boxes per request, stays small.
-    let mut decided = Box::pin(first.log(state)).await?;
+    let mut decided = first.log(state).await?;
     if let Some(steps) = steps {
         decided = Box::pin(steps.decide(state, decided)).await?;
     }
