@@ -18,11 +18,11 @@ use gardien_core::signin_log::Element;
 use gardien_core::signin_log::record::{integer, text};
 use gardien_core::{CompiledTenant, Decision, SignIn, UserLookup, Verdict};
 use gardien_signals::Derived;
+use gardien_signals::Signals;
+use gardien_signals::headers::Found;
 use gardien_signals::path::prefix_matches;
 use gardien_signals::risk::PastSignIn;
-use gardien_signals::headers::Found;
 use gardien_signals::signals::{RequestContext, SIGNAL_HEADERS};
-use gardien_signals::Signals;
 use gardien_store::{SignInFilter, SignInRecord};
 use http::{HeaderMap, HeaderName};
 use serde::Deserialize;
@@ -192,11 +192,7 @@ fn part<'a, const COUNT: usize>(found: &[Found<'a>], at: usize) -> [Found<'a>; C
 impl<'a> RequestHeaders<'a> {
     /// The headers `state`'s identity and `signals` read, and the original request's.
     pub fn scan(map: &'a HeaderMap, state: &AppState, signals: &Signals) -> Self {
-        Self::scan_names(
-            map,
-            state.identity.header_names(),
-            signals.header_names(),
-        )
+        Self::scan_names(map, state.identity.header_names(), signals.header_names())
     }
 
     /// The headers of [`ORIGINAL_NAMES`], `identity` and `signals`, in one pass.
@@ -526,19 +522,18 @@ fn prepare_request<'a>(
     let trusted = req
         .peer
         .is_some_and(|p| signals.config.trusted_proxies.contains(p));
-    let identity = match state.identity.identify_found(
-        req.headers.map,
-        &req.headers.identity(),
-        trusted,
-        now,
-    ) {
-        Ok(Some(i)) => i,
-        Ok(None) => return Err(Refusal::Unauthenticated),
-        Err(e @ IdentityError::InvalidToken(_)) => {
-            return Err(Refusal::InvalidToken(e.token_reason().unwrap_or("invalid")));
-        }
-        Err(e) => return Err(Refusal::Internal(e.to_string())),
-    };
+    let identity =
+        match state
+            .identity
+            .identify_found(req.headers.map, &req.headers.identity(), trusted, now)
+        {
+            Ok(Some(i)) => i,
+            Ok(None) => return Err(Refusal::Unauthenticated),
+            Err(e @ IdentityError::InvalidToken(_)) => {
+                return Err(Refusal::InvalidToken(e.token_reason().unwrap_or("invalid")));
+            }
+            Err(e) => return Err(Refusal::Internal(e.to_string())),
+        };
     let ctx = RequestContext {
         peer: req.peer,
         headers: req.headers.map,
@@ -1095,10 +1090,7 @@ mod tests {
         let expect = |names: &[Option<HeaderName>], found: &[Found<'_>]| {
             assert_eq!(names.len(), found.len());
             for (n, f) in names.iter().zip(found) {
-                let looked_up = n
-                    .as_ref()
-                    .map(|n| Found::lookup(&h, n))
-                    .unwrap_or_default();
+                let looked_up = n.as_ref().map(|n| Found::lookup(&h, n)).unwrap_or_default();
                 assert_eq!(*f, looked_up, "{n:?}");
             }
         };

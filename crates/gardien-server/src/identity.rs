@@ -29,8 +29,8 @@ use gardien_core::model::enums::AuthMethods;
 use serde::Deserialize;
 
 pub use amr::methods_from_amr;
-use jwks::{JwksSource, KeySet};
 use gardien_signals::headers::Found;
+use jwks::{JwksSource, KeySet};
 use proxy::ProxyHeaders;
 
 /// How many identity headers [`IdentityResolver::header_names`] lists.

@@ -24,8 +24,8 @@
 //! unquoted IPv6 address or port) makes the whole header malformed: **no address**, never a
 //! guess at where an element was meant to end.
 
-use gardien_core::network::{Cidr, normalize_ip, parse_cidr};
 use crate::headers::Found;
+use gardien_core::network::{Cidr, normalize_ip, parse_cidr};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::net::IpAddr;
 
@@ -787,10 +787,7 @@ mod tests {
                 h.append("x-real-ipv", HeaderValue::from_static("6.6.6.6"));
                 let [found, _] = crate::headers::scan(
                     &h,
-                    [
-                        Some(header.header_name()),
-                        Some(&http::header::USER_AGENT),
-                    ],
+                    [Some(header.header_name()), Some(&http::header::USER_AGENT)],
                 );
                 assert_eq!(found.count(), values.len());
                 for (peer, proxies) in [

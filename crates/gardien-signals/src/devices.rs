@@ -578,7 +578,11 @@ mod tests {
             ":lead:trail:",
             "plain",
         ] {
-            assert_eq!(normalize_identifier(raw), normalized_by_chars(raw), "{raw:?}");
+            assert_eq!(
+                normalize_identifier(raw),
+                normalized_by_chars(raw),
+                "{raw:?}"
+            );
         }
     }
 

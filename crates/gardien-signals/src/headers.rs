@@ -106,8 +106,7 @@ mod tests {
 
     /// Checks that `scan` gives what one `get_all` per name gives.
     fn agrees(headers: &HeaderMap, names: &[HeaderName]) {
-        let wanted: [Option<&HeaderName>; 8] =
-            std::array::from_fn(|i| names.get(i));
+        let wanted: [Option<&HeaderName>; 8] = std::array::from_fn(|i| names.get(i));
         let found = scan(headers, wanted);
         for (i, f) in found.iter().enumerate() {
             let expected = names
@@ -172,7 +171,10 @@ mod tests {
                 ("Remote-User", b"alice"),
             ],
             vec![("remote-user", b""), ("user-agent", b"   ")],
-            vec![("remote-user", b"  bob \t"), ("user-agent", b"\xc3\xa9t\xe9")],
+            vec![
+                ("remote-user", b"  bob \t"),
+                ("user-agent", b"\xc3\xa9t\xe9"),
+            ],
             vec![("remote-user", b"\xff\xfe"), ("cf-ipcountry", b"\x80")],
             vec![
                 ("x-forwarded-uri", b"/a"),
@@ -195,7 +197,10 @@ mod tests {
         // Fewer names than slots; a name wanted twice.
         let h = request(&cases[2]);
         agrees(&h, &names(&["x-forwarded-for"]));
-        agrees(&h, &names(&["remote-user", "remote-user", "x-forwarded-for"]));
+        agrees(
+            &h,
+            &names(&["remote-user", "remote-user", "x-forwarded-for"]),
+        );
         agrees(&h, &[]);
     }
 
@@ -209,7 +214,10 @@ mod tests {
             (long_b.as_str(), b"b2"),
         ]);
         agrees(&h, &names(&[&long_b, &long_a, "host"]));
-        let found = scan(&h, [HeaderName::from_bytes(long_b.as_bytes()).ok().as_ref()]);
+        let found = scan(
+            &h,
+            [HeaderName::from_bytes(long_b.as_bytes()).ok().as_ref()],
+        );
         assert_eq!(found[0].count(), 2);
         assert_eq!(found[0].first().map(HeaderValue::as_bytes), Some(&b"b"[..]));
         assert_eq!(found[0].text(), None, "repeated");

@@ -5,9 +5,9 @@
 //! header: a client talking to gardien directly cannot name a user or a device.
 
 use crate::client_ip::{ClientIp, ForwardedHeader, IpSource, TrustedProxies, client_ip_found};
-use crate::headers::Found;
 use crate::devices::{ComplianceFailure, ComplianceRules, DeviceRegistry};
 use crate::geoip::{AnonymousFlags, GeoIp, Place};
+use crate::headers::Found;
 use crate::os_version::OsVersion;
 use crate::risk::{RiskAssessment, RiskConfig, RiskFacts, SignInHistory, assess};
 use crate::useragent::classify_remembered;
@@ -215,10 +215,7 @@ impl Signals {
             },
             _ => None,
         };
-        let place = match (
-            place,
-            trusted_header(country_found).and_then(country_code),
-        ) {
+        let place = match (place, trusted_header(country_found).and_then(country_code)) {
             (
                 Some(Place {
                     country: Some(_), ..

@@ -89,13 +89,9 @@ impl ProxyHeaders {
     pub(super) fn read_found(&self, found: &[Found<'_>; PROXY_HEADERS]) -> Option<Identity> {
         let [user, groups, email, name, methods] = *found;
         let user_id = single(user, &self.user)?;
-        let groups = single_bounded(
-            groups,
-            &self.groups,
-            8 * crate::clean::MAX_IDENTITY_VALUE,
-        )
-        .map(|g| list(&g).map(str::to_string).collect())
-        .unwrap_or_default();
+        let groups = single_bounded(groups, &self.groups, 8 * crate::clean::MAX_IDENTITY_VALUE)
+            .map(|g| list(&g).map(str::to_string).collect())
+            .unwrap_or_default();
         let methods = self
             .methods
             .as_ref()

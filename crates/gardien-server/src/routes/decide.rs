@@ -348,9 +348,10 @@ pub async fn forward_auth(
     let trusted = signals.config.trusted_proxies.contains(peer.ip());
     let (parts, _) = request.into_parts();
     let headers = RequestHeaders::scan(&parts.headers, &state, &signals);
-    let original = Original::from_found(&headers.original(), trusted, parts.method.as_str(), || {
-        parts.uri.to_string()
-    });
+    let original =
+        Original::from_found(&headers.original(), trusted, parts.method.as_str(), || {
+            parts.uri.to_string()
+        });
     proxy_decision(
         &state,
         &signals,
