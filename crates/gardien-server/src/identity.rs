@@ -32,10 +32,10 @@ pub use amr::methods_from_amr;
 use gardien_signals::headers::Found;
 use jwks::{JwksSource, KeySet};
 use proxy::ProxyHeaders;
+pub use token::TokenRejection;
 
 /// How many identity headers [`IdentityResolver::header_names`] lists.
 pub const IDENTITY_HEADERS: usize = proxy::PROXY_HEADERS;
-pub use token::TokenRejection;
 
 /// The `[identity]` section of the server configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
