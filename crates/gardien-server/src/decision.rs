@@ -6,7 +6,7 @@ use crate::clock::{now_ms, rfc3339};
 use crate::config::{Acknowledge, AppRoute};
 use crate::denial::DeviceSummary;
 use crate::denials::DenialRecord;
-use crate::identity::{Identity, IdentityError};
+use crate::identity::{IDENTITY_HEADERS, Identity, IdentityError};
 use crate::metrics::Metrics;
 use crate::signin_record::{self, Applied, DenialParts, Fragments, RecordParts};
 use crate::state::AppState;
@@ -18,9 +18,11 @@ use gardien_core::signin_log::Element;
 use gardien_core::signin_log::record::{integer, text};
 use gardien_core::{CompiledTenant, Decision, SignIn, UserLookup, Verdict};
 use gardien_signals::Derived;
+use gardien_signals::Signals;
+use gardien_signals::headers::Found;
 use gardien_signals::path::prefix_matches;
 use gardien_signals::risk::PastSignIn;
-use gardien_signals::signals::{RequestContext, header_text};
+use gardien_signals::signals::{RequestContext, SIGNAL_HEADERS};
 use gardien_store::{SignInFilter, SignInRecord};
 use http::{HeaderMap, HeaderName};
 use serde::Deserialize;
@@ -48,6 +50,19 @@ pub fn bare_host(host: &str) -> String {
 
 /// As [`bare_host`], borrowed when the host is lower case already.
 fn bare_host_in(host: &str) -> Cow<'_, str> {
+    // The common case, a lower-case name: nothing to split, trim, strip or lower-case.
+    if host
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return Cow::Borrowed(host);
+    }
+    bare_host_by_parts(host)
+}
+
+/// [`bare_host_in`] step by step: the first of a list, trimmed, without port or brackets,
+/// lower case.
+fn bare_host_by_parts(host: &str) -> Cow<'_, str> {
     let host = host.split(',').next().unwrap_or("").trim();
     let without_port = if let Some(rest) = host.strip_prefix('[') {
         rest.split(']').next().unwrap_or("")
@@ -84,26 +99,41 @@ impl<'a> Original<'a> {
         method: &'a str,
         uri: impl FnOnce() -> String,
     ) -> Self {
-        const ORIGINAL_METHOD: HeaderName = HeaderName::from_static("x-original-method");
-        const FORWARDED_METHOD: HeaderName = HeaderName::from_static("x-forwarded-method");
-        const ORIGINAL_URI: HeaderName = HeaderName::from_static("x-original-uri");
-        const FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
-        const FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
-        const ORIGINAL_HOST: HeaderName = HeaderName::from_static("x-original-host");
-        let pick = |names: &[HeaderName; 2]| {
+        let found = gardien_signals::headers::scan(headers, ORIGINAL_NAMES.each_ref().map(Some));
+        Original::from_found(&found, trusted, method, uri)
+    }
+
+    /// As [`Original::from_forward_auth_with`], from the values of [`ORIGINAL_NAMES`] found
+    /// in the request's headers (same order; [`RequestHeaders`]).
+    pub fn from_found(
+        found: &[Found<'a>; ORIGINAL_HEADERS],
+        trusted: bool,
+        method: &'a str,
+        uri: impl FnOnce() -> String,
+    ) -> Self {
+        let [
+            original_method,
+            forwarded_method,
+            original_uri,
+            forwarded_uri,
+            forwarded_host,
+            original_host,
+            host,
+        ] = *found;
+        let pick = |names: [Found<'a>; 2]| {
             if trusted {
-                names.iter().find_map(|n| header_text(headers, n))
+                names.iter().find_map(Found::text)
             } else {
                 None
             }
         };
-        let method = pick(&[ORIGINAL_METHOD, FORWARDED_METHOD]).unwrap_or(method);
-        let uri = match pick(&[ORIGINAL_URI, FORWARDED_URI]) {
+        let method = pick([original_method, forwarded_method]).unwrap_or(method);
+        let uri = match pick([original_uri, forwarded_uri]) {
             Some(u) => Cow::Borrowed(u),
             None => Cow::Owned(uri()),
         };
-        let host = pick(&[FORWARDED_HOST, ORIGINAL_HOST])
-            .or_else(|| header_text(headers, http::header::HOST))
+        let host = pick([forwarded_host, original_host])
+            .or_else(|| host.text())
             .unwrap_or("");
         let method = if method.bytes().any(|b| b.is_ascii_lowercase()) {
             Cow::Owned(method.to_ascii_uppercase())
@@ -115,6 +145,103 @@ impl<'a> Original<'a> {
             host: bare_host_in(host),
             uri,
         }
+    }
+}
+
+/// How many headers [`ORIGINAL_NAMES`] lists.
+pub const ORIGINAL_HEADERS: usize = 7;
+
+/// The headers [`Original::from_found`] reads: `X-Original-Method`, `X-Forwarded-Method`,
+/// `X-Original-URI`, `X-Forwarded-Uri`, `X-Forwarded-Host`, `X-Original-Host` (nginx;
+/// Traefik and Caddy), then `Host`.
+pub static ORIGINAL_NAMES: [HeaderName; ORIGINAL_HEADERS] = [
+    HeaderName::from_static("x-original-method"),
+    HeaderName::from_static("x-forwarded-method"),
+    HeaderName::from_static("x-original-uri"),
+    HeaderName::from_static("x-forwarded-uri"),
+    HeaderName::from_static("x-forwarded-host"),
+    HeaderName::from_static("x-original-host"),
+    http::header::HOST,
+];
+
+/// Every header a forward-auth or `ext_authz` decision reads, found in one pass over the
+/// request's headers ([`gardien_signals::headers::scan`]): the original request's
+/// ([`ORIGINAL_NAMES`]), the identity's ([`crate::identity::IdentityResolver::header_names`])
+/// and the signals' ([`gardien_signals::Signals::header_names`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestHeaders<'a> {
+    /// The request's headers.
+    pub map: &'a HeaderMap,
+    /// The values of the original request's, the identity's and the signals' names, in
+    /// this order.
+    found: [Found<'a>; ALL_HEADERS],
+}
+
+/// How many names [`RequestHeaders`] looks for.
+const ALL_HEADERS: usize = ORIGINAL_HEADERS + IDENTITY_HEADERS + SIGNAL_HEADERS;
+
+/// `COUNT` values from `at` of `found` (nothing found out of range, which the constants
+/// above rule out).
+fn part<'a, const COUNT: usize>(found: &[Found<'a>], at: usize) -> [Found<'a>; COUNT] {
+    found
+        .get(at..at + COUNT)
+        .and_then(|part| part.try_into().ok())
+        .unwrap_or([Found::default(); COUNT])
+}
+
+impl<'a> RequestHeaders<'a> {
+    /// The headers `state`'s identity and `signals` read, and the original request's.
+    pub fn scan(map: &'a HeaderMap, state: &AppState, signals: &Signals) -> Self {
+        Self::scan_names(map, state.identity.header_names(), signals.header_names())
+    }
+
+    /// The headers of [`ORIGINAL_NAMES`], `identity` and `signals`, in one pass.
+    fn scan_names(
+        map: &'a HeaderMap,
+        identity: [Option<&HeaderName>; IDENTITY_HEADERS],
+        signals: [Option<&HeaderName>; SIGNAL_HEADERS],
+    ) -> Self {
+        let [o0, o1, o2, o3, o4, o5, o6] = &ORIGINAL_NAMES;
+        let [i0, i1, i2, i3, i4] = identity;
+        let [s0, s1, s2, s3, s4] = signals;
+        let names = [
+            Some(o0),
+            Some(o1),
+            Some(o2),
+            Some(o3),
+            Some(o4),
+            Some(o5),
+            Some(o6),
+            i0,
+            i1,
+            i2,
+            i3,
+            i4,
+            s0,
+            s1,
+            s2,
+            s3,
+            s4,
+        ];
+        RequestHeaders {
+            map,
+            found: gardien_signals::headers::scan(map, names),
+        }
+    }
+
+    /// The values of [`ORIGINAL_NAMES`].
+    pub fn original(&self) -> [Found<'a>; ORIGINAL_HEADERS] {
+        part(&self.found, 0)
+    }
+
+    /// The values of the identity headers.
+    pub fn identity(&self) -> [Found<'a>; IDENTITY_HEADERS] {
+        part(&self.found, ORIGINAL_HEADERS)
+    }
+
+    /// The values of the signals' headers.
+    pub fn signals(&self) -> [Found<'a>; SIGNAL_HEADERS] {
+        part(&self.found, ORIGINAL_HEADERS + IDENTITY_HEADERS)
     }
 }
 
@@ -316,8 +443,10 @@ fn mfa_done(tenant: &CompiledTenant, signin: &SignIn) -> bool {
 pub struct Incoming<'a> {
     /// TCP peer.
     pub peer: Option<IpAddr>,
-    /// Headers of the request gardien received.
-    pub headers: &'a HeaderMap,
+    /// Headers of the request gardien received, and the values the decision reads.
+    pub headers: &'a RequestHeaders<'a>,
+    /// The signal sources the headers were scanned for ([`RequestHeaders::scan`]).
+    pub signals: &'a Signals,
     /// The application.
     pub app: &'a AppRoute,
     /// Keep the full report even for an allow.
@@ -389,33 +518,36 @@ fn prepare_request<'a>(
 ) -> Result<(Prepared, PastSignIn, Option<Box<ContextSteps<'a>>>), Refusal> {
     let created_ms = now_ms();
     let now = u64::try_from(created_ms / 1000).unwrap_or(0);
-    let signals = state.signals.load();
+    let signals = req.signals;
     let trusted = req
         .peer
         .is_some_and(|p| signals.config.trusted_proxies.contains(p));
-    let identity = match state.identity.identify(req.headers, trusted, now) {
-        Ok(Some(i)) => i,
-        Ok(None) => return Err(Refusal::Unauthenticated),
-        Err(e @ IdentityError::InvalidToken(_)) => {
-            return Err(Refusal::InvalidToken(e.token_reason().unwrap_or("invalid")));
-        }
-        Err(e) => return Err(Refusal::Internal(e.to_string())),
-    };
+    let identity =
+        match state
+            .identity
+            .identify_found(req.headers.map, &req.headers.identity(), trusted, now)
+        {
+            Ok(Some(i)) => i,
+            Ok(None) => return Err(Refusal::Unauthenticated),
+            Err(e @ IdentityError::InvalidToken(_)) => {
+                return Err(Refusal::InvalidToken(e.token_reason().unwrap_or("invalid")));
+            }
+            Err(e) => return Err(Refusal::Internal(e.to_string())),
+        };
     let ctx = RequestContext {
         peer: req.peer,
-        headers: req.headers,
+        headers: req.headers.map,
         user: Some(&identity.user_id),
         application: Some(&req.app.app_id),
         methods: identity.methods,
         now,
     };
     let (signin, derived) = signals
-        .sign_in(&ctx)
+        .sign_in_found(&ctx, &req.headers.signals())
         .map_err(|e| Refusal::Internal(e.to_string()))?;
-    let user_agent = req
-        .headers
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
+    // `User-Agent`'s first value, as `HeaderMap::get` gives it.
+    let [.., user_agent] = req.headers.signals();
+    let user_agent = user_agent.first().and_then(|v| v.to_str().ok());
     let app_name = req.app.name.as_deref().unwrap_or(&req.app.app_id);
     let parts = DecideParts {
         created_ms,
@@ -911,6 +1043,90 @@ mod tests {
                 uri: "/v1/forward-auth".into()
             }
         );
+    }
+
+    /// Each value found by one pass is what a look-up of its name gives: repeated headers
+    /// (together and apart), non-UTF-8 and empty values, names wanted by two readers, names
+    /// not configured.
+    #[test]
+    fn request_headers_are_the_headers_looked_up() {
+        let name = |n: &str| HeaderName::from_bytes(n.as_bytes()).ok();
+        let identity = [
+            name("remote-user"),
+            name("remote-groups"),
+            name("remote-email"),
+            name("remote-name"),
+            None,
+        ];
+        let signals = [
+            name("x-forwarded-for"),
+            name("remote-user"),
+            name("x-client-cert-sha256"),
+            None,
+            Some(http::header::USER_AGENT),
+        ];
+        let mut h = HeaderMap::new();
+        let mut add = |n: &str, v: &[u8]| {
+            if let (Some(n), Ok(v)) = (name(n), http::HeaderValue::from_bytes(v)) {
+                h.append(n, v);
+            }
+        };
+        add("host", b"gardien:8080");
+        add("X-Forwarded-Host", b"wiki.example");
+        add("x-forwarded-for", b"203.0.113.9");
+        add("remote-user", b"alice");
+        add("x-original-uri", b"/a");
+        add("X-Forwarded-For", b"198.51.100.7, 10.0.0.1");
+        add("remote-name", b"\xff\xfeBob");
+        add("remote-email", b"  ");
+        add("x-original-uri", b"/b");
+        add("user-agent", b"ua/1");
+        add("x-client-cert-sha256", b"0A:0B");
+        let r = RequestHeaders::scan_names(
+            &h,
+            identity.each_ref().map(Option::as_ref),
+            signals.each_ref().map(Option::as_ref),
+        );
+        let expect = |names: &[Option<HeaderName>], found: &[Found<'_>]| {
+            assert_eq!(names.len(), found.len());
+            for (n, f) in names.iter().zip(found) {
+                let looked_up = n.as_ref().map(|n| Found::lookup(&h, n)).unwrap_or_default();
+                assert_eq!(*f, looked_up, "{n:?}");
+            }
+        };
+        let original: Vec<Option<HeaderName>> = ORIGINAL_NAMES.iter().cloned().map(Some).collect();
+        expect(&original, &r.original());
+        expect(&identity, &r.identity());
+        expect(&signals, &r.signals());
+        assert_eq!(r.signals()[0].count(), 2, "both forwarding lines");
+        assert_eq!(r.original()[2].text(), None, "repeated: ambiguous");
+        assert_eq!(r.identity()[0].text(), Some("alice"));
+        assert_eq!(r.signals()[1].text(), Some("alice"));
+        let o = Original::from_found(&r.original(), true, "GET", || "/v1/forward-auth".into());
+        assert_eq!(o.host, "wiki.example");
+        assert_eq!(o.uri, "/v1/forward-auth", "the original URI is repeated");
+    }
+
+    #[test]
+    fn lower_case_hosts_are_taken_as_they_are() {
+        for host in [
+            "",
+            "wiki.example",
+            "payroll.contoso.example",
+            "a-b.c0",
+            "10.0.0.1",
+            "Wiki.example",
+            "wiki.example:443",
+            "wiki.example.",
+            " wiki.example ",
+            "a.example, b.example",
+            "[::1]:8080",
+            "::1",
+            "wiki_example",
+            "ÉCOLE.example",
+        ] {
+            assert_eq!(bare_host_in(host), bare_host_by_parts(host), "{host:?}");
+        }
     }
 
     #[test]

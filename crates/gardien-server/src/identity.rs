@@ -29,9 +29,13 @@ use gardien_core::model::enums::AuthMethods;
 use serde::Deserialize;
 
 pub use amr::methods_from_amr;
+use gardien_signals::headers::Found;
 use jwks::{JwksSource, KeySet};
 use proxy::ProxyHeaders;
 pub use token::TokenRejection;
+
+/// How many identity headers [`IdentityResolver::header_names`] lists.
+pub const IDENTITY_HEADERS: usize = proxy::PROXY_HEADERS;
 
 /// The `[identity]` section of the server configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -314,6 +318,28 @@ impl IdentityResolver {
         peer_trusted: bool,
         now: u64,
     ) -> Result<Option<Identity>, IdentityError> {
+        let found = gardien_signals::headers::scan(headers, self.header_names());
+        self.identify_found(headers, &found, peer_trusted, now)
+    }
+
+    /// The identity headers [`IdentityResolver::identify_found`] reads (`[identity.headers]`:
+    /// user, groups, email, name, methods; none without them), for
+    /// [`gardien_signals::headers::scan`].
+    pub fn header_names(&self) -> [Option<&http::HeaderName>; IDENTITY_HEADERS] {
+        self.headers
+            .as_ref()
+            .map_or([None; IDENTITY_HEADERS], ProxyHeaders::names)
+    }
+
+    /// As [`IdentityResolver::identify`], with the values of
+    /// [`IdentityResolver::header_names`] found already in `headers` (same order).
+    pub fn identify_found(
+        &self,
+        headers: &http::HeaderMap,
+        found: &[Found<'_>; IDENTITY_HEADERS],
+        peer_trusted: bool,
+        now: u64,
+    ) -> Result<Option<Identity>, IdentityError> {
         if !self.jwt.is_empty()
             && let Some(raw) = token::extract(headers, self.cookie.as_deref())
                 .map_err(IdentityError::InvalidToken)?
@@ -335,9 +361,9 @@ impl IdentityResolver {
                 .map_err(IdentityError::InvalidToken);
         }
         match &self.headers {
-            Some(proxy) if peer_trusted => Ok(proxy.read(headers)),
-            Some(proxy) => {
-                if proxy.present(headers) {
+            Some(proxy) if peer_trusted => Ok(proxy.read_found(found)),
+            Some(_) => {
+                if found[0].count() > 0 {
                     tracing::debug!("identity headers from an untrusted peer ignored");
                 }
                 Ok(None)

@@ -789,17 +789,18 @@ const APPLIED_MEMBER: &str = "appliedConditionalAccessPolicies";
 
 /// The user id and first application id of a sign-in (empty when absent).
 pub fn ids(signin: &SignIn) -> (String, String) {
+    // Copied as `str`s (`to_string` on a `Box<str>` goes through `Display`).
     let user = match &signin.subject {
-        gardien_core::signin::Subject::User { id, .. } => id.to_string(),
+        gardien_core::signin::Subject::User { id, .. } => String::from(&**id),
         gardien_core::signin::Subject::ServicePrincipal { id }
-        | gardien_core::signin::Subject::Agent { id } => id.to_string(),
+        | gardien_core::signin::Subject::Agent { id } => String::from(&**id),
     };
     let app = match &signin.target {
         gardien_core::signin::Target::Applications(apps) => {
-            apps.first().map(|a| a.to_string()).unwrap_or_default()
+            apps.first().map(|a| String::from(&**a)).unwrap_or_default()
         }
         gardien_core::signin::Target::UserAction(a) => a.urn().to_owned(),
-        gardien_core::signin::Target::AuthContext(c) => c.to_string(),
+        gardien_core::signin::Target::AuthContext(c) => String::from(&**c),
     };
     (user, app)
 }

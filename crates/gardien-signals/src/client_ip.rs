@@ -24,8 +24,9 @@
 //! unquoted IPv6 address or port) makes the whole header malformed: **no address**, never a
 //! guess at where an element was meant to end.
 
+use crate::headers::Found;
 use gardien_core::network::{Cidr, normalize_ip, parse_cidr};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName, HeaderValue};
 use std::net::IpAddr;
 
 /// At most this many hops are walked; a longer chain is treated as malformed.
@@ -52,6 +53,18 @@ impl ForwardedHeader {
             ForwardedHeader::XForwardedFor => "x-forwarded-for",
             ForwardedHeader::Forwarded => "forwarded",
             ForwardedHeader::XRealIp => "x-real-ip",
+        }
+    }
+
+    /// The header name, as a [`HeaderName`] (not parsed per request).
+    pub fn header_name(self) -> &'static HeaderName {
+        static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+        static FORWARDED: HeaderName = http::header::FORWARDED;
+        static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+        match self {
+            ForwardedHeader::XForwardedFor => &X_FORWARDED_FOR,
+            ForwardedHeader::Forwarded => &FORWARDED,
+            ForwardedHeader::XRealIp => &X_REAL_IP,
         }
     }
 
@@ -168,6 +181,38 @@ pub fn client_ip(
     trusted: &TrustedProxies,
     header: ForwardedHeader,
 ) -> ClientIp {
+    let found = Found::lookup(headers, header.header_name());
+    client_ip_found(peer, headers, found, trusted, header)
+}
+
+/// As [`client_ip`], with the forwarding header's values found already
+/// ([`crate::headers::scan`]): a header sent once is read from `found`, a repeated one
+/// through `headers` (every instance, in order).
+pub fn client_ip_found(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    found: Found<'_>,
+    trusted: &TrustedProxies,
+    header: ForwardedHeader,
+) -> ClientIp {
+    match found.count() {
+        0 | 1 => client_ip_of(peer, found.first().into_iter(), trusted, header),
+        _ => client_ip_of(
+            peer,
+            headers.get_all(header.header_name()).iter(),
+            trusted,
+            header,
+        ),
+    }
+}
+
+/// [`client_ip`] from the forwarding header's values, in order.
+fn client_ip_of<'a>(
+    peer: Option<IpAddr>,
+    values: impl Iterator<Item = &'a HeaderValue>,
+    trusted: &TrustedProxies,
+    header: ForwardedHeader,
+) -> ClientIp {
     let Some(peer) = peer.map(normalize_ip) else {
         return ClientIp::unknown(IpProblem::NoPeer);
     };
@@ -183,8 +228,9 @@ pub fn client_ip(
     let mut hops: [&[u8]; MAX_HOPS] = [&[]; MAX_HOPS];
     let mut count = 0usize;
     // `Forwarded`: the `for=` value of each element, unquoted (`None`: the element has none).
-    let mut for_values: [Option<std::borrow::Cow<'_, str>>; MAX_HOPS] = [const { None }; MAX_HOPS];
-    for value in headers.get_all(header.name()) {
+    // Empty (no allocation) for the other headers.
+    let mut for_values: Vec<Option<std::borrow::Cow<'_, str>>> = Vec::new();
+    for value in values {
         let bytes = value.as_bytes();
         total += bytes.len() + 1;
         if total > MAX_HEADER_BYTES {
@@ -221,7 +267,7 @@ pub fn client_ip(
     let mut leftmost = None;
     for (i, index) in (0..count).rev().enumerate() {
         let node = match header {
-            ForwardedHeader::Forwarded => match &for_values[index] {
+            ForwardedHeader::Forwarded => match for_values.get(index).and_then(Option::as_ref) {
                 // A node has no whitespace, even quoted (`for=" 1.2.3.4"`).
                 Some(v) if v.contains([' ', '\t']) => Node::Malformed,
                 Some(v) => Node::parse(v.as_bytes()),
@@ -311,19 +357,22 @@ enum ForwardedProblem {
 /// Parses one `Forwarded` line strictly, appending the `for=` value of each element.
 fn forwarded_line<'a>(
     line: &'a [u8],
-    for_values: &mut [Option<std::borrow::Cow<'a, str>>; MAX_HOPS],
+    for_values: &mut Vec<Option<std::borrow::Cow<'a, str>>>,
     count: &mut usize,
 ) -> Result<(), ForwardedProblem> {
     let elements = parse_forwarded_bytes(line).ok_or(ForwardedProblem::Syntax)?;
     for element in elements {
-        let slot = for_values
-            .get_mut(*count)
-            .ok_or(ForwardedProblem::TooLong)?;
-        *slot = element
+        if *count >= MAX_HOPS {
+            return Err(ForwardedProblem::TooLong);
+        }
+        let value = element
             .pairs
             .into_iter()
             .find(|(name, _)| name.eq_ignore_ascii_case("for"))
             .map(|(_, value)| value);
+        // `count` is the number of elements so far: the next index.
+        for_values.truncate(*count);
+        for_values.push(value);
         *count += 1;
     }
     Ok(())
@@ -697,6 +746,62 @@ mod tests {
             ForwardedHeader::XForwardedFor,
         );
         assert_eq!(c.address, Some(ip("198.51.100.7")));
+    }
+
+    #[test]
+    fn header_names_are_the_configured_names() {
+        for h in [
+            ForwardedHeader::XForwardedFor,
+            ForwardedHeader::Forwarded,
+            ForwardedHeader::XRealIp,
+        ] {
+            assert_eq!(h.header_name().as_str(), h.name());
+            assert_eq!(ForwardedHeader::parse(h.header_name().as_str()), Some(h));
+        }
+    }
+
+    /// The forwarding header's values found by a scan ([`crate::headers::scan`]) among the
+    /// request's other headers give the address `client_ip` gives: once, repeated (several
+    /// lines form one list, in order), absent, non-UTF-8, untrusted peers, every header kind.
+    #[test]
+    fn scanned_forwarding_headers_give_the_same_address() {
+        let lines: [&[&[u8]]; 7] = [
+            &[],
+            &[b"198.51.100.7"],
+            &[b"6.6.6.6", b"198.51.100.7"],
+            &[b"198.51.100.7, 10.0.0.9", b"10.0.0.5"],
+            &[b"for=198.51.100.7", b"for=10.0.0.5;proto=https"],
+            &[b"\xff\xfe", b"198.51.100.7"],
+            &[b"unknown"],
+        ];
+        for header in [
+            ForwardedHeader::XForwardedFor,
+            ForwardedHeader::Forwarded,
+            ForwardedHeader::XRealIp,
+        ] {
+            for values in lines {
+                let mut h = headers(header.name(), values);
+                // Other headers before and after, one of the same length.
+                h.insert("host", HeaderValue::from_static("gardien"));
+                h.append("x-original-host", HeaderValue::from_static("wiki"));
+                h.append("x-real-ipv", HeaderValue::from_static("6.6.6.6"));
+                let [found, _] = crate::headers::scan(
+                    &h,
+                    [Some(header.header_name()), Some(&http::header::USER_AGENT)],
+                );
+                assert_eq!(found.count(), values.len());
+                for (peer, proxies) in [
+                    ("10.0.0.2", &["10.0.0.0/24"][..]),
+                    ("203.0.113.9", &["10.0.0.0/24"][..]),
+                    ("10.0.0.2", &[][..]),
+                ] {
+                    let expected = client_ip(Some(ip(peer)), &h, &trusted(proxies), header);
+                    let scanned =
+                        client_ip_found(Some(ip(peer)), &h, found, &trusted(proxies), header);
+                    assert_eq!(scanned, expected, "{header:?} {values:?} {peer}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -343,10 +343,15 @@ pub fn normalize_identifier(raw: &str) -> String {
         .strip_prefix("sha256:")
         .or_else(|| raw.strip_prefix("SHA256:"))
         .unwrap_or(raw);
-    raw.chars()
-        .filter(|c| *c != ':')
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
+    // Byte by byte into a buffer of the right size (not char by char into a growing
+    // string): dropping `:` and lower-casing ASCII bytes keeps UTF-8 text UTF-8.
+    let mut bytes = Vec::with_capacity(raw.len());
+    bytes.extend(
+        raw.bytes()
+            .filter(|b| *b != b':')
+            .map(|b| b.to_ascii_lowercase()),
+    );
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// A registry entry: the members of a What If `deviceInfo` (what the device filter reads),
@@ -544,6 +549,42 @@ fn read_device(file: &str, pointer: &str, v: &Value) -> Result<DeviceRecord, Dev
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The identifier normalised as before, char by char.
+    fn normalized_by_chars(raw: &str) -> String {
+        let raw = raw.trim();
+        let raw = raw
+            .strip_prefix("sha256:")
+            .or_else(|| raw.strip_prefix("SHA256:"))
+            .unwrap_or(raw);
+        raw.chars()
+            .filter(|c| *c != ':')
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    }
+
+    #[test]
+    fn identifiers_normalise_as_char_by_char() {
+        for raw in [
+            "",
+            ":",
+            "::",
+            "sha256:",
+            "SHA256:0A:0B:0C:0D",
+            " sha256:AB:CD:EF:01 ",
+            "Sha256:AB:cd",
+            "0A:0B:0C:0D",
+            "serial-ÉCRAN:Ünï:ẞ",
+            ":lead:trail:",
+            "plain",
+        ] {
+            assert_eq!(
+                normalize_identifier(raw),
+                normalized_by_chars(raw),
+                "{raw:?}"
+            );
+        }
+    }
 
     #[test]
     fn device_files_are_read_like_tenant_files() {

@@ -10,6 +10,7 @@
 //! * [`useragent`]: device platform, OS version and client app type from the User-Agent;
 //! * [`devices`]: the device registry and gardien's own compliance rules;
 //! * [`risk`]: sign-in risk from facts (anonymous IP, impossible travel, unfamiliar country);
+//! * [`headers`]: the headers a decision reads, found in one pass over the request's;
 //! * [`request`]: reading a saved HTTP request head (for `gardien signin --headers`);
 //! * [`signals`]: all of the above assembled into a sign-in, with a record of where each
 //!   value came from.
@@ -17,6 +18,7 @@
 pub mod client_ip;
 pub mod devices;
 pub mod geoip;
+pub mod headers;
 pub mod os_version;
 pub mod path;
 pub mod request;

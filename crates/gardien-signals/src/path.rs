@@ -96,16 +96,28 @@ fn segment(raw: &[u8], out: &mut String) -> Result<(), PathError> {
 
 /// Whether a path (without query) is already canonical: the common case, answered without
 /// allocating.
+///
+/// One pass over the bytes: after each `/`, no `/`, `./`, `../` (the substrings `//`,
+/// `/./`, `/../`) and no final `.` or `..` (`/.`, `/..` at the end).
 fn already_canonical(path: &str) -> bool {
     let b = path.as_bytes();
-    b.first() == Some(&b'/')
-        && b.iter()
-            .all(|c| c.is_ascii_graphic() && !matches!(c, b'%' | b';' | b'\\'))
-        && !path.contains("//")
-        && !path.contains("/./")
-        && !path.contains("/../")
-        && !path.ends_with("/.")
-        && !path.ends_with("/..")
+    if b.first() != Some(&b'/') {
+        return false;
+    }
+    for (i, c) in b.iter().enumerate() {
+        if !c.is_ascii_graphic() || matches!(c, b'%' | b';' | b'\\') {
+            return false;
+        }
+        if *c == b'/'
+            && matches!(
+                b.get(i + 1..).unwrap_or_default(),
+                [b'/', ..] | [b'.', b'/', ..] | [b'.', b'.', b'/', ..] | [b'.'] | [b'.', b'.']
+            )
+        {
+            return false;
+        }
+    }
+    true
 }
 
 /// The canonical form of a request path (query and fragment dropped); see the module
@@ -250,6 +262,42 @@ mod tests {
         assert!(prefix_matches("/payroll/x", "/payroll", true));
         assert!(!prefix_matches("/pay", "/payroll", false));
         assert!(prefix_matches("/anything", "/", false));
+    }
+
+    /// The check as it was written before the one-pass version.
+    fn already_canonical_by_substrings(path: &str) -> bool {
+        let b = path.as_bytes();
+        b.first() == Some(&b'/')
+            && b.iter()
+                .all(|c| c.is_ascii_graphic() && !matches!(c, b'%' | b';' | b'\\'))
+            && !path.contains("//")
+            && !path.contains("/./")
+            && !path.contains("/../")
+            && !path.ends_with("/.")
+            && !path.ends_with("/..")
+    }
+
+    #[test]
+    fn dot_segments_and_empty_segments_are_not_canonical() {
+        for path in [
+            "/", "/a", "/a/", "//", "/a//b", "/.", "/..", "/./", "/../", "/a/.", "/a/..", "/a/./b",
+            "/a/../b", "/a/.b", "/a/..b", "/a/...", "/.../", "/a.", "/a..", "a/b", "", "/a%2e",
+            "/a;b", "/a\\b", "/a b", "/é",
+        ] {
+            assert_eq!(
+                already_canonical(path),
+                already_canonical_by_substrings(path),
+                "{path:?}"
+            );
+        }
+    }
+
+    proptest! {
+        /// The one-pass check answers as the substring searches did.
+        #[test]
+        fn canonical_check_is_the_substring_check(raw in "[/.a%;\\ é]{0,12}") {
+            prop_assert_eq!(already_canonical(&raw), already_canonical_by_substrings(&raw));
+        }
     }
 
     proptest! {

@@ -4,9 +4,10 @@
 //! Identity and device headers are read only from a trusted proxy, like the forwarding
 //! header: a client talking to gardien directly cannot name a user or a device.
 
-use crate::client_ip::{ClientIp, ForwardedHeader, IpSource, TrustedProxies, client_ip};
+use crate::client_ip::{ClientIp, ForwardedHeader, IpSource, TrustedProxies, client_ip_found};
 use crate::devices::{ComplianceFailure, ComplianceRules, DeviceRegistry};
 use crate::geoip::{AnonymousFlags, GeoIp, Place};
+use crate::headers::Found;
 use crate::os_version::OsVersion;
 use crate::risk::{RiskAssessment, RiskConfig, RiskFacts, SignInHistory, assess};
 use crate::useragent::classify_remembered;
@@ -140,13 +141,42 @@ pub fn header_text(headers: &HeaderMap, name: impl http::header::AsHeaderName) -
     first.to_str().ok().map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// How many headers [`Signals::sign_in`] reads ([`Signals::header_names`]).
+pub const SIGNAL_HEADERS: usize = 5;
+
 impl Signals {
+    /// The headers [`Signals::sign_in`] reads, for [`crate::headers::scan`]: the forwarding
+    /// header, the user, device and country headers (when configured) and `User-Agent`.
+    pub fn header_names(&self) -> [Option<&HeaderName>; SIGNAL_HEADERS] {
+        let c = &self.config;
+        [
+            Some(c.forwarded_header.header_name()),
+            c.user_header.as_ref(),
+            c.device_header.as_ref(),
+            c.country_header.as_ref(),
+            Some(&http::header::USER_AGENT),
+        ]
+    }
+
     /// Builds the sign-in of a request and the record of where each value came from.
     pub fn sign_in(&self, ctx: &RequestContext<'_>) -> Result<(SignIn, Derived), SignalsError> {
+        let found = crate::headers::scan(ctx.headers, self.header_names());
+        self.sign_in_found(ctx, &found)
+    }
+
+    /// As [`Signals::sign_in`], with the values of [`Signals::header_names`] found already in
+    /// `ctx.headers` (by [`crate::headers::scan`], in the same order).
+    pub fn sign_in_found<'f>(
+        &self,
+        ctx: &RequestContext<'_>,
+        found: &[Found<'f>; SIGNAL_HEADERS],
+    ) -> Result<(SignIn, Derived), SignalsError> {
         let c = &self.config;
-        let ip = client_ip(
+        let [forwarded, user_found, device_found, country_found, ua_found] = *found;
+        let ip = client_ip_found(
             ctx.peer,
             ctx.headers,
+            forwarded,
             &c.trusted_proxies,
             c.forwarded_header,
         );
@@ -154,13 +184,10 @@ impl Signals {
             c.trusted_proxies
                 .contains(gardien_core::network::normalize_ip(p))
         });
-        let trusted_header = |name: &Option<HeaderName>| {
-            name.as_ref()
-                .filter(|_| peer_trusted)
-                .and_then(|n| header_text(ctx.headers, n))
-        };
+        // The user, device and country headers count only from a trusted proxy.
+        let trusted_header = |found: Found<'f>| found.text().filter(|_| peer_trusted);
 
-        let (user, user_source) = match (ctx.user, trusted_header(&c.user_header)) {
+        let (user, user_source) = match (ctx.user, trusted_header(user_found)) {
             (Some(u), _) => (u, "given".to_owned()),
             (None, Some(u)) => (
                 u,
@@ -188,10 +215,7 @@ impl Signals {
             },
             _ => None,
         };
-        let place = match (
-            place,
-            trusted_header(&c.country_header).and_then(country_code),
-        ) {
+        let place = match (place, trusted_header(country_found).and_then(country_code)) {
             (
                 Some(Place {
                     country: Some(_), ..
@@ -216,14 +240,11 @@ impl Signals {
         };
 
         // What: platform, OS version, client type.
-        let ua = ctx
-            .headers
-            .get(http::header::USER_AGENT)
-            .map(|v| truncate(v.as_bytes()));
+        let ua = ua_found.first().map(|v| truncate(v.as_bytes()));
         let info = classify_remembered(ua.unwrap_or(""));
 
         // Which device.
-        let device_identifier = trusted_header(&c.device_header).map(str::to_owned);
+        let device_identifier = trusted_header(device_found).map(str::to_owned);
         let record = device_identifier
             .as_deref()
             .and_then(|id| self.devices.find(id));

@@ -1,6 +1,10 @@
 //! Identity headers set by a trusted authenticating proxy (Authelia, oauth2-proxy, ...).
 
-use http::{HeaderMap, HeaderName};
+use gardien_signals::headers::Found;
+use http::HeaderName;
+
+/// How many headers [`ProxyHeaders::names`] lists.
+pub(super) const PROXY_HEADERS: usize = 5;
 
 use super::{HeaderIdentityConfig, Identity, IdentityError, IdentitySource, amr};
 
@@ -24,14 +28,13 @@ fn header_name(setting: &str, value: &str) -> Result<HeaderName, IdentityError> 
 /// and at most [`crate::clean::MAX_IDENTITY_VALUE`] bytes (the groups header: 8 times
 /// that). A repeated, non-UTF-8 or oversized header counts as absent: it is never
 /// half-read, logged or echoed back.
-fn single(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
-    single_bounded(headers, name, crate::clean::MAX_IDENTITY_VALUE)
+fn single(found: Found<'_>, name: &HeaderName) -> Option<String> {
+    single_bounded(found, name, crate::clean::MAX_IDENTITY_VALUE)
 }
 
-fn single_bounded(headers: &HeaderMap, name: &HeaderName, max: usize) -> Option<String> {
-    let mut values = headers.get_all(name).iter();
-    let value = values.next()?;
-    if values.next().is_some() {
+fn single_bounded(found: Found<'_>, name: &HeaderName, max: usize) -> Option<String> {
+    let value = found.first()?;
+    if found.count() > 1 {
         tracing::debug!(header = %name, "repeated identity header ignored");
         return None;
     }
@@ -68,28 +71,37 @@ impl ProxyHeaders {
         })
     }
 
-    /// Whether the request carries the user header at all (for logging).
-    pub(super) fn present(&self, headers: &HeaderMap) -> bool {
-        headers.contains_key(&self.user)
+    /// The headers [`ProxyHeaders::read_found`] reads, for [`gardien_signals::headers::scan`]:
+    /// user, groups, email, name and (when configured) methods.
+    pub(super) fn names(&self) -> [Option<&HeaderName>; PROXY_HEADERS] {
+        [
+            Some(&self.user),
+            Some(&self.groups),
+            Some(&self.email),
+            Some(&self.name),
+            self.methods.as_ref(),
+        ]
     }
 
-    /// Reads the identity; `None` without a usable user header. Call only for requests
-    /// from a trusted proxy.
-    pub(super) fn read(&self, headers: &HeaderMap) -> Option<Identity> {
-        let user_id = single(headers, &self.user)?;
-        let groups = single_bounded(headers, &self.groups, 8 * crate::clean::MAX_IDENTITY_VALUE)
+    /// Reads the identity from the values of [`ProxyHeaders::names`] found in the request
+    /// (same order); `None` without a usable user header. Call only for requests from a
+    /// trusted proxy.
+    pub(super) fn read_found(&self, found: &[Found<'_>; PROXY_HEADERS]) -> Option<Identity> {
+        let [user, groups, email, name, methods] = *found;
+        let user_id = single(user, &self.user)?;
+        let groups = single_bounded(groups, &self.groups, 8 * crate::clean::MAX_IDENTITY_VALUE)
             .map(|g| list(&g).map(str::to_string).collect())
             .unwrap_or_default();
         let methods = self
             .methods
             .as_ref()
-            .and_then(|m| single(headers, m))
+            .and_then(|m| single(methods, m))
             .map(|m| amr::methods_from_amr(list(&m)))
             .unwrap_or_default();
         Some(Identity {
             user_id,
-            email: single(headers, &self.email),
-            name: single(headers, &self.name),
+            email: single(email, &self.email),
+            name: single(name, &self.name),
             groups,
             methods,
             auth_contexts: Vec::new(),

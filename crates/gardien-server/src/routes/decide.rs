@@ -5,7 +5,9 @@
 //! `WWW-Authenticate`; 403 deny. Deny and challenge carry the denial page (browsers) or
 //! `application/problem+json`. Anything that goes wrong inside is a 403 (fail closed).
 
-use crate::decision::{self, DecideParts, Decided, Incoming, Logged, Original, Refusal, route_app};
+use crate::decision::{
+    self, DecideParts, Decided, Incoming, Logged, Original, Refusal, RequestHeaders, route_app,
+};
 use crate::denial::{Lang, prefers_html, problem_json, render_html};
 use crate::denials::DenialRecord;
 use crate::identity::Identity;
@@ -19,7 +21,7 @@ use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use gardien_core::report::WhatIfReport;
 use gardien_core::{Decision, SignIn};
-use gardien_signals::Derived;
+use gardien_signals::{Derived, Signals};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -284,8 +286,9 @@ fn refused(state: &AppState, refusal: &Refusal) -> Response {
 
 async fn proxy_decision(
     state: &AppState,
+    signals: &Signals,
     peer: SocketAddr,
-    headers: &HeaderMap,
+    headers: &RequestHeaders<'_>,
     original: Original<'_>,
     endpoint: Endpoint,
 ) -> Response {
@@ -317,13 +320,14 @@ async fn proxy_decision(
     let incoming = Incoming {
         peer: Some(peer.ip()),
         headers,
+        signals,
         app,
         want_report: false,
     };
     match decision::decide_request(state, incoming).await {
         Ok(decided) => {
             let (decision, code) = (decided.verdict.decision, decided.verdict.error_code);
-            let response = answer(state, decided, headers);
+            let response = answer(state, decided, headers.map);
             state.metrics.decision(
                 endpoint,
                 decision.as_str(),
@@ -345,21 +349,21 @@ pub async fn forward_auth(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: axum::extract::Request,
 ) -> Response {
-    let trusted = state
-        .signals
-        .load()
-        .config
-        .trusted_proxies
-        .contains(peer.ip());
+    // The signal sources of this request (a reload swaps them for the next ones): the
+    // headers are scanned once for their names, the identity's and the original request's.
+    let signals = state.signals.load_full();
+    let trusted = signals.config.trusted_proxies.contains(peer.ip());
     let (parts, _) = request.into_parts();
+    let headers = RequestHeaders::scan(&parts.headers, &state, &signals);
     let original =
-        Original::from_forward_auth_with(&parts.headers, trusted, parts.method.as_str(), || {
+        Original::from_found(&headers.original(), trusted, parts.method.as_str(), || {
             parts.uri.to_string()
         });
     proxy_decision(
         &state,
+        &signals,
         peer,
-        &parts.headers,
+        &headers,
         original,
         Endpoint::ForwardAuth,
     )
@@ -373,6 +377,7 @@ pub async fn ext_authz(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: axum::extract::Request,
 ) -> Response {
+    let signals = state.signals.load_full();
     let (parts, _) = request.into_parts();
     let (method, uri, headers) = (&parts.method, &parts.uri, &parts.headers);
     let path = uri.path().strip_prefix("/v1/ext-authz").unwrap_or("/");
@@ -390,7 +395,16 @@ pub async fn ext_authz(
         host: crate::decision::bare_host(host).into(),
         uri: full.into(),
     };
-    proxy_decision(&state, peer, headers, original, Endpoint::ExtAuthz).await
+    let headers = RequestHeaders::scan(headers, &state, &signals);
+    proxy_decision(
+        &state,
+        &signals,
+        peer,
+        &headers,
+        original,
+        Endpoint::ExtAuthz,
+    )
+    .await
 }
 
 /// `GET /v1/denial/{key}`: the denial page of a decision (nginx `error_page`): from this
