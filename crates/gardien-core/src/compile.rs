@@ -50,6 +50,12 @@ pub struct CompiledLocations {
     pub exclude_trusted: bool,
     /// Excluded named locations.
     pub exclude: LocationSet,
+    /// `include`, plus the trusted locations when `AllTrusted` is included: with every
+    /// location input known, the request is in an included location exactly when it is in
+    /// one of these.
+    pub include_any: LocationSet,
+    /// `exclude`, plus the trusted locations when `AllTrusted` is excluded.
+    pub exclude_any: LocationSet,
 }
 
 /// Per-policy data resolved at compile time.
@@ -81,20 +87,32 @@ pub struct CompiledStrength {
     /// The methods that are a combination on their own, as one set: a session with any of
     /// them satisfies the strength.
     singles: AuthMethods,
-    /// The combinations of two or more methods.
-    several: Vec<AuthMethods>,
+    /// The two-method combinations grouped by their lower method: that method, and the
+    /// methods that complete it (the MFA strength's ten pairs are two groups).
+    pairs: Vec<(AuthMethods, AuthMethods)>,
+    /// The combinations of three or more methods.
+    larger: Vec<AuthMethods>,
 }
 
 impl CompiledStrength {
     /// A strength allowing `combinations`.
     pub fn new(id: Box<str>, display_name: String, combinations: Vec<AuthMethods>) -> Self {
         let mut singles = AuthMethods(0);
-        let mut several = Vec::new();
+        let mut pairs: Vec<(AuthMethods, AuthMethods)> = Vec::new();
+        let mut larger = Vec::new();
         for c in &combinations {
             match c.0.count_ones() {
                 0 => {}
                 1 => singles.0 |= c.0,
-                _ => several.push(*c),
+                2 => {
+                    let low = c.0 & c.0.wrapping_neg();
+                    let high = c.0 ^ low;
+                    match pairs.iter_mut().find(|(first, _)| first.0 == low) {
+                        Some((_, seconds)) => seconds.0 |= high,
+                        None => pairs.push((AuthMethods(low), AuthMethods(high))),
+                    }
+                }
+                _ => larger.push(*c),
             }
         }
         CompiledStrength {
@@ -102,15 +120,22 @@ impl CompiledStrength {
             display_name,
             combinations,
             singles,
-            several,
+            pairs,
+            larger,
         }
     }
 
     /// Whether the methods of a session satisfy the strength: they cover one of its
-    /// combinations (the single-method ones checked at once).
+    /// combinations (the single-method ones checked at once, the pairs a group at a time).
     #[inline]
     pub fn satisfied_by(&self, methods: AuthMethods) -> bool {
-        methods.0 & self.singles.0 != 0 || self.several.iter().any(|c| methods.covers(*c))
+        let m = methods.0;
+        m & self.singles.0 != 0
+            || self
+                .pairs
+                .iter()
+                .any(|(first, seconds)| m & first.0 != 0 && m & seconds.0 != 0)
+            || self.larger.iter().any(|c| methods.covers(*c))
     }
 }
 
@@ -548,6 +573,12 @@ impl CompiledTenant {
                     }
                 }
             }
+            let trusted = self.locations.trusted;
+            let with_trusted = |set: LocationSet, yes: bool| {
+                if yes { set.union(trusted) } else { set }
+            };
+            c.include_any = with_trusted(c.include, c.include_trusted);
+            c.exclude_any = with_trusted(c.exclude, c.exclude_trusted);
             c
         });
         let strength = p
@@ -606,7 +637,8 @@ mod strength_tests {
     use super::{CompiledStrength, builtin_strengths};
     use crate::model::enums::{AuthMethod, AuthMethods};
 
-    /// `satisfied_by` (single-method combinations as one set, the others one by one) agrees
+    /// `satisfied_by` (single-method combinations as one set, pairs grouped by their lower
+    /// method, the others one by one) agrees
     /// with "covers one of the combinations" for every strength and session: each method
     /// alone, every pair, and pseudo-random sets.
     #[test]
@@ -619,6 +651,13 @@ mod strength_tests {
                 AuthMethods(0),
                 AuthMethods::of(&[AuthMethod::Sms]),
                 AuthMethods::of(&[AuthMethod::Password, AuthMethod::Voice]),
+                AuthMethods::of(&[AuthMethod::Password, AuthMethod::Fido2]),
+                AuthMethods::of(&[AuthMethod::Sms, AuthMethod::Fido2]),
+                AuthMethods::of(&[
+                    AuthMethod::Email,
+                    AuthMethod::Voice,
+                    AuthMethod::HardwareOath,
+                ]),
             ],
         ));
         strengths.push(CompiledStrength::new("none".into(), "none".into(), vec![]));

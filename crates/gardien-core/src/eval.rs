@@ -630,7 +630,7 @@ impl CompiledTenant {
             return false;
         }
         match self.policies.get(index).and_then(|p| p.locations.as_ref()) {
-            Some(l) => locations::check_locations(l, input, &mut NoTrace) == Outcome::Satisfied,
+            Some(l) => locations::locations_hold(l, input),
             None => true,
         }
     }
@@ -652,8 +652,13 @@ impl CompiledTenant {
             {
                 continue;
             }
+            // A report-only policy's grant state changes nothing in the verdict.
+            if self.memo.is_report_only(index) {
+                states.report_only.insert(index);
+                continue;
+            }
             let g = grant_state(index, policy, &input, &mut NoTrace);
-            states.add(self, index, policy, g);
+            states.add_enforced(index, g);
         }
         states.finish(self, &input)
     }
@@ -987,6 +992,12 @@ impl Combiner {
             self.report_only.insert(index);
             return;
         }
+        self.add_enforced(index, g);
+    }
+
+    /// Adds an enforced (enabled) applying policy with its grant state.
+    #[inline]
+    fn add_enforced(&mut self, index: usize, g: GrantState) {
         self.applied.insert(index);
         match g {
             GrantState::Satisfied => {}
@@ -1300,6 +1311,82 @@ mod tests {
             }
         }
         // Both answers occur: the grid reaches every branch of the checks.
+        assert!(held[0] > 20 && held[1] > 20, "{held:?}");
+    }
+
+    /// `locations_hold` (one intersection per side when every location input is known)
+    /// agrees with the three-valued location check for every policy, in enforcement and in
+    /// what-if mode, with and without an IP address or a country.
+    #[test]
+    fn locations_hold_agrees_with_the_location_check() {
+        use serde_json::json;
+        let range = |cidr: &str| json!([{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": cidr}]);
+        let conditions = [
+            json!({"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}),
+            json!({"includeLocations": ["AllTrusted"]}),
+            json!({"includeLocations": ["branch", "fr"]}),
+            json!({"includeLocations": ["All"], "excludeLocations": ["branch", "fr"]}),
+            json!({"includeLocations": ["AllTrusted", "fr"], "excludeLocations": ["hq"]}),
+            json!({"includeLocations": ["All"], "excludeLocations": ["AllTrusted", "fr"]}),
+        ];
+        let policies: Vec<serde_json::Value> = conditions
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                json!({"id": format!("p{i}"), "displayName": format!("p{i}"), "state": "enabled",
+                       "conditions": {"users": {"includeUsers": ["All"]},
+                                      "applications": {"includeApplications": ["All"]},
+                                      "locations": l},
+                       "grantControls": {"operator": "OR", "builtInControls": ["block"]}})
+            })
+            .collect();
+        let tenant = crate::testing::compile(&json!({
+            "namedLocations": [
+                {"@odata.type": "#microsoft.graph.ipNamedLocation", "id": "hq",
+                 "displayName": "HQ", "isTrusted": true, "ipRanges": range("198.51.100.0/24")},
+                {"@odata.type": "#microsoft.graph.ipNamedLocation", "id": "branch",
+                 "displayName": "Branch", "isTrusted": false, "ipRanges": range("203.0.113.0/24")},
+                {"@odata.type": "#microsoft.graph.countryNamedLocation", "id": "fr",
+                 "displayName": "France", "countriesAndRegions": ["FR"],
+                 "includeUnknownCountriesAndRegions": true}],
+            "policies": policies}));
+        let Some(tenant) = tenant else {
+            unreachable!("the tenant loads");
+        };
+        let mut held = [0usize; 2];
+        for ip in [
+            Some("198.51.100.7"),
+            Some("203.0.113.9"),
+            Some("192.0.2.1"),
+            None,
+        ] {
+            for country in [Some("FR"), Some("DE"), None] {
+                let mut conditions = json!({"clientAppType": "browser"});
+                if let Some(ip) = ip {
+                    conditions["ipAddress"] = json!(ip);
+                }
+                if let Some(c) = country {
+                    conditions["country"] = json!(c);
+                }
+                let Some(signin) = crate::testing::signin(conditions, serde_json::Value::Null)
+                else {
+                    unreachable!("the request parses");
+                };
+                for mode in [Mode::Enforce, Mode::WhatIf] {
+                    let input = Input::resolve(&tenant, &signin, mode);
+                    for (index, compiled) in tenant.policies.iter().enumerate() {
+                        let Some(l) = &compiled.locations else {
+                            unreachable!("every policy has a location condition");
+                        };
+                        let checked = locations::check_locations(l, &input, &mut NoTrace)
+                            == Outcome::Satisfied;
+                        let fast = locations::locations_hold(l, &input);
+                        assert_eq!(fast, checked, "p{index}, {ip:?}, {country:?}, {mode:?}");
+                        held[usize::from(fast)] += 1;
+                    }
+                }
+            }
+        }
         assert!(held[0] > 20 && held[1] > 20, "{held:?}");
     }
 

@@ -185,6 +185,8 @@ pub struct Memo {
     /// Active policies with a session control: merging the others' (all off) changes
     /// nothing, so an allowed sign-in merges only these.
     session: PolicySet,
+    /// Report-only policies: their grant state changes nothing in the verdict.
+    report_only: PolicySet,
     /// By family slot, the active policies with a condition of that family (what the
     /// evaluator's walk of each policy reaches, [`Shape`]).
     configured: [PolicySet; Families::COUNT],
@@ -249,6 +251,15 @@ impl Memo {
                 session.insert(i);
             }
         }
+        let mut report_only = PolicySet::default();
+        for i in active.iter() {
+            if policies
+                .get(i)
+                .is_some_and(|p| p.state == PolicyState::ReportOnly)
+            {
+                report_only.insert(i);
+            }
+        }
         let mut configured = [PolicySet::default(); Families::COUNT];
         let shape_input = Input::resolve(tenant, &base, Mode::Enforce);
         for i in active.iter() {
@@ -266,6 +277,7 @@ impl Memo {
             active,
             runtime,
             session,
+            report_only,
             configured,
             ..Memo::default()
         };
@@ -394,6 +406,12 @@ impl Memo {
     #[inline]
     pub(crate) fn has_runtime_conditions(&self, index: usize) -> bool {
         self.runtime.contains(index)
+    }
+
+    /// Whether policy `index` is report-only.
+    #[inline]
+    pub(crate) fn is_report_only(&self, index: usize) -> bool {
+        self.report_only.contains(index)
     }
 
     /// The active policies with a session control (the others' merge to nothing).
