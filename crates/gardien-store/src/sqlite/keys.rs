@@ -43,6 +43,10 @@ pub(crate) fn id_key(id: &str) -> i64 {
 /// Rows whose keys are filled per transaction.
 const FILL_CHUNK: usize = 10_000;
 
+/// Rows between two progress lines of [`fill`] (a log of millions of records takes minutes:
+/// the operator sees it advance, not a silent start).
+const FILL_PROGRESS_EVERY: u64 = 200_000;
+
 /// Whether the keyed search indexes (schema version 9) exist.
 fn keyed(conn: &Connection) -> Result<bool, rusqlite::Error> {
     conn.query_row(
@@ -88,7 +92,17 @@ pub(super) fn fill(path: &Path, busy_timeout: std::time::Duration) -> Result<u64
         }
         drop(update);
         conn.execute_batch("COMMIT")?;
+        if filled == 0 && !rows.is_empty() {
+            tracing::info!(
+                path = %path.display(),
+                "sign-in log: filling in the search keys of the records written before this \
+                 version (once, after the upgrade; the store opens when it is done)"
+            );
+        }
         filled += rows.len() as u64;
+        if filled % FILL_PROGRESS_EVERY == 0 && rows.len() == FILL_CHUNK {
+            tracing::info!(rows = filled, "sign-in log: search keys filled so far");
+        }
         match rows.last() {
             Some((seq, _, _)) if rows.len() == FILL_CHUNK => after = *seq,
             _ => break,
@@ -125,6 +139,68 @@ mod tests {
         ]
         .map(|k| i64::from_ne_bytes(k.to_ne_bytes()));
         assert_eq!(keys, expected, "{keys:#x?}");
+    }
+
+    /// What a `tracing` subscriber writes, kept for the test to read.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The rows written before the keys get theirs, and the operator is told that the
+    /// start fills them (once: a second start finds nothing to fill and says nothing).
+    #[test]
+    fn rows_without_keys_are_filled_and_the_start_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE sign_ins (seq INTEGER PRIMARY KEY, user_id TEXT NOT NULL, \
+             app_id TEXT NOT NULL, user_key INTEGER, app_key INTEGER); \
+             INSERT INTO sign_ins (user_id, app_id) VALUES ('u1', 'a1'), ('u2', 'a1'), ('u1', 'a2');",
+        )
+        .unwrap();
+        drop(conn);
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let (first, second) = tracing::subscriber::with_default(subscriber, || {
+            let first = fill(&path, std::time::Duration::from_secs(1)).unwrap();
+            (
+                first,
+                fill(&path, std::time::Duration::from_secs(1)).unwrap(),
+            )
+        });
+        assert_eq!((first, second), (3, 0));
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            log.matches("filling in the search keys").count(),
+            1,
+            "{log}"
+        );
+        let conn = Connection::open(&path).unwrap();
+        let mut rows = conn
+            .prepare("SELECT user_id, app_id, user_key, app_key FROM sign_ins ORDER BY seq")
+            .unwrap();
+        let rows: Vec<(String, String, i64, i64)> = rows
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for (user, app, user_key, app_key) in rows {
+            assert_eq!((user_key, app_key), (id_key(&user), id_key(&app)));
+        }
     }
 
     #[test]
