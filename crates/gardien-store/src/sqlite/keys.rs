@@ -100,7 +100,7 @@ pub(super) fn fill(path: &Path, busy_timeout: std::time::Duration) -> Result<u64
             );
         }
         filled += rows.len() as u64;
-        if filled % FILL_PROGRESS_EVERY == 0 && rows.len() == FILL_CHUNK {
+        if filled.is_multiple_of(FILL_PROGRESS_EVERY) && rows.len() == FILL_CHUNK {
             tracing::info!(rows = filled, "sign-in log: search keys filled so far");
         }
         match rows.last() {
