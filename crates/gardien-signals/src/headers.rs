@@ -5,9 +5,10 @@
 //! identity's, the signals'). [`scan`] walks the request's headers once instead, comparing
 //! each name only with the wanted names of the same length, and gives for every wanted
 //! name what `get_all` would: its first value and how many values it has. Readers keep
-//! their rules ([`Found::text`] is [`crate::signals::header_text`]; a repeated forwarding
+//! their rules ([`crate::signals::header_text`] is [`Found::text`]; a repeated forwarding
 //! header is read whole through `get_all`, in order).
 
+use http::header::AsHeaderName;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// The values of one wanted header in a request: its first value (what
@@ -20,7 +21,7 @@ pub struct Found<'a> {
 
 impl<'a> Found<'a> {
     /// The values of `name` in `headers`, looked up (`get_all`).
-    pub fn lookup(headers: &'a HeaderMap, name: &HeaderName) -> Found<'a> {
+    pub fn lookup(headers: &'a HeaderMap, name: impl AsHeaderName) -> Found<'a> {
         let values = headers.get_all(name);
         let mut iter = values.iter();
         Found {
@@ -40,7 +41,8 @@ impl<'a> Found<'a> {
     }
 
     /// The value of a header sent exactly once, as trimmed non-empty text; a repeated,
-    /// non-UTF-8 or empty header reads as absent ([`crate::signals::header_text`]).
+    /// non-UTF-8 or empty header reads as absent: ambiguous input is never half-read. The
+    /// one place of this rule ([`crate::signals::header_text`] looks up, then reads here).
     pub fn text(&self) -> Option<&'a str> {
         if self.count != 1 {
             return None; // absent, or repeated: ambiguous, ignore

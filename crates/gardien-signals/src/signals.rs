@@ -133,12 +133,7 @@ impl std::fmt::Debug for Signals {
 /// The value of a header sent exactly once, as trimmed non-empty text. A repeated,
 /// non-UTF-8 or empty header reads as absent: ambiguous input is never half-read.
 pub fn header_text(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Option<&str> {
-    let mut values = headers.get_all(name).iter();
-    let first = values.next()?;
-    if values.next().is_some() {
-        return None; // repeated: ambiguous, ignore
-    }
-    first.to_str().ok().map(str::trim).filter(|s| !s.is_empty())
+    Found::lookup(headers, name).text()
 }
 
 /// How many headers [`Signals::sign_in`] reads ([`Signals::header_names`]).
