@@ -405,3 +405,51 @@ fn refused_paths_are_counted_each_but_warned_about_once_a_minute() {
     let warnings = log.matches("request path refused").count();
     assert_eq!(warnings, 1, "one warning for {SENT} refusals:\n{log}");
 }
+
+/// A client retrying console sign-ins in a loop: past `login_attempts_per_minute` (10 by
+/// default) every attempt is refused (429) and counted
+/// (`gardien_console_logins_rate_limited_total`), and the server's log gets one warning for
+/// the minute, not a line per attempt.
+#[test]
+fn console_sign_ins_over_the_limit_are_counted_each_but_warned_about_once_a_minute() {
+    // The limit counts per minute: start well inside one.
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 60;
+    if second > 45 {
+        std::thread::sleep(Duration::from_secs(61 - second));
+    }
+    let tmp = Scratch::new("console-limit");
+    let server = support::Gardien::start(tmp.path(), "serve", &["--demo"]);
+    const OVER: usize = 25;
+    let mut statuses = Vec::new();
+    for _ in 0..10 + OVER {
+        let r = support::request_with_body(
+            server.addr,
+            "POST",
+            "/console/login",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            b"token=not-a-token",
+        )
+        .unwrap();
+        statuses.push(r.status);
+    }
+    assert!(
+        statuses[..10].iter().all(|s| *s != 429) && statuses[10..].iter().all(|s| *s == 429),
+        "{statuses:?}"
+    );
+    let metrics = support::get(server.addr, "/metrics", &[]).unwrap().text();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == format!("gardien_console_logins_rate_limited_total {OVER}")),
+        "{metrics}"
+    );
+    let log = server.output();
+    let warnings = log
+        .matches("sign-in attempts over the limit refused")
+        .count();
+    assert_eq!(warnings, 1, "one warning for {OVER} refusals:\n{log}");
+}
